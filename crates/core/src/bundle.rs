@@ -1,0 +1,511 @@
+//! Proof bundles (format v1): one self-contained file that proves a claim about the ledger to
+//! anyone holding the genesis document, with no node and no network.
+//!
+//! A bundle carries the genesis hash it trusts, the validator set, a finalized header with its
+//! finalization certificate, and a claim about the state after that block (a key's value, or
+//! its absence) with the authenticated-state proof. This module checks everything except the
+//! state proof itself, which `civitas-state` verifies. The byte layout is specified in
+//! `docs/PROOFS.md`.
+
+use crate::block::Header;
+use crate::codec::{read_list, read_str, str_size, write_str, DecodeError};
+use crate::crypto::{PublicKey, Signature};
+use crate::genesis::{consensus_namespace, validator_set_digest, Genesis};
+use crate::hash::{tag, Hash32};
+use crate::limits::*;
+use crate::tx::SignedTx;
+use bytes::BufMut;
+use commonware_codec::Buf;
+use commonware_codec::{Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
+
+/// The four bytes every bundle starts with.
+pub const BUNDLE_MAGIC: [u8; 4] = *b"CVPB";
+/// The bundle format this software writes.
+pub const BUNDLE_VERSION: u16 = 1;
+/// Suffix simplex appends to the consensus namespace for finalize votes.
+pub const FINALIZE_SUFFIX: &[u8] = b"_FINALIZE";
+/// Longest state key space name, in bytes.
+pub const KEY_SPACE_MAX_BYTES: usize = 64;
+/// Longest state key id, in bytes.
+pub const KEY_ID_MAX_BYTES: usize = 256;
+/// Largest encoded state proof, in bytes.
+pub const STATE_PROOF_MAX_BYTES: usize = 64 * 1024;
+
+/// A typed state key: a space (such as `notary/document`) and an id within it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StateKey {
+    /// The key space.
+    pub space: String,
+    /// The id within the space.
+    pub id: Vec<u8>,
+}
+
+impl StateKey {
+    /// A key in `space` with `id`.
+    pub fn new(space: &str, id: impl Into<Vec<u8>>) -> Self {
+        Self {
+            space: space.to_string(),
+            id: id.into(),
+        }
+    }
+
+    /// The 32-byte key stored in the authenticated state:
+    /// `H("civitas/state-key", u8(len(space)), space, id)`.
+    pub fn hashed(&self) -> Hash32 {
+        Hash32::tagged(
+            tag::STATE_KEY,
+            &[&[self.space.len() as u8], self.space.as_bytes(), &self.id],
+        )
+    }
+
+    /// `space/hex(id)`, for display.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.space, hex::encode(&self.id))
+    }
+}
+
+/// A validator's signature inside a finalization certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertSignature {
+    /// Position of the validator in the validator set (ascending key order).
+    pub signer: u32,
+    /// Its signature over the finalize message.
+    pub signature: Signature,
+}
+
+/// A finalization certificate in Civitas's own layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finalization {
+    /// Consensus epoch.
+    pub epoch: u64,
+    /// Consensus view.
+    pub view: u64,
+    /// View of the parent proposal.
+    pub parent_view: u64,
+    /// The finalized block digest.
+    pub block: Hash32,
+    /// Signatures, in ascending signer order, from at least a quorum of validators.
+    pub signatures: Vec<CertSignature>,
+}
+
+/// What the bundle claims about the state after the header's block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The key.
+    pub key: StateKey,
+    /// `Some(value)`: the key holds exactly this value. `None`: the key is absent.
+    pub value: Option<Vec<u8>>,
+    /// The authenticated-state proof (encoding in `docs/PROOFS.md`).
+    pub proof: Vec<u8>,
+}
+
+/// A proof bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofBundle {
+    /// Hash of the genesis document the bundle is anchored to.
+    pub genesis: Hash32,
+    /// The validator set that signed the certificate (ascending key order).
+    pub validators: Vec<PublicKey>,
+    /// A finalized header.
+    pub header: Header,
+    /// Its finalization certificate.
+    pub finalization: Finalization,
+    /// The claim, proven against `header.state_root`.
+    pub claim: Claim,
+    /// For transaction bundles: the transaction whose receipt is claimed.
+    pub transaction: Option<SignedTx>,
+}
+
+/// Why a bundle does not verify. Every variant reads as a sentence for the verdict.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum BundleError {
+    /// Not a bundle, or damaged.
+    #[error("the file is not a readable proof bundle: {0}")]
+    Malformed(String),
+    /// A newer format.
+    #[error("bundle format version {0} is not supported by this verifier (it reads version {BUNDLE_VERSION})")]
+    UnsupportedVersion(u16),
+    /// Anchored to a different genesis.
+    #[error("the bundle is anchored to genesis {bundle}, but the genesis you supplied hashes to {supplied}")]
+    WrongGenesis {
+        /// Genesis named by the bundle.
+        bundle: Hash32,
+        /// Hash of the supplied genesis.
+        supplied: Hash32,
+    },
+    /// Header from a different chain.
+    #[error("the header belongs to chain {0}, not to the supplied genesis")]
+    WrongChain(Hash32),
+    /// Validator set does not match genesis or the header.
+    #[error("the bundle's validator set does not match {0}")]
+    WrongValidators(&'static str),
+    /// Only epoch 0 is supported in format v1.
+    #[error("the certificate is from epoch {0}; this verifier follows validator hand-overs only from genesis epoch 0")]
+    UnsupportedEpoch(u64),
+    /// Certificate does not name this header.
+    #[error("the certificate finalizes block {certificate}, but the header's digest is {header}")]
+    WrongBlock {
+        /// Digest named by the certificate.
+        certificate: Hash32,
+        /// Digest of the header.
+        header: Hash32,
+    },
+    /// Certificate view/epoch do not match the header.
+    #[error("the certificate's round does not match the header's")]
+    WrongRound,
+    /// Not enough valid signatures.
+    #[error("the certificate has {valid} valid validator signatures; {required} are required")]
+    NoQuorum {
+        /// Valid, distinct signatures found.
+        valid: usize,
+        /// Quorum for the validator set.
+        required: usize,
+    },
+    /// A signature is invalid.
+    #[error("signature of validator #{0} does not verify")]
+    BadSignature(u32),
+    /// The state proof does not verify.
+    #[error("the state proof does not match the header's state root")]
+    BadStateProof,
+    /// The attached transaction does not match the claim.
+    #[error("the attached transaction does not match the claimed receipt")]
+    WrongTransaction,
+}
+
+/// Quorum for `n` validators tolerating `f = (n-1)/3` faults: `n - f`.
+pub fn quorum(n: usize) -> usize {
+    n - (n.saturating_sub(1)) / 3
+}
+
+/// The exact bytes each validator signs to finalize `block`: the simplex proposal
+/// `varint(epoch) || varint(view) || varint(parent_view) || block`.
+pub fn finalize_message(epoch: u64, view: u64, parent_view: u64, block: &Hash32) -> Vec<u8> {
+    let mut message = Vec::with_capacity(64);
+    write_varint(epoch, &mut message);
+    write_varint(view, &mut message);
+    write_varint(parent_view, &mut message);
+    message.extend_from_slice(block.as_ref());
+    message
+}
+
+fn write_varint(mut value: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+impl Finalization {
+    /// Verifies the certificate against `validators` (ascending key order) for the chain whose
+    /// genesis hash is `genesis`.
+    pub fn verify(&self, genesis: &Hash32, validators: &[PublicKey]) -> Result<(), BundleError> {
+        let mut namespace = consensus_namespace(genesis);
+        namespace.extend_from_slice(FINALIZE_SUFFIX);
+        let message = finalize_message(self.epoch, self.view, self.parent_view, &self.block);
+        let mut last: Option<u32> = None;
+        for entry in &self.signatures {
+            if last.is_some_and(|prev| entry.signer <= prev) {
+                return Err(BundleError::Malformed(
+                    "certificate signers must be strictly ascending".into(),
+                ));
+            }
+            last = Some(entry.signer);
+            let key = validators
+                .get(entry.signer as usize)
+                .ok_or(BundleError::BadSignature(entry.signer))?;
+            if !key.verify(&namespace, &message, &entry.signature) {
+                return Err(BundleError::BadSignature(entry.signer));
+            }
+        }
+        let required = quorum(validators.len());
+        if self.signatures.len() < required {
+            return Err(BundleError::NoQuorum {
+                valid: self.signatures.len(),
+                required,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl ProofBundle {
+    /// Decodes a bundle from untrusted bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
+        if bytes.len() > BUNDLE_MAX_BYTES {
+            return Err(BundleError::Malformed(format!(
+                "{} bytes is over the {BUNDLE_MAX_BYTES}-byte limit",
+                bytes.len()
+            )));
+        }
+        if bytes.len() < 6 || bytes[..4] != BUNDLE_MAGIC {
+            return Err(BundleError::Malformed("missing the CVPB signature".into()));
+        }
+        let version = u16::from_be_bytes([bytes[4], bytes[5]]);
+        if version != BUNDLE_VERSION {
+            return Err(BundleError::UnsupportedVersion(version));
+        }
+        crate::codec::from_slice::<Self>(bytes, &())
+            .map_err(|e: DecodeError| BundleError::Malformed(e.to_string()))
+    }
+
+    /// Encodes the bundle.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode().to_vec()
+    }
+
+    /// Checks everything but the state proof: genesis, validator set, header, certificate, and
+    /// the attached transaction. The caller then checks `claim.proof` against
+    /// `header.state_root`.
+    pub fn verify_anchor(&self, genesis: &Genesis) -> Result<(), BundleError> {
+        let supplied = genesis.hash();
+        if self.genesis != supplied {
+            return Err(BundleError::WrongGenesis {
+                bundle: self.genesis,
+                supplied,
+            });
+        }
+        if self.header.chain != supplied {
+            return Err(BundleError::WrongChain(self.header.chain));
+        }
+        if self.header.epoch != 0 || self.finalization.epoch != 0 {
+            return Err(BundleError::UnsupportedEpoch(self.header.epoch));
+        }
+        if self.validators != genesis.validators() {
+            return Err(BundleError::WrongValidators("the genesis validator set"));
+        }
+        if validator_set_digest(&self.validators) != self.header.validator_set {
+            return Err(BundleError::WrongValidators("the header's validator-set digest"));
+        }
+        let digest = self.header.digest();
+        if self.finalization.block != digest {
+            return Err(BundleError::WrongBlock {
+                certificate: self.finalization.block,
+                header: digest,
+            });
+        }
+        if self.finalization.view != self.header.view
+            || self.finalization.parent_view != self.header.parent_view
+        {
+            return Err(BundleError::WrongRound);
+        }
+        self.finalization.verify(&supplied, &self.validators)?;
+        if let Some(tx) = &self.transaction {
+            let expected = StateKey::new(crate::bundle::spaces::RECEIPT, tx.hash().0.to_vec());
+            if self.claim.key != expected || self.claim.value.is_none() {
+                return Err(BundleError::WrongTransaction);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Well-known state key spaces.
+pub mod spaces {
+    /// Receipt of a transaction, by transaction hash.
+    pub const RECEIPT: &str = "ledger/receipt";
+    /// Next nonce of an account, by account id.
+    pub const NONCE: &str = "ledger/nonce";
+    /// The history MMR peaks (single key, empty id).
+    pub const HISTORY: &str = "ledger/history";
+    /// The chain's meta record (single key, empty id).
+    pub const META: &str = "ledger/meta";
+    /// An agency, by agency id.
+    pub const AGENCY: &str = "identity/agency";
+    /// An account, by account id.
+    pub const ACCOUNT: &str = "identity/account";
+    /// Which account a key currently signs for, by public key.
+    pub const KEY: &str = "identity/key";
+    /// A notarised document, by SHA-256.
+    pub const DOCUMENT: &str = "notary/document";
+}
+
+impl Write for StateKey {
+    fn write(&self, buf: &mut impl BufMut) {
+        write_str(&self.space, buf);
+        self.id.write(buf);
+    }
+}
+
+impl EncodeSize for StateKey {
+    fn encode_size(&self) -> usize {
+        str_size(&self.space) + self.id.encode_size()
+    }
+}
+
+impl Read for StateKey {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            space: read_str(buf, KEY_SPACE_MAX_BYTES)?,
+            id: Vec::<u8>::read_cfg(buf, &(RangeCfg::new(..=KEY_ID_MAX_BYTES), ()))?,
+        })
+    }
+}
+
+impl Write for CertSignature {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.signer.write(buf);
+        self.signature.write(buf);
+    }
+}
+
+impl EncodeSize for CertSignature {
+    fn encode_size(&self) -> usize {
+        4 + 64
+    }
+}
+
+impl Read for CertSignature {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            signer: u32::read(buf)?,
+            signature: Signature::read(buf)?,
+        })
+    }
+}
+
+impl Write for Finalization {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.epoch.write(buf);
+        self.view.write(buf);
+        self.parent_view.write(buf);
+        self.block.write(buf);
+        self.signatures.write(buf);
+    }
+}
+
+impl EncodeSize for Finalization {
+    fn encode_size(&self) -> usize {
+        24 + 32 + self.signatures.encode_size()
+    }
+}
+
+impl Read for Finalization {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            epoch: u64::read(buf)?,
+            view: u64::read(buf)?,
+            parent_view: u64::read(buf)?,
+            block: Hash32::read(buf)?,
+            signatures: read_list(buf, AGENCIES_MAX, &())?,
+        })
+    }
+}
+
+impl Write for Claim {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.key.write(buf);
+        self.value.write(buf);
+        self.proof.write(buf);
+    }
+}
+
+impl EncodeSize for Claim {
+    fn encode_size(&self) -> usize {
+        self.key.encode_size() + self.value.encode_size() + self.proof.encode_size()
+    }
+}
+
+impl Read for Claim {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            key: StateKey::read(buf)?,
+            value: Option::<Vec<u8>>::read_cfg(buf, &(RangeCfg::new(..=STATE_VALUE_MAX_BYTES), ()))?,
+            proof: Vec::<u8>::read_cfg(buf, &(RangeCfg::new(..=STATE_PROOF_MAX_BYTES), ()))?,
+        })
+    }
+}
+
+impl Write for ProofBundle {
+    fn write(&self, buf: &mut impl BufMut) {
+        buf.put_slice(&BUNDLE_MAGIC);
+        BUNDLE_VERSION.write(buf);
+        self.genesis.write(buf);
+        self.validators.write(buf);
+        self.header.write(buf);
+        self.finalization.write(buf);
+        self.claim.write(buf);
+        self.transaction.write(buf);
+    }
+}
+
+impl EncodeSize for ProofBundle {
+    fn encode_size(&self) -> usize {
+        4 + 2
+            + 32
+            + self.validators.encode_size()
+            + self.header.encode_size()
+            + self.finalization.encode_size()
+            + self.claim.encode_size()
+            + self.transaction.encode_size()
+    }
+}
+
+impl Read for ProofBundle {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        let mut magic = [0u8; 4];
+        if buf.remaining() < 4 {
+            return Err(commonware_codec::Error::EndOfBuffer);
+        }
+        buf.copy_to_slice(&mut magic);
+        if magic != BUNDLE_MAGIC {
+            return Err(commonware_codec::Error::Invalid("ProofBundle", "magic"));
+        }
+        let version = u16::read(buf)?;
+        if version != BUNDLE_VERSION {
+            return Err(commonware_codec::Error::Invalid("ProofBundle", "version"));
+        }
+        Ok(Self {
+            genesis: Hash32::read(buf)?,
+            validators: read_list(buf, AGENCIES_MAX, &())?,
+            header: Header::read(buf)?,
+            finalization: Finalization::read(buf)?,
+            claim: Claim::read(buf)?,
+            transaction: Option::<SignedTx>::read_cfg(buf, &())?,
+        })
+    }
+}
+
+/// Reads a string field for bundle-adjacent formats (re-exported for the state crate).
+pub fn read_space(buf: &mut impl Buf) -> Result<String, commonware_codec::Error> {
+    read_str(buf, KEY_SPACE_MAX_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_matches_leb128() {
+        let mut out = Vec::new();
+        write_varint(300, &mut out);
+        assert_eq!(out, vec![0xac, 0x02]);
+        let mut zero = Vec::new();
+        write_varint(0, &mut zero);
+        assert_eq!(zero, vec![0]);
+    }
+
+    #[test]
+    fn quorum_values() {
+        assert_eq!(quorum(1), 1);
+        assert_eq!(quorum(4), 3);
+        assert_eq!(quorum(7), 5);
+        assert_eq!(quorum(10), 7);
+    }
+
+    #[test]
+    fn state_keys_are_distinct_per_space() {
+        let a = StateKey::new("a/b", b"c".to_vec()).hashed();
+        let b = StateKey::new("a/bc", Vec::new()).hashed();
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,249 @@
+//! Events: what a successful transaction changed, in words a reader can follow.
+//!
+//! Events are recorded in the transaction's receipt (and so are provable) and streamed to
+//! subscribers of the node's event feed.
+
+use crate::codec::{read_str, read_str_list, str_list_size, str_size, write_str, write_str_list};
+use crate::crypto::{AccountId, PublicKey};
+use crate::hash::Hash32;
+use crate::limits::*;
+use bytes::BufMut;
+use commonware_codec::Buf;
+use commonware_codec::{EncodeSize, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// The kind of account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// Works for an agency, acts under roles.
+    Official,
+    /// A citizen or business.
+    Citizen,
+}
+
+/// Something that happened on the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A new account exists.
+    AccountRegistered {
+        /// The new account.
+        account: AccountId,
+        /// Official or citizen.
+        kind: AccountKind,
+        /// The agency of an official; empty for a citizen.
+        agency: String,
+        /// The official's roles.
+        roles: Vec<String>,
+        /// The account that registered it.
+        by: AccountId,
+    },
+    /// An official's roles changed.
+    RolesChanged {
+        /// The official.
+        account: AccountId,
+        /// The complete new list.
+        roles: Vec<String>,
+        /// The admin who changed them.
+        by: AccountId,
+    },
+    /// An account's key was replaced; the old key no longer signs for it.
+    KeyRotated {
+        /// The account.
+        account: AccountId,
+        /// The key now in force.
+        new_key: PublicKey,
+    },
+    /// An account was deactivated.
+    AccountDeactivated {
+        /// The account.
+        account: AccountId,
+        /// Why.
+        reason: String,
+        /// Who did it.
+        by: AccountId,
+    },
+    /// A document's fingerprint was anchored.
+    DocumentAnchored {
+        /// SHA-256 of the document.
+        document: Hash32,
+        /// The official who anchored it.
+        issuer: AccountId,
+        /// The issuer's agency.
+        agency: String,
+        /// Its title.
+        title: String,
+    },
+    /// An anchored document was revoked.
+    DocumentRevoked {
+        /// SHA-256 of the document.
+        document: Hash32,
+        /// The official who revoked it.
+        by: AccountId,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The module that emitted the event.
+    pub fn module(&self) -> &'static str {
+        match self {
+            Self::AccountRegistered { .. }
+            | Self::RolesChanged { .. }
+            | Self::KeyRotated { .. }
+            | Self::AccountDeactivated { .. } => "identity",
+            Self::DocumentAnchored { .. } | Self::DocumentRevoked { .. } => "notary",
+        }
+    }
+}
+
+impl Write for AccountKind {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Self::Official => 0u8,
+            Self::Citizen => 1u8,
+        }
+        .write(buf);
+    }
+}
+
+impl EncodeSize for AccountKind {
+    fn encode_size(&self) -> usize {
+        1
+    }
+}
+
+impl Read for AccountKind {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        match u8::read(buf)? {
+            0 => Ok(Self::Official),
+            1 => Ok(Self::Citizen),
+            other => Err(commonware_codec::Error::InvalidEnum(other)),
+        }
+    }
+}
+
+impl Write for Event {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Self::AccountRegistered {
+                account,
+                kind,
+                agency,
+                roles,
+                by,
+            } => {
+                0u8.write(buf);
+                account.write(buf);
+                kind.write(buf);
+                write_str(agency, buf);
+                write_str_list(roles, buf);
+                by.write(buf);
+            }
+            Self::RolesChanged { account, roles, by } => {
+                1u8.write(buf);
+                account.write(buf);
+                write_str_list(roles, buf);
+                by.write(buf);
+            }
+            Self::KeyRotated { account, new_key } => {
+                2u8.write(buf);
+                account.write(buf);
+                new_key.write(buf);
+            }
+            Self::AccountDeactivated {
+                account,
+                reason,
+                by,
+            } => {
+                3u8.write(buf);
+                account.write(buf);
+                write_str(reason, buf);
+                by.write(buf);
+            }
+            Self::DocumentAnchored {
+                document,
+                issuer,
+                agency,
+                title,
+            } => {
+                4u8.write(buf);
+                document.write(buf);
+                issuer.write(buf);
+                write_str(agency, buf);
+                write_str(title, buf);
+            }
+            Self::DocumentRevoked {
+                document,
+                by,
+                reason,
+            } => {
+                5u8.write(buf);
+                document.write(buf);
+                by.write(buf);
+                write_str(reason, buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Event {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Self::AccountRegistered { agency, roles, .. } => {
+                32 + 1 + str_size(agency) + str_list_size(roles) + 32
+            }
+            Self::RolesChanged { roles, .. } => 32 + str_list_size(roles) + 32,
+            Self::KeyRotated { .. } => 64,
+            Self::AccountDeactivated { reason, .. } => 32 + str_size(reason) + 32,
+            Self::DocumentAnchored { agency, title, .. } => {
+                64 + str_size(agency) + str_size(title)
+            }
+            Self::DocumentRevoked { reason, .. } => 64 + str_size(reason),
+        }
+    }
+}
+
+impl Read for Event {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(match u8::read(buf)? {
+            0 => Self::AccountRegistered {
+                account: AccountId::read(buf)?,
+                kind: AccountKind::read(buf)?,
+                agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+                roles: read_str_list(buf, ROLES_MAX, ROLE_MAX_BYTES)?,
+                by: AccountId::read(buf)?,
+            },
+            1 => Self::RolesChanged {
+                account: AccountId::read(buf)?,
+                roles: read_str_list(buf, ROLES_MAX, ROLE_MAX_BYTES)?,
+                by: AccountId::read(buf)?,
+            },
+            2 => Self::KeyRotated {
+                account: AccountId::read(buf)?,
+                new_key: PublicKey::read(buf)?,
+            },
+            3 => Self::AccountDeactivated {
+                account: AccountId::read(buf)?,
+                reason: read_str(buf, REASON_MAX_BYTES)?,
+                by: AccountId::read(buf)?,
+            },
+            4 => Self::DocumentAnchored {
+                document: Hash32::read(buf)?,
+                issuer: AccountId::read(buf)?,
+                agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+                title: read_str(buf, NAME_MAX_BYTES)?,
+            },
+            5 => Self::DocumentRevoked {
+                document: Hash32::read(buf)?,
+                by: AccountId::read(buf)?,
+                reason: read_str(buf, REASON_MAX_BYTES)?,
+            },
+            other => return Err(commonware_codec::Error::InvalidEnum(other)),
+        })
+    }
+}

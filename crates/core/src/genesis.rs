@@ -1,0 +1,260 @@
+//! The genesis document: the agencies that found the network and the trust anchor of every
+//! proof.
+//!
+//! `genesis.json` is what operators exchange and read. Its hash is taken over a canonical binary
+//! encoding (not the JSON text), so reformatting the file does not change the chain.
+
+use crate::codec::{
+    check_ident, check_text, read_list, read_str, str_size, write_str, DecodeError,
+};
+use crate::crypto::PublicKey;
+use crate::hash::{tag, Hash32};
+use crate::limits::*;
+use crate::time::TimestampMs;
+use bytes::BufMut;
+use commonware_codec::Buf;
+use commonware_codec::{Encode, EncodeSize, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// Version of the genesis format.
+pub const GENESIS_VERSION: u16 = 1;
+
+/// One founding agency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisAgency {
+    /// Short identifier, such as `finance`.
+    pub id: String,
+    /// Full name, such as `Ministry of Finance`.
+    pub name: String,
+    /// The key its validator signs consensus messages with.
+    pub validator_key: PublicKey,
+    /// Keys of the agency's administrators (each becomes an official with role `admin`).
+    pub admin_keys: Vec<PublicKey>,
+    /// Where its validator listens for peers (`host:port`).
+    pub p2p_address: String,
+}
+
+/// The genesis document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    /// Format version.
+    pub version: u16,
+    /// Human-readable chain identifier; transactions name it.
+    pub chain_id: String,
+    /// Ledger time of the genesis block.
+    pub genesis_time: TimestampMs,
+    /// The founding agencies, in the order given.
+    pub agencies: Vec<GenesisAgency>,
+}
+
+impl Genesis {
+    /// Parses and validates `genesis.json`.
+    pub fn from_json(text: &str) -> Result<Self, DecodeError> {
+        let genesis: Self = serde_json::from_str(text).map_err(|e| DecodeError::Invalid {
+            field: "genesis.json",
+            reason: e.to_string(),
+        })?;
+        genesis.validate()?;
+        Ok(genesis)
+    }
+
+    /// Pretty JSON for writing `genesis.json`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("genesis always serialises")
+    }
+
+    /// Checks the document's rules.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        let invalid = |field, reason: String| Err(DecodeError::Invalid { field, reason });
+        if self.version != GENESIS_VERSION {
+            return invalid("version", format!("must be {GENESIS_VERSION}"));
+        }
+        check_ident("chain_id", &self.chain_id, CHAIN_ID_MAX_BYTES)?;
+        if self.agencies.is_empty() || self.agencies.len() > AGENCIES_MAX {
+            return invalid("agencies", format!("must list 1 to {AGENCIES_MAX} agencies"));
+        }
+        for (i, agency) in self.agencies.iter().enumerate() {
+            check_ident("agency id", &agency.id, AGENCY_ID_MAX_BYTES)?;
+            check_text("agency name", &agency.name, NAME_MAX_BYTES)?;
+            check_text("p2p_address", &agency.p2p_address, ADDRESS_MAX_BYTES)?;
+            if agency.admin_keys.is_empty() || agency.admin_keys.len() > AGENCY_ADMIN_KEYS_MAX {
+                return invalid(
+                    "admin_keys",
+                    format!("agency {} must list 1 to {AGENCY_ADMIN_KEYS_MAX} admin keys", agency.id),
+                );
+            }
+            for earlier in &self.agencies[..i] {
+                if earlier.id == agency.id {
+                    return invalid("agencies", format!("agency id {} appears twice", agency.id));
+                }
+                if earlier.validator_key == agency.validator_key {
+                    return invalid(
+                        "validator_key",
+                        format!("agencies {} and {} share a validator key", earlier.id, agency.id),
+                    );
+                }
+            }
+        }
+        let mut admins: Vec<&PublicKey> =
+            self.agencies.iter().flat_map(|a| a.admin_keys.iter()).collect();
+        let total = admins.len();
+        admins.sort();
+        admins.dedup();
+        if admins.len() != total {
+            return invalid("admin_keys", "an admin key is listed twice".into());
+        }
+        Ok(())
+    }
+
+    /// The hash every proof bundle names as its trust anchor.
+    pub fn hash(&self) -> Hash32 {
+        Hash32::tagged(tag::GENESIS, &[&self.encode()])
+    }
+
+    /// Validator keys sorted by their bytes: the order consensus uses for signer indices.
+    pub fn validators(&self) -> Vec<PublicKey> {
+        let mut keys: Vec<PublicKey> =
+            self.agencies.iter().map(|a| a.validator_key.clone()).collect();
+        keys.sort();
+        keys
+    }
+
+    /// The agency whose validator key is `key`.
+    pub fn agency_of_validator(&self, key: &PublicKey) -> Option<&GenesisAgency> {
+        self.agencies.iter().find(|a| &a.validator_key == key)
+    }
+
+    /// Digest of the genesis validator set.
+    pub fn validator_set_digest(&self) -> Hash32 {
+        validator_set_digest(&self.validators())
+    }
+
+    /// The namespace consensus signs under, unique to this chain.
+    pub fn consensus_namespace(&self) -> Vec<u8> {
+        consensus_namespace(&self.hash())
+    }
+}
+
+/// The namespace consensus signs under for the chain with genesis hash `genesis`:
+/// `"civitas/consensus/" || genesis` (50 bytes).
+pub fn consensus_namespace(genesis: &Hash32) -> Vec<u8> {
+    let mut namespace = b"civitas/consensus/".to_vec();
+    namespace.extend_from_slice(genesis.as_ref());
+    namespace
+}
+
+/// `H("civitas/validator-set", be32(count), keys in ascending byte order)`.
+pub fn validator_set_digest(sorted_keys: &[PublicKey]) -> Hash32 {
+    let count = (sorted_keys.len() as u32).to_be_bytes();
+    let key_bytes: Vec<[u8; 32]> = sorted_keys.iter().map(PublicKey::to_bytes).collect();
+    let mut parts: Vec<&[u8]> = vec![&count];
+    for key in &key_bytes {
+        parts.push(key);
+    }
+    Hash32::tagged(tag::VALIDATOR_SET, &parts)
+}
+
+impl Write for GenesisAgency {
+    fn write(&self, buf: &mut impl BufMut) {
+        write_str(&self.id, buf);
+        write_str(&self.name, buf);
+        self.validator_key.write(buf);
+        self.admin_keys.write(buf);
+        write_str(&self.p2p_address, buf);
+    }
+}
+
+impl EncodeSize for GenesisAgency {
+    fn encode_size(&self) -> usize {
+        str_size(&self.id)
+            + str_size(&self.name)
+            + 32
+            + self.admin_keys.encode_size()
+            + str_size(&self.p2p_address)
+    }
+}
+
+impl Read for GenesisAgency {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            id: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+            name: read_str(buf, NAME_MAX_BYTES)?,
+            validator_key: PublicKey::read(buf)?,
+            admin_keys: read_list(buf, AGENCY_ADMIN_KEYS_MAX, &())?,
+            p2p_address: read_str(buf, ADDRESS_MAX_BYTES)?,
+        })
+    }
+}
+
+impl Write for Genesis {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.version.write(buf);
+        write_str(&self.chain_id, buf);
+        self.genesis_time.0.write(buf);
+        self.agencies.write(buf);
+    }
+}
+
+impl EncodeSize for Genesis {
+    fn encode_size(&self) -> usize {
+        2 + str_size(&self.chain_id) + 8 + self.agencies.encode_size()
+    }
+}
+
+impl Read for Genesis {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            version: u16::read(buf)?,
+            chain_id: read_str(buf, CHAIN_ID_MAX_BYTES)?,
+            genesis_time: TimestampMs(u64::read(buf)?),
+            agencies: read_list(buf, AGENCIES_MAX, &())?,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::crypto::PrivateKey;
+
+    pub(crate) fn sample(n: u64) -> Genesis {
+        Genesis {
+            version: GENESIS_VERSION,
+            chain_id: "test".into(),
+            genesis_time: TimestampMs(1_700_000_000_000),
+            agencies: (0..n)
+                .map(|i| GenesisAgency {
+                    id: format!("agency{i}"),
+                    name: format!("Agency {i}"),
+                    validator_key: PrivateKey::from_test_seed(i).public_key(),
+                    admin_keys: vec![PrivateKey::from_test_seed(100 + i).public_key()],
+                    p2p_address: format!("127.0.0.1:{}", 9000 + i),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn json_round_trip_keeps_hash() {
+        let genesis = sample(4);
+        genesis.validate().unwrap();
+        let parsed = Genesis::from_json(&genesis.to_json()).unwrap();
+        assert_eq!(parsed.hash(), genesis.hash());
+    }
+
+    #[test]
+    fn rejects_duplicates_and_bad_ids() {
+        let mut genesis = sample(2);
+        genesis.agencies[1].id = genesis.agencies[0].id.clone();
+        assert!(genesis.validate().is_err());
+        let mut genesis = sample(2);
+        genesis.agencies[1].validator_key = genesis.agencies[0].validator_key.clone();
+        assert!(genesis.validate().is_err());
+        let mut genesis = sample(2);
+        genesis.chain_id = "Bad Chain".into();
+        assert!(genesis.validate().is_err());
+        assert!(Genesis::from_json("{").is_err());
+    }
+}

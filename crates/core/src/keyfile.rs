@@ -1,0 +1,99 @@
+//! Key files: a private key the user owns, as JSON on disk.
+//!
+//! ```json
+//! { "kind": "civitas-key", "version": 1, "public_key": "…", "secret_key": "…", "account": "…" }
+//! ```
+//! `account` is present when the key acts for an account created with an earlier key (after a
+//! rotation); otherwise the account is the key's own.
+
+use crate::codec::DecodeError;
+use crate::crypto::{AccountId, PrivateKey, PublicKey};
+use serde::{Deserialize, Serialize};
+
+/// A key file's contents.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyFile {
+    /// Always `civitas-key`.
+    pub kind: String,
+    /// Format version (1).
+    pub version: u16,
+    /// Optional label, such as `finance admin`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// The public key, hex.
+    pub public_key: PublicKey,
+    /// The 32-byte secret seed, hex.
+    pub secret_key: String,
+    /// The account this key signs for, when it differs from the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+}
+
+impl KeyFile {
+    /// A key file for `key`.
+    pub fn new(key: &PrivateKey, label: &str) -> Self {
+        Self {
+            kind: "civitas-key".into(),
+            version: 1,
+            label: label.into(),
+            public_key: key.public_key(),
+            secret_key: hex::encode(key.seed_bytes()),
+            account: None,
+        }
+    }
+
+    /// Parses and checks that the secret matches the public key.
+    pub fn from_json(text: &str) -> Result<Self, DecodeError> {
+        let file: Self = serde_json::from_str(text).map_err(|e| DecodeError::Invalid {
+            field: "key file",
+            reason: e.to_string(),
+        })?;
+        if file.kind != "civitas-key" || file.version != 1 {
+            return Err(DecodeError::Invalid {
+                field: "key file",
+                reason: "not a civitas-key version 1 file".into(),
+            });
+        }
+        let key = file.private_key()?;
+        if key.public_key() != file.public_key {
+            return Err(DecodeError::Invalid {
+                field: "key file",
+                reason: "secret_key does not match public_key".into(),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("key file always serialises")
+    }
+
+    /// The private key.
+    pub fn private_key(&self) -> Result<PrivateKey, DecodeError> {
+        let seed = hex::decode(self.secret_key.trim()).map_err(|_| DecodeError::Hex("a secret key"))?;
+        PrivateKey::from_seed_bytes(&seed)
+    }
+
+    /// The account this key signs for.
+    pub fn account(&self) -> AccountId {
+        self.account.unwrap_or_else(|| self.public_key.account_id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_mismatch() {
+        let key = PrivateKey::from_test_seed(5);
+        let file = KeyFile::new(&key, "test");
+        let parsed = KeyFile::from_json(&file.to_json()).unwrap();
+        assert_eq!(parsed.private_key().unwrap().public_key(), key.public_key());
+        assert_eq!(parsed.account(), key.public_key().account_id());
+        let mut bad = file.clone();
+        bad.public_key = PrivateKey::from_test_seed(6).public_key();
+        assert!(KeyFile::from_json(&bad.to_json()).is_err());
+    }
+}

@@ -1,0 +1,55 @@
+//! Every bound the ledger enforces, as named constants with their units.
+//!
+//! Decoders check these before allocating. Changing a bound that shrinks what is accepted is a
+//! consensus change: stored blocks must still decode.
+
+/// Longest chain identifier, in bytes.
+pub const CHAIN_ID_MAX_BYTES: usize = 64;
+/// Most instructions in one transaction.
+pub const TX_INSTRUCTIONS_MAX: usize = 16;
+/// Most signatures on one transaction.
+pub const TX_SIGNATURES_MAX: usize = 8;
+/// Longest memo, in bytes.
+pub const TX_MEMO_MAX_BYTES: usize = 256;
+/// Largest encoded transaction, in bytes.
+pub const TX_ENCODED_MAX_BYTES: usize = 16 * 1024;
+/// Most transactions in one block.
+pub const BLOCK_TXS_MAX: usize = 4_096;
+/// Largest encoded block, in bytes (header plus transactions).
+pub const BLOCK_ENCODED_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// Longest identifier of an agency ("finance", "land-registry"), in bytes.
+pub const AGENCY_ID_MAX_BYTES: usize = 32;
+/// Longest human-readable name (agency, official, document title), in bytes.
+pub const NAME_MAX_BYTES: usize = 128;
+/// Longest role name, in bytes.
+pub const ROLE_MAX_BYTES: usize = 32;
+/// Most roles one account may hold.
+pub const ROLES_MAX: usize = 16;
+/// Most metadata entries on a notarised document.
+pub const METADATA_ENTRIES_MAX: usize = 16;
+/// Longest metadata key, in bytes.
+pub const METADATA_KEY_MAX_BYTES: usize = 64;
+/// Longest metadata value, in bytes.
+pub const METADATA_VALUE_MAX_BYTES: usize = 512;
+/// Longest free-text reason (revocation, deactivation), in bytes.
+pub const REASON_MAX_BYTES: usize = 512;
+
+/// Most agencies (and validators) in one genesis.
+pub const AGENCIES_MAX: usize = 128;
+/// Most admin keys one agency lists in genesis.
+pub const AGENCY_ADMIN_KEYS_MAX: usize = 8;
+/// Longest network address string in genesis ("127.0.0.1:9000"), in bytes.
+pub const ADDRESS_MAX_BYTES: usize = 256;
+
+/// Most events one transaction may emit.
+pub const TX_EVENTS_MAX: usize = 64;
+/// Longest error message in a receipt, in bytes.
+pub const RECEIPT_MESSAGE_MAX_BYTES: usize = 512;
+/// Largest encoded state value, in bytes.
+pub const STATE_VALUE_MAX_BYTES: usize = 64 * 1024;
+
+/// Largest proof bundle accepted by the verifier, in bytes.
+pub const BUNDLE_MAX_BYTES: usize = 1024 * 1024;
+/// Most digests in one Merkle path inside a bundle.
+pub const PROOF_DIGESTS_MAX: usize = 256;

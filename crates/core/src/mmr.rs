@@ -1,0 +1,272 @@
+//! The history Merkle Mountain Range: every header commits to all earlier block digests.
+//!
+//! Block `h`'s header carries the root of the MMR over the digests of blocks `0..h`. Appending
+//! needs only the peaks, so the ledger keeps `(leaf_count, peaks)` in state; a proof for an old
+//! block is a sibling path to its peak plus the other peaks.
+//!
+//! Hashing: leaf `i` with digest `d` is `H("civitas/mmr-leaf", be64(i), d)`; an inner node is
+//! `H("civitas/mmr-node", left, right)`; the root is `H("civitas/mmr-root", be64(leaf_count),
+//! peaks left to right)`. Peaks are the perfect subtrees given by the binary digits of
+//! `leaf_count`, largest (oldest) first.
+
+use crate::codec::read_list;
+use crate::hash::{tag, Hash32};
+use crate::limits::PROOF_DIGESTS_MAX;
+use bytes::BufMut;
+use commonware_codec::Buf;
+use commonware_codec::{EncodeSize, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// The append frontier of the MMR.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peaks {
+    /// How many leaves have been appended.
+    pub leaf_count: u64,
+    /// Roots of the perfect subtrees, oldest (tallest) first.
+    pub peaks: Vec<Hash32>,
+}
+
+fn leaf(index: u64, digest: &Hash32) -> Hash32 {
+    Hash32::tagged(tag::MMR_LEAF, &[&index.to_be_bytes(), digest.as_ref()])
+}
+
+fn node(left: &Hash32, right: &Hash32) -> Hash32 {
+    Hash32::tagged(tag::MMR_NODE, &[left.as_ref(), right.as_ref()])
+}
+
+/// Heights of the peaks for `leaf_count` leaves, tallest first.
+fn peak_heights(leaf_count: u64) -> Vec<u32> {
+    (0..64u32)
+        .rev()
+        .filter(|bit| leaf_count & (1u64 << bit) != 0)
+        .collect()
+}
+
+impl Peaks {
+    /// Appends a block digest.
+    pub fn append(&mut self, digest: &Hash32) {
+        let mut current = leaf(self.leaf_count, digest);
+        // Merge while the lowest set bits of the count are one: each merge consumes a peak.
+        let mut count = self.leaf_count;
+        while count & 1 == 1 {
+            let left = self.peaks.pop().expect("a set bit always has a peak");
+            current = node(&left, &current);
+            count >>= 1;
+        }
+        self.peaks.push(current);
+        self.leaf_count += 1;
+    }
+
+    /// The root committed to by headers.
+    pub fn root(&self) -> Hash32 {
+        let count = self.leaf_count.to_be_bytes();
+        let mut parts: Vec<&[u8]> = vec![&count];
+        for peak in &self.peaks {
+            parts.push(peak.as_ref());
+        }
+        Hash32::tagged(tag::MMR_ROOT, &parts)
+    }
+
+    /// Whether the peak list matches the leaf count.
+    pub fn is_well_formed(&self) -> bool {
+        self.peaks.len() == self.leaf_count.count_ones() as usize
+    }
+}
+
+/// Proof that a digest is leaf `index` of the MMR with `leaf_count` leaves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MmrProof {
+    /// Position of the leaf.
+    pub index: u64,
+    /// Total leaves when the root was taken.
+    pub leaf_count: u64,
+    /// Siblings from the leaf up to its peak.
+    pub path: Vec<Hash32>,
+    /// All peaks, oldest first (the leaf's own peak included, recomputed by the verifier).
+    pub peaks: Vec<Hash32>,
+}
+
+/// Builds a proof for leaf `index` over `digests` (all leaves, in order).
+pub fn prove(digests: &[Hash32], index: u64) -> Option<MmrProof> {
+    let leaf_count = digests.len() as u64;
+    if index >= leaf_count {
+        return None;
+    }
+    let mut peaks = Vec::new();
+    let mut path = Vec::new();
+    let mut start = 0u64;
+    for height in peak_heights(leaf_count) {
+        let size = 1u64 << height;
+        let range = &digests[start as usize..(start + size) as usize];
+        let hashed: Vec<Hash32> = range
+            .iter()
+            .enumerate()
+            .map(|(i, d)| leaf(start + i as u64, d))
+            .collect();
+        if index >= start && index < start + size {
+            path = perfect_path(&hashed, (index - start) as usize);
+        }
+        peaks.push(perfect_root(&hashed));
+        start += size;
+    }
+    Some(MmrProof {
+        index,
+        leaf_count,
+        path,
+        peaks,
+    })
+}
+
+fn perfect_root(level: &[Hash32]) -> Hash32 {
+    let mut level = level.to_vec();
+    while level.len() > 1 {
+        level = level.chunks(2).map(|pair| node(&pair[0], &pair[1])).collect();
+    }
+    level[0]
+}
+
+fn perfect_path(level: &[Hash32], mut index: usize) -> Vec<Hash32> {
+    let mut level = level.to_vec();
+    let mut path = Vec::new();
+    while level.len() > 1 {
+        path.push(level[index ^ 1]);
+        level = level.chunks(2).map(|pair| node(&pair[0], &pair[1])).collect();
+        index /= 2;
+    }
+    path
+}
+
+impl MmrProof {
+    /// Checks that `digest` is the leaf at `self.index` under `root`.
+    pub fn verify(&self, root: &Hash32, digest: &Hash32) -> bool {
+        if self.index >= self.leaf_count {
+            return false;
+        }
+        let heights = peak_heights(self.leaf_count);
+        if heights.len() != self.peaks.len() {
+            return false;
+        }
+        let mut start = 0u64;
+        let mut peaks = self.peaks.clone();
+        for (slot, height) in heights.iter().enumerate() {
+            let size = 1u64 << height;
+            if self.index < start + size {
+                if self.path.len() != *height as usize {
+                    return false;
+                }
+                let mut acc = leaf(self.index, digest);
+                let mut position = self.index - start;
+                for sibling in &self.path {
+                    acc = if position & 1 == 0 {
+                        node(&acc, sibling)
+                    } else {
+                        node(sibling, &acc)
+                    };
+                    position >>= 1;
+                }
+                peaks[slot] = acc;
+                break;
+            }
+            start += size;
+        }
+        let recomputed = Peaks {
+            leaf_count: self.leaf_count,
+            peaks,
+        };
+        &recomputed.root() == root
+    }
+}
+
+impl Write for Peaks {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.leaf_count.write(buf);
+        self.peaks.write(buf);
+    }
+}
+
+impl EncodeSize for Peaks {
+    fn encode_size(&self) -> usize {
+        8 + self.peaks.encode_size()
+    }
+}
+
+impl Read for Peaks {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        let peaks = Self {
+            leaf_count: u64::read(buf)?,
+            peaks: read_list(buf, 64, &())?,
+        };
+        if !peaks.is_well_formed() {
+            return Err(commonware_codec::Error::Invalid("Peaks", "peak count"));
+        }
+        Ok(peaks)
+    }
+}
+
+impl Write for MmrProof {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.index.write(buf);
+        self.leaf_count.write(buf);
+        self.path.write(buf);
+        self.peaks.write(buf);
+    }
+}
+
+impl EncodeSize for MmrProof {
+    fn encode_size(&self) -> usize {
+        16 + self.path.encode_size() + self.peaks.encode_size()
+    }
+}
+
+impl Read for MmrProof {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            index: u64::read(buf)?,
+            leaf_count: u64::read(buf)?,
+            path: read_list(buf, 64, &())?,
+            peaks: read_list(buf, PROOF_DIGESTS_MAX.min(64), &())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn digests(n: u64) -> Vec<Hash32> {
+        (0..n).map(|i| Hash32::sha256(&i.to_be_bytes())).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn append_matches_batch_and_proofs_verify(n in 1u64..80, pick in any::<u64>()) {
+            let all = digests(n);
+            let mut peaks = Peaks::default();
+            for d in &all {
+                peaks.append(d);
+            }
+            prop_assert!(peaks.is_well_formed());
+            let index = pick % n;
+            let proof = prove(&all, index).unwrap();
+            prop_assert_eq!(&proof.peaks, &peaks.peaks);
+            let root = peaks.root();
+            prop_assert!(proof.verify(&root, &all[index as usize]));
+            prop_assert!(!proof.verify(&root, &Hash32::sha256(b"x")));
+            let mut moved = proof.clone();
+            moved.index = (index + 1) % n;
+            if n > 1 {
+                prop_assert!(!moved.verify(&root, &all[index as usize]));
+            }
+        }
+    }
+
+    #[test]
+    fn empty_root_is_defined() {
+        let empty = Peaks::default();
+        assert!(empty.is_well_formed());
+        assert_eq!(empty.root(), Hash32::tagged(tag::MMR_ROOT, &[&0u64.to_be_bytes()]));
+    }
+}

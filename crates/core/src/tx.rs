@@ -1,0 +1,342 @@
+//! Transactions: a signer's numbered, expiring request to run a short list of instructions.
+//!
+//! The transaction hash is `H("civitas/tx", body)`: it names the body, so adding or removing a
+//! signature never changes it. Signatures cover the canonical body encoding in the
+//! `civitas/tx/v1` namespace. A transaction is valid for one chain only (its `chain_id`).
+
+use crate::codec::{read_list, read_str, str_size, write_str, DecodeError};
+use crate::crypto::{AccountId, PrivateKey, PublicKey, Signature, TX_NAMESPACE};
+use crate::hash::{tag, Hash32};
+use crate::instruction::{instructions_cfg, Instruction};
+use crate::limits::*;
+use crate::time::TimestampMs;
+use bytes::BufMut;
+use commonware_codec::Buf;
+use commonware_codec::{Encode, EncodeSize, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// The hash that names a transaction.
+pub type TxHash = Hash32;
+
+/// What the signer asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxBody {
+    /// The chain this transaction is valid on.
+    pub chain_id: String,
+    /// The account on whose behalf it runs.
+    pub signer: AccountId,
+    /// The signer's next sequence number; each transaction, successful or not, consumes one.
+    pub nonce: u64,
+    /// Ledger time after which the transaction may no longer be included.
+    pub expiry: TimestampMs,
+    /// What to do, in order; all or nothing.
+    pub instructions: Vec<Instruction>,
+    /// Free text for the public record.
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// One signature on a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxSignature {
+    /// The key that signed.
+    pub key: PublicKey,
+    /// The signature over the body.
+    pub signature: Signature,
+}
+
+/// A transaction body with its signatures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedTx {
+    /// The request.
+    pub body: TxBody,
+    /// One or more signatures over the body.
+    pub signatures: Vec<TxSignature>,
+}
+
+/// Why a transaction is malformed, independent of ledger state.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+    /// The encoding was malformed or over a bound.
+    #[error("malformed transaction: {0}")]
+    Decode(#[from] DecodeError),
+    /// The transaction is larger than allowed.
+    #[error("transaction is {size} bytes; the limit is {TX_ENCODED_MAX_BYTES}")]
+    TooLarge {
+        /// Encoded size in bytes.
+        size: usize,
+    },
+    /// No signature was attached.
+    #[error("transaction carries no signature")]
+    Unsigned,
+    /// The same key signed twice.
+    #[error("key {0} signed twice")]
+    DuplicateSigner(PublicKey),
+    /// A signature did not verify.
+    #[error("signature by {0} does not match the transaction body")]
+    BadSignature(PublicKey),
+    /// It has no instructions.
+    #[error("transaction has no instructions")]
+    Empty,
+}
+
+impl TxBody {
+    /// The transaction hash.
+    pub fn hash(&self) -> TxHash {
+        Hash32::tagged(tag::TX, &[&self.encode()])
+    }
+
+    /// Signs the body with `key`.
+    pub fn sign(&self, key: &PrivateKey) -> TxSignature {
+        TxSignature {
+            key: key.public_key(),
+            signature: key.sign(TX_NAMESPACE, &self.encode()),
+        }
+    }
+
+    /// Signs the body with each of `keys`.
+    pub fn into_signed(self, keys: &[&PrivateKey]) -> SignedTx {
+        let signatures = keys.iter().map(|key| self.sign(key)).collect();
+        SignedTx {
+            body: self,
+            signatures,
+        }
+    }
+}
+
+impl SignedTx {
+    /// The transaction hash.
+    pub fn hash(&self) -> TxHash {
+        self.body.hash()
+    }
+
+    /// Decodes a transaction from untrusted bytes, enforcing every size bound.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TxError> {
+        if bytes.len() > TX_ENCODED_MAX_BYTES {
+            return Err(TxError::TooLarge { size: bytes.len() });
+        }
+        crate::codec::from_slice::<Self>(bytes, &()).map_err(TxError::from)
+    }
+
+    /// Checks everything that does not depend on ledger state: size, instruction fields, and
+    /// that every signature verifies. Returns the signing keys.
+    pub fn verify_stateless(&self) -> Result<(), TxError> {
+        let size = self.encode_size();
+        if size > TX_ENCODED_MAX_BYTES {
+            return Err(TxError::TooLarge { size });
+        }
+        if self.body.instructions.is_empty() {
+            return Err(TxError::Empty);
+        }
+        if self.signatures.is_empty() {
+            return Err(TxError::Unsigned);
+        }
+        crate::codec::check_text_optional("memo", &self.body.memo, TX_MEMO_MAX_BYTES)?;
+        for instruction in &self.body.instructions {
+            instruction.validate()?;
+        }
+        let message = self.body.encode();
+        for (index, entry) in self.signatures.iter().enumerate() {
+            if self.signatures[..index].iter().any(|e| e.key == entry.key) {
+                return Err(TxError::DuplicateSigner(entry.key.clone()));
+            }
+            if !entry.key.verify(TX_NAMESPACE, &message, &entry.signature) {
+                return Err(TxError::BadSignature(entry.key.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `key` is among the signers.
+    pub fn signed_by(&self, key: &PublicKey) -> bool {
+        self.signatures.iter().any(|entry| &entry.key == key)
+    }
+}
+
+impl Write for TxBody {
+    fn write(&self, buf: &mut impl BufMut) {
+        write_str(&self.chain_id, buf);
+        self.signer.write(buf);
+        self.nonce.write(buf);
+        self.expiry.0.write(buf);
+        self.instructions.write(buf);
+        write_str(&self.memo, buf);
+    }
+}
+
+impl EncodeSize for TxBody {
+    fn encode_size(&self) -> usize {
+        str_size(&self.chain_id)
+            + self.signer.encode_size()
+            + 8
+            + 8
+            + self.instructions.encode_size()
+            + str_size(&self.memo)
+    }
+}
+
+impl Read for TxBody {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            chain_id: read_str(buf, CHAIN_ID_MAX_BYTES)?,
+            signer: AccountId::read(buf)?,
+            nonce: u64::read(buf)?,
+            expiry: TimestampMs(u64::read(buf)?),
+            instructions: Vec::<Instruction>::read_cfg(buf, &instructions_cfg())?,
+            memo: read_str(buf, TX_MEMO_MAX_BYTES)?,
+        })
+    }
+}
+
+impl Write for TxSignature {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.key.write(buf);
+        self.signature.write(buf);
+    }
+}
+
+impl EncodeSize for TxSignature {
+    fn encode_size(&self) -> usize {
+        32 + 64
+    }
+}
+
+impl Read for TxSignature {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            key: PublicKey::read(buf)?,
+            signature: Signature::read(buf)?,
+        })
+    }
+}
+
+impl Write for SignedTx {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.body.write(buf);
+        self.signatures.write(buf);
+    }
+}
+
+impl EncodeSize for SignedTx {
+    fn encode_size(&self) -> usize {
+        self.body.encode_size() + self.signatures.encode_size()
+    }
+}
+
+impl Read for SignedTx {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            body: TxBody::read(buf)?,
+            signatures: read_list(buf, TX_SIGNATURES_MAX, &())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instruction::{MetadataEntry, NotaryInstruction};
+    use proptest::prelude::*;
+
+    fn sample(nonce: u64, title: &str) -> TxBody {
+        let key = PrivateKey::from_test_seed(1);
+        TxBody {
+            chain_id: "test".into(),
+            signer: key.public_key().account_id(),
+            nonce,
+            expiry: TimestampMs(1_000),
+            instructions: vec![Instruction::Notary(NotaryInstruction::Anchor {
+                document: Hash32::sha256(b"doc"),
+                title: title.into(),
+                metadata: vec![MetadataEntry {
+                    key: "ref".into(),
+                    value: "A-1".into(),
+                }],
+            })],
+            memo: String::new(),
+        }
+    }
+
+    #[test]
+    fn signed_round_trip_and_verify() {
+        let key = PrivateKey::from_test_seed(1);
+        let tx = sample(3, "Deed").into_signed(&[&key]);
+        tx.verify_stateless().unwrap();
+        let bytes = tx.encode();
+        let decoded = SignedTx::decode(&bytes).unwrap();
+        assert_eq!(decoded, tx);
+        assert_eq!(decoded.hash(), tx.hash());
+    }
+
+    #[test]
+    fn tampered_body_fails_signature() {
+        let key = PrivateKey::from_test_seed(1);
+        let mut tx = sample(3, "Deed").into_signed(&[&key]);
+        tx.body.nonce = 4;
+        assert_eq!(
+            tx.verify_stateless(),
+            Err(TxError::BadSignature(key.public_key()))
+        );
+    }
+
+    #[test]
+    fn duplicate_and_missing_signers_rejected() {
+        let key = PrivateKey::from_test_seed(1);
+        let body = sample(0, "Deed");
+        let tx = body.clone().into_signed(&[&key, &key]);
+        assert!(matches!(tx.verify_stateless(), Err(TxError::DuplicateSigner(_))));
+        let unsigned = SignedTx {
+            body,
+            signatures: vec![],
+        };
+        assert_eq!(unsigned.verify_stateless(), Err(TxError::Unsigned));
+    }
+
+    #[test]
+    fn oversized_input_rejected_before_decoding() {
+        let bytes = vec![0u8; TX_ENCODED_MAX_BYTES + 1];
+        assert!(matches!(SignedTx::decode(&bytes), Err(TxError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn too_many_instructions_rejected() {
+        let key = PrivateKey::from_test_seed(1);
+        let mut body = sample(0, "Deed");
+        let one = body.instructions[0].clone();
+        body.instructions = vec![one; TX_INSTRUCTIONS_MAX + 1];
+        let bytes = body.into_signed(&[&key]).encode();
+        assert!(SignedTx::decode(&bytes).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = SignedTx::decode(&bytes);
+        }
+
+        #[test]
+        fn round_trip_any_title(nonce in any::<u64>(), title in "[a-zA-Z0-9 ]{1,100}") {
+            let key = PrivateKey::from_test_seed(2);
+            let tx = sample(nonce, &title).into_signed(&[&key]);
+            let decoded = SignedTx::decode(&tx.encode()).unwrap();
+            prop_assert_eq!(decoded.hash(), tx.hash());
+            prop_assert_eq!(decoded, tx);
+        }
+
+        #[test]
+        fn flipping_any_byte_breaks_signature_or_decoding(index in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let key = PrivateKey::from_test_seed(2);
+            let tx = sample(9, "Deed").into_signed(&[&key]);
+            let mut bytes = tx.encode().to_vec();
+            let i = index.index(bytes.len());
+            bytes[i] ^= 1 << bit;
+            match SignedTx::decode(&bytes) {
+                Err(_) => {}
+                Ok(decoded) => prop_assert!(decoded.verify_stateless().is_err()),
+            }
+        }
+    }
+}
