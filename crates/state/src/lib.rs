@@ -1,1 +1,125 @@
-//! placeholder
+//! Authenticated state: a QMDB `current::ordered` database of 32-byte hashed keys to bounded
+//! byte values, with proofs of a key's current value and of a key's absence under one root.
+//!
+//! Typed keys ([`civitas_core::bundle::StateKey`]) hash to the stored 32-byte keys. Each block's
+//! commit carries the block height as QMDB commit metadata, so a reader holding the database can
+//! always tell which header's `state_root` the current root is.
+//!
+//! Commonware storage types stay inside this crate and `civitas-consensus`.
+
+pub mod proof;
+
+use civitas_core::bundle::StateKey;
+use civitas_core::hash::Hash32;
+use commonware_cryptography::{Sha256, sha256};
+use commonware_glue::stateful::db::Shared;
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_storage::{
+    journal::contiguous::variable::Config as VariableJournalConfig,
+    merkle::full::Config as MerkleConfig,
+    mmr,
+    qmdb::current::{VariableConfig, ordered::variable},
+    translator::EightCap,
+};
+use commonware_utils::{NZU64, NZUsize};
+use std::future::Future;
+
+/// Bytes per bitmap chunk in the current-state database (one digest wide: smallest proofs).
+pub const CHUNK_BYTES: usize = 32;
+
+/// The authenticated state database.
+pub type Db<E> =
+    variable::Db<mmr::Family, E, sha256::Digest, Vec<u8>, Sha256, EightCap, CHUNK_BYTES, Sequential>;
+
+/// The database as shared between the consensus application and readers.
+pub type SharedDb<E> = Shared<Db<E>>;
+
+/// Why a state read failed. Storage failures are fatal for the node; they are never a
+/// transaction's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The storage engine reported an error.
+    #[error("state storage error: {0}")]
+    Storage(String),
+    /// A stored value could not be decoded: the state is corrupt or from other software.
+    #[error("stored value under {key} is corrupt: {reason}")]
+    Corrupt {
+        /// Which key.
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Read access to some version of the state.
+pub trait StateView: Send + Sync {
+    /// The value under the stored key `key`, if any.
+    fn get(&self, key: &Hash32) -> impl Future<Output = Result<Option<Vec<u8>>, StateError>> + Send;
+}
+
+/// Converts our digest to commonware's.
+pub fn to_digest(hash: &Hash32) -> sha256::Digest {
+    sha256::Digest::from(hash.0)
+}
+
+/// Converts commonware's digest to ours.
+pub fn from_digest(digest: &sha256::Digest) -> Hash32 {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    Hash32(out)
+}
+
+/// The stored key for a typed key.
+pub fn stored_key(key: &StateKey) -> sha256::Digest {
+    to_digest(&key.hashed())
+}
+
+/// Storage configuration for the state database under `prefix`.
+pub fn db_config(
+    prefix: &str,
+    page_cache: CacheRef,
+) -> VariableConfig<EightCap, ((), (commonware_codec::RangeCfg<usize>, ())), Sequential> {
+    VariableConfig {
+        merkle_config: MerkleConfig {
+            journal_partition: format!("{prefix}-state-mmr-journal"),
+            metadata_partition: format!("{prefix}-state-mmr-metadata"),
+            items_per_blob: NZU64!(4096),
+            write_buffer: NZUsize!(64 * 1024),
+            replay_buffer: NZUsize!(1024 * 1024),
+            strategy: Sequential,
+            page_cache: page_cache.clone(),
+        },
+        journal_config: VariableJournalConfig {
+            partition: format!("{prefix}-state-log"),
+            items_per_section: NZU64!(4096),
+            compression: None,
+            codec_config: (
+                (),
+                (
+                    commonware_codec::RangeCfg::new(..=civitas_core::limits::STATE_VALUE_MAX_BYTES),
+                    (),
+                ),
+            ),
+            page_cache,
+            write_buffer: NZUsize!(64 * 1024),
+            replay_buffer: NZUsize!(1024 * 1024),
+        },
+        grafted_metadata_partition: format!("{prefix}-state-grafted-metadata"),
+        translator: EightCap,
+        init_cache: Some(NZUsize!(4096)),
+        init_buffer: NZUsize!(1 << 20),
+        init_concurrency: (),
+    }
+}
+
+/// Encodes the commit metadata for a block at `height`.
+pub fn height_metadata(height: u64) -> Vec<u8> {
+    height.to_be_bytes().to_vec()
+}
+
+/// Decodes commit metadata written by [`height_metadata`].
+pub fn metadata_height(metadata: Option<&Vec<u8>>) -> Option<u64> {
+    let bytes: [u8; 8] = metadata?.as_slice().try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
