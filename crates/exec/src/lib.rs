@@ -1,1 +1,424 @@
-//! placeholder
+//! Deterministic block execution.
+//!
+//! [`execute_block`] applies a block's transactions to a version of the state and returns the
+//! writes, the receipts and the new history root. It reads time only from the block, iterates
+//! only ordered maps, and never touches floats, clocks or randomness, so every honest node
+//! computes the same result from the same block.
+//!
+//! A transaction that fails *authentication* (wrong chain, expired, unknown or inactive signer,
+//! missing signature of the account's current key, wrong nonce) makes a block invalid, and a
+//! proposer leaves it out. A transaction that authenticates but whose instruction fails is
+//! included, consumes its nonce, changes nothing else, and gets a failed receipt.
+
+pub mod overlay;
+
+use civitas_core::block::Header;
+use civitas_core::bundle::{spaces, StateKey};
+use civitas_core::codec::{from_slice, to_vec};
+use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::event::Event;
+use civitas_core::genesis::Genesis;
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::Instruction;
+use civitas_core::mmr::Peaks;
+use civitas_core::receipt::{Receipt, TxOutcome};
+use civitas_core::time::TimestampMs;
+use civitas_core::tx::{SignedTx, TxHash};
+use civitas_state::{StateError, StateView};
+pub use overlay::Overlay;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The block being executed, as far as execution may know it.
+#[derive(Clone, Debug)]
+pub struct BlockEnv {
+    /// Height of the block.
+    pub height: u64,
+    /// The block's timestamp: the only clock execution reads.
+    pub timestamp: TimestampMs,
+    /// Digest of the parent block (appended to the history MMR).
+    pub parent: Hash32,
+    /// The chain's genesis.
+    pub genesis: Arc<Genesis>,
+}
+
+/// How strictly to treat the block's transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Building a proposal: leave out transactions that fail authentication.
+    Build,
+    /// Verifying a peer's proposal: any transaction that fails authentication or whose
+    /// signatures do not verify makes the block invalid.
+    Verify,
+    /// Replaying a block the network already finalized: signatures were checked by a quorum.
+    Replay,
+}
+
+/// Why a transaction cannot be included at all. Its nonce is not consumed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejection {
+    /// Stable code, such as `bad_nonce`.
+    pub code: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection with `code` and `message`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why an included transaction's instruction failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    /// Stable code, such as `not_authorized`.
+    pub code: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with `code` and `message`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Errors that stop execution of a whole block.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// The block breaks a rule: it must not be voted for.
+    #[error("invalid block: {0}")]
+    Invalid(String),
+    /// Storage failed or is corrupt: the node must stop rather than diverge.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// What a transaction's instruction sees of its transaction.
+#[derive(Clone, Debug)]
+pub struct TxContext<'a> {
+    /// The block.
+    pub env: &'a BlockEnv,
+    /// The transaction hash.
+    pub tx_hash: TxHash,
+    /// The account it runs for.
+    pub signer: AccountId,
+    /// The keys that signed it.
+    pub signing_keys: Vec<&'a PublicKey>,
+}
+
+/// The services: the rules behind each instruction.
+pub trait Modules: Clone + Send + Sync + 'static {
+    /// Writes the founding state described by genesis (run once, in block 1).
+    fn genesis<S: StateView>(
+        &self,
+        genesis: &Genesis,
+        state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Result<(), BlockError>> + Send;
+
+    /// Checks that the transaction may act for its signer: the account exists, is active, and
+    /// its current key signed.
+    fn authenticate<S: StateView>(
+        &self,
+        tx: &SignedTx,
+        state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Result<Result<(), Rejection>, BlockError>> + Send;
+
+    /// Applies one instruction, returning its events.
+    fn apply<S: StateView>(
+        &self,
+        ctx: &TxContext<'_>,
+        instruction: &Instruction,
+        state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Result<Result<Vec<Event>, Failure>, BlockError>> + Send;
+}
+
+/// The result of executing a block.
+#[derive(Debug, Default)]
+pub struct BlockResult {
+    /// Every state write, in key order.
+    pub writes: BTreeMap<Hash32, Option<Vec<u8>>>,
+    /// One receipt per included transaction, in block order.
+    pub receipts: Vec<Receipt>,
+    /// The included transactions (in [`Mode::Build`], the chosen subset).
+    pub included: Vec<SignedTx>,
+    /// Transactions left out in [`Mode::Build`], with why.
+    pub rejected: Vec<(TxHash, Rejection)>,
+    /// Root of the history MMR including the parent.
+    pub history_root: Hash32,
+}
+
+/// Key of the next nonce of `account`.
+pub fn nonce_key(account: &AccountId) -> StateKey {
+    StateKey::new(spaces::NONCE, account.0.to_vec())
+}
+
+/// Key of the receipt of `tx`.
+pub fn receipt_key(tx: &TxHash) -> StateKey {
+    StateKey::new(spaces::RECEIPT, tx.0.to_vec())
+}
+
+/// Key of the history MMR peaks.
+pub fn history_key() -> StateKey {
+    StateKey::new(spaces::HISTORY, Vec::new())
+}
+
+/// Reads the next nonce of `account`.
+pub async fn read_nonce<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    account: &AccountId,
+) -> Result<u64, BlockError> {
+    Ok(state
+        .get_typed::<u64>(&nonce_key(account))
+        .await?
+        .unwrap_or(0))
+}
+
+/// Checks the rules of one transaction that need the block but not the state.
+fn check_envelope(tx: &SignedTx, env: &BlockEnv, mode: Mode) -> Result<(), Rejection> {
+    if tx.body.chain_id != env.genesis.chain_id {
+        return Err(Rejection::new(
+            "wrong_chain",
+            format!(
+                "transaction is for chain {:?}, this is {:?}",
+                tx.body.chain_id, env.genesis.chain_id
+            ),
+        ));
+    }
+    if tx.body.expiry < env.timestamp {
+        return Err(Rejection::new(
+            "expired",
+            format!(
+                "transaction expired at {} ms, before block time {} ms; sign it again with a later expiry",
+                tx.body.expiry.0, env.timestamp.0
+            ),
+        ));
+    }
+    if mode != Mode::Replay {
+        tx.verify_stateless()
+            .map_err(|e| Rejection::new("bad_transaction", e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Executes `txs` as the block described by `env` on top of `base`.
+pub async fn execute_block<S: StateView, M: Modules>(
+    env: &BlockEnv,
+    txs: Vec<SignedTx>,
+    base: &S,
+    modules: &M,
+    mode: Mode,
+) -> Result<BlockResult, BlockError> {
+    let mut state = Overlay::new(base);
+    if env.height == 1 {
+        modules.genesis(&env.genesis, &mut state).await?;
+        let meta = StateKey::new(spaces::META, Vec::new());
+        state.put_raw(&meta, to_vec(&env.genesis.hash()));
+    }
+
+    // History: append the parent's digest.
+    let mut peaks: Peaks = state.get_typed(&history_key()).await?.unwrap_or_default();
+    if peaks.leaf_count != env.height.saturating_sub(1) {
+        return Err(BlockError::State(StateError::Corrupt {
+            key: "ledger/history".into(),
+            reason: format!(
+                "history holds {} blocks but the parent is at height {}",
+                peaks.leaf_count,
+                env.height.saturating_sub(1)
+            ),
+        }));
+    }
+    peaks.append(&env.parent);
+    state.put_typed(&history_key(), &peaks);
+
+    let mut result = BlockResult {
+        history_root: peaks.root(),
+        ..BlockResult::default()
+    };
+    let mut seen: std::collections::BTreeSet<TxHash> = std::collections::BTreeSet::new();
+    for tx in txs {
+        let hash = tx.hash();
+        if !seen.insert(hash) {
+            let rejection = Rejection::new("duplicate", "transaction appears twice in the block");
+            match mode {
+                Mode::Build => {
+                    result.rejected.push((hash, rejection));
+                    continue;
+                }
+                _ => {
+                    return Err(BlockError::Invalid(format!(
+                        "tx {hash}: {}: {}",
+                        rejection.code, rejection.message
+                    )));
+                }
+            }
+        }
+        match admit(env, &tx, &mut state, modules, mode).await? {
+            Ok(nonce) => {
+                let index = result.included.len() as u32;
+                let receipt = run_tx(env, &tx, hash, index, nonce, &mut state, modules).await?;
+                state.put_typed(&receipt_key(&hash), &receipt);
+                result.receipts.push(receipt);
+                result.included.push(tx);
+            }
+            Err(rejection) => match mode {
+                Mode::Build => result.rejected.push((hash, rejection)),
+                Mode::Verify | Mode::Replay => {
+                    return Err(BlockError::Invalid(format!(
+                        "tx {hash}: {}: {}",
+                        rejection.code, rejection.message
+                    )));
+                }
+            },
+        }
+    }
+    result.writes = state.into_writes();
+    Ok(result)
+}
+
+/// Authenticates `tx` and checks its nonce; returns the nonce it consumes.
+async fn admit<S: StateView, M: Modules>(
+    env: &BlockEnv,
+    tx: &SignedTx,
+    state: &mut Overlay<'_, S>,
+    modules: &M,
+    mode: Mode,
+) -> Result<Result<u64, Rejection>, BlockError> {
+    if let Err(rejection) = check_envelope(tx, env, mode) {
+        return Ok(Err(rejection));
+    }
+    if let Err(rejection) = modules.authenticate(tx, state).await? {
+        return Ok(Err(rejection));
+    }
+    let expected = read_nonce(state, &tx.body.signer).await?;
+    if tx.body.nonce != expected {
+        return Ok(Err(Rejection::new(
+            "bad_nonce",
+            format!(
+                "nonce {} is not the account's next nonce {expected}",
+                tx.body.nonce
+            ),
+        )));
+    }
+    Ok(Ok(expected))
+}
+
+/// Runs an admitted transaction: consumes the nonce, applies its instructions all-or-nothing.
+async fn run_tx<S: StateView, M: Modules>(
+    env: &BlockEnv,
+    tx: &SignedTx,
+    hash: TxHash,
+    index: u32,
+    nonce: u64,
+    state: &mut Overlay<'_, S>,
+    modules: &M,
+) -> Result<Receipt, BlockError> {
+    state.put_typed(&nonce_key(&tx.body.signer), &(nonce + 1));
+    let ctx = TxContext {
+        env,
+        tx_hash: hash,
+        signer: tx.body.signer,
+        signing_keys: tx.signatures.iter().map(|s| &s.key).collect(),
+    };
+    state.begin_tx();
+    let mut events = Vec::new();
+    let mut outcome = TxOutcome::Success;
+    for (position, instruction) in tx.body.instructions.iter().enumerate() {
+        match modules.apply(&ctx, instruction, state).await? {
+            Ok(mut emitted) => events.append(&mut emitted),
+            Err(failure) => {
+                outcome = TxOutcome::Failed {
+                    instruction: position as u32,
+                    code: failure.code.to_string(),
+                    message: truncate(failure.message, civitas_core::limits::RECEIPT_MESSAGE_MAX_BYTES),
+                };
+                events.clear();
+                break;
+            }
+        }
+    }
+    if events.len() > civitas_core::limits::TX_EVENTS_MAX {
+        outcome = TxOutcome::Failed {
+            instruction: 0,
+            code: "too_many_events".into(),
+            message: format!(
+                "the transaction would emit {} events; the limit is {}",
+                events.len(),
+                civitas_core::limits::TX_EVENTS_MAX
+            ),
+        };
+        events.clear();
+    }
+    if matches!(outcome, TxOutcome::Success) {
+        state.commit_tx();
+    } else {
+        state.rollback_tx();
+    }
+    Ok(Receipt {
+        tx: hash,
+        height: env.height,
+        index,
+        timestamp: env.timestamp,
+        signer: tx.body.signer,
+        nonce,
+        outcome,
+        events,
+    })
+}
+
+fn truncate(mut message: String, max_bytes: usize) -> String {
+    if message.len() > max_bytes {
+        let mut cut = max_bytes;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+    }
+    message
+}
+
+/// Checks a header against its parent for the rules that do not need execution.
+pub fn check_header_link(header: &Header, parent: &Header) -> Result<(), BlockError> {
+    if header.height != parent.height + 1 {
+        return Err(BlockError::Invalid(format!(
+            "height {} does not follow parent height {}",
+            header.height, parent.height
+        )));
+    }
+    if header.parent != parent.digest() {
+        return Err(BlockError::Invalid("parent digest does not match".into()));
+    }
+    if header.chain != parent.chain {
+        return Err(BlockError::Invalid("chain does not match the parent's".into()));
+    }
+    if header.timestamp < parent.timestamp {
+        return Err(BlockError::Invalid(format!(
+            "timestamp {} is earlier than the parent's {}",
+            header.timestamp.0, parent.timestamp.0
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes a typed value read from state, naming the key on corruption.
+pub fn decode_value<T: commonware_codec::Decode<Cfg = ()>>(
+    key: &StateKey,
+    bytes: &[u8],
+) -> Result<T, StateError> {
+    from_slice::<T>(bytes, &()).map_err(|e| StateError::Corrupt {
+        key: key.display(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,214 @@
+//! Identity handlers.
+
+use super::state::{
+    account_key, agency_key, key_index_key, load_account, store_account, Account, Agency,
+};
+use crate::roles;
+use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::event::{AccountKind, Event};
+use civitas_core::genesis::Genesis;
+use civitas_core::instruction::IdentityInstruction;
+use civitas_core::tx::SignedTx;
+use civitas_exec::{BlockError, Failure, Overlay, Rejection, TxContext};
+use civitas_state::StateView;
+
+/// Records the founding agencies and their admins.
+pub async fn genesis<S: StateView>(
+    genesis: &Genesis,
+    state: &mut Overlay<'_, S>,
+) -> Result<(), BlockError> {
+    for agency in &genesis.agencies {
+        state.put_typed(
+            &agency_key(&agency.id),
+            &Agency {
+                id: agency.id.clone(),
+                name: agency.name.clone(),
+                validator_key: agency.validator_key.clone(),
+            },
+        );
+        for key in &agency.admin_keys {
+            let id = key.account_id();
+            store_account(
+                state,
+                &Account {
+                    id,
+                    kind: AccountKind::Official,
+                    agency: agency.id.clone(),
+                    name: format!("{} administrator", agency.name),
+                    roles: vec![roles::ADMIN.to_string()],
+                    key: key.clone(),
+                    active: true,
+                    registered_height: 0,
+                    registered_by: id,
+                },
+            );
+            state.put_typed(&key_index_key(key), &id);
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the signer's account exists, is active, and its current key signed.
+pub async fn authenticate<S: StateView>(
+    tx: &SignedTx,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<(), Rejection>, BlockError> {
+    let Some(account) = load_account(state, &tx.body.signer).await? else {
+        return Ok(Err(Rejection::new(
+            "unknown_account",
+            format!(
+                "account {} is not registered; ask an agency to register it",
+                tx.body.signer
+            ),
+        )));
+    };
+    if !account.active {
+        return Ok(Err(Rejection::new(
+            "account_inactive",
+            format!("account {} has been deactivated", account.id),
+        )));
+    }
+    if !tx.signed_by(&account.key) {
+        return Ok(Err(Rejection::new(
+            "wrong_key",
+            format!(
+                "the transaction is not signed by account {}'s current key {}; if the key was rotated, sign with the new key",
+                account.id, account.key
+            ),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+/// Applies an identity instruction (already authorized).
+pub async fn apply<S: StateView>(
+    ctx: &TxContext<'_>,
+    signer: &Account,
+    op: &IdentityInstruction,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+    match op {
+        IdentityInstruction::RegisterOfficial {
+            key,
+            agency,
+            name,
+            roles,
+        } => {
+            if !state.contains(&agency_key(agency)).await? {
+                return Ok(Err(Failure::new(
+                    "unknown_agency",
+                    format!("agency {agency:?} does not exist"),
+                )));
+            }
+            let account = Account {
+                id: key.account_id(),
+                kind: AccountKind::Official,
+                agency: agency.clone(),
+                name: name.clone(),
+                roles: roles.clone(),
+                key: key.clone(),
+                active: true,
+                registered_height: ctx.env.height,
+                registered_by: signer.id,
+            };
+            register(ctx, signer, account, state).await
+        }
+        IdentityInstruction::RegisterCitizen { key } => {
+            let account = Account {
+                id: key.account_id(),
+                kind: AccountKind::Citizen,
+                agency: String::new(),
+                name: String::new(),
+                roles: Vec::new(),
+                key: key.clone(),
+                active: true,
+                registered_height: ctx.env.height,
+                registered_by: signer.id,
+            };
+            register(ctx, signer, account, state).await
+        }
+        IdentityInstruction::SetRoles { account, roles } => {
+            let Some(mut target) = load_account(state, account).await? else {
+                return Ok(Err(unknown(account)));
+            };
+            target.roles = roles.clone();
+            store_account(state, &target);
+            Ok(Ok(vec![Event::RolesChanged {
+                account: target.id,
+                roles: target.roles,
+                by: signer.id,
+            }]))
+        }
+        IdentityInstruction::RotateKey { new_key } => {
+            if let Err(failure) = check_key_free(new_key, state).await? {
+                return Ok(Err(failure));
+            }
+            let mut account = signer.clone();
+            state.delete(&key_index_key(&account.key));
+            state.put_typed(&key_index_key(new_key), &account.id);
+            account.key = new_key.clone();
+            store_account(state, &account);
+            Ok(Ok(vec![Event::KeyRotated {
+                account: account.id,
+                new_key: new_key.clone(),
+            }]))
+        }
+        IdentityInstruction::Deactivate { account, reason } => {
+            let Some(mut target) = load_account(state, account).await? else {
+                return Ok(Err(unknown(account)));
+            };
+            if !target.active {
+                return Ok(Err(Failure::new(
+                    "already_inactive",
+                    format!("account {account} is already deactivated"),
+                )));
+            }
+            target.active = false;
+            store_account(state, &target);
+            Ok(Ok(vec![Event::AccountDeactivated {
+                account: target.id,
+                reason: reason.clone(),
+                by: signer.id,
+            }]))
+        }
+    }
+}
+
+fn unknown(account: &AccountId) -> Failure {
+    Failure::new("unknown_account", format!("account {account} does not exist"))
+}
+
+async fn check_key_free<S: StateView>(
+    key: &PublicKey,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<(), Failure>, BlockError> {
+    if state.contains(&key_index_key(key)).await?
+        || state.contains(&account_key(&key.account_id())).await?
+    {
+        return Ok(Err(Failure::new(
+            "key_in_use",
+            format!("key {key} already belongs to an account; generate a new key"),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+async fn register<S: StateView>(
+    _ctx: &TxContext<'_>,
+    signer: &Account,
+    account: Account,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+    if let Err(failure) = check_key_free(&account.key, state).await? {
+        return Ok(Err(failure));
+    }
+    state.put_typed(&key_index_key(&account.key), &account.id);
+    store_account(state, &account);
+    Ok(Ok(vec![Event::AccountRegistered {
+        account: account.id,
+        kind: account.kind,
+        agency: account.agency,
+        roles: account.roles,
+        by: signer.id,
+    }]))
+}

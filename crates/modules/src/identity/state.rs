@@ -1,0 +1,157 @@
+//! Identity state: agencies, accounts and the key index.
+
+use civitas_core::bundle::{spaces, StateKey};
+use civitas_core::codec::{read_str, read_str_list, str_list_size, str_size, write_str, write_str_list};
+use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::event::AccountKind;
+use civitas_core::limits::*;
+use civitas_exec::Overlay;
+use civitas_state::{StateError, StateView};
+use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
+use serde::Serialize;
+
+/// A founding agency, as recorded from genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Agency {
+    /// Short identifier.
+    pub id: String,
+    /// Full name.
+    pub name: String,
+    /// Its validator's consensus key.
+    pub validator_key: PublicKey,
+}
+
+/// An account: an official of an agency, or a citizen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// The account id (its first key).
+    pub id: AccountId,
+    /// Official or citizen.
+    pub kind: AccountKind,
+    /// The official's agency; empty for citizens.
+    pub agency: String,
+    /// The official's name; empty for citizens (no personal data on the ledger).
+    pub name: String,
+    /// The official's roles.
+    pub roles: Vec<String>,
+    /// The key that currently signs for the account.
+    pub key: PublicKey,
+    /// False once deactivated.
+    pub active: bool,
+    /// Height at which it was registered (0 for genesis admins).
+    pub registered_height: u64,
+    /// Who registered it (itself for genesis admins).
+    pub registered_by: AccountId,
+}
+
+impl Account {
+    /// Whether the account is an active official of `agency` holding `role`.
+    pub fn is_official_with(&self, agency: &str, role: &str) -> bool {
+        self.active
+            && self.kind == AccountKind::Official
+            && self.agency == agency
+            && self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the account is an active official holding `role` in any agency.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.active && self.kind == AccountKind::Official && self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Key of an agency record.
+pub fn agency_key(id: &str) -> StateKey {
+    StateKey::new(spaces::AGENCY, id.as_bytes().to_vec())
+}
+
+/// Key of an account record.
+pub fn account_key(id: &AccountId) -> StateKey {
+    StateKey::new(spaces::ACCOUNT, id.0.to_vec())
+}
+
+/// Key of the index from a public key to the account it signs for.
+pub fn key_index_key(key: &PublicKey) -> StateKey {
+    StateKey::new(spaces::KEY, key.to_bytes().to_vec())
+}
+
+/// Loads an account.
+pub async fn load_account<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &AccountId,
+) -> Result<Option<Account>, StateError> {
+    state.get_typed(&account_key(id)).await
+}
+
+/// Stores an account.
+pub fn store_account<S: StateView>(state: &mut Overlay<'_, S>, account: &Account) {
+    state.put_typed(&account_key(&account.id), account);
+}
+
+impl Write for Agency {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        write_str(&self.id, buf);
+        write_str(&self.name, buf);
+        self.validator_key.write(buf);
+    }
+}
+
+impl EncodeSize for Agency {
+    fn encode_size(&self) -> usize {
+        str_size(&self.id) + str_size(&self.name) + 32
+    }
+}
+
+impl Read for Agency {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            id: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+            name: read_str(buf, NAME_MAX_BYTES)?,
+            validator_key: PublicKey::read(buf)?,
+        })
+    }
+}
+
+impl Write for Account {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.id.write(buf);
+        self.kind.write(buf);
+        write_str(&self.agency, buf);
+        write_str(&self.name, buf);
+        write_str_list(&self.roles, buf);
+        self.key.write(buf);
+        self.active.write(buf);
+        self.registered_height.write(buf);
+        self.registered_by.write(buf);
+    }
+}
+
+impl EncodeSize for Account {
+    fn encode_size(&self) -> usize {
+        32 + 1
+            + str_size(&self.agency)
+            + str_size(&self.name)
+            + str_list_size(&self.roles)
+            + 32
+            + 1
+            + 8
+            + 32
+    }
+}
+
+impl Read for Account {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            id: AccountId::read(buf)?,
+            kind: AccountKind::read(buf)?,
+            agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+            name: read_str(buf, NAME_MAX_BYTES)?,
+            roles: read_str_list(buf, ROLES_MAX, ROLE_MAX_BYTES)?,
+            key: PublicKey::read(buf)?,
+            active: bool::read(buf)?,
+            registered_height: u64::read(buf)?,
+            registered_by: AccountId::read(buf)?,
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! Notary handlers.
+
+use super::state::{document_key, load_document, Document, Revocation};
+use crate::identity::state::Account;
+use civitas_core::event::Event;
+use civitas_core::instruction::NotaryInstruction;
+use civitas_exec::{BlockError, Failure, Overlay, TxContext};
+use civitas_state::StateView;
+
+/// Applies a notary instruction (already authorized).
+pub async fn apply<S: StateView>(
+    ctx: &TxContext<'_>,
+    signer: &Account,
+    op: &NotaryInstruction,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+    match op {
+        NotaryInstruction::Anchor {
+            document,
+            title,
+            metadata,
+        } => {
+            if let Some(existing) = load_document(state, document).await? {
+                return Ok(Err(Failure::new(
+                    "already_anchored",
+                    format!(
+                        "document {document} was already anchored by {} at height {}",
+                        existing.agency, existing.height
+                    ),
+                )));
+            }
+            let record = Document {
+                hash: *document,
+                issuer: signer.id,
+                agency: signer.agency.clone(),
+                title: title.clone(),
+                metadata: metadata.clone(),
+                height: ctx.env.height,
+                time: ctx.env.timestamp,
+                tx: ctx.tx_hash,
+                revocation: None,
+            };
+            state.put_typed(&document_key(document), &record);
+            Ok(Ok(vec![Event::DocumentAnchored {
+                document: *document,
+                issuer: signer.id,
+                agency: record.agency,
+                title: record.title,
+            }]))
+        }
+        NotaryInstruction::Revoke { document, reason } => {
+            let Some(mut record) = load_document(state, document).await? else {
+                return Ok(Err(Failure::new(
+                    "unknown_document",
+                    format!("document {document} was never anchored"),
+                )));
+            };
+            if let Some(revocation) = &record.revocation {
+                return Ok(Err(Failure::new(
+                    "already_revoked",
+                    format!("document {document} was already revoked at height {}", revocation.height),
+                )));
+            }
+            record.revocation = Some(Revocation {
+                by: signer.id,
+                reason: reason.clone(),
+                height: ctx.env.height,
+                time: ctx.env.timestamp,
+                tx: ctx.tx_hash,
+            });
+            state.put_typed(&document_key(document), &record);
+            Ok(Ok(vec![Event::DocumentRevoked {
+                document: *document,
+                by: signer.id,
+                reason: reason.clone(),
+            }]))
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Executes blocks of identity and notary transactions against in-memory state.
+
+use civitas_core::crypto::PrivateKey;
+use civitas_core::genesis::{Genesis, GenesisAgency, GENESIS_VERSION};
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
+use civitas_core::receipt::{Receipt, TxOutcome};
+use civitas_core::time::TimestampMs;
+use civitas_core::tx::{SignedTx, TxBody};
+use civitas_exec::overlay::MemoryState;
+use civitas_exec::{execute_block, BlockEnv, BlockError, Mode};
+use civitas_modules::notary::state::{document_key, Document};
+use civitas_modules::CivitasModules;
+use futures::executor::block_on;
+use std::sync::Arc;
+
+struct Chain {
+    state: MemoryState,
+    height: u64,
+    genesis: Arc<Genesis>,
+}
+
+fn agency(id: &str, seed: u64) -> GenesisAgency {
+    GenesisAgency {
+        id: id.into(),
+        name: format!("Ministry of {id}"),
+        validator_key: PrivateKey::from_test_seed(seed).public_key(),
+        admin_keys: vec![PrivateKey::from_test_seed(seed + 100).public_key()],
+        p2p_address: "127.0.0.1:1".into(),
+    }
+}
+
+impl Chain {
+    fn new() -> Self {
+        let genesis = Genesis {
+            version: GENESIS_VERSION,
+            chain_id: "test".into(),
+            genesis_time: TimestampMs(1_000),
+            agencies: vec![agency("finance", 1), agency("land", 2)],
+        };
+        let mut chain = Self {
+            state: MemoryState::default(),
+            height: 0,
+            genesis: Arc::new(genesis),
+        };
+        chain.block(vec![], Mode::Verify).unwrap();
+        chain
+    }
+
+    fn env(&self) -> BlockEnv {
+        BlockEnv {
+            height: self.height + 1,
+            timestamp: TimestampMs(1_000 + self.height * 1_000),
+            parent: Hash32::sha256(&self.height.to_be_bytes()),
+            genesis: self.genesis.clone(),
+        }
+    }
+
+    fn block(&mut self, txs: Vec<SignedTx>, mode: Mode) -> Result<Vec<Receipt>, BlockError> {
+        let env = self.env();
+        let result = block_on(execute_block(&env, txs, &self.state, &CivitasModules, mode))?;
+        self.state.apply(&result.writes);
+        self.height += 1;
+        Ok(result.receipts)
+    }
+
+    fn one(&mut self, tx: SignedTx) -> Receipt {
+        self.block(vec![tx], Mode::Verify).unwrap().remove(0)
+    }
+
+    fn document(&self, hash: &Hash32) -> Option<Document> {
+        let key = document_key(hash).hashed();
+        self.state
+            .0
+            .get(&key)
+            .map(|b| civitas_core::codec::from_slice(b, &()).unwrap())
+    }
+}
+
+fn tx(key: &PrivateKey, account: Option<&PrivateKey>, nonce: u64, op: Instruction) -> SignedTx {
+    TxBody {
+        chain_id: "test".into(),
+        signer: account.unwrap_or(key).public_key().account_id(),
+        nonce,
+        expiry: TimestampMs(u64::MAX),
+        instructions: vec![op],
+        memo: String::new(),
+    }
+    .into_signed(&[key])
+}
+
+fn failed_code(receipt: &Receipt) -> Option<&str> {
+    match &receipt.outcome {
+        TxOutcome::Failed { code, .. } => Some(code),
+        TxOutcome::Success => None,
+    }
+}
+
+fn register_notary(chain: &mut Chain, admin: &PrivateKey, nonce: u64, official: &PrivateKey, agency: &str) -> Receipt {
+    chain.one(tx(
+        admin,
+        None,
+        nonce,
+        Instruction::Identity(IdentityInstruction::RegisterOfficial {
+            key: official.public_key(),
+            agency: agency.into(),
+            name: "A. Notary".into(),
+            roles: vec!["notary".into()],
+        }),
+    ))
+}
+
+fn anchor(doc: &Hash32) -> Instruction {
+    Instruction::Notary(NotaryInstruction::Anchor {
+        document: *doc,
+        title: "Deed".into(),
+        metadata: vec![],
+    })
+}
+
+#[test]
+fn official_anchors_and_revokes_a_document() {
+    let mut chain = Chain::new();
+    let admin = PrivateKey::from_test_seed(101);
+    let notary = PrivateKey::from_test_seed(500);
+    assert!(register_notary(&mut chain, &admin, 0, &notary, "finance").succeeded());
+
+    let doc = Hash32::sha256(b"the deed");
+    let receipt = chain.one(tx(&notary, None, 0, anchor(&doc)));
+    assert!(receipt.succeeded(), "{receipt:?}");
+    let record = chain.document(&doc).unwrap();
+    assert_eq!(record.agency, "finance");
+    assert!(record.revocation.is_none());
+
+    // Anchoring twice fails but consumes the nonce.
+    let receipt = chain.one(tx(&notary, None, 1, anchor(&doc)));
+    assert_eq!(failed_code(&receipt), Some("already_anchored"));
+
+    let revoke = Instruction::Notary(NotaryInstruction::Revoke {
+        document: doc,
+        reason: "issued in error".into(),
+    });
+    assert!(chain.one(tx(&notary, None, 2, revoke.clone())).succeeded());
+    assert_eq!(chain.document(&doc).unwrap().revocation.unwrap().reason, "issued in error");
+    assert_eq!(failed_code(&chain.one(tx(&notary, None, 3, revoke))), Some("already_revoked"));
+}
+
+#[test]
+fn cross_agency_and_citizen_actions_are_denied() {
+    let mut chain = Chain::new();
+    let finance_admin = PrivateKey::from_test_seed(101);
+    let land_admin = PrivateKey::from_test_seed(102);
+    let notary = PrivateKey::from_test_seed(500);
+    let land_notary = PrivateKey::from_test_seed(501);
+    // The land admin cannot register an official of finance.
+    let receipt = register_notary(&mut chain, &land_admin, 0, &notary, "finance");
+    assert_eq!(failed_code(&receipt), Some("not_authorized"));
+    assert!(register_notary(&mut chain, &finance_admin, 0, &notary, "finance").succeeded());
+    assert!(register_notary(&mut chain, &land_admin, 1, &land_notary, "land").succeeded());
+    let doc = Hash32::sha256(b"finance doc");
+    assert!(chain.one(tx(&notary, None, 0, anchor(&doc))).succeeded());
+    // A land notary cannot revoke a finance document.
+    let receipt = chain.one(tx(
+        &land_notary,
+        None,
+        0,
+        Instruction::Notary(NotaryInstruction::Revoke {
+            document: doc,
+            reason: "x".into(),
+        }),
+    ));
+    assert_eq!(failed_code(&receipt), Some("not_authorized"));
+    let TxOutcome::Failed { message, .. } = &receipt.outcome else { unreachable!() };
+    assert!(message.contains("issuing-agency-revokes"), "{message}");
+
+    // A citizen cannot anchor.
+    let citizen = PrivateKey::from_test_seed(900);
+    assert!(chain
+        .one(tx(
+            &finance_admin,
+            None,
+            1,
+            Instruction::Identity(IdentityInstruction::RegisterCitizen {
+                key: citizen.public_key()
+            })
+        ))
+        .succeeded());
+    let receipt = chain.one(tx(&citizen, None, 0, anchor(&Hash32::sha256(b"c"))));
+    assert_eq!(failed_code(&receipt), Some("not_authorized"));
+}
+
+#[test]
+fn rotated_key_stops_working_and_new_key_signs() {
+    let mut chain = Chain::new();
+    let admin = PrivateKey::from_test_seed(101);
+    let notary = PrivateKey::from_test_seed(500);
+    let new_key = PrivateKey::from_test_seed(501);
+    assert!(register_notary(&mut chain, &admin, 0, &notary, "finance").succeeded());
+    let rotate = Instruction::Identity(IdentityInstruction::RotateKey {
+        new_key: new_key.public_key(),
+    });
+    assert!(chain.one(tx(&notary, None, 0, rotate)).succeeded());
+    // The old key is refused outright: such a block is invalid, a proposer leaves it out.
+    let old = tx(&notary, None, 1, anchor(&Hash32::sha256(b"a")));
+    assert!(matches!(chain.block(vec![old.clone()], Mode::Verify), Err(BlockError::Invalid(_))));
+    let env = chain.env();
+    let built = block_on(execute_block(&env, vec![old], &chain.state, &CivitasModules, Mode::Build)).unwrap();
+    assert!(built.included.is_empty());
+    assert_eq!(built.rejected[0].1.code, "wrong_key");
+    // The new key signs for the same account.
+    let receipt = chain.one(tx(&new_key, Some(&notary), 1, anchor(&Hash32::sha256(b"a"))));
+    assert!(receipt.succeeded(), "{receipt:?}");
+}
+
+#[test]
+fn replays_wrong_nonces_and_expired_transactions_are_refused() {
+    let mut chain = Chain::new();
+    let admin = PrivateKey::from_test_seed(101);
+    let notary = PrivateKey::from_test_seed(500);
+    let first = tx(
+        &admin,
+        None,
+        0,
+        Instruction::Identity(IdentityInstruction::RegisterOfficial {
+            key: notary.public_key(),
+            agency: "finance".into(),
+            name: "N".into(),
+            roles: vec!["notary".into()],
+        }),
+    );
+    assert!(chain.one(first.clone()).succeeded());
+    // Replaying the same transaction: its nonce is used.
+    assert!(matches!(chain.block(vec![first], Mode::Verify), Err(BlockError::Invalid(m)) if m.contains("bad_nonce")));
+    // Skipping ahead.
+    let ahead = tx(&notary, None, 5, anchor(&Hash32::sha256(b"z")));
+    assert!(chain.block(vec![ahead], Mode::Verify).is_err());
+    // Expired.
+    let mut body = tx(&notary, None, 0, anchor(&Hash32::sha256(b"z"))).body;
+    body.expiry = TimestampMs(1);
+    let expired = body.into_signed(&[&notary]);
+    assert!(matches!(chain.block(vec![expired], Mode::Verify), Err(BlockError::Invalid(m)) if m.contains("expired")));
+    // Unknown signer.
+    let stranger = PrivateKey::from_test_seed(777);
+    assert!(chain.block(vec![tx(&stranger, None, 0, anchor(&Hash32::sha256(b"s")))], Mode::Verify).is_err());
+}
+
+#[test]
+fn execution_is_deterministic() {
+    let run = || {
+        let mut chain = Chain::new();
+        let admin = PrivateKey::from_test_seed(101);
+        let notary = PrivateKey::from_test_seed(500);
+        register_notary(&mut chain, &admin, 0, &notary, "finance");
+        let txs = (0..20).map(|i| tx(&notary, None, i, anchor(&Hash32::sha256(&i.to_be_bytes())))).collect();
+        chain.block(txs, Mode::Verify).unwrap();
+        chain.state.0
+    };
+    assert_eq!(run(), run());
+}
