@@ -12,7 +12,9 @@ pub mod proof;
 use civitas_core::bundle::StateKey;
 use civitas_core::hash::Hash32;
 use commonware_cryptography::{Sha256, sha256};
-use commonware_glue::stateful::db::Shared;
+use commonware_glue::stateful::db::{ManagedDb, Shared};
+use commonware_runtime::Spawner;
+use commonware_storage::Context as StorageContext;
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_storage::{
@@ -122,4 +124,44 @@ pub fn height_metadata(height: u64) -> Vec<u8> {
 pub fn metadata_height(metadata: Option<&Vec<u8>>) -> Option<u64> {
     let bytes: [u8; 8] = metadata?.as_slice().try_into().ok()?;
     Some(u64::from_be_bytes(bytes))
+}
+
+/// A speculative batch of writes on top of some version of the state.
+pub type Batch<E> = <Db<E> as ManagedDb<E>>::Unmerkleized;
+/// A batch whose root has been computed.
+pub type Merkleized<E> = <Db<E> as ManagedDb<E>>::Merkleized;
+
+/// Reads through a speculative batch (its writes, its ancestors', then the database).
+pub struct BatchView<'a, E>(pub &'a Batch<E>)
+where
+    E: StorageContext + Spawner;
+
+impl<E> StateView for BatchView<'_, E>
+where
+    E: StorageContext + Spawner,
+{
+    async fn get(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StateError> {
+        self.0
+            .get(&to_digest(key))
+            .await
+            .map_err(|e| StateError::Storage(e.to_string()))
+    }
+}
+
+/// Reads the latest applied (finalized) state.
+pub struct DbView<E>(pub SharedDb<E>)
+where
+    E: StorageContext + Spawner;
+
+impl<E> StateView for DbView<E>
+where
+    E: StorageContext + Spawner,
+{
+    async fn get(&self, key: &Hash32) -> Result<Option<Vec<u8>>, StateError> {
+        let guard = self.0.read().await;
+        guard
+            .get(&to_digest(key))
+            .await
+            .map_err(|e| StateError::Storage(e.to_string()))
+    }
 }

@@ -1,0 +1,491 @@
+//! The ledger application: builds, verifies and finalizes blocks on the authenticated state.
+//!
+//! It plugs into commonware's `glue::stateful` actor, which keeps each unfinalized block's
+//! speculative QMDB batch in memory, forks children from it, applies finalized blocks in height
+//! order, and acknowledges them to marshal only once durable. This module supplies the rules:
+//! what a valid block is, how a proposal is built from the mempool, and what happens once a
+//! block is final.
+
+use crate::block::{ChainBlock, ConsensusContext, context_fields};
+use crate::mempool::Mempool;
+use civitas_core::block::{Block, HEADER_VERSION, Header};
+use civitas_core::genesis::Genesis;
+use civitas_core::hash::Hash32;
+use civitas_core::limits::BLOCK_TXS_MAX;
+use civitas_core::receipt::Receipt;
+use civitas_core::time::TimestampMs;
+use civitas_exec::{BlockEnv, BlockError, BlockResult, Mode, execute_block, receipt_key};
+use civitas_modules::CivitasModules;
+use civitas_state::{
+    Batch, BatchView, Db, Merkleized, SharedDb, StateView, from_digest, height_metadata,
+    to_digest,
+};
+use commonware_consensus::{marshal::ancestry::Ancestry, simplex};
+use commonware_cryptography::Digested;
+use commonware_glue::stateful::{
+    Application, Finality, Input, Proposed,
+    db::{DatabaseSet, Merkleized as _, Reader, Unmerkleized as _},
+};
+use commonware_runtime::{Clock, Spawner};
+use commonware_storage::{
+    Context as StorageContext, merkle::Location, mmr, qmdb::sync::Target,
+};
+use commonware_utils::non_empty_range;
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+use tracing::{debug, info, warn};
+
+/// Most bytes of transactions in one proposal.
+pub const PROPOSAL_TX_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// How long a proposer waits for transactions before proposing an empty block, in milliseconds.
+pub const EMPTY_BLOCK_WAIT_MS: u64 = 300;
+/// How far ahead of the local clock a block's timestamp may be before a validator waits, in ms.
+pub const CLOCK_SKEW_TOLERATED_MS: u64 = 2_000;
+/// A timestamp further ahead of the local clock than this makes the block invalid, in ms.
+pub const CLOCK_SKEW_REJECTED_MS: u64 = 3_600_000;
+
+/// A finalized block with the receipts of its transactions, as published to subscribers.
+#[derive(Clone, Debug)]
+pub struct FinalizedBlock {
+    /// The block.
+    pub block: Arc<Block>,
+    /// Its digest.
+    pub digest: Hash32,
+    /// One receipt per transaction, in block order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// What the node knows about the finalized chain's tip.
+#[derive(Clone, Debug, Default)]
+pub struct Tip {
+    /// Height of the latest applied block.
+    pub height: u64,
+    /// Its digest.
+    pub digest: Hash32,
+    /// Its state root.
+    pub state_root: Hash32,
+    /// Its timestamp.
+    pub timestamp: TimestampMs,
+}
+
+/// State shared between the application and the node's query side.
+#[derive(Clone)]
+pub struct Shared {
+    /// The genesis document.
+    pub genesis: Arc<Genesis>,
+    /// Pending transactions.
+    pub mempool: Mempool,
+    /// Finalized blocks, as they are applied.
+    pub finalized: tokio::sync::broadcast::Sender<Arc<FinalizedBlock>>,
+    /// The applied tip.
+    pub tip: Arc<Mutex<Tip>>,
+}
+
+impl Shared {
+    /// Fresh shared state for `genesis`.
+    pub fn new(genesis: Arc<Genesis>) -> Self {
+        let (finalized, _) = tokio::sync::broadcast::channel(1024);
+        Self {
+            genesis,
+            mempool: Mempool::new(),
+            finalized,
+            tip: Arc::new(Mutex::new(Tip::default())),
+        }
+    }
+
+    /// The applied tip.
+    pub fn tip(&self) -> Tip {
+        self.tip.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The ledger application.
+#[derive(Clone)]
+pub struct LedgerApp {
+    shared: Shared,
+    genesis_block: ChainBlock,
+    modules: CivitasModules,
+}
+
+impl LedgerApp {
+    /// The application for `shared.genesis`.
+    pub fn new(shared: Shared) -> Self {
+        let genesis_block = genesis_block(&shared.genesis);
+        Self {
+            shared,
+            genesis_block,
+            modules: CivitasModules,
+        }
+    }
+}
+
+/// The block at height 0: no transactions, the empty state, the genesis time.
+pub fn genesis_block(genesis: &Genesis) -> ChainBlock {
+    let validators = genesis.validators();
+    let target = <SharedDb<commonware_runtime::deterministic::Context> as DatabaseSet<
+        commonware_runtime::deterministic::Context,
+    >>::initial_sync_targets();
+    let ops_root = from_digest(&target.root);
+    ChainBlock::new(Block {
+        header: Header {
+            version: HEADER_VERSION,
+            chain: genesis.hash(),
+            height: 0,
+            parent: Hash32::ZERO,
+            epoch: 0,
+            view: 0,
+            parent_view: 0,
+            proposer: validators[0].clone(),
+            timestamp: genesis.genesis_time,
+            tx_count: 0,
+            tx_root: civitas_core::merkle::root(&[]),
+            state_root: ops_root,
+            state_ops_root: ops_root,
+            state_ops_start: *target.range.start().as_u64_ref(),
+            state_ops_end: *target.range.end().as_u64_ref(),
+            history_root: civitas_core::mmr::Peaks::default().root(),
+            validator_set: genesis.validator_set_digest(),
+        },
+        txs: Vec::new(),
+    })
+}
+
+trait AsU64Ref {
+    fn as_u64_ref(&self) -> &u64;
+}
+
+impl AsU64Ref for Location<mmr::Family> {
+    fn as_u64_ref(&self) -> &u64 {
+        self
+    }
+}
+
+fn now_ms(context: &impl Clock) -> u64 {
+    context
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Writes `result` into `batch` and computes the new roots.
+async fn seal<E>(
+    batch: Batch<E>,
+    height: u64,
+    result: &BlockResult,
+) -> Result<Merkleized<E>, String>
+where
+    E: StorageContext + Spawner,
+{
+    let mut batch = batch;
+    for (key, value) in &result.writes {
+        batch = batch.write(to_digest(key), value.clone());
+    }
+    batch
+        .with_metadata(height_metadata(height))
+        .merkleize()
+        .await
+        .map_err(|e| format!("merkleizing the state failed: {e}"))
+}
+
+/// Fills the state-commitment fields of `header` from `merkleized`.
+fn commit_state<E>(header: &mut Header, merkleized: &Merkleized<E>)
+where
+    E: StorageContext + Spawner,
+{
+    header.state_root = from_digest(&merkleized.root());
+    header.state_ops_root = from_digest(&merkleized.ops_root());
+    header.state_ops_start = *merkleized.sync_boundary();
+    header.state_ops_end = *merkleized.bounds().tip.size;
+}
+
+impl LedgerApp {
+    fn env(&self, header: &Header) -> BlockEnv {
+        BlockEnv {
+            height: header.height,
+            timestamp: header.timestamp,
+            parent: header.parent,
+            genesis: self.shared.genesis.clone(),
+        }
+    }
+
+    /// Checks a candidate block's header against its parent and the local clock.
+    async fn check_header<E: Clock>(
+        &self,
+        context: &E,
+        header: &Header,
+        parent: &Header,
+        finality: Finality,
+    ) -> Result<(), String> {
+        if header.version != HEADER_VERSION {
+            return Err(format!("unknown header version {}", header.version));
+        }
+        if header.chain != self.shared.genesis.hash() {
+            return Err("block belongs to another chain".into());
+        }
+        if header.epoch != 0 {
+            return Err(format!("epoch {} is not known", header.epoch));
+        }
+        if header.validator_set != self.shared.genesis.validator_set_digest() {
+            return Err("validator-set digest does not match the epoch's validators".into());
+        }
+        civitas_exec::check_header_link(header, parent).map_err(|e| e.to_string())?;
+        if finality == Finality::Candidate {
+            let now = now_ms(context);
+            let ahead = header.timestamp.0.saturating_sub(now);
+            if ahead > CLOCK_SKEW_REJECTED_MS {
+                return Err(format!("timestamp is {ahead} ms ahead of this validator's clock"));
+            }
+            if ahead > CLOCK_SKEW_TOLERATED_MS {
+                // The block may be valid soon: wait rather than vote against it.
+                context
+                    .sleep(Duration::from_millis(ahead - CLOCK_SKEW_TOLERATED_MS))
+                    .await;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<E> Application<E> for LedgerApp
+where
+    E: StorageContext + Spawner + Clock + commonware_runtime::Metrics,
+{
+    type SigningScheme = simplex::scheme::ed25519::Scheme;
+    type Context = ConsensusContext;
+    type Block = ChainBlock;
+    type Databases = SharedDb<E>;
+    type Captured = ();
+    type Provider = Mempool;
+    type Input = ();
+
+    fn sync_targets(block: &ChainBlock) -> <SharedDb<E> as DatabaseSet<E>>::SyncTargets {
+        let header = block.header();
+        Target::new(
+            to_digest(&header.state_ops_root),
+            non_empty_range!(
+                Location::new(header.state_ops_start),
+                Location::new(header.state_ops_end.max(header.state_ops_start + 1))
+            ),
+        )
+    }
+
+    async fn genesis(&mut self) -> ChainBlock {
+        self.genesis_block.clone()
+    }
+
+    async fn propose(
+        &mut self,
+        (runtime, context): (E, ConsensusContext),
+        mut ancestry: impl Ancestry<ChainBlock>,
+        batches: Batch<E>,
+        input: Input<(), Mempool>,
+    ) -> Option<Proposed<Self, E>> {
+        let parent = ancestry.next().await?;
+        let parent_header = parent.inner().header().clone();
+        let mempool = input.provider;
+
+        // Give transactions a moment to arrive rather than filling the chain with empty blocks.
+        let mut waited = 0;
+        while mempool.is_empty() && waited < EMPTY_BLOCK_WAIT_MS {
+            runtime.sleep(Duration::from_millis(20)).await;
+            waited += 20;
+        }
+        let timestamp = TimestampMs(now_ms(&runtime).max(parent_header.timestamp.0));
+        let (epoch, view, parent_view, proposer, _) = context_fields(&context);
+        let mut header = Header {
+            version: HEADER_VERSION,
+            chain: self.shared.genesis.hash(),
+            height: parent_header.height + 1,
+            parent: parent_header.digest(),
+            epoch,
+            view,
+            parent_view,
+            proposer,
+            timestamp,
+            tx_count: 0,
+            tx_root: Hash32::ZERO,
+            state_root: Hash32::ZERO,
+            state_ops_root: Hash32::ZERO,
+            state_ops_start: 0,
+            state_ops_end: 0,
+            history_root: Hash32::ZERO,
+            validator_set: self.shared.genesis.validator_set_digest(),
+        };
+        let candidates = mempool.candidates(BLOCK_TXS_MAX, PROPOSAL_TX_BYTES_MAX);
+        let env = self.env(&header);
+        let result = match execute_block(
+            &env,
+            candidates,
+            &BatchView::<E>(&batches),
+            &self.modules,
+            Mode::Build,
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(BlockError::Invalid(reason)) => {
+                warn!(%reason, "could not build a block");
+                return None;
+            }
+            Err(BlockError::State(e)) => panic!("state failure while building a block: {e}"),
+        };
+        if !result.rejected.is_empty() {
+            let rejected: Vec<_> = result
+                .rejected
+                .iter()
+                .map(|(h, r)| (*h, r.code.to_string(), r.message.clone()))
+                .collect();
+            mempool.reject(&rejected);
+        }
+        let merkleized = match seal::<E>(batches, header.height, &result).await {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        };
+        header.tx_count = result.included.len() as u32;
+        header.history_root = result.history_root;
+        let block = Block {
+            header,
+            txs: result.included,
+        };
+        let mut block = block;
+        block.header.tx_root = block.compute_tx_root();
+        commit_state::<E>(&mut block.header, &merkleized);
+        debug!(height = block.header.height, txs = block.txs.len(), "proposed block");
+        Some(Proposed {
+            block: ChainBlock::new(block),
+            merkleized,
+        })
+    }
+
+    async fn process(
+        &mut self,
+        (runtime, _context): (E, ConsensusContext),
+        mut ancestry: impl Ancestry<ChainBlock>,
+        batches: Batch<E>,
+        finality: Finality,
+    ) -> Option<Merkleized<E>> {
+        let block: Digested<ChainBlock> = ancestry.next().await?;
+        let parent: Digested<ChainBlock> = ancestry.next().await?;
+        let header = block.inner().header().clone();
+        let fail = |reason: String| {
+            warn!(height = header.height, %reason, ?finality, "rejecting block");
+            None
+        };
+        if let Err(reason) = self
+            .check_header(&runtime, &header, parent.inner().header(), finality)
+            .await
+        {
+            return fail(reason);
+        }
+        if block.inner().0.compute_tx_root() != header.tx_root {
+            return fail("tx_root does not match the transactions".into());
+        }
+        let mode = match finality {
+            Finality::Candidate => Mode::Verify,
+            Finality::Finalized => Mode::Replay,
+        };
+        let env = self.env(&header);
+        let txs = block.inner().0.txs.clone();
+        let result = match execute_block(&env, txs, &BatchView::<E>(&batches), &self.modules, mode)
+            .await
+        {
+            Ok(result) => result,
+            Err(BlockError::Invalid(reason)) => return fail(reason),
+            Err(BlockError::State(e)) => panic!("state failure while verifying a block: {e}"),
+        };
+        if result.history_root != header.history_root {
+            return fail("history_root does not match".into());
+        }
+        let merkleized = match seal::<E>(batches, header.height, &result).await {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        };
+        let mut expected = header.clone();
+        commit_state::<E>(&mut expected, &merkleized);
+        if expected != header {
+            return fail(format!(
+                "state root after execution is {}, the block claims {}",
+                expected.state_root, header.state_root
+            ));
+        }
+        Some(merkleized)
+    }
+
+    async fn capture(
+        &mut self,
+        _context: (E, ConsensusContext),
+        _block: &ChainBlock,
+        _batches: &Merkleized<E>,
+        _readers: Reader<Db<E>>,
+    ) {
+    }
+
+    async fn finalized(
+        &mut self,
+        _context: (E, ConsensusContext),
+        block: &ChainBlock,
+        _captured: (),
+        readers: Reader<Db<E>>,
+    ) {
+        let header = block.header();
+        let digest = header.digest();
+        let mut receipts = Vec::with_capacity(block.0.txs.len());
+        {
+            let view = ReaderView::<E>(&readers);
+            for tx in &block.0.txs {
+                let hash = tx.hash();
+                let key = receipt_key(&hash);
+                match view.get(&key.hashed()).await {
+                    Ok(Some(bytes)) => match civitas_core::codec::from_slice::<Receipt>(&bytes, &()) {
+                        Ok(receipt) => receipts.push(receipt),
+                        Err(e) => panic!("stored receipt {hash} is corrupt: {e}"),
+                    },
+                    Ok(None) => panic!("finalized transaction {hash} has no receipt"),
+                    Err(e) => panic!("state failure reading receipts: {e}"),
+                }
+            }
+        }
+        let hashes: Vec<Hash32> = block.0.txs.iter().map(|tx| tx.hash()).collect();
+        self.shared.mempool.remove(&hashes);
+        for tx in &block.0.txs {
+            self.shared
+                .mempool
+                .prune_stale(&tx.body.signer, tx.body.nonce + 1);
+        }
+        *self.shared.tip.lock().unwrap_or_else(|p| p.into_inner()) = Tip {
+            height: header.height,
+            digest,
+            state_root: header.state_root,
+            timestamp: header.timestamp,
+        };
+        info!(height = header.height, txs = block.0.txs.len(), %digest, "finalized");
+        let _ = self.shared.finalized.send(Arc::new(FinalizedBlock {
+            block: block.0.clone(),
+            digest,
+            receipts,
+        }));
+    }
+}
+
+/// Reads through the applied-state reader handed to the finalized hook.
+struct ReaderView<'a, E>(&'a Reader<Db<E>>)
+where
+    E: StorageContext + Spawner;
+
+impl<E> StateView for ReaderView<'_, E>
+where
+    E: StorageContext + Spawner,
+{
+    async fn get(
+        &self,
+        key: &Hash32,
+    ) -> Result<Option<Vec<u8>>, civitas_state::StateError> {
+        let guard = self.0.read().await;
+        guard
+            .get(&to_digest(key))
+            .await
+            .map_err(|e| civitas_state::StateError::Storage(e.to_string()))
+    }
+}

@@ -1,0 +1,278 @@
+//! The mempool: verified transactions waiting for a block.
+//!
+//! Bounded in count and bytes, one entry per transaction hash, at most
+//! [`MEMPOOL_PER_ACCOUNT_MAX`] per signer. Proposals take transactions oldest first, each signer's
+//! in nonce order. Finalized transactions leave; transactions a proposer could not include leave
+//! with the reason, which stays queryable for a while.
+
+use civitas_core::crypto::AccountId;
+use civitas_core::tx::{SignedTx, TxHash};
+use commonware_codec::EncodeSize;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// Most transactions held.
+pub const MEMPOOL_TXS_MAX: usize = 50_000;
+/// Most bytes of transactions held.
+pub const MEMPOOL_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Most transactions held per signer.
+pub const MEMPOOL_PER_ACCOUNT_MAX: usize = 1_024;
+/// How far ahead of the account's next nonce a transaction may be.
+pub const NONCE_WINDOW: u64 = 1_024;
+/// How many recent rejection reasons are remembered.
+pub const REJECTIONS_REMEMBERED: usize = 10_000;
+
+/// Why the mempool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    /// Already held.
+    #[error("transaction {0} is already pending")]
+    Duplicate(TxHash),
+    /// The pool is full.
+    #[error("the node's mempool is full ({0}); retry later")]
+    Full(&'static str),
+    /// Another transaction with the same signer and nonce is pending.
+    #[error("another pending transaction already uses nonce {0} for this account")]
+    NonceTaken(u64),
+}
+
+struct Entry {
+    tx: Arc<SignedTx>,
+    bytes: usize,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_hash: BTreeMap<TxHash, Entry>,
+    by_sender: BTreeMap<AccountId, BTreeMap<u64, TxHash>>,
+    order: BTreeMap<u64, TxHash>,
+    bytes: usize,
+    next_seq: u64,
+    rejected: BTreeMap<TxHash, (String, String)>,
+    rejected_order: VecDeque<TxHash>,
+}
+
+/// A shared, bounded mempool.
+#[derive(Clone, Default)]
+pub struct Mempool {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Mempool {
+    /// An empty mempool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps inconsistent in a way that
+        // matters more than stopping would; keep serving.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a verified transaction.
+    pub fn insert(&self, tx: SignedTx) -> Result<TxHash, MempoolError> {
+        let hash = tx.hash();
+        let bytes = tx.encode_size();
+        let mut inner = self.lock();
+        if inner.by_hash.contains_key(&hash) {
+            return Err(MempoolError::Duplicate(hash));
+        }
+        if inner.by_hash.len() >= MEMPOOL_TXS_MAX {
+            return Err(MempoolError::Full("transaction count limit"));
+        }
+        if inner.bytes + bytes > MEMPOOL_BYTES_MAX {
+            return Err(MempoolError::Full("byte limit"));
+        }
+        let sender = tx.body.signer;
+        let nonce = tx.body.nonce;
+        let queue = inner.by_sender.entry(sender).or_default();
+        if queue.contains_key(&nonce) {
+            return Err(MempoolError::NonceTaken(nonce));
+        }
+        if queue.len() >= MEMPOOL_PER_ACCOUNT_MAX {
+            return Err(MempoolError::Full("per-account limit"));
+        }
+        queue.insert(nonce, hash);
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        inner.order.insert(seq, hash);
+        inner.bytes += bytes;
+        inner.rejected.remove(&hash);
+        inner.by_hash.insert(
+            hash,
+            Entry {
+                tx: Arc::new(tx),
+                bytes,
+                seq,
+            },
+        );
+        Ok(hash)
+    }
+
+    /// Whether `hash` is pending.
+    pub fn contains(&self, hash: &TxHash) -> bool {
+        self.lock().by_hash.contains_key(hash)
+    }
+
+    /// Number of pending transactions.
+    pub fn len(&self) -> usize {
+        self.lock().by_hash.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Up to `max_txs` transactions totalling at most `max_bytes`: oldest signer first, each
+    /// signer's transactions in nonce order.
+    pub fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<SignedTx> {
+        let inner = self.lock();
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut taken: std::collections::BTreeSet<AccountId> = std::collections::BTreeSet::new();
+        'outer: for hash in inner.order.values() {
+            let Some(entry) = inner.by_hash.get(hash) else { continue };
+            let sender = entry.tx.body.signer;
+            if !taken.insert(sender) {
+                continue;
+            }
+            let Some(queue) = inner.by_sender.get(&sender) else { continue };
+            for hash in queue.values() {
+                let Some(entry) = inner.by_hash.get(hash) else { continue };
+                if out.len() >= max_txs || bytes + entry.bytes > max_bytes {
+                    break 'outer;
+                }
+                bytes += entry.bytes;
+                out.push((*entry.tx).clone());
+            }
+        }
+        out
+    }
+
+    /// Removes transactions (finalized ones).
+    pub fn remove(&self, hashes: &[TxHash]) {
+        let mut inner = self.lock();
+        for hash in hashes {
+            remove_one(&mut inner, hash);
+        }
+    }
+
+    /// Removes transactions a proposer could not include, remembering why.
+    pub fn reject(&self, rejected: &[(TxHash, String, String)]) {
+        let mut inner = self.lock();
+        for (hash, code, message) in rejected {
+            if remove_one(&mut inner, hash) {
+                remember(&mut inner, *hash, code.clone(), message.clone());
+            }
+        }
+    }
+
+    /// Why a transaction was dropped recently, as (code, message).
+    pub fn rejection(&self, hash: &TxHash) -> Option<(String, String)> {
+        self.lock().rejected.get(hash).cloned()
+    }
+
+    /// Drops every signer's transactions with a nonce below `next_nonce` (already used).
+    pub fn prune_stale(&self, signer: &AccountId, next_nonce: u64) {
+        let mut inner = self.lock();
+        let stale: Vec<TxHash> = inner
+            .by_sender
+            .get(signer)
+            .map(|queue| queue.range(..next_nonce).map(|(_, h)| *h).collect())
+            .unwrap_or_default();
+        for hash in stale {
+            if remove_one(&mut inner, &hash) {
+                remember(&mut inner, hash, "bad_nonce".into(), "nonce already used".into());
+            }
+        }
+    }
+}
+
+fn remove_one(inner: &mut Inner, hash: &TxHash) -> bool {
+    let Some(entry) = inner.by_hash.remove(hash) else {
+        return false;
+    };
+    inner.bytes -= entry.bytes;
+    inner.order.remove(&entry.seq);
+    let sender = entry.tx.body.signer;
+    if let Some(queue) = inner.by_sender.get_mut(&sender) {
+        queue.remove(&entry.tx.body.nonce);
+        if queue.is_empty() {
+            inner.by_sender.remove(&sender);
+        }
+    }
+    true
+}
+
+fn remember(inner: &mut Inner, hash: TxHash, code: String, message: String) {
+    if inner.rejected.insert(hash, (code, message)).is_none() {
+        inner.rejected_order.push_back(hash);
+    }
+    while inner.rejected_order.len() > REJECTIONS_REMEMBERED {
+        if let Some(old) = inner.rejected_order.pop_front() {
+            inner.rejected.remove(&old);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_core::crypto::PrivateKey;
+    use civitas_core::hash::Hash32;
+    use civitas_core::instruction::{Instruction, NotaryInstruction};
+    use civitas_core::time::TimestampMs;
+    use civitas_core::tx::TxBody;
+
+    fn tx(seed: u64, nonce: u64) -> SignedTx {
+        let key = PrivateKey::from_test_seed(seed);
+        TxBody {
+            chain_id: "t".into(),
+            signer: key.public_key().account_id(),
+            nonce,
+            expiry: TimestampMs(u64::MAX),
+            instructions: vec![Instruction::Notary(NotaryInstruction::Anchor {
+                document: Hash32::sha256(&nonce.to_be_bytes()),
+                title: "x".into(),
+                metadata: vec![],
+            })],
+            memo: String::new(),
+        }
+        .into_signed(&[&key])
+    }
+
+    #[test]
+    fn orders_by_signer_then_nonce_and_dedups() {
+        let pool = Mempool::new();
+        pool.insert(tx(1, 1)).unwrap();
+        pool.insert(tx(2, 0)).unwrap();
+        pool.insert(tx(1, 0)).unwrap();
+        assert!(matches!(pool.insert(tx(1, 0)), Err(MempoolError::Duplicate(_))));
+        let picked = pool.candidates(10, usize::MAX);
+        let order: Vec<(u64, u64)> = picked
+            .iter()
+            .map(|t| (if t.body.signer == tx(1, 0).body.signer { 1 } else { 2 }, t.body.nonce))
+            .collect();
+        assert_eq!(order, vec![(1, 0), (1, 1), (2, 0)]);
+        pool.remove(&[picked[0].hash()]);
+        assert_eq!(pool.len(), 2);
+        pool.reject(&[(picked[1].hash(), "bad_nonce".into(), "x".into())]);
+        assert_eq!(pool.rejection(&picked[1].hash()).unwrap().0, "bad_nonce");
+        pool.prune_stale(&picked[2].body.signer, 1);
+        assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn respects_count_and_byte_budgets() {
+        let pool = Mempool::new();
+        for n in 0..10 {
+            pool.insert(tx(1, n)).unwrap();
+        }
+        assert_eq!(pool.candidates(3, usize::MAX).len(), 3);
+        let one = tx(1, 0).encode_size();
+        assert_eq!(pool.candidates(100, one * 2).len(), 2);
+    }
+}
