@@ -180,7 +180,7 @@ where
 {
     let mut batch = batch;
     for (key, value) in &result.writes {
-        batch = batch.write(to_digest(key), value.clone());
+        batch = batch.write(to_digest(key), value.clone().map(civitas_state::StateValue));
     }
     batch
         .with_metadata(height_metadata(height))
@@ -486,6 +486,7 @@ where
         guard
             .get(&to_digest(key))
             .await
+            .map(|v| v.map(|v| v.0))
             .map_err(|e| civitas_state::StateError::Storage(e.to_string()))
     }
 }

@@ -7,4 +7,6 @@
 
 pub mod app;
 pub mod block;
+pub mod engine;
+pub mod gossip;
 pub mod mempool;

@@ -31,8 +31,50 @@ use std::future::Future;
 pub const CHUNK_BYTES: usize = 32;
 
 /// The authenticated state database.
-pub type Db<E> =
-    variable::Db<mmr::Family, E, sha256::Digest, Vec<u8>, Sha256, EightCap, CHUNK_BYTES, Sequential>;
+pub type Db<E> = variable::Db<
+    mmr::Family,
+    E,
+    sha256::Digest,
+    StateValue,
+    Sha256,
+    EightCap,
+    CHUNK_BYTES,
+    Sequential,
+>;
+
+/// A stored value: at most [`civitas_core::limits::STATE_VALUE_MAX_BYTES`] bytes, encoded as a
+/// varint length and the bytes. Its decoder needs no configuration, which state sync requires.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StateValue(pub Vec<u8>);
+
+impl commonware_codec::Write for StateValue {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.0.write(buf);
+    }
+}
+
+impl commonware_codec::EncodeSize for StateValue {
+    fn encode_size(&self) -> usize {
+        self.0.encode_size()
+    }
+}
+
+impl commonware_codec::Read for StateValue {
+    type Cfg = ();
+    fn read_cfg(
+        buf: &mut impl commonware_codec::Buf,
+        _: &(),
+    ) -> Result<Self, commonware_codec::Error> {
+        Vec::<u8>::read_cfg(
+            buf,
+            &(
+                commonware_codec::RangeCfg::new(..=civitas_core::limits::STATE_VALUE_MAX_BYTES),
+                (),
+            ),
+        )
+        .map(Self)
+    }
+}
 
 /// The database as shared between the consensus application and readers.
 pub type SharedDb<E> = Shared<Db<E>>;
@@ -81,7 +123,7 @@ pub fn stored_key(key: &StateKey) -> sha256::Digest {
 pub fn db_config(
     prefix: &str,
     page_cache: CacheRef,
-) -> VariableConfig<EightCap, ((), (commonware_codec::RangeCfg<usize>, ())), Sequential> {
+) -> VariableConfig<EightCap, ((), ()), Sequential> {
     VariableConfig {
         merkle_config: MerkleConfig {
             journal_partition: format!("{prefix}-state-mmr-journal"),
@@ -96,13 +138,7 @@ pub fn db_config(
             partition: format!("{prefix}-state-log"),
             items_per_section: NZU64!(4096),
             compression: None,
-            codec_config: (
-                (),
-                (
-                    commonware_codec::RangeCfg::new(..=civitas_core::limits::STATE_VALUE_MAX_BYTES),
-                    (),
-                ),
-            ),
+            codec_config: ((), ()),
             page_cache,
             write_buffer: NZUsize!(64 * 1024),
             replay_buffer: NZUsize!(1024 * 1024),
@@ -116,13 +152,13 @@ pub fn db_config(
 }
 
 /// Encodes the commit metadata for a block at `height`.
-pub fn height_metadata(height: u64) -> Vec<u8> {
-    height.to_be_bytes().to_vec()
+pub fn height_metadata(height: u64) -> StateValue {
+    StateValue(height.to_be_bytes().to_vec())
 }
 
 /// Decodes commit metadata written by [`height_metadata`].
-pub fn metadata_height(metadata: Option<&Vec<u8>>) -> Option<u64> {
-    let bytes: [u8; 8] = metadata?.as_slice().try_into().ok()?;
+pub fn metadata_height(metadata: Option<&StateValue>) -> Option<u64> {
+    let bytes: [u8; 8] = metadata?.0.as_slice().try_into().ok()?;
     Some(u64::from_be_bytes(bytes))
 }
 
@@ -144,6 +180,7 @@ where
         self.0
             .get(&to_digest(key))
             .await
+            .map(|v| v.map(|v| v.0))
             .map_err(|e| StateError::Storage(e.to_string()))
     }
 }
@@ -162,6 +199,56 @@ where
         guard
             .get(&to_digest(key))
             .await
+            .map(|v| v.map(|v| v.0))
             .map_err(|e| StateError::Storage(e.to_string()))
     }
+}
+
+/// The state-sync source this release uses: it declines every request, so nodes catch up by
+/// replaying blocks (marshal backfill) rather than by downloading a recent state.
+///
+/// Commonware's p2p state-sync resolver only carries operations whose codec needs no
+/// configuration, which variable-size values do not satisfy; a resolver for them is tracked as
+/// follow-up work. Nothing requests state sync unless an operator persists a sync floor.
+pub struct NoStateSync<E>(std::marker::PhantomData<fn() -> E>);
+
+impl<E> Clone for NoStateSync<E> {
+    fn clone(&self) -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<E> Default for NoStateSync<E> {
+    fn default() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+/// Why a state-sync request was declined.
+#[derive(Debug, thiserror::Error)]
+#[error("state sync is not available in this release; the node catches up by replaying blocks")]
+pub struct StateSyncUnavailable;
+
+impl<E> commonware_storage::qmdb::sync::Source for NoStateSync<E>
+where
+    E: StorageContext + Spawner,
+{
+    type Family = mmr::Family;
+    type Digest = sha256::Digest;
+    type Op = <Db<E> as commonware_storage::qmdb::sync::Database>::Op;
+    type Error = StateSyncUnavailable;
+
+    async fn serve(
+        &self,
+        _request: commonware_storage::qmdb::sync::Request<Self::Family>,
+    ) -> commonware_storage::qmdb::sync::source::Result<Self> {
+        Err(StateSyncUnavailable)
+    }
+}
+
+impl<E> commonware_glue::stateful::db::AttachableResolver<Db<E>> for NoStateSync<E>
+where
+    E: StorageContext + Spawner,
+{
+    async fn attach_database(&self, _db: SharedDb<E>) {}
 }

@@ -28,7 +28,7 @@ type ValueProof = KeyValueProof<mmr::Family, sha256::Digest, sha256::Digest, { c
 type AbsenceProof = ExclusionProof<
     mmr::Family,
     sha256::Digest,
-    VariableEncoding<Vec<u8>>,
+    VariableEncoding<crate::StateValue>,
     sha256::Digest,
     { crate::CHUNK_BYTES },
 >;
@@ -56,7 +56,7 @@ where
         .unwrap_or(0);
     let root = from_digest(&db.root());
     let stored = stored_key(key);
-    let value = db.get(&stored).await.map_err(storage_error)?;
+    let value = db.get(&stored).await.map_err(storage_error)?.map(|v| v.0);
     let mut proof = Vec::new();
     match &value {
         Some(_) => {
@@ -94,14 +94,14 @@ pub fn verify(root: &Hash32, key: &StateKey, value: Option<&[u8]>, proof: &[u8])
             if !buf.0.is_empty() {
                 return false;
             }
-            p.verify::<Sha256, VariableEncoding<Vec<u8>>>(stored, value.to_vec(), &root)
+            p.verify::<Sha256, VariableEncoding<crate::StateValue>>(
+                stored,
+                crate::StateValue(value.to_vec()),
+                &root,
+            )
         }
         (TAG_ABSENT, None) => {
-            let value_cfg = (
-                commonware_codec::RangeCfg::new(..=civitas_core::limits::STATE_VALUE_MAX_BYTES),
-                (),
-            );
-            let cfg = (MAX_PROOF_DIGESTS, ((), value_cfg.clone()), value_cfg);
+            let cfg = (MAX_PROOF_DIGESTS, ((), ()), ());
             let Ok(p) = AbsenceProof::read_cfg(&mut buf, &cfg) else {
                 return false;
             };
@@ -150,7 +150,10 @@ mod tests {
             let db = Db::init(context, db_config("t", cache), None).await.unwrap();
             let mut batch = db.new_batch();
             for i in 0..50u32 {
-                batch = batch.write(stored_key(&key(i)), Some(format!("value {i}").into_bytes()));
+                batch = batch.write(
+                    stored_key(&key(i)),
+                    Some(crate::StateValue(format!("value {i}").into_bytes())),
+                );
             }
             let merkleized = batch
                 .merkleize(&db, Some(height_metadata(7)), &mut Proportional)
