@@ -83,7 +83,9 @@ where
     pub db: SharedDb<E>,
     /// Shared application state (mempool, tip, finalized feed).
     pub shared: Shared,
-    /// Handle of the consensus engine task.
+    /// Where to send transactions submitted to this node.
+    pub submit: futures::channel::mpsc::Sender<crate::gossip::Submission>,
+    /// Handle of the validator's root task; aborting it stops every actor of the validator.
     pub engine: Handle<()>,
 }
 
@@ -265,8 +267,11 @@ where
     stateful_actor.start();
     let db = stateful_mailbox.subscribe_databases().await;
 
+    let submit = crate::gossip::start(context.child("gossip"), shared.clone(), db.clone(), channels.txs);
+
+    // The engine runs on the root context, so aborting its handle stops every actor above.
     let engine = simplex::Engine::new(
-        context.child("simplex"),
+        context,
         simplex::Config {
             scheme,
             elector: RoundRobin::<Sha256>::default(),
@@ -298,12 +303,11 @@ where
     );
     let engine = engine.start(channels.votes, channels.certificates, channels.resolver);
 
-    crate::gossip::start(context.child("gossip"), shared.clone(), db.clone(), channels.txs);
-
     Validator {
         marshal: marshal_mailbox,
         db,
         shared,
+        submit,
         engine,
     }
 }
