@@ -10,3 +10,4 @@ pub mod block;
 pub mod engine;
 pub mod gossip;
 pub mod mempool;
+pub mod service;

@@ -245,6 +245,29 @@ fn run(seed: u64) {
         check_agreement(&all, height).await;
         println!("seed {seed}: {} validators agree on {height} finalized blocks", all.len());
 
+        // A proof bundle from validator 0 verifies offline against genesis alone, and any
+        // altered byte makes it fail.
+        let handle = civitas_consensus::service::start(context.child("service"), &validators[0]);
+        let doc_key = civitas_modules::notary::state::document_key(&Hash32::sha256(&5u64.to_be_bytes()));
+        let bundle = handle.bundle(doc_key.clone(), None).await.expect("bundle");
+        civitas_state::proof::verify_bundle(&bundle, &genesis).expect("bundle verifies");
+        assert!(bundle.claim.value.is_some());
+        let bytes = bundle.to_bytes();
+        for i in (0..bytes.len()).step_by(7) {
+            let mut tampered = bytes.clone();
+            tampered[i] ^= 0x10;
+            let verdict = civitas_core::bundle::ProofBundle::from_bytes(&tampered)
+                .and_then(|b| civitas_state::proof::verify_bundle(&b, &genesis));
+            assert!(verdict.is_err(), "tampering byte {i} still verified");
+        }
+        let absent = handle
+            .bundle(civitas_modules::notary::state::document_key(&Hash32::sha256(b"never")), None)
+            .await
+            .expect("absence bundle");
+        assert!(absent.claim.value.is_none());
+        civitas_state::proof::verify_bundle(&absent, &genesis).expect("absence bundle verifies");
+        println!("seed {seed}: bundle of {} bytes verifies", bytes.len());
+
         // Every anchored document is in every validator's state.
         for validator in &validators {
             for n in 0..40u64 {

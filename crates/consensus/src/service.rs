@@ -1,0 +1,359 @@
+//! The node's query side: what the API may ask of a running validator.
+//!
+//! [`NodeHandle`] is a plain message interface (no commonware types), so the HTTP layer and
+//! tools read the ledger without knowing about consensus or storage. Every answer comes from
+//! finalized data.
+
+use crate::app::{FinalizedBlock, Shared, Tip};
+use crate::block::ChainBlock;
+use crate::engine::Validator;
+use crate::gossip::{SubmitError, Submission};
+use civitas_core::block::Block;
+use civitas_core::bundle::{CertSignature, Claim, Finalization, ProofBundle, StateKey};
+use civitas_core::codec::from_slice;
+use civitas_core::hash::Hash32;
+use civitas_core::receipt::Receipt;
+use civitas_core::tx::{SignedTx, TxHash};
+use civitas_exec::receipt_key;
+use civitas_state::{DbView, SharedDb, StateView, from_digest, proof::Proven};
+use commonware_consensus::{
+    marshal::{self, standard::Standard},
+    simplex,
+    types::Height,
+};
+use commonware_cryptography::sha256;
+use commonware_runtime::{Clock, Spawner};
+use futures::channel::{mpsc, oneshot};
+use futures::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Queries waiting to be served.
+const QUERY_QUEUE: usize = 1024;
+/// How many times a bundle request waits for a height that has its own certificate.
+const BUNDLE_ATTEMPTS: usize = 50;
+/// Wait between bundle attempts.
+const BUNDLE_RETRY_MS: u64 = 100;
+
+/// Where a transaction stands.
+#[derive(Clone, Debug)]
+pub enum TxStatus {
+    /// In this node's mempool.
+    Pending,
+    /// Included in a finalized block (successfully or not: see the receipt).
+    Finalized(Receipt),
+    /// Dropped without being included, with the reason.
+    Rejected {
+        /// Stable code.
+        code: String,
+        /// Explanation.
+        message: String,
+    },
+    /// Never seen by this node (or long forgotten).
+    Unknown,
+}
+
+/// A finalized block and its certificate.
+#[derive(Clone, Debug)]
+pub struct BlockInfo {
+    /// The block.
+    pub block: Arc<Block>,
+    /// Its digest.
+    pub digest: Hash32,
+    /// Its own finalization certificate, when it has one (a block can also be final because a
+    /// descendant was finalized).
+    pub finalization: Option<Finalization>,
+}
+
+/// Why a query failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QueryError {
+    /// Nothing there.
+    #[error("{0}")]
+    NotFound(String),
+    /// Try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Storage failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+enum Request {
+    TxStatus(TxHash, oneshot::Sender<TxStatus>),
+    Block(Option<u64>, oneshot::Sender<Option<BlockInfo>>),
+    State(StateKey, oneshot::Sender<Result<Proven, QueryError>>),
+    Bundle(StateKey, Option<TxHash>, oneshot::Sender<Result<ProofBundle, QueryError>>),
+}
+
+/// A cheap, cloneable handle to a running node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    requests: mpsc::Sender<Request>,
+    submit: mpsc::Sender<Submission>,
+    shared: Shared,
+}
+
+impl NodeHandle {
+    /// Submits a transaction; returns its hash once admitted to the mempool.
+    pub async fn submit(&self, tx: SignedTx) -> Result<TxHash, SubmitError> {
+        let (respond, verdict) = oneshot::channel();
+        let mut submit = self.submit.clone();
+        submit
+            .send((tx, respond))
+            .await
+            .map_err(|_| SubmitError::Unavailable)?;
+        verdict.await.map_err(|_| SubmitError::Unavailable)?
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Option<T> {
+        let (respond, answer) = oneshot::channel();
+        let mut requests = self.requests.clone();
+        requests.send(make(respond)).await.ok()?;
+        answer.await.ok()
+    }
+
+    /// Where a transaction stands.
+    pub async fn tx_status(&self, hash: TxHash) -> TxStatus {
+        self.ask(|r| Request::TxStatus(hash, r))
+            .await
+            .unwrap_or(TxStatus::Unknown)
+    }
+
+    /// A finalized block by height, or the latest when `None`.
+    pub async fn block(&self, height: Option<u64>) -> Option<BlockInfo> {
+        self.ask(|r| Request::Block(height, r)).await.flatten()
+    }
+
+    /// A state value (or its absence) with a proof, at the latest applied height.
+    pub async fn state(&self, key: StateKey) -> Result<Proven, QueryError> {
+        self.ask(|r| Request::State(key, r))
+            .await
+            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+    }
+
+    /// A proof bundle for a state key; with `tx`, the bundle also carries that transaction.
+    pub async fn bundle(&self, key: StateKey, tx: Option<TxHash>) -> Result<ProofBundle, QueryError> {
+        self.ask(|r| Request::Bundle(key, tx, r))
+            .await
+            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+    }
+
+    /// The applied tip.
+    pub fn tip(&self) -> Tip {
+        self.shared.tip()
+    }
+
+    /// Transactions waiting in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        self.shared.mempool.len()
+    }
+
+    /// The genesis document.
+    pub fn genesis(&self) -> &civitas_core::genesis::Genesis {
+        &self.shared.genesis
+    }
+
+    /// A feed of finalized blocks with their receipts.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<FinalizedBlock>> {
+        self.shared.finalized.subscribe()
+    }
+}
+
+type Marshal = marshal::core::Mailbox<simplex::scheme::ed25519::Scheme, Standard<ChainBlock>>;
+
+/// Converts a commonware finalization into the bundle layout.
+fn convert_finalization(
+    finalization: &simplex::types::Finalization<simplex::scheme::ed25519::Scheme, sha256::Digest>,
+) -> Finalization {
+    let proposal = &finalization.proposal;
+    let certificate = &finalization.certificate;
+    let signatures = certificate
+        .signers
+        .iter()
+        .zip(certificate.signatures.iter())
+        .filter_map(|(signer, signature)| {
+            let signature = signature.get()?;
+            let bytes = commonware_codec::Encode::encode(signature);
+            Some(CertSignature {
+                signer: signer.get(),
+                signature: civitas_core::crypto::Signature::from_bytes(&bytes).ok()?,
+            })
+        })
+        .collect();
+    Finalization {
+        epoch: proposal.round.epoch().get(),
+        view: proposal.round.view().get(),
+        parent_view: proposal.parent.get(),
+        block: from_digest(&proposal.payload),
+        signatures,
+    }
+}
+
+async fn block_info(marshal: &Marshal, height: u64) -> Option<BlockInfo> {
+    let block = marshal.get_block(Height::new(height)).await?;
+    let finalization = marshal
+        .get_finalization(Height::new(height))
+        .await
+        .map(|f| convert_finalization(&f));
+    let inner = block.inner().0.clone();
+    Some(BlockInfo {
+        digest: inner.digest(),
+        block: inner,
+        finalization,
+    })
+}
+
+async fn tx_status<E>(shared: &Shared, db: &SharedDb<E>, hash: TxHash) -> TxStatus
+where
+    E: commonware_storage::Context + Spawner,
+{
+    let view = DbView(db.clone());
+    if let Ok(Some(bytes)) = view.get(&receipt_key(&hash).hashed()).await
+        && let Ok(receipt) = from_slice::<Receipt>(&bytes, &())
+    {
+        return TxStatus::Finalized(receipt);
+    }
+    if shared.mempool.contains(&hash) {
+        return TxStatus::Pending;
+    }
+    match shared.mempool.rejection(&hash) {
+        Some((code, message)) => TxStatus::Rejected { code, message },
+        None => TxStatus::Unknown,
+    }
+}
+
+async fn prove<E>(db: &SharedDb<E>, key: &StateKey) -> Result<Proven, QueryError>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    let guard = db.read().await;
+    civitas_state::proof::prove(&guard, key)
+        .await
+        .map_err(|e| QueryError::Internal(e.to_string()))
+}
+
+async fn bundle<E>(
+    context: &E,
+    shared: &Shared,
+    db: &SharedDb<E>,
+    marshal: &Marshal,
+    key: StateKey,
+    tx: Option<TxHash>,
+) -> Result<ProofBundle, QueryError>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    let transaction = match tx {
+        None => None,
+        Some(hash) => Some(find_transaction(shared, db, marshal, hash).await?),
+    };
+    for _ in 0..BUNDLE_ATTEMPTS {
+        let proven = prove(db, &key).await?;
+        if proven.height == 0 {
+            return Err(QueryError::Unavailable(
+                "no block has been finalized yet; try again in a moment".into(),
+            ));
+        }
+        if let Some(info) = block_info(marshal, proven.height).await
+            && let Some(finalization) = info.finalization
+        {
+            if info.block.header.state_root != proven.root {
+                return Err(QueryError::Internal(format!(
+                    "state root at height {} does not match its header",
+                    proven.height
+                )));
+            }
+            let genesis = &shared.genesis;
+            return Ok(ProofBundle {
+                genesis: genesis.hash(),
+                validators: genesis.validators(),
+                header: info.block.header.clone(),
+                finalization,
+                claim: Claim {
+                    key,
+                    value: proven.value,
+                    proof: proven.proof,
+                },
+                transaction,
+            });
+        }
+        context.sleep(Duration::from_millis(BUNDLE_RETRY_MS)).await;
+    }
+    Err(QueryError::Unavailable(
+        "no certified block is available yet; try again in a moment".into(),
+    ))
+}
+
+async fn find_transaction<E>(
+    shared: &Shared,
+    db: &SharedDb<E>,
+    marshal: &Marshal,
+    hash: TxHash,
+) -> Result<SignedTx, QueryError>
+where
+    E: commonware_storage::Context + Spawner,
+{
+    let TxStatus::Finalized(receipt) = tx_status(shared, db, hash).await else {
+        return Err(QueryError::NotFound(format!(
+            "transaction {hash} is not in a finalized block"
+        )));
+    };
+    let info = block_info(marshal, receipt.height)
+        .await
+        .ok_or_else(|| QueryError::NotFound(format!("block {} is not available", receipt.height)))?;
+    info.block
+        .txs
+        .get(receipt.index as usize)
+        .filter(|tx| tx.hash() == hash)
+        .cloned()
+        .ok_or_else(|| QueryError::Internal("receipt does not match its block".into()))
+}
+
+/// Starts the query service for `validator`; returns the handle.
+pub fn start<E>(context: E, validator: &Validator<E>) -> NodeHandle
+where
+    E: commonware_storage::Context
+        + Spawner
+        + Clock
+        + commonware_runtime::Metrics
+        + commonware_runtime::Storage,
+{
+    let (requests, mut receiver) = mpsc::channel::<Request>(QUERY_QUEUE);
+    let shared = validator.shared.clone();
+    let db = validator.db.clone();
+    let marshal = validator.marshal.clone();
+    {
+        let shared = shared.clone();
+        context.spawn(move |context| async move {
+            while let Some(request) = receiver.next().await {
+                let shared = shared.clone();
+                let db = db.clone();
+                let marshal = marshal.clone();
+                context.child("query").spawn(move |context| async move {
+                    match request {
+                        Request::TxStatus(hash, respond) => {
+                            let _ = respond.send(tx_status(&shared, &db, hash).await);
+                        }
+                        Request::Block(height, respond) => {
+                            let height = height.unwrap_or_else(|| shared.tip().height);
+                            let _ = respond.send(block_info(&marshal, height).await);
+                        }
+                        Request::State(key, respond) => {
+                            let _ = respond.send(prove(&db, &key).await);
+                        }
+                        Request::Bundle(key, tx, respond) => {
+                            let result = bundle(&context, &shared, &db, &marshal, key, tx).await;
+                            let _ = respond.send(result);
+                        }
+                    }
+                });
+            }
+        });
+    }
+    NodeHandle {
+        requests,
+        submit: validator.submit.clone(),
+        shared,
+    }
+}
