@@ -1,1 +1,374 @@
-//! placeholder
+//! The HTTP API every node serves under `/v1`, with its OpenAPI document.
+//!
+//! JSON in and out (transactions may also be sent as raw bytes), errors as
+//! `{"error": {"code", "message"}}`, request bodies bounded, and every read served from finalized
+//! data. Live updates stream as server-sent events.
+
+pub mod error;
+mod views;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use civitas_consensus::service::{NodeHandle, TxStatus};
+use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::crypto::AccountId;
+use civitas_core::hash::Hash32;
+use civitas_core::tx::SignedTx;
+use civitas_modules::queries::{key_from_text, value_json};
+use error::ApiError;
+use futures::Stream;
+use serde::Deserialize;
+use serde_json::json;
+use std::convert::Infallible;
+use std::time::Duration;
+use futures::StreamExt as _;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// Largest request body accepted, in bytes.
+pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
+
+/// The OpenAPI document.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Builds the router for `node`.
+pub fn router(node: NodeHandle) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/status", get(status))
+        .route("/v1/genesis", get(genesis))
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{hash}", get(transaction))
+        .route("/v1/blocks/latest", get(latest_block))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/state/{*path}", get(state))
+        .route("/v1/accounts/{id}", get(account))
+        .route("/v1/accounts/{id}/nonce", get(nonce))
+        .route("/v1/agencies/{id}", get(agency))
+        .route("/v1/notary/documents/{hash}", get(document))
+        .route("/v1/proofs/notary/{hash}", get(document_bundle))
+        .route("/v1/proofs/transactions/{hash}", get(transaction_bundle))
+        .route("/v1/proofs/state/{*path}", get(state_bundle))
+        .route("/v1/events", get(events))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
+        .with_state(node)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /v1/openapi.json")
+}
+
+async fn healthz(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
+    let tip = node.tip();
+    Json(json!({ "status": "ok", "height": tip.height }))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
+    let tip = node.tip();
+    let genesis = node.genesis();
+    Json(json!({
+        "chain_id": genesis.chain_id,
+        "genesis_hash": genesis.hash(),
+        "height": tip.height,
+        "block": tip.digest,
+        "state_root": tip.state_root,
+        "timestamp": tip.timestamp,
+        "mempool": node.mempool_len(),
+        "validators": genesis.validators(),
+    }))
+}
+
+async fn genesis(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(node.genesis()).unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+struct HexTransaction {
+    transaction: String,
+}
+
+fn parse_transaction(headers: &HeaderMap, body: &Bytes) -> Result<SignedTx, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/octet-stream") {
+        return SignedTx::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    if let Ok(wrapper) = serde_json::from_slice::<HexTransaction>(body) {
+        let bytes = hex::decode(wrapper.transaction.trim())
+            .map_err(|_| ApiError::bad_request("\"transaction\" must be hexadecimal"))?;
+        return SignedTx::decode(&bytes).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    serde_json::from_slice::<SignedTx>(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "send the encoded transaction as {{\"transaction\": \"<hex>\"}}, as raw bytes with content-type application/octet-stream, or as a JSON transaction object ({e})"
+        ))
+    })
+}
+
+async fn submit(
+    State(node): State<NodeHandle>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let tx = parse_transaction(&headers, &body)?;
+    let hash = node.submit(tx).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "hash": hash, "status": "pending" })),
+    ))
+}
+
+fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {
+    Hash32::from_hex(text)
+        .map_err(|_| ApiError::bad_request(format!("{what} must be 64 hexadecimal characters")))
+}
+
+async fn transaction(
+    State(node): State<NodeHandle>,
+    Path(hash): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let hash = parse_hash(&hash, "the transaction hash")?;
+    let view = match node.tx_status(hash).await {
+        TxStatus::Pending => json!({ "hash": hash, "status": "pending" }),
+        TxStatus::Finalized(receipt) => {
+            let status = if receipt.succeeded() { "finalized" } else { "failed" };
+            json!({ "hash": hash, "status": status, "height": receipt.height, "receipt": receipt })
+        }
+        TxStatus::Rejected { code, message } => {
+            json!({ "hash": hash, "status": "rejected", "code": code, "message": message })
+        }
+        TxStatus::Unknown => {
+            return Err(ApiError::not_found(format!(
+                "transaction {hash} is unknown to this node: not pending, not finalized"
+            )));
+        }
+    };
+    Ok(Json(view))
+}
+
+async fn latest_block(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+    let info = node
+        .block(None)
+        .await
+        .ok_or_else(|| ApiError::not_found("no block has been finalized yet"))?;
+    Ok(Json(views::block(&info)))
+}
+
+async fn block(
+    State(node): State<NodeHandle>,
+    Path(height): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let height: u64 = height
+        .parse()
+        .map_err(|_| ApiError::bad_request("height must be a non-negative integer"))?;
+    let info = node.block(Some(height)).await.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "block {height} is not finalized (latest is {})",
+            node.tip().height
+        ))
+    })?;
+    Ok(Json(views::block(&info)))
+}
+
+#[derive(Deserialize, Default)]
+struct ProofQuery {
+    #[serde(default)]
+    proof: bool,
+}
+
+fn split_path(path: &str) -> Result<(String, String), ApiError> {
+    let trimmed = path.trim_matches('/');
+    let (space, id) = match trimmed.rsplit_once('/') {
+        Some((left, right)) if civitas_modules::queries::SPACES.iter().any(|(s, _)| *s == left) => {
+            (left.to_string(), right.to_string())
+        }
+        _ if civitas_modules::queries::SPACES.iter().any(|(s, _)| *s == trimmed) => {
+            (trimmed.to_string(), String::new())
+        }
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "expected /<space>/<id> with a known space: {}",
+                civitas_modules::queries::SPACES
+                    .iter()
+                    .map(|(s, w)| format!("{s} ({w})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    Ok((space, id))
+}
+
+async fn read_state(
+    node: &NodeHandle,
+    key: StateKey,
+    with_proof: bool,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let proven = node.state(key.clone()).await?;
+    let mut view = json!({
+        "space": key.space,
+        "id": hex::encode(&key.id),
+        "height": proven.height,
+        "state_root": proven.root,
+        "found": proven.value.is_some(),
+    });
+    if let Some(value) = &proven.value {
+        view["value_hex"] = json!(hex::encode(value));
+        if let Some(decoded) = value_json(&key.space, value) {
+            view["value"] = decoded;
+        }
+    }
+    if with_proof {
+        view["proof_hex"] = json!(hex::encode(&proven.proof));
+    }
+    Ok(Json(view))
+}
+
+async fn state(
+    State(node): State<NodeHandle>,
+    Path(path): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (space, id) = split_path(&path)?;
+    let key = key_from_text(&space, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    read_state(&node, key, query.proof).await
+}
+
+async fn found_or_404(
+    node: &NodeHandle,
+    key: StateKey,
+    with_proof: bool,
+    what: String,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(view) = read_state(node, key, with_proof).await?;
+    if view["found"] == json!(false) {
+        return Err(ApiError::not_found(what));
+    }
+    Ok(Json(view))
+}
+
+async fn account(
+    State(node): State<NodeHandle>,
+    Path(id): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = key_from_text(spaces::ACCOUNT, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    found_or_404(&node, key, query.proof, format!("account {id} is not registered")).await
+}
+
+async fn nonce(
+    State(node): State<NodeHandle>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let account = AccountId::from_hex(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let key = StateKey::new(spaces::NONCE, account.0.to_vec());
+    let proven = node.state(key).await?;
+    let next = proven
+        .value
+        .as_deref()
+        .and_then(|b| civitas_core::codec::from_slice::<u64>(b, &()).ok())
+        .unwrap_or(0);
+    Ok(Json(json!({ "account": account, "next_nonce": next, "height": proven.height })))
+}
+
+async fn agency(
+    State(node): State<NodeHandle>,
+    Path(id): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = key_from_text(spaces::AGENCY, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    found_or_404(&node, key, query.proof, format!("agency {id} does not exist")).await
+}
+
+async fn document(
+    State(node): State<NodeHandle>,
+    Path(hash): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let hash = parse_hash(&hash, "the document's SHA-256")?;
+    let key = civitas_modules::notary::state::document_key(&hash);
+    found_or_404(
+        &node,
+        key,
+        query.proof,
+        format!("no document with SHA-256 {hash} has been notarised"),
+    )
+    .await
+}
+
+fn bundle_response(bundle: civitas_core::bundle::ProofBundle) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.civitas.proof-bundle"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"proof.cvpb\""),
+        ],
+        bundle.to_bytes(),
+    )
+        .into_response()
+}
+
+async fn document_bundle(
+    State(node): State<NodeHandle>,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let hash = parse_hash(&hash, "the document's SHA-256")?;
+    let key = civitas_modules::notary::state::document_key(&hash);
+    Ok(bundle_response(node.bundle(key, None).await?))
+}
+
+async fn transaction_bundle(
+    State(node): State<NodeHandle>,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let hash = parse_hash(&hash, "the transaction hash")?;
+    let key = civitas_exec_receipt_key(&hash);
+    Ok(bundle_response(node.bundle(key, Some(hash)).await?))
+}
+
+fn civitas_exec_receipt_key(hash: &Hash32) -> StateKey {
+    StateKey::new(spaces::RECEIPT, hash.0.to_vec())
+}
+
+async fn state_bundle(
+    State(node): State<NodeHandle>,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
+    let (space, id) = split_path(&path)?;
+    let key = key_from_text(&space, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(bundle_response(node.bundle(key, None).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct EventsQuery {
+    /// Only events of this module (`identity`, `notary`).
+    module: Option<String>,
+}
+
+async fn events(
+    State(node): State<NodeHandle>,
+    Query(query): Query<EventsQuery>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let module = query.module;
+    let stream = BroadcastStream::new(node.subscribe()).flat_map(move |item| {
+        let events: Vec<Result<SseEvent, Infallible>> = match item {
+            Ok(finalized) => views::sse_events(&finalized, module.as_deref()),
+            Err(_) => vec![Ok(SseEvent::default()
+                .event("lagged")
+                .data("{\"message\":\"this subscriber fell behind; some events were skipped\"}"))],
+        };
+        futures::stream::iter(events)
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,1 +1,74 @@
-fn main() {}
+//! `civitas`: run a node or a local network, manage keys and genesis, send transactions, read
+//! the ledger, fetch proof bundles and verify them offline.
+
+mod devnet;
+mod genesis_cmd;
+mod keys;
+mod node_cmd;
+mod output;
+mod proof_cmd;
+mod query;
+mod tx;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Civitas: a permissioned BFT ledger for public services that anyone can verify.
+#[derive(Parser)]
+#[command(name = "civitas", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local network of agency validators with the HTTP API.
+    ///
+    /// Example: civitas devnet --validators 4 --dir ./devnet --base-port 8080
+    Devnet(devnet::Args),
+    /// Assemble or inspect a genesis document.
+    #[command(subcommand)]
+    Genesis(genesis_cmd::Command),
+    /// Run one validator node.
+    #[command(subcommand)]
+    Node(node_cmd::Command),
+    /// Create and inspect key files.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Sign and submit transactions.
+    #[command(subcommand)]
+    Tx(tx::Command),
+    /// Read the ledger through a node.
+    #[command(subcommand)]
+    Query(query::Command),
+    /// Fetch a proof bundle from a node.
+    #[command(subcommand)]
+    Proof(proof_cmd::Command),
+    /// Verify a proof bundle offline, against a genesis document only.
+    ///
+    /// Example: civitas verify deed.cvpb --genesis devnet/genesis.json
+    Verify(verify::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Devnet(args) => devnet::run(args),
+        Command::Genesis(command) => genesis_cmd::run(command),
+        Command::Node(command) => node_cmd::run(command),
+        Command::Keys(command) => keys::run(command),
+        Command::Tx(command) => tx::run(command),
+        Command::Query(command) => query::run(command),
+        Command::Proof(command) => proof_cmd::run(command),
+        Command::Verify(args) => return verify::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,235 @@
-//! placeholder
+//! Civitas client SDK: build and sign transactions, submit them to any node, follow them to
+//! finality, read the ledger and fetch proof bundles.
+//!
+//! It depends only on `civitas-core` and a small blocking HTTP client, never on the node.
+
+use civitas_core::crypto::AccountId;
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::Instruction;
+use civitas_core::keyfile::KeyFile;
+use civitas_core::time::TimestampMs;
+use civitas_core::tx::{SignedTx, TxBody, TxHash};
+use commonware_codec::Encode;
+use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a transaction stays valid by default, in milliseconds (ten minutes).
+pub const DEFAULT_EXPIRY_MS: u64 = 10 * 60 * 1000;
+/// Longest response body read, in bytes.
+const RESPONSE_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What went wrong talking to a node.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node could not be reached.
+    #[error("cannot reach the node at {url}: {reason}")]
+    Unreachable {
+        /// Which URL.
+        url: String,
+        /// Transport error.
+        reason: String,
+    },
+    /// The node answered with an error.
+    #[error("{message} ({code}, HTTP {status})")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code.
+        code: String,
+        /// The node's explanation.
+        message: String,
+    },
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from the node: {0}")]
+    Protocol(String),
+    /// The transaction did not reach finality in time.
+    #[error("transaction {0} was not finalized within {1:?}; check it later with `civitas query tx {0}`")]
+    Timeout(TxHash, Duration),
+}
+
+impl ClientError {
+    /// The API error code, if the node answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// A node's HTTP API.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// The final state of a transaction.
+#[derive(Clone, Debug)]
+pub struct Finality {
+    /// Transaction hash.
+    pub hash: TxHash,
+    /// `finalized`, `failed` or `rejected`.
+    pub status: String,
+    /// The full status document.
+    pub document: Value,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Client {
+    /// A client for the node at `base` (such as `http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Self {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build();
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            agent: config.into(),
+        }
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn unreachable(&self, error: impl std::fmt::Display) -> ClientError {
+        ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: error.to_string(),
+        }
+    }
+
+    fn read(&self, mut response: ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, ClientError> {
+        let status = response.status().as_u16();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(RESPONSE_MAX_BYTES)
+            .read_to_vec()
+            .map_err(|e| self.unreachable(e))?;
+        if status >= 400 {
+            let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let code = parsed["error"]["code"].as_str().unwrap_or("http_error").to_string();
+            let message = parsed["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            return Err(ClientError::Api {
+                status,
+                code,
+                message,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// GET `path` as JSON.
+    pub fn get_json(&self, path: &str) -> Result<Value, ClientError> {
+        let response = self.agent.get(&self.url(path)).call().map_err(|e| self.unreachable(e))?;
+        let bytes = self.read(response)?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// GET `path` as bytes.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let response = self.agent.get(&self.url(path)).call().map_err(|e| self.unreachable(e))?;
+        self.read(response)
+    }
+
+    /// Chain status.
+    pub fn status(&self) -> Result<Value, ClientError> {
+        self.get_json("/v1/status")
+    }
+
+    /// The account's next nonce as finalized.
+    pub fn next_nonce(&self, account: &AccountId) -> Result<u64, ClientError> {
+        let value = self.get_json(&format!("/v1/accounts/{account}/nonce"))?;
+        value["next_nonce"]
+            .as_u64()
+            .ok_or_else(|| ClientError::Protocol("missing next_nonce".into()))
+    }
+
+    /// Submits a signed transaction.
+    pub fn submit(&self, tx: &SignedTx) -> Result<TxHash, ClientError> {
+        let response = self
+            .agent
+            .post(&self.url("/v1/transactions"))
+            .header("content-type", "application/octet-stream")
+            .send(&tx.encode()[..])
+            .map_err(|e| self.unreachable(e))?;
+        let bytes = self.read(response)?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let hash = value["hash"]
+            .as_str()
+            .ok_or_else(|| ClientError::Protocol("missing hash".into()))?;
+        Hash32::from_hex(hash).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// Status of a transaction (`pending`, `finalized`, `failed`, `rejected`).
+    pub fn tx_status(&self, hash: &TxHash) -> Result<Value, ClientError> {
+        self.get_json(&format!("/v1/transactions/{hash}"))
+    }
+
+    /// Waits until the transaction is finalized, failed or rejected.
+    pub fn wait(&self, hash: &TxHash, timeout: Duration) -> Result<Finality, ClientError> {
+        let start = Instant::now();
+        loop {
+            match self.tx_status(hash) {
+                Ok(document) => {
+                    let status = document["status"].as_str().unwrap_or("").to_string();
+                    if status != "pending" {
+                        return Ok(Finality {
+                            hash: *hash,
+                            status,
+                            document,
+                        });
+                    }
+                }
+                Err(ClientError::Api { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if start.elapsed() > timeout {
+                return Err(ClientError::Timeout(*hash, timeout));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Signs `instructions` as a transaction of the key file's account.
+pub fn build_tx(
+    chain_id: &str,
+    key: &KeyFile,
+    nonce: u64,
+    instructions: Vec<Instruction>,
+    memo: &str,
+) -> Result<SignedTx, civitas_core::codec::DecodeError> {
+    let private = key.private_key()?;
+    Ok(TxBody {
+        chain_id: chain_id.to_string(),
+        signer: key.account(),
+        nonce,
+        expiry: TimestampMs(now_ms() + DEFAULT_EXPIRY_MS),
+        instructions,
+        memo: memo.to_string(),
+    }
+    .into_signed(&[&private]))
+}
+
+/// Hex of a transaction's encoding (for `{"transaction": ...}` submissions).
+pub fn to_hex(tx: &SignedTx) -> String {
+    hex::encode(tx.encode())
+}

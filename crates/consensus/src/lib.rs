@@ -10,4 +10,5 @@ pub mod block;
 pub mod engine;
 pub mod gossip;
 pub mod mempool;
+pub mod node;
 pub mod service;

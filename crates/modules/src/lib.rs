@@ -7,6 +7,7 @@
 pub mod identity;
 pub mod notary;
 pub mod policy;
+pub mod queries;
 
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;

@@ -1,0 +1,93 @@
+//! API errors: JSON with a stable code, a message a person can act on, and a fitting status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use civitas_consensus::gossip::SubmitError;
+use civitas_consensus::service::QueryError;
+use serde::Serialize;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and `message`.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// 400 with code `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404 with code `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = axum::Json(Body {
+            error: Inner {
+                code: &self.code,
+                message: &self.message,
+            },
+        })
+        .into_response();
+        *response.status_mut() = self.status;
+        if self.status == StatusCode::TOO_MANY_REQUESTS || self.status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> Self {
+        let status = match &error {
+            SubmitError::Invalid(_) => StatusCode::BAD_REQUEST,
+            SubmitError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            SubmitError::Duplicate(_) => StatusCode::CONFLICT,
+            SubmitError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            SubmitError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        Self::new(status, error.code(), error.to_string())
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            QueryError::Unavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            QueryError::Internal(m) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+        }
+    }
+}

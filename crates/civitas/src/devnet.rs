@@ -1,0 +1,353 @@
+//! `civitas devnet`: a local network of agency validators on 127.0.0.1, with the HTTP API and
+//! sample data, resumable from its directory.
+
+use crate::keys::write_new_key;
+use crate::output::{read_genesis, read_key};
+use anyhow::{Context, Result, bail};
+use civitas_client::{Client, build_tx};
+use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::{IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction};
+use civitas_core::keyfile::KeyFile;
+use civitas_core::time::TimestampMs;
+use clap::Args as ClapArgs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Sample agencies, in the order validators are created.
+const AGENCIES: [(&str, &str); 7] = [
+    ("finance", "Ministry of Finance"),
+    ("land", "National Land Registry"),
+    ("health", "Ministry of Health"),
+    ("audit", "Supreme Audit Office"),
+    ("interior", "Ministry of the Interior"),
+    ("justice", "Ministry of Justice"),
+    ("education", "Ministry of Education"),
+];
+/// P2P ports are the API base port plus this offset.
+const P2P_PORT_OFFSET: u16 = 1000;
+/// How long to wait for the network to finalize its first block.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// Number of validators (one per agency) when creating a new network.
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Directory holding genesis.json, keys/ and one folder per node; reused if present.
+    #[arg(long, default_value = "devnet")]
+    dir: PathBuf,
+    /// Node i serves its API on 127.0.0.1:(P+i) and listens for peers on P+1000+i.
+    #[arg(long, default_value_t = 8080)]
+    base_port: u16,
+    /// Do not seed sample officials and documents on first start.
+    #[arg(long)]
+    no_sample_data: bool,
+}
+
+fn agency(i: usize) -> (String, String) {
+    match AGENCIES.get(i) {
+        Some((id, name)) => (id.to_string(), name.to_string()),
+        None => (format!("agency{i}"), format!("Agency {i}")),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Creates keys, genesis and node configurations for a new devnet.
+fn create(dir: &Path, validators: usize, base_port: u16) -> Result<Genesis> {
+    if !(1..=32).contains(&validators) {
+        bail!("--validators must be between 1 and 32");
+    }
+    if usize::from(base_port) + usize::from(P2P_PORT_OFFSET) + validators > 65_535 {
+        bail!("--base-port {base_port} leaves no room for {validators} nodes");
+    }
+    std::fs::create_dir_all(dir.join("keys")).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut agencies = Vec::new();
+    for i in 0..validators {
+        let (id, name) = agency(i);
+        let node_dir = dir.join(format!("node{i}"));
+        std::fs::create_dir_all(&node_dir)?;
+        let validator = write_new_key(&node_dir.join("validator.json"), &format!("{id} validator"))?;
+        let admin = write_new_key(&dir.join("keys").join(format!("{id}.json")), &format!("{id} admin"))?;
+        let p2p = format!("127.0.0.1:{}", base_port + P2P_PORT_OFFSET + i as u16);
+        agencies.push(GenesisAgency {
+            id,
+            name,
+            validator_key: validator.public_key,
+            admin_keys: vec![admin.public_key],
+            p2p_address: p2p.clone(),
+        });
+        let config = format!(
+            "# Node {i} of the devnet. See docs/OPERATIONS.md for every setting.\n\
+             genesis = \"../genesis.json\"\n\
+             key = \"validator.json\"\n\
+             data_dir = \"data\"\n\
+             p2p_listen = \"{p2p}\"\n\
+             api_listen = \"127.0.0.1:{}\"\n\
+             allow_private_ips = true\n",
+            base_port + i as u16
+        );
+        std::fs::write(node_dir.join("node.toml"), config)?;
+    }
+    let genesis = Genesis {
+        version: GENESIS_VERSION,
+        chain_id: "civitas-devnet".into(),
+        genesis_time: TimestampMs(now_ms()),
+        agencies,
+    };
+    genesis.validate()?;
+    std::fs::write(dir.join("genesis.json"), genesis.to_json() + "\n")?;
+    Ok(genesis)
+}
+
+fn api_port(dir: &Path, i: usize) -> Result<u16> {
+    let text = std::fs::read_to_string(dir.join(format!("node{i}/node.toml")))?;
+    let value: toml::Value = toml::from_str(&text)?;
+    let listen = value
+        .get("api_listen")
+        .and_then(|v| v.as_str())
+        .context("node.toml has no api_listen")?;
+    let address: std::net::SocketAddr = listen.parse()?;
+    Ok(address.port())
+}
+
+fn spawn(dir: &Path, i: usize) -> Result<Child> {
+    let exe = std::env::current_exe().context("cannot find the civitas executable")?;
+    let node_dir = dir.join(format!("node{i}"));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(node_dir.join("node.log"))?;
+    let child = Command::new(exe)
+        .args(["node", "start", "--config"])
+        .arg(node_dir.join("node.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start node {i}"))?;
+    Ok(child)
+}
+
+fn wait_until_final(clients: &[Client], children: &mut [Child], dir: &Path) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        for (i, child) in children.iter_mut().enumerate() {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "node {i} exited ({status}) while starting; see {}",
+                    dir.join(format!("node{i}/node.log")).display()
+                );
+            }
+        }
+        let ready = clients
+            .iter()
+            .all(|c| c.status().ok().and_then(|s| s["height"].as_u64()).unwrap_or(0) >= 1);
+        if ready {
+            return Ok(());
+        }
+        if start.elapsed() > STARTUP_TIMEOUT {
+            bail!("the network did not finalize a block within {STARTUP_TIMEOUT:?}; see the node logs in {}", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn submit(client: &Client, chain: &str, key: &KeyFile, instruction: Instruction) -> Result<()> {
+    let nonce = client.next_nonce(&key.account())?;
+    let tx = build_tx(chain, key, nonce, vec![instruction], "devnet sample data")?;
+    let hash = client.submit(&tx)?;
+    let finality = client.wait(&hash, Duration::from_secs(60))?;
+    if finality.status != "finalized" {
+        bail!("sample transaction {hash} ended {}: {}", finality.status, finality.document);
+    }
+    Ok(())
+}
+
+/// Seeds a notary official, a citizen and a few notarised documents (one revoked).
+fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
+    let marker = dir.join("sample-data.done");
+    if marker.exists() {
+        return Ok(());
+    }
+    let chain = &genesis.chain_id;
+    let first = &genesis.agencies[0].id;
+    let admin = read_key(&dir.join("keys").join(format!("{first}.json")))?;
+    let notary_path = dir.join("keys").join(format!("{first}-notary.json"));
+    let notary = match read_key(&notary_path) {
+        Ok(key) => key,
+        Err(_) => write_new_key(&notary_path, &format!("{first} notary"))?,
+    };
+    let citizen_path = dir.join("keys").join("citizen-alice.json");
+    let citizen = match read_key(&citizen_path) {
+        Ok(key) => key,
+        Err(_) => write_new_key(&citizen_path, "citizen Alice")?,
+    };
+    submit(
+        client,
+        chain,
+        &admin,
+        Instruction::Identity(IdentityInstruction::RegisterOfficial {
+            key: notary.public_key.clone(),
+            agency: first.clone(),
+            name: "Ada Lovelace".into(),
+            roles: vec!["notary".into(), "registrar".into()],
+        }),
+    )?;
+    submit(
+        client,
+        chain,
+        &admin,
+        Instruction::Identity(IdentityInstruction::RegisterCitizen {
+            key: citizen.public_key.clone(),
+        }),
+    )?;
+    let samples = dir.join("samples");
+    std::fs::create_dir_all(&samples)?;
+    let documents = [
+        ("budget-law-2026.txt", "Budget Law 2026", "Annual budget law as adopted.\n", false),
+        ("procurement-notice-117.txt", "Procurement notice 117", "Notice of tender 117: school renovation.\n", false),
+        ("permit-draft.txt", "Building permit (draft)", "Draft permit issued in error.\n", true),
+    ];
+    for (file, title, content, revoke) in documents {
+        let path = samples.join(file);
+        std::fs::write(&path, content)?;
+        let hash = Hash32::sha256(content.as_bytes());
+        submit(
+            client,
+            chain,
+            &notary,
+            Instruction::Notary(NotaryInstruction::Anchor {
+                document: hash,
+                title: title.into(),
+                metadata: vec![MetadataEntry {
+                    key: "file".into(),
+                    value: file.into(),
+                }],
+            }),
+        )?;
+        if revoke {
+            submit(
+                client,
+                chain,
+                &notary,
+                Instruction::Notary(NotaryInstruction::Revoke {
+                    document: hash,
+                    reason: "issued in error; superseded".into(),
+                }),
+            )?;
+        }
+    }
+    std::fs::write(marker, "sample officials, citizen and documents were seeded\n")?;
+    Ok(())
+}
+
+fn stop(children: &mut [Child]) {
+    for child in children.iter() {
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for child in children.iter_mut() {
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let dir = args.dir;
+    let genesis_path = dir.join("genesis.json");
+    let (genesis, created) = if genesis_path.exists() {
+        let genesis = read_genesis(&genesis_path)?;
+        if genesis.agencies.len() != args.validators && args.validators != 4 {
+            eprintln!(
+                "note: {} already holds a {}-validator network; reusing it (delete the directory for a new one)",
+                dir.display(),
+                genesis.agencies.len()
+            );
+        }
+        (genesis, false)
+    } else {
+        (create(&dir, args.validators, args.base_port)?, true)
+    };
+    let count = genesis.agencies.len();
+    let mut children = Vec::new();
+    let mut clients = Vec::new();
+    for i in 0..count {
+        children.push(spawn(&dir, i)?);
+        clients.push(Client::new(&format!("http://127.0.0.1:{}", api_port(&dir, i)?)));
+    }
+    println!(
+        "{} {count} validators in {} (chain {}, genesis {})",
+        if created { "created and started" } else { "resumed" },
+        dir.display(),
+        genesis.chain_id,
+        genesis.hash()
+    );
+    if let Err(e) = wait_until_final(&clients, &mut children, &dir) {
+        stop(&mut children);
+        return Err(e);
+    }
+    if !args.no_sample_data
+        && let Err(e) = seed(&dir, &clients[0], &genesis)
+    {
+        eprintln!("warning: could not seed sample data: {e:#}");
+    }
+    println!();
+    println!("{:<10} {:<28} {:<24} {:<22} {}", "agency", "name", "API", "p2p", "admin key");
+    for (i, agency) in genesis.agencies.iter().enumerate() {
+        println!(
+            "{:<10} {:<28} {:<24} {:<22} {}",
+            agency.id,
+            agency.name,
+            clients[i].base(),
+            agency.p2p_address,
+            dir.join("keys").join(format!("{}.json", agency.id)).display()
+        );
+    }
+    println!();
+    println!("logs: {}/node<i>/node.log   genesis: {}", dir.display(), genesis_path.display());
+    println!("try:  curl {}/v1/status", clients[0].base());
+    println!("Press Ctrl-C to stop all nodes; run the same command again to resume.");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let exited = runtime.block_on(async {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return None,
+                _ = tick.tick() => {
+                    for (i, child) in children.iter_mut().enumerate() {
+                        if let Ok(Some(status)) = child.try_wait() {
+                            return Some((i, status));
+                        }
+                    }
+                }
+            }
+        }
+    });
+    if let Some((i, status)) = exited {
+        eprintln!(
+            "node {i} exited ({status}); stopping the others. See {}",
+            dir.join(format!("node{i}/node.log")).display()
+        );
+    }
+    println!("stopping {count} nodes...");
+    stop(&mut children);
+    println!("stopped; data kept in {}", dir.display());
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! `civitas genesis`: assemble a genesis from the agencies' public keys, names and addresses.
+
+use crate::output::{print_json, read_genesis};
+use anyhow::{Context, Result, bail};
+use civitas_core::crypto::PublicKey;
+use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
+use civitas_core::keyfile::KeyFile;
+use civitas_core::time::TimestampMs;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start a genesis document with no agencies.
+    ///
+    /// Example: civitas genesis init --chain-id republic-mainnet --out genesis.json
+    Init {
+        /// Chain identifier (lowercase letters, digits, '-', '_').
+        #[arg(long)]
+        chain_id: String,
+        /// Where to write it (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add a founding agency (its validator key, admin keys and p2p address).
+    ///
+    /// Example: civitas genesis add-agency --genesis genesis.json --id finance
+    ///   --name "Ministry of Finance" --validator-key finance-validator.pub
+    ///   --admin-key finance-admin.pub --p2p 10.0.0.1:9000
+    AddAgency {
+        /// The genesis document to extend.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Short identifier, such as finance.
+        #[arg(long)]
+        id: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Validator public key: hex, or a key file (only its public key is read).
+        #[arg(long)]
+        validator_key: String,
+        /// Admin public key: hex or key file; repeat for several.
+        #[arg(long = "admin-key", required = true)]
+        admin_keys: Vec<String>,
+        /// The validator's p2p address, host:port.
+        #[arg(long)]
+        p2p: String,
+    },
+    /// Show a genesis document's hash and validators.
+    Show {
+        /// The genesis document.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A public key given as hex or as a key file.
+pub fn public_key_arg(arg: &str) -> Result<PublicKey> {
+    if let Ok(key) = PublicKey::from_hex(arg) {
+        return Ok(key);
+    }
+    let text = std::fs::read_to_string(arg)
+        .with_context(|| format!("{arg} is neither a hex public key nor a readable key file"))?;
+    if let Ok(file) = serde_json::from_str::<KeyFile>(&text) {
+        return Ok(file.public_key);
+    }
+    let trimmed = text.trim();
+    PublicKey::from_hex(trimmed).with_context(|| format!("{arg} holds no public key"))
+}
+
+fn write_genesis(path: &Path, genesis: &Genesis) -> Result<()> {
+    std::fs::write(path, genesis.to_json() + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Init { chain_id, out } => {
+            if out.exists() {
+                bail!("{} already exists", out.display());
+            }
+            civitas_core::codec::check_ident("chain_id", &chain_id, 64)?;
+            let genesis = Genesis {
+                version: GENESIS_VERSION,
+                chain_id,
+                genesis_time: TimestampMs(now_ms()),
+                agencies: Vec::new(),
+            };
+            write_genesis(&out, &genesis)?;
+            println!("wrote {}; add agencies with `civitas genesis add-agency`", out.display());
+            Ok(())
+        }
+        Command::AddAgency {
+            genesis,
+            id,
+            name,
+            validator_key,
+            admin_keys,
+            p2p,
+        } => {
+            let text = std::fs::read_to_string(&genesis)
+                .with_context(|| format!("cannot read {}", genesis.display()))?;
+            let mut document: Genesis = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a genesis document", genesis.display()))?;
+            document.agencies.push(GenesisAgency {
+                id,
+                name,
+                validator_key: public_key_arg(&validator_key)?,
+                admin_keys: admin_keys.iter().map(|k| public_key_arg(k)).collect::<Result<_>>()?,
+                p2p_address: p2p,
+            });
+            document.validate()?;
+            write_genesis(&genesis, &document)?;
+            println!(
+                "{} now lists {} agencies; genesis hash {}",
+                genesis.display(),
+                document.agencies.len(),
+                document.hash()
+            );
+            Ok(())
+        }
+        Command::Show { file, json } => {
+            let genesis = read_genesis(&file)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "chain_id": genesis.chain_id,
+                    "hash": genesis.hash(),
+                    "validators": genesis.validators(),
+                    "agencies": genesis.agencies,
+                }));
+            } else {
+                println!("chain:   {}", genesis.chain_id);
+                println!("hash:    {}", genesis.hash());
+                for agency in &genesis.agencies {
+                    println!(
+                        "agency:  {:<12} {} (validator {}, p2p {})",
+                        agency.id, agency.name, agency.validator_key, agency.p2p_address
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}

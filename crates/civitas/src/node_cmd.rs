@@ -1,0 +1,181 @@
+//! `civitas node start --config node.toml`.
+
+use crate::output::{read_genesis, read_key};
+use anyhow::{Context, Result, bail};
+use civitas_consensus::node::NodeParams;
+use civitas_core::crypto::PublicKey;
+use clap::Subcommand;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start a validator node.
+    ///
+    /// Example: civitas node start --config devnet/node0/node.toml
+    Start {
+        /// The node's configuration file (see docs/OPERATIONS.md).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+/// `node.toml`. Relative paths are relative to the file's directory.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The genesis document.
+    pub genesis: PathBuf,
+    /// The validator's key file.
+    pub key: PathBuf,
+    /// Where the node keeps its data.
+    pub data_dir: PathBuf,
+    /// Address to listen on for peers.
+    pub p2p_listen: SocketAddr,
+    /// Address the HTTP API binds to.
+    pub api_listen: SocketAddr,
+    /// Accept peers on private and loopback addresses (local networks).
+    #[serde(default)]
+    pub allow_private_ips: bool,
+    /// Peer addresses overriding those in genesis, by validator public key.
+    #[serde(default)]
+    pub peers: BTreeMap<String, String>,
+    /// Log filter, such as `info` or `civitas=debug`.
+    #[serde(default)]
+    pub log: Option<String>,
+}
+
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+fn socket(address: &str) -> Result<SocketAddr> {
+    address
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {address}"))?
+        .next()
+        .with_context(|| format!("{address} resolves to no address"))
+}
+
+/// Checks that `data_dir` belongs to this chain (or claims it for this chain).
+fn check_data_dir(data_dir: &Path, genesis_hash: &str) -> Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let marker = data_dir.join("CHAIN");
+    match std::fs::read_to_string(&marker) {
+        Ok(existing) if existing.trim() == genesis_hash => Ok(()),
+        Ok(existing) => bail!(
+            "data directory {} belongs to another chain (genesis {}), not this genesis ({genesis_hash}); point data_dir elsewhere",
+            data_dir.display(),
+            existing.trim()
+        ),
+        Err(_) => std::fs::write(&marker, format!("{genesis_hash}\n")).with_context(|| {
+            format!(
+                "data directory {} is not writable; fix its permissions or choose another",
+                data_dir.display()
+            )
+        }),
+    }
+}
+
+fn init_logging(filter: Option<&str>) {
+    let filter = std::env::var("CIVITAS_LOG")
+        .ok()
+        .or_else(|| filter.map(str::to_string))
+        .unwrap_or_else(|| "info,commonware=warn".to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(command: Command) -> Result<()> {
+    let Command::Start { config } = command;
+    let text = std::fs::read_to_string(&config)
+        .with_context(|| format!("cannot read node configuration {}", config.display()))?;
+    let node: NodeConfig = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid node configuration", config.display()))?;
+    let base = config.parent().unwrap_or(Path::new("."));
+    let genesis = Arc::new(read_genesis(&resolve(base, &node.genesis))?);
+    let key = read_key(&resolve(base, &node.key))?.private_key()?;
+    if genesis.agency_of_validator(&key.public_key()).is_none() {
+        bail!(
+            "validator key {} is not in the genesis validator set",
+            key.public_key()
+        );
+    }
+    let data_dir = resolve(base, &node.data_dir);
+    check_data_dir(&data_dir, &genesis.hash().to_hex())?;
+    init_logging(node.log.as_deref());
+
+    let mut peers = Vec::new();
+    for agency in &genesis.agencies {
+        let key_hex = agency.validator_key.to_hex();
+        let address = node.peers.get(&key_hex).unwrap_or(&agency.p2p_address);
+        peers.push((agency.validator_key.clone(), socket(address)?));
+    }
+    for key_hex in node.peers.keys() {
+        PublicKey::from_hex(key_hex).with_context(|| format!("peer key {key_hex} is not a public key"))?;
+    }
+    // Bind the API before starting consensus so a port conflict is reported plainly.
+    let listener = std::net::TcpListener::bind(node.api_listen)
+        .with_context(|| format!("cannot bind the API to {}", node.api_listen))?;
+    listener.set_nonblocking(true)?;
+    let api_listen = node.api_listen;
+    let agency = genesis
+        .agency_of_validator(&key.public_key())
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
+    let params = NodeParams {
+        genesis,
+        signer: key,
+        p2p_listen: node.p2p_listen,
+        peers,
+        allow_private_ips: node.allow_private_ips,
+    };
+    tracing::info!(%agency, api = %api_listen, p2p = %node.p2p_listen, "starting node");
+    civitas_consensus::node::run(data_dir.join("storage"), params, move |handle| async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot use the API socket");
+                return;
+            }
+        };
+        let app = civitas_api::router(handle);
+        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+        tracing::info!("shutting down");
+    });
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,50 @@
+//! Shared helpers for reading files and printing results.
+
+use anyhow::{Context, Result, bail};
+use civitas_core::genesis::Genesis;
+use civitas_core::hash::Hash32;
+use civitas_core::keyfile::KeyFile;
+use std::path::Path;
+
+/// Reads a key file, with a hint on how to create one.
+pub fn read_key(path: &Path) -> Result<KeyFile> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "key file {} not found; create one with `civitas keys new --out {}`",
+            path.display(),
+            path.display()
+        )
+    })?;
+    KeyFile::from_json(&text).with_context(|| format!("{} is not a valid key file", path.display()))
+}
+
+/// Reads and validates a genesis document.
+pub fn read_genesis(path: &Path) -> Result<Genesis> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "genesis file {} not found; it comes with the network (for a devnet, devnet/genesis.json)",
+            path.display()
+        )
+    })?;
+    Genesis::from_json(&text).with_context(|| format!("{} is not a valid genesis document", path.display()))
+}
+
+/// A document argument: a 64-character hex SHA-256, or a path to a file to hash.
+pub fn document_hash(arg: &str) -> Result<Hash32> {
+    if arg.len() == 64
+        && let Ok(hash) = Hash32::from_hex(arg)
+    {
+        return Ok(hash);
+    }
+    let path = Path::new(arg);
+    if !path.exists() {
+        bail!("{arg} is neither a 64-character SHA-256 nor an existing file");
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
+    Ok(Hash32::sha256(&bytes))
+}
+
+/// Prints JSON prettily.
+pub fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}

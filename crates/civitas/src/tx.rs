@@ -1,0 +1,341 @@
+//! `civitas tx`: sign instructions with a key file, submit them, and wait for finality.
+
+use crate::output::{document_hash, print_json, read_key};
+use anyhow::{Context, Result, bail};
+use civitas_client::{Client, build_tx};
+use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::instruction::{IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction};
+use civitas_core::keyfile::KeyFile;
+use clap::{Args as ClapArgs, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Options every transaction command takes.
+#[derive(ClapArgs, Clone)]
+pub struct Common {
+    /// Key file of the signing account.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// A node's API URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub node: String,
+    /// Use this nonce instead of asking the node for the account's next one.
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    /// Free text recorded with the transaction.
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// Return as soon as the node accepts it, without waiting for finality.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Seconds to wait for finality.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Identity: officials, citizens, roles, keys.
+    #[command(subcommand)]
+    Identity(Identity),
+    /// Notary: anchor and revoke documents.
+    #[command(subcommand)]
+    Notary(Notary),
+}
+
+#[derive(Subcommand)]
+pub enum Identity {
+    /// An agency admin registers an official of the admin's agency.
+    ///
+    /// Example: civitas tx identity register-official --key devnet/keys/finance.json
+    ///   --official-key bob.json --agency finance --name "Bob Martin" --roles notary
+    RegisterOfficial {
+        /// The official's public key (hex or key file).
+        #[arg(long)]
+        official_key: String,
+        /// The agency (must be the admin's).
+        #[arg(long)]
+        agency: String,
+        /// The official's name.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated roles, such as notary,registrar.
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// An admin or registrar registers a citizen's account (key only, no personal data).
+    RegisterCitizen {
+        /// The citizen's public key (hex or key file).
+        #[arg(long)]
+        citizen_key: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// An agency admin replaces an official's roles.
+    SetRoles {
+        /// The official's account id.
+        #[arg(long)]
+        account: String,
+        /// Comma-separated roles (empty for none).
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Replace the signing account's key with the key in NEW_KEY_FILE; the old key stops working.
+    ///
+    /// Example: civitas tx identity rotate-key --key bob.json --new-key bob-2026.json
+    RotateKey {
+        /// Key file holding the new key (created with `civitas keys new`); it is updated to
+        /// record the account it now signs for.
+        #[arg(long)]
+        new_key: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// An agency admin deactivates an official.
+    Deactivate {
+        /// The account id.
+        #[arg(long)]
+        account: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum Notary {
+    /// Anchor a document's SHA-256 (the file never leaves this machine).
+    ///
+    /// Example: civitas tx notary anchor deed.pdf --title "Deed 2026/117" --key bob.json
+    ///   --node http://127.0.0.1:8080
+    Anchor {
+        /// The document (or its SHA-256 in hex).
+        file: String,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Metadata as key=value; repeat for several.
+        #[arg(long = "meta")]
+        meta: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke an anchored document, giving a reason.
+    Revoke {
+        /// The document (or its SHA-256 in hex).
+        file: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn account_arg(text: &str) -> Result<AccountId> {
+    AccountId::from_hex(text).with_context(|| format!("{text} is not an account id (64 hex characters)"))
+}
+
+fn key_arg(text: &str) -> Result<PublicKey> {
+    crate::genesis_cmd::public_key_arg(text)
+}
+
+fn clean_roles(roles: Vec<String>) -> Vec<String> {
+    roles.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect()
+}
+
+/// Signs, submits and (unless `--no-wait`) waits; prints the outcome. Returns the final status.
+pub fn send(common: &Common, instruction: Instruction) -> Result<serde_json::Value> {
+    let key = read_key(&common.key)?;
+    send_with(common, &key, instruction)
+}
+
+/// Like [`send`] with an already loaded key.
+pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<serde_json::Value> {
+    instruction.validate()?;
+    let client = Client::new(&common.node);
+    let status = client.status()?;
+    let chain_id = status["chain_id"].as_str().context("the node did not report its chain id")?;
+    let nonce = match common.nonce {
+        Some(n) => n,
+        None => client.next_nonce(&key.account())?,
+    };
+    let tx = build_tx(chain_id, key, nonce, vec![instruction], &common.memo)?;
+    let hash = client.submit(&tx)?;
+    if common.no_wait {
+        let value = serde_json::json!({ "hash": hash, "status": "pending" });
+        if common.json {
+            print_json(&value);
+        } else {
+            println!("submitted {hash} (pending)");
+        }
+        return Ok(value);
+    }
+    if !common.json {
+        eprintln!("submitted {hash}; waiting for finality...");
+    }
+    let finality = client.wait(&hash, Duration::from_secs(common.timeout))?;
+    if common.json {
+        print_json(&finality.document);
+    } else {
+        describe(&finality.document);
+    }
+    match finality.status.as_str() {
+        "finalized" => Ok(finality.document),
+        "failed" => bail!(
+            "transaction {hash} was recorded but failed: {}",
+            finality.document["receipt"]["outcome"]["message"].as_str().unwrap_or("no reason given")
+        ),
+        other => bail!(
+            "transaction {hash} was {other}: {}",
+            finality.document["message"].as_str().unwrap_or("no reason given")
+        ),
+    }
+}
+
+fn describe(document: &serde_json::Value) {
+    let hash = document["hash"].as_str().unwrap_or("?");
+    match document["status"].as_str() {
+        Some("finalized") => {
+            println!("finalized {hash} at height {}", document["height"]);
+            if let Some(events) = document["receipt"]["events"].as_array() {
+                for event in events {
+                    println!("  event: {}", event["type"].as_str().unwrap_or("?"));
+                }
+            }
+        }
+        Some("failed") => println!(
+            "failed {hash} at height {}: {} ({})",
+            document["height"],
+            document["receipt"]["outcome"]["message"].as_str().unwrap_or(""),
+            document["receipt"]["outcome"]["code"].as_str().unwrap_or("")
+        ),
+        Some(other) => println!(
+            "{other} {hash}: {}",
+            document["message"].as_str().unwrap_or("")
+        ),
+        None => println!("{document}"),
+    }
+}
+
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Identity(op) => match op {
+            Identity::RegisterOfficial {
+                official_key,
+                agency,
+                name,
+                roles,
+                common,
+            } => send(
+                &common,
+                Instruction::Identity(IdentityInstruction::RegisterOfficial {
+                    key: key_arg(&official_key)?,
+                    agency,
+                    name,
+                    roles: clean_roles(roles),
+                }),
+            )
+            .map(|_| ()),
+            Identity::RegisterCitizen { citizen_key, common } => send(
+                &common,
+                Instruction::Identity(IdentityInstruction::RegisterCitizen {
+                    key: key_arg(&citizen_key)?,
+                }),
+            )
+            .map(|_| ()),
+            Identity::SetRoles { account, roles, common } => send(
+                &common,
+                Instruction::Identity(IdentityInstruction::SetRoles {
+                    account: account_arg(&account)?,
+                    roles: clean_roles(roles),
+                }),
+            )
+            .map(|_| ()),
+            Identity::RotateKey { new_key, common } => {
+                let old = read_key(&common.key)?;
+                let mut new = read_key(&new_key)?;
+                send_with(
+                    &common,
+                    &old,
+                    Instruction::Identity(IdentityInstruction::RotateKey {
+                        new_key: new.public_key.clone(),
+                    }),
+                )?;
+                new.account = Some(old.account());
+                std::fs::write(&new_key, new.to_json() + "\n")
+                    .with_context(|| format!("cannot update {}", new_key.display()))?;
+                println!(
+                    "{} now signs for account {}; {} no longer works",
+                    new_key.display(),
+                    old.account(),
+                    common.key.display()
+                );
+                Ok(())
+            }
+            Identity::Deactivate {
+                account,
+                reason,
+                common,
+            } => send(
+                &common,
+                Instruction::Identity(IdentityInstruction::Deactivate {
+                    account: account_arg(&account)?,
+                    reason,
+                }),
+            )
+            .map(|_| ()),
+        },
+        Command::Notary(op) => match op {
+            Notary::Anchor {
+                file,
+                title,
+                meta,
+                common,
+            } => {
+                let document = document_hash(&file)?;
+                let metadata = meta
+                    .iter()
+                    .map(|entry| {
+                        let (key, value) = entry
+                            .split_once('=')
+                            .with_context(|| format!("metadata {entry:?} must be key=value"))?;
+                        Ok(MetadataEntry {
+                            key: key.trim().to_string(),
+                            value: value.trim().to_string(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if !common.json {
+                    eprintln!("document SHA-256: {document}");
+                }
+                send(
+                    &common,
+                    Instruction::Notary(NotaryInstruction::Anchor {
+                        document,
+                        title,
+                        metadata,
+                    }),
+                )
+                .map(|_| ())
+            }
+            Notary::Revoke { file, reason, common } => send(
+                &common,
+                Instruction::Notary(NotaryInstruction::Revoke {
+                    document: document_hash(&file)?,
+                    reason,
+                }),
+            )
+            .map(|_| ()),
+        },
+    }
+}

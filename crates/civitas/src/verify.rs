@@ -1,0 +1,129 @@
+//! `civitas verify`: check a proof bundle offline against a genesis document.
+
+use crate::output::{document_hash, print_json, read_genesis};
+use civitas_core::bundle::{ProofBundle, spaces};
+use civitas_core::hash::Hash32;
+use civitas_modules::queries::value_json;
+use clap::Args as ClapArgs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// The bundle file.
+    bundle: PathBuf,
+    /// The genesis document you trust (obtained independently of the bundle).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Also check that this file is the document the bundle is about.
+    #[arg(long)]
+    file: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn fail(json: bool, reason: &str) -> ExitCode {
+    if json {
+        print_json(&serde_json::json!({ "valid": false, "reason": reason }));
+    } else {
+        eprintln!("INVALID: {reason}");
+    }
+    ExitCode::from(2)
+}
+
+/// A plain-language statement of what a verified bundle proves.
+fn statement(bundle: &ProofBundle, genesis_chain: &str) -> String {
+    let key = &bundle.claim.key;
+    let height = bundle.header.height;
+    let at = format!("at height {height} of chain {genesis_chain}");
+    let value = bundle.claim.value.as_deref().and_then(|v| value_json(&key.space, v));
+    match (key.space.as_str(), &value) {
+        (spaces::DOCUMENT, Some(doc)) => {
+            let hash = hex::encode(&key.id);
+            let revoked = match doc["revocation"].as_object() {
+                Some(r) => format!(
+                    "; it was REVOKED at height {}: {}",
+                    r["height"],
+                    r["reason"].as_str().unwrap_or("")
+                ),
+                None => "; it has not been revoked".to_string(),
+            };
+            format!(
+                "document {hash} titled {:?} was notarised by {} (official {}) at height {}{revoked} ({at})",
+                doc["title"].as_str().unwrap_or(""),
+                doc["agency"].as_str().unwrap_or(""),
+                doc["issuer"].as_str().unwrap_or(""),
+                doc["height"],
+            )
+        }
+        (spaces::DOCUMENT, None) => format!(
+            "no document with SHA-256 {} has been notarised ({at})",
+            hex::encode(&key.id)
+        ),
+        (spaces::RECEIPT, Some(receipt)) => format!(
+            "transaction {} was included at height {} with outcome {} ({at})",
+            hex::encode(&key.id),
+            receipt["height"],
+            receipt["outcome"]["status"].as_str().unwrap_or("?")
+        ),
+        (_, Some(value)) => format!("{} holds {value} ({at})", key.display()),
+        (_, None) => format!("{} is absent ({at})", key.display()),
+    }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let genesis = match read_genesis(&args.genesis) {
+        Ok(g) => g,
+        Err(e) => return fail(args.json, &format!("{e:#}")),
+    };
+    let bytes = match std::fs::read(&args.bundle) {
+        Ok(b) => b,
+        Err(e) => return fail(args.json, &format!("cannot read {}: {e}", args.bundle.display())),
+    };
+    let started = Instant::now();
+    let bundle = match ProofBundle::from_bytes(&bytes) {
+        Ok(b) => b,
+        Err(e) => return fail(args.json, &e.to_string()),
+    };
+    if let Err(e) = civitas_state::proof::verify_bundle(&bundle, &genesis) {
+        return fail(args.json, &e.to_string());
+    }
+    let elapsed = started.elapsed();
+    if let Some(file) = &args.file {
+        let hash = match document_hash(file) {
+            Ok(h) => h,
+            Err(e) => return fail(args.json, &format!("{e:#}")),
+        };
+        let claimed = Hash32::from_hex(&hex::encode(&bundle.claim.key.id)).ok();
+        if bundle.claim.key.space != spaces::DOCUMENT || claimed != Some(hash) {
+            return fail(
+                args.json,
+                &format!("the bundle is not about {file} (SHA-256 {hash})"),
+            );
+        }
+    }
+    let statement = statement(&bundle, &genesis.chain_id);
+    if args.json {
+        print_json(&serde_json::json!({
+            "valid": true,
+            "statement": statement,
+            "height": bundle.header.height,
+            "block": bundle.header.digest(),
+            "state_root": bundle.header.state_root,
+            "signers": bundle.finalization.signatures.len(),
+            "validators": bundle.validators.len(),
+            "verify_micros": elapsed.as_micros() as u64,
+        }));
+    } else {
+        println!("VALID: {statement}.");
+        println!(
+            "Checked offline: {} of {} genesis validators signed block {} whose state root proves this.",
+            bundle.finalization.signatures.len(),
+            bundle.validators.len(),
+            bundle.header.digest()
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,146 @@
+//! Runs one validator on real TCP: the authenticated, encrypted p2p network between the
+//! genesis validators, the validator itself, and its query service.
+
+use crate::app::Shared;
+use crate::engine::{CHANNELS, Channels, ValidatorConfig, max_message_size, start_validator};
+use crate::service::NodeHandle;
+use civitas_core::crypto::{PrivateKey, PublicKey};
+use civitas_core::genesis::Genesis;
+use commonware_cryptography::{ChaCha20Poly1305, ed25519};
+use commonware_p2p::{Address, AddressableManager, authenticated::lookup};
+use commonware_runtime::{Handle, Quota, Supervisor, tokio as cw_tokio};
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
+use commonware_utils::{NZU32, NZUsize, ordered::Map};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages per second each peer may send on each channel.
+const CHANNEL_QUOTA: Quota = Quota::per_second(NZU32!(50_000));
+
+/// What a node needs to start.
+pub struct NodeParams {
+    /// The chain.
+    pub genesis: Arc<Genesis>,
+    /// This validator's consensus key.
+    pub signer: PrivateKey,
+    /// Where to listen for peers.
+    pub p2p_listen: SocketAddr,
+    /// Every validator's key and address (including this one's).
+    pub peers: Vec<(PublicKey, SocketAddr)>,
+    /// Allow peers on private and loopback addresses (local networks, tests).
+    pub allow_private_ips: bool,
+}
+
+/// A running node.
+pub struct RunningNode {
+    /// Query and submission handle.
+    pub handle: NodeHandle,
+    /// Handle of the validator's root task.
+    pub validator: Handle<()>,
+    /// Handle of the p2p network.
+    pub network: Handle<()>,
+}
+
+/// Starts the network, the validator and the query service.
+pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNode {
+    let validators = params.genesis.validators().len() as u32;
+    let namespace = [b"civitas/p2p/".as_slice(), params.genesis.hash().as_ref()].concat();
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: params.signer.inner().clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let max_peers = NZUsize!(validators as usize);
+    let max_message = max_message_size(validators);
+    let mut config = if params.allow_private_ips {
+        lookup::Config::local(
+            handshake,
+            &namespace,
+            params.p2p_listen,
+            max_peers,
+            max_message,
+            NZUsize!(4096),
+        )
+    } else {
+        lookup::Config::recommended(
+            handshake,
+            &namespace,
+            params.p2p_listen,
+            max_peers,
+            max_message,
+            NZUsize!(4096),
+        )
+    };
+    config.allow_private_ips = params.allow_private_ips;
+    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), config);
+    let peers: Vec<(ed25519::PublicKey, Address)> = params
+        .peers
+        .iter()
+        .map(|(key, addr)| (key.inner().clone(), Address::Symmetric(*addr)))
+        .collect();
+    let peers = Map::from_iter_dedup(peers);
+    let _ = oracle.track(0, peers);
+
+    let mut pairs = CHANNELS.iter().map(|c| network.register(*c, CHANNEL_QUOTA));
+    let mut next = || pairs.next().expect("seven channels");
+    let channels = Channels {
+        votes: next(),
+        certificates: next(),
+        resolver: next(),
+        backfill: next(),
+        broadcast: next(),
+        state_sync: next(),
+        txs: next(),
+    };
+    drop(pairs);
+    let network = network.start();
+
+    let shared = Shared::new(params.genesis.clone());
+    let validator = start_validator(
+        context.child("validator"),
+        ValidatorConfig {
+            signer: params.signer,
+            partition_prefix: "civitas".into(),
+            shared,
+        },
+        oracle.clone(),
+        oracle,
+        channels,
+    )
+    .await;
+    let handle = crate::service::start(context.child("service"), &validator);
+    RunningNode {
+        handle,
+        validator: validator.engine,
+        network,
+    }
+}
+
+/// Runs a node until `serve` returns: starts the runtime with storage under `storage_dir`,
+/// starts the node, and hands its query handle to `serve` (which runs the API and waits for a
+/// shutdown signal).
+pub fn run<F, Fut>(storage_dir: std::path::PathBuf, params: NodeParams, serve: F)
+where
+    F: FnOnce(NodeHandle) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use commonware_runtime::Runner as _;
+    let config = cw_tokio::Config::new()
+        .with_storage_directory(storage_dir)
+        .with_worker_threads(2)
+        .with_catch_panics(false);
+    cw_tokio::Runner::new(config).start(|context| async move {
+        let node = start(context, params).await;
+        serve(node.handle).await;
+        drop(node.validator);
+        drop(node.network);
+    });
+}

@@ -1,0 +1,91 @@
+//! Reading the modules' state: typed keys from text, and JSON views of stored values.
+//!
+//! Used by the API and the CLI so that a state key can be named as `notary/document/<sha256>`
+//! and a stored value shown as JSON instead of bytes.
+
+use crate::identity::state::{Account, Agency};
+use crate::notary::state::Document;
+use civitas_core::bundle::{spaces, StateKey};
+use civitas_core::codec::{from_slice, DecodeError};
+use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::hash::Hash32;
+use civitas_core::mmr::Peaks;
+use civitas_core::receipt::Receipt;
+use serde::Serialize;
+
+/// The key spaces a client may name, and how their ids are written.
+pub const SPACES: &[(&str, &str)] = &[
+    (spaces::DOCUMENT, "SHA-256 of the document, hex"),
+    (spaces::ACCOUNT, "account id, hex"),
+    (spaces::AGENCY, "agency id, such as finance"),
+    (spaces::KEY, "public key, hex"),
+    (spaces::RECEIPT, "transaction hash, hex"),
+    (spaces::NONCE, "account id, hex"),
+    (spaces::HISTORY, "empty"),
+    (spaces::META, "empty"),
+];
+
+/// Builds a typed key from a space name and the id as text.
+pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
+    let hex32 = |what: &'static str| {
+        Hash32::from_hex(id).map_err(|_| DecodeError::Invalid {
+            field: "id",
+            reason: format!("{space} ids are {what}: 64 hexadecimal characters"),
+        })
+    };
+    let bytes = match space {
+        spaces::DOCUMENT => hex32("a document's SHA-256")?.0.to_vec(),
+        spaces::ACCOUNT | spaces::NONCE => hex32("an account id")?.0.to_vec(),
+        spaces::RECEIPT => hex32("a transaction hash")?.0.to_vec(),
+        spaces::KEY => PublicKey::from_hex(id)?.to_bytes().to_vec(),
+        spaces::AGENCY => id.as_bytes().to_vec(),
+        spaces::HISTORY | spaces::META => Vec::new(),
+        other => {
+            return Err(DecodeError::Invalid {
+                field: "space",
+                reason: format!(
+                    "unknown key space {other:?}; known spaces: {}",
+                    SPACES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    };
+    Ok(StateKey::new(space, bytes))
+}
+
+fn json<T: Serialize>(value: T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// A JSON view of a stored value, if the space is known and the bytes decode.
+pub fn value_json(space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
+    Some(match space {
+        spaces::DOCUMENT => json(from_slice::<Document>(bytes, &()).ok()?),
+        spaces::ACCOUNT => json(from_slice::<Account>(bytes, &()).ok()?),
+        spaces::AGENCY => json(from_slice::<Agency>(bytes, &()).ok()?),
+        spaces::KEY => json(from_slice::<AccountId>(bytes, &()).ok()?),
+        spaces::RECEIPT => json(from_slice::<Receipt>(bytes, &()).ok()?),
+        spaces::NONCE => json(from_slice::<u64>(bytes, &()).ok()?),
+        spaces::HISTORY => json(from_slice::<Peaks>(bytes, &()).ok()?),
+        spaces::META => json(from_slice::<Hash32>(bytes, &()).ok()?),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_reject() {
+        let doc = Hash32::sha256(b"x");
+        let key = key_from_text(spaces::DOCUMENT, &doc.to_hex()).unwrap();
+        assert_eq!(key, crate::notary::state::document_key(&doc));
+        assert!(key_from_text(spaces::DOCUMENT, "nothex").is_err());
+        assert!(key_from_text("nope/space", "x").is_err());
+        assert_eq!(
+            key_from_text(spaces::AGENCY, "finance").unwrap(),
+            crate::identity::state::agency_key("finance")
+        );
+    }
+}
