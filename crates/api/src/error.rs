@@ -59,7 +59,8 @@ impl IntoResponse for ApiError {
         })
         .into_response();
         *response.status_mut() = self.status;
-        if self.status == StatusCode::TOO_MANY_REQUESTS || self.status == StatusCode::SERVICE_UNAVAILABLE
+        if self.status == StatusCode::TOO_MANY_REQUESTS
+            || self.status == StatusCode::SERVICE_UNAVAILABLE
         {
             response
                 .headers_mut()
@@ -86,7 +87,9 @@ impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
         match error {
             QueryError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
-            QueryError::Unavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            QueryError::Unavailable(m) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
             QueryError::Internal(m) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
         }
     }

@@ -22,11 +22,11 @@ use civitas_core::tx::SignedTx;
 use civitas_modules::queries::{key_from_text, value_json};
 use error::ApiError;
 use futures::Stream;
+use futures::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
 use std::convert::Infallible;
 use std::time::Duration;
-use futures::StreamExt as _;
 use tokio_stream::wrappers::BroadcastStream;
 
 /// Largest request body accepted, in bytes.
@@ -143,7 +143,11 @@ async fn transaction(
     let view = match node.tx_status(hash).await {
         TxStatus::Pending => json!({ "hash": hash, "status": "pending" }),
         TxStatus::Finalized(receipt) => {
-            let status = if receipt.succeeded() { "finalized" } else { "failed" };
+            let status = if receipt.succeeded() {
+                "finalized"
+            } else {
+                "failed"
+            };
             json!({ "hash": hash, "status": status, "height": receipt.height, "receipt": receipt })
         }
         TxStatus::Rejected { code, message } => {
@@ -191,10 +195,17 @@ struct ProofQuery {
 fn split_path(path: &str) -> Result<(String, String), ApiError> {
     let trimmed = path.trim_matches('/');
     let (space, id) = match trimmed.rsplit_once('/') {
-        Some((left, right)) if civitas_modules::queries::SPACES.iter().any(|(s, _)| *s == left) => {
+        Some((left, right))
+            if civitas_modules::queries::SPACES
+                .iter()
+                .any(|(s, _)| *s == left) =>
+        {
             (left.to_string(), right.to_string())
         }
-        _ if civitas_modules::queries::SPACES.iter().any(|(s, _)| *s == trimmed) => {
+        _ if civitas_modules::queries::SPACES
+            .iter()
+            .any(|(s, _)| *s == trimmed) =>
+        {
             (trimmed.to_string(), String::new())
         }
         _ => {
@@ -264,8 +275,15 @@ async fn account(
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = key_from_text(spaces::ACCOUNT, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    found_or_404(&node, key, query.proof, format!("account {id} is not registered")).await
+    let key =
+        key_from_text(spaces::ACCOUNT, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    found_or_404(
+        &node,
+        key,
+        query.proof,
+        format!("account {id} is not registered"),
+    )
+    .await
 }
 
 async fn nonce(
@@ -280,7 +298,13 @@ async fn nonce(
         .as_deref()
         .and_then(|b| civitas_core::codec::from_slice::<u64>(b, &()).ok())
         .unwrap_or(0);
-    Ok(Json(json!({ "account": account, "next_nonce": next, "height": proven.height })))
+    let pending = node.pending_next_nonce(&account, next);
+    Ok(Json(json!({
+        "account": account,
+        "next_nonce": pending,
+        "finalized_next_nonce": next,
+        "height": proven.height,
+    })))
 }
 
 async fn agency(
@@ -288,8 +312,15 @@ async fn agency(
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = key_from_text(spaces::AGENCY, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    found_or_404(&node, key, query.proof, format!("agency {id} does not exist")).await
+    let key =
+        key_from_text(spaces::AGENCY, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    found_or_404(
+        &node,
+        key,
+        query.proof,
+        format!("agency {id} does not exist"),
+    )
+    .await
 }
 
 async fn document(
@@ -312,7 +343,10 @@ fn bundle_response(bundle: civitas_core::bundle::ProofBundle) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/vnd.civitas.proof-bundle"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"proof.cvpb\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"proof.cvpb\"",
+            ),
         ],
         bundle.to_bytes(),
     )
@@ -364,9 +398,9 @@ async fn events(
     let stream = BroadcastStream::new(node.subscribe()).flat_map(move |item| {
         let events: Vec<Result<SseEvent, Infallible>> = match item {
             Ok(finalized) => views::sse_events(&finalized, module.as_deref()),
-            Err(_) => vec![Ok(SseEvent::default()
-                .event("lagged")
-                .data("{\"message\":\"this subscriber fell behind; some events were skipped\"}"))],
+            Err(_) => vec![Ok(SseEvent::default().event("lagged").data(
+                "{\"message\":\"this subscriber fell behind; some events were skipped\"}",
+            ))],
         };
         futures::stream::iter(events)
     });

@@ -48,19 +48,26 @@ pub fn sse_events(
             "tx_count": header.tx_count,
             "state_root": header.state_root,
         });
-        out.push(Ok(SseEvent::default().event("block").data(data.to_string())));
+        out.push(Ok(SseEvent::default()
+            .event("block")
+            .data(data.to_string())));
     }
     for receipt in &finalized.receipts {
         if module.is_none() {
-            let data = json!({ "tx": receipt.tx, "height": receipt.height, "outcome": receipt.outcome });
-            out.push(Ok(SseEvent::default().event("receipt").data(data.to_string())));
+            let data =
+                json!({ "tx": receipt.tx, "height": receipt.height, "outcome": receipt.outcome });
+            out.push(Ok(SseEvent::default()
+                .event("receipt")
+                .data(data.to_string())));
         }
         for event in &receipt.events {
             if module.is_some_and(|m| m != event.module()) {
                 continue;
             }
             let data = json!({ "height": receipt.height, "tx": receipt.tx, "module": event.module(), "event": event });
-            out.push(Ok(SseEvent::default().event("event").data(data.to_string())));
+            out.push(Ok(SseEvent::default()
+                .event("event")
+                .data(data.to_string())));
         }
     }
     out

@@ -7,7 +7,9 @@ use anyhow::{Context, Result, bail};
 use civitas_client::{Client, build_tx};
 use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
 use civitas_core::hash::Hash32;
-use civitas_core::instruction::{IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction};
+use civitas_core::instruction::{
+    IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction,
+};
 use civitas_core::keyfile::KeyFile;
 use civitas_core::time::TimestampMs;
 use clap::Args as ClapArgs;
@@ -44,7 +46,13 @@ pub struct Args {
     /// Do not seed sample officials and documents on first start.
     #[arg(long)]
     no_sample_data: bool,
+    /// Only create the directory (keys, genesis, node configurations), then exit.
+    #[arg(long)]
+    init_only: bool,
 }
+
+/// Restarts allowed per node before the devnet gives up on it.
+const RESTARTS_MAX: u32 = 5;
 
 fn agency(i: usize) -> (String, String) {
     match AGENCIES.get(i) {
@@ -68,14 +76,19 @@ fn create(dir: &Path, validators: usize, base_port: u16) -> Result<Genesis> {
     if usize::from(base_port) + usize::from(P2P_PORT_OFFSET) + validators > 65_535 {
         bail!("--base-port {base_port} leaves no room for {validators} nodes");
     }
-    std::fs::create_dir_all(dir.join("keys")).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("keys"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let mut agencies = Vec::new();
     for i in 0..validators {
         let (id, name) = agency(i);
         let node_dir = dir.join(format!("node{i}"));
         std::fs::create_dir_all(&node_dir)?;
-        let validator = write_new_key(&node_dir.join("validator.json"), &format!("{id} validator"))?;
-        let admin = write_new_key(&dir.join("keys").join(format!("{id}.json")), &format!("{id} admin"))?;
+        let validator =
+            write_new_key(&node_dir.join("validator.json"), &format!("{id} validator"))?;
+        let admin = write_new_key(
+            &dir.join("keys").join(format!("{id}.json")),
+            &format!("{id} admin"),
+        )?;
         let p2p = format!("127.0.0.1:{}", base_port + P2P_PORT_OFFSET + i as u16);
         agencies.push(GenesisAgency {
             id,
@@ -147,14 +160,21 @@ fn wait_until_final(clients: &[Client], children: &mut [Child], dir: &Path) -> R
                 );
             }
         }
-        let ready = clients
-            .iter()
-            .all(|c| c.status().ok().and_then(|s| s["height"].as_u64()).unwrap_or(0) >= 1);
+        let ready = clients.iter().all(|c| {
+            c.status()
+                .ok()
+                .and_then(|s| s["height"].as_u64())
+                .unwrap_or(0)
+                >= 1
+        });
         if ready {
             return Ok(());
         }
         if start.elapsed() > STARTUP_TIMEOUT {
-            bail!("the network did not finalize a block within {STARTUP_TIMEOUT:?}; see the node logs in {}", dir.display());
+            bail!(
+                "the network did not finalize a block within {STARTUP_TIMEOUT:?}; see the node logs in {}",
+                dir.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -166,7 +186,11 @@ fn submit(client: &Client, chain: &str, key: &KeyFile, instruction: Instruction)
     let hash = client.submit(&tx)?;
     let finality = client.wait(&hash, Duration::from_secs(60))?;
     if finality.status != "finalized" {
-        bail!("sample transaction {hash} ended {}: {}", finality.status, finality.document);
+        bail!(
+            "sample transaction {hash} ended {}: {}",
+            finality.status,
+            finality.document
+        );
     }
     Ok(())
 }
@@ -212,9 +236,24 @@ fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
     let samples = dir.join("samples");
     std::fs::create_dir_all(&samples)?;
     let documents = [
-        ("budget-law-2026.txt", "Budget Law 2026", "Annual budget law as adopted.\n", false),
-        ("procurement-notice-117.txt", "Procurement notice 117", "Notice of tender 117: school renovation.\n", false),
-        ("permit-draft.txt", "Building permit (draft)", "Draft permit issued in error.\n", true),
+        (
+            "budget-law-2026.txt",
+            "Budget Law 2026",
+            "Annual budget law as adopted.\n",
+            false,
+        ),
+        (
+            "procurement-notice-117.txt",
+            "Procurement notice 117",
+            "Notice of tender 117: school renovation.\n",
+            false,
+        ),
+        (
+            "permit-draft.txt",
+            "Building permit (draft)",
+            "Draft permit issued in error.\n",
+            true,
+        ),
     ];
     for (file, title, content, revoke) in documents {
         let path = samples.join(file);
@@ -245,13 +284,19 @@ fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
             )?;
         }
     }
-    std::fs::write(marker, "sample officials, citizen and documents were seeded\n")?;
+    std::fs::write(
+        marker,
+        "sample officials, citizen and documents were seeded\n",
+    )?;
     Ok(())
 }
 
 fn stop(children: &mut [Child]) {
     for child in children.iter() {
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     for child in children.iter_mut() {
@@ -282,16 +327,34 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         (create(&dir, args.validators, args.base_port)?, true)
     };
+    if args.init_only {
+        println!(
+            "{} {} ({} validators, genesis {}); start the nodes with `civitas node start --config {}/node<i>/node.toml`",
+            if created { "created" } else { "kept existing" },
+            dir.display(),
+            genesis.agencies.len(),
+            genesis.hash(),
+            dir.display()
+        );
+        return Ok(());
+    }
     let count = genesis.agencies.len();
     let mut children = Vec::new();
     let mut clients = Vec::new();
     for i in 0..count {
         children.push(spawn(&dir, i)?);
-        clients.push(Client::new(&format!("http://127.0.0.1:{}", api_port(&dir, i)?)));
+        clients.push(Client::new(&format!(
+            "http://127.0.0.1:{}",
+            api_port(&dir, i)?
+        )));
     }
     println!(
         "{} {count} validators in {} (chain {}, genesis {})",
-        if created { "created and started" } else { "resumed" },
+        if created {
+            "created and started"
+        } else {
+            "resumed"
+        },
         dir.display(),
         genesis.chain_id,
         genesis.hash()
@@ -306,7 +369,10 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("warning: could not seed sample data: {e:#}");
     }
     println!();
-    println!("{:<10} {:<28} {:<24} {:<22} {}", "agency", "name", "API", "p2p", "admin key");
+    println!(
+        "{:<10} {:<28} {:<24} {:<22} admin key",
+        "agency", "name", "API", "p2p"
+    );
     for (i, agency) in genesis.agencies.iter().enumerate() {
         println!(
             "{:<10} {:<28} {:<24} {:<22} {}",
@@ -314,38 +380,52 @@ pub fn run(args: Args) -> Result<()> {
             agency.name,
             clients[i].base(),
             agency.p2p_address,
-            dir.join("keys").join(format!("{}.json", agency.id)).display()
+            dir.join("keys")
+                .join(format!("{}.json", agency.id))
+                .display()
         );
     }
     println!();
-    println!("logs: {}/node<i>/node.log   genesis: {}", dir.display(), genesis_path.display());
+    println!(
+        "logs: {}/node<i>/node.log   genesis: {}",
+        dir.display(),
+        genesis_path.display()
+    );
     println!("try:  curl {}/v1/status", clients[0].base());
     println!("Press Ctrl-C to stop all nodes; run the same command again to resume.");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let exited = runtime.block_on(async {
+    let mut restarts = vec![0u32; count];
+    runtime.block_on(async {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return None,
+                _ = tokio::signal::ctrl_c() => return Ok::<(), anyhow::Error>(()),
+                _ = terminate.recv() => return Ok(()),
                 _ = tick.tick() => {
-                    for (i, child) in children.iter_mut().enumerate() {
-                        if let Ok(Some(status)) = child.try_wait() {
-                            return Some((i, status));
+                    for i in 0..count {
+                        let Ok(Some(status)) = children[i].try_wait() else { continue };
+                        let log = dir.join(format!("node{i}/node.log"));
+                        if restarts[i] > RESTARTS_MAX {
+                            continue;
                         }
+                        if restarts[i] == RESTARTS_MAX {
+                            restarts[i] += 1;
+                            eprintln!("node {i} exited again ({status}); not restarting it. See {}", log.display());
+                            continue;
+                        }
+                        restarts[i] += 1;
+                        eprintln!("node {i} exited ({status}); restarting it from its data (see {})", log.display());
+                        children[i] = spawn(&dir, i)?;
                     }
                 }
             }
         }
-    });
-    if let Some((i, status)) = exited {
-        eprintln!(
-            "node {i} exited ({status}); stopping the others. See {}",
-            dir.join(format!("node{i}/node.log")).display()
-        );
-    }
+    })?;
     println!("stopping {count} nodes...");
     stop(&mut children);
     println!("stopped; data kept in {}", dir.display());

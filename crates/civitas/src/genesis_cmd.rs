@@ -98,7 +98,10 @@ pub fn run(command: Command) -> Result<()> {
                 agencies: Vec::new(),
             };
             write_genesis(&out, &genesis)?;
-            println!("wrote {}; add agencies with `civitas genesis add-agency`", out.display());
+            println!(
+                "wrote {}; add agencies with `civitas genesis add-agency`",
+                out.display()
+            );
             Ok(())
         }
         Command::AddAgency {
@@ -117,7 +120,10 @@ pub fn run(command: Command) -> Result<()> {
                 id,
                 name,
                 validator_key: public_key_arg(&validator_key)?,
-                admin_keys: admin_keys.iter().map(|k| public_key_arg(k)).collect::<Result<_>>()?,
+                admin_keys: admin_keys
+                    .iter()
+                    .map(|k| public_key_arg(k))
+                    .collect::<Result<_>>()?,
                 p2p_address: p2p,
             });
             document.validate()?;

@@ -35,12 +35,16 @@ pub enum Command {
 /// Writes a new key file; refuses to overwrite.
 pub fn write_new_key(path: &std::path::Path, label: &str) -> Result<KeyFile> {
     if path.exists() {
-        bail!("{} already exists; choose another path (keys are never overwritten)", path.display());
+        bail!(
+            "{} already exists; choose another path (keys are never overwritten)",
+            path.display()
+        );
     }
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let key = PrivateKey::generate()?;
     let file = KeyFile::new(&key, label);

@@ -122,7 +122,8 @@ pub fn run(command: Command) -> Result<()> {
         peers.push((agency.validator_key.clone(), socket(address)?));
     }
     for key_hex in node.peers.keys() {
-        PublicKey::from_hex(key_hex).with_context(|| format!("peer key {key_hex} is not a public key"))?;
+        PublicKey::from_hex(key_hex)
+            .with_context(|| format!("peer key {key_hex} is not a public key"))?;
     }
     // Bind the API before starting consensus so a port conflict is reported plainly.
     let listener = std::net::TcpListener::bind(node.api_listen)

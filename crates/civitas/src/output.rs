@@ -26,7 +26,8 @@ pub fn read_genesis(path: &Path) -> Result<Genesis> {
             path.display()
         )
     })?;
-    Genesis::from_json(&text).with_context(|| format!("{} is not a valid genesis document", path.display()))
+    Genesis::from_json(&text)
+        .with_context(|| format!("{} is not a valid genesis document", path.display()))
 }
 
 /// A document argument: a 64-character hex SHA-256, or a path to a file to hash.
@@ -46,5 +47,8 @@ pub fn document_hash(arg: &str) -> Result<Hash32> {
 
 /// Prints JSON prettily.
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }

@@ -52,11 +52,22 @@ fn save(node: &str, path: &str, out: &PathBuf) -> Result<()> {
 
 pub fn run(command: Command) -> Result<()> {
     match command {
-        Command::Notary { document, node, out } => {
+        Command::Notary {
+            document,
+            node,
+            out,
+        } => {
             let hash = document_hash(&document)?;
             save(&node, &format!("/v1/proofs/notary/{hash}"), &out)
         }
-        Command::Tx { hash, node, out } => save(&node, &format!("/v1/proofs/transactions/{hash}"), &out),
-        Command::State { space, id, node, out } => save(&node, &format!("/v1/proofs/state/{space}/{id}"), &out),
+        Command::Tx { hash, node, out } => {
+            save(&node, &format!("/v1/proofs/transactions/{hash}"), &out)
+        }
+        Command::State {
+            space,
+            id,
+            node,
+            out,
+        } => save(&node, &format!("/v1/proofs/state/{space}/{id}"), &out),
     }
 }

@@ -63,7 +63,11 @@ pub enum Command {
 
 pub fn run(command: Command) -> Result<()> {
     match command {
-        Command::Notary { document, node, json } => {
+        Command::Notary {
+            document,
+            node,
+            json,
+        } => {
             let hash = document_hash(&document)?;
             let client = Client::new(&node);
             let value = match client.get_json(&format!("/v1/notary/documents/{hash}")) {
@@ -83,11 +87,19 @@ pub fn run(command: Command) -> Result<()> {
             let doc = &value["value"];
             println!("document:  {hash}");
             println!("title:     {}", doc["title"].as_str().unwrap_or(""));
-            println!("issuer:    {} ({})", doc["agency"].as_str().unwrap_or(""), doc["issuer"].as_str().unwrap_or(""));
+            println!(
+                "issuer:    {} ({})",
+                doc["agency"].as_str().unwrap_or(""),
+                doc["issuer"].as_str().unwrap_or("")
+            );
             println!("anchored:  height {} at {} ms", doc["height"], doc["time"]);
             if let Some(meta) = doc["metadata"].as_array() {
                 for entry in meta {
-                    println!("  {} = {}", entry["key"].as_str().unwrap_or(""), entry["value"].as_str().unwrap_or(""));
+                    println!(
+                        "  {} = {}",
+                        entry["key"].as_str().unwrap_or(""),
+                        entry["value"].as_str().unwrap_or("")
+                    );
                 }
             }
             match doc["revocation"].as_object() {
@@ -116,7 +128,12 @@ pub fn run(command: Command) -> Result<()> {
             print_json(&Client::new(&node).get_json(&format!("/v1/accounts/{id}"))?);
             Ok(())
         }
-        Command::State { space, id, proof, node } => {
+        Command::State {
+            space,
+            id,
+            proof,
+            node,
+        } => {
             let path = format!("/v1/state/{space}/{id}?proof={proof}");
             print_json(&Client::new(&node).get_json(&path)?);
             Ok(())

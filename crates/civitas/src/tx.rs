@@ -4,11 +4,16 @@ use crate::output::{document_hash, print_json, read_key};
 use anyhow::{Context, Result, bail};
 use civitas_client::{Client, build_tx};
 use civitas_core::crypto::{AccountId, PublicKey};
-use civitas_core::instruction::{IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction};
+use civitas_core::instruction::{
+    IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction,
+};
 use civitas_core::keyfile::KeyFile;
 use clap::{Args as ClapArgs, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// How many times a transaction is signed again when its nonce turns out to be stale.
+const NONCE_ATTEMPTS: u32 = 4;
 
 /// Options every transaction command takes.
 #[derive(ClapArgs, Clone)]
@@ -142,7 +147,8 @@ pub enum Notary {
 }
 
 fn account_arg(text: &str) -> Result<AccountId> {
-    AccountId::from_hex(text).with_context(|| format!("{text} is not an account id (64 hex characters)"))
+    AccountId::from_hex(text)
+        .with_context(|| format!("{text} is not an account id (64 hex characters)"))
 }
 
 fn key_arg(text: &str) -> Result<PublicKey> {
@@ -150,7 +156,11 @@ fn key_arg(text: &str) -> Result<PublicKey> {
 }
 
 fn clean_roles(roles: Vec<String>) -> Vec<String> {
-    roles.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect()
+    roles
+        .into_iter()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect()
 }
 
 /// Signs, submits and (unless `--no-wait`) waits; prints the outcome. Returns the final status.
@@ -160,17 +170,44 @@ pub fn send(common: &Common, instruction: Instruction) -> Result<serde_json::Val
 }
 
 /// Like [`send`] with an already loaded key.
-pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<serde_json::Value> {
+pub fn send_with(
+    common: &Common,
+    key: &KeyFile,
+    instruction: Instruction,
+) -> Result<serde_json::Value> {
     instruction.validate()?;
     let client = Client::new(&common.node);
     let status = client.status()?;
-    let chain_id = status["chain_id"].as_str().context("the node did not report its chain id")?;
-    let nonce = match common.nonce {
-        Some(n) => n,
-        None => client.next_nonce(&key.account())?,
+    let chain_id = status["chain_id"]
+        .as_str()
+        .context("the node did not report its chain id")?;
+    let mut attempt = 0;
+    let hash = loop {
+        attempt += 1;
+        let nonce = match common.nonce {
+            Some(n) => n,
+            None => client.next_nonce(&key.account())?,
+        };
+        let tx = build_tx(
+            chain_id,
+            key,
+            nonce,
+            vec![instruction.clone()],
+            &common.memo,
+        )?;
+        match client.submit(&tx) {
+            Ok(hash) => break hash,
+            // The node's view of the account lags another node's by a block: ask again.
+            Err(e)
+                if common.nonce.is_none()
+                    && attempt < NONCE_ATTEMPTS
+                    && matches!(e.code(), Some("bad_nonce" | "nonce_taken")) =>
+            {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
-    let tx = build_tx(chain_id, key, nonce, vec![instruction], &common.memo)?;
-    let hash = client.submit(&tx)?;
     if common.no_wait {
         let value = serde_json::json!({ "hash": hash, "status": "pending" });
         if common.json {
@@ -183,7 +220,31 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
     if !common.json {
         eprintln!("submitted {hash}; waiting for finality...");
     }
-    let finality = client.wait(&hash, Duration::from_secs(common.timeout))?;
+    let mut finality = client.wait(&hash, Duration::from_secs(common.timeout))?;
+    // A transaction signed with a nonce that a lagging node still thought free is dropped
+    // without effect ("rejected"); signing again with the account's real next nonce is safe.
+    let mut retries = 0;
+    while finality.status == "rejected"
+        && common.nonce.is_none()
+        && retries + 1 < NONCE_ATTEMPTS
+        && finality.document["code"].as_str() == Some("bad_nonce")
+    {
+        retries += 1;
+        std::thread::sleep(Duration::from_millis(300));
+        let nonce = client.next_nonce(&key.account())?;
+        let tx = build_tx(
+            chain_id,
+            key,
+            nonce,
+            vec![instruction.clone()],
+            &common.memo,
+        )?;
+        let hash = client.submit(&tx)?;
+        if !common.json {
+            eprintln!("nonce was stale; resubmitted as {hash}");
+        }
+        finality = client.wait(&hash, Duration::from_secs(common.timeout))?;
+    }
     if common.json {
         print_json(&finality.document);
     } else {
@@ -193,11 +254,15 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
         "finalized" => Ok(finality.document),
         "failed" => bail!(
             "transaction {hash} was recorded but failed: {}",
-            finality.document["receipt"]["outcome"]["message"].as_str().unwrap_or("no reason given")
+            finality.document["receipt"]["outcome"]["message"]
+                .as_str()
+                .unwrap_or("no reason given")
         ),
         other => bail!(
             "transaction {hash} was {other}: {}",
-            finality.document["message"].as_str().unwrap_or("no reason given")
+            finality.document["message"]
+                .as_str()
+                .unwrap_or("no reason given")
         ),
     }
 }
@@ -216,8 +281,12 @@ fn describe(document: &serde_json::Value) {
         Some("failed") => println!(
             "failed {hash} at height {}: {} ({})",
             document["height"],
-            document["receipt"]["outcome"]["message"].as_str().unwrap_or(""),
-            document["receipt"]["outcome"]["code"].as_str().unwrap_or("")
+            document["receipt"]["outcome"]["message"]
+                .as_str()
+                .unwrap_or(""),
+            document["receipt"]["outcome"]["code"]
+                .as_str()
+                .unwrap_or("")
         ),
         Some(other) => println!(
             "{other} {hash}: {}",
@@ -246,14 +315,21 @@ pub fn run(command: Command) -> Result<()> {
                 }),
             )
             .map(|_| ()),
-            Identity::RegisterCitizen { citizen_key, common } => send(
+            Identity::RegisterCitizen {
+                citizen_key,
+                common,
+            } => send(
                 &common,
                 Instruction::Identity(IdentityInstruction::RegisterCitizen {
                     key: key_arg(&citizen_key)?,
                 }),
             )
             .map(|_| ()),
-            Identity::SetRoles { account, roles, common } => send(
+            Identity::SetRoles {
+                account,
+                roles,
+                common,
+            } => send(
                 &common,
                 Instruction::Identity(IdentityInstruction::SetRoles {
                     account: account_arg(&account)?,
@@ -328,7 +404,11 @@ pub fn run(command: Command) -> Result<()> {
                 )
                 .map(|_| ())
             }
-            Notary::Revoke { file, reason, common } => send(
+            Notary::Revoke {
+                file,
+                reason,
+                common,
+            } => send(
                 &common,
                 Instruction::Notary(NotaryInstruction::Revoke {
                     document: document_hash(&file)?,

@@ -38,7 +38,11 @@ fn statement(bundle: &ProofBundle, genesis_chain: &str) -> String {
     let key = &bundle.claim.key;
     let height = bundle.header.height;
     let at = format!("at height {height} of chain {genesis_chain}");
-    let value = bundle.claim.value.as_deref().and_then(|v| value_json(&key.space, v));
+    let value = bundle
+        .claim
+        .value
+        .as_deref()
+        .and_then(|v| value_json(&key.space, v));
     match (key.space.as_str(), &value) {
         (spaces::DOCUMENT, Some(doc)) => {
             let hash = hex::encode(&key.id);
@@ -80,7 +84,12 @@ pub fn run(args: Args) -> ExitCode {
     };
     let bytes = match std::fs::read(&args.bundle) {
         Ok(b) => b,
-        Err(e) => return fail(args.json, &format!("cannot read {}: {e}", args.bundle.display())),
+        Err(e) => {
+            return fail(
+                args.json,
+                &format!("cannot read {}: {e}", args.bundle.display()),
+            );
+        }
     };
     let started = Instant::now();
     let bundle = match ProofBundle::from_bytes(&bytes) {

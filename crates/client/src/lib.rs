@@ -43,7 +43,9 @@ pub enum ClientError {
     #[error("unexpected answer from the node: {0}")]
     Protocol(String),
     /// The transaction did not reach finality in time.
-    #[error("transaction {0} was not finalized within {1:?}; check it later with `civitas query tx {0}`")]
+    #[error(
+        "transaction {0} was not finalized within {1:?}; check it later with `civitas query tx {0}`"
+    )]
     Timeout(TxHash, Duration),
 }
 
@@ -121,7 +123,10 @@ impl Client {
             .map_err(|e| self.unreachable(e))?;
         if status >= 400 {
             let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let code = parsed["error"]["code"].as_str().unwrap_or("http_error").to_string();
+            let code = parsed["error"]["code"]
+                .as_str()
+                .unwrap_or("http_error")
+                .to_string();
             let message = parsed["error"]["message"]
                 .as_str()
                 .map(str::to_string)
@@ -137,14 +142,22 @@ impl Client {
 
     /// GET `path` as JSON.
     pub fn get_json(&self, path: &str) -> Result<Value, ClientError> {
-        let response = self.agent.get(&self.url(path)).call().map_err(|e| self.unreachable(e))?;
+        let response = self
+            .agent
+            .get(&self.url(path))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
         let bytes = self.read(response)?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     /// GET `path` as bytes.
     pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        let response = self.agent.get(&self.url(path)).call().map_err(|e| self.unreachable(e))?;
+        let response = self
+            .agent
+            .get(&self.url(path))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
         self.read(response)
     }
 

@@ -17,8 +17,7 @@ use civitas_core::time::TimestampMs;
 use civitas_exec::{BlockEnv, BlockError, BlockResult, Mode, execute_block, receipt_key};
 use civitas_modules::CivitasModules;
 use civitas_state::{
-    Batch, BatchView, Db, Merkleized, SharedDb, StateView, from_digest, height_metadata,
-    to_digest,
+    Batch, BatchView, Db, Merkleized, SharedDb, StateView, from_digest, height_metadata, to_digest,
 };
 use commonware_consensus::{marshal::ancestry::Ancestry, simplex};
 use commonware_cryptography::Digested;
@@ -27,9 +26,7 @@ use commonware_glue::stateful::{
     db::{DatabaseSet, Merkleized as _, Reader, Unmerkleized as _},
 };
 use commonware_runtime::{Clock, Spawner};
-use commonware_storage::{
-    Context as StorageContext, merkle::Location, mmr, qmdb::sync::Target,
-};
+use commonware_storage::{Context as StorageContext, merkle::Location, mmr, qmdb::sync::Target};
 use commonware_utils::non_empty_range;
 use futures::StreamExt;
 use std::sync::{Arc, Mutex};
@@ -235,7 +232,9 @@ impl LedgerApp {
             let now = now_ms(context);
             let ahead = header.timestamp.0.saturating_sub(now);
             if ahead > CLOCK_SKEW_REJECTED_MS {
-                return Err(format!("timestamp is {ahead} ms ahead of this validator's clock"));
+                return Err(format!(
+                    "timestamp is {ahead} ms ahead of this validator's clock"
+                ));
             }
             if ahead > CLOCK_SKEW_TOLERATED_MS {
                 // The block may be valid soon: wait rather than vote against it.
@@ -331,12 +330,15 @@ where
             }
             Err(BlockError::State(e)) => panic!("state failure while building a block: {e}"),
         };
-        if !result.rejected.is_empty() {
-            let rejected: Vec<_> = result
-                .rejected
-                .iter()
-                .map(|(h, r)| (*h, r.code.to_string(), r.message.clone()))
-                .collect();
+        // Drop only what can never be included; the rest waits in the mempool until it is
+        // finalized (possibly in another proposer's block) or superseded.
+        let rejected: Vec<_> = result
+            .rejected
+            .iter()
+            .filter(|(_, r)| r.is_final())
+            .map(|(h, r)| (*h, r.code.to_string(), r.message.clone()))
+            .collect();
+        if !rejected.is_empty() {
             mempool.reject(&rejected);
         }
         let merkleized = match seal::<E>(batches, header.height, &result).await {
@@ -352,7 +354,11 @@ where
         let mut block = block;
         block.header.tx_root = block.compute_tx_root();
         commit_state::<E>(&mut block.header, &merkleized);
-        debug!(height = block.header.height, txs = block.txs.len(), "proposed block");
+        debug!(
+            height = block.header.height,
+            txs = block.txs.len(),
+            "proposed block"
+        );
         Some(Proposed {
             block: ChainBlock::new(block),
             merkleized,
@@ -388,13 +394,12 @@ where
         };
         let env = self.env(&header);
         let txs = block.inner().0.txs.clone();
-        let result = match execute_block(&env, txs, &BatchView::<E>(&batches), &self.modules, mode)
-            .await
-        {
-            Ok(result) => result,
-            Err(BlockError::Invalid(reason)) => return fail(reason),
-            Err(BlockError::State(e)) => panic!("state failure while verifying a block: {e}"),
-        };
+        let result =
+            match execute_block(&env, txs, &BatchView::<E>(&batches), &self.modules, mode).await {
+                Ok(result) => result,
+                Err(BlockError::Invalid(reason)) => return fail(reason),
+                Err(BlockError::State(e)) => panic!("state failure while verifying a block: {e}"),
+            };
         if result.history_root != header.history_root {
             return fail("history_root does not match".into());
         }
@@ -438,10 +443,12 @@ where
                 let hash = tx.hash();
                 let key = receipt_key(&hash);
                 match view.get(&key.hashed()).await {
-                    Ok(Some(bytes)) => match civitas_core::codec::from_slice::<Receipt>(&bytes, &()) {
-                        Ok(receipt) => receipts.push(receipt),
-                        Err(e) => panic!("stored receipt {hash} is corrupt: {e}"),
-                    },
+                    Ok(Some(bytes)) => {
+                        match civitas_core::codec::from_slice::<Receipt>(&bytes, &()) {
+                            Ok(receipt) => receipts.push(receipt),
+                            Err(e) => panic!("stored receipt {hash} is corrupt: {e}"),
+                        }
+                    }
                     Ok(None) => panic!("finalized transaction {hash} has no receipt"),
                     Err(e) => panic!("state failure reading receipts: {e}"),
                 }
@@ -478,10 +485,7 @@ impl<E> StateView for ReaderView<'_, E>
 where
     E: StorageContext + Spawner,
 {
-    async fn get(
-        &self,
-        key: &Hash32,
-    ) -> Result<Option<Vec<u8>>, civitas_state::StateError> {
+    async fn get(&self, key: &Hash32) -> Result<Option<Vec<u8>>, civitas_state::StateError> {
         let guard = self.0.read().await;
         guard
             .get(&to_digest(key))

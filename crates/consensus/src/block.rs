@@ -4,7 +4,7 @@
 //! context (round, leader, parent view) is stored in our own header fields, so the digest commits
 //! to it as the deferred-verification wrapper requires.
 
-use civitas_core::block::{Block, Header, HEADER_ENCODED_BYTES};
+use civitas_core::block::{Block, HEADER_ENCODED_BYTES, Header};
 use civitas_core::crypto::PublicKey;
 use civitas_core::limits::{BLOCK_ENCODED_MAX_BYTES, BLOCK_TXS_MAX, TX_ENCODED_MAX_BYTES};
 use civitas_core::tx::SignedTx;
@@ -81,14 +81,20 @@ impl Read for ChainBlock {
         let header = Header::read_cfg(buf, &())?;
         let count = usize::read_cfg(buf, &commonware_codec::RangeCfg::new(..=BLOCK_TXS_MAX))?;
         if count != header.tx_count as usize {
-            return Err(commonware_codec::Error::Invalid("Block", "tx_count mismatch"));
+            return Err(commonware_codec::Error::Invalid(
+                "Block",
+                "tx_count mismatch",
+            ));
         }
         let mut txs = Vec::with_capacity(count.min(1024));
         for _ in 0..count {
             let before = buf.remaining();
             txs.push(SignedTx::read_cfg(buf, &())?);
             if before - buf.remaining() > TX_ENCODED_MAX_BYTES {
-                return Err(commonware_codec::Error::Invalid("Block", "transaction too large"));
+                return Err(commonware_codec::Error::Invalid(
+                    "Block",
+                    "transaction too large",
+                ));
             }
             if start - buf.remaining() > BLOCK_ENCODED_MAX_BYTES {
                 return Err(commonware_codec::Error::Invalid("Block", "block too large"));

@@ -10,7 +10,9 @@ use civitas_state::{SharedDb, db_config};
 use commonware_broadcast::buffered;
 use commonware_consensus::{
     marshal::{
-        self, core::Actor as MarshalActor, resolver::p2p as marshal_resolver,
+        self,
+        core::Actor as MarshalActor,
+        resolver::p2p as marshal_resolver,
         standard::{Deferred, Standard},
     },
     simplex::{
@@ -26,14 +28,11 @@ use commonware_cryptography::{
     ed25519,
 };
 use commonware_glue::stateful::{
-    Config as StatefulConfig, Mailbox as StatefulMailbox, Stateful, SyncPlan,
-    db::SyncEngineConfig,
+    Config as StatefulConfig, Mailbox as StatefulMailbox, Stateful, SyncPlan, db::SyncEngineConfig,
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
-use commonware_runtime::{
-    Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef,
-};
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, translator::TwoCap};
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
 use rand_core::CryptoRng;
@@ -99,7 +98,12 @@ pub struct ValidatorConfig {
     pub shared: Shared,
 }
 
-fn archive_config<C>(prefix: &str, name: &str, page_cache: CacheRef, codec: C) -> prunable::Config<TwoCap, C> {
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: CacheRef,
+    codec: C,
+) -> prunable::Config<TwoCap, C> {
     prunable::Config {
         translator: TwoCap,
         metadata_partition: format!("{prefix}-{name}-metadata"),
@@ -118,8 +122,14 @@ fn archive_config<C>(prefix: &str, name: &str, page_cache: CacheRef, codec: C) -
 /// The p2p message size limit every validator of a chain must use.
 pub fn max_message_size(validators: u32) -> u32 {
     commonware_p2p::max_message_size(&[
-        simplex::max_payload_size::<simplex::scheme::ed25519::Scheme, commonware_cryptography::sha256::Digest>(validators),
-        marshal::max_payload_size::<Standard<ChainBlock>, simplex::scheme::ed25519::Scheme>(validators, &()),
+        simplex::max_payload_size::<
+            simplex::scheme::ed25519::Scheme,
+            commonware_cryptography::sha256::Digest,
+        >(validators),
+        marshal::max_payload_size::<Standard<ChainBlock>, simplex::scheme::ed25519::Scheme>(
+            validators,
+            &(),
+        ),
         crate::gossip::MAX_GOSSIP_BYTES,
     ])
 }
@@ -133,7 +143,13 @@ pub async fn start_validator<E, P, B, S, R>(
     channels: Channels<S, R>,
 ) -> Validator<E>
 where
-    E: Spawner + Clock + Metrics + Storage + commonware_storage::Context + CryptoRng + rand_core::Rng,
+    E: Spawner
+        + Clock
+        + Metrics
+        + Storage
+        + commonware_storage::Context
+        + CryptoRng
+        + rand_core::Rng,
     P: Provider<PublicKey = ed25519::PublicKey>,
     B: Blocker<PublicKey = ed25519::PublicKey>,
     S: Sender<PublicKey = ed25519::PublicKey>,
@@ -143,9 +159,8 @@ where
     let genesis = shared.genesis.clone();
     let prefix = config.partition_prefix.clone();
     let public_key = config.signer.public_key().inner().clone();
-    let participants: Set<ed25519::PublicKey> = Set::from_iter_dedup(
-        genesis.validators().iter().map(|k| k.inner().clone()),
-    );
+    let participants: Set<ed25519::PublicKey> =
+        Set::from_iter_dedup(genesis.validators().iter().map(|k| k.inner().clone()));
     let scheme = simplex::scheme::ed25519::Scheme::signer(
         &genesis.consensus_namespace(),
         participants.clone(),
@@ -267,7 +282,12 @@ where
     stateful_actor.start();
     let db = stateful_mailbox.subscribe_databases().await;
 
-    let submit = crate::gossip::start(context.child("gossip"), shared.clone(), db.clone(), channels.txs);
+    let submit = crate::gossip::start(
+        context.child("gossip"),
+        shared.clone(),
+        db.clone(),
+        channels.txs,
+    );
 
     // The engine runs on the root context, so aborting its handle stops every actor above.
     let engine = simplex::Engine::new(

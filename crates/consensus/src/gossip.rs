@@ -17,8 +17,8 @@ use commonware_codec::Encode;
 use commonware_cryptography::ed25519;
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Spawner};
-use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
+use futures::channel::{mpsc, oneshot};
 use std::time::UNIX_EPOCH;
 use tracing::{debug, warn};
 
@@ -94,7 +94,10 @@ pub async fn admit<V: StateView>(
     if tx.body.expiry < now {
         return refuse(
             "expired",
-            format!("transaction expired at {} ms; now is {} ms", tx.body.expiry.0, now.0),
+            format!(
+                "transaction expired at {} ms; now is {} ms",
+                tx.body.expiry.0, now.0
+            ),
         );
     }
     if tx.body.expiry.0 > now.0.saturating_add(EXPIRY_AHEAD_MAX_MS) {

@@ -68,7 +68,9 @@ impl Mempool {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps inconsistent in a way that
         // matters more than stopping would; keep serving.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds a verified transaction.
@@ -111,6 +113,19 @@ impl Mempool {
         Ok(hash)
     }
 
+    /// The nonce after the highest pending nonce of `account`, if it has pending transactions
+    /// forming a contiguous run from `next_finalized`.
+    pub fn next_nonce(&self, account: &AccountId, next_finalized: u64) -> u64 {
+        let inner = self.lock();
+        let mut next = next_finalized;
+        if let Some(queue) = inner.by_sender.get(account) {
+            while queue.contains_key(&next) {
+                next += 1;
+            }
+        }
+        next
+    }
+
     /// Whether `hash` is pending.
     pub fn contains(&self, hash: &TxHash) -> bool {
         self.lock().by_hash.contains_key(hash)
@@ -134,14 +149,20 @@ impl Mempool {
         let mut bytes = 0usize;
         let mut taken: std::collections::BTreeSet<AccountId> = std::collections::BTreeSet::new();
         'outer: for hash in inner.order.values() {
-            let Some(entry) = inner.by_hash.get(hash) else { continue };
+            let Some(entry) = inner.by_hash.get(hash) else {
+                continue;
+            };
             let sender = entry.tx.body.signer;
             if !taken.insert(sender) {
                 continue;
             }
-            let Some(queue) = inner.by_sender.get(&sender) else { continue };
+            let Some(queue) = inner.by_sender.get(&sender) else {
+                continue;
+            };
             for hash in queue.values() {
-                let Some(entry) = inner.by_hash.get(hash) else { continue };
+                let Some(entry) = inner.by_hash.get(hash) else {
+                    continue;
+                };
                 if out.len() >= max_txs || bytes + entry.bytes > max_bytes {
                     break 'outer;
                 }
@@ -185,7 +206,12 @@ impl Mempool {
             .unwrap_or_default();
         for hash in stale {
             if remove_one(&mut inner, &hash) {
-                remember(&mut inner, hash, "bad_nonce".into(), "nonce already used".into());
+                remember(
+                    &mut inner,
+                    hash,
+                    "bad_nonce".into(),
+                    "nonce already used".into(),
+                );
             }
         }
     }
@@ -250,11 +276,23 @@ mod tests {
         pool.insert(tx(1, 1)).unwrap();
         pool.insert(tx(2, 0)).unwrap();
         pool.insert(tx(1, 0)).unwrap();
-        assert!(matches!(pool.insert(tx(1, 0)), Err(MempoolError::Duplicate(_))));
+        assert!(matches!(
+            pool.insert(tx(1, 0)),
+            Err(MempoolError::Duplicate(_))
+        ));
         let picked = pool.candidates(10, usize::MAX);
         let order: Vec<(u64, u64)> = picked
             .iter()
-            .map(|t| (if t.body.signer == tx(1, 0).body.signer { 1 } else { 2 }, t.body.nonce))
+            .map(|t| {
+                (
+                    if t.body.signer == tx(1, 0).body.signer {
+                        1
+                    } else {
+                        2
+                    },
+                    t.body.nonce,
+                )
+            })
             .collect();
         assert_eq!(order, vec![(1, 0), (1, 1), (2, 0)]);
         pool.remove(&[picked[0].hash()]);

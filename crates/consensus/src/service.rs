@@ -7,7 +7,7 @@
 use crate::app::{FinalizedBlock, Shared, Tip};
 use crate::block::ChainBlock;
 use crate::engine::Validator;
-use crate::gossip::{SubmitError, Submission};
+use crate::gossip::{Submission, SubmitError};
 use civitas_core::block::Block;
 use civitas_core::bundle::{CertSignature, Claim, Finalization, ProofBundle, StateKey};
 use civitas_core::codec::from_slice;
@@ -34,6 +34,10 @@ const QUERY_QUEUE: usize = 1024;
 const BUNDLE_ATTEMPTS: usize = 50;
 /// Wait between bundle attempts.
 const BUNDLE_RETRY_MS: u64 = 100;
+/// How many finalized blocks a lag-dependent refusal waits for before it stands.
+const LAG_RECHECKS: usize = 3;
+/// Longest wait for each of those blocks, in milliseconds.
+const LAG_WAIT_MS: u64 = 1_500;
 
 /// Where a transaction stands.
 #[derive(Clone, Debug)]
@@ -83,7 +87,11 @@ enum Request {
     TxStatus(TxHash, oneshot::Sender<TxStatus>),
     Block(Option<u64>, oneshot::Sender<Option<BlockInfo>>),
     State(StateKey, oneshot::Sender<Result<Proven, QueryError>>),
-    Bundle(StateKey, Option<TxHash>, oneshot::Sender<Result<ProofBundle, QueryError>>),
+    Bundle(
+        StateKey,
+        Option<TxHash>,
+        oneshot::Sender<Result<ProofBundle, QueryError>>,
+    ),
 }
 
 /// A cheap, cloneable handle to a running node.
@@ -96,7 +104,32 @@ pub struct NodeHandle {
 
 impl NodeHandle {
     /// Submits a transaction; returns its hash once admitted to the mempool.
+    ///
+    /// A refusal that may only mean this node lags a block behind the one that finalized the
+    /// signer's registration or key change is checked again after each of the next few
+    /// finalized blocks before it is returned.
     pub async fn submit(&self, tx: SignedTx) -> Result<TxHash, SubmitError> {
+        let mut finalized = self.shared.finalized.subscribe();
+        let mut result = self.submit_once(tx.clone()).await;
+        for _ in 0..LAG_RECHECKS {
+            let lagging = matches!(
+                &result,
+                Err(SubmitError::Refused { code, .. })
+                    if matches!(*code, "unknown_account" | "wrong_key" | "nonce_too_far")
+            );
+            if !lagging {
+                break;
+            }
+            let next = tokio::time::timeout(Duration::from_millis(LAG_WAIT_MS), finalized.recv());
+            if !matches!(next.await, Ok(Ok(_))) {
+                break;
+            }
+            result = self.submit_once(tx.clone()).await;
+        }
+        result
+    }
+
+    async fn submit_once(&self, tx: SignedTx) -> Result<TxHash, SubmitError> {
         let (respond, verdict) = oneshot::channel();
         let mut submit = self.submit.clone();
         submit
@@ -133,7 +166,11 @@ impl NodeHandle {
     }
 
     /// A proof bundle for a state key; with `tx`, the bundle also carries that transaction.
-    pub async fn bundle(&self, key: StateKey, tx: Option<TxHash>) -> Result<ProofBundle, QueryError> {
+    pub async fn bundle(
+        &self,
+        key: StateKey,
+        tx: Option<TxHash>,
+    ) -> Result<ProofBundle, QueryError> {
         self.ask(|r| Request::Bundle(key, tx, r))
             .await
             .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
@@ -142,6 +179,15 @@ impl NodeHandle {
     /// The applied tip.
     pub fn tip(&self) -> Tip {
         self.shared.tip()
+    }
+
+    /// The account's next nonce counting its pending transactions in this node's mempool.
+    pub fn pending_next_nonce(
+        &self,
+        account: &civitas_core::crypto::AccountId,
+        finalized: u64,
+    ) -> u64 {
+        self.shared.mempool.next_nonce(account, finalized)
     }
 
     /// Transactions waiting in the mempool.
@@ -299,9 +345,9 @@ where
             "transaction {hash} is not in a finalized block"
         )));
     };
-    let info = block_info(marshal, receipt.height)
-        .await
-        .ok_or_else(|| QueryError::NotFound(format!("block {} is not available", receipt.height)))?;
+    let info = block_info(marshal, receipt.height).await.ok_or_else(|| {
+        QueryError::NotFound(format!("block {} is not available", receipt.height))
+    })?;
     info.block
         .txs
         .get(receipt.index as usize)

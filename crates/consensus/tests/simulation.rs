@@ -21,12 +21,10 @@ use civitas_core::tx::{SignedTx, TxBody};
 use commonware_consensus::types::Height;
 use commonware_cryptography::Digestible;
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{
-    Clock, Quota, Runner, Supervisor, deterministic,
-};
+use commonware_runtime::{Clock, Quota, Runner, Supervisor, deterministic};
 use commonware_utils::{NZU32, NZUsize, probability};
-use futures::channel::oneshot;
 use futures::SinkExt;
+use futures::channel::oneshot;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,12 +135,18 @@ async fn check_agreement(validators: &[&Validator<deterministic::Context>], heig
                 .unwrap_or_else(|| panic!("finalized block {h} missing"));
             let digest = civitas_state::from_digest(&block.digest());
             let expected = canonical.entry(h).or_insert(digest);
-            assert_eq!(*expected, digest, "conflicting finalized blocks at height {h}");
+            assert_eq!(
+                *expected, digest,
+                "conflicting finalized blocks at height {h}"
+            );
         }
         // The state database matches the header of the tip it reports.
         let tip = validator.shared.tip();
         let root = civitas_state::from_digest(&validator.db.read().await.root());
-        assert_eq!(root, tip.state_root, "state root differs from the tip header");
+        assert_eq!(
+            root, tip.state_root,
+            "state root differs from the tip header"
+        );
     }
 }
 
@@ -243,12 +247,16 @@ fn run(seed: u64) {
         let all: Vec<_> = validators.iter().collect();
         let height = all.iter().map(|v| v.shared.tip().height).min().unwrap();
         check_agreement(&all, height).await;
-        println!("seed {seed}: {} validators agree on {height} finalized blocks", all.len());
+        println!(
+            "seed {seed}: {} validators agree on {height} finalized blocks",
+            all.len()
+        );
 
         // A proof bundle from validator 0 verifies offline against genesis alone, and any
         // altered byte makes it fail.
         let handle = civitas_consensus::service::start(context.child("service"), &validators[0]);
-        let doc_key = civitas_modules::notary::state::document_key(&Hash32::sha256(&5u64.to_be_bytes()));
+        let doc_key =
+            civitas_modules::notary::state::document_key(&Hash32::sha256(&5u64.to_be_bytes()));
         let bundle = handle.bundle(doc_key.clone(), None).await.expect("bundle");
         civitas_state::proof::verify_bundle(&bundle, &genesis).expect("bundle verifies");
         assert!(bundle.claim.value.is_some());
@@ -261,7 +269,10 @@ fn run(seed: u64) {
             assert!(verdict.is_err(), "tampering byte {i} still verified");
         }
         let absent = handle
-            .bundle(civitas_modules::notary::state::document_key(&Hash32::sha256(b"never")), None)
+            .bundle(
+                civitas_modules::notary::state::document_key(&Hash32::sha256(b"never")),
+                None,
+            )
             .await
             .expect("absence bundle");
         assert!(absent.claim.value.is_none());
@@ -271,7 +282,8 @@ fn run(seed: u64) {
         // Every anchored document is in every validator's state.
         for validator in &validators {
             for n in 0..40u64 {
-                let key = civitas_modules::notary::state::document_key(&Hash32::sha256(&n.to_be_bytes()));
+                let key =
+                    civitas_modules::notary::state::document_key(&Hash32::sha256(&n.to_be_bytes()));
                 let guard = validator.db.read().await;
                 let value = guard.get(&civitas_state::stored_key(&key)).await.unwrap();
                 assert!(value.is_some(), "document {n} missing");

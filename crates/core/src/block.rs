@@ -4,7 +4,7 @@
 //! through `tx_root`, so a header alone (about 370 bytes) is enough to anchor any proof.
 
 use crate::crypto::PublicKey;
-use crate::hash::{tag, Hash32};
+use crate::hash::{Hash32, tag};
 use crate::limits::BLOCK_TXS_MAX;
 use crate::time::TimestampMs;
 use crate::tx::SignedTx;
@@ -107,7 +107,8 @@ impl Write for Header {
 }
 
 /// Encoded size of every header.
-pub const HEADER_ENCODED_BYTES: usize = 2 + 32 + 8 + 32 + 8 + 8 + 8 + 32 + 8 + 4 + 32 * 3 + 8 + 8 + 32 + 32;
+pub const HEADER_ENCODED_BYTES: usize =
+    2 + 32 + 8 + 32 + 8 + 8 + 8 + 32 + 8 + 4 + 32 * 3 + 8 + 8 + 32 + 32;
 
 impl EncodeSize for Header {
     fn encode_size(&self) -> usize {
@@ -120,7 +121,10 @@ impl Read for Header {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         let version = u16::read(buf)?;
         if version != HEADER_VERSION {
-            return Err(commonware_codec::Error::Invalid("Header", "unknown version"));
+            return Err(commonware_codec::Error::Invalid(
+                "Header",
+                "unknown version",
+            ));
         }
         Ok(Self {
             version,
@@ -163,7 +167,10 @@ impl Read for Block {
         let header = Header::read(buf)?;
         let txs = Vec::<SignedTx>::read_cfg(buf, &(RangeCfg::new(..=BLOCK_TXS_MAX), ()))?;
         if txs.len() != header.tx_count as usize {
-            return Err(commonware_codec::Error::Invalid("Block", "tx_count mismatch"));
+            return Err(commonware_codec::Error::Invalid(
+                "Block",
+                "tx_count mismatch",
+            ));
         }
         Ok(Self { header, txs })
     }

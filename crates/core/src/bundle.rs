@@ -8,10 +8,10 @@
 //! `docs/PROOFS.md`.
 
 use crate::block::Header;
-use crate::codec::{read_list, read_str, str_size, write_str, DecodeError};
+use crate::codec::{DecodeError, read_list, read_str, str_size, write_str};
 use crate::crypto::{PublicKey, Signature};
-use crate::genesis::{consensus_namespace, validator_set_digest, Genesis};
-use crate::hash::{tag, Hash32};
+use crate::genesis::{Genesis, consensus_namespace, validator_set_digest};
+use crate::hash::{Hash32, tag};
 use crate::limits::*;
 use crate::tx::SignedTx;
 use bytes::BufMut;
@@ -123,10 +123,14 @@ pub enum BundleError {
     #[error("the file is not a readable proof bundle: {0}")]
     Malformed(String),
     /// A newer format.
-    #[error("bundle format version {0} is not supported by this verifier (it reads version {BUNDLE_VERSION})")]
+    #[error(
+        "bundle format version {0} is not supported by this verifier (it reads version {BUNDLE_VERSION})"
+    )]
     UnsupportedVersion(u16),
     /// Anchored to a different genesis.
-    #[error("the bundle is anchored to genesis {bundle}, but the genesis you supplied hashes to {supplied}")]
+    #[error(
+        "the bundle is anchored to genesis {bundle}, but the genesis you supplied hashes to {supplied}"
+    )]
     WrongGenesis {
         /// Genesis named by the bundle.
         bundle: Hash32,
@@ -140,7 +144,9 @@ pub enum BundleError {
     #[error("the bundle's validator set does not match {0}")]
     WrongValidators(&'static str),
     /// Only epoch 0 is supported in format v1.
-    #[error("the certificate is from epoch {0}; this verifier follows validator hand-overs only from genesis epoch 0")]
+    #[error(
+        "the certificate is from epoch {0}; this verifier follows validator hand-overs only from genesis epoch 0"
+    )]
     UnsupportedEpoch(u64),
     /// Certificate does not name this header.
     #[error("the certificate finalizes block {certificate}, but the header's digest is {header}")]
@@ -279,7 +285,9 @@ impl ProofBundle {
             return Err(BundleError::WrongValidators("the genesis validator set"));
         }
         if validator_set_digest(&self.validators) != self.header.validator_set {
-            return Err(BundleError::WrongValidators("the header's validator-set digest"));
+            return Err(BundleError::WrongValidators(
+                "the header's validator-set digest",
+            ));
         }
         let digest = self.header.digest();
         if self.finalization.block != digest {
@@ -418,7 +426,10 @@ impl Read for Claim {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         Ok(Self {
             key: StateKey::read(buf)?,
-            value: Option::<Vec<u8>>::read_cfg(buf, &(RangeCfg::new(..=STATE_VALUE_MAX_BYTES), ()))?,
+            value: Option::<Vec<u8>>::read_cfg(
+                buf,
+                &(RangeCfg::new(..=STATE_VALUE_MAX_BYTES), ()),
+            )?,
             proof: Vec::<u8>::read_cfg(buf, &(RangeCfg::new(..=STATE_PROOF_MAX_BYTES), ()))?,
         })
     }

@@ -171,7 +171,10 @@ mod tests {
         let mut buf = Vec::new();
         write_str("héllo", &mut buf);
         assert_eq!(buf.len(), str_size("héllo"));
-        assert_eq!(read_str(&mut commonware_codec::Copying(&buf), 16).unwrap(), "héllo");
+        assert_eq!(
+            read_str(&mut commonware_codec::Copying(&buf), 16).unwrap(),
+            "héllo"
+        );
         assert!(read_str(&mut commonware_codec::Copying(&buf), 3).is_err());
         let mut bad = Vec::new();
         [0xffu8, 0xfe].as_slice().write(&mut bad);

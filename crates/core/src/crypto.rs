@@ -274,7 +274,11 @@ mod tests {
         assert!(!key.public_key().verify(TX_NAMESPACE, b"hellp", &signature));
         assert!(!key.public_key().verify(b"other", b"hello", &signature));
         let other = PrivateKey::from_test_seed(8);
-        assert!(!other.public_key().verify(TX_NAMESPACE, b"hello", &signature));
+        assert!(
+            !other
+                .public_key()
+                .verify(TX_NAMESPACE, b"hello", &signature)
+        );
     }
 
     #[test]

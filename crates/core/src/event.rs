@@ -199,9 +199,7 @@ impl EncodeSize for Event {
             Self::RolesChanged { roles, .. } => 32 + str_list_size(roles) + 32,
             Self::KeyRotated { .. } => 64,
             Self::AccountDeactivated { reason, .. } => 32 + str_size(reason) + 32,
-            Self::DocumentAnchored { agency, title, .. } => {
-                64 + str_size(agency) + str_size(title)
-            }
+            Self::DocumentAnchored { agency, title, .. } => 64 + str_size(agency) + str_size(title),
             Self::DocumentRevoked { reason, .. } => 64 + str_size(reason),
         }
     }

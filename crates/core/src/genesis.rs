@@ -5,10 +5,10 @@
 //! encoding (not the JSON text), so reformatting the file does not change the chain.
 
 use crate::codec::{
-    check_ident, check_text, read_list, read_str, str_size, write_str, DecodeError,
+    DecodeError, check_ident, check_text, read_list, read_str, str_size, write_str,
 };
 use crate::crypto::PublicKey;
-use crate::hash::{tag, Hash32};
+use crate::hash::{Hash32, tag};
 use crate::limits::*;
 use crate::time::TimestampMs;
 use bytes::BufMut;
@@ -71,7 +71,10 @@ impl Genesis {
         }
         check_ident("chain_id", &self.chain_id, CHAIN_ID_MAX_BYTES)?;
         if self.agencies.is_empty() || self.agencies.len() > AGENCIES_MAX {
-            return invalid("agencies", format!("must list 1 to {AGENCIES_MAX} agencies"));
+            return invalid(
+                "agencies",
+                format!("must list 1 to {AGENCIES_MAX} agencies"),
+            );
         }
         for (i, agency) in self.agencies.iter().enumerate() {
             check_ident("agency id", &agency.id, AGENCY_ID_MAX_BYTES)?;
@@ -80,7 +83,10 @@ impl Genesis {
             if agency.admin_keys.is_empty() || agency.admin_keys.len() > AGENCY_ADMIN_KEYS_MAX {
                 return invalid(
                     "admin_keys",
-                    format!("agency {} must list 1 to {AGENCY_ADMIN_KEYS_MAX} admin keys", agency.id),
+                    format!(
+                        "agency {} must list 1 to {AGENCY_ADMIN_KEYS_MAX} admin keys",
+                        agency.id
+                    ),
                 );
             }
             for earlier in &self.agencies[..i] {
@@ -90,13 +96,19 @@ impl Genesis {
                 if earlier.validator_key == agency.validator_key {
                     return invalid(
                         "validator_key",
-                        format!("agencies {} and {} share a validator key", earlier.id, agency.id),
+                        format!(
+                            "agencies {} and {} share a validator key",
+                            earlier.id, agency.id
+                        ),
                     );
                 }
             }
         }
-        let mut admins: Vec<&PublicKey> =
-            self.agencies.iter().flat_map(|a| a.admin_keys.iter()).collect();
+        let mut admins: Vec<&PublicKey> = self
+            .agencies
+            .iter()
+            .flat_map(|a| a.admin_keys.iter())
+            .collect();
         let total = admins.len();
         admins.sort();
         admins.dedup();
@@ -113,8 +125,11 @@ impl Genesis {
 
     /// Validator keys sorted by their bytes: the order consensus uses for signer indices.
     pub fn validators(&self) -> Vec<PublicKey> {
-        let mut keys: Vec<PublicKey> =
-            self.agencies.iter().map(|a| a.validator_key.clone()).collect();
+        let mut keys: Vec<PublicKey> = self
+            .agencies
+            .iter()
+            .map(|a| a.validator_key.clone())
+            .collect();
         keys.sort();
         keys
     }

@@ -159,7 +159,10 @@ mod tests {
         let b = Hash32::tagged(tag::HEADER, &[b"x"]);
         assert_ne!(a, b);
         // The tag length prefix stops ("ab","c") colliding with ("a","bc").
-        assert_ne!(Hash32::tagged(b"ab", &[b"c"]), Hash32::tagged(b"a", &[b"bc"]));
+        assert_ne!(
+            Hash32::tagged(b"ab", &[b"c"]),
+            Hash32::tagged(b"a", &[b"bc"])
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! module tag byte, an operation tag byte, then its fields.
 
 use crate::codec::{
-    check_ident, check_text, read_list, read_str, read_str_list, str_list_size, str_size,
-    write_str, write_str_list, DecodeError,
+    DecodeError, check_ident, check_text, read_list, read_str, read_str_list, str_list_size,
+    str_size, write_str, write_str_list,
 };
 use crate::crypto::{AccountId, PublicKey};
 use crate::hash::Hash32;
@@ -126,7 +126,10 @@ impl Instruction {
         match self {
             Self::Identity(op) => match op {
                 IdentityInstruction::RegisterOfficial {
-                    agency, name, roles, ..
+                    agency,
+                    name,
+                    roles,
+                    ..
                 } => {
                     check_ident("agency", agency, AGENCY_ID_MAX_BYTES)?;
                     check_text("name", name, NAME_MAX_BYTES)?;

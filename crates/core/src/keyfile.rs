@@ -71,7 +71,8 @@ impl KeyFile {
 
     /// The private key.
     pub fn private_key(&self) -> Result<PrivateKey, DecodeError> {
-        let seed = hex::decode(self.secret_key.trim()).map_err(|_| DecodeError::Hex("a secret key"))?;
+        let seed =
+            hex::decode(self.secret_key.trim()).map_err(|_| DecodeError::Hex("a secret key"))?;
         PrivateKey::from_seed_bytes(&seed)
     }
 

@@ -4,7 +4,7 @@
 //! right)`; a list of `n > 1` leaves splits at the largest power of two strictly below `n`
 //! (the RFC 6962 shape); the empty tree is `H("civitas/tx-empty")`.
 
-use crate::hash::{tag, Hash32};
+use crate::hash::{Hash32, tag};
 
 /// The root over `leaves` (transaction hashes, in block order).
 pub fn root(leaves: &[Hash32]) -> Hash32 {
@@ -64,7 +64,13 @@ fn collect(leaves: &[Hash32], index: usize, path: &mut Vec<Hash32>) {
 }
 
 /// Checks that `hash` is leaf `index` of a tree of `count` leaves with root `root`.
-pub fn verify(root_hash: &Hash32, hash: &Hash32, index: usize, count: usize, path: &[Hash32]) -> bool {
+pub fn verify(
+    root_hash: &Hash32,
+    hash: &Hash32,
+    index: usize,
+    count: usize,
+    path: &[Hash32],
+) -> bool {
     if index >= count {
         return false;
     }
@@ -102,7 +108,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn leaves(n: usize) -> Vec<Hash32> {
-        (0..n).map(|i| Hash32::sha256(&(i as u64).to_be_bytes())).collect()
+        (0..n)
+            .map(|i| Hash32::sha256(&(i as u64).to_be_bytes()))
+            .collect()
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! `leaf_count`, largest (oldest) first.
 
 use crate::codec::read_list;
-use crate::hash::{tag, Hash32};
+use crate::hash::{Hash32, tag};
 use crate::limits::PROOF_DIGESTS_MAX;
 use bytes::BufMut;
 use commonware_codec::Buf;
@@ -120,7 +120,10 @@ pub fn prove(digests: &[Hash32], index: u64) -> Option<MmrProof> {
 fn perfect_root(level: &[Hash32]) -> Hash32 {
     let mut level = level.to_vec();
     while level.len() > 1 {
-        level = level.chunks(2).map(|pair| node(&pair[0], &pair[1])).collect();
+        level = level
+            .chunks(2)
+            .map(|pair| node(&pair[0], &pair[1]))
+            .collect();
     }
     level[0]
 }
@@ -130,7 +133,10 @@ fn perfect_path(level: &[Hash32], mut index: usize) -> Vec<Hash32> {
     let mut path = Vec::new();
     while level.len() > 1 {
         path.push(level[index ^ 1]);
-        level = level.chunks(2).map(|pair| node(&pair[0], &pair[1])).collect();
+        level = level
+            .chunks(2)
+            .map(|pair| node(&pair[0], &pair[1]))
+            .collect();
         index /= 2;
     }
     path
@@ -267,6 +273,9 @@ mod tests {
     fn empty_root_is_defined() {
         let empty = Peaks::default();
         assert!(empty.is_well_formed());
-        assert_eq!(empty.root(), Hash32::tagged(tag::MMR_ROOT, &[&0u64.to_be_bytes()]));
+        assert_eq!(
+            empty.root(),
+            Hash32::tagged(tag::MMR_ROOT, &[&0u64.to_be_bytes()])
+        );
     }
 }

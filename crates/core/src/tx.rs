@@ -4,10 +4,10 @@
 //! signature never changes it. Signatures cover the canonical body encoding in the
 //! `civitas/tx/v1` namespace. A transaction is valid for one chain only (its `chain_id`).
 
-use crate::codec::{read_list, read_str, str_size, write_str, DecodeError};
+use crate::codec::{DecodeError, read_list, read_str, str_size, write_str};
 use crate::crypto::{AccountId, PrivateKey, PublicKey, Signature, TX_NAMESPACE};
-use crate::hash::{tag, Hash32};
-use crate::instruction::{instructions_cfg, Instruction};
+use crate::hash::{Hash32, tag};
+use crate::instruction::{Instruction, instructions_cfg};
 use crate::limits::*;
 use crate::time::TimestampMs;
 use bytes::BufMut;
@@ -71,10 +71,10 @@ pub enum TxError {
     Unsigned,
     /// The same key signed twice.
     #[error("key {0} signed twice")]
-    DuplicateSigner(PublicKey),
+    DuplicateSigner(Box<PublicKey>),
     /// A signature did not verify.
     #[error("signature by {0} does not match the transaction body")]
-    BadSignature(PublicKey),
+    BadSignature(Box<PublicKey>),
     /// It has no instructions.
     #[error("transaction has no instructions")]
     Empty,
@@ -138,10 +138,10 @@ impl SignedTx {
         let message = self.body.encode();
         for (index, entry) in self.signatures.iter().enumerate() {
             if self.signatures[..index].iter().any(|e| e.key == entry.key) {
-                return Err(TxError::DuplicateSigner(entry.key.clone()));
+                return Err(TxError::DuplicateSigner(Box::new(entry.key.clone())));
             }
             if !entry.key.verify(TX_NAMESPACE, &message, &entry.signature) {
-                return Err(TxError::BadSignature(entry.key.clone()));
+                return Err(TxError::BadSignature(Box::new(entry.key.clone())));
             }
         }
         Ok(())
@@ -278,7 +278,7 @@ mod tests {
         tx.body.nonce = 4;
         assert_eq!(
             tx.verify_stateless(),
-            Err(TxError::BadSignature(key.public_key()))
+            Err(TxError::BadSignature(Box::new(key.public_key())))
         );
     }
 
@@ -287,7 +287,10 @@ mod tests {
         let key = PrivateKey::from_test_seed(1);
         let body = sample(0, "Deed");
         let tx = body.clone().into_signed(&[&key, &key]);
-        assert!(matches!(tx.verify_stateless(), Err(TxError::DuplicateSigner(_))));
+        assert!(matches!(
+            tx.verify_stateless(),
+            Err(TxError::DuplicateSigner(_))
+        ));
         let unsigned = SignedTx {
             body,
             signatures: vec![],
@@ -298,7 +301,10 @@ mod tests {
     #[test]
     fn oversized_input_rejected_before_decoding() {
         let bytes = vec![0u8; TX_ENCODED_MAX_BYTES + 1];
-        assert!(matches!(SignedTx::decode(&bytes), Err(TxError::TooLarge { .. })));
+        assert!(matches!(
+            SignedTx::decode(&bytes),
+            Err(TxError::TooLarge { .. })
+        ));
     }
 
     #[test]

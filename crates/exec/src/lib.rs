@@ -13,7 +13,7 @@
 pub mod overlay;
 
 use civitas_core::block::Header;
-use civitas_core::bundle::{spaces, StateKey};
+use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::codec::{from_slice, to_vec};
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::Event;
@@ -66,6 +66,18 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// Whether the transaction can never be included, whatever block it is tried in.
+    ///
+    /// Other rejections (unknown signer, wrong key, nonce) depend on the branch being built on:
+    /// a transaction refused on one branch may already be included, or become valid, on the
+    /// branch that is finalized.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.code,
+            "wrong_chain" | "expired" | "bad_transaction" | "duplicate"
+        )
+    }
+
     /// A rejection with `code` and `message`.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -342,7 +354,10 @@ async fn run_tx<S: StateView, M: Modules>(
                 outcome = TxOutcome::Failed {
                     instruction: position as u32,
                     code: failure.code.to_string(),
-                    message: truncate(failure.message, civitas_core::limits::RECEIPT_MESSAGE_MAX_BYTES),
+                    message: truncate(
+                        failure.message,
+                        civitas_core::limits::RECEIPT_MESSAGE_MAX_BYTES,
+                    ),
                 };
                 events.clear();
                 break;
@@ -401,7 +416,9 @@ pub fn check_header_link(header: &Header, parent: &Header) -> Result<(), BlockEr
         return Err(BlockError::Invalid("parent digest does not match".into()));
     }
     if header.chain != parent.chain {
-        return Err(BlockError::Invalid("chain does not match the parent's".into()));
+        return Err(BlockError::Invalid(
+            "chain does not match the parent's".into(),
+        ));
     }
     if header.timestamp < parent.timestamp {
         return Err(BlockError::Invalid(format!(

@@ -55,7 +55,12 @@ impl Modules for CivitasModules {
     ) -> Result<Result<Vec<Event>, Failure>, BlockError> {
         let signer = match identity::state::load_account(state, &ctx.signer).await? {
             Some(account) => account,
-            None => return Ok(Err(Failure::new("unknown_account", "the signer has no account"))),
+            None => {
+                return Ok(Err(Failure::new(
+                    "unknown_account",
+                    "the signer has no account",
+                )));
+            }
         };
         if let Err(denial) = policy::authorize(ctx, &signer, instruction, state).await? {
             return Ok(Err(denial));

@@ -3,7 +3,7 @@
 //! Each rule is named, and a denial says which rule applied and for whom. (Issue #4 moves these
 //! rules into on-chain Cedar policies; this function is the seam.)
 
-use crate::identity::state::{load_account, Account};
+use crate::identity::state::{Account, load_account};
 use crate::notary::state::load_document;
 use crate::roles;
 use civitas_core::event::AccountKind;
@@ -51,7 +51,9 @@ pub async fn authorize<S: StateView>(
                         "agency-admin-registers-own-officials",
                         signer,
                         instruction,
-                        format!("only an admin of {agency} may register its officials; the signer is {who}"),
+                        format!(
+                            "only an admin of {agency} may register its officials; the signer is {who}"
+                        ),
                     ))
                 }
             }
@@ -63,7 +65,9 @@ pub async fn authorize<S: StateView>(
                         "registrar-registers-citizens",
                         signer,
                         instruction,
-                        format!("only an official with role admin or registrar may register citizens; the signer is {who}"),
+                        format!(
+                            "only an official with role admin or registrar may register citizens; the signer is {who}"
+                        ),
                     ))
                 }
             }
@@ -103,7 +107,9 @@ pub async fn authorize<S: StateView>(
                         "notary-anchors-documents",
                         signer,
                         instruction,
-                        format!("only an official with role notary or admin may anchor documents; the signer is {who}"),
+                        format!(
+                            "only an official with role notary or admin may anchor documents; the signer is {who}"
+                        ),
                     ))
                 }
             }

@@ -5,8 +5,8 @@
 
 use crate::identity::state::{Account, Agency};
 use crate::notary::state::Document;
-use civitas_core::bundle::{spaces, StateKey};
-use civitas_core::codec::{from_slice, DecodeError};
+use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::codec::{DecodeError, from_slice};
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::hash::Hash32;
 use civitas_core::mmr::Peaks;
@@ -45,7 +45,11 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
                 field: "space",
                 reason: format!(
                     "unknown key space {other:?}; known spaces: {}",
-                    SPACES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                    SPACES
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }

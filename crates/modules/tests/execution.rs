@@ -1,16 +1,16 @@
 //! Executes blocks of identity and notary transactions against in-memory state.
 
 use civitas_core::crypto::PrivateKey;
-use civitas_core::genesis::{Genesis, GenesisAgency, GENESIS_VERSION};
+use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
 use civitas_core::receipt::{Receipt, TxOutcome};
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::{SignedTx, TxBody};
 use civitas_exec::overlay::MemoryState;
-use civitas_exec::{execute_block, BlockEnv, BlockError, Mode};
-use civitas_modules::notary::state::{document_key, Document};
+use civitas_exec::{BlockEnv, BlockError, Mode, execute_block};
 use civitas_modules::CivitasModules;
+use civitas_modules::notary::state::{Document, document_key};
 use futures::executor::block_on;
 use std::sync::Arc;
 
@@ -96,7 +96,13 @@ fn failed_code(receipt: &Receipt) -> Option<&str> {
     }
 }
 
-fn register_notary(chain: &mut Chain, admin: &PrivateKey, nonce: u64, official: &PrivateKey, agency: &str) -> Receipt {
+fn register_notary(
+    chain: &mut Chain,
+    admin: &PrivateKey,
+    nonce: u64,
+    official: &PrivateKey,
+    agency: &str,
+) -> Receipt {
     chain.one(tx(
         admin,
         None,
@@ -141,8 +147,14 @@ fn official_anchors_and_revokes_a_document() {
         reason: "issued in error".into(),
     });
     assert!(chain.one(tx(&notary, None, 2, revoke.clone())).succeeded());
-    assert_eq!(chain.document(&doc).unwrap().revocation.unwrap().reason, "issued in error");
-    assert_eq!(failed_code(&chain.one(tx(&notary, None, 3, revoke))), Some("already_revoked"));
+    assert_eq!(
+        chain.document(&doc).unwrap().revocation.unwrap().reason,
+        "issued in error"
+    );
+    assert_eq!(
+        failed_code(&chain.one(tx(&notary, None, 3, revoke))),
+        Some("already_revoked")
+    );
 }
 
 #[test]
@@ -170,21 +182,25 @@ fn cross_agency_and_citizen_actions_are_denied() {
         }),
     ));
     assert_eq!(failed_code(&receipt), Some("not_authorized"));
-    let TxOutcome::Failed { message, .. } = &receipt.outcome else { unreachable!() };
+    let TxOutcome::Failed { message, .. } = &receipt.outcome else {
+        unreachable!()
+    };
     assert!(message.contains("issuing-agency-revokes"), "{message}");
 
     // A citizen cannot anchor.
     let citizen = PrivateKey::from_test_seed(900);
-    assert!(chain
-        .one(tx(
-            &finance_admin,
-            None,
-            1,
-            Instruction::Identity(IdentityInstruction::RegisterCitizen {
-                key: citizen.public_key()
-            })
-        ))
-        .succeeded());
+    assert!(
+        chain
+            .one(tx(
+                &finance_admin,
+                None,
+                1,
+                Instruction::Identity(IdentityInstruction::RegisterCitizen {
+                    key: citizen.public_key()
+                })
+            ))
+            .succeeded()
+    );
     let receipt = chain.one(tx(&citizen, None, 0, anchor(&Hash32::sha256(b"c"))));
     assert_eq!(failed_code(&receipt), Some("not_authorized"));
 }
@@ -202,13 +218,28 @@ fn rotated_key_stops_working_and_new_key_signs() {
     assert!(chain.one(tx(&notary, None, 0, rotate)).succeeded());
     // The old key is refused outright: such a block is invalid, a proposer leaves it out.
     let old = tx(&notary, None, 1, anchor(&Hash32::sha256(b"a")));
-    assert!(matches!(chain.block(vec![old.clone()], Mode::Verify), Err(BlockError::Invalid(_))));
+    assert!(matches!(
+        chain.block(vec![old.clone()], Mode::Verify),
+        Err(BlockError::Invalid(_))
+    ));
     let env = chain.env();
-    let built = block_on(execute_block(&env, vec![old], &chain.state, &CivitasModules, Mode::Build)).unwrap();
+    let built = block_on(execute_block(
+        &env,
+        vec![old],
+        &chain.state,
+        &CivitasModules,
+        Mode::Build,
+    ))
+    .unwrap();
     assert!(built.included.is_empty());
     assert_eq!(built.rejected[0].1.code, "wrong_key");
     // The new key signs for the same account.
-    let receipt = chain.one(tx(&new_key, Some(&notary), 1, anchor(&Hash32::sha256(b"a"))));
+    let receipt = chain.one(tx(
+        &new_key,
+        Some(&notary),
+        1,
+        anchor(&Hash32::sha256(b"a")),
+    ));
     assert!(receipt.succeeded(), "{receipt:?}");
 }
 
@@ -230,7 +261,9 @@ fn replays_wrong_nonces_and_expired_transactions_are_refused() {
     );
     assert!(chain.one(first.clone()).succeeded());
     // Replaying the same transaction: its nonce is used.
-    assert!(matches!(chain.block(vec![first], Mode::Verify), Err(BlockError::Invalid(m)) if m.contains("bad_nonce")));
+    assert!(
+        matches!(chain.block(vec![first], Mode::Verify), Err(BlockError::Invalid(m)) if m.contains("bad_nonce"))
+    );
     // Skipping ahead.
     let ahead = tx(&notary, None, 5, anchor(&Hash32::sha256(b"z")));
     assert!(chain.block(vec![ahead], Mode::Verify).is_err());
@@ -238,10 +271,19 @@ fn replays_wrong_nonces_and_expired_transactions_are_refused() {
     let mut body = tx(&notary, None, 0, anchor(&Hash32::sha256(b"z"))).body;
     body.expiry = TimestampMs(1);
     let expired = body.into_signed(&[&notary]);
-    assert!(matches!(chain.block(vec![expired], Mode::Verify), Err(BlockError::Invalid(m)) if m.contains("expired")));
+    assert!(
+        matches!(chain.block(vec![expired], Mode::Verify), Err(BlockError::Invalid(m)) if m.contains("expired"))
+    );
     // Unknown signer.
     let stranger = PrivateKey::from_test_seed(777);
-    assert!(chain.block(vec![tx(&stranger, None, 0, anchor(&Hash32::sha256(b"s")))], Mode::Verify).is_err());
+    assert!(
+        chain
+            .block(
+                vec![tx(&stranger, None, 0, anchor(&Hash32::sha256(b"s")))],
+                Mode::Verify
+            )
+            .is_err()
+    );
 }
 
 #[test]
@@ -251,7 +293,9 @@ fn execution_is_deterministic() {
         let admin = PrivateKey::from_test_seed(101);
         let notary = PrivateKey::from_test_seed(500);
         register_notary(&mut chain, &admin, 0, &notary, "finance");
-        let txs = (0..20).map(|i| tx(&notary, None, i, anchor(&Hash32::sha256(&i.to_be_bytes())))).collect();
+        let txs = (0..20)
+            .map(|i| tx(&notary, None, i, anchor(&Hash32::sha256(&i.to_be_bytes()))))
+            .collect();
         chain.block(txs, Mode::Verify).unwrap();
         chain.state.0
     };

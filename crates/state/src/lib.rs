@@ -13,10 +13,10 @@ use civitas_core::bundle::StateKey;
 use civitas_core::hash::Hash32;
 use commonware_cryptography::{Sha256, sha256};
 use commonware_glue::stateful::db::{ManagedDb, Shared};
-use commonware_runtime::Spawner;
-use commonware_storage::Context as StorageContext;
 use commonware_parallel::Sequential;
+use commonware_runtime::Spawner;
 use commonware_runtime::buffer::paged::CacheRef;
+use commonware_storage::Context as StorageContext;
 use commonware_storage::{
     journal::contiguous::variable::Config as VariableJournalConfig,
     merkle::full::Config as MerkleConfig,
@@ -99,7 +99,8 @@ pub enum StateError {
 /// Read access to some version of the state.
 pub trait StateView: Send + Sync {
     /// The value under the stored key `key`, if any.
-    fn get(&self, key: &Hash32) -> impl Future<Output = Result<Option<Vec<u8>>, StateError>> + Send;
+    fn get(&self, key: &Hash32)
+    -> impl Future<Output = Result<Option<Vec<u8>>, StateError>> + Send;
 }
 
 /// Converts our digest to commonware's.

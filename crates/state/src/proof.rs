@@ -24,7 +24,8 @@ const TAG_ABSENT: u8 = 1;
 /// Most digests accepted in one Merkle range proof.
 const MAX_PROOF_DIGESTS: usize = 256;
 
-type ValueProof = KeyValueProof<mmr::Family, sha256::Digest, sha256::Digest, { crate::CHUNK_BYTES }>;
+type ValueProof =
+    KeyValueProof<mmr::Family, sha256::Digest, sha256::Digest, { crate::CHUNK_BYTES }>;
 type AbsenceProof = ExclusionProof<
     mmr::Family,
     sha256::Digest,
@@ -130,7 +131,6 @@ pub fn verify_bundle(bundle: &ProofBundle, genesis: &Genesis) -> Result<(), Bund
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,7 +147,9 @@ mod tests {
     fn value_and_absence_proofs_verify_and_resist_tampering() {
         deterministic::Runner::default().start(|context| async move {
             let cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
-            let db = Db::init(context, db_config("t", cache), None).await.unwrap();
+            let db = Db::init(context, db_config("t", cache), None)
+                .await
+                .unwrap();
             let mut batch = db.new_batch();
             for i in 0..50u32 {
                 batch = batch.write(
@@ -159,16 +161,42 @@ mod tests {
                 .merkleize(&db, Some(height_metadata(7)), &mut Proportional)
                 .await
                 .unwrap();
-            let db = db.apply_batch(merkleized).await.unwrap().commit().await.unwrap();
+            let db = db
+                .apply_batch(merkleized)
+                .await
+                .unwrap()
+                .commit()
+                .await
+                .unwrap();
 
             let present = prove(&db, &key(3)).await.unwrap();
             assert_eq!(present.height, 7);
             assert_eq!(present.value.as_deref(), Some(b"value 3".as_slice()));
-            assert!(verify(&present.root, &key(3), present.value.as_deref(), &present.proof));
+            assert!(verify(
+                &present.root,
+                &key(3),
+                present.value.as_deref(),
+                &present.proof
+            ));
             // Wrong value, wrong key, wrong root, flipped proof byte: all fail.
-            assert!(!verify(&present.root, &key(3), Some(b"value 4"), &present.proof));
-            assert!(!verify(&present.root, &key(4), present.value.as_deref(), &present.proof));
-            assert!(!verify(&Hash32::sha256(b"x"), &key(3), present.value.as_deref(), &present.proof));
+            assert!(!verify(
+                &present.root,
+                &key(3),
+                Some(b"value 4"),
+                &present.proof
+            ));
+            assert!(!verify(
+                &present.root,
+                &key(4),
+                present.value.as_deref(),
+                &present.proof
+            ));
+            assert!(!verify(
+                &Hash32::sha256(b"x"),
+                &key(3),
+                present.value.as_deref(),
+                &present.proof
+            ));
             assert!(!verify(&present.root, &key(3), None, &present.proof));
             for i in 0..present.proof.len() {
                 let mut bad = present.proof.clone();
@@ -185,7 +213,12 @@ mod tests {
             assert!(!verify(&absent.root, &key(3), None, &absent.proof));
             assert!(!verify(&absent.root, &key(1000), Some(b"x"), &absent.proof));
             assert!(!verify(&absent.root, &key(1000), None, &[]));
-            assert!(!verify(&absent.root, &key(1000), None, &absent.proof[..absent.proof.len() - 1]));
+            assert!(!verify(
+                &absent.root,
+                &key(1000),
+                None,
+                &absent.proof[..absent.proof.len() - 1]
+            ));
         });
     }
 
@@ -193,7 +226,9 @@ mod tests {
     fn empty_database_proves_absence() {
         deterministic::Runner::default().start(|context| async move {
             let cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
-            let db = Db::init(context, db_config("e", cache), None).await.unwrap();
+            let db = Db::init(context, db_config("e", cache), None)
+                .await
+                .unwrap();
             let absent = prove(&db, &key(1)).await.unwrap();
             assert!(verify(&absent.root, &key(1), None, &absent.proof));
         });

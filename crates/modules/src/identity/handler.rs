@@ -1,7 +1,7 @@
 //! Identity handlers.
 
 use super::state::{
-    account_key, agency_key, key_index_key, load_account, store_account, Account, Agency,
+    Account, Agency, account_key, agency_key, key_index_key, load_account, store_account,
 };
 use crate::roles;
 use civitas_core::crypto::{AccountId, PublicKey};
@@ -175,7 +175,10 @@ pub async fn apply<S: StateView>(
 }
 
 fn unknown(account: &AccountId) -> Failure {
-    Failure::new("unknown_account", format!("account {account} does not exist"))
+    Failure::new(
+        "unknown_account",
+        format!("account {account} does not exist"),
+    )
 }
 
 async fn check_key_free<S: StateView>(

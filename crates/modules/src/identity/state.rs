@@ -1,7 +1,9 @@
 //! Identity state: agencies, accounts and the key index.
 
-use civitas_core::bundle::{spaces, StateKey};
-use civitas_core::codec::{read_str, read_str_list, str_list_size, str_size, write_str, write_str_list};
+use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::codec::{
+    read_str, read_str_list, str_list_size, str_size, write_str, write_str_list,
+};
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::AccountKind;
 use civitas_core::limits::*;

@@ -1,6 +1,6 @@
 //! Notary handlers.
 
-use super::state::{document_key, load_document, Document, Revocation};
+use super::state::{Document, Revocation, document_key, load_document};
 use crate::identity::state::Account;
 use civitas_core::event::Event;
 use civitas_core::instruction::NotaryInstruction;
@@ -58,7 +58,10 @@ pub async fn apply<S: StateView>(
             if let Some(revocation) = &record.revocation {
                 return Ok(Err(Failure::new(
                     "already_revoked",
-                    format!("document {document} was already revoked at height {}", revocation.height),
+                    format!(
+                        "document {document} was already revoked at height {}",
+                        revocation.height
+                    ),
                 )));
             }
             record.revocation = Some(Revocation {

@@ -1,6 +1,6 @@
 //! Notary state: one record per anchored document.
 
-use civitas_core::bundle::{spaces, StateKey};
+use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::codec::{read_list, read_str, str_size, write_str};
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;

@@ -1,0 +1,405 @@
+//! End-to-end tests with real `civitas` processes on 127.0.0.1.
+//!
+//! A 4-validator network notarises documents through the API and the CLI, survives `kill -9`
+//! of a validator under load, catches the restarted validator up, and produces proof bundles
+//! that `civitas verify` accepts offline (and rejects once altered).
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_civitas");
+const VALIDATORS: usize = 4;
+
+struct Nodes {
+    dir: PathBuf,
+    children: Vec<Option<Child>>,
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Nodes {
+    fn start(&mut self, i: usize) {
+        let node_dir = self.dir.join(format!("node{i}"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node_dir.join("node.log"))
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["node", "start", "--config"])
+            .arg(node_dir.join("node.toml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            child.kill().unwrap(); // SIGKILL: no chance to clean up
+            child.wait().unwrap();
+        }
+    }
+}
+
+/// A base port P such that P..P+4 and P+1000..P+1004 are all free. `salt` separates tests
+/// running in the same process.
+fn free_base_port(salt: u16) -> u16 {
+    let seed = (std::process::id() as u16).wrapping_add(salt * 211);
+    for attempt in 0..200u16 {
+        let base = 20_000 + ((seed.wrapping_add(attempt * 37)) % 400) * 10;
+        let all_free = (0..VALIDATORS as u16)
+            .flat_map(|i| [base + i, base + 1000 + i])
+            .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no free port range found");
+}
+
+fn civitas(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed: {}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn get(url: &str) -> Option<Value> {
+    let output = Command::new("curl")
+        .args(["-sf", "--max-time", "5", url])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&output.stdout).ok()
+}
+
+fn height(api: &str) -> u64 {
+    get(&format!("{api}/v1/status"))
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(0)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn write_document(dir: &Path, n: u32) -> PathBuf {
+    let path = dir.join(format!("document-{n}.txt"));
+    std::fs::write(&path, format!("official document number {n}\n")).unwrap();
+    path
+}
+
+#[test]
+fn devnet_notarises_survives_kill_and_proves_offline() {
+    let tmp = std::env::temp_dir().join(format!("civitas-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let dir = tmp.join("devnet");
+    let base = free_base_port(1);
+    ok(civitas(&[
+        "devnet",
+        "--init-only",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--base-port",
+        &base.to_string(),
+    ]));
+    let genesis = dir.join("genesis.json");
+    let apis: Vec<String> = (0..VALIDATORS)
+        .map(|i| format!("http://127.0.0.1:{}", base + i as u16))
+        .collect();
+    let mut nodes = Nodes {
+        dir: dir.clone(),
+        children: (0..VALIDATORS).map(|_| None).collect(),
+    };
+    for i in 0..VALIDATORS {
+        nodes.start(i);
+    }
+    wait_for(
+        "the first finalized block",
+        Duration::from_secs(120),
+        || apis.iter().all(|api| height(api) >= 1),
+    );
+
+    // The finance admin registers a notary official through the CLI.
+    let notary = tmp.join("notary.json");
+    ok(civitas(&["keys", "new", "--out", notary.to_str().unwrap()]));
+    let admin = dir.join("keys/finance.json");
+    ok(civitas(&[
+        "tx",
+        "identity",
+        "register-official",
+        "--key",
+        admin.to_str().unwrap(),
+        "--official-key",
+        notary.to_str().unwrap(),
+        "--agency",
+        "finance",
+        "--name",
+        "Test Notary",
+        "--roles",
+        "notary",
+        "--node",
+        &apis[1],
+    ]));
+
+    // Notarise documents through different nodes.
+    let docs: Vec<PathBuf> = (0..12).map(|n| write_document(&tmp, n)).collect();
+    for (n, doc) in docs.iter().enumerate().take(4) {
+        let out = ok(civitas(&[
+            "tx",
+            "notary",
+            "anchor",
+            doc.to_str().unwrap(),
+            "--title",
+            &format!("Document {n}"),
+            "--key",
+            notary.to_str().unwrap(),
+            "--node",
+            &apis[n % VALIDATORS],
+        ]));
+        assert!(out.contains("finalized"), "{out}");
+    }
+
+    // kill -9 validator 2 and keep notarising through the others.
+    nodes.kill(2);
+    for (n, doc) in docs.iter().enumerate().skip(4) {
+        let node = [0, 1, 3][n % 3];
+        ok(civitas(&[
+            "tx",
+            "notary",
+            "anchor",
+            doc.to_str().unwrap(),
+            "--title",
+            &format!("Document {n}"),
+            "--key",
+            notary.to_str().unwrap(),
+            "--node",
+            &apis[node],
+        ]));
+    }
+    let target = height(&apis[0]);
+
+    // Restart it: it catches up from its peers.
+    nodes.start(2);
+    wait_for(
+        "the restarted validator to catch up",
+        Duration::from_secs(120),
+        || height(&apis[2]) >= target,
+    );
+
+    // All validators hold the same block (and so the same state root) at a common height.
+    let common = apis.iter().map(|a| height(a)).min().unwrap();
+    let blocks: Vec<Value> = apis
+        .iter()
+        .map(|a| get(&format!("{a}/v1/blocks/{common}")).expect("block"))
+        .collect();
+    for block in &blocks[1..] {
+        assert_eq!(block["digest"], blocks[0]["digest"]);
+        assert_eq!(
+            block["header"]["state_root"],
+            blocks[0]["header"]["state_root"]
+        );
+    }
+
+    // Every document is notarised, as seen from the restarted validator.
+    for doc in &docs {
+        let out = ok(civitas(&[
+            "query",
+            "notary",
+            doc.to_str().unwrap(),
+            "--node",
+            &apis[2],
+            "--json",
+        ]));
+        let value: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(value["found"], true);
+    }
+
+    // A bundle from the restarted validator verifies offline; an altered one does not.
+    let bundle = tmp.join("document.cvpb");
+    ok(civitas(&[
+        "proof",
+        "notary",
+        docs[7].to_str().unwrap(),
+        "--node",
+        &apis[2],
+        "--out",
+        bundle.to_str().unwrap(),
+    ]));
+    let verdict = ok(civitas(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--file",
+        docs[7].to_str().unwrap(),
+    ]));
+    assert!(verdict.starts_with("VALID"), "{verdict}");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    let tampered = tmp.join("tampered.cvpb");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let output = civitas(&[
+        "verify",
+        tampered.to_str().unwrap(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("INVALID"));
+
+    // The bundle does not vouch for a different file.
+    let output = civitas(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--file",
+        docs[8].to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+
+    // A transaction bundle and an absence bundle verify too.
+    let absent = tmp.join("absent.cvpb");
+    ok(civitas(&[
+        "proof",
+        "notary",
+        &"ab".repeat(32),
+        "--node",
+        &apis[0],
+        "--out",
+        absent.to_str().unwrap(),
+    ]));
+    let verdict = ok(civitas(&[
+        "verify",
+        absent.to_str().unwrap(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+    ]));
+    assert!(verdict.contains("no document"), "{verdict}");
+
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn api_errors_are_json_with_stable_codes() {
+    let tmp = std::env::temp_dir().join(format!("civitas-api-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let dir = tmp.join("devnet");
+    let base = free_base_port(2);
+    ok(civitas(&[
+        "devnet",
+        "--init-only",
+        "--validators",
+        "1",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--base-port",
+        &base.to_string(),
+    ]));
+    let mut nodes = Nodes {
+        dir: dir.clone(),
+        children: vec![None],
+    };
+    nodes.start(0);
+    let api = format!("http://127.0.0.1:{base}");
+    wait_for("a single-validator chain", Duration::from_secs(120), || {
+        height(&api) >= 1
+    });
+
+    let call = |method: &str, path: &str, body: &str| -> (u16, Value) {
+        use std::io::Write as _;
+        let mut child = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                "-X",
+                method,
+                "-H",
+                "content-type: application/json",
+                "--data-binary",
+                "@-",
+            ])
+            .arg(format!("{api}{path}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let (json, code) = text.rsplit_once('\n').unwrap();
+        (
+            code.trim().parse().unwrap(),
+            serde_json::from_str(json).unwrap_or(Value::Null),
+        )
+    };
+    let (status, body) = call("POST", "/v1/transactions", "{\"transaction\": \"zz\"}");
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "bad_request");
+    let (status, body) = call("POST", "/v1/transactions", "{\"transaction\": \"00\"}");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed")
+    );
+    let (status, body) = call("GET", "/v1/transactions/1234", "");
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "bad_request");
+    let (status, body) = call(
+        "GET",
+        &format!("/v1/notary/documents/{}", "cd".repeat(32)),
+        "",
+    );
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, body) = call("GET", "/v1/nope", "");
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    let huge = format!("{{\"transaction\": \"{}\"}}", "00".repeat(100_000));
+    let (status, _) = call("POST", "/v1/transactions", &huge);
+    assert_eq!(status, 413);
+    let openapi = get(&format!("{api}/v1/openapi.json")).expect("openapi");
+    assert_eq!(openapi["openapi"], "3.1.0");
+    assert!(get(&format!("{api}/healthz")).is_some());
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
