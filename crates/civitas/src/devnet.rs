@@ -69,7 +69,7 @@ fn now_ms() -> u64 {
 }
 
 /// Creates keys, genesis and node configurations for a new devnet.
-fn create(dir: &Path, validators: usize, base_port: u16) -> Result<Genesis> {
+pub(crate) fn create(dir: &Path, validators: usize, base_port: u16) -> Result<Genesis> {
     if !(1..=32).contains(&validators) {
         bail!("--validators must be between 1 and 32");
     }
@@ -131,7 +131,7 @@ fn api_port(dir: &Path, i: usize) -> Result<u16> {
     Ok(address.port())
 }
 
-fn spawn(dir: &Path, i: usize) -> Result<Child> {
+pub(crate) fn spawn(dir: &Path, i: usize) -> Result<Child> {
     let exe = std::env::current_exe().context("cannot find the civitas executable")?;
     let node_dir = dir.join(format!("node{i}"));
     let log = std::fs::OpenOptions::new()
@@ -149,7 +149,11 @@ fn spawn(dir: &Path, i: usize) -> Result<Child> {
     Ok(child)
 }
 
-fn wait_until_final(clients: &[Client], children: &mut [Child], dir: &Path) -> Result<()> {
+pub(crate) fn wait_until_final(
+    clients: &[Client],
+    children: &mut [Child],
+    dir: &Path,
+) -> Result<()> {
     let start = Instant::now();
     loop {
         for (i, child) in children.iter_mut().enumerate() {
@@ -180,7 +184,12 @@ fn wait_until_final(clients: &[Client], children: &mut [Child], dir: &Path) -> R
     }
 }
 
-fn submit(client: &Client, chain: &str, key: &KeyFile, instruction: Instruction) -> Result<()> {
+pub(crate) fn submit(
+    client: &Client,
+    chain: &str,
+    key: &KeyFile,
+    instruction: Instruction,
+) -> Result<()> {
     let nonce = client.next_nonce(&key.account())?;
     let tx = build_tx(chain, key, nonce, vec![instruction], "devnet sample data")?;
     let hash = client.submit(&tx)?;
@@ -291,7 +300,7 @@ fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
     Ok(())
 }
 
-fn stop(children: &mut [Child]) {
+pub(crate) fn stop(children: &mut [Child]) {
     for child in children.iter() {
         let _ = Command::new("kill")
             .arg("-TERM")

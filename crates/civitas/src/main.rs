@@ -1,6 +1,7 @@
 //! `civitas`: run a node or a local network, manage keys and genesis, send transactions, read
 //! the ledger, fetch proof bundles and verify them offline.
 
+mod bench;
 mod devnet;
 mod genesis_cmd;
 mod keys;
@@ -46,6 +47,10 @@ enum Command {
     /// Fetch a proof bundle from a node.
     #[command(subcommand)]
     Proof(proof_cmd::Command),
+    /// Measure throughput, latency and costs on a fresh local network.
+    ///
+    /// Example: civitas bench --txs 20000 --clients 16 --json
+    Bench(bench::Args),
     /// Verify a proof bundle offline, against a genesis document only.
     ///
     /// Example: civitas verify deed.cvpb --genesis devnet/genesis.json
@@ -62,6 +67,7 @@ fn main() -> ExitCode {
         Command::Tx(command) => tx::run(command),
         Command::Query(command) => query::run(command),
         Command::Proof(command) => proof_cmd::run(command),
+        Command::Bench(args) => bench::run(args),
         Command::Verify(args) => return verify::run(args),
     };
     match result {

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_civitas");
@@ -335,40 +335,24 @@ fn api_errors_are_json_with_stable_codes() {
         height(&api) >= 1
     });
 
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let call = |method: &str, path: &str, body: &str| -> (u16, Value) {
-        use std::io::Write as _;
-        let mut child = Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "-",
-                "-w",
-                "\n%{http_code}",
-                "-X",
-                method,
-                "-H",
-                "content-type: application/json",
-                "--data-binary",
-                "@-",
-            ])
-            .arg(format!("{api}{path}"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        let (json, code) = text.rsplit_once('\n').unwrap();
-        (
-            code.trim().parse().unwrap(),
-            serde_json::from_str(json).unwrap_or(Value::Null),
-        )
+        let url = format!("{api}{path}");
+        let mut response = if method == "POST" {
+            agent
+                .post(&url)
+                .header("content-type", "application/json")
+                .send(body)
+                .unwrap()
+        } else {
+            agent.get(&url).call().unwrap()
+        };
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     };
     let (status, body) = call("POST", "/v1/transactions", "{\"transaction\": \"zz\"}");
     assert_eq!(status, 400);
@@ -400,6 +384,59 @@ fn api_errors_are_json_with_stable_codes() {
     let openapi = get(&format!("{api}/v1/openapi.json")).expect("openapi");
     assert_eq!(openapi["openapi"], "3.1.0");
     assert!(get(&format!("{api}/healthz")).is_some());
+
+    // The event stream announces the block, the receipt and the module event of a transaction.
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    {
+        let url = format!("{api}/v1/events");
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+            let Ok(response) = agent.get(&url).call() else {
+                return;
+            };
+            let reader = std::io::BufReader::new(response.into_body().into_reader());
+            for line in reader.lines() {
+                let Ok(line) = line else { return };
+                if lines_tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let citizen = tmp.join("citizen.json");
+    ok(civitas(&[
+        "keys",
+        "new",
+        "--out",
+        citizen.to_str().unwrap(),
+    ]));
+    ok(civitas(&[
+        "tx",
+        "identity",
+        "register-citizen",
+        "--key",
+        dir.join("keys/finance.json").to_str().unwrap(),
+        "--citizen-key",
+        citizen.to_str().unwrap(),
+        "--node",
+        &api,
+    ]));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut saw = (false, false, false);
+    while Instant::now() < deadline && saw != (true, true, true) {
+        let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(1)) else {
+            continue;
+        };
+        match line.as_str() {
+            "event: block" => saw.0 = true,
+            "event: receipt" => saw.1 = true,
+            _ if line.starts_with("data: ") && line.contains("account_registered") => saw.2 = true,
+            _ => {}
+        }
+    }
+    assert_eq!(saw, (true, true, true), "block, receipt and module events");
     drop(nodes);
     let _ = std::fs::remove_dir_all(&tmp);
 }

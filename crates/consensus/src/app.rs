@@ -320,6 +320,7 @@ where
             &BatchView::<E>(&batches),
             &self.modules,
             Mode::Build,
+            &mempool,
         )
         .await
         {

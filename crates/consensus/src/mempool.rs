@@ -126,6 +126,15 @@ impl Mempool {
         next
     }
 
+    /// Whether exactly `tx` (same body and signatures) is pending, so its signatures were
+    /// verified at admission.
+    pub fn holds_exactly(&self, tx: &SignedTx) -> bool {
+        self.lock()
+            .by_hash
+            .get(&tx.hash())
+            .is_some_and(|entry| entry.tx.signatures == tx.signatures)
+    }
+
     /// Whether `hash` is pending.
     pub fn contains(&self, hash: &TxHash) -> bool {
         self.lock().by_hash.contains_key(hash)
@@ -241,6 +250,12 @@ fn remember(inner: &mut Inner, hash: TxHash, code: String, message: String) {
         if let Some(old) = inner.rejected_order.pop_front() {
             inner.rejected.remove(&old);
         }
+    }
+}
+
+impl civitas_exec::VerifiedTxs for Mempool {
+    fn is_verified(&self, tx: &SignedTx) -> bool {
+        self.holds_exactly(tx)
     }
 }
 

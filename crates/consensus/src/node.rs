@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Messages per second each peer may send on each channel.
-const CHANNEL_QUOTA: Quota = Quota::per_second(NZU32!(50_000));
+const CHANNEL_QUOTA: Quota = Quota::per_second(NZU32!(1_000));
 
 /// What a node needs to start.
 pub struct NodeParams {

@@ -119,8 +119,14 @@ impl SignedTx {
     }
 
     /// Checks everything that does not depend on ledger state: size, instruction fields, and
-    /// that every signature verifies. Returns the signing keys.
+    /// that every signature verifies.
     pub fn verify_stateless(&self) -> Result<(), TxError> {
+        self.check_shape()?;
+        self.verify_signatures()
+    }
+
+    /// Checks size, instruction fields and signer list, but not the signatures themselves.
+    pub fn check_shape(&self) -> Result<(), TxError> {
         let size = self.encode_size();
         if size > TX_ENCODED_MAX_BYTES {
             return Err(TxError::TooLarge { size });
@@ -135,11 +141,18 @@ impl SignedTx {
         for instruction in &self.body.instructions {
             instruction.validate()?;
         }
-        let message = self.body.encode();
         for (index, entry) in self.signatures.iter().enumerate() {
             if self.signatures[..index].iter().any(|e| e.key == entry.key) {
                 return Err(TxError::DuplicateSigner(Box::new(entry.key.clone())));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks that every signature verifies over the body.
+    pub fn verify_signatures(&self) -> Result<(), TxError> {
+        let message = self.body.encode();
+        for entry in &self.signatures {
             if !entry.key.verify(TX_NAMESPACE, &message, &entry.signature) {
                 return Err(TxError::BadSignature(Box::new(entry.key.clone())));
             }

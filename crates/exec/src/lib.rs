@@ -30,6 +30,22 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
+/// Tells execution which transactions this node has already verified (signatures checked at
+/// admission), so each signature is verified once per node.
+pub trait VerifiedTxs: Send + Sync {
+    /// Whether exactly this transaction (body and signatures) was verified before.
+    fn is_verified(&self, tx: &SignedTx) -> bool;
+}
+
+/// No transaction is known to be verified.
+pub struct NoneVerified;
+
+impl VerifiedTxs for NoneVerified {
+    fn is_verified(&self, _: &SignedTx) -> bool {
+        false
+    }
+}
+
 /// The block being executed, as far as execution may know it.
 #[derive(Clone, Debug)]
 pub struct BlockEnv {
@@ -199,7 +215,12 @@ pub async fn read_nonce<S: StateView>(
 }
 
 /// Checks the rules of one transaction that need the block but not the state.
-fn check_envelope(tx: &SignedTx, env: &BlockEnv, mode: Mode) -> Result<(), Rejection> {
+fn check_envelope(
+    tx: &SignedTx,
+    env: &BlockEnv,
+    mode: Mode,
+    verified: &dyn VerifiedTxs,
+) -> Result<(), Rejection> {
     if tx.body.chain_id != env.genesis.chain_id {
         return Err(Rejection::new(
             "wrong_chain",
@@ -219,8 +240,12 @@ fn check_envelope(tx: &SignedTx, env: &BlockEnv, mode: Mode) -> Result<(), Rejec
         ));
     }
     if mode != Mode::Replay {
-        tx.verify_stateless()
+        tx.check_shape()
             .map_err(|e| Rejection::new("bad_transaction", e.to_string()))?;
+        if !verified.is_verified(tx) {
+            tx.verify_signatures()
+                .map_err(|e| Rejection::new("bad_transaction", e.to_string()))?;
+        }
     }
     Ok(())
 }
@@ -232,6 +257,7 @@ pub async fn execute_block<S: StateView, M: Modules>(
     base: &S,
     modules: &M,
     mode: Mode,
+    verified: &dyn VerifiedTxs,
 ) -> Result<BlockResult, BlockError> {
     let mut state = Overlay::new(base);
     if env.height == 1 {
@@ -277,7 +303,7 @@ pub async fn execute_block<S: StateView, M: Modules>(
                 }
             }
         }
-        match admit(env, &tx, &mut state, modules, mode).await? {
+        match admit(env, &tx, &mut state, modules, mode, verified).await? {
             Ok(nonce) => {
                 let index = result.included.len() as u32;
                 let receipt = run_tx(env, &tx, hash, index, nonce, &mut state, modules).await?;
@@ -307,8 +333,9 @@ async fn admit<S: StateView, M: Modules>(
     state: &mut Overlay<'_, S>,
     modules: &M,
     mode: Mode,
+    verified: &dyn VerifiedTxs,
 ) -> Result<Result<u64, Rejection>, BlockError> {
-    if let Err(rejection) = check_envelope(tx, env, mode) {
+    if let Err(rejection) = check_envelope(tx, env, mode, verified) {
         return Ok(Err(rejection));
     }
     if let Err(rejection) = modules.authenticate(tx, state).await? {

@@ -58,7 +58,14 @@ impl Chain {
 
     fn block(&mut self, txs: Vec<SignedTx>, mode: Mode) -> Result<Vec<Receipt>, BlockError> {
         let env = self.env();
-        let result = block_on(execute_block(&env, txs, &self.state, &CivitasModules, mode))?;
+        let result = block_on(execute_block(
+            &env,
+            txs,
+            &self.state,
+            &CivitasModules,
+            mode,
+            &NoneVerified,
+        ))?;
         self.state.apply(&result.writes);
         self.height += 1;
         Ok(result.receipts)
@@ -300,4 +307,46 @@ fn execution_is_deterministic() {
         chain.state.0
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn bad_signatures_invalidate_a_block_unless_already_verified() {
+    struct All;
+    impl civitas_exec::VerifiedTxs for All {
+        fn is_verified(&self, _: &SignedTx) -> bool {
+            true
+        }
+    }
+    let mut chain = Chain::new();
+    let admin = PrivateKey::from_test_seed(101);
+    let citizen = PrivateKey::from_test_seed(900);
+    let mut forged = tx(
+        &admin,
+        None,
+        0,
+        Instruction::Identity(IdentityInstruction::RegisterCitizen {
+            key: citizen.public_key(),
+        }),
+    );
+    forged.signatures[0].signature = admin.sign(b"other", b"message");
+    let env = chain.env();
+    let verified = block_on(execute_block(
+        &env,
+        vec![forged.clone()],
+        &chain.state,
+        &CivitasModules,
+        Mode::Verify,
+        &NoneVerified,
+    ));
+    assert!(matches!(verified, Err(BlockError::Invalid(m)) if m.contains("bad_transaction")));
+    // A node that verified exactly this transaction before does not verify it again.
+    let cached = block_on(execute_block(
+        &env,
+        vec![forged],
+        &chain.state,
+        &CivitasModules,
+        Mode::Verify,
+        &All,
+    ));
+    assert!(cached.is_ok());
 }

@@ -1,0 +1,437 @@
+//! `civitas bench`: start a fresh local network, drive a pre-signed workload through the nodes'
+//! HTTP APIs, and report throughput, latency and resource use.
+//!
+//! Latency is measured from each transaction's submission (or, with `--rate`, from its scheduled
+//! send time, so a slow node cannot hide queueing: no coordinated omission) to the moment node 0
+//! announces its receipt on the event stream.
+
+use crate::devnet::{create, spawn, stop, submit, wait_until_final};
+use crate::keys::write_new_key;
+use crate::output::print_json;
+use anyhow::{Context, Result, bail};
+use civitas_client::{Client, build_tx};
+use civitas_core::bundle::ProofBundle;
+use civitas_core::crypto::{PrivateKey, TX_NAMESPACE};
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
+use civitas_core::keyfile::KeyFile;
+use civitas_core::tx::SignedTx;
+use clap::Args as ClapArgs;
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// Validators in the benchmark network.
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Transactions to send.
+    #[arg(long, default_value_t = 5_000)]
+    txs: usize,
+    /// Concurrent clients (each signs as its own notary official).
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Offered load in transactions per second (open loop); by default each client sends as
+    /// fast as the node accepts.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// API base port for the benchmark network.
+    #[arg(long, default_value_t = 28080)]
+    base_port: u16,
+    /// Keep the network's directory here instead of a temporary one.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// CPU seconds used so far by process `pid` (user + system), from /proc.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Peak resident memory of `pid`, in bytes.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Ed25519 verifications per second on one core, measured here.
+fn ed25519_verifications_per_second() -> f64 {
+    let key = PrivateKey::from_test_seed(1);
+    let public = key.public_key();
+    let message = [7u8; 200];
+    let signature = key.sign(TX_NAMESPACE, &message);
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < Duration::from_secs(1) {
+        for _ in 0..100 {
+            assert!(public.verify(TX_NAMESPACE, &message, &signature));
+        }
+        count += 100;
+    }
+    count as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Follows node 0's event stream, recording when each receipt arrives.
+fn follow_receipts(api: String, seen: Arc<Mutex<HashMap<Hash32, Instant>>>, stop_at: usize) {
+    std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        let Ok(response) = agent.get(&format!("{api}/v1/events")).call() else {
+            return;
+        };
+        let reader = std::io::BufReader::new(response.into_body().into_reader());
+        let mut event = String::new();
+        for line in reader.lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_string();
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && event == "receipt"
+                && let Ok(value) = serde_json::from_str::<serde_json::Value>(data)
+                && let Some(hash) = value["tx"].as_str().and_then(|h| Hash32::from_hex(h).ok())
+            {
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                seen.insert(hash, Instant::now());
+                if seen.len() >= stop_at {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.clients == 0 || args.txs < args.clients {
+        bail!("--txs must be at least --clients, and --clients at least 1");
+    }
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("civitas-bench-{}", std::process::id())),
+    };
+    if dir.join("genesis.json").exists() {
+        bail!(
+            "{} already holds a network; the benchmark needs a fresh directory",
+            dir.display()
+        );
+    }
+    let genesis = create(&dir, args.validators, args.base_port)?;
+    let apis: Vec<Client> = (0..args.validators)
+        .map(|i| Client::new(&format!("http://127.0.0.1:{}", args.base_port + i as u16)))
+        .collect();
+    let mut children = Vec::new();
+    for i in 0..args.validators {
+        children.push(spawn(&dir, i)?);
+    }
+    let result = measure(&args, &dir, &genesis, &apis, &mut children);
+    stop(&mut children);
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn measure(
+    args: &Args,
+    dir: &Path,
+    genesis: &civitas_core::genesis::Genesis,
+    apis: &[Client],
+    children: &mut [std::process::Child],
+) -> Result<()> {
+    wait_until_final(apis, children, dir)?;
+    let chain = genesis.chain_id.clone();
+    let admin = crate::output::read_key(
+        &dir.join("keys")
+            .join(format!("{}.json", genesis.agencies[0].id)),
+    )?;
+
+    // One notary official per client, so clients never contend for a nonce.
+    let mut notaries: Vec<KeyFile> = Vec::new();
+    for c in 0..args.clients {
+        let key = write_new_key(
+            &dir.join("keys").join(format!("bench-notary-{c}.json")),
+            "bench",
+        )?;
+        submit(
+            &apis[0],
+            &chain,
+            &admin,
+            Instruction::Identity(IdentityInstruction::RegisterOfficial {
+                key: key.public_key.clone(),
+                agency: genesis.agencies[0].id.clone(),
+                name: format!("Bench notary {c}"),
+                roles: vec!["notary".into()],
+            }),
+        )?;
+        notaries.push(key);
+    }
+
+    // Pre-sign the workload before timing.
+    let per_client = args.txs / args.clients;
+    let total = per_client * args.clients;
+    let signing_start = Instant::now();
+    let workloads: Vec<Vec<SignedTx>> = notaries
+        .iter()
+        .enumerate()
+        .map(|(c, key)| {
+            (0..per_client)
+                .map(|n| {
+                    let document =
+                        Hash32::sha256(format!("bench {c} {n} {}", std::process::id()).as_bytes());
+                    build_tx(
+                        &chain,
+                        key,
+                        n as u64,
+                        vec![Instruction::Notary(NotaryInstruction::Anchor {
+                            document,
+                            title: format!("Benchmark document {c}-{n}"),
+                            metadata: vec![],
+                        })],
+                        "",
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let signing = signing_start.elapsed();
+    let tx_bytes = workloads
+        .iter()
+        .flatten()
+        .map(commonware_codec::EncodeSize::encode_size)
+        .sum::<usize>()
+        / total;
+
+    let seen = Arc::new(Mutex::new(HashMap::new()));
+    follow_receipts(apis[0].base().to_string(), seen.clone(), total);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let cpu_before: Vec<f64> = children
+        .iter()
+        .map(|c| cpu_seconds(c.id()).unwrap_or(0.0))
+        .collect();
+    let disk_before: u64 = (0..args.validators)
+        .map(|i| dir_bytes(&dir.join(format!("node{i}/data"))))
+        .sum();
+    let submitted: Arc<Mutex<Vec<(Hash32, Instant)>>> =
+        Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let refused = Arc::new(Mutex::new(0usize));
+    let start = Instant::now();
+    let interval = args
+        .rate
+        .map(|rate| Duration::from_secs_f64(args.clients as f64 / rate));
+    let threads: Vec<_> = workloads
+        .into_iter()
+        .enumerate()
+        .map(|(c, txs)| {
+            let client = apis[c % apis.len()].clone();
+            let submitted = submitted.clone();
+            let refused = refused.clone();
+            std::thread::spawn(move || {
+                for (n, tx) in txs.into_iter().enumerate() {
+                    let scheduled = match interval {
+                        Some(step) => {
+                            let at = start + step * n as u32;
+                            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                                std::thread::sleep(wait);
+                            }
+                            at
+                        }
+                        None => Instant::now(),
+                    };
+                    let hash = tx.hash();
+                    loop {
+                        match client.submit(&tx) {
+                            Ok(_) => break,
+                            Err(e) if e.code() == Some("mempool_full") => {
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            Err(_) => {
+                                *refused.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                                break;
+                            }
+                        }
+                    }
+                    submitted
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((hash, scheduled));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        let _ = thread.join();
+    }
+    let submit_done = start.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while seen.lock().unwrap_or_else(|p| p.into_inner()).len() < total && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let submitted = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut latencies: Vec<f64> = submitted
+        .iter()
+        .filter_map(|(hash, at)| {
+            seen.get(hash)
+                .map(|done| done.duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let finalized = latencies.len();
+    let last = submitted
+        .iter()
+        .filter_map(|(hash, _)| seen.get(hash))
+        .max()
+        .copied()
+        .unwrap_or_else(Instant::now);
+    let window = last.duration_since(start).as_secs_f64();
+    let tps = finalized as f64 / window;
+    let cpu: Vec<f64> = children
+        .iter()
+        .zip(&cpu_before)
+        .map(|(c, before)| cpu_seconds(c.id()).unwrap_or(0.0) - before)
+        .collect();
+    let rss: Vec<u64> = children
+        .iter()
+        .map(|c| peak_rss(c.id()).unwrap_or(0))
+        .collect();
+    let disk_after: u64 = (0..args.validators)
+        .map(|i| dir_bytes(&dir.join(format!("node{i}/data"))))
+        .sum();
+
+    // A proof bundle for one of the documents: its size and the offline verification time.
+    let bundle_bytes = apis[1].get_bytes(&format!(
+        "/v1/proofs/notary/{}",
+        Hash32::sha256(format!("bench 0 0 {}", std::process::id()).as_bytes())
+    ))?;
+    let bundle =
+        ProofBundle::from_bytes(&bundle_bytes).context("the node returned an unreadable bundle")?;
+    let rounds = 200;
+    let verify_start = Instant::now();
+    for _ in 0..rounds {
+        let decoded = ProofBundle::from_bytes(&bundle_bytes).context("bundle")?;
+        civitas_state::proof::verify_bundle(&decoded, genesis).context("bundle verification")?;
+    }
+    let verify_ms = verify_start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+    drop(bundle);
+
+    let verifications = ed25519_verifications_per_second();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let bound = cores * verifications / args.validators as f64;
+    let report = serde_json::json!({
+        "validators": args.validators,
+        "clients": args.clients,
+        "offered_rate": args.rate,
+        "transactions": total,
+        "finalized": finalized,
+        "refused": *refused.lock().unwrap_or_else(|p| p.into_inner()),
+        "signing_per_second": total as f64 / signing.as_secs_f64(),
+        "submit_seconds": submit_done.as_secs_f64(),
+        "finalized_tps": tps,
+        "latency_ms": {
+            "p50": percentile(&latencies, 50.0),
+            "p90": percentile(&latencies, 90.0),
+            "p99": percentile(&latencies, 99.0),
+            "max": latencies.last().copied().unwrap_or(0.0),
+        },
+        "cpu_ms_per_tx_per_validator": cpu.iter().map(|s| s * 1000.0 / total as f64).collect::<Vec<_>>(),
+        "peak_rss_mib": rss.iter().map(|b| *b as f64 / 1_048_576.0).collect::<Vec<_>>(),
+        "disk_bytes_per_tx_per_validator": (disk_after.saturating_sub(disk_before)) as f64 / total as f64 / args.validators as f64,
+        "signed_tx_bytes": tx_bytes,
+        "ed25519_verifications_per_second_per_core": verifications,
+        "ed25519_bound_tps": bound,
+        "fraction_of_bound": tps / bound,
+        "bundle_bytes": bundle_bytes.len(),
+        "bundle_verify_ms": verify_ms,
+    });
+    if args.json {
+        print_json(&report);
+    } else {
+        println!("validators                      {}", args.validators);
+        println!(
+            "transactions finalized          {finalized} of {total} ({} clients)",
+            args.clients
+        );
+        println!(
+            "signing (before timing)         {:.0} tx/s",
+            report["signing_per_second"].as_f64().unwrap_or(0.0)
+        );
+        println!("finalized throughput            {tps:.0} tx/s over {window:.2} s");
+        println!(
+            "submit-to-finality latency      p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 90.0),
+            percentile(&latencies, 99.0),
+            latencies.last().copied().unwrap_or(0.0)
+        );
+        println!(
+            "CPU per tx per validator        {}",
+            cpu.iter()
+                .map(|s| format!("{:.3} ms", s * 1000.0 / total as f64))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "peak memory per validator       {}",
+            rss.iter()
+                .map(|b| format!("{:.0} MiB", *b as f64 / 1_048_576.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "disk per tx per validator       {:.0} bytes",
+            report["disk_bytes_per_tx_per_validator"]
+                .as_f64()
+                .unwrap_or(0.0)
+        );
+        println!(
+            "ed25519 verify, one core        {verifications:.0} /s (bound {bound:.0} tx/s for {} validators on {cores} cores)",
+            args.validators
+        );
+        println!(
+            "throughput / bound              {:.1}%",
+            100.0 * tps / bound
+        );
+        println!(
+            "proof bundle                    {} bytes, verified offline in {verify_ms:.2} ms",
+            bundle_bytes.len()
+        );
+    }
+    Ok(())
+}
