@@ -395,12 +395,20 @@ where
         };
         let env = self.env(&header);
         let txs = block.inner().0.txs.clone();
-        let result =
-            match execute_block(&env, txs, &BatchView::<E>(&batches), &self.modules, mode).await {
-                Ok(result) => result,
-                Err(BlockError::Invalid(reason)) => return fail(reason),
-                Err(BlockError::State(e)) => panic!("state failure while verifying a block: {e}"),
-            };
+        let result = match execute_block(
+            &env,
+            txs,
+            &BatchView::<E>(&batches),
+            &self.modules,
+            mode,
+            &self.shared.mempool,
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(BlockError::Invalid(reason)) => return fail(reason),
+            Err(BlockError::State(e)) => panic!("state failure while verifying a block: {e}"),
+        };
         if result.history_root != header.history_root {
             return fail("history_root does not match".into());
         }
