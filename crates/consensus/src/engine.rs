@@ -134,6 +134,36 @@ pub fn max_message_size(validators: u32) -> u32 {
     ])
 }
 
+/// Sets the reported tip from storage after a restart, before new blocks arrive.
+async fn restore_tip<E>(
+    shared: &Shared,
+    db: &SharedDb<E>,
+    marshal: &marshal::core::Mailbox<simplex::scheme::ed25519::Scheme, Standard<ChainBlock>>,
+) where
+    E: Spawner + Clock + Metrics + Storage + commonware_storage::Context,
+{
+    let height = {
+        let guard = db.read().await;
+        let metadata = guard.get_metadata().await.ok().flatten();
+        civitas_state::metadata_height(metadata.as_ref()).unwrap_or(0)
+    };
+    if height == 0 {
+        return;
+    }
+    if let Some(block) = marshal
+        .get_block(commonware_consensus::types::Height::new(height))
+        .await
+    {
+        let header = block.inner().header();
+        *shared.tip.lock().unwrap_or_else(|p| p.into_inner()) = crate::app::Tip {
+            height,
+            digest: header.digest(),
+            state_root: header.state_root,
+            timestamp: header.timestamp,
+        };
+    }
+}
+
 /// Builds and starts a validator.
 pub async fn start_validator<E, P, B, S, R>(
     context: E,
@@ -281,6 +311,7 @@ where
     marshal_actor.start(stateful_mailbox.clone(), buffer, backfill);
     stateful_actor.start();
     let db = stateful_mailbox.subscribe_databases().await;
+    restore_tip(&shared, &db, &marshal_mailbox).await;
 
     let submit = crate::gossip::start(
         context.child("gossip"),

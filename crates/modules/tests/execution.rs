@@ -8,7 +8,7 @@ use civitas_core::receipt::{Receipt, TxOutcome};
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::{SignedTx, TxBody};
 use civitas_exec::overlay::MemoryState;
-use civitas_exec::{BlockEnv, BlockError, Mode, execute_block};
+use civitas_exec::{BlockEnv, BlockError, Mode, NoneVerified, execute_block};
 use civitas_modules::CivitasModules;
 use civitas_modules::notary::state::{Document, document_key};
 use futures::executor::block_on;
@@ -236,6 +236,7 @@ fn rotated_key_stops_working_and_new_key_signs() {
         &chain.state,
         &CivitasModules,
         Mode::Build,
+        &NoneVerified,
     ))
     .unwrap();
     assert!(built.included.is_empty());
@@ -317,7 +318,7 @@ fn bad_signatures_invalidate_a_block_unless_already_verified() {
             true
         }
     }
-    let mut chain = Chain::new();
+    let chain = Chain::new();
     let admin = PrivateKey::from_test_seed(101);
     let citizen = PrivateKey::from_test_seed(900);
     let mut forged = tx(
