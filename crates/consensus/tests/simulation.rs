@@ -268,6 +268,18 @@ fn run(seed: u64) {
                 .and_then(|b| civitas_state::proof::verify_bundle(&b, &genesis));
             assert!(verdict.is_err(), "tampering byte {i} still verified");
         }
+        // Even with the checksum recomputed by a forger, no single-byte change of a value
+        // bundle verifies: the certificate and the state proof bind every byte.
+        let body_len = bytes.len() - 32;
+        for i in 0..body_len {
+            let mut body = bytes[..body_len].to_vec();
+            body[i] ^= 0x10;
+            let checksum = Hash32::tagged(b"civitas/bundle", &[&body]);
+            body.extend_from_slice(checksum.as_ref());
+            let verdict = civitas_core::bundle::ProofBundle::from_bytes(&body)
+                .and_then(|b| civitas_state::proof::verify_bundle(&b, &genesis));
+            assert!(verdict.is_err(), "forging byte {i} still verified");
+        }
         let absent = handle
             .bundle(
                 civitas_modules::notary::state::document_key(&Hash32::sha256(b"never")),

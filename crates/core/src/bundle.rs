@@ -240,7 +240,7 @@ impl Finalization {
 }
 
 impl ProofBundle {
-    /// Decodes a bundle from untrusted bytes.
+    /// Decodes a bundle from untrusted bytes, checking its trailing checksum.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
         if bytes.len() > BUNDLE_MAX_BYTES {
             return Err(BundleError::Malformed(format!(
@@ -248,20 +248,32 @@ impl ProofBundle {
                 bytes.len()
             )));
         }
-        if bytes.len() < 6 || bytes[..4] != BUNDLE_MAGIC {
+        if bytes.len() < 6 + 32 || bytes[..4] != BUNDLE_MAGIC {
             return Err(BundleError::Malformed("missing the CVPB signature".into()));
         }
         let version = u16::from_be_bytes([bytes[4], bytes[5]]);
         if version != BUNDLE_VERSION {
             return Err(BundleError::UnsupportedVersion(version));
         }
-        crate::codec::from_slice::<Self>(bytes, &())
+        let (body, checksum) = bytes.split_at(bytes.len() - 32);
+        if Hash32::tagged(tag::BUNDLE, &[body]).as_ref() != checksum {
+            return Err(BundleError::Malformed(
+                "its checksum does not match: the file was altered or damaged".into(),
+            ));
+        }
+        crate::codec::from_slice::<Self>(body, &())
             .map_err(|e: DecodeError| BundleError::Malformed(e.to_string()))
     }
 
-    /// Encodes the bundle.
+    /// Encodes the bundle, followed by its checksum `T("civitas/bundle", body)`.
+    ///
+    /// The checksum detects any accidental change of the file. It is not what makes a bundle
+    /// trustworthy (anyone can recompute it); the certificate and the state proof are.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.encode().to_vec()
+        let mut bytes = self.encode().to_vec();
+        let checksum = Hash32::tagged(tag::BUNDLE, &[&bytes]);
+        bytes.extend_from_slice(checksum.as_ref());
+        bytes
     }
 
     /// Checks everything but the state proof: genesis, validator set, header, certificate, and
@@ -307,6 +319,10 @@ impl ProofBundle {
             if self.claim.key != expected || self.claim.value.is_none() {
                 return Err(BundleError::WrongTransaction);
             }
+            // The signatures are not covered by the transaction hash: check them, so the bundle
+            // shows who signed and no byte of it can change unnoticed.
+            tx.verify_stateless()
+                .map_err(|e| BundleError::Malformed(format!("attached transaction: {e}")))?;
         }
         Ok(())
     }

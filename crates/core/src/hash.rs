@@ -40,6 +40,8 @@ pub mod tag {
     pub const VALIDATOR_SET: &[u8] = b"civitas/validator-set";
     /// A state key (typed key to the 32-byte key stored in the authenticated state).
     pub const STATE_KEY: &[u8] = b"civitas/state-key";
+    /// The checksum that ends a proof bundle.
+    pub const BUNDLE: &[u8] = b"civitas/bundle";
 }
 
 impl Hash32 {

@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""Independent verifier for Civitas proof bundles (format v1), written from docs/PROOFS.md.
+
+It shares no code with the Rust implementation: only the Python standard library. CI runs it
+against bundles produced by a live network to show that the specification is sufficient.
+
+Usage: verify_bundle.py BUNDLE --genesis genesis.json
+Exit 0 and prints VALID when the bundle proves its claim; exit 2 with the reason otherwise.
+"""
+import hashlib
+import json
+import sys
+
+
+class Invalid(Exception):
+    pass
+
+
+# --- primitives -------------------------------------------------------------------------------
+
+def sha256(*parts):
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p)
+    return h.digest()
+
+
+def tagged(tag, *parts):
+    return sha256(bytes([len(tag)]), tag, *parts)
+
+
+def varint(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value == 0:
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
+class Reader:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n):
+        if self.pos + n > len(self.data):
+            raise Invalid("truncated")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def be(self, n):
+        return int.from_bytes(self.take(n), "big")
+
+    def varint(self, max_bytes=10):
+        value, shift = 0, 0
+        for i in range(max_bytes):
+            byte = self.u8()
+            value |= (byte & 0x7F) << shift
+            if byte & 0x80 == 0:
+                if i > 0 and byte == 0:
+                    raise Invalid("non-canonical varint")
+                return value
+            shift += 7
+        raise Invalid("varint too long")
+
+    def length(self, bound):
+        n = self.varint(5)
+        if n > bound:
+            raise Invalid("length over bound")
+        return n
+
+    def bytes_(self, bound):
+        return self.take(self.length(bound))
+
+    def string(self, bound):
+        try:
+            return self.bytes_(bound).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("string is not UTF-8")
+
+    def option(self, read):
+        tag = self.u8()
+        if tag == 0:
+            return None
+        if tag == 1:
+            return read()
+        raise Invalid("bad option tag")
+
+    def done(self):
+        if self.pos != len(self.data):
+            raise Invalid("trailing bytes")
+
+
+# --- Ed25519 verification (RFC 8032, section 5.1.7) ---------------------------------------------
+
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = (-121665 * pow(121666, P - 2, P)) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def _add(a, b):
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    A = (y1 - x1) * (y2 - x2) % P
+    B = (y1 + x1) * (y2 + x2) % P
+    C = 2 * t1 * t2 * D % P
+    Dd = 2 * z1 * z2 % P
+    E, F, G, H = B - A, Dd - C, Dd + C, B + A
+    return (E * F % P, G * H % P, F * G % P, E * H % P)
+
+
+def _mul(s, point):
+    q = (0, 1, 1, 0)
+    while s > 0:
+        if s & 1:
+            q = _add(q, point)
+        point = _add(point, point)
+        s >>= 1
+    return q
+
+
+def _equal(a, b):
+    return (a[0] * b[2] - b[0] * a[2]) % P == 0 and (a[1] * b[2] - b[1] * a[2]) % P == 0
+
+
+def _recover_x(y, sign):
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P != 0:
+        return None
+    if (x & 1) != sign:
+        x = P - x
+    return x
+
+
+def _decompress(s):
+    y = int.from_bytes(s, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    x = _recover_x(y, sign)
+    if x is None:
+        return None
+    return (x, y, 1, x * y % P)
+
+
+G_Y = 4 * pow(5, P - 2, P) % P
+G = (_recover_x(G_Y, 0), G_Y, 1, _recover_x(G_Y, 0) * G_Y % P)
+
+
+def ed25519_verify(public, message, signature):
+    if len(public) != 32 or len(signature) != 64:
+        return False
+    a = _decompress(public)
+    r = _decompress(signature[:32])
+    if a is None or r is None:
+        return False
+    s = int.from_bytes(signature[32:], "little")
+    if s >= L:
+        return False
+    h = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % L
+    return _equal(_mul(8 * s, G), _add(_mul(8, r), _mul(8 * h, a)))
+
+
+# --- genesis ------------------------------------------------------------------------------------
+
+def genesis_encoding(genesis):
+    out = bytearray()
+    out += genesis["version"].to_bytes(2, "big")
+    chain = genesis["chain_id"].encode()
+    out += varint(len(chain)) + chain
+    out += genesis["genesis_time"].to_bytes(8, "big")
+    out += varint(len(genesis["agencies"]))
+    for agency in genesis["agencies"]:
+        for field in ("id", "name"):
+            text = agency[field].encode()
+            out += varint(len(text)) + text
+        out += bytes.fromhex(agency["validator_key"])
+        out += varint(len(agency["admin_keys"]))
+        for key in agency["admin_keys"]:
+            out += bytes.fromhex(key)
+        address = agency["p2p_address"].encode()
+        out += varint(len(address)) + address
+    return bytes(out)
+
+
+# --- bundle -------------------------------------------------------------------------------------
+
+def read_header(r):
+    start = r.pos
+    h = {}
+    h["version"] = r.be(2)
+    h["chain"] = r.take(32)
+    h["height"] = r.be(8)
+    h["parent"] = r.take(32)
+    h["epoch"] = r.be(8)
+    h["view"] = r.be(8)
+    h["parent_view"] = r.be(8)
+    h["proposer"] = r.take(32)
+    h["timestamp"] = r.be(8)
+    h["tx_count"] = r.be(4)
+    h["tx_root"] = r.take(32)
+    h["state_root"] = r.take(32)
+    h["state_ops_root"] = r.take(32)
+    h["state_ops_start"] = r.be(8)
+    h["state_ops_end"] = r.be(8)
+    h["history_root"] = r.take(32)
+    h["validator_set"] = r.take(32)
+    h["bytes"] = r.data[start:r.pos]
+    if h["version"] != 1:
+        raise Invalid("unknown header version")
+    return h
+
+
+def skip_transaction(r):
+    """Skips a signed transaction, returning its body bytes (for its hash)."""
+    start = r.pos
+    r.string(64)                      # chain id
+    r.take(32)                        # signer
+    r.take(8)                         # nonce
+    r.take(8)                         # expiry
+    count = r.length(16)
+    for _ in range(count):
+        skip_instruction(r)
+    r.string(256)                     # memo
+    body = r.data[start:r.pos]
+    signatures = [(r.take(32), r.take(64)) for _ in range(r.length(8))]
+    if not signatures:
+        raise Invalid("attached transaction is unsigned")
+    namespace = b"civitas/tx/v1"
+    message = varint(len(namespace)) + namespace + body
+    keys = [key for key, _ in signatures]
+    if len(set(keys)) != len(keys):
+        raise Invalid("attached transaction has a duplicate signer")
+    for key, signature in signatures:
+        if not ed25519_verify(key, message, signature):
+            raise Invalid("attached transaction signature does not verify")
+    return body
+
+
+def skip_instruction(r):
+    module, op = r.u8(), r.u8()
+    if module == 1 and op == 0:
+        r.take(32); r.string(32); r.string(128)
+        for _ in range(r.length(16)):
+            r.string(32)
+    elif module == 1 and op == 1:
+        r.take(32)
+    elif module == 1 and op == 2:
+        r.take(32)
+        for _ in range(r.length(16)):
+            r.string(32)
+    elif module == 1 and op == 3:
+        r.take(32)
+    elif module == 1 and op == 4:
+        r.take(32); r.string(512)
+    elif module == 2 and op == 0:
+        r.take(32); r.string(128)
+        for _ in range(r.length(16)):
+            r.string(64); r.string(512)
+    elif module == 2 and op == 1:
+        r.take(32); r.string(512)
+    else:
+        raise Invalid("unknown instruction")
+
+
+def read_bundle(data):
+    if len(data) > 1024 * 1024:
+        raise Invalid("bundle over 1 MiB")
+    if len(data) < 38:
+        raise Invalid("not a proof bundle")
+    data, checksum = data[:-32], data[-32:]
+    if tagged(b"civitas/bundle", data) != checksum:
+        raise Invalid("checksum mismatch: the file was altered or damaged")
+    r = Reader(data)
+    if r.take(4) != b"CVPB":
+        raise Invalid("not a proof bundle")
+    if r.be(2) != 1:
+        raise Invalid("unsupported bundle version")
+    b = {"genesis": r.take(32)}
+    b["validators"] = [r.take(32) for _ in range(r.length(128))]
+    b["header"] = read_header(r)
+    f = {"epoch": r.be(8), "view": r.be(8), "parent_view": r.be(8), "block": r.take(32)}
+    f["signatures"] = [(r.be(4), r.take(64)) for _ in range(r.length(128))]
+    b["finalization"] = f
+    space = r.string(64)
+    key_id = r.bytes_(256)
+    value = r.option(lambda: r.bytes_(65536))
+    proof = r.bytes_(65536)
+    b["claim"] = {"space": space, "id": key_id, "value": value, "proof": proof}
+    b["tx_body"] = r.option(lambda: skip_transaction(r))
+    r.done()
+    return b
+
+
+# --- the state proof (QMDB current, MMR family, 32-byte chunks) ---------------------------------
+
+GRAFTING_HEIGHT = 8          # 32-byte chunks: 256 operations each
+CHUNK_BITS = 256
+
+
+def mmr_peaks(leaves):
+    """(position, height, first leaf) of each peak, left to right."""
+    peaks, offset, leaf = [], 0, 0
+    for height in range(63, -1, -1):
+        if leaves & (1 << height):
+            size = (1 << (height + 1)) - 1
+            peaks.append((offset + size - 1, height, leaf))
+            offset += size
+            leaf += 1 << height
+    return peaks
+
+
+def node_hash(pos, left, right, height, leaf_start, chunks, start_chunk, graftable):
+    digest = sha256(pos.to_bytes(8, "big"), left, right)
+    if height != GRAFTING_HEIGHT:
+        return digest
+    chunk_index = leaf_start >> GRAFTING_HEIGHT
+    local = chunk_index - start_chunk
+    if chunk_index >= graftable or local < 0 or local >= len(chunks):
+        return digest
+    chunk = chunks[local]
+    if chunk == bytes(len(chunk)):
+        return digest
+    return sha256(chunk, digest)
+
+
+def reconstruct(pos, height, leaf_start, loc, element, siblings, cursor, ctx):
+    """Rebuilds a subtree digest that contains leaf `loc`, consuming siblings in DFS order."""
+    leaf_end = leaf_start + (1 << height)
+    if leaf_end <= loc or leaf_start > loc:
+        if cursor[0] >= len(siblings):
+            raise Invalid("state proof is missing digests")
+        digest = siblings[cursor[0]]
+        cursor[0] += 1
+        return digest
+    if height == 0:
+        return sha256(pos.to_bytes(8, "big"), element)
+    left_pos, right_pos = pos - (1 << height), pos - 1
+    mid = leaf_start + (1 << (height - 1))
+    left = reconstruct(left_pos, height - 1, leaf_start, loc, element, siblings, cursor, ctx)
+    right = reconstruct(right_pos, height - 1, mid, loc, element, siblings, cursor, ctx)
+    return node_hash(pos, left, right, height, leaf_start, *ctx)
+
+
+def fold(acc, peak):
+    return sha256(acc, peak)
+
+
+def bag(leaves, inactive_to_fold, committed_inactive, peaks):
+    domain = bytes([0, 1])            # MMR family, backward bagging
+    if not peaks:
+        return sha256(domain, leaves.to_bytes(8, "big"))
+    acc = peaks[0]
+    rest = list(peaks[1:])
+    for _ in range(max(inactive_to_fold - 1, 0)):
+        if not rest:
+            raise Invalid("bad inactive peak count")
+        acc = fold(acc, rest.pop(0))
+    if rest:
+        b = rest[-1]
+        for peak in reversed(rest[:-1]):
+            b = fold(peak, b)
+        acc = fold(acc, b)
+    parts = [domain, leaves.to_bytes(8, "big")]
+    if committed_inactive:
+        parts.append(committed_inactive.to_bytes(8, "big"))
+    parts.append(acc)
+    return sha256(*parts)
+
+
+def read_operation_proof(r):
+    loc = r.varint()
+    chunk = r.take(32)
+    leaves = r.varint()
+    inactive = r.varint()
+    digests = [r.take(32) for _ in range(r.length(256))]
+    # pending chunk: nothing is encoded for the MMR family
+    partial = r.option(lambda: r.take(32))
+    ops_root = r.take(32)
+    return {"loc": loc, "chunk": chunk, "leaves": leaves, "inactive": inactive,
+            "digests": digests, "partial": partial, "ops_root": ops_root}
+
+
+def operation_proof_root(p, element):
+    loc, leaves, chunk = p["loc"], p["leaves"], p["chunk"]
+    if loc >= leaves:
+        raise Invalid("operation outside the log")
+    bit = loc % CHUNK_BITS
+    if chunk[bit // 8] & (1 << (bit % 8)) == 0:
+        raise Invalid("the operation is not current")
+    start_chunk = loc // CHUNK_BITS
+    complete = leaves // CHUNK_BITS
+    next_bit = leaves % CHUNK_BITS
+    graftable = complete                     # every complete chunk is graftable in an MMR
+    if next_bit:
+        if p["partial"] is None:
+            raise Invalid("missing partial chunk digest")
+        if start_chunk == complete and p["partial"] != sha256(chunk):
+            raise Invalid("partial chunk digest mismatch")
+    elif p["partial"] is not None:
+        raise Invalid("unexpected partial chunk digest")
+    ctx = ([chunk], start_chunk, graftable)
+
+    peaks = mmr_peaks(leaves)
+    inactive = p["inactive"]
+    if inactive > len(peaks):
+        raise Invalid("bad inactive peak count")
+    before = [pk for pk in peaks if pk[2] + (1 << pk[1]) <= loc]
+    overlapping = [pk for pk in peaks if pk[2] <= loc < pk[2] + (1 << pk[1])]
+    after = [pk for pk in peaks if pk[2] > loc]
+    fold_count = min(inactive, len(before))      # backward bagging
+    fold_prefix, prefix_active = before[:fold_count], before[fold_count:]
+    first_after = len(before) + len(overlapping)
+    individual = min(max(inactive - first_after, 0), len(after))
+    after_individual, suffix = after[:individual], after[individual:]
+
+    digests = p["digests"]
+    i = 0
+    peak_digests = []
+    if fold_prefix:
+        peak_digests.append(digests[i]); i += 1
+    for _ in prefix_active:
+        peak_digests.append(digests[i]); i += 1
+    after_digests = digests[i:i + len(after_individual)]; i += len(after_individual)
+    suffix_digest = None
+    if suffix:
+        suffix_digest = digests[i]; i += 1
+    siblings = digests[i:]
+    if len(after_digests) != len(after_individual) or (suffix and suffix_digest is None):
+        raise Invalid("state proof is missing digests")
+    cursor = [0]
+    for (pos, height, leaf_start) in overlapping:
+        peak_digests.append(reconstruct(pos, height, leaf_start, loc, element, siblings, cursor, ctx))
+    if cursor[0] != len(siblings):
+        raise Invalid("state proof has extra digests")
+    peak_digests += after_digests
+    if suffix_digest is not None:
+        peak_digests.append(suffix_digest)
+    to_fold = inactive if not fold_prefix else max(inactive - len(fold_prefix), 0) + 1
+    grafted_root = bag(leaves, to_fold, inactive, peak_digests)
+    if next_bit:
+        return sha256(p["ops_root"], grafted_root, next_bit.to_bytes(8, "big"), p["partial"])
+    return sha256(p["ops_root"], grafted_root)
+
+
+def state_value(value):
+    return varint(len(value)) + value
+
+
+def verify_state(root, space, key_id, value, proof):
+    stored_key = tagged(b"civitas/state-key", bytes([len(space.encode())]), space.encode(), key_id)
+    r = Reader(proof)
+    tag = r.u8()
+    if tag == 0 and value is not None:
+        p = read_operation_proof(r)
+        next_key = r.take(32)
+        r.done()
+        element = b"\xd2" + stored_key + state_value(value) + next_key
+        return operation_proof_root(p, element) == root
+    if tag == 1 and value is None:
+        kind = r.u8()
+        p = read_operation_proof(r)
+        if kind == 0:
+            k1 = r.take(32)
+            v = r.bytes_(65536)
+            k2 = r.take(32)
+            r.done()
+            inside = (k1 <= stored_key < k2) if k1 < k2 else (stored_key >= k1 or stored_key < k2)
+            if k1 == stored_key or not inside:
+                return False
+            element = b"\xd2" + k1 + state_value(v) + k2
+        elif kind == 1:
+            metadata = r.option(lambda: r.bytes_(65536))
+            r.done()
+            element = b"\xd3" + (b"\x00" if metadata is None else b"\x01" + state_value(metadata)) + varint(p["loc"])
+        else:
+            raise Invalid("unknown absence proof kind")
+        return operation_proof_root(p, element) == root
+    return False
+
+
+# --- the whole check ----------------------------------------------------------------------------
+
+def verify(bundle_bytes, genesis):
+    b = read_bundle(bundle_bytes)
+    genesis_hash = tagged(b"civitas/genesis", genesis_encoding(genesis))
+    header, fin, claim = b["header"], b["finalization"], b["claim"]
+    if b["genesis"] != genesis_hash or header["chain"] != genesis_hash:
+        raise Invalid("anchored to a different genesis")
+    if header["epoch"] != 0 or fin["epoch"] != 0:
+        raise Invalid("only epoch 0 is supported")
+    validators = sorted(bytes.fromhex(a["validator_key"]) for a in genesis["agencies"])
+    if b["validators"] != validators:
+        raise Invalid("validator set differs from genesis")
+    set_digest = tagged(b"civitas/validator-set", len(validators).to_bytes(4, "big"), *validators)
+    if header["validator_set"] != set_digest:
+        raise Invalid("validator-set digest mismatch")
+    block = tagged(b"civitas/header", header["bytes"])
+    if fin["block"] != block:
+        raise Invalid("certificate is for another block")
+    if fin["view"] != header["view"] or fin["parent_view"] != header["parent_view"]:
+        raise Invalid("certificate round differs from header")
+    namespace = b"civitas/consensus/" + genesis_hash + b"_FINALIZE"
+    message = varint(len(namespace)) + namespace + varint(fin["epoch"]) + varint(fin["view"]) \
+        + varint(fin["parent_view"]) + fin["block"]
+    last = -1
+    for index, signature in fin["signatures"]:
+        if index <= last or index >= len(validators):
+            raise Invalid("bad signer index")
+        last = index
+        if not ed25519_verify(validators[index], message, signature):
+            raise Invalid("signature of validator #%d does not verify" % index)
+    n = len(validators)
+    if len(fin["signatures"]) < n - (n - 1) // 3:
+        raise Invalid("no quorum")
+    if b["tx_body"] is not None:
+        tx_hash = tagged(b"civitas/tx", b["tx_body"])
+        if claim["space"] != "ledger/receipt" or claim["id"] != tx_hash or claim["value"] is None:
+            raise Invalid("attached transaction does not match the claim")
+    if not verify_state(header["state_root"], claim["space"], claim["id"], claim["value"], claim["proof"]):
+        raise Invalid("state proof does not match the state root")
+    return b
+
+
+def main(argv):
+    if len(argv) != 4 or argv[2] != "--genesis":
+        print(__doc__, file=sys.stderr)
+        return 64
+    with open(argv[1], "rb") as f:
+        data = f.read()
+    with open(argv[3]) as f:
+        genesis = json.load(f)
+    try:
+        b = verify(data, genesis)
+    except Invalid as e:
+        print("INVALID: %s" % e, file=sys.stderr)
+        return 2
+    claim = b["claim"]
+    state = "present" if claim["value"] is not None else "absent"
+    print("VALID: %s/%s is %s at height %d" % (claim["space"], claim["id"].hex(), state, b["header"]["height"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
