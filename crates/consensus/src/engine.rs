@@ -71,6 +71,31 @@ pub struct Channels<S, R> {
 /// Channel ids.
 pub const CHANNELS: [u64; 7] = [0, 1, 2, 3, 4, 5, 6];
 
+impl<S, R> Channels<S, R> {
+    /// Assigns channel pairs registered in the order of [`CHANNELS`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if fewer than seven pairs are given.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (S, R)>) -> Self {
+        let mut pairs = pairs.into_iter();
+        let mut next = || {
+            pairs
+                .next()
+                .expect("one channel pair per entry of CHANNELS")
+        };
+        Self {
+            votes: next(),
+            certificates: next(),
+            resolver: next(),
+            backfill: next(),
+            broadcast: next(),
+            state_sync: next(),
+            txs: next(),
+        }
+    }
+}
+
 /// What a started validator exposes to the rest of the node.
 pub struct Validator<E>
 where

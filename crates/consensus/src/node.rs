@@ -89,18 +89,11 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
     let peers = Map::from_iter_dedup(peers);
     let _ = oracle.track(0, peers);
 
-    let mut pairs = CHANNELS.iter().map(|c| network.register(*c, CHANNEL_QUOTA));
-    let mut next = || pairs.next().expect("seven channels");
-    let channels = Channels {
-        votes: next(),
-        certificates: next(),
-        resolver: next(),
-        backfill: next(),
-        broadcast: next(),
-        state_sync: next(),
-        txs: next(),
-    };
-    drop(pairs);
+    let pairs: Vec<_> = CHANNELS
+        .iter()
+        .map(|c| network.register(*c, CHANNEL_QUOTA))
+        .collect();
+    let channels = Channels::from_pairs(pairs);
     let network = network.start();
 
     let shared = Shared::new(params.genesis.clone());

@@ -75,17 +75,7 @@ async fn start(
     for channel in CHANNELS {
         pairs.push(control.register(channel, QUOTA).await.unwrap());
     }
-    let mut pairs = pairs.into_iter();
-    let mut next = || pairs.next().unwrap();
-    let channels = Channels {
-        votes: next(),
-        certificates: next(),
-        resolver: next(),
-        backfill: next(),
-        broadcast: next(),
-        state_sync: next(),
-        txs: next(),
-    };
+    let channels = Channels::from_pairs(pairs);
     let context = context
         .child("validator")
         .with_attribute("index", index)
