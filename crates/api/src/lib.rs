@@ -39,6 +39,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub fn router(node: NodeHandle) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/status", get(status))
         .route("/v1/genesis", get(genesis))
@@ -67,6 +69,47 @@ async fn not_found() -> ApiError {
 async fn healthz(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
     let tip = node.tip();
     Json(json!({ "status": "ok", "height": tip.height }))
+}
+
+/// A node whose latest block is older than this is not ready, in milliseconds.
+pub const READY_STALE_MS: u64 = 30_000;
+
+async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+    let tip = node.tip();
+    if tip.height == 0 {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "no block has been finalized yet; the node is starting or cannot reach a quorum of validators",
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let age = now.saturating_sub(tip.timestamp.0);
+    if age > READY_STALE_MS {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!(
+                "the latest finalized block ({}) is {} s old; the node is catching up or the network has no quorum",
+                tip.height,
+                age / 1000
+            ),
+        ));
+    }
+    Ok(Json(
+        json!({ "ready": true, "height": tip.height, "block_age_ms": age }),
+    ))
+}
+
+async fn metrics(State(node): State<NodeHandle>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        node.metrics(),
+    )
+        .into_response()
 }
 
 async fn openapi() -> Response {

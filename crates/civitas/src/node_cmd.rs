@@ -46,6 +46,9 @@ pub struct NodeConfig {
     /// Log filter, such as `info` or `civitas=debug`.
     #[serde(default)]
     pub log: Option<String>,
+    /// `text` (default) or `json` (one JSON object per line, for log collectors).
+    #[serde(default)]
+    pub log_format: Option<String>,
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
@@ -85,15 +88,20 @@ fn check_data_dir(data_dir: &Path, genesis_hash: &str) -> Result<()> {
     }
 }
 
-fn init_logging(filter: Option<&str>) {
+fn init_logging(filter: Option<&str>, format: Option<&str>) -> Result<()> {
     let filter = std::env::var("CIVITAS_LOG")
         .ok()
         .or_else(|| filter.map(str::to_string))
         .unwrap_or_else(|| "info,commonware=warn".to_string());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format.unwrap_or("text") {
+        "text" => builder.try_init(),
+        "json" => builder.json().try_init(),
+        other => bail!("log_format {other:?} is not one of \"text\" or \"json\""),
+    };
+    Ok(())
 }
 
 pub fn run(command: Command) -> Result<()> {
@@ -113,7 +121,7 @@ pub fn run(command: Command) -> Result<()> {
     }
     let data_dir = resolve(base, &node.data_dir);
     check_data_dir(&data_dir, &genesis.hash().to_hex())?;
-    init_logging(node.log.as_deref());
+    init_logging(node.log.as_deref(), node.log_format.as_deref())?;
 
     let mut peers = Vec::new();
     for agency in &genesis.agencies {

@@ -486,6 +486,22 @@ fn api_errors_are_json_with_stable_codes() {
     let openapi = get(&format!("{api}/v1/openapi.json")).expect("openapi");
     assert_eq!(openapi["openapi"], "3.1.0");
     assert!(get(&format!("{api}/healthz")).is_some());
+    let (status, body) = call("GET", "/readyz", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ready"], true);
+    let metrics = civitas_client::Client::new(&api)
+        .get_bytes("/metrics")
+        .expect("metrics");
+    let metrics = String::from_utf8(metrics).unwrap();
+    for name in [
+        "civitas_block_height",
+        "civitas_mempool_transactions",
+        "civitas_transactions_finalized_total",
+        "civitas_finality_latency_seconds_count",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+    assert!(metrics.lines().count() > 50, "runtime metrics are included");
 
     // The event stream announces the block, the receipt and the module event of a transaction.
     let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();

@@ -77,6 +77,8 @@ pub struct Shared {
     pub finalized: tokio::sync::broadcast::Sender<Arc<FinalizedBlock>>,
     /// The applied tip.
     pub tip: Arc<Mutex<Tip>>,
+    /// Ledger metrics.
+    pub metrics: Arc<crate::metrics::LedgerMetrics>,
 }
 
 impl Shared {
@@ -88,6 +90,7 @@ impl Shared {
             mempool: Mempool::new(),
             finalized,
             tip: Arc::new(Mutex::new(Tip::default())),
+            metrics: Arc::default(),
         }
     }
 
@@ -438,7 +441,7 @@ where
 
     async fn finalized(
         &mut self,
-        _context: (E, ConsensusContext),
+        (runtime, _context): (E, ConsensusContext),
         block: &ChainBlock,
         _captured: (),
         readers: Reader<Db<E>>,
@@ -476,6 +479,13 @@ where
             state_root: header.state_root,
             timestamp: header.timestamp,
         };
+        let failed = receipts.iter().filter(|r| !r.succeeded()).count() as u64;
+        self.shared.metrics.record_block(
+            receipts.len() as u64,
+            failed,
+            header.timestamp.0,
+            now_ms(&runtime),
+        );
         info!(height = header.height, txs = block.0.txs.len(), %digest, "finalized");
         let _ = self.shared.finalized.send(Arc::new(FinalizedBlock {
             block: block.0.clone(),

@@ -10,5 +10,6 @@ pub mod block;
 pub mod engine;
 pub mod gossip;
 pub mod mempool;
+pub mod metrics;
 pub mod node;
 pub mod service;

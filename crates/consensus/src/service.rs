@@ -94,12 +94,16 @@ enum Request {
     ),
 }
 
+/// Renders the runtime's metrics (consensus, p2p, storage) in the Prometheus text format.
+type MetricsEncoder = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// A cheap, cloneable handle to a running node.
 #[derive(Clone)]
 pub struct NodeHandle {
     requests: mpsc::Sender<Request>,
     submit: mpsc::Sender<Submission>,
     shared: Shared,
+    runtime_metrics: MetricsEncoder,
 }
 
 impl NodeHandle {
@@ -198,6 +202,18 @@ impl NodeHandle {
     /// The genesis document.
     pub fn genesis(&self) -> &civitas_core::genesis::Genesis {
         &self.shared.genesis
+    }
+
+    /// Every metric of the node in the Prometheus text format: the ledger's own
+    /// (`civitas_*`) followed by those of consensus, p2p and storage.
+    pub fn metrics(&self) -> String {
+        let tip = self.shared.tip();
+        let mut text = self
+            .shared
+            .metrics
+            .render(tip.height, self.shared.mempool.len());
+        text.push_str(&(self.runtime_metrics)());
+        text
     }
 
     /// A feed of finalized blocks with their receipts.
@@ -366,6 +382,8 @@ where
         + commonware_runtime::Storage,
 {
     let (requests, mut receiver) = mpsc::channel::<Request>(QUERY_QUEUE);
+    let encoder = context.child("metrics");
+    let runtime_metrics: MetricsEncoder = Arc::new(move || encoder.encode());
     let shared = validator.shared.clone();
     let db = validator.db.clone();
     let marshal = validator.marshal.clone();
@@ -401,5 +419,6 @@ where
         requests,
         submit: validator.submit.clone(),
         shared,
+        runtime_metrics,
     }
 }

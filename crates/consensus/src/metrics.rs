@@ -1,0 +1,160 @@
+//! The node's own metrics, rendered in the Prometheus text format next to the metrics commonware
+//! registers for consensus, p2p and storage.
+//!
+//! Counters only grow; the finality histogram measures, per finalized block, the time from the
+//! proposer's timestamp to this node applying the block (so it includes clock skew between the
+//! two machines, bounded by the validators' timestamp rules).
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Upper bounds of the finality-latency buckets, in milliseconds.
+const LATENCY_BUCKETS_MS: [u64; 12] = [
+    50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 10_000,
+];
+/// Finalized blocks remembered for the throughput gauge.
+const RATE_WINDOW_BLOCKS: usize = 32;
+
+/// Ledger metrics of one node.
+#[derive(Default)]
+pub struct LedgerMetrics {
+    blocks: AtomicU64,
+    transactions: AtomicU64,
+    failed: AtomicU64,
+    latency: Mutex<Histogram>,
+    recent: Mutex<std::collections::VecDeque<(u64, u64)>>,
+}
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS_MS.len()],
+    count: u64,
+    sum_ms: u64,
+}
+
+impl LedgerMetrics {
+    /// Records a finalized block of `txs` transactions (`failed` of them with a failed receipt),
+    /// applied at `now_ms`, whose proposer stamped it `timestamp_ms`.
+    pub fn record_block(&self, txs: u64, failed: u64, timestamp_ms: u64, now_ms: u64) {
+        self.blocks.fetch_add(1, Ordering::Relaxed);
+        self.transactions.fetch_add(txs, Ordering::Relaxed);
+        self.failed.fetch_add(failed, Ordering::Relaxed);
+        let latency = now_ms.saturating_sub(timestamp_ms);
+        {
+            let mut histogram = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+            for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS_MS) {
+                if latency <= bound {
+                    *bucket += 1;
+                }
+            }
+            histogram.count += 1;
+            histogram.sum_ms += latency;
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.push_back((now_ms, txs));
+        while recent.len() > RATE_WINDOW_BLOCKS {
+            recent.pop_front();
+        }
+    }
+
+    /// Finalized transactions per second over the last blocks.
+    pub fn transactions_per_second(&self) -> f64 {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let (Some(first), Some(last)) = (recent.front(), recent.back()) else {
+            return 0.0;
+        };
+        let span_ms = last.0.saturating_sub(first.0);
+        if span_ms == 0 {
+            return 0.0;
+        }
+        let txs: u64 = recent.iter().skip(1).map(|(_, n)| n).sum();
+        txs as f64 * 1000.0 / span_ms as f64
+    }
+
+    /// Renders the metrics, with the current height and mempool size.
+    pub fn render(&self, height: u64, mempool: usize) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        };
+        metric(
+            "civitas_block_height",
+            "gauge",
+            "Height of the latest finalized block applied.",
+            height.to_string(),
+        );
+        metric(
+            "civitas_mempool_transactions",
+            "gauge",
+            "Transactions waiting in the mempool.",
+            mempool.to_string(),
+        );
+        metric(
+            "civitas_blocks_finalized_total",
+            "counter",
+            "Finalized blocks applied since start.",
+            self.blocks.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "civitas_transactions_finalized_total",
+            "counter",
+            "Transactions in finalized blocks since start.",
+            self.transactions.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "civitas_transactions_failed_total",
+            "counter",
+            "Finalized transactions whose receipt records a failure.",
+            self.failed.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "civitas_transactions_per_second",
+            "gauge",
+            "Finalized transactions per second over the last 32 blocks.",
+            format!("{:.3}", self.transactions_per_second()),
+        );
+        let histogram = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let name = "civitas_finality_latency_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time from a block's timestamp to this node applying it."
+        );
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (count, bound) in histogram.buckets.iter().zip(LATENCY_BUCKETS_MS) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{}\"}} {count}",
+                bound as f64 / 1000.0
+            );
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", histogram.count);
+        let _ = writeln!(out, "{name}_sum {}", histogram.sum_ms as f64 / 1000.0);
+        let _ = writeln!(out, "{name}_count {}", histogram.count);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_rates_and_buckets() {
+        let metrics = LedgerMetrics::default();
+        metrics.record_block(10, 1, 1_000, 1_120);
+        metrics.record_block(30, 0, 2_000, 2_400);
+        let text = metrics.render(7, 3);
+        assert!(text.contains("civitas_block_height 7"));
+        assert!(text.contains("civitas_mempool_transactions 3"));
+        assert!(text.contains("civitas_transactions_finalized_total 40"));
+        assert!(text.contains("civitas_transactions_failed_total 1"));
+        assert!(text.contains("civitas_finality_latency_seconds_bucket{le=\"0.2\"} 1"));
+        assert!(text.contains("civitas_finality_latency_seconds_bucket{le=\"0.5\"} 2"));
+        assert!(text.contains("civitas_finality_latency_seconds_count 2"));
+        // 30 transactions finalized over the 1.28 s between the two blocks.
+        assert!((metrics.transactions_per_second() - 30.0 / 1.28).abs() < 1e-9);
+    }
+}
