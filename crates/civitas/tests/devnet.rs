@@ -5,12 +5,9 @@
 //! that `civitas verify` accepts offline (and rejects once altered).
 
 use serde_json::Value;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_civitas");
 
 /// Loads the reference verifier and checks that flipping any one byte of a bundle makes it fail,
 /// even when the forger also recomputes the trailing checksum (so the cryptography is tested,
@@ -34,103 +31,9 @@ for i in range(len(body)):
         continue
     sys.exit("flipping byte %d left the bundle valid" % i)
 "#;
-const VALIDATORS: usize = 4;
 
-struct Nodes {
-    dir: PathBuf,
-    children: Vec<Option<Child>>,
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in self.children.iter_mut().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Nodes {
-    fn start(&mut self, i: usize) {
-        let node_dir = self.dir.join(format!("node{i}"));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(node_dir.join("node.log"))
-            .unwrap();
-        let child = Command::new(BIN)
-            .args(["node", "start", "--config"])
-            .arg(node_dir.join("node.toml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.children[i] = Some(child);
-    }
-
-    fn kill(&mut self, i: usize) {
-        if let Some(mut child) = self.children[i].take() {
-            child.kill().unwrap(); // SIGKILL: no chance to clean up
-            child.wait().unwrap();
-        }
-    }
-}
-
-/// A base port P such that P..P+4 and P+1000..P+1004 are all free. `salt` separates tests
-/// running in the same process.
-fn free_base_port(salt: u16) -> u16 {
-    let seed = (std::process::id() as u16).wrapping_add(salt * 211);
-    for attempt in 0..200u16 {
-        let base = 20_000 + ((seed.wrapping_add(attempt * 37)) % 400) * 10;
-        let all_free = (0..VALIDATORS as u16)
-            .flat_map(|i| [base + i, base + 1000 + i])
-            .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no free port range found");
-}
-
-fn civitas(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "command failed: {}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn get(url: &str) -> Option<Value> {
-    let output = Command::new("curl")
-        .args(["-sf", "--max-time", "5", url])
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    serde_json::from_slice(&output.stdout).ok()
-}
-
-fn height(api: &str) -> u64 {
-    get(&format!("{api}/v1/status"))
-        .and_then(|s| s["height"].as_u64())
-        .unwrap_or(0)
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+mod common;
+use common::*;
 
 fn write_document(dir: &Path, n: u32) -> PathBuf {
     let path = dir.join(format!("document-{n}.txt"));

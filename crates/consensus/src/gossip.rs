@@ -207,18 +207,24 @@ where
                     _ => break,
                 }
             }
+            let mut verdicts = Vec::with_capacity(pending.len());
             for (tx, respond) in pending {
                 let result = admit(&shared, &view, tx.clone(), now(&context)).await;
                 if result.is_ok() {
                     batch.push(tx);
                 }
-                let _ = respond.send(result);
+                verdicts.push((respond, result));
             }
+            // Hand the batch to the network before answering, so a client is told "accepted"
+            // only once its transaction is on its way to the other validators.
             if !batch.is_empty() {
                 let bytes = batch.encode();
                 if bytes.len() <= MAX_GOSSIP_BYTES {
                     sender.send(Recipients::All, bytes, false);
                 }
+            }
+            for (respond, result) in verdicts {
+                let _ = respond.send(result);
             }
         }
     });

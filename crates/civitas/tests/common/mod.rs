@@ -1,0 +1,115 @@
+//! Helpers shared by the end-to-end tests: build the network directory, start and kill real
+//! node processes, call the CLI, read the API.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_civitas");
+pub const VALIDATORS: usize = 4;
+
+pub struct Nodes {
+    pub dir: PathBuf,
+    pub children: Vec<Option<Child>>,
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Nodes {
+    pub fn start(&mut self, i: usize) {
+        let node_dir = self.dir.join(format!("node{i}"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node_dir.join("node.log"))
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["node", "start", "--config"])
+            .arg(node_dir.join("node.toml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
+    }
+
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            child.kill().unwrap(); // SIGKILL: no chance to clean up
+            child.wait().unwrap();
+        }
+    }
+}
+
+/// A base port P such that P..P+4 and P+1000..P+1004 are all free. `salt` separates tests
+/// running in the same process.
+pub fn free_base_port(salt: u16) -> u16 {
+    let seed = (std::process::id() as u16).wrapping_add(salt * 211);
+    for attempt in 0..200u16 {
+        let base = 20_000 + ((seed.wrapping_add(attempt * 37)) % 400) * 10;
+        let all_free = (0..VALIDATORS as u16)
+            .flat_map(|i| [base + i, base + 1000 + i])
+            .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no free port range found");
+}
+
+pub fn civitas(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+pub fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed: {}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn get(url: &str) -> Option<Value> {
+    let output = Command::new("curl")
+        .args(["-sf", "--max-time", "5", url])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&output.stdout).ok()
+}
+
+pub fn height(api: &str) -> u64 {
+    get(&format!("{api}/v1/status"))
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(0)
+}
+
+pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+impl Nodes {
+    /// The process id of node `i`, if it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.children[i].as_ref().map(Child::id)
+    }
+}
