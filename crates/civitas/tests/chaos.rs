@@ -80,31 +80,8 @@ fn accepted_transactions_finalize_exactly_once_under_kills_and_freezes() {
     eprintln!("chaos schedule seed {seed} (set CIVITAS_CHAOS_SEED to replay it)");
     let mut schedule = Schedule(seed);
 
-    let tmp = std::env::temp_dir().join(format!("civitas-chaos-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let dir = tmp.join("devnet");
-    let base = free_base_port(3);
-    ok(civitas(&[
-        "devnet",
-        "--init-only",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--base-port",
-        &base.to_string(),
-    ]));
-    let apis: Vec<String> = (0..VALIDATORS)
-        .map(|i| format!("http://127.0.0.1:{}", base + i as u16))
-        .collect();
-    let mut nodes = Nodes {
-        dir: dir.clone(),
-        children: (0..VALIDATORS).map(|_| None).collect(),
-    };
-    for i in 0..VALIDATORS {
-        nodes.start(i);
-    }
-    wait_for("the first block", Duration::from_secs(120), || {
-        apis.iter().all(|api| height(api) >= 1)
-    });
+    let mut network = TestNetwork::start("chaos", 3, VALIDATORS);
+    let (dir, apis) = (network.dir.clone(), network.apis.clone());
     let client = Client::new(&apis[0]);
     let chain = client.status().unwrap()["chain_id"]
         .as_str()
@@ -165,13 +142,13 @@ fn accepted_transactions_finalize_exactly_once_under_kills_and_freezes() {
     for round in 0..rounds {
         let victim = schedule.next(VALIDATORS);
         eprintln!("round {round}: kill -9 validator {victim}");
-        nodes.kill(victim);
+        network.nodes.kill(victim);
         std::thread::sleep(Duration::from_secs(3));
-        nodes.start(victim);
+        network.nodes.start(victim);
         std::thread::sleep(Duration::from_secs(4));
     }
     let frozen = schedule.next(VALIDATORS);
-    let pid = nodes.pid(frozen).expect("running");
+    let pid = network.nodes.pid(frozen).expect("running");
     eprintln!("freezing validator {frozen} for 6 s");
     signal(pid, "STOP");
     std::thread::sleep(Duration::from_secs(6));
@@ -252,6 +229,5 @@ fn accepted_transactions_finalize_exactly_once_under_kills_and_freezes() {
         "{} accepted transactions finalized exactly once over {target} blocks",
         accepted.len()
     );
-    drop(nodes);
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(network);
 }

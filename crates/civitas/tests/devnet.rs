@@ -43,34 +43,13 @@ fn write_document(dir: &Path, n: u32) -> PathBuf {
 
 #[test]
 fn devnet_notarises_survives_kill_and_proves_offline() {
-    let tmp = std::env::temp_dir().join(format!("civitas-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let dir = tmp.join("devnet");
-    let base = free_base_port(1);
-    ok(civitas(&[
-        "devnet",
-        "--init-only",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--base-port",
-        &base.to_string(),
-    ]));
-    let genesis = dir.join("genesis.json");
-    let apis: Vec<String> = (0..VALIDATORS)
-        .map(|i| format!("http://127.0.0.1:{}", base + i as u16))
-        .collect();
-    let mut nodes = Nodes {
-        dir: dir.clone(),
-        children: (0..VALIDATORS).map(|_| None).collect(),
-    };
-    for i in 0..VALIDATORS {
-        nodes.start(i);
-    }
-    wait_for(
-        "the first finalized block",
-        Duration::from_secs(120),
-        || apis.iter().all(|api| height(api) >= 1),
+    let mut network = TestNetwork::start("e2e", 1, VALIDATORS);
+    let (tmp, dir, apis) = (
+        network.tmp.clone(),
+        network.dir.clone(),
+        network.apis.clone(),
     );
+    let genesis = dir.join("genesis.json");
 
     // The finance admin registers a notary official through the CLI.
     let notary = tmp.join("notary.json");
@@ -113,7 +92,7 @@ fn devnet_notarises_survives_kill_and_proves_offline() {
     }
 
     // kill -9 validator 2 and keep notarising through the others.
-    nodes.kill(2);
+    network.nodes.kill(2);
     for (n, doc) in docs.iter().enumerate().skip(4) {
         let node = [0, 1, 3][n % 3];
         ok(civitas(&[
@@ -132,7 +111,7 @@ fn devnet_notarises_survives_kill_and_proves_offline() {
     let target = height(&apis[0]);
 
     // Restart it: it catches up from its peers.
-    nodes.start(2);
+    network.nodes.start(2);
     wait_for(
         "the restarted validator to catch up",
         Duration::from_secs(120),
@@ -310,8 +289,7 @@ fn devnet_notarises_survives_kill_and_proves_offline() {
         String::from_utf8_lossy(&flips.stderr)
     );
 
-    drop(nodes);
-    let _ = std::fs::remove_dir_all(&tmp);
+    drop(network);
 }
 
 #[test]

@@ -113,3 +113,67 @@ impl Nodes {
         self.children[i].as_ref().map(Child::id)
     }
 }
+
+/// A running network of `validators` node processes in a fresh temporary directory.
+pub struct TestNetwork {
+    /// Temporary directory (removed on drop).
+    pub tmp: PathBuf,
+    /// The devnet directory inside it.
+    pub dir: PathBuf,
+    /// Node i's API URL.
+    pub apis: Vec<String>,
+    /// The processes.
+    pub nodes: Nodes,
+}
+
+impl TestNetwork {
+    /// Creates the directory with `civitas devnet --init-only`, starts every node and waits for
+    /// the first finalized block. `name` and `salt` keep concurrent tests apart.
+    pub fn start(name: &str, salt: u16, validators: usize) -> Self {
+        let tmp = std::env::temp_dir().join(format!("civitas-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let dir = tmp.join("devnet");
+        let base = free_base_port(salt);
+        ok(civitas(&[
+            "devnet",
+            "--init-only",
+            "--validators",
+            &validators.to_string(),
+            "--dir",
+            dir.to_str().unwrap(),
+            "--base-port",
+            &base.to_string(),
+        ]));
+        let apis: Vec<String> = (0..validators)
+            .map(|i| format!("http://127.0.0.1:{}", base + i as u16))
+            .collect();
+        let mut nodes = Nodes {
+            dir: dir.clone(),
+            children: (0..validators).map(|_| None).collect(),
+        };
+        for i in 0..validators {
+            nodes.start(i);
+        }
+        wait_for(
+            "the first finalized block",
+            Duration::from_secs(120),
+            || apis.iter().all(|api| height(api) >= 1),
+        );
+        Self {
+            tmp,
+            dir,
+            apis,
+            nodes,
+        }
+    }
+}
+
+impl Drop for TestNetwork {
+    fn drop(&mut self) {
+        for child in self.nodes.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
