@@ -89,8 +89,26 @@ struct Sim {
     next_document: u64,
 }
 
+/// How a Byzantine validator misbehaves (commonware's simplex mocks).
+#[derive(Clone, Copy, Debug)]
+enum Byzantine {
+    /// Votes for every proposal and for a random conflicting one.
+    Conflicter,
+    /// Votes to nullify every view.
+    Nuller,
+}
+
 impl Sim {
     async fn new(context: deterministic::Context) -> Self {
+        Self::with_byzantine(context, None).await
+    }
+
+    /// A network where validator `byzantine.0`, if any, runs a Byzantine mock instead of the
+    /// honest engine.
+    async fn with_byzantine(
+        context: deterministic::Context,
+        byzantine: Option<(usize, Byzantine)>,
+    ) -> Self {
         let genesis = genesis();
         let peers: Vec<_> = (0..VALIDATORS)
             .map(|i| PrivateKey::from_test_seed(i).public_key().inner().clone())
@@ -119,9 +137,52 @@ impl Sim {
         };
         sim.link_all(FAST).await;
         for i in 0..VALIDATORS as usize {
-            sim.start(i).await;
+            match byzantine {
+                Some((index, kind)) if index == i => sim.start_byzantine(i, kind).await,
+                _ => sim.start(i).await,
+            }
         }
         sim
+    }
+
+    async fn start_byzantine(&mut self, index: usize, kind: Byzantine) {
+        use commonware_consensus::simplex::{mocks, scheme::ed25519::Scheme};
+        let signer = PrivateKey::from_test_seed(index as u64);
+        let control = self.oracle.control(signer.public_key().inner().clone());
+        let mut pairs = Vec::new();
+        for channel in CHANNELS {
+            pairs.push(control.register(channel, QUOTA).await.unwrap());
+        }
+        let channels = Channels::from_pairs(pairs);
+        let participants = commonware_utils::ordered::Set::from_iter_dedup(
+            self.genesis.validators().iter().map(|k| k.inner().clone()),
+        );
+        let scheme = Scheme::signer(
+            &self.genesis.consensus_namespace(),
+            participants,
+            signer.inner().clone(),
+        )
+        .unwrap();
+        let context = self
+            .context
+            .child("byzantine")
+            .with_attribute("index", index);
+        match kind {
+            Byzantine::Conflicter => {
+                mocks::conflicter::Conflicter::<_, _, commonware_cryptography::Sha256>::new(
+                    context,
+                    mocks::conflicter::Config { scheme },
+                )
+                .start(channels.votes);
+            }
+            Byzantine::Nuller => {
+                mocks::nuller::Nuller::<_, _, commonware_cryptography::Sha256>::new(
+                    context,
+                    mocks::nuller::Config { scheme },
+                )
+                .start(channels.votes);
+            }
+        }
     }
 
     /// Sets every link between two different validators to `link`.
@@ -457,4 +518,30 @@ fn lossy_and_slow_links_keep_agreement() {
             println!("seed {seed}: agreement on {height} blocks over lossy, slow links");
         })
     });
+}
+
+#[test]
+fn one_byzantine_validator_cannot_break_agreement() {
+    for kind in [Byzantine::Conflicter, Byzantine::Nuller] {
+        let scenario: fn(deterministic::Context, u64) -> futures::future::BoxFuture<'static, ()> =
+            match kind {
+                Byzantine::Conflicter => |context, seed| {
+                    Box::pin(byzantine_scenario(context, seed, Byzantine::Conflicter))
+                },
+                Byzantine::Nuller => {
+                    |context, seed| Box::pin(byzantine_scenario(context, seed, Byzantine::Nuller))
+                }
+            };
+        for_each_seed(&format!("{kind:?}"), scenario);
+    }
+}
+
+async fn byzantine_scenario(context: deterministic::Context, seed: u64, kind: Byzantine) {
+    let mut sim = Sim::with_byzantine(context.child("sim"), Some((3, kind))).await;
+    sim.register_notary().await;
+    sim.anchor_documents(15, &[0, 1, 2]).await;
+    let target = sim.min_height() + 8;
+    sim.wait_for_height(target).await;
+    let height = sim.check().await;
+    println!("seed {seed}: 3 honest validators agree on {height} blocks beside a {kind:?}");
 }
