@@ -269,6 +269,32 @@ impl Sim {
         }
     }
 
+    /// Submits without insisting on admission (the node may have seen it already).
+    async fn try_submit(&mut self, index: usize, tx: SignedTx) -> bool {
+        let Some(validator) = self.validators[index].as_mut() else {
+            return false;
+        };
+        let (respond, verdict) = oneshot::channel();
+        if validator.submit.send((tx, respond)).await.is_err() {
+            return false;
+        }
+        matches!(verdict.await, Ok(Ok(_)))
+    }
+
+    /// Whether document `n` is in validator `index`'s state.
+    async fn has_document(&self, index: usize, n: u64) -> bool {
+        let Some(validator) = self.validators[index].as_ref() else {
+            return false;
+        };
+        let key = civitas_modules::notary::state::document_key(&Hash32::sha256(&n.to_be_bytes()));
+        let guard = validator.db.read().await;
+        guard
+            .get(&civitas_state::stored_key(&key))
+            .await
+            .unwrap()
+            .is_some()
+    }
+
     async fn submit_to(&mut self, index: usize, tx: SignedTx) {
         let validator = self.validators[index].as_mut().expect("validator running");
         let (respond, verdict) = oneshot::channel();
@@ -544,4 +570,120 @@ async fn byzantine_scenario(context: deterministic::Context, seed: u64, kind: By
     sim.wait_for_height(target).await;
     let height = sim.check().await;
     println!("seed {seed}: 3 honest validators agree on {height} blocks beside a {kind:?}");
+}
+
+/// splitmix64, for fault schedules derived from the seed.
+struct Schedule(u64);
+
+impl Schedule {
+    fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % bound
+    }
+}
+
+/// Simulated minutes of random faults per seed: 2 by default, `CIVITAS_SIM_MINUTES` to change
+/// (the long mode, for example 60).
+fn fault_minutes() -> u64 {
+    std::env::var("CIVITAS_SIM_MINUTES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2)
+}
+
+#[test]
+fn random_crashes_partitions_and_lossy_links_keep_safety_and_liveness() {
+    for_each_seed("random faults", |context, seed| {
+        Box::pin(async move {
+            let mut sim = Sim::new(context.child("sim")).await;
+            sim.register_notary().await;
+            let mut schedule = Schedule(seed);
+            let mut crashed: Option<usize> = None;
+            let mut signed: Vec<SignedTx> = Vec::new();
+            let steps = fault_minutes() * 60 / 5;
+            for step in 0..steps {
+                // Keep the load going through running validators.
+                for _ in 0..3 {
+                    let n = sim.next_document;
+                    let transaction = tx(&sim.notary.clone(), n, anchor(n));
+                    signed.push(transaction.clone());
+                    sim.next_document += 1;
+                    let target = loop {
+                        let pick = schedule.next(VALIDATORS) as usize;
+                        if Some(pick) != crashed {
+                            break pick;
+                        }
+                    };
+                    sim.try_submit(target, transaction).await;
+                }
+                // One fault (or repair) every five simulated seconds.
+                match schedule.next(6) {
+                    0 if crashed.is_none() => {
+                        let victim = schedule.next(VALIDATORS) as usize;
+                        sim.crash(victim);
+                        crashed = Some(victim);
+                    }
+                    1 if crashed.is_some() => {
+                        let index = crashed.take().unwrap();
+                        sim.start(index).await;
+                    }
+                    2 => {
+                        let alone = schedule.next(VALIDATORS) as usize;
+                        let rest: Vec<usize> =
+                            (0..VALIDATORS as usize).filter(|i| *i != alone).collect();
+                        sim.link_all(FAST).await;
+                        sim.partition(&[alone], &rest).await;
+                    }
+                    3 => {
+                        sim.link_all(Link {
+                            latency: Duration::from_millis(100),
+                            jitter: Duration::from_millis(80),
+                            success_rate: Probability::from_f64(0.8).unwrap(),
+                        })
+                        .await;
+                    }
+                    _ => sim.link_all(FAST).await,
+                }
+                let _ = step;
+                context.sleep(Duration::from_secs(5)).await;
+            }
+
+            // Heal everything: progress must resume and every transaction must finalize once
+            // clients resubmit the ones a crashed validator took down with it.
+            sim.link_all(FAST).await;
+            if let Some(index) = crashed.take() {
+                sim.start(index).await;
+            }
+            let target = sim.min_height() + 3;
+            sim.wait_for_height(target).await;
+            for attempt in 0.. {
+                let mut missing = Vec::new();
+                for n in 0..sim.next_document {
+                    if !sim.has_document(0, n).await {
+                        missing.push(n);
+                    }
+                }
+                if missing.is_empty() {
+                    break;
+                }
+                assert!(attempt < 60, "documents {missing:?} never finalized");
+                for n in missing {
+                    let transaction = signed[n as usize].clone();
+                    sim.try_submit((n % VALIDATORS) as usize, transaction).await;
+                }
+                context.sleep(Duration::from_secs(2)).await;
+            }
+            let target = sim.min_height() + 2;
+            sim.wait_for_height(target).await;
+            let height = sim.check().await;
+            println!(
+                "seed {seed}: {} simulated minutes of faults, {} transactions, agreement on {height} blocks",
+                fault_minutes(),
+                sim.next_document
+            );
+        })
+    });
 }
