@@ -116,13 +116,19 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// A node more than this many blocks behind the network's finalized tip reports it is catching up.
+pub const CATCHING_UP_BLOCKS: u64 = 2;
+
 async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
+    let network_tip = node.network_tip().await;
     let tip = node.tip();
     let genesis = node.genesis();
     Json(json!({
         "chain_id": genesis.chain_id,
         "genesis_hash": genesis.hash(),
         "height": tip.height,
+        "network_height": network_tip,
+        "catching_up": network_tip > tip.height + CATCHING_UP_BLOCKS,
         "block": tip.digest,
         "state_root": tip.state_root,
         "timestamp": tip.timestamp,

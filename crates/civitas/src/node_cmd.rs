@@ -21,6 +21,60 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Follow a node as it catches up with the network, showing progress, until it has.
+    ///
+    /// Example: civitas node catch-up --node http://127.0.0.1:8082
+    CatchUp {
+        /// The node's API URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
+}
+
+/// Shows catch-up progress until the node is within two blocks of the network's tip.
+fn catch_up(node: &str, timeout: u64) -> Result<()> {
+    use std::io::Write as _;
+    let client = civitas_client::Client::new(node);
+    let start = std::time::Instant::now();
+    let first = client.status()?["height"].as_u64().unwrap_or(0);
+    loop {
+        let status = client.status()?;
+        let height = status["height"].as_u64().unwrap_or(0);
+        let network = status["network_height"].as_u64().unwrap_or(height);
+        let elapsed = start.elapsed().as_secs_f64().max(0.001);
+        let rate = (height.saturating_sub(first)) as f64 / elapsed;
+        let remaining = network.saturating_sub(height);
+        let eta = if rate > 0.0 {
+            format!("{:.0} s", remaining as f64 / rate)
+        } else {
+            "?".into()
+        };
+        let percent = if network == 0 {
+            100.0
+        } else {
+            100.0 * height as f64 / network as f64
+        };
+        eprint!(
+            "\rheight {height} of {network} ({percent:5.1}%), {rate:8.0} blocks/s, about {eta} left   "
+        );
+        let _ = std::io::stderr().flush();
+        if status["catching_up"] == false && height > 0 {
+            eprintln!();
+            println!(
+                "caught up at height {height} after {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        if start.elapsed().as_secs() > timeout {
+            eprintln!();
+            bail!("still {remaining} blocks behind after {timeout} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 /// `node.toml`. Relative paths are relative to the file's directory.
@@ -105,7 +159,10 @@ fn init_logging(filter: Option<&str>, format: Option<&str>) -> Result<()> {
 }
 
 pub fn run(command: Command) -> Result<()> {
-    let Command::Start { config } = command;
+    let config = match command {
+        Command::Start { config } => config,
+        Command::CatchUp { node, timeout } => return catch_up(&node, timeout),
+    };
     let text = std::fs::read_to_string(&config)
         .with_context(|| format!("cannot read node configuration {}", config.display()))?;
     let node: NodeConfig = toml::from_str(&text)

@@ -110,8 +110,20 @@ fn devnet_notarises_survives_kill_and_proves_offline() {
     }
     let target = height(&apis[0]);
 
-    // Restart it: it catches up from its peers.
+    // Restart it: it catches up from its peers, which `civitas node catch-up` follows.
     network.nodes.start(2);
+    wait_for("the restarted API", Duration::from_secs(60), || {
+        get(&format!("{}/healthz", apis[2])).is_some()
+    });
+    let progress = ok(civitas(&[
+        "node",
+        "catch-up",
+        "--node",
+        &apis[2],
+        "--timeout",
+        "120",
+    ]));
+    assert!(progress.contains("caught up"), "{progress}");
     wait_for(
         "the restarted validator to catch up",
         Duration::from_secs(120),

@@ -84,6 +84,7 @@ pub enum QueryError {
 }
 
 enum Request {
+    NetworkTip(oneshot::Sender<u64>),
     TxStatus(TxHash, oneshot::Sender<TxStatus>),
     Block(Option<u64>, oneshot::Sender<Option<BlockInfo>>),
     State(StateKey, oneshot::Sender<Result<Proven, QueryError>>),
@@ -178,6 +179,16 @@ impl NodeHandle {
         self.ask(|r| Request::Bundle(key, tx, r))
             .await
             .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+    }
+
+    /// The highest finalized height this node knows the network has reached (it may not have
+    /// fetched or applied those blocks yet).
+    pub async fn network_tip(&self) -> u64 {
+        let applied = self.shared.tip().height;
+        self.ask(Request::NetworkTip)
+            .await
+            .unwrap_or(applied)
+            .max(applied)
     }
 
     /// The applied tip.
@@ -396,6 +407,14 @@ where
                 let marshal = marshal.clone();
                 context.child("query").spawn(move |context| async move {
                     match request {
+                        Request::NetworkTip(respond) => {
+                            let latest = marshal
+                                .get_info(commonware_consensus::marshal::Identifier::Latest)
+                                .await
+                                .map(|(height, _)| height.get())
+                                .unwrap_or(0);
+                            let _ = respond.send(latest);
+                        }
                         Request::TxStatus(hash, respond) => {
                             let _ = respond.send(tx_status(&shared, &db, hash).await);
                         }
