@@ -127,11 +127,27 @@ fn accepted_transactions_finalize_exactly_once_under_kills_and_freezes() {
                         "",
                     )
                     .unwrap();
-                    let node = Client::new(&apis[pick.next(apis.len())]);
-                    if let Ok(hash) = node.submit(&tx) {
-                        accepted.lock().unwrap().insert(hash, tx);
-                        nonce += 1;
+                    // Like a careful client: one signed transaction per nonce, resent as the
+                    // same bytes until a node gives a definite answer (a node that was killed
+                    // or frozen may or may not have taken it).
+                    loop {
+                        let node = Client::new(&apis[pick.next(apis.len())]);
+                        match node.submit(&tx) {
+                            Ok(_) => break,
+                            Err(e)
+                                if matches!(
+                                    e.code(),
+                                    Some("duplicate_transaction" | "bad_nonce")
+                                ) =>
+                            {
+                                break;
+                            }
+                            Err(_) if stop.load(Ordering::Relaxed) => break,
+                            Err(_) => std::thread::sleep(Duration::from_millis(25)),
+                        }
                     }
+                    accepted.lock().unwrap().insert(tx.hash(), tx);
+                    nonce += 1;
                     std::thread::sleep(Duration::from_millis(25));
                 }
             })
