@@ -416,12 +416,8 @@ async fn transaction_bundle(
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = parse_hash(&hash, "the transaction hash")?;
-    let key = civitas_exec_receipt_key(&hash);
+    let key = civitas_exec::receipt_key(&hash);
     Ok(bundle_response(node.bundle(key, Some(hash)).await?))
-}
-
-fn civitas_exec_receipt_key(hash: &Hash32) -> StateKey {
-    StateKey::new(spaces::RECEIPT, hash.0.to_vec())
 }
 
 async fn state_bundle(

@@ -26,7 +26,7 @@ use commonware_glue::stateful::{
     db::{DatabaseSet, Merkleized as _, Reader, Unmerkleized as _},
 };
 use commonware_runtime::{Clock, Spawner};
-use commonware_storage::{Context as StorageContext, merkle::Location, mmr, qmdb::sync::Target};
+use commonware_storage::{Context as StorageContext, merkle::Location, qmdb::sync::Target};
 use commonware_utils::non_empty_range;
 use futures::StreamExt;
 use std::sync::{Arc, Mutex};
@@ -142,23 +142,13 @@ pub fn genesis_block(genesis: &Genesis) -> ChainBlock {
             tx_root: civitas_core::merkle::root(&[]),
             state_root: ops_root,
             state_ops_root: ops_root,
-            state_ops_start: *target.range.start().as_u64_ref(),
-            state_ops_end: *target.range.end().as_u64_ref(),
+            state_ops_start: *target.range.start(),
+            state_ops_end: *target.range.end(),
             history_root: civitas_core::mmr::Peaks::default().root(),
             validator_set: genesis.validator_set_digest(),
         },
         txs: Vec::new(),
     })
-}
-
-trait AsU64Ref {
-    fn as_u64_ref(&self) -> &u64;
-}
-
-impl AsU64Ref for Location<mmr::Family> {
-    fn as_u64_ref(&self) -> &u64 {
-        self
-    }
 }
 
 fn now_ms(context: &impl Clock) -> u64 {

@@ -60,26 +60,21 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
     );
     let max_peers = NZUsize!(validators as usize);
     let max_message = max_message_size(validators);
-    let mut config = if params.allow_private_ips {
-        lookup::Config::local(
-            handshake,
-            &namespace,
-            params.p2p_listen,
-            max_peers,
-            max_message,
-            NZUsize!(4096),
-        )
+    // Loopback and private networks get commonware's local profile (fast redials); anything
+    // else its production profile.
+    let profile = if params.allow_private_ips {
+        lookup::Config::local
     } else {
-        lookup::Config::recommended(
-            handshake,
-            &namespace,
-            params.p2p_listen,
-            max_peers,
-            max_message,
-            NZUsize!(4096),
-        )
+        lookup::Config::recommended
     };
-    config.allow_private_ips = params.allow_private_ips;
+    let config = profile(
+        handshake,
+        &namespace,
+        params.p2p_listen,
+        max_peers,
+        max_message,
+        NZUsize!(4096),
+    );
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), config);
     let peers: Vec<(ed25519::PublicKey, Address)> = params
         .peers

@@ -502,11 +502,6 @@ impl Read for ProofBundle {
     }
 }
 
-/// Reads a string field for bundle-adjacent formats (re-exported for the state crate).
-pub fn read_space(buf: &mut impl Buf) -> Result<String, commonware_codec::Error> {
-    read_str(buf, KEY_SPACE_MAX_BYTES)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
