@@ -163,18 +163,14 @@ fn clean_roles(roles: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// Signs, submits and (unless `--no-wait`) waits; prints the outcome. Returns the final status.
-pub fn send(common: &Common, instruction: Instruction) -> Result<serde_json::Value> {
+/// Signs, submits and (unless `--no-wait`) waits; prints the outcome.
+pub fn send(common: &Common, instruction: Instruction) -> Result<()> {
     let key = read_key(&common.key)?;
     send_with(common, &key, instruction)
 }
 
 /// Like [`send`] with an already loaded key.
-pub fn send_with(
-    common: &Common,
-    key: &KeyFile,
-    instruction: Instruction,
-) -> Result<serde_json::Value> {
+pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<()> {
     instruction.validate()?;
     let client = Client::new(&common.node);
     let status = client.status()?;
@@ -215,7 +211,7 @@ pub fn send_with(
         } else {
             println!("submitted {hash} (pending)");
         }
-        return Ok(value);
+        return Ok(());
     }
     if !common.json {
         eprintln!("submitted {hash}; waiting for finality...");
@@ -251,7 +247,7 @@ pub fn send_with(
         describe(&finality.document);
     }
     match finality.status.as_str() {
-        "finalized" => Ok(finality.document),
+        "finalized" => Ok(()),
         "failed" => bail!(
             "transaction {hash} was recorded but failed: {}",
             finality.document["receipt"]["outcome"]["message"]
@@ -313,8 +309,7 @@ pub fn run(command: Command) -> Result<()> {
                     name,
                     roles: clean_roles(roles),
                 }),
-            )
-            .map(|_| ()),
+            ),
             Identity::RegisterCitizen {
                 citizen_key,
                 common,
@@ -323,8 +318,7 @@ pub fn run(command: Command) -> Result<()> {
                 Instruction::Identity(IdentityInstruction::RegisterCitizen {
                     key: key_arg(&citizen_key)?,
                 }),
-            )
-            .map(|_| ()),
+            ),
             Identity::SetRoles {
                 account,
                 roles,
@@ -335,8 +329,7 @@ pub fn run(command: Command) -> Result<()> {
                     account: account_arg(&account)?,
                     roles: clean_roles(roles),
                 }),
-            )
-            .map(|_| ()),
+            ),
             Identity::RotateKey { new_key, common } => {
                 let old = read_key(&common.key)?;
                 let mut new = read_key(&new_key)?;
@@ -368,8 +361,7 @@ pub fn run(command: Command) -> Result<()> {
                     account: account_arg(&account)?,
                     reason,
                 }),
-            )
-            .map(|_| ()),
+            ),
         },
         Command::Notary(op) => match op {
             Notary::Anchor {
@@ -402,7 +394,6 @@ pub fn run(command: Command) -> Result<()> {
                         metadata,
                     }),
                 )
-                .map(|_| ())
             }
             Notary::Revoke {
                 file,
@@ -414,8 +405,7 @@ pub fn run(command: Command) -> Result<()> {
                     document: document_hash(&file)?,
                     reason,
                 }),
-            )
-            .map(|_| ()),
+            ),
         },
     }
 }

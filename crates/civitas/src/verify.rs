@@ -78,17 +78,19 @@ fn statement(bundle: &ProofBundle, genesis_chain: &str) -> String {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    // Unreadable inputs are an error (exit 1), not a verdict on the bundle (exit 2).
     let genesis = match read_genesis(&args.genesis) {
         Ok(g) => g,
-        Err(e) => return fail(args.json, &format!("{e:#}")),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
     };
     let bytes = match std::fs::read(&args.bundle) {
         Ok(b) => b,
         Err(e) => {
-            return fail(
-                args.json,
-                &format!("cannot read {}: {e}", args.bundle.display()),
-            );
+            eprintln!("error: cannot read {}: {e}", args.bundle.display());
+            return ExitCode::FAILURE;
         }
     };
     let started = Instant::now();
