@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for Civitas proof bundles (format v1), written from docs/PROOFS.md.
+"""Independent verifier for Civitas proof bundles (format v2), written from docs/PROOFS.md.
 
 It shares no code with the Rust implementation: only the Python standard library. CI runs it
 against bundles produced by a live network to show that the specification is sufficient.
@@ -194,6 +194,8 @@ def genesis_encoding(genesis):
             out += bytes.fromhex(key)
         address = agency["p2p_address"].encode()
         out += varint(len(address)) + address
+    out += genesis["epoch_length"].to_bytes(8, "big")
+    out += genesis["governance_threshold"].to_bytes(4, "big")
     return bytes(out)
 
 
@@ -273,8 +275,27 @@ def skip_instruction(r):
             r.string(64); r.string(512)
     elif module == 2 and op == 1:
         r.take(32); r.string(512)
+    elif module == 3 and op == 0:
+        action = r.u8()
+        if action == 0:
+            r.string(32); r.take(32); r.string(256)
+        elif action == 1:
+            r.take(32)
+        elif action == 2:
+            r.take(4)
+        else:
+            raise Invalid("unknown governance action")
+        r.string(512)
+    elif module == 3 and op == 1:
+        r.take(8)
     else:
         raise Invalid("unknown instruction")
+
+
+def read_finalization(r):
+    f = {"epoch": r.be(8), "view": r.be(8), "parent_view": r.be(8), "block": r.take(32)}
+    f["signatures"] = [(r.be(4), r.take(64)) for _ in range(r.length(64))]
+    return f
 
 
 def read_bundle(data):
@@ -288,14 +309,30 @@ def read_bundle(data):
     r = Reader(data)
     if r.take(4) != b"CVPB":
         raise Invalid("not a proof bundle")
-    if r.be(2) != 1:
+    if r.be(2) != 2:
         raise Invalid("unsupported bundle version")
     b = {"genesis": r.take(32)}
-    b["validators"] = [r.take(32) for _ in range(r.length(128))]
+    b["handovers"] = []
+    for _ in range(r.length(4096)):
+        handover = {"header": read_header(r), "finalization": read_finalization(r)}
+        start = r.pos
+        count = r.be(4)
+        if count < 1 or count > 64:
+            raise Invalid("a validator set holds 1 to 64 validators")
+        keys = []
+        for _ in range(count):
+            keys.append(r.take(32))
+            r.string(32)
+            r.string(256)
+        if any(a >= b_ for a, b_ in zip(keys, keys[1:])):
+            raise Invalid("validator keys must be distinct and ascending")
+        handover["next"] = keys
+        handover["next_bytes"] = r.data[start:r.pos]
+        handover["proof"] = r.bytes_(65536)
+        b["handovers"].append(handover)
+    b["validators"] = [r.take(32) for _ in range(r.length(64))]
     b["header"] = read_header(r)
-    f = {"epoch": r.be(8), "view": r.be(8), "parent_view": r.be(8), "block": r.take(32)}
-    f["signatures"] = [(r.be(4), r.take(64)) for _ in range(r.length(128))]
-    b["finalization"] = f
+    b["finalization"] = read_finalization(r)
     space = r.string(64)
     key_id = r.bytes_(256)
     value = r.option(lambda: r.bytes_(65536))
@@ -495,25 +532,19 @@ def verify_state(root, space, key_id, value, proof):
 
 # --- the whole check ----------------------------------------------------------------------------
 
-def verify(bundle_bytes, genesis):
-    b = read_bundle(bundle_bytes)
-    genesis_hash = tagged(b"civitas/genesis", genesis_encoding(genesis))
-    header, fin, claim = b["header"], b["finalization"], b["claim"]
-    if b["genesis"] != genesis_hash or header["chain"] != genesis_hash:
-        raise Invalid("anchored to a different genesis")
-    if header["epoch"] != 0 or fin["epoch"] != 0:
-        raise Invalid("only epoch 0 is supported")
-    validators = sorted(bytes.fromhex(a["validator_key"]) for a in genesis["agencies"])
-    if b["validators"] != validators:
-        raise Invalid("validator set differs from genesis")
+def check_block(genesis, genesis_hash, header, fin, validators):
+    """The header is from this chain and its epoch, and fin is a quorum certificate over it."""
+    if header["chain"] != genesis_hash:
+        raise Invalid("header from a different chain")
+    epoch = header["height"] // genesis["epoch_length"]
+    if header["epoch"] != epoch or fin["epoch"] != epoch:
+        raise Invalid("block %d belongs to epoch %d" % (header["height"], epoch))
     set_digest = tagged(b"civitas/validator-set", len(validators).to_bytes(4, "big"), *validators)
     if header["validator_set"] != set_digest:
         raise Invalid("validator-set digest mismatch")
     block = tagged(b"civitas/header", header["bytes"])
     if fin["block"] != block:
         raise Invalid("certificate is for another block")
-    if fin["view"] != header["view"] or fin["parent_view"] != header["parent_view"]:
-        raise Invalid("certificate round differs from header")
     namespace = b"civitas/consensus/" + genesis_hash + b"_FINALIZE"
     message = varint(len(namespace)) + namespace + varint(fin["epoch"]) + varint(fin["view"]) \
         + varint(fin["parent_view"]) + fin["block"]
@@ -527,6 +558,34 @@ def verify(bundle_bytes, genesis):
     n = len(validators)
     if len(fin["signatures"]) < n - (n - 1) // 3:
         raise Invalid("no quorum")
+
+
+def verify(bundle_bytes, genesis):
+    b = read_bundle(bundle_bytes)
+    genesis_hash = tagged(b"civitas/genesis", genesis_encoding(genesis))
+    header, fin, claim = b["header"], b["finalization"], b["claim"]
+    if b["genesis"] != genesis_hash:
+        raise Invalid("anchored to a different genesis")
+    # Follow the validator set from genesis through each hand-over.
+    validators = sorted(bytes.fromhex(a["validator_key"]) for a in genesis["agencies"])
+    epoch = 0
+    for i, h in enumerate(b["handovers"]):
+        hh = h["header"]
+        if hh["epoch"] < epoch:
+            raise Invalid("hand-over #%d goes back in time" % i)
+        check_block(genesis, genesis_hash, hh, h["finalization"], validators)
+        if hh["height"] != (hh["epoch"] + 1) * genesis["epoch_length"] - 1:
+            raise Invalid("hand-over #%d is not the last block of its epoch" % i)
+        next_epoch = hh["epoch"] + 1
+        if not verify_state(hh["state_root"], "consensus/epoch", next_epoch.to_bytes(8, "big"),
+                            h["next_bytes"], h["proof"]):
+            raise Invalid("hand-over #%d: the incoming set is not proven" % i)
+        validators, epoch = h["next"], next_epoch
+    if header["epoch"] < epoch:
+        raise Invalid("the block is older than the last hand-over")
+    if b["validators"] != validators:
+        raise Invalid("validator set differs from the hand-over chain")
+    check_block(genesis, genesis_hash, header, fin, validators)
     if b["tx_body"] is not None:
         tx_hash = tagged(b"civitas/tx", b["tx_body"])
         if claim["space"] != "ledger/receipt" or claim["id"] != tx_hash or claim["value"] is None:

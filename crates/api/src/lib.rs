@@ -57,6 +57,9 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/proofs/transactions/{hash}", get(transaction_bundle))
         .route("/v1/proofs/state/{*path}", get(state_bundle))
         .route("/v1/events", get(events))
+        .route("/v1/governance", get(governance))
+        .route("/v1/governance/proposals/{id}", get(proposal))
+        .route("/v1/epochs/{epoch}", get(epoch_set))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
         .with_state(node)
@@ -123,6 +126,7 @@ async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
     let network_tip = node.network_tip().await;
     let tip = node.tip();
     let genesis = node.genesis();
+    let (epoch, set) = node.epoch();
     Json(json!({
         "chain_id": genesis.chain_id,
         "genesis_hash": genesis.hash(),
@@ -133,7 +137,9 @@ async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
         "state_root": tip.state_root,
         "timestamp": tip.timestamp,
         "mempool": node.mempool_len(),
-        "validators": genesis.validators(),
+        "epoch": epoch,
+        "epoch_ends_at": genesis.last_height_of(epoch),
+        "validators": set.keys(),
     }))
 }
 
@@ -368,6 +374,58 @@ async fn agency(
         key,
         query.proof,
         format!("agency {id} does not exist"),
+    )
+    .await
+}
+
+/// Governance settings, the current epoch's validators and the set the next epoch will have.
+async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+    use civitas_modules::governance::state::{config_key, next_validators_key};
+    let Json(config) = read_state(&node, config_key(), false).await?;
+    let Json(next) = read_state(&node, next_validators_key(), false).await?;
+    let (epoch, current) = node.epoch();
+    let genesis = node.genesis();
+    Ok(Json(json!({
+        "threshold": config["value"]["threshold"],
+        "agencies": genesis.agencies.len(),
+        "next_proposal": config["value"]["next_proposal"],
+        "epoch": epoch,
+        "epoch_length": genesis.epoch_length,
+        "next_epoch_starts_at": genesis.last_height_of(epoch).saturating_add(1),
+        "validators": current.validators,
+        "next_validators": next["value"]["validators"],
+        "height": config["height"],
+    })))
+}
+
+async fn proposal(
+    State(node): State<NodeHandle>,
+    Path(id): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key =
+        key_from_text(spaces::PROPOSAL, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    found_or_404(
+        &node,
+        key,
+        query.proof,
+        format!("proposal {id} does not exist"),
+    )
+    .await
+}
+
+async fn epoch_set(
+    State(node): State<NodeHandle>,
+    Path(epoch): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key =
+        key_from_text(spaces::EPOCH, &epoch).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    found_or_404(
+        &node,
+        key,
+        query.proof,
+        format!("epoch {epoch} has not started: its validator set is recorded by the last block of the epoch before"),
     )
     .await
 }

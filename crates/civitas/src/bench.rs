@@ -148,7 +148,12 @@ pub fn run(args: Args) -> Result<()> {
             dir.display()
         );
     }
-    let genesis = create(&dir, args.validators, args.base_port)?;
+    let genesis = create(
+        &dir,
+        args.validators,
+        args.base_port,
+        civitas_core::genesis::DEFAULT_EPOCH_LENGTH,
+    )?;
     let apis: Vec<Client> = (0..args.validators)
         .map(|i| Client::new(&format!("http://127.0.0.1:{}", args.base_port + i as u16)))
         .collect();

@@ -29,6 +29,8 @@ const AGENCIES: [(&str, &str); 7] = [
 ];
 /// P2P ports are the API base port plus this offset.
 const P2P_PORT_OFFSET: u16 = 1000;
+/// Blocks per epoch on a devnet: short, so validator-set changes show within a minute or two.
+const DEVNET_EPOCH_LENGTH: u64 = 200;
 /// How long to wait for the network to finalize its first block.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -49,6 +51,10 @@ pub struct Args {
     /// Only create the directory (keys, genesis, node configurations), then exit.
     #[arg(long)]
     init_only: bool,
+    /// Blocks per consensus epoch when creating a new network (validator-set changes take
+    /// effect at the next epoch).
+    #[arg(long, default_value_t = DEVNET_EPOCH_LENGTH)]
+    epoch_length: u64,
 }
 
 /// Restarts allowed per node before the devnet gives up on it.
@@ -69,7 +75,12 @@ fn now_ms() -> u64 {
 }
 
 /// Creates keys, genesis and node configurations for a new devnet.
-pub(crate) fn create(dir: &Path, validators: usize, base_port: u16) -> Result<Genesis> {
+pub(crate) fn create(
+    dir: &Path,
+    validators: usize,
+    base_port: u16,
+    epoch_length: u64,
+) -> Result<Genesis> {
     if !(1..=32).contains(&validators) {
         bail!("--validators must be between 1 and 32");
     }
@@ -113,7 +124,9 @@ pub(crate) fn create(dir: &Path, validators: usize, base_port: u16) -> Result<Ge
         version: GENESIS_VERSION,
         chain_id: "civitas-devnet".into(),
         genesis_time: TimestampMs(now_ms()),
+        governance_threshold: Genesis::default_threshold(agencies.len()),
         agencies,
+        epoch_length,
     };
     genesis.validate()?;
     std::fs::write(dir.join("genesis.json"), genesis.to_json() + "\n")?;
@@ -334,7 +347,10 @@ pub fn run(args: Args) -> Result<()> {
         }
         (genesis, false)
     } else {
-        (create(&dir, args.validators, args.base_port)?, true)
+        (
+            create(&dir, args.validators, args.base_port, args.epoch_length)?,
+            true,
+        )
     };
     if args.init_only {
         println!(

@@ -22,6 +22,13 @@ pub enum Command {
         /// Where to write it (never overwritten).
         #[arg(long)]
         out: PathBuf,
+        /// Blocks per consensus epoch; validator-set changes take effect at the next epoch.
+        #[arg(long, default_value_t = civitas_core::genesis::DEFAULT_EPOCH_LENGTH)]
+        epoch_length: u64,
+        /// Agencies that must approve a governance proposal. Default: more than two thirds of
+        /// the agencies, recomputed as agencies are added.
+        #[arg(long)]
+        governance_threshold: Option<u32>,
     },
     /// Add a founding agency (its validator key, admin keys and p2p address).
     ///
@@ -86,7 +93,12 @@ fn now_ms() -> u64 {
 
 pub fn run(command: Command) -> Result<()> {
     match command {
-        Command::Init { chain_id, out } => {
+        Command::Init {
+            chain_id,
+            out,
+            epoch_length,
+            governance_threshold,
+        } => {
             if out.exists() {
                 bail!("{} already exists", out.display());
             }
@@ -96,6 +108,8 @@ pub fn run(command: Command) -> Result<()> {
                 chain_id,
                 genesis_time: TimestampMs(now_ms()),
                 agencies: Vec::new(),
+                epoch_length,
+                governance_threshold: governance_threshold.unwrap_or(0),
             };
             write_genesis(&out, &genesis)?;
             println!(
@@ -116,6 +130,9 @@ pub fn run(command: Command) -> Result<()> {
                 .with_context(|| format!("cannot read {}", genesis.display()))?;
             let mut document: Genesis = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a genesis document", genesis.display()))?;
+            // A threshold still at its default follows the number of agencies.
+            let automatic = document.governance_threshold
+                == Genesis::default_threshold(document.agencies.len());
             document.agencies.push(GenesisAgency {
                 id,
                 name,
@@ -126,6 +143,9 @@ pub fn run(command: Command) -> Result<()> {
                     .collect::<Result<_>>()?,
                 p2p_address: p2p,
             });
+            if automatic {
+                document.governance_threshold = Genesis::default_threshold(document.agencies.len());
+            }
             document.validate()?;
             write_genesis(&genesis, &document)?;
             println!(
@@ -143,11 +163,19 @@ pub fn run(command: Command) -> Result<()> {
                     "chain_id": genesis.chain_id,
                     "hash": genesis.hash(),
                     "validators": genesis.validators(),
+                    "epoch_length": genesis.epoch_length,
+                    "governance_threshold": genesis.governance_threshold,
                     "agencies": genesis.agencies,
                 }));
             } else {
                 println!("chain:   {}", genesis.chain_id);
                 println!("hash:    {}", genesis.hash());
+                println!(
+                    "epochs:  {} blocks; governance needs {} of {} agencies",
+                    genesis.epoch_length,
+                    genesis.governance_threshold,
+                    genesis.agencies.len()
+                );
                 for agency in &genesis.agencies {
                     println!(
                         "agency:  {:<12} {} (validator {}, p2p {})",

@@ -170,12 +170,7 @@ pub fn run(command: Command) -> Result<()> {
     let base = config.parent().unwrap_or(Path::new("."));
     let genesis = Arc::new(read_genesis(&resolve(base, &node.genesis))?);
     let key = read_key(&resolve(base, &node.key))?.private_key()?;
-    if genesis.agency_of_validator(&key.public_key()).is_none() {
-        bail!(
-            "validator key {} is not in the genesis validator set",
-            key.public_key()
-        );
-    }
+    let founding = genesis.agency_of_validator(&key.public_key()).is_some();
     let data_dir = resolve(base, &node.data_dir);
     check_data_dir(&data_dir, &genesis.hash().to_hex())?;
     init_logging(node.log.as_deref(), node.log_format.as_deref())?;
@@ -186,9 +181,20 @@ pub fn run(command: Command) -> Result<()> {
         let address = node.peers.get(&key_hex).unwrap_or(&agency.p2p_address);
         peers.push((agency.validator_key.clone(), socket(address)?));
     }
-    for key_hex in node.peers.keys() {
-        PublicKey::from_hex(key_hex)
+    for (key_hex, address) in &node.peers {
+        let peer = PublicKey::from_hex(key_hex)
             .with_context(|| format!("peer key {key_hex} is not a public key"))?;
+        // Validators added by governance after genesis.
+        if genesis.agency_of_validator(&peer).is_none() {
+            peers.push((peer, socket(address)?));
+        }
+    }
+    if !founding {
+        tracing::warn!(
+            key = %key.public_key(),
+            "this key is not a genesis validator: the node follows the chain, and signs from the \
+             first epoch whose validator set governance has added it to"
+        );
     }
     // Bind the API before starting consensus so a port conflict is reported plainly.
     let listener = std::net::TcpListener::bind(node.api_listen)

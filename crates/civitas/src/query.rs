@@ -54,6 +54,23 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         node: String,
     },
+    /// Governance: threshold, this epoch's validators and the next epoch's; or one proposal.
+    ///
+    /// Example: civitas query governance --proposal 3
+    Governance {
+        /// Show this proposal.
+        #[arg(long)]
+        proposal: Option<u64>,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+    },
+    /// The validator set of an epoch.
+    Epoch {
+        /// The epoch.
+        epoch: u64,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+    },
     /// The node's view of the chain.
     Status {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -136,6 +153,18 @@ pub fn run(command: Command) -> Result<()> {
         } => {
             let path = format!("/v1/state/{space}/{id}?proof={proof}");
             print_json(&Client::new(&node).get_json(&path)?);
+            Ok(())
+        }
+        Command::Governance { proposal, node } => {
+            let path = match proposal {
+                Some(id) => format!("/v1/governance/proposals/{id}"),
+                None => "/v1/governance".to_string(),
+            };
+            print_json(&Client::new(&node).get_json(&path)?);
+            Ok(())
+        }
+        Command::Epoch { epoch, node } => {
+            print_json(&Client::new(&node).get_json(&format!("/v1/epochs/{epoch}"))?);
             Ok(())
         }
         Command::Status { node } => {

@@ -5,7 +5,8 @@ use anyhow::{Context, Result, bail};
 use civitas_client::{Client, build_tx};
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::instruction::{
-    IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction,
+    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, MetadataEntry,
+    NotaryInstruction,
 };
 use civitas_core::keyfile::KeyFile;
 use clap::{Args as ClapArgs, Subcommand};
@@ -49,6 +50,66 @@ pub enum Command {
     /// Notary: anchor and revoke documents.
     #[command(subcommand)]
     Notary(Notary),
+    /// Governance: proposals approved by a threshold of agencies.
+    #[command(subcommand)]
+    Governance(Governance),
+}
+
+#[derive(Subcommand)]
+pub enum Governance {
+    /// Propose adding a validator from the next epoch (signed by an agency admin; the
+    /// proposer's agency approves it at once).
+    ///
+    /// Example: civitas tx governance add-validator --key devnet/keys/finance.json
+    ///   --agency health --validator-key health-2.pub --p2p 10.0.0.9:9000
+    ///   --reason "second validator for the health ministry"
+    AddValidator {
+        /// The agency that will run it.
+        #[arg(long)]
+        agency: String,
+        /// Its consensus public key (hex or key file).
+        #[arg(long)]
+        validator_key: String,
+        /// Where it listens for peers, host:port.
+        #[arg(long)]
+        p2p: String,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Propose removing a validator from the next epoch.
+    RemoveValidator {
+        /// Its consensus public key (hex or key file).
+        #[arg(long)]
+        validator_key: String,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Propose a new approval threshold (number of agencies).
+    SetThreshold {
+        /// Agencies that must approve a proposal.
+        #[arg(long)]
+        threshold: u32,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Approve an open proposal for the signer's agency.
+    ///
+    /// Example: civitas tx governance approve 3 --key devnet/keys/land.json
+    Approve {
+        /// The proposal's number.
+        proposal: u64,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -263,6 +324,31 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
     }
 }
 
+/// One event in words, with the details a reader needs next (such as a proposal's number).
+fn event_line(event: &serde_json::Value) -> String {
+    let kind = event["type"].as_str().unwrap_or("?");
+    match kind {
+        "proposal_opened" => format!(
+            "proposal_opened #{} ({} approval so far)",
+            event["proposal"],
+            event["agency"].as_str().unwrap_or("?")
+        ),
+        "proposal_approved" => format!(
+            "proposal_approved #{} by {} ({} of {} agencies)",
+            event["proposal"],
+            event["agency"].as_str().unwrap_or("?"),
+            event["approvals"],
+            event["threshold"]
+        ),
+        "proposal_executed" if event["effective_epoch"].as_u64().unwrap_or(0) > 0 => format!(
+            "proposal_executed #{}; the validator set changes at epoch {}",
+            event["proposal"], event["effective_epoch"]
+        ),
+        "proposal_executed" => format!("proposal_executed #{}", event["proposal"]),
+        other => other.to_string(),
+    }
+}
+
 fn describe(document: &serde_json::Value) {
     let hash = document["hash"].as_str().unwrap_or("?");
     match document["status"].as_str() {
@@ -270,7 +356,7 @@ fn describe(document: &serde_json::Value) {
             println!("finalized {hash} at height {}", document["height"]);
             if let Some(events) = document["receipt"]["events"].as_array() {
                 for event in events {
-                    println!("  event: {}", event["type"].as_str().unwrap_or("?"));
+                    println!("  event: {}", event_line(event));
                 }
             }
         }
@@ -407,5 +493,54 @@ pub fn run(command: Command) -> Result<()> {
                 }),
             ),
         },
+        Command::Governance(op) => {
+            let propose = |action, reason| {
+                Instruction::Governance(GovernanceInstruction::Propose { action, reason })
+            };
+            match op {
+                Governance::AddValidator {
+                    agency,
+                    validator_key,
+                    p2p,
+                    reason,
+                    common,
+                } => send(
+                    &common,
+                    propose(
+                        GovernanceAction::AddValidator {
+                            agency,
+                            key: key_arg(&validator_key)?,
+                            p2p_address: p2p,
+                        },
+                        reason,
+                    ),
+                ),
+                Governance::RemoveValidator {
+                    validator_key,
+                    reason,
+                    common,
+                } => send(
+                    &common,
+                    propose(
+                        GovernanceAction::RemoveValidator {
+                            key: key_arg(&validator_key)?,
+                        },
+                        reason,
+                    ),
+                ),
+                Governance::SetThreshold {
+                    threshold,
+                    reason,
+                    common,
+                } => send(
+                    &common,
+                    propose(GovernanceAction::SetThreshold { threshold }, reason),
+                ),
+                Governance::Approve { proposal, common } => send(
+                    &common,
+                    Instruction::Governance(GovernanceInstruction::Approve { proposal }),
+                ),
+            }
+        }
     }
 }

@@ -7,10 +7,14 @@
 //! block is final.
 
 use crate::block::{ChainBlock, ConsensusContext, context_fields};
+use crate::epochs::{EpochEvent, HandoverStore};
 use crate::mempool::Mempool;
 use civitas_core::block::{Block, HEADER_VERSION, Header};
 use civitas_core::genesis::Genesis;
+use civitas_core::genesis::validator_set_digest;
+use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
+use civitas_core::instruction::Instruction;
 use civitas_core::limits::BLOCK_TXS_MAX;
 use civitas_core::receipt::Receipt;
 use civitas_core::time::TimestampMs;
@@ -79,6 +83,8 @@ pub struct Shared {
     pub tip: Arc<Mutex<Tip>>,
     /// Ledger metrics.
     pub metrics: Arc<crate::metrics::LedgerMetrics>,
+    /// The validator set of every epoch this node knows.
+    pub epochs: crate::epochs::EpochSets,
 }
 
 impl Shared {
@@ -91,6 +97,7 @@ impl Shared {
             finalized,
             tip: Arc::new(Mutex::new(Tip::default())),
             metrics: Arc::default(),
+            epochs: crate::epochs::EpochSets::default(),
         }
     }
 
@@ -101,22 +108,72 @@ impl Shared {
 }
 
 /// The ledger application.
-#[derive(Clone)]
-pub struct LedgerApp {
+pub struct LedgerApp<E>
+where
+    E: commonware_runtime::Storage + Clock + commonware_runtime::Metrics,
+{
     shared: Shared,
     genesis_block: ChainBlock,
     modules: CivitasModules,
+    epoch_events: futures::channel::mpsc::UnboundedSender<EpochEvent>,
+    handovers: HandoverStore<E>,
 }
 
-impl LedgerApp {
-    /// The application for `shared.genesis`.
-    pub fn new(shared: Shared) -> Self {
+impl<E> Clone for LedgerApp<E>
+where
+    E: commonware_runtime::Storage + Clock + commonware_runtime::Metrics,
+{
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            genesis_block: self.genesis_block.clone(),
+            modules: self.modules,
+            epoch_events: self.epoch_events.clone(),
+            handovers: self.handovers.clone(),
+        }
+    }
+}
+
+impl<E> LedgerApp<E>
+where
+    E: commonware_runtime::Storage + Clock + commonware_runtime::Metrics,
+{
+    /// The application for `shared.genesis`; it reports epoch boundaries and validator-set
+    /// changes on `epoch_events` and keeps hand-over proofs in `handovers`.
+    pub fn new(
+        shared: Shared,
+        epoch_events: futures::channel::mpsc::UnboundedSender<EpochEvent>,
+        handovers: HandoverStore<E>,
+    ) -> Self {
         let genesis_block = genesis_block(&shared.genesis);
         Self {
             shared,
             genesis_block,
             modules: CivitasModules,
+            epoch_events,
+            handovers,
         }
+    }
+}
+
+/// The validator set of `epoch` as the state before a block of that epoch records it.
+async fn epoch_set<V: StateView>(
+    genesis: &Genesis,
+    view: &V,
+    epoch: u64,
+) -> Result<ValidatorSet, String> {
+    let key = civitas_modules::governance::state::epoch_key(epoch);
+    match view.get(&key.hashed()).await {
+        Ok(Some(bytes)) => civitas_exec::decode_value::<ValidatorSet>(&key, &bytes)
+            .map_err(|e| format!("state failure: {e}")),
+        // Block 1 runs on the empty state; epoch 0's set is the genesis set.
+        Ok(None) if epoch == 0 => Ok(civitas_modules::governance::handler::genesis_validators(
+            genesis,
+        )),
+        Ok(None) => Err(format!(
+            "the validator set of epoch {epoch} is not recorded"
+        )),
+        Err(e) => Err(format!("state failure: {e}")),
     }
 }
 
@@ -190,7 +247,10 @@ where
     header.state_ops_end = *merkleized.bounds().tip.size;
 }
 
-impl LedgerApp {
+impl<E> LedgerApp<E>
+where
+    E: commonware_runtime::Storage + Clock + commonware_runtime::Metrics,
+{
     fn env(&self, header: &Header) -> BlockEnv {
         BlockEnv {
             height: header.height,
@@ -200,10 +260,12 @@ impl LedgerApp {
         }
     }
 
-    /// Checks a candidate block's header against its parent and the local clock.
-    async fn check_header<E: Clock>(
+    /// Checks a candidate block's header against its parent, its epoch's validator set (as
+    /// recorded in `state`, the parent's state) and the local clock.
+    async fn check_header<C: Clock, V: StateView>(
         &self,
-        context: &E,
+        context: &C,
+        state: &V,
         header: &Header,
         parent: &Header,
         finality: Finality,
@@ -214,10 +276,16 @@ impl LedgerApp {
         if header.chain != self.shared.genesis.hash() {
             return Err("block belongs to another chain".into());
         }
-        if header.epoch != 0 {
-            return Err(format!("epoch {} is not known", header.epoch));
+        let genesis = &self.shared.genesis;
+        let expected_epoch = genesis.epoch_of(header.height);
+        if header.epoch != expected_epoch {
+            return Err(format!(
+                "block {} belongs to epoch {expected_epoch}, not {}",
+                header.height, header.epoch
+            ));
         }
-        if header.validator_set != self.shared.genesis.validator_set_digest() {
+        let set = epoch_set(genesis, state, header.epoch).await?;
+        if header.validator_set != validator_set_digest(&set.keys()) {
             return Err("validator-set digest does not match the epoch's validators".into());
         }
         civitas_exec::check_header_link(header, parent).map_err(|e| e.to_string())?;
@@ -240,7 +308,7 @@ impl LedgerApp {
     }
 }
 
-impl<E> Application<E> for LedgerApp
+impl<E> Application<E> for LedgerApp<E>
 where
     E: StorageContext + Spawner + Clock + commonware_runtime::Metrics,
 {
@@ -286,10 +354,25 @@ where
         }
         let timestamp = TimestampMs(now_ms(&runtime).max(parent_header.timestamp.0));
         let (epoch, view, parent_view, proposer, _) = context_fields(&context);
+        let height = parent_header.height + 1;
+        if epoch != self.shared.genesis.epoch_of(height) {
+            warn!(
+                epoch,
+                height, "not proposing: the height is outside the engine's epoch"
+            );
+            return None;
+        }
+        let set = match epoch_set(&self.shared.genesis, &BatchView::<E>(&batches), epoch).await {
+            Ok(set) => set,
+            Err(reason) => {
+                warn!(%reason, "could not build a block");
+                return None;
+            }
+        };
         let mut header = Header {
             version: HEADER_VERSION,
             chain: self.shared.genesis.hash(),
-            height: parent_header.height + 1,
+            height,
             parent: parent_header.digest(),
             epoch,
             view,
@@ -303,7 +386,7 @@ where
             state_ops_start: 0,
             state_ops_end: 0,
             history_root: Hash32::ZERO,
-            validator_set: self.shared.genesis.validator_set_digest(),
+            validator_set: validator_set_digest(&set.keys()),
         };
         let candidates = mempool.candidates(BLOCK_TXS_MAX, PROPOSAL_TX_BYTES_MAX);
         let env = self.env(&header);
@@ -374,7 +457,13 @@ where
             None
         };
         if let Err(reason) = self
-            .check_header(&runtime, &header, parent.inner().header(), finality)
+            .check_header(
+                &runtime,
+                &BatchView::<E>(&batches),
+                &header,
+                parent.inner().header(),
+                finality,
+            )
             .await
         {
             return fail(reason);
@@ -476,12 +565,77 @@ where
             header.timestamp.0,
             now_ms(&runtime),
         );
+        self.track_epochs(block, &readers).await;
         info!(height = header.height, txs = block.0.txs.len(), %digest, "finalized");
         let _ = self.shared.finalized.send(Arc::new(FinalizedBlock {
             block: block.0.clone(),
             digest,
             receipts,
         }));
+    }
+}
+
+impl<E> LedgerApp<E>
+where
+    E: StorageContext + Spawner + Clock + commonware_runtime::Metrics,
+{
+    /// After a finalized block is applied: at an epoch's last block, learn the next epoch's
+    /// set (keeping the state proof when it changed) and tell the orchestrator; after a
+    /// governance transaction, report the next epoch's set so its validators get connected.
+    async fn track_epochs(&self, block: &ChainBlock, readers: &Reader<Db<E>>) {
+        let header = block.header();
+        let genesis = &self.shared.genesis;
+        let view = ReaderView::<E>(readers);
+        let epoch = genesis.epoch_of(header.height);
+        if header.height == genesis.last_height_of(epoch) {
+            let next_epoch = epoch + 1;
+            let key = civitas_modules::governance::state::epoch_key(next_epoch);
+            let next = match epoch_set(genesis, &view, next_epoch).await {
+                Ok(set) => set,
+                Err(reason) => panic!(
+                    "the boundary block {} left no next set: {reason}",
+                    header.height
+                ),
+            };
+            let current = epoch_set(genesis, &view, epoch).await.ok();
+            if current.as_ref() != Some(&next) {
+                let proven = {
+                    let guard = readers.read().await;
+                    civitas_state::proof::prove(&guard, &key).await
+                };
+                match proven {
+                    Ok(proven) if proven.root == header.state_root => {
+                        if let Err(e) = self.handovers.put(next_epoch, proven.proof).await {
+                            panic!("cannot store the hand-over proof of epoch {next_epoch}: {e}");
+                        }
+                    }
+                    Ok(_) => warn!(
+                        epoch = next_epoch,
+                        "the state moved past the boundary block; no hand-over proof kept"
+                    ),
+                    Err(e) => panic!("cannot prove the validator set of epoch {next_epoch}: {e}"),
+                }
+            }
+            self.shared.epochs.insert(next_epoch, next.clone());
+            let _ = self.epoch_events.unbounded_send(EpochEvent::Boundary {
+                epoch: next_epoch,
+                set: next,
+            });
+        }
+        let governs = block.0.txs.iter().any(|tx| {
+            tx.body
+                .instructions
+                .iter()
+                .any(|i| matches!(i, Instruction::Governance(_)))
+        });
+        if governs {
+            let key = civitas_modules::governance::state::next_validators_key();
+            if let Ok(Some(bytes)) = view.get(&key.hashed()).await
+                && let Ok(set) = civitas_exec::decode_value::<ValidatorSet>(&key, &bytes)
+            {
+                let _ = self.epoch_events.unbounded_send(EpochEvent::NextSet(set));
+            }
+        }
     }
 }
 

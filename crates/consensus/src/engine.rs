@@ -5,7 +5,12 @@
 
 use crate::app::{LedgerApp, Shared, genesis_block};
 use crate::block::ChainBlock;
+use crate::epochs::{
+    EpochEvent, EpochSchemes, HandoverStore, MarshalMailbox, PeerTracker, epoch_floor,
+};
 use civitas_core::crypto::PrivateKey;
+use civitas_core::governance::ValidatorSet;
+use civitas_state::StateView as _;
 use civitas_state::{SharedDb, db_config};
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -22,25 +27,22 @@ use commonware_consensus::{
     },
     types::{Epoch, FixedEpocher, ViewDelta},
 };
-use commonware_cryptography::{
-    Digested, Sha256,
-    certificate::{ConstantProvider, Verifier as _},
-    ed25519,
-};
+use commonware_cryptography::{Digested, Sha256, certificate::Verifier as _, ed25519};
 use commonware_glue::stateful::{
     Config as StatefulConfig, Mailbox as StatefulMailbox, Stateful, SyncPlan, db::SyncEngineConfig,
 };
+use commonware_p2p::utils::mux::{Builder as _, Muxer};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, translator::TwoCap};
-use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
+use futures::StreamExt as _;
 use rand_core::CryptoRng;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Duration;
+use tracing::{debug, info, warn};
 
-/// Blocks per epoch: one epoch until validator-set changes exist.
-pub const BLOCKS_PER_EPOCH: NonZeroU64 = NZU64!(u64::MAX);
 /// Actor mailbox capacity.
 const MAILBOX_SIZE: NonZeroUsize = NZUsize!(1024);
 /// Storage I/O buffer.
@@ -107,6 +109,8 @@ where
     pub db: SharedDb<E>,
     /// Shared application state (mempool, tip, finalized feed).
     pub shared: Shared,
+    /// Proofs of validator-set hand-overs.
+    pub handovers: HandoverStore<E>,
     /// Where to send transactions submitted to this node.
     pub submit: futures::channel::mpsc::Sender<crate::gossip::Submission>,
     /// Handle of the validator's root task; aborting it stops every actor of the validator.
@@ -121,6 +125,8 @@ pub struct ValidatorConfig {
     pub partition_prefix: String,
     /// Shared application state, created by the caller so queries can start early.
     pub shared: Shared,
+    /// Keeps the p2p layer connected to each epoch's validators.
+    pub peers: Box<dyn PeerTracker>,
 }
 
 fn archive_config<C>(
@@ -159,12 +165,10 @@ pub fn max_message_size(validators: u32) -> u32 {
     ])
 }
 
-/// Sets the reported tip from storage after a restart, before new blocks arrive.
-async fn restore_tip<E>(
-    shared: &Shared,
-    db: &SharedDb<E>,
-    marshal: &marshal::core::Mailbox<simplex::scheme::ed25519::Scheme, Standard<ChainBlock>>,
-) where
+/// Sets the reported tip from storage after a restart, before new blocks arrive; returns the
+/// applied height.
+async fn restore_tip<E>(shared: &Shared, db: &SharedDb<E>, marshal: &MarshalMailbox) -> u64
+where
     E: Spawner + Clock + Metrics + Storage + commonware_storage::Context,
 {
     let height = {
@@ -173,7 +177,7 @@ async fn restore_tip<E>(
         civitas_state::metadata_height(metadata.as_ref()).unwrap_or(0)
     };
     if height == 0 {
-        return;
+        return 0;
     }
     if let Some(block) = marshal
         .get_block(commonware_consensus::types::Height::new(height))
@@ -187,6 +191,15 @@ async fn restore_tip<E>(
             timestamp: header.timestamp,
         };
     }
+    height
+}
+
+/// Simplex settings shared by every epoch's engine.
+struct EngineSettings<B, D> {
+    blocker: B,
+    deferred: D,
+    page_cache: CacheRef,
+    prefix: String,
 }
 
 /// Builds and starts a validator.
@@ -214,15 +227,18 @@ where
     let genesis = shared.genesis.clone();
     let prefix = config.partition_prefix.clone();
     let public_key = config.signer.public_key().inner().clone();
-    let participants: Set<ed25519::PublicKey> =
-        Set::from_iter_dedup(genesis.validators().iter().map(|k| k.inner().clone()));
-    let scheme = simplex::scheme::ed25519::Scheme::signer(
-        &genesis.consensus_namespace(),
-        participants.clone(),
+    let epocher = FixedEpocher::new(
+        NonZeroU64::new(genesis.epoch_length).expect("genesis validation keeps epochs non-empty"),
+    );
+    shared.epochs.insert(
+        0,
+        civitas_modules::governance::handler::genesis_validators(&genesis),
+    );
+    let provider = EpochSchemes::new(
+        shared.epochs.clone(),
+        &genesis,
         config.signer.inner().clone(),
-    )
-    .expect("the validator key must be in the genesis validator set");
-    let provider = ConstantProvider::<_, Epoch>::new(scheme.clone());
+    );
     let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(4096));
 
     let genesis_block = genesis_block(&genesis);
@@ -276,6 +292,9 @@ where
     )
     .await
     .expect("failed to open the block archive");
+    let handovers = HandoverStore::open(context.child("handovers"), &prefix)
+        .await
+        .expect("failed to open the hand-over store");
 
     let plan = SyncPlan::init(context.child("sync_plan"), prefix.clone()).await;
     let (marshal_actor, marshal_mailbox, floor) =
@@ -285,7 +304,7 @@ where
             blocks,
             marshal::Config {
                 provider: provider.clone(),
-                epocher: FixedEpocher::new(BLOCKS_PER_EPOCH),
+                epocher: epocher.clone(),
                 start: plan.marshal_start(genesis_digested),
                 partition_prefix: format!("{prefix}-marshal"),
                 mailbox_size: MAILBOX_SIZE,
@@ -307,10 +326,11 @@ where
     // registered so the wire layout does not change when it arrives.
     drop(channels.state_sync);
 
-    let (stateful_actor, stateful_mailbox): (_, StatefulMailbox<E, LedgerApp>) = Stateful::new(
+    let (epoch_events, epoch_receiver) = futures::channel::mpsc::unbounded();
+    let (stateful_actor, stateful_mailbox): (_, StatefulMailbox<E, LedgerApp<E>>) = Stateful::new(
         context.child("stateful"),
         StatefulConfig {
-            application: LedgerApp::new(shared.clone()),
+            application: LedgerApp::new(shared.clone(), epoch_events, handovers.clone()),
             db_config: db_config(&prefix, page_cache.clone()),
             provider: shared.mempool.clone(),
             marshal: (marshal_mailbox.clone(), floor),
@@ -331,12 +351,29 @@ where
         context.child("deferred"),
         stateful_mailbox.clone(),
         marshal_mailbox.clone(),
-        FixedEpocher::new(BLOCKS_PER_EPOCH),
+        epocher,
     );
     marshal_actor.start(stateful_mailbox.clone(), buffer, backfill);
     stateful_actor.start();
     let db = stateful_mailbox.subscribe_databases().await;
-    restore_tip(&shared, &db, &marshal_mailbox).await;
+    let applied = restore_tip(&shared, &db, &marshal_mailbox).await;
+
+    // The epoch this node resumes in, and every set up to it, from the applied state.
+    let start_epoch = if applied == 0 {
+        0
+    } else {
+        genesis.epoch_of(applied + 1)
+    };
+    let view = civitas_state::DbView(db.clone());
+    crate::epochs::load_sets(&shared, &view, start_epoch)
+        .await
+        .expect("failed to read the validator sets from the state");
+    let next_set = view
+        .get(&civitas_modules::governance::state::next_validators_key().hashed())
+        .await
+        .ok()
+        .flatten()
+        .and_then(|bytes| civitas_core::codec::from_slice::<ValidatorSet>(&bytes, &()).ok());
 
     let submit = crate::gossip::start(
         context.child("gossip"),
@@ -345,24 +382,298 @@ where
         channels.txs,
     );
 
-    // The engine runs on the root context, so aborting its handle stops every actor above.
+    // The epoch orchestrator runs on the root context, so aborting its handle stops every actor
+    // above.
+    let settings = EngineSettings {
+        blocker,
+        deferred,
+        page_cache,
+        prefix,
+    };
+    let marshal = marshal_mailbox.clone();
+    let epochs_shared = shared.clone();
+    let mut tracker = config.peers;
+    let engine = context.spawn(move |context| async move {
+        run_epochs(
+            context,
+            EpochRun {
+                shared: epochs_shared,
+                provider,
+                marshal,
+                genesis_digest,
+                start_epoch,
+                next_set,
+                events: epoch_receiver,
+            },
+            settings,
+            &mut *tracker,
+            (channels.votes, channels.certificates, channels.resolver),
+        )
+        .await;
+    });
+
+    Validator {
+        marshal: marshal_mailbox,
+        db,
+        shared,
+        handovers,
+        submit,
+        engine,
+    }
+}
+
+/// What each epoch's simplex engine drives: the marshal `Deferred` wrapper around the ledger
+/// application.
+trait EpochApp:
+    commonware_consensus::CertifiableAutomaton<
+        Context = simplex::types::Context<
+            commonware_cryptography::sha256::Digest,
+            ed25519::PublicKey,
+        >,
+        Digest = commonware_cryptography::sha256::Digest,
+    > + commonware_consensus::Relay<
+        Digest = commonware_cryptography::sha256::Digest,
+        PublicKey = ed25519::PublicKey,
+        Plan = simplex::Plan<ed25519::PublicKey>,
+    > + commonware_consensus::Reporter<
+        Activity = simplex::types::Activity<
+            simplex::scheme::ed25519::Scheme,
+            commonware_cryptography::sha256::Digest,
+        >,
+    > + Clone
+{
+}
+
+impl<T> EpochApp for T where
+    T: commonware_consensus::CertifiableAutomaton<
+            Context = simplex::types::Context<
+                commonware_cryptography::sha256::Digest,
+                ed25519::PublicKey,
+            >,
+            Digest = commonware_cryptography::sha256::Digest,
+        > + commonware_consensus::Relay<
+            Digest = commonware_cryptography::sha256::Digest,
+            PublicKey = ed25519::PublicKey,
+            Plan = simplex::Plan<ed25519::PublicKey>,
+        > + commonware_consensus::Reporter<
+            Activity = simplex::types::Activity<
+                simplex::scheme::ed25519::Scheme,
+                commonware_cryptography::sha256::Digest,
+            >,
+        > + Clone
+{
+}
+
+/// What the epoch orchestrator starts from.
+struct EpochRun {
+    shared: Shared,
+    provider: EpochSchemes,
+    marshal: MarshalMailbox,
+    genesis_digest: commonware_cryptography::sha256::Digest,
+    start_epoch: u64,
+    next_set: Option<ValidatorSet>,
+    events: futures::channel::mpsc::UnboundedReceiver<EpochEvent>,
+}
+
+/// Runs one simplex engine per epoch, entering each epoch once the application has applied the
+/// previous epoch's last block, and asks marshal for that block's certificate when peers are
+/// already voting in a later epoch.
+async fn run_epochs<E, B, D, S, R>(
+    context: E,
+    run: EpochRun,
+    mut settings: EngineSettings<B, D>,
+    tracker: &mut dyn PeerTracker,
+    (votes, certificates, resolver): ((S, R), (S, R), (S, R)),
+) where
+    E: Spawner + Clock + Metrics + Storage + CryptoRng + rand_core::Rng,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+    D: EpochApp,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+{
+    let EpochRun {
+        shared,
+        provider,
+        marshal,
+        genesis_digest,
+        start_epoch,
+        next_set,
+        mut events,
+    } = run;
+    let genesis = shared.genesis.clone();
+    let (mux, mut vote_mux, mut vote_backup) =
+        Muxer::builder(context.child("vote_mux"), votes.0, votes.1)
+            .with_backup()
+            .build();
+    mux.start();
+    let (mux, mut certificate_mux, mut certificate_backup) = Muxer::builder(
+        context.child("certificate_mux"),
+        certificates.0,
+        certificates.1,
+    )
+    .with_backup()
+    .build();
+    mux.start();
+    let (mux, mut resolver_mux) = Muxer::new(context.child("resolver_mux"), resolver.0, resolver.1);
+    mux.start();
+
+    let mut epoch = start_epoch;
+    let mut tracked = 0u64;
+    let mut next = next_set.unwrap_or_else(|| shared.epochs.get(epoch).unwrap_or_default());
+    let current_set = |epoch: u64| shared.epochs.get(epoch).unwrap_or_default();
+    tracked += 1;
+    tracker.track(tracked, &current_set(epoch), &next);
+    let Some(mut engine) = enter_epoch(
+        &context,
+        &mut settings,
+        &provider,
+        &marshal,
+        &genesis,
+        genesis_digest,
+        epoch,
+        (&mut vote_mux, &mut certificate_mux, &mut resolver_mux),
+    )
+    .await
+    else {
+        return;
+    };
+    shared.metrics.set_epoch(epoch);
+    loop {
+        tokio::select! {
+            event = events.next() => {
+                let Some(event) = event else { break };
+                match event {
+                    EpochEvent::Boundary { epoch: entered, set } if entered > epoch => {
+                        let Some(started) = enter_epoch(
+                            &context,
+                            &mut settings,
+                            &provider,
+                            &marshal,
+                            &genesis,
+                            genesis_digest,
+                            entered,
+                            (&mut vote_mux, &mut certificate_mux, &mut resolver_mux),
+                        )
+                        .await
+                        else {
+                            break;
+                        };
+                        let old = std::mem::replace(&mut engine, started);
+                        old.abort();
+                        let _ = old.await;
+                        let partition = simplex_partition(&settings.prefix, epoch);
+                        if let Err(e) = context.remove(&partition, None).await {
+                            debug!(%partition, error = %e, "could not remove an old epoch's journal");
+                        }
+                        info!(
+                            epoch = entered,
+                            validators = set.validators.len(),
+                            member = set.contains(&crate::epochs::own_key(&provider)),
+                            "entered epoch"
+                        );
+                        epoch = entered;
+                        shared.metrics.set_epoch(epoch);
+                        tracked += 1;
+                        tracker.track(tracked, &set, &next);
+                    }
+                    EpochEvent::Boundary { .. } => {}
+                    EpochEvent::NextSet(set) => {
+                        next = set;
+                        tracked += 1;
+                        tracker.track(tracked, &current_set(epoch), &next);
+                    }
+                }
+            },
+            message = vote_backup.recv() => {
+                let Some((their_epoch, (from, _))) = message else { break };
+                hint_boundary(&genesis, &marshal, epoch, their_epoch, from);
+            },
+            message = certificate_backup.recv() => {
+                let Some((their_epoch, (from, _))) = message else { break };
+                hint_boundary(&genesis, &marshal, epoch, their_epoch, from);
+            },
+            result = &mut engine => {
+                if let Err(e) = result {
+                    warn!(epoch, error = %e, "consensus engine stopped");
+                }
+                break;
+            },
+        }
+    }
+}
+
+/// A peer votes in a later epoch: the boundary block of ours is final, so fetch its
+/// certificate from that peer.
+fn hint_boundary(
+    genesis: &civitas_core::genesis::Genesis,
+    marshal: &MarshalMailbox,
+    ours: u64,
+    theirs: u64,
+    from: ed25519::PublicKey,
+) {
+    if theirs > ours {
+        marshal.hint_finalized(
+            commonware_consensus::types::Height::new(genesis.last_height_of(ours)),
+            commonware_utils::vec::NonEmptyVec::new(from),
+        );
+    }
+}
+
+fn simplex_partition(prefix: &str, epoch: u64) -> String {
+    format!("{prefix}-simplex-{epoch}")
+}
+
+/// Starts `epoch`'s simplex engine; `None` if the runtime is stopping.
+#[allow(clippy::too_many_arguments)]
+async fn enter_epoch<E, B, D, S>(
+    context: &E,
+    settings: &mut EngineSettings<B, D>,
+    provider: &EpochSchemes,
+    marshal: &MarshalMailbox,
+    genesis: &civitas_core::genesis::Genesis,
+    genesis_digest: commonware_cryptography::sha256::Digest,
+    epoch: u64,
+    (votes, certificates, resolver): (
+        &mut commonware_p2p::utils::mux::MuxHandle<S>,
+        &mut commonware_p2p::utils::mux::MuxHandle<S>,
+        &mut commonware_p2p::utils::mux::MuxHandle<S>,
+    ),
+) -> Option<Handle<()>>
+where
+    E: Spawner + Clock + Metrics + Storage + CryptoRng + rand_core::Rng,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+    D: EpochApp,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+{
+    use commonware_cryptography::certificate::Provider as _;
+    let scheme = provider
+        .scheme(Epoch::new(epoch))
+        .unwrap_or_else(|| panic!("the validator set of epoch {epoch} is not known"));
+    // The boundary block is final before an epoch is entered, so marshal holds it.
+    let floor = loop {
+        if let Some(floor) = epoch_floor(genesis, genesis_digest, marshal, epoch).await {
+            break floor;
+        }
+        warn!(epoch, "waiting for the previous epoch's last block");
+        context.sleep(Duration::from_millis(500)).await;
+    };
     let engine = simplex::Engine::new(
-        context,
+        context.child("simplex").with_attribute("epoch", epoch),
         simplex::Config {
-            scheme,
+            scheme: scheme.as_ref().clone(),
             elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: deferred.clone(),
-            relay: deferred.clone(),
-            reporter: deferred,
+            blocker: settings.blocker.clone(),
+            automaton: settings.deferred.clone(),
+            relay: settings.deferred.clone(),
+            reporter: settings.deferred.clone(),
             strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
+            partition: simplex_partition(&settings.prefix, epoch),
             mailbox_size: MAILBOX_SIZE,
-            epoch: Epoch::zero(),
-            floor: simplex::config::Floor::Genesis(genesis_digest),
+            epoch: Epoch::new(epoch),
+            floor,
             replay_buffer: IO_BUFFER,
             write_buffer: IO_BUFFER,
-            page_cache,
+            page_cache: settings.page_cache.clone(),
             leader_timeout: Duration::from_secs(1),
             certification_timeout: Duration::from_secs(2),
             timeout_retry: Duration::from_millis(500),
@@ -377,13 +688,8 @@ where
             track_historical_votes: false,
         },
     );
-    let engine = engine.start(channels.votes, channels.certificates, channels.resolver);
-
-    Validator {
-        marshal: marshal_mailbox,
-        db,
-        shared,
-        submit,
-        engine,
-    }
+    let vote = votes.register(epoch).await.ok()?;
+    let certificate = certificates.register(epoch).await.ok()?;
+    let resolver = resolver.register(epoch).await.ok()?;
+    Some(engine.start(vote, certificate, resolver))
 }

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod block;
 pub mod engine;
+pub mod epochs;
 pub mod gossip;
 pub mod mempool;
 pub mod metrics;

@@ -22,6 +22,7 @@ pub struct LedgerMetrics {
     blocks: AtomicU64,
     transactions: AtomicU64,
     failed: AtomicU64,
+    epoch: AtomicU64,
     latency: Mutex<Histogram>,
     recent: Mutex<std::collections::VecDeque<(u64, u64)>>,
 }
@@ -58,6 +59,16 @@ impl LedgerMetrics {
         }
     }
 
+    /// Records the consensus epoch this node runs.
+    pub fn set_epoch(&self, epoch: u64) {
+        self.epoch.store(epoch, Ordering::Relaxed);
+    }
+
+    /// The consensus epoch this node runs.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
     /// Finalized transactions per second over the last blocks.
     pub fn transactions_per_second(&self) -> f64 {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -85,6 +96,12 @@ impl LedgerMetrics {
             "gauge",
             "Height of the latest finalized block applied.",
             height.to_string(),
+        );
+        metric(
+            "civitas_consensus_epoch",
+            "gauge",
+            "Consensus epoch this node runs.",
+            self.epoch().to_string(),
         );
         metric(
             "civitas_mempool_transactions",

@@ -3,9 +3,11 @@
 
 use crate::app::Shared;
 use crate::engine::{CHANNELS, Channels, ValidatorConfig, max_message_size, start_validator};
+use crate::epochs::PeerTracker;
 use crate::service::NodeHandle;
 use civitas_core::crypto::{PrivateKey, PublicKey};
 use civitas_core::genesis::Genesis;
+use civitas_core::governance::ValidatorSet;
 use commonware_cryptography::{ChaCha20Poly1305, ed25519};
 use commonware_p2p::{Address, AddressableManager, authenticated::lookup};
 use commonware_runtime::{Handle, Quota, Supervisor, tokio as cw_tokio};
@@ -45,9 +47,56 @@ pub struct RunningNode {
     pub network: Handle<()>,
 }
 
+/// Keeps the lookup network connected to the current epoch's validators (primary) and those
+/// joining next epoch (secondary), resolving their `host:port` addresses.
+struct LookupPeers {
+    oracle: lookup::Oracle<ed25519::PublicKey>,
+    /// The peers this node was configured with, kept as secondary peers so a joining node
+    /// stays connected to them before it appears in any set.
+    bootstrap: Vec<(PublicKey, SocketAddr)>,
+}
+
+fn resolve(address: &str) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs as _;
+    match address.to_socket_addrs() {
+        Ok(mut found) => found.next(),
+        Err(e) => {
+            tracing::warn!(%address, error = %e, "cannot resolve a validator's p2p address");
+            None
+        }
+    }
+}
+
+impl PeerTracker for LookupPeers {
+    fn track(&mut self, id: u64, current: &ValidatorSet, next: &ValidatorSet) {
+        let entry = |v: &civitas_core::governance::ValidatorEntry| {
+            resolve(&v.p2p_address).map(|addr| (v.key.inner().clone(), Address::Symmetric(addr)))
+        };
+        let primary: Vec<_> = current.validators.iter().filter_map(entry).collect();
+        let mut secondary: Vec<_> = next
+            .validators
+            .iter()
+            .filter(|v| !current.contains(&v.key))
+            .filter_map(entry)
+            .collect();
+        secondary.extend(
+            self.bootstrap
+                .iter()
+                .filter(|(key, _)| !current.contains(key) && !next.contains(key))
+                .map(|(key, addr)| (key.inner().clone(), Address::Symmetric(*addr))),
+        );
+        let _ = self.oracle.track(
+            id,
+            commonware_p2p::AddressableTrackedPeers::new(
+                Map::from_iter_dedup(primary),
+                Map::from_iter_dedup(secondary),
+            ),
+        );
+    }
+}
+
 /// Starts the network, the validator and the query service.
 pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNode {
-    let validators = params.genesis.validators().len() as u32;
     let namespace = [b"civitas/p2p/".as_slice(), params.genesis.hash().as_ref()].concat();
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
@@ -58,8 +107,8 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
         },
         cups::Version::V1,
     );
-    let max_peers = NZUsize!(validators as usize);
-    let max_message = max_message_size(validators);
+    let max_peers = NZUsize!(civitas_core::limits::VALIDATORS_MAX);
+    let max_message = max_message_size(civitas_core::limits::VALIDATORS_MAX as u32);
     // Loopback and private networks get commonware's local profile (fast redials); anything
     // else its production profile.
     let profile = if params.allow_private_ips {
@@ -98,6 +147,10 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
             signer: params.signer,
             partition_prefix: "civitas".into(),
             shared,
+            peers: Box::new(LookupPeers {
+                oracle: oracle.clone(),
+                bootstrap: params.peers.clone(),
+            }),
         },
         oracle.clone(),
         oracle,

@@ -7,10 +7,12 @@
 use crate::app::{FinalizedBlock, Shared, Tip};
 use crate::block::ChainBlock;
 use crate::engine::Validator;
+use crate::epochs::HandoverStore;
 use crate::gossip::{Submission, SubmitError};
 use civitas_core::block::Block;
-use civitas_core::bundle::{CertSignature, Claim, Finalization, ProofBundle, StateKey};
+use civitas_core::bundle::{CertSignature, Claim, Finalization, Handover, ProofBundle, StateKey};
 use civitas_core::codec::from_slice;
+use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::receipt::Receipt;
 use civitas_core::tx::{SignedTx, TxHash};
@@ -210,6 +212,12 @@ impl NodeHandle {
         self.shared.mempool.len()
     }
 
+    /// The consensus epoch this node runs, and that epoch's validators.
+    pub fn epoch(&self) -> (u64, ValidatorSet) {
+        let epoch = self.shared.metrics.epoch();
+        (epoch, self.shared.epochs.get(epoch).unwrap_or_default())
+    }
+
     /// The genesis document.
     pub fn genesis(&self) -> &civitas_core::genesis::Genesis {
         &self.shared.genesis
@@ -310,6 +318,7 @@ async fn bundle<E>(
     context: &E,
     shared: &Shared,
     db: &SharedDb<E>,
+    handover_store: &HandoverStore<E>,
     marshal: &Marshal,
     key: StateKey,
     tx: Option<TxHash>,
@@ -338,9 +347,13 @@ where
                 )));
             }
             let genesis = &shared.genesis;
+            let (handovers, validators) =
+                handover_chain(shared, db, handover_store, marshal, info.block.header.epoch)
+                    .await?;
             return Ok(ProofBundle {
                 genesis: genesis.hash(),
-                validators: genesis.validators(),
+                handovers,
+                validators,
                 header: info.block.header.clone(),
                 finalization,
                 claim: Claim {
@@ -356,6 +369,73 @@ where
     Err(QueryError::Unavailable(
         "no certified block is available yet; try again in a moment".into(),
     ))
+}
+
+/// The validator-set changes from genesis to `epoch`, and `epoch`'s validators.
+async fn handover_chain<E>(
+    shared: &Shared,
+    db: &SharedDb<E>,
+    store: &HandoverStore<E>,
+    marshal: &Marshal,
+    epoch: u64,
+) -> Result<(Vec<Handover>, Vec<civitas_core::crypto::PublicKey>), QueryError>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    let view = DbView(db.clone());
+    let read = |key: StateKey| {
+        let view = &view;
+        async move {
+            view.get(&key.hashed())
+                .await
+                .map_err(|e| QueryError::Internal(e.to_string()))
+                .map(|value| value.map(|bytes| (key, bytes)))
+        }
+    };
+    let epochs = match read(civitas_modules::governance::state::handovers_key()).await? {
+        Some((key, bytes)) => {
+            civitas_exec::decode_value::<civitas_modules::governance::state::Epochs>(&key, &bytes)
+                .map_err(|e| QueryError::Internal(e.to_string()))?
+                .0
+        }
+        None => Vec::new(),
+    };
+    let genesis = &shared.genesis;
+    let mut chain = Vec::new();
+    for next_epoch in epochs.into_iter().filter(|e| *e <= epoch) {
+        let Some((key, bytes)) =
+            read(civitas_modules::governance::state::epoch_key(next_epoch)).await?
+        else {
+            return Err(QueryError::Internal(format!(
+                "the validator set of epoch {next_epoch} is not recorded"
+            )));
+        };
+        let next = civitas_exec::decode_value::<ValidatorSet>(&key, &bytes)
+            .map_err(|e| QueryError::Internal(e.to_string()))?;
+        let proof = store.get(next_epoch).await.ok_or_else(|| {
+            QueryError::Unavailable(format!(
+                "this node does not hold the proof of the hand-over to epoch {next_epoch}; ask a node that applied that block"
+            ))
+        })?;
+        let height = genesis.last_height_of(next_epoch - 1);
+        let info = block_info(marshal, height).await.ok_or_else(|| {
+            QueryError::Unavailable(format!("boundary block {height} is not available"))
+        })?;
+        let finalization = info.finalization.ok_or_else(|| {
+            QueryError::Unavailable(format!("boundary block {height} has no certificate here"))
+        })?;
+        chain.push(Handover {
+            header: info.block.header.clone(),
+            finalization,
+            next,
+            proof,
+        });
+    }
+    let validators = match chain.last() {
+        Some(last) => last.next.keys(),
+        None => genesis.validators(),
+    };
+    Ok((chain, validators))
 }
 
 async fn find_transaction<E>(
@@ -398,6 +478,7 @@ where
     let shared = validator.shared.clone();
     let db = validator.db.clone();
     let marshal = validator.marshal.clone();
+    let handovers = validator.handovers.clone();
     {
         let shared = shared.clone();
         context.spawn(move |context| async move {
@@ -405,6 +486,7 @@ where
                 let shared = shared.clone();
                 let db = db.clone();
                 let marshal = marshal.clone();
+                let handovers = handovers.clone();
                 context.child("query").spawn(move |context| async move {
                     match request {
                         Request::NetworkTip(respond) => {
@@ -426,7 +508,8 @@ where
                             let _ = respond.send(prove(&db, &key).await);
                         }
                         Request::Bundle(key, tx, respond) => {
-                            let result = bundle(&context, &shared, &db, &marshal, key, tx).await;
+                            let result =
+                                bundle(&context, &shared, &db, &handovers, &marshal, key, tx).await;
                             let _ = respond.send(result);
                         }
                     }

@@ -17,12 +17,15 @@ use civitas_consensus::engine::{
 use civitas_core::crypto::PrivateKey;
 use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
 use civitas_core::hash::Hash32;
-use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
+use civitas_core::instruction::{
+    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
+};
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::{SignedTx, TxBody};
 use commonware_consensus::types::Height;
 use commonware_cryptography::{Digestible, ed25519};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_p2p::utils::mux::Muxer;
 use commonware_runtime::{Clock, Quota, Runner, Supervisor, deterministic};
 use commonware_utils::{NZU32, NZUsize, Probability, probability};
 use futures::SinkExt;
@@ -32,6 +35,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const VALIDATORS: u64 = 4;
+/// Short epochs, so every scenario crosses several epoch boundaries.
+const EPOCH_LENGTH: u64 = 20;
 const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
 const FAST: Link = Link {
     latency: Duration::from_millis(10),
@@ -54,6 +59,8 @@ fn genesis() -> Arc<Genesis> {
                 p2p_address: format!("127.0.0.1:{}", 9000 + i),
             })
             .collect(),
+        epoch_length: EPOCH_LENGTH,
+        governance_threshold: 3,
     })
 }
 
@@ -96,28 +103,39 @@ enum Byzantine {
     Conflicter,
     /// Votes to nullify every view.
     Nuller,
+    /// As leader, sends different proposals to different validators.
+    Equivocator,
 }
 
 impl Sim {
     async fn new(context: deterministic::Context) -> Self {
-        Self::with_byzantine(context, None).await
+        Self::build(context, VALIDATORS as usize, None).await
     }
 
-    /// A network where validator `byzantine.0`, if any, runs a Byzantine mock instead of the
-    /// honest engine.
     async fn with_byzantine(
         context: deterministic::Context,
         byzantine: Option<(usize, Byzantine)>,
     ) -> Self {
+        Self::build(context, VALIDATORS as usize, byzantine).await
+    }
+
+    /// A network of `nodes` nodes: the genesis validators, then nodes that only follow until
+    /// governance makes them validators. Validator `byzantine.0`, if any, runs a Byzantine mock
+    /// instead of the honest engine.
+    async fn build(
+        context: deterministic::Context,
+        nodes: usize,
+        byzantine: Option<(usize, Byzantine)>,
+    ) -> Self {
         let genesis = genesis();
-        let peers: Vec<_> = (0..VALIDATORS)
+        let peers: Vec<_> = (0..nodes as u64)
             .map(|i| PrivateKey::from_test_seed(i).public_key().inner().clone())
             .collect();
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
             simulated::Config {
                 max_size: max_message_size(VALIDATORS as u32),
-                max_peers_per_set: NZUsize!(VALIDATORS as usize),
+                max_peers_per_set: NZUsize!(8),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(3),
             },
@@ -130,13 +148,13 @@ impl Sim {
             oracle,
             genesis,
             peers,
-            validators: (0..VALIDATORS).map(|_| None).collect(),
-            restarts: vec![0; VALIDATORS as usize],
+            validators: (0..nodes).map(|_| None).collect(),
+            restarts: vec![0; nodes],
             notary: PrivateKey::from_test_seed(500),
             next_document: 0,
         };
         sim.link_all(FAST).await;
-        for i in 0..VALIDATORS as usize {
+        for i in 0..nodes {
             match byzantine {
                 Some((index, kind)) if index == i => sim.start_byzantine(i, kind).await,
                 _ => sim.start(i).await,
@@ -167,20 +185,46 @@ impl Sim {
             .context
             .child("byzantine")
             .with_attribute("index", index);
+        // Honest validators multiplex consensus channels by epoch: speak epoch 0 like them.
+        let mut muxed = Vec::new();
+        for (name, (sender, receiver)) in [
+            ("votes", channels.votes),
+            ("certificates", channels.certificates),
+        ] {
+            let (mux, mut handle) = Muxer::new(context.child(name), sender, receiver);
+            mux.start();
+            muxed.push(handle.register(0).await.unwrap());
+        }
+        let certificates = muxed.pop().unwrap();
+        let votes = muxed.pop().unwrap();
         match kind {
             Byzantine::Conflicter => {
                 mocks::conflicter::Conflicter::<_, _, commonware_cryptography::Sha256>::new(
                     context,
                     mocks::conflicter::Config { scheme },
                 )
-                .start(channels.votes);
+                .start(votes);
             }
             Byzantine::Nuller => {
                 mocks::nuller::Nuller::<_, _, commonware_cryptography::Sha256>::new(
                     context,
                     mocks::nuller::Config { scheme },
                 )
-                .start(channels.votes);
+                .start(votes);
+            }
+            Byzantine::Equivocator => {
+                mocks::equivocator::Equivocator::<_, _, _, commonware_cryptography::Sha256>::new(
+                    context,
+                    mocks::equivocator::Config {
+                        scheme,
+                        elector: commonware_consensus::simplex::elector::RoundRobin::<
+                            commonware_cryptography::Sha256,
+                        >::default(),
+                        epoch: commonware_consensus::types::Epoch::zero(),
+                        relay: Arc::new(mocks::relay::Relay::new()),
+                    },
+                )
+                .start(votes, certificates);
             }
         }
     }
@@ -235,6 +279,7 @@ impl Sim {
                 signer,
                 partition_prefix: format!("validator{index}"),
                 shared: Shared::new(self.genesis.clone()),
+                peers: Box::new(civitas_consensus::epochs::FixedPeers),
             },
             self.oracle.manager(),
             control,
@@ -462,16 +507,7 @@ fn four_validators_agree_through_a_crash_and_restart() {
             }
             // Even with the checksum recomputed by a forger, no single-byte change of a value
             // bundle verifies: the certificate and the state proof bind every byte.
-            let body_len = bytes.len() - 32;
-            for i in 0..body_len {
-                let mut body = bytes[..body_len].to_vec();
-                body[i] ^= 0x10;
-                let checksum = Hash32::tagged(b"civitas/bundle", &[&body]);
-                body.extend_from_slice(checksum.as_ref());
-                let verdict = civitas_core::bundle::ProofBundle::from_bytes(&body)
-                    .and_then(|b| civitas_state::proof::verify_bundle(&b, &sim.genesis));
-                assert!(verdict.is_err(), "forging byte {i} still verified");
-            }
+            assert_forgeries_fail(&bytes, &sim.genesis, 1);
             let absent = handle
                 .bundle(
                     civitas_modules::notary::state::document_key(&Hash32::sha256(b"never")),
@@ -548,7 +584,11 @@ fn lossy_and_slow_links_keep_agreement() {
 
 #[test]
 fn one_byzantine_validator_cannot_break_agreement() {
-    for kind in [Byzantine::Conflicter, Byzantine::Nuller] {
+    for kind in [
+        Byzantine::Conflicter,
+        Byzantine::Nuller,
+        Byzantine::Equivocator,
+    ] {
         let scenario: fn(deterministic::Context, u64) -> futures::future::BoxFuture<'static, ()> =
             match kind {
                 Byzantine::Conflicter => |context, seed| {
@@ -557,6 +597,9 @@ fn one_byzantine_validator_cannot_break_agreement() {
                 Byzantine::Nuller => {
                     |context, seed| Box::pin(byzantine_scenario(context, seed, Byzantine::Nuller))
                 }
+                Byzantine::Equivocator => |context, seed| {
+                    Box::pin(byzantine_scenario(context, seed, Byzantine::Equivocator))
+                },
             };
         for_each_seed(&format!("{kind:?}"), scenario);
     }
@@ -686,4 +729,197 @@ fn random_crashes_partitions_and_lossy_links_keep_safety_and_liveness() {
             );
         })
     });
+}
+
+/// Governance transactions of the sim's agency admins (seeds 100 + agency index).
+struct Admins {
+    nonces: [u64; VALIDATORS as usize],
+}
+
+impl Admins {
+    fn sign(&mut self, agency: usize, op: GovernanceInstruction) -> SignedTx {
+        let key = PrivateKey::from_test_seed(100 + agency as u64);
+        let nonce = self.nonces[agency];
+        self.nonces[agency] += 1;
+        tx(&key, nonce, Instruction::Governance(op))
+    }
+}
+
+/// Proposes `action` as agency 1's admin, approved by agencies 2 and 3 (the threshold is 3), all
+/// submitted through `through`; waits until it is final.
+async fn govern(
+    sim: &mut Sim,
+    admins: &mut Admins,
+    proposal: u64,
+    action: GovernanceAction,
+    through: usize,
+) {
+    let propose = admins.sign(
+        1,
+        GovernanceInstruction::Propose {
+            action,
+            reason: "simulation".into(),
+        },
+    );
+    sim.submit_to(through, propose).await;
+    let target = sim.min_height() + 2;
+    sim.wait_for_height(target).await;
+    for agency in [2, 3] {
+        let approve = admins.sign(agency, GovernanceInstruction::Approve { proposal });
+        sim.submit_to(through, approve).await;
+    }
+    let target = sim.min_height() + 3;
+    sim.wait_for_height(target).await;
+}
+
+/// The validator set the running node `index` uses for `epoch`.
+fn epoch_keys(sim: &Sim, index: usize, epoch: u64) -> Vec<civitas_core::crypto::PublicKey> {
+    sim.validators[index]
+        .as_ref()
+        .and_then(|v| v.shared.epochs.get(epoch))
+        .map(|set| set.keys())
+        .unwrap_or_default()
+}
+
+#[test]
+fn validator_set_changes_hand_over_under_faults() {
+    for_each_seed("validator-set change", |context, seed| {
+        Box::pin(async move {
+            // Node 4 is not in genesis: it follows the chain until governance adds it.
+            let mut sim = Sim::build(context.child("sim"), VALIDATORS as usize + 1, None).await;
+            let joiner = PrivateKey::from_test_seed(4).public_key();
+            let leaver = PrivateKey::from_test_seed(3).public_key();
+            let mut admins = Admins {
+                nonces: [0; VALIDATORS as usize],
+            };
+            sim.register_notary().await;
+            sim.anchor_documents(5, &[0, 1, 2]).await;
+
+            // Add node 4, over lossy links, with validator 2 crashing mid-way.
+            sim.link_all(Link {
+                latency: Duration::from_millis(60),
+                jitter: Duration::from_millis(40),
+                success_rate: Probability::from_f64(0.9).unwrap(),
+            })
+            .await;
+            govern(
+                &mut sim,
+                &mut admins,
+                1,
+                GovernanceAction::AddValidator {
+                    agency: "health".into(),
+                    key: joiner.clone(),
+                    p2p_address: "127.0.0.1:9004".into(),
+                },
+                0,
+            )
+            .await;
+            sim.crash(2);
+            let added = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
+            sim.wait_for_height(EPOCH_LENGTH * added + 2).await;
+            sim.start(2).await;
+            sim.link_all(FAST).await;
+            assert!(
+                epoch_keys(&sim, 0, added).contains(&joiner),
+                "seed {seed}: node 4 not added"
+            );
+            assert!(
+                epoch_keys(&sim, 4, added).contains(&joiner),
+                "seed {seed}: node 4 did not learn its epoch"
+            );
+
+            // Remove validator 3, then stop it and crash validator 1: the chain goes on only if
+            // node 4 really signs (3 of the 4 validators 0, 1, 2, 4 are needed).
+            govern(
+                &mut sim,
+                &mut admins,
+                2,
+                GovernanceAction::RemoveValidator {
+                    key: leaver.clone(),
+                },
+                0,
+            )
+            .await;
+            let removed = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
+            sim.wait_for_height(EPOCH_LENGTH * removed + 2).await;
+            assert!(!epoch_keys(&sim, 0, removed).contains(&leaver));
+            sim.crash(3);
+            sim.crash(1);
+            sim.anchor_documents(5, &[0, 2, 4]).await;
+            let target = sim.min_height() + 5;
+            sim.wait_for_height(target).await;
+            sim.start(1).await;
+            let target = sim.min_height() + 3;
+            sim.wait_for_height(target).await;
+            let height = sim.check().await;
+
+            // A bundle from after both changes verifies from genesis through two hand-overs.
+            let handle = civitas_consensus::service::start(
+                context.child("service"),
+                sim.validators[4].as_ref().unwrap(),
+            );
+            let doc_key =
+                civitas_modules::notary::state::document_key(&Hash32::sha256(&7u64.to_be_bytes()));
+            let bundle = handle.bundle(doc_key, None).await.expect("bundle");
+            assert_eq!(bundle.handovers.len(), 2, "seed {seed}: hand-over chain");
+            civitas_state::proof::verify_bundle(&bundle, &sim.genesis).expect("bundle verifies");
+            let bytes = bundle.to_bytes();
+            assert_forgeries_fail(&bytes, &sim.genesis, 5);
+            // The independent Python verifier follows the same chain.
+            python_verifies(&bytes, &sim.genesis, seed);
+            // Dropping a hand-over breaks the chain.
+            let mut shortened = bundle.clone();
+            shortened.handovers.remove(0);
+            assert!(civitas_state::proof::verify_bundle(&shortened, &sim.genesis).is_err());
+            println!(
+                "seed {seed}: validator added in epoch {added}, removed in epoch {removed}; agreement on {height} blocks; bundle with 2 hand-overs ({} bytes) verifies",
+                bytes.len()
+            );
+        })
+    });
+}
+
+/// Runs `tools/verify_bundle.py` (written from docs/PROOFS.md alone) on `bundle`, when python3
+/// is installed (CI installs it).
+fn python_verifies(bundle: &[u8], genesis: &Genesis, seed: u64) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_bundle.py");
+    let dir = std::env::temp_dir().join(format!("civitas-sim-{}-{seed}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundle_path = dir.join("bundle.cvpb");
+    let genesis_path = dir.join("genesis.json");
+    std::fs::write(&bundle_path, bundle).unwrap();
+    std::fs::write(&genesis_path, genesis.to_json()).unwrap();
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&bundle_path)
+        .arg("--genesis")
+        .arg(&genesis_path)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match output {
+        Ok(output) => assert!(
+            output.status.success(),
+            "seed {seed}: the Python verifier rejects the bundle: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("python3 not installed; skipping the independent verifier")
+        }
+        Err(e) => panic!("cannot run python3: {e}"),
+    }
+}
+
+/// Flips every `step`-th byte of a bundle's body, recomputing the checksum as a forger would:
+/// no such bundle may verify.
+fn assert_forgeries_fail(bytes: &[u8], genesis: &Genesis, step: usize) {
+    let body_len = bytes.len() - 32;
+    for i in (0..body_len).step_by(step) {
+        let mut body = bytes[..body_len].to_vec();
+        body[i] ^= 0x10;
+        let checksum = Hash32::tagged(b"civitas/bundle", &[&body]);
+        body.extend_from_slice(checksum.as_ref());
+        let verdict = civitas_core::bundle::ProofBundle::from_bytes(&body)
+            .and_then(|b| civitas_state::proof::verify_bundle(&b, genesis));
+        assert!(verdict.is_err(), "forging byte {i} still verified");
+    }
 }

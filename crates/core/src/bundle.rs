@@ -11,6 +11,7 @@ use crate::block::Header;
 use crate::codec::{DecodeError, read_list, read_str, str_size, write_str};
 use crate::crypto::{PublicKey, Signature};
 use crate::genesis::{Genesis, consensus_namespace, validator_set_digest};
+use crate::governance::ValidatorSet;
 use crate::hash::{Hash32, tag};
 use crate::limits::*;
 use crate::tx::SignedTx;
@@ -21,7 +22,7 @@ use commonware_codec::{Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
 /// The four bytes every bundle starts with.
 pub const BUNDLE_MAGIC: [u8; 4] = *b"CVPB";
 /// The bundle format this software writes.
-pub const BUNDLE_VERSION: u16 = 1;
+pub const BUNDLE_VERSION: u16 = 2;
 /// Suffix simplex appends to the consensus namespace for finalize votes.
 pub const FINALIZE_SUFFIX: &[u8] = b"_FINALIZE";
 /// Longest state key space name, in bytes.
@@ -99,12 +100,30 @@ pub struct Claim {
     pub proof: Vec<u8>,
 }
 
+/// One change of validator set on the way from genesis to the bundle's block: the last block
+/// of the epoch before the change, certified by the outgoing set, and the incoming set proven
+/// against that block's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handover {
+    /// The last block of epoch `header.epoch`.
+    pub header: Header,
+    /// Its finalization certificate, signed by the outgoing validators.
+    pub finalization: Finalization,
+    /// The validator set of epoch `header.epoch + 1`.
+    pub next: ValidatorSet,
+    /// State proof that `consensus/epoch/<be64(header.epoch + 1)>` holds `next`.
+    pub proof: Vec<u8>,
+}
+
 /// A proof bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProofBundle {
     /// Hash of the genesis document the bundle is anchored to.
     pub genesis: Hash32,
-    /// The validator set that signed the certificate (ascending key order).
+    /// Every change of validator set between genesis and the header's epoch, in order.
+    pub handovers: Vec<Handover>,
+    /// The validator set that signed the certificate (ascending key order): the genesis set,
+    /// or the last hand-over's.
     pub validators: Vec<PublicKey>,
     /// A finalized header.
     pub header: Header,
@@ -143,11 +162,26 @@ pub enum BundleError {
     /// Validator set does not match genesis or the header.
     #[error("the bundle's validator set does not match {0}")]
     WrongValidators(&'static str),
-    /// Only epoch 0 is supported in format v1.
-    #[error(
-        "the certificate is from epoch {0}; this verifier follows validator hand-overs only from genesis epoch 0"
-    )]
-    UnsupportedEpoch(u64),
+    /// The hand-over chain is broken.
+    #[error("validator hand-over #{index} into epoch {epoch} does not verify: {reason}")]
+    BadHandover {
+        /// Position in the chain (0 = first change after genesis).
+        index: usize,
+        /// The epoch it hands over to.
+        epoch: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The header's epoch does not follow from its height.
+    #[error("block {height} belongs to epoch {expected}, but its header says epoch {found}")]
+    WrongEpoch {
+        /// The header's height.
+        height: u64,
+        /// The epoch the genesis epoch length puts it in.
+        expected: u64,
+        /// The header's epoch.
+        found: u64,
+    },
     /// Certificate does not name this header.
     #[error("the certificate finalizes block {certificate}, but the header's digest is {header}")]
     WrongBlock {
@@ -156,9 +190,6 @@ pub enum BundleError {
         /// Digest of the header.
         header: Hash32,
     },
-    /// Certificate view/epoch do not match the header.
-    #[error("the certificate's round does not match the header's")]
-    WrongRound,
     /// Not enough valid signatures.
     #[error("the certificate has {valid} valid validator signatures; {required} are required")]
     NoQuorum {
@@ -276,10 +307,16 @@ impl ProofBundle {
         bytes
     }
 
-    /// Checks everything but the state proof: genesis, validator set, header, certificate, and
-    /// the attached transaction. The caller then checks `claim.proof` against
-    /// `header.state_root`.
-    pub fn verify_anchor(&self, genesis: &Genesis) -> Result<(), BundleError> {
+    /// Checks everything but the claim's state proof: genesis, the hand-over chain from the
+    /// genesis validators to the header's epoch, header, certificate, and the attached
+    /// transaction. `state_proof(root, key, value, proof)` checks an authenticated-state proof
+    /// (see `civitas_state::proof::verify`); it is used for the hand-overs. The caller then
+    /// checks `claim.proof` against `header.state_root`.
+    pub fn verify_anchor(
+        &self,
+        genesis: &Genesis,
+        state_proof: impl Fn(&Hash32, &StateKey, Option<&[u8]>, &[u8]) -> bool,
+    ) -> Result<(), BundleError> {
         let supplied = genesis.hash();
         if self.genesis != supplied {
             return Err(BundleError::WrongGenesis {
@@ -287,33 +324,58 @@ impl ProofBundle {
                 supplied,
             });
         }
-        if self.header.chain != supplied {
-            return Err(BundleError::WrongChain(self.header.chain));
+        // Follow the validator set from genesis through each hand-over.
+        let mut validators = genesis.validators();
+        let mut epoch = 0u64;
+        for (index, handover) in self.handovers.iter().enumerate() {
+            let header = &handover.header;
+            let next_epoch = header.epoch.saturating_add(1);
+            let fail = |reason: String| BundleError::BadHandover {
+                index,
+                epoch: next_epoch,
+                reason,
+            };
+            if header.epoch < epoch {
+                return Err(fail(format!(
+                    "it leaves epoch {}, but the chain is already at epoch {epoch}",
+                    header.epoch
+                )));
+            }
+            check_block(genesis, header, &handover.finalization, &validators)
+                .map_err(|e| fail(e.to_string()))?;
+            if header.height != genesis.last_height_of(header.epoch) {
+                return Err(fail(format!(
+                    "block {} is not the last block of epoch {}",
+                    header.height, header.epoch
+                )));
+            }
+            handover
+                .next
+                .check()
+                .map_err(|e| fail(format!("the incoming set is malformed: {e}")))?;
+            let key = StateKey::new(spaces::EPOCH, next_epoch.to_be_bytes().to_vec());
+            let value = handover.next.encode();
+            if !state_proof(&header.state_root, &key, Some(&value), &handover.proof) {
+                return Err(fail(
+                    "the incoming validator set is not proven by the block's state".into(),
+                ));
+            }
+            validators = handover.next.keys();
+            epoch = next_epoch;
         }
-        if self.header.epoch != 0 || self.finalization.epoch != 0 {
-            return Err(BundleError::UnsupportedEpoch(self.header.epoch));
-        }
-        if self.validators != genesis.validators() {
-            return Err(BundleError::WrongValidators("the genesis validator set"));
-        }
-        if validator_set_digest(&self.validators) != self.header.validator_set {
+        if self.header.epoch < epoch {
             return Err(BundleError::WrongValidators(
-                "the header's validator-set digest",
+                "the hand-over chain (the block is older than the last hand-over)",
             ));
         }
-        let digest = self.header.digest();
-        if self.finalization.block != digest {
-            return Err(BundleError::WrongBlock {
-                certificate: self.finalization.block,
-                header: digest,
-            });
+        if self.validators != validators {
+            return Err(BundleError::WrongValidators(if self.handovers.is_empty() {
+                "the genesis validator set"
+            } else {
+                "the set of the last hand-over"
+            }));
         }
-        if self.finalization.view != self.header.view
-            || self.finalization.parent_view != self.header.parent_view
-        {
-            return Err(BundleError::WrongRound);
-        }
-        self.finalization.verify(&supplied, &self.validators)?;
+        check_block(genesis, &self.header, &self.finalization, &self.validators)?;
         if let Some(tx) = &self.transaction {
             let expected = StateKey::new(crate::bundle::spaces::RECEIPT, tx.hash().0.to_vec());
             if self.claim.key != expected || self.claim.value.is_none() {
@@ -346,6 +408,17 @@ pub mod spaces {
     pub const KEY: &str = "identity/key";
     /// A notarised document, by SHA-256.
     pub const DOCUMENT: &str = "notary/document";
+    /// Governance settings: threshold and next proposal number (single key, empty id).
+    pub const GOVERNANCE: &str = "governance/config";
+    /// A governance proposal, by big-endian u64 number.
+    pub const PROPOSAL: &str = "governance/proposal";
+    /// The validator set the next epoch will have (single key, empty id).
+    pub const NEXT_VALIDATORS: &str = "governance/next-validators";
+    /// The validator set of an epoch, by big-endian u64 epoch; written by the last block of
+    /// the epoch before.
+    pub const EPOCH: &str = "consensus/epoch";
+    /// The epochs whose validator set differs from the epoch before (single key, empty id).
+    pub const HANDOVERS: &str = "consensus/handovers";
 }
 
 impl Write for StateKey {
@@ -418,7 +491,7 @@ impl Read for Finalization {
             view: u64::read(buf)?,
             parent_view: u64::read(buf)?,
             block: Hash32::read(buf)?,
-            signatures: read_list(buf, AGENCIES_MAX, &())?,
+            signatures: read_list(buf, VALIDATORS_MAX, &())?,
         })
     }
 }
@@ -451,11 +524,80 @@ impl Read for Claim {
     }
 }
 
+/// Checks that `header` is from the supplied chain and epoch, and that `finalization` is a
+/// quorum certificate over it by `validators`.
+fn check_block(
+    genesis: &Genesis,
+    header: &Header,
+    finalization: &Finalization,
+    validators: &[PublicKey],
+) -> Result<(), BundleError> {
+    let chain = genesis.hash();
+    if header.chain != chain {
+        return Err(BundleError::WrongChain(header.chain));
+    }
+    let expected = genesis.epoch_of(header.height);
+    if header.epoch != expected || finalization.epoch != expected {
+        return Err(BundleError::WrongEpoch {
+            height: header.height,
+            expected,
+            found: header.epoch,
+        });
+    }
+    if validator_set_digest(validators) != header.validator_set {
+        return Err(BundleError::WrongValidators(
+            "the header's validator-set digest",
+        ));
+    }
+    let digest = header.digest();
+    if finalization.block != digest {
+        return Err(BundleError::WrongBlock {
+            certificate: finalization.block,
+            header: digest,
+        });
+    }
+    // The certificate's view may be later than the header's: the last block of an epoch is
+    // re-proposed until it is finalized. Any quorum finalization of the digest in the block's
+    // epoch makes it final.
+    finalization.verify(&chain, validators)
+}
+
+impl Write for Handover {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.header.write(buf);
+        self.finalization.write(buf);
+        self.next.write(buf);
+        self.proof.write(buf);
+    }
+}
+
+impl EncodeSize for Handover {
+    fn encode_size(&self) -> usize {
+        self.header.encode_size()
+            + self.finalization.encode_size()
+            + self.next.encode_size()
+            + self.proof.encode_size()
+    }
+}
+
+impl Read for Handover {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            header: Header::read(buf)?,
+            finalization: Finalization::read(buf)?,
+            next: ValidatorSet::read(buf)?,
+            proof: Vec::<u8>::read_cfg(buf, &(RangeCfg::new(..=STATE_PROOF_MAX_BYTES), ()))?,
+        })
+    }
+}
+
 impl Write for ProofBundle {
     fn write(&self, buf: &mut impl BufMut) {
         buf.put_slice(&BUNDLE_MAGIC);
         BUNDLE_VERSION.write(buf);
         self.genesis.write(buf);
+        self.handovers.write(buf);
         self.validators.write(buf);
         self.header.write(buf);
         self.finalization.write(buf);
@@ -468,6 +610,7 @@ impl EncodeSize for ProofBundle {
     fn encode_size(&self) -> usize {
         4 + 2
             + 32
+            + self.handovers.encode_size()
             + self.validators.encode_size()
             + self.header.encode_size()
             + self.finalization.encode_size()
@@ -493,7 +636,8 @@ impl Read for ProofBundle {
         }
         Ok(Self {
             genesis: Hash32::read(buf)?,
-            validators: read_list(buf, AGENCIES_MAX, &())?,
+            handovers: read_list(buf, HANDOVERS_MAX, &())?,
+            validators: read_list(buf, VALIDATORS_MAX, &())?,
             header: Header::read(buf)?,
             finalization: Finalization::read(buf)?,
             claim: Claim::read(buf)?,

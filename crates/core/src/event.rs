@@ -5,6 +5,7 @@
 
 use crate::codec::{read_str, read_str_list, str_list_size, str_size, write_str, write_str_list};
 use crate::crypto::{AccountId, PublicKey};
+use crate::governance::GovernanceAction;
 use crate::hash::Hash32;
 use crate::limits::*;
 use bytes::BufMut;
@@ -84,6 +85,39 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A governance proposal was opened.
+    ProposalOpened {
+        /// Its number.
+        proposal: u64,
+        /// What it does once approved.
+        action: GovernanceAction,
+        /// The admin who proposed it.
+        by: AccountId,
+        /// The proposer's agency (its first approval).
+        agency: String,
+    },
+    /// An agency approved a proposal.
+    ProposalApproved {
+        /// The proposal.
+        proposal: u64,
+        /// The approving agency.
+        agency: String,
+        /// Its admin who signed.
+        by: AccountId,
+        /// Approvals so far.
+        approvals: u32,
+        /// Approvals needed.
+        threshold: u32,
+    },
+    /// A proposal reached its threshold and took effect.
+    ProposalExecuted {
+        /// The proposal.
+        proposal: u64,
+        /// What it did.
+        action: GovernanceAction,
+        /// First epoch with the new validator set (validator changes), or 0.
+        effective_epoch: u64,
+    },
 }
 
 impl Event {
@@ -95,6 +129,9 @@ impl Event {
             | Self::KeyRotated { .. }
             | Self::AccountDeactivated { .. } => "identity",
             Self::DocumentAnchored { .. } | Self::DocumentRevoked { .. } => "notary",
+            Self::ProposalOpened { .. }
+            | Self::ProposalApproved { .. }
+            | Self::ProposalExecuted { .. } => "governance",
         }
     }
 }
@@ -186,6 +223,42 @@ impl Write for Event {
                 by.write(buf);
                 write_str(reason, buf);
             }
+            Self::ProposalOpened {
+                proposal,
+                action,
+                by,
+                agency,
+            } => {
+                6u8.write(buf);
+                proposal.write(buf);
+                action.write(buf);
+                by.write(buf);
+                write_str(agency, buf);
+            }
+            Self::ProposalApproved {
+                proposal,
+                agency,
+                by,
+                approvals,
+                threshold,
+            } => {
+                7u8.write(buf);
+                proposal.write(buf);
+                write_str(agency, buf);
+                by.write(buf);
+                approvals.write(buf);
+                threshold.write(buf);
+            }
+            Self::ProposalExecuted {
+                proposal,
+                action,
+                effective_epoch,
+            } => {
+                8u8.write(buf);
+                proposal.write(buf);
+                action.write(buf);
+                effective_epoch.write(buf);
+            }
         }
     }
 }
@@ -201,6 +274,11 @@ impl EncodeSize for Event {
             Self::AccountDeactivated { reason, .. } => 32 + str_size(reason) + 32,
             Self::DocumentAnchored { agency, title, .. } => 64 + str_size(agency) + str_size(title),
             Self::DocumentRevoked { reason, .. } => 64 + str_size(reason),
+            Self::ProposalOpened { action, agency, .. } => {
+                8 + action.encode_size() + 32 + str_size(agency)
+            }
+            Self::ProposalApproved { agency, .. } => 8 + str_size(agency) + 32 + 4 + 4,
+            Self::ProposalExecuted { action, .. } => 8 + action.encode_size() + 8,
         }
     }
 }
@@ -240,6 +318,24 @@ impl Read for Event {
                 document: Hash32::read(buf)?,
                 by: AccountId::read(buf)?,
                 reason: read_str(buf, REASON_MAX_BYTES)?,
+            },
+            6 => Self::ProposalOpened {
+                proposal: u64::read(buf)?,
+                action: GovernanceAction::read(buf)?,
+                by: AccountId::read(buf)?,
+                agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+            },
+            7 => Self::ProposalApproved {
+                proposal: u64::read(buf)?,
+                agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+                by: AccountId::read(buf)?,
+                approvals: u32::read(buf)?,
+                threshold: u32::read(buf)?,
+            },
+            8 => Self::ProposalExecuted {
+                proposal: u64::read(buf)?,
+                action: GovernanceAction::read(buf)?,
+                effective_epoch: u64::read(buf)?,
             },
             other => return Err(commonware_codec::Error::InvalidEnum(other)),
         })

@@ -17,7 +17,11 @@ use commonware_codec::{Encode, EncodeSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
 /// Version of the genesis format.
-pub const GENESIS_VERSION: u16 = 1;
+pub const GENESIS_VERSION: u16 = 2;
+/// Blocks per consensus epoch unless genesis says otherwise.
+pub const DEFAULT_EPOCH_LENGTH: u64 = 1_000;
+/// Fewest blocks per epoch.
+pub const EPOCH_LENGTH_MIN: u64 = 10;
 
 /// One founding agency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +49,11 @@ pub struct Genesis {
     pub genesis_time: TimestampMs,
     /// The founding agencies, in the order given.
     pub agencies: Vec<GenesisAgency>,
+    /// Blocks per consensus epoch. Validator-set changes take effect at the first block of the
+    /// next epoch: epoch `e` holds heights `e * epoch_length .. (e + 1) * epoch_length`.
+    pub epoch_length: u64,
+    /// How many agencies must approve a governance proposal.
+    pub governance_threshold: u32,
 }
 
 impl Genesis {
@@ -104,6 +113,23 @@ impl Genesis {
                 }
             }
         }
+        if self.epoch_length < EPOCH_LENGTH_MIN {
+            return invalid(
+                "epoch_length",
+                format!("must be at least {EPOCH_LENGTH_MIN} blocks"),
+            );
+        }
+        if self.governance_threshold == 0
+            || self.governance_threshold as usize > self.agencies.len()
+        {
+            return invalid(
+                "governance_threshold",
+                format!(
+                    "must be between 1 and the number of agencies ({})",
+                    self.agencies.len()
+                ),
+            );
+        }
         let mut admins: Vec<&PublicKey> = self
             .agencies
             .iter()
@@ -142,6 +168,24 @@ impl Genesis {
     /// Digest of the genesis validator set.
     pub fn validator_set_digest(&self) -> Hash32 {
         validator_set_digest(&self.validators())
+    }
+
+    /// The epoch that holds `height`.
+    pub fn epoch_of(&self, height: u64) -> u64 {
+        height / self.epoch_length
+    }
+
+    /// The last height of `epoch`: the block whose finalization hands over to the next epoch.
+    pub fn last_height_of(&self, epoch: u64) -> u64 {
+        epoch
+            .saturating_add(1)
+            .saturating_mul(self.epoch_length)
+            .saturating_sub(1)
+    }
+
+    /// The default approval threshold for `agencies` agencies: more than two thirds.
+    pub fn default_threshold(agencies: usize) -> u32 {
+        (agencies * 2 / 3 + 1).min(agencies) as u32
     }
 
     /// The namespace consensus signs under, unique to this chain.
@@ -208,12 +252,14 @@ impl Write for Genesis {
         write_str(&self.chain_id, buf);
         self.genesis_time.0.write(buf);
         self.agencies.write(buf);
+        self.epoch_length.write(buf);
+        self.governance_threshold.write(buf);
     }
 }
 
 impl EncodeSize for Genesis {
     fn encode_size(&self) -> usize {
-        2 + str_size(&self.chain_id) + 8 + self.agencies.encode_size()
+        2 + str_size(&self.chain_id) + 8 + self.agencies.encode_size() + 8 + 4
     }
 }
 
@@ -225,6 +271,8 @@ impl Read for Genesis {
             chain_id: read_str(buf, CHAIN_ID_MAX_BYTES)?,
             genesis_time: TimestampMs(u64::read(buf)?),
             agencies: read_list(buf, AGENCIES_MAX, &())?,
+            epoch_length: u64::read(buf)?,
+            governance_threshold: u32::read(buf)?,
         })
     }
 }
@@ -248,6 +296,8 @@ pub(crate) mod tests {
                     p2p_address: format!("127.0.0.1:{}", 9000 + i),
                 })
                 .collect(),
+            epoch_length: 100,
+            governance_threshold: Genesis::default_threshold(n as usize),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::codec::{
     str_size, write_str, write_str_list,
 };
 use crate::crypto::{AccountId, PublicKey};
+pub use crate::governance::{GovernanceAction, GovernanceInstruction};
 use crate::hash::Hash32;
 use crate::limits::*;
 use bytes::BufMut;
@@ -24,6 +25,8 @@ pub enum Instruction {
     Identity(IdentityInstruction),
     /// Document anchoring and revocation.
     Notary(NotaryInstruction),
+    /// Proposals approved by agencies: validator-set and threshold changes.
+    Governance(GovernanceInstruction),
 }
 
 /// Operations of the identity module.
@@ -102,6 +105,7 @@ pub struct MetadataEntry {
 
 const MODULE_IDENTITY: u8 = 1;
 const MODULE_NOTARY: u8 = 2;
+const MODULE_GOVERNANCE: u8 = 3;
 
 impl Instruction {
     /// `module.operation`, as used in receipts, errors and policies.
@@ -118,6 +122,7 @@ impl Instruction {
                 NotaryInstruction::Anchor { .. } => "notary.anchor",
                 NotaryInstruction::Revoke { .. } => "notary.revoke",
             },
+            Self::Governance(op) => op.name(),
         }
     }
 
@@ -168,6 +173,7 @@ impl Instruction {
                     check_text("reason", reason, REASON_MAX_BYTES)
                 }
             },
+            Self::Governance(op) => op.validate(),
         }
     }
 }
@@ -275,6 +281,10 @@ impl Write for Instruction {
                     }
                 }
             }
+            Self::Governance(op) => {
+                MODULE_GOVERNANCE.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -308,6 +318,8 @@ impl EncodeSize for Instruction {
                     document.encode_size() + str_size(reason)
                 }
             },
+            // The governance encoding includes its own operation byte.
+            Self::Governance(op) => op.encode_size() - 1,
         }
     }
 }
@@ -347,6 +359,7 @@ impl Read for Instruction {
                 document: Hash32::read(buf)?,
                 reason: read_str(buf, REASON_MAX_BYTES)?,
             }),
+            (MODULE_GOVERNANCE, op) => Self::Governance(GovernanceInstruction::read_op(op, buf)?),
             (MODULE_IDENTITY | MODULE_NOTARY, other) => {
                 return Err(commonware_codec::Error::InvalidEnum(other));
             }

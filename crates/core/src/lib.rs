@@ -14,6 +14,7 @@ pub mod codec;
 pub mod crypto;
 pub mod event;
 pub mod genesis;
+pub mod governance;
 pub mod hash;
 pub mod instruction;
 pub mod keyfile;

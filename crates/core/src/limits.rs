@@ -37,6 +37,12 @@ pub const REASON_MAX_BYTES: usize = 512;
 
 /// Most agencies (and validators) in one genesis.
 pub const AGENCIES_MAX: usize = 128;
+/// Most validators in one epoch's set.
+pub const VALIDATORS_MAX: usize = 64;
+/// Most validator-set changes a proof bundle may carry (one per epoch whose set changed).
+pub const HANDOVERS_MAX: usize = 4_096;
+/// Most agencies that can approve one governance proposal.
+pub const APPROVALS_MAX: usize = AGENCIES_MAX;
 /// Most admin keys one agency lists in genesis.
 pub const AGENCY_ADMIN_KEYS_MAX: usize = 8;
 /// Longest network address string in genesis ("127.0.0.1:9000"), in bytes.

@@ -156,6 +156,13 @@ pub trait Modules: Clone + Send + Sync + 'static {
         state: &mut Overlay<'_, S>,
     ) -> impl Future<Output = Result<(), BlockError>> + Send;
 
+    /// Runs after the block's transactions (for example, to close an epoch).
+    fn end_block<S: StateView>(
+        &self,
+        env: &BlockEnv,
+        state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Result<(), BlockError>> + Send;
+
     /// Checks that the transaction may act for its signer: the account exists, is active, and
     /// its current key signed.
     fn authenticate<S: StateView>(
@@ -322,6 +329,7 @@ pub async fn execute_block<S: StateView, M: Modules>(
             },
         }
     }
+    modules.end_block(env, &mut state).await?;
     result.writes = state.into_writes();
     Ok(result)
 }

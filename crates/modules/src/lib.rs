@@ -4,6 +4,7 @@
 //! in [`policy`]. Modules see only the state through the executor's overlay; they never talk to
 //! the network.
 
+pub mod governance;
 pub mod identity;
 pub mod notary;
 pub mod policy;
@@ -13,7 +14,7 @@ use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
 use civitas_core::instruction::Instruction;
 use civitas_core::tx::SignedTx;
-use civitas_exec::{BlockError, Failure, Modules, Overlay, Rejection, TxContext};
+use civitas_exec::{BlockEnv, BlockError, Failure, Modules, Overlay, Rejection, TxContext};
 use civitas_state::StateView;
 
 /// Roles with meaning to the built-in modules.
@@ -36,7 +37,16 @@ impl Modules for CivitasModules {
         genesis: &Genesis,
         state: &mut Overlay<'_, S>,
     ) -> Result<(), BlockError> {
-        identity::handler::genesis(genesis, state).await
+        identity::handler::genesis(genesis, state).await?;
+        governance::handler::genesis(genesis, state).await
+    }
+
+    async fn end_block<S: StateView>(
+        &self,
+        env: &BlockEnv,
+        state: &mut Overlay<'_, S>,
+    ) -> Result<(), BlockError> {
+        governance::handler::end_block(env, state).await
     }
 
     async fn authenticate<S: StateView>(
@@ -68,6 +78,9 @@ impl Modules for CivitasModules {
         match instruction {
             Instruction::Identity(op) => identity::handler::apply(ctx, &signer, op, state).await,
             Instruction::Notary(op) => notary::handler::apply(ctx, &signer, op, state).await,
+            Instruction::Governance(op) => {
+                governance::handler::apply(ctx, &signer, op, state).await
+            }
         }
     }
 }

@@ -137,6 +137,20 @@ pub async fn authorize<S: StateView>(
                 }
             }
         },
+        Instruction::Governance(_) => {
+            if signer.has_role(roles::ADMIN) {
+                Ok(())
+            } else {
+                Err(deny(
+                    "agency-admins-govern",
+                    signer,
+                    instruction,
+                    format!(
+                        "only an agency admin may propose or approve for the agency; the signer is {who}"
+                    ),
+                ))
+            }
+        }
     };
     Ok(decision)
 }

@@ -3,11 +3,13 @@
 //! Used by the API and the CLI so that a state key can be named as `notary/document/<sha256>`
 //! and a stored value shown as JSON instead of bytes.
 
+use crate::governance::state::{Epochs, GovernanceConfig, Proposal};
 use crate::identity::state::{Account, Agency};
 use crate::notary::state::Document;
 use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::codec::{DecodeError, from_slice};
 use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::mmr::Peaks;
 use civitas_core::receipt::Receipt;
@@ -23,6 +25,11 @@ pub const SPACES: &[(&str, &str)] = &[
     (spaces::NONCE, "account id, hex"),
     (spaces::HISTORY, "empty"),
     (spaces::META, "empty"),
+    (spaces::GOVERNANCE, "empty"),
+    (spaces::PROPOSAL, "proposal number"),
+    (spaces::NEXT_VALIDATORS, "empty"),
+    (spaces::EPOCH, "epoch number"),
+    (spaces::HANDOVERS, "empty"),
 ];
 
 /// Builds a typed key from a space name and the id as text.
@@ -39,7 +46,19 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
         spaces::RECEIPT => hex32("a transaction hash")?.0.to_vec(),
         spaces::KEY => PublicKey::from_hex(id)?.to_bytes().to_vec(),
         spaces::AGENCY => id.as_bytes().to_vec(),
-        spaces::HISTORY | spaces::META => Vec::new(),
+        spaces::HISTORY
+        | spaces::META
+        | spaces::GOVERNANCE
+        | spaces::NEXT_VALIDATORS
+        | spaces::HANDOVERS => Vec::new(),
+        spaces::PROPOSAL | spaces::EPOCH => id
+            .parse::<u64>()
+            .map_err(|_| DecodeError::Invalid {
+                field: "id",
+                reason: format!("{space} ids are numbers"),
+            })?
+            .to_be_bytes()
+            .to_vec(),
         other => {
             return Err(DecodeError::Invalid {
                 field: "space",
@@ -72,6 +91,12 @@ pub fn value_json(space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
         spaces::NONCE => json(from_slice::<u64>(bytes, &()).ok()?),
         spaces::HISTORY => json(from_slice::<Peaks>(bytes, &()).ok()?),
         spaces::META => json(from_slice::<Hash32>(bytes, &()).ok()?),
+        spaces::GOVERNANCE => json(from_slice::<GovernanceConfig>(bytes, &()).ok()?),
+        spaces::PROPOSAL => json(from_slice::<Proposal>(bytes, &()).ok()?),
+        spaces::NEXT_VALIDATORS | spaces::EPOCH => {
+            json(from_slice::<ValidatorSet>(bytes, &()).ok()?)
+        }
+        spaces::HANDOVERS => json(from_slice::<Epochs>(bytes, &()).ok()?.0),
         _ => return None,
     })
 }

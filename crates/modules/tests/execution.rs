@@ -1,9 +1,12 @@
-//! Executes blocks of identity and notary transactions against in-memory state.
+//! Executes blocks of identity, notary and governance transactions against in-memory state.
 
 use civitas_core::crypto::PrivateKey;
 use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
+use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
-use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
+use civitas_core::instruction::{
+    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
+};
 use civitas_core::receipt::{Receipt, TxOutcome};
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::{SignedTx, TxBody};
@@ -36,7 +39,9 @@ impl Chain {
             version: GENESIS_VERSION,
             chain_id: "test".into(),
             genesis_time: TimestampMs(1_000),
-            agencies: vec![agency("finance", 1), agency("land", 2)],
+            agencies: vec![agency("finance", 1), agency("land", 2), agency("health", 3)],
+            epoch_length: 10,
+            governance_threshold: 2,
         };
         let mut chain = Self {
             state: MemoryState::default(),
@@ -350,4 +355,158 @@ fn bad_signatures_invalidate_a_block_unless_already_verified() {
         &All,
     ));
     assert!(cached.is_ok());
+}
+
+fn read<T: commonware_codec::Decode<Cfg = ()>>(
+    chain: &Chain,
+    key: &civitas_core::bundle::StateKey,
+) -> Option<T> {
+    chain
+        .state
+        .0
+        .get(&key.hashed())
+        .map(|b| civitas_core::codec::from_slice(b, &()).unwrap())
+}
+
+fn propose(action: GovernanceAction) -> Instruction {
+    Instruction::Governance(GovernanceInstruction::Propose {
+        action,
+        reason: "test".into(),
+    })
+}
+
+fn approve(proposal: u64) -> Instruction {
+    Instruction::Governance(GovernanceInstruction::Approve { proposal })
+}
+
+#[test]
+fn governance_adds_a_validator_from_the_next_epoch() {
+    use civitas_modules::governance::state::*;
+    let mut chain = Chain::new();
+    let finance = PrivateKey::from_test_seed(101);
+    let land = PrivateKey::from_test_seed(102);
+    let health = PrivateKey::from_test_seed(103);
+    let newcomer = PrivateKey::from_test_seed(77).public_key();
+    let genesis_set: ValidatorSet = read(&chain, &epoch_key(0)).unwrap();
+    assert_eq!(genesis_set.keys(), chain.genesis.validators());
+
+    // A notary may not govern.
+    let notary = PrivateKey::from_test_seed(500);
+    assert!(register_notary(&mut chain, &finance, 0, &notary, "finance").succeeded());
+    let add = GovernanceAction::AddValidator {
+        agency: "health".into(),
+        key: newcomer.clone(),
+        p2p_address: "127.0.0.1:9100".into(),
+    };
+    let denied = chain.one(tx(&notary, None, 0, propose(add.clone())));
+    assert_eq!(failed_code(&denied), Some("not_authorized"));
+
+    // One agency of the two required: still open, the next set unchanged.
+    let opened = chain.one(tx(&finance, None, 1, propose(add.clone())));
+    assert!(opened.succeeded(), "{:?}", opened.outcome);
+    let proposal: Proposal = read(&chain, &proposal_key(1)).unwrap();
+    assert_eq!(proposal.status, ProposalStatus::Open);
+    assert_eq!(proposal.approvals, vec!["finance".to_string()]);
+    let again = chain.one(tx(&finance, None, 2, approve(1)));
+    assert_eq!(failed_code(&again), Some("already_approved"));
+    let unknown = chain.one(tx(&land, None, 0, approve(9)));
+    assert_eq!(failed_code(&unknown), Some("unknown_proposal"));
+
+    // The second agency's approval executes it, for epoch 1.
+    let executed = chain.one(tx(&land, None, 1, approve(1)));
+    assert!(executed.succeeded(), "{:?}", executed.outcome);
+    assert!(executed.events.iter().any(|e| matches!(
+        e,
+        civitas_core::event::Event::ProposalExecuted {
+            effective_epoch: 1,
+            ..
+        }
+    )));
+    let next: ValidatorSet = read(&chain, &next_validators_key()).unwrap();
+    assert!(next.contains(&newcomer));
+    assert_eq!(next.validators.len(), 4);
+    let closed = chain.one(tx(&health, None, 0, approve(1)));
+    assert_eq!(failed_code(&closed), Some("proposal_closed"));
+    // A proposal that cannot take effect is refused at once.
+    let duplicate = chain.one(tx(&health, None, 1, propose(add)));
+    assert_eq!(failed_code(&duplicate), Some("already_validator"));
+
+    // Epoch 0's last block (height 9) records epoch 1's set.
+    while chain.height < 9 {
+        chain.block(vec![], Mode::Verify).unwrap();
+    }
+    let epoch1: ValidatorSet = read(&chain, &epoch_key(1)).unwrap();
+    assert_eq!(epoch1, next);
+    let handovers: Epochs = read(&chain, &handovers_key()).unwrap();
+    assert_eq!(handovers.0, vec![1]);
+    // An epoch without changes is recorded but is not a hand-over.
+    while chain.height < 19 {
+        chain.block(vec![], Mode::Verify).unwrap();
+    }
+    assert_eq!(read::<ValidatorSet>(&chain, &epoch_key(2)).unwrap(), next);
+    let handovers: Epochs = read(&chain, &handovers_key()).unwrap();
+    assert_eq!(handovers.0, vec![1]);
+}
+
+#[test]
+fn governance_refuses_impossible_changes_and_changes_the_threshold() {
+    use civitas_modules::governance::state::*;
+    let mut chain = Chain::new();
+    let finance = PrivateKey::from_test_seed(101);
+    let land = PrivateKey::from_test_seed(102);
+    let stranger = PrivateKey::from_test_seed(78).public_key();
+    let too_high = chain.one(tx(
+        &finance,
+        None,
+        0,
+        propose(GovernanceAction::SetThreshold { threshold: 4 }),
+    ));
+    assert_eq!(failed_code(&too_high), Some("bad_threshold"));
+    let not_a_validator = chain.one(tx(
+        &finance,
+        None,
+        1,
+        propose(GovernanceAction::RemoveValidator { key: stranger }),
+    ));
+    assert_eq!(failed_code(&not_a_validator), Some("not_validator"));
+    let unknown_agency = chain.one(tx(
+        &finance,
+        None,
+        2,
+        propose(GovernanceAction::AddValidator {
+            agency: "nowhere".into(),
+            key: PrivateKey::from_test_seed(79).public_key(),
+            p2p_address: "127.0.0.1:1".into(),
+        }),
+    ));
+    assert_eq!(failed_code(&unknown_agency), Some("unknown_agency"));
+
+    // Lower the threshold to one agency; then one admin alone removes a validator.
+    assert!(
+        chain
+            .one(tx(
+                &finance,
+                None,
+                3,
+                propose(GovernanceAction::SetThreshold { threshold: 1 }),
+            ))
+            .succeeded()
+    );
+    // Failed proposals took no number: this one is proposal 1.
+    assert!(chain.one(tx(&land, None, 0, approve(1))).succeeded());
+    let config: GovernanceConfig = read(&chain, &config_key()).unwrap();
+    assert_eq!(config.threshold, 1);
+    let removed = PrivateKey::from_test_seed(1).public_key();
+    let receipt = chain.one(tx(
+        &finance,
+        None,
+        4,
+        propose(GovernanceAction::RemoveValidator {
+            key: removed.clone(),
+        }),
+    ));
+    assert!(receipt.succeeded(), "{:?}", receipt.outcome);
+    let next: ValidatorSet = read(&chain, &next_validators_key()).unwrap();
+    assert!(!next.contains(&removed));
+    assert_eq!(next.validators.len(), 2);
 }

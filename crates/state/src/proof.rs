@@ -118,7 +118,9 @@ pub fn verify(root: &Hash32, key: &StateKey, value: Option<&[u8]>, proof: &[u8])
 /// Verifies a whole bundle offline: the anchor (genesis, validators, certificate) and the
 /// state proof against the certified header's state root.
 pub fn verify_bundle(bundle: &ProofBundle, genesis: &Genesis) -> Result<(), BundleError> {
-    bundle.verify_anchor(genesis)?;
+    bundle.verify_anchor(genesis, |root, key, value, proof| {
+        verify(root, key, value, proof)
+    })?;
     let claim = &bundle.claim;
     if !verify(
         &bundle.header.state_root,

@@ -1,0 +1,426 @@
+//! Governance instructions and the validator-set records they change.
+//!
+//! A proposal is approved by agencies (one vote each, cast by one of the agency's admins); once
+//! the genesis threshold of agencies has approved, its action takes effect in that same
+//! transaction. Validator additions and removals change the *next* epoch's set; the current
+//! epoch's validators finish their epoch, then hand over.
+
+use crate::codec::{
+    DecodeError, check_ident, check_text, read_list, read_str, str_size, write_str,
+};
+use crate::crypto::PublicKey;
+use crate::limits::*;
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// Operations of the governance module.
+// Instructions are short-lived values decoded one transaction at a time; boxing the action
+// would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GovernanceInstruction {
+    /// An agency admin proposes an action; the proposer's agency approves it at once.
+    Propose {
+        /// What the proposal does once approved.
+        action: GovernanceAction,
+        /// Why, for the public record.
+        reason: String,
+    },
+    /// An agency admin approves an open proposal for the admin's agency.
+    Approve {
+        /// The proposal's number.
+        proposal: u64,
+    },
+}
+
+/// What an approved proposal does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum GovernanceAction {
+    /// Adds a validator operated by `agency`, from the next epoch.
+    AddValidator {
+        /// The agency that runs it.
+        agency: String,
+        /// Its consensus key.
+        key: PublicKey,
+        /// Where it listens for peers (`host:port`).
+        p2p_address: String,
+    },
+    /// Removes a validator, from the next epoch.
+    RemoveValidator {
+        /// Its consensus key.
+        key: PublicKey,
+    },
+    /// Changes how many agencies must approve a proposal, at once.
+    SetThreshold {
+        /// The new number of agencies.
+        threshold: u32,
+    },
+}
+
+impl GovernanceInstruction {
+    /// `module.operation`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Propose { .. } => "governance.propose",
+            Self::Approve { .. } => "governance.approve",
+        }
+    }
+
+    /// Checks the rules that need no state.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            Self::Propose { action, reason } => {
+                check_text("reason", reason, REASON_MAX_BYTES)?;
+                match action {
+                    GovernanceAction::AddValidator {
+                        agency,
+                        p2p_address,
+                        ..
+                    } => {
+                        check_ident("agency", agency, AGENCY_ID_MAX_BYTES)?;
+                        check_text("p2p_address", p2p_address, ADDRESS_MAX_BYTES)
+                    }
+                    GovernanceAction::RemoveValidator { .. } => Ok(()),
+                    GovernanceAction::SetThreshold { threshold } => {
+                        if *threshold == 0 || *threshold as usize > AGENCIES_MAX {
+                            return Err(DecodeError::Invalid {
+                                field: "threshold",
+                                reason: format!("must be between 1 and {AGENCIES_MAX}"),
+                            });
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            Self::Approve { .. } => Ok(()),
+        }
+    }
+}
+
+impl GovernanceAction {
+    /// Short description for receipts and lists.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::AddValidator { agency, key, .. } => {
+                format!("add validator {key} run by agency {agency}")
+            }
+            Self::RemoveValidator { key } => format!("remove validator {key}"),
+            Self::SetThreshold { threshold } => {
+                format!("require {threshold} agencies to approve proposals")
+            }
+        }
+    }
+}
+
+impl Write for GovernanceAction {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Self::AddValidator {
+                agency,
+                key,
+                p2p_address,
+            } => {
+                0u8.write(buf);
+                write_str(agency, buf);
+                key.write(buf);
+                write_str(p2p_address, buf);
+            }
+            Self::RemoveValidator { key } => {
+                1u8.write(buf);
+                key.write(buf);
+            }
+            Self::SetThreshold { threshold } => {
+                2u8.write(buf);
+                threshold.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for GovernanceAction {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Self::AddValidator {
+                agency,
+                key,
+                p2p_address,
+            } => str_size(agency) + key.encode_size() + str_size(p2p_address),
+            Self::RemoveValidator { key } => key.encode_size(),
+            Self::SetThreshold { .. } => 4,
+        }
+    }
+}
+
+impl Read for GovernanceAction {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        match u8::read(buf)? {
+            0 => Ok(Self::AddValidator {
+                agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+                key: PublicKey::read(buf)?,
+                p2p_address: read_str(buf, ADDRESS_MAX_BYTES)?,
+            }),
+            1 => Ok(Self::RemoveValidator {
+                key: PublicKey::read(buf)?,
+            }),
+            2 => Ok(Self::SetThreshold {
+                threshold: u32::read(buf)?,
+            }),
+            other => Err(commonware_codec::Error::InvalidEnum(other)),
+        }
+    }
+}
+
+impl Write for GovernanceInstruction {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Self::Propose { action, reason } => {
+                0u8.write(buf);
+                action.write(buf);
+                write_str(reason, buf);
+            }
+            Self::Approve { proposal } => {
+                1u8.write(buf);
+                proposal.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for GovernanceInstruction {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Self::Propose { action, reason } => action.encode_size() + str_size(reason),
+            Self::Approve { .. } => 8,
+        }
+    }
+}
+
+impl GovernanceInstruction {
+    /// Reads the operation after its module tag.
+    pub(crate) fn read_op(op: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error> {
+        match op {
+            0 => Ok(Self::Propose {
+                action: GovernanceAction::read(buf)?,
+                reason: read_str(buf, REASON_MAX_BYTES)?,
+            }),
+            1 => Ok(Self::Approve {
+                proposal: u64::read(buf)?,
+            }),
+            other => Err(commonware_codec::Error::InvalidEnum(other)),
+        }
+    }
+}
+
+/// One validator of a set, with who runs it and where to reach it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorEntry {
+    /// Its consensus key.
+    pub key: PublicKey,
+    /// The agency that runs it.
+    pub agency: String,
+    /// Where it listens for peers.
+    pub p2p_address: String,
+}
+
+impl Write for ValidatorEntry {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.key.write(buf);
+        write_str(&self.agency, buf);
+        write_str(&self.p2p_address, buf);
+    }
+}
+
+impl EncodeSize for ValidatorEntry {
+    fn encode_size(&self) -> usize {
+        self.key.encode_size() + str_size(&self.agency) + str_size(&self.p2p_address)
+    }
+}
+
+impl Read for ValidatorEntry {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            key: PublicKey::read(buf)?,
+            agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+            p2p_address: read_str(buf, ADDRESS_MAX_BYTES)?,
+        })
+    }
+}
+
+/// The validators of one epoch, sorted by key: the value of `consensus/epoch/<be64 epoch>`.
+///
+/// Its encoding is what a proof bundle's hand-over proves: `be32(count)` followed by each
+/// entry (`key`, `agency`, `p2p_address`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorSet {
+    /// The validators, in ascending key order.
+    pub validators: Vec<ValidatorEntry>,
+}
+
+impl ValidatorSet {
+    /// The keys, in ascending order (consensus signer order).
+    pub fn keys(&self) -> Vec<PublicKey> {
+        self.validators.iter().map(|v| v.key.clone()).collect()
+    }
+
+    /// Whether `key` is in the set.
+    pub fn contains(&self, key: &PublicKey) -> bool {
+        self.validators.iter().any(|v| &v.key == key)
+    }
+
+    /// Inserts keeping key order; false if the key is already present.
+    pub fn insert(&mut self, entry: ValidatorEntry) -> bool {
+        match self.validators.binary_search_by(|v| v.key.cmp(&entry.key)) {
+            Ok(_) => false,
+            Err(at) => {
+                self.validators.insert(at, entry);
+                true
+            }
+        }
+    }
+
+    /// Removes `key`; false if absent.
+    pub fn remove(&mut self, key: &PublicKey) -> bool {
+        let before = self.validators.len();
+        self.validators.retain(|v| &v.key != key);
+        self.validators.len() != before
+    }
+
+    /// Checks ordering and bounds of a decoded set.
+    pub fn check(&self) -> Result<(), DecodeError> {
+        if self.validators.is_empty() || self.validators.len() > VALIDATORS_MAX {
+            return Err(DecodeError::Invalid {
+                field: "validators",
+                reason: format!("a set holds 1 to {VALIDATORS_MAX} validators"),
+            });
+        }
+        if self.validators.windows(2).any(|w| w[0].key >= w[1].key) {
+            return Err(DecodeError::Invalid {
+                field: "validators",
+                reason: "keys must be distinct and in ascending order".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Write for ValidatorSet {
+    fn write(&self, buf: &mut impl BufMut) {
+        (self.validators.len() as u32).write(buf);
+        for entry in &self.validators {
+            entry.write(buf);
+        }
+    }
+}
+
+impl EncodeSize for ValidatorSet {
+    fn encode_size(&self) -> usize {
+        4 + self
+            .validators
+            .iter()
+            .map(EncodeSize::encode_size)
+            .sum::<usize>()
+    }
+}
+
+impl Read for ValidatorSet {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        let count = u32::read(buf)? as usize;
+        if count > VALIDATORS_MAX {
+            return Err(commonware_codec::Error::Invalid(
+                "ValidatorSet",
+                "too many validators",
+            ));
+        }
+        let mut validators = Vec::with_capacity(count);
+        for _ in 0..count {
+            validators.push(ValidatorEntry::read(buf)?);
+        }
+        let set = Self { validators };
+        set.check()
+            .map_err(|_| commonware_codec::Error::Invalid("ValidatorSet", "not a valid set"))?;
+        Ok(set)
+    }
+}
+
+/// Reads a list of epochs (the hand-over index).
+pub fn read_epochs(buf: &mut impl Buf) -> Result<Vec<u64>, commonware_codec::Error> {
+    read_list(buf, HANDOVERS_MAX, &())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{from_slice, to_vec};
+    use crate::crypto::PrivateKey;
+
+    fn entry(seed: u64) -> ValidatorEntry {
+        ValidatorEntry {
+            key: PrivateKey::from_test_seed(seed).public_key(),
+            agency: format!("agency{seed}"),
+            p2p_address: format!("127.0.0.1:{}", 9000 + seed),
+        }
+    }
+
+    #[test]
+    fn set_stays_sorted_and_round_trips() {
+        let mut set = ValidatorSet::default();
+        for seed in [5, 1, 3, 2] {
+            assert!(set.insert(entry(seed)));
+        }
+        assert!(!set.insert(entry(3)));
+        assert!(set.check().is_ok());
+        let bytes = to_vec(&set);
+        assert_eq!(from_slice::<ValidatorSet>(&bytes, &()).unwrap(), set);
+        assert!(set.remove(&entry(3).key));
+        assert!(!set.remove(&entry(3).key));
+        assert_eq!(set.validators.len(), 3);
+    }
+
+    #[test]
+    fn unsorted_or_empty_sets_do_not_decode() {
+        let mut set = ValidatorSet {
+            validators: vec![entry(1), entry(2)],
+        };
+        set.validators.sort_by(|a, b| b.key.cmp(&a.key));
+        assert!(from_slice::<ValidatorSet>(&to_vec(&set), &()).is_err());
+        assert!(from_slice::<ValidatorSet>(&to_vec(&ValidatorSet::default()), &()).is_err());
+    }
+
+    #[test]
+    fn actions_round_trip() {
+        for instruction in [
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::AddValidator {
+                    agency: "health".into(),
+                    key: entry(7).key,
+                    p2p_address: "10.0.0.7:9000".into(),
+                },
+                reason: "new agency joins".into(),
+            },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::RemoveValidator { key: entry(2).key },
+                reason: "decommissioned".into(),
+            },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::SetThreshold { threshold: 3 },
+                reason: "more agencies".into(),
+            },
+            GovernanceInstruction::Approve { proposal: 9 },
+        ] {
+            let wrapped = crate::instruction::Instruction::Governance(instruction.clone());
+            let bytes = to_vec(&wrapped);
+            assert_eq!(
+                bytes.len(),
+                commonware_codec::EncodeSize::encode_size(&wrapped)
+            );
+            let decoded = from_slice::<crate::instruction::Instruction>(&bytes, &()).unwrap();
+            assert_eq!(decoded, wrapped);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Governance handlers and the end-of-epoch hand-over record.
+
+use super::state::{
+    Epochs, GovernanceConfig, Proposal, ProposalStatus, config_key, epoch_key, handovers_key,
+    load_config, load_next_validators, next_validators_key, proposal_key,
+};
+use crate::identity::state::{Account, Agency, agency_key};
+use civitas_core::event::Event;
+use civitas_core::genesis::Genesis;
+use civitas_core::governance::{
+    GovernanceAction, GovernanceInstruction, ValidatorEntry, ValidatorSet,
+};
+use civitas_core::limits::VALIDATORS_MAX;
+use civitas_exec::{BlockEnv, BlockError, Failure, Overlay, TxContext};
+use civitas_state::StateView;
+
+/// The genesis validator set with each validator's agency and address.
+pub fn genesis_validators(genesis: &Genesis) -> ValidatorSet {
+    let mut set = ValidatorSet::default();
+    for agency in &genesis.agencies {
+        set.insert(ValidatorEntry {
+            key: agency.validator_key.clone(),
+            agency: agency.id.clone(),
+            p2p_address: agency.p2p_address.clone(),
+        });
+    }
+    set
+}
+
+/// Records the settings, the genesis validators as epoch 0's set and as the next epoch's.
+pub async fn genesis<S: StateView>(
+    genesis: &Genesis,
+    state: &mut Overlay<'_, S>,
+) -> Result<(), BlockError> {
+    state.put_typed(
+        &config_key(),
+        &GovernanceConfig {
+            threshold: genesis.governance_threshold,
+            next_proposal: 1,
+        },
+    );
+    let set = genesis_validators(genesis);
+    state.put_typed(&epoch_key(0), &set);
+    state.put_typed(&next_validators_key(), &set);
+    state.put_typed(&handovers_key(), &Epochs::default());
+    Ok(())
+}
+
+/// At the last block of an epoch, fixes the next epoch's validator set: the block's state then
+/// proves it, and its finalization hands consensus over.
+pub async fn end_block<S: StateView>(
+    env: &BlockEnv,
+    state: &mut Overlay<'_, S>,
+) -> Result<(), BlockError> {
+    let genesis = &env.genesis;
+    let epoch = genesis.epoch_of(env.height);
+    if env.height != genesis.last_height_of(epoch) {
+        return Ok(());
+    }
+    let next = load_next_validators(state).await?;
+    let current: Option<ValidatorSet> = state.get_typed(&epoch_key(epoch)).await?;
+    if current.as_ref() != Some(&next) {
+        let mut handovers: Epochs = state.get_typed(&handovers_key()).await?.unwrap_or_default();
+        handovers.0.push(epoch + 1);
+        state.put_typed(&handovers_key(), &handovers);
+    }
+    state.put_typed(&epoch_key(epoch + 1), &next);
+    Ok(())
+}
+
+/// Number of agencies that can vote.
+async fn agency_count<S: StateView>(
+    env: &BlockEnv,
+    state: &mut Overlay<'_, S>,
+) -> Result<u32, BlockError> {
+    // Agencies come from genesis; governance does not add agencies (yet).
+    let mut count = 0;
+    for agency in &env.genesis.agencies {
+        if state.contains(&agency_key(&agency.id)).await? {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Applies a governance instruction the policy has authorized for `signer` (an agency admin).
+pub async fn apply<S: StateView>(
+    ctx: &TxContext<'_>,
+    signer: &Account,
+    op: &GovernanceInstruction,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+    let mut config = load_config(state).await?;
+    let agency = signer.agency.clone();
+    match op {
+        GovernanceInstruction::Propose { action, reason } => {
+            // Check what can be checked now, so a proposal that could never pass is refused.
+            if let Err(failure) = check_action(ctx.env, action, state).await? {
+                return Ok(Err(failure));
+            }
+            let id = config.next_proposal;
+            config.next_proposal += 1;
+            state.put_typed(&config_key(), &config);
+            let proposal = Proposal {
+                id,
+                action: action.clone(),
+                reason: reason.clone(),
+                proposer: signer.id,
+                opened_height: ctx.env.height,
+                approvals: vec![agency.clone()],
+                status: ProposalStatus::Open,
+            };
+            let mut events = vec![Event::ProposalOpened {
+                proposal: id,
+                action: action.clone(),
+                by: signer.id,
+                agency,
+            }];
+            conclude(ctx, proposal, &config, state, &mut events).await
+        }
+        GovernanceInstruction::Approve { proposal: id } => {
+            let Some(mut proposal) = state.get_typed::<Proposal>(&proposal_key(*id)).await? else {
+                return Ok(Err(Failure::new(
+                    "unknown_proposal",
+                    format!("proposal {id} does not exist"),
+                )));
+            };
+            if proposal.status != ProposalStatus::Open {
+                return Ok(Err(Failure::new(
+                    "proposal_closed",
+                    format!("proposal {id} was already executed"),
+                )));
+            }
+            match proposal.approvals.binary_search(&agency) {
+                Ok(_) => {
+                    return Ok(Err(Failure::new(
+                        "already_approved",
+                        format!("agency {agency} has already approved proposal {id}"),
+                    )));
+                }
+                Err(at) => proposal.approvals.insert(at, agency.clone()),
+            }
+            let mut events = vec![Event::ProposalApproved {
+                proposal: *id,
+                agency,
+                by: signer.id,
+                approvals: proposal.approvals.len() as u32,
+                threshold: config.threshold,
+            }];
+            conclude(ctx, proposal, &config, state, &mut events).await
+        }
+    }
+}
+
+/// Stores the proposal, executing it first if it has reached the threshold.
+async fn conclude<S: StateView>(
+    ctx: &TxContext<'_>,
+    mut proposal: Proposal,
+    config: &GovernanceConfig,
+    state: &mut Overlay<'_, S>,
+    events: &mut Vec<Event>,
+) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+    if proposal.approvals.len() as u32 >= config.threshold {
+        let effective_epoch = match execute(ctx.env, &proposal.action, state).await? {
+            Ok(epoch) => epoch,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        proposal.status = ProposalStatus::Executed {
+            height: ctx.env.height,
+        };
+        events.push(Event::ProposalExecuted {
+            proposal: proposal.id,
+            action: proposal.action.clone(),
+            effective_epoch,
+        });
+    }
+    state.put_typed(&proposal_key(proposal.id), &proposal);
+    Ok(Ok(std::mem::take(events)))
+}
+
+/// Checks that `action` can take effect in the current state.
+async fn check_action<S: StateView>(
+    env: &BlockEnv,
+    action: &GovernanceAction,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<(), Failure>, BlockError> {
+    let next = load_next_validators(state).await?;
+    Ok(match action {
+        GovernanceAction::AddValidator { agency, key, .. } => {
+            if state
+                .get_typed::<Agency>(&agency_key(agency))
+                .await?
+                .is_none()
+            {
+                Err(Failure::new(
+                    "unknown_agency",
+                    format!("agency {agency} does not exist"),
+                ))
+            } else if next.contains(key) {
+                Err(Failure::new(
+                    "already_validator",
+                    format!("{key} is already in the next epoch's validator set"),
+                ))
+            } else if next.validators.len() >= VALIDATORS_MAX {
+                Err(Failure::new(
+                    "too_many_validators",
+                    format!("the validator set is full ({VALIDATORS_MAX} validators)"),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        GovernanceAction::RemoveValidator { key } => {
+            if !next.contains(key) {
+                Err(Failure::new(
+                    "not_validator",
+                    format!("{key} is not in the next epoch's validator set"),
+                ))
+            } else if next.validators.len() == 1 {
+                Err(Failure::new(
+                    "last_validator",
+                    "the last validator cannot be removed: the chain would stop",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        GovernanceAction::SetThreshold { threshold } => {
+            let agencies = agency_count(env, state).await?;
+            if *threshold == 0 || *threshold > agencies {
+                Err(Failure::new(
+                    "bad_threshold",
+                    format!("the threshold must be between 1 and the {agencies} agencies"),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Makes an approved action take effect; returns the epoch a validator change applies from
+/// (0 for other actions).
+async fn execute<S: StateView>(
+    env: &BlockEnv,
+    action: &GovernanceAction,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<u64, Failure>, BlockError> {
+    if let Err(failure) = check_action(env, action, state).await? {
+        return Ok(Err(failure));
+    }
+    let effective = env.genesis.epoch_of(env.height) + 1;
+    match action {
+        GovernanceAction::AddValidator {
+            agency,
+            key,
+            p2p_address,
+        } => {
+            let mut next = load_next_validators(state).await?;
+            next.insert(ValidatorEntry {
+                key: key.clone(),
+                agency: agency.clone(),
+                p2p_address: p2p_address.clone(),
+            });
+            state.put_typed(&next_validators_key(), &next);
+            Ok(Ok(effective))
+        }
+        GovernanceAction::RemoveValidator { key } => {
+            let mut next = load_next_validators(state).await?;
+            next.remove(key);
+            state.put_typed(&next_validators_key(), &next);
+            Ok(Ok(effective))
+        }
+        GovernanceAction::SetThreshold { threshold } => {
+            let mut config = load_config(state).await?;
+            config.threshold = *threshold;
+            state.put_typed(&config_key(), &config);
+            Ok(Ok(0))
+        }
+    }
+}
