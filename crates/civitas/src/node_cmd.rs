@@ -192,8 +192,9 @@ pub fn run(command: Command) -> Result<()> {
     if !founding {
         tracing::warn!(
             key = %key.public_key(),
-            "this key is not a genesis validator: the node follows the chain, and signs from the \
-             first epoch whose validator set governance has added it to"
+            "this key is not a genesis validator: validators admit the node once governance has \
+             approved adding it; it then catches up, and signs from the epoch the change takes \
+             effect"
         );
     }
     // Bind the API before starting consensus so a port conflict is reported plainly.

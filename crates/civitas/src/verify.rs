@@ -125,12 +125,25 @@ pub fn run(args: Args) -> ExitCode {
             "state_root": bundle.header.state_root,
             "signers": bundle.finalization.signatures.len(),
             "validators": bundle.validators.len(),
+            "epoch": bundle.header.epoch,
+            "handovers": bundle.handovers.len(),
             "verify_micros": elapsed.as_micros() as u64,
         }));
     } else {
         println!("VALID: {statement}.");
+        let whose = match bundle.handovers.len() {
+            0 => "genesis validators".to_string(),
+            1 => format!(
+                "validators of epoch {} (reached from genesis through 1 validator-set change)",
+                bundle.header.epoch
+            ),
+            n => format!(
+                "validators of epoch {} (reached from genesis through {n} validator-set changes)",
+                bundle.header.epoch
+            ),
+        };
         println!(
-            "Checked offline: {} of {} genesis validators signed block {} whose state root proves this.",
+            "Checked offline: {} of {} {whose} signed block {} whose state root proves this.",
             bundle.finalization.signatures.len(),
             bundle.validators.len(),
             bundle.header.digest()

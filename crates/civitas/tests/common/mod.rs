@@ -51,13 +51,13 @@ impl Nodes {
     }
 }
 
-/// A base port P such that P..P+4 and P+1000..P+1004 are all free. `salt` separates tests
-/// running in the same process.
+/// A base port P such that P..P+6 and P+1000..P+1006 are all free (room for two nodes beyond
+/// the validators). `salt` separates tests running in the same process.
 pub fn free_base_port(salt: u16) -> u16 {
     let seed = (std::process::id() as u16).wrapping_add(salt * 211);
     for attempt in 0..200u16 {
         let base = 20_000 + ((seed.wrapping_add(attempt * 37)) % 400) * 10;
-        let all_free = (0..VALIDATORS as u16)
+        let all_free = (0..VALIDATORS as u16 + 2)
             .flat_map(|i| [base + i, base + 1000 + i])
             .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok());
         if all_free {
@@ -122,6 +122,8 @@ pub struct TestNetwork {
     pub dir: PathBuf,
     /// Node i's API URL.
     pub apis: Vec<String>,
+    /// The base port (node i: API on base + i, peers on base + 1000 + i).
+    pub base: u16,
     /// The processes.
     pub nodes: Nodes,
 }
@@ -130,20 +132,29 @@ impl TestNetwork {
     /// Creates the directory with `civitas devnet --init-only`, starts every node and waits for
     /// the first finalized block. `name` and `salt` keep concurrent tests apart.
     pub fn start(name: &str, salt: u16, validators: usize) -> Self {
+        Self::start_with(name, salt, validators, &[])
+    }
+
+    /// Like [`TestNetwork::start`], passing `extra` to `civitas devnet --init-only`.
+    pub fn start_with(name: &str, salt: u16, validators: usize, extra: &[&str]) -> Self {
         let tmp = std::env::temp_dir().join(format!("civitas-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         let dir = tmp.join("devnet");
         let base = free_base_port(salt);
-        ok(civitas(&[
+        let validators_arg = validators.to_string();
+        let base_arg = base.to_string();
+        let mut args = vec![
             "devnet",
             "--init-only",
             "--validators",
-            &validators.to_string(),
+            &validators_arg,
             "--dir",
             dir.to_str().unwrap(),
             "--base-port",
-            &base.to_string(),
-        ]));
+            &base_arg,
+        ];
+        args.extend_from_slice(extra);
+        ok(civitas(&args));
         let apis: Vec<String> = (0..validators)
             .map(|i| format!("http://127.0.0.1:{}", base + i as u16))
             .collect();
@@ -163,6 +174,7 @@ impl TestNetwork {
             tmp,
             dir,
             apis,
+            base,
             nodes,
         }
     }

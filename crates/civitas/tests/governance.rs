@@ -1,0 +1,192 @@
+//! End-to-end: a new validator joins a running 4-validator network through governance, with
+//! real `civitas` processes on 127.0.0.1.
+//!
+//! The new agency node starts with a key that is not in genesis; the validators admit its
+//! connections once three agency admins have approved adding it, it catches up, and at the next
+//! epoch it signs. With one founding validator then
+//! killed, the chain only moves if the newcomer's votes count (4 of the 5 are needed). A proof
+//! bundle from after the change carries the hand-over and verifies offline, in Rust and in the
+//! independent Python verifier.
+
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+mod common;
+use common::*;
+
+const EPOCH_LENGTH: u64 = 30;
+
+fn governance(api: &str) -> Value {
+    get(&format!("{api}/v1/governance")).expect("governance overview")
+}
+
+fn status(api: &str) -> Value {
+    get(&format!("{api}/v1/status")).unwrap_or_default()
+}
+
+fn key_hex(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    value["public_key"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
+    let mut network = TestNetwork::start_with(
+        "governance",
+        3,
+        VALIDATORS,
+        &["--epoch-length", &EPOCH_LENGTH.to_string()],
+    );
+    let (tmp, dir, apis, base) = (
+        network.tmp.clone(),
+        network.dir.clone(),
+        network.apis.clone(),
+        network.base,
+    );
+    let genesis = dir.join("genesis.json");
+
+    // The newcomer creates its key locally and follows the chain.
+    let node_dir = dir.join("node4");
+    std::fs::create_dir_all(&node_dir).unwrap();
+    let validator_key = node_dir.join("validator.json");
+    ok(civitas(&[
+        "keys",
+        "new",
+        "--out",
+        validator_key.to_str().unwrap(),
+    ]));
+    let p2p = format!("127.0.0.1:{}", base + 1004);
+    let api = format!("http://127.0.0.1:{}", base + 4);
+    std::fs::write(
+        node_dir.join("node.toml"),
+        format!(
+            "genesis = \"../genesis.json\"\nkey = \"validator.json\"\ndata_dir = \"data\"\n\
+             p2p_listen = \"{p2p}\"\napi_listen = \"127.0.0.1:{}\"\nallow_private_ips = true\n",
+            base + 4
+        ),
+    )
+    .unwrap();
+    network.nodes.children.push(None);
+    network.nodes.start(4);
+
+    // Finance proposes; land and health approve (3 of 4 agencies).
+    let admin = |agency: &str| dir.join(format!("keys/{agency}.json"));
+    let out = ok(civitas(&[
+        "tx",
+        "governance",
+        "add-validator",
+        "--key",
+        admin("finance").to_str().unwrap(),
+        "--agency",
+        "health",
+        "--validator-key",
+        validator_key.to_str().unwrap(),
+        "--p2p",
+        &p2p,
+        "--reason",
+        "the health ministry's second validator",
+        "--node",
+        &apis[0],
+    ]));
+    assert!(out.contains("proposal_opened #1"), "{out}");
+    ok(civitas(&[
+        "tx",
+        "governance",
+        "approve",
+        "1",
+        "--key",
+        admin("land").to_str().unwrap(),
+        "--node",
+        &apis[1],
+    ]));
+    let out = ok(civitas(&[
+        "tx",
+        "governance",
+        "approve",
+        "1",
+        "--key",
+        admin("health").to_str().unwrap(),
+        "--node",
+        &apis[2],
+    ]));
+    assert!(out.contains("proposal_executed #1"), "{out}");
+    let newcomer = key_hex(&validator_key);
+    let overview = governance(&apis[3]);
+    let next: Vec<&str> = overview["next_validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    assert!(next.contains(&newcomer.as_str()), "{overview}");
+    let effective = overview["epoch"].as_u64().unwrap() + 1;
+
+    // The validators now admit the newcomer's connections (it is in the next set), so it
+    // catches up before its epoch starts.
+    wait_for("the newcomer to catch up", Duration::from_secs(120), || {
+        height(&api) > 0 && height(&api) + 3 >= height(&apis[0])
+    });
+
+    // At the next epoch every node, the newcomer included, runs with five validators.
+    wait_for("the next epoch", Duration::from_secs(180), || {
+        apis.iter().chain([&api]).all(|api| {
+            let s = status(api);
+            s["epoch"].as_u64() >= Some(effective)
+                && s["validators"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|k| k.as_str() == Some(&newcomer)))
+        })
+    });
+    let epoch = get(&format!("{}/v1/epochs/{effective}", apis[0])).unwrap();
+    assert_eq!(
+        epoch["value"]["validators"].as_array().unwrap().len(),
+        5,
+        "{epoch}"
+    );
+
+    // Kill a founding validator: 4 of the remaining 5 must sign, so the newcomer must.
+    network.nodes.kill(3);
+    let before = height(&apis[0]);
+    wait_for(
+        "progress without validator 3",
+        Duration::from_secs(120),
+        || height(&apis[0]) >= before + 10,
+    );
+
+    // A bundle from after the change carries the hand-over and verifies offline.
+    let bundle = tmp.join("agency.cvpb");
+    ok(civitas(&[
+        "proof",
+        "state",
+        "identity/agency",
+        "health",
+        "--node",
+        &api,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]));
+    let verdict = ok(civitas(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--genesis",
+        genesis.to_str().unwrap(),
+    ]));
+    assert!(verdict.contains("1 validator-set change"), "{verdict}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_bundle.py");
+    match std::process::Command::new("python3")
+        .arg(script)
+        .arg(&bundle)
+        .arg("--genesis")
+        .arg(&genesis)
+        .output()
+    {
+        Ok(output) => assert!(
+            output.status.success(),
+            "the Python verifier rejects the bundle: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}"),
+    }
+}
