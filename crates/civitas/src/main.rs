@@ -3,6 +3,7 @@
 
 mod bench;
 mod devnet;
+mod disk;
 mod genesis_cmd;
 mod keys;
 mod node_cmd;

@@ -103,6 +103,14 @@ pub struct NodeConfig {
     /// `text` (default) or `json` (one JSON object per line, for log collectors).
     #[serde(default)]
     pub log_format: Option<String>,
+    /// Free space (MiB) the node keeps on the data directory's disk: it refuses to start below
+    /// it and stops cleanly when free space falls below it (default 512).
+    #[serde(default)]
+    pub min_free_disk_mb: Option<u64>,
+    /// How long this node, as proposer, waits for transactions before proposing an empty block
+    /// (milliseconds, default 300; at most 500, well inside the 1 s leader timeout).
+    #[serde(default)]
+    pub empty_block_wait_ms: Option<u64>,
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
@@ -171,8 +179,22 @@ pub fn run(command: Command) -> Result<()> {
     let genesis = Arc::new(read_genesis(&resolve(base, &node.genesis))?);
     let key = read_key(&resolve(base, &node.key))?.private_key()?;
     let founding = genesis.agency_of_validator(&key.public_key()).is_some();
+    let empty_block_wait_ms = node
+        .empty_block_wait_ms
+        .unwrap_or(civitas_consensus::app::EMPTY_BLOCK_WAIT_MS);
+    if empty_block_wait_ms > 500 {
+        bail!(
+            "empty_block_wait_ms = {empty_block_wait_ms} is over 500: the other validators would time out waiting for this node's proposals"
+        );
+    }
     let data_dir = resolve(base, &node.data_dir);
     check_data_dir(&data_dir, &genesis.hash().to_hex())?;
+    crate::disk::check_writable(&data_dir)?;
+    let min_free_mb = node
+        .min_free_disk_mb
+        .unwrap_or(crate::disk::DEFAULT_MIN_FREE_MB);
+    crate::disk::check_free(&data_dir, min_free_mb)?;
+    crate::disk::install_panic_hint();
     init_logging(node.log.as_deref(), node.log_format.as_deref())?;
 
     let mut peers = Vec::new();
@@ -212,6 +234,7 @@ pub fn run(command: Command) -> Result<()> {
         p2p_listen: node.p2p_listen,
         peers,
         allow_private_ips: node.allow_private_ips,
+        empty_block_wait_ms,
     };
     tracing::info!(%agency, api = %api_listen, p2p = %node.p2p_listen, "starting node");
     civitas_consensus::node::run(data_dir.join("storage"), params, move |handle| async move {
@@ -223,7 +246,13 @@ pub fn run(command: Command) -> Result<()> {
             }
         };
         let app = civitas_api::router(handle);
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+        let disk = crate::disk::watch(data_dir.clone(), min_free_mb);
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown_signal() => {},
+                _ = disk => {},
+            }
+        });
         if let Err(e) = server.await {
             tracing::error!(error = %e, "API server stopped");
         }

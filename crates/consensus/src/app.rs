@@ -39,7 +39,8 @@ use tracing::{debug, info, warn};
 
 /// Most bytes of transactions in one proposal.
 pub const PROPOSAL_TX_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// How long a proposer waits for transactions before proposing an empty block, in milliseconds.
+/// How long a proposer waits for transactions before proposing an empty block, in milliseconds,
+/// unless the node is configured otherwise.
 pub const EMPTY_BLOCK_WAIT_MS: u64 = 300;
 /// How far ahead of the local clock a block's timestamp may be before a validator waits, in ms.
 pub const CLOCK_SKEW_TOLERATED_MS: u64 = 2_000;
@@ -85,6 +86,9 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::LedgerMetrics>,
     /// The validator set of every epoch this node knows.
     pub epochs: crate::epochs::EpochSets,
+    /// How long this node, as proposer, waits for transactions before proposing an empty
+    /// block, in milliseconds.
+    pub empty_block_wait_ms: u64,
 }
 
 impl Shared {
@@ -98,6 +102,7 @@ impl Shared {
             tip: Arc::new(Mutex::new(Tip::default())),
             metrics: Arc::default(),
             epochs: crate::epochs::EpochSets::default(),
+            empty_block_wait_ms: EMPTY_BLOCK_WAIT_MS,
         }
     }
 
@@ -348,7 +353,7 @@ where
 
         // Give transactions a moment to arrive rather than filling the chain with empty blocks.
         let mut waited = 0;
-        while mempool.is_empty() && waited < EMPTY_BLOCK_WAIT_MS {
+        while mempool.is_empty() && waited < self.shared.empty_block_wait_ms {
             runtime.sleep(Duration::from_millis(20)).await;
             waited += 20;
         }

@@ -35,6 +35,8 @@ pub struct NodeParams {
     pub peers: Vec<(PublicKey, SocketAddr)>,
     /// Allow peers on private and loopback addresses (local networks, tests).
     pub allow_private_ips: bool,
+    /// How long to wait for transactions before proposing an empty block, in milliseconds.
+    pub empty_block_wait_ms: u64,
 }
 
 /// A running node.
@@ -140,7 +142,8 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
     let channels = Channels::from_pairs(pairs);
     let network = network.start();
 
-    let shared = Shared::new(params.genesis.clone());
+    let mut shared = Shared::new(params.genesis.clone());
+    shared.empty_block_wait_ms = params.empty_block_wait_ms;
     let validator = start_validator(
         context.child("validator"),
         ValidatorConfig {
