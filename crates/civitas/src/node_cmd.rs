@@ -111,6 +111,10 @@ pub struct NodeConfig {
     /// (milliseconds, default 300; at most 500, well inside the 1 s leader timeout).
     #[serde(default)]
     pub empty_block_wait_ms: Option<u64>,
+    /// Most validators (current epoch plus joining) the p2p layer connects to; default twice
+    /// the genesis validators, at least 8.
+    #[serde(default)]
+    pub max_peers: Option<usize>,
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
@@ -182,6 +186,15 @@ pub fn run(command: Command) -> Result<()> {
     let empty_block_wait_ms = node
         .empty_block_wait_ms
         .unwrap_or(civitas_consensus::app::EMPTY_BLOCK_WAIT_MS);
+    let max_peers = node
+        .max_peers
+        .unwrap_or_else(|| civitas_consensus::node::default_max_peers(&genesis));
+    if !(1..=civitas_core::limits::VALIDATORS_MAX).contains(&max_peers) {
+        bail!(
+            "max_peers = {max_peers} must be between 1 and {}",
+            civitas_core::limits::VALIDATORS_MAX
+        );
+    }
     if empty_block_wait_ms > 500 {
         bail!(
             "empty_block_wait_ms = {empty_block_wait_ms} is over 500: the other validators would time out waiting for this node's proposals"
@@ -235,6 +248,7 @@ pub fn run(command: Command) -> Result<()> {
         peers,
         allow_private_ips: node.allow_private_ips,
         empty_block_wait_ms,
+        max_peers,
     };
     tracing::info!(%agency, api = %api_listen, p2p = %node.p2p_listen, "starting node");
     civitas_consensus::node::run(data_dir.join("storage"), params, move |handle| async move {

@@ -89,6 +89,9 @@ pub struct Shared {
     /// How long this node, as proposer, waits for transactions before proposing an empty
     /// block, in milliseconds.
     pub empty_block_wait_ms: u64,
+    /// The latest epoch peers were seen voting in (a lower bound on the network's progress
+    /// while this node catches up).
+    pub peer_epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Shared {
@@ -103,6 +106,7 @@ impl Shared {
             metrics: Arc::default(),
             epochs: crate::epochs::EpochSets::default(),
             empty_block_wait_ms: EMPTY_BLOCK_WAIT_MS,
+            peer_epoch: Arc::default(),
         }
     }
 

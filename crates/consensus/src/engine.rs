@@ -586,11 +586,11 @@ async fn run_epochs<E, B, D, S, R>(
             },
             message = vote_backup.recv() => {
                 let Some((their_epoch, (from, _))) = message else { break };
-                hint_boundary(&genesis, &marshal, epoch, their_epoch, from);
+                hint_boundary(&shared, &marshal, epoch, their_epoch, from);
             },
             message = certificate_backup.recv() => {
                 let Some((their_epoch, (from, _))) = message else { break };
-                hint_boundary(&genesis, &marshal, epoch, their_epoch, from);
+                hint_boundary(&shared, &marshal, epoch, their_epoch, from);
             },
             result = &mut engine => {
                 if let Err(e) = result {
@@ -605,13 +605,18 @@ async fn run_epochs<E, B, D, S, R>(
 /// A peer votes in a later epoch: the boundary block of ours is final, so fetch its
 /// certificate from that peer.
 fn hint_boundary(
-    genesis: &civitas_core::genesis::Genesis,
+    shared: &Shared,
     marshal: &MarshalMailbox,
     ours: u64,
     theirs: u64,
     from: ed25519::PublicKey,
 ) {
+    let genesis = &shared.genesis;
     if theirs > ours {
+        // The network is at least at the first block of their epoch.
+        shared
+            .peer_epoch
+            .fetch_max(theirs, std::sync::atomic::Ordering::Relaxed);
         marshal.hint_finalized(
             commonware_consensus::types::Height::new(genesis.last_height_of(ours)),
             commonware_utils::vec::NonEmptyVec::new(from),

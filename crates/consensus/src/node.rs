@@ -37,6 +37,15 @@ pub struct NodeParams {
     pub allow_private_ips: bool,
     /// How long to wait for transactions before proposing an empty block, in milliseconds.
     pub empty_block_wait_ms: u64,
+    /// Most validators the p2p layer connects to in one epoch (current plus joining). Every
+    /// channel reserves mailbox room for each, so it is sized to the network, not to the
+    /// largest set the ledger allows.
+    pub max_peers: usize,
+}
+
+/// The default for [`NodeParams::max_peers`]: room for the genesis set to double, at least 8.
+pub fn default_max_peers(genesis: &Genesis) -> usize {
+    (genesis.validators().len() * 2).clamp(8, civitas_core::limits::VALIDATORS_MAX)
 }
 
 /// A running node.
@@ -50,12 +59,16 @@ pub struct RunningNode {
 }
 
 /// Keeps the lookup network connected to the current epoch's validators (primary) and those
-/// joining next epoch (secondary), resolving their `host:port` addresses.
+/// joining next epoch (secondary), resolving their `host:port` addresses. Validators that left
+/// the set are no longer tracked, so their connections are dropped once the sets tracked before
+/// age out.
 struct LookupPeers {
     oracle: lookup::Oracle<ed25519::PublicKey>,
-    /// The peers this node was configured with, kept as secondary peers so a joining node
-    /// stays connected to them before it appears in any set.
-    bootstrap: Vec<(PublicKey, SocketAddr)>,
+    /// Addresses configured for this node (genesis, then node.toml `[peers]`), which take
+    /// precedence over the addresses recorded on chain.
+    configured: Vec<(PublicKey, SocketAddr)>,
+    /// The p2p layer's peer-set size.
+    max_peers: usize,
 }
 
 fn resolve(address: &str) -> Option<SocketAddr> {
@@ -72,21 +85,30 @@ fn resolve(address: &str) -> Option<SocketAddr> {
 impl PeerTracker for LookupPeers {
     fn track(&mut self, id: u64, current: &ValidatorSet, next: &ValidatorSet) {
         let entry = |v: &civitas_core::governance::ValidatorEntry| {
-            resolve(&v.p2p_address).map(|addr| (v.key.inner().clone(), Address::Symmetric(addr)))
+            let configured = self
+                .configured
+                .iter()
+                .find(|(key, _)| key == &v.key)
+                .map(|(_, addr)| *addr);
+            configured
+                .or_else(|| resolve(&v.p2p_address))
+                .map(|addr| (v.key.inner().clone(), Address::Symmetric(addr)))
         };
         let primary: Vec<_> = current.validators.iter().filter_map(entry).collect();
-        let mut secondary: Vec<_> = next
+        let secondary: Vec<_> = next
             .validators
             .iter()
             .filter(|v| !current.contains(&v.key))
             .filter_map(entry)
             .collect();
-        secondary.extend(
-            self.bootstrap
-                .iter()
-                .filter(|(key, _)| !current.contains(key) && !next.contains(key))
-                .map(|(key, addr)| (key.inner().clone(), Address::Symmetric(*addr))),
-        );
+        if primary.len() + secondary.len() > self.max_peers {
+            tracing::error!(
+                validators = primary.len() + secondary.len(),
+                max_peers = self.max_peers,
+                "more validators than this node's p2p layer is sized for: raise max_peers in \
+                 node.toml and restart, or it cannot reach them all"
+            );
+        }
         let _ = self.oracle.track(
             id,
             commonware_p2p::AddressableTrackedPeers::new(
@@ -109,7 +131,10 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
         },
         cups::Version::V1,
     );
-    let max_peers = NZUsize!(civitas_core::limits::VALIDATORS_MAX);
+    let max_peers_count = params
+        .max_peers
+        .clamp(1, civitas_core::limits::VALIDATORS_MAX);
+    let max_peers = std::num::NonZeroUsize::new(max_peers_count).unwrap_or(NZUsize!(8));
     let max_message = max_message_size(civitas_core::limits::VALIDATORS_MAX as u32);
     // Loopback and private networks get commonware's local profile (fast redials); anything
     // else its production profile.
@@ -152,7 +177,8 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
             shared,
             peers: Box::new(LookupPeers {
                 oracle: oracle.clone(),
-                bootstrap: params.peers.clone(),
+                configured: params.peers.clone(),
+                max_peers: max_peers_count,
             }),
         },
         oracle.clone(),

@@ -495,7 +495,15 @@ where
                                 .await
                                 .map(|(height, _)| height.get())
                                 .unwrap_or(0);
-                            let _ = respond.send(latest);
+                            // Peers voting in a later epoch are past its first block.
+                            let epoch =
+                                shared.peer_epoch.load(std::sync::atomic::Ordering::Relaxed);
+                            let seen = if epoch == 0 {
+                                0
+                            } else {
+                                shared.genesis.last_height_of(epoch - 1) + 1
+                            };
+                            let _ = respond.send(latest.max(seen));
                         }
                         Request::TxStatus(hash, respond) => {
                             let _ = respond.send(tx_status(&shared, &db, hash).await);
