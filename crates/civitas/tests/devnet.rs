@@ -267,15 +267,7 @@ fn devnet_notarises_survives_kill_and_proves_offline() {
     // The independent verifier written from docs/PROOFS.md (Python, standard library only)
     // reaches the same verdicts, and rejects every single-byte change of a transaction bundle.
     let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/verify_bundle.py");
-    let python = |bundle: &Path| {
-        Command::new("python3")
-            .arg(&reference)
-            .arg(bundle)
-            .arg("--genesis")
-            .arg(&genesis)
-            .output()
-            .expect("python3 runs the reference verifier")
-    };
+    let python = |bundle: &Path| python_verify(bundle, &genesis);
     for good in [&bundle, &absent, &tx_bundle, &agency_bundle] {
         let output = python(good);
         assert!(

@@ -174,19 +174,10 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
         genesis.to_str().unwrap(),
     ]));
     assert!(verdict.contains("1 validator-set change"), "{verdict}");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/verify_bundle.py");
-    match std::process::Command::new("python3")
-        .arg(script)
-        .arg(&bundle)
-        .arg("--genesis")
-        .arg(&genesis)
-        .output()
-    {
-        Ok(output) => assert!(
-            output.status.success(),
-            "the Python verifier rejects the bundle: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ),
-        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}"),
-    }
+    let output = python_verify(&bundle, &genesis);
+    assert!(
+        output.status.success(),
+        "the Python verifier rejects the bundle: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -69,15 +69,6 @@ impl EpochSets {
             .get(&epoch)
             .cloned()
     }
-
-    /// The latest epoch known, with its set.
-    pub fn latest(&self) -> Option<(u64, ValidatorSet)> {
-        self.sets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .last_key_value()
-            .map(|(e, s)| (*e, s.clone()))
-    }
 }
 
 /// Marshal's and simplex's view of [`EpochSets`]: a signing scheme per epoch (verify-only when
@@ -250,16 +241,16 @@ pub(crate) async fn epoch_floor(
     ))
 }
 
-/// Records the sets of epochs `0..=epoch` known from the state, so marshal can verify their
-/// certificates after a restart.
+/// Records the sets of the epoch a restarted node resumes in and the one before (whose last
+/// certificate it may still receive), so marshal can verify them. Later sets are learned at
+/// each boundary; older ones are never needed again, and reading them all would make start-up
+/// grow with the chain.
 pub(crate) async fn load_sets<V: civitas_state::StateView>(
     shared: &Shared,
     view: &V,
     through: u64,
 ) -> Result<(), civitas_state::StateError> {
-    let genesis_set = civitas_modules::governance::handler::genesis_validators(&shared.genesis);
-    shared.epochs.insert(0, genesis_set);
-    for epoch in 0..=through {
+    for epoch in through.saturating_sub(1)..=through {
         let key = civitas_modules::governance::state::epoch_key(epoch);
         if let Some(bytes) = view.get(&key.hashed()).await? {
             let set = civitas_exec::decode_value::<ValidatorSet>(&key, &bytes)?;

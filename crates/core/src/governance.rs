@@ -100,21 +100,6 @@ impl GovernanceInstruction {
     }
 }
 
-impl GovernanceAction {
-    /// Short description for receipts and lists.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::AddValidator { agency, key, .. } => {
-                format!("add validator {key} run by agency {agency}")
-            }
-            Self::RemoveValidator { key } => format!("remove validator {key}"),
-            Self::SetThreshold { threshold } => {
-                format!("require {threshold} agencies to approve proposals")
-            }
-        }
-    }
-}
-
 impl Write for GovernanceAction {
     fn write(&self, buf: &mut impl BufMut) {
         match self {

@@ -67,6 +67,19 @@ pub fn free_base_port(salt: u16) -> u16 {
     panic!("no free port range found");
 }
 
+/// Runs the independent Python verifier (tools/verify_bundle.py) on `bundle`.
+pub fn python_verify(bundle: &std::path::Path, genesis: &std::path::Path) -> Output {
+    let reference =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/verify_bundle.py");
+    Command::new("python3")
+        .arg(reference)
+        .arg(bundle)
+        .arg("--genesis")
+        .arg(genesis)
+        .output()
+        .expect("python3 runs the reference verifier")
+}
+
 pub fn civitas(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
