@@ -196,6 +196,9 @@ def genesis_encoding(genesis):
         out += varint(len(address)) + address
     out += genesis["epoch_length"].to_bytes(8, "big")
     out += genesis["governance_threshold"].to_bytes(4, "big")
+    for field in ("schema", "policies"):
+        text = genesis["authorization"][field].encode()
+        out += varint(len(text)) + text
     return bytes(out)
 
 

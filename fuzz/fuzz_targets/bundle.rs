@@ -23,6 +23,9 @@ fn genesis() -> &'static Genesis {
                 p2p_address: "127.0.0.1:1".into(),
             })
             .collect(),
+        epoch_length: 100,
+        governance_threshold: 3,
+        authorization: civitas_modules::authz::default_authorization(),
     })
 }
 

@@ -51,6 +51,7 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/state/{*path}", get(state))
         .route("/v1/accounts/{id}", get(account))
         .route("/v1/accounts/{id}/nonce", get(nonce))
+        .route("/v1/accounts/{id}/pending", get(pending))
         .route("/v1/agencies/{id}", get(agency))
         .route("/v1/notary/documents/{hash}", get(document))
         .route("/v1/proofs/notary/{hash}", get(document_bundle))
@@ -60,6 +61,8 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/governance", get(governance))
         .route("/v1/governance/proposals/{id}", get(proposal))
         .route("/v1/epochs/{epoch}", get(epoch_set))
+        .route("/v1/policies", get(policies))
+        .route("/v1/policies/{version}", get(policy_version))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
         .with_state(node)
@@ -86,11 +89,7 @@ async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value
             "no block has been finalized yet; the node is starting or cannot reach a quorum of validators",
         ));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let age = now.saturating_sub(tip.timestamp.0);
+    let age = now_ms().saturating_sub(tip.timestamp.0);
     if age > READY_STALE_MS {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -362,6 +361,96 @@ async fn nonce(
     })))
 }
 
+/// The account's transactions waiting in this node's mempool: not yet public record, so the
+/// request must be signed by an account the policies let read them (`ledger.read_pending`).
+async fn pending(
+    State(node): State<NodeHandle>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let account = AccountId::from_hex(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(uri.path());
+    authorize_signed_read(
+        &node,
+        &headers,
+        path,
+        "ledger.read_pending",
+        civitas_consensus::service::ReadResource::Account(account),
+    )
+    .await?;
+    let pending: Vec<serde_json::Value> = node
+        .pending_of(&account)
+        .iter()
+        .map(|tx| {
+            json!({
+                "hash": tx.hash(),
+                "nonce": tx.body.nonce,
+                "expiry": tx.body.expiry.0,
+                "instructions": tx.body.instructions,
+                "memo": tx.body.memo,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "account": account,
+        "pending": pending,
+        "height": node.tip().height,
+    })))
+}
+
+/// Checks a signed read request and asks the policies whether its signer may read the record:
+/// 401 `unauthenticated` when the signature is missing, stale or wrong, 403 with the policy's
+/// explanation when the policies refuse.
+async fn authorize_signed_read(
+    node: &NodeHandle,
+    headers: &HeaderMap,
+    path: &str,
+    action: &'static str,
+    resource: civitas_consensus::service::ReadResource,
+) -> Result<(), ApiError> {
+    use civitas_core::read::{HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIME, SignedRead};
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let unauthenticated = |e: civitas_core::read::ReadError| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+    };
+    let read = SignedRead::from_headers(
+        header(HEADER_ACCOUNT),
+        header(HEADER_TIME),
+        header(HEADER_SIGNATURE),
+    )
+    .map_err(unauthenticated)?;
+    let keys = read
+        .verify(
+            &node.genesis().chain_id,
+            path,
+            civitas_core::time::TimestampMs(now_ms()),
+        )
+        .map_err(unauthenticated)?
+        .into_iter()
+        .cloned()
+        .collect();
+    let decision = node
+        .authorize_read(civitas_consensus::service::ReadQuestion {
+            account: read.account,
+            signing_keys: keys,
+            action,
+            resource,
+        })
+        .await?;
+    decision.map_err(|failure| ApiError::new(StatusCode::FORBIDDEN, failure.code, failure.message))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 async fn agency(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
@@ -396,6 +485,74 @@ async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::V
         "next_validators": next["value"]["validators"],
         "height": config["height"],
     })))
+}
+
+/// The policy set in force: version, the height it took effect, the schema and every policy
+/// with its text, plus a set approved for the next block, if any.
+async fn policies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+    use civitas_modules::authz::{head_key, pending_key, schema_key, version_key};
+    let Json(head) = read_state(&node, head_key(), false).await?;
+    let version = head["value"]["version"].as_u64().unwrap_or(0);
+    let Json(record) = read_state(&node, version_key(version), false).await?;
+    let Json(schema) = read_state(&node, schema_key(), false).await?;
+    let pending = node.state(pending_key()).await?;
+    let pending = pending
+        .value
+        .as_deref()
+        .and_then(|bytes| civitas_modules::queries::value_json(spaces::AUTHZ_PENDING, bytes));
+    Ok(Json(json!({
+        "version": version,
+        "effective_height": head["value"]["effective_height"],
+        "proposal": record["value"]["proposal"],
+        "digest": head["value"]["digest"],
+        "schema_digest": head["value"]["schema_digest"],
+        "policies": describe_policies(&record["value"]["policies"]),
+        "schema": schema["value"],
+        "pending": pending,
+        "height": head["height"],
+    })))
+}
+
+/// Policy set `version`, as it was in force from its `effective_height`.
+async fn policy_version(
+    State(node): State<NodeHandle>,
+    Path(version): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = key_from_text(spaces::AUTHZ_VERSION, &version)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let proven = node.state(key).await?;
+    let Some(bytes) = proven.value else {
+        return Err(ApiError::not_found(format!(
+            "policy set version {version} does not exist"
+        )));
+    };
+    let mut record = civitas_modules::queries::value_json(spaces::AUTHZ_VERSION, &bytes)
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "corrupt_state",
+                "the stored policy set does not decode",
+            )
+        })?;
+    record["policies"] = describe_policies(&record["policies"]);
+    record["height"] = json!(proven.height);
+    Ok(Json(record))
+}
+
+/// Each policy with its effect and description, read from its text.
+fn describe_policies(policies: &serde_json::Value) -> serde_json::Value {
+    let list = policies.as_array().cloned().unwrap_or_default();
+    serde_json::Value::Array(
+        list.into_iter()
+            .map(|mut entry| {
+                let text = entry["text"].as_str().unwrap_or("");
+                let summary = civitas_modules::authz::summarize(text);
+                entry["effect"] = json!(summary.effect);
+                entry["description"] = json!(summary.description);
+                entry
+            })
+            .collect(),
+    )
 }
 
 async fn proposal(

@@ -29,6 +29,10 @@ pub enum Command {
         /// the agencies, recomputed as agencies are added.
         #[arg(long)]
         governance_threshold: Option<u32>,
+        /// Cedar policies in force from the first block, instead of the built-in defaults
+        /// (each with an @id annotation; see docs/AUTHORIZATION.md).
+        #[arg(long)]
+        policies: Option<PathBuf>,
     },
     /// Add a founding agency (its validator key, admin keys and p2p address).
     ///
@@ -98,11 +102,21 @@ pub fn run(command: Command) -> Result<()> {
             out,
             epoch_length,
             governance_threshold,
+            policies,
         } => {
             if out.exists() {
                 bail!("{} already exists", out.display());
             }
             civitas_core::codec::check_ident("chain_id", &chain_id, 64)?;
+            let mut authorization = civitas_modules::authz::default_authorization();
+            if let Some(path) = policies {
+                authorization.policies = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let entries = civitas_modules::authz::parse_policies(&authorization.policies)
+                    .with_context(|| format!("{} does not parse", path.display()))?;
+                civitas_modules::authz::compile(&authorization.schema, &entries)
+                    .with_context(|| format!("{} does not check", path.display()))?;
+            }
             let genesis = Genesis {
                 version: GENESIS_VERSION,
                 chain_id,
@@ -110,6 +124,7 @@ pub fn run(command: Command) -> Result<()> {
                 agencies: Vec::new(),
                 epoch_length,
                 governance_threshold: governance_threshold.unwrap_or(0),
+                authorization,
             };
             write_genesis(&out, &genesis)?;
             println!(
@@ -166,6 +181,9 @@ pub fn run(command: Command) -> Result<()> {
                     "epoch_length": genesis.epoch_length,
                     "governance_threshold": genesis.governance_threshold,
                     "agencies": genesis.agencies,
+                    "policies": civitas_modules::authz::parse_policies(&genesis.authorization.policies)
+                        .map(|p| p.into_iter().map(|e| e.id).collect::<Vec<_>>())
+                        .unwrap_or_default(),
                 }));
             } else {
                 println!("chain:   {}", genesis.chain_id);
@@ -182,6 +200,16 @@ pub fn run(command: Command) -> Result<()> {
                         agency.id, agency.name, agency.validator_key, agency.p2p_address
                     );
                 }
+                let policies =
+                    civitas_modules::authz::parse_policies(&genesis.authorization.policies)?;
+                println!(
+                    "policies: {}",
+                    policies
+                        .iter()
+                        .map(|p| p.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
             Ok(())
         }

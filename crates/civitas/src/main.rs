@@ -8,6 +8,7 @@ mod genesis_cmd;
 mod keys;
 mod node_cmd;
 mod output;
+mod policy;
 mod proof_cmd;
 mod query;
 mod tx;
@@ -45,6 +46,9 @@ enum Command {
     /// Read the ledger through a node.
     #[command(subcommand)]
     Query(query::Command),
+    /// Read the authorization policies in force; check a policy before proposing it.
+    #[command(subcommand)]
+    Policy(policy::Command),
     /// Fetch a proof bundle from a node.
     #[command(subcommand)]
     Proof(proof_cmd::Command),
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => keys::run(command),
         Command::Tx(command) => tx::run(command),
         Command::Query(command) => query::run(command),
+        Command::Policy(command) => policy::run(command),
         Command::Proof(command) => proof_cmd::run(command),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => return verify::run(args),

@@ -26,8 +26,15 @@ pub fn read_genesis(path: &Path) -> Result<Genesis> {
             path.display()
         )
     })?;
-    Genesis::from_json(&text)
-        .with_context(|| format!("{} is not a valid genesis document", path.display()))
+    let genesis = Genesis::from_json(&text)
+        .with_context(|| format!("{} is not a valid genesis document", path.display()))?;
+    civitas_modules::authz::check_genesis(&genesis).with_context(|| {
+        format!(
+            "{}: the authorization schema or policies do not check",
+            path.display()
+        )
+    })?;
+    Ok(genesis)
 }
 
 /// A document argument: a 64-character hex SHA-256, or a path to a file to hash.

@@ -1,6 +1,6 @@
 //! `civitas query`: read the ledger through a node.
 
-use crate::output::{document_hash, print_json};
+use crate::output::{document_hash, print_json, read_key};
 use anyhow::{Result, bail};
 use civitas_client::Client;
 use clap::Subcommand;
@@ -68,6 +68,24 @@ pub enum Command {
     Epoch {
         /// The epoch.
         epoch: u64,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+    },
+    /// An account's transactions not final yet (in the node's mempool). Not public: the request
+    /// is signed with --key, and the policies decide (by default the account holder and the
+    /// admins of an official's agency may read them).
+    ///
+    /// Example: civitas query pending --key bob.json
+    Pending {
+        /// Key file of the reading account.
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// Another key to sign with (k-of-n accounts, co-signers); repeat for several.
+        #[arg(long = "cosign")]
+        cosign: Vec<std::path::PathBuf>,
+        /// Whose pending transactions (default: the reading account's).
+        #[arg(long)]
+        account: Option<String>,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         node: String,
     },
@@ -169,6 +187,28 @@ pub fn run(command: Command) -> Result<()> {
         }
         Command::Status { node } => {
             print_json(&Client::new(&node).status()?);
+            Ok(())
+        }
+        Command::Pending {
+            key,
+            cosign,
+            account,
+            node,
+        } => {
+            let key = read_key(&key)?;
+            let cosigners = cosign
+                .iter()
+                .map(|path| read_key(path))
+                .collect::<Result<Vec<_>>>()?;
+            let account = match account {
+                Some(id) => civitas_core::crypto::AccountId::from_hex(&id)?,
+                None => key.account(),
+            };
+            let client = Client::new(&node);
+            let status = client.status()?;
+            let chain_id = status["chain_id"].as_str().unwrap_or_default();
+            let path = format!("/v1/accounts/{account}/pending");
+            print_json(&client.get_signed_json(&path, chain_id, &key, &cosigners)?);
             Ok(())
         }
     }

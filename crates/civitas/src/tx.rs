@@ -2,7 +2,7 @@
 
 use crate::output::{document_hash, print_json, read_key};
 use anyhow::{Context, Result, bail};
-use civitas_client::{Client, build_tx};
+use civitas_client::{Client, build_cosigned_tx};
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::instruction::{
     GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, MetadataEntry,
@@ -22,6 +22,10 @@ pub struct Common {
     /// Key file of the signing account.
     #[arg(long)]
     pub key: PathBuf,
+    /// Another key file to sign with: a further key of a k-of-n account, or a co-signer a
+    /// policy asks for. Repeat for several.
+    #[arg(long = "cosign")]
+    pub cosign: Vec<PathBuf>,
     /// A node's API URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub node: String,
@@ -101,6 +105,32 @@ pub enum Governance {
         #[command(flatten)]
         common: Common,
     },
+    /// Propose adding a Cedar policy, or replacing the policy with the same @id, from the block
+    /// after the one that approves it. The policy is checked against the chain's schema first.
+    ///
+    /// Example: civitas tx governance set-policy --file two-notaries.cedar
+    ///   --reason "revocations need two notaries" --key devnet/keys/finance.json
+    SetPolicy {
+        /// File holding one policy with an @id("...") annotation.
+        #[arg(long)]
+        file: PathBuf,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Propose removing the policy with this @id.
+    RemovePolicy {
+        /// The policy's @id.
+        #[arg(long)]
+        id: String,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Approve an open proposal for the signer's agency.
     ///
     /// Example: civitas tx governance approve 3 --key devnet/keys/land.json
@@ -161,6 +191,21 @@ pub enum Identity {
         /// record the account it now signs for.
         #[arg(long)]
         new_key: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Replace the signing account's keys with several, of which THRESHOLD must sign each
+    /// transaction from then on (sign this one with enough of the current keys, using --cosign).
+    ///
+    /// Example: civitas tx identity set-keys --key treasury.json
+    ///   --keys treasury.json,treasury-2.json,treasury-3.json --threshold 2
+    SetKeys {
+        /// Comma-separated keys (key files or hex public keys), 1 to 8.
+        #[arg(long, value_delimiter = ',', required = true)]
+        keys: Vec<String>,
+        /// How many of them must sign.
+        #[arg(long)]
+        threshold: u8,
         #[command(flatten)]
         common: Common,
     },
@@ -233,6 +278,11 @@ pub fn send(common: &Common, instruction: Instruction) -> Result<()> {
 /// Like [`send`] with an already loaded key.
 pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<()> {
     instruction.validate()?;
+    let cosigners = common
+        .cosign
+        .iter()
+        .map(|path| read_key(path))
+        .collect::<Result<Vec<_>>>()?;
     let client = Client::new(&common.node);
     let status = client.status()?;
     let chain_id = status["chain_id"]
@@ -245,9 +295,10 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
             Some(n) => n,
             None => client.next_nonce(&key.account())?,
         };
-        let tx = build_tx(
+        let tx = build_cosigned_tx(
             chain_id,
             key,
+            &cosigners,
             nonce,
             vec![instruction.clone()],
             &common.memo,
@@ -289,9 +340,10 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
         retries += 1;
         std::thread::sleep(Duration::from_millis(300));
         let nonce = client.next_nonce(&key.account())?;
-        let tx = build_tx(
+        let tx = build_cosigned_tx(
             chain_id,
             key,
+            &cosigners,
             nonce,
             vec![instruction.clone()],
             &common.memo,
@@ -345,6 +397,10 @@ fn event_line(event: &serde_json::Value) -> String {
             event["proposal"], event["effective_epoch"]
         ),
         "proposal_executed" => format!("proposal_executed #{}", event["proposal"]),
+        "policies_scheduled" => format!(
+            "policies_scheduled: policy set version {} is in force from height {}",
+            event["version"], event["effective_height"]
+        ),
         other => other.to_string(),
     }
 }
@@ -436,6 +492,20 @@ pub fn run(command: Command) -> Result<()> {
                     common.key.display()
                 );
                 Ok(())
+            }
+            Identity::SetKeys {
+                keys,
+                threshold,
+                common,
+            } => {
+                let keys = keys
+                    .iter()
+                    .map(|k| key_arg(k.trim()))
+                    .collect::<Result<Vec<_>>>()?;
+                send(
+                    &common,
+                    Instruction::Identity(IdentityInstruction::SetKeys { keys, threshold }),
+                )
             }
             Identity::Deactivate {
                 account,
@@ -536,6 +606,26 @@ pub fn run(command: Command) -> Result<()> {
                     &common,
                     propose(GovernanceAction::SetThreshold { threshold }, reason),
                 ),
+                Governance::SetPolicy {
+                    file,
+                    reason,
+                    common,
+                } => {
+                    let policy = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    crate::policy::check_change(&common.node, Some(&policy), None)?;
+                    send(
+                        &common,
+                        propose(GovernanceAction::SetPolicy { policy }, reason),
+                    )
+                }
+                Governance::RemovePolicy { id, reason, common } => {
+                    crate::policy::check_change(&common.node, None, Some(&id))?;
+                    send(
+                        &common,
+                        propose(GovernanceAction::RemovePolicy { id }, reason),
+                    )
+                }
                 Governance::Approve { proposal, common } => send(
                     &common,
                     Instruction::Governance(GovernanceInstruction::Approve { proposal }),

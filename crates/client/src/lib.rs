@@ -151,6 +151,43 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// GET `path` as JSON, signed as a read by `key`'s account (with `cosigners`' keys too), for
+    /// records that are not public.
+    pub fn get_signed_json(
+        &self,
+        path: &str,
+        chain_id: &str,
+        key: &KeyFile,
+        cosigners: &[KeyFile],
+    ) -> Result<Value, ClientError> {
+        let mut keys = vec![
+            key.private_key()
+                .map_err(|e| ClientError::Protocol(e.to_string()))?,
+        ];
+        for cosigner in cosigners {
+            keys.push(
+                cosigner
+                    .private_key()
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?,
+            );
+        }
+        let refs: Vec<&civitas_core::crypto::PrivateKey> = keys.iter().collect();
+        let read = civitas_core::read::SignedRead::sign(
+            chain_id,
+            path,
+            key.account(),
+            TimestampMs(now_ms()),
+            &refs,
+        );
+        let mut request = self.agent.get(&self.url(path));
+        for (name, value) in read.headers() {
+            request = request.header(name, value);
+        }
+        let response = request.call().map_err(|e| self.unreachable(e))?;
+        let bytes = self.read(response)?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// GET `path` as bytes.
     pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
         let response = self
@@ -230,7 +267,24 @@ pub fn build_tx(
     instructions: Vec<Instruction>,
     memo: &str,
 ) -> Result<SignedTx, civitas_core::codec::DecodeError> {
-    let private = key.private_key()?;
+    build_cosigned_tx(chain_id, key, &[], nonce, instructions, memo)
+}
+
+/// Like [`build_tx`], also signed by `cosigners`: more keys of a k-of-n account, or other
+/// accounts whose signatures a policy asks for.
+pub fn build_cosigned_tx(
+    chain_id: &str,
+    key: &KeyFile,
+    cosigners: &[KeyFile],
+    nonce: u64,
+    instructions: Vec<Instruction>,
+    memo: &str,
+) -> Result<SignedTx, civitas_core::codec::DecodeError> {
+    let mut keys = vec![key.private_key()?];
+    for cosigner in cosigners {
+        keys.push(cosigner.private_key()?);
+    }
+    let refs: Vec<&civitas_core::crypto::PrivateKey> = keys.iter().collect();
     Ok(TxBody {
         chain_id: chain_id.to_string(),
         signer: key.account(),
@@ -239,7 +293,7 @@ pub fn build_tx(
         instructions,
         memo: memo.to_string(),
     }
-    .into_signed(&[&private]))
+    .into_signed(&refs))
 }
 
 /// Hex of a transaction's encoding (for `{"transaction": ...}` submissions).

@@ -182,6 +182,21 @@ impl Mempool {
         out
     }
 
+    /// The pending transactions of `account`, in nonce order.
+    pub fn pending_of(&self, account: &AccountId) -> Vec<Arc<SignedTx>> {
+        let inner = self.lock();
+        inner
+            .by_sender
+            .get(account)
+            .map(|queue| {
+                queue
+                    .values()
+                    .filter_map(|hash| inner.by_hash.get(hash).map(|e| e.tx.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Removes transactions (finalized ones).
     pub fn remove(&self, hashes: &[TxHash]) {
         let mut inner = self.lock();

@@ -16,7 +16,7 @@ use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::receipt::Receipt;
 use civitas_core::tx::{SignedTx, TxHash};
-use civitas_exec::receipt_key;
+use civitas_exec::{Failure, receipt_key};
 use civitas_state::{DbView, SharedDb, StateView, from_digest, proof::Proven};
 use commonware_consensus::{
     marshal::{self, standard::Standard},
@@ -95,6 +95,28 @@ enum Request {
         Option<TxHash>,
         oneshot::Sender<Result<ProofBundle, QueryError>>,
     ),
+    AuthorizeRead(
+        ReadQuestion,
+        oneshot::Sender<Result<Result<(), Failure>, QueryError>>,
+    ),
+}
+
+/// A read of a non-public record to authorize.
+pub struct ReadQuestion {
+    /// The account asking.
+    pub account: civitas_core::crypto::AccountId,
+    /// The keys whose signatures on the request verified.
+    pub signing_keys: Vec<civitas_core::crypto::PublicKey>,
+    /// The read action, such as `ledger.read_pending`.
+    pub action: &'static str,
+    /// The record asked for.
+    pub resource: ReadResource,
+}
+
+/// The record a read asks for.
+pub enum ReadResource {
+    /// An account (its pending transactions, ...).
+    Account(civitas_core::crypto::AccountId),
 }
 
 /// Renders the runtime's metrics (consensus, p2p, storage) in the Prometheus text format.
@@ -181,6 +203,23 @@ impl NodeHandle {
         self.ask(|r| Request::Bundle(key, tx, r))
             .await
             .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+    }
+
+    /// Asks the policies in force whether a signed read may see a non-public record.
+    ///
+    /// `Ok(Err(failure))` carries the denial (or why the reader is not accepted).
+    pub async fn authorize_read(
+        &self,
+        question: ReadQuestion,
+    ) -> Result<Result<(), Failure>, QueryError> {
+        self.ask(|r| Request::AuthorizeRead(question, r))
+            .await
+            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+    }
+
+    /// The transactions of `account` waiting in this node's mempool, in nonce order.
+    pub fn pending_of(&self, account: &civitas_core::crypto::AccountId) -> Vec<Arc<SignedTx>> {
+        self.shared.mempool.pending_of(account)
     }
 
     /// The highest finalized height this node knows the network has reached (it may not have
@@ -312,6 +351,51 @@ where
     civitas_state::proof::prove(&guard, key)
         .await
         .map_err(|e| QueryError::Internal(e.to_string()))
+}
+
+async fn authorize_read<E>(
+    shared: &Shared,
+    db: &SharedDb<E>,
+    question: ReadQuestion,
+) -> Result<Result<(), Failure>, QueryError>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    use civitas_modules::authz::{self, Reader, Resource};
+    let view = DbView(db.clone());
+    let mut state = civitas_exec::Overlay::new(&view);
+    let internal = |e: civitas_exec::BlockError| QueryError::Internal(e.to_string());
+    let resource = match &question.resource {
+        ReadResource::Account(id) => {
+            match civitas_modules::identity::state::load_account(&mut state, id)
+                .await
+                .map_err(|e| QueryError::Internal(e.to_string()))?
+            {
+                Some(account) => Resource::Account(account),
+                None => {
+                    return Ok(Err(Failure::new(
+                        "unknown_account",
+                        format!("account {id} is not registered"),
+                    )));
+                }
+            }
+        }
+    };
+    let tip = shared.tip();
+    let env = civitas_exec::BlockEnv {
+        height: tip.height,
+        timestamp: tip.timestamp,
+        parent: tip.digest,
+        genesis: shared.genesis.clone(),
+    };
+    let keys: Vec<&civitas_core::crypto::PublicKey> = question.signing_keys.iter().collect();
+    let reader = Reader {
+        account: &question.account,
+        signing_keys: &keys,
+    };
+    authz::authorize_read(&mut state, &env, &reader, question.action, resource)
+        .await
+        .map_err(internal)
 }
 
 async fn bundle<E>(
@@ -514,6 +598,9 @@ where
                         }
                         Request::State(key, respond) => {
                             let _ = respond.send(prove(&db, &key).await);
+                        }
+                        Request::AuthorizeRead(question, respond) => {
+                            let _ = respond.send(authorize_read(&shared, &db, question).await);
                         }
                         Request::Bundle(key, tx, respond) => {
                             let result =

@@ -61,6 +61,7 @@ fn genesis() -> Arc<Genesis> {
             .collect(),
         epoch_length: EPOCH_LENGTH,
         governance_threshold: 3,
+        authorization: civitas_modules::authz::default_authorization(),
     })
 }
 

@@ -419,6 +419,14 @@ pub mod spaces {
     pub const EPOCH: &str = "consensus/epoch";
     /// The epochs whose validator set differs from the epoch before (single key, empty id).
     pub const HANDOVERS: &str = "consensus/handovers";
+    /// The Cedar schema policies are checked against (single key, empty id).
+    pub const AUTHZ_SCHEMA: &str = "authz/schema";
+    /// The policy set in force, with its version and the height it took effect (single key).
+    pub const AUTHZ_POLICIES: &str = "authz/policies";
+    /// A policy set approved by governance, in force from the next block (single key).
+    pub const AUTHZ_PENDING: &str = "authz/pending";
+    /// Every policy set that was ever in force, by big-endian u64 version.
+    pub const AUTHZ_VERSION: &str = "authz/version";
 }
 
 impl Write for StateKey {

@@ -118,6 +118,24 @@ pub enum Event {
         /// First epoch with the new validator set (validator changes), or 0.
         effective_epoch: u64,
     },
+    /// An account's signing keys or threshold changed (k-of-n).
+    KeysChanged {
+        /// The account.
+        account: AccountId,
+        /// The keys now in force.
+        keys: Vec<PublicKey>,
+        /// How many of them must sign.
+        threshold: u8,
+    },
+    /// A new policy set was approved; it is in force from `effective_height`.
+    PoliciesScheduled {
+        /// The proposal that changed it.
+        proposal: u64,
+        /// The policy set's version.
+        version: u64,
+        /// First block authorized under it.
+        effective_height: u64,
+    },
 }
 
 impl Event {
@@ -127,11 +145,13 @@ impl Event {
             Self::AccountRegistered { .. }
             | Self::RolesChanged { .. }
             | Self::KeyRotated { .. }
-            | Self::AccountDeactivated { .. } => "identity",
+            | Self::AccountDeactivated { .. }
+            | Self::KeysChanged { .. } => "identity",
             Self::DocumentAnchored { .. } | Self::DocumentRevoked { .. } => "notary",
             Self::ProposalOpened { .. }
             | Self::ProposalApproved { .. }
-            | Self::ProposalExecuted { .. } => "governance",
+            | Self::ProposalExecuted { .. }
+            | Self::PoliciesScheduled { .. } => "governance",
         }
     }
 }
@@ -259,6 +279,26 @@ impl Write for Event {
                 action.write(buf);
                 effective_epoch.write(buf);
             }
+            Self::KeysChanged {
+                account,
+                keys,
+                threshold,
+            } => {
+                9u8.write(buf);
+                account.write(buf);
+                keys.write(buf);
+                threshold.write(buf);
+            }
+            Self::PoliciesScheduled {
+                proposal,
+                version,
+                effective_height,
+            } => {
+                10u8.write(buf);
+                proposal.write(buf);
+                version.write(buf);
+                effective_height.write(buf);
+            }
         }
     }
 }
@@ -279,6 +319,8 @@ impl EncodeSize for Event {
             }
             Self::ProposalApproved { agency, .. } => 8 + str_size(agency) + 32 + 4 + 4,
             Self::ProposalExecuted { action, .. } => 8 + action.encode_size() + 8,
+            Self::KeysChanged { keys, .. } => 32 + keys.encode_size() + 1,
+            Self::PoliciesScheduled { .. } => 24,
         }
     }
 }
@@ -336,6 +378,16 @@ impl Read for Event {
                 proposal: u64::read(buf)?,
                 action: GovernanceAction::read(buf)?,
                 effective_epoch: u64::read(buf)?,
+            },
+            9 => Self::KeysChanged {
+                account: AccountId::read(buf)?,
+                keys: crate::codec::read_list(buf, ACCOUNT_KEYS_MAX, &())?,
+                threshold: u8::read(buf)?,
+            },
+            10 => Self::PoliciesScheduled {
+                proposal: u64::read(buf)?,
+                version: u64::read(buf)?,
+                effective_height: u64::read(buf)?,
             },
             other => return Err(commonware_codec::Error::InvalidEnum(other)),
         })

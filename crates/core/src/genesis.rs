@@ -17,7 +17,7 @@ use commonware_codec::{Encode, EncodeSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
 /// Version of the genesis format.
-pub const GENESIS_VERSION: u16 = 2;
+pub const GENESIS_VERSION: u16 = 3;
 /// Blocks per consensus epoch unless genesis says otherwise.
 pub const DEFAULT_EPOCH_LENGTH: u64 = 1_000;
 /// Fewest blocks per epoch.
@@ -38,6 +38,19 @@ pub struct GenesisAgency {
     pub p2p_address: String,
 }
 
+/// Who may do what from the first block: a Cedar schema and policy set.
+///
+/// The texts are checked by the node (`civitas-modules`), which knows Cedar; here they are only
+/// bounded. Policies change later through governance; the schema is the contract between the
+/// policies and the records the ledger hands them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisAuthorization {
+    /// The Cedar schema, in Cedar's schema syntax.
+    pub schema: String,
+    /// The policies, in Cedar's policy syntax; each carries an `@id("...")` annotation.
+    pub policies: String,
+}
+
 /// The genesis document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
@@ -54,6 +67,8 @@ pub struct Genesis {
     pub epoch_length: u64,
     /// How many agencies must approve a governance proposal.
     pub governance_threshold: u32,
+    /// The authorization schema and the policies in force from the first block.
+    pub authorization: GenesisAuthorization,
 }
 
 impl Genesis {
@@ -128,6 +143,20 @@ impl Genesis {
                     "must be between 1 and the number of agencies ({})",
                     self.agencies.len()
                 ),
+            );
+        }
+        if self.authorization.schema.trim().is_empty()
+            || self.authorization.schema.len() > AUTHZ_SCHEMA_MAX_BYTES
+        {
+            return invalid(
+                "authorization.schema",
+                format!("must be 1 to {AUTHZ_SCHEMA_MAX_BYTES} bytes of Cedar schema"),
+            );
+        }
+        if self.authorization.policies.len() > POLICY_SET_MAX_BYTES {
+            return invalid(
+                "authorization.policies",
+                format!("must be at most {POLICY_SET_MAX_BYTES} bytes of Cedar policies"),
             );
         }
         let mut admins: Vec<&PublicKey> = self
@@ -254,12 +283,20 @@ impl Write for Genesis {
         self.agencies.write(buf);
         self.epoch_length.write(buf);
         self.governance_threshold.write(buf);
+        write_str(&self.authorization.schema, buf);
+        write_str(&self.authorization.policies, buf);
     }
 }
 
 impl EncodeSize for Genesis {
     fn encode_size(&self) -> usize {
-        2 + str_size(&self.chain_id) + 8 + self.agencies.encode_size() + 8 + 4
+        2 + str_size(&self.chain_id)
+            + 8
+            + self.agencies.encode_size()
+            + 8
+            + 4
+            + str_size(&self.authorization.schema)
+            + str_size(&self.authorization.policies)
     }
 }
 
@@ -273,6 +310,10 @@ impl Read for Genesis {
             agencies: read_list(buf, AGENCIES_MAX, &())?,
             epoch_length: u64::read(buf)?,
             governance_threshold: u32::read(buf)?,
+            authorization: GenesisAuthorization {
+                schema: read_str(buf, AUTHZ_SCHEMA_MAX_BYTES)?,
+                policies: read_str(buf, POLICY_SET_MAX_BYTES)?,
+            },
         })
     }
 }
@@ -298,6 +339,10 @@ pub(crate) mod tests {
                 .collect(),
             epoch_length: 100,
             governance_threshold: Genesis::default_threshold(n as usize),
+            authorization: GenesisAuthorization {
+                schema: "entity Account;".into(),
+                policies: String::new(),
+            },
         }
     }
 

@@ -58,6 +58,48 @@ pub enum GovernanceAction {
         /// The new number of agencies.
         threshold: u32,
     },
+    /// Adds a Cedar policy, or replaces the policy with the same `@id`, from the next block.
+    SetPolicy {
+        /// The policy's Cedar text, with an `@id("...")` annotation.
+        policy: String,
+    },
+    /// Removes the policy with this `@id`, from the next block.
+    RemovePolicy {
+        /// The policy's identifier.
+        id: String,
+    },
+}
+
+impl GovernanceAction {
+    /// The action's name, as policies and events see it (`add_validator`, `set_policy`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AddValidator { .. } => "add_validator",
+            Self::RemoveValidator { .. } => "remove_validator",
+            Self::SetThreshold { .. } => "set_threshold",
+            Self::SetPolicy { .. } => "set_policy",
+            Self::RemovePolicy { .. } => "remove_policy",
+        }
+    }
+}
+
+/// Checks a policy identifier: 1 to [`POLICY_ID_MAX_BYTES`] lowercase letters, digits, `-`, `_`.
+pub fn check_policy_id(id: &str) -> Result<(), DecodeError> {
+    check_ident("policy id", id, POLICY_ID_MAX_BYTES)
+}
+
+/// Checks the size of one policy's text (its Cedar syntax is checked by the node).
+pub fn check_policy_text(text: &str) -> Result<(), DecodeError> {
+    if text.trim().is_empty() || text.len() > POLICY_MAX_BYTES {
+        return Err(DecodeError::Invalid {
+            field: "policy",
+            reason: format!(
+                "must be 1 to {POLICY_MAX_BYTES} bytes of Cedar; it is {} bytes",
+                text.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl GovernanceInstruction {
@@ -93,6 +135,8 @@ impl GovernanceInstruction {
                         }
                         Ok(())
                     }
+                    GovernanceAction::SetPolicy { policy } => check_policy_text(policy),
+                    GovernanceAction::RemovePolicy { id } => check_policy_id(id),
                 }
             }
             Self::Approve { .. } => Ok(()),
@@ -121,6 +165,14 @@ impl Write for GovernanceAction {
                 2u8.write(buf);
                 threshold.write(buf);
             }
+            Self::SetPolicy { policy } => {
+                3u8.write(buf);
+                write_str(policy, buf);
+            }
+            Self::RemovePolicy { id } => {
+                4u8.write(buf);
+                write_str(id, buf);
+            }
         }
     }
 }
@@ -135,6 +187,8 @@ impl EncodeSize for GovernanceAction {
             } => str_size(agency) + key.encode_size() + str_size(p2p_address),
             Self::RemoveValidator { key } => key.encode_size(),
             Self::SetThreshold { .. } => 4,
+            Self::SetPolicy { policy } => str_size(policy),
+            Self::RemovePolicy { id } => str_size(id),
         }
     }
 }
@@ -153,6 +207,12 @@ impl Read for GovernanceAction {
             }),
             2 => Ok(Self::SetThreshold {
                 threshold: u32::read(buf)?,
+            }),
+            3 => Ok(Self::SetPolicy {
+                policy: read_str(buf, POLICY_MAX_BYTES)?,
+            }),
+            4 => Ok(Self::RemovePolicy {
+                id: read_str(buf, POLICY_ID_MAX_BYTES)?,
             }),
             other => Err(commonware_codec::Error::InvalidEnum(other)),
         }
@@ -395,6 +455,16 @@ mod tests {
             GovernanceInstruction::Propose {
                 action: GovernanceAction::SetThreshold { threshold: 3 },
                 reason: "more agencies".into(),
+            },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::SetPolicy {
+                    policy: "@id(\"p\")\npermit (principal, action, resource);".into(),
+                },
+                reason: "open everything".into(),
+            },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::RemovePolicy { id: "p".into() },
+                reason: "close it again".into(),
             },
             GovernanceInstruction::Approve { proposal: 9 },
         ] {

@@ -70,6 +70,14 @@ pub enum IdentityInstruction {
         /// Why, for the public record.
         reason: String,
     },
+    /// The signer replaces its keys with `keys`, of which `threshold` must sign each of its
+    /// transactions from then on (k-of-n). Signed under the keys and threshold in force.
+    SetKeys {
+        /// The new keys (1 to 8, none belonging to another account).
+        keys: Vec<PublicKey>,
+        /// How many of them must sign.
+        threshold: u8,
+    },
 }
 
 /// Operations of the notary module.
@@ -117,6 +125,7 @@ impl Instruction {
                 IdentityInstruction::SetRoles { .. } => "identity.set_roles",
                 IdentityInstruction::RotateKey { .. } => "identity.rotate_key",
                 IdentityInstruction::Deactivate { .. } => "identity.deactivate",
+                IdentityInstruction::SetKeys { .. } => "identity.set_keys",
             },
             Self::Notary(op) => match op {
                 NotaryInstruction::Anchor { .. } => "notary.anchor",
@@ -146,6 +155,7 @@ impl Instruction {
                 IdentityInstruction::Deactivate { reason, .. } => {
                     check_text("reason", reason, REASON_MAX_BYTES)
                 }
+                IdentityInstruction::SetKeys { keys, threshold } => check_keys(keys, *threshold),
             },
             Self::Notary(op) => match op {
                 NotaryInstruction::Anchor {
@@ -176,6 +186,35 @@ impl Instruction {
             Self::Governance(op) => op.validate(),
         }
     }
+}
+
+/// Checks a k-of-n key list: 1 to [`ACCOUNT_KEYS_MAX`] distinct keys, threshold 1 to n.
+pub fn check_keys(keys: &[PublicKey], threshold: u8) -> Result<(), DecodeError> {
+    if keys.is_empty() || keys.len() > ACCOUNT_KEYS_MAX {
+        return Err(DecodeError::Invalid {
+            field: "keys",
+            reason: format!("must list 1 to {ACCOUNT_KEYS_MAX} keys"),
+        });
+    }
+    let mut sorted: Vec<&PublicKey> = keys.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != keys.len() {
+        return Err(DecodeError::Invalid {
+            field: "keys",
+            reason: "a key is listed twice".into(),
+        });
+    }
+    if threshold == 0 || threshold as usize > keys.len() {
+        return Err(DecodeError::Invalid {
+            field: "threshold",
+            reason: format!(
+                "must be between 1 and the number of keys ({}); it is {threshold}",
+                keys.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn check_roles(roles: &[String]) -> Result<(), DecodeError> {
@@ -259,6 +298,11 @@ impl Write for Instruction {
                         account.write(buf);
                         write_str(reason, buf);
                     }
+                    IdentityInstruction::SetKeys { keys, threshold } => {
+                        5u8.write(buf);
+                        keys.write(buf);
+                        threshold.write(buf);
+                    }
                 }
             }
             Self::Notary(op) => {
@@ -307,6 +351,7 @@ impl EncodeSize for Instruction {
                 IdentityInstruction::Deactivate { account, reason } => {
                     account.encode_size() + str_size(reason)
                 }
+                IdentityInstruction::SetKeys { keys, .. } => keys.encode_size() + 1,
             },
             Self::Notary(op) => match op {
                 NotaryInstruction::Anchor {
@@ -349,6 +394,10 @@ impl Read for Instruction {
             (MODULE_IDENTITY, 4) => Self::Identity(IdentityInstruction::Deactivate {
                 account: AccountId::read(buf)?,
                 reason: read_str(buf, REASON_MAX_BYTES)?,
+            }),
+            (MODULE_IDENTITY, 5) => Self::Identity(IdentityInstruction::SetKeys {
+                keys: read_list(buf, ACCOUNT_KEYS_MAX, &())?,
+                threshold: u8::read(buf)?,
             }),
             (MODULE_NOTARY, 0) => Self::Notary(NotaryInstruction::Anchor {
                 document: Hash32::read(buf)?,

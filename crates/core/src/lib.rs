@@ -21,6 +21,7 @@ pub mod keyfile;
 pub mod limits;
 pub mod merkle;
 pub mod mmr;
+pub mod read;
 pub mod receipt;
 pub mod time;
 pub mod tx;

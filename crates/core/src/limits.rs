@@ -45,6 +45,18 @@ pub const HANDOVERS_MAX: usize = 4_096;
 pub const APPROVALS_MAX: usize = AGENCIES_MAX;
 /// Most admin keys one agency lists in genesis.
 pub const AGENCY_ADMIN_KEYS_MAX: usize = 8;
+/// Most keys one account may hold (k-of-n signing).
+pub const ACCOUNT_KEYS_MAX: usize = 8;
+/// Longest Cedar schema, in bytes.
+pub const AUTHZ_SCHEMA_MAX_BYTES: usize = 32 * 1024;
+/// Longest text of one Cedar policy, in bytes (it must fit in a governance transaction).
+pub const POLICY_MAX_BYTES: usize = 8 * 1024;
+/// Longest policy identifier (its `@id` annotation), in bytes.
+pub const POLICY_ID_MAX_BYTES: usize = 64;
+/// Most policies in force at once.
+pub const POLICIES_MAX: usize = 128;
+/// Largest policy set (all policy texts together), in bytes.
+pub const POLICY_SET_MAX_BYTES: usize = 48 * 1024;
 /// Longest network address string in genesis ("127.0.0.1:9000"), in bytes.
 pub const ADDRESS_MAX_BYTES: usize = 256;
 

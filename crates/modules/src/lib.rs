@@ -1,13 +1,13 @@
 //! The services that run on the ledger, one folder each.
 //!
 //! [`CivitasModules`] routes each instruction to its module, after the one authorization step
-//! in [`policy`]. Modules see only the state through the executor's overlay; they never talk to
+//! in [`authz`] (Cedar policies kept on the ledger). Modules see only the state through the executor's overlay; they never talk to
 //! the network.
 
+pub mod authz;
 pub mod governance;
 pub mod identity;
 pub mod notary;
-pub mod policy;
 pub mod queries;
 
 use civitas_core::event::Event;
@@ -17,14 +17,11 @@ use civitas_core::tx::SignedTx;
 use civitas_exec::{BlockEnv, BlockError, Failure, Modules, Overlay, Rejection, TxContext};
 use civitas_state::StateView;
 
-/// Roles with meaning to the built-in modules.
+/// Roles the ledger itself assigns. What any role may do is up to the policies
+/// (`authz/policies.cedar` by default: `admin`, `notary`, `registrar`).
 pub mod roles {
-    /// Administers the agency's officials.
+    /// Given to every admin key listed in genesis.
     pub const ADMIN: &str = "admin";
-    /// Anchors and revokes documents.
-    pub const NOTARY: &str = "notary";
-    /// Registers citizens' accounts.
-    pub const REGISTRAR: &str = "registrar";
 }
 
 /// All built-in modules.
@@ -38,6 +35,7 @@ impl Modules for CivitasModules {
         state: &mut Overlay<'_, S>,
     ) -> Result<(), BlockError> {
         identity::handler::genesis(genesis, state).await?;
+        authz::genesis(genesis, state).await?;
         governance::handler::genesis(genesis, state).await
     }
 
@@ -46,6 +44,7 @@ impl Modules for CivitasModules {
         env: &BlockEnv,
         state: &mut Overlay<'_, S>,
     ) -> Result<(), BlockError> {
+        authz::end_block(env, state).await?;
         governance::handler::end_block(env, state).await
     }
 
@@ -72,7 +71,14 @@ impl Modules for CivitasModules {
                 )));
             }
         };
-        if let Err(denial) = policy::authorize(ctx, &signer, instruction, state).await? {
+        let cosigners = authz::resources::cosigners(&ctx.signing_keys, &signer, state).await?;
+        let question =
+            match authz::resources::question(ctx, &signer, &cosigners, instruction, state).await? {
+                Ok(question) => question,
+                Err(failure) => return Ok(Err(failure)),
+            };
+        let policies = authz::load_active(state).await?;
+        if let Err(denial) = authz::decide(&policies, ctx.env, &question) {
             return Ok(Err(denial));
         }
         match instruction {

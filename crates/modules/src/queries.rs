@@ -3,6 +3,8 @@
 //! Used by the API and the CLI so that a state key can be named as `notary/document/<sha256>`
 //! and a stored value shown as JSON instead of bytes.
 
+use crate::authz::policies::SchemaText;
+use crate::authz::{PolicyHead, PolicySetRecord};
 use crate::governance::state::{Epochs, GovernanceConfig, Proposal};
 use crate::identity::state::{Account, Agency};
 use crate::notary::state::Document;
@@ -30,6 +32,10 @@ pub const SPACES: &[(&str, &str)] = &[
     (spaces::NEXT_VALIDATORS, "empty"),
     (spaces::EPOCH, "epoch number"),
     (spaces::HANDOVERS, "empty"),
+    (spaces::AUTHZ_SCHEMA, "empty"),
+    (spaces::AUTHZ_POLICIES, "empty"),
+    (spaces::AUTHZ_PENDING, "empty"),
+    (spaces::AUTHZ_VERSION, "policy set version number"),
 ];
 
 /// Builds a typed key from a space name and the id as text.
@@ -50,8 +56,11 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
         | spaces::META
         | spaces::GOVERNANCE
         | spaces::NEXT_VALIDATORS
-        | spaces::HANDOVERS => Vec::new(),
-        spaces::PROPOSAL | spaces::EPOCH => id
+        | spaces::HANDOVERS
+        | spaces::AUTHZ_SCHEMA
+        | spaces::AUTHZ_POLICIES
+        | spaces::AUTHZ_PENDING => Vec::new(),
+        spaces::PROPOSAL | spaces::EPOCH | spaces::AUTHZ_VERSION => id
             .parse::<u64>()
             .map_err(|_| DecodeError::Invalid {
                 field: "id",
@@ -97,6 +106,11 @@ pub fn value_json(space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
             json(from_slice::<ValidatorSet>(bytes, &()).ok()?)
         }
         spaces::HANDOVERS => json(from_slice::<Epochs>(bytes, &()).ok()?.0),
+        spaces::AUTHZ_SCHEMA => json(from_slice::<SchemaText>(bytes, &()).ok()?.0),
+        spaces::AUTHZ_POLICIES => json(from_slice::<PolicyHead>(bytes, &()).ok()?),
+        spaces::AUTHZ_PENDING | spaces::AUTHZ_VERSION => {
+            json(from_slice::<PolicySetRecord>(bytes, &()).ok()?)
+        }
         _ => return None,
     })
 }

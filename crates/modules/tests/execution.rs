@@ -1,140 +1,20 @@
 //! Executes blocks of identity, notary and governance transactions against in-memory state.
 
 use civitas_core::crypto::PrivateKey;
-use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
 use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::{
-    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
+    GovernanceAction, IdentityInstruction, Instruction, NotaryInstruction,
 };
-use civitas_core::receipt::{Receipt, TxOutcome};
+use civitas_core::receipt::TxOutcome;
 use civitas_core::time::TimestampMs;
-use civitas_core::tx::{SignedTx, TxBody};
-use civitas_exec::overlay::MemoryState;
-use civitas_exec::{BlockEnv, BlockError, Mode, NoneVerified, execute_block};
+use civitas_core::tx::SignedTx;
+use civitas_exec::{BlockError, Mode, NoneVerified, execute_block};
 use civitas_modules::CivitasModules;
-use civitas_modules::notary::state::{Document, document_key};
 use futures::executor::block_on;
-use std::sync::Arc;
 
-struct Chain {
-    state: MemoryState,
-    height: u64,
-    genesis: Arc<Genesis>,
-}
-
-fn agency(id: &str, seed: u64) -> GenesisAgency {
-    GenesisAgency {
-        id: id.into(),
-        name: format!("Ministry of {id}"),
-        validator_key: PrivateKey::from_test_seed(seed).public_key(),
-        admin_keys: vec![PrivateKey::from_test_seed(seed + 100).public_key()],
-        p2p_address: "127.0.0.1:1".into(),
-    }
-}
-
-impl Chain {
-    fn new() -> Self {
-        let genesis = Genesis {
-            version: GENESIS_VERSION,
-            chain_id: "test".into(),
-            genesis_time: TimestampMs(1_000),
-            agencies: vec![agency("finance", 1), agency("land", 2), agency("health", 3)],
-            epoch_length: 10,
-            governance_threshold: 2,
-        };
-        let mut chain = Self {
-            state: MemoryState::default(),
-            height: 0,
-            genesis: Arc::new(genesis),
-        };
-        chain.block(vec![], Mode::Verify).unwrap();
-        chain
-    }
-
-    fn env(&self) -> BlockEnv {
-        BlockEnv {
-            height: self.height + 1,
-            timestamp: TimestampMs(1_000 + self.height * 1_000),
-            parent: Hash32::sha256(&self.height.to_be_bytes()),
-            genesis: self.genesis.clone(),
-        }
-    }
-
-    fn block(&mut self, txs: Vec<SignedTx>, mode: Mode) -> Result<Vec<Receipt>, BlockError> {
-        let env = self.env();
-        let result = block_on(execute_block(
-            &env,
-            txs,
-            &self.state,
-            &CivitasModules,
-            mode,
-            &NoneVerified,
-        ))?;
-        self.state.apply(&result.writes);
-        self.height += 1;
-        Ok(result.receipts)
-    }
-
-    fn one(&mut self, tx: SignedTx) -> Receipt {
-        self.block(vec![tx], Mode::Verify).unwrap().remove(0)
-    }
-
-    fn document(&self, hash: &Hash32) -> Option<Document> {
-        let key = document_key(hash).hashed();
-        self.state
-            .0
-            .get(&key)
-            .map(|b| civitas_core::codec::from_slice(b, &()).unwrap())
-    }
-}
-
-fn tx(key: &PrivateKey, account: Option<&PrivateKey>, nonce: u64, op: Instruction) -> SignedTx {
-    TxBody {
-        chain_id: "test".into(),
-        signer: account.unwrap_or(key).public_key().account_id(),
-        nonce,
-        expiry: TimestampMs(u64::MAX),
-        instructions: vec![op],
-        memo: String::new(),
-    }
-    .into_signed(&[key])
-}
-
-fn failed_code(receipt: &Receipt) -> Option<&str> {
-    match &receipt.outcome {
-        TxOutcome::Failed { code, .. } => Some(code),
-        TxOutcome::Success => None,
-    }
-}
-
-fn register_notary(
-    chain: &mut Chain,
-    admin: &PrivateKey,
-    nonce: u64,
-    official: &PrivateKey,
-    agency: &str,
-) -> Receipt {
-    chain.one(tx(
-        admin,
-        None,
-        nonce,
-        Instruction::Identity(IdentityInstruction::RegisterOfficial {
-            key: official.public_key(),
-            agency: agency.into(),
-            name: "A. Notary".into(),
-            roles: vec!["notary".into()],
-        }),
-    ))
-}
-
-fn anchor(doc: &Hash32) -> Instruction {
-    Instruction::Notary(NotaryInstruction::Anchor {
-        document: *doc,
-        title: "Deed".into(),
-        metadata: vec![],
-    })
-}
+mod common;
+use common::*;
 
 #[test]
 fn official_anchors_and_revokes_a_document() {
@@ -355,28 +235,6 @@ fn bad_signatures_invalidate_a_block_unless_already_verified() {
         &All,
     ));
     assert!(cached.is_ok());
-}
-
-fn read<T: commonware_codec::Decode<Cfg = ()>>(
-    chain: &Chain,
-    key: &civitas_core::bundle::StateKey,
-) -> Option<T> {
-    chain
-        .state
-        .0
-        .get(&key.hashed())
-        .map(|b| civitas_core::codec::from_slice(b, &()).unwrap())
-}
-
-fn propose(action: GovernanceAction) -> Instruction {
-    Instruction::Governance(GovernanceInstruction::Propose {
-        action,
-        reason: "test".into(),
-    })
-}
-
-fn approve(proposal: u64) -> Instruction {
-    Instruction::Governance(GovernanceInstruction::Approve { proposal })
 }
 
 #[test]

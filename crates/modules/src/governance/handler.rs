@@ -4,6 +4,7 @@ use super::state::{
     Epochs, GovernanceConfig, Proposal, ProposalStatus, config_key, epoch_key, handovers_key,
     load_config, load_next_validators, next_validators_key, proposal_key,
 };
+use crate::authz;
 use crate::identity::state::{Account, Agency, agency_key};
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
@@ -146,10 +147,11 @@ async fn conclude<S: StateView>(
     events: &mut Vec<Event>,
 ) -> Result<Result<Vec<Event>, Failure>, BlockError> {
     if proposal.approvals.len() as u32 >= config.threshold {
-        let effective_epoch = match execute(ctx.env, &proposal.action, state).await? {
-            Ok(epoch) => epoch,
-            Err(failure) => return Ok(Err(failure)),
-        };
+        let (effective_epoch, scheduled) =
+            match execute(ctx.env, proposal.id, &proposal.action, state).await? {
+                Ok(outcome) => outcome,
+                Err(failure) => return Ok(Err(failure)),
+            };
         proposal.status = ProposalStatus::Executed {
             height: ctx.env.height,
         };
@@ -158,6 +160,7 @@ async fn conclude<S: StateView>(
             action: proposal.action.clone(),
             effective_epoch,
         });
+        events.extend(scheduled);
     }
     state.put_typed(&proposal_key(proposal.id), &proposal);
     Ok(Ok(std::mem::take(events)))
@@ -222,16 +225,48 @@ async fn check_action<S: StateView>(
                 Ok(())
             }
         }
+        GovernanceAction::SetPolicy { .. } | GovernanceAction::RemovePolicy { .. } => {
+            policy_change(action, state).await?.map(|_| ())
+        }
     })
 }
 
-/// Makes an approved action take effect; returns the epoch a validator change applies from
-/// (0 for other actions).
-async fn execute<S: StateView>(
-    env: &BlockEnv,
+/// The policy set `action` would produce, checked against the chain's schema.
+async fn policy_change<S: StateView>(
     action: &GovernanceAction,
     state: &mut Overlay<'_, S>,
-) -> Result<Result<u64, Failure>, BlockError> {
+) -> Result<Result<authz::PolicySetRecord, Failure>, BlockError> {
+    let mut record = authz::load_latest(state).await?;
+    match action {
+        GovernanceAction::SetPolicy { policy } => match authz::parse_policy(policy) {
+            Ok(entry) => record.upsert(entry),
+            Err(e) => return Ok(Err(Failure::new("invalid_policy", e.summary()))),
+        },
+        GovernanceAction::RemovePolicy { id } => {
+            if !record.remove(id) {
+                return Ok(Err(Failure::new(
+                    "unknown_policy",
+                    format!("no policy with id {id:?} is in force"),
+                )));
+            }
+        }
+        _ => return Ok(Err(Failure::new("bad_action", "not a policy change"))),
+    }
+    let schema = authz::load_schema(state).await?;
+    if let Err(e) = authz::compile(&schema, &record.policies) {
+        return Ok(Err(Failure::new("invalid_policy", e.summary())));
+    }
+    Ok(Ok(record))
+}
+
+/// Makes an approved action take effect; returns the epoch a validator change applies from
+/// (0 for other actions) and, for a policy change, the event scheduling it.
+async fn execute<S: StateView>(
+    env: &BlockEnv,
+    proposal: u64,
+    action: &GovernanceAction,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<(u64, Option<Event>), Failure>, BlockError> {
     if let Err(failure) = check_action(env, action, state).await? {
         return Ok(Err(failure));
     }
@@ -249,19 +284,41 @@ async fn execute<S: StateView>(
                 p2p_address: p2p_address.clone(),
             });
             state.put_typed(&next_validators_key(), &next);
-            Ok(Ok(effective))
+            Ok(Ok((effective, None)))
         }
         GovernanceAction::RemoveValidator { key } => {
             let mut next = load_next_validators(state).await?;
             next.remove(key);
             state.put_typed(&next_validators_key(), &next);
-            Ok(Ok(effective))
+            Ok(Ok((effective, None)))
         }
         GovernanceAction::SetThreshold { threshold } => {
             let mut config = load_config(state).await?;
             config.threshold = *threshold;
             state.put_typed(&config_key(), &config);
-            Ok(Ok(0))
+            Ok(Ok((0, None)))
+        }
+        GovernanceAction::SetPolicy { .. } | GovernanceAction::RemovePolicy { .. } => {
+            let mut record = match policy_change(action, state).await? {
+                Ok(record) => record,
+                Err(failure) => return Ok(Err(failure)),
+            };
+            // Changes approved in the same block join one new version, in force from the
+            // next block.
+            if record.effective_height != env.height + 1 {
+                record.version = authz::load_head(state).await?.version + 1;
+                record.effective_height = env.height + 1;
+            }
+            record.proposal = proposal;
+            authz::put_pending(state, &record);
+            Ok(Ok((
+                0,
+                Some(Event::PoliciesScheduled {
+                    proposal,
+                    version: record.version,
+                    effective_height: record.effective_height,
+                }),
+            )))
         }
     }
 }

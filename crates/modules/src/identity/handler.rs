@@ -36,7 +36,8 @@ pub async fn genesis<S: StateView>(
                     agency: agency.id.clone(),
                     name: format!("{} administrator", agency.name),
                     roles: vec![roles::ADMIN.to_string()],
-                    key: key.clone(),
+                    keys: vec![key.clone()],
+                    threshold: 1,
                     active: true,
                     registered_height: 0,
                     registered_by: id,
@@ -48,7 +49,7 @@ pub async fn genesis<S: StateView>(
     Ok(())
 }
 
-/// Checks that the signer's account exists, is active, and its current key signed.
+/// Checks that the signer's account exists, is active, and enough of its current keys signed.
 pub async fn authenticate<S: StateView>(
     tx: &SignedTx,
     state: &mut Overlay<'_, S>,
@@ -68,14 +69,22 @@ pub async fn authenticate<S: StateView>(
             format!("account {} has been deactivated", account.id),
         )));
     }
-    if !tx.signed_by(&account.key) {
-        return Ok(Err(Rejection::new(
-            "wrong_key",
+    let signed = account.keys_signed(tx.signatures.iter().map(|s| &s.key));
+    if signed < usize::from(account.threshold) {
+        let message = if account.keys.len() == 1 {
             format!(
                 "the transaction is not signed by account {}'s current key {}; if the key was rotated, sign with the new key",
-                account.id, account.key
-            ),
-        )));
+                account.id, account.keys[0]
+            )
+        } else {
+            format!(
+                "account {} needs {} of its {} keys to sign; {signed} did",
+                account.id,
+                account.threshold,
+                account.keys.len()
+            )
+        };
+        return Ok(Err(Rejection::new("wrong_key", message)));
     }
     Ok(Ok(()))
 }
@@ -106,7 +115,8 @@ pub async fn apply<S: StateView>(
                 agency: agency.clone(),
                 name: name.clone(),
                 roles: roles.clone(),
-                key: key.clone(),
+                keys: vec![key.clone()],
+                threshold: 1,
                 active: true,
                 registered_height: ctx.env.height,
                 registered_by: signer.id,
@@ -120,7 +130,8 @@ pub async fn apply<S: StateView>(
                 agency: String::new(),
                 name: String::new(),
                 roles: Vec::new(),
-                key: key.clone(),
+                keys: vec![key.clone()],
+                threshold: 1,
                 active: true,
                 registered_height: ctx.env.height,
                 registered_by: signer.id,
@@ -140,17 +151,42 @@ pub async fn apply<S: StateView>(
             }]))
         }
         IdentityInstruction::RotateKey { new_key } => {
+            if signer.keys.len() != 1 {
+                return Ok(Err(Failure::new(
+                    "multi_key_account",
+                    format!(
+                        "account {} has {} keys; replace them with identity.set_keys",
+                        signer.id,
+                        signer.keys.len()
+                    ),
+                )));
+            }
             if let Err(failure) = check_key_free(new_key, state).await? {
                 return Ok(Err(failure));
             }
             let mut account = signer.clone();
-            state.delete(&key_index_key(&account.key));
-            state.put_typed(&key_index_key(new_key), &account.id);
-            account.key = new_key.clone();
-            store_account(state, &account);
+            replace_keys(&mut account, vec![new_key.clone()], 1, state);
             Ok(Ok(vec![Event::KeyRotated {
                 account: account.id,
                 new_key: new_key.clone(),
+            }]))
+        }
+        IdentityInstruction::SetKeys { keys, threshold } => {
+            for key in keys {
+                // The account's own keys, and its first key (its id), may stay or come back.
+                if signer.keys.contains(key) || key.account_id() == signer.id {
+                    continue;
+                }
+                if let Err(failure) = check_key_free(key, state).await? {
+                    return Ok(Err(failure));
+                }
+            }
+            let mut account = signer.clone();
+            replace_keys(&mut account, keys.clone(), *threshold, state);
+            Ok(Ok(vec![Event::KeysChanged {
+                account: account.id,
+                keys: keys.clone(),
+                threshold: *threshold,
             }]))
         }
         IdentityInstruction::Deactivate { account, reason } => {
@@ -172,6 +208,26 @@ pub async fn apply<S: StateView>(
             }]))
         }
     }
+}
+
+/// Replaces an account's keys and threshold, keeping the key index in step.
+fn replace_keys<S: StateView>(
+    account: &mut Account,
+    keys: Vec<PublicKey>,
+    threshold: u8,
+    state: &mut Overlay<'_, S>,
+) {
+    for old in &account.keys {
+        if !keys.contains(old) {
+            state.delete(&key_index_key(old));
+        }
+    }
+    for key in &keys {
+        state.put_typed(&key_index_key(key), &account.id);
+    }
+    account.keys = keys;
+    account.threshold = threshold;
+    store_account(state, account);
 }
 
 fn unknown(account: &AccountId) -> Failure {
@@ -202,10 +258,12 @@ async fn register<S: StateView>(
     account: Account,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<Vec<Event>, Failure>, BlockError> {
-    if let Err(failure) = check_key_free(&account.key, state).await? {
-        return Ok(Err(failure));
+    for key in &account.keys {
+        if let Err(failure) = check_key_free(key, state).await? {
+            return Ok(Err(failure));
+        }
+        state.put_typed(&key_index_key(key), &account.id);
     }
-    state.put_typed(&key_index_key(&account.key), &account.id);
     store_account(state, &account);
     Ok(Ok(vec![Event::AccountRegistered {
         account: account.id,

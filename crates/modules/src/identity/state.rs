@@ -2,7 +2,7 @@
 
 use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::codec::{
-    read_str, read_str_list, str_list_size, str_size, write_str, write_str_list,
+    read_list, read_str, read_str_list, str_list_size, str_size, write_str, write_str_list,
 };
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::AccountKind;
@@ -36,8 +36,10 @@ pub struct Account {
     pub name: String,
     /// The official's roles.
     pub roles: Vec<String>,
-    /// The key that currently signs for the account.
-    pub key: PublicKey,
+    /// The keys that currently sign for the account.
+    pub keys: Vec<PublicKey>,
+    /// How many of `keys` must sign each transaction (k of n).
+    pub threshold: u8,
     /// False once deactivated.
     pub active: bool,
     /// Height at which it was registered (0 for genesis admins).
@@ -47,17 +49,12 @@ pub struct Account {
 }
 
 impl Account {
-    /// Whether the account is an active official of `agency` holding `role`.
-    pub fn is_official_with(&self, agency: &str, role: &str) -> bool {
-        self.active
-            && self.kind == AccountKind::Official
-            && self.agency == agency
-            && self.roles.iter().any(|r| r == role)
-    }
-
-    /// Whether the account is an active official holding `role` in any agency.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.active && self.kind == AccountKind::Official && self.roles.iter().any(|r| r == role)
+    /// How many of the account's keys signed, out of `signing_keys`.
+    pub fn keys_signed<'a>(&self, signing_keys: impl IntoIterator<Item = &'a PublicKey>) -> usize {
+        signing_keys
+            .into_iter()
+            .filter(|key| self.keys.contains(key))
+            .count()
     }
 }
 
@@ -121,7 +118,8 @@ impl Write for Account {
         write_str(&self.agency, buf);
         write_str(&self.name, buf);
         write_str_list(&self.roles, buf);
-        self.key.write(buf);
+        self.keys.write(buf);
+        self.threshold.write(buf);
         self.active.write(buf);
         self.registered_height.write(buf);
         self.registered_by.write(buf);
@@ -134,7 +132,8 @@ impl EncodeSize for Account {
             + str_size(&self.agency)
             + str_size(&self.name)
             + str_list_size(&self.roles)
-            + 32
+            + self.keys.encode_size()
+            + 1
             + 1
             + 8
             + 32
@@ -150,7 +149,8 @@ impl Read for Account {
             agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
             name: read_str(buf, NAME_MAX_BYTES)?,
             roles: read_str_list(buf, ROLES_MAX, ROLE_MAX_BYTES)?,
-            key: PublicKey::read(buf)?,
+            keys: read_list(buf, ACCOUNT_KEYS_MAX, &())?,
+            threshold: u8::read(buf)?,
             active: bool::read(buf)?,
             registered_height: u64::read(buf)?,
             registered_by: AccountId::read(buf)?,

@@ -1,0 +1,223 @@
+//! What authorization costs: one Cedar decision, the whole authorization step of a transaction
+//! (co-signers, resource, cached policy set, decision), compiling a policy set (a cache miss),
+//! and, for comparison, executing a block of notarisations end to end.
+//!
+//! Run: `cargo bench -p civitas-modules --bench authz`
+
+use civitas_core::crypto::PrivateKey;
+use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
+use civitas_core::time::TimestampMs;
+use civitas_core::tx::{SignedTx, TxBody};
+use civitas_exec::overlay::MemoryState;
+use civitas_exec::{BlockEnv, Mode, NoneVerified, Overlay, TxContext, execute_block};
+use civitas_modules::CivitasModules;
+use civitas_modules::authz::{self, resources};
+use civitas_modules::identity::state::load_account;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use futures::executor::block_on;
+use std::hint::black_box;
+use std::sync::Arc;
+
+const BLOCK_TXS: u64 = 1_000;
+
+struct Bench {
+    state: MemoryState,
+    genesis: Arc<Genesis>,
+    height: u64,
+    notary: PrivateKey,
+}
+
+impl Bench {
+    fn env(&self) -> BlockEnv {
+        BlockEnv {
+            height: self.height + 1,
+            timestamp: TimestampMs(1_000 + self.height * 1_000),
+            parent: Hash32::sha256(&self.height.to_be_bytes()),
+            genesis: self.genesis.clone(),
+        }
+    }
+
+    fn apply(&mut self, txs: Vec<SignedTx>) {
+        let result = block_on(execute_block(
+            &self.env(),
+            txs,
+            &self.state,
+            &CivitasModules,
+            Mode::Verify,
+            &NoneVerified,
+        ))
+        .unwrap();
+        self.state.apply(&result.writes);
+        self.height += 1;
+    }
+
+    fn new() -> Self {
+        let agencies = ["finance", "land", "health", "interior"]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| GenesisAgency {
+                id: id.to_string(),
+                name: format!("Ministry of {id}"),
+                validator_key: PrivateKey::from_test_seed(i as u64).public_key(),
+                admin_keys: vec![PrivateKey::from_test_seed(100 + i as u64).public_key()],
+                p2p_address: "127.0.0.1:1".into(),
+            })
+            .collect();
+        let genesis = Genesis {
+            version: GENESIS_VERSION,
+            chain_id: "bench".into(),
+            genesis_time: TimestampMs(0),
+            agencies,
+            epoch_length: 1_000_000,
+            governance_threshold: 3,
+            authorization: authz::default_authorization(),
+        };
+        let mut bench = Self {
+            state: MemoryState::default(),
+            genesis: Arc::new(genesis),
+            height: 0,
+            notary: PrivateKey::from_test_seed(500),
+        };
+        bench.apply(vec![]);
+        let admin = PrivateKey::from_test_seed(100);
+        let register = tx(
+            &admin,
+            0,
+            Instruction::Identity(IdentityInstruction::RegisterOfficial {
+                key: bench.notary.public_key(),
+                agency: "finance".into(),
+                name: "Notary".into(),
+                roles: vec!["notary".into()],
+            }),
+        );
+        bench.apply(vec![register]);
+        bench
+    }
+
+    fn anchors(&self) -> Vec<SignedTx> {
+        (0..BLOCK_TXS)
+            .map(|i| tx(&self.notary, i, anchor(i)))
+            .collect()
+    }
+}
+
+fn anchor(i: u64) -> Instruction {
+    Instruction::Notary(NotaryInstruction::Anchor {
+        document: Hash32::sha256(&i.to_be_bytes()),
+        title: "Deed".into(),
+        metadata: vec![],
+    })
+}
+
+fn tx(key: &PrivateKey, nonce: u64, op: Instruction) -> SignedTx {
+    TxBody {
+        chain_id: "bench".into(),
+        signer: key.public_key().account_id(),
+        nonce,
+        expiry: TimestampMs(u64::MAX),
+        instructions: vec![op],
+        memo: String::new(),
+    }
+    .into_signed(&[key])
+}
+
+fn benches(c: &mut Criterion) {
+    let bench = Bench::new();
+    let env = bench.env();
+    let signed = tx(&bench.notary, 0, anchor(u64::MAX));
+    let instruction = signed.body.instructions[0].clone();
+    let ctx = TxContext {
+        env: &env,
+        tx_hash: signed.hash(),
+        signer: signed.body.signer,
+        signing_keys: signed.signatures.iter().map(|s| &s.key).collect(),
+    };
+
+    let mut group = c.benchmark_group("authorization");
+    group.throughput(Throughput::Elements(1));
+    // One decision by Cedar: entities, request, evaluation.
+    group.bench_function("decide notary.anchor", |b| {
+        let mut overlay = Overlay::new(&bench.state);
+        let signer = block_on(load_account(&mut overlay, &ctx.signer))
+            .unwrap()
+            .unwrap();
+        let question = block_on(resources::question(
+            &ctx,
+            &signer,
+            &[],
+            &instruction,
+            &mut overlay,
+        ))
+        .unwrap()
+        .unwrap();
+        let compiled = block_on(authz::load_active(&mut overlay)).unwrap();
+        b.iter(|| black_box(authz::decide(&compiled, &env, &question)).unwrap());
+    });
+    // The whole step a transaction pays: co-signers, resource, policy set (cached), decision.
+    group.bench_function("authorization step notary.anchor", |b| {
+        b.iter(|| {
+            let mut overlay = Overlay::new(&bench.state);
+            let signer = block_on(load_account(&mut overlay, &ctx.signer))
+                .unwrap()
+                .unwrap();
+            let cosigners = block_on(resources::cosigners(
+                &ctx.signing_keys,
+                &signer,
+                &mut overlay,
+            ))
+            .unwrap();
+            let question = block_on(resources::question(
+                &ctx,
+                &signer,
+                &cosigners,
+                &instruction,
+                &mut overlay,
+            ))
+            .unwrap()
+            .unwrap();
+            let compiled = block_on(authz::load_active(&mut overlay)).unwrap();
+            black_box(authz::decide(&compiled, &env, &question)).unwrap();
+        });
+    });
+    // A cache miss: parse and validate the default set against the schema.
+    group.bench_function("compile default policy set", |b| {
+        let entries = authz::parse_policies(authz::DEFAULT_POLICIES).unwrap();
+        b.iter(|| black_box(authz::compile(authz::DEFAULT_SCHEMA, &entries).unwrap()));
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("execution");
+    group.throughput(Throughput::Elements(BLOCK_TXS));
+    group.sample_size(10);
+    // A block of 1,000 notarisations, signatures already checked at admission (as in a
+    // validator: each signature is verified once), authorization included.
+    group.bench_function("block of 1000 notary.anchor", |b| {
+        struct All;
+        impl civitas_exec::VerifiedTxs for All {
+            fn is_verified(&self, _: &SignedTx) -> bool {
+                true
+            }
+        }
+        b.iter_batched(
+            || bench.anchors(),
+            |txs| {
+                block_on(execute_block(
+                    &bench.env(),
+                    txs,
+                    &bench.state,
+                    &CivitasModules,
+                    Mode::Verify,
+                    &All,
+                ))
+                .unwrap()
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(authorization, benches);
+criterion_main!(authorization);

@@ -1,0 +1,622 @@
+//! Who may do what: one Cedar authorization step before every instruction, and for reads of
+//! records that are not public.
+//!
+//! The principal is the signing account, the action the instruction (`module.instruction`), the
+//! resource the record it touches (see [`resources`]), and the context the block's time and
+//! height, the co-signers, and the instruction's parameters. The policies and their schema are
+//! on the ledger: genesis writes them, and only a governance proposal changes the policies,
+//! from the block after the one that approves it. A denial names the policy that forbade the
+//! action, or says that none permitted it and which would have, and for whom.
+
+pub mod policies;
+pub mod resources;
+
+use crate::identity::state::Account;
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    RestrictedExpression,
+};
+use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::event::AccountKind;
+use civitas_core::genesis::Genesis;
+use civitas_core::limits::RECEIPT_MESSAGE_MAX_BYTES;
+use civitas_exec::{BlockEnv, BlockError, Failure, Overlay};
+use civitas_state::{StateError, StateView};
+pub use policies::{
+    AuthzError, Compiled, PolicyEntry, PolicyHead, PolicySetRecord, PolicySummary, compile,
+    parse_policies, parse_policy, parse_schema, schema_digest, summarize,
+};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+/// The schema `civitas genesis init` and `civitas devnet` put in genesis.
+pub const DEFAULT_SCHEMA: &str = include_str!("schema.cedarschema");
+/// The policies `civitas genesis init` and `civitas devnet` put in genesis.
+pub const DEFAULT_POLICIES: &str = include_str!("policies.cedar");
+
+/// The default schema and policies, as genesis carries them.
+pub fn default_authorization() -> civitas_core::genesis::GenesisAuthorization {
+    civitas_core::genesis::GenesisAuthorization {
+        schema: DEFAULT_SCHEMA.to_string(),
+        policies: DEFAULT_POLICIES.to_string(),
+    }
+}
+
+/// Key of the schema text.
+pub fn schema_key() -> StateKey {
+    StateKey::new(spaces::AUTHZ_SCHEMA, Vec::new())
+}
+
+/// Key of the [`PolicyHead`] in force.
+pub fn head_key() -> StateKey {
+    StateKey::new(spaces::AUTHZ_POLICIES, Vec::new())
+}
+
+/// Key of the policy set approved for the next block, if any.
+pub fn pending_key() -> StateKey {
+    StateKey::new(spaces::AUTHZ_PENDING, Vec::new())
+}
+
+/// Key of policy set `version`.
+pub fn version_key(version: u64) -> StateKey {
+    StateKey::new(spaces::AUTHZ_VERSION, version.to_be_bytes().to_vec())
+}
+
+/// Checks that genesis's schema and policies compile, with Cedar's full explanation if not.
+pub fn check_genesis(genesis: &Genesis) -> Result<(), AuthzError> {
+    let entries = parse_policies(&genesis.authorization.policies)?;
+    compile(&genesis.authorization.schema, &entries).map(|_| ())
+}
+
+/// Writes genesis's schema and policies (version 1, in force from block 1).
+pub async fn genesis<S: StateView>(
+    genesis: &Genesis,
+    state: &mut Overlay<'_, S>,
+) -> Result<(), BlockError> {
+    let invalid = |e: AuthzError| BlockError::Invalid(format!("genesis authorization: {e}"));
+    let entries = parse_policies(&genesis.authorization.policies).map_err(invalid)?;
+    compile(&genesis.authorization.schema, &entries).map_err(invalid)?;
+    let schema = genesis.authorization.schema.clone();
+    let record = PolicySetRecord {
+        version: 1,
+        effective_height: 1,
+        proposal: 0,
+        policies: entries,
+    };
+    state.put_typed(&schema_key(), &policies::SchemaText(schema.clone()));
+    put_in_force(state, &record, schema_digest(&schema));
+    Ok(())
+}
+
+fn put_in_force<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    record: &PolicySetRecord,
+    schema_digest: civitas_core::hash::Hash32,
+) {
+    state.put_typed(
+        &head_key(),
+        &PolicyHead {
+            version: record.version,
+            effective_height: record.effective_height,
+            digest: record.digest(),
+            schema_digest,
+        },
+    );
+    state.put_typed(&version_key(record.version), record);
+}
+
+/// Puts an approved policy set in force at the end of the block that approved it, so the
+/// next block is the first authorized under it.
+pub async fn end_block<S: StateView>(
+    env: &BlockEnv,
+    state: &mut Overlay<'_, S>,
+) -> Result<(), BlockError> {
+    let Some(pending) = state.get_typed::<PolicySetRecord>(&pending_key()).await? else {
+        return Ok(());
+    };
+    if pending.effective_height != env.height + 1 {
+        return Err(BlockError::State(StateError::Corrupt {
+            key: "authz/pending".into(),
+            reason: format!(
+                "a policy set approved for height {} is still pending at height {}",
+                pending.effective_height, env.height
+            ),
+        }));
+    }
+    let head = load_head(state).await?;
+    put_in_force(state, &pending, head.schema_digest);
+    state.delete(&pending_key());
+    Ok(())
+}
+
+/// The head of the policy set in force.
+pub async fn load_head<S: StateView>(state: &mut Overlay<'_, S>) -> Result<PolicyHead, BlockError> {
+    state.get_typed(&head_key()).await?.ok_or_else(|| {
+        BlockError::State(StateError::Corrupt {
+            key: "authz/policies".into(),
+            reason: "no policy set is in force".into(),
+        })
+    })
+}
+
+/// The schema text.
+pub async fn load_schema<S: StateView>(state: &mut Overlay<'_, S>) -> Result<String, BlockError> {
+    let text: Option<policies::SchemaText> = state.get_typed(&schema_key()).await?;
+    text.map(|t| t.0).ok_or_else(|| {
+        BlockError::State(StateError::Corrupt {
+            key: "authz/schema".into(),
+            reason: "no authorization schema".into(),
+        })
+    })
+}
+
+/// Policy set `version`.
+pub async fn load_version<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    version: u64,
+) -> Result<Option<PolicySetRecord>, BlockError> {
+    Ok(state.get_typed(&version_key(version)).await?)
+}
+
+/// The policy set a change proposed now builds on: the one approved for the next block if
+/// there is one, else the one in force.
+pub async fn load_latest<S: StateView>(
+    state: &mut Overlay<'_, S>,
+) -> Result<PolicySetRecord, BlockError> {
+    if let Some(pending) = state.get_typed::<PolicySetRecord>(&pending_key()).await? {
+        return Ok(pending);
+    }
+    let head = load_head(state).await?;
+    load_version(state, head.version).await?.ok_or_else(|| {
+        BlockError::State(StateError::Corrupt {
+            key: "authz/version".into(),
+            reason: format!("policy set version {} is missing", head.version),
+        })
+    })
+}
+
+/// Stores `record` as the set in force from the next block.
+pub fn put_pending<S: StateView>(state: &mut Overlay<'_, S>, record: &PolicySetRecord) {
+    state.put_typed(&pending_key(), record);
+}
+
+/// The compiled policy set in force, from the cache when it was compiled before.
+pub async fn load_active<S: StateView>(
+    state: &mut Overlay<'_, S>,
+) -> Result<Arc<Compiled>, BlockError> {
+    let head = load_head(state).await?;
+    if let Some(compiled) = policies::cache_get((head.schema_digest, head.digest)) {
+        return Ok(compiled);
+    }
+    let schema = load_schema(state).await?;
+    let record = load_version(state, head.version).await?.ok_or_else(|| {
+        BlockError::State(StateError::Corrupt {
+            key: "authz/version".into(),
+            reason: format!("policy set version {} is missing", head.version),
+        })
+    })?;
+    policies::cached((head.schema_digest, head.digest), || {
+        compile(&schema, &record.policies).map_err(|e| {
+            BlockError::State(StateError::Corrupt {
+                key: "authz/policies".into(),
+                reason: format!("the policy set in force does not compile: {e}"),
+            })
+        })
+    })
+}
+
+/// Who asks for a non-public record: the account and the keys that signed the request (already
+/// verified).
+pub struct Reader<'a> {
+    /// The account asking.
+    pub account: &'a civitas_core::crypto::AccountId,
+    /// The keys whose signatures verified.
+    pub signing_keys: &'a [&'a civitas_core::crypto::PublicKey],
+}
+
+/// Decides a read of a non-public record by the policies in force, as an instruction would be
+/// decided: the reader must be an active account whose threshold of keys signed; other
+/// accounts whose keys signed are co-signers. `env` is the latest finalized block (its time
+/// and height go into the context).
+pub async fn authorize_read<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    env: &BlockEnv,
+    reader: &Reader<'_>,
+    action: &str,
+    resource: Resource,
+) -> Result<Result<(), Failure>, BlockError> {
+    let Some(account) = crate::identity::state::load_account(state, reader.account).await? else {
+        return Ok(Err(Failure::new(
+            "unknown_account",
+            format!("account {} is not registered", reader.account),
+        )));
+    };
+    if !account.active {
+        return Ok(Err(Failure::new(
+            "account_inactive",
+            format!("account {} has been deactivated", account.id),
+        )));
+    }
+    let signed = account.keys_signed(reader.signing_keys.iter().copied());
+    if signed < usize::from(account.threshold) {
+        return Ok(Err(Failure::new(
+            "wrong_key",
+            format!(
+                "account {} needs {} of its keys to sign the request; {signed} did",
+                account.id, account.threshold
+            ),
+        )));
+    }
+    let cosigners = resources::cosigners(reader.signing_keys, &account, state).await?;
+    let compiled = load_active(state).await?;
+    let question = Question {
+        principal: &account,
+        cosigners: &cosigners,
+        action,
+        resource,
+        params: Vec::new(),
+    };
+    Ok(decide(&compiled, env, &question))
+}
+
+/// The record an authorization request is about.
+#[derive(Clone, Debug)]
+pub enum Resource {
+    /// An account (existing, or as it would be registered).
+    Account(Account),
+    /// A notarised document (existing, or as it would be anchored).
+    Document {
+        /// SHA-256 of the document, hex.
+        id: String,
+        /// The issuing agency.
+        agency: String,
+        /// Whether it is revoked.
+        revoked: bool,
+    },
+    /// A governance proposal (existing, or as it would be opened).
+    Proposal {
+        /// Its number.
+        number: u64,
+        /// The action's kind.
+        kind: &'static str,
+        /// The proposer's agency.
+        agency: String,
+        /// Still collecting approvals.
+        open: bool,
+    },
+}
+
+/// An instruction-specific context value.
+#[derive(Clone, Debug)]
+pub enum Param {
+    /// A number.
+    Long(i64),
+    /// A set of strings.
+    Strings(Vec<String>),
+}
+
+/// One authorization question.
+pub struct Question<'a> {
+    /// The signing account.
+    pub principal: &'a Account,
+    /// Other accounts that signed the transaction, each meeting its own key threshold.
+    pub cosigners: &'a [Account],
+    /// `module.instruction`.
+    pub action: &'a str,
+    /// What it touches.
+    pub resource: Resource,
+    /// Instruction parameters the context carries besides the common ones.
+    pub params: Vec<(&'static str, Param)>,
+}
+
+struct TypeNames {
+    account: EntityTypeName,
+    document: EntityTypeName,
+    proposal: EntityTypeName,
+    signers: EntityTypeName,
+    action: EntityTypeName,
+}
+
+fn type_names() -> &'static TypeNames {
+    static NAMES: OnceLock<TypeNames> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let name = |n: &str| EntityTypeName::from_str(n).expect("a valid Cedar type name");
+        TypeNames {
+            account: name("Account"),
+            document: name("Document"),
+            proposal: name("Proposal"),
+            signers: name("Signers"),
+            action: name("Action"),
+        }
+    })
+}
+
+fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(type_name.clone(), EntityId::new(id))
+}
+
+fn account_uid(account: &Account) -> EntityUid {
+    uid(&type_names().account, &account.id.to_hex())
+}
+
+fn long(value: u64) -> RestrictedExpression {
+    RestrictedExpression::new_long(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+fn strings(values: &[String]) -> RestrictedExpression {
+    RestrictedExpression::new_set(
+        values
+            .iter()
+            .map(|v| RestrictedExpression::new_string(v.clone())),
+    )
+}
+
+fn kind_name(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::Official => "official",
+        AccountKind::Citizen => "citizen",
+    }
+}
+
+fn account_entity(account: &Account) -> Result<Entity, String> {
+    let attrs: [(String, RestrictedExpression); 6] = [
+        (
+            "kind".into(),
+            RestrictedExpression::new_string(kind_name(account.kind).into()),
+        ),
+        (
+            "agency".into(),
+            RestrictedExpression::new_string(account.agency.clone()),
+        ),
+        ("roles".into(), strings(&account.roles)),
+        (
+            "active".into(),
+            RestrictedExpression::new_bool(account.active),
+        ),
+        ("threshold".into(), long(u64::from(account.threshold))),
+        ("keys".into(), long(account.keys.len() as u64)),
+    ];
+    Entity::new_with_tags(account_uid(account), attrs, [], []).map_err(|e| e.to_string())
+}
+
+/// Counts signing officials per role: `role` for the principal's agency, `agency/role` for any.
+fn signer_tags(principal: &Account, cosigners: &[Account]) -> BTreeMap<String, u64> {
+    let mut tags = BTreeMap::new();
+    for account in std::iter::once(principal).chain(cosigners) {
+        if !account.active || account.kind != AccountKind::Official {
+            continue;
+        }
+        for role in &account.roles {
+            if account.agency == principal.agency {
+                *tags.entry(role.clone()).or_insert(0) += 1;
+            }
+            *tags
+                .entry(format!("{}/{role}", account.agency))
+                .or_insert(0) += 1;
+        }
+    }
+    tags
+}
+
+fn describe(account: &Account) -> String {
+    match account.kind {
+        AccountKind::Citizen => format!("account {} (a citizen)", account.id),
+        AccountKind::Official => format!(
+            "account {} (an official of {} with roles [{}])",
+            account.id,
+            account.agency,
+            account.roles.join(", ")
+        ),
+    }
+}
+
+fn truncate(mut message: String) -> String {
+    if message.len() > RECEIPT_MESSAGE_MAX_BYTES {
+        let mut end = RECEIPT_MESSAGE_MAX_BYTES - 3;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("...");
+    }
+    message
+}
+
+/// Decides `question` under `compiled` at the block `env`.
+///
+/// `Err` carries a failure with code `not_authorized` and a message naming the forbidding
+/// policies, or saying no policy permitted the action and which policies could have.
+pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> Result<(), Failure> {
+    let internal = |what: String| {
+        Failure::new(
+            "authorization_error",
+            truncate(format!(
+                "the authorization request for {} could not be built: {what}",
+                question.action
+            )),
+        )
+    };
+    let names = type_names();
+    let mut entities: BTreeMap<String, Entity> = BTreeMap::new();
+    let principal = account_uid(question.principal);
+    entities.insert(
+        principal.to_string(),
+        account_entity(question.principal).map_err(internal)?,
+    );
+    let mut cosigner_uids = Vec::new();
+    for cosigner in question.cosigners {
+        let id = account_uid(cosigner);
+        cosigner_uids.push(RestrictedExpression::new_entity_uid(id.clone()));
+        entities.insert(id.to_string(), account_entity(cosigner).map_err(internal)?);
+    }
+    let signers_uid = uid(&names.signers, "tx");
+    let tags = signer_tags(question.principal, question.cosigners)
+        .into_iter()
+        .map(|(role, count)| (role, long(count)));
+    entities.insert(
+        signers_uid.to_string(),
+        Entity::new_with_tags(signers_uid.clone(), [], [], tags)
+            .map_err(|e| internal(e.to_string()))?,
+    );
+    let resource = match &question.resource {
+        Resource::Account(account) => {
+            let id = account_uid(account);
+            entities
+                .entry(id.to_string())
+                .or_insert(account_entity(account).map_err(internal)?);
+            id
+        }
+        Resource::Document {
+            id,
+            agency,
+            revoked,
+        } => {
+            let id = uid(&names.document, id);
+            let attrs: [(String, RestrictedExpression); 2] = [
+                (
+                    "agency".into(),
+                    RestrictedExpression::new_string(agency.clone()),
+                ),
+                ("revoked".into(), RestrictedExpression::new_bool(*revoked)),
+            ];
+            let entity = Entity::new_with_tags(id.clone(), attrs, [], [])
+                .map_err(|e| internal(e.to_string()))?;
+            entities.insert(id.to_string(), entity);
+            id
+        }
+        Resource::Proposal {
+            number,
+            kind,
+            agency,
+            open,
+        } => {
+            let id = uid(&names.proposal, &number.to_string());
+            let attrs: [(String, RestrictedExpression); 4] = [
+                ("number".into(), long(*number)),
+                (
+                    "kind".into(),
+                    RestrictedExpression::new_string((*kind).into()),
+                ),
+                (
+                    "agency".into(),
+                    RestrictedExpression::new_string(agency.clone()),
+                ),
+                ("open".into(), RestrictedExpression::new_bool(*open)),
+            ];
+            let entity = Entity::new_with_tags(id.clone(), attrs, [], [])
+                .map_err(|e| internal(e.to_string()))?;
+            entities.insert(id.to_string(), entity);
+            id
+        }
+    };
+    let mut context = vec![
+        ("now".to_string(), long(env.timestamp.0)),
+        ("height".to_string(), long(env.height)),
+        (
+            "cosigners".to_string(),
+            RestrictedExpression::new_set(cosigner_uids),
+        ),
+        (
+            "signers".to_string(),
+            RestrictedExpression::new_entity_uid(signers_uid),
+        ),
+    ];
+    for (name, param) in &question.params {
+        let value = match param {
+            Param::Long(n) => RestrictedExpression::new_long(*n),
+            Param::Strings(values) => strings(values),
+        };
+        context.push((name.to_string(), value));
+    }
+    let context = Context::from_pairs(context).map_err(|e| internal(e.to_string()))?;
+    let action = uid(&names.action, question.action);
+    let request =
+        cedar_policy::Request::new(principal, action, resource, context, Some(&compiled.schema))
+            .map_err(|e| internal(e.to_string()))?;
+    let entities = Entities::from_entities(entities.into_values(), Some(&compiled.schema))
+        .map_err(|e| internal(e.to_string()))?;
+    // Only the policies whose scope can match this action are evaluated (the same decision,
+    // without evaluating every other action's policies).
+    let set = compiled
+        .by_action
+        .get(question.action)
+        .unwrap_or(&compiled.set);
+    let response = Authorizer::new().is_authorized(&request, set, &entities);
+    if response.decision() == Decision::Allow {
+        return Ok(());
+    }
+    Err(denial(compiled, question, &response))
+}
+
+fn denial(
+    compiled: &Compiled,
+    question: &Question<'_>,
+    response: &cedar_policy::Response,
+) -> Failure {
+    let who = describe(question.principal);
+    let action = question.action;
+    let mut forbidding: Vec<String> = response
+        .diagnostics()
+        .reason()
+        .map(|id| id.to_string())
+        .collect();
+    forbidding.sort();
+    let described = |id: &String| match compiled.descriptions.get(id) {
+        Some(description) => format!("\"{id}\" ({description})"),
+        None => format!("\"{id}\""),
+    };
+    let message = if !forbidding.is_empty() {
+        format!(
+            "policy {} forbids {action} for {who}",
+            forbidding
+                .iter()
+                .map(described)
+                .collect::<Vec<_>>()
+                .join(" and policy ")
+        )
+    } else {
+        let mut candidates: Vec<&String> = compiled
+            .permits_by_action
+            .get(action)
+            .into_iter()
+            .flatten()
+            .chain(&compiled.permits_any_action)
+            .collect();
+        candidates.sort();
+        candidates.dedup();
+        let mut failed: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| match e {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                    e.policy_id().to_string()
+                }
+            })
+            .collect();
+        failed.sort();
+        failed.dedup();
+        let mut message = if candidates.is_empty() {
+            format!(
+                "no policy permits {action} for {who}; no policy in force permits this action at all"
+            )
+        } else {
+            format!(
+                "no policy permits {action} for {who}; it is permitted only by {}",
+                candidates
+                    .into_iter()
+                    .map(described)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        if !failed.is_empty() {
+            message.push_str(&format!(
+                "; policies that could not be evaluated: {}",
+                failed.join(", ")
+            ));
+        }
+        message
+    };
+    Failure::new("not_authorized", truncate(message))
+}
