@@ -44,6 +44,114 @@ pub enum AuthzError {
     /// The set is over a bound.
     #[error("{0}")]
     TooLarge(String),
+    /// A policy's expressions nest deeper than [`POLICY_DEPTH_MAX`].
+    #[error(
+        "policy {id} nests its expressions {depth} levels deep; at most {POLICY_DEPTH_MAX} are accepted"
+    )]
+    TooDeep {
+        /// The policy's id.
+        id: String,
+        /// Its depth.
+        depth: usize,
+    },
+}
+
+/// Deepest nesting of a policy's expressions, counted on its JSON form. Cedar's parser recurses
+/// without a limit, and its evaluator stops with an error where the thread's stack runs short;
+/// a bound well inside both keeps every node's decision the same and no node can be crashed by
+/// a proposed policy.
+pub const POLICY_DEPTH_MAX: usize = 48;
+
+/// Stack for parsing and validating policy text that is not yet known to be shallow.
+const PARSE_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// Runs `f` on a thread with a stack large enough for any policy that fits the size limits.
+fn on_large_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match std::thread::Builder::new()
+        .name("cedar-parse".into())
+        .stack_size(PARSE_STACK_BYTES)
+        .spawn(f)
+    {
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        Err(e) => panic!("cannot start a thread to parse policies: {e}"),
+    }
+}
+
+/// Nesting depth of a JSON value, without recursion.
+fn json_depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1usize)];
+    while let Some((value, depth)) = pending.pop() {
+        deepest = deepest.max(depth);
+        match value {
+            serde_json::Value::Array(items) => {
+                pending.extend(items.iter().map(|item| (item, depth + 1)));
+            }
+            serde_json::Value::Object(fields) => {
+                pending.extend(fields.values().map(|field| (field, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Refuses text whose brackets nest deeper than [`POLICY_DEPTH_MAX`] before Cedar's parser sees
+/// it (brackets in string literals and comments do not count).
+fn check_brackets(text: &str) -> Result<(), AuthzError> {
+    let mut depth = 0usize;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > POLICY_DEPTH_MAX {
+                    return Err(AuthzError::TooDeep {
+                        id: "(being parsed)".into(),
+                        depth,
+                    });
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_depth(id: &str, policy: &Policy) -> Result<(), AuthzError> {
+    let json = policy.to_json().map_err(|e| AuthzError::Parse {
+        id: id.to_string(),
+        message: e.to_string(),
+    })?;
+    let depth = json_depth(&json);
+    if depth > POLICY_DEPTH_MAX {
+        return Err(AuthzError::TooDeep {
+            id: id.to_string(),
+            depth,
+        });
+    }
+    Ok(())
 }
 
 impl AuthzError {
@@ -55,9 +163,11 @@ impl AuthzError {
             Self::Parse { id, .. } => format!(
                 "policy {id} is not valid Cedar; run `civitas policy check` on it for details"
             ),
-            Self::Id(_) | Self::DuplicateId(_) | Self::Template | Self::TooLarge(_) => {
-                self.to_string()
-            }
+            Self::Id(_)
+            | Self::DuplicateId(_)
+            | Self::Template
+            | Self::TooLarge(_)
+            | Self::TooDeep { .. } => self.to_string(),
             Self::Validation(_) => "the policies do not validate against the chain's schema; \
                  run `civitas policy check` for details"
                 .into(),
@@ -180,6 +290,18 @@ pub fn parse_policy(text: &str) -> Result<PolicyEntry, AuthzError> {
 /// Parses a text of several policies, each with an `@id("...")` annotation, into entries
 /// sorted by id.
 pub fn parse_policies(text: &str) -> Result<Vec<PolicyEntry>, AuthzError> {
+    if text.len() > POLICY_SET_MAX_BYTES {
+        return Err(AuthzError::TooLarge(format!(
+            "the policies are {} bytes; the limit is {POLICY_SET_MAX_BYTES}",
+            text.len()
+        )));
+    }
+    let text = text.to_string();
+    on_large_stack(move || parse_policies_unchecked(&text))
+}
+
+fn parse_policies_unchecked(text: &str) -> Result<Vec<PolicyEntry>, AuthzError> {
+    check_brackets(text)?;
     let set = PolicySet::from_str(text).map_err(|e| AuthzError::Parse {
         id: "(unnamed)".into(),
         message: e.to_string(),
@@ -196,6 +318,7 @@ pub fn parse_policies(text: &str) -> Result<Vec<PolicyEntry>, AuthzError> {
             )));
         };
         check_id(id)?;
+        check_depth(id, policy)?;
         entries.push(PolicyEntry {
             id: id.to_string(),
             text: policy.to_string(),
@@ -241,15 +364,19 @@ pub struct PolicySummary {
 
 /// Reads a stored policy's effect and description.
 pub fn summarize(text: &str) -> PolicySummary {
-    match Policy::from_str(text) {
-        Ok(policy) => PolicySummary {
+    let parsed = match check_brackets(text) {
+        Ok(()) => Policy::from_str(text).ok(),
+        Err(_) => None,
+    };
+    match parsed {
+        Some(policy) => PolicySummary {
             effect: match policy.effect() {
                 Effect::Permit => "permit",
                 Effect::Forbid => "forbid",
             },
             description: policy.annotation("description").map(str::to_string),
         },
-        Err(_) => PolicySummary {
+        None => PolicySummary {
             effect: "unknown",
             description: None,
         },
@@ -274,6 +401,12 @@ pub struct Compiled {
 
 /// Compiles `entries` against `schema`, validating strictly.
 pub fn compile(schema: &str, entries: &[PolicyEntry]) -> Result<Compiled, AuthzError> {
+    let schema = schema.to_string();
+    let entries = entries.to_vec();
+    on_large_stack(move || compile_unchecked(&schema, &entries))
+}
+
+fn compile_unchecked(schema: &str, entries: &[PolicyEntry]) -> Result<Compiled, AuthzError> {
     let schema = parse_schema(schema)?;
     check_bounds(entries)?;
     let mut set = PolicySet::new();
@@ -282,12 +415,14 @@ pub fn compile(schema: &str, entries: &[PolicyEntry]) -> Result<Compiled, AuthzE
     let mut permits_any_action = Vec::new();
     for entry in entries {
         check_id(&entry.id)?;
+        check_brackets(&entry.text)?;
         let policy = Policy::parse(Some(PolicyId::new(&entry.id)), &entry.text).map_err(|e| {
             AuthzError::Parse {
                 id: entry.id.clone(),
                 message: e.to_string(),
             }
         })?;
+        check_depth(&entry.id, &policy)?;
         if policy.annotation("id") != Some(entry.id.as_str()) {
             return Err(AuthzError::Id(format!(
                 "policy {} must carry @id(\"{}\")",
@@ -574,10 +709,106 @@ mod tests {
             compile(DEFAULT_SCHEMA, &unknown_attr),
             Err(AuthzError::Validation(_))
         ));
+        // Brackets inside strings and comments do not count as nesting.
+        let quoted = format!(
+            "// {}\n@id(\"q\") @description(\"{}\") permit (principal, action, resource);",
+            "(".repeat(200),
+            "[\\\"".repeat(100)
+        );
+        assert_eq!(parse_policies(&quoted).unwrap()[0].id, "q");
+        assert!(matches!(
+            parse_policies(&format!(
+                "@id(\"p\") permit (principal, action, resource) when {{ {}true{} }};",
+                "(".repeat(60),
+                ")".repeat(60)
+            )),
+            Err(AuthzError::TooDeep { .. })
+        ));
         // Two policies in one change are refused.
         let two = "@id(\"a\") permit (principal, action, resource);\n\
                    @id(\"b\") forbid (principal, action, resource);";
         assert!(matches!(parse_policy(two), Err(AuthzError::Id(_))));
+    }
+
+    /// Policies nested deeper than the bound are refused without harming the process (Cedar's
+    /// parser alone would overflow a 2 MiB stack at about 1,000 levels), and policies at the
+    /// bound compile and evaluate on a small stack.
+    #[test]
+    fn deep_policies_are_refused_and_shallow_ones_evaluate_on_small_stacks() {
+        let shapes: [(&str, &str, &str); 5] = [
+            ("(", "true", ")"),
+            ("!", "true", ""),
+            ("if true then ", "true", " else false"),
+            ("[", "1", "]"),
+            ("{a: ", "1", "}"),
+        ];
+        for (open, core, close) in shapes {
+            let policy = |depth: usize| {
+                format!(
+                    "@id(\"deep\") permit (principal, action == Action::\"notary.anchor\", resource) when {{ {}{core}{} == {}{core}{} }};",
+                    open.repeat(depth),
+                    close.repeat(depth),
+                    open.repeat(depth),
+                    close.repeat(depth)
+                )
+            };
+            // As deep as the size limit allows: refused before or after Cedar parses it.
+            let deepest = POLICY_MAX_BYTES / (2 * (open.len() + close.len()).max(1)) - 40;
+            match parse_policy(&policy(deepest)) {
+                Err(AuthzError::TooDeep { .. } | AuthzError::TooLarge(_)) => {}
+                Err(AuthzError::Parse { .. }) => {}
+                Ok(_) => panic!("{open}: a policy {deepest} deep was accepted"),
+                Err(other) => panic!("{open}: unexpected {other}"),
+            }
+        }
+        // The deepest accepted policy still evaluates, completely, on a 256 KiB stack, so
+        // Cedar's stack guard never decides for it.
+        let nested = |depth: usize| {
+            format!(
+                "@id(\"nested\") permit (principal, action == Action::\"notary.anchor\", resource) when {{ {}true{} }};",
+                "if true then ".repeat(depth),
+                " else false".repeat(depth)
+            )
+        };
+        let deepest = (1..200)
+            .take_while(|d| parse_policy(&nested(*d)).is_ok())
+            .last()
+            .expect("a shallow policy is accepted");
+        assert!(deepest >= 8, "only {deepest} levels of if are accepted");
+        let entry = parse_policy(&nested(deepest)).unwrap();
+        let compiled = compile(DEFAULT_SCHEMA, &[entry]).unwrap();
+        let uid = |t: &str, id: &str| {
+            cedar_policy::EntityUid::from_type_name_and_id(
+                cedar_policy::EntityTypeName::from_str(t).unwrap(),
+                cedar_policy::EntityId::new(id),
+            )
+        };
+        let request = cedar_policy::Request::new(
+            uid("Account", "a"),
+            uid("Action", "notary.anchor"),
+            uid("Document", "d"),
+            cedar_policy::Context::empty(),
+            None,
+        )
+        .unwrap();
+        let allowed = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let response = cedar_policy::Authorizer::new().is_authorized(
+                    &request,
+                    &compiled.set,
+                    &cedar_policy::Entities::empty(),
+                );
+                response.diagnostics().errors().count() == 0
+                    && response.decision() == cedar_policy::Decision::Allow
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(
+            allowed,
+            "a policy {deepest} levels deep did not evaluate on a small stack"
+        );
     }
 
     #[test]
