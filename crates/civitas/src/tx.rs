@@ -9,6 +9,7 @@ use civitas_core::instruction::{
     NotaryInstruction,
 };
 use civitas_core::keyfile::KeyFile;
+use civitas_core::tx::SignedTx;
 use clap::{Args as ClapArgs, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,6 +45,13 @@ pub struct Common {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Sign only: write the signed transaction to this file instead of submitting it, for
+    /// others to co-sign (`civitas tx cosign`) and anyone to submit (`civitas tx submit`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Minutes until the transaction expires (1 to 1440); give co-signers time with --out.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub expires_in: u64,
 }
 
 #[derive(Subcommand)]
@@ -57,6 +65,35 @@ pub enum Command {
     /// Governance: proposals approved by a threshold of agencies.
     #[command(subcommand)]
     Governance(Governance),
+    /// Add your signature to a transaction written with --out (a further key of a k-of-n
+    /// account, or a co-signer a policy asks for). Shows what you are signing first.
+    ///
+    /// Example: civitas tx cosign transfer.tx.json --key registrar.json
+    Cosign {
+        /// The transaction file.
+        file: PathBuf,
+        /// Your key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Submit a transaction written with --out (and co-signed), and wait for finality.
+    ///
+    /// Example: civitas tx submit transfer.tx.json --node http://127.0.0.1:8080
+    Submit {
+        /// The transaction file.
+        file: PathBuf,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        /// Return as soon as the node accepts it.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for finality.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -288,21 +325,40 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
     let chain_id = status["chain_id"]
         .as_str()
         .context("the node did not report its chain id")?;
-    let mut attempt = 0;
-    let hash = loop {
-        attempt += 1;
-        let nonce = match common.nonce {
+    // Signs with the given nonce, or the account's next one as the node sees it.
+    let sign = |nonce: Option<u64>| -> Result<SignedTx> {
+        let nonce = match nonce {
             Some(n) => n,
             None => client.next_nonce(&key.account())?,
         };
-        let tx = build_cosigned_tx(
+        Ok(build_cosigned_tx(
             chain_id,
             key,
             &cosigners,
             nonce,
             vec![instruction.clone()],
             &common.memo,
-        )?;
+            common.expires_in * 60_000,
+        )?)
+    };
+    if let Some(out) = &common.out {
+        let tx = sign(common.nonce)?;
+        write_tx_file(out, &tx)?;
+        println!(
+            "signed transaction {} written to {}; co-sign with `civitas tx cosign {}` and submit \
+             with `civitas tx submit {}` (it expires in {} minutes)",
+            tx.hash(),
+            out.display(),
+            out.display(),
+            out.display(),
+            common.expires_in
+        );
+        return Ok(());
+    }
+    let mut attempt = 0;
+    let hash = loop {
+        attempt += 1;
+        let tx = sign(common.nonce)?;
         match client.submit(&tx) {
             Ok(hash) => break hash,
             // The node's view of the account lags another node's by a block: ask again.
@@ -317,13 +373,7 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
         }
     };
     if common.no_wait {
-        let value = serde_json::json!({ "hash": hash, "status": "pending" });
-        if common.json {
-            print_json(&value);
-        } else {
-            println!("submitted {hash} (pending)");
-        }
-        return Ok(());
+        return print_pending(&hash, common.json);
     }
     if !common.json {
         eprintln!("submitted {hash}; waiting for finality...");
@@ -339,22 +389,32 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
     {
         retries += 1;
         std::thread::sleep(Duration::from_millis(300));
-        let nonce = client.next_nonce(&key.account())?;
-        let tx = build_cosigned_tx(
-            chain_id,
-            key,
-            &cosigners,
-            nonce,
-            vec![instruction.clone()],
-            &common.memo,
-        )?;
+        let tx = sign(None)?;
         let hash = client.submit(&tx)?;
         if !common.json {
             eprintln!("nonce was stale; resubmitted as {hash}");
         }
         finality = client.wait(&hash, Duration::from_secs(common.timeout))?;
     }
-    if common.json {
+    outcome(&hash, &finality, common.json)
+}
+
+fn print_pending(hash: &civitas_core::tx::TxHash, json: bool) -> Result<()> {
+    if json {
+        print_json(&serde_json::json!({ "hash": hash, "status": "pending" }));
+    } else {
+        println!("submitted {hash} (pending)");
+    }
+    Ok(())
+}
+
+/// Prints a transaction's final status; an error unless it was finalized successfully.
+fn outcome(
+    hash: &civitas_core::tx::TxHash,
+    finality: &civitas_client::Finality,
+    json: bool,
+) -> Result<()> {
+    if json {
         print_json(&finality.document);
     } else {
         describe(&finality.document);
@@ -405,6 +465,86 @@ fn event_line(event: &serde_json::Value) -> String {
     }
 }
 
+fn write_tx_file(path: &std::path::Path, tx: &SignedTx) -> Result<()> {
+    let text = serde_json::to_string_pretty(tx).context("cannot encode the transaction")?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn read_tx_file(path: &std::path::Path) -> Result<SignedTx> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.len() > 4 * civitas_core::limits::TX_ENCODED_MAX_BYTES {
+        bail!("{} is too large to be a transaction", path.display());
+    }
+    let tx: SignedTx = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a transaction file", path.display()))?;
+    tx.verify_stateless().with_context(|| {
+        format!(
+            "{} does not hold a valid signed transaction",
+            path.display()
+        )
+    })?;
+    Ok(tx)
+}
+
+/// Adds `key`'s signature to the transaction in `file`, after showing what it does.
+fn cosign(file: &std::path::Path, key: &std::path::Path) -> Result<()> {
+    let mut tx = read_tx_file(file)?;
+    let key = read_key(key)?;
+    let private = key.private_key()?;
+    if tx.signed_by(&private.public_key()) {
+        bail!("{} has already signed this transaction", key.public_key);
+    }
+    if tx.signatures.len() >= civitas_core::limits::TX_SIGNATURES_MAX {
+        bail!(
+            "the transaction already carries {} signatures, the most allowed",
+            tx.signatures.len()
+        );
+    }
+    println!("transaction {} on chain {}", tx.hash(), tx.body.chain_id);
+    println!(
+        "  signer:  account {} (nonce {})",
+        tx.body.signer, tx.body.nonce
+    );
+    println!("  expires: {} ms since the Unix epoch", tx.body.expiry.0);
+    for instruction in &tx.body.instructions {
+        println!(
+            "  does:    {}",
+            serde_json::to_string(instruction).unwrap_or_default()
+        );
+    }
+    let signature = tx.body.sign(&private);
+    tx.signatures.push(signature);
+    write_tx_file(file, &tx)?;
+    println!(
+        "signed by {}; it now carries {} signatures",
+        key.public_key,
+        tx.signatures.len()
+    );
+    Ok(())
+}
+
+/// Submits a signed transaction file and waits for its outcome.
+fn submit_file(
+    file: &std::path::Path,
+    node: &str,
+    no_wait: bool,
+    timeout: u64,
+    json: bool,
+) -> Result<()> {
+    let tx = read_tx_file(file)?;
+    let client = Client::new(node);
+    let hash = client.submit(&tx)?;
+    if no_wait {
+        return print_pending(&hash, json);
+    }
+    if !json {
+        eprintln!("submitted {hash}; waiting for finality...");
+    }
+    let finality = client.wait(&hash, Duration::from_secs(timeout))?;
+    outcome(&hash, &finality, json)
+}
+
 fn describe(document: &serde_json::Value) {
     let hash = document["hash"].as_str().unwrap_or("?");
     match document["status"].as_str() {
@@ -436,6 +576,14 @@ fn describe(document: &serde_json::Value) {
 
 pub fn run(command: Command) -> Result<()> {
     match command {
+        Command::Cosign { file, key } => cosign(&file, &key),
+        Command::Submit {
+            file,
+            node,
+            no_wait,
+            timeout,
+            json,
+        } => submit_file(&file, &node, no_wait, timeout, json),
         Command::Identity(op) => match op {
             Identity::RegisterOfficial {
                 official_key,

@@ -193,6 +193,47 @@ fn a_policy_changed_by_governance_is_enforced_and_met_by_cosigners() {
     ]));
     let record = get(&format!("{}/v1/notary/documents/{}", apis[3], docs[0])).unwrap();
     assert!(!record["value"]["revocation"].is_null(), "{record}");
+    // The same, signed on two machines: the first notary writes the transaction to a file, the
+    // second adds a signature after seeing what it does, and anyone submits it.
+    let file = tmp.join("revoke.tx.json");
+    let written = ok(civitas(&[
+        "tx",
+        "notary",
+        "revoke",
+        &docs[1],
+        "--reason",
+        "superseded",
+        "--key",
+        &path(&notary),
+        "--out",
+        &path(&file),
+        "--expires-in",
+        "60",
+        "--node",
+        &apis[0],
+    ]));
+    assert!(written.contains("written to"), "{written}");
+    let shown = ok(civitas(&[
+        "tx",
+        "cosign",
+        &path(&file),
+        "--key",
+        &path(&second),
+    ]));
+    assert!(
+        shown.contains("\"op\":\"revoke\"") && shown.contains("it now carries 2 signatures"),
+        "{shown}"
+    );
+    let again = failure(civitas(&[
+        "tx",
+        "cosign",
+        &path(&file),
+        "--key",
+        &path(&second),
+    ]));
+    assert!(again.contains("has already signed"), "{again}");
+    let submitted = ok(civitas(&["tx", "submit", &path(&file), "--node", &apis[3]]));
+    assert!(submitted.contains("finalized"), "{submitted}");
 
     // The second notary makes its account 2-of-2: one key no longer signs.
     let backup = new_key(&tmp, "second-notary-backup");

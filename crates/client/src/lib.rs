@@ -267,11 +267,19 @@ pub fn build_tx(
     instructions: Vec<Instruction>,
     memo: &str,
 ) -> Result<SignedTx, civitas_core::codec::DecodeError> {
-    build_cosigned_tx(chain_id, key, &[], nonce, instructions, memo)
+    build_cosigned_tx(
+        chain_id,
+        key,
+        &[],
+        nonce,
+        instructions,
+        memo,
+        DEFAULT_EXPIRY_MS,
+    )
 }
 
-/// Like [`build_tx`], also signed by `cosigners`: more keys of a k-of-n account, or other
-/// accounts whose signatures a policy asks for.
+/// Like [`build_tx`], also signed by `cosigners` (more keys of a k-of-n account, or other
+/// accounts whose signatures a policy asks for), expiring `expires_in_ms` from now.
 pub fn build_cosigned_tx(
     chain_id: &str,
     key: &KeyFile,
@@ -279,6 +287,7 @@ pub fn build_cosigned_tx(
     nonce: u64,
     instructions: Vec<Instruction>,
     memo: &str,
+    expires_in_ms: u64,
 ) -> Result<SignedTx, civitas_core::codec::DecodeError> {
     let mut keys = vec![key.private_key()?];
     for cosigner in cosigners {
@@ -289,7 +298,7 @@ pub fn build_cosigned_tx(
         chain_id: chain_id.to_string(),
         signer: key.account(),
         nonce,
-        expiry: TimestampMs(now_ms() + DEFAULT_EXPIRY_MS),
+        expiry: TimestampMs(now_ms() + expires_in_ms),
         instructions,
         memo: memo.to_string(),
     }
