@@ -15,7 +15,6 @@ use civitas_core::genesis::validator_set_digest;
 use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::Instruction;
-use civitas_core::limits::BLOCK_TXS_MAX;
 use civitas_core::receipt::Receipt;
 use civitas_core::time::TimestampMs;
 use civitas_exec::{BlockEnv, BlockError, BlockResult, Mode, execute_block, receipt_key};
@@ -39,6 +38,10 @@ use tracing::{debug, info, warn};
 
 /// Most bytes of transactions in one proposal.
 pub const PROPOSAL_TX_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Most transactions in one proposal. Blocks may hold more (`BLOCK_TXS_MAX`), but a proposal
+/// must be built, sent, re-executed by every validator and voted on well within the leader
+/// timeout even on a loaded machine, or the view is lost and the work done again.
+pub const PROPOSAL_TXS_MAX: usize = 1_024;
 /// How long a proposer waits for transactions before proposing an empty block, in milliseconds,
 /// unless the node is configured otherwise.
 pub const EMPTY_BLOCK_WAIT_MS: u64 = 300;
@@ -397,7 +400,7 @@ where
             history_root: Hash32::ZERO,
             validator_set: validator_set_digest(&set.keys()),
         };
-        let candidates = mempool.candidates(BLOCK_TXS_MAX, PROPOSAL_TX_BYTES_MAX);
+        let candidates = mempool.candidates(PROPOSAL_TXS_MAX, PROPOSAL_TX_BYTES_MAX);
         let env = self.env(&header);
         let result = match execute_block(
             &env,

@@ -1,13 +1,15 @@
 //! What authorization costs: one Cedar decision, the whole authorization step of a transaction
 //! (co-signers, resource, cached policy set, decision), compiling a policy set (a cache miss),
-//! and, for comparison, executing a block of notarisations end to end.
+//! and, for comparison, executing a block of 1,000 transactions of each module end to end.
 //!
 //! Run: `cargo bench -p civitas-modules --bench authz`
 
 use civitas_core::crypto::PrivateKey;
 use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
 use civitas_core::hash::Hash32;
-use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
+use civitas_core::instruction::{
+    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
+};
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::{SignedTx, TxBody};
 use civitas_exec::overlay::MemoryState;
@@ -21,6 +23,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 const BLOCK_TXS: u64 = 1_000;
+
+/// Builds a block's worth of transactions of one kind.
+type Workload = fn(&Bench) -> Vec<SignedTx>;
 
 struct Bench {
     state: MemoryState,
@@ -99,6 +104,38 @@ impl Bench {
     fn anchors(&self) -> Vec<SignedTx> {
         (0..BLOCK_TXS)
             .map(|i| tx(&self.notary, i, anchor(i)))
+            .collect()
+    }
+
+    /// A registrar (the finance admin) registering citizens.
+    fn registrations(&self) -> Vec<SignedTx> {
+        let admin = PrivateKey::from_test_seed(100);
+        (0..BLOCK_TXS)
+            .map(|i| {
+                let citizen = PrivateKey::from_test_seed(10_000 + i).public_key();
+                tx(
+                    &admin,
+                    1 + i,
+                    Instruction::Identity(IdentityInstruction::RegisterCitizen { key: citizen }),
+                )
+            })
+            .collect()
+    }
+
+    /// An agency admin opening proposals (each stays open: one agency of the three needed).
+    fn proposals(&self) -> Vec<SignedTx> {
+        let admin = PrivateKey::from_test_seed(101);
+        (0..BLOCK_TXS)
+            .map(|i| {
+                tx(
+                    &admin,
+                    i,
+                    Instruction::Governance(GovernanceInstruction::Propose {
+                        action: GovernanceAction::SetThreshold { threshold: 2 },
+                        reason: format!("proposal {i}"),
+                    }),
+                )
+            })
             .collect()
     }
 }
@@ -191,31 +228,43 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("execution");
     group.throughput(Throughput::Elements(BLOCK_TXS));
     group.sample_size(10);
-    // A block of 1,000 notarisations, signatures already checked at admission (as in a
-    // validator: each signature is verified once), authorization included.
-    group.bench_function("block of 1000 notary.anchor", |b| {
-        struct All;
-        impl civitas_exec::VerifiedTxs for All {
-            fn is_verified(&self, _: &SignedTx) -> bool {
-                true
-            }
+    // Blocks of 1,000 transactions of one module each, signatures already checked at admission
+    // (as in a validator: each signature is verified once), authorization included.
+    struct All;
+    impl civitas_exec::VerifiedTxs for All {
+        fn is_verified(&self, _: &SignedTx) -> bool {
+            true
         }
-        b.iter_batched(
-            || bench.anchors(),
-            |txs| {
-                block_on(execute_block(
-                    &bench.env(),
-                    txs,
-                    &bench.state,
-                    &CivitasModules,
-                    Mode::Verify,
-                    &All,
-                ))
-                .unwrap()
-            },
-            BatchSize::LargeInput,
-        );
-    });
+    }
+    let workloads: [(&str, Workload); 3] = [
+        ("block of 1000 notary.anchor", Bench::anchors),
+        (
+            "block of 1000 identity.register_citizen",
+            Bench::registrations,
+        ),
+        ("block of 1000 governance.propose", Bench::proposals),
+    ];
+    for (name, workload) in workloads {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || workload(&bench),
+                |txs| {
+                    let result = block_on(execute_block(
+                        &bench.env(),
+                        txs,
+                        &bench.state,
+                        &CivitasModules,
+                        Mode::Verify,
+                        &All,
+                    ))
+                    .unwrap();
+                    assert!(result.receipts.iter().all(|r| r.succeeded()));
+                    result
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
     group.finish();
 }
 
