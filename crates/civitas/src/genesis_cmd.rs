@@ -1,6 +1,6 @@
 //! `civitas genesis`: assemble a genesis from the agencies' public keys, names and addresses.
 
-use crate::output::{print_json, read_genesis};
+use crate::output::{print_json, read_genesis_checked};
 use anyhow::{Context, Result, bail};
 use civitas_core::crypto::PublicKey;
 use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
@@ -172,7 +172,7 @@ pub fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Show { file, json } => {
-            let genesis = read_genesis(&file)?;
+            let genesis = read_genesis_checked(&file)?;
             if json {
                 print_json(&serde_json::json!({
                     "chain_id": genesis.chain_id,

@@ -64,6 +64,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`civitas policy show | head`)
+    // panics. Short commands end quietly instead, like other command-line tools; nodes keep
+    // ignoring it, so a closed log pipe never stops a validator.
+    if !matches!(cli.command, Command::Node(_) | Command::Devnet(_)) {
+        // SAFETY: called before this process starts any thread; it only resets one signal to
+        // its default action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match cli.command {
         Command::Devnet(args) => devnet::run(args),
         Command::Genesis(command) => genesis_cmd::run(command),

@@ -1,6 +1,6 @@
 //! `civitas node start --config node.toml`.
 
-use crate::output::{read_genesis, read_key};
+use crate::output::{read_genesis_checked, read_key};
 use anyhow::{Context, Result, bail};
 use civitas_consensus::node::NodeParams;
 use civitas_core::crypto::PublicKey;
@@ -180,7 +180,7 @@ pub fn run(command: Command) -> Result<()> {
     let node: NodeConfig = toml::from_str(&text)
         .with_context(|| format!("{} is not a valid node configuration", config.display()))?;
     let base = config.parent().unwrap_or(Path::new("."));
-    let genesis = Arc::new(read_genesis(&resolve(base, &node.genesis))?);
+    let genesis = Arc::new(read_genesis_checked(&resolve(base, &node.genesis))?);
     let key = read_key(&resolve(base, &node.key))?.private_key()?;
     let founding = genesis.agency_of_validator(&key.public_key()).is_some();
     let empty_block_wait_ms = node

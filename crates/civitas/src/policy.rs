@@ -6,7 +6,6 @@ use anyhow::{Context, Result, bail};
 use civitas_client::Client;
 use civitas_modules::authz::{self, PolicyEntry};
 use clap::Subcommand;
-use serde_json::Value;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -50,7 +49,7 @@ pub enum Command {
 }
 
 /// The policy set in force at `node` and its schema.
-fn in_force(node: &str) -> Result<(Vec<PolicyEntry>, String, Value)> {
+fn in_force(node: &str) -> Result<(Vec<PolicyEntry>, String)> {
     let document = Client::new(node).get_json("/v1/policies")?;
     let entries = document["policies"]
         .as_array()
@@ -65,20 +64,20 @@ fn in_force(node: &str) -> Result<(Vec<PolicyEntry>, String, Value)> {
         .as_str()
         .context("the node's answer has no schema")?
         .to_string();
-    Ok((entries, schema, document))
+    Ok((entries, schema))
 }
 
-/// Checks what a proposal would leave in force: `policy` added or replaced, or `remove`
-/// removed, against the node's schema. Prints Cedar's full explanation when it does not check.
-pub fn check_change(node: &str, policy: Option<&str>, remove: Option<&str>) -> Result<()> {
-    let (entries, schema, _) = in_force(node)?;
+/// Checks what a proposal would leave in force at `node`: the policies in force with `add`
+/// added (or replacing those with the same id) and `remove` removed, against the node's schema.
+/// Returns Cedar's full explanation when they do not check.
+pub fn check_change(node: &str, add: &[PolicyEntry], remove: Option<&str>) -> Result<()> {
+    let (entries, schema) = in_force(node)?;
     let mut record = authz::PolicySetRecord {
         policies: entries,
         ..Default::default()
     };
-    if let Some(text) = policy {
-        let entry = authz::parse_policy(text)?;
-        record.upsert(entry);
+    for entry in add {
+        record.upsert(entry.clone());
     }
     if let Some(id) = remove
         && !record.remove(id)
@@ -86,7 +85,7 @@ pub fn check_change(node: &str, policy: Option<&str>, remove: Option<&str>) -> R
         bail!("no policy with id {id:?} is in force at {node}; see `civitas policy show`");
     }
     authz::compile(&schema, &record.policies)
-        .context("the policies would not check against the chain's schema")?;
+        .with_context(|| format!("the policies would not check against {node}'s schema"))?;
     Ok(())
 }
 
@@ -143,17 +142,8 @@ pub fn run(command: Command) -> Result<()> {
             let entries = authz::parse_policies(&text)
                 .with_context(|| format!("{} does not parse", file.display()))?;
             if let Some(node) = node {
-                let (in_force, schema, _) = in_force(&node)?;
-                let mut record = authz::PolicySetRecord {
-                    policies: in_force,
-                    ..Default::default()
-                };
-                for entry in &entries {
-                    record.upsert(entry.clone());
-                }
-                authz::compile(&schema, &record.policies).with_context(|| {
-                    format!("{} does not check against {node}'s schema", file.display())
-                })?;
+                check_change(&node, &entries, None)
+                    .with_context(|| format!("{} does not check", file.display()))?;
             } else {
                 let schema_text = match &schema {
                     Some(path) => std::fs::read_to_string(path)

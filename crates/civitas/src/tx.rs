@@ -761,14 +761,16 @@ pub fn run(command: Command) -> Result<()> {
                 } => {
                     let policy = std::fs::read_to_string(&file)
                         .with_context(|| format!("cannot read {}", file.display()))?;
-                    crate::policy::check_change(&common.node, Some(&policy), None)?;
+                    let entry = civitas_modules::authz::parse_policy(&policy)
+                        .with_context(|| format!("{} is not a policy change", file.display()))?;
+                    crate::policy::check_change(&common.node, &[entry], None)?;
                     send(
                         &common,
                         propose(GovernanceAction::SetPolicy { policy }, reason),
                     )
                 }
                 Governance::RemovePolicy { id, reason, common } => {
-                    crate::policy::check_change(&common.node, None, Some(&id))?;
+                    crate::policy::check_change(&common.node, &[], Some(&id))?;
                     send(
                         &common,
                         propose(GovernanceAction::RemovePolicy { id }, reason),

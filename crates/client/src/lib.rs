@@ -3,7 +3,7 @@
 //!
 //! It depends only on `civitas-core` and a small blocking HTTP client, never on the node.
 
-use civitas_core::crypto::AccountId;
+use civitas_core::crypto::{AccountId, PrivateKey};
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::Instruction;
 use civitas_core::keyfile::KeyFile;
@@ -160,18 +160,9 @@ impl Client {
         key: &KeyFile,
         cosigners: &[KeyFile],
     ) -> Result<Value, ClientError> {
-        let mut keys = vec![
-            key.private_key()
-                .map_err(|e| ClientError::Protocol(e.to_string()))?,
-        ];
-        for cosigner in cosigners {
-            keys.push(
-                cosigner
-                    .private_key()
-                    .map_err(|e| ClientError::Protocol(e.to_string()))?,
-            );
-        }
-        let refs: Vec<&civitas_core::crypto::PrivateKey> = keys.iter().collect();
+        let keys =
+            private_keys(key, cosigners).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let refs: Vec<&PrivateKey> = keys.iter().collect();
         let read = civitas_core::read::SignedRead::sign(
             chain_id,
             path,
@@ -289,11 +280,8 @@ pub fn build_cosigned_tx(
     memo: &str,
     expires_in_ms: u64,
 ) -> Result<SignedTx, civitas_core::codec::DecodeError> {
-    let mut keys = vec![key.private_key()?];
-    for cosigner in cosigners {
-        keys.push(cosigner.private_key()?);
-    }
-    let refs: Vec<&civitas_core::crypto::PrivateKey> = keys.iter().collect();
+    let keys = private_keys(key, cosigners)?;
+    let refs: Vec<&PrivateKey> = keys.iter().collect();
     Ok(TxBody {
         chain_id: chain_id.to_string(),
         signer: key.account(),
@@ -303,6 +291,17 @@ pub fn build_cosigned_tx(
         memo: memo.to_string(),
     }
     .into_signed(&refs))
+}
+
+/// The private keys of `key` and then of each co-signer.
+fn private_keys(
+    key: &KeyFile,
+    cosigners: &[KeyFile],
+) -> Result<Vec<PrivateKey>, civitas_core::codec::DecodeError> {
+    std::iter::once(key)
+        .chain(cosigners)
+        .map(KeyFile::private_key)
+        .collect()
 }
 
 /// Hex of a transaction's encoding (for `{"transaction": ...}` submissions).

@@ -19,7 +19,6 @@ use cedar_policy::{
 use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::event::AccountKind;
 use civitas_core::genesis::Genesis;
-use civitas_core::limits::RECEIPT_MESSAGE_MAX_BYTES;
 use civitas_exec::{BlockEnv, BlockError, Failure, Overlay};
 use civitas_state::{StateError, StateView};
 pub use policies::{
@@ -168,6 +167,14 @@ pub async fn load_latest<S: StateView>(
         return Ok(pending);
     }
     let head = load_head(state).await?;
+    load_in_force(state, &head).await
+}
+
+/// The policy set record `head` names.
+async fn load_in_force<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    head: &PolicyHead,
+) -> Result<PolicySetRecord, BlockError> {
     load_version(state, head.version).await?.ok_or_else(|| {
         BlockError::State(StateError::Corrupt {
             key: "authz/version".into(),
@@ -186,24 +193,19 @@ pub async fn load_active<S: StateView>(
     state: &mut Overlay<'_, S>,
 ) -> Result<Arc<Compiled>, BlockError> {
     let head = load_head(state).await?;
-    if let Some(compiled) = policies::cache_get((head.schema_digest, head.digest)) {
+    let key = (head.schema_digest, head.digest);
+    if let Some(compiled) = policies::cache_get(key) {
         return Ok(compiled);
     }
     let schema = load_schema(state).await?;
-    let record = load_version(state, head.version).await?.ok_or_else(|| {
+    let record = load_in_force(state, &head).await?;
+    let compiled = compile(&schema, &record.policies).map_err(|e| {
         BlockError::State(StateError::Corrupt {
-            key: "authz/version".into(),
-            reason: format!("policy set version {} is missing", head.version),
+            key: "authz/policies".into(),
+            reason: format!("the policy set in force does not compile: {e}"),
         })
     })?;
-    policies::cached((head.schema_digest, head.digest), || {
-        compile(&schema, &record.policies).map_err(|e| {
-            BlockError::State(StateError::Corrupt {
-                key: "authz/policies".into(),
-                reason: format!("the policy set in force does not compile: {e}"),
-            })
-        })
-    })
+    Ok(policies::cache_put(key, compiled))
 }
 
 /// Who asks for a non-public record: the account and the keys that signed the request (already
@@ -226,28 +228,17 @@ pub async fn authorize_read<S: StateView>(
     action: &str,
     resource: Resource,
 ) -> Result<Result<(), Failure>, BlockError> {
-    let Some(account) = crate::identity::state::load_account(state, reader.account).await? else {
-        return Ok(Err(Failure::new(
-            "unknown_account",
-            format!("account {} is not registered", reader.account),
-        )));
+    let account = match crate::identity::handler::signing_account(
+        state,
+        reader.account,
+        reader.signing_keys,
+        "request",
+    )
+    .await?
+    {
+        Ok(account) => account,
+        Err(refusal) => return Ok(Err(Failure::new(refusal.code, refusal.message))),
     };
-    if !account.active {
-        return Ok(Err(Failure::new(
-            "account_inactive",
-            format!("account {} has been deactivated", account.id),
-        )));
-    }
-    let signed = account.keys_signed(reader.signing_keys.iter().copied());
-    if signed < usize::from(account.threshold) {
-        return Ok(Err(Failure::new(
-            "wrong_key",
-            format!(
-                "account {} needs {} of its keys to sign the request; {signed} did",
-                account.id, account.threshold
-            ),
-        )));
-    }
     let cosigners = resources::cosigners(reader.signing_keys, &account, state).await?;
     let compiled = load_active(state).await?;
     let question = Question {
@@ -359,25 +350,33 @@ fn kind_name(kind: AccountKind) -> &'static str {
     }
 }
 
+/// An entity without parents or tags.
+fn record_entity<const N: usize>(
+    uid: EntityUid,
+    attrs: [(&str, RestrictedExpression); N],
+) -> Result<Entity, String> {
+    let attrs = attrs.map(|(name, value)| (name.to_string(), value));
+    Entity::new_with_tags(uid, attrs, [], []).map_err(|e| e.to_string())
+}
+
 fn account_entity(account: &Account) -> Result<Entity, String> {
-    let attrs: [(String, RestrictedExpression); 6] = [
-        (
-            "kind".into(),
-            RestrictedExpression::new_string(kind_name(account.kind).into()),
-        ),
-        (
-            "agency".into(),
-            RestrictedExpression::new_string(account.agency.clone()),
-        ),
-        ("roles".into(), strings(&account.roles)),
-        (
-            "active".into(),
-            RestrictedExpression::new_bool(account.active),
-        ),
-        ("threshold".into(), long(u64::from(account.threshold))),
-        ("keys".into(), long(account.keys.len() as u64)),
-    ];
-    Entity::new_with_tags(account_uid(account), attrs, [], []).map_err(|e| e.to_string())
+    record_entity(
+        account_uid(account),
+        [
+            (
+                "kind",
+                RestrictedExpression::new_string(kind_name(account.kind).into()),
+            ),
+            (
+                "agency",
+                RestrictedExpression::new_string(account.agency.clone()),
+            ),
+            ("roles", strings(&account.roles)),
+            ("active", RestrictedExpression::new_bool(account.active)),
+            ("threshold", long(u64::from(account.threshold))),
+            ("keys", long(account.keys.len() as u64)),
+        ],
+    )
 }
 
 /// Counts signing officials per role: `role` for the principal's agency, `agency/role` for any.
@@ -411,18 +410,6 @@ fn describe(account: &Account) -> String {
     }
 }
 
-fn truncate(mut message: String) -> String {
-    if message.len() > RECEIPT_MESSAGE_MAX_BYTES {
-        let mut end = RECEIPT_MESSAGE_MAX_BYTES - 3;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push_str("...");
-    }
-    message
-}
-
 /// Decides `question` under `compiled` at the block `env`.
 ///
 /// `Err` carries a failure with code `not_authorized` and a message naming the forbidding
@@ -431,10 +418,10 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
     let internal = |what: String| {
         Failure::new(
             "authorization_error",
-            truncate(format!(
+            format!(
                 "the authorization request for {} could not be built: {what}",
                 question.action
-            )),
+            ),
         )
     };
     let names = type_names();
@@ -473,15 +460,14 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
             revoked,
         } => {
             let id = uid(&names.document, id);
-            let attrs: [(String, RestrictedExpression); 2] = [
-                (
-                    "agency".into(),
-                    RestrictedExpression::new_string(agency.clone()),
-                ),
-                ("revoked".into(), RestrictedExpression::new_bool(*revoked)),
-            ];
-            let entity = Entity::new_with_tags(id.clone(), attrs, [], [])
-                .map_err(|e| internal(e.to_string()))?;
+            let entity = record_entity(
+                id.clone(),
+                [
+                    ("agency", RestrictedExpression::new_string(agency.clone())),
+                    ("revoked", RestrictedExpression::new_bool(*revoked)),
+                ],
+            )
+            .map_err(internal)?;
             entities.insert(id.to_string(), entity);
             id
         }
@@ -492,20 +478,16 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
             open,
         } => {
             let id = uid(&names.proposal, &number.to_string());
-            let attrs: [(String, RestrictedExpression); 4] = [
-                ("number".into(), long(*number)),
-                (
-                    "kind".into(),
-                    RestrictedExpression::new_string((*kind).into()),
-                ),
-                (
-                    "agency".into(),
-                    RestrictedExpression::new_string(agency.clone()),
-                ),
-                ("open".into(), RestrictedExpression::new_bool(*open)),
-            ];
-            let entity = Entity::new_with_tags(id.clone(), attrs, [], [])
-                .map_err(|e| internal(e.to_string()))?;
+            let entity = record_entity(
+                id.clone(),
+                [
+                    ("number", long(*number)),
+                    ("kind", RestrictedExpression::new_string((*kind).into())),
+                    ("agency", RestrictedExpression::new_string(agency.clone())),
+                    ("open", RestrictedExpression::new_bool(*open)),
+                ],
+            )
+            .map_err(internal)?;
             entities.insert(id.to_string(), entity);
             id
         }
@@ -538,11 +520,8 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
         .map_err(|e| internal(e.to_string()))?;
     // Only the policies whose scope can match this action are evaluated (the same decision,
     // without evaluating every other action's policies).
-    let set = compiled
-        .by_action
-        .get(question.action)
-        .unwrap_or(&compiled.set);
-    let response = Authorizer::new().is_authorized(&request, set, &entities);
+    let response =
+        Authorizer::new().is_authorized(&request, compiled.for_action(question.action), &entities);
     if response.decision() == Decision::Allow {
         return Ok(());
     }
@@ -562,7 +541,7 @@ fn denial(
         .map(|id| id.to_string())
         .collect();
     forbidding.sort();
-    let described = |id: &String| match compiled.descriptions.get(id) {
+    let described = |id: &String| match compiled.description(id) {
         Some(description) => format!("\"{id}\" ({description})"),
         None => format!("\"{id}\""),
     };
@@ -576,15 +555,13 @@ fn denial(
                 .join(" and policy ")
         )
     } else {
-        let mut candidates: Vec<&String> = compiled
-            .permits_by_action
-            .get(action)
-            .into_iter()
-            .flatten()
-            .chain(&compiled.permits_any_action)
+        let mut candidates: Vec<String> = compiled
+            .for_action(action)
+            .policies()
+            .filter(|p| p.effect() == cedar_policy::Effect::Permit)
+            .map(|p| p.id().to_string())
             .collect();
         candidates.sort();
-        candidates.dedup();
         let mut failed: Vec<String> = response
             .diagnostics()
             .errors()
@@ -604,7 +581,7 @@ fn denial(
             format!(
                 "no policy permits {action} for {who}; it is permitted only by {}",
                 candidates
-                    .into_iter()
+                    .iter()
                     .map(described)
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -618,5 +595,5 @@ fn denial(
         }
         message
     };
-    Failure::new("not_authorized", truncate(message))
+    Failure::new("not_authorized", message)
 }

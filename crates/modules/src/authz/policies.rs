@@ -224,16 +224,6 @@ impl PolicySetRecord {
             Err(_) => false,
         }
     }
-
-    /// The whole set as one Cedar text, in id order.
-    pub fn to_text(&self) -> String {
-        let mut text = String::new();
-        for entry in &self.policies {
-            text.push_str(entry.text.trim());
-            text.push_str("\n\n");
-        }
-        text
-    }
 }
 
 /// What `authz/policies` holds: which version is in force, small enough to read per
@@ -389,14 +379,21 @@ pub struct Compiled {
     pub schema: Schema,
     /// The policies, each under its `@id`.
     pub set: PolicySet,
-    /// Each policy's `@description`, by id.
-    pub descriptions: BTreeMap<String, String>,
-    /// Ids of the `permit` policies whose scope names each action (or any action), by action.
-    pub permits_by_action: BTreeMap<String, Vec<String>>,
-    /// Ids of `permit` policies that apply to every action.
-    pub permits_any_action: Vec<String>,
     /// For each action of the schema, the policies whose action scope can include it.
     pub by_action: BTreeMap<String, PolicySet>,
+}
+
+impl Compiled {
+    /// The policies that can apply to `action` (all of them for an action the schema does not
+    /// declare).
+    pub fn for_action(&self, action: &str) -> &PolicySet {
+        self.by_action.get(action).unwrap_or(&self.set)
+    }
+
+    /// A policy's `@description`.
+    pub fn description(&self, id: &str) -> Option<&str> {
+        self.set.annotation(&PolicyId::new(id), "description")
+    }
 }
 
 /// Compiles `entries` against `schema`, validating strictly.
@@ -410,9 +407,6 @@ fn compile_unchecked(schema: &str, entries: &[PolicyEntry]) -> Result<Compiled, 
     let schema = parse_schema(schema)?;
     check_bounds(entries)?;
     let mut set = PolicySet::new();
-    let mut descriptions = BTreeMap::new();
-    let mut permits_by_action: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut permits_any_action = Vec::new();
     for entry in entries {
         check_id(&entry.id)?;
         check_brackets(&entry.text)?;
@@ -428,26 +422,6 @@ fn compile_unchecked(schema: &str, entries: &[PolicyEntry]) -> Result<Compiled, 
                 "policy {} must carry @id(\"{}\")",
                 entry.id, entry.id
             )));
-        }
-        if let Some(description) = policy.annotation("description") {
-            descriptions.insert(entry.id.clone(), description.to_string());
-        }
-        if policy.effect() == Effect::Permit {
-            match policy.action_constraint() {
-                cedar_policy::ActionConstraint::Any => permits_any_action.push(entry.id.clone()),
-                cedar_policy::ActionConstraint::Eq(uid) => permits_by_action
-                    .entry(uid.id().unescaped().to_string())
-                    .or_default()
-                    .push(entry.id.clone()),
-                cedar_policy::ActionConstraint::In(uids) => {
-                    for uid in uids {
-                        permits_by_action
-                            .entry(uid.id().unescaped().to_string())
-                            .or_default()
-                            .push(entry.id.clone());
-                    }
-                }
-            }
         }
         set.add(policy)
             .map_err(|_| AuthzError::DuplicateId(entry.id.clone()))?;
@@ -466,9 +440,6 @@ fn compile_unchecked(schema: &str, entries: &[PolicyEntry]) -> Result<Compiled, 
         by_action,
         schema,
         set,
-        descriptions,
-        permits_by_action,
-        permits_any_action,
     })
 }
 
@@ -521,28 +492,20 @@ pub fn cache_get(key: (Hash32, Hash32)) -> Option<Arc<Compiled>> {
     Some(compiled)
 }
 
-/// The compiled set for `(schema digest, policies digest)`, compiling with `load` on a miss.
-///
-/// The cache holds the few most recently used sets; it changes only how fast a decision is
-/// made, never the decision.
-pub fn cached<E>(
-    key: (Hash32, Hash32),
-    load: impl FnOnce() -> Result<Compiled, E>,
-) -> Result<Arc<Compiled>, E> {
-    if let Some(compiled) = cache_get(key) {
-        return Ok(compiled);
-    }
-    let compiled = Arc::new(load()?);
+/// Remembers a compiled set under `(schema digest, policies digest)`, evicting the least
+/// recently used when full. The cache changes only how fast a decision is made, never the
+/// decision.
+pub fn cache_put(key: (Hash32, Hash32), compiled: Compiled) -> Arc<Compiled> {
+    let compiled = Arc::new(compiled);
     let mut entries = cache()
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !entries.iter().any(|(k, _)| *k == key) {
-        if entries.len() >= CACHE_ENTRIES {
-            entries.remove(0);
-        }
-        entries.push((key, compiled.clone()));
+    entries.retain(|(k, _)| *k != key);
+    if entries.len() >= CACHE_ENTRIES {
+        entries.remove(0);
     }
-    Ok(compiled)
+    entries.push((key, compiled.clone()));
+    compiled
 }
 
 /// The schema text as stored under `authz/schema`.
@@ -656,11 +619,13 @@ mod tests {
         let entries = parse_policies(DEFAULT_POLICIES).unwrap();
         assert!(entries.iter().any(|e| e.id == "agency-admins-govern"));
         let compiled = compile(DEFAULT_SCHEMA, &entries).unwrap();
-        assert_eq!(
-            compiled.permits_by_action["notary.anchor"],
-            vec!["notary-anchors-documents".to_string()]
-        );
-        assert!(compiled.descriptions.contains_key("no-self-role-change"));
+        let anchor: Vec<String> = compiled
+            .for_action("notary.anchor")
+            .policies()
+            .map(|p| p.id().to_string())
+            .collect();
+        assert_eq!(anchor, vec!["notary-anchors-documents".to_string()]);
+        assert!(compiled.description("no-self-role-change").is_some());
     }
 
     #[test]
@@ -818,8 +783,9 @@ mod tests {
             Hash32::sha256(b"cache-test-schema"),
             Hash32::sha256(b"cache-test"),
         );
-        let first = cached::<AuthzError>(key, || compile(DEFAULT_SCHEMA, &entries)).unwrap();
-        let second = cached::<AuthzError>(key, || panic!("must hit the cache")).unwrap();
+        assert!(cache_get(key).is_none());
+        let first = cache_put(key, compile(DEFAULT_SCHEMA, &entries).unwrap());
+        let second = cache_get(key).expect("cached");
         assert!(Arc::ptr_eq(&first, &second));
     }
 }

@@ -166,14 +166,15 @@ async fn conclude<S: StateView>(
     Ok(Ok(std::mem::take(events)))
 }
 
-/// Checks that `action` can take effect in the current state.
+/// Checks that `action` can take effect in the current state; for a policy change, returns the
+/// checked policy set it would put in force.
 async fn check_action<S: StateView>(
     env: &BlockEnv,
     action: &GovernanceAction,
     state: &mut Overlay<'_, S>,
-) -> Result<Result<(), Failure>, BlockError> {
+) -> Result<Result<Option<authz::PolicySetRecord>, Failure>, BlockError> {
     let next = load_next_validators(state).await?;
-    Ok(match action {
+    let checked = match action {
         GovernanceAction::AddValidator { agency, key, .. } => {
             if state
                 .get_typed::<Agency>(&agency_key(agency))
@@ -225,32 +226,42 @@ async fn check_action<S: StateView>(
                 Ok(())
             }
         }
-        GovernanceAction::SetPolicy { .. } | GovernanceAction::RemovePolicy { .. } => {
-            policy_change(action, state).await?.map(|_| ())
+        GovernanceAction::SetPolicy { policy } => {
+            let edit = |record: &mut authz::PolicySetRecord| match authz::parse_policy(policy) {
+                Ok(entry) => {
+                    record.upsert(entry);
+                    Ok(())
+                }
+                Err(e) => Err(Failure::new("invalid_policy", e.summary())),
+            };
+            return Ok(edit_policies(state, edit).await?.map(Some));
         }
-    })
+        GovernanceAction::RemovePolicy { id } => {
+            let edit = |record: &mut authz::PolicySetRecord| {
+                if record.remove(id) {
+                    Ok(())
+                } else {
+                    Err(Failure::new(
+                        "unknown_policy",
+                        format!("no policy with id {id:?} is in force"),
+                    ))
+                }
+            };
+            return Ok(edit_policies(state, edit).await?.map(Some));
+        }
+    };
+    Ok(checked.map(|()| None))
 }
 
-/// The policy set `action` would produce, checked against the chain's schema.
-async fn policy_change<S: StateView>(
-    action: &GovernanceAction,
+/// The latest policy set (in force or approved for the next block) with `edit` applied,
+/// checked against the chain's schema.
+async fn edit_policies<S: StateView>(
     state: &mut Overlay<'_, S>,
+    edit: impl FnOnce(&mut authz::PolicySetRecord) -> Result<(), Failure>,
 ) -> Result<Result<authz::PolicySetRecord, Failure>, BlockError> {
     let mut record = authz::load_latest(state).await?;
-    match action {
-        GovernanceAction::SetPolicy { policy } => match authz::parse_policy(policy) {
-            Ok(entry) => record.upsert(entry),
-            Err(e) => return Ok(Err(Failure::new("invalid_policy", e.summary()))),
-        },
-        GovernanceAction::RemovePolicy { id } => {
-            if !record.remove(id) {
-                return Ok(Err(Failure::new(
-                    "unknown_policy",
-                    format!("no policy with id {id:?} is in force"),
-                )));
-            }
-        }
-        _ => return Ok(Err(Failure::new("bad_action", "not a policy change"))),
+    if let Err(failure) = edit(&mut record) {
+        return Ok(Err(failure));
     }
     let schema = authz::load_schema(state).await?;
     if let Err(e) = authz::compile(&schema, &record.policies) {
@@ -267,9 +278,10 @@ async fn execute<S: StateView>(
     action: &GovernanceAction,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(u64, Option<Event>), Failure>, BlockError> {
-    if let Err(failure) = check_action(env, action, state).await? {
-        return Ok(Err(failure));
-    }
+    let checked = match check_action(env, action, state).await? {
+        Ok(checked) => checked,
+        Err(failure) => return Ok(Err(failure)),
+    };
     let effective = env.genesis.epoch_of(env.height) + 1;
     match action {
         GovernanceAction::AddValidator {
@@ -299,9 +311,12 @@ async fn execute<S: StateView>(
             Ok(Ok((0, None)))
         }
         GovernanceAction::SetPolicy { .. } | GovernanceAction::RemovePolicy { .. } => {
-            let mut record = match policy_change(action, state).await? {
-                Ok(record) => record,
-                Err(failure) => return Ok(Err(failure)),
+            // check_action returned the checked set for a policy change.
+            let Some(mut record) = checked else {
+                return Ok(Err(Failure::new(
+                    "invalid_policy",
+                    "the policy change was not checked",
+                )));
             };
             // Changes approved in the same block join one new version, in force from the
             // next block.

@@ -54,13 +54,27 @@ pub async fn authenticate<S: StateView>(
     tx: &SignedTx,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(), Rejection>, BlockError> {
-    let Some(account) = load_account(state, &tx.body.signer).await? else {
+    let keys: Vec<&PublicKey> = tx.signatures.iter().map(|s| &s.key).collect();
+    Ok(
+        signing_account(state, &tx.body.signer, &keys, "transaction")
+            .await?
+            .map(|_| ()),
+    )
+}
+
+/// The account `id` if it exists, is active, and at least its threshold of keys are among
+/// `signing_keys` (which must already be verified). `what` names the signed thing in the
+/// refusal ("transaction", "request").
+pub async fn signing_account<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &AccountId,
+    signing_keys: &[&PublicKey],
+    what: &str,
+) -> Result<Result<Account, Rejection>, BlockError> {
+    let Some(account) = load_account(state, id).await? else {
         return Ok(Err(Rejection::new(
             "unknown_account",
-            format!(
-                "account {} is not registered; ask an agency to register it",
-                tx.body.signer
-            ),
+            format!("account {id} is not registered; ask an agency to register it"),
         )));
     };
     if !account.active {
@@ -69,11 +83,11 @@ pub async fn authenticate<S: StateView>(
             format!("account {} has been deactivated", account.id),
         )));
     }
-    let signed = account.keys_signed(tx.signatures.iter().map(|s| &s.key));
+    let signed = account.keys_signed(signing_keys.iter().copied());
     if signed < usize::from(account.threshold) {
         let message = if account.keys.len() == 1 {
             format!(
-                "the transaction is not signed by account {}'s current key {}; if the key was rotated, sign with the new key",
+                "the {what} is not signed by account {}'s current key {}; if the key was rotated, sign with the new key",
                 account.id, account.keys[0]
             )
         } else {
@@ -86,7 +100,7 @@ pub async fn authenticate<S: StateView>(
         };
         return Ok(Err(Rejection::new("wrong_key", message)));
     }
-    Ok(Ok(()))
+    Ok(Ok(account))
 }
 
 /// Applies an identity instruction (already authorized).
