@@ -76,7 +76,7 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(_) => StatusCode::BAD_REQUEST,
             SubmitError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::Duplicate(_) => StatusCode::CONFLICT,
-            SubmitError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            SubmitError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             SubmitError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
         Self::new(status, error.code(), error.to_string())

@@ -31,6 +31,10 @@ use tokio_stream::wrappers::BroadcastStream;
 
 /// Largest request body accepted, in bytes.
 pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
+/// Largest body of a batch submission, in bytes.
+pub const BATCH_BODY_MAX_BYTES: usize = 2 * 1024 * 1024;
+/// Most transactions in one batch submission.
+pub const BATCH_TXS_MAX: usize = 256;
 
 /// The OpenAPI document.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -45,6 +49,10 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/genesis", get(genesis))
         .route("/v1/transactions", post(submit))
+        .route(
+            "/v1/transactions/batch",
+            post(submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_MAX_BYTES)),
+        )
         .route("/v1/transactions/{hash}", get(transaction))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
@@ -182,6 +190,93 @@ async fn submit(
         StatusCode::ACCEPTED,
         Json(json!({ "hash": hash, "status": "pending" })),
     ))
+}
+
+#[derive(Deserialize)]
+struct HexBatch {
+    transactions: Vec<String>,
+}
+
+/// The transactions of a batch body: the canonical encoding of a list of transactions as raw
+/// bytes, or `{"transactions": ["<hex>", ...]}`.
+fn parse_batch(headers: &HeaderMap, body: &Bytes) -> Result<Vec<SignedTx>, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let too_many = || {
+        ApiError::bad_request(format!(
+            "a batch holds at most {BATCH_TXS_MAX} transactions; split it"
+        ))
+    };
+    let txs = if content_type.starts_with("application/octet-stream") {
+        SignedTx::decode_batch(body, BATCH_TXS_MAX).map_err(ApiError::bad_request)?
+    } else {
+        let batch = serde_json::from_slice::<HexBatch>(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "send {{\"transactions\": [\"<hex>\", ...]}} or the encoded list as application/octet-stream ({e})"
+            ))
+        })?;
+        if batch.transactions.len() > BATCH_TXS_MAX {
+            return Err(too_many());
+        }
+        let mut txs = Vec::with_capacity(batch.transactions.len());
+        for (n, text) in batch.transactions.iter().enumerate() {
+            let bytes = hex::decode(text.trim()).map_err(|_| {
+                ApiError::bad_request(format!("transaction {n} is not hexadecimal"))
+            })?;
+            txs.push(
+                SignedTx::decode(&bytes)
+                    .map_err(|e| ApiError::bad_request(format!("transaction {n}: {e}")))?,
+            );
+        }
+        txs
+    };
+    if txs.is_empty() {
+        return Err(ApiError::bad_request("the batch holds no transaction"));
+    }
+    Ok(txs)
+}
+
+/// Submits up to [`BATCH_TXS_MAX`] transactions in one request; each gets its own verdict, as
+/// the single submission would give it. Transactions refused only for now (`mempool_full`,
+/// `nonce_too_far`) may be sent again after the `Retry-After` delay.
+async fn submit_batch(
+    State(node): State<NodeHandle>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let txs = parse_batch(&headers, &body)?;
+    let verdicts = futures::future::join_all(txs.into_iter().map(|tx| {
+        let node = node.clone();
+        async move {
+            let hash = tx.hash();
+            (hash, node.submit(tx).await)
+        }
+    }))
+    .await;
+    let mut accepted = 0usize;
+    let mut busy = false;
+    let results: Vec<serde_json::Value> = verdicts
+        .into_iter()
+        .map(|(hash, verdict)| match verdict {
+            Ok(_) => {
+                accepted += 1;
+                json!({ "hash": hash, "status": "pending" })
+            }
+            Err(e) => {
+                busy |= matches!(e, civitas_consensus::gossip::SubmitError::Busy { .. });
+                json!({ "hash": hash, "error": { "code": e.code(), "message": e.to_string() } })
+            }
+        })
+        .collect();
+    let mut response = Json(json!({ "accepted": accepted, "results": results })).into_response();
+    if busy {
+        response
+            .headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+    }
+    Ok(response)
 }
 
 fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {

@@ -5,7 +5,7 @@
 //! send time, so a slow node cannot hide queueing: no coordinated omission) to the moment node 0
 //! announces its receipt on the event stream.
 
-use crate::devnet::{create, spawn, stop, submit, wait_until_final};
+use crate::devnet::{create, spawn, stop, wait_until_final};
 use crate::keys::write_new_key;
 use crate::output::print_json;
 use anyhow::{Context, Result, bail};
@@ -31,9 +31,16 @@ pub struct Args {
     /// Transactions to send.
     #[arg(long, default_value_t = 5_000)]
     txs: usize,
-    /// Concurrent clients (each signs as its own notary official).
+    /// Concurrent clients (each signs as its own official).
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// What the transactions do: `notary` (anchor documents), `identity` (register citizens),
+    /// or `mix` (of every 10: 7 anchors, 2 citizen registrations, 1 revocation).
+    #[arg(long, value_enum, default_value_t = Workload::Notary)]
+    workload: Workload,
+    /// Transactions per HTTP request (1 submits each alone; at most 256).
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
     /// Offered load in transactions per second (open loop); by default each client sends as
     /// fast as the node accepts.
     #[arg(long)]
@@ -47,6 +54,57 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Notaries anchor documents.
+    Notary,
+    /// Registrars register citizens.
+    Identity,
+    /// Anchors, citizen registrations and revocations.
+    Mix,
+}
+
+impl Workload {
+    fn roles(self) -> Vec<String> {
+        match self {
+            Self::Notary => vec!["notary".into()],
+            Self::Identity => vec!["registrar".into()],
+            Self::Mix => vec!["notary".into(), "registrar".into()],
+        }
+    }
+
+    /// The `n`th instruction of client `client` in run `run`.
+    fn instruction(self, run: u32, client: usize, n: usize) -> Instruction {
+        let document = |n: usize| Hash32::sha256(format!("bench {run} {client} {n}").as_bytes());
+        let anchor = Instruction::Notary(NotaryInstruction::Anchor {
+            document: document(n),
+            title: format!("Benchmark document {client}-{n}"),
+            metadata: vec![],
+        });
+        let citizen = || {
+            // A fresh key per citizen: deterministic, distinct per run, client and position.
+            let seed = (u64::from(run) << 40) ^ ((client as u64) << 24) ^ n as u64;
+            Instruction::Identity(IdentityInstruction::RegisterCitizen {
+                key: PrivateKey::from_test_seed(seed).public_key(),
+            })
+        };
+        match self {
+            Self::Notary => anchor,
+            Self::Identity => citizen(),
+            Self::Mix => match n % 10 {
+                7 | 8 => citizen(),
+                // Revoke the document anchored five transactions earlier (n % 10 == 4).
+                9 => Instruction::Notary(NotaryInstruction::Revoke {
+                    document: document(n - 5),
+                    reason: "superseded".into(),
+                }),
+                _ => anchor,
+            },
+        }
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -69,8 +127,20 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 
 /// Peak resident memory of `pid`, in bytes.
 fn peak_rss(pid: u32) -> Option<u64> {
+    proc_status_bytes(pid, "VmHWM:")
+}
+
+/// Transactions finalized so far, and each validator's resident memory then, in bytes.
+type MemorySample = (usize, Vec<u64>);
+
+/// Current resident memory of `pid`, in bytes.
+fn current_rss(pid: u32) -> Option<u64> {
+    proc_status_bytes(pid, "VmRSS:")
+}
+
+fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
@@ -106,6 +176,46 @@ fn ed25519_verifications_per_second() -> f64 {
     count as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Sends `txs` (one request, or one per transaction when there is one) until the node has taken
+/// or finally refused each; transactions refused only for now are sent again after a pause.
+fn send_until_taken(client: &Client, txs: &[SignedTx], refusals: &mut Vec<String>) {
+    let mut waiting: Vec<SignedTx> = txs.to_vec();
+    while !waiting.is_empty() {
+        let verdicts: Vec<Option<(String, String)>> = if waiting.len() == 1 {
+            match client.submit(&waiting[0]) {
+                Ok(_) => vec![None],
+                Err(e) => vec![Some((
+                    e.code().unwrap_or("unreachable").to_string(),
+                    e.to_string(),
+                ))],
+            }
+        } else {
+            match client.submit_batch(&waiting) {
+                Ok(verdicts) => verdicts.into_iter().map(|v| v.error).collect(),
+                Err(e) if e.code().is_some_and(civitas_client::is_busy) => {
+                    vec![Some((e.code().unwrap_or("").to_string(), e.to_string())); waiting.len()]
+                }
+                Err(e) => {
+                    refusals.extend(waiting.iter().map(|_| e.to_string()));
+                    return;
+                }
+            }
+        };
+        let mut again = Vec::new();
+        for (tx, verdict) in waiting.into_iter().zip(verdicts) {
+            match verdict {
+                None => {}
+                Some((code, _)) if civitas_client::is_busy(&code) => again.push(tx),
+                Some((code, message)) => refusals.push(format!("{message} ({code})")),
+            }
+        }
+        if !again.is_empty() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        waiting = again;
+    }
+}
+
 /// Follows node 0's event stream, recording when each receipt arrives.
 fn follow_receipts(api: String, seen: Arc<Mutex<HashMap<Hash32, Instant>>>, stop_at: usize) {
     std::thread::spawn(move || {
@@ -137,6 +247,9 @@ fn follow_receipts(api: String, seen: Arc<Mutex<HashMap<Hash32, Instant>>>, stop
 pub fn run(args: Args) -> Result<()> {
     if args.clients == 0 || args.txs < args.clients {
         bail!("--txs must be at least --clients, and --clients at least 1");
+    }
+    if !(1..=256).contains(&args.batch) {
+        bail!("--batch must be between 1 and 256");
     }
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
@@ -183,48 +296,74 @@ fn measure(
             .join(format!("{}.json", genesis.agencies[0].id)),
     )?;
 
-    // One notary official per client, so clients never contend for a nonce.
-    let mut notaries: Vec<KeyFile> = Vec::new();
+    // One official per client, so clients never contend for a nonce; registered in one batch.
+    let run = std::process::id();
+    let admin_nonce = apis[0].next_nonce(&admin.account())?;
+    let mut officials: Vec<KeyFile> = Vec::new();
+    let mut setup = Vec::new();
     for c in 0..args.clients {
         let key = write_new_key(
-            &dir.join("keys").join(format!("bench-notary-{c}.json")),
+            &dir.join("keys").join(format!("bench-official-{c}.json")),
             "bench",
         )?;
-        submit(
-            &apis[0],
+        setup.push(build_tx(
             &chain,
             &admin,
-            Instruction::Identity(IdentityInstruction::RegisterOfficial {
-                key: key.public_key.clone(),
-                agency: genesis.agencies[0].id.clone(),
-                name: format!("Bench notary {c}"),
-                roles: vec!["notary".into()],
-            }),
-        )?;
-        notaries.push(key);
+            admin_nonce + c as u64,
+            vec![Instruction::Identity(
+                IdentityInstruction::RegisterOfficial {
+                    key: key.public_key.clone(),
+                    agency: genesis.agencies[0].id.clone(),
+                    name: format!("Bench official {c}"),
+                    roles: args.workload.roles(),
+                },
+            )],
+            "",
+        )?);
+        officials.push(key);
+    }
+    // A document for the proof-bundle measurement, whatever the workload.
+    let bundle_document = Hash32::sha256(format!("bench bundle {run}").as_bytes());
+    setup.push(build_tx(
+        &chain,
+        &admin,
+        admin_nonce + args.clients as u64,
+        vec![Instruction::Notary(NotaryInstruction::Anchor {
+            document: bundle_document,
+            title: "Benchmark bundle document".into(),
+            metadata: vec![],
+        })],
+        "",
+    )?);
+    for chunk in setup.chunks(256) {
+        for verdict in apis[0].submit_batch(chunk)? {
+            if let Some((code, message)) = verdict.error {
+                bail!("setting up the benchmark failed: {message} ({code})");
+            }
+        }
+    }
+    if let Some(last) = setup.last() {
+        let finality = apis[0].wait(&last.hash(), Duration::from_secs(60))?;
+        if finality.status != "finalized" {
+            bail!("setting up the benchmark failed: {}", finality.status);
+        }
     }
 
     // Pre-sign the workload before timing.
     let per_client = args.txs / args.clients;
     let total = per_client * args.clients;
     let signing_start = Instant::now();
-    let workloads: Vec<Vec<SignedTx>> = notaries
+    let workloads: Vec<Vec<SignedTx>> = officials
         .iter()
         .enumerate()
         .map(|(c, key)| {
             (0..per_client)
                 .map(|n| {
-                    let document =
-                        Hash32::sha256(format!("bench {c} {n} {}", std::process::id()).as_bytes());
                     build_tx(
                         &chain,
                         key,
                         n as u64,
-                        vec![Instruction::Notary(NotaryInstruction::Anchor {
-                            document,
-                            title: format!("Benchmark document {c}-{n}"),
-                            metadata: vec![],
-                        })],
+                        vec![args.workload.instruction(run, c, n)],
                         "",
                     )
                 })
@@ -252,11 +391,34 @@ fn measure(
         .sum();
     let submitted: Arc<Mutex<Vec<(Hash32, Instant)>>> =
         Arc::new(Mutex::new(Vec::with_capacity(total)));
-    let refused = Arc::new(Mutex::new(0usize));
+    let refused: Arc<Mutex<Vec<String>>> = Arc::default();
+    // Resident memory as the chain grows: sampled every half second with the number of
+    // transactions finalized so far.
+    let memory: Arc<Mutex<Vec<MemorySample>>> = Arc::default();
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    {
+        let memory = memory.clone();
+        let sampling = sampling.clone();
+        let seen = seen.clone();
+        let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+        std::thread::spawn(move || {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                let finalized = seen.lock().unwrap_or_else(|p| p.into_inner()).len();
+                let rss = pids.iter().map(|p| current_rss(*p).unwrap_or(0)).collect();
+                memory
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((finalized, rss));
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        });
+    }
     let start = Instant::now();
+    // With a rate, each client sends one batch every `interval` (open loop).
     let interval = args
         .rate
-        .map(|rate| Duration::from_secs_f64(args.clients as f64 / rate));
+        .map(|rate| Duration::from_secs_f64(args.clients as f64 * args.batch as f64 / rate));
+    let batch = args.batch;
     let threads: Vec<_> = workloads
         .into_iter()
         .enumerate()
@@ -265,7 +427,7 @@ fn measure(
             let submitted = submitted.clone();
             let refused = refused.clone();
             std::thread::spawn(move || {
-                for (n, tx) in txs.into_iter().enumerate() {
+                for (n, chunk) in txs.chunks(batch).enumerate() {
                     let scheduled = match interval {
                         Some(step) => {
                             let at = start + step * n as u32;
@@ -276,23 +438,16 @@ fn measure(
                         }
                         None => Instant::now(),
                     };
-                    let hash = tx.hash();
-                    loop {
-                        match client.submit(&tx) {
-                            Ok(_) => break,
-                            Err(e) if e.code() == Some("mempool_full") => {
-                                std::thread::sleep(Duration::from_millis(50));
-                            }
-                            Err(_) => {
-                                *refused.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                                break;
-                            }
-                        }
-                    }
+                    let mut refusals = Vec::new();
+                    send_until_taken(&client, chunk, &mut refusals);
+                    refused
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(refusals);
                     submitted
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push((hash, scheduled));
+                        .extend(chunk.iter().map(|tx| (tx.hash(), scheduled)));
                 }
             })
         })
@@ -301,12 +456,41 @@ fn measure(
         let _ = thread.join();
     }
     let submit_done = start.elapsed();
+    let refused = refused.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if !refused.is_empty() {
+        eprintln!(
+            "{} transactions were refused; first: {}",
+            refused.len(),
+            refused[0]
+        );
+    }
     let deadline = Instant::now() + Duration::from_secs(120);
     while seen.lock().unwrap_or_else(|p| p.into_inner()).len() < total && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(50));
     }
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    // Memory after a tenth of the transactions were final, and at the end.
+    let (rss_tenth, rss_end) = {
+        let memory = memory.lock().unwrap_or_else(|p| p.into_inner());
+        let tenth = memory
+            .iter()
+            .find(|(finalized, _)| *finalized >= total / 10)
+            .map(|(_, rss)| rss.clone())
+            .unwrap_or_default();
+        let end = memory
+            .last()
+            .map(|(_, rss)| rss.clone())
+            .unwrap_or_default();
+        (tenth, end)
+    };
+    let mib = |bytes: &[u64]| {
+        bytes
+            .iter()
+            .map(|b| *b as f64 / 1_048_576.0)
+            .collect::<Vec<_>>()
+    };
     let submitted = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let mut latencies: Vec<f64> = submitted
         .iter()
@@ -339,10 +523,7 @@ fn measure(
         .sum();
 
     // A proof bundle for one of the documents: its size and the offline verification time.
-    let bundle_bytes = apis[1].get_bytes(&format!(
-        "/v1/proofs/notary/{}",
-        Hash32::sha256(format!("bench 0 0 {}", std::process::id()).as_bytes())
-    ))?;
+    let bundle_bytes = apis[1].get_bytes(&format!("/v1/proofs/notary/{bundle_document}"))?;
     let bundle =
         ProofBundle::from_bytes(&bundle_bytes).context("the node returned an unreadable bundle")?;
     let rounds = 200;
@@ -365,7 +546,10 @@ fn measure(
         "offered_rate": args.rate,
         "transactions": total,
         "finalized": finalized,
-        "refused": *refused.lock().unwrap_or_else(|p| p.into_inner()),
+        "workload": args.workload,
+        "batch": args.batch,
+        "refused": refused.len(),
+        "refusals": refused.iter().take(5).collect::<Vec<_>>(),
         "signing_per_second": total as f64 / signing.as_secs_f64(),
         "submit_seconds": submit_done.as_secs_f64(),
         "finalized_tps": tps,
@@ -376,7 +560,9 @@ fn measure(
             "max": latencies.last().copied().unwrap_or(0.0),
         },
         "cpu_ms_per_tx_per_validator": cpu.iter().map(|s| s * 1000.0 / total as f64).collect::<Vec<_>>(),
-        "peak_rss_mib": rss.iter().map(|b| *b as f64 / 1_048_576.0).collect::<Vec<_>>(),
+        "peak_rss_mib": mib(&rss),
+        "rss_mib_after_tenth": mib(&rss_tenth),
+        "rss_mib_at_end": mib(&rss_end),
         "disk_bytes_per_tx_per_validator": (disk_after.saturating_sub(disk_before)) as f64 / total as f64 / args.validators as f64,
         "signed_tx_bytes": tx_bytes,
         "ed25519_verifications_per_second_per_core": verifications,
@@ -388,6 +574,10 @@ fn measure(
     if args.json {
         print_json(&report);
     } else {
+        println!(
+            "workload                        {:?}, {} per request",
+            args.workload, args.batch
+        );
         println!("validators                      {}", args.validators);
         println!(
             "transactions finalized          {finalized} of {total} ({} clients)",
@@ -419,8 +609,21 @@ fn measure(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        let show = |values: Vec<f64>| {
+            values
+                .iter()
+                .map(|v| format!("{v:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         println!(
-            "disk per tx per validator       {:.0} bytes",
+            "resident memory (MiB)           after {} tx: {}; at the end: {}",
+            total / 10,
+            show(mib(&rss_tenth)),
+            show(mib(&rss_end))
+        );
+        println!(
+            "disk per tx per validator       {:.0} bytes (signed transaction: {tx_bytes} bytes)",
             report["disk_bytes_per_tx_per_validator"]
                 .as_f64()
                 .unwrap_or(0.0)

@@ -440,6 +440,70 @@ fn api_errors_are_json_with_stable_codes() {
         }
     }
     assert_eq!(saw, (true, true, true), "block, receipt and module events");
+
+    // A batch submission: each transaction gets its own verdict, in order.
+    let client = civitas_client::Client::new(&api);
+    let admin = civitas_core::keyfile::KeyFile::from_json(
+        &std::fs::read_to_string(dir.join("keys/finance.json")).unwrap(),
+    )
+    .unwrap();
+    let chain = get(&format!("{api}/v1/genesis")).unwrap()["chain_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let nonce = client.next_nonce(&admin.account()).unwrap();
+    let anchor = |n: u64| {
+        civitas_client::build_tx(
+            &chain,
+            &admin,
+            nonce + n,
+            vec![civitas_core::instruction::Instruction::Notary(
+                civitas_core::instruction::NotaryInstruction::Anchor {
+                    document: civitas_core::hash::Hash32::sha256(format!("batch {n}").as_bytes()),
+                    title: format!("Batch document {n}"),
+                    metadata: vec![],
+                },
+            )],
+            "",
+        )
+        .unwrap()
+    };
+    let mut forged = anchor(2);
+    forged.body.memo = "changed after signing".into();
+    let first = anchor(0);
+    let verdicts = client
+        .submit_batch(&[first.clone(), anchor(1), forged, first.clone()])
+        .unwrap();
+    assert_eq!(verdicts.len(), 4);
+    assert_eq!(verdicts[0].error, None);
+    assert_eq!(verdicts[1].error, None);
+    assert_eq!(verdicts[2].error.as_ref().unwrap().0, "invalid_transaction");
+    assert_eq!(
+        verdicts[3].error.as_ref().unwrap().0,
+        "duplicate_transaction"
+    );
+    let last = client
+        .wait(&verdicts[1].hash, Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(last.status, "finalized");
+    // Bad batches are refused whole, with the reason.
+    let (status, body) = call("POST", "/v1/transactions/batch", "{\"transactions\": []}");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no transaction")
+    );
+    let too_many = format!("{{\"transactions\": [{}]}}", vec!["\"00\""; 257].join(","));
+    let (status, body) = call("POST", "/v1/transactions/batch", &too_many);
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 256")
+    );
     drop(nodes);
     let _ = std::fs::remove_dir_all(&tmp);
 }

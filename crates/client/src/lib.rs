@@ -59,6 +59,28 @@ impl ClientError {
     }
 }
 
+/// The node's verdict on one transaction of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchVerdict {
+    /// The transaction's hash.
+    pub hash: TxHash,
+    /// `None` when admitted; otherwise the error code and message.
+    pub error: Option<(String, String)>,
+}
+
+impl BatchVerdict {
+    /// Whether the node refused it only for now (`mempool_full`, `nonce_too_far`,
+    /// `state_unavailable`): the same transaction may be sent again shortly.
+    pub fn retry_later(&self) -> bool {
+        self.error.as_ref().is_some_and(|(code, _)| is_busy(code))
+    }
+}
+
+/// Whether an error code means "not now": the same request may be sent again shortly.
+pub fn is_busy(code: &str) -> bool {
+    matches!(code, "mempool_full" | "nonce_too_far" | "state_unavailable")
+}
+
 /// A node's HTTP API.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -217,6 +239,44 @@ impl Client {
             .as_str()
             .ok_or_else(|| ClientError::Protocol("missing hash".into()))?;
         Hash32::from_hex(hash).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// Submits up to 256 transactions in one request; returns one verdict per transaction, in
+    /// order: `Ok(hash)` when admitted, or the node's error (code and message).
+    pub fn submit_batch(&self, txs: &[SignedTx]) -> Result<Vec<BatchVerdict>, ClientError> {
+        let response = self
+            .agent
+            .post(&self.url("/v1/transactions/batch"))
+            .header("content-type", "application/octet-stream")
+            .send(&SignedTx::encode_batch(txs)[..])
+            .map_err(|e| self.unreachable(e))?;
+        let bytes = self.read(response)?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let results = value["results"]
+            .as_array()
+            .filter(|results| results.len() == txs.len())
+            .ok_or_else(|| ClientError::Protocol("missing or short \"results\"".into()))?;
+        results
+            .iter()
+            .zip(txs)
+            .map(|(result, tx)| {
+                let hash = tx.hash();
+                Ok(match result["error"]["code"].as_str() {
+                    None => BatchVerdict { hash, error: None },
+                    Some(code) => BatchVerdict {
+                        hash,
+                        error: Some((
+                            code.to_string(),
+                            result["error"]["message"]
+                                .as_str()
+                                .unwrap_or("")
+                                .to_string(),
+                        )),
+                    },
+                })
+            })
+            .collect()
     }
 
     /// Status of a transaction (`pending`, `finalized`, `failed`, `rejected`).

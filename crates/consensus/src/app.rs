@@ -17,7 +17,9 @@ use civitas_core::hash::Hash32;
 use civitas_core::instruction::Instruction;
 use civitas_core::receipt::Receipt;
 use civitas_core::time::TimestampMs;
-use civitas_exec::{BlockEnv, BlockError, BlockResult, Mode, execute_block, receipt_key};
+use civitas_exec::{
+    BlockEnv, BlockError, BlockResult, Mode, execute_block, execute_block_until, receipt_key,
+};
 use civitas_modules::CivitasModules;
 use civitas_state::{
     Batch, BatchView, Db, Merkleized, SharedDb, StateView, from_digest, height_metadata, to_digest,
@@ -38,10 +40,16 @@ use tracing::{debug, info, warn};
 
 /// Most bytes of transactions in one proposal.
 pub const PROPOSAL_TX_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// Most transactions in one proposal. Blocks may hold more (`BLOCK_TXS_MAX`), but a proposal
-/// must be built, sent, re-executed by every validator and voted on well within the leader
-/// timeout even on a loaded machine, or the view is lost and the work done again.
-pub const PROPOSAL_TXS_MAX: usize = 1_024;
+/// Most transactions in one proposal (as many as a block may hold).
+pub const PROPOSAL_TXS_MAX: usize = civitas_core::limits::BLOCK_TXS_MAX;
+/// How long a proposer spends executing transactions into a proposal, in milliseconds. A
+/// proposal must be built, sent, re-executed by every validator and voted on well within the
+/// leader timeout even on a loaded machine, or the view is lost and the work done again; so the
+/// proposer stops adding transactions after this long, whatever their number. (A fixed count
+/// cannot do this: the cost per transaction differs by module and by machine.) Time is read
+/// from the runtime's clock, which does not move during execution in deterministic
+/// simulations, so simulated proposals stay reproducible.
+pub const PROPOSAL_BUILD_BUDGET_MS: u64 = 150;
 /// How long a proposer waits for transactions before proposing an empty block, in milliseconds,
 /// unless the node is configured otherwise.
 pub const EMPTY_BLOCK_WAIT_MS: u64 = 300;
@@ -49,6 +57,12 @@ pub const EMPTY_BLOCK_WAIT_MS: u64 = 300;
 pub const CLOCK_SKEW_TOLERATED_MS: u64 = 2_000;
 /// A timestamp further ahead of the local clock than this makes the block invalid, in ms.
 pub const CLOCK_SKEW_REJECTED_MS: u64 = 3_600_000;
+
+/// How many finalized blocks the feed to subscribers (the event stream) holds. The feed keeps
+/// its last values whether or not anyone reads them, so this bounds memory: at 1,024 blocks of
+/// a few thousand transactions each it held most of a validator's memory under load. A
+/// subscriber more than this many blocks behind is told it lagged.
+pub const FINALIZED_FEED_BLOCKS: usize = 64;
 
 /// A finalized block with the receipts of its transactions, as published to subscribers.
 #[derive(Clone, Debug)]
@@ -100,7 +114,7 @@ pub struct Shared {
 impl Shared {
     /// Fresh shared state for `genesis`.
     pub fn new(genesis: Arc<Genesis>) -> Self {
-        let (finalized, _) = tokio::sync::broadcast::channel(1024);
+        let (finalized, _) = tokio::sync::broadcast::channel(FINALIZED_FEED_BLOCKS);
         Self {
             genesis,
             mempool: Mempool::new(),
@@ -360,7 +374,7 @@ where
 
         // Give transactions a moment to arrive rather than filling the chain with empty blocks.
         let mut waited = 0;
-        while mempool.is_empty() && waited < self.shared.empty_block_wait_ms {
+        while !mempool.has_candidates() && waited < self.shared.empty_block_wait_ms {
             runtime.sleep(Duration::from_millis(20)).await;
             waited += 20;
         }
@@ -402,14 +416,24 @@ where
         };
         let candidates = mempool.candidates(PROPOSAL_TXS_MAX, PROPOSAL_TX_BYTES_MAX);
         let env = self.env(&header);
-        let result = match execute_block(
+        let started = runtime.current();
+        let out_of_time = || {
+            runtime
+                .current()
+                .duration_since(started)
+                .is_ok_and(|spent| spent > Duration::from_millis(PROPOSAL_BUILD_BUDGET_MS))
+        };
+        // Boxed: the execution future is large, and the engine moves the future that awaits
+        // it; a pointer moves cheaply.
+        let result = match Box::pin(execute_block_until(
             &env,
             candidates,
             &BatchView::<E>(&batches),
             &self.modules,
             Mode::Build,
             &mempool,
-        )
+            &out_of_time,
+        ))
         .await
         {
             Ok(result) => result,
@@ -430,7 +454,7 @@ where
         if !rejected.is_empty() {
             mempool.reject(&rejected);
         }
-        let merkleized = match seal::<E>(batches, header.height, &result).await {
+        let merkleized = match Box::pin(seal::<E>(batches, header.height, &result)).await {
             Ok(m) => m,
             Err(e) => panic!("{e}"),
         };
@@ -489,14 +513,14 @@ where
         };
         let env = self.env(&header);
         let txs = block.inner().0.txs.clone();
-        let result = match execute_block(
+        let result = match Box::pin(execute_block(
             &env,
             txs,
             &BatchView::<E>(&batches),
             &self.modules,
             mode,
             &self.shared.mempool,
-        )
+        ))
         .await
         {
             Ok(result) => result,
@@ -506,7 +530,7 @@ where
         if result.history_root != header.history_root {
             return fail("history_root does not match".into());
         }
-        let merkleized = match seal::<E>(batches, header.height, &result).await {
+        let merkleized = match Box::pin(seal::<E>(batches, header.height, &result)).await {
             Ok(m) => m,
             Err(e) => panic!("{e}"),
         };
@@ -540,11 +564,11 @@ where
         let header = block.header();
         let digest = header.digest();
         let mut receipts = Vec::with_capacity(block.0.txs.len());
+        let hashes: Vec<Hash32> = block.0.txs.iter().map(|tx| tx.hash()).collect();
         {
             let view = ReaderView::<E>(&readers);
-            for tx in &block.0.txs {
-                let hash = tx.hash();
-                let key = receipt_key(&hash);
+            for hash in &hashes {
+                let key = receipt_key(hash);
                 match view.get(&key.hashed()).await {
                     Ok(Some(bytes)) => {
                         match civitas_core::codec::from_slice::<Receipt>(&bytes, &()) {
@@ -557,7 +581,6 @@ where
                 }
             }
         }
-        let hashes: Vec<Hash32> = block.0.txs.iter().map(|tx| tx.hash()).collect();
         self.shared.mempool.remove(&hashes);
         for tx in &block.0.txs {
             self.shared

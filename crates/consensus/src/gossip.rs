@@ -48,9 +48,15 @@ pub enum SubmitError {
     /// Already pending.
     #[error("transaction {0} is already pending")]
     Duplicate(TxHash),
-    /// The node is overloaded; retry later.
-    #[error("{0}")]
-    Busy(String),
+    /// The node cannot take it now (its mempool, or the account's window of pending nonces,
+    /// is full); the same transaction may be sent again shortly.
+    #[error("{message}")]
+    Busy {
+        /// Stable code: `mempool_full`, `nonce_too_far` or `state_unavailable`.
+        code: &'static str,
+        /// What to do.
+        message: String,
+    },
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Unavailable,
@@ -63,7 +69,7 @@ impl SubmitError {
             Self::Invalid(_) => "invalid_transaction",
             Self::Refused { code, .. } => code,
             Self::Duplicate(_) => "duplicate_transaction",
-            Self::Busy(_) => "mempool_full",
+            Self::Busy { code, .. } => code,
             Self::Unavailable => "unavailable",
         }
     }
@@ -72,15 +78,62 @@ impl SubmitError {
 /// A submission waiting for its verdict.
 pub type Submission = (SignedTx, oneshot::Sender<Result<TxHash, SubmitError>>);
 
-/// Checks `tx` against the latest finalized state and adds it to the mempool.
-pub async fn admit<V: StateView>(
+/// Checks a batch of transactions and adds those that pass to the mempool; one verdict per
+/// transaction, in order.
+///
+/// Signatures are verified together (see [`SignedTx::verify_signatures_batch`]), after the
+/// cheap checks and after leaving out transactions already pending, so a transaction gossiped
+/// or submitted twice is verified once.
+pub async fn admit_batch<V: StateView>(
     shared: &Shared,
     view: &V,
-    tx: SignedTx,
+    txs: Vec<SignedTx>,
     now: TimestampMs,
-) -> Result<TxHash, SubmitError> {
-    tx.verify_stateless()
-        .map_err(|e| SubmitError::Invalid(e.to_string()))?;
+    rng: &mut impl rand_core::CryptoRng,
+) -> Vec<Result<TxHash, SubmitError>> {
+    let mut verdicts: Vec<Option<Result<TxHash, SubmitError>>> = Vec::with_capacity(txs.len());
+    let mut hashes = Vec::with_capacity(txs.len());
+    for tx in &txs {
+        let hash = tx.hash();
+        hashes.push(hash);
+        let verdict = match tx.check_shape() {
+            Err(e) => Some(Err(SubmitError::Invalid(e.to_string()))),
+            Ok(()) if shared.mempool.contains(&hash) => Some(Err(SubmitError::Duplicate(hash))),
+            Ok(()) => check_envelope(shared, tx, now).err().map(Err),
+        };
+        verdicts.push(verdict);
+    }
+    let unchecked: Vec<&SignedTx> = txs
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, verdict)| verdict.is_none())
+        .map(|(tx, _)| tx)
+        .collect();
+    let mut signatures = SignedTx::verify_signatures_batch(&unchecked, rng).into_iter();
+    for verdict in verdicts.iter_mut().filter(|v| v.is_none()) {
+        if let Some(Err(e)) = signatures.next() {
+            *verdict = Some(Err(SubmitError::Invalid(e.to_string())));
+        }
+    }
+    let mut out = Vec::with_capacity(txs.len());
+    for ((tx, hash), verdict) in txs.into_iter().zip(hashes).zip(verdicts) {
+        out.push(match verdict {
+            Some(refused) => refused,
+            None => admit_verified(shared, view, tx, hash).await,
+        });
+    }
+    out
+}
+
+fn unavailable(e: civitas_exec::BlockError) -> SubmitError {
+    SubmitError::Busy {
+        code: "state_unavailable",
+        message: format!("the node could not read its state ({e}); retry shortly"),
+    }
+}
+
+/// The checks that need neither state nor signatures: chain and expiry.
+fn check_envelope(shared: &Shared, tx: &SignedTx, now: TimestampMs) -> Result<(), SubmitError> {
     let refuse = |code, message: String| Err(SubmitError::Refused { code, message });
     if tx.body.chain_id != shared.genesis.chain_id {
         return refuse(
@@ -106,17 +159,29 @@ pub async fn admit<V: StateView>(
             "expiry may be at most 24 hours ahead; sign again with a nearer expiry".into(),
         );
     }
+    Ok(())
+}
+
+/// Checks a transaction whose shape and signatures were verified against the latest finalized
+/// state (signer, keys, nonce window) and adds it to the mempool.
+async fn admit_verified<V: StateView>(
+    shared: &Shared,
+    view: &V,
+    tx: SignedTx,
+    hash: TxHash,
+) -> Result<TxHash, SubmitError> {
+    let refuse = |code, message: String| Err(SubmitError::Refused { code, message });
     let mut overlay = Overlay::new(view);
     let authenticated = CivitasModules
         .authenticate(&tx, &mut overlay)
         .await
-        .map_err(|e| SubmitError::Busy(format!("state unavailable: {e}")))?;
+        .map_err(unavailable)?;
     if let Err(rejection) = authenticated {
         return refuse(rejection.code, rejection.message);
     }
     let next = read_nonce(&mut overlay, &tx.body.signer)
         .await
-        .map_err(|e| SubmitError::Busy(format!("state unavailable: {e}")))?;
+        .map_err(unavailable)?;
     if tx.body.nonce < next {
         return refuse(
             "bad_nonce",
@@ -127,17 +192,21 @@ pub async fn admit<V: StateView>(
         );
     }
     if tx.body.nonce >= next + NONCE_WINDOW {
-        return refuse(
-            "nonce_too_far",
-            format!(
-                "nonce {} is more than {NONCE_WINDOW} ahead of the account's next nonce {next}",
+        return Err(SubmitError::Busy {
+            code: "nonce_too_far",
+            message: format!(
+                "nonce {} is more than {NONCE_WINDOW} ahead of the account's next final nonce \
+                 {next}; send it again once the account's earlier transactions are final",
                 tx.body.nonce
             ),
-        );
+        });
     }
-    shared.mempool.insert(tx).map_err(|e| match e {
+    shared.mempool.insert(tx, hash, next).map_err(|e| match e {
         MempoolError::Duplicate(hash) => SubmitError::Duplicate(hash),
-        MempoolError::Full(_) => SubmitError::Busy(e.to_string()),
+        MempoolError::Full(_) => SubmitError::Busy {
+            code: "mempool_full",
+            message: e.to_string(),
+        },
         MempoolError::NonceTaken(_) => SubmitError::Refused {
             code: "nonce_taken",
             message: e.to_string(),
@@ -163,7 +232,7 @@ pub fn start<E, S, R>(
     (mut sender, mut receiver): (S, R),
 ) -> mpsc::Sender<Submission>
 where
-    E: Spawner + Clock + commonware_storage::Context,
+    E: Spawner + Clock + commonware_storage::Context + rand_core::CryptoRng,
     S: Sender<PublicKey = ed25519::PublicKey>,
     R: Receiver<PublicKey = ed25519::PublicKey>,
 {
@@ -173,60 +242,65 @@ where
     {
         let shared = shared.clone();
         let db = db.clone();
-        let clock = context.child("peer_clock");
-        context.child("from_peers").spawn(move |_| async move {
-            let view = DbView(db);
-            loop {
-                let (peer, message) = match receiver.recv().await {
-                    Ok(message) => message,
-                    Err(_) => return,
-                };
-                let mut buf = commonware_codec::Copying(message.as_ref());
-                let Ok(txs) = read_list::<SignedTx>(&mut buf, GOSSIP_BATCH_MAX, &()) else {
-                    warn!(?peer, "peer sent a malformed transaction batch");
-                    continue;
-                };
-                for tx in txs {
-                    if let Err(e) = admit(&shared, &view, tx, now(&clock)).await {
-                        debug!(?peer, error = %e, "gossiped transaction not admitted");
+        context
+            .child("from_peers")
+            .spawn(move |mut context| async move {
+                let view = DbView(db);
+                loop {
+                    let (peer, message) = match receiver.recv().await {
+                        Ok(message) => message,
+                        Err(_) => return,
+                    };
+                    let mut buf = commonware_codec::Copying(message.as_ref());
+                    let Ok(txs) = read_list::<SignedTx>(&mut buf, GOSSIP_BATCH_MAX, &()) else {
+                        warn!(?peer, "peer sent a malformed transaction batch");
+                        continue;
+                    };
+                    let now = now(&context);
+                    for verdict in admit_batch(&shared, &view, txs, now, &mut context).await {
+                        if let Err(e) = verdict {
+                            debug!(?peer, error = %e, "gossiped transaction not admitted");
+                        }
                     }
                 }
-            }
-        });
+            });
     }
 
     // Transactions from this node's API.
-    context.child("from_api").spawn(move |context| async move {
-        let view = DbView(db);
-        while let Some(first) = submit_rx.next().await {
-            let mut batch = Vec::new();
-            let mut pending = vec![first];
-            while pending.len() < GOSSIP_BATCH_MAX {
-                match submit_rx.try_recv() {
-                    Ok(next) => pending.push(next),
-                    _ => break,
+    context
+        .child("from_api")
+        .spawn(move |mut context| async move {
+            let view = DbView(db);
+            while let Some(first) = submit_rx.next().await {
+                let mut batch = Vec::new();
+                let mut pending = vec![first];
+                while pending.len() < GOSSIP_BATCH_MAX {
+                    match submit_rx.try_recv() {
+                        Ok(next) => pending.push(next),
+                        _ => break,
+                    }
+                }
+                let (txs, responders): (Vec<SignedTx>, Vec<_>) = pending.into_iter().unzip();
+                let now = now(&context);
+                let results = admit_batch(&shared, &view, txs.clone(), now, &mut context).await;
+                for (tx, result) in txs.into_iter().zip(&results) {
+                    if result.is_ok() {
+                        batch.push(tx);
+                    }
+                }
+                let verdicts = responders.into_iter().zip(results);
+                // Hand the batch to the network before answering, so a client is told "accepted"
+                // only once its transaction is on its way to the other validators.
+                if !batch.is_empty() {
+                    let bytes = batch.encode();
+                    if bytes.len() <= MAX_GOSSIP_BYTES {
+                        sender.send(Recipients::All, bytes, false);
+                    }
+                }
+                for (respond, result) in verdicts {
+                    let _ = respond.send(result);
                 }
             }
-            let mut verdicts = Vec::with_capacity(pending.len());
-            for (tx, respond) in pending {
-                let result = admit(&shared, &view, tx.clone(), now(&context)).await;
-                if result.is_ok() {
-                    batch.push(tx);
-                }
-                verdicts.push((respond, result));
-            }
-            // Hand the batch to the network before answering, so a client is told "accepted"
-            // only once its transaction is on its way to the other validators.
-            if !batch.is_empty() {
-                let bytes = batch.encode();
-                if bytes.len() <= MAX_GOSSIP_BYTES {
-                    sender.send(Recipients::All, bytes, false);
-                }
-            }
-            for (respond, result) in verdicts {
-                let _ = respond.send(result);
-            }
-        }
-    });
+        });
     submit_tx
 }

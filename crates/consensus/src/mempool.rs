@@ -42,10 +42,30 @@ struct Entry {
     seq: u64,
 }
 
+/// One signer's pending transactions.
+#[derive(Default)]
+struct Queue {
+    /// By nonce.
+    txs: BTreeMap<u64, TxHash>,
+    /// The signer's next nonce as last known from the finalized state: only a run of nonces
+    /// starting here can go into a block.
+    base: u64,
+}
+
+impl Queue {
+    /// Whether the queue's first transaction can be included next.
+    fn ready(&self) -> bool {
+        self.txs
+            .keys()
+            .next()
+            .is_some_and(|first| *first <= self.base)
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     by_hash: BTreeMap<TxHash, Entry>,
-    by_sender: BTreeMap<AccountId, BTreeMap<u64, TxHash>>,
+    by_sender: BTreeMap<AccountId, Queue>,
     order: BTreeMap<u64, TxHash>,
     bytes: usize,
     next_seq: u64,
@@ -73,9 +93,14 @@ impl Mempool {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a verified transaction.
-    pub fn insert(&self, tx: SignedTx) -> Result<TxHash, MempoolError> {
-        let hash = tx.hash();
+    /// Adds a verified transaction whose hash is `hash`; `next_nonce` is its signer's next
+    /// nonce in the finalized state.
+    pub fn insert(
+        &self,
+        tx: SignedTx,
+        hash: TxHash,
+        next_nonce: u64,
+    ) -> Result<TxHash, MempoolError> {
         let bytes = tx.encode_size();
         let mut inner = self.lock();
         if inner.by_hash.contains_key(&hash) {
@@ -90,13 +115,14 @@ impl Mempool {
         let sender = tx.body.signer;
         let nonce = tx.body.nonce;
         let queue = inner.by_sender.entry(sender).or_default();
-        if queue.contains_key(&nonce) {
+        if queue.txs.contains_key(&nonce) {
             return Err(MempoolError::NonceTaken(nonce));
         }
-        if queue.len() >= MEMPOOL_PER_ACCOUNT_MAX {
+        if queue.txs.len() >= MEMPOOL_PER_ACCOUNT_MAX {
             return Err(MempoolError::Full("per-account limit"));
         }
-        queue.insert(nonce, hash);
+        queue.base = queue.base.max(next_nonce);
+        queue.txs.insert(nonce, hash);
         let seq = inner.next_seq;
         inner.next_seq += 1;
         inner.order.insert(seq, hash);
@@ -119,7 +145,7 @@ impl Mempool {
         let inner = self.lock();
         let mut next = next_finalized;
         if let Some(queue) = inner.by_sender.get(account) {
-            while queue.contains_key(&next) {
+            while queue.txs.contains_key(&next) {
                 next += 1;
             }
         }
@@ -150,8 +176,15 @@ impl Mempool {
         self.len() == 0
     }
 
+    /// Whether some signer's next transaction is pending (so a proposal would not be empty).
+    /// Transactions waiting behind a missing nonce do not count.
+    pub fn has_candidates(&self) -> bool {
+        self.lock().by_sender.values().any(Queue::ready)
+    }
+
     /// Up to `max_txs` transactions totalling at most `max_bytes`: oldest signer first, each
-    /// signer's transactions in nonce order.
+    /// signer's transactions in nonce order, only runs of consecutive nonces from the signer's
+    /// next nonce (a transaction behind a missing nonce cannot be included).
     pub fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<SignedTx> {
         let inner = self.lock();
         let mut out = Vec::new();
@@ -168,7 +201,15 @@ impl Mempool {
             let Some(queue) = inner.by_sender.get(&sender) else {
                 continue;
             };
-            for hash in queue.values() {
+            if !queue.ready() {
+                continue;
+            }
+            let mut expected = None;
+            for (nonce, hash) in &queue.txs {
+                if expected.is_some_and(|expected| expected != *nonce) {
+                    break;
+                }
+                expected = Some(nonce + 1);
                 let Some(entry) = inner.by_hash.get(hash) else {
                     continue;
                 };
@@ -190,6 +231,7 @@ impl Mempool {
             .get(account)
             .map(|queue| {
                 queue
+                    .txs
                     .values()
                     .filter_map(|hash| inner.by_hash.get(hash).map(|e| e.tx.clone()))
                     .collect()
@@ -220,14 +262,17 @@ impl Mempool {
         self.lock().rejected.get(hash).cloned()
     }
 
-    /// Drops every signer's transactions with a nonce below `next_nonce` (already used).
+    /// Drops the signer's transactions with a nonce below `next_nonce` (already used), which is
+    /// the signer's next nonce in the finalized state.
     pub fn prune_stale(&self, signer: &AccountId, next_nonce: u64) {
         let mut inner = self.lock();
-        let stale: Vec<TxHash> = inner
-            .by_sender
-            .get(signer)
-            .map(|queue| queue.range(..next_nonce).map(|(_, h)| *h).collect())
-            .unwrap_or_default();
+        let stale: Vec<TxHash> = match inner.by_sender.get_mut(signer) {
+            Some(queue) => {
+                queue.base = queue.base.max(next_nonce);
+                queue.txs.range(..next_nonce).map(|(_, h)| *h).collect()
+            }
+            None => Vec::new(),
+        };
         for hash in stale {
             if remove_one(&mut inner, &hash) {
                 remember(
@@ -249,8 +294,8 @@ fn remove_one(inner: &mut Inner, hash: &TxHash) -> bool {
     inner.order.remove(&entry.seq);
     let sender = entry.tx.body.signer;
     if let Some(queue) = inner.by_sender.get_mut(&sender) {
-        queue.remove(&entry.tx.body.nonce);
-        if queue.is_empty() {
+        queue.txs.remove(&entry.tx.body.nonce);
+        if queue.txs.is_empty() {
             inner.by_sender.remove(&sender);
         }
     }
@@ -300,14 +345,52 @@ mod tests {
         .into_signed(&[&key])
     }
 
+    fn add(pool: &Mempool, tx: SignedTx, next_nonce: u64) -> Result<TxHash, MempoolError> {
+        let hash = tx.hash();
+        pool.insert(tx, hash, next_nonce)
+    }
+
+    #[test]
+    fn transactions_behind_a_missing_nonce_wait() {
+        let pool = Mempool::new();
+        // Signer 1's next final nonce is 5; 6 and 7 arrive before 5.
+        add(&pool, tx(1, 6), 5).unwrap();
+        add(&pool, tx(1, 7), 5).unwrap();
+        assert!(!pool.has_candidates());
+        assert!(pool.candidates(10, usize::MAX).is_empty());
+        // Another signer's run 0, 1 then a gap before 3.
+        add(&pool, tx(2, 0), 0).unwrap();
+        add(&pool, tx(2, 1), 0).unwrap();
+        add(&pool, tx(2, 3), 0).unwrap();
+        assert!(pool.has_candidates());
+        let nonces: Vec<u64> = pool
+            .candidates(10, usize::MAX)
+            .iter()
+            .map(|t| t.body.nonce)
+            .collect();
+        assert_eq!(nonces, vec![0, 1]);
+        // Nonce 5 arrives: signer 1's whole run can go.
+        add(&pool, tx(1, 5), 5).unwrap();
+        assert_eq!(pool.candidates(10, usize::MAX).len(), 5);
+        // A block finalizes signer 1's nonce 5 elsewhere: 6 and 7 are next.
+        pool.prune_stale(&tx(1, 0).body.signer, 6);
+        let nonces: Vec<u64> = pool
+            .candidates(10, usize::MAX)
+            .iter()
+            .filter(|t| t.body.signer == tx(1, 0).body.signer)
+            .map(|t| t.body.nonce)
+            .collect();
+        assert_eq!(nonces, vec![6, 7]);
+    }
+
     #[test]
     fn orders_by_signer_then_nonce_and_dedups() {
         let pool = Mempool::new();
-        pool.insert(tx(1, 1)).unwrap();
-        pool.insert(tx(2, 0)).unwrap();
-        pool.insert(tx(1, 0)).unwrap();
+        add(&pool, tx(1, 1), 0).unwrap();
+        add(&pool, tx(2, 0), 0).unwrap();
+        add(&pool, tx(1, 0), 0).unwrap();
         assert!(matches!(
-            pool.insert(tx(1, 0)),
+            add(&pool, tx(1, 0), 0),
             Err(MempoolError::Duplicate(_))
         ));
         let picked = pool.candidates(10, usize::MAX);
@@ -337,7 +420,7 @@ mod tests {
     fn respects_count_and_byte_budgets() {
         let pool = Mempool::new();
         for n in 0..10 {
-            pool.insert(tx(1, n)).unwrap();
+            add(&pool, tx(1, n), 0).unwrap();
         }
         assert_eq!(pool.candidates(3, usize::MAX).len(), 3);
         let one = tx(1, 0).encode_size();

@@ -144,7 +144,7 @@ impl NodeHandle {
             let lagging = matches!(
                 &result,
                 Err(SubmitError::Refused { code, .. })
-                    if matches!(*code, "unknown_account" | "wrong_key" | "nonce_too_far")
+                    if matches!(*code, "unknown_account" | "wrong_key")
             );
             if !lagging {
                 break;

@@ -59,6 +59,48 @@ fn benches(c: &mut Criterion) {
             },
         );
     }
+    // Admission checks the transactions of a submission or gossip batch together.
+    let mut rng =
+        <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::from_seed([1; 32]);
+    for size in [64usize, 256] {
+        let keys: Vec<PrivateKey> = (0..size as u64).map(PrivateKey::from_test_seed).collect();
+        let txs: Vec<SignedTx> = keys
+            .iter()
+            .enumerate()
+            .map(|(n, key)| {
+                let mut tx = notarisation(1);
+                tx.body.nonce = n as u64;
+                tx.body.into_signed(&[key])
+            })
+            .collect();
+        let refs: Vec<&SignedTx> = txs.iter().collect();
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_function(format!("verify {size} signatures in one batch"), |b| {
+            b.iter(|| {
+                let verdicts = SignedTx::verify_signatures_batch(black_box(&refs), &mut rng);
+                assert!(verdicts.iter().all(Result::is_ok));
+            })
+        });
+    }
+    // Key decoding is cached; the cost when it is not (a key never seen before).
+    group.throughput(Throughput::Elements(1));
+    let fresh: Vec<[u8; 32]> = (1_000_000..1_020_000u64)
+        .map(|seed| PrivateKey::from_test_seed(seed).public_key().to_bytes())
+        .collect();
+    let mut next = 0usize;
+    group.bench_function("decode a public key not seen before", |b| {
+        b.iter(|| {
+            let mut raw = fresh[next % fresh.len()];
+            next += 1;
+            // Vary the key beyond the cache's reach; invalid encodings are rejected as fast.
+            raw[2] ^= (next / fresh.len()) as u8;
+            black_box(civitas_core::crypto::PublicKey::from_bytes(&raw).is_ok())
+        })
+    });
+    let seen = PrivateKey::from_test_seed(5).public_key().to_bytes();
+    group.bench_function("decode a recently seen public key", |b| {
+        b.iter(|| civitas_core::crypto::PublicKey::from_bytes(black_box(&seen)).unwrap())
+    });
     group.finish();
 }
 

@@ -37,17 +37,17 @@ pub struct AccountId(pub [u8; 32]);
 impl PublicKey {
     /// The 32 raw bytes.
     pub fn to_bytes(&self) -> [u8; 32] {
-        let encoded = self.0.encode();
         let mut out = [0u8; 32];
-        out.copy_from_slice(&encoded);
+        out.copy_from_slice(self.0.as_ref());
         out
     }
 
     /// Parses 32 raw bytes; fails if they are not a valid curve point encoding.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        ed25519::PublicKey::decode(commonware_codec::Copying(bytes))
+        let raw: [u8; 32] = bytes.try_into().map_err(|_| DecodeError::InvalidKey)?;
+        key_cache::decompress(raw)
             .map(Self)
-            .map_err(|_| DecodeError::InvalidKey)
+            .ok_or(DecodeError::InvalidKey)
     }
 
     /// Lowercase hexadecimal of the 32 bytes.
@@ -228,7 +228,107 @@ impl FixedSize for PublicKey {
 impl Read for PublicKey {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
-        ed25519::PublicKey::read(buf).map(Self)
+        let raw = <[u8; 32]>::read(buf)?;
+        key_cache::decompress(raw)
+            .map(Self)
+            .ok_or(commonware_codec::Error::Invalid(
+                "PublicKey",
+                "not a valid Ed25519 point encoding",
+            ))
+    }
+}
+
+/// Recently decoded public keys.
+///
+/// Decoding a key decompresses a curve point (about 4.5 µs), and the same few thousand keys
+/// are decoded again and again: in every transaction they sign, every block that carries it and
+/// every account record read from the state. The cache holds the decoded form of recent valid
+/// keys in two generations of at most [`key_cache::GENERATION`] entries each: a full current
+/// generation becomes the previous one, and a key found there is carried forward. Memory stays
+/// bounded and the keys in use stay decoded. Invalid encodings are never cached. Decoding is a
+/// pure function of the 32 bytes, so the cache changes no result, only the time it takes.
+mod key_cache {
+    use commonware_codec::DecodeExt;
+    use commonware_cryptography::ed25519;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// Most keys in one generation.
+    pub const GENERATION: usize = 8_192;
+
+    #[derive(Default)]
+    struct Generations {
+        current: HashMap<[u8; 32], ed25519::PublicKey>,
+        previous: HashMap<[u8; 32], ed25519::PublicKey>,
+    }
+
+    static CACHE: Mutex<Option<Generations>> = Mutex::new(None);
+
+    fn lookup(raw: &[u8; 32]) -> Option<ed25519::PublicKey> {
+        let mut guard = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        let cache = guard.get_or_insert_with(Generations::default);
+        if let Some(key) = cache.current.get(raw) {
+            return Some(key.clone());
+        }
+        let key = cache.previous.remove(raw)?;
+        insert(cache, *raw, key.clone());
+        Some(key)
+    }
+
+    fn insert(cache: &mut Generations, raw: [u8; 32], key: ed25519::PublicKey) {
+        if cache.current.len() >= GENERATION {
+            cache.previous = std::mem::take(&mut cache.current);
+        }
+        cache.current.insert(raw, key);
+    }
+
+    /// The decoded key, or `None` if `raw` is not a valid point encoding.
+    pub fn decompress(raw: [u8; 32]) -> Option<ed25519::PublicKey> {
+        if let Some(key) = lookup(&raw) {
+            return Some(key);
+        }
+        // Decompress outside the lock.
+        let key = ed25519::PublicKey::decode(commonware_codec::Copying(&raw[..])).ok()?;
+        let mut guard = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        insert(
+            guard.get_or_insert_with(Generations::default),
+            raw,
+            key.clone(),
+        );
+        Some(key)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::crypto::PrivateKey;
+
+        #[test]
+        fn cached_keys_decode_like_fresh_ones_and_invalid_ones_stay_invalid() {
+            for seed in 0..(2 * GENERATION as u64 + 10) {
+                let key = PrivateKey::from_test_seed(seed % 50).public_key();
+                let raw = key.to_bytes();
+                assert_eq!(decompress(raw).as_ref(), Some(key.inner()));
+            }
+            // Some y coordinates have no x on the curve: such encodings are not keys.
+            let invalid = (0u8..=255)
+                .map(|first| {
+                    let mut raw = [0u8; 32];
+                    raw[0] = first;
+                    raw[1] = 1;
+                    raw
+                })
+                .find(|raw| {
+                    ed25519::PublicKey::decode(commonware_codec::Copying(&raw[..])).is_err()
+                })
+                .expect("an invalid encoding among 256 candidates");
+            assert!(decompress(invalid).is_none());
+            assert!(decompress(invalid).is_none());
+            let guard = CACHE.lock().unwrap();
+            let cache = guard.as_ref().unwrap();
+            assert!(cache.current.len() <= GENERATION && cache.previous.len() <= GENERATION);
+            assert!(!cache.current.contains_key(&invalid));
+        }
     }
 }
 

@@ -266,6 +266,24 @@ pub async fn execute_block<S: StateView, M: Modules>(
     mode: Mode,
     verified: &dyn VerifiedTxs,
 ) -> Result<BlockResult, BlockError> {
+    execute_block_until(env, txs, base, modules, mode, verified, &|| false).await
+}
+
+/// How many transactions a proposer executes between checks of its time budget.
+pub const BUDGET_CHECK_EVERY: usize = 64;
+
+/// Like [`execute_block`], but in [`Mode::Build`] stops taking transactions once `out_of_time`
+/// says so (checked every [`BUDGET_CHECK_EVERY`] transactions); the rest are left out, neither
+/// included nor rejected. The other modes execute every transaction.
+pub async fn execute_block_until<S: StateView, M: Modules>(
+    env: &BlockEnv,
+    txs: Vec<SignedTx>,
+    base: &S,
+    modules: &M,
+    mode: Mode,
+    verified: &dyn VerifiedTxs,
+    out_of_time: &(dyn Fn() -> bool + Sync),
+) -> Result<BlockResult, BlockError> {
     let mut state = Overlay::new(base);
     if env.height == 1 {
         modules.genesis(&env.genesis, &mut state).await?;
@@ -293,7 +311,14 @@ pub async fn execute_block<S: StateView, M: Modules>(
         ..BlockResult::default()
     };
     let mut seen: std::collections::BTreeSet<TxHash> = std::collections::BTreeSet::new();
-    for tx in txs {
+    for (position, tx) in txs.into_iter().enumerate() {
+        if mode == Mode::Build
+            && position > 0
+            && position % BUDGET_CHECK_EVERY == 0
+            && out_of_time()
+        {
+            break;
+        }
         let hash = tx.hash();
         if !seen.insert(hash) {
             let rejection = Rejection::new("duplicate", "transaction appears twice in the block");

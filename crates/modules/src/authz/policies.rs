@@ -381,6 +381,8 @@ pub struct Compiled {
     pub set: PolicySet,
     /// For each action of the schema, the policies whose action scope can include it.
     pub by_action: BTreeMap<String, PolicySet>,
+    /// Whether the schema groups actions (then decisions need the schema's action entities).
+    pub action_groups: bool,
 }
 
 impl Compiled {
@@ -436,8 +438,10 @@ fn compile_unchecked(schema: &str, entries: &[PolicyEntry]) -> Result<Compiled, 
         return Err(AuthzError::Validation(errors.join("; ")));
     }
     let by_action = split_by_action(&schema, &set)?;
+    let action_groups = schema.action_groups().next().is_some();
     Ok(Compiled {
         by_action,
+        action_groups,
         schema,
         set,
     })
