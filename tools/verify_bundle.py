@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for Civitas proof bundles (format v2), written from docs/PROOFS.md.
+"""Independent verifier for Civitas proof bundles (format v3), written from docs/PROOFS.md.
 
 It shares no code with the Rust implementation: only the Python standard library. CI runs it
 against bundles produced by a live network to show that the specification is sufficient.
@@ -218,6 +218,7 @@ def read_header(r):
     h["timestamp"] = r.be(8)
     h["tx_count"] = r.be(4)
     h["tx_root"] = r.take(32)
+    h["receipts_root"] = r.take(32)
     h["state_root"] = r.take(32)
     h["state_ops_root"] = r.take(32)
     h["state_ops_start"] = r.be(8)
@@ -225,7 +226,7 @@ def read_header(r):
     h["history_root"] = r.take(32)
     h["validator_set"] = r.take(32)
     h["bytes"] = r.data[start:r.pos]
-    if h["version"] != 1:
+    if h["version"] != 2:
         raise Invalid("unknown header version")
     return h
 
@@ -312,7 +313,7 @@ def read_bundle(data):
     r = Reader(data)
     if r.take(4) != b"CVPB":
         raise Invalid("not a proof bundle")
-    if r.be(2) != 2:
+    if r.be(2) != 3:
         raise Invalid("unsupported bundle version")
     b = {"genesis": r.take(32)}
     b["handovers"] = []
@@ -336,14 +337,71 @@ def read_bundle(data):
     b["validators"] = [r.take(32) for _ in range(r.length(64))]
     b["header"] = read_header(r)
     b["finalization"] = read_finalization(r)
-    space = r.string(64)
-    key_id = r.bytes_(256)
-    value = r.option(lambda: r.bytes_(65536))
-    proof = r.bytes_(65536)
-    b["claim"] = {"space": space, "id": key_id, "value": value, "proof": proof}
-    b["tx_body"] = r.option(lambda: skip_transaction(r))
+    kind = r.u8()
+    if kind == 0:
+        space = r.string(64)
+        key_id = r.bytes_(256)
+        value = r.option(lambda: r.bytes_(65536))
+        proof = r.bytes_(65536)
+        b["claim"] = {"kind": "state", "space": space, "id": key_id, "value": value, "proof": proof}
+    elif kind == 1:
+        body = skip_transaction(r)
+        receipt = r.bytes_(65536)
+        tx_path = [r.take(32) for _ in range(r.length(32))]
+        receipt_path = [r.take(32) for _ in range(r.length(32))]
+        b["claim"] = {"kind": "transaction", "tx_body": body, "receipt": receipt,
+                      "tx_path": tx_path, "receipt_path": receipt_path}
+    else:
+        raise Invalid("unknown claim kind")
     r.done()
     return b
+
+
+# --- a block's transaction and receipt trees ----------------------------------------------------
+
+def merkle_verify(root, leaf_hash, index, count, path):
+    """Leaf `index` of `count` (RFC 6962 shape, split at the largest power of two below n)."""
+    if index >= count:
+        return False
+    directions = []
+    start, length = 0, count
+    while length > 1:
+        k = 1
+        while k * 2 < length:
+            k *= 2
+        if index - start < k:
+            directions.append(True)
+            length = k
+        else:
+            directions.append(False)
+            start += k
+            length -= k
+    if len(directions) != len(path):
+        return False
+    acc = tagged(b"civitas/tx-leaf", leaf_hash)
+    for sibling, is_left in zip(path, reversed(directions)):
+        acc = tagged(b"civitas/tx-node", acc + sibling) if is_left \
+            else tagged(b"civitas/tx-node", sibling + acc)
+    return acc == root
+
+
+def verify_transaction(header, claim):
+    """The transaction and its receipt sit at the receipt's position in the header's block."""
+    tx_hash = tagged(b"civitas/tx", claim["tx_body"])
+    receipt = claim["receipt"]
+    if len(receipt) < 93:
+        raise Invalid("the receipt is too short")
+    if receipt[:32] != tx_hash:
+        raise Invalid("the receipt is for another transaction")
+    if int.from_bytes(receipt[32:40], "big") != header["height"]:
+        raise Invalid("the receipt names another block")
+    index = int.from_bytes(receipt[40:44], "big")
+    if not merkle_verify(header["tx_root"], tx_hash, index, header["tx_count"], claim["tx_path"]):
+        raise Invalid("the transaction is not at the receipt's position in the block")
+    receipt_hash = tagged(b"civitas/receipt", receipt)
+    if not merkle_verify(header["receipts_root"], receipt_hash, index, header["tx_count"],
+                         claim["receipt_path"]):
+        raise Invalid("the receipt is not the block's receipt for that position")
 
 
 # --- the state proof (QMDB current, MMR family, 32-byte chunks) ---------------------------------
@@ -589,11 +647,10 @@ def verify(bundle_bytes, genesis):
     if b["validators"] != validators:
         raise Invalid("validator set differs from the hand-over chain")
     check_block(genesis, genesis_hash, header, fin, validators)
-    if b["tx_body"] is not None:
-        tx_hash = tagged(b"civitas/tx", b["tx_body"])
-        if claim["space"] != "ledger/receipt" or claim["id"] != tx_hash or claim["value"] is None:
-            raise Invalid("attached transaction does not match the claim")
-    if not verify_state(header["state_root"], claim["space"], claim["id"], claim["value"], claim["proof"]):
+    if claim["kind"] == "transaction":
+        verify_transaction(header, claim)
+    elif not verify_state(header["state_root"], claim["space"], claim["id"], claim["value"],
+                          claim["proof"]):
         raise Invalid("state proof does not match the state root")
     return b
 
@@ -611,9 +668,15 @@ def main(argv):
     except Invalid as e:
         print("INVALID: %s" % e, file=sys.stderr)
         return 2
-    claim = b["claim"]
+    claim, height = b["claim"], b["header"]["height"]
+    if claim["kind"] == "transaction":
+        receipt = claim["receipt"]
+        outcome = "succeeded" if receipt[92] == 0 else "failed"
+        print("VALID: transaction %s is number %d of block %d and %s"
+              % (receipt[:32].hex(), int.from_bytes(receipt[40:44], "big"), height, outcome))
+        return 0
     state = "present" if claim["value"] is not None else "absent"
-    print("VALID: %s/%s is %s at height %d" % (claim["space"], claim["id"].hex(), state, b["header"]["height"]))
+    print("VALID: %s/%s is %s at height %d" % (claim["space"], claim["id"].hex(), state, height))
     return 0
 
 

@@ -718,7 +718,7 @@ async fn document_bundle(
 ) -> Result<Response, ApiError> {
     let hash = parse_hash(&hash, "the document's SHA-256")?;
     let key = civitas_modules::notary::state::document_key(&hash);
-    Ok(bundle_response(node.bundle(key, None).await?))
+    Ok(bundle_response(node.bundle(key).await?))
 }
 
 async fn transaction_bundle(
@@ -726,8 +726,7 @@ async fn transaction_bundle(
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
     let hash = parse_hash(&hash, "the transaction hash")?;
-    let key = civitas_exec::receipt_key(&hash);
-    Ok(bundle_response(node.bundle(key, Some(hash)).await?))
+    Ok(bundle_response(node.tx_bundle(hash).await?))
 }
 
 async fn state_bundle(
@@ -736,7 +735,7 @@ async fn state_bundle(
 ) -> Result<Response, ApiError> {
     let (space, id) = split_path(&path)?;
     let key = key_from_text(&space, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(bundle_response(node.bundle(key, None).await?))
+    Ok(bundle_response(node.bundle(key).await?))
 }
 
 #[derive(Deserialize, Default)]

@@ -62,6 +62,24 @@ enum Command {
     Verify(verify::Args),
 }
 
+/// A validator keeps every file of its stores open (a few hundred for a chain of millions of
+/// transactions, more as it grows), and many systems let a process open only 1,024 by default
+/// while allowing more: raise the soft limit to the hard one, as databases do.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Rust ignores SIGPIPE, so printing into a closed pipe (`civitas policy show | head`)
@@ -73,6 +91,9 @@ fn main() -> ExitCode {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
+    }
+    if matches!(cli.command, Command::Node(_) | Command::Devnet(_)) {
+        raise_open_file_limit();
     }
     let result = match cli.command {
         Command::Devnet(args) => devnet::run(args),

@@ -133,25 +133,50 @@ fn socket(address: &str) -> Result<SocketAddr> {
         .with_context(|| format!("{address} resolves to no address"))
 }
 
-/// Checks that `data_dir` belongs to this chain (or claims it for this chain).
+/// The layout of what a node stores. 2: headers with `receipts_root`, receipts beside the
+/// blocks instead of in the state, larger journal files. Data of another layout cannot be read.
+const STORAGE_FORMAT: &str = "2";
+
+/// Checks that `data_dir` belongs to this chain and holds data this release can read (or claims
+/// it for this chain).
 fn check_data_dir(data_dir: &Path, genesis_hash: &str) -> Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let not_writable = || {
+        format!(
+            "data directory {} is not writable; fix its permissions or choose another",
+            data_dir.display()
+        )
+    };
     let marker = data_dir.join("CHAIN");
-    match std::fs::read_to_string(&marker) {
-        Ok(existing) if existing.trim() == genesis_hash => Ok(()),
+    let claimed = match std::fs::read_to_string(&marker) {
+        Ok(existing) if existing.trim() == genesis_hash => true,
         Ok(existing) => bail!(
             "data directory {} belongs to another chain (genesis {}), not this genesis ({genesis_hash}); point data_dir elsewhere",
             data_dir.display(),
             existing.trim()
         ),
-        Err(_) => std::fs::write(&marker, format!("{genesis_hash}\n")).with_context(|| {
-            format!(
-                "data directory {} is not writable; fix its permissions or choose another",
-                data_dir.display()
-            )
-        }),
+        Err(_) => false,
+    };
+    let format_marker = data_dir.join("FORMAT");
+    match std::fs::read_to_string(&format_marker)
+        .ok()
+        .as_deref()
+        .map(str::trim)
+    {
+        Some(STORAGE_FORMAT) => {}
+        None if !claimed => std::fs::write(&format_marker, format!("{STORAGE_FORMAT}\n"))
+            .with_context(not_writable)?,
+        found => bail!(
+            "data directory {} holds data in storage format {} from another release of civitas; this release reads format {STORAGE_FORMAT}. Start this node from an empty data_dir (it fetches the chain from its peers; a local devnet can simply be deleted)",
+            data_dir.display(),
+            found.unwrap_or("1")
+        ),
     }
+    if !claimed {
+        std::fs::write(&marker, format!("{genesis_hash}\n")).with_context(not_writable)?;
+    }
+    Ok(())
 }
 
 fn init_logging(filter: Option<&str>, format: Option<&str>) -> Result<()> {

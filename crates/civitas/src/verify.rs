@@ -1,8 +1,9 @@
 //! `civitas verify`: check a proof bundle offline against a genesis document.
 
 use crate::output::{document_hash, print_json, read_genesis};
-use civitas_core::bundle::{ProofBundle, spaces};
+use civitas_core::bundle::{Claim, ProofBundle, spaces};
 use civitas_core::hash::Hash32;
+use civitas_core::receipt::TxOutcome;
 use civitas_modules::queries::value_json;
 use clap::Args as ClapArgs;
 use std::path::PathBuf;
@@ -35,11 +36,30 @@ fn fail(json: bool, reason: &str) -> ExitCode {
 
 /// A plain-language statement of what a verified bundle proves.
 fn statement(bundle: &ProofBundle, genesis_chain: &str) -> String {
-    let key = &bundle.claim.key;
     let height = bundle.header.height;
     let at = format!("at height {height} of chain {genesis_chain}");
-    let value = bundle
-        .claim
+    let claim = match &bundle.claim {
+        Claim::State(claim) => claim,
+        Claim::Transaction(claim) => {
+            let receipt = &claim.receipt;
+            let outcome = match &receipt.outcome {
+                TxOutcome::Success => "it succeeded".to_string(),
+                TxOutcome::Failed { code, message, .. } => {
+                    format!("it FAILED ({code}: {message})")
+                }
+            };
+            return format!(
+                "transaction {} signed by account {} (nonce {}) is number {} of block {height} of chain {genesis_chain}; {outcome}, with {} event(s)",
+                receipt.tx,
+                hex::encode(receipt.signer.0),
+                receipt.nonce,
+                receipt.index,
+                receipt.events.len()
+            );
+        }
+    };
+    let key = &claim.key;
+    let value = claim
         .value
         .as_deref()
         .and_then(|v| value_json(&key.space, v));
@@ -65,12 +85,6 @@ fn statement(bundle: &ProofBundle, genesis_chain: &str) -> String {
         (spaces::DOCUMENT, None) => format!(
             "no document with SHA-256 {} has been notarised ({at})",
             hex::encode(&key.id)
-        ),
-        (spaces::RECEIPT, Some(receipt)) => format!(
-            "transaction {} was included at height {} with outcome {} ({at})",
-            hex::encode(&key.id),
-            receipt["height"],
-            receipt["outcome"]["status"].as_str().unwrap_or("?")
         ),
         (_, Some(value)) => format!("{} holds {value} ({at})", key.display()),
         (_, None) => format!("{} is absent ({at})", key.display()),
@@ -107,8 +121,13 @@ pub fn run(args: Args) -> ExitCode {
             Ok(h) => h,
             Err(e) => return fail(args.json, &format!("{e:#}")),
         };
-        let claimed = Hash32::from_hex(&hex::encode(&bundle.claim.key.id)).ok();
-        if bundle.claim.key.space != spaces::DOCUMENT || claimed != Some(hash) {
+        let about = match &bundle.claim {
+            Claim::State(claim) if claim.key.space == spaces::DOCUMENT => {
+                Hash32::from_hex(&hex::encode(&claim.key.id)).ok()
+            }
+            _ => None,
+        };
+        if about != Some(hash) {
             return fail(
                 args.json,
                 &format!("the bundle is not about {file} (SHA-256 {hash})"),
@@ -142,8 +161,12 @@ pub fn run(args: Args) -> ExitCode {
                 bundle.header.epoch
             ),
         };
+        let roots = match bundle.claim {
+            Claim::State(_) => "state root proves",
+            Claim::Transaction(_) => "transaction and receipt roots prove",
+        };
         println!(
-            "Checked offline: {} of {} {whose} signed block {} whose state root proves this.",
+            "Checked offline: {} of {} {whose} signed block {} whose {roots} this.",
             bundle.finalization.signatures.len(),
             bundle.validators.len(),
             bundle.header.digest()

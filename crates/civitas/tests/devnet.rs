@@ -251,7 +251,12 @@ fn devnet_notarises_survives_kill_and_proves_offline() {
         "--genesis",
         genesis.to_str().unwrap(),
     ]));
-    assert!(verdict.contains("was included"), "{verdict}");
+    assert!(
+        verdict.contains(&format!("transaction {tx_hash} signed by")),
+        "{verdict}"
+    );
+    assert!(verdict.contains("it succeeded"), "{verdict}");
+    assert!(verdict.contains("receipt roots prove this"), "{verdict}");
     let agency_bundle = tmp.join("agency.cvpb");
     ok(civitas(&[
         "proof",

@@ -65,6 +65,25 @@ fn node_start_refuses_unusable_data_directories_plainly() {
     );
     std::fs::remove_file(data.join("CHAIN")).unwrap();
 
+    // Data this chain's nodes wrote in an earlier storage format is not read, nor changed.
+    let genesis_hash = {
+        let output = ok(civitas(&[
+            "genesis",
+            "show",
+            "--json",
+            dir.join("genesis.json").to_str().unwrap(),
+        ]));
+        let shown: serde_json::Value = serde_json::from_str(&output).unwrap();
+        shown["hash"].as_str().unwrap().to_string()
+    };
+    let _ = std::fs::remove_file(data.join("FORMAT"));
+    std::fs::write(data.join("CHAIN"), format!("{genesis_hash}\n")).unwrap();
+    let (started, stderr) = start_with(&dir, "");
+    assert!(!started);
+    assert!(stderr.contains("storage format 1"), "{stderr}");
+    assert!(!data.join("FORMAT").exists());
+    std::fs::remove_file(data.join("CHAIN")).unwrap();
+
     // An unwritable data directory (meaningless for root, who writes anyway).
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o500)).unwrap();

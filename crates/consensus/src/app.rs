@@ -9,6 +9,7 @@
 use crate::block::{ChainBlock, ConsensusContext, context_fields};
 use crate::epochs::{EpochEvent, HandoverStore};
 use crate::mempool::Mempool;
+use crate::receipts::ReceiptStore;
 use civitas_core::block::{Block, HEADER_VERSION, Header};
 use civitas_core::genesis::Genesis;
 use civitas_core::genesis::validator_set_digest;
@@ -17,9 +18,7 @@ use civitas_core::hash::Hash32;
 use civitas_core::instruction::Instruction;
 use civitas_core::receipt::Receipt;
 use civitas_core::time::TimestampMs;
-use civitas_exec::{
-    BlockEnv, BlockError, BlockResult, Mode, execute_block, execute_block_until, receipt_key,
-};
+use civitas_exec::{BlockEnv, BlockError, BlockResult, Mode, execute_block, execute_block_until};
 use civitas_modules::CivitasModules;
 use civitas_state::{
     Batch, BatchView, Db, Merkleized, SharedDb, StateView, from_digest, height_metadata, to_digest,
@@ -143,6 +142,33 @@ where
     modules: CivitasModules,
     epoch_events: futures::channel::mpsc::UnboundedSender<EpochEvent>,
     handovers: HandoverStore<E>,
+    receipts: ReceiptStore<E>,
+    executed: ExecutedReceipts,
+}
+
+/// The receipts of blocks this node executed (proposed or verified) and has not yet seen
+/// finalized, by block digest: a finalized block's receipts are stored from here before its
+/// state is applied. Blocks at or below the finalized height are dropped, so this holds only
+/// the few blocks in flight.
+#[derive(Clone, Default)]
+struct ExecutedReceipts(Arc<Mutex<std::collections::BTreeMap<Hash32, HeightReceipts>>>);
+
+/// A block's height and its receipts.
+type HeightReceipts = (u64, Arc<Vec<Receipt>>);
+
+impl ExecutedReceipts {
+    fn insert(&self, digest: Hash32, height: u64, receipts: Vec<Receipt>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(digest, (height, Arc::new(receipts)));
+    }
+
+    /// Takes the receipts of `digest` and forgets every block at or below `height`.
+    fn take(&self, digest: &Hash32, height: u64) -> Option<Arc<Vec<Receipt>>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let found = map.remove(digest).map(|(_, receipts)| receipts);
+        map.retain(|_, (h, _)| *h > height);
+        found
+    }
 }
 
 impl<E> Clone for LedgerApp<E>
@@ -156,6 +182,8 @@ where
             modules: self.modules,
             epoch_events: self.epoch_events.clone(),
             handovers: self.handovers.clone(),
+            receipts: self.receipts.clone(),
+            executed: self.executed.clone(),
         }
     }
 }
@@ -165,11 +193,13 @@ where
     E: commonware_runtime::Storage + Clock + commonware_runtime::Metrics,
 {
     /// The application for `shared.genesis`; it reports epoch boundaries and validator-set
-    /// changes on `epoch_events` and keeps hand-over proofs in `handovers`.
+    /// changes on `epoch_events`, keeps hand-over proofs in `handovers` and finalized
+    /// transactions' receipts in `receipts`.
     pub fn new(
         shared: Shared,
         epoch_events: futures::channel::mpsc::UnboundedSender<EpochEvent>,
         handovers: HandoverStore<E>,
+        receipts: ReceiptStore<E>,
     ) -> Self {
         let genesis_block = genesis_block(&shared.genesis);
         Self {
@@ -178,6 +208,8 @@ where
             modules: CivitasModules,
             epoch_events,
             handovers,
+            receipts,
+            executed: ExecutedReceipts::default(),
         }
     }
 }
@@ -223,6 +255,7 @@ pub fn genesis_block(genesis: &Genesis) -> ChainBlock {
             timestamp: genesis.genesis_time,
             tx_count: 0,
             tx_root: civitas_core::merkle::root(&[]),
+            receipts_root: civitas_core::merkle::root(&[]),
             state_root: ops_root,
             state_ops_root: ops_root,
             state_ops_start: *target.range.start(),
@@ -342,7 +375,7 @@ where
     type Context = ConsensusContext;
     type Block = ChainBlock;
     type Databases = SharedDb<E>;
-    type Captured = ();
+    type Captured = Arc<Vec<Receipt>>;
     type Provider = Mempool;
     type Input = ();
 
@@ -407,6 +440,7 @@ where
             timestamp,
             tx_count: 0,
             tx_root: Hash32::ZERO,
+            receipts_root: Hash32::ZERO,
             state_root: Hash32::ZERO,
             state_ops_root: Hash32::ZERO,
             state_ops_start: 0,
@@ -460,6 +494,7 @@ where
         };
         header.tx_count = result.included.len() as u32;
         header.history_root = result.history_root;
+        header.receipts_root = result.receipts_root;
         let block = Block {
             header,
             txs: result.included,
@@ -467,6 +502,8 @@ where
         let mut block = block;
         block.header.tx_root = block.compute_tx_root();
         commit_state::<E>(&mut block.header, &merkleized);
+        self.executed
+            .insert(block.digest(), block.header.height, result.receipts);
         debug!(
             height = block.header.height,
             txs = block.txs.len(),
@@ -530,6 +567,9 @@ where
         if result.history_root != header.history_root {
             return fail("history_root does not match".into());
         }
+        if result.receipts_root != header.receipts_root {
+            return fail("receipts_root does not match the receipts of executing the block".into());
+        }
         let merkleized = match Box::pin(seal::<E>(batches, header.height, &result)).await {
             Ok(m) => m,
             Err(e) => panic!("{e}"),
@@ -542,45 +582,44 @@ where
                 expected.state_root, header.state_root
             ));
         }
+        self.executed
+            .insert(header.digest(), header.height, result.receipts);
         Some(merkleized)
     }
 
+    /// Stores the block's receipts durably before its state is applied (see
+    /// [`crate::receipts`]), and hands them to [`Self::finalized`].
     async fn capture(
         &mut self,
         _context: (E, ConsensusContext),
-        _block: &ChainBlock,
+        block: &ChainBlock,
         _batches: &Merkleized<E>,
-        _readers: Reader<Db<E>>,
-    ) {
+        readers: Reader<Db<E>>,
+    ) -> Arc<Vec<Receipt>> {
+        let header = block.header();
+        let receipts = match self.executed.take(&header.digest(), header.height) {
+            Some(receipts) => receipts,
+            // Not executed by this process (never seen before it was finalized here): execute
+            // it again on the state before it, which `readers` still shows.
+            None => Arc::new(self.replay_receipts(block, &readers).await),
+        };
+        if let Err(e) = self.receipts.put_block(&receipts).await {
+            panic!("cannot store the receipts of block {}: {e}", header.height);
+        }
+        receipts
     }
 
     async fn finalized(
         &mut self,
         (runtime, _context): (E, ConsensusContext),
         block: &ChainBlock,
-        _captured: (),
+        captured: Arc<Vec<Receipt>>,
         readers: Reader<Db<E>>,
     ) {
         let header = block.header();
         let digest = header.digest();
-        let mut receipts = Vec::with_capacity(block.0.txs.len());
-        let hashes: Vec<Hash32> = block.0.txs.iter().map(|tx| tx.hash()).collect();
-        {
-            let view = ReaderView::<E>(&readers);
-            for hash in &hashes {
-                let key = receipt_key(hash);
-                match view.get(&key.hashed()).await {
-                    Ok(Some(bytes)) => {
-                        match civitas_core::codec::from_slice::<Receipt>(&bytes, &()) {
-                            Ok(receipt) => receipts.push(receipt),
-                            Err(e) => panic!("stored receipt {hash} is corrupt: {e}"),
-                        }
-                    }
-                    Ok(None) => panic!("finalized transaction {hash} has no receipt"),
-                    Err(e) => panic!("state failure reading receipts: {e}"),
-                }
-            }
-        }
+        let receipts = Arc::unwrap_or_clone(captured);
+        let hashes: Vec<Hash32> = receipts.iter().map(|r| r.tx).collect();
         self.shared.mempool.remove(&hashes);
         for tx in &block.0.txs {
             self.shared
@@ -614,6 +653,28 @@ impl<E> LedgerApp<E>
 where
     E: StorageContext + Spawner + Clock + commonware_runtime::Metrics,
 {
+    /// The receipts of finalized `block`, by executing it on the state before it.
+    async fn replay_receipts(&self, block: &ChainBlock, readers: &Reader<Db<E>>) -> Vec<Receipt> {
+        let header = block.header();
+        let result = Box::pin(execute_block(
+            &self.env(header),
+            block.0.txs.clone(),
+            &ReaderView::<E>(readers),
+            &self.modules,
+            Mode::Replay,
+            &civitas_exec::NoneVerified,
+        ))
+        .await;
+        match result {
+            Ok(result) if result.receipts_root == header.receipts_root => result.receipts,
+            Ok(_) => panic!(
+                "finalized block {} does not give the receipts its header commits to",
+                header.height
+            ),
+            Err(e) => panic!("cannot execute finalized block {}: {e}", header.height),
+        }
+    }
+
     /// After a finalized block is applied: at an epoch's last block, learn the next epoch's
     /// set (keeping the state proof when it changed) and tell the orchestrator; after a
     /// governance transaction, report the next epoch's set so its validators get connected.

@@ -8,6 +8,7 @@ use crate::block::ChainBlock;
 use crate::epochs::{
     EpochEvent, EpochSchemes, HandoverStore, MarshalMailbox, PeerTracker, epoch_floor,
 };
+use crate::receipts::ReceiptStore;
 use civitas_core::crypto::PrivateKey;
 use civitas_core::governance::ValidatorSet;
 use civitas_state::StateView as _;
@@ -111,6 +112,8 @@ where
     pub shared: Shared,
     /// Proofs of validator-set hand-overs.
     pub handovers: HandoverStore<E>,
+    /// Receipts of finalized transactions.
+    pub receipts: ReceiptStore<E>,
     /// Where to send transactions submitted to this node.
     pub submit: futures::channel::mpsc::Sender<crate::gossip::Submission>,
     /// Handle of the validator's root task; aborting it stops every actor of the validator.
@@ -295,6 +298,9 @@ where
     let handovers = HandoverStore::open(context.child("handovers"), &prefix)
         .await
         .expect("failed to open the hand-over store");
+    let receipts = ReceiptStore::open(context.child("receipts"), &prefix, page_cache.clone())
+        .await
+        .expect("failed to open the receipt store");
 
     let plan = SyncPlan::init(context.child("sync_plan"), prefix.clone()).await;
     let (marshal_actor, marshal_mailbox, floor) =
@@ -330,7 +336,12 @@ where
     let (stateful_actor, stateful_mailbox): (_, StatefulMailbox<E, LedgerApp<E>>) = Stateful::new(
         context.child("stateful"),
         StatefulConfig {
-            application: LedgerApp::new(shared.clone(), epoch_events, handovers.clone()),
+            application: LedgerApp::new(
+                shared.clone(),
+                epoch_events,
+                handovers.clone(),
+                receipts.clone(),
+            ),
             db_config: db_config(&prefix, page_cache.clone()),
             provider: shared.mempool.clone(),
             marshal: (marshal_mailbox.clone(), floor),
@@ -417,6 +428,7 @@ where
         db,
         shared,
         handovers,
+        receipts,
         submit,
         engine,
     }

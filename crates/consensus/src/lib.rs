@@ -13,4 +13,5 @@ pub mod gossip;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod receipts;
 pub mod service;

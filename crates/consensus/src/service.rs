@@ -9,14 +9,16 @@ use crate::block::ChainBlock;
 use crate::engine::Validator;
 use crate::epochs::HandoverStore;
 use crate::gossip::{Submission, SubmitError};
+use crate::receipts::ReceiptStore;
 use civitas_core::block::Block;
-use civitas_core::bundle::{CertSignature, Claim, Finalization, Handover, ProofBundle, StateKey};
-use civitas_core::codec::from_slice;
+use civitas_core::bundle::{
+    CertSignature, Claim, Finalization, Handover, ProofBundle, StateClaim, StateKey, TxClaim,
+};
 use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::receipt::Receipt;
 use civitas_core::tx::{SignedTx, TxHash};
-use civitas_exec::{Failure, receipt_key};
+use civitas_exec::Failure;
 use civitas_state::{DbView, SharedDb, StateView, from_digest, proof::Proven};
 use commonware_consensus::{
     marshal::{self, standard::Standard},
@@ -90,11 +92,8 @@ enum Request {
     TxStatus(TxHash, oneshot::Sender<TxStatus>),
     Block(Option<u64>, oneshot::Sender<Option<BlockInfo>>),
     State(StateKey, oneshot::Sender<Result<Proven, QueryError>>),
-    Bundle(
-        StateKey,
-        Option<TxHash>,
-        oneshot::Sender<Result<ProofBundle, QueryError>>,
-    ),
+    Bundle(StateKey, oneshot::Sender<Result<ProofBundle, QueryError>>),
+    TxBundle(TxHash, oneshot::Sender<Result<ProofBundle, QueryError>>),
     AuthorizeRead(
         ReadQuestion,
         oneshot::Sender<Result<Result<(), Failure>, QueryError>>,
@@ -194,13 +193,17 @@ impl NodeHandle {
             .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
     }
 
-    /// A proof bundle for a state key; with `tx`, the bundle also carries that transaction.
-    pub async fn bundle(
-        &self,
-        key: StateKey,
-        tx: Option<TxHash>,
-    ) -> Result<ProofBundle, QueryError> {
-        self.ask(|r| Request::Bundle(key, tx, r))
+    /// A proof bundle for a state key's value (or absence) at the latest certified height.
+    pub async fn bundle(&self, key: StateKey) -> Result<ProofBundle, QueryError> {
+        self.ask(|r| Request::Bundle(key, r))
+            .await
+            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+    }
+
+    /// A proof bundle for a finalized transaction and its receipt, anchored at the block that
+    /// included it.
+    pub async fn tx_bundle(&self, tx: TxHash) -> Result<ProofBundle, QueryError> {
+        self.ask(|r| Request::TxBundle(tx, r))
             .await
             .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
     }
@@ -324,15 +327,15 @@ async fn block_info(marshal: &Marshal, height: u64) -> Option<BlockInfo> {
     })
 }
 
-async fn tx_status<E>(shared: &Shared, db: &SharedDb<E>, hash: TxHash) -> TxStatus
+async fn tx_status<E>(shared: &Shared, receipts: &ReceiptStore<E>, hash: TxHash) -> TxStatus
 where
-    E: commonware_storage::Context + Spawner,
+    E: commonware_storage::Context,
 {
-    let view = DbView(db.clone());
-    if let Ok(Some(bytes)) = view.get(&receipt_key(&hash).hashed()).await
-        && let Ok(receipt) = from_slice::<Receipt>(&bytes, &())
-    {
-        return TxStatus::Finalized(receipt);
+    match receipts.get(&hash).await {
+        Ok(Some(receipt)) => return TxStatus::Finalized(receipt),
+        Ok(None) => {}
+        // A failing store fails the node at its next block; until then, say what is known.
+        Err(e) => tracing::warn!(%e, "reading a receipt failed"),
     }
     if shared.mempool.contains(&hash) {
         return TxStatus::Pending;
@@ -405,15 +408,10 @@ async fn bundle<E>(
     handover_store: &HandoverStore<E>,
     marshal: &Marshal,
     key: StateKey,
-    tx: Option<TxHash>,
 ) -> Result<ProofBundle, QueryError>
 where
     E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
 {
-    let transaction = match tx {
-        None => None,
-        Some(hash) => Some(find_transaction(shared, db, marshal, hash).await?),
-    };
     for _ in 0..BUNDLE_ATTEMPTS {
         let proven = prove(db, &key).await?;
         if proven.height == 0 {
@@ -440,12 +438,11 @@ where
                 validators,
                 header: info.block.header.clone(),
                 finalization,
-                claim: Claim {
+                claim: Claim::State(StateClaim {
                     key,
                     value: proven.value,
                     proof: proven.proof,
-                },
-                transaction,
+                }),
             });
         }
         context.sleep(Duration::from_millis(BUNDLE_RETRY_MS)).await;
@@ -522,29 +519,83 @@ where
     Ok((chain, validators))
 }
 
-async fn find_transaction<E>(
+/// A bundle proving that transaction `hash` is in the block that included it, with its
+/// receipt: the block's certified header and two Merkle paths (to `tx_root` and to
+/// `receipts_root`).
+async fn tx_bundle<E>(
     shared: &Shared,
     db: &SharedDb<E>,
+    handover_store: &HandoverStore<E>,
+    receipts: &ReceiptStore<E>,
     marshal: &Marshal,
     hash: TxHash,
-) -> Result<SignedTx, QueryError>
+) -> Result<ProofBundle, QueryError>
 where
-    E: commonware_storage::Context + Spawner,
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
 {
-    let TxStatus::Finalized(receipt) = tx_status(shared, db, hash).await else {
-        return Err(QueryError::NotFound(format!(
-            "transaction {hash} is not in a finalized block"
-        )));
-    };
+    let receipt = receipts
+        .get(&hash)
+        .await
+        .map_err(|e| QueryError::Internal(e.to_string()))?
+        .ok_or_else(|| {
+            QueryError::NotFound(format!("transaction {hash} is not in a finalized block"))
+        })?;
     let info = block_info(marshal, receipt.height).await.ok_or_else(|| {
         QueryError::NotFound(format!("block {} is not available", receipt.height))
     })?;
-    info.block
+    let finalization = info.finalization.ok_or_else(|| {
+        QueryError::Unavailable(format!(
+            "block {} has no finalization certificate of its own on this node; ask another node",
+            receipt.height
+        ))
+    })?;
+    let block = &info.block;
+    let index = receipt.index as usize;
+    let tx = block
         .txs
-        .get(receipt.index as usize)
+        .get(index)
         .filter(|tx| tx.hash() == hash)
         .cloned()
-        .ok_or_else(|| QueryError::Internal("receipt does not match its block".into()))
+        .ok_or_else(|| QueryError::Internal("receipt does not match its block".into()))?;
+    let tx_hashes: Vec<Hash32> = block.txs.iter().map(SignedTx::hash).collect();
+    let mut receipt_hashes = Vec::with_capacity(block.txs.len());
+    for other in &tx_hashes {
+        let other = if *other == hash {
+            receipt.clone()
+        } else {
+            receipts
+                .get(other)
+                .await
+                .map_err(|e| QueryError::Internal(e.to_string()))?
+                .ok_or_else(|| {
+                    QueryError::Internal(format!("the receipt of transaction {other} is missing"))
+                })?
+        };
+        receipt_hashes.push(other.hash());
+    }
+    let (Some(tx_path), Some(receipt_path)) = (
+        civitas_core::merkle::prove(&tx_hashes, index),
+        civitas_core::merkle::prove(&receipt_hashes, index),
+    ) else {
+        return Err(QueryError::Internal(
+            "receipt index outside its block".into(),
+        ));
+    };
+    let (handovers, validators) =
+        handover_chain(shared, db, handover_store, marshal, block.header.epoch).await?;
+    Ok(ProofBundle {
+        genesis: shared.genesis.hash(),
+        handovers,
+        validators,
+        header: block.header.clone(),
+        finalization,
+        claim: Claim::Transaction(Box::new(TxClaim {
+            tx,
+            receipt,
+            tx_path,
+            receipt_path,
+        })),
+    })
 }
 
 /// Starts the query service for `validator`; returns the handle.
@@ -563,6 +614,7 @@ where
     let db = validator.db.clone();
     let marshal = validator.marshal.clone();
     let handovers = validator.handovers.clone();
+    let receipts = validator.receipts.clone();
     {
         let shared = shared.clone();
         context.spawn(move |context| async move {
@@ -571,6 +623,7 @@ where
                 let db = db.clone();
                 let marshal = marshal.clone();
                 let handovers = handovers.clone();
+                let receipts = receipts.clone();
                 context.child("query").spawn(move |context| async move {
                     match request {
                         Request::NetworkTip(respond) => {
@@ -590,7 +643,7 @@ where
                             let _ = respond.send(latest.max(seen));
                         }
                         Request::TxStatus(hash, respond) => {
-                            let _ = respond.send(tx_status(&shared, &db, hash).await);
+                            let _ = respond.send(tx_status(&shared, &receipts, hash).await);
                         }
                         Request::Block(height, respond) => {
                             let height = height.unwrap_or_else(|| shared.tip().height);
@@ -602,9 +655,15 @@ where
                         Request::AuthorizeRead(question, respond) => {
                             let _ = respond.send(authorize_read(&shared, &db, question).await);
                         }
-                        Request::Bundle(key, tx, respond) => {
+                        Request::Bundle(key, respond) => {
                             let result =
-                                bundle(&context, &shared, &db, &handovers, &marshal, key, tx).await;
+                                bundle(&context, &shared, &db, &handovers, &marshal, key).await;
+                            let _ = respond.send(result);
+                        }
+                        Request::TxBundle(hash, respond) => {
+                            let result =
+                                tx_bundle(&shared, &db, &handovers, &receipts, &marshal, hash)
+                                    .await;
                             let _ = respond.send(result);
                         }
                     }

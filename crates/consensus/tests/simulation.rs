@@ -14,6 +14,7 @@ use civitas_consensus::app::Shared;
 use civitas_consensus::engine::{
     CHANNELS, Channels, Validator, ValidatorConfig, max_message_size, start_validator,
 };
+use civitas_core::bundle::Claim;
 use civitas_core::crypto::PrivateKey;
 use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
 use civitas_core::hash::Hash32;
@@ -417,6 +418,24 @@ impl Sim {
                 header.inner().header().state_root,
                 "state root at height {held}"
             );
+            // Every applied block's receipts are stored, and they are the receipts its header
+            // commits to (a restarted validator stored those of the blocks it caught up on).
+            for h in 1..=held {
+                let block = validator.marshal.get_block(Height::new(h)).await.unwrap();
+                let block = &block.inner().0;
+                let mut receipts = Vec::with_capacity(block.txs.len());
+                for tx in &block.txs {
+                    let receipt = validator.receipts.get(&tx.hash()).await.unwrap();
+                    receipts.push(
+                        receipt.unwrap_or_else(|| panic!("a receipt of block {h} is missing")),
+                    );
+                }
+                assert_eq!(
+                    civitas_core::block::receipts_root(&receipts),
+                    block.header.receipts_root,
+                    "receipts of block {h}"
+                );
+            }
             for n in 0..self.next_document {
                 let key =
                     civitas_modules::notary::state::document_key(&Hash32::sha256(&n.to_be_bytes()));
@@ -495,9 +514,9 @@ fn four_validators_agree_through_a_crash_and_restart() {
             );
             let doc_key =
                 civitas_modules::notary::state::document_key(&Hash32::sha256(&5u64.to_be_bytes()));
-            let bundle = handle.bundle(doc_key, None).await.expect("bundle");
+            let bundle = handle.bundle(doc_key).await.expect("bundle");
             civitas_state::proof::verify_bundle(&bundle, &sim.genesis).expect("bundle verifies");
-            assert!(bundle.claim.value.is_some());
+            assert!(matches!(&bundle.claim, Claim::State(c) if c.value.is_some()));
             let bytes = bundle.to_bytes();
             for i in 0..bytes.len() {
                 let mut tampered = bytes.clone();
@@ -510,15 +529,35 @@ fn four_validators_agree_through_a_crash_and_restart() {
             // bundle verifies: the certificate and the state proof bind every byte.
             assert_forgeries_fail(&bytes, &sim.genesis, 1);
             let absent = handle
-                .bundle(
-                    civitas_modules::notary::state::document_key(&Hash32::sha256(b"never")),
-                    None,
-                )
+                .bundle(civitas_modules::notary::state::document_key(
+                    &Hash32::sha256(b"never"),
+                ))
                 .await
                 .expect("absence bundle");
-            assert!(absent.claim.value.is_none());
+            assert!(matches!(&absent.claim, Claim::State(c) if c.value.is_none()));
             civitas_state::proof::verify_bundle(&absent, &sim.genesis)
                 .expect("absence bundle verifies");
+
+            // A transaction finalized while validator 3 was down: the restarted validator
+            // proves it with its receipt, and no forged byte of that bundle verifies.
+            let anchor_25 = tx(&sim.notary.clone(), 25, anchor(25)).hash();
+            let handle_3 = civitas_consensus::service::start(
+                context.child("service_3"),
+                sim.validators[3].as_ref().unwrap(),
+            );
+            let bundle = handle_3
+                .tx_bundle(anchor_25)
+                .await
+                .expect("transaction bundle");
+            civitas_state::proof::verify_bundle(&bundle, &sim.genesis)
+                .expect("transaction bundle verifies");
+            let Claim::Transaction(claim) = &bundle.claim else {
+                panic!("a transaction bundle claims a transaction");
+            };
+            assert_eq!(claim.receipt.tx, anchor_25);
+            assert!(claim.receipt.succeeded());
+            assert_forgeries_fail(&bundle.to_bytes(), &sim.genesis, 1);
+            python_verifies(&bundle.to_bytes(), &sim.genesis, seed);
         })
     });
 }
@@ -863,7 +902,7 @@ fn validator_set_changes_hand_over_under_faults() {
             );
             let doc_key =
                 civitas_modules::notary::state::document_key(&Hash32::sha256(&7u64.to_be_bytes()));
-            let bundle = handle.bundle(doc_key, None).await.expect("bundle");
+            let bundle = handle.bundle(doc_key).await.expect("bundle");
             assert_eq!(bundle.handovers.len(), 2, "seed {seed}: hand-over chain");
             civitas_state::proof::verify_bundle(&bundle, &sim.genesis).expect("bundle verifies");
             let bytes = bundle.to_bytes();

@@ -1,11 +1,13 @@
 //! Blocks and headers.
 //!
 //! The block digest is `H("civitas/header", header)`. The header commits to the transactions
-//! through `tx_root`, so a header alone (about 370 bytes) is enough to anchor any proof.
+//! through `tx_root` and to what became of them through `receipts_root`, so a header alone
+//! (434 bytes) is enough to anchor any proof.
 
 use crate::crypto::PublicKey;
 use crate::hash::{Hash32, tag};
 use crate::limits::BLOCK_TXS_MAX;
+use crate::receipt::Receipt;
 use crate::time::TimestampMs;
 use crate::tx::SignedTx;
 use bytes::BufMut;
@@ -13,8 +15,9 @@ use commonware_codec::Buf;
 use commonware_codec::{Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
-/// Version written into every header this software produces.
-pub const HEADER_VERSION: u16 = 1;
+/// Version written into every header this software produces. Version 2 added `receipts_root`
+/// (receipts are committed per block instead of being kept in the state).
+pub const HEADER_VERSION: u16 = 2;
 
 /// A block header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +44,8 @@ pub struct Header {
     pub tx_count: u32,
     /// Merkle root over the transaction hashes (see [`crate::merkle`]).
     pub tx_root: Hash32,
+    /// Merkle root over the receipt hashes, in the same order (see [`crate::merkle`]).
+    pub receipts_root: Hash32,
     /// Root of the authenticated state after applying this block.
     pub state_root: Hash32,
     /// Root of the state's operation log (lets a syncing node verify what peers send).
@@ -84,6 +89,12 @@ impl Block {
     }
 }
 
+/// The Merkle root over receipts (in block order), as committed by `receipts_root`.
+pub fn receipts_root(receipts: &[Receipt]) -> Hash32 {
+    let hashes: Vec<Hash32> = receipts.iter().map(Receipt::hash).collect();
+    crate::merkle::root(&hashes)
+}
+
 impl Write for Header {
     fn write(&self, buf: &mut impl BufMut) {
         self.version.write(buf);
@@ -97,6 +108,7 @@ impl Write for Header {
         self.timestamp.0.write(buf);
         self.tx_count.write(buf);
         self.tx_root.write(buf);
+        self.receipts_root.write(buf);
         self.state_root.write(buf);
         self.state_ops_root.write(buf);
         self.state_ops_start.write(buf);
@@ -108,7 +120,7 @@ impl Write for Header {
 
 /// Encoded size of every header.
 pub const HEADER_ENCODED_BYTES: usize =
-    2 + 32 + 8 + 32 + 8 + 8 + 8 + 32 + 8 + 4 + 32 * 3 + 8 + 8 + 32 + 32;
+    2 + 32 + 8 + 32 + 8 + 8 + 8 + 32 + 8 + 4 + 32 * 4 + 8 + 8 + 32 + 32;
 
 impl EncodeSize for Header {
     fn encode_size(&self) -> usize {
@@ -138,6 +150,7 @@ impl Read for Header {
             timestamp: TimestampMs(u64::read(buf)?),
             tx_count: u32::read(buf)?,
             tx_root: Hash32::read(buf)?,
+            receipts_root: Hash32::read(buf)?,
             state_root: Hash32::read(buf)?,
             state_ops_root: Hash32::read(buf)?,
             state_ops_start: u64::read(buf)?,
@@ -177,7 +190,7 @@ impl Read for Block {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codec::{from_slice, to_vec};
     use crate::crypto::PrivateKey;
@@ -195,6 +208,7 @@ mod tests {
             timestamp: TimestampMs(1_700_000_000_000),
             tx_count: 0,
             tx_root: crate::merkle::root(&[]),
+            receipts_root: crate::merkle::root(&[]),
             state_root: Hash32::sha256(b"state"),
             state_ops_root: Hash32::sha256(b"ops"),
             state_ops_start: 0,

@@ -1,11 +1,12 @@
-//! Proof bundles (format v1): one self-contained file that proves a claim about the ledger to
+//! Proof bundles (format v3): one self-contained file that proves a claim about the ledger to
 //! anyone holding the genesis document, with no node and no network.
 //!
 //! A bundle carries the genesis hash it trusts, the validator set, a finalized header with its
-//! finalization certificate, and a claim about the state after that block (a key's value, or
-//! its absence) with the authenticated-state proof. This module checks everything except the
-//! state proof itself, which `civitas-state` verifies. The byte layout is specified in
-//! `docs/PROOFS.md`.
+//! finalization certificate, and a claim: either about the state after that block (a key's
+//! value, or its absence, with the authenticated-state proof), or that a transaction is in
+//! that block with a given receipt (two Merkle paths, to `tx_root` and `receipts_root`). This
+//! module checks everything except a state proof itself, which `civitas-state` verifies. The
+//! byte layout is specified in `docs/PROOFS.md`.
 
 use crate::block::Header;
 use crate::codec::{DecodeError, read_list, read_str, str_size, write_str};
@@ -14,15 +15,16 @@ use crate::genesis::{Genesis, consensus_namespace, validator_set_digest};
 use crate::governance::ValidatorSet;
 use crate::hash::{Hash32, tag};
 use crate::limits::*;
+use crate::receipt::Receipt;
 use crate::tx::SignedTx;
 use bytes::BufMut;
 use commonware_codec::Buf;
-use commonware_codec::{Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
+use commonware_codec::{DecodeExt, Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
 
 /// The four bytes every bundle starts with.
 pub const BUNDLE_MAGIC: [u8; 4] = *b"CVPB";
 /// The bundle format this software writes.
-pub const BUNDLE_VERSION: u16 = 2;
+pub const BUNDLE_VERSION: u16 = 3;
 /// Suffix simplex appends to the consensus namespace for finalize votes.
 pub const FINALIZE_SUFFIX: &[u8] = b"_FINALIZE";
 /// Longest state key space name, in bytes.
@@ -89,9 +91,31 @@ pub struct Finalization {
     pub signatures: Vec<CertSignature>,
 }
 
+/// What a bundle claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A key's value (or absence) in the state after the header's block.
+    State(StateClaim),
+    /// A transaction is in the header's block, with this receipt.
+    Transaction(Box<TxClaim>),
+}
+
+/// A transaction, its receipt, and where both sit in their block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxClaim {
+    /// The transaction, with its signatures.
+    pub tx: SignedTx,
+    /// Its receipt (`receipt.index` is its position in the block).
+    pub receipt: Receipt,
+    /// Merkle path of the transaction hash to the header's `tx_root`.
+    pub tx_path: Vec<Hash32>,
+    /// Merkle path of the receipt hash to the header's `receipts_root`.
+    pub receipt_path: Vec<Hash32>,
+}
+
 /// What the bundle claims about the state after the header's block.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claim {
+pub struct StateClaim {
     /// The key.
     pub key: StateKey,
     /// `Some(value)`: the key holds exactly this value. `None`: the key is absent.
@@ -129,10 +153,8 @@ pub struct ProofBundle {
     pub header: Header,
     /// Its finalization certificate.
     pub finalization: Finalization,
-    /// The claim, proven against `header.state_root`.
+    /// The claim, proven against the header.
     pub claim: Claim,
-    /// For transaction bundles: the transaction whose receipt is claimed.
-    pub transaction: Option<SignedTx>,
 }
 
 /// Why a bundle does not verify. Every variant reads as a sentence for the verdict.
@@ -204,9 +226,9 @@ pub enum BundleError {
     /// The state proof does not verify.
     #[error("the state proof does not match the header's state root")]
     BadStateProof,
-    /// The attached transaction does not match the claim.
-    #[error("the attached transaction does not match the claimed receipt")]
-    WrongTransaction,
+    /// The transaction claim does not verify.
+    #[error("the transaction claim does not verify: {0}")]
+    BadTransaction(String),
 }
 
 /// Quorum for `n` validators tolerating `f = (n-1)/3` faults: `n - f`.
@@ -307,11 +329,11 @@ impl ProofBundle {
         bytes
     }
 
-    /// Checks everything but the claim's state proof: genesis, the hand-over chain from the
-    /// genesis validators to the header's epoch, header, certificate, and the attached
-    /// transaction. `state_proof(root, key, value, proof)` checks an authenticated-state proof
-    /// (see `civitas_state::proof::verify`); it is used for the hand-overs. The caller then
-    /// checks `claim.proof` against `header.state_root`.
+    /// Checks everything but a state claim's proof: genesis, the hand-over chain from the
+    /// genesis validators to the header's epoch, header, certificate, and a transaction claim
+    /// entirely. `state_proof(root, key, value, proof)` checks an authenticated-state proof
+    /// (see `civitas_state::proof::verify`); it is used for the hand-overs. For a state claim
+    /// the caller then checks its proof against `header.state_root`.
     pub fn verify_anchor(
         &self,
         genesis: &Genesis,
@@ -376,24 +398,48 @@ impl ProofBundle {
             }));
         }
         check_block(genesis, &self.header, &self.finalization, &self.validators)?;
-        if let Some(tx) = &self.transaction {
-            let expected = StateKey::new(crate::bundle::spaces::RECEIPT, tx.hash().0.to_vec());
-            if self.claim.key != expected || self.claim.value.is_none() {
-                return Err(BundleError::WrongTransaction);
-            }
-            // The signatures are not covered by the transaction hash: check them, so the bundle
-            // shows who signed and no byte of it can change unnoticed.
-            tx.verify_stateless()
-                .map_err(|e| BundleError::Malformed(format!("attached transaction: {e}")))?;
+        if let Claim::Transaction(claim) = &self.claim {
+            claim.verify(&self.header)?;
         }
         Ok(())
     }
 }
 
+impl TxClaim {
+    /// Checks that the transaction and its receipt are at `receipt.index` of the block whose
+    /// header is `header`, and that the transaction's signatures verify.
+    pub fn verify(&self, header: &Header) -> Result<(), BundleError> {
+        let fail = |reason: &str| Err(BundleError::BadTransaction(reason.to_string()));
+        let hash = self.tx.hash();
+        if self.receipt.tx != hash {
+            return fail("the receipt is for another transaction");
+        }
+        if self.receipt.height != header.height {
+            return fail("the receipt names another block");
+        }
+        let (index, count) = (self.receipt.index as usize, header.tx_count as usize);
+        if !crate::merkle::verify(&header.tx_root, &hash, index, count, &self.tx_path) {
+            return fail("the transaction is not at the receipt's position in the block");
+        }
+        if !crate::merkle::verify(
+            &header.receipts_root,
+            &self.receipt.hash(),
+            index,
+            count,
+            &self.receipt_path,
+        ) {
+            return fail("the receipt is not the block's receipt for that position");
+        }
+        // The signatures are not covered by the transaction hash: check them, so the bundle
+        // shows who signed and no byte of it can change unnoticed.
+        self.tx
+            .verify_stateless()
+            .map_err(|e| BundleError::BadTransaction(format!("its signatures: {e}")))
+    }
+}
+
 /// Well-known state key spaces.
 pub mod spaces {
-    /// Receipt of a transaction, by transaction hash.
-    pub const RECEIPT: &str = "ledger/receipt";
     /// Next nonce of an account, by account id.
     pub const NONCE: &str = "ledger/nonce";
     /// The history MMR peaks (single key, empty id).
@@ -506,19 +552,81 @@ impl Read for Finalization {
 
 impl Write for Claim {
     fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Self::State(claim) => {
+                0u8.write(buf);
+                claim.write(buf);
+            }
+            Self::Transaction(claim) => {
+                1u8.write(buf);
+                claim.tx.write(buf);
+                // Length-prefixed, so a verifier can hash the receipt without parsing its events.
+                claim.receipt.encode().to_vec().write(buf);
+                claim.tx_path.write(buf);
+                claim.receipt_path.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Claim {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Self::State(claim) => claim.encode_size(),
+            Self::Transaction(claim) => {
+                let receipt = claim.receipt.encode_size();
+                claim.tx.encode_size()
+                    + commonware_codec::varint::UInt(receipt as u32).encode_size()
+                    + receipt
+                    + claim.tx_path.encode_size()
+                    + claim.receipt_path.encode_size()
+            }
+        }
+    }
+}
+
+impl Read for Claim {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        match u8::read(buf)? {
+            0 => Ok(Self::State(StateClaim::read(buf)?)),
+            1 => {
+                let tx = SignedTx::read(buf)?;
+                let receipt = Vec::<u8>::read_cfg(buf, &(RangeCfg::new(..=RECEIPT_MAX_BYTES), ()))?;
+                let receipt = Receipt::decode(commonware_codec::Copying(receipt.as_slice()))?;
+                Ok(Self::Transaction(Box::new(TxClaim {
+                    tx,
+                    receipt,
+                    tx_path: read_list(buf, MERKLE_PATH_MAX, &())?,
+                    receipt_path: read_list(buf, MERKLE_PATH_MAX, &())?,
+                })))
+            }
+            _ => Err(commonware_codec::Error::Invalid("Claim", "unknown kind")),
+        }
+    }
+}
+
+/// Longest Merkle path in a block's transaction or receipt tree (blocks hold at most
+/// [`BLOCK_TXS_MAX`] transactions).
+pub const MERKLE_PATH_MAX: usize = 32;
+/// Largest encoded receipt in a transaction claim, in bytes.
+pub const RECEIPT_MAX_BYTES: usize = 64 * 1024;
+
+impl Write for StateClaim {
+    fn write(&self, buf: &mut impl BufMut) {
         self.key.write(buf);
         self.value.write(buf);
         self.proof.write(buf);
     }
 }
 
-impl EncodeSize for Claim {
+impl EncodeSize for StateClaim {
     fn encode_size(&self) -> usize {
         self.key.encode_size() + self.value.encode_size() + self.proof.encode_size()
     }
 }
 
-impl Read for Claim {
+impl Read for StateClaim {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         Ok(Self {
@@ -610,7 +718,6 @@ impl Write for ProofBundle {
         self.header.write(buf);
         self.finalization.write(buf);
         self.claim.write(buf);
-        self.transaction.write(buf);
     }
 }
 
@@ -623,7 +730,6 @@ impl EncodeSize for ProofBundle {
             + self.header.encode_size()
             + self.finalization.encode_size()
             + self.claim.encode_size()
-            + self.transaction.encode_size()
     }
 }
 
@@ -649,7 +755,6 @@ impl Read for ProofBundle {
             header: Header::read(buf)?,
             finalization: Finalization::read(buf)?,
             claim: Claim::read(buf)?,
-            transaction: Option::<SignedTx>::read_cfg(buf, &())?,
         })
     }
 }
@@ -674,6 +779,126 @@ mod tests {
         assert_eq!(quorum(4), 3);
         assert_eq!(quorum(7), 5);
         assert_eq!(quorum(10), 7);
+    }
+
+    /// A block of three anchors with their receipts (the middle one failed), and a claim for
+    /// transaction `index`.
+    fn block_and_claim(index: usize) -> (Header, TxClaim) {
+        use crate::instruction::{Instruction, NotaryInstruction};
+        use crate::receipt::TxOutcome;
+        let key = crate::crypto::PrivateKey::from_test_seed(7);
+        let txs: Vec<SignedTx> = (0..3u64)
+            .map(|n| {
+                crate::tx::TxBody {
+                    chain_id: "test".into(),
+                    signer: key.public_key().account_id(),
+                    nonce: n,
+                    expiry: crate::time::TimestampMs(10_000),
+                    instructions: vec![Instruction::Notary(NotaryInstruction::Anchor {
+                        document: Hash32::sha256(&n.to_be_bytes()),
+                        title: format!("Document {n}"),
+                        metadata: vec![],
+                    })],
+                    memo: String::new(),
+                }
+                .into_signed(&[&key])
+            })
+            .collect();
+        let mut header = crate::block::tests::header();
+        let receipts: Vec<Receipt> = txs
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| Receipt {
+                tx: tx.hash(),
+                height: header.height,
+                index: i as u32,
+                timestamp: header.timestamp,
+                signer: tx.body.signer,
+                nonce: tx.body.nonce,
+                outcome: if i == 1 {
+                    TxOutcome::Failed {
+                        instruction: 0,
+                        code: "already_anchored".into(),
+                        message: "anchored before".into(),
+                    }
+                } else {
+                    TxOutcome::Success
+                },
+                events: vec![],
+            })
+            .collect();
+        let tx_hashes: Vec<Hash32> = txs.iter().map(SignedTx::hash).collect();
+        let receipt_hashes: Vec<Hash32> = receipts.iter().map(Receipt::hash).collect();
+        header.tx_count = 3;
+        header.tx_root = crate::merkle::root(&tx_hashes);
+        header.receipts_root = crate::block::receipts_root(&receipts);
+        let claim = TxClaim {
+            tx: txs[index].clone(),
+            receipt: receipts[index].clone(),
+            tx_path: crate::merkle::prove(&tx_hashes, index).unwrap(),
+            receipt_path: crate::merkle::prove(&receipt_hashes, index).unwrap(),
+        };
+        (header, claim)
+    }
+
+    #[test]
+    fn a_transaction_claim_verifies_and_round_trips() {
+        for index in 0..3 {
+            let (header, claim) = block_and_claim(index);
+            claim.verify(&header).expect("the claim verifies");
+            let encoded = Claim::Transaction(Box::new(claim)).encode();
+            let decoded: Claim = crate::codec::from_slice(&encoded, &()).unwrap();
+            let Claim::Transaction(decoded) = decoded else {
+                panic!("decoded as another kind");
+            };
+            decoded.verify(&header).expect("the decoded claim verifies");
+        }
+    }
+
+    #[test]
+    fn a_transaction_claim_does_not_verify_with_anything_changed() {
+        let (header, claim) = block_and_claim(1);
+        let fails = |claim: &TxClaim, header: &Header| {
+            assert!(matches!(
+                claim.verify(header),
+                Err(BundleError::BadTransaction(_))
+            ));
+        };
+        // The failed receipt presented as a success.
+        let mut changed = claim.clone();
+        changed.receipt.outcome = crate::receipt::TxOutcome::Success;
+        fails(&changed, &header);
+        // Another position.
+        let mut changed = claim.clone();
+        changed.receipt.index = 2;
+        fails(&changed, &header);
+        // Another transaction with this receipt.
+        let (_, other) = block_and_claim(0);
+        let mut changed = claim.clone();
+        changed.tx = other.tx;
+        fails(&changed, &header);
+        // Another block.
+        let mut changed = claim.clone();
+        changed.receipt.height += 1;
+        fails(&changed, &header);
+        // A path to another leaf.
+        let mut changed = claim.clone();
+        changed.receipt_path = other.receipt_path;
+        fails(&changed, &header);
+        // A forged signature on the right body.
+        let mut changed = claim.clone();
+        let mut bytes = changed.tx.signatures[0].signature.to_bytes();
+        bytes[0] ^= 1;
+        changed.tx.signatures[0].signature = Signature::from_bytes(&bytes).unwrap();
+        fails(&changed, &header);
+        // The header of another block.
+        let mut other_header = header.clone();
+        other_header.receipts_root = Hash32::sha256(b"another block's receipts");
+        fails(&claim, &other_header);
+        // A position the block does not have.
+        let mut changed = claim.clone();
+        changed.receipt.index = 3;
+        fails(&changed, &header);
     }
 
     #[test]

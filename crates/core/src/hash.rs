@@ -22,6 +22,8 @@ pub mod tag {
     pub const TX: &[u8] = b"civitas/tx";
     /// Hash of a block header (the block digest).
     pub const HEADER: &[u8] = b"civitas/header";
+    /// A receipt's hash: `H("civitas/receipt", receipt encoding)`.
+    pub const RECEIPT: &[u8] = b"civitas/receipt";
     /// Leaf of the transaction Merkle tree.
     pub const TX_LEAF: &[u8] = b"civitas/tx-leaf";
     /// Inner node of the transaction Merkle tree.

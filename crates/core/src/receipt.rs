@@ -57,6 +57,14 @@ impl Receipt {
     pub fn succeeded(&self) -> bool {
         matches!(self.outcome, TxOutcome::Success)
     }
+
+    /// The receipt's hash, a leaf of its block's `receipts_root`.
+    pub fn hash(&self) -> Hash32 {
+        Hash32::tagged(
+            crate::hash::tag::RECEIPT,
+            &[&commonware_codec::Encode::encode(self)],
+        )
+    }
 }
 
 impl Write for TxOutcome {

@@ -193,16 +193,13 @@ pub struct BlockResult {
     pub rejected: Vec<(TxHash, Rejection)>,
     /// Root of the history MMR including the parent.
     pub history_root: Hash32,
+    /// Merkle root over the receipts (the header's `receipts_root`).
+    pub receipts_root: Hash32,
 }
 
 /// Key of the next nonce of `account`.
 pub fn nonce_key(account: &AccountId) -> StateKey {
     StateKey::new(spaces::NONCE, account.0.to_vec())
-}
-
-/// Key of the receipt of `tx`.
-pub fn receipt_key(tx: &TxHash) -> StateKey {
-    StateKey::new(spaces::RECEIPT, tx.0.to_vec())
 }
 
 /// Key of the history MMR peaks.
@@ -339,7 +336,6 @@ pub async fn execute_block_until<S: StateView, M: Modules>(
             Ok(nonce) => {
                 let index = result.included.len() as u32;
                 let receipt = run_tx(env, &tx, hash, index, nonce, &mut state, modules).await?;
-                state.put_typed(&receipt_key(&hash), &receipt);
                 result.receipts.push(receipt);
                 result.included.push(tx);
             }
@@ -356,6 +352,7 @@ pub async fn execute_block_until<S: StateView, M: Modules>(
     }
     modules.end_block(env, &mut state).await?;
     result.writes = state.into_writes();
+    result.receipts_root = civitas_core::block::receipts_root(&result.receipts);
     Ok(result)
 }
 

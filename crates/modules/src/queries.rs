@@ -14,7 +14,6 @@ use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::mmr::Peaks;
-use civitas_core::receipt::Receipt;
 use serde::Serialize;
 
 /// The key spaces a client may name, and how their ids are written.
@@ -23,7 +22,6 @@ pub const SPACES: &[(&str, &str)] = &[
     (spaces::ACCOUNT, "account id, hex"),
     (spaces::AGENCY, "agency id, such as finance"),
     (spaces::KEY, "public key, hex"),
-    (spaces::RECEIPT, "transaction hash, hex"),
     (spaces::NONCE, "account id, hex"),
     (spaces::HISTORY, "empty"),
     (spaces::META, "empty"),
@@ -49,7 +47,6 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
     let bytes = match space {
         spaces::DOCUMENT => hex32("a document's SHA-256")?.0.to_vec(),
         spaces::ACCOUNT | spaces::NONCE => hex32("an account id")?.0.to_vec(),
-        spaces::RECEIPT => hex32("a transaction hash")?.0.to_vec(),
         spaces::KEY => PublicKey::from_hex(id)?.to_bytes().to_vec(),
         spaces::AGENCY => id.as_bytes().to_vec(),
         spaces::HISTORY
@@ -96,7 +93,6 @@ pub fn value_json(space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
         spaces::ACCOUNT => json(from_slice::<Account>(bytes, &()).ok()?),
         spaces::AGENCY => json(from_slice::<Agency>(bytes, &()).ok()?),
         spaces::KEY => json(from_slice::<AccountId>(bytes, &()).ok()?),
-        spaces::RECEIPT => json(from_slice::<Receipt>(bytes, &()).ok()?),
         spaces::NONCE => json(from_slice::<u64>(bytes, &()).ok()?),
         spaces::HISTORY => json(from_slice::<Peaks>(bytes, &()).ok()?),
         spaces::META => json(from_slice::<Hash32>(bytes, &()).ok()?),

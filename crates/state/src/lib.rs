@@ -120,6 +120,15 @@ pub fn stored_key(key: &StateKey) -> sha256::Digest {
     to_digest(&key.hashed())
 }
 
+/// Merkle nodes per file of the state's Merkle journal (32 bytes each: 8 MiB files).
+///
+/// Every file of a journal stays open; with 4,096 nodes per file a state of 10 million keys
+/// needed more than 20,000 open files, and a chain of a few hundred thousand transactions more
+/// than the 1,024 most systems allow a process by default.
+pub const MERKLE_NODES_PER_BLOB: std::num::NonZeroU64 = NZU64!(262_144);
+/// Operations per section (file) of the state's operation log and of its offsets.
+pub const LOG_OPERATIONS_PER_SECTION: std::num::NonZeroU64 = NZU64!(65_536);
+
 /// Storage configuration for the state database under `prefix`.
 pub fn db_config(
     prefix: &str,
@@ -129,7 +138,7 @@ pub fn db_config(
         merkle_config: MerkleConfig {
             journal_partition: format!("{prefix}-state-mmr-journal"),
             metadata_partition: format!("{prefix}-state-mmr-metadata"),
-            items_per_blob: NZU64!(4096),
+            items_per_blob: MERKLE_NODES_PER_BLOB,
             write_buffer: NZUsize!(64 * 1024),
             replay_buffer: NZUsize!(1024 * 1024),
             strategy: Sequential,
@@ -137,7 +146,7 @@ pub fn db_config(
         },
         journal_config: VariableJournalConfig {
             partition: format!("{prefix}-state-log"),
-            items_per_section: NZU64!(4096),
+            items_per_section: LOG_OPERATIONS_PER_SECTION,
             compression: None,
             codec_config: ((), ()),
             page_cache,

@@ -4,7 +4,7 @@
 //! `KeyValueProof`, or `1` for an absence proof followed by the QMDB `ExclusionProof`.
 
 use crate::{Db, StateError, from_digest, stored_key, to_digest};
-use civitas_core::bundle::{BundleError, ProofBundle, StateKey};
+use civitas_core::bundle::{BundleError, Claim, ProofBundle, StateKey};
 use civitas_core::genesis::Genesis;
 use civitas_core::hash::Hash32;
 use commonware_codec::{Encode, Read};
@@ -116,18 +116,20 @@ pub fn verify(root: &Hash32, key: &StateKey, value: Option<&[u8]>, proof: &[u8])
 }
 
 /// Verifies a whole bundle offline: the anchor (genesis, validators, certificate) and the
-/// state proof against the certified header's state root.
+/// claim: a state proof against the certified header's state root, or a transaction and its
+/// receipt against the header's transaction and receipt roots.
 pub fn verify_bundle(bundle: &ProofBundle, genesis: &Genesis) -> Result<(), BundleError> {
     bundle.verify_anchor(genesis, |root, key, value, proof| {
         verify(root, key, value, proof)
     })?;
-    let claim = &bundle.claim;
-    if !verify(
-        &bundle.header.state_root,
-        &claim.key,
-        claim.value.as_deref(),
-        &claim.proof,
-    ) {
+    if let Claim::State(claim) = &bundle.claim
+        && !verify(
+            &bundle.header.state_root,
+            &claim.key,
+            claim.value.as_deref(),
+            &claim.proof,
+        )
+    {
         return Err(BundleError::BadStateProof);
     }
     Ok(())
