@@ -172,9 +172,21 @@ pub(crate) fn wait_until_final(
     loop {
         for (i, child) in children.iter_mut().enumerate() {
             if let Some(status) = child.try_wait()? {
+                let log = dir.join(format!("node{i}/node.log"));
+                // The node's own last words usually say what to do (a full disk, data of
+                // another release); show them rather than only pointing at the log.
+                let last = std::fs::read_to_string(&log)
+                    .ok()
+                    .and_then(|text| {
+                        text.lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                            .map(|l| l.trim_start_matches("error: ").to_string())
+                    })
+                    .unwrap_or_default();
                 bail!(
-                    "node {i} exited ({status}) while starting; see {}",
-                    dir.join(format!("node{i}/node.log")).display()
+                    "node {i} exited ({status}) while starting: {last}\n(full log: {})",
+                    log.display()
                 );
             }
         }
@@ -316,9 +328,11 @@ fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
 
 pub(crate) fn stop(children: &mut [Child]) {
     for child in children.iter() {
+        // Quietly: a node that already exited is no error here.
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
+            .stderr(std::process::Stdio::null())
             .status();
     }
     let deadline = Instant::now() + Duration::from_secs(10);

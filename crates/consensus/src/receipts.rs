@@ -7,8 +7,9 @@
 //! and Merkle nodes on disk, and the re-linking of its neighbour in the ordered key space).
 //!
 //! The store is an archive of receipts numbered by the transaction's position in the chain, with
-//! an in-memory index from the first 8 bytes of the transaction hash to that position (about 24
-//! bytes per transaction; a lookup reads one receipt from disk). Writes are appended to
+//! an in-memory index from the first 8 bytes of the transaction hash to that position (one map
+//! entry per transaction: two 8-byte numbers and the map's overhead; a lookup reads one receipt
+//! from disk). Writes are appended to
 //! buffered journals, so storing a block's receipts costs a few writes, not a few per receipt.
 //! (An on-disk hash table, commonware's immutable archive, keeps almost nothing in memory, but
 //! reads and rewrites a table bucket for every receipt: measured, it cost each validator 30%
