@@ -159,18 +159,34 @@ struct HexTransaction {
     transaction: String,
 }
 
-fn parse_transaction(headers: &HeaderMap, body: &Bytes) -> Result<SignedTx, ApiError> {
-    let content_type = headers
+/// Whether the request body is raw bytes rather than JSON.
+fn is_octet_stream(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.starts_with("application/octet-stream") {
+        .is_some_and(|t| t.starts_with("application/octet-stream"))
+}
+
+/// Why a hex-encoded transaction could not be read.
+enum HexTxError {
+    NotHex,
+    Malformed(String),
+}
+
+fn decode_hex_tx(text: &str) -> Result<SignedTx, HexTxError> {
+    let bytes = hex::decode(text.trim()).map_err(|_| HexTxError::NotHex)?;
+    SignedTx::decode(&bytes).map_err(|e| HexTxError::Malformed(e.to_string()))
+}
+
+fn parse_transaction(headers: &HeaderMap, body: &Bytes) -> Result<SignedTx, ApiError> {
+    if is_octet_stream(headers) {
         return SignedTx::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
     }
     if let Ok(wrapper) = serde_json::from_slice::<HexTransaction>(body) {
-        let bytes = hex::decode(wrapper.transaction.trim())
-            .map_err(|_| ApiError::bad_request("\"transaction\" must be hexadecimal"))?;
-        return SignedTx::decode(&bytes).map_err(|e| ApiError::bad_request(e.to_string()));
+        return decode_hex_tx(&wrapper.transaction).map_err(|e| match e {
+            HexTxError::NotHex => ApiError::bad_request("\"transaction\" must be hexadecimal"),
+            HexTxError::Malformed(reason) => ApiError::bad_request(reason),
+        });
     }
     serde_json::from_slice::<SignedTx>(body).map_err(|e| {
         ApiError::bad_request(format!(
@@ -200,16 +216,7 @@ struct HexBatch {
 /// The transactions of a batch body: the canonical encoding of a list of transactions as raw
 /// bytes, or `{"transactions": ["<hex>", ...]}`.
 fn parse_batch(headers: &HeaderMap, body: &Bytes) -> Result<Vec<SignedTx>, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let too_many = || {
-        ApiError::bad_request(format!(
-            "a batch holds at most {BATCH_TXS_MAX} transactions; split it"
-        ))
-    };
-    let txs = if content_type.starts_with("application/octet-stream") {
+    let txs = if is_octet_stream(headers) {
         SignedTx::decode_batch(body, BATCH_TXS_MAX).map_err(ApiError::bad_request)?
     } else {
         let batch = serde_json::from_slice::<HexBatch>(body).map_err(|e| {
@@ -218,17 +225,18 @@ fn parse_batch(headers: &HeaderMap, body: &Bytes) -> Result<Vec<SignedTx>, ApiEr
             ))
         })?;
         if batch.transactions.len() > BATCH_TXS_MAX {
-            return Err(too_many());
+            return Err(ApiError::bad_request(format!(
+                "a batch holds at most {BATCH_TXS_MAX} transactions; split it"
+            )));
         }
         let mut txs = Vec::with_capacity(batch.transactions.len());
         for (n, text) in batch.transactions.iter().enumerate() {
-            let bytes = hex::decode(text.trim()).map_err(|_| {
-                ApiError::bad_request(format!("transaction {n} is not hexadecimal"))
-            })?;
-            txs.push(
-                SignedTx::decode(&bytes)
-                    .map_err(|e| ApiError::bad_request(format!("transaction {n}: {e}")))?,
-            );
+            txs.push(decode_hex_tx(text).map_err(|e| {
+                ApiError::bad_request(match e {
+                    HexTxError::NotHex => format!("transaction {n} is not hexadecimal"),
+                    HexTxError::Malformed(reason) => format!("transaction {n}: {reason}"),
+                })
+            })?);
         }
         txs
     };

@@ -224,17 +224,21 @@ impl Client {
             .ok_or_else(|| ClientError::Protocol("missing next_nonce".into()))
     }
 
-    /// Submits a signed transaction.
-    pub fn submit(&self, tx: &SignedTx) -> Result<TxHash, ClientError> {
+    /// Posts `body` as `application/octet-stream` to `path`; returns the JSON answer.
+    fn post_bytes(&self, path: &str, body: &[u8]) -> Result<Value, ClientError> {
         let response = self
             .agent
-            .post(&self.url("/v1/transactions"))
+            .post(&self.url(path))
             .header("content-type", "application/octet-stream")
-            .send(&tx.encode()[..])
+            .send(body)
             .map_err(|e| self.unreachable(e))?;
         let bytes = self.read(response)?;
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// Submits a signed transaction.
+    pub fn submit(&self, tx: &SignedTx) -> Result<TxHash, ClientError> {
+        let value = self.post_bytes("/v1/transactions", &tx.encode())?;
         let hash = value["hash"]
             .as_str()
             .ok_or_else(|| ClientError::Protocol("missing hash".into()))?;
@@ -244,39 +248,22 @@ impl Client {
     /// Submits up to 256 transactions in one request; returns one verdict per transaction, in
     /// order: `Ok(hash)` when admitted, or the node's error (code and message).
     pub fn submit_batch(&self, txs: &[SignedTx]) -> Result<Vec<BatchVerdict>, ClientError> {
-        let response = self
-            .agent
-            .post(&self.url("/v1/transactions/batch"))
-            .header("content-type", "application/octet-stream")
-            .send(&SignedTx::encode_batch(txs)[..])
-            .map_err(|e| self.unreachable(e))?;
-        let bytes = self.read(response)?;
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let value = self.post_bytes("/v1/transactions/batch", &SignedTx::encode_batch(txs))?;
         let results = value["results"]
             .as_array()
             .filter(|results| results.len() == txs.len())
             .ok_or_else(|| ClientError::Protocol("missing or short \"results\"".into()))?;
-        results
+        Ok(results
             .iter()
             .zip(txs)
-            .map(|(result, tx)| {
-                let hash = tx.hash();
-                Ok(match result["error"]["code"].as_str() {
-                    None => BatchVerdict { hash, error: None },
-                    Some(code) => BatchVerdict {
-                        hash,
-                        error: Some((
-                            code.to_string(),
-                            result["error"]["message"]
-                                .as_str()
-                                .unwrap_or("")
-                                .to_string(),
-                        )),
-                    },
-                })
+            .map(|(result, tx)| BatchVerdict {
+                hash: tx.hash(),
+                error: result["error"]["code"].as_str().map(|code| {
+                    let message = result["error"]["message"].as_str().unwrap_or("");
+                    (code.to_string(), message.to_string())
+                }),
             })
-            .collect()
+            .collect())
     }
 
     /// Status of a transaction (`pending`, `finalized`, `failed`, `rejected`).

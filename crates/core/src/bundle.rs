@@ -561,7 +561,8 @@ impl Write for Claim {
                 1u8.write(buf);
                 claim.tx.write(buf);
                 // Length-prefixed, so a verifier can hash the receipt without parsing its events.
-                claim.receipt.encode().to_vec().write(buf);
+                commonware_codec::varint::UInt(claim.receipt.encode_size() as u32).write(buf);
+                claim.receipt.write(buf);
                 claim.tx_path.write(buf);
                 claim.receipt_path.write(buf);
             }

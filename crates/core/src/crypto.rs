@@ -251,7 +251,7 @@ mod key_cache {
     use commonware_codec::DecodeExt;
     use commonware_cryptography::ed25519;
     use std::collections::HashMap;
-    use std::sync::Mutex;
+    use std::sync::{LazyLock, Mutex};
 
     /// Most keys in one generation.
     pub const GENERATION: usize = 8_192;
@@ -262,16 +262,15 @@ mod key_cache {
         previous: HashMap<[u8; 32], ed25519::PublicKey>,
     }
 
-    static CACHE: Mutex<Option<Generations>> = Mutex::new(None);
+    static CACHE: LazyLock<Mutex<Generations>> = LazyLock::new(Mutex::default);
 
     fn lookup(raw: &[u8; 32]) -> Option<ed25519::PublicKey> {
-        let mut guard = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-        let cache = guard.get_or_insert_with(Generations::default);
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(key) = cache.current.get(raw) {
             return Some(key.clone());
         }
         let key = cache.previous.remove(raw)?;
-        insert(cache, *raw, key.clone());
+        insert(&mut cache, *raw, key.clone());
         Some(key)
     }
 
@@ -289,9 +288,8 @@ mod key_cache {
         }
         // Decompress outside the lock.
         let key = ed25519::PublicKey::decode(commonware_codec::Copying(&raw[..])).ok()?;
-        let mut guard = CACHE.lock().unwrap_or_else(|p| p.into_inner());
         insert(
-            guard.get_or_insert_with(Generations::default),
+            &mut CACHE.lock().unwrap_or_else(|p| p.into_inner()),
             raw,
             key.clone(),
         );
@@ -324,8 +322,7 @@ mod key_cache {
                 .expect("an invalid encoding among 256 candidates");
             assert!(decompress(invalid).is_none());
             assert!(decompress(invalid).is_none());
-            let guard = CACHE.lock().unwrap();
-            let cache = guard.as_ref().unwrap();
+            let cache = CACHE.lock().unwrap();
             assert!(cache.current.len() <= GENERATION && cache.previous.len() <= GENERATION);
             assert!(!cache.current.contains_key(&invalid));
         }

@@ -210,7 +210,7 @@ impl SignedTx {
         rng: &mut impl rand_core::CryptoRng,
     ) -> Vec<Result<(), TxError>> {
         use commonware_cryptography::{BatchEntry, BatchVerifier, ed25519};
-        let bodies: Vec<Vec<u8>> = txs.iter().map(|tx| tx.body.encode().to_vec()).collect();
+        let bodies: Vec<bytes::Bytes> = txs.iter().map(|tx| tx.body.encode()).collect();
         let entries: Vec<(usize, &TxSignature)> = txs
             .iter()
             .enumerate()
