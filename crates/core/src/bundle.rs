@@ -473,6 +473,33 @@ pub mod spaces {
     pub const AUTHZ_PENDING: &str = "authz/pending";
     /// Every policy set that was ever in force, by big-endian u64 version.
     pub const AUTHZ_VERSION: &str = "authz/version";
+    /// Treasury counters: next appropriation, commitment, payment and entry numbers (single key).
+    pub const TREASURY_CONFIG: &str = "treasury/config";
+    /// A fiscal year, by big-endian u32 year.
+    pub const FISCAL_YEAR: &str = "treasury/year";
+    /// A registered vendor, by account id.
+    pub const VENDOR: &str = "treasury/vendor";
+    /// An appropriation with its running figures, by big-endian u64 number.
+    pub const APPROPRIATION: &str = "treasury/appropriation";
+    /// A commitment, by big-endian u64 number.
+    pub const COMMITMENT: &str = "treasury/commitment";
+    /// A payment, by big-endian u64 number.
+    pub const PAYMENT: &str = "treasury/payment";
+    /// One money movement, by big-endian u64 sequence number.
+    pub const ENTRY: &str = "treasury/entry";
+    /// A running total, by UTF-8 `<year>/all` or `<year>/<dimension>/<value>` (dimension
+    /// `agency`, `programme`, `classification`, `vendor` (account hex) or `month` (`YYYY-MM`)).
+    pub const TOTAL: &str = "treasury/total";
+    /// Procurement counters: next tender and contract numbers (single key).
+    pub const PROCUREMENT_CONFIG: &str = "procurement/config";
+    /// A contracting process (plan, tender, award), by big-endian u64 number.
+    pub const TENDER: &str = "procurement/tender";
+    /// A bid, by big-endian u64 tender number followed by the bidder's account id.
+    pub const BID: &str = "procurement/bid";
+    /// A contract with its milestones, by big-endian u64 number.
+    pub const CONTRACT: &str = "procurement/contract";
+    /// An agency's recent awards, read by the integrity signals, by agency id.
+    pub const AWARDS: &str = "procurement/awards";
 }
 
 impl Write for StateKey {

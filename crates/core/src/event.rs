@@ -8,6 +8,8 @@ use crate::crypto::{AccountId, PublicKey};
 use crate::governance::GovernanceAction;
 use crate::hash::Hash32;
 use crate::limits::*;
+use crate::procurement::ProcurementEvent;
+use crate::treasury::TreasuryEvent;
 use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{EncodeSize, Read, ReadExt, Write};
@@ -136,6 +138,12 @@ pub enum Event {
         /// First block authorized under it.
         effective_height: u64,
     },
+    /// A treasury event (its JSON carries its own `type`).
+    #[serde(untagged)]
+    Treasury(TreasuryEvent),
+    /// A procurement event (its JSON carries its own `type`).
+    #[serde(untagged)]
+    Procurement(ProcurementEvent),
 }
 
 impl Event {
@@ -152,6 +160,8 @@ impl Event {
             | Self::ProposalApproved { .. }
             | Self::ProposalExecuted { .. }
             | Self::PoliciesScheduled { .. } => "governance",
+            Self::Treasury(_) => "treasury",
+            Self::Procurement(_) => "procurement",
         }
     }
 }
@@ -299,6 +309,14 @@ impl Write for Event {
                 version.write(buf);
                 effective_height.write(buf);
             }
+            Self::Treasury(event) => {
+                11u8.write(buf);
+                event.write(buf);
+            }
+            Self::Procurement(event) => {
+                12u8.write(buf);
+                event.write(buf);
+            }
         }
     }
 }
@@ -321,6 +339,8 @@ impl EncodeSize for Event {
             Self::ProposalExecuted { action, .. } => 8 + action.encode_size() + 8,
             Self::KeysChanged { keys, .. } => 32 + keys.encode_size() + 1,
             Self::PoliciesScheduled { .. } => 24,
+            Self::Treasury(event) => event.encode_size(),
+            Self::Procurement(event) => event.encode_size(),
         }
     }
 }
@@ -389,6 +409,8 @@ impl Read for Event {
                 version: u64::read(buf)?,
                 effective_height: u64::read(buf)?,
             },
+            11 => Self::Treasury(TreasuryEvent::read(buf)?),
+            12 => Self::Procurement(ProcurementEvent::read(buf)?),
             other => return Err(commonware_codec::Error::InvalidEnum(other)),
         })
     }

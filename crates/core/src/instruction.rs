@@ -12,6 +12,8 @@ use crate::crypto::{AccountId, PublicKey};
 pub use crate::governance::{GovernanceAction, GovernanceInstruction};
 use crate::hash::Hash32;
 use crate::limits::*;
+pub use crate::procurement::ProcurementInstruction;
+pub use crate::treasury::TreasuryInstruction;
 use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{EncodeSize, RangeCfg, Read, ReadExt, Write};
@@ -27,6 +29,10 @@ pub enum Instruction {
     Notary(NotaryInstruction),
     /// Proposals approved by agencies: validator-set and threshold changes.
     Governance(GovernanceInstruction),
+    /// Fiscal years, appropriations, commitments and payments.
+    Treasury(TreasuryInstruction),
+    /// Tenders, sealed bids, awards and contracts.
+    Procurement(ProcurementInstruction),
 }
 
 /// Operations of the identity module.
@@ -114,6 +120,8 @@ pub struct MetadataEntry {
 const MODULE_IDENTITY: u8 = 1;
 const MODULE_NOTARY: u8 = 2;
 const MODULE_GOVERNANCE: u8 = 3;
+const MODULE_TREASURY: u8 = 4;
+const MODULE_PROCUREMENT: u8 = 5;
 
 impl Instruction {
     /// `module.operation`, as used in receipts, errors and policies.
@@ -132,6 +140,8 @@ impl Instruction {
                 NotaryInstruction::Revoke { .. } => "notary.revoke",
             },
             Self::Governance(op) => op.name(),
+            Self::Treasury(op) => op.name(),
+            Self::Procurement(op) => op.name(),
         }
     }
 
@@ -184,6 +194,8 @@ impl Instruction {
                 }
             },
             Self::Governance(op) => op.validate(),
+            Self::Treasury(op) => op.validate(),
+            Self::Procurement(op) => op.validate(),
         }
     }
 }
@@ -329,6 +341,14 @@ impl Write for Instruction {
                 MODULE_GOVERNANCE.write(buf);
                 op.write(buf);
             }
+            Self::Treasury(op) => {
+                MODULE_TREASURY.write(buf);
+                op.write(buf);
+            }
+            Self::Procurement(op) => {
+                MODULE_PROCUREMENT.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -365,6 +385,8 @@ impl EncodeSize for Instruction {
             },
             // The governance encoding includes its own operation byte.
             Self::Governance(op) => op.encode_size() - 1,
+            Self::Treasury(op) => op.encode_size() - 1,
+            Self::Procurement(op) => op.encode_size() - 1,
         }
     }
 }
@@ -409,6 +431,10 @@ impl Read for Instruction {
                 reason: read_str(buf, REASON_MAX_BYTES)?,
             }),
             (MODULE_GOVERNANCE, op) => Self::Governance(GovernanceInstruction::read_op(op, buf)?),
+            (MODULE_TREASURY, op) => Self::Treasury(TreasuryInstruction::read_variant(op, buf)?),
+            (MODULE_PROCUREMENT, op) => {
+                Self::Procurement(ProcurementInstruction::read_variant(op, buf)?)
+            }
             (MODULE_IDENTITY | MODULE_NOTARY, other) => {
                 return Err(commonware_codec::Error::InvalidEnum(other));
             }

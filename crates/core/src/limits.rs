@@ -71,3 +71,32 @@ pub const STATE_VALUE_MAX_BYTES: usize = 64 * 1024;
 pub const BUNDLE_MAX_BYTES: usize = 1024 * 1024;
 /// Most digests in one Merkle path inside a bundle.
 pub const PROOF_DIGESTS_MAX: usize = 256;
+
+/// Longest programme or economic-classification code ("primary-care", "2211"), in bytes.
+pub const CODE_MAX_BYTES: usize = 32;
+/// Longest free-text description (an appropriation's purpose, a tender's scope), in bytes.
+pub const DESCRIPTION_MAX_BYTES: usize = 1_024;
+/// Longest reference (an invoice number, a business registration number), in bytes.
+pub const REFERENCE_MAX_BYTES: usize = 64;
+/// Most notarised documents one tender lists.
+pub const TENDER_DOCUMENTS_MAX: usize = 16;
+/// Most evaluation criteria of one tender.
+pub const CRITERIA_MAX: usize = 8;
+/// Most members of one evaluation committee.
+pub const COMMITTEE_MAX: usize = 9;
+/// Most bids one tender accepts.
+pub const BIDS_MAX: usize = 128;
+/// Largest sealed (encrypted) bid carried with a bid commitment, in bytes.
+pub const SEALED_BID_MAX_BYTES: usize = 4_096;
+/// Most clarifications published for one tender.
+pub const CLARIFICATIONS_MAX: usize = 16;
+/// Most complaints recorded against one award.
+pub const COMPLAINTS_MAX: usize = 16;
+/// Most milestones of one contract.
+pub const MILESTONES_MAX: usize = 24;
+/// Most amendments of one contract.
+pub const AMENDMENTS_MAX: usize = 32;
+/// Longest standstill period after an award, in days.
+pub const STANDSTILL_DAYS_MAX: u16 = 60;
+/// Most integrity signals raised on one award.
+pub const SIGNALS_MAX: usize = 8;

@@ -8,7 +8,9 @@ pub mod authz;
 pub mod governance;
 pub mod identity;
 pub mod notary;
+pub mod procurement;
 pub mod queries;
+pub mod treasury;
 
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
@@ -18,7 +20,8 @@ use civitas_exec::{BlockEnv, BlockError, Failure, Modules, Overlay, Rejection, T
 use civitas_state::StateView;
 
 /// Roles the ledger itself assigns. What any role may do is up to the policies
-/// (`authz/policies.cedar` by default: `admin`, `notary`, `registrar`).
+/// (`authz/policies.cedar` by default: `admin`, `notary`, `registrar`, `budget`, `treasurer`,
+/// `procurement`).
 pub mod roles {
     /// Given to every admin key listed in genesis.
     pub const ADMIN: &str = "admin";
@@ -86,6 +89,12 @@ impl Modules for CivitasModules {
             Instruction::Notary(op) => notary::handler::apply(ctx, &signer, op, state).await,
             Instruction::Governance(op) => {
                 governance::handler::apply(ctx, &signer, op, state).await
+            }
+            Instruction::Treasury(op) => {
+                treasury::handler::apply(ctx, &signer, &cosigners, op, state).await
+            }
+            Instruction::Procurement(op) => {
+                procurement::handler::apply(ctx, &signer, &cosigners, op, state).await
             }
         }
     }

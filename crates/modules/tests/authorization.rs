@@ -594,7 +594,7 @@ fn invalid_policy_changes_are_refused_when_proposed() {
             "invalid_policy",
         ),
         (
-            "@id(\"ghost\") permit (principal, action == Action::\"treasury.pay\", resource);",
+            "@id(\"ghost\") permit (principal, action == Action::\"land.transfer\", resource);",
             "invalid_policy",
         ),
     ];

@@ -277,6 +277,16 @@ pub enum Resource {
         /// Still collecting approvals.
         open: bool,
     },
+    /// A treasury or procurement record (existing, or as it would be created).
+    Record {
+        /// `fiscal_year`, `vendor`, `appropriation`, `commitment`, `payment`, `tender` or
+        /// `contract`.
+        kind: &'static str,
+        /// Its number or id, as text.
+        id: String,
+        /// The agency it belongs to ("" for a fiscal year).
+        agency: String,
+    },
 }
 
 /// An instruction-specific context value.
@@ -306,6 +316,7 @@ struct TypeNames {
     account: EntityTypeName,
     document: EntityTypeName,
     proposal: EntityTypeName,
+    record: EntityTypeName,
     signers: EntityTypeName,
     action: EntityTypeName,
 }
@@ -318,6 +329,7 @@ fn type_names() -> &'static TypeNames {
             account: name("Account"),
             document: name("Document"),
             proposal: name("Proposal"),
+            record: name("Record"),
             signers: name("Signers"),
             action: name("Action"),
         }
@@ -512,6 +524,19 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
                     ("kind", RestrictedExpression::new_string((*kind).into())),
                     ("agency", RestrictedExpression::new_string(agency.clone())),
                     ("open", RestrictedExpression::new_bool(*open)),
+                ],
+            )
+            .map_err(internal)?;
+            entities.push(entity);
+            id
+        }
+        Resource::Record { kind, id, agency } => {
+            let id = uid(&names.record, &format!("{kind}/{id}"));
+            let entity = record_entity(
+                id.clone(),
+                [
+                    ("kind", RestrictedExpression::new_string((*kind).into())),
+                    ("agency", RestrictedExpression::new_string(agency.clone())),
                 ],
             )
             .map_err(internal)?;

@@ -13,7 +13,9 @@ use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::AccountKind;
 use civitas_core::instruction::{
     GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
+    ProcurementInstruction, TreasuryInstruction,
 };
+use civitas_core::money::Money;
 use civitas_exec::{BlockError, Failure, Overlay, TxContext};
 use civitas_state::StateView;
 use std::collections::BTreeMap;
@@ -178,6 +180,16 @@ pub async fn question<'a, S: StateView>(
                 }
             }
         },
+        Instruction::Treasury(op) => {
+            match treasury_resource(principal, op, &mut params, state).await? {
+                Ok(resource) => resource,
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+        Instruction::Procurement(op) => match procurement_resource(op, &mut params, state).await? {
+            Ok(resource) => resource,
+            Err(failure) => return Ok(Err(failure)),
+        },
     };
     Ok(Ok(Question {
         principal,
@@ -185,5 +197,144 @@ pub async fn question<'a, S: StateView>(
         action: instruction.name(),
         resource,
         params,
+    }))
+}
+
+fn record(kind: &'static str, id: impl ToString, agency: &str) -> Resource {
+    Resource::Record {
+        kind,
+        id: id.to_string(),
+        agency: agency.to_string(),
+    }
+}
+
+fn amount_param(params: &mut Vec<(&'static str, Param)>, money: &Money) {
+    params.push((
+        "amount",
+        Param::Long(i64::try_from(money.amount).unwrap_or(i64::MAX)),
+    ));
+}
+
+/// Treasury records are presented with their agency; money-moving instructions carry
+/// `context.amount` (minor units) so a policy can ask for more signers above a threshold.
+async fn treasury_resource<S: StateView>(
+    principal: &Account,
+    op: &TreasuryInstruction,
+    params: &mut Vec<(&'static str, Param)>,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Resource, Failure>, BlockError> {
+    use crate::treasury::handler::{load_appropriation, load_commitment, load_payment};
+    Ok(Ok(match op {
+        TreasuryInstruction::OpenYear { year, .. } | TreasuryInstruction::CloseYear { year } => {
+            record("fiscal_year", year, "")
+        }
+        TreasuryInstruction::RegisterVendor { account, .. } => {
+            record("vendor", account.to_hex(), &principal.agency)
+        }
+        TreasuryInstruction::Appropriate { agency, amount, .. } => {
+            amount_param(params, amount);
+            record("appropriation", "new", agency)
+        }
+        TreasuryInstruction::AdjustAppropriation {
+            appropriation,
+            amount,
+            ..
+        }
+        | TreasuryInstruction::Allot {
+            appropriation,
+            amount,
+            ..
+        }
+        | TreasuryInstruction::Commit {
+            appropriation,
+            amount,
+            ..
+        } => {
+            amount_param(params, amount);
+            match load_appropriation(state, *appropriation).await? {
+                Ok(a) => record("appropriation", a.id, &a.agency),
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+        TreasuryInstruction::AdjustCommitment {
+            commitment, amount, ..
+        }
+        | TreasuryInstruction::Pay {
+            commitment, amount, ..
+        } => {
+            amount_param(params, amount);
+            match load_commitment(state, *commitment).await? {
+                Ok(c) => record("commitment", c.id, &c.agency),
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+        TreasuryInstruction::ReversePayment { payment, .. } => {
+            match load_payment(state, *payment).await? {
+                Ok(p) => {
+                    amount_param(params, &p.amount);
+                    record("payment", p.id, &p.agency)
+                }
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+    }))
+}
+
+/// Procurement records are presented with the buying agency; a plan carries its estimate and
+/// an accepted milestone its amount as `context.amount`.
+async fn procurement_resource<S: StateView>(
+    op: &ProcurementInstruction,
+    params: &mut Vec<(&'static str, Param)>,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Resource, Failure>, BlockError> {
+    use crate::procurement::handler::{load_contract, load_tender};
+    use crate::treasury::handler::load_appropriation;
+    Ok(Ok(match op {
+        ProcurementInstruction::Plan {
+            appropriation,
+            estimated,
+            ..
+        } => {
+            amount_param(params, estimated);
+            match load_appropriation(state, *appropriation).await? {
+                Ok(a) => record("tender", "new", &a.agency),
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+        ProcurementInstruction::Publish { tender, .. }
+        | ProcurementInstruction::Clarify { tender, .. }
+        | ProcurementInstruction::Bid { tender, .. }
+        | ProcurementInstruction::Open { tender, .. }
+        | ProcurementInstruction::Evaluate { tender, .. }
+        | ProcurementInstruction::Award { tender, .. }
+        | ProcurementInstruction::Complain { tender, .. }
+        | ProcurementInstruction::Sign { tender, .. }
+        | ProcurementInstruction::Cancel { tender, .. } => {
+            match load_tender(state, *tender).await? {
+                Ok(t) => record("tender", t.id, &t.agency),
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+        ProcurementInstruction::Accept {
+            contract,
+            milestone,
+            ..
+        } => match load_contract(state, *contract).await? {
+            Ok(c) => {
+                if let Some(m) = c.milestones.get(usize::from(*milestone)) {
+                    amount_param(params, &m.terms.amount);
+                } else {
+                    params.push(("amount", Param::Long(0)));
+                }
+                record("contract", c.id, &c.agency)
+            }
+            Err(failure) => return Ok(Err(failure)),
+        },
+        ProcurementInstruction::Amend { contract, .. } => {
+            match load_contract(state, *contract).await? {
+                Ok(c) => record("contract", c.id, &c.agency),
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
     }))
 }

@@ -22,6 +22,8 @@ pub struct Chain {
     pub state: MemoryState,
     pub height: u64,
     pub genesis: Arc<Genesis>,
+    /// Milliseconds added to every later block's time (blocks are otherwise 1 s apart).
+    pub skip_ms: u64,
 }
 
 pub fn agency(id: &str, seed: u64) -> GenesisAgency {
@@ -49,6 +51,7 @@ impl Chain {
             state: MemoryState::default(),
             height: 0,
             genesis: Arc::new(genesis),
+            skip_ms: 0,
         };
         chain.block(vec![], Mode::Verify).unwrap();
         chain
@@ -57,7 +60,7 @@ impl Chain {
     pub fn env(&self) -> BlockEnv {
         BlockEnv {
             height: self.height + 1,
-            timestamp: TimestampMs(1_000 + self.height * 1_000),
+            timestamp: TimestampMs(1_000 + self.height * 1_000 + self.skip_ms),
             parent: Hash32::sha256(&self.height.to_be_bytes()),
             genesis: self.genesis.clone(),
         }

@@ -1,0 +1,764 @@
+//! Procurement handlers: the process rules every validator enforces.
+//!
+//! Who may act for an agency is the policies' business (roles); what the process allows at
+//! each step is decided here: no bid after the deadline, one unchangeable bid per vendor, an
+//! opening must match its commitment, only the tender's committee evaluates and awards, no
+//! contract during the standstill, and an accepted milestone pays only within the treasury's
+//! limits.
+
+use super::signals;
+use super::state::*;
+use crate::identity::state::{Account, load_account};
+use crate::notary::state::load_document;
+use crate::treasury::handler as treasury;
+use crate::treasury::state::MilestoneRef;
+use civitas_core::crypto::AccountId;
+use civitas_core::event::{AccountKind, Event};
+use civitas_core::limits::*;
+use civitas_core::money::{Money, format_amount};
+use civitas_core::procurement::{ProcurementEvent, ProcurementInstruction, bid_commitment};
+use civitas_core::time::TimestampMs;
+use civitas_exec::{BlockError, Failure, Overlay, TxContext};
+use civitas_state::StateView;
+
+type Outcome = Result<Result<Vec<Event>, Failure>, BlockError>;
+
+const DAY_MS: u64 = 86_400_000;
+
+macro_rules! fail {
+    ($code:literal, $($arg:tt)*) => {
+        return Ok(Err(Failure::new($code, format!($($arg)*))))
+    };
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(failure) => return Ok(Err(failure)),
+        }
+    };
+}
+
+fn event(e: ProcurementEvent) -> Event {
+    Event::Procurement(e)
+}
+
+/// Loads a tender.
+pub async fn load_tender<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: u64,
+) -> Result<Result<Tender, Failure>, BlockError> {
+    Ok(state
+        .get_typed::<Tender>(&tender_key(id))
+        .await?
+        .ok_or_else(|| Failure::new("unknown_tender", format!("tender {id} does not exist"))))
+}
+
+/// Loads a contract.
+pub async fn load_contract<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: u64,
+) -> Result<Result<Contract, Failure>, BlockError> {
+    Ok(state
+        .get_typed::<Contract>(&contract_key(id))
+        .await?
+        .ok_or_else(|| Failure::new("unknown_contract", format!("contract {id} does not exist"))))
+}
+
+async fn load_bid<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    tender: u64,
+    bidder: &AccountId,
+) -> Result<Result<Bid, Failure>, BlockError> {
+    Ok(state
+        .get_typed::<Bid>(&bid_key(tender, bidder))
+        .await?
+        .ok_or_else(|| {
+            Failure::new(
+                "unknown_bid",
+                format!("account {bidder} has no bid on tender {tender}"),
+            )
+        }))
+}
+
+fn at_stage(tender: &Tender, stage: Stage, doing: &str) -> Result<(), Failure> {
+    if tender.stage != stage {
+        return Err(Failure::new(
+            "wrong_stage",
+            format!(
+                "tender {} is {}; {doing} needs it {}",
+                tender.id,
+                tender.stage.as_str(),
+                stage.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn after_deadline(tender: &Tender, now: TimestampMs, doing: &str) -> Result<(), Failure> {
+    if now < tender.deadline {
+        return Err(Failure::new(
+            "before_deadline",
+            format!(
+                "{doing} on tender {} is possible from its deadline ({} ms); the block time is {} ms",
+                tender.id, tender.deadline.0, now.0
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn on_committee(tender: &Tender, account: &AccountId, doing: &str) -> Result<(), Failure> {
+    if !tender.committee.contains(account) {
+        return Err(Failure::new(
+            "not_on_committee",
+            format!(
+                "account {account} is not on the evaluation committee of tender {}; only its \
+                 members can {doing}",
+                tender.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn same_currency(expected: &Money, given: &Money, what: &str) -> Result<(), Failure> {
+    if expected.currency != given.currency {
+        return Err(Failure::new(
+            "currency_mismatch",
+            format!(
+                "{what} is in {}; the tender is in {}",
+                given.currency, expected.currency
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn approvers(signer: &Account, cosigners: &[Account]) -> Vec<AccountId> {
+    std::iter::once(signer.id)
+        .chain(cosigners.iter().map(|a| a.id))
+        .collect()
+}
+
+fn sum(milestones: &[civitas_core::procurement::MilestoneTerms]) -> u64 {
+    milestones.iter().map(|m| m.amount.amount).sum()
+}
+
+/// Applies a procurement instruction (already authorized).
+pub async fn apply<S: StateView>(
+    ctx: &TxContext<'_>,
+    signer: &Account,
+    cosigners: &[Account],
+    op: &ProcurementInstruction,
+    state: &mut Overlay<'_, S>,
+) -> Outcome {
+    let now = ctx.env.timestamp;
+    match op {
+        ProcurementInstruction::Plan {
+            appropriation,
+            title,
+            description,
+            estimated,
+            method,
+        } => {
+            let funding = tri!(treasury::load_appropriation(state, *appropriation).await?);
+            if funding.agency != signer.agency {
+                fail!(
+                    "wrong_agency",
+                    "appropriation {appropriation} belongs to {}; {} can plan only against its own",
+                    funding.agency,
+                    signer.agency
+                );
+            }
+            tri!(treasury::open_year(state, funding.year, Some(estimated)).await?);
+            let mut config: ProcurementConfig =
+                state.get_typed(&config_key()).await?.unwrap_or_default();
+            let id = config.next_tender;
+            config.next_tender += 1;
+            state.put_typed(&config_key(), &config);
+            let tender = Tender {
+                id,
+                agency: funding.agency.clone(),
+                appropriation: *appropriation,
+                year: funding.year,
+                title: title.clone(),
+                description: description.clone(),
+                estimated: *estimated,
+                method: *method,
+                stage: Stage::Planned,
+                planned_by: signer.id,
+                planned_at: now,
+                published_at: TimestampMs(0),
+                documents: Vec::new(),
+                deadline: TimestampMs(0),
+                criteria: Vec::new(),
+                committee: Vec::new(),
+                standstill_days: 0,
+                clarifications: Vec::new(),
+                bidders: Vec::new(),
+                opened: 0,
+                award: None,
+                complaints: Vec::new(),
+                contract: None,
+                cancellation: None,
+            };
+            state.put_typed(&tender_key(id), &tender);
+            Ok(Ok(vec![event(ProcurementEvent::TenderPlanned {
+                tender: id,
+                agency: tender.agency,
+                title: tender.title,
+                estimated: *estimated,
+            })]))
+        }
+        ProcurementInstruction::Publish {
+            tender,
+            documents,
+            deadline,
+            criteria,
+            committee,
+            standstill_days,
+        } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Planned, "publishing"));
+            if *deadline <= now {
+                fail!(
+                    "deadline_passed",
+                    "the deadline ({} ms) must be after the block time ({} ms)",
+                    deadline.0,
+                    now.0
+                );
+            }
+            for document in documents {
+                match load_document(state, document).await? {
+                    None => fail!(
+                        "document_not_notarised",
+                        "tender document {document} is not notarised; anchor it first"
+                    ),
+                    Some(d) if d.agency != record.agency => fail!(
+                        "document_not_notarised",
+                        "tender document {document} was notarised by {}, not by {}",
+                        d.agency,
+                        record.agency
+                    ),
+                    Some(d) if d.revocation.is_some() => fail!(
+                        "document_revoked",
+                        "tender document {document} has been revoked"
+                    ),
+                    Some(_) => {}
+                }
+            }
+            for member in committee {
+                match load_account(state, member).await? {
+                    Some(a)
+                        if a.kind == AccountKind::Official
+                            && a.active
+                            && a.agency == record.agency => {}
+                    _ => fail!(
+                        "bad_committee",
+                        "committee member {member} is not an active official of {}",
+                        record.agency
+                    ),
+                }
+            }
+            record.stage = Stage::Tendering;
+            record.published_at = now;
+            record.documents = documents.clone();
+            record.deadline = *deadline;
+            record.criteria = criteria.clone();
+            record.committee = committee.clone();
+            record.standstill_days = *standstill_days;
+            state.put_typed(&tender_key(*tender), &record);
+            Ok(Ok(vec![event(ProcurementEvent::TenderPublished {
+                tender: *tender,
+                deadline: *deadline,
+            })]))
+        }
+        ProcurementInstruction::Clarify {
+            tender,
+            question,
+            answer,
+        } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Tendering, "a clarification"));
+            if now >= record.deadline {
+                fail!(
+                    "deadline_passed",
+                    "clarifications of tender {tender} closed at its deadline ({} ms)",
+                    record.deadline.0
+                );
+            }
+            if record.clarifications.len() >= CLARIFICATIONS_MAX {
+                fail!(
+                    "too_many",
+                    "tender {tender} already has {CLARIFICATIONS_MAX} clarifications"
+                );
+            }
+            record.clarifications.push(Clarification {
+                question: question.clone(),
+                answer: answer.clone(),
+                time: now,
+            });
+            let number = record.clarifications.len() as u32;
+            state.put_typed(&tender_key(*tender), &record);
+            Ok(Ok(vec![event(ProcurementEvent::TenderClarified {
+                tender: *tender,
+                number,
+            })]))
+        }
+        ProcurementInstruction::Bid {
+            tender,
+            commitment,
+            sealed,
+        } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Tendering, "bidding"));
+            if now >= record.deadline {
+                fail!(
+                    "late_bid",
+                    "the deadline of tender {tender} was {} ms; the block time is {} ms: no bid \
+                     is accepted after it",
+                    record.deadline.0,
+                    now.0
+                );
+            }
+            tri!(treasury::load_vendor(state, &signer.id).await?);
+            if record.bidders.contains(&signer.id) {
+                fail!(
+                    "bid_exists",
+                    "account {} already bid on tender {tender}; a sealed bid cannot be changed",
+                    signer.id
+                );
+            }
+            if record.bidders.len() >= BIDS_MAX {
+                fail!("too_many", "tender {tender} already has {BIDS_MAX} bids");
+            }
+            record.bidders.push(signer.id);
+            state.put_typed(&tender_key(*tender), &record);
+            state.put_typed(
+                &bid_key(*tender, &signer.id),
+                &Bid {
+                    tender: *tender,
+                    bidder: signer.id,
+                    commitment: *commitment,
+                    sealed: sealed.clone(),
+                    time: now,
+                    opening: None,
+                    evaluations: Vec::new(),
+                },
+            );
+            Ok(Ok(vec![event(ProcurementEvent::BidSubmitted {
+                tender: *tender,
+                bidder: signer.id,
+                commitment: *commitment,
+            })]))
+        }
+        ProcurementInstruction::Open {
+            tender,
+            bidder,
+            price,
+            proposal,
+            salt,
+        } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Tendering, "opening a bid"));
+            tri!(after_deadline(&record, now, "opening a bid"));
+            if signer.id != *bidder && !record.committee.contains(&signer.id) {
+                fail!(
+                    "not_permitted",
+                    "only the bidder or a member of the committee of tender {tender} can open \
+                     this bid"
+                );
+            }
+            let mut bid = tri!(load_bid(state, *tender, bidder).await?);
+            if bid.opening.is_some() {
+                fail!(
+                    "already_opened",
+                    "the bid of {bidder} on tender {tender} is already open"
+                );
+            }
+            if bid_commitment(*tender, bidder, price, proposal, salt) != bid.commitment {
+                fail!(
+                    "opening_mismatch",
+                    "the price, proposal and salt given do not match the commitment {} sealed \
+                     by {bidder}; the bid stays sealed",
+                    bid.commitment
+                );
+            }
+            tri!(same_currency(&record.estimated, price, "the price"));
+            bid.opening = Some(Opening {
+                price: *price,
+                proposal: *proposal,
+                opened_by: signer.id,
+                time: now,
+            });
+            record.opened += 1;
+            state.put_typed(&bid_key(*tender, bidder), &bid);
+            state.put_typed(&tender_key(*tender), &record);
+            Ok(Ok(vec![event(ProcurementEvent::BidOpened {
+                tender: *tender,
+                bidder: *bidder,
+                price: *price,
+            })]))
+        }
+        ProcurementInstruction::Evaluate {
+            tender,
+            bidder,
+            scores,
+            justification,
+        } => {
+            let record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Tendering, "evaluation"));
+            tri!(after_deadline(&record, now, "evaluation"));
+            tri!(on_committee(&record, &signer.id, "evaluate bids"));
+            let mut bid = tri!(load_bid(state, *tender, bidder).await?);
+            if bid.opening.is_none() {
+                fail!(
+                    "not_opened",
+                    "the bid of {bidder} on tender {tender} is still sealed"
+                );
+            }
+            if bid.evaluations.iter().any(|e| e.by == signer.id) {
+                fail!(
+                    "already_evaluated",
+                    "{} already evaluated this bid; an evaluation is not changed",
+                    signer.id
+                );
+            }
+            if scores.len() != record.criteria.len() {
+                fail!(
+                    "wrong_scores",
+                    "tender {tender} has {} criteria; {} scores were given",
+                    record.criteria.len(),
+                    scores.len()
+                );
+            }
+            let score: u32 = scores
+                .iter()
+                .zip(&record.criteria)
+                .map(|(s, c)| u32::from(*s) * u32::from(c.weight))
+                .sum();
+            bid.evaluations.push(Evaluation {
+                by: signer.id,
+                scores: scores.clone(),
+                score,
+                justification: justification.clone(),
+                time: now,
+            });
+            state.put_typed(&bid_key(*tender, bidder), &bid);
+            Ok(Ok(vec![event(ProcurementEvent::BidEvaluated {
+                tender: *tender,
+                bidder: *bidder,
+                by: signer.id,
+                score,
+            })]))
+        }
+        ProcurementInstruction::Award {
+            tender,
+            bidder,
+            justification,
+        } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Tendering, "an award"));
+            tri!(after_deadline(&record, now, "an award"));
+            tri!(on_committee(&record, &signer.id, "award"));
+            let bid = tri!(load_bid(state, *tender, bidder).await?);
+            let Some(opening) = &bid.opening else {
+                fail!(
+                    "not_opened",
+                    "the bid of {bidder} on tender {tender} is still sealed"
+                );
+            };
+            if bid.evaluations.is_empty() {
+                fail!(
+                    "not_evaluated",
+                    "the bid of {bidder} on tender {tender} has not been evaluated"
+                );
+            }
+            let fiscal = tri!(treasury::open_year(state, record.year, None).await?);
+            let mut recent: RecentAwards = state
+                .get_typed(&awards_key(&record.agency))
+                .await?
+                .unwrap_or_default();
+            let note = AwardNote {
+                tender: *tender,
+                vendor: *bidder,
+                value: opening.price.amount,
+                time: now,
+            };
+            let raised = signals::on_award(&record, &note, &recent, fiscal.procurement_threshold);
+            recent.awards.push(note);
+            if recent.awards.len() > RECENT_AWARDS {
+                recent.awards.remove(0);
+            }
+            state.put_typed(&awards_key(&record.agency), &recent);
+            let standstill_until =
+                now.saturating_add_ms(u64::from(record.standstill_days) * DAY_MS);
+            let mut events = vec![event(ProcurementEvent::TenderAwarded {
+                tender: *tender,
+                bidder: *bidder,
+                value: opening.price,
+                standstill_until,
+            })];
+            events.extend(raised.iter().map(|s| {
+                event(ProcurementEvent::IntegritySignal {
+                    tender: *tender,
+                    signal: s.code.clone(),
+                    detail: s.detail.clone(),
+                })
+            }));
+            record.award = Some(Award {
+                bidder: *bidder,
+                value: opening.price,
+                justification: justification.clone(),
+                by: signer.id,
+                time: now,
+                standstill_until,
+                signals: raised,
+            });
+            record.stage = Stage::Awarded;
+            state.put_typed(&tender_key(*tender), &record);
+            Ok(Ok(events))
+        }
+        ProcurementInstruction::Complain { tender, text } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Awarded, "a complaint"));
+            let until = record
+                .award
+                .as_ref()
+                .map_or(TimestampMs(0), |a| a.standstill_until);
+            if now >= until {
+                fail!(
+                    "standstill_over",
+                    "the standstill of tender {tender} ended at {} ms; complaints go to the \
+                     review body now",
+                    until.0
+                );
+            }
+            if record.complaints.len() >= COMPLAINTS_MAX {
+                fail!(
+                    "too_many",
+                    "tender {tender} already has {COMPLAINTS_MAX} complaints"
+                );
+            }
+            record.complaints.push(Complaint {
+                by: signer.id,
+                text: text.clone(),
+                time: now,
+            });
+            let number = record.complaints.len() as u32;
+            state.put_typed(&tender_key(*tender), &record);
+            Ok(Ok(vec![event(ProcurementEvent::ComplaintFiled {
+                tender: *tender,
+                by: signer.id,
+                number,
+            })]))
+        }
+        ProcurementInstruction::Sign { tender, milestones } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            tri!(at_stage(&record, Stage::Awarded, "signing the contract"));
+            let Some(award) = record.award.clone() else {
+                fail!("wrong_stage", "tender {tender} has no award");
+            };
+            if now < award.standstill_until {
+                fail!(
+                    "in_standstill",
+                    "tender {tender} is in its standstill period until {} ms; the contract can \
+                     be signed after it",
+                    award.standstill_until.0
+                );
+            }
+            for m in milestones {
+                tri!(same_currency(&award.value, &m.amount, "a milestone"));
+            }
+            let total = sum(milestones);
+            if total != award.value.amount {
+                fail!(
+                    "milestones_mismatch",
+                    "the milestones add up to {}; the award is {}",
+                    format_amount(total, award.value.currency),
+                    award.value
+                );
+            }
+            let mut config: ProcurementConfig =
+                state.get_typed(&config_key()).await?.unwrap_or_default();
+            let id = config.next_contract;
+            config.next_contract += 1;
+            state.put_typed(&config_key(), &config);
+            let contract = Contract {
+                id,
+                tender: *tender,
+                agency: record.agency.clone(),
+                vendor: award.bidder,
+                appropriation: record.appropriation,
+                value: award.value,
+                signed_by: signer.id,
+                signed_at: now,
+                milestones: milestones
+                    .iter()
+                    .map(|terms| Milestone {
+                        terms: terms.clone(),
+                        accepted: None,
+                    })
+                    .collect(),
+                amendments: Vec::new(),
+            };
+            state.put_typed(&contract_key(id), &contract);
+            record.contract = Some(id);
+            record.stage = Stage::Contracted;
+            state.put_typed(&tender_key(*tender), &record);
+            Ok(Ok(vec![event(ProcurementEvent::ContractSigned {
+                contract: id,
+                tender: *tender,
+                vendor: award.bidder,
+                value: award.value,
+            })]))
+        }
+        ProcurementInstruction::Accept {
+            contract,
+            milestone,
+            note,
+        } => {
+            let mut record = tri!(load_contract(state, *contract).await?);
+            let index = usize::from(*milestone);
+            let Some(entry) = record.milestones.get(index).cloned() else {
+                fail!(
+                    "unknown_milestone",
+                    "contract {contract} has {} milestones; there is no milestone {milestone}",
+                    record.milestones.len()
+                );
+            };
+            if let Some(accepted) = &entry.accepted {
+                fail!(
+                    "already_accepted",
+                    "milestone {milestone} of contract {contract} was already accepted and paid \
+                     (payment {})",
+                    accepted.payment
+                );
+            }
+            let mut appropriation =
+                tri!(treasury::load_appropriation(state, record.appropriation).await?);
+            let amount = entry.terms.amount;
+            let description = format!(
+                "contract {contract}, milestone {milestone}: {}",
+                entry.terms.title
+            );
+            let (mut commitment, committed) = tri!(
+                treasury::commit(
+                    ctx,
+                    &mut appropriation,
+                    record.vendor,
+                    amount,
+                    description,
+                    Some(MilestoneRef {
+                        contract: *contract,
+                        milestone: *milestone,
+                    }),
+                    state,
+                )
+                .await?
+            );
+            let (payment, paid) = tri!(
+                treasury::pay(
+                    ctx,
+                    approvers(signer, cosigners),
+                    &mut commitment,
+                    amount,
+                    format!("contract {contract} milestone {milestone}"),
+                    state,
+                )
+                .await?
+            );
+            record.milestones[index].accepted = Some(Acceptance {
+                by: signer.id,
+                note: note.clone(),
+                time: now,
+                commitment: commitment.id,
+                payment: payment.id,
+            });
+            state.put_typed(&contract_key(*contract), &record);
+            Ok(Ok(vec![
+                committed,
+                paid,
+                event(ProcurementEvent::MilestoneAccepted {
+                    contract: *contract,
+                    milestone: *milestone,
+                    commitment: commitment.id,
+                    payment: payment.id,
+                    amount,
+                }),
+            ]))
+        }
+        ProcurementInstruction::Amend {
+            contract,
+            milestones,
+            reason,
+        } => {
+            let mut record = tri!(load_contract(state, *contract).await?);
+            if record.amendments.len() >= AMENDMENTS_MAX {
+                fail!(
+                    "too_many",
+                    "contract {contract} already has {AMENDMENTS_MAX} amendments"
+                );
+            }
+            for m in milestones {
+                tri!(same_currency(&record.value, &m.amount, "a milestone"));
+            }
+            let mut kept: Vec<Milestone> = record
+                .milestones
+                .iter()
+                .filter(|m| m.accepted.is_some())
+                .cloned()
+                .collect();
+            if kept.len() + milestones.len() > MILESTONES_MAX {
+                fail!(
+                    "too_many",
+                    "{} accepted and {} new milestones exceed the {MILESTONES_MAX} a contract may have",
+                    kept.len(),
+                    milestones.len()
+                );
+            }
+            let old_value = record.value;
+            let new_value = Money::new(record.paid() + sum(milestones), old_value.currency);
+            kept.extend(milestones.iter().map(|terms| Milestone {
+                terms: terms.clone(),
+                accepted: None,
+            }));
+            record.milestones = kept;
+            record.value = new_value;
+            record.amendments.push(Amendment {
+                reason: reason.clone(),
+                approvers: approvers(signer, cosigners),
+                time: now,
+                old_value,
+                new_value,
+            });
+            let number = record.amendments.len() as u32;
+            state.put_typed(&contract_key(*contract), &record);
+            Ok(Ok(vec![event(ProcurementEvent::ContractAmended {
+                contract: *contract,
+                number,
+                old_value,
+                new_value,
+            })]))
+        }
+        ProcurementInstruction::Cancel { tender, reason } => {
+            let mut record = tri!(load_tender(state, *tender).await?);
+            if matches!(record.stage, Stage::Contracted | Stage::Cancelled) {
+                fail!(
+                    "wrong_stage",
+                    "tender {tender} is {}; only a tender without a contract can be cancelled",
+                    record.stage.as_str()
+                );
+            }
+            record.stage = Stage::Cancelled;
+            record.cancellation = Some(reason.clone());
+            state.put_typed(&tender_key(*tender), &record);
+            Ok(Ok(vec![event(ProcurementEvent::TenderCancelled {
+                tender: *tender,
+            })]))
+        }
+    }
+}
