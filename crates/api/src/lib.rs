@@ -351,19 +351,20 @@ struct ProofQuery {
 
 fn split_path(path: &str) -> Result<(String, String), ApiError> {
     let trimmed = path.trim_matches('/');
-    let (space, id) = match trimmed.rsplit_once('/') {
-        Some((left, right))
-            if civitas_modules::queries::SPACES
-                .iter()
-                .any(|(s, _)| *s == left) =>
-        {
-            (left.to_string(), right.to_string())
-        }
+    // A space is two segments (`treasury/total`); the id is everything after it, slashes
+    // included (`2026/agency/health`).
+    let mut parts = trimmed.splitn(3, '/');
+    let space = match (parts.next(), parts.next()) {
+        (Some(module), Some(name)) => format!("{module}/{name}"),
+        _ => String::new(),
+    };
+    let id = parts.next().unwrap_or("").to_string();
+    let (space, id) = match () {
         _ if civitas_modules::queries::SPACES
             .iter()
-            .any(|(s, _)| *s == trimmed) =>
+            .any(|(s, _)| *s == space) =>
         {
-            (trimmed.to_string(), String::new())
+            (space, id)
         }
         _ => {
             return Err(ApiError::bad_request(format!(

@@ -8,6 +8,8 @@ use crate::authz::{PolicyHead, PolicySetRecord};
 use crate::governance::state::{Epochs, GovernanceConfig, Proposal};
 use crate::identity::state::{Account, Agency};
 use crate::notary::state::Document;
+use crate::procurement::state as p;
+use crate::treasury::state as t;
 use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::codec::{DecodeError, from_slice};
 use civitas_core::crypto::{AccountId, PublicKey};
@@ -34,6 +36,22 @@ pub const SPACES: &[(&str, &str)] = &[
     (spaces::AUTHZ_POLICIES, "empty"),
     (spaces::AUTHZ_PENDING, "empty"),
     (spaces::AUTHZ_VERSION, "policy set version number"),
+    (spaces::TREASURY_CONFIG, "empty"),
+    (spaces::FISCAL_YEAR, "year, such as 2026"),
+    (spaces::VENDOR, "account id, hex"),
+    (spaces::APPROPRIATION, "appropriation number"),
+    (spaces::COMMITMENT, "commitment number"),
+    (spaces::PAYMENT, "payment number"),
+    (spaces::ENTRY, "entry number"),
+    (
+        spaces::TOTAL,
+        "2026/all, or 2026/<agency|programme|classification|vendor|month>/<value>",
+    ),
+    (spaces::PROCUREMENT_CONFIG, "empty"),
+    (spaces::TENDER, "tender number"),
+    (spaces::BID, "<tender number>/<bidder account id, hex>"),
+    (spaces::CONTRACT, "contract number"),
+    (spaces::AWARDS, "agency id, such as health"),
 ];
 
 /// Builds a typed key from a space name and the id as text.
@@ -48,7 +66,42 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
         spaces::DOCUMENT => hex32("a document's SHA-256")?.0.to_vec(),
         spaces::ACCOUNT | spaces::NONCE => hex32("an account id")?.0.to_vec(),
         spaces::KEY => PublicKey::from_hex(id)?.to_bytes().to_vec(),
-        spaces::AGENCY => id.as_bytes().to_vec(),
+        spaces::AGENCY | spaces::AWARDS => id.as_bytes().to_vec(),
+        spaces::VENDOR => hex32("an account id")?.0.to_vec(),
+        spaces::FISCAL_YEAR => id
+            .parse::<u32>()
+            .map_err(|_| DecodeError::Invalid {
+                field: "id",
+                reason: format!("{space} ids are years, such as 2026"),
+            })?
+            .to_be_bytes()
+            .to_vec(),
+        spaces::TOTAL => {
+            if crate::treasury::state::parse_total_id(id).is_none() {
+                return Err(DecodeError::Invalid {
+                    field: "id",
+                    reason: format!(
+                        "{space} ids are 2026/all or 2026/<dimension>/<value>, with dimension \
+                         agency, programme, classification, vendor or month; got {id:?}"
+                    ),
+                });
+            }
+            id.as_bytes().to_vec()
+        }
+        spaces::BID => {
+            let parsed = id.split_once('/').and_then(|(tender, bidder)| {
+                Some((tender.parse::<u64>().ok()?, Hash32::from_hex(bidder).ok()?))
+            });
+            let Some((tender, bidder)) = parsed else {
+                return Err(DecodeError::Invalid {
+                    field: "id",
+                    reason: format!("{space} ids are <tender number>/<bidder account id, hex>"),
+                });
+            };
+            let mut bytes = tender.to_be_bytes().to_vec();
+            bytes.extend_from_slice(&bidder.0);
+            bytes
+        }
         spaces::HISTORY
         | spaces::META
         | spaces::GOVERNANCE
@@ -56,8 +109,18 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
         | spaces::HANDOVERS
         | spaces::AUTHZ_SCHEMA
         | spaces::AUTHZ_POLICIES
-        | spaces::AUTHZ_PENDING => Vec::new(),
-        spaces::PROPOSAL | spaces::EPOCH | spaces::AUTHZ_VERSION => id
+        | spaces::AUTHZ_PENDING
+        | spaces::TREASURY_CONFIG
+        | spaces::PROCUREMENT_CONFIG => Vec::new(),
+        spaces::PROPOSAL
+        | spaces::EPOCH
+        | spaces::AUTHZ_VERSION
+        | spaces::APPROPRIATION
+        | spaces::COMMITMENT
+        | spaces::PAYMENT
+        | spaces::ENTRY
+        | spaces::TENDER
+        | spaces::CONTRACT => id
             .parse::<u64>()
             .map_err(|_| DecodeError::Invalid {
                 field: "id",
@@ -107,6 +170,19 @@ pub fn value_json(space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
         spaces::AUTHZ_PENDING | spaces::AUTHZ_VERSION => {
             json(from_slice::<PolicySetRecord>(bytes, &()).ok()?)
         }
+        spaces::TREASURY_CONFIG => json(from_slice::<t::TreasuryConfig>(bytes, &()).ok()?),
+        spaces::FISCAL_YEAR => json(from_slice::<t::FiscalYear>(bytes, &()).ok()?),
+        spaces::VENDOR => json(from_slice::<t::Vendor>(bytes, &()).ok()?),
+        spaces::APPROPRIATION => json(from_slice::<t::Appropriation>(bytes, &()).ok()?),
+        spaces::COMMITMENT => json(from_slice::<t::Commitment>(bytes, &()).ok()?),
+        spaces::PAYMENT => json(from_slice::<t::Payment>(bytes, &()).ok()?),
+        spaces::ENTRY => json(from_slice::<t::Entry>(bytes, &()).ok()?),
+        spaces::TOTAL => json(from_slice::<t::Total>(bytes, &()).ok()?),
+        spaces::PROCUREMENT_CONFIG => json(from_slice::<p::ProcurementConfig>(bytes, &()).ok()?),
+        spaces::TENDER => json(from_slice::<p::Tender>(bytes, &()).ok()?),
+        spaces::BID => json(from_slice::<p::Bid>(bytes, &()).ok()?),
+        spaces::CONTRACT => json(from_slice::<p::Contract>(bytes, &()).ok()?),
+        spaces::AWARDS => json(from_slice::<p::RecentAwards>(bytes, &()).ok()?),
         _ => return None,
     })
 }
@@ -122,6 +198,20 @@ mod tests {
         assert_eq!(key, crate::notary::state::document_key(&doc));
         assert!(key_from_text(spaces::DOCUMENT, "nothex").is_err());
         assert!(key_from_text("nope/space", "x").is_err());
+        assert_eq!(
+            key_from_text(spaces::TOTAL, "2026/agency/health").unwrap(),
+            t::total_key(2026, t::Dimension::Agency, "health")
+        );
+        assert!(key_from_text(spaces::TOTAL, "2026/galaxy/x").is_err());
+        let bidder = Hash32::sha256(b"b");
+        assert_eq!(
+            key_from_text(spaces::BID, &format!("7/{}", bidder.to_hex())).unwrap(),
+            p::bid_key(7, &AccountId(bidder.0))
+        );
+        assert_eq!(
+            key_from_text(spaces::FISCAL_YEAR, "2026").unwrap(),
+            t::year_key(2026)
+        );
         assert_eq!(
             key_from_text(spaces::AGENCY, "finance").unwrap(),
             crate::identity::state::agency_key("finance")

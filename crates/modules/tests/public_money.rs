@@ -20,6 +20,7 @@ use civitas_core::receipt::{Receipt, TxOutcome};
 use civitas_core::time::TimestampMs;
 use civitas_core::treasury::Direction;
 use civitas_core::tx::{SignedTx, TxBody};
+use civitas_modules::procurement::ocds;
 use civitas_modules::procurement::state::{
     Bid, Contract, Stage, Tender, bid_key, contract_key, tender_key,
 };
@@ -678,4 +679,80 @@ fn a_tender_runs_from_plan_to_last_payment_and_refuses_every_shortcut() {
             reason: "changed our mind".into(),
         }),
     );
+
+    // The whole process as OCDS: valid against the 1.1 schema, and its compiled release
+    // carries the final state.
+    let bids: Vec<Bid> = tender
+        .bidders
+        .iter()
+        .map(|b| w.read(&bid_key(1, b)))
+        .collect();
+    let vendors = ["acme", "bolt"]
+        .iter()
+        .map(|n| (w.id(n), format!("{n} Ltd")))
+        .collect();
+    let tender: Tender = w.read(&tender_key(1));
+    let process = ocds::Process {
+        prefix: "ocds-civitas-test",
+        tender: &tender,
+        bids: &bids,
+        contract: Some(&contract),
+        buyer_name: "Ministry of health",
+        vendors: &vendors,
+    };
+    let releases = process.releases();
+    let tags: Vec<&str> = releases
+        .iter()
+        .map(|r| r["tag"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "planning",
+            "tender",
+            "award",
+            "contract",
+            "implementation",
+            "contractAmendment",
+            "contractAmendment",
+            "implementation"
+        ]
+    );
+    let publisher = ocds::Publisher {
+        uri: "http://127.0.0.1/v1/ocds/releases/1",
+        name: "Civitas test chain",
+    };
+    let package = ocds::release_package(&publisher, releases.clone());
+    if let Err(issues) = ocds::validate_release_package(&package) {
+        panic!("{issues:#?}");
+    }
+    let records = ocds::record_package(&publisher, vec![releases]).unwrap();
+    let compiled = &records["records"][0]["compiledRelease"];
+    assert_eq!(compiled["tender"]["status"], "complete");
+    assert_eq!(compiled["awards"][0]["status"], "active");
+    assert_eq!(compiled["contracts"][0]["value"]["amount"], 140000.0);
+    assert_eq!(compiled["bids"]["details"].as_array().unwrap().len(), 2);
+    let transactions = compiled["contracts"][0]["implementation"]["transactions"]
+        .as_array()
+        .unwrap();
+    assert_eq!(transactions.len(), 2);
+    let paid: f64 = transactions
+        .iter()
+        .map(|t| t["value"]["amount"].as_f64().unwrap())
+        .sum();
+    assert_eq!(paid, 140000.0);
+    // An invalid package is refused with where and why.
+    let mut broken = package.clone();
+    broken["releases"][0]["tender"]["value"]["amount"] = serde_json::json!("a lot");
+    broken["releases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("date");
+    let issues = ocds::validate_release_package(&broken).unwrap_err();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert!(
+        paths.contains(&"/releases/0/tender/value/amount"),
+        "{issues:#?}"
+    );
+    assert!(paths.contains(&"/releases/0"), "{issues:#?}");
 }

@@ -754,7 +754,11 @@ pub async fn apply<S: StateView>(
                 );
             }
             record.stage = Stage::Cancelled;
-            record.cancellation = Some(reason.clone());
+            record.cancellation = Some(Cancellation {
+                reason: reason.clone(),
+                by: signer.id,
+                time: now,
+            });
             state.put_typed(&tender_key(*tender), &record);
             Ok(Ok(vec![event(ProcurementEvent::TenderCancelled {
                 tender: *tender,

@@ -3,5 +3,6 @@
 //! milestones commit and pay from the treasury, integrity signals, and OCDS 1.1.
 
 pub mod handler;
+pub mod ocds;
 pub mod signals;
 pub mod state;

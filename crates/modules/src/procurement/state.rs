@@ -95,6 +95,22 @@ codec_struct!(Complaint {
     time: ()
 });
 
+/// Why and when a tender was cancelled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cancellation {
+    /// Why.
+    pub reason: String,
+    /// Who cancelled it.
+    pub by: AccountId,
+    /// Block time.
+    pub time: TimestampMs,
+}
+codec_struct!(Cancellation {
+    reason: REASON_MAX_BYTES,
+    by: (),
+    time: ()
+});
+
 /// An integrity signal the record raised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Signal {
@@ -185,8 +201,8 @@ pub struct Tender {
     pub complaints: Vec<Complaint>,
     /// The contract, once signed.
     pub contract: Option<u64>,
-    /// Why it was cancelled.
-    pub cancellation: Option<String>,
+    /// Why and when it was cancelled.
+    pub cancellation: Option<Cancellation>,
 }
 codec_struct!(Tender {
     id: (),
@@ -212,7 +228,7 @@ codec_struct!(Tender {
     award: (),
     complaints: (COMPLAINTS_MAX, ()),
     contract: (),
-    cancellation: REASON_MAX_BYTES,
+    cancellation: (),
 });
 
 /// A bid once opened.
@@ -536,7 +552,11 @@ mod tests {
                 COMPLAINTS_MAX
             ],
             contract: Some(1),
-            cancellation: Some(text(REASON_MAX_BYTES)),
+            cancellation: Some(Cancellation {
+                reason: text(REASON_MAX_BYTES),
+                by: account,
+                time: at,
+            }),
         };
         assert!(
             to_vec(&tender).len() <= STATE_VALUE_MAX_BYTES,

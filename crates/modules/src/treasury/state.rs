@@ -537,16 +537,7 @@ pub async fn load_config<S: StateView>(
 
 /// The calendar month (`YYYY-MM`, UTC) of a time.
 pub fn month_of(time: TimestampMs) -> String {
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), integers only.
-    let days = (time.0 / 86_400_000) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, ..) = time.civil();
     format!("{year:04}-{month:02}")
 }
 
