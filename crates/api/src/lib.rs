@@ -5,6 +5,7 @@
 //! data. Live updates stream as server-sent events.
 
 pub mod error;
+mod public_money;
 mod views;
 
 use axum::body::Bytes;
@@ -33,6 +34,8 @@ use tokio_stream::wrappers::BroadcastStream;
 pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
 /// Largest body of a batch submission, in bytes.
 pub const BATCH_BODY_MAX_BYTES: usize = 2 * 1024 * 1024;
+/// Largest OCDS release package accepted for validation, in bytes.
+pub const OCDS_BODY_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Most transactions in one batch submission.
 pub const BATCH_TXS_MAX: usize = 256;
 
@@ -71,6 +74,47 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/epochs/{epoch}", get(epoch_set))
         .route("/v1/policies", get(policies))
         .route("/v1/policies/{version}", get(policy_version))
+        .route("/v1/treasury/years/{year}", get(public_money::year))
+        .route("/v1/treasury/totals/{*path}", get(public_money::total))
+        .route(
+            "/v1/treasury/breakdown/{year}/{dimension}",
+            get(public_money::breakdown),
+        )
+        .route(
+            "/v1/treasury/appropriations/{id}",
+            get(public_money::appropriation),
+        )
+        .route(
+            "/v1/treasury/commitments/{id}",
+            get(public_money::commitment),
+        )
+        .route("/v1/treasury/payments/{id}", get(public_money::payment))
+        .route("/v1/treasury/entries/{id}", get(public_money::entry))
+        .route("/v1/treasury/vendors/{id}", get(public_money::vendor))
+        .route(
+            "/v1/treasury/export/{year}/{file}",
+            get(public_money::export),
+        )
+        .route("/v1/procurement/tenders", get(public_money::tenders))
+        .route("/v1/procurement/tenders/{id}", get(public_money::tender))
+        .route(
+            "/v1/procurement/contracts/{id}",
+            get(public_money::contract),
+        )
+        .route("/v1/ocds/releases", get(public_money::ocds_releases))
+        .route(
+            "/v1/ocds/releases/{tender}",
+            get(public_money::ocds_process_releases),
+        )
+        .route("/v1/ocds/records", get(public_money::ocds_records))
+        .route(
+            "/v1/ocds/records/{tender}",
+            get(public_money::ocds_process_record),
+        )
+        .route(
+            "/v1/ocds/validate",
+            post(public_money::ocds_validate).layer(DefaultBodyLimit::max(OCDS_BODY_MAX_BYTES)),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
         .with_state(node)

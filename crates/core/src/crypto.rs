@@ -115,6 +115,14 @@ impl Signature {
     }
 }
 
+/// 32 bytes from the operating system's random number generator (salts, seeds). Never used in
+/// execution.
+pub fn random_32() -> Result<[u8; 32], DecodeError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| DecodeError::Randomness)?;
+    Ok(bytes)
+}
+
 impl PrivateKey {
     /// A new key from the operating system's random number generator.
     pub fn generate() -> Result<Self, DecodeError> {

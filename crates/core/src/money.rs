@@ -103,6 +103,46 @@ impl Money {
         Self { amount, currency }
     }
 
+    /// Parses an amount in major units (`1234.50`, `125`), exactly: no more decimals than the
+    /// currency has, no sign, no exponent.
+    pub fn parse_major(text: &str, currency: Currency) -> Result<Self, DecodeError> {
+        let digits = currency.minor_digits() as usize;
+        let invalid = |reason: String| DecodeError::Invalid {
+            field: "amount",
+            reason,
+        };
+        let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(invalid(format!(
+                "{text:?} is not an amount such as 1234.50 (digits, at most one point)"
+            )));
+        }
+        if fraction.len() > digits {
+            return Err(invalid(format!(
+                "{text:?} has {} decimals; {currency} has {digits}",
+                fraction.len()
+            )));
+        }
+        let scale = 10u64.pow(digits as u32);
+        let whole: u64 = whole
+            .parse()
+            .map_err(|_| invalid(format!("{text:?} is too large")))?;
+        let fraction: u64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse::<u64>().unwrap_or(0) * 10u64.pow((digits - fraction.len()) as u32)
+        };
+        let amount = whole
+            .checked_mul(scale)
+            .and_then(|a| a.checked_add(fraction))
+            .filter(|a| *a <= AMOUNT_MAX)
+            .ok_or_else(|| invalid(format!("{text:?} is above the largest amount")))?;
+        Ok(Self { amount, currency })
+    }
+
     /// Checks the amount is within [`AMOUNT_MAX`] and, unless `zero_ok`, positive.
     pub fn check(&self, field: &'static str, zero_ok: bool) -> Result<(), DecodeError> {
         if self.amount > AMOUNT_MAX || (!zero_ok && self.amount == 0) {
