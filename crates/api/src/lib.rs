@@ -107,6 +107,11 @@ pub fn router(node: NodeHandle) -> Router {
             get(public_money::ocds_process_releases),
         )
         .route("/v1/ocds/records", get(public_money::ocds_records))
+        .route("/v1/ocds/imported", get(public_money::imported_list))
+        .route(
+            "/v1/ocds/imported/{*ocid}",
+            get(public_money::imported_process),
+        )
         .route(
             "/v1/ocds/records/{tender}",
             get(public_money::ocds_process_record),

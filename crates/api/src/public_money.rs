@@ -21,8 +21,9 @@ use civitas_core::money::{Currency, format_amount};
 use civitas_modules::identity::state::{Agency, agency_key};
 use civitas_modules::procurement::ocds;
 use civitas_modules::procurement::state::{
-    Bid, Contract, ProcurementConfig, Tender, bid_key, config_key as procurement_config_key,
-    contract_key, tender_key,
+    Bid, Contract, ImportRef, ImportedProcess, ProcurementConfig, ReleaseText, Tender, bid_key,
+    config_key as procurement_config_key, contract_key, import_index_key, imported_key,
+    release_text_key, tender_key,
 };
 use civitas_modules::treasury::state::{
     Appropriation, Commitment, Dimension, Entry, FiscalYear, Payment, Total, TreasuryConfig,
@@ -831,4 +832,105 @@ pub(crate) async fn ocds_validate(body: Bytes) -> Result<Json<Value>, ApiError> 
         Ok(()) => json!({ "valid": true, "issues": [] }),
         Err(issues) => json!({ "valid": false, "issues": issues }),
     }))
+}
+
+/// `GET /v1/ocds/imported`: the historical processes brought in with `civitas ocds import`.
+pub(crate) async fn imported_list(
+    State(node): State<NodeHandle>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let config = read::<ProcurementConfig>(&node, procurement_config_key())
+        .await?
+        .unwrap_or_default();
+    let top = query
+        .before
+        .unwrap_or(config.next_import)
+        .min(config.next_import);
+    let mut rows = Vec::new();
+    let mut n = top;
+    while n > 1 && rows.len() < query.limit() {
+        n -= 1;
+        let Some(entry) = read::<ImportRef>(&node, import_index_key(n)).await? else {
+            continue;
+        };
+        if let Some(process) = read::<ImportedProcess>(&node, imported_key(&entry.ocid)).await? {
+            rows.push(json!({
+                "ocid": process.ocid,
+                "agency": process.agency,
+                "releases": process.releases.len(),
+                "link": format!("/v1/ocds/imported/{}", process.ocid),
+            }));
+        }
+    }
+    Ok(Json(json!({
+        "processes": rows,
+        "next_before": if n > 1 { json!(n) } else { Value::Null },
+    })))
+}
+
+/// `GET /v1/ocds/imported/{ocid}`: an imported process as an OCDS record (its releases as
+/// imported, compiled and versioned), with who imported each release and its proof address.
+pub(crate) async fn imported_process(
+    State(node): State<NodeHandle>,
+    Path(ocid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key = imported_key(&ocid);
+    let process: ImportedProcess = must(
+        &node,
+        key.clone(),
+        format!("no process with ocid {ocid:?} has been imported"),
+    )
+    .await?;
+    let mut releases = Vec::new();
+    let mut imports = Vec::new();
+    for release in &process.releases {
+        let text: ReleaseText = must(
+            &node,
+            release_text_key(&release.text),
+            format!("the text of release {} is missing", release.id),
+        )
+        .await?;
+        let value: Value = serde_json::from_str(&text.text).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("imported release {} is not JSON: {e}", release.id),
+            )
+        })?;
+        releases.push(value);
+        imports.push(json!({
+            "id": release.id,
+            "date": release.date,
+            "by": release.by,
+            "height": release.height,
+            "text_sha256": release.text,
+            "proof_bundle": format!("/v1/proofs/state/{}/{}", spaces::RELEASE_TEXT, release.text.to_hex()),
+        }));
+    }
+    let compiled = ocds::merge::compile(&releases, ocds::merge_rules()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unmergeable",
+            e.to_string(),
+        )
+    })?;
+    let versioned = ocds::merge::versioned(&releases, ocds::merge_rules()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unmergeable",
+            e.to_string(),
+        )
+    })?;
+    Ok(Json(json!({
+        "ocid": process.ocid,
+        "agency": process.agency,
+        "imported": imports,
+        "record": {
+            "ocid": process.ocid,
+            "releases": releases,
+            "compiledRelease": compiled,
+            "versionedRelease": versioned,
+        },
+        "proof_bundle": format!("/v1/proofs/state/{}/{}", spaces::IMPORTED, process.ocid),
+    })))
 }

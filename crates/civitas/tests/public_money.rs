@@ -479,6 +479,48 @@ fn public_money_from_budget_to_last_payment_through_the_api() {
         verdict["issues"].as_array().unwrap().len() >= 3,
         "{verdict}"
     );
+    let refusal = civitas(&["ocds", "validate", broken.to_str().unwrap()]);
+    let text = refused(refusal, "not a valid OCDS 1.1 release package");
+    assert!(text.contains("/releases:"), "{text}");
+
+    // Import: the same process published elsewhere comes in as history, release by release,
+    // and compiles to the same record.
+    let own = "ocds-civitas-civitas-devnet-1";
+    let other = "ocds-213czf-000-00001";
+    let package = std::fs::read_to_string(&releases)
+        .unwrap()
+        .replace(own, other);
+    let history = env.net.tmp.join("history.json");
+    std::fs::write(&history, package).unwrap();
+    let buyer_key = env.key("buyer");
+    let import = |key: &str| {
+        civitas(&[
+            "ocds",
+            "import",
+            history.to_str().unwrap(),
+            "--key",
+            key,
+            "--node",
+            env.api(),
+        ])
+    };
+    let done = ok(import(&buyer_key));
+    assert!(done.contains("imported 6 release(s)"), "{done}");
+    let again = ok(import(&buyer_key));
+    assert!(again.contains("6 were already on the ledger"), "{again}");
+    refused(import(&env.key("treasurer")), "not_authorized");
+    let imported = env.get(&format!("/v1/ocds/imported/{other}"));
+    let mut theirs = imported["record"]["compiledRelease"].clone();
+    let mut ours = compiled.clone();
+    for release in [&mut theirs, &mut ours] {
+        let map = release.as_object_mut().unwrap();
+        for field in ["ocid", "id"] {
+            map.remove(field);
+        }
+    }
+    let ours = serde_json::to_string(&ours).unwrap().replace(own, other);
+    assert_eq!(serde_json::to_string(&theirs).unwrap(), ours);
+    assert_eq!(env.get("/v1/ocds/imported")["processes"][0]["ocid"], other);
 
     // The Fiscal Data Package export: a descriptor and CSVs whose lines add up.
     let descriptor = env.get("/v1/treasury/export/2026/datapackage.json");

@@ -500,6 +500,12 @@ pub mod spaces {
     pub const CONTRACT: &str = "procurement/contract";
     /// An agency's recent awards, read by the integrity signals, by agency id.
     pub const AWARDS: &str = "procurement/awards";
+    /// An imported (historical) OCDS contracting process, by UTF-8 `ocid`.
+    pub const IMPORTED: &str = "procurement/imported";
+    /// The `ocid` of the n-th imported process, by big-endian u64 n (from 1).
+    pub const IMPORT_INDEX: &str = "procurement/import-index";
+    /// An imported OCDS release's JSON text, by its SHA-256.
+    pub const RELEASE_TEXT: &str = "procurement/release-text";
 }
 
 impl Write for StateKey {

@@ -98,5 +98,11 @@ pub const MILESTONES_MAX: usize = 24;
 pub const AMENDMENTS_MAX: usize = 32;
 /// Longest standstill period after an award, in days.
 pub const STANDSTILL_DAYS_MAX: u16 = 60;
+/// Longest OCDS identifier (an imported process's `ocid`, a release's `id`), in bytes.
+pub const OCDS_ID_MAX_BYTES: usize = 128;
+/// Largest imported OCDS release (its JSON text), in bytes; it must fit in one transaction.
+pub const OCDS_RELEASE_MAX_BYTES: usize = 12 * 1024;
+/// Most releases imported for one contracting process.
+pub const OCDS_RELEASES_MAX: usize = 64;
 /// Most integrity signals raised on one award.
 pub const SIGNALS_MAX: usize = 8;

@@ -200,6 +200,19 @@ pub enum ProcurementInstruction {
         /// Why.
         reason: String,
     },
+    /// A procurement official brings in one OCDS release of a historical contracting process
+    /// (`civitas ocds import` validates the package against the OCDS 1.1 schema first). The
+    /// release is kept as given; the ledger records who imported it and when.
+    ImportRelease {
+        /// The process's `ocid`.
+        ocid: String,
+        /// The release's `id`.
+        release_id: String,
+        /// The release's `date`, as written in it.
+        date: String,
+        /// The release, as JSON text.
+        release: String,
+    },
 }
 
 codec_enum!(ProcurementInstruction {
@@ -228,6 +241,12 @@ codec_enum!(ProcurementInstruction {
     9 => Accept { contract: (), milestone: (), note: REASON_MAX_BYTES },
     10 => Amend { contract: (), milestones: (MILESTONES_MAX, ()), reason: REASON_MAX_BYTES },
     11 => Cancel { tender: (), reason: REASON_MAX_BYTES },
+    12 => ImportRelease {
+        ocid: OCDS_ID_MAX_BYTES,
+        release_id: OCDS_ID_MAX_BYTES,
+        date: 64,
+        release: OCDS_RELEASE_MAX_BYTES,
+    },
 });
 
 /// The commitment that seals a bid: domain-separated SHA-256 of the tender number, the bidder,
@@ -282,6 +301,7 @@ impl ProcurementInstruction {
             Self::Accept { .. } => "procurement.accept",
             Self::Amend { .. } => "procurement.amend",
             Self::Cancel { .. } => "procurement.cancel",
+            Self::ImportRelease { .. } => "procurement.import_release",
         }
     }
 
@@ -380,6 +400,26 @@ impl ProcurementInstruction {
                 check_text("reason", reason, REASON_MAX_BYTES)
             }
             Self::Cancel { reason, .. } => check_text("reason", reason, REASON_MAX_BYTES),
+            Self::ImportRelease {
+                ocid,
+                release_id,
+                date,
+                release,
+            } => {
+                check_text("ocid", ocid, OCDS_ID_MAX_BYTES)?;
+                check_text("release id", release_id, OCDS_ID_MAX_BYTES)?;
+                check_text("date", date, 64)?;
+                if release.len() > OCDS_RELEASE_MAX_BYTES || !release.starts_with('{') {
+                    return Err(DecodeError::Invalid {
+                        field: "release",
+                        reason: format!(
+                            "must be one JSON object of at most {OCDS_RELEASE_MAX_BYTES} bytes; it is {} bytes",
+                            release.len()
+                        ),
+                    });
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -511,6 +551,15 @@ pub enum ProcurementEvent {
         /// The tender.
         tender: u64,
     },
+    /// A historical OCDS release was imported.
+    ReleaseImported {
+        /// The process's `ocid`.
+        ocid: String,
+        /// The release's `id`.
+        release_id: String,
+        /// SHA-256 of the release text.
+        text: Hash32,
+    },
 }
 
 codec_enum!(ProcurementEvent {
@@ -527,6 +576,7 @@ codec_enum!(ProcurementEvent {
     10 => MilestoneAccepted { contract: (), milestone: (), commitment: (), payment: (), amount: () },
     11 => ContractAmended { contract: (), number: (), old_value: (), new_value: () },
     12 => TenderCancelled { tender: () },
+    13 => ReleaseImported { ocid: OCDS_ID_MAX_BYTES, release_id: OCDS_ID_MAX_BYTES, text: () },
 });
 
 #[cfg(test)]
@@ -624,6 +674,12 @@ mod tests {
             ProcurementInstruction::Cancel {
                 tender: 1,
                 reason: "no need".into(),
+            },
+            ProcurementInstruction::ImportRelease {
+                ocid: "ocds-213czf-000-00001".into(),
+                release_id: "ocds-213czf-000-00001-01-tender".into(),
+                date: "2010-05-10T10:30:00Z".into(),
+                release: "{\"ocid\":\"ocds-213czf-000-00001\"}".into(),
             },
         ] {
             op.validate().unwrap();

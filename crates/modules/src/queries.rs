@@ -52,6 +52,9 @@ pub const SPACES: &[(&str, &str)] = &[
     (spaces::BID, "<tender number>/<bidder account id, hex>"),
     (spaces::CONTRACT, "contract number"),
     (spaces::AWARDS, "agency id, such as health"),
+    (spaces::IMPORTED, "an imported process's ocid"),
+    (spaces::IMPORT_INDEX, "import number"),
+    (spaces::RELEASE_TEXT, "SHA-256 of the release text, hex"),
 ];
 
 /// Builds a typed key from a space name and the id as text.
@@ -66,7 +69,8 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
         spaces::DOCUMENT => hex32("a document's SHA-256")?.0.to_vec(),
         spaces::ACCOUNT | spaces::NONCE => hex32("an account id")?.0.to_vec(),
         spaces::KEY => PublicKey::from_hex(id)?.to_bytes().to_vec(),
-        spaces::AGENCY | spaces::AWARDS => id.as_bytes().to_vec(),
+        spaces::AGENCY | spaces::AWARDS | spaces::IMPORTED => id.as_bytes().to_vec(),
+        spaces::RELEASE_TEXT => hex32("a release text's SHA-256")?.0.to_vec(),
         spaces::VENDOR => hex32("an account id")?.0.to_vec(),
         spaces::FISCAL_YEAR => id
             .parse::<u32>()
@@ -120,7 +124,8 @@ pub fn key_from_text(space: &str, id: &str) -> Result<StateKey, DecodeError> {
         | spaces::PAYMENT
         | spaces::ENTRY
         | spaces::TENDER
-        | spaces::CONTRACT => id
+        | spaces::CONTRACT
+        | spaces::IMPORT_INDEX => id
             .parse::<u64>()
             .map_err(|_| DecodeError::Invalid {
                 field: "id",
@@ -183,6 +188,9 @@ pub fn value_json(space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
         spaces::BID => json(from_slice::<p::Bid>(bytes, &()).ok()?),
         spaces::CONTRACT => json(from_slice::<p::Contract>(bytes, &()).ok()?),
         spaces::AWARDS => json(from_slice::<p::RecentAwards>(bytes, &()).ok()?),
+        spaces::IMPORTED => json(from_slice::<p::ImportedProcess>(bytes, &()).ok()?),
+        spaces::IMPORT_INDEX => json(from_slice::<p::ImportRef>(bytes, &()).ok()?),
+        spaces::RELEASE_TEXT => json(from_slice::<p::ReleaseText>(bytes, &()).ok()?),
         _ => return None,
     })
 }

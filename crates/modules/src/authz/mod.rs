@@ -279,8 +279,8 @@ pub enum Resource {
     },
     /// A treasury or procurement record (existing, or as it would be created).
     Record {
-        /// `fiscal_year`, `vendor`, `appropriation`, `commitment`, `payment`, `tender` or
-        /// `contract`.
+        /// `fiscal_year`, `vendor`, `appropriation`, `commitment`, `payment`, `tender`,
+        /// `contract` or `imported_process`.
         kind: &'static str,
         /// Its number or id, as text.
         id: String,

@@ -186,10 +186,12 @@ pub async fn question<'a, S: StateView>(
                 Err(failure) => return Ok(Err(failure)),
             }
         }
-        Instruction::Procurement(op) => match procurement_resource(op, &mut params, state).await? {
-            Ok(resource) => resource,
-            Err(failure) => return Ok(Err(failure)),
-        },
+        Instruction::Procurement(op) => {
+            match procurement_resource(principal, op, &mut params, state).await? {
+                Ok(resource) => resource,
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
     };
     Ok(Ok(Question {
         principal,
@@ -283,6 +285,7 @@ async fn treasury_resource<S: StateView>(
 /// Procurement records are presented with the buying agency; a plan carries its estimate and
 /// an accepted milestone its amount as `context.amount`.
 async fn procurement_resource<S: StateView>(
+    principal: &Account,
     op: &ProcurementInstruction,
     params: &mut Vec<(&'static str, Param)>,
     state: &mut Overlay<'_, S>,
@@ -330,6 +333,9 @@ async fn procurement_resource<S: StateView>(
             }
             Err(failure) => return Ok(Err(failure)),
         },
+        ProcurementInstruction::ImportRelease { ocid, .. } => {
+            record("imported_process", ocid, &principal.agency)
+        }
         ProcurementInstruction::Amend { contract, .. } => {
             match load_contract(state, *contract).await? {
                 Ok(c) => record("contract", c.id, &c.agency),

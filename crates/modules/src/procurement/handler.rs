@@ -744,6 +744,79 @@ pub async fn apply<S: StateView>(
                 new_value,
             })]))
         }
+        ProcurementInstruction::ImportRelease {
+            ocid,
+            release_id,
+            date,
+            release,
+        } => {
+            if ocid.starts_with(super::ocds::OWN_PREFIX) {
+                fail!(
+                    "reserved_ocid",
+                    "ocids starting with {} name this ledger's own processes",
+                    super::ocds::OWN_PREFIX
+                );
+            }
+            let mut config: ProcurementConfig =
+                state.get_typed(&config_key()).await?.unwrap_or_default();
+            let mut process = match state
+                .get_typed::<ImportedProcess>(&imported_key(ocid))
+                .await?
+            {
+                Some(process) => process,
+                None => {
+                    let number = config.next_import;
+                    config.next_import += 1;
+                    state.put_typed(&config_key(), &config);
+                    state.put_typed(&import_index_key(number), &ImportRef { ocid: ocid.clone() });
+                    ImportedProcess {
+                        ocid: ocid.clone(),
+                        agency: signer.agency.clone(),
+                        number,
+                        releases: Vec::new(),
+                    }
+                }
+            };
+            if process.agency != signer.agency {
+                fail!(
+                    "wrong_agency",
+                    "process {ocid} was imported by {}; only its officials add releases to it",
+                    process.agency
+                );
+            }
+            if process.releases.iter().any(|r| r.id == *release_id) {
+                fail!(
+                    "release_exists",
+                    "release {release_id} of {ocid} was already imported"
+                );
+            }
+            if process.releases.len() >= OCDS_RELEASES_MAX {
+                fail!(
+                    "too_many",
+                    "process {ocid} already has {OCDS_RELEASES_MAX} imported releases"
+                );
+            }
+            let text = civitas_core::hash::Hash32::sha256(release.as_bytes());
+            state.put_typed(
+                &release_text_key(&text),
+                &ReleaseText {
+                    text: release.clone(),
+                },
+            );
+            process.releases.push(ImportedRelease {
+                id: release_id.clone(),
+                date: date.clone(),
+                text,
+                by: signer.id,
+                height: ctx.env.height,
+            });
+            state.put_typed(&imported_key(ocid), &process);
+            Ok(Ok(vec![event(ProcurementEvent::ReleaseImported {
+                ocid: ocid.clone(),
+                release_id: release_id.clone(),
+                text,
+            })]))
+        }
         ProcurementInstruction::Cancel { tender, reason } => {
             let mut record = tri!(load_tender(state, *tender).await?);
             if matches!(record.stage, Stage::Contracted | Stage::Cancelled) {

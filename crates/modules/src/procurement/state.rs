@@ -18,10 +18,13 @@ pub struct ProcurementConfig {
     pub next_tender: u64,
     /// Next contract number.
     pub next_contract: u64,
+    /// Next imported process's number.
+    pub next_import: u64,
 }
 codec_struct!(ProcurementConfig {
     next_tender: (),
-    next_contract: ()
+    next_contract: (),
+    next_import: ()
 });
 
 impl Default for ProcurementConfig {
@@ -29,8 +32,85 @@ impl Default for ProcurementConfig {
         Self {
             next_tender: 1,
             next_contract: 1,
+            next_import: 1,
         }
     }
+}
+
+/// One imported OCDS release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportedRelease {
+    /// Its `id`.
+    pub id: String,
+    /// Its `date`, as written.
+    pub date: String,
+    /// SHA-256 of its text (the key of the text).
+    pub text: Hash32,
+    /// Who imported it.
+    pub by: AccountId,
+    /// Height of the import.
+    pub height: u64,
+}
+codec_struct!(ImportedRelease {
+    id: OCDS_ID_MAX_BYTES,
+    date: 64,
+    text: (),
+    by: (),
+    height: (),
+});
+
+/// A historical contracting process brought in from OCDS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportedProcess {
+    /// Its `ocid`.
+    pub ocid: String,
+    /// The agency that imported it.
+    pub agency: String,
+    /// Its number among imports.
+    pub number: u64,
+    /// Its releases, in import order.
+    pub releases: Vec<ImportedRelease>,
+}
+codec_struct!(ImportedProcess {
+    ocid: OCDS_ID_MAX_BYTES,
+    agency: AGENCY_ID_MAX_BYTES,
+    number: (),
+    releases: (OCDS_RELEASES_MAX, ()),
+});
+
+/// An imported release's JSON text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReleaseText {
+    /// The text.
+    pub text: String,
+}
+codec_struct!(ReleaseText {
+    text: OCDS_RELEASE_MAX_BYTES
+});
+
+/// An entry of the list of imported processes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportRef {
+    /// The process's `ocid`.
+    pub ocid: String,
+}
+codec_struct!(ImportRef {
+    ocid: OCDS_ID_MAX_BYTES
+});
+
+/// Key of an imported process.
+pub fn imported_key(ocid: &str) -> StateKey {
+    StateKey::new(spaces::IMPORTED, ocid.as_bytes().to_vec())
+}
+
+/// Key of the n-th imported process's `ocid`.
+pub fn import_index_key(n: u64) -> StateKey {
+    StateKey::new(spaces::IMPORT_INDEX, n.to_be_bytes().to_vec())
+}
+
+/// Key of a release text.
+pub fn release_text_key(hash: &Hash32) -> StateKey {
+    StateKey::new(spaces::RELEASE_TEXT, hash.0.to_vec())
 }
 
 /// Where a contracting process stands.

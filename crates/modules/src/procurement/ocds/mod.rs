@@ -25,6 +25,9 @@ pub const RELEASE_PACKAGE_SCHEMA: &str = include_str!("schema/release-package-sc
 const RELEASE_SCHEMA_URI: &str =
     "https://standard.open-contracting.org/schema/1__1__5/release-schema.json";
 
+/// How the ocids of this ledger's own processes begin (`ocds-civitas-<chain id>-<tender>`).
+pub const OWN_PREFIX: &str = "ocds-civitas-";
+
 /// The extensions the releases use (bids, enquiries).
 pub const EXTENSIONS: [&str; 2] = [
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json",
