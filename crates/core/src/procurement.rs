@@ -696,6 +696,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever random bytes decode as a treasury or procurement instruction re-encode to
+        /// the same bytes: the declared codecs are canonical and never panic.
+        #[test]
+        fn random_instruction_bytes_decode_canonically(
+            module in 4u8..=5,
+            op in 0u8..14,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let mut bytes = vec![module, op];
+            bytes.extend(body);
+            if let Ok(instruction) = from_slice::<crate::instruction::Instruction>(&bytes, &()) {
+                proptest::prop_assert_eq!(to_vec(&instruction), bytes);
+            }
+        }
+
+        /// Amounts in major units parse exactly and print back the same.
+        #[test]
+        fn amounts_round_trip(units in 0u64..=crate::money::AMOUNT_MAX) {
+            let eur = Currency::parse("EUR").unwrap();
+            let text = Money::new(units, eur).to_string();
+            let major = text.trim_end_matches(" EUR");
+            proptest::prop_assert_eq!(Money::parse_major(major, eur).unwrap().amount, units);
+        }
+    }
+
     #[test]
     fn publish_rules() {
         let a = PrivateKey::from_test_seed(1).public_key().account_id();
