@@ -77,6 +77,15 @@ fn proof_url(key: &StateKey) -> String {
             .map(|b: [u8; 4]| u32::from_be_bytes(b).to_string())
             .unwrap_or_default(),
         spaces::VENDOR => hex::encode(&key.id),
+        spaces::BID if key.id.len() == 40 => {
+            let mut tender = [0u8; 8];
+            tender.copy_from_slice(&key.id[..8]);
+            format!(
+                "{}/{}",
+                u64::from_be_bytes(tender),
+                hex::encode(&key.id[8..])
+            )
+        }
         _ => key
             .id
             .as_slice()
@@ -95,6 +104,14 @@ fn with_proof(mut view: Value, key: &StateKey) -> Value {
 fn parse_number(text: &str, what: &str) -> Result<u64, ApiError> {
     text.parse()
         .map_err(|_| ApiError::bad_request(format!("{what} must be a number; got {text:?}")))
+}
+
+fn parse_year(text: &str) -> Result<u32, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "the year must be a number such as 2026; got {text:?}"
+        ))
+    })
 }
 
 fn parse_account(text: &str) -> Result<AccountId, ApiError> {
@@ -138,7 +155,7 @@ pub(crate) async fn year(
     State(node): State<NodeHandle>,
     Path(year): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let year = parse_number(&year, "the year")? as u32;
+    let year = parse_year(&year)?;
     let key = year_key(year);
     let record: FiscalYear = must(
         &node,
@@ -248,7 +265,7 @@ pub(crate) async fn breakdown(
     State(node): State<NodeHandle>,
     Path((year, dimension)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let year = parse_number(&year, "the year")? as u32;
+    let year = parse_year(&year)?;
     let dimension = Dimension::parse(&dimension)
         .filter(|d| *d != Dimension::All)
         .ok_or_else(|| {
@@ -405,7 +422,7 @@ pub(crate) async fn export(
     State(node): State<NodeHandle>,
     Path((year, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let year = parse_number(&year, "the year")? as u32;
+    let year = parse_year(&year)?;
     let fiscal = year_record(&node, year).await?;
     let config = read::<TreasuryConfig>(&node, treasury_config_key())
         .await?

@@ -45,7 +45,7 @@ pub struct Args {
     /// Node i serves its API on 127.0.0.1:(P+i) and listens for peers on P+1000+i.
     #[arg(long, default_value_t = 8080)]
     base_port: u16,
-    /// Do not seed sample officials and documents on first start.
+    /// Do not seed sample data (officials, documents, a budget, payments, tenders) on first start.
     #[arg(long)]
     no_sample_data: bool,
     /// Only create the directory (keys, genesis, node configurations), then exit.
@@ -403,10 +403,15 @@ pub fn run(args: Args) -> Result<()> {
         stop(&mut children);
         return Err(e);
     }
-    if !args.no_sample_data
-        && let Err(e) = seed(&dir, &clients[0], &genesis)
-    {
-        eprintln!("warning: could not seed sample data: {e:#}");
+    if !args.no_sample_data {
+        if let Err(e) = seed(&dir, &clients[0], &genesis) {
+            eprintln!("warning: could not seed sample data: {e:#}");
+        } else if !dir.join("sample-money.done").exists() {
+            println!("seeding a sample budget, payments and tenders (about a minute, once)...");
+            if let Err(e) = crate::sample_money::seed(&dir, &clients[0], &genesis) {
+                eprintln!("warning: could not seed the public-money sample data: {e:#}");
+            }
+        }
     }
     println!();
     println!(

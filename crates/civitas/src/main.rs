@@ -12,6 +12,7 @@ mod output;
 mod policy;
 mod proof_cmd;
 mod query;
+mod sample_money;
 mod tx;
 mod verify;
 

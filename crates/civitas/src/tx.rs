@@ -618,8 +618,51 @@ fn event_line(event: &serde_json::Value) -> String {
             "policies_scheduled: policy set version {} is in force from height {}",
             event["version"], event["effective_height"]
         ),
+        "treasury_entry" => format!(
+            "treasury_entry #{}: {} {}{} (appropriation {}{}{})",
+            event["entry"],
+            event["kind"].as_str().unwrap_or("?"),
+            if event["decrease"] == true { "-" } else { "" },
+            money_text(&event["amount"]),
+            event["appropriation"],
+            event["commitment"]
+                .as_u64()
+                .map(|c| format!(", commitment {c}"))
+                .unwrap_or_default(),
+            event["payment"]
+                .as_u64()
+                .map(|p| format!(", payment {p}"))
+                .unwrap_or_default(),
+        ),
+        "tender_planned" => format!("tender_planned #{}", event["tender"]),
+        "tender_awarded" => format!(
+            "tender_awarded #{} for {}; standstill until {}",
+            event["tender"],
+            money_text(&event["value"]),
+            event["standstill_until"]
+                .as_u64()
+                .map(|t| civitas_core::time::TimestampMs(t).rfc3339())
+                .unwrap_or_default()
+        ),
+        "integrity_signal" => format!(
+            "integrity_signal {}: {}",
+            event["signal"].as_str().unwrap_or("?"),
+            event["detail"].as_str().unwrap_or("")
+        ),
+        "contract_signed" => format!(
+            "contract_signed #{} for {}",
+            event["contract"],
+            money_text(&event["value"])
+        ),
         other => other.to_string(),
     }
+}
+
+/// `{"amount": 125000, "currency": "EUR"}` as `1250.00 EUR`.
+fn money_text(value: &serde_json::Value) -> String {
+    serde_json::from_value::<civitas_core::money::Money>(value.clone())
+        .map(|m| m.to_string())
+        .unwrap_or_else(|_| value.to_string())
 }
 
 fn write_tx_file(path: &std::path::Path, tx: &SignedTx) -> Result<()> {

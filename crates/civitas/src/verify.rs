@@ -86,6 +86,31 @@ fn statement(bundle: &ProofBundle, genesis_chain: &str) -> String {
             "no document with SHA-256 {} has been notarised ({at})",
             hex::encode(&key.id)
         ),
+        (spaces::TOTAL, Some(total)) => {
+            let currency = total["currency"].as_str().unwrap_or("");
+            let money = |figure: &str| {
+                let amount = total["figures"][figure].as_u64().unwrap_or(0);
+                match civitas_core::money::Currency::parse(currency) {
+                    Ok(c) => civitas_core::money::format_amount(amount, c),
+                    Err(_) => format!("{amount} (minor units)"),
+                }
+            };
+            let scope = match total["dimension"].as_str() {
+                Some("all") | None => "the whole fiscal year".to_string(),
+                Some(dimension) => format!("{dimension} {}", total["value"].as_str().unwrap_or("")),
+            };
+            format!(
+                "fiscal year {} totals for {scope}: appropriated {}, allotted {}, committed {}, \
+                 paid {}, over {} entries (the latest is entry {}; each is provable) ({at})",
+                total["year"],
+                money("appropriated"),
+                money("allotted"),
+                money("committed"),
+                money("paid"),
+                total["entries"],
+                total["last_entry"],
+            )
+        }
         (_, Some(value)) => format!("{} holds {value} ({at})", key.display()),
         (_, None) => format!("{} is absent ({at})", key.display()),
     }

@@ -61,9 +61,17 @@ impl StateKey {
         )
     }
 
-    /// `space/hex(id)`, for display.
+    /// `space/id` for display: the id as text when it is printable ASCII (agency ids, total
+    /// ids), else in hexadecimal.
     pub fn display(&self) -> String {
-        format!("{}/{}", self.space, hex::encode(&self.id))
+        let printable = !self.id.is_empty()
+            && self.id.len() != 32
+            && self.id.iter().all(|b| b.is_ascii_graphic());
+        if printable {
+            format!("{}/{}", self.space, String::from_utf8_lossy(&self.id))
+        } else {
+            format!("{}/{}", self.space, hex::encode(&self.id))
+        }
     }
 }
 
