@@ -9,8 +9,11 @@ use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::{
     GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
+    TreasuryInstruction,
 };
+use civitas_core::money::{AMOUNT_MAX, Currency, Money};
 use civitas_core::time::TimestampMs;
+use civitas_core::treasury::Direction;
 use civitas_core::tx::{SignedTx, TxBody};
 use civitas_exec::overlay::MemoryState;
 use civitas_exec::{BlockEnv, Mode, NoneVerified, Overlay, TxContext, execute_block};
@@ -54,6 +57,11 @@ impl Bench {
             &NoneVerified,
         ))
         .unwrap();
+        assert!(
+            result.receipts.iter().all(|r| r.succeeded()),
+            "bench setup failed: {:?}",
+            result.receipts
+        );
         self.state.apply(&result.writes);
         self.height += 1;
     }
@@ -98,7 +106,98 @@ impl Bench {
             }),
         );
         bench.apply(vec![register]);
+        // Public money: a budget official, a treasurer and a vendor of finance, a year, a large
+        // appropriation, allotted, and one commitment that the payment workload pays against.
+        let budget = PrivateKey::from_test_seed(600);
+        let treasurer = PrivateKey::from_test_seed(601);
+        let vendor = PrivateKey::from_test_seed(602);
+        bench.apply(vec![
+            tx(&admin, 1, official(&budget, "budget")),
+            tx(&admin, 2, official(&treasurer, "treasurer")),
+            tx(
+                &admin,
+                3,
+                Instruction::Identity(IdentityInstruction::RegisterCitizen {
+                    key: vendor.public_key(),
+                }),
+            ),
+        ]);
+        let eur = |amount| Money::new(amount, Currency::parse("EUR").unwrap());
+        let steps = [
+            (
+                &budget,
+                0,
+                TreasuryInstruction::OpenYear {
+                    year: 2026,
+                    currency: Currency::parse("EUR").unwrap(),
+                    procurement_threshold: 10_000_000,
+                },
+            ),
+            (
+                &treasurer,
+                0,
+                TreasuryInstruction::RegisterVendor {
+                    account: vendor.public_key().account_id(),
+                    name: "Vendor".into(),
+                    registration: "RC-1".into(),
+                },
+            ),
+            (
+                &budget,
+                1,
+                TreasuryInstruction::Appropriate {
+                    year: 2026,
+                    agency: "finance".into(),
+                    programme: "administration".into(),
+                    classification: "2111".into(),
+                    purpose: "Operations".into(),
+                    amount: eur(AMOUNT_MAX),
+                },
+            ),
+            (
+                &budget,
+                2,
+                TreasuryInstruction::Allot {
+                    appropriation: 1,
+                    direction: Direction::Increase,
+                    amount: eur(AMOUNT_MAX),
+                    reason: "all".into(),
+                },
+            ),
+            (
+                &treasurer,
+                1,
+                TreasuryInstruction::Commit {
+                    appropriation: 1,
+                    vendor: vendor.public_key().account_id(),
+                    amount: eur(AMOUNT_MAX),
+                    description: "Services".into(),
+                },
+            ),
+        ];
+        for (key, nonce, op) in steps {
+            bench.apply(vec![tx(key, nonce, Instruction::Treasury(op))]);
+        }
         bench
+    }
+
+    /// A treasurer paying against one commitment (entry, six totals, appropriation,
+    /// commitment and payment records per payment).
+    fn payments(&self) -> Vec<SignedTx> {
+        let treasurer = PrivateKey::from_test_seed(601);
+        (0..BLOCK_TXS)
+            .map(|i| {
+                tx(
+                    &treasurer,
+                    2 + i,
+                    Instruction::Treasury(TreasuryInstruction::Pay {
+                        commitment: 1,
+                        amount: Money::new(100 + i, Currency::parse("EUR").unwrap()),
+                        reference: format!("INV-{i}"),
+                    }),
+                )
+            })
+            .collect()
     }
 
     fn anchors(&self) -> Vec<SignedTx> {
@@ -138,6 +237,15 @@ impl Bench {
             })
             .collect()
     }
+}
+
+fn official(key: &PrivateKey, role: &str) -> Instruction {
+    Instruction::Identity(IdentityInstruction::RegisterOfficial {
+        key: key.public_key(),
+        agency: "finance".into(),
+        name: role.into(),
+        roles: vec![role.into()],
+    })
 }
 
 fn anchor(i: u64) -> Instruction {
@@ -236,13 +344,14 @@ fn benches(c: &mut Criterion) {
             true
         }
     }
-    let workloads: [(&str, Workload); 3] = [
+    let workloads: [(&str, Workload); 4] = [
         ("block of 1000 notary.anchor", Bench::anchors),
         (
             "block of 1000 identity.register_citizen",
             Bench::registrations,
         ),
         ("block of 1000 governance.propose", Bench::proposals),
+        ("block of 1000 treasury.pay", Bench::payments),
     ];
     for (name, workload) in workloads {
         group.bench_function(name, |b| {
