@@ -4,6 +4,36 @@
 //! in [`authz`] (Cedar policies kept on the ledger). Modules see only the state through the executor's overlay; they never talk to
 //! the network.
 
+/// Returns a failed outcome (`Ok(Err(Failure))`) with a code and a formatted message.
+macro_rules! fail {
+    ($code:literal, $($arg:tt)*) => {
+        return Ok(Err(civitas_exec::Failure::new($code, format!($($arg)*))))
+    };
+}
+
+/// Unwraps a rule check's `Result<T, Failure>`, returning the failed outcome on `Err`.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(failure) => return Ok(Err(failure)),
+        }
+    };
+}
+
+/// Loads a record that must exist: `Ok(Err(failure))` with `code` and `message` if absent.
+pub(crate) async fn load_required<T: commonware_codec::Decode<Cfg = ()>, S: StateView>(
+    state: &mut Overlay<'_, S>,
+    key: &civitas_core::bundle::StateKey,
+    code: &'static str,
+    message: impl FnOnce() -> String,
+) -> Result<Result<T, Failure>, BlockError> {
+    Ok(state
+        .get_typed::<T>(key)
+        .await?
+        .ok_or_else(|| Failure::new(code, message())))
+}
+
 pub mod authz;
 pub mod governance;
 pub mod identity;

@@ -9,6 +9,7 @@
 use super::signals;
 use super::state::*;
 use crate::identity::state::{Account, load_account};
+use crate::load_required;
 use crate::notary::state::load_document;
 use crate::treasury::handler as treasury;
 use crate::treasury::state::MilestoneRef;
@@ -25,21 +26,6 @@ type Outcome = Result<Result<Vec<Event>, Failure>, BlockError>;
 
 const DAY_MS: u64 = 86_400_000;
 
-macro_rules! fail {
-    ($code:literal, $($arg:tt)*) => {
-        return Ok(Err(Failure::new($code, format!($($arg)*))))
-    };
-}
-
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(value) => value,
-            Err(failure) => return Ok(Err(failure)),
-        }
-    };
-}
-
 fn event(e: ProcurementEvent) -> Event {
     Event::Procurement(e)
 }
@@ -49,10 +35,10 @@ pub async fn load_tender<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Tender, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<Tender>(&tender_key(id))
-        .await?
-        .ok_or_else(|| Failure::new("unknown_tender", format!("tender {id} does not exist"))))
+    load_required(state, &tender_key(id), "unknown_tender", || {
+        format!("tender {id} does not exist")
+    })
+    .await
 }
 
 /// Loads a contract.
@@ -60,10 +46,10 @@ pub async fn load_contract<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Contract, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<Contract>(&contract_key(id))
-        .await?
-        .ok_or_else(|| Failure::new("unknown_contract", format!("contract {id} does not exist"))))
+    load_required(state, &contract_key(id), "unknown_contract", || {
+        format!("contract {id} does not exist")
+    })
+    .await
 }
 
 async fn load_bid<S: StateView>(
@@ -71,15 +57,10 @@ async fn load_bid<S: StateView>(
     tender: u64,
     bidder: &AccountId,
 ) -> Result<Result<Bid, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<Bid>(&bid_key(tender, bidder))
-        .await?
-        .ok_or_else(|| {
-            Failure::new(
-                "unknown_bid",
-                format!("account {bidder} has no bid on tender {tender}"),
-            )
-        }))
+    load_required(state, &bid_key(tender, bidder), "unknown_bid", || {
+        format!("account {bidder} has no bid on tender {tender}")
+    })
+    .await
 }
 
 fn at_stage(tender: &Tender, stage: Stage, doing: &str) -> Result<(), Failure> {

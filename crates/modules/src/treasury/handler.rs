@@ -6,6 +6,7 @@
 
 use super::state::*;
 use crate::identity::state::{Account, Agency, agency_key};
+use crate::load_required;
 use civitas_core::crypto::AccountId;
 use civitas_core::event::Event;
 use civitas_core::money::{Money, format_amount};
@@ -14,12 +15,6 @@ use civitas_exec::{BlockError, Failure, Overlay, TxContext};
 use civitas_state::StateView;
 
 type Outcome = Result<Result<Vec<Event>, Failure>, BlockError>;
-
-macro_rules! fail {
-    ($code:literal, $($arg:tt)*) => {
-        return Ok(Err(Failure::new($code, format!($($arg)*))))
-    };
-}
 
 /// Loads an open fiscal year and checks `money` is in its currency.
 pub(crate) async fn open_year<S: StateView>(
@@ -58,15 +53,13 @@ pub async fn load_appropriation<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Appropriation, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<Appropriation>(&appropriation_key(id))
-        .await?
-        .ok_or_else(|| {
-            Failure::new(
-                "unknown_appropriation",
-                format!("appropriation {id} does not exist"),
-            )
-        }))
+    load_required(
+        state,
+        &appropriation_key(id),
+        "unknown_appropriation",
+        || format!("appropriation {id} does not exist"),
+    )
+    .await
 }
 
 /// Loads a commitment.
@@ -74,15 +67,10 @@ pub async fn load_commitment<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Commitment, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<Commitment>(&commitment_key(id))
-        .await?
-        .ok_or_else(|| {
-            Failure::new(
-                "unknown_commitment",
-                format!("commitment {id} does not exist"),
-            )
-        }))
+    load_required(state, &commitment_key(id), "unknown_commitment", || {
+        format!("commitment {id} does not exist")
+    })
+    .await
 }
 
 /// Loads a payment.
@@ -90,26 +78,21 @@ pub async fn load_payment<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Payment, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<Payment>(&payment_key(id))
-        .await?
-        .ok_or_else(|| Failure::new("unknown_payment", format!("payment {id} does not exist"))))
+    load_required(state, &payment_key(id), "unknown_payment", || {
+        format!("payment {id} does not exist")
+    })
+    .await
 }
 
-/// Whether `account` is a registered vendor.
+/// Loads a registered vendor.
 pub async fn load_vendor<S: StateView>(
     state: &mut Overlay<'_, S>,
     account: &AccountId,
 ) -> Result<Result<Vendor, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<Vendor>(&vendor_key(account))
-        .await?
-        .ok_or_else(|| {
-            Failure::new(
-                "unknown_vendor",
-                format!("account {account} is not a registered vendor"),
-            )
-        }))
+    load_required(state, &vendor_key(account), "unknown_vendor", || {
+        format!("account {account} is not a registered vendor")
+    })
+    .await
 }
 
 /// One movement of money about to be recorded.
@@ -121,6 +104,21 @@ pub(crate) struct Draft {
     pub amount: u64,
     pub decrease: bool,
     pub note: String,
+}
+
+impl Draft {
+    /// An entry that changes an appropriation's own figures (no commitment, payment or vendor).
+    fn budget(kind: EntryKind, amount: u64, decrease: bool, note: &str) -> Self {
+        Self {
+            kind,
+            commitment: None,
+            payment: None,
+            vendor: None,
+            amount,
+            decrease,
+            note: note.to_string(),
+        }
+    }
 }
 
 fn apply_delta(figure: &mut u64, amount: u64, decrease: bool) -> Option<()> {
@@ -308,14 +306,10 @@ pub(crate) async fn commit<S: StateView>(
     milestone: Option<MilestoneRef>,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(Commitment, Event), Failure>, BlockError> {
-    if let Err(failure) = open_year(state, appropriation.year, Some(&amount)).await? {
-        return Ok(Err(failure));
-    }
-    if let Err(failure) = load_vendor(state, &vendor).await? {
-        return Ok(Err(failure));
-    }
+    tri!(open_year(state, appropriation.year, Some(&amount)).await?);
+    tri!(load_vendor(state, &vendor).await?);
     let figures = appropriation.figures;
-    if let Err(failure) = within(
+    tri!(within(
         figures.committed,
         amount.amount,
         figures.allotted,
@@ -326,9 +320,7 @@ pub(crate) async fn commit<S: StateView>(
             "allotted (appropriated: {})",
             format_amount(figures.appropriated, amount.currency)
         ),
-    ) {
-        return Ok(Err(failure));
-    }
+    ));
     let mut config = load_config(state).await?;
     let id = config.next_commitment;
     config.next_commitment += 1;
@@ -370,14 +362,9 @@ pub(crate) async fn pay<S: StateView>(
     reference: String,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(Payment, Event), Failure>, BlockError> {
-    let mut appropriation = match load_appropriation(state, commitment.appropriation).await? {
-        Ok(a) => a,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    if let Err(failure) = open_year(state, commitment.year, Some(&amount)).await? {
-        return Ok(Err(failure));
-    }
-    if let Err(failure) = within(
+    let mut appropriation = tri!(load_appropriation(state, commitment.appropriation).await?);
+    tri!(open_year(state, commitment.year, Some(&amount)).await?);
+    tri!(within(
         commitment.paid,
         amount.amount,
         commitment.amount.amount,
@@ -385,9 +372,7 @@ pub(crate) async fn pay<S: StateView>(
         "exceeds_commitment",
         &format!("payments against commitment {}", commitment.id),
         "committed",
-    ) {
-        return Ok(Err(failure));
-    }
+    ));
     let mut config = load_config(state).await?;
     let id = config.next_payment;
     config.next_payment += 1;
@@ -401,10 +386,7 @@ pub(crate) async fn pay<S: StateView>(
         decrease: false,
         note: reference.clone(),
     };
-    let event = match post_entry(ctx, &mut appropriation, draft, state).await? {
-        Ok(event) => event,
-        Err(failure) => return Ok(Err(failure)),
-    };
+    let event = tri!(post_entry(ctx, &mut appropriation, draft, state).await?);
     let Event::Treasury(TreasuryEvent::TreasuryEntry { entry, .. }) = &event else {
         return Err(BlockError::Invalid(
             "post_entry returned another event".into(),
@@ -466,10 +448,7 @@ pub async fn apply<S: StateView>(
             })]))
         }
         TreasuryInstruction::CloseYear { year } => {
-            let mut record = match open_year(state, *year, None).await? {
-                Ok(record) => record,
-                Err(failure) => return Ok(Err(failure)),
-            };
+            let mut record = tri!(open_year(state, *year, None).await?);
             record.open = false;
             state.put_typed(&year_key(*year), &record);
             Ok(Ok(vec![Event::Treasury(TreasuryEvent::YearClosed {
@@ -518,10 +497,7 @@ pub async fn apply<S: StateView>(
             purpose,
             amount,
         } => {
-            let fiscal = match open_year(state, *year, Some(amount)).await? {
-                Ok(record) => record,
-                Err(failure) => return Ok(Err(failure)),
-            };
+            let fiscal = tri!(open_year(state, *year, Some(amount)).await?);
             if state
                 .get_typed::<Agency>(&agency_key(agency))
                 .await?
@@ -544,15 +520,7 @@ pub async fn apply<S: StateView>(
                 figures: Figures::default(),
                 last_entry: 0,
             };
-            let draft = Draft {
-                kind: EntryKind::Appropriated,
-                commitment: None,
-                payment: None,
-                vendor: None,
-                amount: amount.amount,
-                decrease: false,
-                note: purpose.clone(),
-            };
+            let draft = Draft::budget(EntryKind::Appropriated, amount.amount, false, purpose);
             Ok(post_entry(ctx, &mut appropriation, draft, state)
                 .await?
                 .map(|event| vec![event]))
@@ -563,16 +531,11 @@ pub async fn apply<S: StateView>(
             amount,
             reason,
         } => {
-            let mut record = match load_appropriation(state, *appropriation).await? {
-                Ok(a) => a,
-                Err(failure) => return Ok(Err(failure)),
-            };
-            if let Err(failure) = open_year(state, record.year, Some(amount)).await? {
-                return Ok(Err(failure));
-            }
+            let mut record = tri!(load_appropriation(state, *appropriation).await?);
+            tri!(open_year(state, record.year, Some(amount)).await?);
             let decrease = *direction == Direction::Decrease;
-            if decrease
-                && let Err(failure) = not_below(
+            if decrease {
+                tri!(not_below(
                     record.figures.appropriated,
                     amount.amount,
                     record.figures.allotted,
@@ -580,19 +543,14 @@ pub async fn apply<S: StateView>(
                     "below_allotted",
                     &format!("lowering appropriation {appropriation}"),
                     "already allotted",
-                )
-            {
-                return Ok(Err(failure));
+                ));
             }
-            let draft = Draft {
-                kind: EntryKind::AppropriationAdjusted,
-                commitment: None,
-                payment: None,
-                vendor: None,
-                amount: amount.amount,
+            let draft = Draft::budget(
+                EntryKind::AppropriationAdjusted,
+                amount.amount,
                 decrease,
-                note: reason.clone(),
-            };
+                reason,
+            );
             Ok(post_entry(ctx, &mut record, draft, state)
                 .await?
                 .map(|event| vec![event]))
@@ -603,13 +561,8 @@ pub async fn apply<S: StateView>(
             amount,
             reason,
         } => {
-            let mut record = match load_appropriation(state, *appropriation).await? {
-                Ok(a) => a,
-                Err(failure) => return Ok(Err(failure)),
-            };
-            if let Err(failure) = open_year(state, record.year, Some(amount)).await? {
-                return Ok(Err(failure));
-            }
+            let mut record = tri!(load_appropriation(state, *appropriation).await?);
+            tri!(open_year(state, record.year, Some(amount)).await?);
             let decrease = *direction == Direction::Decrease;
             let figures = record.figures;
             let check = if decrease {
@@ -633,18 +586,8 @@ pub async fn apply<S: StateView>(
                     "appropriated",
                 )
             };
-            if let Err(failure) = check {
-                return Ok(Err(failure));
-            }
-            let draft = Draft {
-                kind: EntryKind::Allotted,
-                commitment: None,
-                payment: None,
-                vendor: None,
-                amount: amount.amount,
-                decrease,
-                note: reason.clone(),
-            };
+            tri!(check);
+            let draft = Draft::budget(EntryKind::Allotted, amount.amount, decrease, reason);
             Ok(post_entry(ctx, &mut record, draft, state)
                 .await?
                 .map(|event| vec![event]))
@@ -655,10 +598,7 @@ pub async fn apply<S: StateView>(
             amount,
             description,
         } => {
-            let mut record = match load_appropriation(state, *appropriation).await? {
-                Ok(a) => a,
-                Err(failure) => return Ok(Err(failure)),
-            };
+            let mut record = tri!(load_appropriation(state, *appropriation).await?);
             Ok(commit(
                 ctx,
                 &mut record,
@@ -677,17 +617,9 @@ pub async fn apply<S: StateView>(
             amount,
             reason,
         } => {
-            let mut record = match load_commitment(state, *commitment).await? {
-                Ok(c) => c,
-                Err(failure) => return Ok(Err(failure)),
-            };
-            let mut appropriation = match load_appropriation(state, record.appropriation).await? {
-                Ok(a) => a,
-                Err(failure) => return Ok(Err(failure)),
-            };
-            if let Err(failure) = open_year(state, record.year, Some(amount)).await? {
-                return Ok(Err(failure));
-            }
+            let mut record = tri!(load_commitment(state, *commitment).await?);
+            let mut appropriation = tri!(load_appropriation(state, record.appropriation).await?);
+            tri!(open_year(state, record.year, Some(amount)).await?);
             let decrease = *direction == Direction::Decrease;
             let figures = appropriation.figures;
             let check = if decrease {
@@ -711,9 +643,7 @@ pub async fn apply<S: StateView>(
                     "allotted",
                 )
             };
-            if let Err(failure) = check {
-                return Ok(Err(failure));
-            }
+            tri!(check);
             if decrease {
                 record.amount.amount -= amount.amount;
             } else {
@@ -738,10 +668,7 @@ pub async fn apply<S: StateView>(
             amount,
             reference,
         } => {
-            let mut record = match load_commitment(state, *commitment).await? {
-                Ok(c) => c,
-                Err(failure) => return Ok(Err(failure)),
-            };
+            let mut record = tri!(load_commitment(state, *commitment).await?);
             let approvers = std::iter::once(signer.id)
                 .chain(cosigners.iter().map(|a| a.id))
                 .collect();
@@ -757,10 +684,7 @@ pub async fn apply<S: StateView>(
             .map(|(_, event)| vec![event]))
         }
         TreasuryInstruction::ReversePayment { payment, reason } => {
-            let mut record = match load_payment(state, *payment).await? {
-                Ok(p) => p,
-                Err(failure) => return Ok(Err(failure)),
-            };
+            let mut record = tri!(load_payment(state, *payment).await?);
             if let Some(reversal) = &record.reversal {
                 fail!(
                     "already_reversed",
@@ -768,17 +692,9 @@ pub async fn apply<S: StateView>(
                     reversal.entry
                 );
             }
-            let mut commitment = match load_commitment(state, record.commitment).await? {
-                Ok(c) => c,
-                Err(failure) => return Ok(Err(failure)),
-            };
-            let mut appropriation = match load_appropriation(state, record.appropriation).await? {
-                Ok(a) => a,
-                Err(failure) => return Ok(Err(failure)),
-            };
-            if let Err(failure) = open_year(state, commitment.year, None).await? {
-                return Ok(Err(failure));
-            }
+            let mut commitment = tri!(load_commitment(state, record.commitment).await?);
+            let mut appropriation = tri!(load_appropriation(state, record.appropriation).await?);
+            tri!(open_year(state, commitment.year, None).await?);
             let draft = Draft {
                 kind: EntryKind::PaymentReversed,
                 commitment: Some(commitment.id),
@@ -788,10 +704,7 @@ pub async fn apply<S: StateView>(
                 decrease: true,
                 note: reason.clone(),
             };
-            let event = match post_entry(ctx, &mut appropriation, draft, state).await? {
-                Ok(event) => event,
-                Err(failure) => return Ok(Err(failure)),
-            };
+            let event = tri!(post_entry(ctx, &mut appropriation, draft, state).await?);
             let Event::Treasury(TreasuryEvent::TreasuryEntry { entry, .. }) = &event else {
                 return Err(BlockError::Invalid(
                     "post_entry returned another event".into(),

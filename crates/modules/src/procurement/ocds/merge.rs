@@ -340,6 +340,33 @@ fn text_or_none(value: Option<&Value>) -> String {
     }
 }
 
+/// Flattens one release without its `tag`, numbering its items without an `id` after those
+/// already in `data`, and records in `data` the `id` value of items seen for the first time.
+fn flatten_release(release: &Value, rules: &MergeRules, data: &mut Flat) -> Flat {
+    let mut body = release.clone();
+    if let Some(map) = body.as_object_mut() {
+        map.remove("tag");
+    }
+    let mut flat = Flat {
+        anonymous: data.anonymous,
+        ..Flat::default()
+    };
+    flatten(
+        &body,
+        rules,
+        &mut Vec::new(),
+        &mut Vec::new(),
+        false,
+        &mut flat,
+    );
+    data.anonymous = flat.anonymous;
+    for (path, id) in std::mem::take(&mut flat.ids) {
+        // The first release to show an item gives its `id` value.
+        data.ids.entry(path).or_insert(id);
+    }
+    flat
+}
+
 /// Merges releases of one contracting process into its compiled release.
 pub fn compile(releases: &[Value], rules: &MergeRules) -> Result<Value, MergeError> {
     let mut data = Flat::default();
@@ -350,23 +377,7 @@ pub fn compile(releases: &[Value], rules: &MergeRules) -> Result<Value, MergeErr
     for release in sorted(releases)? {
         let ocid = release.get("ocid").cloned().unwrap_or(Value::Null);
         let date = release.get("date").cloned().unwrap_or(Value::Null);
-        let mut body = release.clone();
-        if let Some(map) = body.as_object_mut() {
-            map.remove("tag");
-        }
-        let mut flat = Flat {
-            anonymous: data.anonymous,
-            ..Flat::default()
-        };
-        flatten(
-            &body,
-            rules,
-            &mut Vec::new(),
-            &mut Vec::new(),
-            false,
-            &mut flat,
-        );
-        data.anonymous = flat.anonymous;
+        let flat = flatten_release(release, rules, &mut data);
         data.set(
             vec![Part::Key("id".into())],
             Value::String(format!(
@@ -380,10 +391,6 @@ pub fn compile(releases: &[Value], rules: &MergeRules) -> Result<Value, MergeErr
         for (path, value) in flat.fields {
             data.set(path, value);
         }
-        for (path, id) in flat.ids {
-            // The first release to show an item gives its `id` value.
-            data.ids.entry(path).or_insert(id);
-        }
     }
     unflatten(&data)
 }
@@ -396,23 +403,7 @@ pub fn versioned(releases: &[Value], rules: &MergeRules) -> Result<Value, MergeE
         let release_id = release.get("id").cloned().unwrap_or(Value::Null);
         let date = release.get("date").cloned().unwrap_or(Value::Null);
         let tag = release.get("tag").cloned().unwrap_or(Value::Null);
-        let mut body = release.clone();
-        if let Some(map) = body.as_object_mut() {
-            map.remove("tag");
-        }
-        let mut flat = Flat {
-            anonymous: data.anonymous,
-            ..Flat::default()
-        };
-        flatten(
-            &body,
-            rules,
-            &mut Vec::new(),
-            &mut Vec::new(),
-            false,
-            &mut flat,
-        );
-        data.anonymous = flat.anonymous;
+        let flat = flatten_release(release, rules, &mut data);
         let ocid_path = vec![Part::Key("ocid".into())];
         data.set(ocid_path.clone(), ocid);
         for (path, value) in flat.fields {
@@ -443,10 +434,6 @@ pub fn versioned(releases: &[Value], rules: &MergeRules) -> Result<Value, MergeE
                 }
                 None => data.set(path, Value::Array(vec![version])),
             }
-        }
-        for (path, id) in flat.ids {
-            // The first release to show an item gives its `id` value.
-            data.ids.entry(path).or_insert(id);
         }
     }
     unflatten(&data)
