@@ -89,6 +89,35 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         node: String,
     },
+    /// Public spending of a fiscal year: appropriated, allotted, committed and paid, overall or
+    /// by agency, programme, classification, vendor or month. Each figure has a proof bundle
+    /// (`civitas proof state treasury/total <year>/<dimension>/<value>`).
+    ///
+    /// Example: civitas query spending 2026 --by agency
+    Spending {
+        /// The fiscal year.
+        year: u32,
+        /// Break the year down by agency, programme, classification, vendor or month.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A tender: stage, deadline, bids, award with its integrity signals, contract.
+    ///
+    /// Example: civitas query tender 1
+    Tender {
+        /// The tender's number.
+        tender: u64,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The node's view of the chain.
     Status {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -189,6 +218,22 @@ pub fn run(command: Command) -> Result<()> {
             print_json(&Client::new(&node).status()?);
             Ok(())
         }
+        Command::Spending {
+            year,
+            by,
+            node,
+            json,
+        } => spending(&Client::new(&node), year, by.as_deref(), json),
+        Command::Tender { tender, node, json } => {
+            let value =
+                Client::new(&node).get_json(&format!("/v1/procurement/tenders/{tender}"))?;
+            if json {
+                print_json(&value);
+            } else {
+                print_tender(&value);
+            }
+            Ok(())
+        }
         Command::Pending {
             key,
             cosign,
@@ -210,6 +255,126 @@ pub fn run(command: Command) -> Result<()> {
             let path = format!("/v1/accounts/{account}/pending");
             print_json(&client.get_signed_json(&path, chain_id, &key, &cosigners)?);
             Ok(())
+        }
+    }
+}
+
+fn text(value: &serde_json::Value) -> &str {
+    value["text"].as_str().unwrap_or("-")
+}
+
+/// Prints a year's totals as a table, one line per total.
+fn spending(client: &Client, year: u32, by: Option<&str>, json: bool) -> Result<()> {
+    let (rows, what) = match by {
+        None => {
+            let value = client.get_json(&format!("/v1/treasury/totals/{year}?limit=1"))?;
+            (vec![value["total"].clone()], "whole year".to_string())
+        }
+        Some(dimension) => {
+            let value = client.get_json(&format!("/v1/treasury/breakdown/{year}/{dimension}"))?;
+            (
+                value["totals"].as_array().cloned().unwrap_or_default(),
+                format!("by {dimension}"),
+            )
+        }
+    };
+    if json {
+        print_json(&serde_json::json!({ "year": year, "totals": rows }));
+        return Ok(());
+    }
+    println!("fiscal year {year}, {what}");
+    println!(
+        "{:<28} {:>20} {:>20} {:>20} {:>20}",
+        "", "appropriated", "allotted", "committed", "paid"
+    );
+    for row in &rows {
+        let name = match row["value"].as_str() {
+            Some("") | None => "total",
+            Some(v) => v,
+        };
+        println!(
+            "{:<28} {:>20} {:>20} {:>20} {:>20}",
+            name,
+            text(&row["appropriated"]),
+            text(&row["allotted"]),
+            text(&row["committed"]),
+            text(&row["paid"])
+        );
+    }
+    println!(
+        "proofs: civitas proof state treasury/total <id> (ids: {year}/all, {year}/<dimension>/<value>)"
+    );
+    Ok(())
+}
+
+fn print_tender(value: &serde_json::Value) {
+    let t = &value["tender"];
+    println!("tender {}: {}", t["id"], t["title"].as_str().unwrap_or(""));
+    println!("agency:     {}", t["agency"].as_str().unwrap_or(""));
+    println!("stage:      {}", t["stage"].as_str().unwrap_or(""));
+    if let Ok(estimated) =
+        serde_json::from_value::<civitas_core::money::Money>(t["estimated"].clone())
+    {
+        println!("estimated:  {estimated}");
+    }
+    if let Some(deadline) = t["deadline"].as_u64().filter(|d| *d > 0) {
+        println!(
+            "deadline:   {}",
+            civitas_core::time::TimestampMs(deadline).rfc3339()
+        );
+    }
+    for bid in value["bids"].as_array().into_iter().flatten() {
+        let opening = match serde_json::from_value::<civitas_core::money::Money>(
+            bid["opening"]["price"].clone(),
+        ) {
+            Ok(price) => format!("opened at {price}"),
+            Err(_) => format!("sealed ({})", bid["commitment"].as_str().unwrap_or("")),
+        };
+        let score = bid["mean_score"]
+            .as_u64()
+            .map(|s| format!(", score {}.{:02}", s / 100, s % 100))
+            .unwrap_or_default();
+        println!(
+            "bid:        {} {opening}{score}",
+            bid["bidder"].as_str().unwrap_or("")
+        );
+    }
+    if let Some(award) = t["award"].as_object() {
+        if let Ok(v) = serde_json::from_value::<civitas_core::money::Money>(award["value"].clone())
+        {
+            println!(
+                "award:      {} for {v}: {}",
+                award["bidder"].as_str().unwrap_or(""),
+                award["justification"].as_str().unwrap_or("")
+            );
+        }
+        for signal in award["signals"].as_array().into_iter().flatten() {
+            println!(
+                "signal:     {}: {}",
+                signal["code"].as_str().unwrap_or(""),
+                signal["detail"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if let Some(contract) = value["contract"].as_object() {
+        for (i, m) in contract["milestones"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let paid = match m["accepted"]["payment"].as_u64() {
+                Some(p) => format!("accepted, paid (payment {p})"),
+                None => "not yet accepted".to_string(),
+            };
+            let amount =
+                serde_json::from_value::<civitas_core::money::Money>(m["terms"]["amount"].clone())
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+            println!(
+                "milestone {i}: {} {amount}: {paid}",
+                m["terms"]["title"].as_str().unwrap_or("")
+            );
         }
     }
 }

@@ -432,6 +432,30 @@ fn public_money_from_budget_to_last_payment_through_the_api() {
     assert_eq!(vendor["records"].as_array().unwrap().len(), 6);
     let by_agency = env.get("/v1/treasury/breakdown/2026/agency");
     assert_eq!(by_agency["totals"][0]["value"], "health");
+    let table = ok(civitas(&[
+        "query",
+        "spending",
+        "2026",
+        "--by",
+        "agency",
+        "--node",
+        env.api(),
+    ]));
+    assert!(
+        table.lines().any(|l| l.starts_with("health")
+            && l.contains("300000.00 EUR")
+            && l.contains("180000.00 EUR")),
+        "{table}"
+    );
+    let tender_text = ok(civitas(&["query", "tender", "1", "--node", env.api()]));
+    assert!(
+        tender_text.contains("signal:     short_tender_period"),
+        "{tender_text}"
+    );
+    assert!(
+        tender_text.contains("accepted, paid (payment 3)"),
+        "{tender_text}"
+    );
     let bundle = env.net.tmp.join("total.cvpb");
     let proof = format!("{}{}", env.api(), total["proof_bundle"].as_str().unwrap());
     download(&proof, &bundle);
