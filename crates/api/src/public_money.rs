@@ -28,7 +28,7 @@ use civitas_modules::procurement::state::{
 use civitas_modules::treasury::state::{
     Appropriation, Commitment, Dimension, Entry, FiscalYear, Payment, Total, TreasuryConfig,
     Vendor, appropriation_key, commitment_key, config_key as treasury_config_key, entry_key,
-    parse_total_id, payment_key, total_id, total_key, vendor_key, year_key,
+    figure_slot, parse_total_id, payment_key, total_id, total_key, vendor_key, year_key,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -231,13 +231,7 @@ pub(crate) async fn total(
     let mut sums = [0i128; 4];
     while next != 0 && records.len() < limit {
         let entry: Entry = must(&node, entry_key(next), format!("entry {next} is missing")).await?;
-        let slot = match entry.kind.as_str() {
-            "appropriated" | "appropriation_adjusted" => 0,
-            "allotted" => 1,
-            "committed" | "commitment_adjusted" => 2,
-            _ => 3,
-        };
-        sums[slot] += entry.signed_amount();
+        sums[figure_slot(entry.kind)] += entry.signed_amount();
         next = entry.previous_in(dimension).unwrap_or(0);
         records.push(entry_view(&entry));
     }

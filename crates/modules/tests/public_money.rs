@@ -25,8 +25,8 @@ use civitas_modules::procurement::state::{
     Bid, Contract, Stage, Tender, bid_key, contract_key, tender_key,
 };
 use civitas_modules::treasury::state::{
-    Appropriation, Dimension, Entry, Payment, Total, appropriation_key, entry_key, payment_key,
-    total_key,
+    Appropriation, Dimension, Entry, Payment, Total, appropriation_key, entry_key, figure_slot,
+    payment_key, total_key,
 };
 use common::*;
 use std::collections::BTreeMap;
@@ -189,13 +189,7 @@ fn check_total(world: &World, year: u32, dimension: Dimension, value: &str) -> T
     let mut sums = [0i128; 4];
     for entry in &entries {
         assert_eq!(entry.value_in(dimension).as_deref(), Some(value));
-        let slot = match entry.kind.as_str() {
-            "appropriated" | "appropriation_adjusted" => 0,
-            "allotted" => 1,
-            "committed" | "commitment_adjusted" => 2,
-            _ => 3,
-        };
-        sums[slot] += entry.signed_amount();
+        sums[figure_slot(entry.kind)] += entry.signed_amount();
     }
     let f = total.figures;
     assert_eq!(

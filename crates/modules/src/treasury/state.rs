@@ -116,11 +116,22 @@ codec_struct!(Figures {
 
 /// Which figure an entry of `kind` changes.
 pub fn figure_mut(figures: &mut Figures, kind: EntryKind) -> &mut u64 {
+    match figure_slot(kind) {
+        0 => &mut figures.appropriated,
+        1 => &mut figures.allotted,
+        2 => &mut figures.committed,
+        _ => &mut figures.paid,
+    }
+}
+
+/// Which figure an entry of `kind` changes, as a position: 0 appropriated, 1 allotted,
+/// 2 committed, 3 paid (the order of [`Figures`]).
+pub fn figure_slot(kind: EntryKind) -> usize {
     match kind {
-        EntryKind::Appropriated | EntryKind::AppropriationAdjusted => &mut figures.appropriated,
-        EntryKind::Allotted => &mut figures.allotted,
-        EntryKind::Committed | EntryKind::CommitmentAdjusted => &mut figures.committed,
-        EntryKind::Paid | EntryKind::PaymentReversed => &mut figures.paid,
+        EntryKind::Appropriated | EntryKind::AppropriationAdjusted => 0,
+        EntryKind::Allotted => 1,
+        EntryKind::Committed | EntryKind::CommitmentAdjusted => 2,
+        EntryKind::Paid | EntryKind::PaymentReversed => 3,
     }
 }
 
