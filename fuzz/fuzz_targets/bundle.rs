@@ -32,6 +32,8 @@ fn genesis() -> &'static Genesis {
 fuzz_target!(|data: &[u8]| {
     if let Ok(bundle) = ProofBundle::from_bytes(data) {
         let _ = civitas_state::proof::verify_bundle(&bundle, genesis());
+        // What `POST /v1/proofs/verify` and `civitas verify` say about a bundle.
+        let _ = civitas_modules::queries::describe_bundle(&bundle, "fuzz");
         let _ = civitas_state::proof::verify(
             &bundle.header.state_root,
             &bundle.claim.key,

@@ -5,6 +5,7 @@
 //! data. Live updates stream as server-sent events.
 
 pub mod error;
+pub mod portal;
 mod public_money;
 mod views;
 
@@ -36,6 +37,13 @@ pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
 pub const BATCH_BODY_MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Largest OCDS release package accepted for validation, in bytes.
 pub const OCDS_BODY_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Largest proof bundle accepted for verification, in bytes.
+pub const BUNDLE_BODY_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// How long a prepared transaction stays valid unless asked otherwise, in milliseconds.
+pub const PREPARED_EXPIRY_MS: u64 = 10 * 60 * 1000;
+/// Longest validity a prepared transaction may ask for, in milliseconds: as far ahead as the
+/// mempool accepts.
+pub const PREPARED_EXPIRY_MAX_MS: u64 = civitas_consensus::gossip::EXPIRY_AHEAD_MAX_MS;
 /// Most transactions in one batch submission.
 pub const BATCH_TXS_MAX: usize = 256;
 
@@ -52,6 +60,11 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/genesis", get(genesis))
         .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/prepare", post(prepare))
+        .route(
+            "/v1/proofs/verify",
+            post(verify_bundle).layer(DefaultBodyLimit::max(BUNDLE_BODY_MAX_BYTES)),
+        )
         .route(
             "/v1/transactions/batch",
             post(submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_MAX_BYTES)),
@@ -122,11 +135,17 @@ pub fn router(node: NodeHandle) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
-        .with_state(node)
+        .with_state(node.clone())
+        .merge(portal::router(node))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such endpoint; see /v1/openapi.json")
+/// Unknown paths: a JSON error under `/v1`, a page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/v1/") {
+        ApiError::not_found("no such endpoint; see /v1/openapi.json").into_response()
+    } else {
+        portal::not_found_page(uri.path())
+    }
 }
 
 async fn healthz(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
@@ -242,6 +261,154 @@ fn parse_transaction(headers: &HeaderMap, body: &Bytes) -> Result<SignedTx, ApiE
             "send the encoded transaction as {{\"transaction\": \"<hex>\"}}, as raw bytes with content-type application/octet-stream, or as a JSON transaction object ({e})"
         ))
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrepareRequest {
+    /// The account the transaction runs for.
+    signer: String,
+    /// The instructions, as JSON (`{"module": ..., "op": ..., ...}`).
+    instructions: Vec<serde_json::Value>,
+    #[serde(default)]
+    memo: String,
+    /// How long the transaction may wait for a block, in milliseconds.
+    expires_in_ms: Option<u64>,
+}
+
+/// `POST /v1/transactions/prepare`: the canonical body of a transaction, for a signer that holds
+/// its key elsewhere (a browser, a hardware module). The signer signs
+/// `varint(len(ns)) || ns || body` with `ns = "civitas/tx/v1"` and submits
+/// `{"body": <body>, "signatures": [{"key", "signature"}]}` to `/v1/transactions`. The nonce is
+/// the account's next one, counting its transactions still waiting for a block.
+async fn prepare(
+    State(node): State<NodeHandle>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use civitas_core::instruction::Instruction;
+    use civitas_core::limits::{TX_ENCODED_MAX_BYTES, TX_INSTRUCTIONS_MAX, TX_MEMO_MAX_BYTES};
+    use commonware_codec::{Encode as _, EncodeSize as _};
+    let request: PrepareRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "send {{\"signer\": \"<account id>\", \"instructions\": [...], \"memo\": \"...\"}} ({e})"
+        ))
+    })?;
+    let signer = AccountId::from_hex(&request.signer).map_err(|_| {
+        ApiError::bad_request("signer must be an account id (64 hexadecimal characters)")
+    })?;
+    if request.instructions.is_empty() || request.instructions.len() > TX_INSTRUCTIONS_MAX {
+        return Err(ApiError::bad_request(format!(
+            "a transaction carries 1 to {TX_INSTRUCTIONS_MAX} instructions; got {}",
+            request.instructions.len()
+        )));
+    }
+    if request.memo.len() > TX_MEMO_MAX_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "the memo is {} bytes; at most {TX_MEMO_MAX_BYTES}",
+            request.memo.len()
+        )));
+    }
+    let mut instructions = Vec::with_capacity(request.instructions.len());
+    for (n, value) in request.instructions.into_iter().enumerate() {
+        let instruction: Instruction = serde_json::from_value(value).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_instruction",
+                format!("instruction {n}: {e}"),
+            )
+        })?;
+        instruction.validate().map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_instruction",
+                format!("instruction {n}: {e}"),
+            )
+        })?;
+        instructions.push(instruction);
+    }
+    let key = StateKey::new(spaces::NONCE, signer.0.to_vec());
+    let finalized_next = node
+        .state(key)
+        .await?
+        .value
+        .as_deref()
+        .and_then(|b| civitas_core::codec::from_slice::<u64>(b, &()).ok())
+        .unwrap_or(0);
+    let expires_in = request
+        .expires_in_ms
+        .unwrap_or(PREPARED_EXPIRY_MS)
+        .min(PREPARED_EXPIRY_MAX_MS);
+    let tx_body = civitas_core::tx::TxBody {
+        chain_id: node.genesis().chain_id.clone(),
+        signer,
+        nonce: node.pending_next_nonce(&signer, finalized_next),
+        expiry: civitas_core::time::TimestampMs(now_ms().saturating_add(expires_in)),
+        instructions,
+        memo: request.memo,
+    };
+    // A signature adds at most this much to the encoding.
+    const SIGNATURE_ENTRY_BYTES: usize = 32 + 64 + 1;
+    let size = tx_body.encode_size() + SIGNATURE_ENTRY_BYTES;
+    if size > TX_ENCODED_MAX_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "the signed transaction would be about {size} bytes; the limit is {TX_ENCODED_MAX_BYTES}"
+        )));
+    }
+    Ok(Json(json!({
+        "body": tx_body,
+        "body_hex": hex::encode(tx_body.encode()),
+        "hash": tx_body.hash(),
+        "signing_namespace": String::from_utf8_lossy(civitas_core::crypto::TX_NAMESPACE),
+    })))
+}
+
+/// `POST /v1/proofs/verify`: checks a proof bundle (raw bytes) against this node's genesis and
+/// says what it proves. Offline tools (`civitas verify`, `tools/verify_bundle.py`) give the same
+/// verdict without trusting the node.
+async fn verify_bundle(
+    State(node): State<NodeHandle>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use civitas_core::bundle::{Claim, ProofBundle};
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "send the proof bundle's bytes as the request body",
+        ));
+    }
+    let genesis = node.genesis();
+    let bundle = match ProofBundle::from_bytes(&body) {
+        Ok(bundle) => bundle,
+        Err(e) => {
+            return Ok(Json(json!({
+                "valid": false,
+                "reason": format!("this is not a readable proof bundle: {e}"),
+            })));
+        }
+    };
+    if let Err(e) = civitas_state::proof::verify_bundle(&bundle, genesis) {
+        return Ok(Json(json!({ "valid": false, "reason": e.to_string() })));
+    }
+    let (kind, about) = match &bundle.claim {
+        Claim::State(claim) => (
+            "state",
+            format!("{}/{}", claim.key.space, hex::encode(&claim.key.id)),
+        ),
+        Claim::Transaction(claim) => ("transaction", claim.receipt.tx.to_string()),
+    };
+    Ok(Json(json!({
+        "valid": true,
+        "statement": civitas_modules::queries::describe_bundle(&bundle, &genesis.chain_id),
+        "claim": kind,
+        "about": about,
+        "chain_id": genesis.chain_id,
+        "genesis_hash": genesis.hash(),
+        "height": bundle.header.height,
+        "block": bundle.header.digest(),
+        "epoch": bundle.header.epoch,
+        "signers": bundle.finalization.signatures.len(),
+        "validators": bundle.validators.len(),
+        "handovers": bundle.handovers.len(),
+    })))
 }
 
 async fn submit(

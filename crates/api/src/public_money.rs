@@ -173,9 +173,9 @@ pub(crate) async fn year(
 #[derive(Deserialize, Default)]
 pub(crate) struct ListQuery {
     /// Most records to return.
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// Continue below this number (entries and tenders are listed newest first).
-    before: Option<u64>,
+    pub(crate) before: Option<u64>,
 }
 
 impl ListQuery {

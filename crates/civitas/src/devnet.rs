@@ -436,6 +436,12 @@ pub fn run(args: Args) -> Result<()> {
         dir.display(),
         genesis_path.display()
     );
+    println!(
+        "portal: {}/ in a browser (sign in with a key file from {}, such as {}-notary.json)",
+        clients[0].base(),
+        dir.join("keys").display(),
+        genesis.agencies[0].id
+    );
     println!("try:  curl {}/v1/status", clients[0].base());
     println!("Press Ctrl-C to stop all nodes; run the same command again to resume.");
 

@@ -6,95 +6,58 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 #[test]
 fn devnet_seeds_a_budget_payments_and_tenders_on_first_start() {
-    let tmp = std::env::temp_dir().join(format!("civitas-samples-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let dir = tmp.join("devnet");
-    let base = free_base_port(23);
-    let mut devnet = Command::new(BIN)
-        .args(["devnet", "--dir", dir.to_str().unwrap(), "--base-port"])
-        .arg(base.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    let devnet = Devnet::start("samples", 23);
+    let (api, dir, tmp) = (&devnet.api, &devnet.dir, &devnet.tmp);
+    let status = get(&format!("{api}/v1/status")).unwrap();
+    assert!(status["height"].as_u64().unwrap() > 10);
+    let tenders = get(&format!("{api}/v1/procurement/tenders")).unwrap();
+    let stages: Vec<&str> = tenders["tenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["cancelled", "planned", "tendering", "contracted"]);
+    let year = get(&format!(
+        "{api}/v1/treasury/breakdown/{}/agency",
+        this_year()
+    ))
+    .unwrap();
+    let health = year["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["value"] == "health")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(health["appropriated"]["text"], "750000.00 EUR");
+    assert_eq!(health["committed"]["text"], "80000.00 EUR");
+    assert_eq!(health["paid"]["text"], "65000.00 EUR");
+    let tender = get(&format!("{api}/v1/procurement/tenders/1")).unwrap();
+    assert_eq!(tender["bids"].as_array().unwrap().len(), 2);
+    let open = get(&format!("{api}/v1/procurement/tenders/2")).unwrap();
+    assert!(
+        open["bids"][0]["opening"].is_null(),
+        "the open tender's bid stays sealed"
+    );
+    assert!(dir.join("keys/vendor-medsupply-tender-2.bid.json").exists());
+    let releases = tmp.join("releases.json");
+    let status = Command::new("curl")
+        .args(["-sf", "--max-time", "20", "-o"])
+        .arg(&releases)
+        .arg(format!("{api}/v1/ocds/releases"))
+        .status()
         .unwrap();
-    let api = format!("http://127.0.0.1:{base}");
-    let seeded = (|| {
-        let start = std::time::Instant::now();
-        while !dir.join("sample-money.done").exists() {
-            if start.elapsed() > Duration::from_secs(300) {
-                return false;
-            }
-            if let Ok(Some(status)) = devnet.try_wait() {
-                panic!("civitas devnet exited early: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        true
-    })();
-    let check = || {
-        assert!(seeded, "the sample data was not seeded within 5 minutes");
-        let status = get(&format!("{api}/v1/status")).unwrap();
-        assert!(status["height"].as_u64().unwrap() > 10);
-        let tenders = get(&format!("{api}/v1/procurement/tenders")).unwrap();
-        let stages: Vec<&str> = tenders["tenders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["stage"].as_str().unwrap())
-            .collect();
-        assert_eq!(stages, ["cancelled", "planned", "tendering", "contracted"]);
-        let year = get(&format!(
-            "{api}/v1/treasury/breakdown/{}/agency",
-            this_year()
-        ))
-        .unwrap();
-        let health = year["totals"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["value"] == "health")
-            .cloned()
-            .unwrap_or(Value::Null);
-        assert_eq!(health["appropriated"]["text"], "750000.00 EUR");
-        assert_eq!(health["committed"]["text"], "80000.00 EUR");
-        assert_eq!(health["paid"]["text"], "65000.00 EUR");
-        let tender = get(&format!("{api}/v1/procurement/tenders/1")).unwrap();
-        assert_eq!(tender["bids"].as_array().unwrap().len(), 2);
-        let open = get(&format!("{api}/v1/procurement/tenders/2")).unwrap();
-        assert!(
-            open["bids"][0]["opening"].is_null(),
-            "the open tender's bid stays sealed"
-        );
-        assert!(dir.join("keys/vendor-medsupply-tender-2.bid.json").exists());
-        let releases = tmp.join("releases.json");
-        let status = Command::new("curl")
-            .args(["-sf", "--max-time", "20", "-o"])
-            .arg(&releases)
-            .arg(format!("{api}/v1/ocds/releases"))
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let verdict = ok(civitas(&["ocds", "validate", releases.to_str().unwrap()]));
-        assert!(
-            verdict.contains("valid OCDS 1.1 release package"),
-            "{verdict}"
-        );
-    };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
-    // SIGTERM: the devnet stops its nodes before exiting.
-    let _ = Command::new("kill")
-        .args(["-TERM", &devnet.id().to_string()])
-        .status();
-    let _ = devnet.wait();
-    let _ = std::fs::remove_dir_all(&tmp);
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    assert!(status.success());
+    let verdict = ok(civitas(&["ocds", "validate", releases.to_str().unwrap()]));
+    assert!(
+        verdict.contains("valid OCDS 1.1 release package"),
+        "{verdict}"
+    );
 }
 
 fn this_year() -> i64 {

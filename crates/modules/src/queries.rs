@@ -195,6 +195,90 @@ pub fn value_json(space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
     })
 }
 
+/// A plain-language statement of what a verified bundle proves.
+pub fn describe_bundle(bundle: &civitas_core::bundle::ProofBundle, genesis_chain: &str) -> String {
+    use civitas_core::bundle::Claim;
+    use civitas_core::receipt::TxOutcome;
+    let height = bundle.header.height;
+    let at = format!("at height {height} of chain {genesis_chain}");
+    let claim = match &bundle.claim {
+        Claim::State(claim) => claim,
+        Claim::Transaction(claim) => {
+            let receipt = &claim.receipt;
+            let outcome = match &receipt.outcome {
+                TxOutcome::Success => "it succeeded".to_string(),
+                TxOutcome::Failed { code, message, .. } => {
+                    format!("it FAILED ({code}: {message})")
+                }
+            };
+            return format!(
+                "transaction {} signed by account {} (nonce {}) is number {} of block {height} of chain {genesis_chain}; {outcome}, with {} event(s)",
+                receipt.tx,
+                hex::encode(receipt.signer.0),
+                receipt.nonce,
+                receipt.index,
+                receipt.events.len()
+            );
+        }
+    };
+    let key = &claim.key;
+    let value = claim
+        .value
+        .as_deref()
+        .and_then(|v| value_json(&key.space, v));
+    match (key.space.as_str(), &value) {
+        (spaces::DOCUMENT, Some(doc)) => {
+            let hash = hex::encode(&key.id);
+            let revoked = match doc["revocation"].as_object() {
+                Some(r) => format!(
+                    "; it was REVOKED at height {}: {}",
+                    r["height"],
+                    r["reason"].as_str().unwrap_or("")
+                ),
+                None => "; it has not been revoked".to_string(),
+            };
+            format!(
+                "document {hash} titled {:?} was notarised by {} (official {}) at height {}{revoked} ({at})",
+                doc["title"].as_str().unwrap_or(""),
+                doc["agency"].as_str().unwrap_or(""),
+                doc["issuer"].as_str().unwrap_or(""),
+                doc["height"],
+            )
+        }
+        (spaces::DOCUMENT, None) => format!(
+            "no document with SHA-256 {} has been notarised ({at})",
+            hex::encode(&key.id)
+        ),
+        (spaces::TOTAL, Some(total)) => {
+            let currency = total["currency"].as_str().unwrap_or("");
+            let money = |figure: &str| {
+                let amount = total["figures"][figure].as_u64().unwrap_or(0);
+                match civitas_core::money::Currency::parse(currency) {
+                    Ok(c) => civitas_core::money::format_amount(amount, c),
+                    Err(_) => format!("{amount} (minor units)"),
+                }
+            };
+            let scope = match total["dimension"].as_str() {
+                Some("all") | None => "the whole fiscal year".to_string(),
+                Some(dimension) => format!("{dimension} {}", total["value"].as_str().unwrap_or("")),
+            };
+            format!(
+                "fiscal year {} totals for {scope}: appropriated {}, allotted {}, committed {}, \
+                 paid {}, over {} entries (the latest is entry {}; each is provable) ({at})",
+                total["year"],
+                money("appropriated"),
+                money("allotted"),
+                money("committed"),
+                money("paid"),
+                total["entries"],
+                total["last_entry"],
+            )
+        }
+        (_, Some(value)) => format!("{} holds {value} ({at})", key.display()),
+        (_, None) => format!("{} is absent ({at})", key.display()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,3 +202,58 @@ impl Drop for TestNetwork {
         let _ = std::fs::remove_dir_all(&self.tmp);
     }
 }
+
+/// A `civitas devnet` process with its directory, stopped (SIGTERM, so it stops its nodes)
+/// and removed when dropped.
+pub struct Devnet {
+    pub tmp: PathBuf,
+    pub dir: PathBuf,
+    pub api: String,
+    child: Child,
+}
+
+impl Devnet {
+    /// Starts `civitas devnet` on a fresh directory and waits until its sample data (identity,
+    /// documents, public money) is seeded.
+    pub fn start(name: &str, salt: u16) -> Self {
+        let tmp = std::env::temp_dir().join(format!("civitas-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let dir = tmp.join("devnet");
+        let base = free_base_port(salt);
+        let child = Command::new(BIN)
+            .args(["devnet", "--dir", dir.to_str().unwrap(), "--base-port"])
+            .arg(base.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut devnet = Self {
+            tmp,
+            dir,
+            api: format!("http://127.0.0.1:{base}"),
+            child,
+        };
+        let start = Instant::now();
+        while !devnet.dir.join("sample-money.done").exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(300),
+                "the sample data was not seeded within 5 minutes"
+            );
+            if let Ok(Some(status)) = devnet.child.try_wait() {
+                panic!("civitas devnet exited early: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        devnet
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}

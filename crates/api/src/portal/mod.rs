@@ -1,0 +1,215 @@
+//! The portal: the pages every node serves at `/` for citizens, officials and auditors.
+//!
+//! Pages are rendered on the server from the same JSON views the API serves (one path out), so
+//! they work without JavaScript; a few small hand-written scripts add what needs the browser:
+//! hashing a file that never leaves it, live updates over server-sent events, and keys that
+//! sign in the browser (WebCrypto Ed25519) so the server never sees a private key. There is no
+//! build step: the scripts and the stylesheet are files compiled into the binary.
+
+mod charts;
+mod explorer;
+mod html;
+mod money;
+mod session;
+
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use civitas_consensus::service::NodeHandle;
+use html::{Page, esc};
+use std::sync::Arc;
+
+pub use session::{SESSION_COOKIE, SESSIONS_MAX};
+
+/// What the portal's handlers share: the node and the signed-in sessions.
+#[derive(Clone)]
+pub struct PortalState {
+    node: NodeHandle,
+    sessions: Arc<session::Sessions>,
+}
+
+/// The portal's routes (pages, sign-in, assets), to be merged with the API's.
+pub fn router(node: NodeHandle) -> Router {
+    let state = PortalState {
+        node,
+        sessions: Arc::new(session::Sessions::default()),
+    };
+    Router::new()
+        .route("/", get(explorer::home))
+        .route("/explorer", get(explorer::explorer))
+        .route("/explorer/blocks/{height}", get(explorer::block))
+        .route("/explorer/transactions/{hash}", get(explorer::transaction))
+        .route("/explorer/go", get(explorer::go))
+        .route("/explorer/epochs/{epoch}", get(explorer::epoch))
+        .route("/verify", get(explorer::verify))
+        .route("/spending", get(money::spending_now))
+        .route("/spending/{year}", get(money::spending))
+        .route("/spending/{year}/{*total}", get(money::total))
+        .route("/procurement", get(money::procurement))
+        .route("/procurement/tenders/{id}", get(money::tender))
+        .route("/sign-in", get(session::sign_in_page))
+        .route("/account", get(session::account))
+        .route("/console", get(session::console))
+        .route("/portal/session", post(session::start))
+        .route("/portal/session/end", post(session::end))
+        .route("/assets/{file}", get(asset))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Headers on every portal response: no inline script or style, no framing, no sniffing, no
+/// referrer leaking ids to other sites.
+async fn security_headers(mut response: Response) -> Response {
+    add_security_headers(response.headers_mut());
+    response
+}
+
+fn add_security_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+/// The static files: (name, content type, content).
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "portal.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/portal.css"),
+    ),
+    (
+        "portal.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/portal.js"),
+    ),
+    (
+        "explorer.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/explorer.js"),
+    ),
+    (
+        "verify.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/verify.js"),
+    ),
+    (
+        "keys.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/keys.js"),
+    ),
+    (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/console.js"),
+    ),
+];
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, kind, content)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            *content,
+        )
+            .into_response(),
+        None => PageError::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            &format!("There is no asset named {file}."),
+        )
+        .into_response(),
+    }
+}
+
+/// A rendered page for `state`'s chain.
+fn render(state: &PortalState, page: Page<'_>) -> Html<String> {
+    Html(page.render(&state.node.genesis().chain_id))
+}
+
+/// A page that could not be shown: a status, a heading and what to do.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: String,
+    message: String,
+}
+
+impl PageError {
+    fn new(status: StatusCode, title: &str, message: &str) -> Self {
+        Self {
+            status,
+            title: title.into(),
+            message: message.into(),
+        }
+    }
+
+    fn not_found(message: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not found", message)
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        let title = match error.status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::BAD_REQUEST => "Not a valid address",
+            StatusCode::SERVICE_UNAVAILABLE => "Not available yet",
+            _ => "Something went wrong",
+        };
+        Self::new(error.status, title, &error.message)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<h1>{}</h1><p class=\"lead\">{}</p><p><a href=\"/\">Go to the home page</a> or \
+             <a href=\"/explorer\">the explorer</a>.</p>",
+            esc(&self.title),
+            esc(&self.message)
+        );
+        let page = Page {
+            title: &self.title,
+            section: "",
+            body,
+            scripts: &[],
+        };
+        let mut response = Html(page.render("")).into_response();
+        *response.status_mut() = self.status;
+        response
+    }
+}
+
+/// The HTML answer for an unknown path outside the API.
+pub fn not_found_page(path: &str) -> Response {
+    let mut response = PageError::not_found(&format!(
+        "There is no page at {path}. The sections are listed at the top of the page."
+    ))
+    .into_response();
+    add_security_headers(response.headers_mut());
+    response
+}
+
+/// Where `/spending` leads: the fiscal year of the latest block.
+fn redirect_to(path: String) -> Response {
+    Redirect::to(&path).into_response()
+}

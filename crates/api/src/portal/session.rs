@@ -1,0 +1,1013 @@
+//! Signing in with a key that stays in the browser, and the pages for signed-in people: the
+//! citizen's account and the agency console.
+//!
+//! Signing in is a signed read (`docs/API.md`, `civitas/read/v1`) of `/portal/session`: the
+//! browser signs the chain id, that path and the time with the account's key(s), the node checks
+//! the signatures against the account's registered keys and threshold, and answers with a
+//! session cookie (random, `HttpOnly`, `SameSite=Strict`). The server never sees a private key;
+//! the session only lets the node render the person's pages. Every action is still a
+//! transaction the browser signs on its own.
+
+use super::html::{Page, block_link, esc, facts, notice, proof_link, table, tx_link};
+use super::{PortalState, render};
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use civitas_core::bundle::spaces;
+use civitas_core::crypto::AccountId;
+use civitas_core::read::{HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIME, SignedRead};
+use civitas_core::time::TimestampMs;
+use civitas_modules::queries::{key_from_text, value_json};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "civitas_session";
+/// Most sessions a node keeps at once; the oldest is dropped beyond it.
+pub const SESSIONS_MAX: usize = 10_000;
+/// How long a session lasts, in milliseconds.
+pub const SESSION_TTL_MS: u64 = 12 * 60 * 60 * 1000;
+/// The path a sign-in signs.
+pub const SIGN_IN_PATH: &str = "/portal/session";
+/// How far back the account page looks for the account's transactions, in blocks.
+pub const ACCOUNT_SCAN_BLOCKS: u64 = 2_000;
+/// Most transactions listed on the account page.
+pub const ACCOUNT_TXS_MAX: usize = 20;
+/// How many of the latest tenders the account page checks for the account's bids.
+pub const ACCOUNT_TENDERS_MAX: usize = 100;
+
+/// The signed-in sessions of this node: token to account and expiry.
+#[derive(Default)]
+pub struct Sessions {
+    inner: Mutex<BTreeMap<[u8; 32], (AccountId, u64)>>,
+}
+
+impl Sessions {
+    fn insert(&self, token: [u8; 32], account: AccountId, now_ms: u64) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (_, expires)| *expires > now_ms);
+        while map.len() >= SESSIONS_MAX {
+            let oldest = map
+                .iter()
+                .min_by_key(|(_, (_, expires))| *expires)
+                .map(|(token, _)| *token);
+            match oldest {
+                Some(token) => map.remove(&token),
+                None => break,
+            };
+        }
+        map.insert(token, (account, now_ms + SESSION_TTL_MS));
+    }
+
+    fn get(&self, token: &[u8; 32], now_ms: u64) -> Option<AccountId> {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(token)
+            .filter(|(_, expires)| *expires > now_ms)
+            .map(|(account, _)| *account)
+    }
+
+    fn remove(&self, token: &[u8; 32]) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(token);
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The session token in the request's cookies, if any.
+fn token(headers: &HeaderMap) -> Option<[u8; 32]> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let value = cookies.split(';').find_map(|c| {
+        let (name, value) = c.trim().split_once('=')?;
+        (name == SESSION_COOKIE).then_some(value)
+    })?;
+    let bytes = hex::decode(value).ok()?;
+    bytes.try_into().ok()
+}
+
+/// The signed-in account and its record, if the request carries a live session.
+async fn signed_in(state: &PortalState, headers: &HeaderMap) -> Option<(AccountId, Value)> {
+    let account = state.sessions.get(&token(headers)?, now_ms())?;
+    let record = account_record(state, &account).await.ok()??;
+    Some((account, record))
+}
+
+async fn account_record(
+    state: &PortalState,
+    account: &AccountId,
+) -> Result<Option<Value>, ApiError> {
+    let key = key_from_text(spaces::ACCOUNT, &account.to_hex())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let proven = state.node.state(key.clone()).await?;
+    Ok(proven
+        .value
+        .as_deref()
+        .and_then(|bytes| value_json(&key.space, bytes)))
+}
+
+fn unauthenticated(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+}
+
+/// Refuses a request another site made the browser send (`Sec-Fetch-Site: cross-site`), so no
+/// page elsewhere can sign a person in or out of this portal.
+fn same_site(headers: &HeaderMap) -> Result<(), ApiError> {
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none");
+    if site == "cross-site" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "sessions are started and ended only from this portal's own pages",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /portal/session`: sign in with a signed read of [`SIGN_IN_PATH`].
+pub async fn start(
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    same_site(&headers)?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let read = SignedRead::from_headers(
+        header(HEADER_ACCOUNT),
+        header(HEADER_TIME),
+        header(HEADER_SIGNATURE),
+    )
+    .map_err(|e| unauthenticated(e.to_string()))?;
+    let now = now_ms();
+    let keys = read
+        .verify(
+            &state.node.genesis().chain_id,
+            SIGN_IN_PATH,
+            TimestampMs(now),
+        )
+        .map_err(|e| unauthenticated(e.to_string()))?;
+    let record = account_record(&state, &read.account).await?.ok_or_else(|| {
+        unauthenticated(format!(
+            "account {} is not registered on this ledger; an agency registers citizens and officials (give them this account id)",
+            read.account.to_hex()
+        ))
+    })?;
+    if record["active"] != json!(true) {
+        return Err(unauthenticated(format!(
+            "account {} is deactivated",
+            read.account.to_hex()
+        )));
+    }
+    let registered: Vec<&str> = record["keys"]
+        .as_array()
+        .map(|k| k.iter().filter_map(|k| k.as_str()).collect())
+        .unwrap_or_default();
+    let threshold = record["threshold"].as_u64().unwrap_or(1) as usize;
+    // Distinct registered keys: a key listed twice counts once.
+    let valid = keys
+        .iter()
+        .map(|k| k.to_string())
+        .filter(|k| registered.contains(&k.as_str()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if valid < threshold {
+        return Err(unauthenticated(format!(
+            "the account needs {threshold} of its registered keys to sign in; {valid} signed (is this the account's current key?)"
+        )));
+    }
+    let token = civitas_core::crypto::random_32()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    state.sessions.insert(token, read.account, now);
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        hex::encode(token),
+        SESSION_TTL_MS / 1000
+    );
+    let mut response = Json(json!({
+        "account": read.account,
+        "kind": record["kind"],
+        "name": record["name"],
+        "agency": record["agency"],
+        "roles": record["roles"],
+    }))
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `POST /portal/session/end`: sign out.
+pub async fn end(State(state): State<PortalState>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = same_site(&headers) {
+        return refusal.into_response();
+    }
+    if let Some(token) = token(&headers) {
+        state.sessions.remove(&token);
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("civitas_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    response
+}
+
+/// The key manager: create a key in the browser, import a key file, sign in and out.
+fn key_manager() -> String {
+    "<section aria-labelledby=\"keys-heading\" id=\"keys\"><h2 id=\"keys-heading\">Your key</h2>\
+     <p>Your private key stays in this browser (WebCrypto Ed25519, kept in this browser's \
+     storage for this site). The server never receives it: signing in and every transaction are \
+     signed here.</p>\
+     <div id=\"key-status\" role=\"status\" aria-live=\"polite\"><p>Checking this browser for a key…</p></div>\
+     <div class=\"key-actions\">\
+     <form id=\"import-form\" novalidate><label for=\"key-file\">Use a key file (<code>civitas keys new</code> makes one)</label>\
+     <input type=\"file\" id=\"key-file\" accept=\".json,application/json\" aria-describedby=\"key-file-error\">\
+     <p id=\"key-file-error\" class=\"field-error\"></p>\
+     <button type=\"submit\">Use this key file</button></form>\
+     <form id=\"create-form\"><p>No key yet? Create one here, then give its account id to an \
+     agency to be registered.</p><button type=\"submit\">Create a key in this browser</button></form>\
+     </div>\
+     <div class=\"key-actions\"><button type=\"button\" id=\"sign-in\" disabled>Sign in</button>\
+     <button type=\"button\" id=\"export-key\" disabled>Download my key file</button>\
+     <button type=\"button\" id=\"forget-key\" class=\"secondary\">Sign out and forget the key</button></div>\
+     <div id=\"sign-in-result\" role=\"alert\"></div></section>"
+        .to_string()
+}
+
+pub async fn sign_in_page(State(state): State<PortalState>, headers: HeaderMap) -> Html<String> {
+    let current = match signed_in(&state, &headers).await {
+        Some((account, record)) => notice(
+            "ok",
+            &format!(
+                "Signed in as {} (<code>{}</code>). Go to <a href=\"/account\">your account</a>{}.",
+                esc(record["name"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("a citizen")),
+                account.to_hex(),
+                if record["kind"] == json!("official") {
+                    " or <a href=\"/console\">the agency console</a>"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        None => String::new(),
+    };
+    let body = format!("<h1>Sign in</h1>{current}{}", key_manager());
+    render(
+        &state,
+        Page {
+            title: "Sign in",
+            section: "",
+            body,
+            scripts: &["keys.js"],
+        },
+    )
+}
+
+fn please_sign_in(state: &PortalState, title: &str, section: &str, why: &str) -> Html<String> {
+    let body = format!(
+        "<h1>{}</h1>{}{}",
+        esc(title),
+        notice("warn", &esc(why)),
+        key_manager()
+    );
+    render(
+        state,
+        Page {
+            title,
+            section,
+            body,
+            scripts: &["keys.js"],
+        },
+    )
+}
+
+/// Transactions of the last [`ACCOUNT_SCAN_BLOCKS`] blocks signed by or naming `account`,
+/// newest first, with the events that name it.
+async fn activity(state: &PortalState, account: &AccountId) -> (Vec<Vec<String>>, Vec<String>) {
+    let node = &state.node;
+    let needle = account.to_hex();
+    let tip = node.tip().height;
+    let lowest = tip.saturating_sub(ACCOUNT_SCAN_BLOCKS).max(1);
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let mut height = tip;
+    while height >= lowest && rows.len() < ACCOUNT_TXS_MAX {
+        let Some(info) = node.block(Some(height)).await else {
+            break;
+        };
+        for tx in info.block.txs.iter() {
+            let mine = tx.body.signer == *account;
+            let named = serde_json::to_string(&tx.body.instructions)
+                .map(|s| s.contains(&needle))
+                .unwrap_or(false);
+            if !(mine || named) || rows.len() >= ACCOUNT_TXS_MAX {
+                continue;
+            }
+            let hash = tx.hash();
+            let outcome = match node.tx_status(hash).await {
+                civitas_consensus::service::TxStatus::Finalized(receipt) => {
+                    for event in &receipt.events {
+                        let text = serde_json::to_string(event).unwrap_or_default();
+                        if text.contains(&needle) && notes.len() < ACCOUNT_TXS_MAX {
+                            notes.push(format!(
+                                "<li>Block <a href=\"/explorer/blocks/{height}\">{height}</a>: \
+                                 {} <a href=\"/explorer/transactions/{hash}\">details</a></li>",
+                                esc(&super::explorer::event_words(event))
+                            ));
+                        }
+                    }
+                    if receipt.succeeded() {
+                        "succeeded".to_string()
+                    } else {
+                        "failed".to_string()
+                    }
+                }
+                _ => "—".to_string(),
+            };
+            rows.push(vec![
+                tx_link(&hash.to_string()),
+                block_link(height),
+                esc(&super::explorer::instruction_names(tx)),
+                if mine { "you signed" } else { "names you" }.to_string(),
+                outcome,
+            ]);
+        }
+        height -= 1;
+    }
+    (rows, notes)
+}
+
+/// What the ledger's own records hold for a business: its vendor registration and this year's
+/// money (from the vendor total, complete and provable), and its bids on the latest tenders.
+async fn business(state: &PortalState, account: &AccountId) -> String {
+    use crate::public_money::{self, ListQuery};
+    use axum::extract::{Path, Query};
+    let node = &state.node;
+    let id = account.to_hex();
+    let mut out = String::new();
+    if let Ok(Json(vendor)) = public_money::vendor(State(node.clone()), Path(id.clone())).await {
+        let (year, ..) = TimestampMs(node.tip().timestamp.0).civil();
+        let money = match public_money::total(
+            State(node.clone()),
+            Path(format!("{year}/vendor/{id}")),
+            Query(ListQuery {
+                limit: Some(1),
+                before: None,
+            }),
+        )
+        .await
+        {
+            Ok(Json(view)) => format!(
+                "<p>In {year}: committed to you {}, paid to you {}.                  <a href=\"/spending/{year}/vendor/{id}\">Every record of it</a>.</p>",
+                esc(&super::html::grouped(
+                    view["total"]["committed"]["text"].as_str().unwrap_or("")
+                )),
+                esc(&super::html::grouped(
+                    view["total"]["paid"]["text"].as_str().unwrap_or("")
+                )),
+            ),
+            Err(_) => format!("<p>Nothing committed to you in {year} yet.</p>"),
+        };
+        let _ = write!(
+            out,
+            "<h2>Your business</h2><p>Registered as the vendor {} ({}).</p>{money}",
+            esc(vendor["name"].as_str().unwrap_or("")),
+            esc(vendor["registration"].as_str().unwrap_or(""))
+        );
+    }
+    let Ok(Json(tenders)) = public_money::tenders(
+        State(node.clone()),
+        Query(ListQuery {
+            limit: Some(ACCOUNT_TENDERS_MAX),
+            before: None,
+        }),
+    )
+    .await
+    else {
+        return out;
+    };
+    let mut bids = Vec::new();
+    for tender in tenders["tenders"].as_array().into_iter().flatten() {
+        let number = tender["id"].as_u64().unwrap_or(0);
+        let Ok(key) = key_from_text(spaces::BID, &format!("{number}/{id}")) else {
+            continue;
+        };
+        let Ok(proven) = node.state(key.clone()).await else {
+            continue;
+        };
+        let Some(bid) = proven
+            .value
+            .as_deref()
+            .and_then(|b| value_json(&key.space, b))
+        else {
+            continue;
+        };
+        let outcome = if tender["award"]["bidder"] == json!(id) {
+            "awarded to you"
+        } else if tender["award"].is_object() {
+            "awarded to another bidder"
+        } else if bid["opening"].is_object() {
+            "opened"
+        } else {
+            "sealed"
+        };
+        bids.push(vec![
+            format!(
+                "<a href=\"/procurement/tenders/{number}\">{}</a>",
+                esc(tender["title"].as_str().unwrap_or(""))
+            ),
+            esc(tender["stage"].as_str().unwrap_or("")),
+            outcome.to_string(),
+        ]);
+    }
+    if !bids.is_empty() {
+        out.push_str(&table("Your bids", &["Tender", "Stage", "Your bid"], &bids));
+    }
+    out
+}
+
+pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Html<String> {
+    let Some((account, record)) = signed_in(&state, &headers).await else {
+        return please_sign_in(
+            &state,
+            "My account",
+            "/account",
+            "Sign in with your key to see your account, your records and your notifications.",
+        );
+    };
+    let id = account.to_hex();
+    let pending: Vec<Vec<String>> = state
+        .node
+        .pending_of(&account)
+        .iter()
+        .map(|tx| {
+            let hash = tx.hash().to_string();
+            vec![
+                tx_link(&hash),
+                tx.body.nonce.to_string(),
+                esc(&super::explorer::instruction_names(tx)),
+            ]
+        })
+        .collect();
+    let (activity, notes) = activity(&state, &account).await;
+    let business = business(&state, &account).await;
+    let notes = if notes.is_empty() {
+        "<li class=\"empty\">Nothing yet.</li>".to_string()
+    } else {
+        notes.join("")
+    };
+    let kind = record["kind"].as_str().unwrap_or("");
+    let mut rows = vec![
+        ("Account id", format!("<code>{id}</code>")),
+        ("Kind", esc(kind)),
+    ];
+    if kind == "official" {
+        rows.push(("Name", esc(record["name"].as_str().unwrap_or(""))));
+        rows.push(("Agency", esc(record["agency"].as_str().unwrap_or(""))));
+        let roles: Vec<&str> = record["roles"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|r| r.as_str()).collect())
+            .unwrap_or_default();
+        rows.push(("Roles", esc(&roles.join(", "))));
+    }
+    rows.push((
+        "Keys",
+        format!(
+            "{} registered, {} needed to sign",
+            record["keys"].as_array().map(|k| k.len()).unwrap_or(0),
+            record["threshold"]
+        ),
+    ));
+    rows.push((
+        "Registered",
+        format!(
+            "at block <a href=\"/explorer/blocks/{h}\">{h}</a>",
+            h = record["registered_height"]
+        ),
+    ));
+    let console = if kind == "official" {
+        "<p><a href=\"/console\">Open the agency console</a> to act for your agency.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>My account</h1>{facts}<p>{proof}</p>{console}{business}\
+         <section aria-labelledby=\"notes-heading\"><h2 id=\"notes-heading\">Notifications</h2>\
+         <p>Events on the ledger that name your account, newest first; new ones appear here as \
+         blocks are finalized.</p>\
+         <ul id=\"notifications\" class=\"events\" aria-live=\"polite\" data-account=\"{id}\">{notes}</ul></section>\
+         <h2>Waiting for a block</h2>{pending}\
+         <h2>Your recent transactions</h2>{activity}\
+         <form id=\"sign-out-form\"><button type=\"button\" id=\"sign-out\" class=\"secondary\">Sign out</button></form>",
+        facts = facts(&rows),
+        proof = proof_link(
+            &format!("/v1/proofs/state/identity/account/{id}"),
+            "your account record"
+        ),
+        pending = table(
+            "Pending transactions",
+            &["Transaction", "Nonce", "Actions"],
+            &pending
+        ),
+        activity = table(
+            &format!("Transactions in the last {ACCOUNT_SCAN_BLOCKS} blocks"),
+            &["Transaction", "Block", "Actions", "Role", "Outcome"],
+            &activity
+        ),
+    );
+    render(
+        &state,
+        Page {
+            title: "My account",
+            section: "/account",
+            body,
+            scripts: &["keys.js", "explorer.js"],
+        },
+    )
+}
+
+/// One field of a console form.
+struct Field {
+    /// Where the value goes in the instruction JSON (`amount.amount`).
+    path: &'static str,
+    label: &'static str,
+    /// How the browser reads and checks it: `text`, `hex32`, `u64`, `amount`, `currency`,
+    /// `list`, `hexlist`, `bytes`, `criteria`, `datetime`, `filehash`, `json`.
+    kind: &'static str,
+    hint: &'static str,
+    /// Pre-filled value (`{agency}` is the official's agency).
+    value: &'static str,
+}
+
+struct Action {
+    module: &'static str,
+    op: &'static str,
+    title: &'static str,
+    who: &'static str,
+    /// The roles the default policies give this action to (the page lists an official's own
+    /// actions first; the ledger's policies decide).
+    roles: &'static [&'static str],
+    fields: &'static [Field],
+}
+
+const fn f(
+    path: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    hint: &'static str,
+    value: &'static str,
+) -> Field {
+    Field {
+        path,
+        label,
+        kind,
+        hint,
+        value,
+    }
+}
+
+/// The actions the console offers, in the order an agency's work runs.
+const ACTIONS: &[Action] = &[
+    Action {
+        module: "identity",
+        op: "register_official",
+        title: "Register an official",
+        who: "an admin of the agency",
+        roles: &["admin"],
+        fields: &[
+            f(
+                "key",
+                "Public key",
+                "hex32",
+                "64 hexadecimal characters, from their key file",
+                "",
+            ),
+            f("agency", "Agency", "text", "", "{agency}"),
+            f("name", "Name", "text", "", ""),
+            f(
+                "roles",
+                "Roles",
+                "list",
+                "comma-separated, such as notary, treasurer",
+                "",
+            ),
+        ],
+    },
+    Action {
+        module: "notary",
+        op: "anchor",
+        title: "Notarise a document",
+        who: "a notary of the agency",
+        roles: &["notary"],
+        fields: &[
+            f(
+                "document",
+                "Document",
+                "filehash",
+                "the file is hashed here and never uploaded",
+                "",
+            ),
+            f("title", "Title", "text", "", ""),
+            f("metadata", "", "json", "", "[]"),
+        ],
+    },
+    Action {
+        module: "notary",
+        op: "revoke",
+        title: "Revoke a document",
+        who: "a notary of the issuing agency",
+        roles: &["notary"],
+        fields: &[
+            f(
+                "document",
+                "Document SHA-256",
+                "hex32",
+                "64 hexadecimal characters",
+                "",
+            ),
+            f(
+                "reason",
+                "Reason",
+                "text",
+                "shown to everyone who checks the document",
+                "",
+            ),
+        ],
+    },
+    Action {
+        module: "treasury",
+        op: "appropriate",
+        title: "Adopt a budget line (appropriation)",
+        who: "a budget official of the finance authority",
+        roles: &["budget"],
+        fields: &[
+            f("year", "Fiscal year", "u64", "", ""),
+            f("agency", "Agency", "text", "", ""),
+            f("programme", "Programme", "text", "such as hospitals", ""),
+            f(
+                "classification",
+                "Economic classification",
+                "text",
+                "such as capital-works",
+                "",
+            ),
+            f("purpose", "Purpose", "text", "", ""),
+            f(
+                "amount.amount",
+                "Amount",
+                "amount",
+                "in major units, such as 125000.00",
+                "",
+            ),
+            f(
+                "amount.currency",
+                "Currency",
+                "currency",
+                "ISO 4217 code",
+                "EUR",
+            ),
+        ],
+    },
+    Action {
+        module: "treasury",
+        op: "pay",
+        title: "Record a payment",
+        who: "a treasurer of the agency (two above the large-payment threshold)",
+        roles: &["treasurer"],
+        fields: &[
+            f("commitment", "Commitment number", "u64", "", ""),
+            f(
+                "amount.amount",
+                "Amount",
+                "amount",
+                "in major units, such as 2500.00",
+                "",
+            ),
+            f(
+                "amount.currency",
+                "Currency",
+                "currency",
+                "ISO 4217 code",
+                "EUR",
+            ),
+            f(
+                "reference",
+                "Payment reference",
+                "text",
+                "such as an invoice number",
+                "",
+            ),
+        ],
+    },
+    Action {
+        module: "procurement",
+        op: "publish",
+        title: "Publish a tender",
+        who: "a procurement official of the agency",
+        roles: &["procurement"],
+        fields: &[
+            f("tender", "Tender number", "u64", "a planned tender", ""),
+            f(
+                "documents",
+                "Tender documents (SHA-256)",
+                "hexlist",
+                "notarised documents, comma-separated",
+                "",
+            ),
+            f(
+                "deadline",
+                "Deadline for bids",
+                "datetime",
+                "your local time",
+                "",
+            ),
+            f(
+                "criteria",
+                "Award criteria",
+                "criteria",
+                "name: weight, comma-separated; weights add up to 100",
+                "price: 60, quality: 40",
+            ),
+            f(
+                "committee",
+                "Evaluation committee",
+                "hexlist",
+                "account ids of the agency's officials, comma-separated",
+                "",
+            ),
+            f("standstill_days", "Standstill (days)", "u64", "", "10"),
+        ],
+    },
+    Action {
+        module: "procurement",
+        op: "open",
+        title: "Open a bid",
+        who: "the bidder, or the committee",
+        roles: &["procurement"],
+        fields: &[
+            f("tender", "Tender number", "u64", "", ""),
+            f("bidder", "Bidder account", "hex32", "", ""),
+            f(
+                "price.amount",
+                "Price",
+                "amount",
+                "in major units, as in the sealed bid",
+                "",
+            ),
+            f("price.currency", "Currency", "currency", "", "EUR"),
+            f("proposal", "Proposal SHA-256", "hex32", "", ""),
+            f("salt", "Salt", "hex32", "from the bid's secret file", ""),
+        ],
+    },
+    Action {
+        module: "procurement",
+        op: "evaluate",
+        title: "Evaluate a bid",
+        who: "a member of the tender's committee",
+        roles: &["procurement", "evaluator"],
+        fields: &[
+            f("tender", "Tender number", "u64", "", ""),
+            f("bidder", "Bidder account", "hex32", "", ""),
+            f(
+                "scores",
+                "Scores",
+                "bytes",
+                "one score from 0 to 100 per criterion, comma-separated",
+                "",
+            ),
+            f("justification", "Justification", "text", "", ""),
+        ],
+    },
+    Action {
+        module: "procurement",
+        op: "accept",
+        title: "Accept a milestone (pays it)",
+        who: "a procurement official, with a treasurer co-signing large ones",
+        roles: &["procurement"],
+        fields: &[
+            f("contract", "Contract number", "u64", "", ""),
+            f("milestone", "Milestone number", "u64", "the first is 0", ""),
+            f("note", "Acceptance note", "text", "what was checked", ""),
+        ],
+    },
+];
+
+fn action_form(action: &Action, agency: &str, yours: bool) -> String {
+    let id = format!("{}-{}", action.module, action.op);
+    let mut fields = String::new();
+    for field in action.fields {
+        let input_id = format!("{id}-{}", field.path.replace('.', "-"));
+        let value = field.value.replace("{agency}", agency);
+        if field.kind == "json" {
+            let _ = write!(
+                fields,
+                "<input type=\"hidden\" data-path=\"{}\" data-kind=\"json\" value=\"{}\">",
+                field.path,
+                esc(&value)
+            );
+            continue;
+        }
+        let input = match field.kind {
+            "filehash" => format!(
+                "<input type=\"file\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"filehash\" \
+                 aria-describedby=\"{input_id}-hint {input_id}-error\">",
+                field.path
+            ),
+            "datetime" => format!(
+                "<input type=\"datetime-local\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"datetime\" \
+                 aria-describedby=\"{input_id}-hint {input_id}-error\">",
+                field.path
+            ),
+            kind => format!(
+                "<input type=\"text\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"{kind}\" \
+                 value=\"{}\" autocomplete=\"off\" spellcheck=\"false\"{} \
+                 aria-describedby=\"{input_id}-hint {input_id}-error\">",
+                field.path,
+                esc(&value),
+                if matches!(kind, "u64" | "amount") {
+                    " inputmode=\"decimal\""
+                } else {
+                    ""
+                }
+            ),
+        };
+        let _ = write!(
+            fields,
+            "<div class=\"field\"><label for=\"{input_id}\">{}</label>{input}\
+             <p class=\"hint\" id=\"{input_id}-hint\">{}</p>\
+             <p class=\"field-error\" id=\"{input_id}-error\"></p></div>",
+            esc(field.label),
+            esc(field.hint)
+        );
+    }
+    let extra = if action.op == "open" {
+        format!(
+            "<div class=\"field\"><label for=\"{id}-secret\">Or fill from the bid's secret file</label>\
+             <input type=\"file\" id=\"{id}-secret\" class=\"bid-secret\" accept=\".json\" \
+             aria-describedby=\"{id}-secret-error\"><p class=\"field-error\" id=\"{id}-secret-error\"></p></div>"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<details class=\"action\" id=\"{id}\"><summary>{title}{mine}</summary>\
+         <form class=\"console-form\" data-module=\"{module}\" data-op=\"{op}\" novalidate>\
+         <p class=\"who\">Who may: {who}. <code>{module}.{op}</code></p>{extra}{fields}\
+         <button type=\"submit\">Sign and submit</button>\
+         <div class=\"result\" role=\"status\" aria-live=\"polite\"></div></form></details>",
+        title = esc(action.title),
+        mine = if yours {
+            " <span class=\"mine\">(one of your roles)</span>"
+        } else {
+            ""
+        },
+        module = action.module,
+        op = action.op,
+        who = esc(action.who),
+    )
+}
+
+pub async fn console(State(state): State<PortalState>, headers: HeaderMap) -> Html<String> {
+    let Some((account, record)) = signed_in(&state, &headers).await else {
+        return please_sign_in(
+            &state,
+            "Agency console",
+            "/console",
+            "Sign in with an official's key to act for your agency.",
+        );
+    };
+    if record["kind"] != json!("official") {
+        let body = format!(
+            "<h1>Agency console</h1>{}",
+            notice(
+                "warn",
+                "The console is for officials of an agency; this account is a citizen's. \
+                 <a href=\"/account\">Go to your account</a>."
+            )
+        );
+        return render(
+            &state,
+            Page {
+                title: "Agency console",
+                section: "/console",
+                body,
+                scripts: &[],
+            },
+        );
+    }
+    let agency = record["agency"].as_str().unwrap_or("");
+    let roles: Vec<&str> = record["roles"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    // The official's own actions first, then the rest in the order work runs.
+    let yours = |action: &Action| action.roles.iter().any(|r| roles.contains(r));
+    let mut forms = String::new();
+    for action in ACTIONS.iter().filter(|a| yours(a)) {
+        forms.push_str(&action_form(action, agency, true));
+    }
+    for action in ACTIONS.iter().filter(|a| !yours(a)) {
+        forms.push_str(&action_form(action, agency, false));
+    }
+    let body = format!(
+        "<h1>Agency console</h1>\
+         <p class=\"lead\">Signed in as {name}, {roles} of {agency}. Each action is a transaction \
+         your browser signs with your key; the ledger's policies decide whether it is allowed, \
+         and a refusal says which rule refused it.</p>\
+         <p>Account <code id=\"console-account\" data-account=\"{id}\">{id}</code></p>\
+         {forms}\
+         <h2>Submitted from this page</h2>\
+         <ul id=\"submitted\" class=\"events\" aria-live=\"polite\"><li class=\"empty\">Nothing yet.</li></ul>",
+        name = esc(record["name"].as_str().unwrap_or("")),
+        roles = esc(&if roles.is_empty() {
+            "official".to_string()
+        } else {
+            roles.join(", ")
+        }),
+        agency = esc(agency),
+        id = account.to_hex(),
+    );
+    render(
+        &state,
+        Page {
+            title: "Agency console",
+            section: "/console",
+            body,
+            scripts: &["keys.js", "console.js"],
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_expire_and_stay_bounded() {
+        let sessions = Sessions::default();
+        let account = AccountId([7; 32]);
+        sessions.insert([1; 32], account, 1_000);
+        assert_eq!(sessions.get(&[1; 32], 2_000), Some(account));
+        assert_eq!(sessions.get(&[1; 32], 1_000 + SESSION_TTL_MS), None);
+        assert_eq!(sessions.get(&[2; 32], 2_000), None);
+        for n in 0..SESSIONS_MAX + 5 {
+            let mut token = [0u8; 32];
+            token[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            sessions.insert(token, account, 10_000 + n as u64);
+        }
+        assert!(sessions.inner.lock().unwrap().len() <= SESSIONS_MAX);
+        sessions.remove(&[1; 32]);
+        assert_eq!(sessions.get(&[1; 32], 2_000), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_read_among_others() {
+        let mut headers = HeaderMap::new();
+        let token = [9u8; 32];
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!(
+                "a=b; {SESSION_COOKIE}={}; c=d",
+                hex::encode(token)
+            ))
+            .unwrap(),
+        );
+        assert_eq!(super::token(&headers), Some(token));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("civitas_session=zz"),
+        );
+        assert_eq!(super::token(&headers), None);
+    }
+
+    #[test]
+    fn every_console_form_labels_its_inputs() {
+        for action in ACTIONS {
+            let html = action_form(action, "finance", false);
+            for field in action.fields.iter().filter(|f| f.kind != "json") {
+                let id = format!(
+                    "{}-{}-{}",
+                    action.module,
+                    action.op,
+                    field.path.replace('.', "-")
+                );
+                assert!(html.contains(&format!("<label for=\"{id}\">")), "{id}");
+                assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+            }
+        }
+    }
+}

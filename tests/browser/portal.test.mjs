@@ -1,0 +1,378 @@
+// Browser tests of the Civitas portal, run against a live `civitas devnet` with its sample data
+// by crates/civitas/tests/portal.rs. Playwright (playwright-core) drives Debian's headless
+// Chromium; axe-core checks each main page against WCAG 2.1 A and AA rules.
+//
+//   CIVITAS_PORTAL_URL   the node's address, such as http://127.0.0.1:8080
+//   CIVITAS_DEVNET_DIR   the devnet directory (keys/ and samples/)
+//   CIVITAS_SCREENSHOTS  where screenshots are written
+//   CHROMIUM             the browser (default /usr/bin/chromium)
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const BASE = process.env.CIVITAS_PORTAL_URL;
+const DEVNET = process.env.CIVITAS_DEVNET_DIR;
+const SHOTS = process.env.CIVITAS_SCREENSHOTS || "portal-screenshots";
+assert.ok(BASE && DEVNET, "set CIVITAS_PORTAL_URL and CIVITAS_DEVNET_DIR");
+mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+let year;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const status = await (await fetch(BASE + "/v1/status")).json();
+  year = new Date(status.timestamp).getUTCFullYear();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+async function newPage(options) {
+  const context = await browser.newContext(Object.assign({ baseURL: BASE, acceptDownloads: true }, options || {}));
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    // A lookup that answers 404 (a document never notarised) is logged by the browser too;
+    // responses are checked below instead.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+      errors.push(message.text());
+    }
+  });
+  page.on("response", (response) => {
+    const path = new URL(response.url()).pathname;
+    if (!path.startsWith("/v1/") && response.status() >= 400) errors.push(response.status() + " " + path);
+  });
+  page.errors = errors;
+  return page;
+}
+
+async function axe(page) {
+  // Evaluated through the devtools protocol: the pages' policy forbids inline scripts.
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    }));
+  });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, name + ".png"), fullPage: true });
+}
+
+const MAIN_PAGES = () => [
+  ["home", "/"],
+  ["explorer", "/explorer"],
+  ["epoch-0", "/explorer/epochs/0"],
+  ["verify", "/verify"],
+  ["spending", "/spending/" + year],
+  ["spending-health", "/spending/" + year + "/agency/health"],
+  ["procurement", "/procurement"],
+  ["tender-1", "/procurement/tenders/1"],
+  ["sign-in", "/sign-in"],
+];
+
+test("every main page meets WCAG 2.1 AA (axe-core) and renders on a desktop and a phone", async () => {
+  for (const [viewport, size] of [["desktop", { width: 1280, height: 900 }], ["phone", { width: 390, height: 844 }]]) {
+    const page = await newPage({ viewport: size });
+    for (const [name, path] of MAIN_PAGES()) {
+      const response = await page.goto(path);
+      assert.equal(response.status(), 200, path);
+      const csp = response.headers()["content-security-policy"] || "";
+      assert.match(csp, /script-src 'self'/, "pages forbid inline scripts");
+      await page.waitForLoadState("networkidle").catch(() => {});
+      const violations = await axe(page);
+      assert.deepEqual(violations, [], name + " (" + viewport + "): " + JSON.stringify(violations, null, 1));
+      if (viewport === "phone") {
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 1, name + " scrolls sideways on a phone by " + overflow + " px");
+      }
+      await shot(page, name + "-" + viewport);
+    }
+    assert.deepEqual(page.errors, [], "no script errors");
+    await page.context().close();
+  }
+});
+
+test("verify a document: hashed in the browser, never uploaded, verdict in words", async () => {
+  const page = await newPage();
+  const sent = [];
+  page.on("request", (request) => sent.push({ method: request.method(), url: request.url(), body: request.postData() }));
+  await page.goto("/verify");
+  await page.setInputFiles("#doc-file", join(DEVNET, "samples", "budget-law-2026.txt"));
+  await page.getByRole("button", { name: "Check the document" }).click();
+  const result = page.locator("#doc-result");
+  await result.getByText("Notarised and not revoked.").waitFor();
+  assert.match(await result.innerText(), /Budget Law 2026/);
+  assert.match(await result.innerText(), /agency finance/);
+  await shot(page, "verify-document");
+  const content = readFileSync(join(DEVNET, "samples", "budget-law-2026.txt"), "utf8");
+  assert.ok(sent.every((r) => r.method === "GET" && !(r.body || "").includes(content.trim())), "the file was not uploaded");
+
+  await page.setInputFiles("#doc-file", join(DEVNET, "samples", "permit-draft.txt"));
+  await page.getByRole("button", { name: "Check the document" }).click();
+  await result.getByText(/REVOKED/).waitFor();
+  assert.match(await result.innerText(), /issued in error/);
+
+  await page.setInputFiles("#doc-file", { name: "other.txt", mimeType: "text/plain", buffer: Buffer.from("never notarised " + Date.now()) });
+  await page.getByRole("button", { name: "Check the document" }).click();
+  await result.getByText("Not notarised.").waitFor();
+
+  // The bundle offered for the document verifies, and a tampered copy does not.
+  await page.setInputFiles("#doc-file", join(DEVNET, "samples", "budget-law-2026.txt"));
+  await page.getByRole("button", { name: "Check the document" }).click();
+  const download = page.waitForEvent("download");
+  await result.getByRole("link", { name: /proof bundle/i }).click();
+  const bundlePath = await (await download).path();
+  await page.setInputFiles("#bundle-file", bundlePath);
+  await page.getByRole("button", { name: "Check the bundle" }).click();
+  const verdict = page.locator("#bundle-result");
+  await verdict.getByText("Valid.").waitFor();
+  assert.match(await verdict.innerText(), /titled "Budget Law 2026" was notarised by finance/);
+  await shot(page, "verify-bundle");
+  const bytes = readFileSync(bundlePath);
+  bytes[bytes.length - 40] ^= 0xff;
+  await page.setInputFiles("#bundle-file", { name: "tampered.cvpb", mimeType: "application/octet-stream", buffer: bytes });
+  await page.getByRole("button", { name: "Check the bundle" }).click();
+  await verdict.getByText("NOT VALID.").waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("follow a payment from the spending dashboard to its records and its proof", async () => {
+  const page = await newPage();
+  await page.goto("/spending");
+  assert.match(page.url(), new RegExp("/spending/" + year + "$"));
+  const agencies = page.getByRole("table", { name: "By agency" });
+  const health = agencies.getByRole("row", { name: /Ministry of Health/ });
+  assert.match(await health.innerText(), /65,000\.00 EUR/, "health has paid 65,000.00 EUR");
+  await health.getByRole("link", { name: "Ministry of Health", exact: true }).click();
+  await page.waitForURL(/\/spending\/\d+\/agency\/health$/);
+  await page.getByText(/their amounts add up to it/).waitFor();
+  const records = page.getByRole("table", { name: "Records, newest first" });
+  const paid = records.getByRole("row").filter({ hasText: "paid" }).first();
+  assert.match(await paid.innerText(), /40,000\.00 EUR/);
+  await shot(page, "spending-records");
+  const download = page.waitForEvent("download");
+  await paid.getByRole("link", { name: /Proof bundle/ }).click();
+  const bundlePath = await (await download).path();
+  // Check the downloaded proof on the portal's own verify page.
+  await page.goto("/verify");
+  await page.setInputFiles("#bundle-file", bundlePath);
+  await page.getByRole("button", { name: "Check the bundle" }).click();
+  const verdict = page.locator("#bundle-result");
+  await verdict.getByText("Valid.").waitFor();
+  assert.match(await verdict.innerText(), /treasury\/entry/);
+  assert.match(await verdict.innerText(), /"kind":"paid"/);
+  // And the payment's transaction is in the explorer.
+  await page.goBack();
+  await paid.getByRole("link").nth(0).isVisible();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("sign in with a key file, sign and submit a transaction in the console, watch it appear", async () => {
+  const explorer = await newPage();
+  await explorer.goto("/explorer");
+  const page = await newPage();
+  await page.goto("/sign-in");
+  await page.setInputFiles("#key-file", join(DEVNET, "keys", "finance-notary.json"));
+  await page.getByRole("button", { name: "Use this key file" }).click();
+  await page.getByText("Signed in as Ada Lovelace, finance.").waitFor();
+  await page.getByRole("link", { name: "Open the agency console" }).click();
+  await page.waitForURL(/\/console$/);
+  await page.getByText(/Signed in as Ada Lovelace/).waitFor();
+
+  // Inline validation: a malformed hash is refused beside its field, before anything is signed.
+  const revoke = page.locator("#notary-revoke");
+  await revoke.locator("summary").click();
+  await revoke.getByLabel("Document SHA-256").fill("not-a-hash");
+  await revoke.getByLabel("Reason").fill("test");
+  await revoke.getByRole("button", { name: "Sign and submit" }).click();
+  await revoke.getByText("Enter 64 hexadecimal characters (0-9, a-f).").waitFor();
+  assert.equal(await revoke.getByLabel("Document SHA-256").getAttribute("aria-invalid"), "true");
+  await shot(page, "console-validation");
+
+  // A refusal by the ledger's policies is shown with its reason.
+  const pay = page.locator("#treasury-pay");
+  await pay.locator("summary").click();
+  await pay.getByLabel("Commitment number").fill("1");
+  await pay.getByLabel("Amount").fill("10.00");
+  await pay.getByLabel("Payment reference").fill("INV-1");
+  await pay.getByRole("button", { name: "Sign and submit" }).click();
+  await pay.getByText(/Refused by the ledger/).waitFor({ timeout: 60000 });
+
+  // Notarise a new document: signed in the browser, finalized, visible in the explorer.
+  const anchor = page.locator("#notary-anchor");
+  await anchor.locator("summary").click();
+  const document = "portal test document " + Date.now();
+  await anchor.getByLabel("Document").setInputFiles({ name: "memo.txt", mimeType: "text/plain", buffer: Buffer.from(document) });
+  await anchor.getByLabel("Title").fill("Memo signed in the browser");
+  await anchor.getByRole("button", { name: "Sign and submit" }).click();
+  await anchor.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
+  const hash = (await anchor.getByRole("link").first().getAttribute("href")) || "";
+  await shot(page, "console-submitted");
+  // The explorer opened before the submission shows it live.
+  const txHash = (await page.locator("#submitted a").first().getAttribute("href")).split("/").pop();
+  await explorer.locator("#txs-body a[href='/explorer/transactions/" + txHash + "']").waitFor({ timeout: 30000 });
+  await shot(explorer, "explorer-live");
+  await anchor.getByRole("link", { name: "See the receipt" }).click();
+  await page.getByText("Succeeded.").waitFor();
+  assert.match(await page.locator("main").innerText(), /Memo signed in the browser/);
+  assert.ok(hash.length > 0);
+  // The new document verifies on the verify page.
+  await page.goto("/verify");
+  await page.setInputFiles("#doc-file", { name: "memo.txt", mimeType: "text/plain", buffer: Buffer.from(document) });
+  await page.getByRole("button", { name: "Check the document" }).click();
+  await page.locator("#doc-result").getByText("Notarised and not revoked.").waitFor();
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(explorer.errors, []);
+  await page.context().close();
+  await explorer.context().close();
+});
+
+test("a citizen signs in and sees their account and notifications", async () => {
+  const page = await newPage();
+  await page.goto("/account");
+  await page.getByText("Sign in with your key to see your account").waitFor();
+  await page.setInputFiles("#key-file", join(DEVNET, "keys", "citizen-alice.json"));
+  await page.getByRole("button", { name: "Use this key file" }).click();
+  await page.waitForURL(/\/account$/);
+  await page.getByRole("heading", { name: "Notifications" }).waitFor();
+  const main = await page.locator("main").innerText();
+  assert.match(main, /citizen/);
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], JSON.stringify(violations));
+  await shot(page, "account");
+  // The key can be downloaded as a key file the CLI reads.
+  await page.goto("/sign-in");
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download my key file" }).click();
+  const file = JSON.parse(readFileSync(await (await download).path(), "utf8"));
+  const original = JSON.parse(readFileSync(join(DEVNET, "keys", "citizen-alice.json"), "utf8"));
+  assert.equal(file.secret_key, original.secret_key);
+  assert.equal(file.public_key, original.public_key);
+  // A citizen has no console.
+  await page.goto("/console");
+  await page.getByText(/this account is a citizen's/).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("a business sees its bids and the money paid to it, down to the records", async () => {
+  const page = await newPage();
+  await page.goto("/sign-in");
+  await page.setInputFiles("#key-file", join(DEVNET, "keys", "vendor-acme.json"));
+  await page.getByRole("button", { name: "Use this key file" }).click();
+  await page.getByText(/Signed in as/).waitFor();
+  await page.goto("/account");
+  const main = page.locator("main");
+  await main.getByText("Registered as the vendor Acme Construction").waitFor();
+  assert.match(await main.innerText(), /paid to you 40,000\.00 EUR/);
+  const bids = page.getByRole("table", { name: "Your bids" });
+  assert.match(await bids.innerText(), /Rural clinic in Northfield\s+contracted\s+awarded to you/);
+  await shot(page, "account-business");
+  await page.getByRole("link", { name: "Every record of it" }).click();
+  await page.waitForURL(/\/spending\/\d+\/vendor\/[0-9a-f]{64}$/);
+  await page.getByText(/their amounts add up to it/).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("a key created in the browser cannot sign in until an agency registers it", async () => {
+  const page = await newPage();
+  await page.goto("/sign-in");
+  await page.getByRole("button", { name: "Create a key in this browser" }).click();
+  await page.getByText(/A new key was created in this browser/).waitFor();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByText(/is not registered on this ledger/).waitFor();
+  await page.context().close();
+});
+
+test("the main pages work with the keyboard alone", async () => {
+  const page = await newPage();
+  await page.goto("/");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "main");
+
+  // Every focusable element of each main page is reached by Tab, in order, with a visible focus.
+  for (const [name, path] of MAIN_PAGES()) {
+    await page.goto(path);
+    const expected = await page.evaluate(() => Array.from(document.querySelectorAll(
+      "a[href], button:not([disabled]), input:not([type=hidden]), summary, [tabindex='0']"))
+      .filter((e) => e.offsetParent !== null || e.getClientRects().length > 0).length);
+    const seen = new Set();
+    for (let i = 0; i < expected + 2; i++) {
+      await page.keyboard.press("Tab");
+      const info = await page.evaluate(() => {
+        const e = document.activeElement;
+        const style = getComputedStyle(e);
+        const visible = style.outlineStyle !== "none" && style.outlineWidth !== "0px";
+        return { key: e.outerHTML.slice(0, 120), visible, body: e === document.body };
+      });
+      if (info.body) continue;
+      assert.ok(info.visible, name + ": focus not visible on " + info.key);
+      seen.add(info.key);
+    }
+    assert.ok(seen.size >= Math.min(expected, 8), name + ": only " + seen.size + " of " + expected + " reachable");
+  }
+
+  // From the home page to a tender and its proof, by keyboard.
+  await page.goto("/");
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    if ((await page.evaluate(() => document.activeElement.textContent)) === "Procurement") break;
+  }
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/procurement$/);
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    if ((await page.evaluate(() => document.activeElement.textContent)) === "Rural clinic in Northfield") break;
+  }
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/procurement\/tenders\/1$/);
+  const main = await page.locator("main").innerText();
+  assert.match(main, /Under contract/);
+  assert.match(main, /short tender period/);
+  assert.match(main, /Foundations and structure/);
+  assert.match(main, /Acme Construction/, "bidders are named");
+  // A tender document opens on the verify page, looked up by its fingerprint.
+  await page.locator("a[href^='/verify?document=']").first().focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/verify\?document=[0-9a-f]{64}$/);
+  await page.locator("#doc-result").getByText("Notarised and not revoked.").waitFor();
+
+  // The console's sections open from the keyboard.
+  await page.goto("/sign-in");
+  await page.setInputFiles("#key-file", join(DEVNET, "keys", "finance-notary.json"));
+  await page.getByRole("button", { name: "Use this key file" }).click();
+  await page.getByText("Signed in as Ada Lovelace, finance.").waitFor();
+  await page.goto("/console");
+  await page.locator("#notary-anchor summary").focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await page.locator("#notary-anchor").getAttribute("open"), "");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "notary-anchor-document");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
