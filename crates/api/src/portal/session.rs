@@ -29,6 +29,9 @@ use std::sync::Mutex;
 pub const SESSION_COOKIE: &str = "civitas_session";
 /// Most sessions a node keeps at once; the oldest is dropped beyond it.
 pub const SESSIONS_MAX: usize = 10_000;
+/// Most sessions of one account (browsers and devices); its oldest is dropped beyond it, so one
+/// account signing in again and again cannot push everyone else out.
+pub const SESSIONS_PER_ACCOUNT_MAX: usize = 8;
 /// How long a session lasts, in milliseconds.
 pub const SESSION_TTL_MS: u64 = 12 * 60 * 60 * 1000;
 /// The path a sign-in signs.
@@ -41,20 +44,44 @@ pub const ACCOUNT_TXS_MAX: usize = 20;
 pub const ACCOUNT_TENDERS_MAX: usize = 100;
 
 /// The signed-in sessions of this node: token to account and expiry.
-#[derive(Default)]
 pub struct Sessions {
     inner: Mutex<BTreeMap<[u8; 32], (AccountId, u64)>>,
+    total_max: usize,
+    per_account_max: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::with_limits(SESSIONS_MAX, SESSIONS_PER_ACCOUNT_MAX)
+    }
 }
 
 impl Sessions {
+    fn with_limits(total_max: usize, per_account_max: usize) -> Self {
+        Self {
+            inner: Mutex::new(BTreeMap::new()),
+            total_max,
+            per_account_max,
+        }
+    }
+
     fn insert(&self, token: [u8; 32], account: AccountId, now_ms: u64) {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, (_, expires)| *expires > now_ms);
-        while map.len() >= SESSIONS_MAX {
-            let oldest = map
-                .iter()
+        let oldest_of = |map: &BTreeMap<[u8; 32], (AccountId, u64)>, only: Option<AccountId>| {
+            map.iter()
+                .filter(|(_, (owner, _))| only.is_none_or(|a| *owner == a))
                 .min_by_key(|(_, (_, expires))| *expires)
-                .map(|(token, _)| *token);
+                .map(|(token, _)| *token)
+        };
+        while map.values().filter(|(owner, _)| *owner == account).count() >= self.per_account_max {
+            match oldest_of(&map, Some(account)) {
+                Some(token) => map.remove(&token),
+                None => break,
+            };
+        }
+        while map.len() >= self.total_max {
+            let oldest = oldest_of(&map, None);
             match oldest {
                 Some(token) => map.remove(&token),
                 None => break,
@@ -958,18 +985,34 @@ mod tests {
 
     #[test]
     fn sessions_expire_and_stay_bounded() {
-        let sessions = Sessions::default();
+        let sessions = Sessions::with_limits(50, 4);
         let account = AccountId([7; 32]);
         sessions.insert([1; 32], account, 1_000);
         assert_eq!(sessions.get(&[1; 32], 2_000), Some(account));
         assert_eq!(sessions.get(&[1; 32], 1_000 + SESSION_TTL_MS), None);
         assert_eq!(sessions.get(&[2; 32], 2_000), None);
-        for n in 0..SESSIONS_MAX + 5 {
+        // One account keeps at most SESSIONS_PER_ACCOUNT_MAX, dropping its oldest.
+        for n in 0..7u64 {
             let mut token = [0u8; 32];
-            token[..8].copy_from_slice(&(n as u64).to_be_bytes());
-            sessions.insert(token, account, 10_000 + n as u64);
+            token[..8].copy_from_slice(&n.to_be_bytes());
+            sessions.insert(token, account, 10_000 + n);
         }
-        assert!(sessions.inner.lock().unwrap().len() <= SESSIONS_MAX);
+        let kept = |sessions: &Sessions| sessions.inner.lock().unwrap().len();
+        assert_eq!(kept(&sessions), 4);
+        assert_eq!(
+            sessions.get(&[0; 32], 10_000),
+            None,
+            "the oldest went first"
+        );
+        // Many accounts: at most the total in all.
+        for n in 0..55u64 {
+            let mut token = [1u8; 32];
+            token[..8].copy_from_slice(&n.to_be_bytes());
+            let mut owner = [0u8; 32];
+            owner[..8].copy_from_slice(&n.to_be_bytes());
+            sessions.insert(token, AccountId(owner), 20_000 + n);
+        }
+        assert_eq!(kept(&sessions), 50);
         sessions.remove(&[1; 32]);
         assert_eq!(sessions.get(&[1; 32], 2_000), None);
     }
