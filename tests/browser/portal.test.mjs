@@ -376,3 +376,37 @@ test("the main pages work with the keyboard alone", async () => {
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+// Last: it pays the sample contract's second milestone, which the tests above do not expect.
+test("a large milestone acceptance is refused alone and finalized with a treasurer co-signing", async () => {
+  const page = await newPage();
+  await page.goto("/sign-in");
+  await page.setInputFiles("#key-file", join(DEVNET, "keys", "health-procurement.json"));
+  await page.getByRole("button", { name: "Use this key file" }).click();
+  await page.getByText(/Signed in as/).waitFor();
+  await page.goto("/console");
+  const accept = page.locator("#procurement-accept");
+  await accept.locator("summary").click();
+  await accept.getByLabel("Contract number").fill("1");
+  await accept.getByLabel("Milestone number").fill("1");
+  await accept.getByLabel("Acceptance note").fill("roof and fittings inspected; handed over");
+  await accept.getByRole("button", { name: "Sign and submit" }).click();
+  await accept.getByText(/Refused by the ledger: .*treasurer/).waitFor({ timeout: 60000 });
+
+  const cosigning = page.locator("#cosigning");
+  await cosigning.locator("summary").click();
+  await cosigning.getByText("None: actions are signed by your key alone.").waitFor();
+  await page.setInputFiles("#cosigner-file", join(DEVNET, "keys", "health-treasurer.json"));
+  await cosigning.getByRole("button", { name: "Add co-signer" }).click();
+  await cosigning.getByText(/Co-signing:/).waitFor();
+  await accept.getByRole("button", { name: "Sign and submit" }).click();
+  await accept.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
+  await shot(page, "console-cosigned");
+
+  await page.goto("/procurement/tenders/1");
+  const milestones = page.getByRole("table", { name: "Milestones and payments" });
+  const second = milestones.getByRole("row").filter({ hasText: "Roof, fittings and handover" });
+  assert.match(await second.innerText(), /accepted .*roof and fittings inspected/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -892,7 +892,7 @@ fn action_form(action: &Action, agency: &str, yours: bool) -> String {
     };
     format!(
         "<details class=\"action\" id=\"{id}\"><summary>{title}{mine}</summary>\
-         <form class=\"console-form\" data-module=\"{module}\" data-op=\"{op}\" novalidate>\
+         <form class=\"console-form\" data-module=\"{module}\" data-op=\"{op}\" data-title=\"{title}\" novalidate>\
          <p class=\"who\">Who may: {who}. <code>{module}.{op}</code></p>{extra}{fields}\
          <button type=\"submit\">Sign and submit</button>\
          <div class=\"result\" role=\"status\" aria-live=\"polite\"></div></form></details>",
@@ -956,6 +956,17 @@ pub async fn console(State(state): State<PortalState>, headers: HeaderMap) -> Ht
          your browser signs with your key; the ledger's policies decide whether it is allowed, \
          and a refusal says which rule refused it.</p>\
          <p>Account <code id=\"console-account\" data-account=\"{id}\">{id}</code></p>\
+         <details class=\"action\" id=\"cosigning\"><summary>Co-signers</summary>\
+         <p>Some actions need a second signature: a payment above the large-payment threshold \
+         (two treasurers), a large milestone acceptance (a treasurer with the procurement \
+         official), or more keys of a multi-key account. Add the other person's key file here; \
+         it is held in this page only, never stored or sent, and signs every action below until \
+         removed.</p>\
+         <form id=\"cosigner-form\" novalidate><label for=\"cosigner-file\">Co-signer's key file</label>\
+         <input type=\"file\" id=\"cosigner-file\" accept=\".json,application/json\" aria-describedby=\"cosigner-file-error\">\
+         <p id=\"cosigner-file-error\" class=\"field-error\"></p>\
+         <button type=\"submit\">Add co-signer</button></form>\
+         <ul id=\"cosigners\" class=\"events\" aria-live=\"polite\"></ul></details>\
          {forms}\
          <h2>Submitted from this page</h2>\
          <ul id=\"submitted\" class=\"events\" aria-live=\"polite\"><li class=\"empty\">Nothing yet.</li></ul>",

@@ -6,6 +6,49 @@
 (() => {
   const { el, loadKey, submit, waitFor, sha256Hex, setFieldError } = Civitas;
   const submitted = document.getElementById("submitted");
+  // Co-signers' keys, held in this page's memory only (never stored).
+  const cosigners = [];
+  const cosignerList = document.getElementById("cosigners");
+  const cosignerInput = document.getElementById("cosigner-file");
+
+  function showCosigners() {
+    if (!cosignerList) return;
+    if (cosigners.length === 0) {
+      cosignerList.replaceChildren(el("li", { class: "empty", text: "None: actions are signed by your key alone." }));
+      return;
+    }
+    cosignerList.replaceChildren(...cosigners.map((c, n) => {
+      const remove = el("button", { type: "button", class: "secondary", text: "Remove" });
+      remove.addEventListener("click", () => {
+        cosigners.splice(n, 1);
+        showCosigners();
+      });
+      return el("li", {}, "Co-signing: ", el("code", { text: c.account }), c.label ? " (" + c.label + ") " : " ", remove);
+    }));
+  }
+
+  const cosignerForm = document.getElementById("cosigner-form");
+  if (cosignerForm) {
+    cosignerForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      setFieldError(cosignerInput, "");
+      const file = cosignerInput.files[0];
+      if (!file) {
+        setFieldError(cosignerInput, "Choose the co-signer's key file first.");
+        cosignerInput.focus();
+        return;
+      }
+      try {
+        const entry = await Civitas.importKeyFile(await file.text(), false);
+        if (!cosigners.some((c) => c.publicKey === entry.publicKey)) cosigners.push(entry);
+        cosignerInput.value = "";
+        showCosigners();
+      } catch (error) {
+        setFieldError(cosignerInput, error.message || String(error));
+      }
+    });
+    showCosigners();
+  }
   // ISO 4217 minor-unit digits where they are not 2.
   const MINOR_DIGITS = { BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0,
     RWF: 0, UGX: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0, BHD: 3, IQD: 3, JOD: 3, KWD: 3,
@@ -144,8 +187,8 @@
     button.disabled = true;
     try {
       note(form, el("p", { text: "Signing in your browser and submitting…" }));
-      const hash = await submit(entry, [instruction], "");
-      const title = form.closest("details").querySelector("summary").textContent;
+      const hash = await submit(entry, [instruction], "", cosigners);
+      const title = form.dataset.title;
       const listed = record(hash, title);
       const link = el("a", { href: "/explorer/transactions/" + hash, text: hash });
       note(form, el("p", {}, "Submitted as ", link, ". Waiting for a block…"));

@@ -126,7 +126,8 @@ const Civitas = (() => {
   const forgetKey = () => store("readwrite", (s) => s.delete("current"));
 
   // A key from a `civitas-key` file: { kind, version, public_key, secret_key, account? }.
-  async function importKeyFile(text) {
+  // Kept as this browser's key unless `keep` is false (a co-signer held for one page only).
+  async function importKeyFile(text, keep = true) {
     let file;
     try {
       file = JSON.parse(text);
@@ -160,7 +161,7 @@ const Civitas = (() => {
       label: file.label || "",
       privateKey,
     };
-    await saveKey(entry);
+    if (keep) await saveKey(entry);
     return entry;
   }
 
@@ -212,8 +213,9 @@ const Civitas = (() => {
     };
   }
 
-  // Prepares, signs and submits `instructions` for the stored key; returns the hash.
-  async function submit(entry, instructions, memo) {
+  // Prepares, signs and submits `instructions` for the stored key, co-signed by `cosigners`
+  // (more keys of a k-of-n account, or officials a policy asks to co-sign); returns the hash.
+  async function submit(entry, instructions, memo, cosigners = []) {
     const prepared = await postJSON("/v1/transactions/prepare", {
       signer: entry.account,
       instructions,
@@ -222,7 +224,9 @@ const Civitas = (() => {
     const signature = await sign(entry, prepared.signing_namespace, fromHex(prepared.body_hex));
     const result = await postJSON("/v1/transactions", {
       body: prepared.body,
-      signatures: [{ key: entry.publicKey, signature }],
+      signatures: [{ key: entry.publicKey, signature }].concat(await Promise.all(cosigners
+        .filter((c) => c.publicKey !== entry.publicKey)
+        .map(async (c) => ({ key: c.publicKey, signature: await sign(c, prepared.signing_namespace, fromHex(prepared.body_hex)) })))),
     });
     return result.hash;
   }
