@@ -3,8 +3,9 @@
 //! that an instruction within bounds survives the canonical binary encoding unchanged.
 #![no_main]
 
+use civitas_core::codec::from_slice;
 use civitas_core::instruction::{Instruction, instructions_cfg};
-use commonware_codec::{Encode, Read};
+use commonware_codec::Encode;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,8 +17,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         let bytes = vec![instruction.clone()].encode();
-        let mut buf = bytes.as_ref();
-        let decoded = Vec::<Instruction>::read_cfg(&mut buf, &instructions_cfg())
+        let decoded = from_slice::<Vec<Instruction>>(bytes.as_ref(), &instructions_cfg())
             .expect("a valid instruction decodes after encoding");
         assert_eq!(decoded, vec![instruction]);
         let _ = serde_json::to_string(&decoded);

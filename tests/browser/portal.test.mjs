@@ -59,6 +59,14 @@ async function newPage(options) {
   return page;
 }
 
+// Signs in on /sign-in with a devnet key file.
+async function signIn(page, keyFile) {
+  await page.goto("/sign-in");
+  await page.setInputFiles("#key-file", join(DEVNET, "keys", keyFile));
+  await page.getByRole("button", { name: "Use this key file" }).click();
+  await page.getByText(/Signed in as/).waitFor();
+}
+
 async function axe(page) {
   // Evaluated through the devtools protocol: the pages' policy forbids inline scripts.
   await page.evaluate(AXE_SOURCE);
@@ -193,9 +201,7 @@ test("sign in with a key file, sign and submit a transaction in the console, wat
   const explorer = await newPage();
   await explorer.goto("/explorer");
   const page = await newPage();
-  await page.goto("/sign-in");
-  await page.setInputFiles("#key-file", join(DEVNET, "keys", "finance-notary.json"));
-  await page.getByRole("button", { name: "Use this key file" }).click();
+  await signIn(page, "finance-notary.json");
   await page.getByText("Signed in as Ada Lovelace, finance.").waitFor();
   await page.getByRole("link", { name: "Open the agency console" }).click();
   await page.waitForURL(/\/console$/);
@@ -279,10 +285,7 @@ test("a citizen signs in and sees their account and notifications", async () => 
 
 test("a business sees its bids and the money paid to it, down to the records", async () => {
   const page = await newPage();
-  await page.goto("/sign-in");
-  await page.setInputFiles("#key-file", join(DEVNET, "keys", "vendor-acme.json"));
-  await page.getByRole("button", { name: "Use this key file" }).click();
-  await page.getByText(/Signed in as/).waitFor();
+  await signIn(page, "vendor-acme.json");
   await page.goto("/account");
   const main = page.locator("main");
   await main.getByText("Registered as the vendor Acme Construction").waitFor();
@@ -363,10 +366,7 @@ test("the main pages work with the keyboard alone", async () => {
   await page.locator("#doc-result").getByText("Notarised and not revoked.").waitFor();
 
   // The console's sections open from the keyboard.
-  await page.goto("/sign-in");
-  await page.setInputFiles("#key-file", join(DEVNET, "keys", "finance-notary.json"));
-  await page.getByRole("button", { name: "Use this key file" }).click();
-  await page.getByText("Signed in as Ada Lovelace, finance.").waitFor();
+  await signIn(page, "finance-notary.json");
   await page.goto("/console");
   await page.locator("#notary-anchor summary").focus();
   await page.keyboard.press("Enter");
@@ -380,10 +380,7 @@ test("the main pages work with the keyboard alone", async () => {
 // Last: it pays the sample contract's second milestone, which the tests above do not expect.
 test("a large milestone acceptance is refused alone and finalized with a treasurer co-signing", async () => {
   const page = await newPage();
-  await page.goto("/sign-in");
-  await page.setInputFiles("#key-file", join(DEVNET, "keys", "health-procurement.json"));
-  await page.getByRole("button", { name: "Use this key file" }).click();
-  await page.getByText(/Signed in as/).waitFor();
+  await signIn(page, "health-procurement.json");
   await page.goto("/console");
   const accept = page.locator("#procurement-accept");
   await accept.locator("summary").click();
