@@ -764,7 +764,8 @@ async fn authorize_signed_read(
     decision.map_err(|failure| ApiError::new(StatusCode::FORBIDDEN, failure.code, failure.message))
 }
 
-fn now_ms() -> u64 {
+/// The node's clock in milliseconds (for reads and sessions; nothing that feeds consensus).
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

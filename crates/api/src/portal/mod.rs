@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use civitas_consensus::service::NodeHandle;
 use html::{Page, esc};
@@ -207,9 +207,4 @@ pub fn not_found_page(path: &str) -> Response {
     .into_response();
     add_security_headers(response.headers_mut());
     response
-}
-
-/// Where `/spending` leads: the fiscal year of the latest block.
-fn redirect_to(path: String) -> Response {
-    Redirect::to(&path).into_response()
 }

@@ -8,11 +8,11 @@ use super::charts::{self, Row};
 use super::html::{
     Page, esc, facts, grouped, notice, proof_link, short_hex, table, time, tx_link, url_segment,
 };
-use super::{PageError, PortalState, redirect_to, render};
+use super::{PageError, PortalState, render};
 use crate::public_money::{self, ListQuery};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse as _, Response};
 use civitas_core::time::TimestampMs;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -31,7 +31,7 @@ fn money(value: &Value) -> String {
 /// `/spending`: the fiscal year of the latest block.
 pub async fn spending_now(State(state): State<PortalState>) -> Response {
     let (year, ..) = TimestampMs(state.node.tip().timestamp.0).civil();
-    redirect_to(format!("/spending/{year}"))
+    axum::response::Redirect::to(&format!("/spending/{year}")).into_response()
 }
 
 /// The page of one figure's records.
@@ -572,7 +572,7 @@ pub async fn tender(
     }
     if let Some(c) = t["cancellation"].as_object() {
         timeline.push((
-            when(&c["time"].clone()),
+            when(&c["time"]),
             format!(
                 "Cancelled: {}",
                 esc(c.get("reason").and_then(|r| r.as_str()).unwrap_or(""))

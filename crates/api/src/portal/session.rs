@@ -103,13 +103,6 @@ impl Sessions {
     }
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// The session token in the request's cookies, if any.
 fn token(headers: &HeaderMap) -> Option<[u8; 32]> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
@@ -123,7 +116,7 @@ fn token(headers: &HeaderMap) -> Option<[u8; 32]> {
 
 /// The signed-in account and its record, if the request carries a live session.
 async fn signed_in(state: &PortalState, headers: &HeaderMap) -> Option<(AccountId, Value)> {
-    let account = state.sessions.get(&token(headers)?, now_ms())?;
+    let account = state.sessions.get(&token(headers)?, crate::now_ms())?;
     let record = account_record(state, &account).await.ok()??;
     Some((account, record))
 }
@@ -175,7 +168,7 @@ pub async fn start(
         header(HEADER_SIGNATURE),
     )
     .map_err(|e| unauthenticated(e.to_string()))?;
-    let now = now_ms();
+    let now = crate::now_ms();
     let keys = read
         .verify(
             &state.node.genesis().chain_id,
