@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for Civitas proof bundles (format v3), written from docs/PROOFS.md.
+"""Independent verifier for Civitas proof bundles (format v4), written from docs/PROOFS.md.
 
 It shares no code with the Rust implementation: only the Python standard library. CI runs it
 against bundles produced by a live network to show that the specification is sufficient.
@@ -226,24 +226,17 @@ def read_header(r):
     h["history_root"] = r.take(32)
     h["validator_set"] = r.take(32)
     h["bytes"] = r.data[start:r.pos]
-    if h["version"] != 2:
+    if h["version"] != 3:
         raise Invalid("unknown header version")
     return h
 
 
-def skip_transaction(r):
-    """Skips a signed transaction, returning its body bytes (for its hash)."""
-    start = r.pos
-    r.string(64)                      # chain id
-    r.take(32)                        # signer
-    r.take(8)                         # nonce
-    r.take(8)                         # expiry
-    count = r.length(16)
-    for _ in range(count):
-        skip_instruction(r)
-    r.string(256)                     # memo
-    body = r.data[start:r.pos]
+def read_transaction_claim(r):
+    """A transaction claim: the body and receipt length-prefixed, so neither is parsed."""
+    body = r.bytes_(16384)
+    count_at = r.pos
     signatures = [(r.take(32), r.take(64)) for _ in range(r.length(8))]
+    signature_bytes = r.data[count_at:r.pos]
     if not signatures:
         raise Invalid("attached transaction is unsigned")
     namespace = b"civitas/tx/v1"
@@ -254,46 +247,11 @@ def skip_transaction(r):
     for key, signature in signatures:
         if not ed25519_verify(key, message, signature):
             raise Invalid("attached transaction signature does not verify")
-    return body
-
-
-def skip_instruction(r):
-    module, op = r.u8(), r.u8()
-    if module == 1 and op == 0:
-        r.take(32); r.string(32); r.string(128)
-        for _ in range(r.length(16)):
-            r.string(32)
-    elif module == 1 and op == 1:
-        r.take(32)
-    elif module == 1 and op == 2:
-        r.take(32)
-        for _ in range(r.length(16)):
-            r.string(32)
-    elif module == 1 and op == 3:
-        r.take(32)
-    elif module == 1 and op == 4:
-        r.take(32); r.string(512)
-    elif module == 2 and op == 0:
-        r.take(32); r.string(128)
-        for _ in range(r.length(16)):
-            r.string(64); r.string(512)
-    elif module == 2 and op == 1:
-        r.take(32); r.string(512)
-    elif module == 3 and op == 0:
-        action = r.u8()
-        if action == 0:
-            r.string(32); r.take(32); r.string(256)
-        elif action == 1:
-            r.take(32)
-        elif action == 2:
-            r.take(4)
-        else:
-            raise Invalid("unknown governance action")
-        r.string(512)
-    elif module == 3 and op == 1:
-        r.take(8)
-    else:
-        raise Invalid("unknown instruction")
+    receipt = r.bytes_(65536)
+    tx_path = [r.take(32) for _ in range(r.length(32))]
+    receipt_path = [r.take(32) for _ in range(r.length(32))]
+    return {"kind": "transaction", "tx_body": body, "signed": body + signature_bytes,
+            "receipt": receipt, "tx_path": tx_path, "receipt_path": receipt_path}
 
 
 def read_finalization(r):
@@ -313,7 +271,7 @@ def read_bundle(data):
     r = Reader(data)
     if r.take(4) != b"CVPB":
         raise Invalid("not a proof bundle")
-    if r.be(2) != 3:
+    if r.be(2) != 4:
         raise Invalid("unsupported bundle version")
     b = {"genesis": r.take(32)}
     b["handovers"] = []
@@ -345,12 +303,13 @@ def read_bundle(data):
         proof = r.bytes_(65536)
         b["claim"] = {"kind": "state", "space": space, "id": key_id, "value": value, "proof": proof}
     elif kind == 1:
-        body = skip_transaction(r)
-        receipt = r.bytes_(65536)
-        tx_path = [r.take(32) for _ in range(r.length(32))]
-        receipt_path = [r.take(32) for _ in range(r.length(32))]
-        b["claim"] = {"kind": "transaction", "tx_body": body, "receipt": receipt,
-                      "tx_path": tx_path, "receipt_path": receipt_path}
+        b["claim"] = read_transaction_claim(r)
+    elif kind == 2:
+        earlier = read_header(r)
+        path = [r.take(32) for _ in range(r.length(64))]
+        peaks = [r.take(32) for _ in range(r.length(64))]
+        b["claim"] = read_transaction_claim(r)
+        b["claim"].update({"earlier": earlier, "history_path": path, "history_peaks": peaks})
     else:
         raise Invalid("unknown claim kind")
     r.done()
@@ -396,12 +355,58 @@ def verify_transaction(header, claim):
     if int.from_bytes(receipt[32:40], "big") != header["height"]:
         raise Invalid("the receipt names another block")
     index = int.from_bytes(receipt[40:44], "big")
-    if not merkle_verify(header["tx_root"], tx_hash, index, header["tx_count"], claim["tx_path"]):
-        raise Invalid("the transaction is not at the receipt's position in the block")
+    signed_hash = tagged(b"civitas/signed-tx", claim["signed"])
+    if not merkle_verify(header["tx_root"], signed_hash, index, header["tx_count"],
+                         claim["tx_path"]):
+        raise Invalid("the transaction with these signatures is not at the receipt's position")
     receipt_hash = tagged(b"civitas/receipt", receipt)
     if not merkle_verify(header["receipts_root"], receipt_hash, index, header["tx_count"],
                          claim["receipt_path"]):
         raise Invalid("the receipt is not the block's receipt for that position")
+
+
+# --- the history Merkle Mountain Range ----------------------------------------------------------
+
+def history_verify(root, digest, index, leaf_count, path, peaks):
+    """`digest` is leaf `index` of the history MMR of `leaf_count` leaves whose root is `root`."""
+    if index >= leaf_count:
+        return False
+    heights = [h for h in range(63, -1, -1) if leaf_count & (1 << h)]
+    if len(peaks) != len(heights):
+        return False
+    start = 0
+    for slot, height in enumerate(heights):
+        size = 1 << height
+        if index < start + size:
+            if len(path) != height:
+                return False
+            acc = tagged(b"civitas/mmr-leaf", index.to_bytes(8, "big"), digest)
+            offset = index - start
+            for sibling in path:
+                acc = tagged(b"civitas/mmr-node", acc + sibling) if offset % 2 == 0 \
+                    else tagged(b"civitas/mmr-node", sibling + acc)
+                offset //= 2
+            if acc != peaks[slot]:
+                return False
+            break
+        start += size
+    return tagged(b"civitas/mmr-root", leaf_count.to_bytes(8, "big"), *peaks) == root
+
+
+def verify_earlier(genesis, genesis_hash, certified, claim):
+    """The claim's block is in the history of the certified block, then the transaction claim."""
+    earlier = claim["earlier"]
+    if earlier["chain"] != genesis_hash:
+        raise Invalid("the earlier header is from a different chain")
+    if earlier["height"] >= certified["height"]:
+        raise Invalid("the earlier block is not below the certified block")
+    if earlier["epoch"] != earlier["height"] // genesis["epoch_length"]:
+        raise Invalid("the earlier block's epoch does not follow from its height")
+    digest = tagged(b"civitas/header", earlier["bytes"])
+    if not history_verify(certified["history_root"], digest, earlier["height"],
+                          certified["height"], claim["history_path"], claim["history_peaks"]):
+        raise Invalid("the earlier block is not in the certified block's history")
+    verify_transaction(earlier, claim)
 
 
 # --- the state proof (QMDB current, MMR family, 32-byte chunks) ---------------------------------
@@ -647,7 +652,9 @@ def verify(bundle_bytes, genesis):
     if b["validators"] != validators:
         raise Invalid("validator set differs from the hand-over chain")
     check_block(genesis, genesis_hash, header, fin, validators)
-    if claim["kind"] == "transaction":
+    if claim["kind"] == "transaction" and "earlier" in claim:
+        verify_earlier(genesis, genesis_hash, header, claim)
+    elif claim["kind"] == "transaction":
         verify_transaction(header, claim)
     elif not verify_state(header["state_root"], claim["space"], claim["id"], claim["value"],
                           claim["proof"]):
@@ -672,8 +679,11 @@ def main(argv):
     if claim["kind"] == "transaction":
         receipt = claim["receipt"]
         outcome = "succeeded" if receipt[92] == 0 else "failed"
-        print("VALID: transaction %s is number %d of block %d and %s"
-              % (receipt[:32].hex(), int.from_bytes(receipt[40:44], "big"), height, outcome))
+        included = int.from_bytes(receipt[32:40], "big")
+        through = " (proven through certified block %d)" % height if included != height else ""
+        print("VALID: transaction %s is number %d of block %d%s and %s"
+              % (receipt[:32].hex(), int.from_bytes(receipt[40:44], "big"), included, through,
+                 outcome))
         return 0
     state = "present" if claim["value"] is not None else "absent"
     print("VALID: %s/%s is %s at height %d" % (claim["space"], claim["id"].hex(), state, height))

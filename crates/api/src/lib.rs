@@ -393,7 +393,14 @@ async fn verify_bundle(
             "state",
             format!("{}/{}", claim.key.space, hex::encode(&claim.key.id)),
         ),
-        Claim::Transaction(claim) => ("transaction", claim.receipt.tx.to_string()),
+        Claim::Transaction(_) | Claim::EarlierTransaction(_) => (
+            "transaction",
+            bundle
+                .claim
+                .transaction()
+                .map(|claim| claim.receipt.tx.to_string())
+                .unwrap_or_default(),
+        ),
     };
     Ok(Json(json!({
         "valid": true,
@@ -761,7 +768,8 @@ async fn authorize_signed_read(
             resource,
         })
         .await?;
-    decision.map_err(|failure| ApiError::new(StatusCode::FORBIDDEN, failure.code, failure.message))
+    decision
+        .map_err(|failure| ApiError::new(StatusCode::FORBIDDEN, failure.code, failure.message()))
 }
 
 /// The node's clock in milliseconds (for reads and sessions; nothing that feeds consensus).

@@ -134,8 +134,9 @@ fn socket(address: &str) -> Result<SocketAddr> {
 }
 
 /// The layout of what a node stores. 2: headers with `receipts_root`, receipts beside the
-/// blocks instead of in the state, larger journal files. Data of another layout cannot be read.
-const STORAGE_FORMAT: &str = "2";
+/// blocks instead of in the state, larger journal files. 3: header version 3 (`tx_root` over
+/// signed transactions), the history store. Data of another layout cannot be read.
+const STORAGE_FORMAT: &str = "3";
 
 /// Checks that `data_dir` belongs to this chain and holds data this release can read (or claims
 /// it for this chain).

@@ -105,6 +105,9 @@ pub fn run(args: Args) -> ExitCode {
         let roots = match bundle.claim {
             Claim::State(_) => "state root proves",
             Claim::Transaction(_) => "transaction and receipt roots prove",
+            Claim::EarlierTransaction(_) => {
+                "history root proves an earlier block whose transaction and receipt roots prove"
+            }
         };
         println!(
             "Checked offline: {} of {} {whose} signed block {} whose {roots} this.",

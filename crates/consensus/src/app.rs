@@ -8,6 +8,7 @@
 
 use crate::block::{ChainBlock, ConsensusContext, context_fields};
 use crate::epochs::{EpochEvent, HandoverStore};
+use crate::history::HistoryStore;
 use crate::mempool::Mempool;
 use crate::receipts::ReceiptStore;
 use civitas_core::block::{Block, HEADER_VERSION, Header};
@@ -52,10 +53,14 @@ pub const PROPOSAL_BUILD_BUDGET_MS: u64 = 150;
 /// How long a proposer waits for transactions before proposing an empty block, in milliseconds,
 /// unless the node is configured otherwise.
 pub const EMPTY_BLOCK_WAIT_MS: u64 = 300;
-/// How far ahead of the local clock a block's timestamp may be before a validator waits, in ms.
+/// How far ahead of this validator's clock a candidate block's timestamp may be, in ms. A
+/// timestamp further ahead is refused (after waiting at most [`CLOCK_SKEW_WAIT_MAX_MS`] for the
+/// clock to reach it), so a proposer cannot move the ledger's time ahead of the validators'
+/// clocks. Finalized blocks are not checked against the clock: a quorum accepted them.
 pub const CLOCK_SKEW_TOLERATED_MS: u64 = 2_000;
-/// A timestamp further ahead of the local clock than this makes the block invalid, in ms.
-pub const CLOCK_SKEW_REJECTED_MS: u64 = 3_600_000;
+/// Longest a validator waits for its clock to reach a candidate's timestamp, in ms: well under
+/// the 1 s leader timeout, whatever timestamp the block carries.
+pub const CLOCK_SKEW_WAIT_MAX_MS: u64 = 250;
 
 /// How many finalized blocks the feed to subscribers (the event stream) holds. The feed keeps
 /// its last values whether or not anyone reads them, so this bounds memory: at 1,024 blocks of
@@ -143,6 +148,7 @@ where
     epoch_events: futures::channel::mpsc::UnboundedSender<EpochEvent>,
     handovers: HandoverStore<E>,
     receipts: ReceiptStore<E>,
+    history: HistoryStore<E>,
     executed: ExecutedReceipts,
 }
 
@@ -183,6 +189,7 @@ where
             epoch_events: self.epoch_events.clone(),
             handovers: self.handovers.clone(),
             receipts: self.receipts.clone(),
+            history: self.history.clone(),
             executed: self.executed.clone(),
         }
     }
@@ -193,14 +200,14 @@ where
     E: commonware_runtime::Storage + Clock + commonware_runtime::Metrics,
 {
     /// The application for `shared.genesis`; it reports epoch boundaries and validator-set
-    /// changes on `epoch_events`, keeps hand-over proofs in `handovers` and finalized
-    /// transactions' receipts in `receipts`.
+    /// changes on `epoch_events`, keeps hand-over proofs in `handovers`, finalized
+    /// transactions' receipts in `receipts` and the history MMR's nodes in `history`.
     pub fn new(
         shared: Shared,
         epoch_events: futures::channel::mpsc::UnboundedSender<EpochEvent>,
-        handovers: HandoverStore<E>,
-        receipts: ReceiptStore<E>,
+        stores: (HandoverStore<E>, ReceiptStore<E>, HistoryStore<E>),
     ) -> Self {
+        let (handovers, receipts, history) = stores;
         let genesis_block = genesis_block(&shared.genesis);
         Self {
             shared,
@@ -209,6 +216,7 @@ where
             epoch_events,
             handovers,
             receipts,
+            history,
             executed: ExecutedReceipts::default(),
         }
     }
@@ -320,7 +328,7 @@ where
     }
 
     /// Checks a candidate block's header against its parent, its epoch's validator set (as
-    /// recorded in `state`, the parent's state) and the local clock.
+    /// recorded in `state`, the parent's state) and, for a candidate, the local clock.
     async fn check_header<C: Clock, V: StateView>(
         &self,
         context: &C,
@@ -328,42 +336,69 @@ where
         header: &Header,
         parent: &Header,
         finality: Finality,
-    ) -> Result<(), String> {
+    ) -> Result<(), BlockError> {
         if header.version != HEADER_VERSION {
-            return Err(format!("unknown header version {}", header.version));
+            return Err(BlockError::invalid(
+                "unknown_version",
+                format!("unknown header version {}", header.version),
+            ));
         }
         if header.chain != self.shared.genesis.hash() {
-            return Err("block belongs to another chain".into());
+            return Err(BlockError::invalid(
+                "wrong_chain",
+                "block belongs to another chain",
+            ));
         }
         let genesis = &self.shared.genesis;
         let expected_epoch = genesis.epoch_of(header.height);
         if header.epoch != expected_epoch {
-            return Err(format!(
-                "block {} belongs to epoch {expected_epoch}, not {}",
-                header.height, header.epoch
+            return Err(BlockError::invalid(
+                "wrong_epoch",
+                format!(
+                    "block {} belongs to epoch {expected_epoch}, not {}",
+                    header.height, header.epoch
+                ),
             ));
         }
-        let set = epoch_set(genesis, state, header.epoch).await?;
+        let set = epoch_set(genesis, state, header.epoch)
+            .await
+            .map_err(|reason| BlockError::invalid("validator_set_unknown", reason))?;
         if header.validator_set != validator_set_digest(&set.keys()) {
-            return Err("validator-set digest does not match the epoch's validators".into());
+            return Err(BlockError::invalid(
+                "wrong_validator_set",
+                "validator-set digest does not match the epoch's validators",
+            ));
         }
-        civitas_exec::check_header_link(header, parent).map_err(|e| e.to_string())?;
+        civitas_exec::check_header_link(header, parent)?;
         if finality == Finality::Candidate {
-            let now = now_ms(context);
-            let ahead = header.timestamp.0.saturating_sub(now);
-            if ahead > CLOCK_SKEW_REJECTED_MS {
-                return Err(format!(
-                    "timestamp is {ahead} ms ahead of this validator's clock"
-                ));
-            }
-            if ahead > CLOCK_SKEW_TOLERATED_MS {
-                // The block may be valid soon: wait rather than vote against it.
-                context
-                    .sleep(Duration::from_millis(ahead - CLOCK_SKEW_TOLERATED_MS))
-                    .await;
+            let ahead = |context: &C| header.timestamp.0.saturating_sub(now_ms(context));
+            let first = ahead(context);
+            if first > CLOCK_SKEW_TOLERATED_MS {
+                // The proposer's clock may be a little ahead: wait briefly, never for as long as
+                // the block says.
+                let wait = (first - CLOCK_SKEW_TOLERATED_MS).min(CLOCK_SKEW_WAIT_MAX_MS);
+                context.sleep(Duration::from_millis(wait)).await;
+                let still = ahead(context);
+                if still > CLOCK_SKEW_TOLERATED_MS {
+                    return Err(BlockError::invalid(
+                        "timestamp_ahead_of_clock",
+                        format!("timestamp is {still} ms ahead of this validator's clock"),
+                    ));
+                }
             }
         }
         Ok(())
+    }
+
+    /// Logs and counts why a block was refused; a storage failure stops the node.
+    fn refuse(&self, header: &Header, finality: Finality, error: BlockError) {
+        match error {
+            BlockError::Invalid { rule, detail } => {
+                warn!(height = header.height, rule, %detail, ?finality, "refusing block");
+                self.shared.metrics.record_refusal(rule);
+            }
+            BlockError::State(e) => panic!("state failure while verifying a block: {e}"),
+        }
     }
 }
 
@@ -411,7 +446,7 @@ where
             runtime.sleep(Duration::from_millis(20)).await;
             waited += 20;
         }
-        let timestamp = TimestampMs(now_ms(&runtime).max(parent_header.timestamp.0));
+        let timestamp = civitas_exec::next_timestamp(parent_header.timestamp, now_ms(&runtime));
         let (epoch, view, parent_view, proposer, _) = context_fields(&context);
         let height = parent_header.height + 1;
         if epoch != self.shared.genesis.epoch_of(height) {
@@ -471,8 +506,8 @@ where
         .await
         {
             Ok(result) => result,
-            Err(BlockError::Invalid(reason)) => {
-                warn!(%reason, "could not build a block");
+            Err(BlockError::Invalid { rule, detail }) => {
+                warn!(rule, %detail, "could not build a block");
                 return None;
             }
             Err(BlockError::State(e)) => panic!("state failure while building a block: {e}"),
@@ -525,70 +560,26 @@ where
         let block: Digested<ChainBlock> = ancestry.next().await?;
         let parent: Digested<ChainBlock> = ancestry.next().await?;
         let header = block.inner().header().clone();
-        let fail = |reason: String| {
-            warn!(height = header.height, %reason, ?finality, "rejecting block");
-            None
-        };
-        if let Err(reason) = self
-            .check_header(
-                &runtime,
-                &BatchView::<E>(&batches),
-                &header,
-                parent.inner().header(),
-                finality,
-            )
-            .await
-        {
-            return fail(reason);
-        }
-        if block.inner().0.compute_tx_root() != header.tx_root {
-            return fail("tx_root does not match the transactions".into());
-        }
-        let mode = match finality {
-            Finality::Candidate => Mode::Verify,
-            Finality::Finalized => Mode::Replay,
-        };
-        let env = self.env(&header);
-        let txs = block.inner().0.txs.clone();
-        let result = match Box::pin(execute_block(
-            &env,
-            txs,
-            &BatchView::<E>(&batches),
-            &self.modules,
-            mode,
-            &self.shared.mempool,
+        match Box::pin(self.verify_block(
+            &runtime,
+            block.inner(),
+            parent.inner(),
+            batches,
+            finality,
         ))
         .await
         {
-            Ok(result) => result,
-            Err(BlockError::Invalid(reason)) => return fail(reason),
-            Err(BlockError::State(e)) => panic!("state failure while verifying a block: {e}"),
-        };
-        if result.history_root != header.history_root {
-            return fail("history_root does not match".into());
+            Ok(merkleized) => Some(merkleized),
+            Err(error) => {
+                self.refuse(&header, finality, error);
+                None
+            }
         }
-        if result.receipts_root != header.receipts_root {
-            return fail("receipts_root does not match the receipts of executing the block".into());
-        }
-        let merkleized = match Box::pin(seal::<E>(batches, header.height, &result)).await {
-            Ok(m) => m,
-            Err(e) => panic!("{e}"),
-        };
-        let mut expected = header.clone();
-        commit_state::<E>(&mut expected, &merkleized);
-        if expected != header {
-            return fail(format!(
-                "state root after execution is {}, the block claims {}",
-                expected.state_root, header.state_root
-            ));
-        }
-        self.executed
-            .insert(header.digest(), header.height, result.receipts);
-        Some(merkleized)
     }
 
-    /// Stores the block's receipts durably before its state is applied (see
-    /// [`crate::receipts`]), and hands them to [`Self::finalized`].
+    /// Stores the block's receipts and its history node durably before its state is applied
+    /// (see [`crate::receipts`] and [`crate::history`]), and hands the receipts to
+    /// [`Self::finalized`].
     async fn capture(
         &mut self,
         _context: (E, ConsensusContext),
@@ -606,6 +597,9 @@ where
         if let Err(e) = self.receipts.put_block(&receipts).await {
             panic!("cannot store the receipts of block {}: {e}", header.height);
         }
+        if let Err(e) = self.history.append(header.height, &header.digest()).await {
+            panic!("cannot store block {} in the history: {e}", header.height);
+        }
         receipts
     }
 
@@ -619,13 +613,8 @@ where
         let header = block.header();
         let digest = header.digest();
         let receipts = Arc::unwrap_or_clone(captured);
-        let hashes: Vec<Hash32> = receipts.iter().map(|r| r.tx).collect();
-        self.shared.mempool.remove(&hashes);
-        for tx in &block.0.txs {
-            self.shared
-                .mempool
-                .prune_stale(&tx.body.signer, tx.body.nonce + 1);
-        }
+        self.update_pool(block, &receipts, &readers, now_ms(&runtime))
+            .await;
         *self.shared.tip.lock().unwrap_or_else(|p| p.into_inner()) = Tip {
             height: header.height,
             digest,
@@ -653,6 +642,77 @@ impl<E> LedgerApp<E>
 where
     E: StorageContext + Spawner + Clock + commonware_runtime::Metrics,
 {
+    /// Checks `block` on `parent` and executes it on `batches` (the parent's state): every rule
+    /// of a valid block, including that the roots in its header are those execution gives.
+    async fn verify_block(
+        &self,
+        runtime: &E,
+        block: &ChainBlock,
+        parent: &ChainBlock,
+        batches: Batch<E>,
+        finality: Finality,
+    ) -> Result<Merkleized<E>, BlockError> {
+        let header = block.header();
+        self.check_header(
+            runtime,
+            &BatchView::<E>(&batches),
+            header,
+            parent.header(),
+            finality,
+        )
+        .await?;
+        // Blocks from peers were checked when decoded; this also covers blocks built here.
+        if block.0.compute_tx_root() != header.tx_root {
+            return Err(BlockError::invalid(
+                "tx_root_mismatch",
+                "tx_root does not match the transactions",
+            ));
+        }
+        let mode = match finality {
+            Finality::Candidate => Mode::Verify,
+            Finality::Finalized => Mode::Replay,
+        };
+        let result = Box::pin(execute_block(
+            &self.env(header),
+            block.0.txs.clone(),
+            &BatchView::<E>(&batches),
+            &self.modules,
+            mode,
+            &self.shared.mempool,
+        ))
+        .await?;
+        if result.history_root != header.history_root {
+            return Err(BlockError::invalid(
+                "history_root_mismatch",
+                "history_root does not match",
+            ));
+        }
+        if result.receipts_root != header.receipts_root {
+            return Err(BlockError::invalid(
+                "receipts_root_mismatch",
+                "receipts_root does not match the receipts of executing the block",
+            ));
+        }
+        let merkleized = match Box::pin(seal::<E>(batches, header.height, &result)).await {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        };
+        let mut expected = header.clone();
+        commit_state::<E>(&mut expected, &merkleized);
+        if &expected != header {
+            return Err(BlockError::invalid(
+                "state_root_mismatch",
+                format!(
+                    "state root after execution is {}, the block claims {}",
+                    expected.state_root, header.state_root
+                ),
+            ));
+        }
+        self.executed
+            .insert(header.digest(), header.height, result.receipts);
+        Ok(merkleized)
+    }
+
     /// The receipts of finalized `block`, by executing it on the state before it.
     async fn replay_receipts(&self, block: &ChainBlock, readers: &Reader<Db<E>>) -> Vec<Receipt> {
         let header = block.header();
@@ -673,6 +733,46 @@ where
             ),
             Err(e) => panic!("cannot execute finalized block {}: {e}", header.height),
         }
+    }
+
+    /// After a finalized block is applied: drops its transactions from the mempool, and those
+    /// it made impossible (nonces it used; transactions of accounts whose keys or status it
+    /// changed that no longer authenticate), and now and then those stuck behind a nonce gap.
+    async fn update_pool(
+        &self,
+        block: &ChainBlock,
+        receipts: &[Receipt],
+        readers: &Reader<Db<E>>,
+        now_ms: u64,
+    ) {
+        use civitas_core::event::Event;
+        let mempool = &self.shared.mempool;
+        let hashes: Vec<Hash32> = receipts.iter().map(|r| r.tx).collect();
+        mempool.remove(&hashes);
+        for tx in &block.0.txs {
+            mempool.prune_stale(&tx.body.signer, tx.body.nonce + 1);
+        }
+        let mut changed: Vec<civitas_core::crypto::AccountId> = receipts
+            .iter()
+            .flat_map(|r| &r.events)
+            .filter_map(|event| match event {
+                Event::KeyRotated { account, .. }
+                | Event::KeysChanged { account, .. }
+                | Event::AccountDeactivated { account, .. } => Some(*account),
+                _ => None,
+            })
+            .collect();
+        changed.sort();
+        changed.dedup();
+        if !changed.is_empty() {
+            let view = ReaderView::<E>(readers);
+            match crate::gossip::evict_unauthenticated(&self.shared, &view, &changed).await {
+                Ok(0) => {}
+                Ok(evicted) => debug!(evicted, "dropped transactions that no longer authenticate"),
+                Err(e) => panic!("state failure while checking the mempool: {e}"),
+            }
+        }
+        mempool.sweep(now_ms);
     }
 
     /// After a finalized block is applied: at an epoch's last block, learn the next epoch's

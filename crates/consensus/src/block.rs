@@ -3,6 +3,12 @@
 //! [`ChainBlock`] wraps [`civitas_core::Block`] and implements the consensus traits. The consensus
 //! context (round, leader, parent view) is stored in our own header fields, so the digest commits
 //! to it as the deferred-verification wrapper requires.
+//!
+//! The digest is the header's, and a block only decodes when its transactions (signatures
+//! included) are the ones the header's `tx_root` commits to. So a block a peer sends, whether a
+//! proposal or a finalized block served over backfill, is checked against its digest before
+//! anything stores or applies it: marshal refuses a block that does not decode, blames the peer
+//! that sent it and asks another.
 
 use civitas_core::block::{Block, HEADER_ENCODED_BYTES, Header};
 use civitas_core::crypto::PublicKey;
@@ -75,7 +81,8 @@ impl EncodeSize for ChainBlock {
 impl Read for ChainBlock {
     type Cfg = ();
 
-    /// Reads a block, bounding each transaction and the whole block in bytes as they are read.
+    /// Reads a block, bounding each transaction and the whole block in bytes as they are read,
+    /// and refusing transactions that do not match the header's `tx_root`.
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         let start = buf.remaining();
         let header = Header::read_cfg(buf, &())?;
@@ -100,7 +107,9 @@ impl Read for ChainBlock {
                 return Err(commonware_codec::Error::Invalid("Block", "block too large"));
             }
         }
-        Ok(Self::new(Block { header, txs }))
+        let block = Block { header, txs };
+        block.check_body()?;
+        Ok(Self::new(block))
     }
 }
 

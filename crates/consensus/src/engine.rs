@@ -8,6 +8,7 @@ use crate::block::ChainBlock;
 use crate::epochs::{
     EpochEvent, EpochSchemes, HandoverStore, MarshalMailbox, PeerTracker, epoch_floor,
 };
+use crate::history::HistoryStore;
 use crate::receipts::ReceiptStore;
 use civitas_core::crypto::PrivateKey;
 use civitas_core::governance::ValidatorSet;
@@ -114,6 +115,8 @@ where
     pub handovers: HandoverStore<E>,
     /// Receipts of finalized transactions.
     pub receipts: ReceiptStore<E>,
+    /// The history MMR's nodes, for proofs of blocks without a certificate of their own.
+    pub history: HistoryStore<E>,
     /// Where to send transactions submitted to this node.
     pub submit: futures::channel::mpsc::Sender<crate::gossip::Submission>,
     /// Handle of the validator's root task; aborting it stops every actor of the validator.
@@ -301,6 +304,14 @@ where
     let receipts = ReceiptStore::open(context.child("receipts"), &prefix, page_cache.clone())
         .await
         .expect("failed to open the receipt store");
+    let history = HistoryStore::open(
+        context.child("history"),
+        &prefix,
+        page_cache.clone(),
+        &genesis_block.0.digest(),
+    )
+    .await
+    .expect("failed to open the history store");
 
     let plan = SyncPlan::init(context.child("sync_plan"), prefix.clone()).await;
     let (marshal_actor, marshal_mailbox, floor) =
@@ -339,8 +350,7 @@ where
             application: LedgerApp::new(
                 shared.clone(),
                 epoch_events,
-                handovers.clone(),
-                receipts.clone(),
+                (handovers.clone(), receipts.clone(), history.clone()),
             ),
             db_config: db_config(&prefix, page_cache.clone()),
             provider: shared.mempool.clone(),
@@ -429,6 +439,7 @@ where
         shared,
         handovers,
         receipts,
+        history,
         submit,
         engine,
     }

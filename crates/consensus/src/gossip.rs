@@ -119,7 +119,7 @@ pub async fn admit_batch<V: StateView>(
     for ((tx, hash), verdict) in txs.into_iter().zip(hashes).zip(verdicts) {
         out.push(match verdict {
             Some(refused) => refused,
-            None => admit_verified(shared, view, tx, hash).await,
+            None => admit_verified(shared, view, tx, hash, now).await,
         });
     }
     out
@@ -169,6 +169,7 @@ async fn admit_verified<V: StateView>(
     view: &V,
     tx: SignedTx,
     hash: TxHash,
+    now: TimestampMs,
 ) -> Result<TxHash, SubmitError> {
     let refuse = |code, message: String| Err(SubmitError::Refused { code, message });
     let mut overlay = Overlay::new(view);
@@ -201,17 +202,41 @@ async fn admit_verified<V: StateView>(
             ),
         });
     }
-    shared.mempool.insert(tx, hash, next).map_err(|e| match e {
-        MempoolError::Duplicate(hash) => SubmitError::Duplicate(hash),
-        MempoolError::Full(_) => SubmitError::Busy {
-            code: "mempool_full",
-            message: e.to_string(),
-        },
-        MempoolError::NonceTaken(_) => SubmitError::Refused {
-            code: "nonce_taken",
-            message: e.to_string(),
-        },
-    })
+    shared
+        .mempool
+        .insert(tx, hash, next, now.0)
+        .map_err(|e| match e {
+            MempoolError::Duplicate(hash) => SubmitError::Duplicate(hash),
+            MempoolError::Full(_) => SubmitError::Busy {
+                code: "mempool_full",
+                message: e.to_string(),
+            },
+            MempoolError::NonceTaken(_) => SubmitError::Refused {
+                code: "nonce_taken",
+                message: e.to_string(),
+            },
+        })
+}
+
+/// Drops the pending transactions of `accounts` (whose keys or status a finalized block just
+/// changed) that no longer authenticate against the finalized state `view`: they could never
+/// be included, and would otherwise be tried in every proposal.
+pub async fn evict_unauthenticated<V: StateView>(
+    shared: &Shared,
+    view: &V,
+    accounts: &[civitas_core::crypto::AccountId],
+) -> Result<usize, civitas_exec::BlockError> {
+    let mut overlay = Overlay::new(view);
+    let mut evicted = Vec::new();
+    for (_, txs) in shared.mempool.pending_of_accounts(accounts) {
+        for tx in txs {
+            if let Err(rejection) = CivitasModules.authenticate(&tx, &mut overlay).await? {
+                evicted.push((tx.hash(), rejection.code, rejection.message));
+            }
+        }
+    }
+    shared.mempool.evict_unauthenticated(&evicted);
+    Ok(evicted.len())
 }
 
 fn now(context: &impl Clock) -> TimestampMs {

@@ -1,9 +1,13 @@
 //! The mempool: verified transactions waiting for a block.
 //!
 //! Bounded in count and bytes, one entry per transaction hash, at most
-//! [`MEMPOOL_PER_ACCOUNT_MAX`] per signer. Proposals take transactions oldest first, each signer's
-//! in nonce order. Finalized transactions leave; transactions a proposer could not include leave
-//! with the reason, which stays queryable for a while.
+//! [`MEMPOOL_PER_ACCOUNT_MAX`] per signer. Proposals take transactions fairly across signers
+//! (round-robin, oldest signer first, each signer's in nonce order), so a few busy or hostile
+//! accounts cannot crowd out the rest. Finalized transactions leave; so do transactions that can
+//! no longer succeed: those a proposer found can never be included, those whose signer's keys
+//! or status changed so that they no longer authenticate ([`Mempool::evict_unauthenticated`],
+//! after each finalized block), and those stuck behind a missing nonce for longer than
+//! [`NONCE_GAP_AGE_MAX_MS`]. Each leaves with its reason, which stays queryable for a while.
 
 use civitas_core::crypto::AccountId;
 use civitas_core::tx::{SignedTx, TxHash};
@@ -21,6 +25,11 @@ pub const MEMPOOL_PER_ACCOUNT_MAX: usize = 1_024;
 pub const NONCE_WINDOW: u64 = 1_024;
 /// How many recent rejection reasons are remembered.
 pub const REJECTIONS_REMEMBERED: usize = 10_000;
+/// Longest a transaction may wait behind a missing nonce of its signer, in milliseconds, before
+/// it is dropped (the client sends it again with the missing one).
+pub const NONCE_GAP_AGE_MAX_MS: u64 = 120_000;
+/// How often finalized blocks trigger a sweep for transactions stuck behind a gap, in ms.
+pub const NONCE_GAP_SWEEP_MS: u64 = 10_000;
 
 /// Why the mempool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +49,8 @@ struct Entry {
     tx: Arc<SignedTx>,
     bytes: usize,
     seq: u64,
+    /// When this node admitted it (its clock, in ms since the Unix epoch).
+    admitted_ms: u64,
 }
 
 /// One signer's pending transactions.
@@ -60,6 +71,26 @@ impl Queue {
             .next()
             .is_some_and(|first| *first <= self.base)
     }
+
+    /// The transactions that can go into a block now: the run of consecutive nonces from the
+    /// signer's next nonce.
+    fn run(&self) -> impl Iterator<Item = &TxHash> {
+        let mut expected = self.base;
+        self.txs
+            .range(self.base..)
+            .take_while(move |(nonce, _)| {
+                let next = **nonce == expected;
+                expected += 1;
+                next
+            })
+            .map(|(_, hash)| hash)
+    }
+
+    /// The transactions behind a missing nonce.
+    fn stuck(&self) -> impl Iterator<Item = &TxHash> {
+        let run = self.run().count();
+        self.txs.range(self.base..).skip(run).map(|(_, hash)| hash)
+    }
 }
 
 #[derive(Default)]
@@ -77,6 +108,8 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Mempool {
     inner: Arc<Mutex<Inner>>,
+    /// When the last sweep for stuck transactions ran (ms).
+    swept_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Mempool {
@@ -94,12 +127,13 @@ impl Mempool {
     }
 
     /// Adds a verified transaction whose hash is `hash`; `next_nonce` is its signer's next
-    /// nonce in the finalized state.
+    /// nonce in the finalized state, `now_ms` this node's clock.
     pub fn insert(
         &self,
         tx: SignedTx,
         hash: TxHash,
         next_nonce: u64,
+        now_ms: u64,
     ) -> Result<TxHash, MempoolError> {
         let bytes = tx.encode_size();
         let mut inner = self.lock();
@@ -134,6 +168,7 @@ impl Mempool {
                 tx: Arc::new(tx),
                 bytes,
                 seq,
+                admitted_ms: now_ms,
             },
         );
         Ok(hash)
@@ -182,45 +217,134 @@ impl Mempool {
         self.lock().by_sender.values().any(Queue::ready)
     }
 
-    /// Up to `max_txs` transactions totalling at most `max_bytes`: oldest signer first, each
-    /// signer's transactions in nonce order, only runs of consecutive nonces from the signer's
-    /// next nonce (a transaction behind a missing nonce cannot be included).
+    /// Up to `max_txs` transactions totalling at most `max_bytes`, shared fairly between the
+    /// signers that have one ready: round-robin over the signers, oldest first, taking each
+    /// signer's transactions in nonce order (only runs of consecutive nonces from the signer's
+    /// next nonce: a transaction behind a missing nonce cannot be included). With more
+    /// transactions ready than fit, every ready signer gets an equal share, so a handful of
+    /// accounts cannot keep the others' transactions out of blocks.
     pub fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<SignedTx> {
         let inner = self.lock();
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
-        let mut taken: std::collections::BTreeSet<AccountId> = std::collections::BTreeSet::new();
-        'outer: for hash in inner.order.values() {
+        // Each ready signer's run, oldest signer first; at most `max_txs` signers are needed.
+        let mut runs: Vec<Vec<&Entry>> = Vec::new();
+        let mut seen: std::collections::BTreeSet<AccountId> = std::collections::BTreeSet::new();
+        for hash in inner.order.values() {
+            if runs.len() >= max_txs {
+                break;
+            }
             let Some(entry) = inner.by_hash.get(hash) else {
                 continue;
             };
             let sender = entry.tx.body.signer;
-            if !taken.insert(sender) {
+            if !seen.insert(sender) {
                 continue;
             }
             let Some(queue) = inner.by_sender.get(&sender) else {
                 continue;
             };
-            if !queue.ready() {
-                continue;
+            let run: Vec<&Entry> = queue
+                .run()
+                .filter_map(|hash| inner.by_hash.get(hash))
+                .collect();
+            if !run.is_empty() {
+                runs.push(run);
             }
-            let mut expected = None;
-            for (nonce, hash) in &queue.txs {
-                if expected.is_some_and(|expected| expected != *nonce) {
-                    break;
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        // A signer whose next transaction does not fit in the bytes left is done: its later
+        // nonces depend on that one.
+        let mut done = vec![false; runs.len()];
+        for round in 0.. {
+            let mut took = false;
+            for (signer, run) in runs.iter().enumerate() {
+                if done[signer] {
+                    continue;
                 }
-                expected = Some(nonce + 1);
-                let Some(entry) = inner.by_hash.get(hash) else {
+                let Some(entry) = run.get(round) else {
+                    done[signer] = true;
                     continue;
                 };
-                if out.len() >= max_txs || bytes + entry.bytes > max_bytes {
-                    break 'outer;
+                if out.len() >= max_txs {
+                    return out;
+                }
+                if bytes + entry.bytes > max_bytes {
+                    done[signer] = true;
+                    continue;
                 }
                 bytes += entry.bytes;
                 out.push((*entry.tx).clone());
+                took = true;
+            }
+            if !took {
+                break;
             }
         }
         out
+    }
+
+    /// The signers with pending transactions among `accounts`, with those transactions.
+    pub fn pending_of_accounts(
+        &self,
+        accounts: &[AccountId],
+    ) -> Vec<(AccountId, Vec<Arc<SignedTx>>)> {
+        accounts
+            .iter()
+            .map(|account| (*account, self.pending_of(account)))
+            .filter(|(_, txs)| !txs.is_empty())
+            .collect()
+    }
+
+    /// Drops transactions that no longer authenticate against the finalized state (their
+    /// signer's keys or status changed), remembering why.
+    pub fn evict_unauthenticated(&self, evicted: &[(TxHash, &'static str, String)]) {
+        let mut inner = self.lock();
+        for (hash, code, message) in evicted {
+            if remove_one(&mut inner, hash) {
+                remember(&mut inner, *hash, (*code).to_string(), message.clone());
+            }
+        }
+    }
+
+    /// Runs [`Mempool::evict_stuck`] if [`NONCE_GAP_SWEEP_MS`] have passed since it last ran.
+    pub fn sweep(&self, now_ms: u64) {
+        use std::sync::atomic::Ordering;
+        let last = self.swept_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= NONCE_GAP_SWEEP_MS
+            && self
+                .swept_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.evict_stuck(now_ms);
+        }
+    }
+
+    /// Drops the transactions that have waited behind a missing nonce of their signer for
+    /// longer than [`NONCE_GAP_AGE_MAX_MS`] at `now_ms`; returns how many.
+    pub fn evict_stuck(&self, now_ms: u64) -> usize {
+        let mut inner = self.lock();
+        let cutoff = now_ms.saturating_sub(NONCE_GAP_AGE_MAX_MS);
+        let stuck: Vec<(TxHash, u64)> = inner
+            .by_sender
+            .values()
+            .flat_map(|queue| queue.stuck())
+            .filter_map(|hash| {
+                let entry = inner.by_hash.get(hash)?;
+                (entry.admitted_ms < cutoff).then_some((*hash, entry.tx.body.nonce))
+            })
+            .collect();
+        for (hash, nonce) in &stuck {
+            if remove_one(&mut inner, hash) {
+                let message = format!(
+                    "nonce {nonce} waited more than {} s for the account's earlier nonces; send \
+                     them, then this transaction again",
+                    NONCE_GAP_AGE_MAX_MS / 1000
+                );
+                remember(&mut inner, *hash, "nonce_gap".into(), message);
+            }
+        }
+        stuck.len()
     }
 
     /// The pending transactions of `account`, in nonce order.
@@ -346,8 +470,17 @@ mod tests {
     }
 
     fn add(pool: &Mempool, tx: SignedTx, next_nonce: u64) -> Result<TxHash, MempoolError> {
+        add_at(pool, tx, next_nonce, 0)
+    }
+
+    fn add_at(
+        pool: &Mempool,
+        tx: SignedTx,
+        next_nonce: u64,
+        now_ms: u64,
+    ) -> Result<TxHash, MempoolError> {
         let hash = tx.hash();
-        pool.insert(tx, hash, next_nonce)
+        pool.insert(tx, hash, next_nonce, now_ms)
     }
 
     #[test]
@@ -394,6 +527,7 @@ mod tests {
             Err(MempoolError::Duplicate(_))
         ));
         let picked = pool.candidates(10, usize::MAX);
+        // Round-robin: signer 1 (oldest) then 2 in the first round, then signer 1's next.
         let order: Vec<(u64, u64)> = picked
             .iter()
             .map(|t| {
@@ -407,13 +541,63 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(order, vec![(1, 0), (1, 1), (2, 0)]);
+        assert_eq!(order, vec![(1, 0), (2, 0), (1, 1)]);
         pool.remove(&[picked[0].hash()]);
         assert_eq!(pool.len(), 2);
-        pool.reject(&[(picked[1].hash(), "bad_nonce".into(), "x".into())]);
-        assert_eq!(pool.rejection(&picked[1].hash()).unwrap().0, "bad_nonce");
-        pool.prune_stale(&picked[2].body.signer, 1);
+        pool.reject(&[(picked[2].hash(), "bad_nonce".into(), "x".into())]);
+        assert_eq!(pool.rejection(&picked[2].hash()).unwrap().0, "bad_nonce");
+        pool.prune_stale(&picked[1].body.signer, 1);
         assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn busy_signers_share_a_proposal_with_everyone_else() {
+        let pool = Mempool::new();
+        // Four accounts fill their whole window first; then twenty accounts send one each.
+        for seed in 1..=4 {
+            for nonce in 0..MEMPOOL_PER_ACCOUNT_MAX as u64 {
+                add(&pool, tx(seed, nonce), 0).unwrap();
+            }
+        }
+        for seed in 100..120 {
+            add(&pool, tx(seed, 0), 0).unwrap();
+        }
+        let picked = pool.candidates(64, usize::MAX);
+        assert_eq!(picked.len(), 64);
+        let late: Vec<_> = (100..120).map(|seed| tx(seed, 0).body.signer).collect();
+        let included = picked
+            .iter()
+            .filter(|t| late.contains(&t.body.signer))
+            .count();
+        assert_eq!(included, 20, "every later signer has a place");
+        // Each busy signer gets an equal share of the rest, in nonce order.
+        for seed in 1..=4 {
+            let nonces: Vec<u64> = picked
+                .iter()
+                .filter(|t| t.body.signer == tx(seed, 0).body.signer)
+                .map(|t| t.body.nonce)
+                .collect();
+            assert_eq!(nonces, (0..11).collect::<Vec<_>>(), "signer {seed}");
+        }
+    }
+
+    #[test]
+    fn transactions_stuck_behind_a_gap_leave_after_a_while() {
+        let pool = Mempool::new();
+        add_at(&pool, tx(1, 0), 0, 1_000).unwrap();
+        add_at(&pool, tx(1, 2), 0, 1_000).unwrap();
+        add_at(&pool, tx(2, 5), 0, 50_000).unwrap();
+        assert_eq!(pool.evict_stuck(NONCE_GAP_AGE_MAX_MS), 0);
+        assert_eq!(pool.evict_stuck(1_001 + NONCE_GAP_AGE_MAX_MS), 1);
+        assert_eq!(pool.rejection(&tx(1, 2).hash()).unwrap().0, "nonce_gap");
+        // The ready one stays; the other signer's is younger.
+        assert!(pool.contains(&tx(1, 0).hash()));
+        assert!(pool.contains(&tx(2, 5).hash()));
+        assert_eq!(pool.evict_stuck(50_001 + NONCE_GAP_AGE_MAX_MS), 1);
+        assert_eq!(pool.len(), 1);
+        pool.evict_unauthenticated(&[(tx(1, 0).hash(), "wrong_key", "rotated".into())]);
+        assert!(pool.is_empty());
+        assert_eq!(pool.rejection(&tx(1, 0).hash()).unwrap().0, "wrong_key");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct LedgerMetrics {
     epoch: AtomicU64,
     latency: Mutex<Histogram>,
     recent: Mutex<std::collections::VecDeque<(u64, u64)>>,
+    /// Blocks refused, by the rule they broke.
+    refused: Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Default)]
@@ -57,6 +59,18 @@ impl LedgerMetrics {
         while recent.len() > RATE_WINDOW_BLOCKS {
             recent.pop_front();
         }
+    }
+
+    /// Records a block refused for breaking `rule`.
+    pub fn record_refusal(&self, rule: &'static str) {
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        *refused.entry(rule).or_default() += 1;
+    }
+
+    /// How many blocks were refused for breaking `rule`.
+    pub fn refusals(&self, rule: &str) -> u64 {
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        refused.get(rule).copied().unwrap_or(0)
     }
 
     /// Records the consensus epoch this node runs.
@@ -133,6 +147,20 @@ impl LedgerMetrics {
             "Finalized transactions per second over the last 32 blocks.",
             format!("{:.3}", self.transactions_per_second()),
         );
+        let name = "civitas_blocks_refused_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Blocks this node refused to vote for or apply, by the rule they broke."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (rule, count) in self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(out, "{name}{{rule=\"{rule}\"}} {count}");
+        }
         let histogram = self.latency.lock().unwrap_or_else(|p| p.into_inner());
         let name = "civitas_finality_latency_seconds";
         let _ = writeln!(
@@ -163,7 +191,12 @@ mod tests {
         let metrics = LedgerMetrics::default();
         metrics.record_block(10, 1, 1_000, 1_120);
         metrics.record_block(30, 0, 2_000, 2_400);
+        metrics.record_refusal("state_root_mismatch");
+        metrics.record_refusal("state_root_mismatch");
         let text = metrics.render(7, 3);
+        assert!(text.contains("civitas_blocks_refused_total{rule=\"state_root_mismatch\"} 2"));
+        assert_eq!(metrics.refusals("state_root_mismatch"), 2);
+        assert_eq!(metrics.refusals("expired"), 0);
         assert!(text.contains("civitas_block_height 7"));
         assert!(text.contains("civitas_mempool_transactions 3"));
         assert!(text.contains("civitas_transactions_finalized_total 40"));

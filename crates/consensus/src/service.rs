@@ -9,10 +9,12 @@ use crate::block::ChainBlock;
 use crate::engine::Validator;
 use crate::epochs::HandoverStore;
 use crate::gossip::{Submission, SubmitError};
+use crate::history::HistoryStore;
 use crate::receipts::ReceiptStore;
 use civitas_core::block::Block;
 use civitas_core::bundle::{
-    CertSignature, Claim, Finalization, Handover, ProofBundle, StateClaim, StateKey, TxClaim,
+    CertSignature, Claim, EarlierTxClaim, Finalization, Handover, ProofBundle, StateClaim,
+    StateKey, TxClaim,
 };
 use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
@@ -376,10 +378,7 @@ where
             {
                 Some(account) => Resource::Account(account),
                 None => {
-                    return Ok(Err(Failure::new(
-                        "unknown_account",
-                        format!("account {id} is not registered"),
-                    )));
+                    return Ok(Err(civitas_exec::failure!("unknown_account", account = id)));
                 }
             }
         }
@@ -519,36 +518,48 @@ where
     Ok((chain, validators))
 }
 
-/// A bundle proving that transaction `hash` is in the block that included it, with its
-/// receipt: the block's certified header and two Merkle paths (to `tx_root` and to
-/// `receipts_root`).
+/// How many blocks after a block without a certificate of its own are searched for one with a
+/// certificate to prove it through.
+const CERTIFIED_SEARCH_MAX: u64 = 4_096;
+
+/// The stores a transaction bundle is built from.
+struct BundleSources<'a, E>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    shared: &'a Shared,
+    db: &'a SharedDb<E>,
+    handovers: &'a HandoverStore<E>,
+    receipts: &'a ReceiptStore<E>,
+    history: &'a HistoryStore<E>,
+    marshal: &'a Marshal,
+}
+
+/// A bundle proving that transaction `hash`, with its signatures, is in the block that
+/// included it, with its receipt: the block's header and two Merkle paths (to `tx_root` and to
+/// `receipts_root`), anchored at the block's own certificate, or, for a block made final by a
+/// descendant's certificate, at the next block that has one, through its history root.
 async fn tx_bundle<E>(
-    shared: &Shared,
-    db: &SharedDb<E>,
-    handover_store: &HandoverStore<E>,
-    receipts: &ReceiptStore<E>,
-    marshal: &Marshal,
+    sources: &BundleSources<'_, E>,
     hash: TxHash,
 ) -> Result<ProofBundle, QueryError>
 where
     E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
 {
-    let receipt = receipts
+    let internal = |e: &dyn std::fmt::Display| QueryError::Internal(e.to_string());
+    let receipt = sources
+        .receipts
         .get(&hash)
         .await
-        .map_err(|e| QueryError::Internal(e.to_string()))?
+        .map_err(|e| internal(&e))?
         .ok_or_else(|| {
             QueryError::NotFound(format!("transaction {hash} is not in a finalized block"))
         })?;
-    let info = block_info(marshal, receipt.height).await.ok_or_else(|| {
-        QueryError::NotFound(format!("block {} is not available", receipt.height))
-    })?;
-    let finalization = info.finalization.ok_or_else(|| {
-        QueryError::Unavailable(format!(
-            "block {} has no finalization certificate of its own on this node; ask another node",
-            receipt.height
-        ))
-    })?;
+    let info = block_info(sources.marshal, receipt.height)
+        .await
+        .ok_or_else(|| {
+            QueryError::NotFound(format!("block {} is not available", receipt.height))
+        })?;
     let block = &info.block;
     let index = receipt.index as usize;
     let tx = block
@@ -557,45 +568,105 @@ where
         .filter(|tx| tx.hash() == hash)
         .cloned()
         .ok_or_else(|| QueryError::Internal("receipt does not match its block".into()))?;
-    let tx_hashes: Vec<Hash32> = block.txs.iter().map(SignedTx::hash).collect();
+    let signed: Vec<Hash32> = block.txs.iter().map(SignedTx::signed_hash).collect();
     let mut receipt_hashes = Vec::with_capacity(block.txs.len());
-    for other in &tx_hashes {
-        let other = if *other == hash {
+    for other in &block.txs {
+        let other_hash = other.hash();
+        let other = if other_hash == hash {
             receipt.clone()
         } else {
-            receipts
-                .get(other)
+            sources
+                .receipts
+                .get(&other_hash)
                 .await
-                .map_err(|e| QueryError::Internal(e.to_string()))?
+                .map_err(|e| internal(&e))?
                 .ok_or_else(|| {
-                    QueryError::Internal(format!("the receipt of transaction {other} is missing"))
+                    QueryError::Internal(format!(
+                        "the receipt of transaction {other_hash} is missing"
+                    ))
                 })?
         };
         receipt_hashes.push(other.hash());
     }
     let (Some(tx_path), Some(receipt_path)) = (
-        civitas_core::merkle::prove(&tx_hashes, index),
+        civitas_core::merkle::prove(&signed, index),
         civitas_core::merkle::prove(&receipt_hashes, index),
     ) else {
         return Err(QueryError::Internal(
             "receipt index outside its block".into(),
         ));
     };
-    let (handovers, validators) =
-        handover_chain(shared, db, handover_store, marshal, block.header.epoch).await?;
+    let claim = TxClaim {
+        tx,
+        receipt,
+        tx_path,
+        receipt_path,
+    };
+    let (header, finalization, claim) = match info.finalization {
+        Some(finalization) => (
+            block.header.clone(),
+            finalization,
+            Claim::Transaction(Box::new(claim)),
+        ),
+        None => {
+            let (anchor, finalization) = later_certified(sources, block.header.height).await?;
+            let proof = sources
+                .history
+                .prove(block.header.height, anchor.height)
+                .await
+                .map_err(|e| internal(&e))?;
+            let claim = EarlierTxClaim {
+                header: block.header.clone(),
+                history_path: proof.path,
+                history_peaks: proof.peaks,
+                claim,
+            };
+            (
+                anchor,
+                finalization,
+                Claim::EarlierTransaction(Box::new(claim)),
+            )
+        }
+    };
+    let (handovers, validators) = handover_chain(
+        sources.shared,
+        sources.db,
+        sources.handovers,
+        sources.marshal,
+        header.epoch,
+    )
+    .await?;
     Ok(ProofBundle {
-        genesis: shared.genesis.hash(),
+        genesis: sources.shared.genesis.hash(),
         handovers,
         validators,
-        header: block.header.clone(),
+        header,
         finalization,
-        claim: Claim::Transaction(Box::new(TxClaim {
-            tx,
-            receipt,
-            tx_path,
-            receipt_path,
-        })),
+        claim,
     })
+}
+
+/// The first applied block after `height` that has its own finalization certificate.
+async fn later_certified<E>(
+    sources: &BundleSources<'_, E>,
+    height: u64,
+) -> Result<(civitas_core::block::Header, Finalization), QueryError>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    let applied = sources.shared.tip().height;
+    let last = applied.min(height.saturating_add(CERTIFIED_SEARCH_MAX));
+    for later in height + 1..=last {
+        if let Some(info) = block_info(sources.marshal, later).await
+            && let Some(finalization) = info.finalization
+        {
+            return Ok((info.block.header.clone(), finalization));
+        }
+    }
+    Err(QueryError::Unavailable(format!(
+        "block {height} has no finalization certificate of its own and no later block with one \
+         is applied on this node yet; try again shortly or ask another node"
+    )))
 }
 
 /// Starts the query service for `validator`; returns the handle.
@@ -615,6 +686,7 @@ where
     let marshal = validator.marshal.clone();
     let handovers = validator.handovers.clone();
     let receipts = validator.receipts.clone();
+    let history = validator.history.clone();
     {
         let shared = shared.clone();
         context.spawn(move |context| async move {
@@ -624,6 +696,7 @@ where
                 let marshal = marshal.clone();
                 let handovers = handovers.clone();
                 let receipts = receipts.clone();
+                let history = history.clone();
                 context.child("query").spawn(move |context| async move {
                     match request {
                         Request::NetworkTip(respond) => {
@@ -661,10 +734,15 @@ where
                             let _ = respond.send(result);
                         }
                         Request::TxBundle(hash, respond) => {
-                            let result =
-                                tx_bundle(&shared, &db, &handovers, &receipts, &marshal, hash)
-                                    .await;
-                            let _ = respond.send(result);
+                            let sources = BundleSources {
+                                shared: &shared,
+                                db: &db,
+                                handovers: &handovers,
+                                receipts: &receipts,
+                                history: &history,
+                                marshal: &marshal,
+                            };
+                            let _ = respond.send(tx_bundle(&sources, hash).await);
                         }
                     }
                 });

@@ -1,8 +1,10 @@
 //! Blocks and headers.
 //!
-//! The block digest is `H("civitas/header", header)`. The header commits to the transactions
-//! through `tx_root` and to what became of them through `receipts_root`, so a header alone
-//! (434 bytes) is enough to anchor any proof.
+//! The block digest is `H("civitas/header", header)`. The header commits to the transactions,
+//! signatures included, through `tx_root` and to what became of them through `receipts_root`,
+//! so a header alone (350 bytes) is enough to anchor any proof. A block whose transactions do
+//! not match its header's `tx_count` and `tx_root` does not decode: a digest certified by
+//! consensus therefore binds every byte of the block.
 
 use crate::crypto::PublicKey;
 use crate::hash::{Hash32, tag};
@@ -16,8 +18,9 @@ use commonware_codec::{Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
 /// Version written into every header this software produces. Version 2 added `receipts_root`
-/// (receipts are committed per block instead of being kept in the state).
-pub const HEADER_VERSION: u16 = 2;
+/// (receipts are committed per block instead of being kept in the state); version 3 builds
+/// `tx_root` over signed transactions (signatures included) instead of bodies.
+pub const HEADER_VERSION: u16 = 3;
 
 /// A block header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +45,8 @@ pub struct Header {
     pub timestamp: TimestampMs,
     /// Number of transactions.
     pub tx_count: u32,
-    /// Merkle root over the transaction hashes (see [`crate::merkle`]).
+    /// Merkle root over the signed hashes of the transactions (see [`SignedTx::signed_hash`]
+    /// and [`crate::merkle`]).
     pub tx_root: Hash32,
     /// Merkle root over the receipt hashes, in the same order (see [`crate::merkle`]).
     pub receipts_root: Hash32,
@@ -82,11 +86,33 @@ impl Block {
         self.header.digest()
     }
 
-    /// The Merkle root over this block's transaction hashes.
+    /// The Merkle root over this block's signed transactions.
     pub fn compute_tx_root(&self) -> Hash32 {
-        let hashes: Vec<Hash32> = self.txs.iter().map(SignedTx::hash).collect();
-        crate::merkle::root(&hashes)
+        tx_root(&self.txs)
     }
+
+    /// Checks that the transactions are the ones the header commits to (count and `tx_root`).
+    pub fn check_body(&self) -> Result<(), commonware_codec::Error> {
+        if self.txs.len() != self.header.tx_count as usize {
+            return Err(commonware_codec::Error::Invalid(
+                "Block",
+                "tx_count mismatch",
+            ));
+        }
+        if self.compute_tx_root() != self.header.tx_root {
+            return Err(commonware_codec::Error::Invalid(
+                "Block",
+                "transactions do not match tx_root",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The Merkle root over `txs`' signed hashes, in block order, as committed by `tx_root`.
+pub fn tx_root(txs: &[SignedTx]) -> Hash32 {
+    let hashes: Vec<Hash32> = txs.iter().map(SignedTx::signed_hash).collect();
+    crate::merkle::root(&hashes)
 }
 
 /// The Merkle root over receipts (in block order), as committed by `receipts_root`.
@@ -179,13 +205,9 @@ impl Read for Block {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         let header = Header::read(buf)?;
         let txs = Vec::<SignedTx>::read_cfg(buf, &(RangeCfg::new(..=BLOCK_TXS_MAX), ()))?;
-        if txs.len() != header.tx_count as usize {
-            return Err(commonware_codec::Error::Invalid(
-                "Block",
-                "tx_count mismatch",
-            ));
-        }
-        Ok(Self { header, txs })
+        let block = Self { header, txs };
+        block.check_body()?;
+        Ok(block)
     }
 }
 
@@ -227,6 +249,56 @@ pub(crate) mod tests {
         let mut other = h.clone();
         other.timestamp = TimestampMs(1_700_000_000_001);
         assert_ne!(other.digest(), h.digest());
+    }
+
+    /// A block of two signed transactions, the second signed twice, with a matching header.
+    fn block() -> Block {
+        use crate::instruction::{Instruction, NotaryInstruction};
+        let one = PrivateKey::from_test_seed(1);
+        let two = PrivateKey::from_test_seed(2);
+        let txs: Vec<SignedTx> = (0..2u64)
+            .map(|n| {
+                crate::tx::TxBody {
+                    chain_id: "test".into(),
+                    signer: one.public_key().account_id(),
+                    nonce: n,
+                    expiry: TimestampMs(10_000),
+                    instructions: vec![Instruction::Notary(NotaryInstruction::Anchor {
+                        document: Hash32::sha256(&n.to_be_bytes()),
+                        title: "Deed".into(),
+                        metadata: vec![],
+                    })],
+                    memo: String::new(),
+                }
+                .into_signed(&[&one, &two][..1 + n as usize])
+            })
+            .collect();
+        let mut header = header();
+        header.tx_count = 2;
+        header.tx_root = tx_root(&txs);
+        Block { header, txs }
+    }
+
+    #[test]
+    fn the_digest_binds_every_byte_of_a_block() {
+        let block = block();
+        let bytes = to_vec(&block);
+        assert_eq!(from_slice::<Block>(&bytes, &()).unwrap(), block);
+        for index in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[index] ^= 0x01;
+            if let Ok(decoded) = from_slice::<Block>(&changed, &()) {
+                assert_ne!(decoded.digest(), block.digest(), "byte {index}");
+            }
+        }
+        // A signature removed, or moved to another transaction, under the same header.
+        let mut stripped = block.clone();
+        stripped.txs[1].signatures.pop();
+        assert!(from_slice::<Block>(&to_vec(&stripped), &()).is_err());
+        let mut swapped = block.clone();
+        let moved = swapped.txs[1].signatures.remove(1);
+        swapped.txs[0].signatures.push(moved);
+        assert!(from_slice::<Block>(&to_vec(&swapped), &()).is_err());
     }
 
     #[test]

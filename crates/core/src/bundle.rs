@@ -1,10 +1,12 @@
-//! Proof bundles (format v3): one self-contained file that proves a claim about the ledger to
+//! Proof bundles (format v4): one self-contained file that proves a claim about the ledger to
 //! anyone holding the genesis document, with no node and no network.
 //!
 //! A bundle carries the genesis hash it trusts, the validator set, a finalized header with its
 //! finalization certificate, and a claim: either about the state after that block (a key's
-//! value, or its absence, with the authenticated-state proof), or that a transaction is in
-//! that block with a given receipt (two Merkle paths, to `tx_root` and `receipts_root`). This
+//! value, or its absence, with the authenticated-state proof), or that a transaction, exactly
+//! as signed, is in that block with a given receipt (two Merkle paths, to `tx_root` and
+//! `receipts_root`), or the same about an earlier block, itself proven to be in the certified
+//! block's history (a block made final by a descendant's certificate has none of its own). This
 //! module checks everything except a state proof itself, which `civitas-state` verifies. The
 //! byte layout is specified in `docs/PROOFS.md`.
 
@@ -16,15 +18,16 @@ use crate::governance::ValidatorSet;
 use crate::hash::{Hash32, tag};
 use crate::limits::*;
 use crate::receipt::Receipt;
-use crate::tx::SignedTx;
+use crate::tx::{SignedTx, TxBody};
 use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{DecodeExt, Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
 
 /// The four bytes every bundle starts with.
 pub const BUNDLE_MAGIC: [u8; 4] = *b"CVPB";
-/// The bundle format this software writes.
-pub const BUNDLE_VERSION: u16 = 3;
+/// The bundle format this software writes (4: transactions proven with their signatures,
+/// header version 3, claims of transactions in earlier blocks).
+pub const BUNDLE_VERSION: u16 = 4;
 /// Suffix simplex appends to the consensus namespace for finalize votes.
 pub const FINALIZE_SUFFIX: &[u8] = b"_FINALIZE";
 /// Longest state key space name, in bytes.
@@ -106,6 +109,74 @@ pub enum Claim {
     State(StateClaim),
     /// A transaction is in the header's block, with this receipt.
     Transaction(Box<TxClaim>),
+    /// A transaction is in an earlier block, with this receipt; that block is in the header's
+    /// history.
+    EarlierTransaction(Box<EarlierTxClaim>),
+}
+
+impl Claim {
+    /// The transaction claimed, for either kind of transaction claim.
+    pub fn transaction(&self) -> Option<&TxClaim> {
+        match self {
+            Self::State(_) => None,
+            Self::Transaction(claim) => Some(claim),
+            Self::EarlierTransaction(earlier) => Some(&earlier.claim),
+        }
+    }
+}
+
+/// A transaction in a block older than the bundle's certified header: that block's header,
+/// the proof that its digest is in the certified header's history, and the transaction claim
+/// against it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarlierTxClaim {
+    /// The header of the block that included the transaction.
+    pub header: Header,
+    /// Siblings of the block's leaf in the history MMR, bottom-up (see [`crate::mmr`]).
+    pub history_path: Vec<Hash32>,
+    /// Every peak of the history MMR of the certified header, oldest first.
+    pub history_peaks: Vec<Hash32>,
+    /// The transaction and its receipt in that block.
+    pub claim: TxClaim,
+}
+
+impl EarlierTxClaim {
+    /// Checks that the claimed block is in the history of `certified` (leaf `header.height` of
+    /// the MMR over blocks `0..certified.height`) and that the transaction claim holds in it.
+    pub fn verify(&self, genesis: &Genesis, certified: &Header) -> Result<(), BundleError> {
+        let fail = |reason: String| Err(BundleError::BadTransaction(reason));
+        let header = &self.header;
+        if header.chain != genesis.hash() {
+            return Err(BundleError::WrongChain(header.chain));
+        }
+        if header.height >= certified.height {
+            return fail(format!(
+                "the earlier block {} is not below the certified block {}",
+                header.height, certified.height
+            ));
+        }
+        let expected = genesis.epoch_of(header.height);
+        if header.epoch != expected {
+            return Err(BundleError::WrongEpoch {
+                height: header.height,
+                expected,
+                found: header.epoch,
+            });
+        }
+        let proof = crate::mmr::MmrProof {
+            index: header.height,
+            leaf_count: certified.height,
+            path: self.history_path.clone(),
+            peaks: self.history_peaks.clone(),
+        };
+        if !proof.verify(&certified.history_root, &header.digest()) {
+            return fail(format!(
+                "block {} is not proven to be in the history of the certified block {}",
+                header.height, certified.height
+            ));
+        }
+        self.claim.verify(header)
+    }
 }
 
 /// A transaction, its receipt, and where both sit in their block.
@@ -115,7 +186,7 @@ pub struct TxClaim {
     pub tx: SignedTx,
     /// Its receipt (`receipt.index` is its position in the block).
     pub receipt: Receipt,
-    /// Merkle path of the transaction hash to the header's `tx_root`.
+    /// Merkle path of the transaction's signed hash to the header's `tx_root`.
     pub tx_path: Vec<Hash32>,
     /// Merkle path of the receipt hash to the header's `receipts_root`.
     pub receipt_path: Vec<Hash32>,
@@ -406,28 +477,32 @@ impl ProofBundle {
             }));
         }
         check_block(genesis, &self.header, &self.finalization, &self.validators)?;
-        if let Claim::Transaction(claim) = &self.claim {
-            claim.verify(&self.header)?;
+        match &self.claim {
+            Claim::State(_) => {}
+            Claim::Transaction(claim) => claim.verify(&self.header)?,
+            Claim::EarlierTransaction(claim) => claim.verify(genesis, &self.header)?,
         }
         Ok(())
     }
 }
 
 impl TxClaim {
-    /// Checks that the transaction and its receipt are at `receipt.index` of the block whose
-    /// header is `header`, and that the transaction's signatures verify.
+    /// Checks that the transaction, exactly as signed, and its receipt are at `receipt.index`
+    /// of the block whose header is `header`, and that the transaction's signatures verify.
     pub fn verify(&self, header: &Header) -> Result<(), BundleError> {
         let fail = |reason: &str| Err(BundleError::BadTransaction(reason.to_string()));
-        let hash = self.tx.hash();
-        if self.receipt.tx != hash {
+        if self.receipt.tx != self.tx.hash() {
             return fail("the receipt is for another transaction");
         }
         if self.receipt.height != header.height {
             return fail("the receipt names another block");
         }
         let (index, count) = (self.receipt.index as usize, header.tx_count as usize);
-        if !crate::merkle::verify(&header.tx_root, &hash, index, count, &self.tx_path) {
-            return fail("the transaction is not at the receipt's position in the block");
+        let signed = self.tx.signed_hash();
+        if !crate::merkle::verify(&header.tx_root, &signed, index, count, &self.tx_path) {
+            return fail(
+                "the transaction with these signatures is not at the receipt's position in the block",
+            );
         }
         if !crate::merkle::verify(
             &header.receipts_root,
@@ -438,8 +513,8 @@ impl TxClaim {
         ) {
             return fail("the receipt is not the block's receipt for that position");
         }
-        // The signatures are not covered by the transaction hash: check them, so the bundle
-        // shows who signed and no byte of it can change unnoticed.
+        // The block commits to these exact signatures; checking them too shows that each key
+        // listed really signed.
         self.tx
             .verify_stateless()
             .map_err(|e| BundleError::BadTransaction(format!("its signatures: {e}")))
@@ -600,12 +675,14 @@ impl Write for Claim {
             }
             Self::Transaction(claim) => {
                 1u8.write(buf);
-                claim.tx.write(buf);
-                // Length-prefixed, so a verifier can hash the receipt without parsing its events.
-                commonware_codec::varint::UInt(claim.receipt.encode_size() as u32).write(buf);
-                claim.receipt.write(buf);
-                claim.tx_path.write(buf);
-                claim.receipt_path.write(buf);
+                claim.write(buf);
+            }
+            Self::EarlierTransaction(claim) => {
+                2u8.write(buf);
+                claim.header.write(buf);
+                claim.history_path.write(buf);
+                claim.history_peaks.write(buf);
+                claim.claim.write(buf);
             }
         }
     }
@@ -615,13 +692,12 @@ impl EncodeSize for Claim {
     fn encode_size(&self) -> usize {
         1 + match self {
             Self::State(claim) => claim.encode_size(),
-            Self::Transaction(claim) => {
-                let receipt = claim.receipt.encode_size();
-                claim.tx.encode_size()
-                    + commonware_codec::varint::UInt(receipt as u32).encode_size()
-                    + receipt
-                    + claim.tx_path.encode_size()
-                    + claim.receipt_path.encode_size()
+            Self::Transaction(claim) => claim.encode_size(),
+            Self::EarlierTransaction(claim) => {
+                claim.header.encode_size()
+                    + claim.history_path.encode_size()
+                    + claim.history_peaks.encode_size()
+                    + claim.claim.encode_size()
             }
         }
     }
@@ -632,25 +708,77 @@ impl Read for Claim {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         match u8::read(buf)? {
             0 => Ok(Self::State(StateClaim::read(buf)?)),
-            1 => {
-                let tx = SignedTx::read(buf)?;
-                let receipt = Vec::<u8>::read_cfg(buf, &(RangeCfg::new(..=RECEIPT_MAX_BYTES), ()))?;
-                let receipt = Receipt::decode(commonware_codec::Copying(receipt.as_slice()))?;
-                Ok(Self::Transaction(Box::new(TxClaim {
-                    tx,
-                    receipt,
-                    tx_path: read_list(buf, MERKLE_PATH_MAX, &())?,
-                    receipt_path: read_list(buf, MERKLE_PATH_MAX, &())?,
-                })))
-            }
+            1 => Ok(Self::Transaction(Box::new(TxClaim::read(buf)?))),
+            2 => Ok(Self::EarlierTransaction(Box::new(EarlierTxClaim {
+                header: Header::read(buf)?,
+                history_path: read_list(buf, HISTORY_PATH_MAX, &())?,
+                history_peaks: read_list(buf, HISTORY_PATH_MAX, &())?,
+                claim: TxClaim::read(buf)?,
+            }))),
             _ => Err(commonware_codec::Error::Invalid("Claim", "unknown kind")),
         }
+    }
+}
+
+/// Length-prefixed bytes of at most `max` bytes that decode exactly to one `T`.
+fn read_prefixed<T: Read<Cfg = ()>>(
+    buf: &mut impl Buf,
+    max: usize,
+) -> Result<T, commonware_codec::Error> {
+    let bytes = Vec::<u8>::read_cfg(buf, &(RangeCfg::new(..=max), ()))?;
+    T::decode(commonware_codec::Copying(bytes.as_slice()))
+}
+
+/// The length prefix of [`read_prefixed`] bytes.
+fn prefix(value: &impl EncodeSize) -> commonware_codec::varint::UInt<u32> {
+    commonware_codec::varint::UInt(value.encode_size() as u32)
+}
+
+impl Write for TxClaim {
+    fn write(&self, buf: &mut impl BufMut) {
+        // The body and the receipt are length-prefixed, so a verifier can hash them without
+        // decoding instructions or events.
+        prefix(&self.tx.body).write(buf);
+        self.tx.body.write(buf);
+        self.tx.signatures.write(buf);
+        prefix(&self.receipt).write(buf);
+        self.receipt.write(buf);
+        self.tx_path.write(buf);
+        self.receipt_path.write(buf);
+    }
+}
+
+impl EncodeSize for TxClaim {
+    fn encode_size(&self) -> usize {
+        prefix(&self.tx.body).encode_size()
+            + self.tx.body.encode_size()
+            + self.tx.signatures.encode_size()
+            + prefix(&self.receipt).encode_size()
+            + self.receipt.encode_size()
+            + self.tx_path.encode_size()
+            + self.receipt_path.encode_size()
+    }
+}
+
+impl Read for TxClaim {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        let body = read_prefixed::<TxBody>(buf, TX_ENCODED_MAX_BYTES)?;
+        let signatures = read_list(buf, TX_SIGNATURES_MAX, &())?;
+        Ok(Self {
+            tx: SignedTx { body, signatures },
+            receipt: read_prefixed::<Receipt>(buf, RECEIPT_MAX_BYTES)?,
+            tx_path: read_list(buf, MERKLE_PATH_MAX, &())?,
+            receipt_path: read_list(buf, MERKLE_PATH_MAX, &())?,
+        })
     }
 }
 
 /// Longest Merkle path in a block's transaction or receipt tree (blocks hold at most
 /// [`BLOCK_TXS_MAX`] transactions).
 pub const MERKLE_PATH_MAX: usize = 32;
+/// Most digests in a history MMR path, and most peaks (heights are 64-bit numbers).
+pub const HISTORY_PATH_MAX: usize = 64;
 /// Largest encoded receipt in a transaction claim, in bytes.
 pub const RECEIPT_MAX_BYTES: usize = 64 * 1024;
 
@@ -826,6 +954,11 @@ mod tests {
     /// A block of three anchors with their receipts (the middle one failed), and a claim for
     /// transaction `index`.
     fn block_and_claim(index: usize) -> (Header, TxClaim) {
+        block_and_claim_at(index, 5)
+    }
+
+    /// [`block_and_claim`] for a block at `height`.
+    fn block_and_claim_at(index: usize, height: u64) -> (Header, TxClaim) {
         use crate::instruction::{Instruction, NotaryInstruction};
         use crate::receipt::TxOutcome;
         let key = crate::crypto::PrivateKey::from_test_seed(7);
@@ -847,6 +980,7 @@ mod tests {
             })
             .collect();
         let mut header = crate::block::tests::header();
+        header.height = height;
         let receipts: Vec<Receipt> = txs
             .iter()
             .enumerate()
@@ -861,7 +995,7 @@ mod tests {
                     TxOutcome::Failed {
                         instruction: 0,
                         code: "already_anchored".into(),
-                        message: "anchored before".into(),
+                        args: vec![],
                     }
                 } else {
                     TxOutcome::Success
@@ -869,10 +1003,10 @@ mod tests {
                 events: vec![],
             })
             .collect();
-        let tx_hashes: Vec<Hash32> = txs.iter().map(SignedTx::hash).collect();
+        let tx_hashes: Vec<Hash32> = txs.iter().map(SignedTx::signed_hash).collect();
         let receipt_hashes: Vec<Hash32> = receipts.iter().map(Receipt::hash).collect();
         header.tx_count = 3;
-        header.tx_root = crate::merkle::root(&tx_hashes);
+        header.tx_root = crate::block::tx_root(&txs);
         header.receipts_root = crate::block::receipts_root(&receipts);
         let claim = TxClaim {
             tx: txs[index].clone(),
@@ -895,6 +1029,78 @@ mod tests {
             };
             decoded.verify(&header).expect("the decoded claim verifies");
         }
+    }
+
+    /// The claim of transaction `index` of a block at height 4, proven through the history of a
+    /// header at height 10, with the genesis both headers belong to.
+    fn earlier_claim(index: usize) -> (Genesis, Header, EarlierTxClaim) {
+        let genesis = crate::genesis::tests::sample(4);
+        let (mut header, mut claim) = block_and_claim_at(index, 4);
+        header.chain = genesis.hash();
+        header.epoch = 0;
+        claim.receipt.height = 4;
+        let mut digests: Vec<Hash32> = (0..10u64)
+            .map(|h| Hash32::sha256(&h.to_be_bytes()))
+            .collect();
+        digests[4] = header.digest();
+        let mut peaks = crate::mmr::Peaks::default();
+        for digest in &digests {
+            peaks.append(digest);
+        }
+        let proof = crate::mmr::prove(&digests, 4).unwrap();
+        let mut certified = crate::block::tests::header();
+        certified.chain = genesis.hash();
+        certified.height = 10;
+        certified.history_root = peaks.root();
+        let claim = EarlierTxClaim {
+            header,
+            history_path: proof.path,
+            history_peaks: proof.peaks,
+            claim,
+        };
+        (genesis, certified, claim)
+    }
+
+    #[test]
+    fn a_transaction_claim_verifies_through_a_later_header_and_nothing_can_change() {
+        let (genesis, certified, claim) = earlier_claim(1);
+        claim
+            .verify(&genesis, &certified)
+            .expect("the claim verifies");
+        let encoded = Claim::EarlierTransaction(Box::new(claim.clone())).encode();
+        let decoded: Claim = crate::codec::from_slice(&encoded, &()).unwrap();
+        assert_eq!(decoded, Claim::EarlierTransaction(Box::new(claim.clone())));
+
+        let fails = |changed: &EarlierTxClaim, certified: &Header| {
+            assert!(changed.verify(&genesis, certified).is_err());
+        };
+        // Any field of the earlier header, a path digest or peak, a certified header that is
+        // not later or commits to another history.
+        let mut changed = claim.clone();
+        changed.header.timestamp = crate::time::TimestampMs(changed.header.timestamp.0 + 1);
+        fails(&changed, &certified);
+        let mut changed = claim.clone();
+        changed.history_path[0] = Hash32::sha256(b"other");
+        fails(&changed, &certified);
+        for slot in 0..claim.history_peaks.len() {
+            let mut changed = claim.clone();
+            changed.history_peaks[slot] = Hash32::sha256(b"other");
+            fails(&changed, &certified);
+        }
+        let mut not_later = certified.clone();
+        not_later.height = 4;
+        fails(&claim, &not_later);
+        let mut other_root = certified.clone();
+        other_root.history_root = Hash32::sha256(b"another history");
+        fails(&claim, &other_root);
+        // The transaction claim inside is checked against the earlier header.
+        let mut changed = claim.clone();
+        changed.claim.receipt.outcome = crate::receipt::TxOutcome::Success;
+        fails(&changed, &certified);
+        let (_, _, other) = earlier_claim(2);
+        let mut changed = claim.clone();
+        changed.claim.tx = other.claim.tx;
+        fails(&changed, &certified);
     }
 
     #[test]
@@ -926,6 +1132,16 @@ mod tests {
         // A path to another leaf.
         let mut changed = claim.clone();
         changed.receipt_path = other.receipt_path;
+        fails(&changed, &header);
+        // A valid signature added by another key: every listed signature verifies, but the
+        // block committed to the signatures it holds, so the bundle shows exactly who signed.
+        let mut changed = claim.clone();
+        let extra = changed
+            .tx
+            .body
+            .sign(&crate::crypto::PrivateKey::from_test_seed(8));
+        changed.tx.signatures.push(extra);
+        changed.tx.verify_stateless().unwrap();
         fails(&changed, &header);
         // A forged signature on the right body.
         let mut changed = claim.clone();

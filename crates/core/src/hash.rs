@@ -20,6 +20,8 @@ pub struct Hash32(pub [u8; 32]);
 pub mod tag {
     /// Hash of a transaction body (the transaction hash).
     pub const TX: &[u8] = b"civitas/tx";
+    /// Hash of a whole signed transaction, body and signatures (a leaf of `tx_root`).
+    pub const SIGNED_TX: &[u8] = b"civitas/signed-tx";
     /// Hash of a block header (the block digest).
     pub const HEADER: &[u8] = b"civitas/header";
     /// A receipt's hash: `H("civitas/receipt", receipt encoding)`.

@@ -21,6 +21,7 @@ pub mod instruction;
 pub mod keyfile;
 pub mod limits;
 pub mod merkle;
+pub mod messages;
 pub mod mmr;
 pub mod money;
 pub mod procurement;

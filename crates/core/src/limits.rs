@@ -17,6 +17,9 @@ pub const TX_ENCODED_MAX_BYTES: usize = 16 * 1024;
 pub const BLOCK_TXS_MAX: usize = 4_096;
 /// Largest encoded block, in bytes (header plus transactions).
 pub const BLOCK_ENCODED_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Most a block's timestamp may exceed its parent's, in milliseconds. Timestamps also strictly
+/// increase. After a stall longer than this, the ledger's clock catches up over several blocks.
+pub const BLOCK_TIME_STEP_MAX_MS: u64 = 10 * 60 * 1000;
 
 /// Longest identifier of an agency ("finance", "land-registry"), in bytes.
 pub const AGENCY_ID_MAX_BYTES: usize = 32;
@@ -62,8 +65,8 @@ pub const ADDRESS_MAX_BYTES: usize = 256;
 
 /// Most events one transaction may emit.
 pub const TX_EVENTS_MAX: usize = 64;
-/// Longest error message in a receipt, in bytes.
-pub const RECEIPT_MESSAGE_MAX_BYTES: usize = 512;
+/// Longest failure code in a receipt, in bytes.
+pub const FAILURE_CODE_MAX_BYTES: usize = 64;
 /// Largest encoded state value, in bytes.
 pub const STATE_VALUE_MAX_BYTES: usize = 64 * 1024;
 

@@ -45,16 +45,28 @@ fn peak_heights(leaf_count: u64) -> Vec<u32> {
 impl Peaks {
     /// Appends a block digest.
     pub fn append(&mut self, digest: &Hash32) {
+        self.append_nodes(digest);
+    }
+
+    /// Appends a block digest and returns the nodes it adds to the MMR, in post-order: the
+    /// leaf, then each inner node its merges create (see [`node_count`]).
+    pub fn append_nodes(&mut self, digest: &Hash32) -> Vec<Hash32> {
         let mut current = leaf(self.leaf_count, digest);
+        let mut added = vec![current];
         // Merge while the lowest set bits of the count are one: each merge consumes a peak.
         let mut count = self.leaf_count;
         while count & 1 == 1 {
-            let left = self.peaks.pop().expect("a set bit always has a peak");
+            let Some(left) = self.peaks.pop() else {
+                // A well-formed frontier has a peak per set bit; rebuild nothing from a bad one.
+                break;
+            };
             current = node(&left, &current);
+            added.push(current);
             count >>= 1;
         }
         self.peaks.push(current);
         self.leaf_count += 1;
+        added
     }
 
     /// The root committed to by headers.
@@ -73,6 +85,86 @@ impl Peaks {
     }
 }
 
+/// How many nodes (leaves and inner nodes) an MMR of `leaf_count` leaves has. Nodes are
+/// numbered in post-order from 0 (each node after its children), so appending a leaf only adds
+/// nodes at the end and every node keeps its position.
+pub fn node_count(leaf_count: u64) -> u64 {
+    leaf_count.saturating_mul(2) - u64::from(leaf_count.count_ones())
+}
+
+/// The most leaves an MMR of at most `nodes` nodes can have (the inverse of [`node_count`]
+/// where it is exact).
+pub fn leaves_within(nodes: u64) -> u64 {
+    // node_count is increasing and node_count(n) >= 2n - 64; search the largest n with
+    // node_count(n) <= nodes.
+    let (mut low, mut high) = (0u64, nodes / 2 + 64);
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        if node_count(mid) <= nodes {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
+}
+
+/// Position of the leaf `index` among the nodes (see [`node_count`]).
+pub fn leaf_position(index: u64) -> u64 {
+    node_count(index)
+}
+
+/// Positions of the peaks of an MMR with `leaf_count` leaves, tallest first, with their
+/// heights.
+pub fn peak_positions(leaf_count: u64) -> Vec<(u64, u32)> {
+    let mut offset = 0u64;
+    peak_heights(leaf_count)
+        .into_iter()
+        .map(|height| {
+            let size = (1u64 << (height + 1)) - 1;
+            let position = offset + size - 1;
+            offset += size;
+            (position, height)
+        })
+        .collect()
+}
+
+/// Positions of the siblings on the path from leaf `index` to its peak in an MMR with
+/// `leaf_count` leaves, bottom-up (the order of [`MmrProof::path`]); `None` if out of range.
+pub fn path_positions(index: u64, leaf_count: u64) -> Option<Vec<u64>> {
+    if index >= leaf_count {
+        return None;
+    }
+    let mut start = 0u64;
+    for (position, height) in peak_positions(leaf_count) {
+        let size = 1u64 << height;
+        if index < start + size {
+            // Walk down from the peak: the children of the node at `p` with height `h` are at
+            // `p - 2^h` (left) and `p - 1` (right).
+            let (mut node_position, mut node_height, mut first) = (position, height, start);
+            let mut siblings = Vec::with_capacity(height as usize);
+            while node_height > 0 {
+                let half = 1u64 << (node_height - 1);
+                let left = node_position - (1u64 << node_height);
+                let right = node_position - 1;
+                if index < first + half {
+                    siblings.push(right);
+                    node_position = left;
+                } else {
+                    siblings.push(left);
+                    node_position = right;
+                    first += half;
+                }
+                node_height -= 1;
+            }
+            siblings.reverse();
+            return Some(siblings);
+        }
+        start += size;
+    }
+    None
+}
+
 /// Proof that a digest is leaf `index` of the MMR with `leaf_count` leaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MmrProof {
@@ -82,7 +174,8 @@ pub struct MmrProof {
     pub leaf_count: u64,
     /// Siblings from the leaf up to its peak.
     pub path: Vec<Hash32>,
-    /// All peaks, oldest first (the leaf's own peak included, recomputed by the verifier).
+    /// All peaks, oldest first (the leaf's own peak included: the verifier rebuilds it from the
+    /// path and requires the same digest).
     pub peaks: Vec<Hash32>,
 }
 
@@ -153,7 +246,7 @@ impl MmrProof {
             return false;
         }
         let mut start = 0u64;
-        let mut peaks = self.peaks.clone();
+        let peaks = self.peaks.clone();
         for (slot, height) in heights.iter().enumerate() {
             let size = 1u64 << height;
             if self.index < start + size {
@@ -170,7 +263,10 @@ impl MmrProof {
                     };
                     position >>= 1;
                 }
-                peaks[slot] = acc;
+                // Every byte of a proof counts: the listed peak must be the one rebuilt.
+                if peaks[slot] != acc {
+                    return false;
+                }
                 break;
             }
             start += size;
@@ -266,6 +362,49 @@ mod tests {
             if n > 1 {
                 prop_assert!(!moved.verify(&root, &all[index as usize]));
             }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn node_positions_match_the_appended_nodes(n in 1u64..300, pick in any::<u64>()) {
+            let all = digests(n);
+            let mut peaks = Peaks::default();
+            let mut nodes = Vec::new();
+            for d in &all {
+                nodes.extend(peaks.append_nodes(d));
+            }
+            prop_assert_eq!(nodes.len() as u64, node_count(n));
+            prop_assert_eq!(leaves_within(node_count(n)), n);
+            prop_assert_eq!(leaves_within(node_count(n) - 1), n - 1);
+            let found: Vec<Hash32> =
+                peak_positions(n).iter().map(|(p, _)| nodes[*p as usize]).collect();
+            prop_assert_eq!(&found, &peaks.peaks);
+            let index = pick % n;
+            prop_assert_eq!(nodes[leaf_position(index) as usize], leaf(index, &all[index as usize]));
+            let path: Vec<Hash32> = path_positions(index, n)
+                .unwrap()
+                .iter()
+                .map(|p| nodes[*p as usize])
+                .collect();
+            prop_assert_eq!(path, prove(&all, index).unwrap().path);
+        }
+    }
+
+    #[test]
+    fn a_proof_with_any_peak_changed_fails() {
+        let all = digests(13);
+        let mut peaks = Peaks::default();
+        for d in &all {
+            peaks.append(d);
+        }
+        let root = peaks.root();
+        let proof = prove(&all, 9).unwrap();
+        assert!(proof.verify(&root, &all[9]));
+        for slot in 0..proof.peaks.len() {
+            let mut changed = proof.clone();
+            changed.peaks[slot] = Hash32::sha256(b"another peak");
+            assert!(!changed.verify(&root, &all[9]), "peak {slot}");
         }
     }
 

@@ -1,22 +1,33 @@
 //! Receipts: the ledger's record of what became of each included transaction.
 //!
-//! A failed transaction is still recorded, consumes its nonce, and its receipt says why in words
-//! a person can act on, with a stable machine-readable code.
+//! A failed transaction is still recorded and consumes its nonce. Its receipt records a stable
+//! machine-readable code and named arguments: data, not prose. The sentence a person reads is
+//! rendered from them outside consensus ([`crate::messages`]), so rewording a message never
+//! changes a receipt's hash.
 
 use crate::codec::{read_list, read_str, str_size, write_str};
 use crate::crypto::AccountId;
 use crate::event::Event;
 use crate::hash::Hash32;
 use crate::limits::*;
+use crate::messages::{ARG_NAME_MAX_BYTES, ARG_VALUE_MAX_BYTES, ARGS_MAX};
 use crate::time::TimestampMs;
 use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{EncodeSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
-/// Whether the transaction's instructions took effect.
+/// One named argument of a failure (see [`crate::messages`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+pub struct FailureArg {
+    /// Its name, such as `tender`.
+    pub name: String,
+    /// Its canonical text, such as `7`.
+    pub value: String,
+}
+
+/// Whether the transaction's instructions took effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxOutcome {
     /// Every instruction applied.
     Success,
@@ -26,9 +37,88 @@ pub enum TxOutcome {
         instruction: u32,
         /// Stable code, such as `not_authorized` or `already_anchored`.
         code: String,
-        /// What happened and what to do next.
-        message: String,
+        /// Named arguments, in the order the rule recorded them.
+        args: Vec<FailureArg>,
     },
+}
+
+impl TxOutcome {
+    /// The sentence that says why it failed (rendered, not recorded); `None` on success.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Self::Success => None,
+            Self::Failed { code, args, .. } => {
+                let pairs: Vec<(&str, &str)> = args
+                    .iter()
+                    .map(|a| (a.name.as_str(), a.value.as_str()))
+                    .collect();
+                Some(crate::messages::render(code, &pairs))
+            }
+        }
+    }
+}
+
+/// The JSON view: `{"status": "success"}` or `{"status": "failed", "instruction", "code",
+/// "args": [[name, value], ...], "message"}` (the message rendered from code and arguments).
+impl Serialize for TxOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Self::Success => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("status", "success")?;
+                map.end()
+            }
+            Self::Failed {
+                instruction,
+                code,
+                args,
+            } => {
+                let mut map = serializer.serialize_map(Some(5))?;
+                map.serialize_entry("status", "failed")?;
+                map.serialize_entry("instruction", instruction)?;
+                map.serialize_entry("code", code)?;
+                let pairs: Vec<[&str; 2]> = args
+                    .iter()
+                    .map(|a| [a.name.as_str(), a.value.as_str()])
+                    .collect();
+                map.serialize_entry("args", &pairs)?;
+                map.serialize_entry("message", &self.message())?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TxOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(tag = "status", rename_all = "snake_case")]
+        enum View {
+            Success,
+            Failed {
+                instruction: u32,
+                code: String,
+                #[serde(default)]
+                args: Vec<(String, String)>,
+            },
+        }
+        Ok(match View::deserialize(deserializer)? {
+            View::Success => Self::Success,
+            View::Failed {
+                instruction,
+                code,
+                args,
+            } => Self::Failed {
+                instruction,
+                code,
+                args: args
+                    .into_iter()
+                    .map(|(name, value)| FailureArg { name, value })
+                    .collect(),
+            },
+        })
+    }
 }
 
 /// The record of one included transaction.
@@ -67,6 +157,29 @@ impl Receipt {
     }
 }
 
+impl Write for FailureArg {
+    fn write(&self, buf: &mut impl BufMut) {
+        write_str(&self.name, buf);
+        write_str(&self.value, buf);
+    }
+}
+
+impl EncodeSize for FailureArg {
+    fn encode_size(&self) -> usize {
+        str_size(&self.name) + str_size(&self.value)
+    }
+}
+
+impl Read for FailureArg {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            name: read_str(buf, ARG_NAME_MAX_BYTES)?,
+            value: read_str(buf, ARG_VALUE_MAX_BYTES)?,
+        })
+    }
+}
+
 impl Write for TxOutcome {
     fn write(&self, buf: &mut impl BufMut) {
         match self {
@@ -74,12 +187,12 @@ impl Write for TxOutcome {
             Self::Failed {
                 instruction,
                 code,
-                message,
+                args,
             } => {
                 1u8.write(buf);
                 instruction.write(buf);
                 write_str(code, buf);
-                write_str(message, buf);
+                args.write(buf);
             }
         }
     }
@@ -89,7 +202,7 @@ impl EncodeSize for TxOutcome {
     fn encode_size(&self) -> usize {
         match self {
             Self::Success => 1,
-            Self::Failed { code, message, .. } => 1 + 4 + str_size(code) + str_size(message),
+            Self::Failed { code, args, .. } => 1 + 4 + str_size(code) + args.encode_size(),
         }
     }
 }
@@ -101,8 +214,8 @@ impl Read for TxOutcome {
             0 => Ok(Self::Success),
             1 => Ok(Self::Failed {
                 instruction: u32::read(buf)?,
-                code: read_str(buf, 64)?,
-                message: read_str(buf, RECEIPT_MESSAGE_MAX_BYTES)?,
+                code: read_str(buf, FAILURE_CODE_MAX_BYTES)?,
+                args: read_list(buf, ARGS_MAX, &())?,
             }),
             other => Err(commonware_codec::Error::InvalidEnum(other)),
         }
@@ -160,8 +273,21 @@ mod tests {
             nonce: 4,
             outcome: TxOutcome::Failed {
                 instruction: 0,
-                code: "not_authorized".into(),
-                message: "no".into(),
+                code: "already_anchored".into(),
+                args: vec![
+                    FailureArg {
+                        name: "document".into(),
+                        value: "ab".into(),
+                    },
+                    FailureArg {
+                        name: "agency".into(),
+                        value: "land".into(),
+                    },
+                    FailureArg {
+                        name: "height".into(),
+                        value: "4".into(),
+                    },
+                ],
             },
             events: vec![Event::DocumentRevoked {
                 document: Hash32::sha256(b"d"),
@@ -172,5 +298,20 @@ mod tests {
         let bytes = to_vec(&receipt);
         assert_eq!(bytes.len(), receipt.encode_size());
         assert_eq!(from_slice::<Receipt>(&bytes, &()).unwrap(), receipt);
+        assert_eq!(
+            receipt.outcome.message().unwrap(),
+            "document ab was already anchored by land at height 4"
+        );
+        let json = serde_json::to_value(&receipt).unwrap();
+        assert_eq!(
+            json["outcome"]["args"][1],
+            serde_json::json!(["agency", "land"])
+        );
+        assert_eq!(
+            json["outcome"]["message"],
+            "document ab was already anchored by land at height 4"
+        );
+        let back: Receipt = serde_json::from_value(json).unwrap();
+        assert_eq!(back, receipt);
     }
 }

@@ -1,8 +1,11 @@
 //! Transactions: a signer's numbered, expiring request to run a short list of instructions.
 //!
-//! The transaction hash is `H("civitas/tx", body)`: it names the body, so adding or removing a
-//! signature never changes it. Signatures cover the canonical body encoding in the
-//! `civitas/tx/v1` namespace. A transaction is valid for one chain only (its `chain_id`).
+//! The transaction hash is `H("civitas/tx", body)`: it names the body (a nonce is consumed by one
+//! body, whoever signed it), so clients and receipts refer to a transaction by it. Blocks commit
+//! to more: their `tx_root` is built over each transaction's *signed hash*
+//! `H("civitas/signed-tx", body || signatures)`, so a block's digest binds the exact signatures
+//! every node acts on. Signatures cover the canonical body encoding in the `civitas/tx/v1`
+//! namespace. A transaction is valid for one chain only (its `chain_id`).
 
 use crate::codec::{DecodeError, read_list, read_str, str_size, write_str};
 use crate::crypto::{AccountId, PrivateKey, PublicKey, Signature, TX_NAMESPACE};
@@ -105,9 +108,15 @@ impl TxBody {
 }
 
 impl SignedTx {
-    /// The transaction hash.
+    /// The transaction hash (of the body).
     pub fn hash(&self) -> TxHash {
         self.body.hash()
+    }
+
+    /// The hash of the whole signed transaction, body and signatures, as encoded in a block:
+    /// the leaf a block's `tx_root` commits to.
+    pub fn signed_hash(&self) -> Hash32 {
+        Hash32::tagged(tag::SIGNED_TX, &[&self.encode()])
     }
 
     /// Decodes a transaction from untrusted bytes, enforcing every size bound.

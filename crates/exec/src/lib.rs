@@ -103,35 +103,94 @@ impl Rejection {
     }
 }
 
-/// Why an included transaction's instruction failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+/// Why an included transaction's instruction failed: a stable code and named arguments, which
+/// the receipt records; the sentence is rendered from them ([`civitas_core::messages`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     /// Stable code, such as `not_authorized`.
     pub code: &'static str,
-    /// What happened and what to do.
-    pub message: String,
+    /// Named arguments in canonical text (see [`civitas_core::messages`]).
+    pub args: Vec<(&'static str, String)>,
 }
 
 impl Failure {
-    /// A failure with `code` and `message`.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
+    /// A failure with `code` and `args`.
+    pub fn new(code: &'static str, args: Vec<(&'static str, String)>) -> Self {
+        Self { code, args }
+    }
+
+    /// The sentence a person reads.
+    pub fn message(&self) -> String {
+        civitas_core::messages::render(self.code, &self.args)
+    }
+
+    /// The outcome a receipt records for this failure in instruction `instruction`: at most
+    /// [`ARGS_MAX`](civitas_core::messages::ARGS_MAX) arguments, each value cut to its bound.
+    pub fn outcome(&self, instruction: u32) -> TxOutcome {
+        TxOutcome::Failed {
+            instruction,
+            code: self.code.to_string(),
+            args: self
+                .args
+                .iter()
+                .take(civitas_core::messages::ARGS_MAX)
+                .map(|(name, value)| civitas_core::receipt::FailureArg {
+                    name: (*name).to_string(),
+                    value: civitas_core::messages::bounded(value.clone()),
+                })
+                .collect(),
         }
     }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// A [`Failure`] with a code and named arguments:
+/// `failure!("too_many", tender = id, bids_max = BIDS_MAX)`. Each value is written in its
+/// canonical text ([`civitas_core::messages::ArgValue`]).
+#[macro_export]
+macro_rules! failure {
+    ($code:literal $(, $name:ident = $value:expr)* $(,)?) => {
+        $crate::Failure::new(
+            $code,
+            vec![$((
+                stringify!($name),
+                civitas_core::messages::ArgValue::arg(&$value),
+            )),*],
+        )
+    };
 }
 
 /// Errors that stop execution of a whole block.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockError {
     /// The block breaks a rule: it must not be voted for.
-    #[error("invalid block: {0}")]
-    Invalid(String),
+    #[error("invalid block ({rule}): {detail}")]
+    Invalid {
+        /// Stable name of the rule broken, such as `expired` or `state_root_mismatch`.
+        rule: &'static str,
+        /// What exactly was wrong, for the log.
+        detail: String,
+    },
     /// Storage failed or is corrupt: the node must stop rather than diverge.
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+impl BlockError {
+    /// The block breaks `rule`.
+    pub fn invalid(rule: &'static str, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            rule,
+            detail: detail.into(),
+        }
+    }
 }
 
 /// What a transaction's instruction sees of its transaction.
@@ -325,10 +384,10 @@ pub async fn execute_block_until<S: StateView, M: Modules>(
                     continue;
                 }
                 _ => {
-                    return Err(BlockError::Invalid(format!(
-                        "tx {hash}: {}: {}",
-                        rejection.code, rejection.message
-                    )));
+                    return Err(BlockError::invalid(
+                        rejection.code,
+                        format!("tx {hash}: {}", rejection.message),
+                    ));
                 }
             }
         }
@@ -342,10 +401,10 @@ pub async fn execute_block_until<S: StateView, M: Modules>(
             Err(rejection) => match mode {
                 Mode::Build => result.rejected.push((hash, rejection)),
                 Mode::Verify | Mode::Replay => {
-                    return Err(BlockError::Invalid(format!(
-                        "tx {hash}: {}: {}",
-                        rejection.code, rejection.message
-                    )));
+                    return Err(BlockError::invalid(
+                        rejection.code,
+                        format!("tx {hash}: {}", rejection.message),
+                    ));
                 }
             },
         }
@@ -408,29 +467,19 @@ async fn run_tx<S: StateView, M: Modules>(
         match modules.apply(&ctx, instruction, state).await? {
             Ok(mut emitted) => events.append(&mut emitted),
             Err(failure) => {
-                outcome = TxOutcome::Failed {
-                    instruction: position as u32,
-                    code: failure.code.to_string(),
-                    message: truncate(
-                        failure.message,
-                        civitas_core::limits::RECEIPT_MESSAGE_MAX_BYTES,
-                    ),
-                };
+                outcome = failure.outcome(position as u32);
                 events.clear();
                 break;
             }
         }
     }
     if events.len() > civitas_core::limits::TX_EVENTS_MAX {
-        outcome = TxOutcome::Failed {
-            instruction: 0,
-            code: "too_many_events".into(),
-            message: format!(
-                "the transaction would emit {} events; the limit is {}",
-                events.len(),
-                civitas_core::limits::TX_EVENTS_MAX
-            ),
-        };
+        outcome = failure!(
+            "too_many_events",
+            events = events.len(),
+            events_max = civitas_core::limits::TX_EVENTS_MAX
+        )
+        .outcome(0);
         events.clear();
     }
     if matches!(outcome, TxOutcome::Success) {
@@ -450,40 +499,64 @@ async fn run_tx<S: StateView, M: Modules>(
     })
 }
 
-fn truncate(mut message: String, max_bytes: usize) -> String {
-    if message.len() > max_bytes {
-        let mut cut = max_bytes;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-    }
-    message
-}
-
-/// Checks a header against its parent for the rules that do not need execution.
+/// Checks a header against its parent for the rules that do not need execution: the next
+/// height, the parent's digest, the same chain, and a timestamp later than the parent's by at
+/// most [`BLOCK_TIME_STEP_MAX_MS`](civitas_core::limits::BLOCK_TIME_STEP_MAX_MS). These rules
+/// depend on the two headers only, so every node decides them alike, whenever it checks.
 pub fn check_header_link(header: &Header, parent: &Header) -> Result<(), BlockError> {
     if header.height != parent.height + 1 {
-        return Err(BlockError::Invalid(format!(
-            "height {} does not follow parent height {}",
-            header.height, parent.height
-        )));
-    }
-    if header.parent != parent.digest() {
-        return Err(BlockError::Invalid("parent digest does not match".into()));
-    }
-    if header.chain != parent.chain {
-        return Err(BlockError::Invalid(
-            "chain does not match the parent's".into(),
+        return Err(BlockError::invalid(
+            "wrong_height",
+            format!(
+                "height {} does not follow parent height {}",
+                header.height, parent.height
+            ),
         ));
     }
-    if header.timestamp < parent.timestamp {
-        return Err(BlockError::Invalid(format!(
-            "timestamp {} is earlier than the parent's {}",
-            header.timestamp.0, parent.timestamp.0
-        )));
+    if header.parent != parent.digest() {
+        return Err(BlockError::invalid(
+            "wrong_parent",
+            "parent digest does not match",
+        ));
+    }
+    if header.chain != parent.chain {
+        return Err(BlockError::invalid(
+            "wrong_chain",
+            "chain does not match the parent's",
+        ));
+    }
+    if header.timestamp <= parent.timestamp {
+        return Err(BlockError::invalid(
+            "timestamp_not_after_parent",
+            format!(
+                "timestamp {} is not later than the parent's {}",
+                header.timestamp.0, parent.timestamp.0
+            ),
+        ));
+    }
+    let step = civitas_core::limits::BLOCK_TIME_STEP_MAX_MS;
+    if header.timestamp.0 > parent.timestamp.0.saturating_add(step) {
+        return Err(BlockError::invalid(
+            "timestamp_too_far_after_parent",
+            format!(
+                "timestamp {} is more than {step} ms after the parent's {}",
+                header.timestamp.0, parent.timestamp.0
+            ),
+        ));
     }
     Ok(())
+}
+
+/// The timestamp an honest proposer gives a block on `parent` when its clock reads `now_ms`:
+/// its clock, but later than the parent's and at most
+/// [`BLOCK_TIME_STEP_MAX_MS`](civitas_core::limits::BLOCK_TIME_STEP_MAX_MS) after it (after a
+/// long stall the chain's time catches up with the clock over several blocks).
+pub fn next_timestamp(parent: TimestampMs, now_ms: u64) -> TimestampMs {
+    let earliest = parent.0.saturating_add(1);
+    let latest = parent
+        .0
+        .saturating_add(civitas_core::limits::BLOCK_TIME_STEP_MAX_MS);
+    TimestampMs(now_ms.clamp(earliest, latest))
 }
 
 /// Decodes a typed value read from state, naming the key on corruption.

@@ -4,10 +4,11 @@
 //! in [`authz`] (Cedar policies kept on the ledger). Modules see only the state through the executor's overlay; they never talk to
 //! the network.
 
-/// Returns a failed outcome (`Ok(Err(Failure))`) with a code and a formatted message.
+/// Returns a failed outcome (`Ok(Err(Failure))`) with a code and named arguments, as
+/// [`civitas_exec::failure!`] builds it.
 macro_rules! fail {
-    ($code:literal, $($arg:tt)*) => {
-        return Ok(Err(civitas_exec::Failure::new($code, format!($($arg)*))))
+    ($($failure:tt)*) => {
+        return Ok(Err(civitas_exec::failure!($($failure)*)))
     };
 }
 
@@ -21,17 +22,13 @@ macro_rules! tri {
     };
 }
 
-/// Loads a record that must exist: `Ok(Err(failure))` with `code` and `message` if absent.
+/// Loads a record that must exist: `Ok(Err(absent()))` if it does not.
 pub(crate) async fn load_required<T: commonware_codec::Decode<Cfg = ()>, S: StateView>(
     state: &mut Overlay<'_, S>,
     key: &civitas_core::bundle::StateKey,
-    code: &'static str,
-    message: impl FnOnce() -> String,
+    absent: impl FnOnce() -> Failure,
 ) -> Result<Result<T, Failure>, BlockError> {
-    Ok(state
-        .get_typed::<T>(key)
-        .await?
-        .ok_or_else(|| Failure::new(code, message())))
+    Ok(state.get_typed::<T>(key).await?.ok_or_else(absent))
 }
 
 pub mod authz;
@@ -98,10 +95,7 @@ impl Modules for CivitasModules {
         let signer = match identity::state::load_account(state, &ctx.signer).await? {
             Some(account) => account,
             None => {
-                return Ok(Err(Failure::new(
-                    "unknown_account",
-                    "the signer has no account",
-                )));
+                return Ok(Err(civitas_exec::failure!("unknown_account")));
             }
         };
         let cosigners = authz::resources::cosigners(&ctx.signing_keys, &signer, state).await?;

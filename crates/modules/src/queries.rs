@@ -201,25 +201,35 @@ pub fn describe_bundle(bundle: &civitas_core::bundle::ProofBundle, genesis_chain
     use civitas_core::receipt::TxOutcome;
     let height = bundle.header.height;
     let at = format!("at height {height} of chain {genesis_chain}");
-    let claim = match &bundle.claim {
-        Claim::State(claim) => claim,
-        Claim::Transaction(claim) => {
-            let receipt = &claim.receipt;
-            let outcome = match &receipt.outcome {
-                TxOutcome::Success => "it succeeded".to_string(),
-                TxOutcome::Failed { code, message, .. } => {
-                    format!("it FAILED ({code}: {message})")
-                }
-            };
-            return format!(
-                "transaction {} signed by account {} (nonce {}) is number {} of block {height} of chain {genesis_chain}; {outcome}, with {} event(s)",
-                receipt.tx,
-                hex::encode(receipt.signer.0),
-                receipt.nonce,
-                receipt.index,
-                receipt.events.len()
-            );
-        }
+    let transaction = match &bundle.claim {
+        Claim::State(_) => None,
+        Claim::Transaction(claim) => Some((&**claim, String::new())),
+        Claim::EarlierTransaction(earlier) => Some((
+            &earlier.claim,
+            format!(" (proven through the history of certified block {height})"),
+        )),
+    };
+    if let Some((claim, through)) = transaction {
+        let receipt = &claim.receipt;
+        let outcome = match &receipt.outcome {
+            TxOutcome::Success => "it succeeded".to_string(),
+            TxOutcome::Failed { code, .. } => format!(
+                "it FAILED ({code}: {})",
+                receipt.outcome.message().unwrap_or_default()
+            ),
+        };
+        return format!(
+            "transaction {} signed by account {} (nonce {}) is number {} of block {} of chain {genesis_chain}{through}; {outcome}, with {} event(s)",
+            receipt.tx,
+            hex::encode(receipt.signer.0),
+            receipt.nonce,
+            receipt.index,
+            receipt.height,
+            receipt.events.len()
+        );
+    }
+    let Claim::State(claim) = &bundle.claim else {
+        unreachable!("transaction claims are described above")
     };
     let key = &claim.key;
     let value = claim

@@ -10,7 +10,7 @@ use civitas_core::hash::Hash32;
 use civitas_core::instruction::{
     GovernanceAction, IdentityInstruction, Instruction, NotaryInstruction,
 };
-use civitas_core::receipt::{Receipt, TxOutcome};
+use civitas_core::receipt::Receipt;
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::{SignedTx, TxBody};
 use civitas_exec::Mode;
@@ -123,11 +123,8 @@ fn doc() -> Hash32 {
     Hash32::sha256(b"finance deed")
 }
 
-fn message(receipt: &Receipt) -> &str {
-    match &receipt.outcome {
-        TxOutcome::Failed { message, .. } => message,
-        TxOutcome::Success => "",
-    }
+fn message(receipt: &Receipt) -> String {
+    receipt.outcome.message().unwrap_or_default()
 }
 
 /// Every instruction of the built-in modules, aimed at finance's records.
@@ -661,10 +658,10 @@ fn reads_of_non_public_records_go_through_the_same_policies() {
                 assert_eq!(failure.code, "not_authorized");
                 assert!(
                     failure
-                        .message
+                        .message()
                         .starts_with("no policy permits ledger.read_pending for account"),
                     "{}",
-                    failure.message
+                    failure.message()
                 );
             }
         }

@@ -298,11 +298,11 @@ pub async fn transaction(
             };
             let outcome = match &receipt.outcome {
                 TxOutcome::Success => super::html::notice("ok", "Succeeded."),
-                TxOutcome::Failed { code, message, .. } => super::html::notice(
+                TxOutcome::Failed { code, .. } => super::html::notice(
                     "error",
                     &format!(
                         "Failed: {} (<code>{}</code>). A failed transaction is recorded and uses its nonce.",
-                        esc(message),
+                        esc(&receipt.outcome.message().unwrap_or_default()),
                         esc(code)
                     ),
                 ),

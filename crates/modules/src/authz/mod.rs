@@ -20,7 +20,7 @@ use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::crypto::AccountId;
 use civitas_core::event::AccountKind;
 use civitas_core::genesis::Genesis;
-use civitas_exec::{BlockEnv, BlockError, Failure, Overlay};
+use civitas_exec::{BlockEnv, BlockError, Failure, Overlay, failure};
 use civitas_state::{StateError, StateView};
 pub use policies::{
     AuthzError, Compiled, PolicyEntry, PolicyHead, PolicySetRecord, PolicySummary, compile,
@@ -74,7 +74,8 @@ pub async fn genesis<S: StateView>(
     genesis: &Genesis,
     state: &mut Overlay<'_, S>,
 ) -> Result<(), BlockError> {
-    let invalid = |e: AuthzError| BlockError::Invalid(format!("genesis authorization: {e}"));
+    let invalid =
+        |e: AuthzError| BlockError::invalid("bad_genesis", format!("genesis authorization: {e}"));
     let entries = parse_policies(&genesis.authorization.policies).map_err(invalid)?;
     compile(&genesis.authorization.schema, &entries).map_err(invalid)?;
     let schema = genesis.authorization.schema.clone();
@@ -238,7 +239,12 @@ pub async fn authorize_read<S: StateView>(
     .await?
     {
         Ok(account) => account,
-        Err(refusal) => return Ok(Err(Failure::new(refusal.code, refusal.message))),
+        Err(refusal) => {
+            return Ok(Err(Failure::new(
+                refusal.code,
+                vec![("detail", refusal.message)],
+            )));
+        }
     };
     let cosigners = resources::cosigners(reader.signing_keys, &account, state).await?;
     let compiled = load_active(state).await?;
@@ -440,37 +446,25 @@ fn signer_tags(principal: &Account, cosigners: &[Account]) -> BTreeMap<String, u
     tags
 }
 
-fn describe(account: &Account) -> String {
-    match account.kind {
-        AccountKind::Citizen => format!("account {} (a citizen)", account.id),
-        AccountKind::Official => format!(
-            "account {} (an official of {} with roles [{}])",
-            account.id,
-            account.agency,
-            account.roles.join(", ")
-        ),
-    }
-}
-
 /// Decides `question` under `compiled` at the block `env`.
 ///
 /// `Err` carries a failure with code `not_authorized` and a message naming the forbidding
 /// policies, or saying no policy permitted the action and which policies could have.
 pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> Result<(), Failure> {
-    let internal = |what: String| {
-        Failure::new(
-            "authorization_error",
-            format!(
-                "the authorization request for {} could not be built: {what}",
-                question.action
-            ),
-        )
+    let internal = |stage: &'static str| {
+        move |_: String| {
+            failure!(
+                "authorization_error",
+                action = question.action,
+                stage = stage
+            )
+        }
     };
     let names = type_names();
     // Each entity once (the principal may also be the resource or a co-signer).
     let mut entities: Vec<Entity> = Vec::with_capacity(3 + question.cosigners.len());
     let add_account = |entities: &mut Vec<Entity>, account: &Account| {
-        let entity = account_entity(account).map_err(internal)?;
+        let entity = account_entity(account).map_err(internal("account entity"))?;
         let id = entity.uid();
         if !entities.iter().any(|e| e.uid() == id) {
             entities.push(entity);
@@ -489,7 +483,7 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
         .map(|(role, count)| (role, long(count)));
     entities.push(
         Entity::new_with_tags(signers_uid.clone(), [], [], tags)
-            .map_err(|e| internal(e.to_string()))?,
+            .map_err(|e| internal("signers entity")(e.to_string()))?,
     );
     let resource = match &question.resource {
         Resource::Account(account) => add_account(&mut entities, account)?,
@@ -506,7 +500,7 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
                     ("revoked", RestrictedExpression::new_bool(*revoked)),
                 ],
             )
-            .map_err(internal)?;
+            .map_err(internal("record entity"))?;
             entities.push(entity);
             id
         }
@@ -526,7 +520,7 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
                     ("open", RestrictedExpression::new_bool(*open)),
                 ],
             )
-            .map_err(internal)?;
+            .map_err(internal("record entity"))?;
             entities.push(entity);
             id
         }
@@ -539,7 +533,7 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
                     ("agency", RestrictedExpression::new_string(agency.clone())),
                 ],
             )
-            .map_err(internal)?;
+            .map_err(internal("record entity"))?;
             entities.push(entity);
             id
         }
@@ -563,18 +557,16 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
         };
         context.push((name.to_string(), value));
     }
-    let context = Context::from_pairs(context).map_err(|e| internal(e.to_string()))?;
+    let context = Context::from_pairs(context).map_err(|e| internal("context")(e.to_string()))?;
     let action = uid(&names.action, question.action);
-    // The request and its entities are built by this function from ledger records, in the
-    // shapes the schema declares; checking them against the schema checks this code, not the
-    // ledger, so it runs in debug builds (every test) and is skipped in release builds, where
-    // it would cost about a third of the decision. The decision is the same either way, unless
-    // the schema groups actions: then the schema's action entities are needed, so it is used.
-    let schema = (cfg!(debug_assertions) || compiled.action_groups).then_some(&compiled.schema);
+    // The request and its entities are always checked against the schema in force, in every
+    // build: the decision path is the same on every validator whatever its build profile, and
+    // a governance change of schema applies to all of them alike.
+    let schema = Some(&compiled.schema);
     let request = cedar_policy::Request::new(principal, action, resource, context, schema)
-        .map_err(|e| internal(e.to_string()))?;
-    let entities =
-        Entities::from_entities(entities, schema).map_err(|e| internal(e.to_string()))?;
+        .map_err(|e| internal("request")(e.to_string()))?;
+    let entities = Entities::from_entities(entities, schema)
+        .map_err(|e| internal("entities")(e.to_string()))?;
     // Only the policies whose scope can match this action are evaluated (the same decision,
     // without evaluating every other action's policies).
     let response =
@@ -590,35 +582,44 @@ fn denial(
     question: &Question<'_>,
     response: &cedar_policy::Response,
 ) -> Failure {
-    let who = describe(question.principal);
-    let action = question.action;
+    let principal = question.principal;
+    let mut args: Vec<(&'static str, String)> = vec![
+        ("action", question.action.to_string()),
+        ("principal", principal.id.to_string()),
+    ];
+    args.push(("principal_kind", kind_name(principal.kind).into()));
+    if principal.kind == AccountKind::Official {
+        args.push(("agency", principal.agency.clone()));
+        args.push(("roles", principal.roles.join(",")));
+    }
     let mut forbidding: Vec<String> = response
         .diagnostics()
         .reason()
         .map(|id| id.to_string())
         .collect();
     forbidding.sort();
-    let described = |id: &String| match compiled.description(id) {
-        Some(description) => format!("\"{id}\" ({description})"),
-        None => format!("\"{id}\""),
+    let mention = |args: &mut Vec<(&'static str, String)>, ids: &[String]| {
+        for id in ids {
+            args.push(("policy", id.clone()));
+            args.push((
+                "description",
+                compiled.description(id).unwrap_or_default().to_string(),
+            ));
+        }
     };
-    let message = if !forbidding.is_empty() {
-        format!(
-            "policy {} forbids {action} for {who}",
-            forbidding
-                .iter()
-                .map(described)
-                .collect::<Vec<_>>()
-                .join(" and policy ")
-        )
+    if !forbidding.is_empty() {
+        args.push(("decision", "forbidden".into()));
+        mention(&mut args, &forbidding);
     } else {
+        args.push(("decision", "not_permitted".into()));
         let mut candidates: Vec<String> = compiled
-            .for_action(action)
+            .for_action(question.action)
             .policies()
             .filter(|p| p.effect() == cedar_policy::Effect::Permit)
             .map(|p| p.id().to_string())
             .collect();
         candidates.sort();
+        mention(&mut args, &candidates);
         let mut failed: Vec<String> = response
             .diagnostics()
             .errors()
@@ -630,27 +631,7 @@ fn denial(
             .collect();
         failed.sort();
         failed.dedup();
-        let mut message = if candidates.is_empty() {
-            format!(
-                "no policy permits {action} for {who}; no policy in force permits this action at all"
-            )
-        } else {
-            format!(
-                "no policy permits {action} for {who}; it is permitted only by {}",
-                candidates
-                    .iter()
-                    .map(described)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        if !failed.is_empty() {
-            message.push_str(&format!(
-                "; policies that could not be evaluated: {}",
-                failed.join(", ")
-            ));
-        }
-        message
-    };
-    Failure::new("not_authorized", message)
+        args.extend(failed.into_iter().map(|id| ("unevaluated", id)));
+    }
+    Failure::new("not_authorized", args)
 }

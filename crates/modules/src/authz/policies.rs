@@ -157,6 +157,31 @@ fn check_depth(id: &str, policy: &Policy) -> Result<(), AuthzError> {
 impl AuthzError {
     /// A stable, version-independent summary for receipts (Cedar's own wording may change
     /// between releases, and receipts are part of the consensus state).
+    /// The failure a receipt records for this error: a stable `problem` and the policy's id
+    /// where there is one, never Cedar's own words.
+    pub fn failure(&self) -> civitas_exec::Failure {
+        use civitas_exec::failure;
+        match self {
+            Self::Schema(_) => failure!("invalid_policy", problem = "schema"),
+            Self::Parse { id, .. } => failure!("invalid_policy", problem = "parse", policy = id),
+            Self::Id(_) => failure!("invalid_policy", problem = "bad_id"),
+            Self::DuplicateId(id) => {
+                failure!("invalid_policy", problem = "duplicate_id", policy = id)
+            }
+            Self::Template => failure!("invalid_policy", problem = "template"),
+            Self::TooLarge(_) => failure!("invalid_policy", problem = "too_large"),
+            Self::TooDeep { id, depth } => failure!(
+                "invalid_policy",
+                problem = "too_deep",
+                policy = id,
+                depth = depth,
+                depth_max = POLICY_DEPTH_MAX
+            ),
+            Self::Validation(_) => failure!("invalid_policy", problem = "validation"),
+        }
+    }
+
+    /// A sentence for this error without Cedar's details.
     pub fn summary(&self) -> String {
         match self {
             Self::Schema(_) => "the authorization schema is not valid Cedar".into(),

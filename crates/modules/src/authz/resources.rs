@@ -52,10 +52,7 @@ pub async fn cosigners<S: StateView>(
 }
 
 fn unknown_account(account: &AccountId) -> Failure {
-    Failure::new(
-        "unknown_account",
-        format!("account {account} does not exist"),
-    )
+    civitas_exec::failure!("unknown_account", account = account)
 }
 
 fn new_account(
@@ -143,9 +140,9 @@ pub async fn question<'a, S: StateView>(
                         revoked: record.revocation.is_some(),
                     },
                     None => {
-                        return Ok(Err(Failure::new(
+                        return Ok(Err(civitas_exec::failure!(
                             "unknown_document",
-                            format!("document {document} was never anchored"),
+                            document = document
                         )));
                     }
                 }
@@ -163,9 +160,9 @@ pub async fn question<'a, S: StateView>(
                     .get_typed::<Proposal>(&proposal_key(*proposal))
                     .await?
                 else {
-                    return Ok(Err(Failure::new(
+                    return Ok(Err(civitas_exec::failure!(
                         "unknown_proposal",
-                        format!("proposal {proposal} does not exist"),
+                        proposal = proposal
                     )));
                 };
                 let agency = load_account(state, &record.proposer)

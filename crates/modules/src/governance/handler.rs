@@ -12,7 +12,7 @@ use civitas_core::governance::{
     GovernanceAction, GovernanceInstruction, ValidatorEntry, ValidatorSet,
 };
 use civitas_core::limits::VALIDATORS_MAX;
-use civitas_exec::{BlockEnv, BlockError, Failure, Overlay, TxContext};
+use civitas_exec::{BlockEnv, BlockError, Failure, Overlay, TxContext, failure};
 use civitas_state::StateView;
 
 /// The genesis validator set with each validator's agency and address.
@@ -106,22 +106,17 @@ pub async fn apply<S: StateView>(
         }
         GovernanceInstruction::Approve { proposal: id } => {
             let Some(mut proposal) = state.get_typed::<Proposal>(&proposal_key(*id)).await? else {
-                return Ok(Err(Failure::new(
-                    "unknown_proposal",
-                    format!("proposal {id} does not exist"),
-                )));
+                return Ok(Err(failure!("unknown_proposal", proposal = id)));
             };
             if proposal.status != ProposalStatus::Open {
-                return Ok(Err(Failure::new(
-                    "proposal_closed",
-                    format!("proposal {id} was already executed"),
-                )));
+                return Ok(Err(failure!("proposal_closed", proposal = id)));
             }
             match proposal.approvals.binary_search(&agency) {
                 Ok(_) => {
-                    return Ok(Err(Failure::new(
+                    return Ok(Err(failure!(
                         "already_approved",
-                        format!("agency {agency} has already approved proposal {id}"),
+                        agency = agency,
+                        proposal = id
                     )));
                 }
                 Err(at) => proposal.approvals.insert(at, agency.clone()),
@@ -181,19 +176,13 @@ async fn check_action<S: StateView>(
                 .await?
                 .is_none()
             {
-                Err(Failure::new(
-                    "unknown_agency",
-                    format!("agency {agency} does not exist"),
-                ))
+                Err(failure!("unknown_agency", agency = agency))
             } else if next.contains(key) {
-                Err(Failure::new(
-                    "already_validator",
-                    format!("{key} is already in the next epoch's validator set"),
-                ))
+                Err(failure!("already_validator", key = key))
             } else if next.validators.len() >= VALIDATORS_MAX {
-                Err(Failure::new(
+                Err(failure!(
                     "too_many_validators",
-                    format!("the validator set is full ({VALIDATORS_MAX} validators)"),
+                    validators_max = VALIDATORS_MAX
                 ))
             } else {
                 Ok(())
@@ -201,15 +190,9 @@ async fn check_action<S: StateView>(
         }
         GovernanceAction::RemoveValidator { key } => {
             if !next.contains(key) {
-                Err(Failure::new(
-                    "not_validator",
-                    format!("{key} is not in the next epoch's validator set"),
-                ))
+                Err(failure!("not_validator", key = key))
             } else if next.validators.len() == 1 {
-                Err(Failure::new(
-                    "last_validator",
-                    "the last validator cannot be removed: the chain would stop",
-                ))
+                Err(failure!("last_validator"))
             } else {
                 Ok(())
             }
@@ -218,10 +201,7 @@ async fn check_action<S: StateView>(
             // Agencies come from genesis; governance does not add agencies (yet).
             let agencies = env.genesis.agencies.len() as u32;
             if *threshold == 0 || *threshold > agencies {
-                Err(Failure::new(
-                    "bad_threshold",
-                    format!("the threshold must be between 1 and the {agencies} agencies"),
-                ))
+                Err(failure!("bad_threshold", agencies = agencies))
             } else {
                 Ok(())
             }
@@ -232,7 +212,7 @@ async fn check_action<S: StateView>(
                     record.upsert(entry);
                     Ok(())
                 }
-                Err(e) => Err(Failure::new("invalid_policy", e.summary())),
+                Err(e) => Err(e.failure()),
             };
             return Ok(edit_policies(state, edit).await?.map(Some));
         }
@@ -241,10 +221,7 @@ async fn check_action<S: StateView>(
                 if record.remove(id) {
                     Ok(())
                 } else {
-                    Err(Failure::new(
-                        "unknown_policy",
-                        format!("no policy with id {id:?} is in force"),
-                    ))
+                    Err(failure!("unknown_policy", policy = id))
                 }
             };
             return Ok(edit_policies(state, edit).await?.map(Some));
@@ -265,7 +242,7 @@ async fn edit_policies<S: StateView>(
     }
     let schema = authz::load_schema(state).await?;
     if let Err(e) = authz::compile(&schema, &record.policies) {
-        return Ok(Err(Failure::new("invalid_policy", e.summary())));
+        return Ok(Err(e.failure()));
     }
     Ok(Ok(record))
 }
@@ -313,10 +290,7 @@ async fn execute<S: StateView>(
         GovernanceAction::SetPolicy { .. } | GovernanceAction::RemovePolicy { .. } => {
             // check_action returned the checked set for a policy change.
             let Some(mut record) = checked else {
-                return Ok(Err(Failure::new(
-                    "invalid_policy",
-                    "the policy change was not checked",
-                )));
+                return Ok(Err(failure!("invalid_policy", problem = "unchecked")));
             };
             // Changes approved in the same block join one new version, in force from the
             // next block.

@@ -9,7 +9,7 @@ use civitas_core::event::{AccountKind, Event};
 use civitas_core::genesis::Genesis;
 use civitas_core::instruction::IdentityInstruction;
 use civitas_core::tx::SignedTx;
-use civitas_exec::{BlockError, Failure, Overlay, Rejection, TxContext};
+use civitas_exec::{BlockError, Failure, Overlay, Rejection, TxContext, failure};
 use civitas_state::StateView;
 
 /// Records the founding agencies and their admins.
@@ -118,10 +118,7 @@ pub async fn apply<S: StateView>(
             roles,
         } => {
             if !state.contains(&agency_key(agency)).await? {
-                return Ok(Err(Failure::new(
-                    "unknown_agency",
-                    format!("agency {agency:?} does not exist"),
-                )));
+                return Ok(Err(failure!("unknown_agency", agency = agency)));
             }
             let account = Account {
                 id: key.account_id(),
@@ -166,13 +163,10 @@ pub async fn apply<S: StateView>(
         }
         IdentityInstruction::RotateKey { new_key } => {
             if signer.keys.len() != 1 {
-                return Ok(Err(Failure::new(
+                return Ok(Err(failure!(
                     "multi_key_account",
-                    format!(
-                        "account {} has {} keys; replace them with identity.set_keys",
-                        signer.id,
-                        signer.keys.len()
-                    ),
+                    account = signer.id,
+                    keys = signer.keys.len()
                 )));
             }
             if let Err(failure) = check_key_free(new_key, state).await? {
@@ -208,10 +202,7 @@ pub async fn apply<S: StateView>(
                 return Ok(Err(unknown(account)));
             };
             if !target.active {
-                return Ok(Err(Failure::new(
-                    "already_inactive",
-                    format!("account {account} is already deactivated"),
-                )));
+                return Ok(Err(failure!("already_inactive", account = account)));
             }
             target.active = false;
             store_account(state, &target);
@@ -245,10 +236,7 @@ fn replace_keys<S: StateView>(
 }
 
 fn unknown(account: &AccountId) -> Failure {
-    Failure::new(
-        "unknown_account",
-        format!("account {account} does not exist"),
-    )
+    failure!("unknown_account", account = account)
 }
 
 async fn check_key_free<S: StateView>(
@@ -258,10 +246,7 @@ async fn check_key_free<S: StateView>(
     if state.contains(&key_index_key(key)).await?
         || state.contains(&account_key(&key.account_id())).await?
     {
-        return Ok(Err(Failure::new(
-            "key_in_use",
-            format!("key {key} already belongs to an account; generate a new key"),
-        )));
+        return Ok(Err(failure!("key_in_use", key = key)));
     }
     Ok(Ok(()))
 }

@@ -4,7 +4,7 @@ use super::state::{Document, Revocation, document_key, load_document};
 use crate::identity::state::Account;
 use civitas_core::event::Event;
 use civitas_core::instruction::NotaryInstruction;
-use civitas_exec::{BlockError, Failure, Overlay, TxContext};
+use civitas_exec::{BlockError, Failure, Overlay, TxContext, failure};
 use civitas_state::StateView;
 
 /// Applies a notary instruction (already authorized).
@@ -21,12 +21,11 @@ pub async fn apply<S: StateView>(
             metadata,
         } => {
             if let Some(existing) = load_document(state, document).await? {
-                return Ok(Err(Failure::new(
+                return Ok(Err(failure!(
                     "already_anchored",
-                    format!(
-                        "document {document} was already anchored by {} at height {}",
-                        existing.agency, existing.height
-                    ),
+                    document = document,
+                    agency = existing.agency,
+                    height = existing.height
                 )));
             }
             let record = Document {
@@ -50,18 +49,13 @@ pub async fn apply<S: StateView>(
         }
         NotaryInstruction::Revoke { document, reason } => {
             let Some(mut record) = load_document(state, document).await? else {
-                return Ok(Err(Failure::new(
-                    "unknown_document",
-                    format!("document {document} was never anchored"),
-                )));
+                return Ok(Err(failure!("unknown_document", document = document)));
             };
             if let Some(revocation) = &record.revocation {
-                return Ok(Err(Failure::new(
+                return Ok(Err(failure!(
                     "already_revoked",
-                    format!(
-                        "document {document} was already revoked at height {}",
-                        revocation.height
-                    ),
+                    document = document,
+                    height = revocation.height
                 )));
             }
             record.revocation = Some(Revocation {

@@ -16,10 +16,10 @@ use crate::treasury::state::MilestoneRef;
 use civitas_core::crypto::AccountId;
 use civitas_core::event::{AccountKind, Event};
 use civitas_core::limits::*;
-use civitas_core::money::{Money, format_amount};
+use civitas_core::money::Money;
 use civitas_core::procurement::{ProcurementEvent, ProcurementInstruction, bid_commitment};
 use civitas_core::time::TimestampMs;
-use civitas_exec::{BlockError, Failure, Overlay, TxContext};
+use civitas_exec::{BlockError, Failure, Overlay, TxContext, failure};
 use civitas_state::StateView;
 
 type Outcome = Result<Result<Vec<Event>, Failure>, BlockError>;
@@ -35,8 +35,8 @@ pub async fn load_tender<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Tender, Failure>, BlockError> {
-    load_required(state, &tender_key(id), "unknown_tender", || {
-        format!("tender {id} does not exist")
+    load_required(state, &tender_key(id), || {
+        failure!("unknown_tender", tender = id)
     })
     .await
 }
@@ -46,8 +46,8 @@ pub async fn load_contract<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Contract, Failure>, BlockError> {
-    load_required(state, &contract_key(id), "unknown_contract", || {
-        format!("contract {id} does not exist")
+    load_required(state, &contract_key(id), || {
+        failure!("unknown_contract", contract = id)
     })
     .await
 }
@@ -57,22 +57,20 @@ async fn load_bid<S: StateView>(
     tender: u64,
     bidder: &AccountId,
 ) -> Result<Result<Bid, Failure>, BlockError> {
-    load_required(state, &bid_key(tender, bidder), "unknown_bid", || {
-        format!("account {bidder} has no bid on tender {tender}")
+    load_required(state, &bid_key(tender, bidder), || {
+        failure!("unknown_bid", bidder = bidder, tender = tender)
     })
     .await
 }
 
 fn at_stage(tender: &Tender, stage: Stage, doing: &str) -> Result<(), Failure> {
     if tender.stage != stage {
-        return Err(Failure::new(
+        return Err(failure!(
             "wrong_stage",
-            format!(
-                "tender {} is {}; {doing} needs it {}",
-                tender.id,
-                tender.stage.as_str(),
-                stage.as_str()
-            ),
+            tender = tender.id,
+            stage = tender.stage.as_str(),
+            doing = doing,
+            needed = stage.as_str()
         ));
     }
     Ok(())
@@ -80,12 +78,12 @@ fn at_stage(tender: &Tender, stage: Stage, doing: &str) -> Result<(), Failure> {
 
 fn after_deadline(tender: &Tender, now: TimestampMs, doing: &str) -> Result<(), Failure> {
     if now < tender.deadline {
-        return Err(Failure::new(
+        return Err(failure!(
             "before_deadline",
-            format!(
-                "{doing} on tender {} is possible from its deadline ({} ms); the block time is {} ms",
-                tender.id, tender.deadline.0, now.0
-            ),
+            doing = doing,
+            tender = tender.id,
+            deadline = tender.deadline,
+            now = now
         ));
     }
     Ok(())
@@ -93,13 +91,11 @@ fn after_deadline(tender: &Tender, now: TimestampMs, doing: &str) -> Result<(), 
 
 fn on_committee(tender: &Tender, account: &AccountId, doing: &str) -> Result<(), Failure> {
     if !tender.committee.contains(account) {
-        return Err(Failure::new(
+        return Err(failure!(
             "not_on_committee",
-            format!(
-                "account {account} is not on the evaluation committee of tender {}; only its \
-                 members can {doing}",
-                tender.id
-            ),
+            account = account,
+            tender = tender.id,
+            doing = doing
         ));
     }
     Ok(())
@@ -107,12 +103,11 @@ fn on_committee(tender: &Tender, account: &AccountId, doing: &str) -> Result<(),
 
 fn same_currency(expected: &Money, given: &Money, what: &str) -> Result<(), Failure> {
     if expected.currency != given.currency {
-        return Err(Failure::new(
+        return Err(failure!(
             "currency_mismatch",
-            format!(
-                "{what} is in {}; the tender is in {}",
-                given.currency, expected.currency
-            ),
+            what = what,
+            currency = given.currency,
+            expected = expected.currency
         ));
     }
     Ok(())
@@ -149,9 +144,9 @@ pub async fn apply<S: StateView>(
             if funding.agency != signer.agency {
                 fail!(
                     "wrong_agency",
-                    "appropriation {appropriation} belongs to {}; {} can plan only against its own",
-                    funding.agency,
-                    signer.agency
+                    appropriation = appropriation,
+                    owner = funding.agency,
+                    agency = signer.agency
                 );
             }
             tri!(treasury::open_year(state, funding.year, Some(estimated)).await?);
@@ -205,29 +200,20 @@ pub async fn apply<S: StateView>(
             let mut record = tri!(load_tender(state, *tender).await?);
             tri!(at_stage(&record, Stage::Planned, "publishing"));
             if *deadline <= now {
-                fail!(
-                    "deadline_passed",
-                    "the deadline ({} ms) must be after the block time ({} ms)",
-                    deadline.0,
-                    now.0
-                );
+                fail!("deadline_passed", deadline = deadline, now = now);
             }
             for document in documents {
                 match load_document(state, document).await? {
-                    None => fail!(
-                        "document_not_notarised",
-                        "tender document {document} is not notarised; anchor it first"
-                    ),
+                    None => fail!("document_not_notarised", document = document),
                     Some(d) if d.agency != record.agency => fail!(
                         "document_not_notarised",
-                        "tender document {document} was notarised by {}, not by {}",
-                        d.agency,
-                        record.agency
+                        document = document,
+                        notarised_by = d.agency,
+                        agency = record.agency
                     ),
-                    Some(d) if d.revocation.is_some() => fail!(
-                        "document_revoked",
-                        "tender document {document} has been revoked"
-                    ),
+                    Some(d) if d.revocation.is_some() => {
+                        fail!("document_revoked", document = document)
+                    }
                     Some(_) => {}
                 }
             }
@@ -237,11 +223,7 @@ pub async fn apply<S: StateView>(
                         if a.kind == AccountKind::Official
                             && a.active
                             && a.agency == record.agency => {}
-                    _ => fail!(
-                        "bad_committee",
-                        "committee member {member} is not an active official of {}",
-                        record.agency
-                    ),
+                    _ => fail!("bad_committee", member = member, agency = record.agency),
                 }
             }
             record.stage = Stage::Tendering;
@@ -267,14 +249,15 @@ pub async fn apply<S: StateView>(
             if now >= record.deadline {
                 fail!(
                     "deadline_passed",
-                    "clarifications of tender {tender} closed at its deadline ({} ms)",
-                    record.deadline.0
+                    tender = tender,
+                    deadline = record.deadline
                 );
             }
             if record.clarifications.len() >= CLARIFICATIONS_MAX {
                 fail!(
                     "too_many",
-                    "tender {tender} already has {CLARIFICATIONS_MAX} clarifications"
+                    tender = tender,
+                    clarifications_max = CLARIFICATIONS_MAX
                 );
             }
             record.clarifications.push(Clarification {
@@ -299,22 +282,17 @@ pub async fn apply<S: StateView>(
             if now >= record.deadline {
                 fail!(
                     "late_bid",
-                    "the deadline of tender {tender} was {} ms; the block time is {} ms: no bid \
-                     is accepted after it",
-                    record.deadline.0,
-                    now.0
+                    tender = tender,
+                    deadline = record.deadline,
+                    now = now
                 );
             }
             tri!(treasury::load_vendor(state, &signer.id).await?);
             if record.bidders.contains(&signer.id) {
-                fail!(
-                    "bid_exists",
-                    "account {} already bid on tender {tender}; a sealed bid cannot be changed",
-                    signer.id
-                );
+                fail!("bid_exists", account = signer.id, tender = tender);
             }
             if record.bidders.len() >= BIDS_MAX {
-                fail!("too_many", "tender {tender} already has {BIDS_MAX} bids");
+                fail!("too_many", tender = tender, bids_max = BIDS_MAX);
             }
             record.bidders.push(signer.id);
             state.put_typed(&tender_key(*tender), &record);
@@ -347,25 +325,17 @@ pub async fn apply<S: StateView>(
             tri!(at_stage(&record, Stage::Tendering, "opening a bid"));
             tri!(after_deadline(&record, now, "opening a bid"));
             if signer.id != *bidder && !record.committee.contains(&signer.id) {
-                fail!(
-                    "not_permitted",
-                    "only the bidder or a member of the committee of tender {tender} can open \
-                     this bid"
-                );
+                fail!("not_permitted", tender = tender);
             }
             let mut bid = tri!(load_bid(state, *tender, bidder).await?);
             if bid.opening.is_some() {
-                fail!(
-                    "already_opened",
-                    "the bid of {bidder} on tender {tender} is already open"
-                );
+                fail!("already_opened", bidder = bidder, tender = tender);
             }
             if bid_commitment(*tender, bidder, price, proposal, salt) != bid.commitment {
                 fail!(
                     "opening_mismatch",
-                    "the price, proposal and salt given do not match the commitment {} sealed \
-                     by {bidder}; the bid stays sealed",
-                    bid.commitment
+                    commitment = bid.commitment,
+                    bidder = bidder
                 );
             }
             tri!(same_currency(&record.estimated, price, "the price"));
@@ -396,24 +366,17 @@ pub async fn apply<S: StateView>(
             tri!(on_committee(&record, &signer.id, "evaluate bids"));
             let mut bid = tri!(load_bid(state, *tender, bidder).await?);
             if bid.opening.is_none() {
-                fail!(
-                    "not_opened",
-                    "the bid of {bidder} on tender {tender} is still sealed"
-                );
+                fail!("not_opened", bidder = bidder, tender = tender);
             }
             if bid.evaluations.iter().any(|e| e.by == signer.id) {
-                fail!(
-                    "already_evaluated",
-                    "{} already evaluated this bid; an evaluation is not changed",
-                    signer.id
-                );
+                fail!("already_evaluated", account = signer.id);
             }
             if scores.len() != record.criteria.len() {
                 fail!(
                     "wrong_scores",
-                    "tender {tender} has {} criteria; {} scores were given",
-                    record.criteria.len(),
-                    scores.len()
+                    tender = tender,
+                    criteria = record.criteria.len(),
+                    scores = scores.len()
                 );
             }
             let score: u32 = scores
@@ -447,16 +410,10 @@ pub async fn apply<S: StateView>(
             tri!(on_committee(&record, &signer.id, "award"));
             let bid = tri!(load_bid(state, *tender, bidder).await?);
             let Some(opening) = &bid.opening else {
-                fail!(
-                    "not_opened",
-                    "the bid of {bidder} on tender {tender} is still sealed"
-                );
+                fail!("not_opened", bidder = bidder, tender = tender);
             };
             if bid.evaluations.is_empty() {
-                fail!(
-                    "not_evaluated",
-                    "the bid of {bidder} on tender {tender} has not been evaluated"
-                );
+                fail!("not_evaluated", bidder = bidder, tender = tender);
             }
             let fiscal = tri!(treasury::open_year(state, record.year, None).await?);
             let mut recent: RecentAwards = state
@@ -511,18 +468,10 @@ pub async fn apply<S: StateView>(
                 .as_ref()
                 .map_or(TimestampMs(0), |a| a.standstill_until);
             if now >= until {
-                fail!(
-                    "standstill_over",
-                    "the standstill of tender {tender} ended at {} ms; complaints go to the \
-                     review body now",
-                    until.0
-                );
+                fail!("standstill_over", tender = tender, until = until);
             }
             if record.complaints.len() >= COMPLAINTS_MAX {
-                fail!(
-                    "too_many",
-                    "tender {tender} already has {COMPLAINTS_MAX} complaints"
-                );
+                fail!("too_many", tender = tender, complaints_max = COMPLAINTS_MAX);
             }
             record.complaints.push(Complaint {
                 by: signer.id,
@@ -541,14 +490,13 @@ pub async fn apply<S: StateView>(
             let mut record = tri!(load_tender(state, *tender).await?);
             tri!(at_stage(&record, Stage::Awarded, "signing the contract"));
             let Some(award) = record.award.clone() else {
-                fail!("wrong_stage", "tender {tender} has no award");
+                fail!("wrong_stage", tender = tender);
             };
             if now < award.standstill_until {
                 fail!(
                     "in_standstill",
-                    "tender {tender} is in its standstill period until {} ms; the contract can \
-                     be signed after it",
-                    award.standstill_until.0
+                    tender = tender,
+                    until = award.standstill_until
                 );
             }
             for m in milestones {
@@ -558,9 +506,8 @@ pub async fn apply<S: StateView>(
             if total != award.value.amount {
                 fail!(
                     "milestones_mismatch",
-                    "the milestones add up to {}; the award is {}",
-                    format_amount(total, award.value.currency),
-                    award.value
+                    total = civitas_core::messages::money(total, award.value.currency),
+                    award = award.value
                 );
             }
             let mut config: ProcurementConfig =
@@ -607,16 +554,17 @@ pub async fn apply<S: StateView>(
             let Some(entry) = record.milestones.get(index).cloned() else {
                 fail!(
                     "unknown_milestone",
-                    "contract {contract} has {} milestones; there is no milestone {milestone}",
-                    record.milestones.len()
+                    contract = contract,
+                    milestones = record.milestones.len(),
+                    milestone = milestone
                 );
             };
             if let Some(accepted) = &entry.accepted {
                 fail!(
                     "already_accepted",
-                    "milestone {milestone} of contract {contract} was already accepted and paid \
-                     (payment {})",
-                    accepted.payment
+                    milestone = milestone,
+                    contract = contract,
+                    payment = accepted.payment
                 );
             }
             let mut appropriation =
@@ -681,7 +629,8 @@ pub async fn apply<S: StateView>(
             if record.amendments.len() >= AMENDMENTS_MAX {
                 fail!(
                     "too_many",
-                    "contract {contract} already has {AMENDMENTS_MAX} amendments"
+                    contract = contract,
+                    amendments_max = AMENDMENTS_MAX
                 );
             }
             for m in milestones {
@@ -696,9 +645,9 @@ pub async fn apply<S: StateView>(
             if kept.len() + milestones.len() > MILESTONES_MAX {
                 fail!(
                     "too_many",
-                    "{} accepted and {} new milestones exceed the {MILESTONES_MAX} a contract may have",
-                    kept.len(),
-                    milestones.len()
+                    accepted = kept.len(),
+                    new = milestones.len(),
+                    milestones_max = MILESTONES_MAX
                 );
             }
             let old_value = record.value;
@@ -732,11 +681,7 @@ pub async fn apply<S: StateView>(
             release,
         } => {
             if ocid.starts_with(super::ocds::OWN_PREFIX) {
-                fail!(
-                    "reserved_ocid",
-                    "ocids starting with {} name this ledger's own processes",
-                    super::ocds::OWN_PREFIX
-                );
+                fail!("reserved_ocid", prefix = super::ocds::OWN_PREFIX);
             }
             let mut config: ProcurementConfig =
                 state.get_typed(&config_key()).await?.unwrap_or_default();
@@ -759,23 +704,13 @@ pub async fn apply<S: StateView>(
                 }
             };
             if process.agency != signer.agency {
-                fail!(
-                    "wrong_agency",
-                    "process {ocid} was imported by {}; only its officials add releases to it",
-                    process.agency
-                );
+                fail!("wrong_agency", ocid = ocid, owner = process.agency);
             }
             if process.releases.iter().any(|r| r.id == *release_id) {
-                fail!(
-                    "release_exists",
-                    "release {release_id} of {ocid} was already imported"
-                );
+                fail!("release_exists", release = release_id, ocid = ocid);
             }
             if process.releases.len() >= OCDS_RELEASES_MAX {
-                fail!(
-                    "too_many",
-                    "process {ocid} already has {OCDS_RELEASES_MAX} imported releases"
-                );
+                fail!("too_many", ocid = ocid, releases_max = OCDS_RELEASES_MAX);
             }
             let text = civitas_core::hash::Hash32::sha256(release.as_bytes());
             state.put_typed(
@@ -803,8 +738,8 @@ pub async fn apply<S: StateView>(
             if matches!(record.stage, Stage::Contracted | Stage::Cancelled) {
                 fail!(
                     "wrong_stage",
-                    "tender {tender} is {}; only a tender without a contract can be cancelled",
-                    record.stage.as_str()
+                    tender = tender,
+                    stage = record.stage.as_str()
                 );
             }
             record.stage = Stage::Cancelled;

@@ -9,9 +9,9 @@ use crate::identity::state::{Account, Agency, agency_key};
 use crate::load_required;
 use civitas_core::crypto::AccountId;
 use civitas_core::event::Event;
-use civitas_core::money::{Money, format_amount};
+use civitas_core::money::Money;
 use civitas_core::treasury::{Direction, EntryKind, TreasuryEvent, TreasuryInstruction};
-use civitas_exec::{BlockError, Failure, Overlay, TxContext};
+use civitas_exec::{BlockError, Failure, Overlay, TxContext, failure};
 use civitas_state::StateView;
 
 type Outcome = Result<Result<Vec<Event>, Failure>, BlockError>;
@@ -23,26 +23,19 @@ pub(crate) async fn open_year<S: StateView>(
     money: Option<&Money>,
 ) -> Result<Result<FiscalYear, Failure>, BlockError> {
     let Some(record) = state.get_typed::<FiscalYear>(&year_key(year)).await? else {
-        return Ok(Err(Failure::new(
-            "unknown_year",
-            format!("fiscal year {year} has not been opened"),
-        )));
+        return Ok(Err(failure!("unknown_year", year = year)));
     };
     if !record.open {
-        return Ok(Err(Failure::new(
-            "year_closed",
-            format!("fiscal year {year} is closed"),
-        )));
+        return Ok(Err(failure!("year_closed", year = year)));
     }
     if let Some(money) = money
         && money.currency != record.currency
     {
-        return Ok(Err(Failure::new(
+        return Ok(Err(failure!(
             "currency_mismatch",
-            format!(
-                "fiscal year {year} is kept in {}; the amount is in {}",
-                record.currency, money.currency
-            ),
+            year = year,
+            expected = record.currency,
+            currency = money.currency
         )));
     }
     Ok(Ok(record))
@@ -53,12 +46,9 @@ pub async fn load_appropriation<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Appropriation, Failure>, BlockError> {
-    load_required(
-        state,
-        &appropriation_key(id),
-        "unknown_appropriation",
-        || format!("appropriation {id} does not exist"),
-    )
+    load_required(state, &appropriation_key(id), || {
+        failure!("unknown_appropriation", appropriation = id)
+    })
     .await
 }
 
@@ -67,8 +57,8 @@ pub async fn load_commitment<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Commitment, Failure>, BlockError> {
-    load_required(state, &commitment_key(id), "unknown_commitment", || {
-        format!("commitment {id} does not exist")
+    load_required(state, &commitment_key(id), || {
+        failure!("unknown_commitment", commitment = id)
     })
     .await
 }
@@ -78,8 +68,8 @@ pub async fn load_payment<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Result<Result<Payment, Failure>, BlockError> {
-    load_required(state, &payment_key(id), "unknown_payment", || {
-        format!("payment {id} does not exist")
+    load_required(state, &payment_key(id), || {
+        failure!("unknown_payment", payment = id)
     })
     .await
 }
@@ -89,8 +79,8 @@ pub async fn load_vendor<S: StateView>(
     state: &mut Overlay<'_, S>,
     account: &AccountId,
 ) -> Result<Result<Vendor, Failure>, BlockError> {
-    load_required(state, &vendor_key(account), "unknown_vendor", || {
-        format!("account {account} is not a registered vendor")
+    load_required(state, &vendor_key(account), || {
+        failure!("unknown_vendor", account = account)
     })
     .await
 }
@@ -144,14 +134,7 @@ pub(crate) async fn post_entry<S: StateView>(
     config.next_entry += 1;
     let month = month_of(ctx.env.timestamp);
     let money = Money::new(draft.amount, appropriation.currency);
-    let overflow = || {
-        Failure::new(
-            "total_overflow",
-            format!(
-                "recording {money} would take a total beyond what can be represented; split it"
-            ),
-        )
-    };
+    let overflow = || failure!("total_overflow", amount = money);
     let mut entry = Entry {
         seq,
         kind: draft.kind,
@@ -236,63 +219,62 @@ pub(crate) async fn post_entry<S: StateView>(
     })))
 }
 
-/// Refuses `amount` more of `what` when it would exceed `limit_name`.
+/// The record a limit is about, as a failure argument: its kind (`appropriation`,
+/// `commitment`) and number.
+type Subject = (&'static str, u64);
+
+/// Refuses `amount` more when it would take `current` above `limit`; the failure (`code`)
+/// names `subject` and the amounts.
 fn within(
     current: u64,
     amount: u64,
     limit: u64,
     currency: civitas_core::money::Currency,
     code: &'static str,
-    subject: &str,
-    limit_name: &str,
+    subject: Subject,
 ) -> Result<(), Failure> {
     let after = current.saturating_add(amount);
     if after > limit {
+        let money = |minor| civitas_core::messages::money(minor, currency);
         return Err(Failure::new(
             code,
-            format!(
-                "{subject} would reach {} with {} more, {} above the {} {limit_name}",
-                format_amount(after, currency),
-                format_amount(amount, currency),
-                format_amount(after - limit, currency),
-                format_amount(limit, currency),
-            ),
+            vec![
+                (subject.0, subject.1.to_string()),
+                ("after", money(after)),
+                ("amount", money(amount)),
+                ("excess", money(after - limit)),
+                ("limit", money(limit)),
+            ],
         ));
     }
     Ok(())
 }
 
-/// Refuses taking `amount` from `current` when it would fall below `floor`.
+/// Refuses taking `amount` from `current` when it would fall below `floor`; the failure
+/// (`code`) names `subject` and the amounts.
 fn not_below(
     current: u64,
     amount: u64,
     floor: u64,
     currency: civitas_core::money::Currency,
     code: &'static str,
-    what: &str,
-    floor_name: &str,
+    subject: Subject,
 ) -> Result<(), Failure> {
+    let money = |minor| civitas_core::messages::money(minor, currency);
+    let mut args = vec![
+        (subject.0, subject.1.to_string()),
+        ("amount", money(amount)),
+    ];
     match current.checked_sub(amount) {
-        Some(after) if after >= floor => Ok(()),
-        Some(after) => Err(Failure::new(
-            code,
-            format!(
-                "{what} by {} would bring it to {}, {} below the {} {floor_name}",
-                format_amount(amount, currency),
-                format_amount(after, currency),
-                format_amount(floor - after, currency),
-                format_amount(floor, currency),
-            ),
-        )),
-        None => Err(Failure::new(
-            code,
-            format!(
-                "{what} by {} is more than its current {}",
-                format_amount(amount, currency),
-                format_amount(current, currency),
-            ),
-        )),
+        Some(after) if after >= floor => return Ok(()),
+        Some(after) => args.extend([
+            ("after", money(after)),
+            ("shortfall", money(floor - after)),
+            ("floor", money(floor)),
+        ]),
+        None => args.push(("current", money(current))),
     }
+    Err(Failure::new(code, args))
 }
 
 /// Commits `amount` of an appropriation to a vendor, within what is allotted. Shared by
@@ -309,18 +291,21 @@ pub(crate) async fn commit<S: StateView>(
     tri!(open_year(state, appropriation.year, Some(&amount)).await?);
     tri!(load_vendor(state, &vendor).await?);
     let figures = appropriation.figures;
-    tri!(within(
-        figures.committed,
-        amount.amount,
-        figures.allotted,
-        amount.currency,
-        "exceeds_allotment",
-        &format!("commitments against appropriation {}", appropriation.id),
-        &format!(
-            "allotted (appropriated: {})",
-            format_amount(figures.appropriated, amount.currency)
-        ),
-    ));
+    tri!(
+        within(
+            figures.committed,
+            amount.amount,
+            figures.allotted,
+            amount.currency,
+            "exceeds_allotment",
+            ("appropriation", appropriation.id),
+        )
+        .map_err(|mut failure| {
+            let appropriated = civitas_core::messages::money(figures.appropriated, amount.currency);
+            failure.args.push(("appropriated", appropriated));
+            failure
+        })
+    );
     let mut config = load_config(state).await?;
     let id = config.next_commitment;
     config.next_commitment += 1;
@@ -370,8 +355,7 @@ pub(crate) async fn pay<S: StateView>(
         commitment.amount.amount,
         amount.currency,
         "exceeds_commitment",
-        &format!("payments against commitment {}", commitment.id),
-        "committed",
+        ("commitment", commitment.id),
     ));
     let mut config = load_config(state).await?;
     let id = config.next_payment;
@@ -388,8 +372,9 @@ pub(crate) async fn pay<S: StateView>(
     };
     let event = tri!(post_entry(ctx, &mut appropriation, draft, state).await?);
     let Event::Treasury(TreasuryEvent::TreasuryEntry { entry, .. }) = &event else {
-        return Err(BlockError::Invalid(
-            "post_entry returned another event".into(),
+        return Err(BlockError::invalid(
+            "internal_invariant",
+            "post_entry returned another event",
         ));
     };
     commitment.paid += amount.amount;
@@ -428,7 +413,7 @@ pub async fn apply<S: StateView>(
             procurement_threshold,
         } => {
             if state.contains(&year_key(*year)).await? {
-                fail!("year_exists", "fiscal year {year} was already opened");
+                fail!("year_exists", year = year);
             }
             state.put_typed(
                 &year_key(*year),
@@ -461,18 +446,12 @@ pub async fn apply<S: StateView>(
             registration,
         } => {
             if state.contains(&vendor_key(account)).await? {
-                fail!(
-                    "vendor_exists",
-                    "account {account} is already a registered vendor"
-                );
+                fail!("vendor_exists", account = account);
             }
             match crate::identity::state::load_account(state, account).await? {
                 Some(a) if a.kind == civitas_core::event::AccountKind::Citizen => {}
-                Some(_) => fail!(
-                    "not_a_business",
-                    "account {account} is an official's; vendors are citizen or business accounts"
-                ),
-                None => fail!("unknown_account", "account {account} does not exist"),
+                Some(_) => fail!("not_a_business", account = account),
+                None => fail!("unknown_account", account = account),
             }
             state.put_typed(
                 &vendor_key(account),
@@ -503,7 +482,7 @@ pub async fn apply<S: StateView>(
                 .await?
                 .is_none()
             {
-                fail!("unknown_agency", "agency {agency} does not exist");
+                fail!("unknown_agency", agency = agency);
             }
             let mut config = load_config(state).await?;
             let id = config.next_appropriation;
@@ -541,8 +520,7 @@ pub async fn apply<S: StateView>(
                     record.figures.allotted,
                     amount.currency,
                     "below_allotted",
-                    &format!("lowering appropriation {appropriation}"),
-                    "already allotted",
+                    ("appropriation", *appropriation),
                 ));
             }
             let draft = Draft::budget(
@@ -572,8 +550,7 @@ pub async fn apply<S: StateView>(
                     figures.committed,
                     amount.currency,
                     "below_committed",
-                    &format!("taking back an allotment of appropriation {appropriation}"),
-                    "already committed",
+                    ("appropriation", *appropriation),
                 )
             } else {
                 within(
@@ -582,8 +559,7 @@ pub async fn apply<S: StateView>(
                     figures.appropriated,
                     amount.currency,
                     "exceeds_appropriation",
-                    &format!("allotments of appropriation {appropriation}"),
-                    "appropriated",
+                    ("appropriation", *appropriation),
                 )
             };
             tri!(check);
@@ -629,8 +605,7 @@ pub async fn apply<S: StateView>(
                     record.paid,
                     amount.currency,
                     "below_paid",
-                    &format!("lowering commitment {commitment}"),
-                    "already paid against it",
+                    ("commitment", *commitment),
                 )
             } else {
                 within(
@@ -639,8 +614,7 @@ pub async fn apply<S: StateView>(
                     figures.allotted,
                     amount.currency,
                     "exceeds_allotment",
-                    &format!("commitments against appropriation {}", appropriation.id),
-                    "allotted",
+                    ("appropriation", appropriation.id),
                 )
             };
             tri!(check);
@@ -688,8 +662,8 @@ pub async fn apply<S: StateView>(
             if let Some(reversal) = &record.reversal {
                 fail!(
                     "already_reversed",
-                    "payment {payment} was already reversed by entry {}",
-                    reversal.entry
+                    payment = payment,
+                    entry = reversal.entry
                 );
             }
             let mut commitment = tri!(load_commitment(state, record.commitment).await?);
@@ -706,8 +680,9 @@ pub async fn apply<S: StateView>(
             };
             let event = tri!(post_entry(ctx, &mut appropriation, draft, state).await?);
             let Event::Treasury(TreasuryEvent::TreasuryEntry { entry, .. }) = &event else {
-                return Err(BlockError::Invalid(
-                    "post_entry returned another event".into(),
+                return Err(BlockError::invalid(
+                    "internal_invariant",
+                    "post_entry returned another event",
                 ));
             };
             commitment.paid = commitment.paid.saturating_sub(record.amount.amount);
