@@ -955,12 +955,30 @@ async fn document_bundle(
     Ok(bundle_response(node.bundle(key).await?))
 }
 
+#[derive(Deserialize)]
+struct ThroughQuery {
+    /// `latest`, or a height: anchor the bundle at the first certified block from there.
+    through: Option<String>,
+}
+
 async fn transaction_bundle(
     State(node): State<NodeHandle>,
     Path(hash): Path<String>,
+    Query(query): Query<ThroughQuery>,
 ) -> Result<Response, ApiError> {
     let hash = parse_hash(&hash, "the transaction hash")?;
-    Ok(bundle_response(node.tx_bundle(hash).await?))
+    let through = match query.through.as_deref() {
+        None => None,
+        Some("latest") => Some(node.tip().height),
+        Some(height) => Some(height.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "through={height:?} is neither `latest` nor a block height"
+            ))
+        })?),
+    };
+    Ok(bundle_response(
+        node.tx_bundle_through(hash, through).await?,
+    ))
 }
 
 async fn state_bundle(

@@ -31,7 +31,8 @@ use commonware_consensus::{
 };
 use commonware_cryptography::{Digested, Sha256, certificate::Verifier as _, ed25519};
 use commonware_glue::stateful::{
-    Config as StatefulConfig, Mailbox as StatefulMailbox, Stateful, SyncPlan, db::SyncEngineConfig,
+    Application, Config as StatefulConfig, Mailbox as StatefulMailbox, Stateful, SyncPlan,
+    db::SyncEngineConfig,
 };
 use commonware_p2p::utils::mux::{Builder as _, Muxer};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
@@ -208,6 +209,38 @@ struct EngineSettings<B, D> {
     prefix: String,
 }
 
+/// What the validator runs as its application: the ledger application, or (in the Byzantine
+/// simulations) a wrapper around it that misbehaves.
+pub trait LedgerApplication<E>:
+    Application<
+        E,
+        SigningScheme = simplex::scheme::ed25519::Scheme,
+        Context = crate::block::ConsensusContext,
+        Block = ChainBlock,
+        Databases = SharedDb<E>,
+        Provider = crate::mempool::Mempool,
+        Input = (),
+    >
+where
+    E: Spawner + Clock + Metrics + Storage + commonware_storage::Context,
+{
+}
+
+impl<E, A> LedgerApplication<E> for A
+where
+    E: Spawner + Clock + Metrics + Storage + commonware_storage::Context,
+    A: Application<
+            E,
+            SigningScheme = simplex::scheme::ed25519::Scheme,
+            Context = crate::block::ConsensusContext,
+            Block = ChainBlock,
+            Databases = SharedDb<E>,
+            Provider = crate::mempool::Mempool,
+            Input = (),
+        >,
+{
+}
+
 /// Builds and starts a validator.
 pub async fn start_validator<E, P, B, S, R>(
     context: E,
@@ -228,6 +261,33 @@ where
     B: Blocker<PublicKey = ed25519::PublicKey>,
     S: Sender<PublicKey = ed25519::PublicKey>,
     R: Receiver<PublicKey = ed25519::PublicKey>,
+{
+    start_validator_with(context, config, peers, blocker, channels, |app| app).await
+}
+
+/// Builds and starts a validator whose application is `wrap` applied to the ledger
+/// application (the simulations wrap it in a Byzantine proposer).
+pub async fn start_validator_with<E, P, B, S, R, A>(
+    context: E,
+    config: ValidatorConfig,
+    peers: P,
+    blocker: B,
+    channels: Channels<S, R>,
+    wrap: impl FnOnce(LedgerApp<E>) -> A,
+) -> Validator<E>
+where
+    E: Spawner
+        + Clock
+        + Metrics
+        + Storage
+        + commonware_storage::Context
+        + CryptoRng
+        + rand_core::Rng,
+    P: Provider<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    A: LedgerApplication<E>,
 {
     let shared = config.shared.clone();
     let genesis = shared.genesis.clone();
@@ -344,14 +404,14 @@ where
     drop(channels.state_sync);
 
     let (epoch_events, epoch_receiver) = futures::channel::mpsc::unbounded();
-    let (stateful_actor, stateful_mailbox): (_, StatefulMailbox<E, LedgerApp<E>>) = Stateful::new(
+    let (stateful_actor, stateful_mailbox): (_, StatefulMailbox<E, A>) = Stateful::new(
         context.child("stateful"),
         StatefulConfig {
-            application: LedgerApp::new(
+            application: wrap(LedgerApp::new(
                 shared.clone(),
                 epoch_events,
                 (handovers.clone(), receipts.clone(), history.clone()),
-            ),
+            )),
             db_config: db_config(&prefix, page_cache.clone()),
             provider: shared.mempool.clone(),
             marshal: (marshal_mailbox.clone(), floor),
@@ -401,6 +461,7 @@ where
         shared.clone(),
         db.clone(),
         channels.txs,
+        blocker.clone(),
     );
 
     // The epoch orchestrator runs on the root context, so aborting its handle stops every actor

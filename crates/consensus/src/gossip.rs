@@ -2,8 +2,14 @@
 //!
 //! A transaction submitted to any validator is checked once (decode bounds, signatures, chain,
 //! expiry, signer, nonce window) against the latest finalized state, added to the mempool, and
-//! sent to every other validator in batches. A transaction received from a peer is checked the
-//! same way and kept, but not forwarded again: validators are fully connected.
+//! sent to every other validator in batches that each fit in one gossip message. A transaction
+//! received from a peer is checked the same way and kept, but not forwarded again: validators
+//! are fully connected.
+//!
+//! Peers are validators, but any of them may be Byzantine. A peer that sends an undecodable
+//! batch or a transaction whose signatures do not verify (which an honest peer, having checked
+//! it, never forwards) is blocked. Each peer may make this node admit at most
+//! [`GOSSIP_TXS_PER_PEER_PER_SECOND`] transactions a second; batches beyond that are dropped.
 
 use crate::app::Shared;
 use crate::mempool::{MempoolError, NONCE_WINDOW};
@@ -13,7 +19,6 @@ use civitas_core::tx::{SignedTx, TxHash};
 use civitas_exec::{Modules, Overlay, read_nonce};
 use civitas_modules::CivitasModules;
 use civitas_state::{DbView, SharedDb, StateView};
-use commonware_codec::Encode;
 use commonware_cryptography::ed25519;
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Spawner};
@@ -30,6 +35,60 @@ pub const GOSSIP_BATCH_MAX: usize = 256;
 pub const EXPIRY_AHEAD_MAX_MS: u64 = 24 * 3600 * 1000;
 /// Queue of API submissions waiting for admission.
 pub const SUBMISSION_QUEUE: usize = 4096;
+/// Most transactions one peer may make this node check per second (sustained; a burst of
+/// [`GOSSIP_BURST_TXS`] is allowed). Above it a peer's batches are dropped unchecked.
+pub const GOSSIP_TXS_PER_PEER_PER_SECOND: u64 = 10_000;
+/// Most transactions one peer may send at once, beyond its sustained rate.
+pub const GOSSIP_BURST_TXS: u64 = 4 * GOSSIP_BATCH_MAX as u64;
+
+/// A token bucket per peer: how many transactions each may still have checked.
+#[derive(Default)]
+struct PeerBudgets {
+    /// Tokens (in thousandths of a transaction) and when they were last refilled (ms).
+    peers: std::collections::BTreeMap<ed25519::PublicKey, (u64, u64)>,
+}
+
+impl PeerBudgets {
+    /// Takes `count` transactions from `peer`'s budget at `now_ms`; false if it has too few.
+    fn take(&mut self, peer: &ed25519::PublicKey, count: u64, now_ms: u64) -> bool {
+        let capacity = GOSSIP_BURST_TXS * 1000;
+        let (tokens, last) = self.peers.entry(peer.clone()).or_insert((capacity, now_ms));
+        let refill = now_ms
+            .saturating_sub(*last)
+            .saturating_mul(GOSSIP_TXS_PER_PEER_PER_SECOND);
+        *tokens = tokens.saturating_add(refill).min(capacity);
+        *last = now_ms;
+        let cost = count.saturating_mul(1000);
+        if *tokens < cost {
+            return false;
+        }
+        *tokens -= cost;
+        true
+    }
+}
+
+/// Splits `txs` into batches whose encoding fits in one gossip message.
+pub fn gossip_batches(txs: &[SignedTx]) -> Vec<Vec<u8>> {
+    use commonware_codec::EncodeSize;
+    // Room for the batch's length prefix.
+    let budget = MAX_GOSSIP_BYTES - 8;
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, tx) in txs.iter().enumerate() {
+        let size = tx.encode_size();
+        if i > start && (bytes + size > budget || i - start >= GOSSIP_BATCH_MAX) {
+            batches.push(SignedTx::encode_batch(&txs[start..i]));
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < txs.len() {
+        batches.push(SignedTx::encode_batch(&txs[start..]));
+    }
+    batches
+}
 
 /// Why a submitted transaction was refused. Each has a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -249,17 +308,20 @@ fn now(context: &impl Clock) -> TimestampMs {
     )
 }
 
-/// Starts admission and gossip; returns where to send API submissions.
-pub fn start<E, S, R>(
+/// Starts admission and gossip; returns where to send API submissions. Peers that send
+/// malformed or badly signed transactions are reported to `blocker`.
+pub fn start<E, S, R, B>(
     context: E,
     shared: Shared,
     db: SharedDb<E>,
     (mut sender, mut receiver): (S, R),
+    mut blocker: B,
 ) -> mpsc::Sender<Submission>
 where
     E: Spawner + Clock + commonware_storage::Context + rand_core::CryptoRng,
     S: Sender<PublicKey = ed25519::PublicKey>,
     R: Receiver<PublicKey = ed25519::PublicKey>,
+    B: commonware_p2p::Blocker<PublicKey = ed25519::PublicKey>,
 {
     let (submit_tx, mut submit_rx) = mpsc::channel::<Submission>(SUBMISSION_QUEUE);
 
@@ -271,21 +333,55 @@ where
             .child("from_peers")
             .spawn(move |mut context| async move {
                 let view = DbView(db);
+                let mut budgets = PeerBudgets::default();
                 loop {
                     let (peer, message) = match receiver.recv().await {
                         Ok(message) => message,
                         Err(_) => return,
                     };
                     let mut buf = commonware_codec::Copying(message.as_ref());
-                    let Ok(txs) = read_list::<SignedTx>(&mut buf, GOSSIP_BATCH_MAX, &()) else {
-                        warn!(?peer, "peer sent a malformed transaction batch");
-                        continue;
+                    let decoded = read_list::<SignedTx>(&mut buf, GOSSIP_BATCH_MAX, &());
+                    let txs = match decoded {
+                        Ok(txs) if !bytes::Buf::has_remaining(&buf) => txs,
+                        _ => {
+                            warn!(
+                                ?peer,
+                                "peer sent a malformed transaction batch; blocking it"
+                            );
+                            shared.metrics.record_peer_blocked("malformed_batch");
+                            let _ = blocker.block(peer);
+                            continue;
+                        }
                     };
                     let now = now(&context);
+                    if !budgets.take(&peer, txs.len() as u64, now.0) {
+                        debug!(
+                            ?peer,
+                            txs = txs.len(),
+                            "peer over its gossip budget; batch dropped"
+                        );
+                        continue;
+                    }
+                    let mut forged = false;
                     for verdict in admit_batch(&shared, &view, txs, now, &mut context).await {
-                        if let Err(e) = verdict {
-                            debug!(?peer, error = %e, "gossiped transaction not admitted");
+                        match verdict {
+                            Err(SubmitError::Invalid(e)) => {
+                                debug!(?peer, error = %e, "peer sent an invalid transaction");
+                                forged = true;
+                            }
+                            Err(e) => {
+                                debug!(?peer, error = %e, "gossiped transaction not admitted")
+                            }
+                            Ok(_) => {}
                         }
+                    }
+                    if forged {
+                        warn!(
+                            ?peer,
+                            "peer sent badly signed or malformed transactions; blocking it"
+                        );
+                        shared.metrics.record_peer_blocked("invalid_transaction");
+                        let _ = blocker.block(peer);
                     }
                 }
             });
@@ -315,12 +411,10 @@ where
                 }
                 let verdicts = responders.into_iter().zip(results);
                 // Hand the batch to the network before answering, so a client is told "accepted"
-                // only once its transaction is on its way to the other validators.
-                if !batch.is_empty() {
-                    let bytes = batch.encode();
-                    if bytes.len() <= MAX_GOSSIP_BYTES {
-                        sender.send(Recipients::All, bytes, false);
-                    }
+                // only once its transaction is on its way to the other validators. A batch too
+                // large for one message goes in several.
+                for bytes in gossip_batches(&batch) {
+                    sender.send(Recipients::All, bytes, false);
                 }
                 for (respond, result) in verdicts {
                     let _ = respond.send(result);
@@ -328,4 +422,73 @@ where
             }
         });
     submit_tx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_core::crypto::PrivateKey;
+    use civitas_core::hash::Hash32;
+    use civitas_core::instruction::{Instruction, MetadataEntry, NotaryInstruction};
+    use civitas_core::tx::TxBody;
+
+    /// A transaction of about 16 KiB, the most a transaction may be.
+    fn large(nonce: u64) -> SignedTx {
+        let key = PrivateKey::from_test_seed(1);
+        let metadata = (0..16)
+            .map(|i| MetadataEntry {
+                key: format!("k{i}"),
+                value: "v".repeat(505),
+            })
+            .collect();
+        TxBody {
+            chain_id: "t".into(),
+            signer: key.public_key().account_id(),
+            nonce,
+            expiry: TimestampMs(u64::MAX),
+            instructions: vec![
+                Instruction::Notary(NotaryInstruction::Anchor {
+                    document: Hash32::sha256(&nonce.to_be_bytes()),
+                    title: "x".into(),
+                    metadata,
+                });
+                2
+            ],
+            memo: String::new(),
+        }
+        .into_signed(&[&key])
+    }
+
+    #[test]
+    fn a_batch_too_large_for_one_message_goes_in_several() {
+        use commonware_codec::EncodeSize;
+        let txs: Vec<SignedTx> = (0..GOSSIP_BATCH_MAX as u64).map(large).collect();
+        let total: usize = txs.iter().map(EncodeSize::encode_size).sum();
+        assert!(
+            total > MAX_GOSSIP_BYTES,
+            "the test needs a batch over one message"
+        );
+        let batches = gossip_batches(&txs);
+        assert!(batches.len() > 1);
+        let mut decoded = Vec::new();
+        for bytes in &batches {
+            assert!(bytes.len() <= MAX_GOSSIP_BYTES);
+            let mut buf = commonware_codec::Copying(bytes.as_slice());
+            decoded.extend(read_list::<SignedTx>(&mut buf, GOSSIP_BATCH_MAX, &()).unwrap());
+        }
+        assert_eq!(decoded, txs);
+    }
+
+    #[test]
+    fn a_peer_gets_its_rate_and_a_burst_then_waits() {
+        let peer = PrivateKey::from_test_seed(3).public_key().inner().clone();
+        let mut budgets = PeerBudgets::default();
+        assert!(budgets.take(&peer, GOSSIP_BURST_TXS, 0));
+        assert!(!budgets.take(&peer, 1, 0));
+        // 100 ms later: a tenth of a second's worth.
+        assert!(budgets.take(&peer, GOSSIP_TXS_PER_PEER_PER_SECOND / 10, 100));
+        assert!(!budgets.take(&peer, 1, 100));
+        let other = PrivateKey::from_test_seed(4).public_key().inner().clone();
+        assert!(budgets.take(&other, GOSSIP_BATCH_MAX as u64, 100));
+    }
 }

@@ -27,6 +27,8 @@ pub struct LedgerMetrics {
     recent: Mutex<std::collections::VecDeque<(u64, u64)>>,
     /// Blocks refused, by the rule they broke.
     refused: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// Peers blocked, by why.
+    blocked: Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Default)]
@@ -65,6 +67,18 @@ impl LedgerMetrics {
     pub fn record_refusal(&self, rule: &'static str) {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         *refused.entry(rule).or_default() += 1;
+    }
+
+    /// Records a peer blocked for `reason`.
+    pub fn record_peer_blocked(&self, reason: &'static str) {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        *blocked.entry(reason).or_default() += 1;
+    }
+
+    /// How many peers were blocked for `reason`.
+    pub fn peers_blocked(&self, reason: &str) -> u64 {
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        blocked.get(reason).copied().unwrap_or(0)
     }
 
     /// How many blocks were refused for breaking `rule`.
@@ -160,6 +174,20 @@ impl LedgerMetrics {
             .iter()
         {
             let _ = writeln!(out, "{name}{{rule=\"{rule}\"}} {count}");
+        }
+        let name = "civitas_peers_blocked_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Peers this node blocked for sending invalid data, by reason."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (reason, count) in self
+            .blocked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
         }
         let histogram = self.latency.lock().unwrap_or_else(|p| p.into_inner());
         let name = "civitas_finality_latency_seconds";

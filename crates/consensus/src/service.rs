@@ -95,7 +95,11 @@ enum Request {
     Block(Option<u64>, oneshot::Sender<Option<BlockInfo>>),
     State(StateKey, oneshot::Sender<Result<Proven, QueryError>>),
     Bundle(StateKey, oneshot::Sender<Result<ProofBundle, QueryError>>),
-    TxBundle(TxHash, oneshot::Sender<Result<ProofBundle, QueryError>>),
+    TxBundle(
+        TxHash,
+        Option<u64>,
+        oneshot::Sender<Result<ProofBundle, QueryError>>,
+    ),
     AuthorizeRead(
         ReadQuestion,
         oneshot::Sender<Result<Result<(), Failure>, QueryError>>,
@@ -203,9 +207,20 @@ impl NodeHandle {
     }
 
     /// A proof bundle for a finalized transaction and its receipt, anchored at the block that
-    /// included it.
+    /// included it (or, if that block has no certificate of its own, at the next that has).
     pub async fn tx_bundle(&self, tx: TxHash) -> Result<ProofBundle, QueryError> {
-        self.ask(|r| Request::TxBundle(tx, r))
+        self.tx_bundle_through(tx, None).await
+    }
+
+    /// A proof bundle for a finalized transaction anchored at the first certified block at or
+    /// after height `through` (the block is proven through that block's history), so that
+    /// many bundles can share one recent anchor; `None` anchors it as [`Self::tx_bundle`] does.
+    pub async fn tx_bundle_through(
+        &self,
+        tx: TxHash,
+        through: Option<u64>,
+    ) -> Result<ProofBundle, QueryError> {
+        self.ask(|r| Request::TxBundle(tx, through, r))
             .await
             .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
     }
@@ -542,6 +557,7 @@ where
 async fn tx_bundle<E>(
     sources: &BundleSources<'_, E>,
     hash: TxHash,
+    through: Option<u64>,
 ) -> Result<ProofBundle, QueryError>
 where
     E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
@@ -602,14 +618,19 @@ where
         tx_path,
         receipt_path,
     };
-    let (header, finalization, claim) = match info.finalization {
+    let own = info
+        .finalization
+        .filter(|_| through.is_none_or(|t| t <= block.header.height));
+    let (header, finalization, claim) = match own {
         Some(finalization) => (
             block.header.clone(),
             finalization,
             Claim::Transaction(Box::new(claim)),
         ),
         None => {
-            let (anchor, finalization) = later_certified(sources, block.header.height).await?;
+            let after = through.map_or(block.header.height, |t| t.saturating_sub(1));
+            let (anchor, finalization) =
+                later_certified(sources, after.max(block.header.height)).await?;
             let proof = sources
                 .history
                 .prove(block.header.height, anchor.height)
@@ -733,7 +754,7 @@ where
                                 bundle(&context, &shared, &db, &handovers, &marshal, key).await;
                             let _ = respond.send(result);
                         }
-                        Request::TxBundle(hash, respond) => {
+                        Request::TxBundle(hash, through, respond) => {
                             let sources = BundleSources {
                                 shared: &shared,
                                 db: &db,
@@ -742,7 +763,7 @@ where
                                 history: &history,
                                 marshal: &marshal,
                             };
-                            let _ = respond.send(tx_bundle(&sources, hash).await);
+                            let _ = respond.send(tx_bundle(&sources, hash, through).await);
                         }
                     }
                 });

@@ -6,13 +6,24 @@
 //! more seeds with `CIVITAS_SEEDS=<count>`.
 //!
 //! Invariants checked after every scenario: no two validators ever hold different finalized
-//! blocks at the same height (so every state root agrees, since headers commit to it), each
-//! validator's state database matches the header of the height it holds, every accepted
-//! transaction is in every validator's state, and progress resumes once faults heal.
+//! blocks at the same height (so every state root agrees, since headers commit to it), every
+//! block a validator holds matches its digest (its transactions and signatures are those its
+//! header commits to), each validator's state database matches the header of the height it
+//! holds, every accepted transaction is in every validator's state, and progress resumes once
+//! faults heal.
+//!
+//! Byzantine validators misbehave at the vote level (commonware's simplex mocks) and above it
+//! (`sim/byzantine.rs`): a proposer whose blocks break one rule each, a peer that serves altered
+//! blocks over backfill, and a peer that gossips forged transactions.
 
+#[path = "sim/byzantine.rs"]
+mod byzantine;
+
+use byzantine::{ByzantineProposer, Fault, FaultLog, Rewrite, Tampering};
 use civitas_consensus::app::Shared;
 use civitas_consensus::engine::{
     CHANNELS, Channels, Validator, ValidatorConfig, max_message_size, start_validator,
+    start_validator_with,
 };
 use civitas_core::bundle::Claim;
 use civitas_core::crypto::PrivateKey;
@@ -291,6 +302,53 @@ impl Sim {
         self.validators[index] = Some(validator);
     }
 
+    /// Starts validator `index` as an honest node whose application is `wrap` of the ledger
+    /// application and whose sends on channel `tampered` (an index into [`CHANNELS`]) pass
+    /// through `rewrite`; returns the count of rewritten messages.
+    async fn start_altered(
+        &mut self,
+        index: usize,
+        wrap: impl FnOnce(
+            civitas_consensus::app::LedgerApp<deterministic::Context>,
+        ) -> ByzantineProposer,
+        tampered: Option<(usize, Rewrite)>,
+    ) -> Arc<std::sync::atomic::AtomicU64> {
+        let signer = PrivateKey::from_test_seed(index as u64);
+        let control = self.oracle.control(signer.public_key().inner().clone());
+        let rewritten = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut pairs = Vec::new();
+        for (position, channel) in CHANNELS.into_iter().enumerate() {
+            let (sender, receiver) = control.register(channel, QUOTA).await.unwrap();
+            let rewrite = tampered
+                .as_ref()
+                .filter(|(at, _)| *at == position)
+                .map(|(_, rewrite)| rewrite.clone());
+            pairs.push((Tampering::new(sender, rewrite, rewritten.clone()), receiver));
+        }
+        let context = self
+            .context
+            .child("validator")
+            .with_attribute("index", index)
+            .with_attribute("restart", self.restarts[index]);
+        self.restarts[index] += 1;
+        let validator = start_validator_with(
+            context,
+            ValidatorConfig {
+                signer,
+                partition_prefix: format!("validator{index}"),
+                shared: Shared::new(self.genesis.clone()),
+                peers: Box::new(civitas_consensus::epochs::FixedPeers),
+            },
+            self.oracle.manager(),
+            control,
+            Channels::from_pairs(pairs),
+            wrap,
+        )
+        .await;
+        self.validators[index] = Some(validator);
+        rewritten
+    }
+
     /// Crashes a validator: every one of its tasks stops at once; its storage remains.
     fn crash(&mut self, index: usize) {
         if let Some(validator) = self.validators[index].take() {
@@ -393,6 +451,13 @@ impl Sim {
                     .await
                     .unwrap_or_else(|| panic!("finalized block {h} missing"));
                 let digest = civitas_state::from_digest(&block.digest());
+                // What the node stored is what the digest binds, signatures included.
+                block
+                    .inner()
+                    .0
+                    .check_body()
+                    .unwrap_or_else(|e| panic!("stored block {h} does not match its digest: {e}"));
+                assert_eq!(block.inner().0.digest(), digest);
                 let expected = canonical.entry(h).or_insert(digest);
                 assert_eq!(
                     *expected, digest,
@@ -558,6 +623,23 @@ fn four_validators_agree_through_a_crash_and_restart() {
             assert!(claim.receipt.succeeded());
             assert_forgeries_fail(&bundle.to_bytes(), &sim.genesis, 1);
             python_verifies(&bundle.to_bytes(), &sim.genesis, seed);
+
+            // The same transaction proven through a later certified block's history (as for a
+            // block with no certificate of its own): any forged byte fails there too.
+            let latest = sim.min_height();
+            let through = handle_3
+                .tx_bundle_through(anchor_25, Some(latest))
+                .await
+                .expect("transaction bundle through a later block");
+            let Claim::EarlierTransaction(earlier) = &through.claim else {
+                panic!("a bundle through a later block proves the earlier one by history");
+            };
+            assert_eq!(earlier.claim.receipt.tx, anchor_25);
+            assert!(through.header.height >= latest);
+            civitas_state::proof::verify_bundle(&through, &sim.genesis)
+                .expect("bundle through a later block verifies");
+            assert_forgeries_fail(&through.to_bytes(), &sim.genesis, 1);
+            python_verifies(&through.to_bytes(), &sim.genesis, seed);
         })
     });
 }
@@ -764,8 +846,11 @@ fn random_crashes_partitions_and_lossy_links_keep_safety_and_liveness() {
             let target = sim.validators[0].as_ref().unwrap().shared.tip().height + 2;
             sim.wait_for_height(target).await;
             let height = sim.check().await;
+            // A transaction in a block made final only by a descendant's certificate is proven
+            // through a later certified block's history.
+            let uncertified = prove_uncertified(&sim, &context, seed).await;
             println!(
-                "seed {seed}: {} simulated minutes of faults, {} transactions, agreement on {height} blocks",
+                "seed {seed}: {} simulated minutes of faults, {} transactions, agreement on {height} blocks, {uncertified} blocks final through a descendant",
                 fault_minutes(),
                 sim.next_document
             );
@@ -964,4 +1049,309 @@ fn assert_forgeries_fail(bytes: &[u8], genesis: &Genesis, step: usize) {
             .and_then(|b| civitas_state::proof::verify_bundle(&b, genesis));
         assert!(verdict.is_err(), "forging byte {i} still verified");
     }
+}
+
+/// Honest validators' refusals of blocks that broke `rule`.
+fn refusals(sim: &Sim, honest: &[usize], rule: &str) -> u64 {
+    honest
+        .iter()
+        .filter_map(|i| sim.validators[*i].as_ref())
+        .map(|v| v.shared.metrics.refusals(rule))
+        .sum()
+}
+
+#[test]
+fn a_byzantine_proposer_and_a_lying_backfill_peer_are_refused() {
+    for_each_seed("Byzantine proposer", |context, seed| {
+        Box::pin(async move {
+            let log = FaultLog::new(seed);
+            let mut sim = Sim::build(context.child("sim"), VALIDATORS as usize, None).await;
+            // Validator 3 proposes a block breaking one rule in each of its views, and alters
+            // every block it serves over backfill.
+            sim.crash(3);
+            let chain_id = sim.genesis.chain_id.clone();
+            let faults = log.clone();
+            let served = sim
+                .start_altered(
+                    3,
+                    move |honest| ByzantineProposer::new(honest, faults, &chain_id),
+                    Some((3, Arc::new(byzantine::alter_served_block) as Rewrite)),
+                )
+                .await;
+            sim.register_notary().await;
+            let honest = [0, 1, 2];
+            let mut rounds = 0;
+            while !log.lock().unwrap().done() {
+                sim.anchor_documents(2, &honest).await;
+                context.sleep(Duration::from_secs(1)).await;
+                rounds += 1;
+                if std::env::var("CIVITAS_SIM_DEBUG").is_ok() {
+                    let log = log.lock().unwrap();
+                    eprintln!(
+                        "round {rounds}: height {} sent {:?}",
+                        sim.min_height(),
+                        log.sent.iter().map(|(f, _)| *f).collect::<Vec<_>>()
+                    );
+                }
+                assert!(
+                    rounds < 600,
+                    "seed {seed}: the Byzantine proposer never got to send every fault"
+                );
+            }
+            // Each fault was refused by the rule that names it (faults refused before the
+            // application, because they do not decode or their round does not match, leave no
+            // count but never finalize either).
+            for fault in Fault::ALL {
+                if let Some(rule) = fault.rule() {
+                    assert!(
+                        refusals(&sim, &honest, rule) > 0,
+                        "seed {seed}: no honest validator refused a block for {rule} ({fault:?})"
+                    );
+                }
+            }
+
+            // Backfill: validator 2 goes down, and on restart can reach only validator 3 until
+            // the links heal. Every block 3 serves is altered: 2 must refuse them all (blocking
+            // 3), never store one, and catch up from the others once it can. A crashed validator
+            // is the network's one tolerated fault, so 3 now proposes honestly (it still lies
+            // over backfill, which consensus does not depend on).
+            log.lock().unwrap().stop();
+            if std::env::var("CIVITAS_SIM_DEBUG").is_ok() {
+                eprintln!("faults done at height {}", sim.min_height());
+            }
+            sim.crash(2);
+            sim.anchor_documents(6, &[0, 1]).await;
+            let target = sim.min_height() + 8;
+            sim.wait_for_height(target).await;
+            if std::env::var("CIVITAS_SIM_DEBUG").is_ok() {
+                eprintln!("validator 2 down; chain at {}", sim.min_height());
+            }
+            sim.partition(&[2], &[0, 1]).await;
+            let before = served.load(std::sync::atomic::Ordering::Relaxed);
+            sim.start(2).await;
+            for _ in 0..200 {
+                if served.load(std::sync::atomic::Ordering::Relaxed) > before {
+                    break;
+                }
+                context.sleep(Duration::from_millis(100)).await;
+            }
+            let altered = served.load(std::sync::atomic::Ordering::Relaxed) - before;
+            assert!(
+                altered > 0,
+                "seed {seed}: validator 3 was never asked for a block"
+            );
+            context.sleep(Duration::from_secs(2)).await;
+            if std::env::var("CIVITAS_SIM_DEBUG").is_ok() {
+                eprintln!(
+                    "{altered} altered; validator 2 at {}",
+                    sim.validators[2].as_ref().unwrap().shared.tip().height
+                );
+            }
+            sim.link_all(FAST).await;
+            let target = sim.validators[0].as_ref().unwrap().shared.tip().height + 3;
+            sim.wait_for_height(target).await;
+            let height = sim.check().await;
+
+            // No block the Byzantine proposer sent was finalized by anyone.
+            let sent = log.lock().unwrap().sent.clone();
+            for validator in sim.running() {
+                for h in 1..=height {
+                    let block = validator.marshal.get_block(Height::new(h)).await.unwrap();
+                    let digest = block.inner().0.digest();
+                    assert!(
+                        !sent.iter().any(|(_, d)| *d == digest),
+                        "seed {seed}: a Byzantine block was finalized at height {h}"
+                    );
+                }
+            }
+            println!(
+                "seed {seed}: {} invalid proposals refused, {altered} altered backfill responses refused; agreement on {height} blocks",
+                sent.len()
+            );
+        })
+    });
+}
+
+#[test]
+fn a_peer_gossiping_forged_transactions_is_blocked() {
+    for_each_seed("forged gossip", |context, seed| {
+        Box::pin(async move {
+            let mut sim = Sim::new(context.child("sim")).await;
+            sim.crash(3);
+            let forged = sim
+                .start_altered(
+                    3,
+                    |honest| ByzantineProposer::new(honest, FaultLog::none(), "sim"),
+                    Some((6, Arc::new(byzantine::forge_gossip) as Rewrite)),
+                )
+                .await;
+            sim.register_notary().await;
+            // Transactions sent to validator 3 reach the others with forged signatures.
+            sim.anchor_documents(4, &[3]).await;
+            let blocked = |sim: &Sim| {
+                [0, 1, 2].iter().all(|i| {
+                    sim.validators[*i]
+                        .as_ref()
+                        .is_some_and(|v| v.shared.metrics.peers_blocked("invalid_transaction") > 0)
+                })
+            };
+            for _ in 0..100 {
+                if blocked(&sim) {
+                    break;
+                }
+                context.sleep(Duration::from_millis(100)).await;
+            }
+            assert!(forged.load(std::sync::atomic::Ordering::Relaxed) > 0);
+            for i in [0, 1, 2] {
+                assert!(
+                    sim.validators[i]
+                        .as_ref()
+                        .unwrap()
+                        .shared
+                        .metrics
+                        .peers_blocked("invalid_transaction")
+                        > 0,
+                    "seed {seed}: validator {i} did not block the forging peer"
+                );
+            }
+            // Cut off by every honest validator, 3 can do no more; the chain goes on with the
+            // other three, and the client resends what it had sent through 3.
+            sim.crash(3);
+            for n in 0..4 {
+                let resent = tx(&sim.notary.clone(), n, anchor(n));
+                sim.try_submit((n % 3) as usize, resent).await;
+            }
+            sim.anchor_documents(6, &[0, 1, 2]).await;
+            let target = sim.min_height() + 5;
+            sim.wait_for_height(target).await;
+            let height = sim.check().await;
+            println!(
+                "seed {seed}: the forging peer was blocked by every honest validator; agreement on {height} blocks"
+            );
+        })
+    });
+}
+
+#[test]
+fn stale_transactions_cannot_clog_the_mempool() {
+    for_each_seed("mempool clog", |context, seed| {
+        Box::pin(async move {
+            let mut sim = Sim::new(context.child("sim")).await;
+            sim.register_notary().await;
+            // Five officials (the finance admin registers them; its nonce 0 registered the
+            // notary).
+            let admin = PrivateKey::from_test_seed(100);
+            let attackers: Vec<PrivateKey> = (0..5)
+                .map(|i| PrivateKey::from_test_seed(600 + i))
+                .collect();
+            for (i, key) in attackers.iter().enumerate() {
+                let register = tx(
+                    &admin,
+                    1 + i as u64,
+                    Instruction::Identity(IdentityInstruction::RegisterOfficial {
+                        key: key.public_key(),
+                        agency: "finance".into(),
+                        name: format!("Clerk {i}"),
+                        roles: vec!["notary".into()],
+                    }),
+                );
+                sim.submit_to(0, register).await;
+            }
+            let target = sim.min_height() + 3;
+            sim.wait_for_height(target).await;
+            // Each signs 1,000 anchors with its key (nonces 1 to 1,000, admitted while that key
+            // is valid), then rotates the key (nonce 0): once the rotation is final, none of
+            // the 5,000 can ever be included, and they are more than a proposal's window.
+            let mut admitted = 0;
+            for (i, key) in attackers.iter().enumerate() {
+                for n in 1..=1_000u64 {
+                    let stale = tx(key, n, anchor(1_000_000 + 10_000 * i as u64 + n));
+                    admitted += u64::from(sim.try_submit(i % 4, stale).await);
+                }
+                let rotate = tx(
+                    key,
+                    0,
+                    Instruction::Identity(IdentityInstruction::RotateKey {
+                        new_key: PrivateKey::from_test_seed(700 + i as u64).public_key(),
+                    }),
+                );
+                sim.submit_to(i % 4, rotate).await;
+            }
+            assert!(
+                admitted >= 4_500,
+                "seed {seed}: only {admitted} stale transactions admitted"
+            );
+            // Honest transactions keep finalizing.
+            sim.anchor_documents(40, &[0, 1, 2, 3]).await;
+            let start = sim.min_height();
+            for attempt in 0.. {
+                let mut missing = 0;
+                for n in 0..sim.next_document {
+                    missing += u64::from(!sim.has_document(0, n).await);
+                }
+                if missing == 0 {
+                    break;
+                }
+                assert!(
+                    attempt < 120,
+                    "seed {seed}: {missing} honest documents still not final after {} blocks",
+                    sim.min_height() - start
+                );
+                context.sleep(Duration::from_millis(500)).await;
+            }
+            let height = sim.check().await;
+            // The stale transactions left the mempools, with the reason.
+            for validator in sim.running() {
+                for key in &attackers {
+                    let pending = validator
+                        .shared
+                        .mempool
+                        .pending_of(&key.public_key().account_id());
+                    assert!(
+                        pending.is_empty(),
+                        "seed {seed}: {} stale transactions remain",
+                        pending.len()
+                    );
+                }
+            }
+            println!(
+                "seed {seed}: {admitted} stale transactions evicted; 40 honest ones final within {} blocks; agreement on {height} blocks",
+                height - start
+            );
+        })
+    });
+}
+
+/// Finds the blocks validator 0 holds without a certificate of their own; proves the first
+/// transaction of the first such block (through a later certified block's history) and checks
+/// the bundle with both verifiers. Returns how many such blocks there are.
+async fn prove_uncertified(sim: &Sim, context: &deterministic::Context, seed: u64) -> usize {
+    let validator = sim.validators[0].as_ref().unwrap();
+    let mut found = Vec::new();
+    for h in 1..=validator.shared.tip().height {
+        if validator
+            .marshal
+            .get_finalization(Height::new(h))
+            .await
+            .is_none()
+        {
+            let block = validator.marshal.get_block(Height::new(h)).await.unwrap();
+            found.push((h, block.inner().0.txs.first().map(SignedTx::hash)));
+        }
+    }
+    if let Some((height, tx)) = found.iter().find_map(|(h, tx)| tx.map(|tx| (*h, tx))) {
+        let handle = civitas_consensus::service::start(context.child("uncertified"), validator);
+        let bundle = handle.tx_bundle(tx).await.expect("transaction bundle");
+        let Claim::EarlierTransaction(claim) = &bundle.claim else {
+            panic!(
+                "seed {seed}: block {height} has no certificate; its bundle must prove it through a later one"
+            );
+        };
+        assert_eq!(claim.header.height, height);
+        assert!(bundle.header.height > height);
+        civitas_state::proof::verify_bundle(&bundle, &sim.genesis).expect("bundle verifies");
+        assert_forgeries_fail(&bundle.to_bytes(), &sim.genesis, 3);
+        python_verifies(&bundle.to_bytes(), &sim.genesis, seed);
+    }
+    found.len()
 }
