@@ -58,20 +58,23 @@ class Reader:
     def be(self, n):
         return int.from_bytes(self.take(n), "big")
 
-    def varint(self, max_bytes=10):
+    def varint(self, bits=64):
+        """A canonical unsigned LEB128 value below 2**bits (PROOFS.md section 0)."""
         value, shift = 0, 0
-        for i in range(max_bytes):
+        for i in range((bits + 6) // 7):
             byte = self.u8()
+            if i > 0 and byte == 0:
+                raise Invalid("non-canonical varint")
             value |= (byte & 0x7F) << shift
             if byte & 0x80 == 0:
-                if i > 0 and byte == 0:
-                    raise Invalid("non-canonical varint")
+                if value >= 1 << bits:
+                    raise Invalid("varint wider than its type")
                 return value
             shift += 7
         raise Invalid("varint too long")
 
     def length(self, bound):
-        n = self.varint(5)
+        n = self.varint(32)
         if n > bound:
             raise Invalid("length over bound")
         return n
@@ -490,6 +493,8 @@ def read_operation_proof(r):
     chunk = r.take(32)
     leaves = r.varint()
     inactive = r.varint()
+    if loc > 1 << 62 or leaves > 1 << 62:
+        raise Invalid("a location beyond 2^62")
     digests = [r.take(32) for _ in range(r.length(256))]
     # pending chunk: nothing is encoded for the MMR family
     partial = r.option(lambda: r.take(32))

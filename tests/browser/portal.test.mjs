@@ -268,17 +268,33 @@ test("a citizen signs in and sees their account and notifications", async () => 
   const violations = await axe(page);
   assert.deepEqual(violations, [], JSON.stringify(violations));
   await shot(page, "account");
-  // The key can be downloaded as a key file the CLI reads.
-  await page.goto("/sign-in");
-  const download = page.waitForEvent("download");
-  await page.getByRole("button", { name: "Download my key file" }).click();
-  const file = JSON.parse(readFileSync(await (await download).path(), "utf8"));
-  const original = JSON.parse(readFileSync(join(DEVNET, "keys", "citizen-alice.json"), "utf8"));
-  assert.equal(file.secret_key, original.secret_key);
-  assert.equal(file.public_key, original.public_key);
+  // The key this browser keeps cannot be read back out by any script.
+  const extractable = await page.evaluate(async () => (await Civitas.loadKey()).privateKey.extractable);
+  assert.equal(extractable, false);
   // A citizen has no console.
   await page.goto("/console");
   await page.getByText(/this account is a citizen's/).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("a key created in the browser is offered once as a file the CLI reads, then kept unreadable", async () => {
+  const page = await newPage();
+  await page.goto("/sign-in");
+  await page.getByRole("button", { name: "Create a key in this browser" }).click();
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download the key file" }).click();
+  const file = JSON.parse(readFileSync(await (await download).path(), "utf8"));
+  assert.equal(file.kind, "civitas-key");
+  assert.match(file.secret_key, /^[0-9a-f]{64}$/);
+  const shown = await page.locator("#sign-in-result code").innerText();
+  assert.equal(file.public_key, shown);
+  const kept = await page.evaluate(async () => {
+    const entry = await Civitas.loadKey();
+    return { extractable: entry.privateKey.extractable, publicKey: entry.publicKey };
+  });
+  assert.equal(kept.extractable, false);
+  assert.equal(kept.publicKey, file.public_key);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

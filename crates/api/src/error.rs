@@ -90,7 +90,21 @@ impl From<QueryError> for ApiError {
             QueryError::Unavailable(m) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
             }
-            QueryError::Internal(m) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+            QueryError::Internal(detail) => {
+                // What failed inside the node is for its operator, not for whoever asked.
+                tracing::error!(%detail, "a query failed inside the node");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the node could not read its own records; its operator can find why in the \
+                     node's log",
+                )
+            }
+            QueryError::Busy => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "overloaded",
+                QueryError::Busy.to_string(),
+            ),
         }
     }
 }

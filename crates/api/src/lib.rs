@@ -2,13 +2,16 @@
 //!
 //! JSON in and out (transactions may also be sent as raw bytes), errors as
 //! `{"error": {"code", "message"}}`, request bodies bounded, and every read served from finalized
-//! data. Live updates stream as server-sent events.
+//! data. Live updates stream as server-sent events. Load is bounded per client and in total
+//! ([`limits`]), so no client can starve the node's consensus.
 
 pub mod error;
+pub mod limits;
 pub mod portal;
 mod public_money;
 mod views;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -25,6 +28,8 @@ use civitas_modules::queries::{key_from_text, value_json};
 use error::ApiError;
 use futures::Stream;
 use futures::StreamExt as _;
+use limits::Budgets;
+pub use limits::{ApiConfig, Limits};
 use serde::Deserialize;
 use serde_json::json;
 use std::convert::Infallible;
@@ -50,8 +55,23 @@ pub const BATCH_TXS_MAX: usize = 256;
 /// The OpenAPI document.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// Builds the router for `node`.
+/// Builds the router for `node` with the default settings (secure cookies, default limits).
 pub fn router(node: NodeHandle) -> Router {
+    router_with(node, &ApiConfig::default())
+}
+
+/// Builds the router for `node`: the API under `/v1`, the portal, and the limits of `config`
+/// around both. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`, so that
+/// each client's rate can be counted.
+pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
+    let budgets = Budgets::new(&config.limits);
+    let routes = api_routes(node.clone())
+        .merge(portal::router(node, config))
+        .layer(Extension(budgets));
+    limits::apply(routes, &config.limits)
+}
+
+fn api_routes(node: NodeHandle) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -135,8 +155,7 @@ pub fn router(node: NodeHandle) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
-        .with_state(node.clone())
-        .merge(portal::router(node))
+        .with_state(node)
 }
 
 /// Unknown paths: a JSON error under `/v1`, a page elsewhere.
@@ -367,26 +386,36 @@ async fn prepare(
 /// verdict without trusting the node.
 async fn verify_bundle(
     State(node): State<NodeHandle>,
+    Extension(budgets): Extension<Budgets>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    use civitas_core::bundle::{Claim, ProofBundle};
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "send the proof bundle's bytes as the request body",
         ));
     }
+    // Checking signatures and proofs takes CPU: it runs on the bounded heavy pool.
+    budgets
+        .heavy(move || bundle_verdict(&node, &body))
+        .await
+        .map(Json)
+}
+
+/// The verdict on a proof bundle, as `POST /v1/proofs/verify` answers it.
+fn bundle_verdict(node: &NodeHandle, body: &[u8]) -> serde_json::Value {
+    use civitas_core::bundle::{Claim, ProofBundle};
     let genesis = node.genesis();
-    let bundle = match ProofBundle::from_bytes(&body) {
+    let bundle = match ProofBundle::from_bytes(body) {
         Ok(bundle) => bundle,
         Err(e) => {
-            return Ok(Json(json!({
+            return json!({
                 "valid": false,
                 "reason": format!("this is not a readable proof bundle: {e}"),
-            })));
+            });
         }
     };
     if let Err(e) = civitas_state::proof::verify_bundle(&bundle, genesis) {
-        return Ok(Json(json!({ "valid": false, "reason": e.to_string() })));
+        return json!({ "valid": false, "reason": e.to_string() });
     }
     let (kind, about) = match &bundle.claim {
         Claim::State(claim) => (
@@ -402,7 +431,7 @@ async fn verify_bundle(
                 .unwrap_or_default(),
         ),
     };
-    Ok(Json(json!({
+    json!({
         "valid": true,
         "statement": civitas_modules::queries::describe_bundle(&bundle, &genesis.chain_id),
         "claim": kind,
@@ -415,7 +444,7 @@ async fn verify_bundle(
         "signers": bundle.finalization.signatures.len(),
         "validators": bundle.validators.len(),
         "handovers": bundle.handovers.len(),
-    })))
+    })
 }
 
 async fn submit(
@@ -520,7 +549,7 @@ async fn transaction(
     Path(hash): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let hash = parse_hash(&hash, "the transaction hash")?;
-    let view = match node.tx_status(hash).await {
+    let view = match node.tx_status(hash).await? {
         TxStatus::Pending => json!({ "hash": hash, "status": "pending" }),
         TxStatus::Finalized(receipt) => {
             let status = if receipt.succeeded() {
@@ -545,7 +574,7 @@ async fn transaction(
 async fn latest_block(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
     let info = node
         .block(None)
-        .await
+        .await?
         .ok_or_else(|| ApiError::not_found("no block has been finalized yet"))?;
     Ok(Json(views::block(&info)))
 }
@@ -557,7 +586,7 @@ async fn block(
     let height: u64 = height
         .parse()
         .map_err(|_| ApiError::bad_request("height must be a non-negative integer"))?;
-    let info = node.block(Some(height)).await.ok_or_else(|| {
+    let info = node.block(Some(height)).await?.ok_or_else(|| {
         ApiError::not_found(format!(
             "block {height} is not finalized (latest is {})",
             node.tip().height
@@ -998,10 +1027,14 @@ struct EventsQuery {
 
 async fn events(
     State(node): State<NodeHandle>,
+    Extension(budgets): Extension<Budgets>,
     Query(query): Query<EventsQuery>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let module = query.module;
+    // The stream holds its slot until the client goes away.
+    let slot = budgets.stream()?;
     let stream = BroadcastStream::new(node.subscribe()).flat_map(move |item| {
+        let _slot = &slot;
         let events: Vec<Result<SseEvent, Infallible>> = match item {
             Ok(finalized) => views::sse_events(&finalized, module.as_deref()),
             Err(_) => vec![Ok(SseEvent::default().event("lagged").data(
@@ -1010,5 +1043,5 @@ async fn events(
         };
         futures::stream::iter(events)
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -836,13 +836,21 @@ pub(crate) async fn ocds_process_record(
 }
 
 /// `POST /v1/ocds/validate`: checks a release package against the OCDS 1.1 schema.
-pub(crate) async fn ocds_validate(body: Bytes) -> Result<Json<Value>, ApiError> {
-    let package: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
-    Ok(Json(match ocds::validate_release_package(&package) {
-        Ok(()) => json!({ "valid": true, "issues": [] }),
-        Err(issues) => json!({ "valid": false, "issues": issues }),
-    }))
+pub(crate) async fn ocds_validate(
+    axum::Extension(budgets): axum::Extension<crate::limits::Budgets>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    // Parsing and validating up to 8 MiB against the schema takes CPU: the bounded heavy pool.
+    budgets
+        .heavy(move || {
+            let package: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+            Ok(Json(match ocds::validate_release_package(&package) {
+                Ok(()) => json!({ "valid": true, "issues": [] }),
+                Err(issues) => json!({ "valid": false, "issues": issues }),
+            }))
+        })
+        .await?
 }
 
 /// `GET /v1/ocds/imported`: the historical processes brought in with `civitas ocds import`.

@@ -115,7 +115,12 @@ pub(crate) fn create(
              data_dir = \"data\"\n\
              p2p_listen = \"{p2p}\"\n\
              api_listen = \"127.0.0.1:{}\"\n\
-             allow_private_ips = true\n",
+             allow_private_ips = true\n\
+             # Served over plain HTTP on this machine: the session cookie cannot be Secure.\n\
+             api.secure_cookies = false\n\
+             # Tools and tests on this machine share one address: allow them more.\n\
+             api.requests_per_second = 1000\n\
+             api.burst = 2000\n",
             base_port + i as u16
         );
         std::fs::write(node_dir.join("node.toml"), config)?;

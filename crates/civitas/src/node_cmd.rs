@@ -115,6 +115,61 @@ pub struct NodeConfig {
     /// the genesis validators, at least 8.
     #[serde(default)]
     pub max_peers: Option<usize>,
+    /// The HTTP API's settings.
+    #[serde(default)]
+    pub api: ApiSection,
+}
+
+/// `[api]` in `node.toml`: what the HTTP API and the portal accept (docs/OPERATIONS.md).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Mark the portal's session cookie `Secure` (default true: serve the API over HTTPS, for
+    /// example behind a reverse proxy; set false only for plain HTTP on a local machine).
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    /// Requests a second each client address may make (default 50).
+    #[serde(default)]
+    pub requests_per_second: Option<u32>,
+    /// Requests a client may make at once beyond its rate (default 200).
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// Requests the API handles at once; more are answered 429 (default 128).
+    #[serde(default)]
+    pub concurrent_requests: Option<usize>,
+    /// Longest a request may take, in milliseconds (default 15,000).
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
+}
+
+impl ApiSection {
+    /// The API settings these give, over the defaults.
+    fn config(&self) -> Result<civitas_api::ApiConfig> {
+        let defaults = civitas_api::Limits::default();
+        let limits = civitas_api::Limits {
+            requests_per_second: self
+                .requests_per_second
+                .unwrap_or(defaults.requests_per_second),
+            burst: self.burst.unwrap_or(defaults.burst),
+            concurrent_requests: self
+                .concurrent_requests
+                .unwrap_or(defaults.concurrent_requests),
+            request_timeout_ms: self
+                .request_timeout_ms
+                .unwrap_or(defaults.request_timeout_ms),
+            ..defaults
+        };
+        if limits.requests_per_second == 0 || limits.burst == 0 || limits.concurrent_requests == 0 {
+            bail!("[api] requests_per_second, burst and concurrent_requests must be at least 1");
+        }
+        if limits.request_timeout_ms < 1_000 {
+            bail!("[api] request_timeout_ms must be at least 1000 (one second)");
+        }
+        Ok(civitas_api::ApiConfig {
+            secure_cookies: self.secure_cookies.unwrap_or(true),
+            limits,
+        })
+    }
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
@@ -226,6 +281,7 @@ pub fn run(command: Command) -> Result<()> {
             "empty_block_wait_ms = {empty_block_wait_ms} is over 500: the other validators would time out waiting for this node's proposals"
         );
     }
+    let api_config = node.api.config()?;
     let data_dir = resolve(base, &node.data_dir);
     check_data_dir(&data_dir, &genesis.hash().to_hex())?;
     crate::disk::check_writable(&data_dir)?;
@@ -285,7 +341,8 @@ pub fn run(command: Command) -> Result<()> {
                 return;
             }
         };
-        let app = civitas_api::router(handle);
+        let app = civitas_api::router_with(handle, &api_config)
+            .into_make_service_with_connect_info::<SocketAddr>();
         let disk = crate::disk::watch(data_dir.clone(), min_free_mb);
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             tokio::select! {

@@ -7,6 +7,7 @@
 //! A notary then makes its account 2-of-2 and can sign only with both keys.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 mod common;
 use common::*;
@@ -191,8 +192,11 @@ fn a_policy_changed_by_governance_is_enforced_and_met_by_cosigners() {
         "--node",
         &apis[0],
     ]));
-    let record = get(&format!("{}/v1/notary/documents/{}", apis[3], docs[0])).unwrap();
-    assert!(!record["value"]["revocation"].is_null(), "{record}");
+    // Node 3 may apply the block a moment after node 0 reported it final.
+    wait_for("the revocation on node 3", Duration::from_secs(10), || {
+        get(&format!("{}/v1/notary/documents/{}", apis[3], docs[0]))
+            .is_some_and(|record| !record["value"]["revocation"].is_null())
+    });
     // The same, signed on two machines: the first notary writes the transaction to a file, the
     // second adds a signature after seeing what it does, and anyone submits it.
     let file = tmp.join("revoke.tx.json");

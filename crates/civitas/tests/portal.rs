@@ -247,6 +247,53 @@ fn api_checks(devnet: &Devnet) {
     // Signing in needs a signed read; a bare request is refused.
     let (status, body) = post(&format!("{api}/portal/session"), "application/json", b"{}");
     assert_eq!(status, 401, "{body}");
+    // A signed sign-in works once: the same request sent again is refused.
+    let (status, issued) = post(
+        &format!("{api}/portal/session/challenge"),
+        "application/json",
+        b"",
+    );
+    assert_eq!(status, 200, "{issued}");
+    let signed_path = issued["sign"].as_str().unwrap().to_string();
+    let read = civitas_core::read::SignedRead::sign(
+        "civitas-devnet",
+        &signed_path,
+        key.account(),
+        civitas_core::time::TimestampMs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64,
+        ),
+        &[&key.private_key().unwrap()],
+    );
+    let mut sign_in = Command::new("curl");
+    sign_in.args(["-s", "-D", "-", "-o", "/dev/null", "-X", "POST"]);
+    for (name, value) in read.headers() {
+        sign_in.args(["-H", &format!("{name}: {value}")]);
+    }
+    sign_in.args([
+        "-H",
+        &format!(
+            "civitas-challenge: {}",
+            issued["challenge"].as_str().unwrap()
+        ),
+    ]);
+    sign_in.arg(format!("{api}/portal/session"));
+    let first = String::from_utf8_lossy(&sign_in.output().unwrap().stdout).to_string();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(
+        first
+            .to_ascii_lowercase()
+            .contains("set-cookie: civitas_session=")
+    );
+    // The devnet serves plain HTTP, so its cookie is not Secure (nodes are Secure by default).
+    assert!(!first.contains("Secure"), "{first}");
+    let replay = String::from_utf8_lossy(&sign_in.output().unwrap().stdout).to_string();
+    assert!(
+        replay.starts_with("HTTP/1.1 401"),
+        "a replayed sign-in: {replay}"
+    );
     // Another site cannot sign a person in or out.
     let cross = Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])

@@ -110,9 +110,43 @@ pub struct Shared {
     /// How long this node, as proposer, waits for transactions before proposing an empty
     /// block, in milliseconds.
     pub empty_block_wait_ms: u64,
-    /// The latest epoch peers were seen voting in (a lower bound on the network's progress
-    /// while this node catches up).
-    pub peer_epoch: Arc<std::sync::atomic::AtomicU64>,
+    /// The latest epoch each validator of this node's epoch was seen voting in (a lower
+    /// bound on the network's progress while this node catches up).
+    pub peer_epochs: PeerEpochs,
+}
+
+/// The epochs validators were seen voting in, one claim per validator. A single peer can claim
+/// any epoch, so the network's epoch is taken as the highest that `f + 1` of them claim, at
+/// least one of them honest.
+#[derive(Clone, Default)]
+pub struct PeerEpochs(Arc<Mutex<std::collections::BTreeMap<civitas_core::crypto::PublicKey, u64>>>);
+
+impl PeerEpochs {
+    /// Records that `peer`, a validator of `set`, votes in `epoch`; claims of peers outside the
+    /// set are ignored, and only validators of `set` are kept.
+    pub fn record(&self, set: &ValidatorSet, peer: civitas_core::crypto::PublicKey, epoch: u64) {
+        if !set.contains(&peer) {
+            return;
+        }
+        let mut claims = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        claims.retain(|key, _| set.contains(key));
+        let claim = claims.entry(peer).or_default();
+        *claim = (*claim).max(epoch);
+    }
+
+    /// The highest epoch that at least `f + 1` validators of `set` (of `n`, `f = (n - 1) / 3`)
+    /// were seen voting in; 0 if there is none.
+    pub fn network_epoch(&self, set: &ValidatorSet) -> u64 {
+        let claims = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut epochs: Vec<u64> = claims
+            .iter()
+            .filter(|(key, _)| set.contains(key))
+            .map(|(_, epoch)| *epoch)
+            .collect();
+        let faulty = set.validators.len().saturating_sub(1) / 3;
+        epochs.sort_unstable_by(|a, b| b.cmp(a));
+        epochs.get(faulty).copied().unwrap_or(0)
+    }
 }
 
 impl Shared {
@@ -127,7 +161,7 @@ impl Shared {
             metrics: Arc::default(),
             epochs: crate::epochs::EpochSets::default(),
             empty_block_wait_ms: EMPTY_BLOCK_WAIT_MS,
-            peer_epoch: Arc::default(),
+            peer_epochs: PeerEpochs::default(),
         }
     }
 
@@ -805,9 +839,13 @@ where
                             panic!("cannot store the hand-over proof of epoch {next_epoch}: {e}");
                         }
                     }
-                    Ok(_) => warn!(
-                        epoch = next_epoch,
-                        "the state moved past the boundary block; no hand-over proof kept"
+                    Ok(_) => panic!(
+                        "the state moved past boundary block {} before the proof of epoch \
+                         {next_epoch}'s validator set was taken, so this node could never prove \
+                         a block after it; stopping. Restore the data directory from a backup \
+                         taken before block {} (or start from an empty one to fetch the chain \
+                         from the other validators), and report this",
+                        header.height, header.height
                     ),
                     Err(e) => panic!("cannot prove the validator set of epoch {next_epoch}: {e}"),
                 }
@@ -851,5 +889,48 @@ where
             .await
             .map(|v| v.map(|v| v.0))
             .map_err(|e| civitas_state::StateError::Storage(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_core::crypto::PrivateKey;
+    use civitas_core::governance::ValidatorEntry;
+
+    fn set(n: u64) -> ValidatorSet {
+        let mut validators: Vec<ValidatorEntry> = (0..n)
+            .map(|i| ValidatorEntry {
+                key: PrivateKey::from_test_seed(i).public_key(),
+                agency: format!("a{i}"),
+                p2p_address: "127.0.0.1:1".into(),
+            })
+            .collect();
+        validators.sort_by(|a, b| a.key.cmp(&b.key));
+        ValidatorSet { validators }
+    }
+
+    #[test]
+    fn one_peer_cannot_claim_the_network_is_far_ahead() {
+        let validators = set(4);
+        let epochs = PeerEpochs::default();
+        let key = |i: u64| PrivateKey::from_test_seed(i).public_key();
+        epochs.record(&validators, key(0), u64::MAX);
+        assert_eq!(
+            epochs.network_epoch(&validators),
+            0,
+            "one claim is not enough"
+        );
+        // A key outside the set counts for nothing.
+        epochs.record(&validators, key(9), u64::MAX);
+        assert_eq!(epochs.network_epoch(&validators), 0);
+        epochs.record(&validators, key(1), 7);
+        assert_eq!(
+            epochs.network_epoch(&validators),
+            7,
+            "two of four (f + 1) agree on 7"
+        );
+        epochs.record(&validators, key(2), 9);
+        assert_eq!(epochs.network_epoch(&validators), 9);
     }
 }

@@ -697,10 +697,12 @@ fn hint_boundary(
 ) {
     let genesis = &shared.genesis;
     if theirs > ours {
-        // The network is at least at the first block of their epoch.
-        shared
-            .peer_epoch
-            .fetch_max(theirs, std::sync::atomic::Ordering::Relaxed);
+        // The network is at least at the first block of their epoch, if enough of our epoch's
+        // validators say so (one alone could claim any epoch).
+        if let Some(set) = shared.epochs.get(ours) {
+            let peer = civitas_core::crypto::PublicKey::from_inner(from.clone());
+            shared.peer_epochs.record(&set, peer, theirs);
+        }
         marshal.hint_finalized(
             commonware_consensus::types::Height::new(genesis.last_height_of(ours)),
             commonware_utils::vec::NonEmptyVec::new(from),

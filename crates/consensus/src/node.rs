@@ -62,7 +62,16 @@ pub struct RunningNode {
 /// joining next epoch (secondary), resolving their `host:port` addresses. Validators that left
 /// the set are no longer tracked, so their connections are dropped once the sets tracked before
 /// age out.
+///
+/// Names are resolved on a thread of its own: the system resolver blocks (for seconds when a
+/// name server is slow), and an address on chain is chosen by governance, not by this node, so
+/// it must never stall the runtime consensus runs on.
 struct LookupPeers {
+    requests: std::sync::mpsc::Sender<(u64, ValidatorSet, ValidatorSet)>,
+}
+
+/// Resolves peer sets and hands them to the p2p layer, in order.
+struct PeerResolver {
     oracle: lookup::Oracle<ed25519::PublicKey>,
     /// Addresses configured for this node (genesis, then node.toml `[peers]`), which take
     /// precedence over the addresses recorded on chain.
@@ -73,6 +82,9 @@ struct LookupPeers {
 
 fn resolve(address: &str) -> Option<SocketAddr> {
     use std::net::ToSocketAddrs as _;
+    if let Ok(literal) = address.parse::<SocketAddr>() {
+        return Some(literal);
+    }
     match address.to_socket_addrs() {
         Ok(mut found) => found.next(),
         Err(e) => {
@@ -82,7 +94,7 @@ fn resolve(address: &str) -> Option<SocketAddr> {
     }
 }
 
-impl PeerTracker for LookupPeers {
+impl PeerResolver {
     fn track(&mut self, id: u64, current: &ValidatorSet, next: &ValidatorSet) {
         let entry = |v: &civitas_core::governance::ValidatorEntry| {
             let configured = self
@@ -116,6 +128,33 @@ impl PeerTracker for LookupPeers {
                 Map::from_iter_dedup(secondary),
             ),
         );
+    }
+
+    /// Starts the resolver thread; returns where to send peer sets.
+    fn spawn(mut self) -> std::sync::mpsc::Sender<(u64, ValidatorSet, ValidatorSet)> {
+        let (requests, received) = std::sync::mpsc::channel::<(u64, ValidatorSet, ValidatorSet)>();
+        let started = std::thread::Builder::new()
+            .name("civitas-peers".into())
+            .spawn(move || {
+                while let Ok(mut request) = received.recv() {
+                    // Only the latest set matters: skip those a later one replaced.
+                    while let Ok(later) = received.try_recv() {
+                        request = later;
+                    }
+                    let (id, current, next) = request;
+                    self.track(id, &current, &next);
+                }
+            });
+        if let Err(e) = started {
+            tracing::error!(error = %e, "cannot start the peer resolver thread");
+        }
+        requests
+    }
+}
+
+impl PeerTracker for LookupPeers {
+    fn track(&mut self, id: u64, current: &ValidatorSet, next: &ValidatorSet) {
+        let _ = self.requests.send((id, current.clone(), next.clone()));
     }
 }
 
@@ -176,9 +215,12 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
             partition_prefix: "civitas".into(),
             shared,
             peers: Box::new(LookupPeers {
-                oracle: oracle.clone(),
-                configured: params.peers.clone(),
-                max_peers: max_peers_count,
+                requests: PeerResolver {
+                    oracle: oracle.clone(),
+                    configured: params.peers.clone(),
+                    max_peers: max_peers_count,
+                }
+                .spawn(),
             }),
         },
         oracle.clone(),
@@ -194,22 +236,50 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
     }
 }
 
-/// Runs a node until `serve` returns: starts the runtime with storage under `storage_dir`,
-/// starts the node, and hands its query handle to `serve` (which runs the API and waits for a
-/// shutdown signal).
+/// Worker threads of the consensus runtime (consensus, p2p, storage, the query service).
+pub const CONSENSUS_WORKER_THREADS: usize = 2;
+/// Worker threads of the API's own runtime (HTTP, the portal, event streams), kept apart so
+/// that no load on the API can occupy the threads consensus runs on.
+pub const API_WORKER_THREADS: usize = 2;
+
+/// Runs a node until `serve` returns: starts the consensus runtime with storage under
+/// `storage_dir`, starts the node, and hands its query handle to `serve` (which runs the API
+/// and waits for a shutdown signal) on a runtime of its own, with its own threads. The API
+/// reaches the node only through the handle's bounded queues.
 pub fn run<F, Fut>(storage_dir: std::path::PathBuf, params: NodeParams, serve: F)
 where
     F: FnOnce(NodeHandle) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
 {
     use commonware_runtime::Runner as _;
     let config = cw_tokio::Config::new()
         .with_storage_directory(storage_dir)
-        .with_worker_threads(2)
+        .with_worker_threads(CONSENSUS_WORKER_THREADS)
         .with_catch_panics(false);
     cw_tokio::Runner::new(config).start(|context| async move {
         let node = start(context, params).await;
-        serve(node.handle).await;
+        let handle = node.handle.clone();
+        let (stopped, api_done) = futures::channel::oneshot::channel::<()>();
+        let api = std::thread::Builder::new()
+            .name("civitas-api".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(API_WORKER_THREADS)
+                    .thread_name("civitas-api")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(serve(handle)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the API runtime"),
+                }
+                let _ = stopped.send(());
+            });
+        match api {
+            Ok(_) => {
+                let _ = api_done.await;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the API thread"),
+        }
         drop(node.validator);
         drop(node.network);
     });

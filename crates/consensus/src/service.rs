@@ -34,8 +34,10 @@ use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Queries waiting to be served.
-const QUERY_QUEUE: usize = 1024;
+/// Queries waiting to be served; when full, a query is refused as busy at once.
+pub const QUERY_QUEUE: usize = 256;
+/// Queries served at once (on the node's runtime, beside consensus).
+pub const QUERY_CONCURRENCY: usize = 8;
 /// How many times a bundle request waits for a height that has its own certificate.
 const BUNDLE_ATTEMPTS: usize = 50;
 /// Wait between bundle attempts.
@@ -87,6 +89,9 @@ pub enum QueryError {
     /// Storage failed.
     #[error("{0}")]
     Internal(String),
+    /// Too many queries are waiting; try again shortly.
+    #[error("the node is answering as many queries as it can; try again in a moment")]
+    Busy,
 }
 
 enum Request {
@@ -173,37 +178,41 @@ impl NodeHandle {
         verdict.await.map_err(|_| SubmitError::Unavailable)?
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Option<T> {
+    /// Sends a query to the node: refused at once as [`QueryError::Busy`] when the queue is
+    /// full, so a flood of queries waits in no unbounded place.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, QueryError> {
         let (respond, answer) = oneshot::channel();
         let mut requests = self.requests.clone();
-        requests.send(make(respond)).await.ok()?;
-        answer.await.ok()
+        let stopping = || QueryError::Unavailable("node is shutting down".into());
+        match requests.try_send(make(respond)) {
+            Ok(()) => {}
+            Err(e) if e.is_full() => return Err(QueryError::Busy),
+            Err(_) => return Err(stopping()),
+        }
+        answer.await.map_err(|_| stopping())
     }
 
     /// Where a transaction stands.
-    pub async fn tx_status(&self, hash: TxHash) -> TxStatus {
-        self.ask(|r| Request::TxStatus(hash, r))
-            .await
-            .unwrap_or(TxStatus::Unknown)
+    pub async fn tx_status(&self, hash: TxHash) -> Result<TxStatus, QueryError> {
+        self.ask(|r| Request::TxStatus(hash, r)).await
     }
 
     /// A finalized block by height, or the latest when `None`.
-    pub async fn block(&self, height: Option<u64>) -> Option<BlockInfo> {
-        self.ask(|r| Request::Block(height, r)).await.flatten()
+    pub async fn block(&self, height: Option<u64>) -> Result<Option<BlockInfo>, QueryError> {
+        self.ask(|r| Request::Block(height, r)).await
     }
 
     /// A state value (or its absence) with a proof, at the latest applied height.
     pub async fn state(&self, key: StateKey) -> Result<Proven, QueryError> {
-        self.ask(|r| Request::State(key, r))
-            .await
-            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+        self.ask(|r| Request::State(key, r)).await?
     }
 
     /// A proof bundle for a state key's value (or absence) at the latest certified height.
     pub async fn bundle(&self, key: StateKey) -> Result<ProofBundle, QueryError> {
-        self.ask(|r| Request::Bundle(key, r))
-            .await
-            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+        self.ask(|r| Request::Bundle(key, r)).await?
     }
 
     /// A proof bundle for a finalized transaction and its receipt, anchored at the block that
@@ -220,9 +229,7 @@ impl NodeHandle {
         tx: TxHash,
         through: Option<u64>,
     ) -> Result<ProofBundle, QueryError> {
-        self.ask(|r| Request::TxBundle(tx, through, r))
-            .await
-            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+        self.ask(|r| Request::TxBundle(tx, through, r)).await?
     }
 
     /// Asks the policies in force whether a signed read may see a non-public record.
@@ -232,9 +239,7 @@ impl NodeHandle {
         &self,
         question: ReadQuestion,
     ) -> Result<Result<(), Failure>, QueryError> {
-        self.ask(|r| Request::AuthorizeRead(question, r))
-            .await
-            .unwrap_or_else(|| Err(QueryError::Unavailable("node is shutting down".into())))
+        self.ask(|r| Request::AuthorizeRead(question, r)).await?
     }
 
     /// The transactions of `account` waiting in this node's mempool, in nonce order.
@@ -711,7 +716,13 @@ where
     {
         let shared = shared.clone();
         context.spawn(move |context| async move {
+            let slots = Arc::new(tokio::sync::Semaphore::new(QUERY_CONCURRENCY));
             while let Some(request) = receiver.next().await {
+                // At most QUERY_CONCURRENCY queries run at once; the rest wait in the bounded
+                // queue, and beyond it are refused as busy.
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
                 let shared = shared.clone();
                 let db = db.clone();
                 let marshal = marshal.clone();
@@ -719,6 +730,7 @@ where
                 let receipts = receipts.clone();
                 let history = history.clone();
                 context.child("query").spawn(move |context| async move {
+                    let _slot = slot;
                     match request {
                         Request::NetworkTip(respond) => {
                             let latest = marshal
@@ -726,9 +738,12 @@ where
                                 .await
                                 .map(|(height, _)| height.get())
                                 .unwrap_or(0);
-                            // Peers voting in a later epoch are past its first block.
-                            let epoch =
-                                shared.peer_epoch.load(std::sync::atomic::Ordering::Relaxed);
+                            // Enough peers voting in a later epoch are past its first block.
+                            let ours = shared.metrics.epoch();
+                            let epoch = shared
+                                .epochs
+                                .get(ours)
+                                .map_or(0, |set| shared.peer_epochs.network_epoch(&set));
                             let seen = if epoch == 0 {
                                 0
                             } else {

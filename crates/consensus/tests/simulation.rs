@@ -1355,3 +1355,437 @@ async fn prove_uncertified(sim: &Sim, context: &deterministic::Context, seed: u6
     }
     found.len()
 }
+
+/// Where the published proof-bundle test vectors live.
+fn vectors_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/proof-vectors")
+}
+
+/// A vector: its file, the genesis it is checked against, its expected verdict and why.
+struct Vector {
+    file: &'static str,
+    genesis: &'static str,
+    valid: bool,
+    claim: &'static str,
+    why: &'static str,
+}
+
+/// Re-encodes `bundle` after `change`, with a correct checksum (as a forger would).
+fn forged(
+    bundle: &civitas_core::bundle::ProofBundle,
+    change: impl FnOnce(&mut civitas_core::bundle::ProofBundle),
+) -> Vec<u8> {
+    let mut bundle = bundle.clone();
+    change(&mut bundle);
+    bundle.to_bytes()
+}
+
+/// `body` (a bundle without its checksum) followed by its checksum.
+fn with_checksum(mut body: Vec<u8>) -> Vec<u8> {
+    let checksum = Hash32::tagged(b"civitas/bundle", &[&body]);
+    body.extend_from_slice(checksum.as_ref());
+    body
+}
+
+/// Writes the proof-bundle test vectors of `docs/PROOFS.md` (section 10): genuine bundles of
+/// every claim kind, one through a real validator-set change, and altered ones, each with its
+/// verdict, from a seeded simulation (the same seed writes the same bytes). Run it by hand:
+/// `cargo test -p civitas-consensus --test simulation write_proof_vectors -- --ignored`.
+#[test]
+#[ignore = "writes docs/proof-vectors; run by hand when the bundle format changes"]
+fn write_proof_vectors() {
+    use civitas_core::bundle::ProofBundle;
+    run(7, |context, seed| {
+        Box::pin(async move {
+            let mut sim = Sim::build(context.child("sim"), VALIDATORS as usize + 1, None).await;
+            let joiner = PrivateKey::from_test_seed(4).public_key();
+            let mut admins = Admins {
+                nonces: [0; VALIDATORS as usize],
+            };
+            sim.register_notary().await;
+            sim.anchor_documents(3, &[0, 1, 2]).await;
+            let target = sim.min_height() + 2;
+            sim.wait_for_height(target).await;
+            // Anchoring document 0 again fails: a receipt with a code and arguments.
+            let again = tx(&sim.notary.clone(), sim.next_document, anchor(0));
+            sim.next_document += 1;
+            let failed_hash = again.hash();
+            sim.submit_to(1, again).await;
+            let first_hash = tx(&sim.notary.clone(), 1, anchor(1)).hash();
+            let target = sim.min_height() + 2;
+            sim.wait_for_height(target).await;
+            let handle = civitas_consensus::service::start(
+                context.child("service"),
+                sim.validators[0].as_ref().unwrap(),
+            );
+            // Epoch 0: no hand-over yet.
+            let transaction = handle
+                .tx_bundle(first_hash)
+                .await
+                .expect("transaction bundle");
+            let failed = handle
+                .tx_bundle(failed_hash)
+                .await
+                .expect("failed transaction bundle");
+            assert!(matches!(&failed.claim, Claim::Transaction(c) if !c.receipt.succeeded()));
+
+            // Add validator 4: later bundles carry the hand-over to its epoch.
+            govern(
+                &mut sim,
+                &mut admins,
+                1,
+                GovernanceAction::AddValidator {
+                    agency: "health".into(),
+                    key: joiner.clone(),
+                    p2p_address: "127.0.0.1:9004".into(),
+                },
+                0,
+            )
+            .await;
+            let added = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
+            sim.wait_for_height(EPOCH_LENGTH * added + 2).await;
+            sim.anchor_documents(2, &[0, 1, 2]).await;
+            let target = sim.min_height() + 2;
+            sim.wait_for_height(target).await;
+            let document = handle
+                .bundle(civitas_modules::notary::state::document_key(
+                    &Hash32::sha256(&4u64.to_be_bytes()),
+                ))
+                .await
+                .expect("document bundle");
+            assert_eq!(document.handovers.len(), 1, "seed {seed}: one hand-over");
+            let absent = handle
+                .bundle(civitas_modules::notary::state::document_key(
+                    &Hash32::sha256(b"never notarised"),
+                ))
+                .await
+                .expect("absence bundle");
+            let earlier = handle
+                .tx_bundle_through(first_hash, Some(sim.min_height()))
+                .await
+                .expect("bundle through a later block");
+            assert!(matches!(&earlier.claim, Claim::EarlierTransaction(_)));
+            assert_eq!(earlier.handovers.len(), 1);
+
+            let dir = vectors_dir();
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("genesis.json"), sim.genesis.to_json()).unwrap();
+            let mut other = (*sim.genesis).clone();
+            other.chain_id = "another-chain".into();
+            std::fs::write(dir.join("genesis-other.json"), other.to_json()).unwrap();
+
+            let mut vectors: Vec<(Vector, Vec<u8>)> = Vec::new();
+            let mut add = |vector: Vector, bytes: Vec<u8>| vectors.push((vector, bytes));
+            let genuine = |file, claim, why| Vector {
+                file,
+                genesis: "genesis.json",
+                valid: true,
+                claim,
+                why,
+            };
+            let altered = |file, claim, why| Vector {
+                file,
+                genesis: "genesis.json",
+                valid: false,
+                claim,
+                why,
+            };
+            add(
+                genuine(
+                    "state-value.cvpb",
+                    "state",
+                    "a notarised document's record, one validator-set change after genesis",
+                ),
+                document.to_bytes(),
+            );
+            add(
+                genuine(
+                    "state-absent.cvpb",
+                    "state",
+                    "a document that was never notarised (absence proof)",
+                ),
+                absent.to_bytes(),
+            );
+            add(
+                genuine(
+                    "transaction.cvpb",
+                    "transaction",
+                    "a transaction and its successful receipt, in epoch 0",
+                ),
+                transaction.to_bytes(),
+            );
+            add(
+                genuine(
+                    "transaction-failed.cvpb",
+                    "transaction",
+                    "a transaction whose receipt records a failure (already_anchored, with arguments)",
+                ),
+                failed.to_bytes(),
+            );
+            add(
+                genuine(
+                    "transaction-earlier.cvpb",
+                    "earlier_transaction",
+                    "the same transaction proven through a later certified block's history, across a validator-set change",
+                ),
+                earlier.to_bytes(),
+            );
+
+            // Altered bundles: each must be refused.
+            let mut flipped = document.to_bytes();
+            let middle = flipped.len() / 2;
+            flipped[middle] ^= 0x01;
+            add(
+                altered(
+                    "altered-checksum.cvpb",
+                    "state",
+                    "one byte changed and the checksum left as it was",
+                ),
+                flipped,
+            );
+            add(
+                altered(
+                    "altered-certificate.cvpb",
+                    "state",
+                    "a byte of a certificate signature changed (checksum recomputed)",
+                ),
+                forged(&document, |b| {
+                    let mut bytes = b.finalization.signatures[0].signature.to_bytes();
+                    bytes[0] ^= 0x01;
+                    if let Ok(signature) = civitas_core::crypto::Signature::from_bytes(&bytes) {
+                        b.finalization.signatures[0].signature = signature;
+                    }
+                }),
+            );
+            add(
+                altered(
+                    "altered-quorum.cvpb",
+                    "state",
+                    "a certificate with one signature fewer than a quorum (checksum recomputed)",
+                ),
+                forged(&document, |b| {
+                    b.finalization.signatures.truncate(2);
+                }),
+            );
+            add(
+                altered(
+                    "altered-state-value.cvpb",
+                    "state",
+                    "the document's title changed in the claimed value (checksum recomputed)",
+                ),
+                forged(&document, |b| {
+                    if let Claim::State(claim) = &mut b.claim
+                        && let Some(value) = &mut claim.value
+                    {
+                        let last = value.len() - 1;
+                        value[last / 2] ^= 0x01;
+                    }
+                }),
+            );
+            add(
+                altered(
+                    "altered-absent-key.cvpb",
+                    "state",
+                    "the absence proof presented for a document that is notarised (checksum recomputed)",
+                ),
+                forged(&absent, |b| {
+                    if let Claim::State(claim) = &mut b.claim {
+                        claim.key = civitas_modules::notary::state::document_key(&Hash32::sha256(
+                            &4u64.to_be_bytes(),
+                        ));
+                    }
+                }),
+            );
+            add(
+                altered(
+                    "altered-handover.cvpb",
+                    "state",
+                    "the incoming validator set of the hand-over changed (checksum recomputed)",
+                ),
+                forged(&document, |b| {
+                    b.handovers[0].next.validators[0].p2p_address = "10.9.9.9:9000".into();
+                }),
+            );
+            add(
+                altered(
+                    "altered-handover-missing.cvpb",
+                    "state",
+                    "the hand-over left out (checksum recomputed)",
+                ),
+                forged(&document, |b| {
+                    b.handovers.clear();
+                }),
+            );
+            add(
+                altered(
+                    "altered-signature-added.cvpb",
+                    "transaction",
+                    "a valid signature of another key added to the transaction (checksum recomputed): the block committed to the signatures it holds",
+                ),
+                forged(&transaction, |b| {
+                    if let Claim::Transaction(claim) = &mut b.claim {
+                        let extra = claim.tx.body.sign(&PrivateKey::from_test_seed(77));
+                        claim.tx.signatures.push(extra);
+                    }
+                }),
+            );
+            add(
+                altered(
+                    "altered-signature-replaced.cvpb",
+                    "transaction",
+                    "the signature replaced by another key's valid signature over the same body (checksum recomputed)",
+                ),
+                forged(&transaction, |b| {
+                    if let Claim::Transaction(claim) = &mut b.claim {
+                        claim.tx.signatures =
+                            vec![claim.tx.body.sign(&PrivateKey::from_test_seed(77))];
+                    }
+                }),
+            );
+            add(
+                altered(
+                    "altered-receipt-outcome.cvpb",
+                    "transaction",
+                    "the failed receipt presented as a success (checksum recomputed)",
+                ),
+                forged(&failed, |b| {
+                    if let Claim::Transaction(claim) = &mut b.claim {
+                        claim.receipt.outcome = civitas_core::receipt::TxOutcome::Success;
+                    }
+                }),
+            );
+            add(
+                altered(
+                    "altered-history-peak.cvpb",
+                    "earlier_transaction",
+                    "a peak of the history proof changed (checksum recomputed)",
+                ),
+                forged(&earlier, |b| {
+                    if let Claim::EarlierTransaction(claim) = &mut b.claim {
+                        claim.history_peaks[0] = Hash32::sha256(b"another peak");
+                    }
+                }),
+            );
+            add(
+                altered(
+                    "altered-earlier-header.cvpb",
+                    "earlier_transaction",
+                    "the earlier block's timestamp changed (checksum recomputed)",
+                ),
+                forged(&earlier, |b| {
+                    if let Claim::EarlierTransaction(claim) = &mut b.claim {
+                        claim.header.timestamp = TimestampMs(claim.header.timestamp.0 + 1);
+                    }
+                }),
+            );
+            // Encodings a verifier must refuse.
+            let body = |bundle: &ProofBundle| {
+                let bytes = bundle.to_bytes();
+                bytes[..bytes.len() - 32].to_vec()
+            };
+            let mut version = body(&transaction);
+            version[5] = 5;
+            add(
+                altered(
+                    "unknown-version.cvpb",
+                    "transaction",
+                    "bundle format version 5 (checksum recomputed): a verifier refuses versions it does not know",
+                ),
+                with_checksum(version),
+            );
+            let mut header_version = body(&transaction);
+            // The header follows magic, version, genesis, an empty hand-over list and the
+            // validator list: varint(4) and four keys.
+            let header_at = 4 + 2 + 32 + 1 + 1 + 4 * 32;
+            assert_eq!(
+                &header_version[header_at..header_at + 2],
+                &3u16.to_be_bytes()
+            );
+            header_version[header_at + 1] = 2;
+            add(
+                altered(
+                    "header-version.cvpb",
+                    "transaction",
+                    "a header of version 2 (checksum recomputed)",
+                ),
+                with_checksum(header_version),
+            );
+            let mut trailing = body(&transaction);
+            trailing.push(0);
+            add(
+                altered(
+                    "trailing-byte.cvpb",
+                    "transaction",
+                    "a byte after the claim (checksum recomputed)",
+                ),
+                with_checksum(trailing),
+            );
+            // The hand-over count (0) written as a two-byte varint: 0x80 0x00.
+            let canonical = body(&transaction);
+            let mut padded = canonical[..38].to_vec();
+            assert_eq!(canonical[38], 0);
+            padded.extend_from_slice(&[0x80, 0x00]);
+            padded.extend_from_slice(&canonical[39..]);
+            add(
+                altered(
+                    "non-canonical-varint.cvpb",
+                    "transaction",
+                    "the hand-over count written as a two-byte varint (checksum recomputed)",
+                ),
+                with_checksum(padded),
+            );
+            add(
+                Vector {
+                    file: "wrong-genesis.cvpb",
+                    genesis: "genesis-other.json",
+                    valid: false,
+                    claim: "state",
+                    why: "a genuine bundle checked against another chain's genesis",
+                },
+                document.to_bytes(),
+            );
+
+            let mut manifest = Vec::new();
+            for (vector, bytes) in &vectors {
+                let verdict = ProofBundle::from_bytes(bytes).and_then(|b| {
+                    let genesis = if vector.genesis == "genesis.json" {
+                        (*sim.genesis).clone()
+                    } else {
+                        other.clone()
+                    };
+                    civitas_state::proof::verify_bundle(&b, &genesis)
+                });
+                assert_eq!(
+                    verdict.is_ok(),
+                    vector.valid,
+                    "{}: {verdict:?}",
+                    vector.file
+                );
+                std::fs::write(dir.join(vector.file), bytes).unwrap();
+                let reason = verdict.err().map(|e| e.to_string());
+                manifest.push(serde_json::json!({
+                    "file": vector.file,
+                    "genesis": vector.genesis,
+                    "valid": vector.valid,
+                    "claim": vector.claim,
+                    "why": vector.why,
+                    "reason": reason,
+                    "sha256": Hash32::sha256(bytes).to_string(),
+                }));
+            }
+            std::fs::write(
+                dir.join("manifest.json"),
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "format": "civitas proof-bundle test vectors",
+                    "bundle_version": civitas_core::bundle::BUNDLE_VERSION,
+                    "written_by": "cargo test -p civitas-consensus --test simulation write_proof_vectors -- --ignored",
+                    "vectors": manifest,
+                }))
+                .unwrap()
+                    + "\n",
+            )
+            .unwrap();
+        })
+    });
+}

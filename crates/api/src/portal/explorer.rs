@@ -96,7 +96,7 @@ pub async fn explorer(State(state): State<PortalState>) -> Html<String> {
     let lowest = tip.height.saturating_sub(RECENT_TX_SCAN_BLOCKS).max(1);
     let mut height = tip.height;
     while height >= lowest {
-        let Some(info) = node.block(Some(height)).await else {
+        let Ok(Some(info)) = node.block(Some(height)).await else {
             break;
         };
         let header = &info.block.header;
@@ -189,7 +189,7 @@ pub async fn block(
     let height: u64 = height
         .parse()
         .map_err(|_| PageError::not_found("A block height is a whole number, such as 42."))?;
-    let info = node.block(Some(height)).await.ok_or_else(|| {
+    let info = node.block(Some(height)).await?.ok_or_else(|| {
         PageError::not_found(&format!(
             "Block {height} is not finalized; the latest is {}.",
             node.tip().height
@@ -269,7 +269,7 @@ pub async fn transaction(
     let node = &state.node;
     let hash = Hash32::from_hex(&hash)
         .map_err(|_| PageError::not_found("A transaction hash is 64 hexadecimal characters."))?;
-    let body = match node.tx_status(hash).await {
+    let body = match node.tx_status(hash).await? {
         TxStatus::Unknown => {
             return Err(PageError::not_found(&format!(
                 "Transaction {hash} is unknown to this node: not pending, not finalized."
@@ -293,8 +293,8 @@ pub async fn transaction(
         ),
         TxStatus::Finalized(receipt) => {
             let tx = match node.block(Some(receipt.height)).await {
-                Some(info) => info.block.txs.iter().find(|t| t.hash() == hash).cloned(),
-                None => None,
+                Ok(Some(info)) => info.block.txs.iter().find(|t| t.hash() == hash).cloned(),
+                _ => None,
             };
             let outcome = match &receipt.outcome {
                 TxOutcome::Success => super::html::notice("ok", "Succeeded."),

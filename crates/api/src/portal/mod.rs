@@ -24,18 +24,24 @@ use std::sync::Arc;
 
 pub use session::{SESSION_COOKIE, SESSIONS_MAX};
 
-/// What the portal's handlers share: the node and the signed-in sessions.
+/// What the portal's handlers share: the node, the signed-in sessions and the sign-in
+/// challenges.
 #[derive(Clone)]
 pub struct PortalState {
     node: NodeHandle,
     sessions: Arc<session::Sessions>,
+    challenges: Arc<session::Challenges>,
+    /// Whether the session cookie is marked `Secure`.
+    secure_cookies: bool,
 }
 
 /// The portal's routes (pages, sign-in, assets), to be merged with the API's.
-pub fn router(node: NodeHandle) -> Router {
+pub fn router(node: NodeHandle, config: &crate::ApiConfig) -> Router {
     let state = PortalState {
         node,
         sessions: Arc::new(session::Sessions::default()),
+        challenges: Arc::new(session::Challenges::default()),
+        secure_cookies: config.secure_cookies,
     };
     Router::new()
         .route("/", get(explorer::home))
@@ -53,10 +59,14 @@ pub fn router(node: NodeHandle) -> Router {
         .route("/sign-in", get(session::sign_in_page))
         .route("/account", get(session::account))
         .route("/console", get(session::console))
+        .route("/portal/session/challenge", post(session::challenge))
         .route("/portal/session", post(session::start))
         .route("/portal/session/end", post(session::end))
         .route("/assets/{file}", get(asset))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::REQUEST_BODY_MAX_BYTES,
+        ))
         .with_state(state)
 }
 
@@ -164,6 +174,12 @@ impl PageError {
 
     fn not_found(message: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "Not found", message)
+    }
+}
+
+impl From<civitas_consensus::service::QueryError> for PageError {
+    fn from(error: civitas_consensus::service::QueryError) -> Self {
+        ApiError::from(error).into()
     }
 }
 

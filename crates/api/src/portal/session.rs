@@ -1,12 +1,16 @@
 //! Signing in with a key that stays in the browser, and the pages for signed-in people: the
 //! citizen's account and the agency console.
 //!
-//! Signing in is a signed read (`docs/API.md`, `civitas/read/v1`) of `/portal/session`: the
-//! browser signs the chain id, that path and the time with the account's key(s), the node checks
-//! the signatures against the account's registered keys and threshold, and answers with a
-//! session cookie (random, `HttpOnly`, `SameSite=Strict`). The server never sees a private key;
-//! the session only lets the node render the person's pages. Every action is still a
-//! transaction the browser signs on its own.
+//! Signing in is a signed read (`docs/API.md`, `civitas/read/v1`) of
+//! `/portal/session?challenge=<c>`, where `c` is a one-time challenge the node issued moments
+//! before: the browser signs the chain id, that path and the time with the account's key(s),
+//! the node takes the challenge back (so the signed request cannot be replayed), checks the
+//! signatures against the account's registered keys and threshold, and answers with a session
+//! cookie (random, `HttpOnly`, `SameSite=Strict`, and `Secure` unless the node is served over
+//! plain HTTP). The server never sees a private key; the session only lets the node render the
+//! person's pages, and it asks the policies before showing what is not public (pending
+//! transactions: `ledger.read_pending`). Every action is still a transaction the browser signs
+//! on its own.
 
 use super::html::{Page, block_link, esc, facts, notice, proof_link, table, tx_link};
 use super::{PortalState, render};
@@ -16,7 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use civitas_core::bundle::spaces;
-use civitas_core::crypto::AccountId;
+use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::read::{HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIME, SignedRead};
 use civitas_core::time::TimestampMs;
 use civitas_modules::queries::{key_from_text, value_json};
@@ -34,8 +38,14 @@ pub const SESSIONS_MAX: usize = 10_000;
 pub const SESSIONS_PER_ACCOUNT_MAX: usize = 8;
 /// How long a session lasts, in milliseconds.
 pub const SESSION_TTL_MS: u64 = 12 * 60 * 60 * 1000;
-/// The path a sign-in signs.
+/// The path a sign-in signs (with `?challenge=<hex>`).
 pub const SIGN_IN_PATH: &str = "/portal/session";
+/// The header that carries the sign-in challenge.
+pub const HEADER_CHALLENGE: &str = "civitas-challenge";
+/// How long a sign-in challenge can be used, in milliseconds.
+pub const CHALLENGE_TTL_MS: u64 = 2 * 60 * 1000;
+/// Most challenges outstanding at once; the oldest is dropped beyond it.
+pub const CHALLENGES_MAX: usize = 10_000;
 /// How far back the account page looks for the account's transactions, in blocks.
 pub const ACCOUNT_SCAN_BLOCKS: u64 = 2_000;
 /// Most transactions listed on the account page.
@@ -43,11 +53,51 @@ pub const ACCOUNT_TXS_MAX: usize = 20;
 /// How many of the latest tenders the account page checks for the account's bids.
 pub const ACCOUNT_TENDERS_MAX: usize = 100;
 
-/// The signed-in sessions of this node: token to account and expiry.
+/// One signed-in session.
+struct Session {
+    account: AccountId,
+    /// The keys that signed the sign-in (for the policies' read questions).
+    keys: Vec<PublicKey>,
+    /// When it ends (ms).
+    expires: u64,
+}
+
+/// The signed-in sessions of this node, by token.
 pub struct Sessions {
-    inner: Mutex<BTreeMap<[u8; 32], (AccountId, u64)>>,
+    inner: Mutex<BTreeMap<[u8; 32], Session>>,
     total_max: usize,
     per_account_max: usize,
+}
+
+/// One-time sign-in challenges: each is issued once, used once, and expires.
+#[derive(Default)]
+pub struct Challenges {
+    inner: Mutex<BTreeMap<[u8; 32], u64>>,
+}
+
+impl Challenges {
+    /// A fresh challenge, usable until `now_ms + CHALLENGE_TTL_MS`.
+    fn issue(&self, now_ms: u64) -> Option<[u8; 32]> {
+        let challenge = civitas_core::crypto::random_32().ok()?;
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, expires| *expires > now_ms);
+        while map.len() >= CHALLENGES_MAX {
+            let oldest = map
+                .iter()
+                .min_by_key(|(_, expires)| **expires)
+                .map(|(c, _)| *c)?;
+            map.remove(&oldest);
+        }
+        map.insert(challenge, now_ms + CHALLENGE_TTL_MS);
+        Some(challenge)
+    }
+
+    /// Takes `challenge` back: true once, if it was issued and has not expired.
+    fn take(&self, challenge: &[u8; 32], now_ms: u64) -> bool {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(challenge)
+            .is_some_and(|expires| expires > now_ms)
+    }
 }
 
 impl Default for Sessions {
@@ -65,16 +115,16 @@ impl Sessions {
         }
     }
 
-    fn insert(&self, token: [u8; 32], account: AccountId, now_ms: u64) {
+    fn insert(&self, token: [u8; 32], account: AccountId, keys: Vec<PublicKey>, now_ms: u64) {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, (_, expires)| *expires > now_ms);
-        let oldest_of = |map: &BTreeMap<[u8; 32], (AccountId, u64)>, only: Option<AccountId>| {
+        map.retain(|_, session| session.expires > now_ms);
+        let oldest_of = |map: &BTreeMap<[u8; 32], Session>, only: Option<AccountId>| {
             map.iter()
-                .filter(|(_, (owner, _))| only.is_none_or(|a| *owner == a))
-                .min_by_key(|(_, (_, expires))| *expires)
+                .filter(|(_, session)| only.is_none_or(|a| session.account == a))
+                .min_by_key(|(_, session)| session.expires)
                 .map(|(token, _)| *token)
         };
-        while map.values().filter(|(owner, _)| *owner == account).count() >= self.per_account_max {
+        while map.values().filter(|s| s.account == account).count() >= self.per_account_max {
             match oldest_of(&map, Some(account)) {
                 Some(token) => map.remove(&token),
                 None => break,
@@ -87,14 +137,21 @@ impl Sessions {
                 None => break,
             };
         }
-        map.insert(token, (account, now_ms + SESSION_TTL_MS));
+        map.insert(
+            token,
+            Session {
+                account,
+                keys,
+                expires: now_ms + SESSION_TTL_MS,
+            },
+        );
     }
 
-    fn get(&self, token: &[u8; 32], now_ms: u64) -> Option<AccountId> {
+    fn get(&self, token: &[u8; 32], now_ms: u64) -> Option<(AccountId, Vec<PublicKey>)> {
         let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         map.get(token)
-            .filter(|(_, expires)| *expires > now_ms)
-            .map(|(account, _)| *account)
+            .filter(|session| session.expires > now_ms)
+            .map(|session| (session.account, session.keys.clone()))
     }
 
     fn remove(&self, token: &[u8; 32]) {
@@ -116,9 +173,38 @@ fn token(headers: &HeaderMap) -> Option<[u8; 32]> {
 
 /// The signed-in account and its record, if the request carries a live session.
 async fn signed_in(state: &PortalState, headers: &HeaderMap) -> Option<(AccountId, Value)> {
-    let account = state.sessions.get(&token(headers)?, crate::now_ms())?;
+    let (account, _) = state.sessions.get(&token(headers)?, crate::now_ms())?;
     let record = account_record(state, &account).await.ok()??;
     Some((account, record))
+}
+
+/// The keys that signed the request's session in.
+fn session_keys(state: &PortalState, headers: &HeaderMap) -> Vec<PublicKey> {
+    token(headers)
+        .and_then(|token| state.sessions.get(&token, crate::now_ms()))
+        .map(|(_, keys)| keys)
+        .unwrap_or_default()
+}
+
+/// `POST /portal/session/challenge`: a one-time challenge for the next sign-in.
+pub async fn challenge(
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    same_site(&headers)?;
+    let challenge = state.challenges.issue(crate::now_ms()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the node could not make a challenge; try again",
+        )
+    })?;
+    Ok(Json(json!({
+        "challenge": hex::encode(challenge),
+        "sign": format!("{SIGN_IN_PATH}?challenge={}", hex::encode(challenge)),
+        "expires_in_ms": CHALLENGE_TTL_MS,
+    }))
+    .into_response())
 }
 
 async fn account_record(
@@ -155,24 +241,41 @@ fn same_site(headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `POST /portal/session`: sign in with a signed read of [`SIGN_IN_PATH`].
+/// `POST /portal/session`: sign in with a signed read of
+/// `/portal/session?challenge=<challenge>`, the challenge in the `civitas-challenge` header.
 pub async fn start(
     State(state): State<PortalState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     same_site(&headers)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let challenge: [u8; 32] = header(HEADER_CHALLENGE)
+        .and_then(|c| hex::decode(c).ok())
+        .and_then(|c| c.try_into().ok())
+        .ok_or_else(|| {
+            unauthenticated(format!(
+                "ask POST {SIGN_IN_PATH}/challenge for a challenge, sign {SIGN_IN_PATH}?challenge=<it> \
+                 and send it in the {HEADER_CHALLENGE} header"
+            ))
+        })?;
+    let now = crate::now_ms();
+    // Taken before anything else, so a signed sign-in works once at most.
+    if !state.challenges.take(&challenge, now) {
+        return Err(unauthenticated(
+            "this sign-in challenge was already used, has expired or was never issued; sign in again",
+        ));
+    }
     let read = SignedRead::from_headers(
         header(HEADER_ACCOUNT),
         header(HEADER_TIME),
         header(HEADER_SIGNATURE),
     )
     .map_err(|e| unauthenticated(e.to_string()))?;
-    let now = crate::now_ms();
+    let signed_path = format!("{SIGN_IN_PATH}?challenge={}", hex::encode(challenge));
     let keys = read
         .verify(
             &state.node.genesis().chain_id,
-            SIGN_IN_PATH,
+            &signed_path,
             TimestampMs(now),
         )
         .map_err(|e| unauthenticated(e.to_string()))?;
@@ -205,13 +308,23 @@ pub async fn start(
             "the account needs {threshold} of its registered keys to sign in; {valid} signed (is this the account's current key?)"
         )));
     }
-    let token = civitas_core::crypto::random_32()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    state.sessions.insert(token, read.account, now);
+    let token = civitas_core::crypto::random_32().map_err(|e| {
+        tracing::error!(error = %e, "the operating system's random source failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the node could not make a session; its operator can find why in the node's log",
+        )
+    })?;
+    let signing_keys: Vec<PublicKey> = keys.into_iter().cloned().collect();
+    state
+        .sessions
+        .insert(token, read.account, signing_keys, now);
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         hex::encode(token),
-        SESSION_TTL_MS / 1000
+        SESSION_TTL_MS / 1000,
+        if state.secure_cookies { "; Secure" } else { "" }
     );
     let mut response = Json(json!({
         "account": read.account,
@@ -259,7 +372,6 @@ fn key_manager() -> String {
      agency to be registered.</p><button type=\"submit\">Create a key in this browser</button></form>\
      </div>\
      <div class=\"key-actions\"><button type=\"button\" id=\"sign-in\" disabled>Sign in</button>\
-     <button type=\"button\" id=\"export-key\" disabled>Download my key file</button>\
      <button type=\"button\" id=\"forget-key\" class=\"secondary\">Sign out and forget the key</button></div>\
      <div id=\"sign-in-result\" role=\"alert\"></div></section>"
         .to_string()
@@ -326,7 +438,7 @@ async fn activity(state: &PortalState, account: &AccountId) -> (Vec<Vec<String>>
     let mut notes = Vec::new();
     let mut height = tip;
     while height >= lowest && rows.len() < ACCOUNT_TXS_MAX {
-        let Some(info) = node.block(Some(height)).await else {
+        let Ok(Some(info)) = node.block(Some(height)).await else {
             break;
         };
         for tx in info.block.txs.iter() {
@@ -339,7 +451,7 @@ async fn activity(state: &PortalState, account: &AccountId) -> (Vec<Vec<String>>
             }
             let hash = tx.hash();
             let outcome = match node.tx_status(hash).await {
-                civitas_consensus::service::TxStatus::Finalized(receipt) => {
+                Ok(civitas_consensus::service::TxStatus::Finalized(receipt)) => {
                     for event in &receipt.events {
                         let text = serde_json::to_string(event).unwrap_or_default();
                         if text.contains(&needle) && notes.len() < ACCOUNT_TXS_MAX {
@@ -470,19 +582,50 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
         );
     };
     let id = account.to_hex();
-    let pending: Vec<Vec<String>> = state
-        .node
-        .pending_of(&account)
-        .iter()
-        .map(|tx| {
-            let hash = tx.hash().to_string();
-            vec![
-                tx_link(&hash),
-                tx.body.nonce.to_string(),
-                esc(&super::explorer::instruction_names(tx)),
-            ]
-        })
-        .collect();
+    // Pending transactions are not public record: the policies decide who may see them, here
+    // as through the API (`ledger.read_pending`), for the keys that signed this session in.
+    let question = civitas_consensus::service::ReadQuestion {
+        account,
+        signing_keys: session_keys(&state, &headers),
+        action: "ledger.read_pending",
+        resource: civitas_consensus::service::ReadResource::Account(account),
+    };
+    let pending_section = match state.node.authorize_read(question).await {
+        Ok(Ok(())) => {
+            let pending: Vec<Vec<String>> = state
+                .node
+                .pending_of(&account)
+                .iter()
+                .map(|tx| {
+                    let hash = tx.hash().to_string();
+                    vec![
+                        tx_link(&hash),
+                        tx.body.nonce.to_string(),
+                        esc(&super::explorer::instruction_names(tx)),
+                    ]
+                })
+                .collect();
+            table(
+                "Pending transactions",
+                &["Transaction", "Nonce", "Actions"],
+                &pending,
+            )
+        }
+        Ok(Err(denied)) => notice(
+            "info",
+            &format!(
+                "The policies in force do not show your pending transactions here: {}",
+                esc(&denied.message())
+            ),
+        ),
+        Err(e) => notice(
+            "error",
+            &format!(
+                "Pending transactions cannot be shown now: {}",
+                esc(&ApiError::from(e).message)
+            ),
+        ),
+    };
     let (activity, notes) = activity(&state, &account).await;
     let business = business(&state, &account).await;
     let notes = if notes.is_empty() {
@@ -538,11 +681,7 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
             &format!("/v1/proofs/state/identity/account/{id}"),
             "your account record"
         ),
-        pending = table(
-            "Pending transactions",
-            &["Transaction", "Nonce", "Actions"],
-            &pending
-        ),
+        pending = pending_section,
         activity = table(
             &format!("Transactions in the last {ACCOUNT_SCAN_BLOCKS} blocks"),
             &["Transaction", "Block", "Actions", "Role", "Outcome"],
@@ -991,21 +1130,20 @@ mod tests {
     fn sessions_expire_and_stay_bounded() {
         let sessions = Sessions::with_limits(50, 4);
         let account = AccountId([7; 32]);
-        sessions.insert([1; 32], account, 1_000);
-        assert_eq!(sessions.get(&[1; 32], 2_000), Some(account));
+        sessions.insert([1; 32], account, vec![], 1_000);
+        assert_eq!(sessions.get(&[1; 32], 2_000).map(|(a, _)| a), Some(account));
         assert_eq!(sessions.get(&[1; 32], 1_000 + SESSION_TTL_MS), None);
         assert_eq!(sessions.get(&[2; 32], 2_000), None);
         // One account keeps at most SESSIONS_PER_ACCOUNT_MAX, dropping its oldest.
         for n in 0..7u64 {
             let mut token = [0u8; 32];
             token[..8].copy_from_slice(&n.to_be_bytes());
-            sessions.insert(token, account, 10_000 + n);
+            sessions.insert(token, account, vec![], 10_000 + n);
         }
         let kept = |sessions: &Sessions| sessions.inner.lock().unwrap().len();
         assert_eq!(kept(&sessions), 4);
-        assert_eq!(
-            sessions.get(&[0; 32], 10_000),
-            None,
+        assert!(
+            sessions.get(&[0; 32], 10_000).is_none(),
             "the oldest went first"
         );
         // Many accounts: at most the total in all.
@@ -1014,11 +1152,30 @@ mod tests {
             token[..8].copy_from_slice(&n.to_be_bytes());
             let mut owner = [0u8; 32];
             owner[..8].copy_from_slice(&n.to_be_bytes());
-            sessions.insert(token, AccountId(owner), 20_000 + n);
+            sessions.insert(token, AccountId(owner), vec![], 20_000 + n);
         }
         assert_eq!(kept(&sessions), 50);
         sessions.remove(&[1; 32]);
-        assert_eq!(sessions.get(&[1; 32], 2_000), None);
+        assert!(sessions.get(&[1; 32], 2_000).is_none());
+    }
+
+    #[test]
+    fn a_challenge_signs_in_once_and_expires() {
+        let challenges = Challenges::default();
+        let challenge = challenges.issue(1_000).unwrap();
+        assert!(challenges.take(&challenge, 2_000));
+        assert!(
+            !challenges.take(&challenge, 2_000),
+            "a second use is refused"
+        );
+        let late = challenges.issue(1_000).unwrap();
+        assert!(!challenges.take(&late, 1_000 + CHALLENGE_TTL_MS));
+        assert!(!challenges.take(&[3; 32], 2_000), "never issued");
+        // Bounded: the oldest go first.
+        for n in 0..CHALLENGES_MAX as u64 + 10 {
+            challenges.issue(5_000 + n).unwrap();
+        }
+        assert_eq!(challenges.inner.lock().unwrap().len(), CHALLENGES_MAX);
     }
 
     #[test]

@@ -1,14 +1,13 @@
-// The key manager: use a key file or create a key in this browser, sign in (a signed read of
-// /portal/session), download the key as a file, sign out. The private key never leaves the
-// browser.
+// The key manager: use a key file or create a key in this browser (downloading its file once,
+// when it is made), sign in (a signed read of /portal/session with a one-time challenge), sign
+// out. The private key never leaves the browser, and no script can read it back out.
 "use strict";
 
 (() => {
-  const { el, loadKey, importKeyFile, createKey, exportKeyFile, forgetKey, signedRead, setFieldError } = Civitas;
+  const { el, loadKey, importKeyFile, createKey, forgetKey, signInWith, setFieldError } = Civitas;
   const status = document.getElementById("key-status");
   const result = document.getElementById("sign-in-result");
   const signInButton = document.getElementById("sign-in");
-  const exportButton = document.getElementById("export-key");
 
   function describe(entry) {
     if (!status) return;
@@ -19,17 +18,14 @@
         el("code", { text: entry.account }), entry.label ? " (" + entry.label + ")." : "."));
     }
     if (signInButton) signInButton.disabled = !entry;
-    if (exportButton) exportButton.disabled = !entry;
   }
 
   async function signIn() {
     const entry = await loadKey();
     if (!entry) return;
     result.replaceChildren(el("p", { text: "Signing in…" }));
-    const headers = await signedRead(entry, "/portal/session");
-    const response = await fetch("/portal/session", { method: "POST", headers });
-    const body = await response.json();
-    if (!response.ok) {
+    const { ok, body } = await signInWith(entry);
+    if (!ok) {
       result.replaceChildren(el("p", { class: "verdict-bad", text: "Not signed in: " + body.error.message }));
       return;
     }
@@ -71,11 +67,19 @@
     createForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        const entry = await createKey("created in the portal");
+        const { entry, file } = await createKey("created in the portal");
         describe(entry);
+        const blob = new Blob([file], { type: "application/json" });
+        const download = el("a", {
+          href: URL.createObjectURL(blob),
+          download: "civitas-key-" + entry.account.slice(0, 8) + ".json",
+          id: "download-key",
+          text: "Download the key file",
+        });
         result.replaceChildren(
-          el("p", { text: "A new key was created in this browser. Download it as a file to keep a copy, and give its account id to an agency to be registered:" }),
-          el("p", {}, el("code", { text: entry.account })));
+          el("p", { text: "A new key was created in this browser. Download its file now to keep a copy: this browser keeps the key so that no page can read it out, so the file cannot be made again later. Then give its account id to an agency to be registered:" }),
+          el("p", {}, el("code", { text: entry.account })),
+          el("p", {}, download));
       } catch (error) {
         result.replaceChildren(el("p", { class: "verdict-bad", text: "This browser cannot create Ed25519 keys (" + (error.message || error) + "); use a key file instead." }));
       }
@@ -85,18 +89,6 @@
   if (signInButton) signInButton.addEventListener("click", () => signIn().catch((e) => {
     result.replaceChildren(el("p", { class: "verdict-bad", text: "Not signed in: " + (e.message || e) }));
   }));
-
-  if (exportButton) {
-    exportButton.addEventListener("click", async () => {
-      const entry = await loadKey();
-      if (!entry) return;
-      const blob = new Blob([await exportKeyFile(entry)], { type: "application/json" });
-      const a = el("a", { href: URL.createObjectURL(blob), download: "civitas-key-" + entry.account.slice(0, 8) + ".json" });
-      document.body.append(a);
-      a.click();
-      a.remove();
-    });
-  }
 
   async function signOut(forget) {
     await fetch("/portal/session/end", { method: "POST" });

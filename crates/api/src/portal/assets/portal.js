@@ -147,7 +147,8 @@ const Civitas = (() => {
       d: base64url(fromHex(file.secret_key)),
       ext: true,
     };
-    const privateKey = await subtle().importKey("jwk", jwk, { name: "Ed25519" }, true, ["sign"]);
+    // Not extractable: a script that runs in this page later cannot read the secret back out.
+    const privateKey = await subtle().importKey("jwk", jwk, { name: "Ed25519" }, false, ["sign"]);
     // Check the secret matches the public key before keeping it.
     const probe = encoder.encode("civitas key check");
     const signature = await crypto.subtle.sign("Ed25519", privateKey, probe);
@@ -165,26 +166,23 @@ const Civitas = (() => {
     return entry;
   }
 
+  // A new key. Its `civitas-key` file is made once, now, for the person to download; the key
+  // kept in this browser is then re-imported as not extractable, so no script can read it out.
   async function createKey(label) {
     const pair = await subtle().generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
     const publicKey = toHex(await crypto.subtle.exportKey("raw", pair.publicKey));
-    const entry = { publicKey, account: publicKey, label: label || "", privateKey: pair.privateKey };
-    await saveKey(entry);
-    return entry;
-  }
-
-  // The key as a `civitas-key` file the CLI reads.
-  async function exportKeyFile(entry) {
-    const jwk = await crypto.subtle.exportKey("jwk", entry.privateKey);
-    const file = {
+    const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+    const file = JSON.stringify({
       kind: "civitas-key",
       version: 1,
-      label: entry.label || "",
-      public_key: entry.publicKey,
+      label: label || "",
+      public_key: publicKey,
       secret_key: toHex(fromBase64url(jwk.d)),
-    };
-    if (entry.account !== entry.publicKey) file.account = entry.account;
-    return JSON.stringify(file, null, 2);
+    }, null, 2);
+    const privateKey = await subtle().importKey("jwk", jwk, { name: "Ed25519" }, false, ["sign"]);
+    const entry = { publicKey, account: publicKey, label: label || "", privateKey };
+    await saveKey(entry);
+    return { entry, file };
   }
 
   // Signs `message` in `namespace` the way the ledger checks it:
@@ -199,6 +197,18 @@ const Civitas = (() => {
   async function chain() {
     if (!chainId) chainId = (await getJSON("/v1/status")).chain_id;
     return chainId;
+  }
+
+  // Signs in: asks for a one-time challenge, signs a read of /portal/session?challenge=<it>,
+  // and sends it; the node answers with a session cookie, or says why not.
+  async function signInWith(entry) {
+    const issued = await fetch("/portal/session/challenge", { method: "POST" });
+    const challenge = await issued.json();
+    if (!issued.ok) return { ok: false, body: challenge };
+    const headers = await signedRead(entry, challenge.sign);
+    headers["civitas-challenge"] = challenge.challenge;
+    const response = await fetch("/portal/session", { method: "POST", headers });
+    return { ok: response.ok, body: await response.json() };
   }
 
   // The three headers of a signed read of `path` (see docs/API.md).
@@ -266,6 +276,6 @@ const Civitas = (() => {
 
   return {
     toHex, fromHex, sha256Hex, getJSON, postJSON, loadKey, saveKey, forgetKey, importKeyFile,
-    createKey, exportKeyFile, sign, signedRead, submit, waitFor, el, setFieldError,
+    createKey, sign, signedRead, signInWith, submit, waitFor, el, setFieldError,
   };
 })();

@@ -1,0 +1,199 @@
+//! What keeps the API's load from reaching consensus: per-client rate limits, a cap on requests
+//! in flight, time limits, a small pool for CPU-heavy work, and a cap on event streams.
+//!
+//! The API runs on its own runtime (see `civitas_consensus::node::run`); queries reach the
+//! ledger through a bounded queue. Here the API bounds what it asks of either: each client
+//! (by IP address) gets [`Limits::requests_per_second`] with a burst, the whole API at most
+//! [`Limits::concurrent_requests`] requests at once (more are refused at once rather than
+//! queued), each request [`Limits::request_timeout_ms`], and handlers that verify proofs or
+//! validate large documents run on at most [`Limits::heavy_concurrency`] blocking threads.
+//! Every refusal is `429` (or `503` for a timeout) with `Retry-After` and a JSON error.
+
+use crate::error::ApiError;
+use axum::error_handling::HandleErrorLayer;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::ServiceBuilder;
+
+/// How much load the API accepts.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Requests a second each client (IP address) may make, sustained.
+    pub requests_per_second: u32,
+    /// Requests a client may make at once beyond its sustained rate.
+    pub burst: u32,
+    /// Requests the whole API handles at once; more are refused with 429.
+    pub concurrent_requests: usize,
+    /// Longest a request may take, in milliseconds (event streams are not cut: only the time
+    /// to their first byte counts).
+    pub request_timeout_ms: u64,
+    /// CPU-heavy requests (proof verification, OCDS validation) run at once.
+    pub heavy_concurrency: usize,
+    /// Event streams open at once.
+    pub event_streams: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            requests_per_second: 50,
+            burst: 200,
+            concurrent_requests: 128,
+            request_timeout_ms: 15_000,
+            heavy_concurrency: 2,
+            event_streams: 256,
+        }
+    }
+}
+
+/// The API's settings.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Mark the portal's session cookie `Secure`, so browsers send it only over HTTPS. On
+    /// unless the node is served over plain HTTP (the local devnet).
+    pub secure_cookies: bool,
+    /// How much load the API accepts.
+    pub limits: Limits,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Shared budgets handlers draw from.
+#[derive(Clone)]
+pub struct Budgets {
+    heavy: Arc<Semaphore>,
+    streams: Arc<Semaphore>,
+}
+
+impl Budgets {
+    /// Budgets for `limits`.
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            heavy: Arc::new(Semaphore::new(limits.heavy_concurrency.max(1))),
+            streams: Arc::new(Semaphore::new(limits.event_streams.max(1))),
+        }
+    }
+
+    /// Runs CPU-heavy `work` on a blocking thread, if one of the heavy slots is free.
+    pub async fn heavy<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit =
+            self.heavy.clone().try_acquire_owned().map_err(|_| {
+                busy("the node is already verifying or validating as much as it can")
+            })?;
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await;
+        result.map_err(|e| {
+            tracing::error!(error = %e, "a heavy request failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the request failed inside the node; its operator can find why in the node's log",
+            )
+        })
+    }
+
+    /// A slot for one event stream, held as long as the stream is open.
+    pub fn stream(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.streams
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy("this node serves as many event streams as it can"))
+    }
+}
+
+/// 429 with `Retry-After`.
+pub fn busy(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "overloaded",
+        format!("{what}; try again in a moment"),
+    )
+}
+
+/// Maps the errors of the concurrency and time limits to JSON answers.
+async fn refused(error: tower::BoxError) -> Response {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the request took too long and was stopped; try again in a moment",
+        )
+        .into_response();
+    }
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        return busy("the node is answering as many requests as it can").into_response();
+    }
+    tracing::error!(%error, "an API layer failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the request failed inside the node; its operator can find why in the node's log",
+    )
+    .into_response()
+}
+
+/// The JSON answer to a client over its rate.
+fn rate_limited(error: tower_governor::GovernorError) -> Response<axum::body::Body> {
+    let (wait, message) = match error {
+        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => (
+            wait_time.max(1),
+            format!(
+                "this address sends too many requests; wait {} s",
+                wait_time.max(1)
+            ),
+        ),
+        _ => (
+            1,
+            "the client's address could not be read, so the request is refused".to_string(),
+        ),
+    };
+    let mut response =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert("retry-after", value);
+    }
+    response
+}
+
+/// Wraps every route of `router` in the limits. The server must be started with the peer's
+/// address (`into_make_service_with_connect_info::<SocketAddr>()`).
+pub fn apply(router: axum::Router, limits: &Limits) -> axum::Router {
+    let per_request_ns = 1_000_000_000 / u64::from(limits.requests_per_second.max(1));
+    let governor = tower_governor::governor::GovernorConfigBuilder::default()
+        .per_nanosecond(per_request_ns.max(1))
+        .burst_size(limits.burst.max(1))
+        .key_extractor(tower_governor::key_extractor::PeerIpKeyExtractor)
+        .finish();
+    let layers = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(refused))
+        .load_shed()
+        .concurrency_limit(limits.concurrent_requests.max(1))
+        .timeout(Duration::from_millis(limits.request_timeout_ms.max(1)));
+    let router = router.layer(layers);
+    match governor {
+        Some(config) => {
+            let layer = tower_governor::GovernorLayer::new(config).error_handler(rate_limited);
+            router.layer(layer)
+        }
+        None => {
+            tracing::error!("the per-client rate limit is misconfigured; serving without it");
+            router
+        }
+    }
+}
