@@ -55,6 +55,13 @@ class Reader:
     def u8(self):
         return self.take(1)[0]
 
+    def key(self):
+        """An Ed25519 public key: 32 bytes that must decode to a curve point."""
+        key = self.take(32)
+        if _decompress(key) is None:
+            raise Invalid("a public key is not a curve point")
+        return key
+
     def be(self, n):
         return int.from_bytes(self.take(n), "big")
 
@@ -180,6 +187,28 @@ def ed25519_verify(public, message, signature):
 
 # --- genesis ------------------------------------------------------------------------------------
 
+def check_genesis(genesis):
+    """Refuses a genesis the ledger refuses (PROOFS.md section 1)."""
+    if genesis.get("version") != 3:
+        raise Invalid("genesis version must be 3")
+    agencies = genesis.get("agencies") or []
+    if not 1 <= len(agencies) <= 128:
+        raise Invalid("a genesis lists 1 to 128 agencies")
+    ids, keys = set(), set()
+    for agency in agencies:
+        if not 1 <= len(agency.get("admin_keys") or []) <= 8:
+            raise Invalid("an agency lists 1 to 8 admin keys")
+        key = agency["validator_key"].lower()
+        if agency["id"] in ids or key in keys:
+            raise Invalid("two agencies share an id or a validator key")
+        ids.add(agency["id"])
+        keys.add(key)
+    if genesis.get("epoch_length", 0) < 10:
+        raise Invalid("epoch_length must be at least 10")
+    if not 1 <= genesis.get("governance_threshold", 0) <= len(agencies):
+        raise Invalid("governance_threshold must be between 1 and the number of agencies")
+
+
 def genesis_encoding(genesis):
     out = bytearray()
     out += genesis["version"].to_bytes(2, "big")
@@ -238,7 +267,7 @@ def read_transaction_claim(r):
     """A transaction claim: the body and receipt length-prefixed, so neither is parsed."""
     body = r.bytes_(16384)
     count_at = r.pos
-    signatures = [(r.take(32), r.take(64)) for _ in range(r.length(8))]
+    signatures = [(r.key(), r.take(64)) for _ in range(r.length(8))]
     signature_bytes = r.data[count_at:r.pos]
     if not signatures:
         raise Invalid("attached transaction is unsigned")
@@ -286,7 +315,7 @@ def read_bundle(data):
             raise Invalid("a validator set holds 1 to 64 validators")
         keys = []
         for _ in range(count):
-            keys.append(r.take(32))
+            keys.append(r.key())
             r.string(32)
             r.string(256)
         if any(a >= b_ for a, b_ in zip(keys, keys[1:])):
@@ -295,7 +324,7 @@ def read_bundle(data):
         handover["next_bytes"] = r.data[start:r.pos]
         handover["proof"] = r.bytes_(65536)
         b["handovers"].append(handover)
-    b["validators"] = [r.take(32) for _ in range(r.length(64))]
+    b["validators"] = [r.key() for _ in range(r.length(64))]
     b["header"] = read_header(r)
     b["finalization"] = read_finalization(r)
     kind = r.u8()
@@ -632,6 +661,7 @@ def check_block(genesis, genesis_hash, header, fin, validators):
 
 
 def verify(bundle_bytes, genesis):
+    check_genesis(genesis)
     b = read_bundle(bundle_bytes)
     genesis_hash = tagged(b"civitas/genesis", genesis_encoding(genesis))
     header, fin, claim = b["header"], b["finalization"], b["claim"]

@@ -180,10 +180,13 @@ pub fn apply(router: axum::Router, limits: &Limits) -> axum::Router {
         .burst_size(limits.burst.max(1))
         .key_extractor(tower_governor::key_extractor::PeerIpKeyExtractor)
         .finish();
+    // One semaphore for every route (a layer applied to a router wraps each route apart).
+    let in_flight =
+        tower::limit::GlobalConcurrencyLimitLayer::new(limits.concurrent_requests.max(1));
     let layers = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(refused))
         .load_shed()
-        .concurrency_limit(limits.concurrent_requests.max(1))
+        .layer(in_flight)
         .timeout(Duration::from_millis(limits.request_timeout_ms.max(1)));
     let router = router.layer(layers);
     match governor {
@@ -195,5 +198,137 @@ pub fn apply(router: axum::Router, limits: &Limits) -> axum::Router {
             tracing::error!("the per-client rate limit is misconfigured; serving without it");
             router
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    fn app(limits: &Limits) -> axum::Router {
+        let router = axum::Router::new()
+            .route("/fast", get(|| async { "ok" }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "slow"
+                }),
+            )
+            .route(
+                "/stuck",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "never"
+                }),
+            );
+        apply(router, limits)
+    }
+
+    /// A request from `from`, as the server passes it (with the peer's address).
+    async fn call(app: &axum::Router, path: &str, from: [u8; 4]) -> axum::response::Response {
+        let address = std::net::SocketAddr::from((from, 40_000));
+        let mut request = Request::get(path).body(Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(address));
+        app.clone().oneshot(request).await.unwrap()
+    }
+
+    async fn code(response: axum::response::Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        json["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_client_over_its_rate_is_told_when_to_come_back() {
+        let limits = Limits {
+            requests_per_second: 1,
+            burst: 3,
+            ..Limits::default()
+        };
+        let app = app(&limits);
+        for _ in 0..3 {
+            assert_eq!(
+                call(&app, "/fast", [10, 0, 0, 1]).await.status(),
+                StatusCode::OK
+            );
+        }
+        let refused = call(&app, "/fast", [10, 0, 0, 1]).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key("retry-after"));
+        assert_eq!(code(refused).await, "rate_limited");
+        // Another client is not affected.
+        assert_eq!(
+            call(&app, "/fast", [10, 0, 0, 2]).await.status(),
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_beyond_the_cap_are_refused_at_once_and_slow_ones_stopped() {
+        let limits = Limits {
+            concurrent_requests: 2,
+            request_timeout_ms: 1_000,
+            ..Limits::default()
+        };
+        let app = app(&limits);
+        let slow: Vec<_> = (0..2u8)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move { call(&app, "/slow", [10, 0, 1, i]).await.status() })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refused = call(&app, "/fast", [10, 0, 2, 1]).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key("retry-after"));
+        assert_eq!(code(refused).await, "overloaded");
+        for handle in slow {
+            assert_eq!(handle.await.unwrap(), StatusCode::OK);
+        }
+        let stopped = call(&app, "/stuck", [10, 0, 3, 1]).await;
+        assert_eq!(stopped.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(stopped.headers().contains_key("retry-after"));
+        assert_eq!(code(stopped).await, "timeout");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn heavy_work_and_event_streams_have_their_own_caps() {
+        let budgets = Budgets::new(&Limits {
+            heavy_concurrency: 1,
+            event_streams: 1,
+            ..Limits::default()
+        });
+        let (started, waiting) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let busy = budgets.clone();
+        let first = tokio::spawn(async move {
+            busy.heavy(move || {
+                started.send(()).unwrap();
+                released.recv().unwrap();
+                7
+            })
+            .await
+        });
+        waiting.await.unwrap();
+        let refused = budgets.heavy(|| 8).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), 7);
+        assert_eq!(budgets.heavy(|| 9).await.unwrap(), 9);
+        let stream = budgets.stream().unwrap();
+        assert!(budgets.stream().is_err());
+        drop(stream);
+        assert!(budgets.stream().is_ok());
     }
 }

@@ -1403,7 +1403,9 @@ fn write_proof_vectors() {
                 nonces: [0; VALIDATORS as usize],
             };
             sim.register_notary().await;
-            sim.anchor_documents(3, &[0, 1, 2]).await;
+            // Enough documents for the state's operation log to pass a 256-operation chunk, so the
+            // state proofs carry a grafted chunk.
+            sim.anchor_documents(80, &[0, 1, 2]).await;
             let target = sim.min_height() + 2;
             sim.wait_for_height(target).await;
             // Anchoring document 0 again fails: a receipt with a code and arguments.
@@ -1444,7 +1446,7 @@ fn write_proof_vectors() {
             .await;
             let added = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
             sim.wait_for_height(EPOCH_LENGTH * added + 2).await;
-            sim.anchor_documents(2, &[0, 1, 2]).await;
+            sim.anchor_documents(90, &[0, 1, 2]).await;
             let target = sim.min_height() + 2;
             sim.wait_for_height(target).await;
             let document = handle
@@ -1565,7 +1567,8 @@ fn write_proof_vectors() {
                     "a certificate with one signature fewer than a quorum (checksum recomputed)",
                 ),
                 forged(&document, |b| {
-                    b.finalization.signatures.truncate(2);
+                    let quorum = civitas_core::bundle::quorum(b.validators.len());
+                    b.finalization.signatures.truncate(quorum - 1);
                 }),
             );
             add(
