@@ -101,7 +101,7 @@ fn a_flooding_client_is_slowed_and_told_when_to_come_back() {
         .iter()
         .filter(|(status, _, _)| *status == 429)
         .collect();
-    assert!(served >= 5 && served < 20, "{served} of 20 served");
+    assert!((5..20).contains(&served), "{served} of 20 served");
     let (_, headers, body) = limited.first().expect("some requests were limited");
     assert!(headers.contains("retry-after:"), "{headers}");
     let error: serde_json::Value = serde_json::from_str(body).unwrap();
