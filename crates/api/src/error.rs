@@ -47,6 +47,18 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+
+    /// 500 with code `internal`: `detail` (what failed inside the node) goes to the node's log
+    /// for its operator; the client is told only that something failed.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "a request failed inside the node");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the node could not read its own records; its operator can find why in the node's \
+             log",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -73,7 +85,7 @@ impl IntoResponse for ApiError {
 impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
         let status = match &error {
-            SubmitError::Invalid(_) => StatusCode::BAD_REQUEST,
+            SubmitError::Invalid(_) | SubmitError::Forged(_) => StatusCode::BAD_REQUEST,
             SubmitError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::Duplicate(_) => StatusCode::CONFLICT,
             SubmitError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -90,16 +102,8 @@ impl From<QueryError> for ApiError {
             QueryError::Unavailable(m) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
             }
-            QueryError::Internal(detail) => {
-                // What failed inside the node is for its operator, not for whoever asked.
-                tracing::error!(%detail, "a query failed inside the node");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the node could not read its own records; its operator can find why in the \
-                     node's log",
-                )
-            }
+            // What failed inside the node is for its operator, not for whoever asked.
+            QueryError::Internal(detail) => Self::internal(detail),
             QueryError::Busy => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "overloaded",

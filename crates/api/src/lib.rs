@@ -5,6 +5,7 @@
 //! data. Live updates stream as server-sent events. Load is bounded per client and in total
 //! ([`limits`]), so no client can starve the node's consensus.
 
+pub mod connections;
 pub mod error;
 pub mod limits;
 pub mod portal;
@@ -387,18 +388,17 @@ async fn prepare(
 async fn verify_bundle(
     State(node): State<NodeHandle>,
     Extension(budgets): Extension<Budgets>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::bad_request(
-            "send the proof bundle's bytes as the request body",
-        ));
-    }
     // Checking signatures and proofs takes CPU: it runs on the bounded heavy pool.
-    budgets
-        .heavy(move || bundle_verdict(&node, &body))
-        .await
+    let verdict = budgets
+        .heavy_body(body, BUNDLE_BODY_MAX_BYTES, move |bytes| {
+            (!bytes.is_empty()).then(|| bundle_verdict(&node, &bytes))
+        })
+        .await?;
+    verdict
         .map(Json)
+        .ok_or_else(|| ApiError::bad_request("send the proof bundle's bytes as the request body"))
 }
 
 /// The verdict on a proof bundle, as `POST /v1/proofs/verify` answers it.

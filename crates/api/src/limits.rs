@@ -3,14 +3,19 @@
 //!
 //! The API runs on its own runtime (see `civitas_consensus::node::run`); queries reach the
 //! ledger through a bounded queue. Here the API bounds what it asks of either: each client
-//! (by IP address) gets [`Limits::requests_per_second`] with a burst, the whole API at most
-//! [`Limits::concurrent_requests`] requests at once (more are refused at once rather than
-//! queued), each request [`Limits::request_timeout_ms`], and handlers that verify proofs or
-//! validate large documents run on at most [`Limits::heavy_concurrency`] blocking threads.
-//! Every refusal is `429` (or `503` for a timeout) with `Retry-After` and a JSON error.
+//! (by IP address, IPv6 by /64: [`crate::connections::client_key`]) gets
+//! [`Limits::requests_per_second`] with a burst and at most [`PER_CLIENT_IN_FLIGHT`] requests at
+//! once, the whole API at most [`Limits::concurrent_requests`] requests at once (more are
+//! refused at once rather than queued), each request [`Limits::request_timeout_ms`], and
+//! handlers that verify proofs or validate large documents run on at most
+//! [`Limits::heavy_concurrency`] blocking threads. Every refusal is `429` (or `503` for a
+//! timeout) with `Retry-After` and a JSON error. Connections are bounded by the listener
+//! ([`crate::connections`]).
 
+use crate::connections::{ClientAddr, client_key};
 use crate::error::ApiError;
 use axum::error_handling::HandleErrorLayer;
+use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -89,23 +94,34 @@ impl Budgets {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit =
-            self.heavy.clone().try_acquire_owned().map_err(|_| {
-                busy("the node is already verifying or validating as much as it can")
-            })?;
-        let result = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await;
-        result.map_err(|e| {
-            tracing::error!(error = %e, "a heavy request failed");
+        let permit = self.heavy_slot()?;
+        run_heavy(permit, work).await
+    }
+
+    /// Reads `body` (at most `max_bytes`) and runs CPU-heavy `work` on it, taking a heavy slot
+    /// before reading, so that requests refused for load never make the node hold their body.
+    pub async fn heavy_body<T: Send + 'static>(
+        &self,
+        body: axum::body::Body,
+        max_bytes: usize,
+        work: impl FnOnce(axum::body::Bytes) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = self.heavy_slot()?;
+        let bytes = axum::body::to_bytes(body, max_bytes).await.map_err(|_| {
             ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the request failed inside the node; its operator can find why in the node's log",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is over {max_bytes} bytes, or was not received whole"),
             )
-        })
+        })?;
+        run_heavy(permit, move || work(bytes)).await
+    }
+
+    fn heavy_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.heavy
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy("the node is already verifying or validating as much as it can"))
     }
 
     /// A slot for one event stream, held as long as the stream is open.
@@ -114,6 +130,99 @@ impl Budgets {
             .clone()
             .try_acquire_owned()
             .map_err(|_| busy("this node serves as many event streams as it can"))
+    }
+}
+
+/// Runs `work` on a blocking thread, holding `permit` until it is done.
+async fn run_heavy<T: Send + 'static>(
+    permit: OwnedSemaphorePermit,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await;
+    result.map_err(|e| {
+        tracing::error!(error = %e, "a heavy request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request failed inside the node; its operator can find why in the node's log",
+        )
+    })
+}
+
+/// Requests one client may have in flight at once.
+pub const PER_CLIENT_IN_FLIGHT: u32 = 16;
+/// How often the per-client rate limiter forgets clients that have gone quiet.
+const FORGET_QUIET_CLIENTS: Duration = Duration::from_secs(60);
+
+/// The rate limiter's key: the client of the connection ([`client_key`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientKeyExtractor;
+
+impl tower_governor::key_extractor::KeyExtractor for ClientKeyExtractor {
+    type Key = std::net::IpAddr;
+
+    fn extract<T>(
+        &self,
+        request: &axum::http::Request<T>,
+    ) -> Result<Self::Key, tower_governor::GovernorError> {
+        client_of(request).ok_or(tower_governor::GovernorError::UnableToExtractKey)
+    }
+}
+
+fn client_of<T>(request: &axum::http::Request<T>) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|info| client_key(info.0.0.ip()))
+}
+
+/// Requests in flight per client.
+#[derive(Clone, Default)]
+struct InFlight(Arc<std::sync::Mutex<std::collections::BTreeMap<std::net::IpAddr, u32>>>);
+
+/// Holds one of a client's in-flight places until dropped.
+struct InFlightSlot(InFlight, std::net::IpAddr);
+
+impl Drop for InFlightSlot {
+    fn drop(&mut self) {
+        let mut map = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = map.get_mut(&self.1) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Refuses a request when its client already has [`PER_CLIENT_IN_FLIGHT`] in flight.
+async fn per_client_in_flight(
+    axum::extract::State(in_flight): axum::extract::State<InFlight>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(client) = client_of(&request) else {
+        return next.run(request).await;
+    };
+    let slot = {
+        let mut map = in_flight.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = map.entry(client).or_default();
+        if *count >= PER_CLIENT_IN_FLIGHT {
+            None
+        } else {
+            *count += 1;
+            Some(InFlightSlot(in_flight.clone(), client))
+        }
+    };
+    match slot {
+        Some(_slot) => next.run(request).await,
+        None => {
+            busy("this address already has as many requests in flight as it may").into_response()
+        }
     }
 }
 
@@ -178,7 +287,7 @@ pub fn apply(router: axum::Router, limits: &Limits) -> axum::Router {
     let governor = tower_governor::governor::GovernorConfigBuilder::default()
         .per_nanosecond(per_request_ns.max(1))
         .burst_size(limits.burst.max(1))
-        .key_extractor(tower_governor::key_extractor::PeerIpKeyExtractor)
+        .key_extractor(ClientKeyExtractor)
         .finish();
     // One semaphore for every route (a layer applied to a router wraps each route apart).
     let in_flight =
@@ -188,9 +297,29 @@ pub fn apply(router: axum::Router, limits: &Limits) -> axum::Router {
         .load_shed()
         .layer(in_flight)
         .timeout(Duration::from_millis(limits.request_timeout_ms.max(1)));
-    let router = router.layer(layers);
+    let router = router
+        .layer(layers)
+        .layer(axum::middleware::from_fn_with_state(
+            InFlight::default(),
+            per_client_in_flight,
+        ));
     match governor {
         Some(config) => {
+            // The limiter keeps a state per client: forget those gone quiet, or a stream of
+            // new addresses would grow it without bound.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let limiter = Arc::downgrade(config.limiter());
+                runtime.spawn(async move {
+                    loop {
+                        tokio::time::sleep(FORGET_QUIET_CLIENTS).await;
+                        let Some(limiter) = limiter.upgrade() else {
+                            return;
+                        };
+                        limiter.retain_recent();
+                        limiter.shrink_to_fit();
+                    }
+                });
+            }
             let layer = tower_governor::GovernorLayer::new(config).error_handler(rate_limited);
             router.layer(layer)
         }
@@ -205,7 +334,6 @@ pub fn apply(router: axum::Router, limits: &Limits) -> axum::Router {
 mod tests {
     use super::*;
     use axum::body::Body;
-    use axum::extract::ConnectInfo;
     use axum::http::Request;
     use axum::routing::get;
     use tower::ServiceExt as _;
@@ -234,7 +362,9 @@ mod tests {
     async fn call(app: &axum::Router, path: &str, from: [u8; 4]) -> axum::response::Response {
         let address = std::net::SocketAddr::from((from, 40_000));
         let mut request = Request::get(path).body(Body::empty()).unwrap();
-        request.extensions_mut().insert(ConnectInfo(address));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(crate::connections::ClientAddr(address)));
         app.clone().oneshot(request).await.unwrap()
     }
 

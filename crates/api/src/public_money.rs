@@ -8,7 +8,6 @@
 
 use crate::error::ApiError;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -48,11 +47,7 @@ async fn read<T: commonware_codec::Decode<Cfg = ()>>(
     match proven.value {
         None => Ok(None),
         Some(bytes) => from_slice::<T>(&bytes, &()).map(Some).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!("stored {} value does not decode: {e}", key.space),
-            )
+            ApiError::internal(format!("stored {} value does not decode: {e}", key.space))
         }),
     }
 }
@@ -794,7 +789,7 @@ async fn records_package(
         },
         processes,
     )
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+    .map_err(ApiError::internal)
 }
 
 /// `GET /v1/ocds/releases`: every contracting process's releases in one package.
@@ -838,11 +833,11 @@ pub(crate) async fn ocds_process_record(
 /// `POST /v1/ocds/validate`: checks a release package against the OCDS 1.1 schema.
 pub(crate) async fn ocds_validate(
     axum::Extension(budgets): axum::Extension<crate::limits::Budgets>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Json<Value>, ApiError> {
     // Parsing and validating up to 8 MiB against the schema takes CPU: the bounded heavy pool.
     budgets
-        .heavy(move || {
+        .heavy_body(body, crate::OCDS_BODY_MAX_BYTES, move |body| {
             let package: Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
             Ok(Json(match ocds::validate_release_package(&package) {

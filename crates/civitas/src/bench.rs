@@ -55,6 +55,10 @@ pub struct Args {
     /// Keep the network's directory here instead of a temporary one.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Anonymous clients (each with its own loopback address) hammering the nodes' heaviest
+    /// endpoints while the workload runs: compare its latency with a run without.
+    #[arg(long, default_value_t = 0)]
+    attack: usize,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -519,6 +523,35 @@ fn measure(
     follow_receipts(apis[0].base().to_string(), seen.clone(), total);
     std::thread::sleep(Duration::from_millis(300));
 
+    // The attack, if any, runs from before the first transaction until the last is final.
+    let attack_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attack_counts = Arc::new(crate::attack::Counts::default());
+    let attack = if args.attack > 0 {
+        let targets = crate::attack::Targets {
+            bundle: apis[1].get_bytes(&format!("/v1/proofs/notary/{bundle_document}"))?,
+            document: bundle_document.to_string(),
+            transaction: setup
+                .last()
+                .map(|tx| tx.hash().to_string())
+                .unwrap_or_default(),
+        };
+        let ports = (0..args.validators)
+            .map(|i| args.base_port + i as u16)
+            .collect();
+        let handle = crate::attack::start(
+            args.attack,
+            ports,
+            targets,
+            attack_stop.clone(),
+            attack_counts.clone(),
+        );
+        // Let the attack reach its full strength first.
+        std::thread::sleep(Duration::from_secs(3));
+        Some(handle)
+    } else {
+        None
+    };
+
     let cpu_before: Vec<f64> = children
         .iter()
         .map(|c| cpu_seconds(c.id()).unwrap_or(0.0))
@@ -607,6 +640,10 @@ fn measure(
         std::thread::sleep(Duration::from_millis(50));
     }
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    attack_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(attack) = attack {
+        let _ = attack.join();
+    }
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
     // Memory after a tenth of the transactions were final, and at the end.
     let (rss_tenth, rss_end) = {
@@ -707,6 +744,13 @@ fn measure(
         "fraction_of_bound": tps / bound,
         "bundle_bytes": bundle_bytes.len(),
         "bundle_verify_ms": verify_ms,
+        "attack": {
+            "clients": args.attack,
+            "requests": attack_counts.sent.load(std::sync::atomic::Ordering::Relaxed),
+            "served": attack_counts.served.load(std::sync::atomic::Ordering::Relaxed),
+            "refused_429": attack_counts.refused.load(std::sync::atomic::Ordering::Relaxed),
+            "failed": attack_counts.failed.load(std::sync::atomic::Ordering::Relaxed),
+        },
     });
     if args.json {
         print_json(&report);
@@ -725,6 +769,18 @@ fn measure(
             report["signing_per_second"].as_f64().unwrap_or(0.0)
         );
         println!("finalized throughput            {tps:.0} tx/s over {window:.2} s");
+        if args.attack > 0 {
+            let count =
+                |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+            println!(
+                "attack                          {} clients, {} requests: {} served, {} refused (429), {} failed",
+                args.attack,
+                count(&attack_counts.sent),
+                count(&attack_counts.served),
+                count(&attack_counts.refused),
+                count(&attack_counts.failed)
+            );
+        }
         println!(
             "submit-to-finality latency      p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
             percentile(&latencies, 50.0),

@@ -1,6 +1,7 @@
 //! `civitas`: run a node or a local network, manage keys and genesis, send transactions, read
 //! the ledger, fetch proof bundles and verify them offline.
 
+mod attack;
 mod bench;
 mod devnet;
 mod disk;

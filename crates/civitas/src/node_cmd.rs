@@ -342,7 +342,8 @@ pub fn run(command: Command) -> Result<()> {
             }
         };
         let app = civitas_api::router_with(handle, &api_config)
-            .into_make_service_with_connect_info::<SocketAddr>();
+            .into_make_service_with_connect_info::<civitas_api::connections::ClientAddr>();
+        let listener = civitas_api::connections::Listener::new(listener);
         let disk = crate::disk::watch(data_dir.clone(), min_free_mb);
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             tokio::select! {

@@ -78,7 +78,15 @@ impl BatchVerdict {
 
 /// Whether an error code means "not now": the same request may be sent again shortly.
 pub fn is_busy(code: &str) -> bool {
-    matches!(code, "mempool_full" | "nonce_too_far" | "state_unavailable")
+    matches!(
+        code,
+        "mempool_full"
+            | "nonce_too_far"
+            | "state_unavailable"
+            | "overloaded"
+            | "rate_limited"
+            | "timeout"
+    )
 }
 
 /// A node's HTTP API.

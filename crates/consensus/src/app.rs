@@ -60,6 +60,11 @@ pub const EMPTY_BLOCK_WAIT_MS: u64 = 300;
 pub const CLOCK_SKEW_TOLERATED_MS: u64 = 2_000;
 /// Longest a validator waits for its clock to reach a candidate's timestamp, in ms: well under
 /// the 1 s leader timeout, whatever timestamp the block carries.
+///
+/// There is no rule against a timestamp *behind* the clock: a validator also processes older
+/// candidates (the ancestors of a proposal it has not applied yet), which no waiting would make
+/// acceptable. A proposer can therefore hold the ledger's time back to just after its parent's,
+/// for its own block only: the next honest proposer stamps its clock.
 pub const CLOCK_SKEW_WAIT_MAX_MS: u64 = 250;
 
 /// How many finalized blocks the feed to subscribers (the event stream) holds. The feed keeps
@@ -798,6 +803,7 @@ where
             .collect();
         changed.sort();
         changed.dedup();
+        mempool.mark_changed(&changed, block.header().height);
         if !changed.is_empty() {
             let view = ReaderView::<E>(readers);
             match crate::gossip::evict_unauthenticated(&self.shared, &view, &changed).await {

@@ -119,7 +119,7 @@ where
     /// The history MMR's nodes, for proofs of blocks without a certificate of their own.
     pub history: HistoryStore<E>,
     /// Where to send transactions submitted to this node.
-    pub submit: futures::channel::mpsc::Sender<crate::gossip::Submission>,
+    pub submit: tokio::sync::mpsc::Sender<crate::gossip::Submission>,
     /// Handle of the validator's root task; aborting it stops every actor of the validator.
     pub engine: Handle<()>,
 }
@@ -199,6 +199,51 @@ where
         };
     }
     height
+}
+
+/// Stops the node, saying what to do, if the stores beside the state lag it: the history index
+/// must hold every applied block, and a proof must be kept for every change of validator set
+/// (without them the node could never prove what it holds).
+async fn check_stores<E, V>(
+    genesis: &civitas_core::genesis::Genesis,
+    view: &V,
+    history: &HistoryStore<E>,
+    handovers: &HandoverStore<E>,
+    applied: u64,
+) where
+    E: Spawner + Clock + Metrics + Storage + commonware_storage::Context,
+    V: civitas_state::StateView,
+{
+    let restore = "restore the data directory from a backup, or start from an empty one to \
+                   fetch the chain from the other validators";
+    let held = history.len().await;
+    if held < applied + 1 {
+        panic!(
+            "the history index holds {held} blocks but the state is at height {applied}: {restore}"
+        );
+    }
+    let key = civitas_modules::governance::state::handovers_key();
+    let changed = match view.get(&key.hashed()).await {
+        Ok(Some(bytes)) => {
+            civitas_exec::decode_value::<civitas_modules::governance::state::Epochs>(&key, &bytes)
+                .map(|epochs| epochs.0)
+                .unwrap_or_else(|e| panic!("the list of validator-set changes is unreadable: {e}"))
+        }
+        Ok(None) => Vec::new(),
+        Err(e) => panic!("cannot read the list of validator-set changes: {e}"),
+    };
+    for epoch in changed {
+        // The proof of the latest applied block is taken once it is applied, and taken again
+        // if the node stopped in between (the block is delivered again): it may still come.
+        if genesis.last_height_of(epoch.saturating_sub(1)) == applied {
+            continue;
+        }
+        if handovers.get(epoch).await.is_none() {
+            panic!(
+                "the proof of the validator-set change into epoch {epoch} is missing: {restore}"
+            );
+        }
+    }
 }
 
 /// Simplex settings shared by every epoch's engine.
@@ -449,6 +494,7 @@ where
     crate::epochs::load_sets(&shared, &view, start_epoch)
         .await
         .expect("failed to read the validator sets from the state");
+    check_stores(&genesis, &view, &history, &handovers, applied).await;
     let next_set = view
         .get(&civitas_modules::governance::state::next_validators_key().hashed())
         .await

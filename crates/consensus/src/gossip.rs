@@ -6,10 +6,13 @@
 //! received from a peer is checked the same way and kept, but not forwarded again: validators
 //! are fully connected.
 //!
-//! Peers are validators, but any of them may be Byzantine. A peer that sends an undecodable
-//! batch or a transaction whose signatures do not verify (which an honest peer, having checked
-//! it, never forwards) is blocked. Each peer may make this node admit at most
-//! [`GOSSIP_TXS_PER_PEER_PER_SECOND`] transactions a second; batches beyond that are dropped.
+//! Peers are validators, but any of them may be Byzantine. A peer that sends a transaction whose
+//! signatures do not verify (which an honest peer, having checked it, never forwards) is
+//! blocked; one that sends [`GOSSIP_STRIKES_MAX`] batches this node cannot decode or whose
+//! transactions break a bound is blocked too (one such batch may come from an honest peer
+//! running another release during an upgrade). Each peer may make this node check at most
+//! [`GOSSIP_SIGNATURES_PER_PEER_PER_SECOND`] signatures a second; batches beyond are dropped
+//! unchecked. Admission and gossip run on threads of their own, not on those consensus runs on.
 
 use crate::app::Shared;
 use crate::mempool::{MempoolError, NONCE_WINDOW};
@@ -22,8 +25,7 @@ use civitas_state::{DbView, SharedDb, StateView};
 use commonware_cryptography::ed25519;
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Spawner};
-use futures::StreamExt;
-use futures::channel::{mpsc, oneshot};
+use futures::channel::oneshot;
 use std::time::UNIX_EPOCH;
 use tracing::{debug, warn};
 
@@ -35,27 +37,39 @@ pub const GOSSIP_BATCH_MAX: usize = 256;
 pub const EXPIRY_AHEAD_MAX_MS: u64 = 24 * 3600 * 1000;
 /// Queue of API submissions waiting for admission.
 pub const SUBMISSION_QUEUE: usize = 4096;
-/// Most transactions one peer may make this node check per second (sustained; a burst of
-/// [`GOSSIP_BURST_TXS`] is allowed). Above it a peer's batches are dropped unchecked.
-pub const GOSSIP_TXS_PER_PEER_PER_SECOND: u64 = 10_000;
-/// Most transactions one peer may send at once, beyond its sustained rate.
-pub const GOSSIP_BURST_TXS: u64 = 4 * GOSSIP_BATCH_MAX as u64;
+/// Most signatures one peer may make this node check per second (sustained; a burst of
+/// [`GOSSIP_BURST_SIGNATURES`] is allowed). Above it a peer's batches are dropped unchecked.
+pub const GOSSIP_SIGNATURES_PER_PEER_PER_SECOND: u64 = 10_000;
+/// Most signatures one peer may send at once, beyond its sustained rate: two full batches.
+pub const GOSSIP_BURST_SIGNATURES: u64 =
+    2 * (GOSSIP_BATCH_MAX * civitas_core::limits::TX_SIGNATURES_MAX) as u64;
+/// Batches a peer may send that cannot be decoded or break a bound before it is blocked.
+pub const GOSSIP_STRIKES_MAX: u32 = 3;
 
-/// A token bucket per peer: how many transactions each may still have checked.
+/// A token bucket per peer (how many signatures each may still have checked) and its strikes.
 #[derive(Default)]
 struct PeerBudgets {
-    /// Tokens (in thousandths of a transaction) and when they were last refilled (ms).
+    /// Tokens (in thousandths of a signature) and when they were last refilled (ms).
     peers: std::collections::BTreeMap<ed25519::PublicKey, (u64, u64)>,
+    /// Malformed batches received from each peer.
+    strikes: std::collections::BTreeMap<ed25519::PublicKey, u32>,
 }
 
 impl PeerBudgets {
-    /// Takes `count` transactions from `peer`'s budget at `now_ms`; false if it has too few.
+    /// Records a malformed batch from `peer`; true once it has sent [`GOSSIP_STRIKES_MAX`].
+    fn strike(&mut self, peer: &ed25519::PublicKey) -> bool {
+        let strikes = self.strikes.entry(peer.clone()).or_default();
+        *strikes += 1;
+        *strikes >= GOSSIP_STRIKES_MAX
+    }
+
+    /// Takes `count` signatures from `peer`'s budget at `now_ms`; false if it has too few.
     fn take(&mut self, peer: &ed25519::PublicKey, count: u64, now_ms: u64) -> bool {
-        let capacity = GOSSIP_BURST_TXS * 1000;
+        let capacity = GOSSIP_BURST_SIGNATURES * 1000;
         let (tokens, last) = self.peers.entry(peer.clone()).or_insert((capacity, now_ms));
         let refill = now_ms
             .saturating_sub(*last)
-            .saturating_mul(GOSSIP_TXS_PER_PEER_PER_SECOND);
+            .saturating_mul(GOSSIP_SIGNATURES_PER_PEER_PER_SECOND);
         *tokens = tokens.saturating_add(refill).min(capacity);
         *last = now_ms;
         let cost = count.saturating_mul(1000);
@@ -93,9 +107,12 @@ pub fn gossip_batches(txs: &[SignedTx]) -> Vec<Vec<u8>> {
 /// Why a submitted transaction was refused. Each has a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubmitError {
-    /// Malformed or badly signed.
+    /// Malformed, or breaks a bound.
     #[error("{0}")]
     Invalid(String),
+    /// A signature does not verify.
+    #[error("{0}")]
+    Forged(String),
     /// Wrong chain, expired, unknown signer, wrong key, bad nonce: the client must fix it.
     #[error("{message}")]
     Refused {
@@ -125,7 +142,7 @@ impl SubmitError {
     /// Stable error code for the API.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Invalid(_) => "invalid_transaction",
+            Self::Invalid(_) | Self::Forged(_) => "invalid_transaction",
             Self::Refused { code, .. } => code,
             Self::Duplicate(_) => "duplicate_transaction",
             Self::Busy { code, .. } => code,
@@ -140,9 +157,12 @@ pub type Submission = (SignedTx, oneshot::Sender<Result<TxHash, SubmitError>>);
 /// Checks a batch of transactions and adds those that pass to the mempool; one verdict per
 /// transaction, in order.
 ///
-/// Signatures are verified together (see [`SignedTx::verify_signatures_batch`]), after the
-/// cheap checks and after leaving out transactions already pending, so a transaction gossiped
-/// or submitted twice is verified once.
+/// The cheapest checks come first: shape, already pending, chain and expiry, then the ledger
+/// state (the signer exists and is active, the keys that signed are its keys, the nonce is in
+/// its window), and only then the signatures, verified together (see
+/// [`SignedTx::verify_signatures_batch`]). So a transaction gossiped or submitted twice is
+/// verified once, and a flood of transactions from accounts that do not exist costs a state
+/// read each, not a signature check.
 pub async fn admit_batch<V: StateView>(
     shared: &Shared,
     view: &V,
@@ -150,44 +170,49 @@ pub async fn admit_batch<V: StateView>(
     now: TimestampMs,
     rng: &mut impl rand_core::CryptoRng,
 ) -> Vec<Result<TxHash, SubmitError>> {
-    let mut verdicts: Vec<Option<Result<TxHash, SubmitError>>> = Vec::with_capacity(txs.len());
-    let mut hashes = Vec::with_capacity(txs.len());
+    // The finalized height the state checks are made at: an account whose keys or status a
+    // later block changed is checked again (see `Mempool::insert`).
+    let checked_at = shared.tip().height;
+    let mut verdicts: Vec<Result<(TxHash, u64), SubmitError>> = Vec::with_capacity(txs.len());
     for tx in &txs {
         let hash = tx.hash();
-        hashes.push(hash);
         let verdict = match tx.check_shape() {
-            Err(e) => Some(Err(SubmitError::Invalid(e.to_string()))),
-            Ok(()) if shared.mempool.contains(&hash) => Some(Err(SubmitError::Duplicate(hash))),
-            Ok(()) => check_envelope(shared, tx, now).err().map(Err),
+            Err(e) => Err(SubmitError::Invalid(e.to_string())),
+            Ok(()) if shared.mempool.contains(&hash) => Err(SubmitError::Duplicate(hash)),
+            Ok(()) => match check_envelope(shared, tx, now) {
+                Err(refused) => Err(refused),
+                Ok(()) => check_state(view, tx).await.map(|next| (hash, next)),
+            },
         };
         verdicts.push(verdict);
     }
     let unchecked: Vec<&SignedTx> = txs
         .iter()
         .zip(&verdicts)
-        .filter(|(_, verdict)| verdict.is_none())
+        .filter(|(_, verdict)| verdict.is_ok())
         .map(|(tx, _)| tx)
         .collect();
     let mut signatures = SignedTx::verify_signatures_batch(&unchecked, rng).into_iter();
-    for verdict in verdicts.iter_mut().filter(|v| v.is_none()) {
+    for verdict in verdicts.iter_mut().filter(|v| v.is_ok()) {
         if let Some(Err(e)) = signatures.next() {
-            *verdict = Some(Err(SubmitError::Invalid(e.to_string())));
+            *verdict = Err(SubmitError::Forged(e.to_string()));
         }
     }
-    let mut out = Vec::with_capacity(txs.len());
-    for ((tx, hash), verdict) in txs.into_iter().zip(hashes).zip(verdicts) {
-        out.push(match verdict {
-            Some(refused) => refused,
-            None => admit_verified(shared, view, tx, hash, now).await,
-        });
-    }
-    out
+    txs.into_iter()
+        .zip(verdicts)
+        .map(|(tx, verdict)| {
+            let (hash, next) = verdict?;
+            insert(shared, tx, hash, next, now, checked_at)
+        })
+        .collect()
 }
 
 fn unavailable(e: civitas_exec::BlockError) -> SubmitError {
+    // What failed is for the operator's log, not for whoever submitted.
+    warn!(error = %e, "reading the state to admit a transaction failed");
     SubmitError::Busy {
         code: "state_unavailable",
-        message: format!("the node could not read its state ({e}); retry shortly"),
+        message: "the node could not read its state; retry shortly".into(),
     }
 }
 
@@ -221,19 +246,14 @@ fn check_envelope(shared: &Shared, tx: &SignedTx, now: TimestampMs) -> Result<()
     Ok(())
 }
 
-/// Checks a transaction whose shape and signatures were verified against the latest finalized
-/// state (signer, keys, nonce window) and adds it to the mempool.
-async fn admit_verified<V: StateView>(
-    shared: &Shared,
-    view: &V,
-    tx: SignedTx,
-    hash: TxHash,
-    now: TimestampMs,
-) -> Result<TxHash, SubmitError> {
+/// Checks a transaction against the latest finalized state: its signer exists and is active,
+/// the keys that signed it are the account's, and its nonce is in the account's window; returns
+/// the account's next nonce. Signatures are not checked here.
+async fn check_state<V: StateView>(view: &V, tx: &SignedTx) -> Result<u64, SubmitError> {
     let refuse = |code, message: String| Err(SubmitError::Refused { code, message });
     let mut overlay = Overlay::new(view);
     let authenticated = CivitasModules
-        .authenticate(&tx, &mut overlay)
+        .authenticate(tx, &mut overlay)
         .await
         .map_err(unavailable)?;
     if let Err(rejection) = authenticated {
@@ -261,9 +281,21 @@ async fn admit_verified<V: StateView>(
             ),
         });
     }
+    Ok(next)
+}
+
+/// Adds a checked transaction to the mempool.
+fn insert(
+    shared: &Shared,
+    tx: SignedTx,
+    hash: TxHash,
+    next: u64,
+    now: TimestampMs,
+    checked_at: u64,
+) -> Result<TxHash, SubmitError> {
     shared
         .mempool
-        .insert(tx, hash, next, now.0)
+        .insert(tx, hash, next, now.0, checked_at)
         .map_err(|e| match e {
             MempoolError::Duplicate(hash) => SubmitError::Duplicate(hash),
             MempoolError::Full(_) => SubmitError::Busy {
@@ -272,6 +304,10 @@ async fn admit_verified<V: StateView>(
             },
             MempoolError::NonceTaken(_) => SubmitError::Refused {
                 code: "nonce_taken",
+                message: e.to_string(),
+            },
+            MempoolError::Stale => SubmitError::Busy {
+                code: "state_unavailable",
                 message: e.to_string(),
             },
         })
@@ -316,14 +352,14 @@ pub fn start<E, S, R, B>(
     db: SharedDb<E>,
     (mut sender, mut receiver): (S, R),
     mut blocker: B,
-) -> mpsc::Sender<Submission>
+) -> tokio::sync::mpsc::Sender<Submission>
 where
     E: Spawner + Clock + commonware_storage::Context + rand_core::CryptoRng,
     S: Sender<PublicKey = ed25519::PublicKey>,
     R: Receiver<PublicKey = ed25519::PublicKey>,
     B: commonware_p2p::Blocker<PublicKey = ed25519::PublicKey>,
 {
-    let (submit_tx, mut submit_rx) = mpsc::channel::<Submission>(SUBMISSION_QUEUE);
+    let (submit_tx, mut submit_rx) = tokio::sync::mpsc::channel::<Submission>(SUBMISSION_QUEUE);
 
     // Transactions from peers.
     {
@@ -331,6 +367,7 @@ where
         let db = db.clone();
         context
             .child("from_peers")
+            .dedicated()
             .spawn(move |mut context| async move {
                 let view = DbView(db);
                 let mut budgets = PeerBudgets::default();
@@ -346,28 +383,35 @@ where
                         _ => {
                             warn!(
                                 ?peer,
-                                "peer sent a malformed transaction batch; blocking it"
+                                "peer sent a transaction batch this node cannot decode"
                             );
-                            shared.metrics.record_peer_blocked("malformed_batch");
-                            let _ = blocker.block(peer);
+                            if budgets.strike(&peer) {
+                                shared.metrics.record_peer_blocked("malformed_batch");
+                                let _ = blocker.block(peer);
+                            }
                             continue;
                         }
                     };
                     let now = now(&context);
-                    if !budgets.take(&peer, txs.len() as u64, now.0) {
+                    let signatures: usize = txs.iter().map(|tx| tx.signatures.len()).sum();
+                    if !budgets.take(&peer, signatures as u64, now.0) {
                         debug!(
                             ?peer,
-                            txs = txs.len(),
-                            "peer over its gossip budget; batch dropped"
+                            signatures, "peer over its gossip budget; batch dropped"
                         );
                         continue;
                     }
                     let mut forged = false;
+                    let mut malformed = false;
                     for verdict in admit_batch(&shared, &view, txs, now, &mut context).await {
                         match verdict {
-                            Err(SubmitError::Invalid(e)) => {
-                                debug!(?peer, error = %e, "peer sent an invalid transaction");
+                            Err(SubmitError::Forged(e)) => {
+                                debug!(?peer, error = %e, "peer sent a badly signed transaction");
                                 forged = true;
+                            }
+                            Err(SubmitError::Invalid(e)) => {
+                                debug!(?peer, error = %e, "peer sent a malformed transaction");
+                                malformed = true;
                             }
                             Err(e) => {
                                 debug!(?peer, error = %e, "gossiped transaction not admitted")
@@ -375,11 +419,17 @@ where
                             Ok(_) => {}
                         }
                     }
-                    if forged {
+                    if malformed && !forged && budgets.strike(&peer) {
                         warn!(
                             ?peer,
-                            "peer sent badly signed or malformed transactions; blocking it"
+                            "peer keeps sending malformed transactions; blocking it"
                         );
+                        shared.metrics.record_peer_blocked("malformed_batch");
+                        let _ = blocker.block(peer);
+                        continue;
+                    }
+                    if forged {
+                        warn!(?peer, "peer sent badly signed transactions; blocking it");
                         shared.metrics.record_peer_blocked("invalid_transaction");
                         let _ = blocker.block(peer);
                     }
@@ -390,9 +440,10 @@ where
     // Transactions from this node's API.
     context
         .child("from_api")
+        .dedicated()
         .spawn(move |mut context| async move {
             let view = DbView(db);
-            while let Some(first) = submit_rx.next().await {
+            while let Some(first) = submit_rx.recv().await {
                 let mut batch = Vec::new();
                 let mut pending = vec![first];
                 while pending.len() < GOSSIP_BATCH_MAX {
@@ -483,12 +534,16 @@ mod tests {
     fn a_peer_gets_its_rate_and_a_burst_then_waits() {
         let peer = PrivateKey::from_test_seed(3).public_key().inner().clone();
         let mut budgets = PeerBudgets::default();
-        assert!(budgets.take(&peer, GOSSIP_BURST_TXS, 0));
+        assert!(budgets.take(&peer, GOSSIP_BURST_SIGNATURES, 0));
         assert!(!budgets.take(&peer, 1, 0));
         // 100 ms later: a tenth of a second's worth.
-        assert!(budgets.take(&peer, GOSSIP_TXS_PER_PEER_PER_SECOND / 10, 100));
+        assert!(budgets.take(&peer, GOSSIP_SIGNATURES_PER_PEER_PER_SECOND / 10, 100));
         assert!(!budgets.take(&peer, 1, 100));
         let other = PrivateKey::from_test_seed(4).public_key().inner().clone();
         assert!(budgets.take(&other, GOSSIP_BATCH_MAX as u64, 100));
+        // Strikes: blocked at the third malformed batch.
+        assert!(!budgets.strike(&other));
+        assert!(!budgets.strike(&other));
+        assert!(budgets.strike(&other));
     }
 }

@@ -43,7 +43,13 @@ pub enum MempoolError {
     /// Another transaction with the same signer and nonce is pending.
     #[error("another pending transaction already uses nonce {0} for this account")]
     NonceTaken(u64),
+    /// The signer's keys or status changed after the transaction was checked.
+    #[error("the account changed while the transaction was being checked; send it again")]
+    Stale,
 }
+
+/// Most accounts whose latest change of keys or status the mempool remembers.
+pub const CHANGED_ACCOUNTS_REMEMBERED: usize = 4_096;
 
 struct Entry {
     tx: Arc<SignedTx>,
@@ -102,6 +108,8 @@ struct Inner {
     next_seq: u64,
     rejected: BTreeMap<TxHash, (String, String)>,
     rejected_order: VecDeque<TxHash>,
+    /// The height of each account's latest finalized change of keys or status.
+    changed: BTreeMap<AccountId, u64>,
 }
 
 /// A shared, bounded mempool.
@@ -127,16 +135,27 @@ impl Mempool {
     }
 
     /// Adds a verified transaction whose hash is `hash`; `next_nonce` is its signer's next
-    /// nonce in the finalized state, `now_ms` this node's clock.
+    /// nonce in the finalized state of height `checked_at`, which its checks were made
+    /// against, and `now_ms` this node's clock. Refused as [`MempoolError::Stale`] if a block
+    /// after `checked_at` changed the signer's keys or status: the checks would have to be made
+    /// again, and the transaction would otherwise escape the eviction that block triggered.
     pub fn insert(
         &self,
         tx: SignedTx,
         hash: TxHash,
         next_nonce: u64,
         now_ms: u64,
+        checked_at: u64,
     ) -> Result<TxHash, MempoolError> {
         let bytes = tx.encode_size();
         let mut inner = self.lock();
+        if inner
+            .changed
+            .get(&tx.body.signer)
+            .is_some_and(|height| *height > checked_at)
+        {
+            return Err(MempoolError::Stale);
+        }
         if inner.by_hash.contains_key(&hash) {
             return Err(MempoolError::Duplicate(hash));
         }
@@ -293,6 +312,21 @@ impl Mempool {
             .map(|account| (*account, self.pending_of(account)))
             .filter(|(_, txs)| !txs.is_empty())
             .collect()
+    }
+
+    /// Records that the block at `height` changed the keys or status of `accounts`.
+    pub fn mark_changed(&self, accounts: &[AccountId], height: u64) {
+        let mut inner = self.lock();
+        for account in accounts {
+            inner.changed.insert(*account, height);
+        }
+        if inner.changed.len() > CHANGED_ACCOUNTS_REMEMBERED {
+            // Forget the oldest changes: transactions checked that long ago are long admitted.
+            let mut heights: Vec<u64> = inner.changed.values().copied().collect();
+            heights.sort_unstable();
+            let cutoff = heights[heights.len() - CHANGED_ACCOUNTS_REMEMBERED];
+            inner.changed.retain(|_, h| *h >= cutoff);
+        }
     }
 
     /// Drops transactions that no longer authenticate against the finalized state (their
@@ -480,7 +514,7 @@ mod tests {
         now_ms: u64,
     ) -> Result<TxHash, MempoolError> {
         let hash = tx.hash();
-        pool.insert(tx, hash, next_nonce, now_ms)
+        pool.insert(tx, hash, next_nonce, now_ms, 0)
     }
 
     #[test]
@@ -598,6 +632,23 @@ mod tests {
         pool.evict_unauthenticated(&[(tx(1, 0).hash(), "wrong_key", "rotated".into())]);
         assert!(pool.is_empty());
         assert_eq!(pool.rejection(&tx(1, 0).hash()).unwrap().0, "wrong_key");
+    }
+
+    #[test]
+    fn a_transaction_checked_before_its_signer_changed_is_checked_again() {
+        let pool = Mempool::new();
+        let signer = tx(1, 0).body.signer;
+        pool.mark_changed(&[signer], 10);
+        let stale = tx(1, 0);
+        let hash = stale.hash();
+        assert_eq!(
+            pool.insert(stale.clone(), hash, 0, 0, 9),
+            Err(MempoolError::Stale)
+        );
+        assert!(pool.insert(stale, hash, 0, 0, 10).is_ok());
+        // Another signer is not affected.
+        let other = tx(2, 0);
+        assert!(pool.insert(other.clone(), other.hash(), 0, 0, 1).is_ok());
     }
 
     #[test]

@@ -29,8 +29,9 @@ use commonware_consensus::{
 };
 use commonware_cryptography::sha256;
 use commonware_runtime::{Clock, Spawner};
-use futures::channel::{mpsc, oneshot};
-use futures::{SinkExt, StreamExt};
+use futures::channel::oneshot;
+use tokio::sync::mpsc;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -170,8 +171,7 @@ impl NodeHandle {
 
     async fn submit_once(&self, tx: SignedTx) -> Result<TxHash, SubmitError> {
         let (respond, verdict) = oneshot::channel();
-        let mut submit = self.submit.clone();
-        submit
+        self.submit
             .send((tx, respond))
             .await
             .map_err(|_| SubmitError::Unavailable)?;
@@ -185,12 +185,11 @@ impl NodeHandle {
         make: impl FnOnce(oneshot::Sender<T>) -> Request,
     ) -> Result<T, QueryError> {
         let (respond, answer) = oneshot::channel();
-        let mut requests = self.requests.clone();
         let stopping = || QueryError::Unavailable("node is shutting down".into());
-        match requests.try_send(make(respond)) {
+        match self.requests.try_send(make(respond)) {
             Ok(()) => {}
-            Err(e) if e.is_full() => return Err(QueryError::Busy),
-            Err(_) => return Err(stopping()),
+            Err(mpsc::error::TrySendError::Full(_)) => return Err(QueryError::Busy),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(stopping()),
         }
         answer.await.map_err(|_| stopping())
     }
@@ -540,7 +539,7 @@ where
 
 /// How many blocks after a block without a certificate of its own are searched for one with a
 /// certificate to prove it through.
-const CERTIFIED_SEARCH_MAX: u64 = 4_096;
+const CERTIFIED_SEARCH_MAX: u64 = 1_024;
 
 /// The stores a transaction bundle is built from.
 struct BundleSources<'a, E>
@@ -683,11 +682,19 @@ where
     let applied = sources.shared.tip().height;
     let last = applied.min(height.saturating_add(CERTIFIED_SEARCH_MAX));
     for later in height + 1..=last {
-        if let Some(info) = block_info(sources.marshal, later).await
-            && let Some(finalization) = info.finalization
-        {
-            return Ok((info.block.header.clone(), finalization));
-        }
+        // Only the certificate is looked up while searching; one block is loaded at the end.
+        let Some(finalization) = sources.marshal.get_finalization(Height::new(later)).await else {
+            continue;
+        };
+        let block = sources
+            .marshal
+            .get_block(Height::new(later))
+            .await
+            .ok_or_else(|| QueryError::Unavailable(format!("block {later} is not available")))?;
+        return Ok((
+            block.inner().header().clone(),
+            convert_finalization(&finalization),
+        ));
     }
     Err(QueryError::Unavailable(format!(
         "block {height} has no finalization certificate of its own and no later block with one \
@@ -717,7 +724,7 @@ where
         let shared = shared.clone();
         context.spawn(move |context| async move {
             let slots = Arc::new(tokio::sync::Semaphore::new(QUERY_CONCURRENCY));
-            while let Some(request) = receiver.next().await {
+            while let Some(request) = receiver.recv().await {
                 // At most QUERY_CONCURRENCY queries run at once; the rest wait in the bounded
                 // queue, and beyond it are refused as busy.
                 let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -790,5 +797,45 @@ where
         submit: validator.submit.clone(),
         shared,
         runtime_metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_query_queue_answers_busy_at_once() {
+        let (requests, _receiver) = mpsc::channel::<Request>(1);
+        let (submit, _submissions) = mpsc::channel(1);
+        let genesis = Arc::new(civitas_core::genesis::Genesis {
+            version: civitas_core::genesis::GENESIS_VERSION,
+            chain_id: "t".into(),
+            genesis_time: civitas_core::time::TimestampMs(0),
+            agencies: vec![],
+            epoch_length: 10,
+            governance_threshold: 1,
+            authorization: civitas_core::genesis::GenesisAuthorization {
+                schema: String::new(),
+                policies: String::new(),
+            },
+        });
+        let handle = NodeHandle {
+            requests,
+            submit,
+            shared: Shared::new(genesis),
+            runtime_metrics: Arc::new(String::new),
+        };
+        // Nothing serves the queue: the first query takes its one place and waits; the next
+        // is refused at once rather than waiting for a place.
+        let (respond, _never) = oneshot::channel();
+        handle
+            .requests
+            .try_send(Request::NetworkTip(respond))
+            .unwrap();
+        let answer = futures::executor::block_on(handle.tx_status(Hash32::ZERO));
+        assert!(matches!(answer, Err(QueryError::Busy)));
+        let answer = futures::executor::block_on(handle.block(Some(1)));
+        assert!(matches!(answer, Err(QueryError::Busy)));
     }
 }

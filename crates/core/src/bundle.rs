@@ -514,9 +514,20 @@ impl TxClaim {
             return fail("the receipt is not the block's receipt for that position");
         }
         // The block commits to these exact signatures; checking them too shows that each key
-        // listed really signed.
+        // listed really signed. (Exactly what PROOFS.md section 10 step 7 asks: at least one
+        // signature, no key twice, each valid; the rules a transaction must meet to be admitted
+        // are not a verifier's concern.)
+        let signatures = &self.tx.signatures;
+        if signatures.is_empty() {
+            return fail("the transaction carries no signature");
+        }
+        for (index, entry) in signatures.iter().enumerate() {
+            if signatures[..index].iter().any(|e| e.key == entry.key) {
+                return fail("a key signed the transaction twice");
+            }
+        }
         self.tx
-            .verify_stateless()
+            .verify_signatures()
             .map_err(|e| BundleError::BadTransaction(format!("its signatures: {e}")))
     }
 }

@@ -72,30 +72,43 @@ pub struct Sessions {
 /// One-time sign-in challenges: each is issued once, used once, and expires.
 #[derive(Default)]
 pub struct Challenges {
-    inner: Mutex<BTreeMap<[u8; 32], u64>>,
+    inner: Mutex<ChallengeSet>,
+}
+
+/// The outstanding challenges with their expiry, and the order they were issued in (expiries
+/// grow with it, so the oldest and the expired are at the front).
+#[derive(Default)]
+struct ChallengeSet {
+    live: BTreeMap<[u8; 32], u64>,
+    order: std::collections::VecDeque<([u8; 32], u64)>,
 }
 
 impl Challenges {
     /// A fresh challenge, usable until `now_ms + CHALLENGE_TTL_MS`.
     fn issue(&self, now_ms: u64) -> Option<[u8; 32]> {
         let challenge = civitas_core::crypto::random_32().ok()?;
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, expires| *expires > now_ms);
-        while map.len() >= CHALLENGES_MAX {
-            let oldest = map
-                .iter()
-                .min_by_key(|(_, expires)| **expires)
-                .map(|(c, _)| *c)?;
-            map.remove(&oldest);
+        let mut set = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // Drop the expired, then the oldest while full (entries already used are skipped).
+        while let Some((oldest, expires)) = set.order.front().copied() {
+            if expires > now_ms && set.live.len() < CHALLENGES_MAX {
+                break;
+            }
+            set.order.pop_front();
+            if set.live.get(&oldest) == Some(&expires) {
+                set.live.remove(&oldest);
+            }
         }
-        map.insert(challenge, now_ms + CHALLENGE_TTL_MS);
+        let expires = now_ms + CHALLENGE_TTL_MS;
+        set.live.insert(challenge, expires);
+        set.order.push_back((challenge, expires));
         Some(challenge)
     }
 
     /// Takes `challenge` back: true once, if it was issued and has not expired.
     fn take(&self, challenge: &[u8; 32], now_ms: u64) -> bool {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(challenge)
+        let mut set = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        set.live
+            .remove(challenge)
             .is_some_and(|expires| expires > now_ms)
     }
 }
@@ -1175,7 +1188,7 @@ mod tests {
         for n in 0..CHALLENGES_MAX as u64 + 10 {
             challenges.issue(5_000 + n).unwrap();
         }
-        assert_eq!(challenges.inner.lock().unwrap().len(), CHALLENGES_MAX);
+        assert_eq!(challenges.inner.lock().unwrap().live.len(), CHALLENGES_MAX);
     }
 
     #[test]

@@ -121,7 +121,17 @@ const Civitas = (() => {
     });
   }
 
-  const loadKey = () => store("readonly", (s) => s.get("current"));
+  // The key kept in this browser. A key kept by an older portal, when keys were extractable, is
+  // made unextractable the first time it is loaded.
+  async function loadKey() {
+    const entry = await store("readonly", (s) => s.get("current"));
+    if (entry && entry.privateKey && entry.privateKey.extractable) {
+      const jwk = await crypto.subtle.exportKey("jwk", entry.privateKey);
+      entry.privateKey = await subtle().importKey("jwk", jwk, { name: "Ed25519" }, false, ["sign"]);
+      await saveKey(entry);
+    }
+    return entry;
+  }
   const saveKey = (entry) => store("readwrite", (s) => s.put(entry, "current"));
   const forgetKey = () => store("readwrite", (s) => s.delete("current"));
 
