@@ -315,7 +315,13 @@ fn ed25519_verifications_per_second() -> f64 {
 
 /// Sends `txs` (one request, or one per transaction when there is one) until the node has taken
 /// or finally refused each; transactions refused only for now are sent again after a pause.
-fn send_until_taken(client: &Client, txs: &[SignedTx], refusals: &mut Vec<String>) {
+/// Records when the node took each transaction in `taken`.
+fn send_until_taken(
+    client: &Client,
+    txs: &[SignedTx],
+    refusals: &mut Vec<String>,
+    taken: &mut Vec<(Hash32, Instant)>,
+) {
     let mut waiting: Vec<SignedTx> = txs.to_vec();
     while !waiting.is_empty() {
         let verdicts: Vec<Option<(String, String)>> = if waiting.len() == 1 {
@@ -339,9 +345,10 @@ fn send_until_taken(client: &Client, txs: &[SignedTx], refusals: &mut Vec<String
             }
         };
         let mut again = Vec::new();
+        let answered = Instant::now();
         for (tx, verdict) in waiting.into_iter().zip(verdicts) {
             match verdict {
-                None => {}
+                None => taken.push((tx.hash(), answered)),
                 Some((code, _)) if civitas_client::is_busy(&code) => again.push(tx),
                 Some((code, message)) => refusals.push(format!("{message} ({code})")),
             }
@@ -351,6 +358,75 @@ fn send_until_taken(client: &Client, txs: &[SignedTx], refusals: &mut Vec<String
         }
         waiting = again;
     }
+}
+
+/// One node's finality histogram, as its `/metrics` reports it.
+struct FinalityHistogram {
+    /// (upper bound in milliseconds, cumulative count), in increasing bounds.
+    buckets: Vec<(u64, u64)>,
+    count: u64,
+}
+
+impl FinalityHistogram {
+    /// Reads `civitas_finality_latency_seconds` from a Prometheus text exposition.
+    fn parse(text: &str) -> Option<Self> {
+        let mut buckets = Vec::new();
+        let mut count = None;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("civitas_finality_latency_seconds_bucket{le=\"") {
+                let (bound, value) = rest.split_once("\"} ")?;
+                if bound == "+Inf" {
+                    continue;
+                }
+                let seconds: f64 = bound.parse().ok()?;
+                buckets.push((
+                    (seconds * 1000.0).round() as u64,
+                    value.trim().parse().ok()?,
+                ));
+            } else if let Some(value) = line.strip_prefix("civitas_finality_latency_seconds_count ")
+            {
+                count = value.trim().parse().ok();
+            }
+        }
+        Some(Self {
+            buckets,
+            count: count?,
+        })
+    }
+
+    /// The smallest bucket bound holding fraction `q` of the blocks recorded since `before`;
+    /// `None` when there were none, or when they lie beyond the last bound.
+    fn quantile_bound_ms(&self, before: &Self, q: f64) -> Option<u64> {
+        let blocks = self.count.checked_sub(before.count)?;
+        if blocks == 0 {
+            return None;
+        }
+        let wanted = (blocks as f64 * q).ceil() as u64;
+        self.buckets
+            .iter()
+            .zip(&before.buckets)
+            .find(|((_, now), (_, then))| now.saturating_sub(*then) >= wanted)
+            .map(|((bound, _), _)| *bound)
+    }
+}
+
+/// Every node's finality histogram (`None` for a node that did not answer in ten tries: under
+/// attack, `/metrics` is refused as busy like any other request).
+fn finality_histograms(apis: &[Client]) -> Vec<Option<FinalityHistogram>> {
+    let read = |api: &Client| {
+        let text = api.get_bytes("/metrics").ok()?;
+        FinalityHistogram::parse(std::str::from_utf8(&text).ok()?)
+    };
+    apis.iter()
+        .map(|api| {
+            (0..10).find_map(|_| {
+                read(api).or_else(|| {
+                    std::thread::sleep(Duration::from_millis(100));
+                    None
+                })
+            })
+        })
+        .collect()
 }
 
 /// Follows node 0's event stream, recording when each receipt arrives.
@@ -561,6 +637,8 @@ fn measure(
         .sum();
     let submitted: Arc<Mutex<Vec<(Hash32, Instant)>>> =
         Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let taken: Arc<Mutex<Vec<(Hash32, Instant)>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let finality_before = finality_histograms(apis);
     let refused: Arc<Mutex<Vec<String>>> = Arc::default();
     // Resident memory as the chain grows: sampled every half second with the number of
     // transactions finalized so far.
@@ -595,6 +673,7 @@ fn measure(
         .map(|(c, txs)| {
             let client = apis[c % apis.len()].clone();
             let submitted = submitted.clone();
+            let taken = taken.clone();
             let refused = refused.clone();
             std::thread::spawn(move || {
                 for (n, chunk) in txs.chunks(batch).enumerate() {
@@ -609,7 +688,12 @@ fn measure(
                         None => Instant::now(),
                     };
                     let mut refusals = Vec::new();
-                    send_until_taken(&client, chunk, &mut refusals);
+                    let mut accepted = Vec::with_capacity(chunk.len());
+                    send_until_taken(&client, chunk, &mut refusals, &mut accepted);
+                    taken
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(accepted);
                     refused
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -640,6 +724,8 @@ fn measure(
         std::thread::sleep(Duration::from_millis(50));
     }
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    // Read before the attack stops, so that reading them is as hard as it was.
+    let finality_after = finality_histograms(apis);
     attack_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(attack) = attack {
         let _ = attack.join();
@@ -675,6 +761,28 @@ fn measure(
         .collect();
     latencies.sort_by(|a, b| a.total_cmp(b));
     let finalized = latencies.len();
+    // From the node taking a transaction to its receipt: what is left once admission is done.
+    let mut after_taken: Vec<f64> = taken
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(|(hash, at)| {
+            seen.get(hash)
+                .map(|done| done.saturating_duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    after_taken.sort_by(|a, b| a.total_cmp(b));
+    // The nodes' own measure of consensus: block timestamp to the block applied, per node.
+    let block_finality: Vec<Option<(u64, u64, u64)>> = finality_before
+        .iter()
+        .zip(&finality_after)
+        .map(|(before, after)| {
+            let (before, after) = (before.as_ref()?, after.as_ref()?);
+            let blocks = after.count.checked_sub(before.count)?;
+            let quantile = |q: f64| after.quantile_bound_ms(before, q);
+            Some((blocks, quantile(0.5)?, quantile(0.99)?))
+        })
+        .collect();
     let last = submitted
         .iter()
         .filter_map(|(hash, _)| seen.get(hash))
@@ -733,6 +841,15 @@ fn measure(
             "p99": percentile(&latencies, 99.0),
             "max": latencies.last().copied().unwrap_or(0.0),
         },
+        "taken_to_final_ms": {
+            "p50": percentile(&after_taken, 50.0),
+            "p90": percentile(&after_taken, 90.0),
+            "p99": percentile(&after_taken, 99.0),
+            "max": after_taken.last().copied().unwrap_or(0.0),
+        },
+        "block_finality_ms_at_most": block_finality.iter().map(|b| b.map(|(blocks, p50, p99)| serde_json::json!({
+            "blocks": blocks, "p50": p50, "p99": p99,
+        }))).collect::<Vec<_>>(),
         "cpu_ms_per_tx_per_validator": cpu.iter().map(|s| s * 1000.0 / total as f64).collect::<Vec<_>>(),
         "peak_rss_mib": mib(&rss),
         "rss_mib_after_tenth": mib(&rss_tenth),
@@ -789,6 +906,25 @@ fn measure(
             latencies.last().copied().unwrap_or(0.0)
         );
         println!(
+            "taken-to-finality latency       p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(&after_taken, 50.0),
+            percentile(&after_taken, 90.0),
+            percentile(&after_taken, 99.0),
+            after_taken.last().copied().unwrap_or(0.0)
+        );
+        println!(
+            "block finality (node metrics)   {}",
+            block_finality
+                .iter()
+                .map(|b| match b {
+                    Some((blocks, p50, p99)) =>
+                        format!("{blocks} blocks, p50 ≤ {p50} ms, p99 ≤ {p99} ms"),
+                    None => "unreadable".into(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        println!(
             "CPU per tx per validator        {}",
             cpu.iter()
                 .map(|s| format!("{:.3} ms", s * 1000.0 / total as f64))
@@ -835,4 +971,55 @@ fn measure(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FinalityHistogram;
+
+    fn exposition(buckets: &[(&str, u64)], count: u64) -> String {
+        let mut text = String::from("# TYPE civitas_finality_latency_seconds histogram\n");
+        for (bound, value) in buckets {
+            text.push_str(&format!(
+                "civitas_finality_latency_seconds_bucket{{le=\"{bound}\"}} {value}\n"
+            ));
+        }
+        text.push_str(&format!(
+            "civitas_finality_latency_seconds_bucket{{le=\"+Inf\"}} {count}\n\
+             civitas_finality_latency_seconds_count {count}\n"
+        ));
+        text
+    }
+
+    #[test]
+    fn quantiles_come_from_the_blocks_recorded_between_two_readings() {
+        let before = exposition(&[("0.1", 10), ("0.25", 10), ("0.5", 10)], 10);
+        // 100 blocks since: 50 under 100 ms, 49 more under 250 ms, one under 500 ms.
+        let after = exposition(&[("0.1", 60), ("0.25", 109), ("0.5", 110)], 110);
+        let (before, after) = (
+            FinalityHistogram::parse(&before).unwrap(),
+            FinalityHistogram::parse(&after).unwrap(),
+        );
+        assert_eq!(after.buckets[1], (250, 109));
+        assert_eq!(after.quantile_bound_ms(&before, 0.5), Some(100));
+        assert_eq!(after.quantile_bound_ms(&before, 0.99), Some(250));
+        assert_eq!(after.quantile_bound_ms(&before, 1.0), Some(500));
+        // No block in between, or none within the last bound: no figure rather than a wrong one.
+        assert_eq!(before.quantile_bound_ms(&before, 0.5), None);
+        let beyond = exposition(&[("0.1", 10), ("0.25", 10), ("0.5", 10)], 20);
+        let beyond = FinalityHistogram::parse(&beyond).unwrap();
+        assert_eq!(beyond.quantile_bound_ms(&before, 0.5), None);
+    }
+
+    #[test]
+    fn an_exposition_without_the_histogram_is_not_read() {
+        assert!(FinalityHistogram::parse("civitas_block_height 7\n").is_none());
+        assert!(
+            FinalityHistogram::parse(
+                "civitas_finality_latency_seconds_bucket{le=\"x\"} 1\n\
+                 civitas_finality_latency_seconds_count 1\n"
+            )
+            .is_none()
+        );
+    }
 }

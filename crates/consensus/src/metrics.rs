@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds of the finality-latency buckets, in milliseconds.
-const LATENCY_BUCKETS_MS: [u64; 12] = [
-    50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 10_000,
+const LATENCY_BUCKETS_MS: [u64; 15] = [
+    50, 100, 150, 200, 250, 300, 400, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 10_000,
 ];
 /// Finalized blocks remembered for the throughput gauge.
 const RATE_WINDOW_BLOCKS: usize = 32;

@@ -228,7 +228,8 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
         channels,
     )
     .await;
-    let handle = crate::service::start(context.child("service"), &validator);
+    let handle =
+        crate::service::start_with(context.child("service"), &validator, lower_thread_priority);
     RunningNode {
         handle,
         validator: validator.engine,
@@ -241,6 +242,31 @@ pub const CONSENSUS_WORKER_THREADS: usize = 2;
 /// Worker threads of the API's own runtime (HTTP, the portal, event streams), kept apart so
 /// that no load on the API can occupy the threads consensus runs on.
 pub const API_WORKER_THREADS: usize = 2;
+/// The API's threads (its workers and its pool for heavy requests) and the query service's
+/// thread run at this lower scheduling priority (a Unix nice value) than the consensus runtime's. Separate threads alone do not keep
+/// API load from starving consensus: when the machine's cores are all busy, the kernel shares
+/// them among every runnable thread, so a flood of requests would still take CPU time from
+/// votes and blocks. At nice 10 against 0, consensus gets about ten times the API's share of
+/// a contended core, and the API still gets every cycle consensus leaves idle.
+pub const API_THREAD_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to [`API_THREAD_NICE`] (Linux sets the nice
+/// value per thread; elsewhere this does nothing). Failure is harmless: the thread keeps its
+/// priority, so it is only logged.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority with `who` 0 changes only the calling thread's nice value on
+        // Linux; it reads and writes no memory of ours.
+        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, API_THREAD_NICE) };
+        if result != 0 {
+            tracing::debug!(
+                error = %std::io::Error::last_os_error(),
+                "cannot lower a thread's priority"
+            );
+        }
+    }
+}
 
 /// Runs a node until `serve` returns: starts the consensus runtime with storage under
 /// `storage_dir`, starts the node, and hands its query handle to `serve` (which runs the API
@@ -266,6 +292,7 @@ where
                 match tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(API_WORKER_THREADS)
                     .thread_name("civitas-api")
+                    .on_thread_start(lower_thread_priority)
                     .enable_all()
                     .build()
                 {

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 /// Queries waiting to be served; when full, a query is refused as busy at once.
 pub const QUERY_QUEUE: usize = 256;
-/// Queries served at once (on the node's runtime, beside consensus).
+/// Queries served at once (on the query service's own thread).
 pub const QUERY_CONCURRENCY: usize = 8;
 /// How many times a bundle request waits for a height that has its own certificate.
 const BUNDLE_ATTEMPTS: usize = 50;
@@ -702,6 +702,85 @@ where
     )))
 }
 
+/// What the query service reads from.
+struct Services<E>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    shared: Shared,
+    db: SharedDb<E>,
+    marshal: Marshal,
+    handovers: HandoverStore<E>,
+    receipts: ReceiptStore<E>,
+    history: HistoryStore<E>,
+}
+
+impl<E> Services<E>
+where
+    E: commonware_storage::Context + Spawner + Clock + commonware_runtime::Metrics,
+{
+    /// Answers one query.
+    async fn answer(&self, context: &E, request: Request) {
+        let Self {
+            shared,
+            db,
+            marshal,
+            handovers,
+            receipts,
+            history,
+        } = self;
+        match request {
+            Request::NetworkTip(respond) => {
+                let latest = marshal
+                    .get_info(commonware_consensus::marshal::Identifier::Latest)
+                    .await
+                    .map(|(height, _)| height.get())
+                    .unwrap_or(0);
+                // Enough peers voting in a later epoch are past its first block.
+                let ours = shared.metrics.epoch();
+                let epoch = shared
+                    .epochs
+                    .get(ours)
+                    .map_or(0, |set| shared.peer_epochs.network_epoch(&set));
+                let seen = if epoch == 0 {
+                    0
+                } else {
+                    shared.genesis.last_height_of(epoch - 1) + 1
+                };
+                let _ = respond.send(latest.max(seen));
+            }
+            Request::TxStatus(hash, respond) => {
+                let _ = respond.send(tx_status(shared, receipts, hash).await);
+            }
+            Request::Block(height, respond) => {
+                let height = height.unwrap_or_else(|| shared.tip().height);
+                let _ = respond.send(block_info(marshal, height).await);
+            }
+            Request::State(key, respond) => {
+                let _ = respond.send(prove(db, &key).await);
+            }
+            Request::AuthorizeRead(question, respond) => {
+                let _ = respond.send(authorize_read(shared, db, question).await);
+            }
+            Request::Bundle(key, respond) => {
+                let result = bundle(context, shared, db, handovers, marshal, key).await;
+                let _ = respond.send(result);
+            }
+            Request::TxBundle(hash, through, respond) => {
+                let sources = BundleSources {
+                    shared,
+                    db,
+                    handovers,
+                    receipts,
+                    history,
+                    marshal,
+                };
+                let _ = respond.send(tx_bundle(&sources, hash, through).await);
+            }
+        }
+    }
+}
+
 /// Starts the query service for `validator`; returns the handle.
 pub fn start<E>(context: E, validator: &Validator<E>) -> NodeHandle
 where
@@ -711,87 +790,64 @@ where
         + commonware_runtime::Metrics
         + commonware_runtime::Storage,
 {
+    start_with(context, validator, || {})
+}
+
+/// Starts the query service for `validator` on a thread of its own, which first runs
+/// `on_thread` (a node lowers that thread's priority there); returns the handle.
+///
+/// Every query is polled on that one thread, never on the consensus runtime's workers: proving
+/// a value, reading blocks for the explorer or assembling a bundle is CPU work, and a flood of
+/// queries must not take it from votes and blocks. Storage and marshal still answer on the
+/// runtime, as they do for consensus.
+pub fn start_with<E>(context: E, validator: &Validator<E>, on_thread: fn()) -> NodeHandle
+where
+    E: commonware_storage::Context
+        + Spawner
+        + Clock
+        + commonware_runtime::Metrics
+        + commonware_runtime::Storage,
+{
+    use futures::StreamExt as _;
     let (requests, mut receiver) = mpsc::channel::<Request>(QUERY_QUEUE);
     let encoder = context.child("metrics");
     let runtime_metrics: MetricsEncoder = Arc::new(move || encoder.encode());
     let shared = validator.shared.clone();
-    let db = validator.db.clone();
-    let marshal = validator.marshal.clone();
-    let handovers = validator.handovers.clone();
-    let receipts = validator.receipts.clone();
-    let history = validator.history.clone();
-    {
-        let shared = shared.clone();
-        context.spawn(move |context| async move {
-            let slots = Arc::new(tokio::sync::Semaphore::new(QUERY_CONCURRENCY));
-            while let Some(request) = receiver.recv().await {
+    let services = Services {
+        shared: shared.clone(),
+        db: validator.db.clone(),
+        marshal: validator.marshal.clone(),
+        handovers: validator.handovers.clone(),
+        receipts: validator.receipts.clone(),
+        history: validator.history.clone(),
+    };
+    context
+        .child("queries")
+        .dedicated()
+        .spawn(move |context| async move {
+            on_thread();
+            let services = services;
+            let mut running = futures::stream::FuturesUnordered::new();
+            loop {
                 // At most QUERY_CONCURRENCY queries run at once; the rest wait in the bounded
                 // queue, and beyond it are refused as busy.
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let shared = shared.clone();
-                let db = db.clone();
-                let marshal = marshal.clone();
-                let handovers = handovers.clone();
-                let receipts = receipts.clone();
-                let history = history.clone();
-                context.child("query").spawn(move |context| async move {
-                    let _slot = slot;
-                    match request {
-                        Request::NetworkTip(respond) => {
-                            let latest = marshal
-                                .get_info(commonware_consensus::marshal::Identifier::Latest)
-                                .await
-                                .map(|(height, _)| height.get())
-                                .unwrap_or(0);
-                            // Enough peers voting in a later epoch are past its first block.
-                            let ours = shared.metrics.epoch();
-                            let epoch = shared
-                                .epochs
-                                .get(ours)
-                                .map_or(0, |set| shared.peer_epochs.network_epoch(&set));
-                            let seen = if epoch == 0 {
-                                0
-                            } else {
-                                shared.genesis.last_height_of(epoch - 1) + 1
-                            };
-                            let _ = respond.send(latest.max(seen));
-                        }
-                        Request::TxStatus(hash, respond) => {
-                            let _ = respond.send(tx_status(&shared, &receipts, hash).await);
-                        }
-                        Request::Block(height, respond) => {
-                            let height = height.unwrap_or_else(|| shared.tip().height);
-                            let _ = respond.send(block_info(&marshal, height).await);
-                        }
-                        Request::State(key, respond) => {
-                            let _ = respond.send(prove(&db, &key).await);
-                        }
-                        Request::AuthorizeRead(question, respond) => {
-                            let _ = respond.send(authorize_read(&shared, &db, question).await);
-                        }
-                        Request::Bundle(key, respond) => {
-                            let result =
-                                bundle(&context, &shared, &db, &handovers, &marshal, key).await;
-                            let _ = respond.send(result);
-                        }
-                        Request::TxBundle(hash, through, respond) => {
-                            let sources = BundleSources {
-                                shared: &shared,
-                                db: &db,
-                                handovers: &handovers,
-                                receipts: &receipts,
-                                history: &history,
-                                marshal: &marshal,
-                            };
-                            let _ = respond.send(tx_bundle(&sources, hash, through).await);
-                        }
-                    }
-                });
+                if running.len() >= QUERY_CONCURRENCY {
+                    running.next().await;
+                    continue;
+                }
+                // Biased, so that the order is the same on every run (the simulation replays
+                // it from a seed): running queries progress first, then a new one is taken.
+                tokio::select! {
+                    biased;
+                    Some(()) = running.next(), if !running.is_empty() => {}
+                    request = receiver.recv() => match request {
+                        Some(request) => running.push(services.answer(&context, request)),
+                        None => break,
+                    },
+                }
             }
+            while running.next().await.is_some() {}
         });
-    }
     NodeHandle {
         requests,
         submit: validator.submit.clone(),

@@ -139,11 +139,6 @@ impl FaultLog {
         }))
     }
 
-    /// Stops committing faults: the proposer is honest from now on.
-    pub fn stop(&mut self) {
-        self.order.clear();
-    }
-
     /// Whether every fault was sent at least once.
     pub fn done(&self) -> bool {
         Fault::ALL
