@@ -421,6 +421,24 @@ impl Sim {
         }
     }
 
+    /// Waits until validator `index` has finalized transaction `hash`, whatever its outcome;
+    /// fails after ten simulated minutes.
+    async fn wait_for_receipt(&self, index: usize, hash: civitas_core::tx::TxHash) {
+        let deadline = self.context.current() + Duration::from_secs(600);
+        loop {
+            if let Some(validator) = self.validators[index].as_ref()
+                && let Ok(Some(_)) = validator.receipts.get(&hash).await
+            {
+                return;
+            }
+            assert!(
+                self.context.current() < deadline,
+                "validator {index} never finalized transaction {hash}"
+            );
+            self.context.sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Submits without insisting on admission (the node may have seen it already).
     async fn try_submit(&mut self, index: usize, tx: SignedTx) -> bool {
         let Some(validator) = self.validators[index].as_mut() else {
@@ -952,12 +970,20 @@ async fn govern(
             reason: "simulation".into(),
         },
     );
+    // Each step waits for the previous one's receipt, not for a number of blocks: over lossy
+    // links a transaction can take longer to be included, and an approval of a proposal not
+    // yet made fails.
+    let proposed = propose.hash();
     sim.submit_to(through, propose).await;
-    let target = sim.min_height() + 2;
-    sim.wait_for_height(target).await;
+    sim.wait_for_receipt(through, proposed).await;
+    let mut approvals = Vec::new();
     for agency in [2, 3] {
         let approve = admins.sign(agency, GovernanceInstruction::Approve { proposal });
+        approvals.push(approve.hash());
         sim.submit_to(through, approve).await;
+    }
+    for approval in approvals {
+        sim.wait_for_receipt(through, approval).await;
     }
     let target = sim.min_height() + 3;
     sim.wait_for_height(target).await;
