@@ -176,13 +176,45 @@ async fn healthz(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
 /// A node whose latest block is older than this is not ready, in milliseconds.
 pub const READY_STALE_MS: u64 = 30_000;
 
+/// What a node's connections look like, for an operator: "connected to 2 of 3 other validators;
+/// not connected: health (10.0.0.3:9000), land (10.0.0.4:9000)".
+fn connections(peers: &civitas_consensus::service::Peers) -> String {
+    let total = peers.connected.len() + peers.missing.len();
+    let mut text = format!(
+        "connected to {} of {total} other validators",
+        peers.connected.len()
+    );
+    if !peers.missing.is_empty() {
+        let missing: Vec<String> = peers
+            .missing
+            .iter()
+            .map(|v| format!("{} ({})", v.agency, v.p2p_address))
+            .collect();
+        text.push_str(&format!("; not connected: {}", missing.join(", ")));
+    }
+    text
+}
+
+/// The advice that goes with a node that has too few connections to make progress.
+const CONNECT_ADVICE: &str = "see the node's log for why (a peer on another genesis, an unresolvable name, a private address without allow_private_ips = true), and check that each missing validator runs and that its p2p port is open to this host";
+
 async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
     let tip = node.tip();
+    let peers = node.peers();
+    let connections = connections(&peers);
+    let isolated = !peers.missing.is_empty();
+    let advice = if isolated {
+        format!("; {CONNECT_ADVICE}")
+    } else {
+        String::new()
+    };
     if tip.height == 0 {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
-            "no block has been finalized yet; the node is starting or cannot reach a quorum of validators",
+            format!(
+                "no block has been finalized yet; the node is starting or cannot reach a quorum of validators ({connections}){advice}"
+            ),
         ));
     }
     let age = now_ms().saturating_sub(tip.timestamp.0);
@@ -191,15 +223,18 @@ async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
             format!(
-                "the latest finalized block ({}) is {} s old; the node is catching up or the network has no quorum",
+                "the latest finalized block ({}) is {} s old; the node is catching up or the network has no quorum ({connections}){advice}",
                 tip.height,
                 age / 1000
             ),
         ));
     }
-    Ok(Json(
-        json!({ "ready": true, "height": tip.height, "block_age_ms": age }),
-    ))
+    Ok(Json(json!({
+        "ready": true,
+        "height": tip.height,
+        "block_age_ms": age,
+        "peers": { "connected": peers.connected.len(), "missing": peers.missing.len() },
+    })))
 }
 
 async fn metrics(State(node): State<NodeHandle>) -> Response {
@@ -222,6 +257,8 @@ async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
     let tip = node.tip();
     let genesis = node.genesis();
     let (epoch, set) = node.epoch();
+    let peers = node.peers();
+    let validator = |v: &civitas_core::governance::ValidatorEntry| json!({ "agency": v.agency, "key": v.key, "p2p_address": v.p2p_address });
     Json(json!({
         "chain_id": genesis.chain_id,
         "genesis_hash": genesis.hash(),
@@ -235,6 +272,10 @@ async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
         "epoch": epoch,
         "epoch_ends_at": genesis.last_height_of(epoch),
         "validators": set.keys(),
+        "peers": {
+            "connected": peers.connected.iter().map(validator).collect::<Vec<_>>(),
+            "missing": peers.missing.iter().map(validator).collect::<Vec<_>>(),
+        },
     }))
 }
 

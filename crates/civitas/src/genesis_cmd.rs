@@ -141,6 +141,11 @@ pub fn run(command: Command) -> Result<()> {
             admin_keys,
             p2p,
         } => {
+            if !civitas_consensus::node::is_p2p_address(&p2p) {
+                bail!(
+                    "--p2p {p2p:?} is not host:port or ip:port (for example 10.0.0.1:9000 or node.finance.example:9000)"
+                );
+            }
             let text = std::fs::read_to_string(&genesis)
                 .with_context(|| format!("cannot read {}", genesis.display()))?;
             let mut document: Genesis = serde_json::from_str(&text)

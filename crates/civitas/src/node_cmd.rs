@@ -7,7 +7,7 @@ use civitas_core::crypto::PublicKey;
 use clap::Subcommand;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -39,9 +39,30 @@ fn catch_up(node: &str, timeout: u64) -> Result<()> {
     use std::io::Write as _;
     let client = civitas_client::Client::new(node);
     let start = std::time::Instant::now();
-    let first = client.status()?["height"].as_u64().unwrap_or(0);
+    // Right after a restart the node may not answer yet: wait for it, within the timeout.
+    let status = |announced: &mut bool| loop {
+        match client.status() {
+            Ok(status) => return Ok(status),
+            Err(e) if start.elapsed().as_secs() < timeout => {
+                if !*announced {
+                    eprintln!("waiting for the node at {node} to answer ({e:#})");
+                    *announced = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "the node at {node} did not answer within {timeout} s; is it running, and is --node its api_listen address?"
+                    )
+                });
+            }
+        }
+    };
+    let mut announced = false;
+    let first = status(&mut announced)?["height"].as_u64().unwrap_or(0);
     loop {
-        let status = client.status()?;
+        let status = status(&mut announced)?;
         let height = status["height"].as_u64().unwrap_or(0);
         let network = status["network_height"].as_u64().unwrap_or(height);
         let elapsed = start.elapsed().as_secs_f64().max(0.001);
@@ -180,12 +201,27 @@ fn resolve(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
-fn socket(address: &str) -> Result<SocketAddr> {
-    address
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {address}"))?
-        .next()
-        .with_context(|| format!("{address} resolves to no address"))
+/// Checks that `address` is `ip:port` or `host:port`. Host names are resolved when dialling, not
+/// here: a name that does not resolve yet must not keep this node from starting.
+fn check_p2p_address(address: &str, whose: &str) -> Result<()> {
+    if !civitas_consensus::node::is_p2p_address(address) {
+        bail!(
+            "the p2p address of {whose}, {address:?}, is not host:port or ip:port (for example 10.0.0.1:9000 or node.finance.example:9000)"
+        );
+    }
+    Ok(())
+}
+
+/// Private or loopback addresses among `peers` (those written as IP addresses), which the p2p
+/// layer neither dials nor accepts unless `allow_private_ips` is set.
+fn private_addresses<'a>(peers: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    peers
+        .into_iter()
+        .filter(|a| {
+            a.parse::<SocketAddr>()
+                .is_ok_and(|s| !civitas_consensus::node::is_public(&s.ip()))
+        })
+        .collect()
 }
 
 /// The layout of what a node stores. 2: headers with `receipts_root`, receipts beside the
@@ -235,17 +271,29 @@ fn check_data_dir(data_dir: &Path, genesis_hash: &str) -> Result<()> {
     Ok(())
 }
 
+/// The log filter when neither `log` nor `CIVITAS_LOG` sets one: the node's own news, and
+/// commonware's warnings except two that its storage logs on every normal start (an empty log on
+/// first start, a bitmap without pruned chunks on each start), which would teach operators to
+/// ignore warnings.
+pub const DEFAULT_LOG_FILTER: &str = "info,commonware=warn,commonware_storage::qmdb::any=error,commonware_storage::qmdb::current::db=error";
+
 fn init_logging(filter: Option<&str>, format: Option<&str>) -> Result<()> {
+    use std::io::IsTerminal as _;
     let filter = std::env::var("CIVITAS_LOG")
         .ok()
         .or_else(|| filter.map(str::to_string))
-        .unwrap_or_else(|| "info,commonware=warn".to_string());
+        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).with_context(|| {
+        format!("log = {filter:?} is not a log filter (such as \"info\" or \"info,civitas=debug\")")
+    })?;
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // Colour only for a person at a terminal: a file, a pipe or journald gets plain text.
+    let colour = std::io::stderr().is_terminal();
     let _ = match format.unwrap_or("text") {
-        "text" => builder.try_init(),
-        "json" => builder.json().try_init(),
+        "text" => builder.with_ansi(colour).try_init(),
+        "json" => builder.json().with_ansi(false).try_init(),
         other => bail!("log_format {other:?} is not one of \"text\" or \"json\""),
     };
     Ok(())
@@ -282,6 +330,61 @@ pub fn run(command: Command) -> Result<()> {
         );
     }
     let api_config = node.api.config()?;
+    init_logging(node.log.as_deref(), node.log_format.as_deref())?;
+
+    // Every validator's p2p address: genesis, overridden by `[peers]`, plus `[peers]` entries
+    // for validators that joined after genesis.
+    let mut peers: Vec<(PublicKey, String)> = Vec::new();
+    for agency in &genesis.agencies {
+        let key_hex = agency.validator_key.to_hex();
+        let address = node.peers.get(&key_hex).unwrap_or(&agency.p2p_address);
+        check_p2p_address(address, &format!("agency {}'s validator", agency.id))?;
+        peers.push((agency.validator_key.clone(), address.clone()));
+    }
+    for (key_hex, address) in &node.peers {
+        let peer = PublicKey::from_hex(key_hex).with_context(|| {
+            format!("[peers] key {key_hex} is not a validator's public key (64 hex digits, from `civitas keys show`)")
+        })?;
+        if genesis.agency_of_validator(&peer).is_none() {
+            check_p2p_address(address, &format!("validator {key_hex} in [peers]"))?;
+            peers.push((peer, address.clone()));
+        }
+    }
+    let own = key.public_key();
+    if !node.allow_private_ips {
+        let private = private_addresses(
+            peers
+                .iter()
+                .filter(|(k, _)| k != &own)
+                .map(|(_, a)| a.as_str()),
+        );
+        if !private.is_empty() {
+            tracing::warn!(
+                addresses = %private.join(", "),
+                "genesis or [peers] lists validators at private or loopback addresses, which this \
+                 node neither dials nor accepts while allow_private_ips is false: add \
+                 allow_private_ips = true to node.toml if the validators share a private network"
+            );
+        }
+    }
+
+    // Claim both ports before touching the data directory, so that a port conflict is reported
+    // plainly and a failed start leaves a fresh data_dir as it was. The p2p port is released
+    // again at once for the p2p layer to bind.
+    let listener = std::net::TcpListener::bind(node.api_listen).with_context(|| {
+        format!(
+            "cannot listen for the API on {} (api_listen): another process (another civitas node?) uses it; stop it or choose another port",
+            node.api_listen
+        )
+    })?;
+    listener.set_nonblocking(true)?;
+    drop(std::net::TcpListener::bind(node.p2p_listen).with_context(|| {
+        format!(
+            "cannot listen for peers on {} (p2p_listen): another process (another civitas node?) uses it, or the address is not this host's; stop it or choose another port",
+            node.p2p_listen
+        )
+    })?);
+
     let data_dir = resolve(base, &node.data_dir);
     check_data_dir(&data_dir, &genesis.hash().to_hex())?;
     crate::disk::check_writable(&data_dir)?;
@@ -290,34 +393,15 @@ pub fn run(command: Command) -> Result<()> {
         .unwrap_or(crate::disk::DEFAULT_MIN_FREE_MB);
     crate::disk::check_free(&data_dir, min_free_mb)?;
     crate::disk::install_panic_hint();
-    init_logging(node.log.as_deref(), node.log_format.as_deref())?;
 
-    let mut peers = Vec::new();
-    for agency in &genesis.agencies {
-        let key_hex = agency.validator_key.to_hex();
-        let address = node.peers.get(&key_hex).unwrap_or(&agency.p2p_address);
-        peers.push((agency.validator_key.clone(), socket(address)?));
-    }
-    for (key_hex, address) in &node.peers {
-        let peer = PublicKey::from_hex(key_hex)
-            .with_context(|| format!("peer key {key_hex} is not a public key"))?;
-        // Validators added by governance after genesis.
-        if genesis.agency_of_validator(&peer).is_none() {
-            peers.push((peer, socket(address)?));
-        }
-    }
     if !founding {
-        tracing::warn!(
-            key = %key.public_key(),
+        tracing::info!(
+            key = %own,
             "this key is not a genesis validator: validators admit the node once governance has \
              approved adding it; it then catches up, and signs from the epoch the change takes \
              effect"
         );
     }
-    // Bind the API before starting consensus so a port conflict is reported plainly.
-    let listener = std::net::TcpListener::bind(node.api_listen)
-        .with_context(|| format!("cannot bind the API to {}", node.api_listen))?;
-    listener.set_nonblocking(true)?;
     let api_listen = node.api_listen;
     let agency = genesis
         .agency_of_validator(&key.public_key())

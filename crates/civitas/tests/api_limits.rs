@@ -50,18 +50,7 @@ fn set_api(config: &Path, lines: &[(&str, &str)]) {
 
 #[test]
 fn a_flooding_client_is_slowed_and_told_when_to_come_back() {
-    let tmp = std::env::temp_dir().join(format!("civitas-limits-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let dir = tmp.join("devnet");
-    let base = free_base_port(17);
-    ok(civitas(&[
-        "devnet",
-        "--init-only",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--base-port",
-        &base.to_string(),
-    ]));
+    let (tmp, dir, base) = init_devnet("limits", 17, &[]);
     let config = dir.join("node0/node.toml");
     // Nonsense is refused before the node starts.
     set_api(&config, &[("requests_per_second", "0")]);

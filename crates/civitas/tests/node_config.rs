@@ -27,18 +27,7 @@ fn start_with(dir: &Path, extra: &str) -> (bool, String) {
 
 #[test]
 fn node_start_refuses_unusable_data_directories_plainly() {
-    let tmp = std::env::temp_dir().join(format!("civitas-config-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let dir = tmp.join("devnet");
-    let base = free_base_port(5).to_string();
-    ok(civitas(&[
-        "devnet",
-        "--init-only",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--base-port",
-        &base,
-    ]));
+    let (tmp, dir, _) = init_devnet("config", 5, &[]);
 
     // Not enough free disk.
     let (started, stderr) = start_with(&dir, "min_free_disk_mb = 1000000000000");

@@ -118,6 +118,8 @@ pub struct Shared {
     /// The latest epoch each validator of this node's epoch was seen voting in (a lower
     /// bound on the network's progress while this node catches up).
     pub peer_epochs: PeerEpochs,
+    /// This node's validator key (None in tools that run no validator).
+    pub own_key: Option<civitas_core::crypto::PublicKey>,
 }
 
 /// The epochs validators were seen voting in, one claim per validator. A single peer can claim
@@ -167,6 +169,7 @@ impl Shared {
             epochs: crate::epochs::EpochSets::default(),
             empty_block_wait_ms: EMPTY_BLOCK_WAIT_MS,
             peer_epochs: PeerEpochs::default(),
+            own_key: None,
         }
     }
 

@@ -54,7 +54,8 @@ fn journal_config(prefix: &str, page_cache: CacheRef) -> fixed::Config {
         partition: format!("{prefix}-history"),
         items_per_blob: NZU64!(1 << 20),
         page_cache,
-        write_buffer: NZUsize!(4096),
+        // Two pages: commonware raises anything smaller to that, with a warning on every start.
+        write_buffer: NZUsize!(8192),
         replay_buffer: NZUsize!(64 * 1024),
     }
 }

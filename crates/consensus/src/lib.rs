@@ -10,6 +10,7 @@ pub mod block;
 pub mod engine;
 pub mod epochs;
 pub mod gossip;
+pub mod hello;
 pub mod history;
 pub mod mempool;
 pub mod metrics;

@@ -16,6 +16,9 @@ const LATENCY_BUCKETS_MS: [u64; 15] = [
 /// Finalized blocks remembered for the throughput gauge.
 const RATE_WINDOW_BLOCKS: usize = 32;
 
+/// A counter per label value.
+type Counts = std::collections::BTreeMap<&'static str, u64>;
+
 /// Ledger metrics of one node.
 #[derive(Default)]
 pub struct LedgerMetrics {
@@ -26,9 +29,11 @@ pub struct LedgerMetrics {
     latency: Mutex<Histogram>,
     recent: Mutex<std::collections::VecDeque<(u64, u64)>>,
     /// Blocks refused, by the rule they broke.
-    refused: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    refused: Mutex<Counts>,
     /// Peers blocked, by why.
-    blocked: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    blocked: Mutex<Counts>,
+    /// P2p connections refused at the hello, by why.
+    handshakes_refused: Mutex<Counts>,
 }
 
 #[derive(Default)]
@@ -73,6 +78,15 @@ impl LedgerMetrics {
     pub fn record_peer_blocked(&self, reason: &'static str) {
         let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
         *blocked.entry(reason).or_default() += 1;
+    }
+
+    /// Records a p2p connection refused at the hello for `reason`.
+    pub fn record_handshake_refused(&self, reason: &'static str) {
+        let mut refused = self
+            .handshakes_refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *refused.entry(reason).or_default() += 1;
     }
 
     /// How many peers were blocked for `reason`.
@@ -161,34 +175,31 @@ impl LedgerMetrics {
             "Finalized transactions per second over the last 32 blocks.",
             format!("{:.3}", self.transactions_per_second()),
         );
-        let name = "civitas_blocks_refused_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Blocks this node refused to vote for or apply, by the rule they broke."
+        let mut counters = |name: &str, help: &str, label: &str, family: &Mutex<Counts>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for (value, count) in family.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {count}");
+            }
+        };
+        counters(
+            "civitas_blocks_refused_total",
+            "Blocks this node refused to vote for or apply, by the rule they broke.",
+            "rule",
+            &self.refused,
         );
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for (rule, count) in self
-            .refused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(out, "{name}{{rule=\"{rule}\"}} {count}");
-        }
-        let name = "civitas_peers_blocked_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Peers this node blocked for sending invalid data, by reason."
+        counters(
+            "civitas_peers_blocked_total",
+            "Peers this node blocked for sending invalid data, by reason.",
+            "reason",
+            &self.blocked,
         );
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for (reason, count) in self
-            .blocked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
-        }
+        counters(
+            "civitas_p2p_handshakes_refused_total",
+            "P2p connections refused before the handshake: the peer runs another genesis (other_genesis) or protocol version (other_protocol).",
+            "reason",
+            &self.handshakes_refused,
+        );
         let histogram = self.latency.lock().unwrap_or_else(|p| p.into_inner());
         let name = "civitas_finality_latency_seconds";
         let _ = writeln!(

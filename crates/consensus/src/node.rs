@@ -31,8 +31,9 @@ pub struct NodeParams {
     pub signer: PrivateKey,
     /// Where to listen for peers.
     pub p2p_listen: SocketAddr,
-    /// Every validator's key and address (including this one's).
-    pub peers: Vec<(PublicKey, SocketAddr)>,
+    /// Every validator's key and p2p address (including this one's): `ip:port`, or `host:port`
+    /// resolved when dialling.
+    pub peers: Vec<(PublicKey, String)>,
     /// Allow peers on private and loopback addresses (local networks, tests).
     pub allow_private_ips: bool,
     /// How long to wait for transactions before proposing an empty block, in milliseconds.
@@ -59,60 +60,137 @@ pub struct RunningNode {
 }
 
 /// Keeps the lookup network connected to the current epoch's validators (primary) and those
-/// joining next epoch (secondary), resolving their `host:port` addresses. Validators that left
-/// the set are no longer tracked, so their connections are dropped once the sets tracked before
-/// age out.
-///
-/// Names are resolved on a thread of its own: the system resolver blocks (for seconds when a
-/// name server is slow), and an address on chain is chosen by governance, not by this node, so
-/// it must never stall the runtime consensus runs on.
+/// joining next epoch (secondary). Validators that left the set are no longer tracked, so their
+/// connections are dropped once the sets tracked before age out.
 struct LookupPeers {
-    requests: std::sync::mpsc::Sender<(u64, ValidatorSet, ValidatorSet)>,
-}
-
-/// Resolves peer sets and hands them to the p2p layer, in order.
-struct PeerResolver {
-    oracle: lookup::Oracle<ed25519::PublicKey>,
     /// Addresses configured for this node (genesis, then node.toml `[peers]`), which take
     /// precedence over the addresses recorded on chain.
-    configured: Vec<(PublicKey, SocketAddr)>,
-    /// The p2p layer's peer-set size.
-    max_peers: usize,
+    configured: Vec<(PublicKey, String)>,
+    requests: std::sync::mpsc::Sender<PeerSet>,
 }
 
-fn resolve(address: &str) -> Option<SocketAddr> {
-    use std::net::ToSocketAddrs as _;
-    if let Ok(literal) = address.parse::<SocketAddr>() {
-        return Some(literal);
+/// A peer set to track: its id, then its primary and secondary validators with their addresses
+/// as written (`ip:port` or `host:port`).
+type PeerSet = (u64, Vec<(PublicKey, String)>, Vec<(PublicKey, String)>);
+
+/// How often names that did not resolve are tried again.
+const RESOLVE_RETRY: Duration = Duration::from_secs(10);
+/// How often every name is resolved again (a validator's host may move).
+const RESOLVE_REFRESH: Duration = Duration::from_secs(300);
+/// A warning about a name that does not resolve is repeated at most this often.
+const RESOLVE_WARN_EVERY: Duration = Duration::from_secs(300);
+
+/// A validator's p2p address as the p2p layer takes it.
+///
+/// A literal `ip:port` is dialled and accepted as is. A `host:port` is resolved when dialling (by
+/// the p2p layer, at every attempt), so a name that does not resolve yet delays only that
+/// validator; connections from it are accepted from the address the name resolved to last (by
+/// [`PeerResolver`]), and from nowhere until it first resolves.
+fn p2p_address(text: &str, egress: Option<std::net::IpAddr>) -> Option<Address> {
+    if let Ok(literal) = text.parse::<SocketAddr>() {
+        return Some(Address::Symmetric(literal));
     }
-    match address.to_socket_addrs() {
-        Ok(mut found) => found.next(),
-        Err(e) => {
-            tracing::warn!(%address, error = %e, "cannot resolve a validator's p2p address");
-            None
-        }
-    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let host = commonware_utils::Hostname::new(host).ok()?;
+    let egress = egress.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    Some(Address::Asymmetric {
+        ingress: commonware_p2p::Ingress::Dns { host, port },
+        egress: SocketAddr::new(egress, port),
+    })
+}
+
+/// Whether `text` is a p2p address this node can dial: `ip:port` or `host:port`.
+pub fn is_p2p_address(text: &str) -> bool {
+    p2p_address(text, None).is_some_and(|a| match a {
+        Address::Symmetric(s) => s.port() != 0,
+        Address::Asymmetric { egress, .. } => egress.port() != 0,
+    })
+}
+
+/// Whether peers at `ip` are reachable with `allow_private_ips` off (commonware's rule:
+/// globally routable per the IANA special-purpose registries).
+pub fn is_public(ip: &std::net::IpAddr) -> bool {
+    commonware_utils::IpAddrExt::is_global(ip)
+}
+
+/// Resolves host names of peers on a thread of its own and hands peer sets to the p2p layer, in
+/// order. The system resolver blocks (for seconds when a name server is slow), and an address
+/// on chain is chosen by governance, not by this node, so it must never stall the runtime
+/// consensus runs on.
+struct PeerResolver {
+    oracle: lookup::Oracle<ed25519::PublicKey>,
+    /// The p2p layer's peer-set size.
+    max_peers: usize,
+    allow_private_ips: bool,
+    /// Agency ids of the genesis validators, for messages.
+    agencies: std::collections::BTreeMap<PublicKey, String>,
+    /// Host names of the tracked validators: address, what it last resolved to, when a failure
+    /// to resolve it was last reported.
+    names: std::collections::BTreeMap<
+        PublicKey,
+        (String, Option<std::net::IpAddr>, Option<std::time::Instant>),
+    >,
 }
 
 impl PeerResolver {
-    fn track(&mut self, id: u64, current: &ValidatorSet, next: &ValidatorSet) {
-        let entry = |v: &civitas_core::governance::ValidatorEntry| {
-            let configured = self
-                .configured
-                .iter()
-                .find(|(key, _)| key == &v.key)
-                .map(|(_, addr)| *addr);
-            configured
-                .or_else(|| resolve(&v.p2p_address))
-                .map(|addr| (v.key.inner().clone(), Address::Symmetric(addr)))
-        };
-        let primary: Vec<_> = current.validators.iter().filter_map(entry).collect();
-        let secondary: Vec<_> = next
-            .validators
-            .iter()
-            .filter(|v| !current.contains(&v.key))
-            .filter_map(entry)
-            .collect();
+    fn describe(&self, key: &PublicKey) -> String {
+        match self.agencies.get(key) {
+            Some(agency) => format!("agency {agency}'s validator {key}"),
+            None => format!("validator {key}"),
+        }
+    }
+
+    /// Resolves `key`'s host name and records what it resolved to; reports a failure (at most
+    /// every five minutes per name).
+    fn resolve_name(&mut self, key: &PublicKey, address: &str) -> Option<std::net::IpAddr> {
+        use std::net::ToSocketAddrs as _;
+        let found = address.to_socket_addrs().map(|mut a| a.next());
+        let who = self.describe(key);
+        let entry = self
+            .names
+            .entry(key.clone())
+            .or_insert_with(|| (address.to_string(), None, None));
+        match found {
+            Ok(Some(addr)) => {
+                entry.1 = Some(addr.ip());
+                entry.2 = None;
+                if !self.allow_private_ips && !is_public(&addr.ip()) {
+                    tracing::warn!(
+                        %address,
+                        resolved = %addr.ip(),
+                        "{who} resolves to a private or loopback address, which this node neither \
+                         dials nor accepts while allow_private_ips is false; set \
+                         allow_private_ips = true in node.toml if the validators share a private \
+                         network"
+                    );
+                }
+                Some(addr.ip())
+            }
+            failed => {
+                let due = entry
+                    .2
+                    .is_none_or(|last| last.elapsed() >= RESOLVE_WARN_EVERY);
+                if due {
+                    entry.2 = Some(std::time::Instant::now());
+                    let error = match failed {
+                        Err(e) => e.to_string(),
+                        Ok(_) => "no address".to_string(),
+                    };
+                    tracing::warn!(
+                        %address,
+                        %error,
+                        "cannot resolve the p2p address of {who}: this node keeps trying every \
+                         10 s and connects once the name resolves; check the name in genesis or \
+                         in node.toml's [peers], and this host's DNS"
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn track(&mut self, (id, primary, secondary): PeerSet) {
         if primary.len() + secondary.len() > self.max_peers {
             tracing::error!(
                 validators = primary.len() + secondary.len(),
@@ -121,6 +199,29 @@ impl PeerResolver {
                  node.toml and restart, or it cannot reach them all"
             );
         }
+        self.names
+            .retain(|key, _| primary.iter().chain(&secondary).any(|(k, _)| k == key));
+        let mut entries = |peers: &[(PublicKey, String)]| {
+            let mut out = Vec::new();
+            for (key, text) in peers {
+                let egress = if text.parse::<SocketAddr>().is_ok() {
+                    None
+                } else {
+                    self.resolve_name(key, text)
+                };
+                match p2p_address(text, egress) {
+                    Some(address) => out.push((key.inner().clone(), address)),
+                    None => tracing::warn!(
+                        address = %text,
+                        "the p2p address of {} is not host:port; it cannot be reached",
+                        self.describe(key)
+                    ),
+                }
+            }
+            out
+        };
+        let primary = entries(&primary);
+        let secondary = entries(&secondary);
         let _ = self.oracle.track(
             id,
             commonware_p2p::AddressableTrackedPeers::new(
@@ -130,19 +231,58 @@ impl PeerResolver {
         );
     }
 
+    /// Resolves names again (`all`, or those that did not resolve) and tells the p2p layer
+    /// where those that changed now are.
+    fn refresh(&mut self, all: bool) {
+        let due: Vec<(PublicKey, String, Option<std::net::IpAddr>)> = self
+            .names
+            .iter()
+            .filter(|(_, (_, ip, _))| all || ip.is_none())
+            .map(|(key, (address, ip, _))| (key.clone(), address.clone(), *ip))
+            .collect();
+        let mut changed = Vec::new();
+        for (key, address, before) in due {
+            let now = self.resolve_name(&key, &address);
+            if now.is_some() && now != before {
+                if before.is_none() {
+                    tracing::info!(%address, "resolved the p2p address of {}", self.describe(&key));
+                }
+                if let Some(p2p) = p2p_address(&address, now) {
+                    changed.push((key.inner().clone(), p2p));
+                }
+            }
+        }
+        if !changed.is_empty() {
+            let _ = self.oracle.overwrite(Map::from_iter_dedup(changed));
+        }
+    }
+
     /// Starts the resolver thread; returns where to send peer sets.
-    fn spawn(mut self) -> std::sync::mpsc::Sender<(u64, ValidatorSet, ValidatorSet)> {
-        let (requests, received) = std::sync::mpsc::channel::<(u64, ValidatorSet, ValidatorSet)>();
+    fn spawn(mut self) -> std::sync::mpsc::Sender<PeerSet> {
+        use std::sync::mpsc::RecvTimeoutError;
+        let (requests, received) = std::sync::mpsc::channel::<PeerSet>();
         let started = std::thread::Builder::new()
             .name("civitas-peers".into())
             .spawn(move || {
-                while let Ok(mut request) = received.recv() {
-                    // Only the latest set matters: skip those a later one replaced.
-                    while let Ok(later) = received.try_recv() {
-                        request = later;
+                let mut refreshed = std::time::Instant::now();
+                loop {
+                    match received.recv_timeout(RESOLVE_RETRY) {
+                        Ok(mut request) => {
+                            // Only the latest set matters: skip those a later one replaced.
+                            while let Ok(later) = received.try_recv() {
+                                request = later;
+                            }
+                            self.track(request);
+                        }
+                        Err(RecvTimeoutError::Timeout) => {
+                            let all = refreshed.elapsed() >= RESOLVE_REFRESH;
+                            if all {
+                                refreshed = std::time::Instant::now();
+                            }
+                            self.refresh(all);
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return,
                     }
-                    let (id, current, next) = request;
-                    self.track(id, &current, &next);
                 }
             });
         if let Err(e) = started {
@@ -154,20 +294,45 @@ impl PeerResolver {
 
 impl PeerTracker for LookupPeers {
     fn track(&mut self, id: u64, current: &ValidatorSet, next: &ValidatorSet) {
-        let _ = self.requests.send((id, current.clone(), next.clone()));
+        let address = |v: &civitas_core::governance::ValidatorEntry| {
+            let configured = self
+                .configured
+                .iter()
+                .find(|(key, _)| key == &v.key)
+                .map(|(_, address)| address.clone());
+            (
+                v.key.clone(),
+                configured.unwrap_or_else(|| v.p2p_address.clone()),
+            )
+        };
+        let primary = current.validators.iter().map(address).collect();
+        let secondary = next
+            .validators
+            .iter()
+            .filter(|v| !current.contains(&v.key))
+            .map(address)
+            .collect();
+        let _ = self.requests.send((id, primary, secondary));
     }
 }
 
 /// Starts the network, the validator and the query service.
 pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNode {
     let namespace = [b"civitas/p2p/".as_slice(), params.genesis.hash().as_ref()].concat();
+    let mut shared = Shared::new(params.genesis.clone());
+    shared.empty_block_wait_ms = params.empty_block_wait_ms;
+    shared.own_key = Some(params.signer.public_key());
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
-        Sake {
-            signer: params.signer.inner().clone(),
-            synchrony_bound: Duration::from_secs(5),
-            max_handshake_age: Duration::from_secs(10),
-            version: sake::Version::V1,
-        },
+        crate::hello::GenesisHello::new(
+            Sake {
+                signer: params.signer.inner().clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            &params.genesis,
+            shared.metrics.clone(),
+        ),
         cups::Version::V1,
     );
     let max_peers_count = params
@@ -190,14 +355,22 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
         max_message,
         NZUsize!(4096),
     );
-    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), config);
-    let peers: Vec<(ed25519::PublicKey, Address)> = params
-        .peers
-        .iter()
-        .map(|(key, addr)| (key.inner().clone(), Address::Symmetric(*addr)))
-        .collect();
-    let peers = Map::from_iter_dedup(peers);
-    let _ = oracle.track(0, peers);
+    let (mut network, oracle) = lookup::Network::new(context.child("p2p"), config);
+    let resolver = PeerResolver {
+        oracle: oracle.clone(),
+        max_peers: max_peers_count,
+        allow_private_ips: params.allow_private_ips,
+        agencies: params
+            .genesis
+            .agencies
+            .iter()
+            .map(|a| (a.validator_key.clone(), a.id.clone()))
+            .collect(),
+        names: Default::default(),
+    }
+    .spawn();
+    // Until the validator tracks its epochs: every configured validator.
+    let _ = resolver.send((0, params.peers.clone(), Vec::new()));
 
     let pairs: Vec<_> = CHANNELS
         .iter()
@@ -206,8 +379,6 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
     let channels = Channels::from_pairs(pairs);
     let network = network.start();
 
-    let mut shared = Shared::new(params.genesis.clone());
-    shared.empty_block_wait_ms = params.empty_block_wait_ms;
     let validator = start_validator(
         context.child("validator"),
         ValidatorConfig {
@@ -215,12 +386,8 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
             partition_prefix: "civitas".into(),
             shared,
             peers: Box::new(LookupPeers {
-                requests: PeerResolver {
-                    oracle: oracle.clone(),
-                    configured: params.peers.clone(),
-                    max_peers: max_peers_count,
-                }
-                .spawn(),
+                configured: params.peers,
+                requests: resolver,
             }),
         },
         oracle.clone(),
@@ -268,6 +435,9 @@ fn lower_thread_priority() {
     }
 }
 
+/// How long a stopping node waits for its actors to finish.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Runs a node until `serve` returns: starts the consensus runtime with storage under
 /// `storage_dir`, starts the node, and hands its query handle to `serve` (which runs the API
 /// and waits for a shutdown signal) on a runtime of its own, with its own threads. The API
@@ -283,6 +453,9 @@ where
         .with_worker_threads(CONSENSUS_WORKER_THREADS)
         .with_catch_panics(false);
     cw_tokio::Runner::new(config).start(|context| async move {
+        use commonware_runtime::Spawner as _;
+        // Stopping is runtime-wide; any context of the runtime can ask for it.
+        let stopper = context.child("shutdown");
         let node = start(context, params).await;
         let handle = node.handle.clone();
         let (stopped, api_done) = futures::channel::oneshot::channel::<()>();
@@ -306,6 +479,11 @@ where
                 let _ = api_done.await;
             }
             Err(e) => tracing::error!(error = %e, "cannot start the API thread"),
+        }
+        // Tell every actor to stop before any of them is dropped: an actor whose mailbox closes
+        // because another went first reports it as an error, which a clean stop must not log.
+        if let Err(e) = stopper.stop(0, Some(SHUTDOWN_TIMEOUT)).await {
+            tracing::info!(error = %e, "not every task stopped in time; stopping anyway");
         }
         drop(node.validator);
         drop(node.network);

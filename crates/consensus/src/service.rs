@@ -130,6 +130,31 @@ pub enum ReadResource {
     Account(civitas_core::crypto::AccountId),
 }
 
+/// The other validators of a node's epoch, by whether it is connected to them.
+#[derive(Default, Debug)]
+pub struct Peers {
+    /// Those with a p2p connection now.
+    pub connected: Vec<civitas_core::governance::ValidatorEntry>,
+    /// Those without.
+    pub missing: Vec<civitas_core::governance::ValidatorEntry>,
+}
+
+/// The p2p layer's gauge with one series per connected peer (commonware's lookup tracker).
+const CONNECTED_METRIC: &str = "p2p_tracker_directory_connected{peer=\"";
+
+/// The keys (hex) of the peers the p2p layer reports connected in `metrics`, the runtime's
+/// Prometheus text.
+fn connected_peers(metrics: &str) -> std::collections::BTreeSet<String> {
+    metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix(CONNECTED_METRIC))
+        .filter_map(|rest| {
+            rest.split_once('"')
+                .map(|(key, _)| key.to_ascii_lowercase())
+        })
+        .collect()
+}
+
 /// Renders the runtime's metrics (consensus, p2p, storage) in the Prometheus text format.
 type MetricsEncoder = Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -296,6 +321,25 @@ impl NodeHandle {
             .render(tip.height, self.shared.mempool.len());
         text.push_str(&(self.runtime_metrics)());
         text
+    }
+
+    /// The other validators of this node's epoch, split by whether the p2p layer is connected to
+    /// them now.
+    pub fn peers(&self) -> Peers {
+        let (_, set) = self.epoch();
+        let connected = connected_peers(&(self.runtime_metrics)());
+        let mut peers = Peers::default();
+        for validator in set.validators {
+            if Some(&validator.key) == self.shared.own_key.as_ref() {
+                continue;
+            }
+            if connected.contains(&validator.key.to_hex()) {
+                peers.connected.push(validator);
+            } else {
+                peers.missing.push(validator);
+            }
+        }
+        peers
     }
 
     /// A feed of finalized blocks with their receipts.
@@ -858,6 +902,19 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn connected_peers_are_read_from_the_p2p_gauge() {
+        let text = "# HELP p2p_tracker_directory_connected Unix timestamp\n\
+                    p2p_tracker_directory_connected{peer=\"ab01\"} 1796309892896\n\
+                    p2p_tracker_directory_reserved 2\n\
+                    p2p_tracker_directory_connected{peer=\"CD02\"} 1796309893950\n";
+        let connected = super::connected_peers(text);
+        assert_eq!(
+            connected.into_iter().collect::<Vec<_>>(),
+            vec!["ab01".to_string(), "cd02".to_string()]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -80,6 +80,27 @@ pub fn python_verify(bundle: &std::path::Path, genesis: &std::path::Path) -> Out
         .expect("python3 runs the reference verifier")
 }
 
+/// `civitas devnet --init-only` (with `extra` arguments) in a fresh temporary directory named
+/// after `name`; returns (that directory, the devnet directory inside it, the base port).
+pub fn init_devnet(name: &str, salt: u16, extra: &[&str]) -> (PathBuf, PathBuf, u16) {
+    let tmp = std::env::temp_dir().join(format!("civitas-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let dir = tmp.join("devnet");
+    let base = free_base_port(salt);
+    let base_arg = base.to_string();
+    let mut args = vec![
+        "devnet",
+        "--init-only",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--base-port",
+        &base_arg,
+    ];
+    args.extend_from_slice(extra);
+    ok(civitas(&args));
+    (tmp, dir, base)
+}
+
 pub fn civitas(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
