@@ -54,13 +54,20 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         node: String,
     },
-    /// Governance: threshold, this epoch's validators and the next epoch's; or one proposal.
+    /// Governance: threshold, this epoch's validators and the next epoch's; one proposal; or
+    /// the open proposals, each with what it would do, who approved and what is missing.
     ///
-    /// Example: civitas query governance --proposal 3
+    /// Example: civitas query governance --open
     Governance {
         /// Show this proposal.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "open")]
         proposal: Option<u64>,
+        /// List the open proposals (among the newest 200).
+        #[arg(long)]
+        open: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         node: String,
     },
@@ -202,12 +209,38 @@ pub fn run(command: Command) -> Result<()> {
             print_json(&Client::new(&node).get_json(&path)?);
             Ok(())
         }
-        Command::Governance { proposal, node } => {
-            let path = match proposal {
-                Some(id) => format!("/v1/governance/proposals/{id}"),
-                None => "/v1/governance".to_string(),
-            };
-            print_json(&Client::new(&node).get_json(&path)?);
+        Command::Governance {
+            proposal,
+            open,
+            json,
+            node,
+        } => {
+            use crate::governance_view as view;
+            let client = Client::new(&node);
+            if open {
+                let (votes, governance) = view::Votes::fetch(&client)?;
+                let open = view::open_proposals(&client, &governance)?;
+                if json {
+                    print_json(&serde_json::Value::from(open));
+                } else if open.is_empty() {
+                    println!("no open proposals");
+                } else {
+                    for proposal in &open {
+                        println!("{}", view::show(proposal, &votes));
+                    }
+                }
+                return Ok(());
+            }
+            match proposal {
+                Some(id) if !json => {
+                    let (votes, _) = view::Votes::fetch(&client)?;
+                    print!("{}", view::show(&view::proposal(&client, id)?, &votes));
+                }
+                Some(id) => {
+                    print_json(&client.get_json(&format!("/v1/governance/proposals/{id}"))?)
+                }
+                None => print_json(&client.get_json("/v1/governance")?),
+            }
             Ok(())
         }
         Command::Epoch { epoch, node } => {

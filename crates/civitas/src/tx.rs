@@ -184,12 +184,17 @@ pub enum Governance {
         #[command(flatten)]
         common: Common,
     },
-    /// Approve an open proposal for the signer's agency.
+    /// Approve an open proposal for the signer's agency. Shows the proposal and asks before
+    /// signing; refuses, without signing, a proposal that is closed or that the agency already
+    /// approved.
     ///
     /// Example: civitas tx governance approve 3 --key devnet/keys/land.json
     Approve {
         /// The proposal's number.
         proposal: u64,
+        /// Approve without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -937,17 +942,30 @@ pub fn run(command: Command) -> Result<()> {
                     p2p,
                     reason,
                     common,
-                } => send(
-                    &common,
-                    propose(
-                        GovernanceAction::AddValidator {
-                            agency,
-                            key: key_arg(&validator_key)?,
-                            p2p_address: p2p,
-                        },
-                        reason,
-                    ),
-                ),
+                } => {
+                    let key = key_arg(&validator_key)?;
+                    if !civitas_consensus::node::is_p2p_address(&p2p) {
+                        bail!(
+                            "--p2p {p2p:?} is not host:port or ip:port (for example 10.0.0.9:9000)"
+                        );
+                    }
+                    crate::governance_view::check_add_validator(
+                        &Client::new(&common.node),
+                        &agency,
+                        &key.to_hex(),
+                    )?;
+                    send(
+                        &common,
+                        propose(
+                            GovernanceAction::AddValidator {
+                                agency,
+                                key,
+                                p2p_address: p2p,
+                            },
+                            reason,
+                        ),
+                    )
+                }
                 Governance::RemoveValidator {
                     validator_key,
                     reason,
@@ -991,10 +1009,29 @@ pub fn run(command: Command) -> Result<()> {
                         propose(GovernanceAction::RemovePolicy { id }, reason),
                     )
                 }
-                Governance::Approve { proposal, common } => send(
-                    &common,
-                    Instruction::Governance(GovernanceInstruction::Approve { proposal }),
-                ),
+                Governance::Approve {
+                    proposal,
+                    yes,
+                    common,
+                } => {
+                    use crate::governance_view as view;
+                    let key = read_key(&common.key)?;
+                    let client = Client::new(&common.node);
+                    let record = view::proposal(&client, proposal)?;
+                    let agency = view::agency_of(&client, &key.account().to_hex())?;
+                    view::check_approval(&record, proposal, &agency)?;
+                    let (votes, _) = view::Votes::fetch(&client)?;
+                    eprint!("{}", view::show(&record, &votes));
+                    view::confirm(
+                        &format!("Approve proposal {proposal} for agency {agency}?"),
+                        yes,
+                    )?;
+                    send_with(
+                        &common,
+                        &key,
+                        Instruction::Governance(GovernanceInstruction::Approve { proposal }),
+                    )
+                }
             }
         }
     }

@@ -73,45 +73,106 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
 
     // Finance proposes; land and health approve (3 of 4 agencies).
     let admin = |agency: &str| dir.join(format!("keys/{agency}.json"));
-    let out = ok(civitas(&[
-        "tx",
-        "governance",
-        "add-validator",
-        "--key",
-        admin("finance").to_str().unwrap(),
-        "--agency",
-        "health",
-        "--validator-key",
-        validator_key.to_str().unwrap(),
-        "--p2p",
-        &p2p,
-        "--reason",
-        "the health ministry's second validator",
-        "--node",
-        &apis[0],
-    ]));
+    let add_validator = |agency: &str, key: &Path, p2p: &str| {
+        civitas(&[
+            "tx",
+            "governance",
+            "add-validator",
+            "--key",
+            admin("finance").to_str().unwrap(),
+            "--agency",
+            agency,
+            "--validator-key",
+            key.to_str().unwrap(),
+            "--p2p",
+            p2p,
+            "--reason",
+            "the health ministry's second validator",
+            "--node",
+            &apis[0],
+        ])
+    };
+    let out = ok(add_validator("health", &validator_key, &p2p));
     assert!(out.contains("proposal_opened #1"), "{out}");
-    ok(civitas(&[
-        "tx",
+
+    // What can be seen before approving: what the proposal does, who approved, what is missing.
+    let open = ok(civitas(&[
+        "query",
         "governance",
-        "approve",
-        "1",
-        "--key",
-        admin("land").to_str().unwrap(),
+        "--open",
         "--node",
         &apis[1],
     ]));
-    let out = ok(civitas(&[
-        "tx",
-        "governance",
-        "approve",
-        "1",
-        "--key",
-        admin("health").to_str().unwrap(),
-        "--node",
-        &apis[2],
-    ]));
+    assert!(
+        open.contains("proposal 1: add validator") && open.contains("for agency health"),
+        "{open}"
+    );
+    assert!(open.contains("approved: finance (1 of 3 needed)"), "{open}");
+    assert!(open.contains("missing:  2 more from"), "{open}");
+
+    // Approving asks first; without a terminal (a script) it needs --yes, and signs nothing.
+    let land_account = {
+        let shown: Value = serde_json::from_str(&ok(civitas(&[
+            "keys",
+            "show",
+            "--json",
+            admin("land").to_str().unwrap(),
+        ])))
+        .unwrap();
+        shown["account"].as_str().unwrap().to_string()
+    };
+    let nonce = || get(&format!("{}/v1/accounts/{land_account}/nonce", apis[1])).unwrap();
+    let nonce_before = nonce();
+    let approve = |agency: &str, api: &str, yes: bool| {
+        let mut args = vec!["tx", "governance", "approve", "1"];
+        if yes {
+            args.push("--yes");
+        }
+        let key = admin(agency);
+        args.extend(["--key", key.to_str().unwrap(), "--node", api]);
+        civitas(&args)
+    };
+    let asked = approve("land", &apis[1], false);
+    assert!(!asked.status.success());
+    let stderr = String::from_utf8_lossy(&asked.stderr);
+    assert!(stderr.contains("proposal 1: add validator"), "{stderr}");
+    assert!(stderr.contains("Pass --yes"), "{stderr}");
+    ok(approve("land", &apis[1], true));
+    // Approving twice is refused before signing: the nonce moved once, for the approval.
+    let twice = approve("land", &apis[1], true);
+    assert!(!twice.status.success());
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert!(
+        stderr.contains("agency land has already approved proposal 1"),
+        "{stderr}"
+    );
+    assert_eq!(
+        nonce()["next_nonce"].as_u64().unwrap(),
+        nonce_before["next_nonce"].as_u64().unwrap() + 1,
+        "{nonce_before}"
+    );
+    let out = ok(approve("health", &apis[2], true));
     assert!(out.contains("proposal_executed #1"), "{out}");
+    let closed = approve("audit", &apis[3], true);
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert!(
+        stderr.contains("was already executed at height"),
+        "{stderr}"
+    );
+
+    // A validator addition that cannot pass is refused before it is signed.
+    let refused = |agency: &str| {
+        let output = add_validator(agency, &validator_key, "127.0.0.1:9");
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let unknown = refused("justice");
+    assert!(
+        unknown.contains("agency \"justice\" does not exist on this chain"),
+        "{unknown}"
+    );
+    let again = refused("health");
+    assert!(again.contains("is already a validator"), "{again}");
     let newcomer = key_hex(&validator_key);
     let overview = governance(&apis[3]);
     let next: Vec<&str> = overview["next_validators"]

@@ -1,0 +1,276 @@
+//! Governance as people read it: what a proposal would do, who approved it, what is missing;
+//! and the checks the CLI makes before it signs a governance transaction, so that a proposal or
+//! approval that cannot succeed never costs the signer a nonce.
+
+use anyhow::{Context, Result, bail};
+use civitas_client::{Client, ClientError};
+use serde_json::Value;
+
+/// Proposals `query governance --open` looks back over, newest first.
+pub const OPEN_LOOKBACK: u64 = 200;
+
+/// One line saying what `action` (a proposal's `action` object) does once approved.
+pub fn describe(action: &Value) -> String {
+    let text = |field: &str| action[field].as_str().unwrap_or("?").to_string();
+    match action["action"].as_str().unwrap_or("") {
+        "add_validator" => format!(
+            "add validator {} for agency {} at {}, from the next epoch",
+            text("key"),
+            text("agency"),
+            text("p2p_address")
+        ),
+        "remove_validator" => format!("remove validator {}, from the next epoch", text("key")),
+        "set_threshold" => format!(
+            "set the approval threshold to {} agencies, at once",
+            action["threshold"]
+        ),
+        "set_policy" => {
+            let policy = text("policy");
+            let id = policy
+                .split("@id(\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("?");
+            format!("add or replace authorization policy {id:?}, from the next block")
+        }
+        "remove_policy" => format!(
+            "remove authorization policy {:?}, from the next block",
+            text("id")
+        ),
+        other => format!("{other} (see the proposal's JSON)"),
+    }
+}
+
+/// Where governance stands: the threshold and the agencies that vote.
+pub struct Votes {
+    /// Approvals a proposal needs.
+    pub threshold: u64,
+    /// The agencies, by id.
+    pub agencies: Vec<String>,
+}
+
+impl Votes {
+    /// Reads them from a node.
+    pub fn fetch(client: &Client) -> Result<(Self, Value)> {
+        let governance = client.get_json("/v1/governance")?;
+        let genesis = client.get_json("/v1/genesis")?;
+        let agencies = genesis["agencies"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|a| a["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let threshold = governance["threshold"]
+            .as_u64()
+            .context("the node did not report the governance threshold")?;
+        Ok((
+            Self {
+                threshold,
+                agencies,
+            },
+            governance,
+        ))
+    }
+}
+
+/// A proposal (its stored record) for a person: number, action, reason, approvals and what is
+/// missing.
+pub fn show(proposal: &Value, votes: &Votes) -> String {
+    let approvals: Vec<&str> = proposal["approvals"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let missing: Vec<&str> = votes
+        .agencies
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !approvals.contains(a))
+        .collect();
+    let mut text = format!(
+        "proposal {}: {}\n  reason:   {}\n  proposed: by account {} at height {}\n",
+        proposal["id"],
+        describe(&proposal["action"]),
+        proposal["reason"].as_str().unwrap_or(""),
+        proposal["proposer"].as_str().unwrap_or("?"),
+        proposal["opened_height"],
+    );
+    match proposal["status"]["status"].as_str() {
+        Some("open") => {
+            let needed = votes.threshold.saturating_sub(approvals.len() as u64);
+            text.push_str(&format!(
+                "  approved: {} ({} of {} needed)\n  missing:  {} more from {}\n",
+                approvals.join(", "),
+                approvals.len(),
+                votes.threshold,
+                needed,
+                if missing.is_empty() {
+                    "-".to_string()
+                } else {
+                    missing.join(", ")
+                },
+            ));
+        }
+        _ => text.push_str(&format!(
+            "  executed at height {} (approved by {})\n",
+            proposal["status"]["height"],
+            approvals.join(", ")
+        )),
+    }
+    text
+}
+
+/// Proposal `id`'s record, or a sentence saying it does not exist.
+pub fn proposal(client: &Client, id: u64) -> Result<Value> {
+    match client.get_json(&format!("/v1/governance/proposals/{id}")) {
+        Ok(found) => Ok(found["value"].clone()),
+        Err(ClientError::Api { status: 404, .. }) => {
+            bail!(
+                "proposal {id} does not exist; `civitas query governance --open` lists the open ones"
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The open proposals among the newest [`OPEN_LOOKBACK`], newest first.
+pub fn open_proposals(client: &Client, governance: &Value) -> Result<Vec<Value>> {
+    let next = governance["next_proposal"].as_u64().unwrap_or(1);
+    let mut open = Vec::new();
+    for id in (next.saturating_sub(OPEN_LOOKBACK).max(1)..next).rev() {
+        let found = proposal(client, id)?;
+        if found["status"]["status"] == "open" {
+            open.push(found);
+        }
+    }
+    Ok(open)
+}
+
+/// The agency of the account `key` signs for, as the node records it.
+pub fn agency_of(client: &Client, account: &str) -> Result<String> {
+    match client.get_json(&format!("/v1/accounts/{account}")) {
+        Ok(found) => Ok(found["value"]["agency"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()),
+        Err(ClientError::Api { status: 404, .. }) => bail!(
+            "account {account} is not registered on this chain; sign with an agency admin's key"
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks an approval before it is signed: the proposal exists, is open, and the signer's
+/// agency has not approved it yet.
+pub fn check_approval(proposal: &Value, id: u64, agency: &str) -> Result<()> {
+    if proposal["status"]["status"] != "open" {
+        bail!(
+            "proposal {id} was already executed at height {}; there is nothing to approve",
+            proposal["status"]["height"]
+        );
+    }
+    let approved = proposal["approvals"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == agency));
+    if approved {
+        bail!("agency {agency} has already approved proposal {id}; each agency approves once");
+    }
+    Ok(())
+}
+
+/// Checks a validator addition before it is signed: the agency exists and the key is neither
+/// a validator nor already proposed to become one.
+pub fn check_add_validator(client: &Client, agency: &str, key: &str) -> Result<()> {
+    match client.get_json(&format!("/v1/agencies/{agency}")) {
+        Ok(_) => {}
+        Err(ClientError::Api { status: 404, .. }) => {
+            let (votes, _) = Votes::fetch(client)?;
+            bail!(
+                "agency {agency:?} does not exist on this chain (the agencies are: {}); check the id",
+                votes.agencies.join(", ")
+            );
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let governance = client.get_json("/v1/governance")?;
+    let listed = |set: &Value| {
+        set.as_array()
+            .is_some_and(|s| s.iter().any(|v| v["key"].as_str() == Some(key)))
+    };
+    if listed(&governance["validators"]) || listed(&governance["next_validators"]) {
+        bail!("{key} is already a validator (or will be from the next epoch); nothing to add");
+    }
+    Ok(())
+}
+
+/// Asks a person at the terminal to confirm; `yes` answers for scripts. Without a terminal
+/// and without `yes`, refuses rather than guess.
+pub fn confirm(question: &str, yes: bool) -> Result<()> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} Pass --yes to answer yes without a terminal (in scripts)");
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(())
+    } else {
+        bail!("not approved; nothing was signed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_proposal_says_what_it_does_and_what_it_still_needs() {
+        let votes = Votes {
+            threshold: 3,
+            agencies: vec![
+                "finance".into(),
+                "health".into(),
+                "land".into(),
+                "audit".into(),
+            ],
+        };
+        let proposal = json!({
+            "id": 4,
+            "action": {"action": "add_validator", "agency": "health", "key": "ab12", "p2p_address": "10.0.0.9:9000"},
+            "reason": "second health validator",
+            "proposer": "77ee",
+            "opened_height": 120,
+            "approvals": ["finance"],
+            "status": {"status": "open"},
+        });
+        let text = show(&proposal, &votes);
+        assert!(text.contains("proposal 4: add validator ab12 for agency health at 10.0.0.9:9000"));
+        assert!(text.contains("approved: finance (1 of 3 needed)"));
+        assert!(text.contains("missing:  2 more from health, land, audit"));
+        assert!(check_approval(&proposal, 4, "land").is_ok());
+        let twice = check_approval(&proposal, 4, "finance").unwrap_err();
+        assert!(twice.to_string().contains("already approved"));
+
+        let executed =
+            json!({"approvals": ["finance"], "status": {"status": "executed", "height": 130}});
+        let closed = check_approval(&executed, 4, "land").unwrap_err();
+        assert!(
+            closed
+                .to_string()
+                .contains("already executed at height 130")
+        );
+
+        let policy = json!({"action": "set_policy", "policy": "@id(\"two-notaries\")\npermit(principal, action, resource);"});
+        assert_eq!(
+            describe(&policy),
+            "add or replace authorization policy \"two-notaries\", from the next block"
+        );
+    }
+}
