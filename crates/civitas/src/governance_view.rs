@@ -7,7 +7,8 @@ use civitas_client::{Client, ClientError};
 use serde_json::Value;
 
 /// Proposals `query governance --open` looks back over, newest first.
-pub const OPEN_LOOKBACK: u64 = 200;
+/// (Each is one request: at most half the API's default burst of 200 per client.)
+pub const OPEN_LOOKBACK: u64 = 100;
 
 /// One line saying what `action` (a proposal's `action` object) does once approved.
 pub fn describe(action: &Value) -> String {
@@ -96,6 +97,13 @@ pub fn show(proposal: &Value, votes: &Votes) -> String {
         proposal["proposer"].as_str().unwrap_or("?"),
         proposal["opened_height"],
     );
+    // A policy's id says little: show what an approval would put in force, word for word.
+    if let Some(policy) = proposal["action"]["policy"].as_str() {
+        text.push_str("  policy:\n");
+        for line in policy.lines() {
+            text.push_str(&format!("    | {line}\n"));
+        }
+    }
     match proposal["status"]["status"].as_str() {
         Some("open") => {
             let needed = votes.threshold.saturating_sub(approvals.len() as u64);
@@ -179,8 +187,9 @@ pub fn check_approval(proposal: &Value, id: u64, agency: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a validator addition before it is signed: the agency exists and the key is neither
-/// a validator nor already proposed to become one.
+/// Checks a validator addition before it is signed: the agency exists and the key is not a
+/// validator of this epoch or of the next. (A key named by another open proposal is not
+/// refused: only one of the two can execute, and the other then fails on chain.)
 pub fn check_add_validator(client: &Client, agency: &str, key: &str) -> Result<()> {
     match client.get_json(&format!("/v1/agencies/{agency}")) {
         Ok(_) => {}
@@ -271,6 +280,13 @@ mod tests {
         assert_eq!(
             describe(&policy),
             "add or replace authorization policy \"two-notaries\", from the next block"
+        );
+        let proposed =
+            json!({"id": 5, "action": policy, "approvals": [], "status": {"status": "open"}});
+        assert!(
+            show(&proposed, &votes).contains("    | permit(principal, action, resource);"),
+            "{}",
+            show(&proposed, &votes)
         );
     }
 }

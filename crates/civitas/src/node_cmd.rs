@@ -43,20 +43,23 @@ fn catch_up(node: &str, timeout: u64) -> Result<()> {
     let status = |announced: &mut bool| loop {
         match client.status() {
             Ok(status) => return Ok(status),
-            Err(e) if start.elapsed().as_secs() < timeout => {
+            Err(e @ civitas_client::ClientError::Unreachable { .. })
+                if start.elapsed().as_secs() < timeout =>
+            {
                 if !*announced {
                     eprintln!("waiting for the node at {node} to answer ({e:#})");
                     *announced = true;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(500));
             }
-            Err(e) => {
+            Err(e @ civitas_client::ClientError::Unreachable { .. }) => {
                 return Err(e).with_context(|| {
                     format!(
                         "the node at {node} did not answer within {timeout} s; is it running, and is --node its api_listen address?"
                     )
                 });
             }
+            Err(e) => return Err(e.into()),
         }
     };
     let mut announced = false;

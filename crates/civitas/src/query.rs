@@ -62,11 +62,11 @@ pub enum Command {
         /// Show this proposal.
         #[arg(long, conflicts_with = "open")]
         proposal: Option<u64>,
-        /// List the open proposals (among the newest 200).
+        /// List the open proposals (among the newest 100), as text unless --json.
         #[arg(long)]
         open: bool,
-        /// Print JSON.
-        #[arg(long)]
+        /// With --open: print JSON.
+        #[arg(long, requires = "open")]
         json: bool,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         node: String,

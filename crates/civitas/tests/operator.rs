@@ -199,15 +199,19 @@ fn a_node_explains_every_failure_to_start_or_connect() {
 
     // Node 0 knows validator 3 by a host name that does not resolve (a typo in [peers]): it
     // starts anyway, says which validator it cannot resolve, and works with the others; /readyz
-    // and /v1/status name the missing validator.
+    // and /v1/status name the missing validator. It knows validator 1 by a name that resolves
+    // (localhost), and connects to it.
+    let key1 = key_hex(&dir.join("node1/validator.json"));
     let key3 = key_hex(&dir.join("node3/validator.json"));
     let config0 = dir.join("node0/node.toml");
     let original0 = std::fs::read_to_string(&config0).unwrap();
     std::fs::write(
         &config0,
         format!(
-            "{original0}\n[peers]\n\"{key3}\" = \"validator-3.civitas-test.invalid:{}\"\n",
-            base + 1003
+            "{original0}\n[peers]\n\"{key3}\" = \"validator-3.civitas-test.invalid:{}\"\n\
+             \"{key1}\" = \"localhost:{}\"\n",
+            base + 1003,
+            base + 1001
         ),
     )
     .unwrap();
@@ -242,6 +246,17 @@ fn a_node_explains_every_failure_to_start_or_connect() {
         log0.lines()
             .find(|l| l.contains("cannot resolve"))
             .unwrap_or_default()
+    );
+    wait_for(
+        "node 0 connected to validator 1 by name",
+        Duration::from_secs(60),
+        || {
+            get(&format!("{}/v1/status", apis[0])).is_some_and(|s| {
+                s["peers"]["connected"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|v| v["key"] == key1.as_str()))
+            })
+        },
     );
     let status = get(&format!("{}/v1/status", apis[0])).unwrap();
     let missing = status["peers"]["missing"].as_array().unwrap();

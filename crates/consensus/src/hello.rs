@@ -218,7 +218,13 @@ impl Handshake for GenesisHello {
         B: FnOnce(Self::PublicKey) -> F + Send,
         F: Future<Output = bool> + Send,
     {
-        let (theirs, claimed) = Self::receive(stream).await?;
+        // A dialer of an earlier release sends its bare key first: count it, so that a node
+        // left behind in an upgrade shows up in the metrics.
+        let (theirs, claimed) = Self::receive(stream).await.inspect_err(|e| {
+            if matches!(e, HelloError::OtherProtocol) {
+                self.metrics.record_handshake_refused("other_protocol");
+            }
+        })?;
         if !bouncer(claimed.clone()).await {
             return Err(HelloError::Rejected);
         }

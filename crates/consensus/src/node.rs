@@ -125,12 +125,19 @@ struct PeerResolver {
     allow_private_ips: bool,
     /// Agency ids of the genesis validators, for messages.
     agencies: std::collections::BTreeMap<PublicKey, String>,
-    /// Host names of the tracked validators: address, what it last resolved to, when a failure
-    /// to resolve it was last reported.
-    names: std::collections::BTreeMap<
-        PublicKey,
-        (String, Option<std::net::IpAddr>, Option<std::time::Instant>),
-    >,
+    /// The tracked validators known by a host name.
+    names: std::collections::BTreeMap<PublicKey, Name>,
+}
+
+/// A validator known by a host name.
+struct Name {
+    /// `host:port` as configured or recorded on chain.
+    address: String,
+    /// The address connections from it are accepted from (the p2p layer's egress), once the
+    /// name has resolved.
+    egress: Option<std::net::IpAddr>,
+    /// When a failure to resolve it was last reported.
+    warned: Option<std::time::Instant>,
 }
 
 impl PeerResolver {
@@ -141,38 +148,38 @@ impl PeerResolver {
         }
     }
 
-    /// Resolves `key`'s host name and records what it resolved to; reports a failure (at most
-    /// every five minutes per name).
-    fn resolve_name(&mut self, key: &PublicKey, address: &str) -> Option<std::net::IpAddr> {
+    /// Resolves `key`'s host name to every address it has; reports a failure (at most every
+    /// five minutes per name) and a private address while those are not allowed.
+    fn resolve_name(&mut self, key: &PublicKey) -> Option<Vec<std::net::IpAddr>> {
         use std::net::ToSocketAddrs as _;
-        let found = address.to_socket_addrs().map(|mut a| a.next());
         let who = self.describe(key);
-        let entry = self
-            .names
-            .entry(key.clone())
-            .or_insert_with(|| (address.to_string(), None, None));
-        match found {
-            Ok(Some(addr)) => {
-                entry.1 = Some(addr.ip());
-                entry.2 = None;
-                if !self.allow_private_ips && !is_public(&addr.ip()) {
+        let allow_private_ips = self.allow_private_ips;
+        let name = self.names.get_mut(key)?;
+        let address = name.address.clone();
+        match address
+            .to_socket_addrs()
+            .map(|a| a.map(|s| s.ip()).collect::<Vec<_>>())
+        {
+            Ok(found) if !found.is_empty() => {
+                name.warned = None;
+                if !allow_private_ips && !found.iter().any(is_public) {
                     tracing::warn!(
                         %address,
-                        resolved = %addr.ip(),
+                        resolved = ?found,
                         "{who} resolves to a private or loopback address, which this node neither \
                          dials nor accepts while allow_private_ips is false; set \
                          allow_private_ips = true in node.toml if the validators share a private \
                          network"
                     );
                 }
-                Some(addr.ip())
+                Some(found)
             }
             failed => {
-                let due = entry
-                    .2
+                let due = name
+                    .warned
                     .is_none_or(|last| last.elapsed() >= RESOLVE_WARN_EVERY);
                 if due {
-                    entry.2 = Some(std::time::Instant::now());
+                    name.warned = Some(std::time::Instant::now());
                     let error = match failed {
                         Err(e) => e.to_string(),
                         Ok(_) => "no address".to_string(),
@@ -190,6 +197,9 @@ impl PeerResolver {
         }
     }
 
+    /// Hands a peer set to the p2p layer at once, names at the address they last resolved to
+    /// (resolving them is left to [`PeerResolver::refresh`], so a slow name server delays no
+    /// peer set), then resolves the names that have not resolved yet.
     fn track(&mut self, (id, primary, secondary): PeerSet) {
         if primary.len() + secondary.len() > self.max_peers {
             tracing::error!(
@@ -199,15 +209,25 @@ impl PeerResolver {
                  node.toml and restart, or it cannot reach them all"
             );
         }
-        self.names
-            .retain(|key, _| primary.iter().chain(&secondary).any(|(k, _)| k == key));
+        // Forget names no longer tracked, or whose address changed (or became an IP).
+        self.names.retain(|key, name| {
+            primary
+                .iter()
+                .chain(&secondary)
+                .any(|(k, a)| k == key && a == &name.address)
+        });
         let mut entries = |peers: &[(PublicKey, String)]| {
             let mut out = Vec::new();
             for (key, text) in peers {
                 let egress = if text.parse::<SocketAddr>().is_ok() {
                     None
                 } else {
-                    self.resolve_name(key, text)
+                    let name = self.names.entry(key.clone()).or_insert_with(|| Name {
+                        address: text.clone(),
+                        egress: None,
+                        warned: None,
+                    });
+                    name.egress
                 };
                 match p2p_address(text, egress) {
                     Some(address) => out.push((key.inner().clone(), address)),
@@ -229,27 +249,39 @@ impl PeerResolver {
                 Map::from_iter_dedup(secondary),
             ),
         );
+        self.refresh(false);
     }
 
-    /// Resolves names again (`all`, or those that did not resolve) and tells the p2p layer
-    /// where those that changed now are.
+    /// Resolves names again (`all`, or only those that never resolved) and tells the p2p layer
+    /// about a validator whose accepted address is no longer among those its name resolves to.
+    /// A failed lookup keeps the last address: a brief DNS failure must not cut a working
+    /// connection.
     fn refresh(&mut self, all: bool) {
-        let due: Vec<(PublicKey, String, Option<std::net::IpAddr>)> = self
+        let due: Vec<PublicKey> = self
             .names
             .iter()
-            .filter(|(_, (_, ip, _))| all || ip.is_none())
-            .map(|(key, (address, ip, _))| (key.clone(), address.clone(), *ip))
+            .filter(|(_, name)| all || name.egress.is_none())
+            .map(|(key, _)| key.clone())
             .collect();
         let mut changed = Vec::new();
-        for (key, address, before) in due {
-            let now = self.resolve_name(&key, &address);
-            if now.is_some() && now != before {
-                if before.is_none() {
-                    tracing::info!(%address, "resolved the p2p address of {}", self.describe(&key));
-                }
-                if let Some(p2p) = p2p_address(&address, now) {
-                    changed.push((key.inner().clone(), p2p));
-                }
+        for key in due {
+            let Some(found) = self.resolve_name(&key) else {
+                continue;
+            };
+            let who = self.describe(&key);
+            let Some(name) = self.names.get_mut(&key) else {
+                continue;
+            };
+            if name.egress.is_some_and(|ip| found.contains(&ip)) {
+                continue;
+            }
+            let first = name.egress.is_none();
+            name.egress = found.first().copied();
+            if first {
+                tracing::info!(address = %name.address, "resolved the p2p address of {who}");
+            }
+            if let Some(p2p) = p2p_address(&name.address, name.egress) {
+                changed.push((key.inner().clone(), p2p));
             }
         }
         if !changed.is_empty() {

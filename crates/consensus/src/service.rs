@@ -165,7 +165,16 @@ pub struct NodeHandle {
     submit: mpsc::Sender<Submission>,
     shared: Shared,
     runtime_metrics: MetricsEncoder,
+    /// The connected peers' keys and when they were read, so that frequent readiness probes do
+    /// not each render every runtime metric.
+    connected: Arc<std::sync::Mutex<Option<(std::time::Instant, ConnectedKeys)>>>,
 }
+
+/// Hex keys of connected peers.
+type ConnectedKeys = Arc<std::collections::BTreeSet<String>>;
+
+/// How long a reading of the connected peers is reused.
+const CONNECTED_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl NodeHandle {
     /// Submits a transaction; returns its hash once admitted to the mempool.
@@ -327,7 +336,17 @@ impl NodeHandle {
     /// them now.
     pub fn peers(&self) -> Peers {
         let (_, set) = self.epoch();
-        let connected = connected_peers(&(self.runtime_metrics)());
+        let connected = {
+            let mut cached = self.connected.lock().unwrap_or_else(|p| p.into_inner());
+            match cached.as_ref() {
+                Some((at, keys)) if at.elapsed() < CONNECTED_FRESH => keys.clone(),
+                _ => {
+                    let keys = Arc::new(connected_peers(&(self.runtime_metrics)()));
+                    *cached = Some((std::time::Instant::now(), keys.clone()));
+                    keys
+                }
+            }
+        };
         let mut peers = Peers::default();
         for validator in set.validators {
             if Some(&validator.key) == self.shared.own_key.as_ref() {
@@ -897,6 +916,7 @@ where
         submit: validator.submit.clone(),
         shared,
         runtime_metrics,
+        connected: Arc::default(),
     }
 }
 
@@ -938,6 +958,7 @@ mod tests {
             submit,
             shared: Shared::new(genesis),
             runtime_metrics: Arc::new(String::new),
+            connected: Arc::default(),
         };
         // Nothing serves the queue: the first query takes its one place and waits; the next
         // is refused at once rather than waiting for a place.
