@@ -844,15 +844,27 @@ where
     }
 }
 
-/// Starts the query service for `validator`; returns the handle.
-pub fn start<E>(context: E, validator: &Validator<E>) -> NodeHandle
-where
+/// What the query service needs of a runtime context.
+pub trait QueryContext:
+    commonware_storage::Context
+    + Spawner
+    + Clock
+    + commonware_runtime::Metrics
+    + commonware_runtime::Storage
+{
+}
+
+impl<E> QueryContext for E where
     E: commonware_storage::Context
         + Spawner
         + Clock
         + commonware_runtime::Metrics
-        + commonware_runtime::Storage,
+        + commonware_runtime::Storage
 {
+}
+
+/// Starts the query service for `validator`; returns the handle.
+pub fn start<E: QueryContext>(context: E, validator: &Validator<E>) -> NodeHandle {
     start_with(context, validator, || {})
 }
 
@@ -863,14 +875,11 @@ where
 /// a value, reading blocks for the explorer or assembling a bundle is CPU work, and a flood of
 /// queries must not take it from votes and blocks. Storage and marshal still answer on the
 /// runtime, as they do for consensus.
-pub fn start_with<E>(context: E, validator: &Validator<E>, on_thread: fn()) -> NodeHandle
-where
-    E: commonware_storage::Context
-        + Spawner
-        + Clock
-        + commonware_runtime::Metrics
-        + commonware_runtime::Storage,
-{
+pub fn start_with<E: QueryContext>(
+    context: E,
+    validator: &Validator<E>,
+    on_thread: fn(),
+) -> NodeHandle {
     use futures::StreamExt as _;
     let (requests, mut receiver) = mpsc::channel::<Request>(QUERY_QUEUE);
     let encoder = context.child("metrics");

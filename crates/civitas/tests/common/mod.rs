@@ -171,24 +171,10 @@ impl TestNetwork {
 
     /// Like [`TestNetwork::start`], passing `extra` to `civitas devnet --init-only`.
     pub fn start_with(name: &str, salt: u16, validators: usize, extra: &[&str]) -> Self {
-        let tmp = std::env::temp_dir().join(format!("civitas-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        let dir = tmp.join("devnet");
-        let base = free_base_port(salt);
         let validators_arg = validators.to_string();
-        let base_arg = base.to_string();
-        let mut args = vec![
-            "devnet",
-            "--init-only",
-            "--validators",
-            &validators_arg,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--base-port",
-            &base_arg,
-        ];
+        let mut args = vec!["--validators", &validators_arg];
         args.extend_from_slice(extra);
-        ok(civitas(&args));
+        let (tmp, dir, base) = init_devnet(name, salt, &args);
         let apis: Vec<String> = (0..validators)
             .map(|i| format!("http://127.0.0.1:{}", base + i as u16))
             .collect();
