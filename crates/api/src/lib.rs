@@ -202,8 +202,7 @@ async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value
     let tip = node.tip();
     let peers = node.peers();
     let connections = connections(&peers);
-    let isolated = !peers.missing.is_empty();
-    let advice = if isolated {
+    let advice = if !peers.missing.is_empty() {
         format!("; {CONNECT_ADVICE}")
     } else {
         String::new()
@@ -258,7 +257,6 @@ async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
     let genesis = node.genesis();
     let (epoch, set) = node.epoch();
     let peers = node.peers();
-    let validator = |v: &civitas_core::governance::ValidatorEntry| json!({ "agency": v.agency, "key": v.key, "p2p_address": v.p2p_address });
     Json(json!({
         "chain_id": genesis.chain_id,
         "genesis_hash": genesis.hash(),
@@ -272,10 +270,8 @@ async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
         "epoch": epoch,
         "epoch_ends_at": genesis.last_height_of(epoch),
         "validators": set.keys(),
-        "peers": {
-            "connected": peers.connected.iter().map(validator).collect::<Vec<_>>(),
-            "missing": peers.missing.iter().map(validator).collect::<Vec<_>>(),
-        },
+        // Each a ValidatorEntry: key, agency, p2p_address.
+        "peers": { "connected": peers.connected, "missing": peers.missing },
     }))
 }
 

@@ -282,12 +282,18 @@ pub const DEFAULT_LOG_FILTER: &str = "info,commonware=warn,commonware_storage::q
 
 fn init_logging(filter: Option<&str>, format: Option<&str>) -> Result<()> {
     use std::io::IsTerminal as _;
-    let filter = std::env::var("CIVITAS_LOG")
+    let from_env = std::env::var("CIVITAS_LOG")
         .ok()
-        .or_else(|| filter.map(str::to_string))
-        .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
+        .filter(|v| !v.trim().is_empty());
+    let (filter, source) = match (from_env, filter) {
+        (Some(env), _) => (env, "CIVITAS_LOG"),
+        (None, Some(config)) => (config.to_string(), "log in node.toml"),
+        (None, None) => (DEFAULT_LOG_FILTER.to_string(), "the default log filter"),
+    };
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).with_context(|| {
-        format!("log = {filter:?} is not a log filter (such as \"info\" or \"info,civitas=debug\")")
+        format!(
+            "{source}, {filter:?}, is not a log filter (such as \"info\" or \"info,civitas=debug\")"
+        )
     })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

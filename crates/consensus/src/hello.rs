@@ -108,12 +108,17 @@ impl GenesisHello {
         [MAGIC.as_slice(), &self.genesis, &key].concat()
     }
 
-    /// Reads the peer's hello: its genesis hash and claimed key.
+    /// Reads the peer's hello: its genesis hash and claimed key. Anything else (such as a peer
+    /// of an earlier release, which sends its bare key first) is counted as another protocol,
+    /// so that a node left behind in an upgrade shows up in the metrics.
     async fn receive<I: Stream>(
+        &self,
         stream: &mut I,
     ) -> Result<([u8; 32], ed25519::PublicKey), HelloError> {
         let frame = recv_frame(stream, HELLO_LEN as u32).await?.coalesce();
-        parse(frame.as_ref())
+        parse(frame.as_ref()).inspect_err(|_| {
+            self.metrics.record_handshake_refused("other_protocol");
+        })
     }
 
     /// Checks the peer's genesis; says so, at most once a minute per peer, when it differs.
@@ -191,11 +196,7 @@ impl Handshake for GenesisHello {
         O: Sink,
     {
         send_frame(sink, self.hello(), HELLO_LEN as u32).await?;
-        let (theirs, _claimed) = Self::receive(stream).await.inspect_err(|e| {
-            if matches!(e, HelloError::OtherProtocol) {
-                self.metrics.record_handshake_refused("other_protocol");
-            }
-        })?;
+        let (theirs, _claimed) = self.receive(stream).await?;
         self.check(&context, &peer, theirs, true)?;
         Ok(self
             .inner
@@ -218,13 +219,7 @@ impl Handshake for GenesisHello {
         B: FnOnce(Self::PublicKey) -> F + Send,
         F: Future<Output = bool> + Send,
     {
-        // A dialer of an earlier release sends its bare key first: count it, so that a node
-        // left behind in an upgrade shows up in the metrics.
-        let (theirs, claimed) = Self::receive(stream).await.inspect_err(|e| {
-            if matches!(e, HelloError::OtherProtocol) {
-                self.metrics.record_handshake_refused("other_protocol");
-            }
-        })?;
+        let (theirs, claimed) = self.receive(stream).await?;
         if !bouncer(claimed.clone()).await {
             return Err(HelloError::Rejected);
         }
