@@ -247,21 +247,27 @@ fn a_node_explains_every_failure_to_start_or_connect() {
             .find(|l| l.contains("cannot resolve"))
             .unwrap_or_default()
     );
+    // Node 0 connects to validator 1 by name and to validator 2 by address; only validator 3
+    // stays missing. (A connection is made in its own time: wait for it, do not sample once.)
     wait_for(
-        "node 0 connected to validator 1 by name",
+        "node 0 connected to validators 1 and 2, validator 3 missing",
         Duration::from_secs(60),
         || {
             get(&format!("{}/v1/status", apis[0])).is_some_and(|s| {
-                s["peers"]["connected"]
-                    .as_array()
-                    .is_some_and(|c| c.iter().any(|v| v["key"] == key1.as_str()))
+                let keys = |list: &str| -> Vec<String> {
+                    s["peers"][list]
+                        .as_array()
+                        .map(|l| {
+                            l.iter()
+                                .filter_map(|v| v["key"].as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                keys("connected").contains(&key1) && keys("missing") == [key3.clone()]
             })
         },
     );
-    let status = get(&format!("{}/v1/status", apis[0])).unwrap();
-    let missing = status["peers"]["missing"].as_array().unwrap();
-    assert_eq!(missing.len(), 1, "{status}");
-    assert_eq!(missing[0]["key"], key3.as_str(), "{status}");
 
     // Validator 3 started from a stale draft of genesis (another chain id, so another hash):
     // it connects to no one, and both it and the others say why and count it.
