@@ -97,6 +97,7 @@ fn api_routes(node: NodeHandle) -> Router {
         .route("/v1/accounts/{id}", get(account))
         .route("/v1/accounts/{id}/nonce", get(nonce))
         .route("/v1/accounts/{id}/pending", get(pending))
+        .route("/v1/agencies", get(agencies))
         .route("/v1/agencies/{id}", get(agency))
         .route("/v1/notary/documents/{hash}", get(document))
         .route("/v1/proofs/notary/{hash}", get(document_bundle))
@@ -862,6 +863,67 @@ async fn agency(
     .await
 }
 
+/// The agencies in force, as of the latest state: the governance settings list them, each
+/// agency's record gives its name. Retired agencies keep their records (`/v1/agencies/{id}`)
+/// but are not listed.
+pub(crate) async fn agencies_in_force(
+    node: &NodeHandle,
+) -> Result<Vec<civitas_modules::identity::state::Agency>, ApiError> {
+    use civitas_modules::governance::state::{GovernanceConfig, config_key};
+    use civitas_modules::identity::state::{Agency, agency_key};
+    let config: GovernanceConfig = read_required(node, config_key()).await?;
+    let mut agencies = Vec::with_capacity(config.agencies.len());
+    for id in &config.agencies {
+        agencies.push(read_required::<Agency>(node, agency_key(id)).await?);
+    }
+    Ok(agencies)
+}
+
+/// A record the ledger always holds, decoded (absent or undecodable is the node's fault).
+async fn read_required<T: commonware_codec::Decode<Cfg = ()>>(
+    node: &NodeHandle,
+    key: StateKey,
+) -> Result<T, ApiError> {
+    let bytes = node.state(key.clone()).await?.value.ok_or_else(|| {
+        ApiError::internal(format!("{} is missing from the state", key.display()))
+    })?;
+    civitas_core::codec::from_slice(&bytes, &())
+        .map_err(|e| ApiError::internal(format!("stored {} does not decode: {e}", key.display())))
+}
+
+/// The agencies in force, each with the validators it runs this epoch and will run next.
+async fn agencies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+    use civitas_modules::governance::state::next_validators_key;
+    let list = agencies_in_force(&node).await?;
+    let Json(next) = read_state(&node, next_validators_key(), false).await?;
+    let (_, current) = node.epoch();
+    let runs = |agency: &str, set: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        set.iter()
+            .filter(|v| v["agency"] == agency)
+            .map(|v| v["key"].clone())
+            .collect()
+    };
+    let current = serde_json::to_value(&current.validators).unwrap_or_default();
+    let empty = Vec::new();
+    let current = current.as_array().unwrap_or(&empty);
+    let next_set = next["value"]["validators"].as_array().unwrap_or(&empty);
+    let agencies: Vec<serde_json::Value> = list
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id,
+                "name": a.name,
+                "joined_height": a.joined_height,
+                "validators": runs(&a.id, current),
+                "next_validators": runs(&a.id, next_set),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "agencies": agencies, "height": next["height"] }),
+    ))
+}
+
 /// Governance settings, the current epoch's validators and the set the next epoch will have.
 async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
     use civitas_modules::governance::state::{config_key, next_validators_key};
@@ -871,7 +933,7 @@ async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::V
     let genesis = node.genesis();
     Ok(Json(json!({
         "threshold": config["value"]["threshold"],
-        "agencies": genesis.agencies.len(),
+        "agencies": config["value"]["agencies"],
         "next_proposal": config["value"]["next_proposal"],
         "epoch": epoch,
         "epoch_length": genesis.epoch_length,

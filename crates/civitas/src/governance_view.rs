@@ -38,6 +38,33 @@ pub fn describe(action: &Value) -> String {
             "remove authorization policy {:?}, from the next block",
             text("id")
         ),
+        "add_agency" => {
+            let admins = action["admin_keys"].as_array().map_or(0, Vec::len);
+            let validator = match action["validator"].as_object() {
+                Some(v) => format!(
+                    "; its validator {} at {} from the next epoch",
+                    v.get("key").and_then(Value::as_str).unwrap_or("?"),
+                    v.get("p2p_address").and_then(Value::as_str).unwrap_or("?")
+                ),
+                None => ", without a validator".to_string(),
+            };
+            format!(
+                "add agency {} ({:?}) with {admins} admin key{}, voting at once{validator}",
+                text("id"),
+                text("name"),
+                if admins == 1 { "" } else { "s" },
+            )
+        }
+        "retire_agency" => format!(
+            "retire agency {} at once: its officials can no longer sign, its vote stops \
+             counting, its validators leave at the next epoch (its records stay)",
+            text("id")
+        ),
+        "rename_agency" => format!(
+            "rename agency {} to {:?}, at once",
+            text("id"),
+            text("name")
+        ),
         other => format!("{other} (see the proposal's JSON)"),
     }
 }
@@ -46,7 +73,7 @@ pub fn describe(action: &Value) -> String {
 pub struct Votes {
     /// Approvals a proposal needs.
     pub threshold: u64,
-    /// The agencies, by id.
+    /// The agencies in force, by id (only their approvals count).
     pub agencies: Vec<String>,
 }
 
@@ -54,12 +81,11 @@ impl Votes {
     /// Reads them from a node.
     pub fn fetch(client: &Client) -> Result<(Self, Value)> {
         let governance = client.get_json("/v1/governance")?;
-        let genesis = client.get_json("/v1/genesis")?;
-        let agencies = genesis["agencies"]
+        let agencies = governance["agencies"]
             .as_array()
             .map(|list| {
                 list.iter()
-                    .filter_map(|a| a["id"].as_str().map(str::to_string))
+                    .filter_map(|a| a.as_str().map(str::to_string))
                     .collect()
             })
             .unwrap_or_default();
@@ -83,6 +109,10 @@ pub fn show(proposal: &Value, votes: &Votes) -> String {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    // An approval from an agency that has since retired no longer counts.
+    let (counted, retired): (Vec<&str>, Vec<&str>) = approvals
+        .iter()
+        .partition(|a| votes.agencies.iter().any(|v| v == *a));
     let missing: Vec<&str> = votes
         .agencies
         .iter()
@@ -106,11 +136,16 @@ pub fn show(proposal: &Value, votes: &Votes) -> String {
     }
     match proposal["status"]["status"].as_str() {
         Some("open") => {
-            let needed = votes.threshold.saturating_sub(approvals.len() as u64);
+            let needed = votes.threshold.saturating_sub(counted.len() as u64);
+            let retired = if retired.is_empty() {
+                String::new()
+            } else {
+                format!("; not counted, retired since: {}", retired.join(", "))
+            };
             text.push_str(&format!(
-                "  approved: {} ({} of {} needed)\n  missing:  {} more from {}\n",
-                approvals.join(", "),
-                approvals.len(),
+                "  approved: {} ({} of {} needed{retired})\n  missing:  {} more from {}\n",
+                counted.join(", "),
+                counted.len(),
                 votes.threshold,
                 needed,
                 if missing.is_empty() {
@@ -187,28 +222,102 @@ pub fn check_approval(proposal: &Value, id: u64, agency: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a validator addition before it is signed: the agency exists and the key is not a
-/// validator of this epoch or of the next. (A key named by another open proposal is not
-/// refused: only one of the two can execute, and the other then fails on chain.)
-pub fn check_add_validator(client: &Client, agency: &str, key: &str) -> Result<()> {
+/// Checks that `agency` exists and is in force; returns where governance stands.
+pub fn check_agency_in_force(client: &Client, agency: &str) -> Result<(Votes, Value)> {
+    let (votes, governance) = Votes::fetch(client)?;
     match client.get_json(&format!("/v1/agencies/{agency}")) {
-        Ok(_) => {}
-        Err(ClientError::Api { status: 404, .. }) => {
-            let (votes, _) = Votes::fetch(client)?;
-            bail!(
-                "agency {agency:?} does not exist on this chain (the agencies are: {}); check the id",
-                votes.agencies.join(", ")
-            );
+        Ok(found) => {
+            if let Some(height) = found["value"]["retired_height"].as_u64() {
+                bail!(
+                    "agency {agency:?} retired at height {height}; it no longer acts (the agencies in force are: {})",
+                    votes.agencies.join(", ")
+                );
+            }
+            Ok((votes, governance))
         }
-        Err(e) => return Err(e.into()),
+        Err(ClientError::Api { status: 404, .. }) => bail!(
+            "agency {agency:?} does not exist on this chain (the agencies in force are: {}); check the id",
+            votes.agencies.join(", ")
+        ),
+        Err(e) => Err(e.into()),
     }
-    let governance = client.get_json("/v1/governance")?;
+}
+
+/// Checks that `key` is not a validator of this epoch or of the next.
+fn check_not_validator(governance: &Value, key: &str) -> Result<()> {
     let listed = |set: &Value| {
         set.as_array()
             .is_some_and(|s| s.iter().any(|v| v["key"].as_str() == Some(key)))
     };
     if listed(&governance["validators"]) || listed(&governance["next_validators"]) {
         bail!("{key} is already a validator (or will be from the next epoch); nothing to add");
+    }
+    Ok(())
+}
+
+/// Checks a validator addition before it is signed: the agency exists and is in force and the
+/// key is not a validator of this epoch or of the next. (A key named by another open proposal
+/// is not refused: only one of the two can execute, and the other then fails on chain.)
+pub fn check_add_validator(client: &Client, agency: &str, key: &str) -> Result<()> {
+    let (_, governance) = check_agency_in_force(client, agency)?;
+    check_not_validator(&governance, key)
+}
+
+/// Checks a new agency before it is proposed: the id was never used, no admin key already
+/// signs for an account, and its validator (if any) is not one already.
+pub fn check_add_agency(
+    client: &Client,
+    id: &str,
+    admin_keys: &[civitas_core::crypto::PublicKey],
+    validator_key: Option<&str>,
+) -> Result<()> {
+    match client.get_json(&format!("/v1/agencies/{id}")) {
+        Ok(found) => {
+            let retired = match found["value"]["retired_height"].as_u64() {
+                Some(height) => format!(" by an agency that retired at height {height}"),
+                None => String::new(),
+            };
+            bail!(
+                "agency id {id:?} is already taken{retired}; ids are never reused: choose another"
+            );
+        }
+        Err(ClientError::Api { status: 404, .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    for key in admin_keys {
+        let by_key = client.get_json(&format!("/v1/state/identity/key/{}", key.to_hex()))?;
+        let account = key.account_id().to_hex();
+        let by_id = client.get_json(&format!("/v1/state/identity/account/{account}"))?;
+        if by_key["found"] == true || by_id["found"] == true {
+            bail!(
+                "admin key {key} already belongs to an account on this chain; each admin of the new agency needs a key of its own (civitas keys generate)"
+            );
+        }
+    }
+    if let Some(key) = validator_key {
+        check_not_validator(&client.get_json("/v1/governance")?, key)?;
+    }
+    Ok(())
+}
+
+/// Checks a retirement before it is proposed: the agency is in force, the agencies left are
+/// at least the threshold, and some other agency runs a validator next epoch.
+pub fn check_retire_agency(client: &Client, agency: &str) -> Result<()> {
+    let (votes, governance) = check_agency_in_force(client, agency)?;
+    let remaining = votes.agencies.len().saturating_sub(1) as u64;
+    if remaining < votes.threshold {
+        bail!(
+            "retiring agency {agency} would leave {remaining} agencies in force, fewer than the threshold of {}; propose set-threshold first",
+            votes.threshold
+        );
+    }
+    let others = governance["next_validators"]
+        .as_array()
+        .is_some_and(|set| set.iter().any(|v| v["agency"] != agency));
+    if !others {
+        bail!(
+            "agency {agency} runs every validator of the next epoch; retiring it would stop the chain: add another agency's validator first"
+        );
     }
     Ok(())
 }

@@ -229,8 +229,10 @@ fn private_addresses<'a>(peers: impl IntoIterator<Item = &'a str>) -> Vec<&'a st
 
 /// The layout of what a node stores. 2: headers with `receipts_root`, receipts beside the
 /// blocks instead of in the state, larger journal files. 3: header version 3 (`tx_root` over
-/// signed transactions), the history store. Data of another layout cannot be read.
-const STORAGE_FORMAT: &str = "3";
+/// signed transactions), the history store. 4: agency records with joined and retired
+/// heights, the agencies in force in the governance settings. Data of another layout cannot be
+/// read.
+const STORAGE_FORMAT: &str = "4";
 
 /// Checks that `data_dir` belongs to this chain and holds data this release can read (or claims
 /// it for this chain).

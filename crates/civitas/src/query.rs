@@ -71,6 +71,14 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         node: String,
     },
+    /// The agencies in force, each with the validators it runs this epoch and next (JSON).
+    /// A retired agency's record: `civitas query state identity/agency <id>`.
+    ///
+    /// Example: civitas query agencies
+    Agencies {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+    },
     /// The validator set of an epoch.
     Epoch {
         /// The epoch.
@@ -207,6 +215,10 @@ pub fn run(command: Command) -> Result<()> {
         } => {
             let path = format!("/v1/state/{space}/{id}?proof={proof}");
             print_json(&Client::new(&node).get_json(&path)?);
+            Ok(())
+        }
+        Command::Agencies { node } => {
+            print_json(&Client::new(&node).get_json("/v1/agencies")?);
             Ok(())
         }
         Command::Governance {

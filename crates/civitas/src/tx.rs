@@ -4,6 +4,7 @@ use crate::output::{document_hash, print_json, read_key};
 use anyhow::{Context, Result, bail};
 use civitas_client::{Client, build_cosigned_tx};
 use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::governance::NewValidator;
 use civitas_core::instruction::{
     GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, MetadataEntry,
     NotaryInstruction,
@@ -178,6 +179,65 @@ pub enum Governance {
         /// The policy's @id.
         #[arg(long)]
         id: String,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Propose that a new agency join: at once it has its admins and a vote; its validator,
+    /// if it runs one, joins from the next epoch. Checks before signing that the id is new,
+    /// that no admin key is in use and that the validator is not one already.
+    ///
+    /// Example: civitas tx governance add-agency --key devnet/keys/finance.json
+    ///   --id justice --name "Ministry of Justice" --admin-key 5f0c…
+    ///   --validator-key 9a41… --p2p justice.example.gov:9000
+    ///   --reason "the Ministry of Justice joins the network"
+    AddAgency {
+        /// Its identifier (lowercase letters, digits, - and _); never reused.
+        #[arg(long)]
+        id: String,
+        /// Its full name.
+        #[arg(long)]
+        name: String,
+        /// An admin's public key (hex or key file); repeat for each admin (1 to 8).
+        #[arg(long = "admin-key", required = true)]
+        admin_keys: Vec<String>,
+        /// The consensus public key of the validator it runs (hex or key file), if any.
+        #[arg(long, requires = "p2p")]
+        validator_key: Option<String>,
+        /// Where that validator listens for peers, host:port.
+        #[arg(long, requires = "validator_key")]
+        p2p: Option<String>,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Propose that an agency retire: at once its officials can no longer sign and its vote
+    /// stops counting; its validators leave at the next epoch. Its records stay.
+    ///
+    /// Example: civitas tx governance retire-agency --key devnet/keys/finance.json
+    ///   --agency land --reason "merged into the finance ministry"
+    RetireAgency {
+        /// The agency.
+        #[arg(long)]
+        agency: String,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Propose a new full name for an agency.
+    RenameAgency {
+        /// The agency.
+        #[arg(long)]
+        agency: String,
+        /// Its new full name.
+        #[arg(long)]
+        name: String,
         /// Why, for the public record.
         #[arg(long)]
         reason: String,
@@ -1007,6 +1067,83 @@ pub fn run(command: Command) -> Result<()> {
                     send(
                         &common,
                         propose(GovernanceAction::RemovePolicy { id }, reason),
+                    )
+                }
+                Governance::AddAgency {
+                    id,
+                    name,
+                    admin_keys,
+                    validator_key,
+                    p2p,
+                    reason,
+                    common,
+                } => {
+                    let admin_keys = admin_keys
+                        .iter()
+                        .map(|k| key_arg(k))
+                        .collect::<Result<Vec<_>>>()?;
+                    let validator = match (validator_key, p2p) {
+                        (Some(key), Some(p2p_address)) => {
+                            if !civitas_consensus::node::is_p2p_address(&p2p_address) {
+                                bail!(
+                                    "--p2p {p2p_address:?} is not host:port or ip:port (for example 10.0.0.9:9000)"
+                                );
+                            }
+                            Some(NewValidator {
+                                key: key_arg(&key)?,
+                                p2p_address,
+                            })
+                        }
+                        _ => None,
+                    };
+                    let validator_hex = validator.as_ref().map(|v| v.key.to_hex());
+                    let checked = (id.clone(), admin_keys.clone());
+                    let instruction = GovernanceInstruction::Propose {
+                        action: GovernanceAction::AddAgency {
+                            id,
+                            name,
+                            admin_keys,
+                            validator,
+                        },
+                        reason,
+                    };
+                    // The rules that need no state first (id, name, admin keys), then the chain.
+                    instruction.validate()?;
+                    crate::governance_view::check_add_agency(
+                        &Client::new(&common.node),
+                        &checked.0,
+                        &checked.1,
+                        validator_hex.as_deref(),
+                    )?;
+                    send(&common, Instruction::Governance(instruction))
+                }
+                Governance::RetireAgency {
+                    agency,
+                    reason,
+                    common,
+                } => {
+                    crate::governance_view::check_retire_agency(
+                        &Client::new(&common.node),
+                        &agency,
+                    )?;
+                    send(
+                        &common,
+                        propose(GovernanceAction::RetireAgency { id: agency }, reason),
+                    )
+                }
+                Governance::RenameAgency {
+                    agency,
+                    name,
+                    reason,
+                    common,
+                } => {
+                    crate::governance_view::check_agency_in_force(
+                        &Client::new(&common.node),
+                        &agency,
+                    )?;
+                    send(
+                        &common,
+                        propose(GovernanceAction::RenameAgency { id: agency, name }, reason),
                     )
                 }
                 Governance::Approve {

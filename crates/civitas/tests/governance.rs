@@ -1,12 +1,13 @@
-//! End-to-end: a new validator joins a running 4-validator network through governance, with
-//! real `civitas` processes on 127.0.0.1.
+//! End-to-end: a new agency joins a running 4-agency network with its validator through
+//! governance, and a founding agency retires, with real `civitas` processes on 127.0.0.1.
 //!
-//! The new agency node starts with a key that is not in genesis; the validators admit its
-//! connections once three agency admins have approved adding it, it catches up, and at the next
-//! epoch it signs. With one founding validator then
-//! killed, the chain only moves if the newcomer's votes count (4 of the 5 are needed). A proof
-//! bundle from after the change carries the hand-over and verifies offline, in Rust and in the
-//! independent Python verifier.
+//! The new agency's node starts with a key that is not in genesis; the validators admit its
+//! connections once three agency admins have approved the agency, it catches up, and at the
+//! next epoch it signs. The newcomer's admin then votes to retire the audit agency: its admin
+//! can no longer sign, and at the next epoch its validator leaves. With the retired validator
+//! stopped and one founding validator killed, the chain only moves if the newcomer's votes
+//! count (3 of the 4 are needed). A proof bundle from after both changes carries the two
+//! hand-overs and verifies offline, in Rust and in the independent Python verifier.
 
 use serde_json::Value;
 use std::path::Path;
@@ -32,7 +33,7 @@ fn key_hex(file: &Path) -> String {
 }
 
 #[test]
-fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
+fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     let mut network = TestNetwork::start_with(
         "governance",
         3,
@@ -47,16 +48,15 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
     );
     let genesis = dir.join("genesis.json");
 
-    // The newcomer creates its key locally and follows the chain.
+    // The joining agency creates its validator's and its admin's keys locally and follows
+    // the chain.
     let node_dir = dir.join("node4");
     std::fs::create_dir_all(&node_dir).unwrap();
     let validator_key = node_dir.join("validator.json");
-    ok(civitas(&[
-        "keys",
-        "new",
-        "--out",
-        validator_key.to_str().unwrap(),
-    ]));
+    let justice_admin = dir.join("keys/justice.json");
+    for file in [&validator_key, &justice_admin] {
+        ok(civitas(&["keys", "new", "--out", file.to_str().unwrap()]));
+    }
     let p2p = format!("127.0.0.1:{}", base + 1004);
     let api = format!("http://127.0.0.1:{}", base + 4);
     std::fs::write(
@@ -73,6 +73,43 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
 
     // Finance proposes; land and health approve (3 of 4 agencies).
     let admin = |agency: &str| dir.join(format!("keys/{agency}.json"));
+    let add_agency = |id: &str, admin_key: &Path| {
+        civitas(&[
+            "tx",
+            "governance",
+            "add-agency",
+            "--key",
+            admin("finance").to_str().unwrap(),
+            "--id",
+            id,
+            "--name",
+            "Ministry of Justice",
+            "--admin-key",
+            &key_hex(admin_key),
+            "--validator-key",
+            &key_hex(&validator_key),
+            "--p2p",
+            &p2p,
+            "--reason",
+            "the Ministry of Justice joins the network",
+            "--node",
+            &apis[0],
+        ])
+    };
+    let refused = |output: std::process::Output| {
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // Impossible proposals are refused before signing: an id in use, an admin key in use.
+    let taken = refused(add_agency("health", &justice_admin));
+    assert!(
+        taken.contains("agency id \"health\" is already taken"),
+        "{taken}"
+    );
+    let in_use = refused(add_agency("justice", &admin("land")));
+    assert!(in_use.contains("already belongs to an account"), "{in_use}");
+    let out = ok(add_agency("justice", &justice_admin));
+    assert!(out.contains("proposal_opened #1"), "{out}");
     let add_validator = |agency: &str, key: &Path, p2p: &str| {
         civitas(&[
             "tx",
@@ -92,8 +129,6 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
             &apis[0],
         ])
     };
-    let out = ok(add_validator("health", &validator_key, &p2p));
-    assert!(out.contains("proposal_opened #1"), "{out}");
 
     // What can be seen before approving: what the proposal does, who approved, what is missing.
     let open = ok(civitas(&[
@@ -104,7 +139,11 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
         &apis[1],
     ]));
     assert!(
-        open.contains("proposal 1: add validator") && open.contains("for agency health"),
+        open.contains("proposal 1: add agency justice (\"Ministry of Justice\") with 1 admin key")
+            && open.contains(&format!(
+                "its validator {} at {p2p}",
+                key_hex(&validator_key)
+            )),
         "{open}"
     );
     assert!(open.contains("approved: finance (1 of 3 needed)"), "{open}");
@@ -135,7 +174,10 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
     let asked = approve("land", &apis[1], false);
     assert!(!asked.status.success());
     let stderr = String::from_utf8_lossy(&asked.stderr);
-    assert!(stderr.contains("proposal 1: add validator"), "{stderr}");
+    assert!(
+        stderr.contains("proposal 1: add agency justice"),
+        "{stderr}"
+    );
     assert!(stderr.contains("Pass --yes"), "{stderr}");
     ok(approve("land", &apis[1], true));
     // Approving twice is refused before signing: the nonce moved once, for the approval.
@@ -161,18 +203,27 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
     );
 
     // A validator addition that cannot pass is refused before it is signed.
-    let refused = |agency: &str| {
-        let output = add_validator(agency, &validator_key, "127.0.0.1:9");
-        assert!(!output.status.success());
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    };
-    let unknown = refused("justice");
+    let unknown = refused(add_validator("interior", &validator_key, "127.0.0.1:9"));
     assert!(
-        unknown.contains("agency \"justice\" does not exist on this chain"),
+        unknown.contains("agency \"interior\" does not exist on this chain"),
         "{unknown}"
     );
-    let again = refused("health");
+    let again = refused(add_validator("justice", &validator_key, "127.0.0.1:9"));
     assert!(again.contains("is already a validator"), "{again}");
+    let agencies = get(&format!("{}/v1/agencies", apis[2])).unwrap();
+    let justice = agencies["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "justice")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(justice["name"], "Ministry of Justice", "{agencies}");
+    assert_eq!(
+        justice["next_validators"][0].as_str(),
+        Some(key_hex(&validator_key).as_str()),
+        "{agencies}"
+    );
     let newcomer = key_hex(&validator_key);
     let overview = governance(&apis[3]);
     let next: Vec<&str> = overview["next_validators"]
@@ -207,22 +258,117 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
         "{epoch}"
     );
 
-    // Kill a founding validator: 4 of the remaining 5 must sign, so the newcomer must.
+    // The newcomer votes at once: justice proposes retiring the audit agency (refused
+    // before signing for an agency that does not exist), finance and land approve.
+    let retire = |agency: &str, key: &Path| {
+        civitas(&[
+            "tx",
+            "governance",
+            "retire-agency",
+            "--key",
+            key.to_str().unwrap(),
+            "--agency",
+            agency,
+            "--reason",
+            "the audit office becomes part of the finance ministry",
+            "--node",
+            &apis[0],
+        ])
+    };
+    let nowhere = refused(retire("interior", &justice_admin));
+    assert!(
+        nowhere.contains("does not exist on this chain"),
+        "{nowhere}"
+    );
+    let out = ok(retire("audit", &justice_admin));
+    assert!(out.contains("proposal_opened #2"), "{out}");
+    ok(civitas(&[
+        "tx",
+        "governance",
+        "approve",
+        "2",
+        "--yes",
+        "--key",
+        admin("finance").to_str().unwrap(),
+        "--node",
+        &apis[0],
+    ]));
+    let out = ok(civitas(&[
+        "tx",
+        "governance",
+        "approve",
+        "2",
+        "--yes",
+        "--key",
+        admin("land").to_str().unwrap(),
+        "--node",
+        &apis[1],
+    ]));
+    assert!(out.contains("proposal_executed #2"), "{out}");
+    // Its admin can no longer sign, and is told why.
+    let audit = civitas(&[
+        "tx",
+        "governance",
+        "set-threshold",
+        "--threshold",
+        "2",
+        "--reason",
+        "fewer",
+        "--key",
+        admin("audit").to_str().unwrap(),
+        "--node",
+        &apis[0],
+    ]);
+    let stderr = refused(audit);
+    assert!(
+        stderr.contains("an official of agency audit, which retired at height"),
+        "{stderr}"
+    );
+    let again = refused(retire("audit", &admin("finance")));
+    assert!(
+        again.contains("agency \"audit\" retired at height"),
+        "{again}"
+    );
+    let record = get(&format!("{}/v1/agencies/audit", apis[2])).unwrap();
+    assert!(
+        record["value"]["retired_height"].as_u64().is_some(),
+        "{record}"
+    );
+
+    // At the next epoch audit's validator has left: four validators, of which 3 must sign.
+    let audit_validator = key_hex(&dir.join("node3/validator.json"));
+    let left = governance(&apis[0])["epoch"].as_u64().unwrap() + 1;
+    wait_for(
+        "the epoch after the retirement",
+        Duration::from_secs(180),
+        || {
+            [&apis[0], &apis[1], &apis[2], &api].iter().all(|api| {
+                let s = status(api);
+                s["epoch"].as_u64() >= Some(left)
+                    && s["validators"].as_array().is_some_and(|v| {
+                        v.len() == 4 && v.iter().all(|k| k.as_str() != Some(&audit_validator))
+                    })
+            })
+        },
+    );
+    // Stop the retired validator and kill a founding one: the chain moves only if the
+    // newcomer signs.
     network.nodes.kill(3);
+    network.nodes.kill(1);
     let before = height(&apis[0]);
     wait_for(
-        "progress without validator 3",
+        "progress with validators 0, 2 and the newcomer",
         Duration::from_secs(120),
         || height(&apis[0]) >= before + 10,
     );
 
-    // A bundle from after the change carries the hand-over and verifies offline.
+    // A bundle from after both changes carries the two hand-overs and verifies offline.
     let bundle = tmp.join("agency.cvpb");
     ok(civitas(&[
         "proof",
         "state",
         "identity/agency",
-        "health",
+        "justice",
         "--node",
         &api,
         "--out",
@@ -234,7 +380,7 @@ fn a_validator_joins_through_governance_and_signs_from_the_next_epoch() {
         "--genesis",
         genesis.to_str().unwrap(),
     ]));
-    assert!(verdict.contains("1 validator-set change"), "{verdict}");
+    assert!(verdict.contains("2 validator-set changes"), "{verdict}");
     let output = python_verify(&bundle, &genesis);
     assert!(
         output.status.success(),

@@ -998,77 +998,83 @@ fn epoch_keys(sim: &Sim, index: usize, epoch: u64) -> Vec<civitas_core::crypto::
         .unwrap_or_default()
 }
 
+/// Brings node 4 in with `add` over lossy links while validator 2 crashes, then takes
+/// validator 3 out with `remove`, stops it and crashes validator 1: the chain goes on only if
+/// node 4 really signs (3 of the 4 validators 0, 1, 2, 4 are needed). Returns the epochs the
+/// two changes took effect in and the height all running validators agree on.
+async fn hand_over_under_faults(
+    sim: &mut Sim,
+    admins: &mut Admins,
+    add: GovernanceAction,
+    remove: GovernanceAction,
+    seed: u64,
+) -> (u64, u64, u64) {
+    let joiner = PrivateKey::from_test_seed(4).public_key();
+    let leaver = PrivateKey::from_test_seed(3).public_key();
+    sim.register_notary().await;
+    sim.anchor_documents(5, &[0, 1, 2]).await;
+
+    // Add node 4, over lossy links, with validator 2 crashing mid-way.
+    sim.link_all(Link {
+        latency: Duration::from_millis(60),
+        jitter: Duration::from_millis(40),
+        success_rate: Probability::from_f64(0.9).unwrap(),
+    })
+    .await;
+    govern(sim, admins, 1, add, 0).await;
+    sim.crash(2);
+    let added = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
+    sim.wait_for_height(EPOCH_LENGTH * added + 2).await;
+    sim.start(2).await;
+    sim.link_all(FAST).await;
+    assert!(
+        epoch_keys(sim, 0, added).contains(&joiner),
+        "seed {seed}: node 4 not added"
+    );
+    assert!(
+        epoch_keys(sim, 4, added).contains(&joiner),
+        "seed {seed}: node 4 did not learn its epoch"
+    );
+
+    // Take validator 3 out, then stop it and crash validator 1.
+    govern(sim, admins, 2, remove, 0).await;
+    let removed = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
+    sim.wait_for_height(EPOCH_LENGTH * removed + 2).await;
+    assert!(
+        !epoch_keys(sim, 0, removed).contains(&leaver),
+        "seed {seed}: validator 3 not removed"
+    );
+    sim.crash(3);
+    sim.crash(1);
+    sim.anchor_documents(5, &[0, 2, 4]).await;
+    let target = sim.min_height() + 5;
+    sim.wait_for_height(target).await;
+    sim.start(1).await;
+    let target = sim.min_height() + 3;
+    sim.wait_for_height(target).await;
+    let height = sim.check().await;
+    (added, removed, height)
+}
+
 #[test]
 fn validator_set_changes_hand_over_under_faults() {
     for_each_seed("validator-set change", |context, seed| {
         Box::pin(async move {
             // Node 4 is not in genesis: it follows the chain until governance adds it.
             let mut sim = Sim::build(context.child("sim"), VALIDATORS as usize + 1, None).await;
-            let joiner = PrivateKey::from_test_seed(4).public_key();
-            let leaver = PrivateKey::from_test_seed(3).public_key();
             let mut admins = Admins {
                 nonces: [0; VALIDATORS as usize],
             };
-            sim.register_notary().await;
-            sim.anchor_documents(5, &[0, 1, 2]).await;
-
-            // Add node 4, over lossy links, with validator 2 crashing mid-way.
-            sim.link_all(Link {
-                latency: Duration::from_millis(60),
-                jitter: Duration::from_millis(40),
-                success_rate: Probability::from_f64(0.9).unwrap(),
-            })
-            .await;
-            govern(
-                &mut sim,
-                &mut admins,
-                1,
-                GovernanceAction::AddValidator {
-                    agency: "health".into(),
-                    key: joiner.clone(),
-                    p2p_address: "127.0.0.1:9004".into(),
-                },
-                0,
-            )
-            .await;
-            sim.crash(2);
-            let added = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
-            sim.wait_for_height(EPOCH_LENGTH * added + 2).await;
-            sim.start(2).await;
-            sim.link_all(FAST).await;
-            assert!(
-                epoch_keys(&sim, 0, added).contains(&joiner),
-                "seed {seed}: node 4 not added"
-            );
-            assert!(
-                epoch_keys(&sim, 4, added).contains(&joiner),
-                "seed {seed}: node 4 did not learn its epoch"
-            );
-
-            // Remove validator 3, then stop it and crash validator 1: the chain goes on only if
-            // node 4 really signs (3 of the 4 validators 0, 1, 2, 4 are needed).
-            govern(
-                &mut sim,
-                &mut admins,
-                2,
-                GovernanceAction::RemoveValidator {
-                    key: leaver.clone(),
-                },
-                0,
-            )
-            .await;
-            let removed = sim.validators[0].as_ref().unwrap().shared.metrics.epoch() + 1;
-            sim.wait_for_height(EPOCH_LENGTH * removed + 2).await;
-            assert!(!epoch_keys(&sim, 0, removed).contains(&leaver));
-            sim.crash(3);
-            sim.crash(1);
-            sim.anchor_documents(5, &[0, 2, 4]).await;
-            let target = sim.min_height() + 5;
-            sim.wait_for_height(target).await;
-            sim.start(1).await;
-            let target = sim.min_height() + 3;
-            sim.wait_for_height(target).await;
-            let height = sim.check().await;
+            let add = GovernanceAction::AddValidator {
+                agency: "health".into(),
+                key: PrivateKey::from_test_seed(4).public_key(),
+                p2p_address: "127.0.0.1:9004".into(),
+            };
+            let remove = GovernanceAction::RemoveValidator {
+                key: PrivateKey::from_test_seed(3).public_key(),
+            };
+            let (added, removed, height) =
+                hand_over_under_faults(&mut sim, &mut admins, add, remove, seed).await;
 
             // A bundle from after both changes verifies from genesis through two hand-overs.
             let handle = civitas_consensus::service::start(
@@ -1091,6 +1097,73 @@ fn validator_set_changes_hand_over_under_faults() {
             println!(
                 "seed {seed}: validator added in epoch {added}, removed in epoch {removed}; agreement on {height} blocks; bundle with 2 hand-overs ({} bytes) verifies",
                 bytes.len()
+            );
+        })
+    });
+}
+
+#[test]
+fn agencies_join_with_a_validator_and_retire_under_faults() {
+    for_each_seed("agency joins and retires", |context, seed| {
+        Box::pin(async move {
+            // Justice (node 4's operator) joins by vote with its validator; audit (validator
+            // 3) retires by vote, and its validator leaves with it.
+            let mut sim = Sim::build(context.child("sim"), VALIDATORS as usize + 1, None).await;
+            let mut admins = Admins {
+                nonces: [0; VALIDATORS as usize],
+            };
+            let justice_admin = PrivateKey::from_test_seed(104);
+            let join = GovernanceAction::AddAgency {
+                id: "justice".into(),
+                name: "Ministry of Justice".into(),
+                admin_keys: vec![justice_admin.public_key()],
+                validator: Some(civitas_core::governance::NewValidator {
+                    key: PrivateKey::from_test_seed(4).public_key(),
+                    p2p_address: "127.0.0.1:9004".into(),
+                }),
+            };
+            let retire = GovernanceAction::RetireAgency { id: "audit".into() };
+            let (added, retired, height) =
+                hand_over_under_faults(&mut sim, &mut admins, join, retire, seed).await;
+            // Every running validator holds both records; the retired agency's admin can no
+            // longer get a transaction admitted, the new agency's admin can.
+            use civitas_modules::identity::state::{Agency, agency_key};
+            for index in [0, 1, 2, 4] {
+                let read = |id: &str| {
+                    let key = civitas_state::stored_key(&agency_key(id));
+                    let validator = sim.validators[index].as_ref().unwrap();
+                    async move {
+                        let guard = validator.db.read().await;
+                        let bytes = guard.get(&key).await.unwrap().expect("agency record");
+                        civitas_core::codec::from_slice::<Agency>(&bytes.0, &()).unwrap()
+                    }
+                };
+                assert!(
+                    read("justice").await.in_force(),
+                    "seed {seed}: node {index}"
+                );
+                assert!(!read("audit").await.in_force(), "seed {seed}: node {index}");
+            }
+            let audit = admins.sign(3, GovernanceInstruction::Approve { proposal: 1 });
+            assert!(
+                !sim.try_submit(0, audit).await,
+                "seed {seed}: a retired agency's admin was admitted"
+            );
+            let register = tx(
+                &justice_admin,
+                0,
+                Instruction::Identity(IdentityInstruction::RegisterOfficial {
+                    key: PrivateKey::from_test_seed(501).public_key(),
+                    agency: "justice".into(),
+                    name: "Clerk".into(),
+                    roles: vec!["notary".into()],
+                }),
+            );
+            let registered = register.hash();
+            sim.submit_to(4, register).await;
+            sim.wait_for_receipt(4, registered).await;
+            println!(
+                "seed {seed}: agency joined with its validator in epoch {added}, audit retired with its validator in epoch {retired}; agreement on {height} blocks"
             );
         })
     });

@@ -1,13 +1,15 @@
 //! Governance instructions and the validator-set records they change.
 //!
 //! A proposal is approved by agencies (one vote each, cast by one of the agency's admins); once
-//! the genesis threshold of agencies has approved, its action takes effect in that same
+//! the threshold of agencies in force has approved, its action takes effect in that same
 //! transaction. Validator additions and removals change the *next* epoch's set; the current
-//! epoch's validators finish their epoch, then hand over.
+//! epoch's validators finish their epoch, then hand over. Agencies join, are renamed and retire
+//! by proposal too.
 
 use crate::codec::{
     DecodeError, check_ident, check_text, read_list, read_str, str_size, write_str,
 };
+use crate::crypto::AccountId;
 use crate::crypto::PublicKey;
 use crate::limits::*;
 use bytes::BufMut;
@@ -68,6 +70,40 @@ pub enum GovernanceAction {
         /// The policy's identifier.
         id: String,
     },
+    /// A new agency joins, at once: its record, its admins' accounts, and its vote on later
+    /// proposals; its validator, if it runs one, from the next epoch.
+    AddAgency {
+        /// Its identifier, never used before on this chain.
+        id: String,
+        /// Its full name.
+        name: String,
+        /// Its admins' public keys (each becomes an admin account).
+        admin_keys: Vec<PublicKey>,
+        /// The validator it runs, if any.
+        validator: Option<NewValidator>,
+    },
+    /// An agency leaves, at once: its records stay, its officials can no longer sign, its vote
+    /// no longer counts, and its validators leave at the next epoch.
+    RetireAgency {
+        /// The agency.
+        id: String,
+    },
+    /// Changes an agency's full name, at once.
+    RenameAgency {
+        /// The agency.
+        id: String,
+        /// Its new full name.
+        name: String,
+    },
+}
+
+/// The validator a joining agency runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewValidator {
+    /// Its consensus key.
+    pub key: PublicKey,
+    /// Where it listens for peers (`host:port`).
+    pub p2p_address: String,
 }
 
 impl GovernanceAction {
@@ -79,8 +115,33 @@ impl GovernanceAction {
             Self::SetThreshold { .. } => "set_threshold",
             Self::SetPolicy { .. } => "set_policy",
             Self::RemovePolicy { .. } => "remove_policy",
+            Self::AddAgency { .. } => "add_agency",
+            Self::RetireAgency { .. } => "retire_agency",
+            Self::RenameAgency { .. } => "rename_agency",
         }
     }
+}
+
+/// Checks a joining agency's admin keys: 1 to [`AGENCY_ADMIN_KEYS_MAX`], no key twice.
+pub fn check_admin_keys(keys: &[PublicKey]) -> Result<(), DecodeError> {
+    if keys.is_empty() || keys.len() > AGENCY_ADMIN_KEYS_MAX {
+        return Err(DecodeError::Invalid {
+            field: "admin_keys",
+            reason: format!(
+                "an agency has 1 to {AGENCY_ADMIN_KEYS_MAX} admin keys; {} given",
+                keys.len()
+            ),
+        });
+    }
+    let ids: std::collections::BTreeSet<AccountId> =
+        keys.iter().map(PublicKey::account_id).collect();
+    if ids.len() != keys.len() {
+        return Err(DecodeError::Invalid {
+            field: "admin_keys",
+            reason: "the same key is listed twice".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks a policy identifier: 1 to [`POLICY_ID_MAX_BYTES`] lowercase letters, digits, `-`, `_`.
@@ -137,6 +198,27 @@ impl GovernanceInstruction {
                     }
                     GovernanceAction::SetPolicy { policy } => check_policy_text(policy),
                     GovernanceAction::RemovePolicy { id } => check_policy_id(id),
+                    GovernanceAction::AddAgency {
+                        id,
+                        name,
+                        admin_keys,
+                        validator,
+                    } => {
+                        check_ident("agency", id, AGENCY_ID_MAX_BYTES)?;
+                        check_text("name", name, NAME_MAX_BYTES)?;
+                        check_admin_keys(admin_keys)?;
+                        match validator {
+                            Some(v) => check_text("p2p_address", &v.p2p_address, ADDRESS_MAX_BYTES),
+                            None => Ok(()),
+                        }
+                    }
+                    GovernanceAction::RetireAgency { id } => {
+                        check_ident("agency", id, AGENCY_ID_MAX_BYTES)
+                    }
+                    GovernanceAction::RenameAgency { id, name } => {
+                        check_ident("agency", id, AGENCY_ID_MAX_BYTES)?;
+                        check_text("name", name, NAME_MAX_BYTES)
+                    }
                 }
             }
             Self::Approve { .. } => Ok(()),
@@ -173,7 +255,51 @@ impl Write for GovernanceAction {
                 4u8.write(buf);
                 write_str(id, buf);
             }
+            Self::AddAgency {
+                id,
+                name,
+                admin_keys,
+                validator,
+            } => {
+                5u8.write(buf);
+                write_str(id, buf);
+                write_str(name, buf);
+                admin_keys.write(buf);
+                validator.write(buf);
+            }
+            Self::RetireAgency { id } => {
+                6u8.write(buf);
+                write_str(id, buf);
+            }
+            Self::RenameAgency { id, name } => {
+                7u8.write(buf);
+                write_str(id, buf);
+                write_str(name, buf);
+            }
         }
+    }
+}
+
+impl Write for NewValidator {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.key.write(buf);
+        write_str(&self.p2p_address, buf);
+    }
+}
+
+impl EncodeSize for NewValidator {
+    fn encode_size(&self) -> usize {
+        self.key.encode_size() + str_size(&self.p2p_address)
+    }
+}
+
+impl Read for NewValidator {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            key: PublicKey::read(buf)?,
+            p2p_address: read_str(buf, ADDRESS_MAX_BYTES)?,
+        })
     }
 }
 
@@ -189,6 +315,14 @@ impl EncodeSize for GovernanceAction {
             Self::SetThreshold { .. } => 4,
             Self::SetPolicy { policy } => str_size(policy),
             Self::RemovePolicy { id } => str_size(id),
+            Self::AddAgency {
+                id,
+                name,
+                admin_keys,
+                validator,
+            } => str_size(id) + str_size(name) + admin_keys.encode_size() + validator.encode_size(),
+            Self::RetireAgency { id } => str_size(id),
+            Self::RenameAgency { id, name } => str_size(id) + str_size(name),
         }
     }
 }
@@ -213,6 +347,19 @@ impl Read for GovernanceAction {
             }),
             4 => Ok(Self::RemovePolicy {
                 id: read_str(buf, POLICY_ID_MAX_BYTES)?,
+            }),
+            5 => Ok(Self::AddAgency {
+                id: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+                name: read_str(buf, NAME_MAX_BYTES)?,
+                admin_keys: read_list(buf, AGENCY_ADMIN_KEYS_MAX, &())?,
+                validator: Option::<NewValidator>::read(buf)?,
+            }),
+            6 => Ok(Self::RetireAgency {
+                id: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+            }),
+            7 => Ok(Self::RenameAgency {
+                id: read_str(buf, AGENCY_ID_MAX_BYTES)?,
+                name: read_str(buf, NAME_MAX_BYTES)?,
             }),
             other => Err(commonware_codec::Error::InvalidEnum(other)),
         }
@@ -466,8 +613,41 @@ mod tests {
                 action: GovernanceAction::RemovePolicy { id: "p".into() },
                 reason: "close it again".into(),
             },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::AddAgency {
+                    id: "justice".into(),
+                    name: "Ministry of Justice".into(),
+                    admin_keys: vec![entry(8).key, entry(9).key],
+                    validator: Some(NewValidator {
+                        key: entry(10).key,
+                        p2p_address: "justice.example:9000".into(),
+                    }),
+                },
+                reason: "the ministry joins".into(),
+            },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::AddAgency {
+                    id: "archive".into(),
+                    name: "National Archive".into(),
+                    admin_keys: vec![entry(11).key],
+                    validator: None,
+                },
+                reason: "votes without a validator".into(),
+            },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::RetireAgency { id: "land".into() },
+                reason: "merged into finance".into(),
+            },
+            GovernanceInstruction::Propose {
+                action: GovernanceAction::RenameAgency {
+                    id: "health".into(),
+                    name: "Ministry of Health and Care".into(),
+                },
+                reason: "renamed by decree".into(),
+            },
             GovernanceInstruction::Approve { proposal: 9 },
         ] {
+            assert_eq!(instruction.validate(), Ok(()), "{instruction:?}");
             let wrapped = crate::instruction::Instruction::Governance(instruction.clone());
             let bytes = to_vec(&wrapped);
             assert_eq!(
@@ -477,5 +657,56 @@ mod tests {
             let decoded = from_slice::<crate::instruction::Instruction>(&bytes, &()).unwrap();
             assert_eq!(decoded, wrapped);
         }
+    }
+}
+
+#[cfg(test)]
+mod agency_rules {
+    use super::*;
+    use crate::crypto::PrivateKey;
+
+    fn add(id: &str, name: &str, admin_keys: Vec<PublicKey>) -> GovernanceInstruction {
+        GovernanceInstruction::Propose {
+            action: GovernanceAction::AddAgency {
+                id: id.into(),
+                name: name.into(),
+                admin_keys,
+                validator: None,
+            },
+            reason: "joins".into(),
+        }
+    }
+
+    #[test]
+    fn a_joining_agency_needs_an_id_a_name_and_distinct_admin_keys() {
+        let key = |seed| PrivateKey::from_test_seed(seed).public_key();
+        assert!(
+            add("justice", "Ministry of Justice", vec![key(1)])
+                .validate()
+                .is_ok()
+        );
+        let field = |i: GovernanceInstruction| match i.validate() {
+            Err(DecodeError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(add("Justice", "Ministry", vec![key(1)])), "agency");
+        assert_eq!(field(add("justice", " ", vec![key(1)])), "name");
+        assert_eq!(field(add("justice", "Ministry", vec![])), "admin_keys");
+        assert_eq!(
+            field(add("justice", "Ministry", vec![key(1), key(1)])),
+            "admin_keys"
+        );
+        assert_eq!(
+            field(add("justice", "Ministry", (0..9).map(key).collect())),
+            "admin_keys"
+        );
+        let rename = GovernanceInstruction::Propose {
+            action: GovernanceAction::RenameAgency {
+                id: "justice".into(),
+                name: "x".repeat(NAME_MAX_BYTES + 1),
+            },
+            reason: "longer".into(),
+        };
+        assert_eq!(field(rename), "name");
     }
 }

@@ -100,6 +100,19 @@ const CATALOGUE: &[(&str, &str)] = &[
     ("unknown_account", "account {account} does not exist"),
     ("unknown_agency", "agency {agency} does not exist"),
     (
+        "agency_retired",
+        "agency {agency} retired at height {height}; it no longer acts and is given nothing new",
+    ),
+    (
+        "agency_exists",
+        "agency id {agency} is already taken (ids of retired agencies are never reused); choose \
+         another id",
+    ),
+    (
+        "too_many_agencies",
+        "{agencies_max} agencies are already in force",
+    ),
+    (
         "multi_key_account",
         "account {account} has {keys} keys; replace them with identity.set_keys",
     ),
@@ -154,8 +167,18 @@ const CATALOGUE: &[(&str, &str)] = &[
         "the last validator cannot be removed: the chain would stop",
     ),
     (
+        "last_validator",
+        "retiring agency {agency} would remove every validator: the chain would stop; add \
+         another agency's validator first",
+    ),
+    (
         "bad_threshold",
-        "the threshold must be between 1 and the {agencies} agencies",
+        "the threshold must be between 1 and the {agencies} agencies in force",
+    ),
+    (
+        "bad_threshold",
+        "retiring agency {agency} would leave {agencies} agencies in force, fewer than the \
+         threshold of {threshold}; lower the threshold first",
     ),
     (
         "unknown_policy",

@@ -379,3 +379,239 @@ fn governance_refuses_impossible_changes_and_changes_the_threshold() {
     assert!(!next.contains(&removed));
     assert_eq!(next.validators.len(), 2);
 }
+
+#[test]
+fn an_agency_joins_with_its_validator_is_renamed_and_retires_by_vote() {
+    use civitas_core::governance::NewValidator;
+    use civitas_modules::governance::state::*;
+    use civitas_modules::identity::state::{Account, Agency, account_key, agency_key};
+    let mut chain = Chain::new();
+    let finance = PrivateKey::from_test_seed(101);
+    let land = PrivateKey::from_test_seed(102);
+    let health = PrivateKey::from_test_seed(103);
+    let justice = PrivateKey::from_test_seed(104);
+    let justice_validator = PrivateKey::from_test_seed(4).public_key();
+    let land_notary = PrivateKey::from_test_seed(600);
+    assert!(register_notary(&mut chain, &land, 0, &land_notary, "land").succeeded());
+
+    // Justice joins with one admin and a validator: open (finance), then executed (health).
+    let join = GovernanceAction::AddAgency {
+        id: "justice".into(),
+        name: "Ministry of Justice".into(),
+        admin_keys: vec![justice.public_key()],
+        validator: Some(NewValidator {
+            key: justice_validator.clone(),
+            p2p_address: "justice.example:9000".into(),
+        }),
+    };
+    assert!(
+        chain
+            .one(tx(&finance, None, 0, propose(join.clone())))
+            .succeeded()
+    );
+    let executed = chain.one(tx(&health, None, 0, approve(1)));
+    assert!(executed.succeeded(), "{:?}", executed.outcome);
+    assert!(executed.events.iter().any(|e| matches!(
+        e,
+        civitas_core::event::Event::ProposalExecuted {
+            effective_epoch: 1,
+            ..
+        }
+    )));
+    assert!(executed.events.iter().any(|e| matches!(
+        e,
+        civitas_core::event::Event::AccountRegistered { agency, .. } if agency == "justice"
+    )));
+    let record: Agency = read(&chain, &agency_key("justice")).unwrap();
+    assert_eq!(record.joined_height, chain.height);
+    assert!(record.in_force());
+    let admin: Account = read(&chain, &account_key(&justice.public_key().account_id())).unwrap();
+    assert_eq!(
+        (admin.agency.as_str(), admin.roles.clone()),
+        ("justice", vec!["admin".to_string()])
+    );
+    let config: GovernanceConfig = read(&chain, &config_key()).unwrap();
+    assert_eq!(config.agencies, ["finance", "health", "justice", "land"]);
+    let next: ValidatorSet = read(&chain, &next_validators_key()).unwrap();
+    assert!(
+        next.validators
+            .iter()
+            .any(|v| v.key == justice_validator && v.agency == "justice")
+    );
+    // The id is taken for good, and an admin key in use cannot found another agency.
+    let again = chain.one(tx(&finance, None, 1, propose(join)));
+    assert_eq!(failed_code(&again), Some("agency_exists"));
+    let reused = chain.one(tx(
+        &finance,
+        None,
+        2,
+        propose(GovernanceAction::AddAgency {
+            id: "archive".into(),
+            name: "National Archive".into(),
+            admin_keys: vec![land_notary.public_key()],
+            validator: None,
+        }),
+    ));
+    assert_eq!(failed_code(&reused), Some("key_in_use"));
+
+    // The newcomer votes at once: with four agencies in force a threshold of 5 is refused and
+    // 3 passes (justice proposes, finance approves); its admin registers its officials.
+    let five = chain.one(tx(
+        &justice,
+        None,
+        0,
+        propose(GovernanceAction::SetThreshold { threshold: 5 }),
+    ));
+    assert_eq!(failed_code(&five), Some("bad_threshold"));
+    let three = GovernanceAction::SetThreshold { threshold: 3 };
+    assert!(chain.one(tx(&justice, None, 1, propose(three))).succeeded());
+    assert!(chain.one(tx(&finance, None, 3, approve(2))).succeeded());
+    let config: GovernanceConfig = read(&chain, &config_key()).unwrap();
+    assert_eq!(config.threshold, 3);
+    let clerk = PrivateKey::from_test_seed(601);
+    assert!(register_notary(&mut chain, &justice, 2, &clerk, "justice").succeeded());
+
+    // Renamed by three votes.
+    let rename = GovernanceAction::RenameAgency {
+        id: "justice".into(),
+        name: "Ministry of Justice and Law".into(),
+    };
+    assert!(
+        chain
+            .one(tx(&finance, None, 4, propose(rename)))
+            .succeeded()
+    );
+    assert!(chain.one(tx(&land, None, 1, approve(3))).succeeded());
+    assert!(chain.one(tx(&health, None, 1, approve(3))).succeeded());
+    let record: Agency = read(&chain, &agency_key("justice")).unwrap();
+    assert_eq!(record.name, "Ministry of Justice and Law");
+
+    // Land opens a proposal (its approval), then retires: its approval stops counting.
+    let two = GovernanceAction::SetThreshold { threshold: 2 };
+    assert!(chain.one(tx(&land, None, 2, propose(two))).succeeded());
+    let retire = GovernanceAction::RetireAgency { id: "land".into() };
+    assert!(
+        chain
+            .one(tx(&finance, None, 5, propose(retire)))
+            .succeeded()
+    );
+    assert!(chain.one(tx(&health, None, 2, approve(5))).succeeded());
+    let retired = chain.one(tx(&justice, None, 3, approve(5)));
+    assert!(retired.succeeded(), "{:?}", retired.outcome);
+    let record: Agency = read(&chain, &agency_key("land")).unwrap();
+    assert_eq!(record.retired_height, Some(chain.height));
+    let config: GovernanceConfig = read(&chain, &config_key()).unwrap();
+    assert_eq!(config.agencies, ["finance", "health", "justice"]);
+    let next: ValidatorSet = read(&chain, &next_validators_key()).unwrap();
+    assert!(next.validators.iter().all(|v| v.agency != "land"));
+    assert_eq!(next.validators.len(), 3);
+    // The current epoch's set is untouched: land's validator finishes the epoch.
+    let epoch0: ValidatorSet = read(&chain, &epoch_key(0)).unwrap();
+    assert!(epoch0.validators.iter().any(|v| v.agency == "land"));
+    // Proposal 4 has land's approval, which no longer counts: with finance and health it has
+    // 2 of the 3 needed, and justice's approval executes it.
+    assert!(chain.one(tx(&finance, None, 6, approve(4))).succeeded());
+    let approved = chain.one(tx(&health, None, 3, approve(4)));
+    assert!(approved.events.iter().any(|e| matches!(
+        e,
+        civitas_core::event::Event::ProposalApproved {
+            approvals: 2,
+            threshold: 3,
+            ..
+        }
+    )));
+    let proposal: Proposal = read(&chain, &proposal_key(4)).unwrap();
+    assert_eq!(
+        proposal.status,
+        ProposalStatus::Open,
+        "land's approval counted"
+    );
+    assert!(chain.one(tx(&justice, None, 4, approve(4))).succeeded());
+    let proposal: Proposal = read(&chain, &proposal_key(4)).unwrap();
+    assert!(matches!(proposal.status, ProposalStatus::Executed { .. }));
+
+    // Land's officials, admins included, no longer sign: a proposer leaves them out.
+    for (key, nonce) in [(&land_notary, 0), (&land, 3)] {
+        let built = chain.build(vec![tx(key, None, nonce, anchor(&Hash32::sha256(b"deed")))]);
+        assert!(built.included.is_empty());
+        assert_eq!(built.rejected[0].1.code, "agency_retired");
+    }
+    // Nothing new is given to a retired agency.
+    let validator = chain.one(tx(
+        &finance,
+        None,
+        7,
+        propose(GovernanceAction::AddValidator {
+            agency: "land".into(),
+            key: PrivateKey::from_test_seed(9).public_key(),
+            p2p_address: "127.0.0.1:9".into(),
+        }),
+    ));
+    assert_eq!(failed_code(&validator), Some("agency_retired"));
+}
+
+#[test]
+fn a_retirement_that_would_break_governance_or_stop_the_chain_is_refused() {
+    use civitas_modules::governance::state::*;
+    let mut chain = Chain::new();
+    let finance = PrivateKey::from_test_seed(101);
+    let land = PrivateKey::from_test_seed(102);
+    // Three agencies, threshold 2: retiring one leaves 2, allowed; retiring a second is not.
+    let raise = GovernanceAction::SetThreshold { threshold: 3 };
+    assert!(chain.one(tx(&finance, None, 0, propose(raise))).succeeded());
+    assert!(chain.one(tx(&land, None, 0, approve(1))).succeeded());
+    let refused = chain.one(tx(
+        &finance,
+        None,
+        1,
+        propose(GovernanceAction::RetireAgency { id: "land".into() }),
+    ));
+    assert_eq!(failed_code(&refused), Some("bad_threshold"));
+    let unknown = chain.one(tx(
+        &finance,
+        None,
+        2,
+        propose(GovernanceAction::RetireAgency {
+            id: "nowhere".into(),
+        }),
+    ));
+    assert_eq!(failed_code(&unknown), Some("unknown_agency"));
+    // Only finance validates next epoch (two removals need threshold 3: all three vote).
+    let health = PrivateKey::from_test_seed(103);
+    for (i, seed) in [2u64, 3].into_iter().enumerate() {
+        let remove = GovernanceAction::RemoveValidator {
+            key: PrivateKey::from_test_seed(seed).public_key(),
+        };
+        let n = 2 + i as u64;
+        assert!(
+            chain
+                .one(tx(&finance, None, 3 + i as u64, propose(remove)))
+                .succeeded()
+        );
+        assert!(
+            chain
+                .one(tx(&land, None, 1 + i as u64, approve(n)))
+                .succeeded()
+        );
+        assert!(
+            chain
+                .one(tx(&health, None, i as u64, approve(n)))
+                .succeeded()
+        );
+    }
+    let next: ValidatorSet = read(&chain, &next_validators_key()).unwrap();
+    assert_eq!(next.validators.len(), 1);
+    let lower = GovernanceAction::SetThreshold { threshold: 1 };
+    assert!(chain.one(tx(&finance, None, 5, propose(lower))).succeeded());
+    assert!(chain.one(tx(&land, None, 3, approve(4))).succeeded());
+    assert!(chain.one(tx(&health, None, 2, approve(4))).succeeded());
+    let stop = chain.one(tx(
+        &finance,
+        None,
+        6,
+        propose(GovernanceAction::RetireAgency {
+            id: "finance".into(),
+        }),
+    ));
+    assert_eq!(failed_code(&stop), Some("last_validator"));
+}

@@ -23,12 +23,22 @@ pub async fn home(State(state): State<PortalState>) -> Html<String> {
     let tip = node.tip();
     let genesis = node.genesis();
     let (epoch, set) = node.epoch();
+    // The agencies in force now (genesis lists only the founders); if the state cannot be
+    // read, the founders, so the page still says who keeps the ledger.
+    let in_force: Vec<(String, String)> = match crate::agencies_in_force(node).await {
+        Ok(list) => list.into_iter().map(|a| (a.id, a.name)).collect(),
+        Err(_) => genesis
+            .agencies
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect(),
+    };
     let mut agencies = Vec::new();
-    for agency in &genesis.agencies {
-        let validating = set.validators.iter().any(|v| v.agency == agency.id);
+    for (id, name) in &in_force {
+        let validating = set.validators.iter().any(|v| &v.agency == id);
         agencies.push(vec![
-            esc(&agency.name),
-            format!("<code>{}</code>", esc(&agency.id)),
+            esc(name),
+            format!("<code>{}</code>", esc(id)),
             if validating { "yes" } else { "no" }.to_string(),
         ]);
     }
@@ -51,7 +61,7 @@ pub async fn home(State(state): State<PortalState>) -> Html<String> {
          <p>Officials and citizens: <a href=\"/sign-in\">sign in with your key</a> to see your \
          account or use the agency console.</p>",
         chain = esc(&genesis.chain_id),
-        n = genesis.agencies.len(),
+        n = in_force.len(),
         facts = facts(&[
             (
                 "Latest block",

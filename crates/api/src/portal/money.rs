@@ -191,12 +191,16 @@ pub async fn spending(
         );
     }
     cards.push_str("</div>");
-    let agencies: std::collections::BTreeMap<String, String> = node
+    // Names as they are now; a founding agency that retired keeps its genesis name.
+    let mut agencies: std::collections::BTreeMap<String, String> = node
         .genesis()
         .agencies
         .iter()
         .map(|a| (a.id.clone(), a.name.clone()))
         .collect();
+    if let Ok(list) = crate::agencies_in_force(node).await {
+        agencies.extend(list.into_iter().map(|a| (a.id, a.name)));
+    }
     let agency_name = |id: &str| agencies.get(id).cloned().unwrap_or_else(|| id.to_string());
     let plain = |value: &str| value.to_string();
     let by_agency = breakdown(&state, &year, "agency").await;

@@ -5,13 +5,14 @@ use super::state::{
     load_config, load_next_validators, next_validators_key, proposal_key,
 };
 use crate::authz;
-use crate::identity::state::{Account, Agency, agency_key};
+use crate::identity::handler::{agency_in_force, key_free, record_agency};
+use crate::identity::state::{Account, Agency, agency_key, load_agency};
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
 use civitas_core::governance::{
     GovernanceAction, GovernanceInstruction, ValidatorEntry, ValidatorSet,
 };
-use civitas_core::limits::VALIDATORS_MAX;
+use civitas_core::limits::{AGENCIES_MAX, VALIDATORS_MAX};
 use civitas_exec::{BlockEnv, BlockError, Failure, Overlay, TxContext, failure};
 use civitas_state::StateView;
 
@@ -33,11 +34,14 @@ pub async fn genesis<S: StateView>(
     genesis: &Genesis,
     state: &mut Overlay<'_, S>,
 ) -> Result<(), BlockError> {
+    let mut agencies: Vec<String> = genesis.agencies.iter().map(|a| a.id.clone()).collect();
+    agencies.sort();
     state.put_typed(
         &config_key(),
         &GovernanceConfig {
             threshold: genesis.governance_threshold,
             next_proposal: 1,
+            agencies,
         },
     );
     let set = genesis_validators(genesis);
@@ -81,7 +85,7 @@ pub async fn apply<S: StateView>(
     match op {
         GovernanceInstruction::Propose { action, reason } => {
             // Check what can be checked now, so a proposal that could never pass is refused.
-            if let Err(failure) = check_action(ctx.env, action, state).await? {
+            if let Err(failure) = check_action(action, state).await? {
                 return Ok(Err(failure));
             }
             let id = config.next_proposal;
@@ -125,7 +129,7 @@ pub async fn apply<S: StateView>(
                 proposal: *id,
                 agency,
                 by: signer.id,
-                approvals: proposal.approvals.len() as u32,
+                approvals: config.counted(&proposal.approvals),
                 threshold: config.threshold,
             }];
             conclude(ctx, proposal, &config, state, &mut events).await
@@ -133,7 +137,7 @@ pub async fn apply<S: StateView>(
     }
 }
 
-/// Stores the proposal, executing it first if it has reached the threshold.
+/// Stores the proposal, executing it first if enough agencies in force have approved it.
 async fn conclude<S: StateView>(
     ctx: &TxContext<'_>,
     mut proposal: Proposal,
@@ -141,12 +145,11 @@ async fn conclude<S: StateView>(
     state: &mut Overlay<'_, S>,
     events: &mut Vec<Event>,
 ) -> Result<Result<Vec<Event>, Failure>, BlockError> {
-    if proposal.approvals.len() as u32 >= config.threshold {
-        let (effective_epoch, scheduled) =
-            match execute(ctx.env, proposal.id, &proposal.action, state).await? {
-                Ok(outcome) => outcome,
-                Err(failure) => return Ok(Err(failure)),
-            };
+    if config.counted(&proposal.approvals) >= config.threshold {
+        let (effective_epoch, scheduled) = match execute(ctx.env, &proposal, state).await? {
+            Ok(outcome) => outcome,
+            Err(failure) => return Ok(Err(failure)),
+        };
         proposal.status = ProposalStatus::Executed {
             height: ctx.env.height,
         };
@@ -164,30 +167,60 @@ async fn conclude<S: StateView>(
 /// Checks that `action` can take effect in the current state; for a policy change, returns the
 /// checked policy set it would put in force.
 async fn check_action<S: StateView>(
-    env: &BlockEnv,
     action: &GovernanceAction,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<Option<authz::PolicySetRecord>, Failure>, BlockError> {
     let next = load_next_validators(state).await?;
+    let config = load_config(state).await?;
     let checked = match action {
         GovernanceAction::AddValidator { agency, key, .. } => {
-            if state
-                .get_typed::<Agency>(&agency_key(agency))
-                .await?
-                .is_none()
-            {
-                Err(failure!("unknown_agency", agency = agency))
-            } else if next.contains(key) {
-                Err(failure!("already_validator", key = key))
-            } else if next.validators.len() >= VALIDATORS_MAX {
-                Err(failure!(
-                    "too_many_validators",
-                    validators_max = VALIDATORS_MAX
-                ))
-            } else {
-                Ok(())
+            match agency_in_force(state, agency).await? {
+                Err(failure) => Err(failure),
+                Ok(_) => check_new_validator(&next, key),
             }
         }
+        GovernanceAction::AddAgency {
+            id,
+            admin_keys,
+            validator,
+            ..
+        } => 'check: {
+            if config.agencies.len() >= AGENCIES_MAX {
+                break 'check Err(failure!("too_many_agencies", agencies_max = AGENCIES_MAX));
+            }
+            // A retired agency's record stays, so its id is never given again.
+            if state.contains(&agency_key(id)).await? {
+                break 'check Err(failure!("agency_exists", agency = id));
+            }
+            for key in admin_keys {
+                if !key_free(key, state).await? {
+                    break 'check Err(failure!("key_in_use", key = key));
+                }
+            }
+            match validator {
+                Some(validator) => check_new_validator(&next, &validator.key),
+                None => Ok(()),
+            }
+        }
+        GovernanceAction::RetireAgency { id } => match agency_in_force(state, id).await? {
+            Err(failure) => Err(failure),
+            Ok(_) => {
+                let remaining = config.agencies.len() as u32 - 1;
+                if remaining < config.threshold {
+                    Err(failure!(
+                        "bad_threshold",
+                        agency = id,
+                        agencies = remaining,
+                        threshold = config.threshold
+                    ))
+                } else if next.validators.iter().all(|v| &v.agency == id) {
+                    Err(failure!("last_validator", agency = id))
+                } else {
+                    Ok(())
+                }
+            }
+        },
+        GovernanceAction::RenameAgency { id, .. } => agency_in_force(state, id).await?.map(|_| ()),
         GovernanceAction::RemoveValidator { key } => {
             if !next.contains(key) {
                 Err(failure!("not_validator", key = key))
@@ -198,8 +231,7 @@ async fn check_action<S: StateView>(
             }
         }
         GovernanceAction::SetThreshold { threshold } => {
-            // Agencies come from genesis; governance does not add agencies (yet).
-            let agencies = env.genesis.agencies.len() as u32;
+            let agencies = config.agencies.len() as u32;
             if *threshold == 0 || *threshold > agencies {
                 Err(failure!("bad_threshold", agencies = agencies))
             } else {
@@ -230,6 +262,23 @@ async fn check_action<S: StateView>(
     Ok(checked.map(|()| None))
 }
 
+/// Checks that `key` can join the next epoch's set.
+fn check_new_validator(
+    next: &ValidatorSet,
+    key: &civitas_core::crypto::PublicKey,
+) -> Result<(), Failure> {
+    if next.contains(key) {
+        Err(failure!("already_validator", key = key))
+    } else if next.validators.len() >= VALIDATORS_MAX {
+        Err(failure!(
+            "too_many_validators",
+            validators_max = VALIDATORS_MAX
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// The latest policy set (in force or approved for the next block) with `edit` applied,
 /// checked against the chain's schema.
 async fn edit_policies<S: StateView>(
@@ -247,15 +296,16 @@ async fn edit_policies<S: StateView>(
     Ok(Ok(record))
 }
 
-/// Makes an approved action take effect; returns the epoch a validator change applies from
-/// (0 for other actions) and, for a policy change, the event scheduling it.
+/// Makes an approved proposal take effect; returns the epoch a validator change applies from
+/// (0 when no validator changes) and the events of what it did besides (a policy change
+/// scheduled, a joining agency's admin accounts registered).
 async fn execute<S: StateView>(
     env: &BlockEnv,
-    proposal: u64,
-    action: &GovernanceAction,
+    approved: &Proposal,
     state: &mut Overlay<'_, S>,
-) -> Result<Result<(u64, Option<Event>), Failure>, BlockError> {
-    let checked = match check_action(env, action, state).await? {
+) -> Result<Result<(u64, Vec<Event>), Failure>, BlockError> {
+    let (proposal, action) = (approved.id, &approved.action);
+    let checked = match check_action(action, state).await? {
         Ok(checked) => checked,
         Err(failure) => return Ok(Err(failure)),
     };
@@ -273,19 +323,85 @@ async fn execute<S: StateView>(
                 p2p_address: p2p_address.clone(),
             });
             state.put_typed(&next_validators_key(), &next);
-            Ok(Ok((effective, None)))
+            Ok(Ok((effective, Vec::new())))
         }
         GovernanceAction::RemoveValidator { key } => {
             let mut next = load_next_validators(state).await?;
             next.remove(key);
             state.put_typed(&next_validators_key(), &next);
-            Ok(Ok((effective, None)))
+            Ok(Ok((effective, Vec::new())))
         }
         GovernanceAction::SetThreshold { threshold } => {
             let mut config = load_config(state).await?;
             config.threshold = *threshold;
             state.put_typed(&config_key(), &config);
-            Ok(Ok((0, None)))
+            Ok(Ok((0, Vec::new())))
+        }
+        GovernanceAction::AddAgency {
+            id,
+            name,
+            admin_keys,
+            validator,
+        } => {
+            let agency = Agency {
+                id: id.clone(),
+                name: name.clone(),
+                joined_height: env.height,
+                retired_height: None,
+            };
+            // The admins are registered by the proposal's author.
+            let admins = admin_keys.iter().map(|k| (k.clone(), approved.proposer));
+            let events = record_agency(state, &agency, admins)
+                .into_iter()
+                .map(|account| Event::AccountRegistered {
+                    account: account.id,
+                    kind: account.kind,
+                    agency: account.agency,
+                    roles: account.roles,
+                    by: approved.proposer,
+                })
+                .collect();
+            let mut config = load_config(state).await?;
+            let at = config.agencies.partition_point(|a| a < id);
+            config.agencies.insert(at, id.clone());
+            state.put_typed(&config_key(), &config);
+            let Some(validator) = validator else {
+                return Ok(Ok((0, events)));
+            };
+            let mut next = load_next_validators(state).await?;
+            next.insert(ValidatorEntry {
+                key: validator.key.clone(),
+                agency: id.clone(),
+                p2p_address: validator.p2p_address.clone(),
+            });
+            state.put_typed(&next_validators_key(), &next);
+            Ok(Ok((effective, events)))
+        }
+        GovernanceAction::RetireAgency { id } => {
+            let Some(mut agency) = load_agency(state, id).await? else {
+                return Ok(Err(failure!("unknown_agency", agency = id)));
+            };
+            agency.retired_height = Some(env.height);
+            state.put_typed(&agency_key(id), &agency);
+            let mut config = load_config(state).await?;
+            config.agencies.retain(|a| a != id);
+            state.put_typed(&config_key(), &config);
+            let mut next = load_next_validators(state).await?;
+            let before = next.validators.len();
+            next.validators.retain(|v| &v.agency != id);
+            if next.validators.len() == before {
+                return Ok(Ok((0, Vec::new())));
+            }
+            state.put_typed(&next_validators_key(), &next);
+            Ok(Ok((effective, Vec::new())))
+        }
+        GovernanceAction::RenameAgency { id, name } => {
+            let Some(mut agency) = load_agency(state, id).await? else {
+                return Ok(Err(failure!("unknown_agency", agency = id)));
+            };
+            agency.name = name.clone();
+            state.put_typed(&agency_key(id), &agency);
+            Ok(Ok((0, Vec::new())))
         }
         GovernanceAction::SetPolicy { .. } | GovernanceAction::RemovePolicy { .. } => {
             // check_action returned the checked set for a policy change.
@@ -302,11 +418,11 @@ async fn execute<S: StateView>(
             authz::put_pending(state, &record);
             Ok(Ok((
                 0,
-                Some(Event::PoliciesScheduled {
+                vec![Event::PoliciesScheduled {
                     proposal,
                     version: record.version,
                     effective_height: record.effective_height,
-                }),
+                }],
             )))
         }
     }

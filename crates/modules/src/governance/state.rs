@@ -2,7 +2,9 @@
 //! record per epoch.
 
 use civitas_core::bundle::{StateKey, spaces};
-use civitas_core::codec::{read_str, str_size, write_str};
+use civitas_core::codec::{
+    read_str, read_str_list, str_list_size, str_size, write_str, write_str_list,
+};
 use civitas_core::crypto::AccountId;
 use civitas_core::governance::{GovernanceAction, ValidatorSet};
 use civitas_core::limits::*;
@@ -18,6 +20,23 @@ pub struct GovernanceConfig {
     pub threshold: u32,
     /// Number the next proposal gets.
     pub next_proposal: u64,
+    /// The agencies in force (whose approvals count), in ascending order.
+    pub agencies: Vec<String>,
+}
+
+impl GovernanceConfig {
+    /// Whether `agency` is in force.
+    pub fn in_force(&self, agency: &str) -> bool {
+        self.agencies
+            .binary_search_by(|a| a.as_str().cmp(agency))
+            .is_ok()
+    }
+
+    /// How many of `approvals` come from agencies in force (an approval given before its
+    /// agency retired no longer counts).
+    pub fn counted(&self, approvals: &[String]) -> u32 {
+        approvals.iter().filter(|a| self.in_force(a)).count() as u32
+    }
 }
 
 /// Where a proposal stands.
@@ -130,12 +149,13 @@ impl Write for GovernanceConfig {
     fn write(&self, buf: &mut impl bytes::BufMut) {
         self.threshold.write(buf);
         self.next_proposal.write(buf);
+        write_str_list(&self.agencies, buf);
     }
 }
 
 impl EncodeSize for GovernanceConfig {
     fn encode_size(&self) -> usize {
-        12
+        12 + str_list_size(&self.agencies)
     }
 }
 
@@ -145,6 +165,7 @@ impl Read for GovernanceConfig {
         Ok(Self {
             threshold: u32::read(buf)?,
             next_proposal: u64::read(buf)?,
+            agencies: read_str_list(buf, AGENCIES_MAX, AGENCY_ID_MAX_BYTES)?,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Identity handlers.
 
 use super::state::{
-    Account, Agency, account_key, agency_key, key_index_key, load_account, store_account,
+    Account, Agency, account_key, agency_key, key_index_key, load_account, load_agency,
+    store_account,
 };
 use crate::roles;
 use civitas_core::crypto::{AccountId, PublicKey};
@@ -18,35 +19,74 @@ pub async fn genesis<S: StateView>(
     state: &mut Overlay<'_, S>,
 ) -> Result<(), BlockError> {
     for agency in &genesis.agencies {
-        state.put_typed(
-            &agency_key(&agency.id),
-            &Agency {
-                id: agency.id.clone(),
-                name: agency.name.clone(),
-                validator_key: agency.validator_key.clone(),
-            },
-        );
-        for key in &agency.admin_keys {
-            let id = key.account_id();
-            store_account(
-                state,
-                &Account {
-                    id,
-                    kind: AccountKind::Official,
-                    agency: agency.id.clone(),
-                    name: format!("{} administrator", agency.name),
-                    roles: vec![roles::ADMIN.to_string()],
-                    keys: vec![key.clone()],
-                    threshold: 1,
-                    active: true,
-                    registered_height: 0,
-                    registered_by: id,
-                },
-            );
-            state.put_typed(&key_index_key(key), &id);
-        }
+        let record = Agency {
+            id: agency.id.clone(),
+            name: agency.name.clone(),
+            joined_height: 0,
+            retired_height: None,
+        };
+        // A founding admin registers itself.
+        let admins = agency
+            .admin_keys
+            .iter()
+            .map(|k| (k.clone(), k.account_id()));
+        record_agency(state, &record, admins);
     }
     Ok(())
+}
+
+/// Stores an agency that joins and an admin account for each of `admins` (a key and who
+/// registered it). The caller has checked that the id and the keys are unused.
+pub fn record_agency<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    agency: &Agency,
+    admins: impl IntoIterator<Item = (PublicKey, AccountId)>,
+) -> Vec<Account> {
+    state.put_typed(&agency_key(&agency.id), agency);
+    let mut accounts = Vec::new();
+    for (key, registered_by) in admins {
+        let account = Account {
+            id: key.account_id(),
+            kind: AccountKind::Official,
+            agency: agency.id.clone(),
+            name: format!("{} administrator", agency.name),
+            roles: vec![roles::ADMIN.to_string()],
+            keys: vec![key.clone()],
+            threshold: 1,
+            active: true,
+            registered_height: agency.joined_height,
+            registered_by,
+        };
+        store_account(state, &account);
+        state.put_typed(&key_index_key(&key), &account.id);
+        accounts.push(account);
+    }
+    accounts
+}
+
+/// Whether `key` may become a new account's key: it signs for no account and is no
+/// account's id.
+pub async fn key_free<S: StateView>(
+    key: &PublicKey,
+    state: &mut Overlay<'_, S>,
+) -> Result<bool, BlockError> {
+    Ok(!state.contains(&key_index_key(key)).await?
+        && !state.contains(&account_key(&key.account_id())).await?)
+}
+
+/// The agency `id` if it exists and is in force; otherwise the failure to report
+/// (`unknown_agency` or `agency_retired`).
+pub async fn agency_in_force<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &str,
+) -> Result<Result<Agency, Failure>, BlockError> {
+    Ok(match load_agency(state, id).await? {
+        None => Err(failure!("unknown_agency", agency = id)),
+        Some(agency) => match agency.retired_height {
+            Some(height) => Err(failure!("agency_retired", agency = id, height = height)),
+            None => Ok(agency),
+        },
+    })
 }
 
 /// Checks that the signer's account exists, is active, and enough of its current keys signed.
@@ -83,6 +123,21 @@ pub async fn signing_account<S: StateView>(
             format!("account {} has been deactivated", account.id),
         )));
     }
+    // An official of a retired agency no longer signs: retirement deactivates every official
+    // of the agency at once, without rewriting each account.
+    if account.kind == AccountKind::Official
+        && let Some(height) = load_agency(state, &account.agency)
+            .await?
+            .and_then(|a| a.retired_height)
+    {
+        return Ok(Err(Rejection::new(
+            "agency_retired",
+            format!(
+                "account {} is an official of agency {}, which retired at height {height}; its officials can no longer sign",
+                account.id, account.agency
+            ),
+        )));
+    }
     let signed = account.keys_signed(signing_keys.iter().copied());
     if signed < usize::from(account.threshold) {
         let message = if account.keys.len() == 1 {
@@ -117,8 +172,8 @@ pub async fn apply<S: StateView>(
             name,
             roles,
         } => {
-            if !state.contains(&agency_key(agency)).await? {
-                return Ok(Err(failure!("unknown_agency", agency = agency)));
+            if let Err(failure) = agency_in_force(state, agency).await? {
+                return Ok(Err(failure));
             }
             let account = Account {
                 id: key.account_id(),
@@ -243,9 +298,7 @@ async fn check_key_free<S: StateView>(
     key: &PublicKey,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(), Failure>, BlockError> {
-    if state.contains(&key_index_key(key)).await?
-        || state.contains(&account_key(&key.account_id())).await?
-    {
+    if !key_free(key, state).await? {
         return Ok(Err(failure!("key_in_use", key = key)));
     }
     Ok(Ok(()))

@@ -12,15 +12,33 @@ use civitas_state::{StateError, StateView};
 use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
 use serde::Serialize;
 
-/// A founding agency, as recorded from genesis.
+/// An agency: founded in genesis or added by governance. The record stays once it retires.
+/// (Which validators an agency runs is in the validator sets, not here.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Agency {
     /// Short identifier.
     pub id: String,
     /// Full name.
     pub name: String,
-    /// Its validator's consensus key.
-    pub validator_key: PublicKey,
+    /// Height of the block it joined in (0 for a founding agency).
+    pub joined_height: u64,
+    /// Height of the block it retired in, if it has.
+    pub retired_height: Option<u64>,
+}
+
+impl Agency {
+    /// Whether it still takes part: its officials sign and its vote counts.
+    pub fn in_force(&self) -> bool {
+        self.retired_height.is_none()
+    }
+}
+
+/// Loads an agency.
+pub async fn load_agency<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &str,
+) -> Result<Option<Agency>, StateError> {
+    state.get_typed(&agency_key(id)).await
 }
 
 /// An account: an official of an agency, or a citizen.
@@ -90,13 +108,14 @@ impl Write for Agency {
     fn write(&self, buf: &mut impl bytes::BufMut) {
         write_str(&self.id, buf);
         write_str(&self.name, buf);
-        self.validator_key.write(buf);
+        self.joined_height.write(buf);
+        self.retired_height.write(buf);
     }
 }
 
 impl EncodeSize for Agency {
     fn encode_size(&self) -> usize {
-        str_size(&self.id) + str_size(&self.name) + 32
+        str_size(&self.id) + str_size(&self.name) + 8 + self.retired_height.encode_size()
     }
 }
 
@@ -106,7 +125,8 @@ impl Read for Agency {
         Ok(Self {
             id: read_str(buf, AGENCY_ID_MAX_BYTES)?,
             name: read_str(buf, NAME_MAX_BYTES)?,
-            validator_key: PublicKey::read(buf)?,
+            joined_height: u64::read(buf)?,
+            retired_height: Option::<u64>::read(buf)?,
         })
     }
 }

@@ -5,7 +5,7 @@
 //! by how much.
 
 use super::state::*;
-use crate::identity::state::{Account, Agency, agency_key};
+use crate::identity::state::Account;
 use crate::load_required;
 use civitas_core::crypto::AccountId;
 use civitas_core::event::Event;
@@ -477,13 +477,8 @@ pub async fn apply<S: StateView>(
             amount,
         } => {
             let fiscal = tri!(open_year(state, *year, Some(amount)).await?);
-            if state
-                .get_typed::<Agency>(&agency_key(agency))
-                .await?
-                .is_none()
-            {
-                fail!("unknown_agency", agency = agency);
-            }
+            // A retired agency keeps its records but is given no new money.
+            tri!(crate::identity::handler::agency_in_force(state, agency).await?);
             let mut config = load_config(state).await?;
             let id = config.next_appropriation;
             config.next_appropriation += 1;
