@@ -206,17 +206,25 @@ pub fn agency_of(client: &Client, account: &str) -> Result<String> {
 
 /// Checks an approval before it is signed: the proposal exists, is open, and the signer's
 /// agency has not approved it yet.
-pub fn check_approval(proposal: &Value, id: u64, agency: &str) -> Result<()> {
+///
+/// An agency that approved a proposal which now has enough approvals from agencies in force
+/// (the threshold was lowered, or an agency retired, since) may approve again: that executes it.
+pub fn check_approval(proposal: &Value, id: u64, agency: &str, votes: &Votes) -> Result<()> {
     if proposal["status"]["status"] != "open" {
         bail!(
             "proposal {id} was already executed at height {}; there is nothing to approve",
             proposal["status"]["height"]
         );
     }
-    let approved = proposal["approvals"]
+    let approvals: Vec<&str> = proposal["approvals"]
         .as_array()
-        .is_some_and(|a| a.iter().any(|x| x == agency));
-    if approved {
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let counted = approvals
+        .iter()
+        .filter(|a| votes.agencies.iter().any(|v| v == *a))
+        .count() as u64;
+    if approvals.contains(&agency) && counted < votes.threshold {
         bail!("agency {agency} has already approved proposal {id}; each agency approves once");
     }
     Ok(())
@@ -243,20 +251,20 @@ pub fn check_agency_in_force(client: &Client, agency: &str) -> Result<(Votes, Va
     }
 }
 
-/// Checks that `key` is not a validator of this epoch or of the next.
+/// Checks that `key` is not in the next epoch's set (the set a proposal changes; a validator
+/// leaving at the next epoch may be added again).
 fn check_not_validator(governance: &Value, key: &str) -> Result<()> {
-    let listed = |set: &Value| {
-        set.as_array()
-            .is_some_and(|s| s.iter().any(|v| v["key"].as_str() == Some(key)))
-    };
-    if listed(&governance["validators"]) || listed(&governance["next_validators"]) {
-        bail!("{key} is already a validator (or will be from the next epoch); nothing to add");
+    let listed = governance["next_validators"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|v| v["key"].as_str() == Some(key)));
+    if listed {
+        bail!("{key} is already a validator of the next epoch; nothing to add");
     }
     Ok(())
 }
 
 /// Checks a validator addition before it is signed: the agency exists and is in force and the
-/// key is not a validator of this epoch or of the next. (A key named by another open proposal
+/// key is not a validator of the next epoch. (A key named by another open proposal
 /// is not refused: only one of the two can execute, and the other then fails on chain.)
 pub fn check_add_validator(client: &Client, agency: &str, key: &str) -> Result<()> {
     let (_, governance) = check_agency_in_force(client, agency)?;
@@ -290,7 +298,7 @@ pub fn check_add_agency(
         let by_id = client.get_json(&format!("/v1/state/identity/account/{account}"))?;
         if by_key["found"] == true || by_id["found"] == true {
             bail!(
-                "admin key {key} already belongs to an account on this chain; each admin of the new agency needs a key of its own (civitas keys generate)"
+                "admin key {key} already belongs to an account on this chain (or is reserved by an open add-agency proposal); each admin of the new agency needs a key of its own (civitas keys new)"
             );
         }
     }
@@ -372,13 +380,19 @@ mod tests {
         assert!(text.contains("proposal 4: add validator ab12 for agency health at 10.0.0.9:9000"));
         assert!(text.contains("approved: finance (1 of 3 needed)"));
         assert!(text.contains("missing:  2 more from health, land, audit"));
-        assert!(check_approval(&proposal, 4, "land").is_ok());
-        let twice = check_approval(&proposal, 4, "finance").unwrap_err();
+        assert!(check_approval(&proposal, 4, "land", &votes).is_ok());
+        let twice = check_approval(&proposal, 4, "finance", &votes).unwrap_err();
         assert!(twice.to_string().contains("already approved"));
+        // Enough approvals once the threshold is lowered: approving again executes it.
+        let lowered = Votes {
+            threshold: 1,
+            agencies: votes.agencies.clone(),
+        };
+        assert!(check_approval(&proposal, 4, "finance", &lowered).is_ok());
 
         let executed =
             json!({"approvals": ["finance"], "status": {"status": "executed", "height": 130}});
-        let closed = check_approval(&executed, 4, "land").unwrap_err();
+        let closed = check_approval(&executed, 4, "land", &votes).unwrap_err();
         assert!(
             closed
                 .to_string()

@@ -1156,8 +1156,8 @@ pub fn run(command: Command) -> Result<()> {
                     let client = Client::new(&common.node);
                     let record = view::proposal(&client, proposal)?;
                     let agency = view::agency_of(&client, &key.account().to_hex())?;
-                    view::check_approval(&record, proposal, &agency)?;
                     let (votes, _) = view::Votes::fetch(&client)?;
+                    view::check_approval(&record, proposal, &agency, &votes)?;
                     eprint!("{}", view::show(&record, &votes));
                     view::confirm(
                         &format!("Approve proposal {proposal} for agency {agency}?"),

@@ -207,10 +207,18 @@ impl GovernanceInstruction {
                         check_ident("agency", id, AGENCY_ID_MAX_BYTES)?;
                         check_text("name", name, NAME_MAX_BYTES)?;
                         check_admin_keys(admin_keys)?;
-                        match validator {
-                            Some(v) => check_text("p2p_address", &v.p2p_address, ADDRESS_MAX_BYTES),
-                            None => Ok(()),
+                        let Some(v) = validator else {
+                            return Ok(());
+                        };
+                        if admin_keys.contains(&v.key) {
+                            return Err(DecodeError::Invalid {
+                                field: "admin_keys",
+                                reason: "an admin key must not be the validator's key; give \
+                                         each its own key"
+                                    .into(),
+                            });
                         }
+                        check_text("p2p_address", &v.p2p_address, ADDRESS_MAX_BYTES)
                     }
                     GovernanceAction::RetireAgency { id } => {
                         check_ident("agency", id, AGENCY_ID_MAX_BYTES)
@@ -700,6 +708,19 @@ mod agency_rules {
             field(add("justice", "Ministry", (0..9).map(key).collect())),
             "admin_keys"
         );
+        let shared = GovernanceInstruction::Propose {
+            action: GovernanceAction::AddAgency {
+                id: "justice".into(),
+                name: "Ministry".into(),
+                admin_keys: vec![key(1)],
+                validator: Some(NewValidator {
+                    key: key(1),
+                    p2p_address: "10.0.0.9:9000".into(),
+                }),
+            },
+            reason: "joins".into(),
+        };
+        assert_eq!(field(shared), "admin_keys");
         let rename = GovernanceInstruction::Propose {
             action: GovernanceAction::RenameAgency {
                 id: "justice".into(),

@@ -409,6 +409,19 @@ fn an_agency_joins_with_its_validator_is_renamed_and_retires_by_vote() {
             .one(tx(&finance, None, 0, propose(join.clone())))
             .succeeded()
     );
+    // While the vote runs its admin key is reserved: nobody can take it meanwhile.
+    let squat = chain.one(tx(
+        &land,
+        None,
+        1,
+        Instruction::Identity(IdentityInstruction::RegisterOfficial {
+            key: justice.public_key(),
+            agency: "land".into(),
+            name: "Squatter".into(),
+            roles: vec!["notary".into()],
+        }),
+    ));
+    assert_eq!(failed_code(&squat), Some("key_in_use"));
     let executed = chain.one(tx(&health, None, 0, approve(1)));
     assert!(executed.succeeded(), "{:?}", executed.outcome);
     assert!(executed.events.iter().any(|e| matches!(
@@ -481,14 +494,14 @@ fn an_agency_joins_with_its_validator_is_renamed_and_retires_by_vote() {
             .one(tx(&finance, None, 4, propose(rename)))
             .succeeded()
     );
-    assert!(chain.one(tx(&land, None, 1, approve(3))).succeeded());
+    assert!(chain.one(tx(&land, None, 2, approve(3))).succeeded());
     assert!(chain.one(tx(&health, None, 1, approve(3))).succeeded());
     let record: Agency = read(&chain, &agency_key("justice")).unwrap();
     assert_eq!(record.name, "Ministry of Justice and Law");
 
     // Land opens a proposal (its approval), then retires: its approval stops counting.
     let two = GovernanceAction::SetThreshold { threshold: 2 };
-    assert!(chain.one(tx(&land, None, 2, propose(two))).succeeded());
+    assert!(chain.one(tx(&land, None, 3, propose(two))).succeeded());
     let retire = GovernanceAction::RetireAgency { id: "land".into() };
     assert!(
         chain
@@ -531,11 +544,23 @@ fn an_agency_joins_with_its_validator_is_renamed_and_retires_by_vote() {
     assert!(matches!(proposal.status, ProposalStatus::Executed { .. }));
 
     // Land's officials, admins included, no longer sign: a proposer leaves them out.
-    for (key, nonce) in [(&land_notary, 0), (&land, 3)] {
+    for (key, nonce) in [(&land_notary, 0), (&land, 4)] {
         let built = chain.build(vec![tx(key, None, nonce, anchor(&Hash32::sha256(b"deed")))]);
         assert!(built.included.is_empty());
         assert_eq!(built.rejected[0].1.code, "agency_retired");
     }
+    // Nor do they count as co-signers.
+    let finance_account: Account =
+        read(&chain, &account_key(&finance.public_key().account_id())).unwrap();
+    let mut overlay = civitas_exec::Overlay::new(&chain.state);
+    let notary_key = land_notary.public_key();
+    let cosigners = futures::executor::block_on(civitas_modules::authz::resources::cosigners(
+        &[&notary_key],
+        &finance_account,
+        &mut overlay,
+    ))
+    .unwrap();
+    assert!(cosigners.is_empty(), "{cosigners:?}");
     // Nothing new is given to a retired agency.
     let validator = chain.one(tx(
         &finance,
@@ -614,4 +639,43 @@ fn a_retirement_that_would_break_governance_or_stop_the_chain_is_refused() {
         }),
     ));
     assert_eq!(failed_code(&stop), Some("last_validator"));
+}
+
+#[test]
+fn a_proposal_with_enough_approvals_after_a_lower_threshold_is_executed_by_a_second_approval() {
+    use civitas_modules::governance::state::*;
+    let mut chain = Chain::new();
+    let finance = PrivateKey::from_test_seed(101);
+    let land = PrivateKey::from_test_seed(102);
+    let health = PrivateKey::from_test_seed(103);
+    // Threshold 3 of 3 (proposal 1).
+    let three = GovernanceAction::SetThreshold { threshold: 3 };
+    assert!(chain.one(tx(&finance, None, 0, propose(three))).succeeded());
+    assert!(chain.one(tx(&land, None, 0, approve(1))).succeeded());
+    // Proposal 2 gets finance and land: 2 of 3, open.
+    let rename = GovernanceAction::RenameAgency {
+        id: "health".into(),
+        name: "Ministry of Health and Care".into(),
+    };
+    assert!(
+        chain
+            .one(tx(&finance, None, 1, propose(rename)))
+            .succeeded()
+    );
+    assert!(chain.one(tx(&land, None, 1, approve(2))).succeeded());
+    // Proposal 3 lowers the threshold to 2, with all three.
+    let two = GovernanceAction::SetThreshold { threshold: 2 };
+    assert!(chain.one(tx(&finance, None, 2, propose(two))).succeeded());
+    assert!(chain.one(tx(&land, None, 2, approve(3))).succeeded());
+    assert!(chain.one(tx(&health, None, 0, approve(3))).succeeded());
+    // Proposal 2 now has enough; an agency that approved it executes it by approving again.
+    let proposal: Proposal = read(&chain, &proposal_key(2)).unwrap();
+    assert_eq!(proposal.status, ProposalStatus::Open);
+    let again = chain.one(tx(&land, None, 3, approve(2)));
+    assert!(again.succeeded(), "{:?}", again.outcome);
+    let proposal: Proposal = read(&chain, &proposal_key(2)).unwrap();
+    assert!(matches!(proposal.status, ProposalStatus::Executed { .. }));
+    // Once executed, a further approval is refused as usual.
+    let closed = chain.one(tx(&finance, None, 3, approve(2)));
+    assert_eq!(failed_code(&closed), Some("proposal_closed"));
 }

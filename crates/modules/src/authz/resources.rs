@@ -45,6 +45,14 @@ pub async fn cosigners<S: StateView>(
             && account.active
             && signed >= u32::from(account.threshold)
         {
+            // An official of a retired agency no longer signs, as a co-signer either.
+            if account.kind == civitas_core::event::AccountKind::Official
+                && crate::identity::state::load_agency(state, &account.agency)
+                    .await?
+                    .is_some_and(|a| !a.in_force())
+            {
+                continue;
+            }
             accounts.push(account);
         }
     }

@@ -6,7 +6,10 @@ use super::state::{
 };
 use crate::authz;
 use crate::identity::handler::{agency_in_force, key_free, record_agency};
-use crate::identity::state::{Account, Agency, agency_key, load_agency};
+use crate::identity::state::{
+    Account, Agency, account_key, agency_key, key_index_key, load_agency,
+};
+use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
 use civitas_core::governance::{
@@ -85,8 +88,15 @@ pub async fn apply<S: StateView>(
     match op {
         GovernanceInstruction::Propose { action, reason } => {
             // Check what can be checked now, so a proposal that could never pass is refused.
-            if let Err(failure) = check_action(action, state).await? {
+            if let Err(failure) = check_action(action, Stage::Propose, state).await? {
                 return Ok(Err(failure));
+            }
+            // A joining agency's admin keys are reserved while the vote runs, so that nobody
+            // can take one of them (and make the proposal fail) in the meantime.
+            if let GovernanceAction::AddAgency { admin_keys, .. } = action {
+                for key in admin_keys {
+                    state.put_typed(&key_index_key(key), &key.account_id());
+                }
             }
             let id = config.next_proposal;
             config.next_proposal += 1;
@@ -115,7 +125,15 @@ pub async fn apply<S: StateView>(
             if proposal.status != ProposalStatus::Open {
                 return Ok(Err(failure!("proposal_closed", proposal = id)));
             }
+            // Approvals of agencies that have retired no longer count: dropped here, so the
+            // list stays within the agencies in force (APPROVALS_MAX) however many come and go.
+            proposal.approvals.retain(|a| config.in_force(a));
             match proposal.approvals.binary_search(&agency) {
+                // Enough approvals with none left to give (the threshold was lowered or an
+                // agency retired since): an approving agency's admin executes it.
+                Ok(_) if config.counted(&proposal.approvals) >= config.threshold => {
+                    return conclude(ctx, proposal, &config, state, &mut Vec::new()).await;
+                }
                 Ok(_) => {
                     return Ok(Err(failure!(
                         "already_approved",
@@ -164,10 +182,36 @@ async fn conclude<S: StateView>(
     Ok(Ok(std::mem::take(events)))
 }
 
+/// When an action is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// As it is proposed.
+    Propose,
+    /// As it executes (state may have changed since it was proposed).
+    Execute,
+}
+
+/// Whether `key` may be a joining agency's admin key: unused, or (as the proposal executes)
+/// reserved by it: indexed to the account it will create, which does not exist yet.
+async fn admin_key_available<S: StateView>(
+    key: &PublicKey,
+    stage: Stage,
+    state: &mut Overlay<'_, S>,
+) -> Result<bool, BlockError> {
+    if key_free(key, state).await? {
+        return Ok(true);
+    }
+    let id = key.account_id();
+    Ok(stage == Stage::Execute
+        && state.get_typed::<AccountId>(&key_index_key(key)).await? == Some(id)
+        && !state.contains(&account_key(&id)).await?)
+}
+
 /// Checks that `action` can take effect in the current state; for a policy change, returns the
 /// checked policy set it would put in force.
 async fn check_action<S: StateView>(
     action: &GovernanceAction,
+    stage: Stage,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<Option<authz::PolicySetRecord>, Failure>, BlockError> {
     let next = load_next_validators(state).await?;
@@ -193,7 +237,7 @@ async fn check_action<S: StateView>(
                 break 'check Err(failure!("agency_exists", agency = id));
             }
             for key in admin_keys {
-                if !key_free(key, state).await? {
+                if !admin_key_available(key, stage, state).await? {
                     break 'check Err(failure!("key_in_use", key = key));
                 }
             }
@@ -205,7 +249,7 @@ async fn check_action<S: StateView>(
         GovernanceAction::RetireAgency { id } => match agency_in_force(state, id).await? {
             Err(failure) => Err(failure),
             Ok(_) => {
-                let remaining = config.agencies.len() as u32 - 1;
+                let remaining = (config.agencies.len() as u32).saturating_sub(1);
                 if remaining < config.threshold {
                     Err(failure!(
                         "bad_threshold",
@@ -263,10 +307,7 @@ async fn check_action<S: StateView>(
 }
 
 /// Checks that `key` can join the next epoch's set.
-fn check_new_validator(
-    next: &ValidatorSet,
-    key: &civitas_core::crypto::PublicKey,
-) -> Result<(), Failure> {
+fn check_new_validator(next: &ValidatorSet, key: &PublicKey) -> Result<(), Failure> {
     if next.contains(key) {
         Err(failure!("already_validator", key = key))
     } else if next.validators.len() >= VALIDATORS_MAX {
@@ -305,7 +346,7 @@ async fn execute<S: StateView>(
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(u64, Vec<Event>), Failure>, BlockError> {
     let (proposal, action) = (approved.id, &approved.action);
-    let checked = match check_action(action, state).await? {
+    let checked = match check_action(action, Stage::Execute, state).await? {
         Ok(checked) => checked,
         Err(failure) => return Ok(Err(failure)),
     };

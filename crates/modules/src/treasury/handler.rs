@@ -5,6 +5,7 @@
 //! by how much.
 
 use super::state::*;
+use crate::identity::handler::agency_in_force;
 use crate::identity::state::Account;
 use crate::load_required;
 use civitas_core::crypto::AccountId;
@@ -478,7 +479,7 @@ pub async fn apply<S: StateView>(
         } => {
             let fiscal = tri!(open_year(state, *year, Some(amount)).await?);
             // A retired agency keeps its records but is given no new money.
-            tri!(crate::identity::handler::agency_in_force(state, agency).await?);
+            tri!(agency_in_force(state, agency).await?);
             let mut config = load_config(state).await?;
             let id = config.next_appropriation;
             config.next_appropriation += 1;
@@ -508,6 +509,9 @@ pub async fn apply<S: StateView>(
             let mut record = tri!(load_appropriation(state, *appropriation).await?);
             tri!(open_year(state, record.year, Some(amount)).await?);
             let decrease = *direction == Direction::Decrease;
+            if !decrease {
+                tri!(agency_in_force(state, &record.agency).await?);
+            }
             if decrease {
                 tri!(not_below(
                     record.figures.appropriated,
@@ -537,6 +541,9 @@ pub async fn apply<S: StateView>(
             let mut record = tri!(load_appropriation(state, *appropriation).await?);
             tri!(open_year(state, record.year, Some(amount)).await?);
             let decrease = *direction == Direction::Decrease;
+            if !decrease {
+                tri!(agency_in_force(state, &record.agency).await?);
+            }
             let figures = record.figures;
             let check = if decrease {
                 not_below(
