@@ -70,8 +70,14 @@ struct LookupPeers {
 }
 
 /// A peer set to track: its id, then its primary and secondary validators with their addresses
-/// as written (`ip:port` or `host:port`).
-type PeerSet = (u64, Vec<(PublicKey, String)>, Vec<(PublicKey, String)>);
+/// as written (`ip:port` or `host:port`), then the agency of each validator on chain (for
+/// messages: validators added by governance are not in genesis).
+type PeerSet = (
+    u64,
+    Vec<(PublicKey, String)>,
+    Vec<(PublicKey, String)>,
+    Vec<(PublicKey, String)>,
+);
 
 /// How often names that did not resolve are tried again.
 const RESOLVE_RETRY: Duration = Duration::from_secs(10);
@@ -123,7 +129,7 @@ struct PeerResolver {
     /// The p2p layer's peer-set size.
     max_peers: usize,
     allow_private_ips: bool,
-    /// Agency ids of the genesis validators, for messages.
+    /// Agency ids of the validators (genesis, then each set tracked), for messages.
     agencies: std::collections::BTreeMap<PublicKey, String>,
     /// The tracked validators known by a host name.
     names: std::collections::BTreeMap<PublicKey, Name>,
@@ -200,7 +206,8 @@ impl PeerResolver {
     /// Hands a peer set to the p2p layer at once, names at the address they last resolved to
     /// (resolving them is left to [`PeerResolver::refresh`], so a slow name server delays no
     /// peer set), then resolves the names that have not resolved yet.
-    fn track(&mut self, (id, primary, secondary): PeerSet) {
+    fn track(&mut self, (id, primary, secondary, agencies): PeerSet) {
+        self.agencies.extend(agencies);
         if primary.len() + secondary.len() > self.max_peers {
             tracing::error!(
                 validators = primary.len() + secondary.len(),
@@ -344,7 +351,13 @@ impl PeerTracker for LookupPeers {
             .filter(|v| !current.contains(&v.key))
             .map(address)
             .collect();
-        let _ = self.requests.send((id, primary, secondary));
+        let agencies = current
+            .validators
+            .iter()
+            .chain(&next.validators)
+            .map(|v| (v.key.clone(), v.agency.clone()))
+            .collect();
+        let _ = self.requests.send((id, primary, secondary, agencies));
     }
 }
 
@@ -402,7 +415,7 @@ pub async fn start(context: cw_tokio::Context, params: NodeParams) -> RunningNod
     }
     .spawn();
     // Until the validator tracks its epochs: every configured validator.
-    let _ = resolver.send((0, params.peers.clone(), Vec::new()));
+    let _ = resolver.send((0, params.peers.clone(), Vec::new(), Vec::new()));
 
     let pairs: Vec<_> = CHANNELS
         .iter()
