@@ -26,6 +26,17 @@ fn status(api: &str) -> Value {
     get(&format!("{api}/v1/status")).unwrap_or_default()
 }
 
+/// Waits until every node has the blocks the most advanced one had when called: a command sent
+/// to one node right after another node reported a transaction final must find it there.
+fn settle(apis: &[String]) {
+    let target = apis.iter().map(|api| height(api)).max().unwrap_or(0);
+    wait_for(
+        "every node at the same height",
+        Duration::from_secs(30),
+        || apis.iter().all(|api| height(api) >= target),
+    );
+}
+
 fn key_hex(file: &Path) -> String {
     let text = std::fs::read_to_string(file).unwrap();
     let value: Value = serde_json::from_str(&text).unwrap();
@@ -110,6 +121,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     assert!(in_use.contains("already belongs to an account"), "{in_use}");
     let out = ok(add_agency("justice", &justice_admin));
     assert!(out.contains("proposal_opened #1"), "{out}");
+    settle(&apis);
     let add_validator = |agency: &str, key: &Path, p2p: &str| {
         civitas(&[
             "tx",
@@ -195,6 +207,8 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     );
     let out = ok(approve("health", &apis[2], true));
     assert!(out.contains("proposal_executed #1"), "{out}");
+    // Every node has the block that executed it before the next checks ask them.
+    settle(&apis);
     let closed = approve("audit", &apis[3], true);
     let stderr = String::from_utf8_lossy(&closed.stderr);
     assert!(
@@ -282,6 +296,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     );
     let out = ok(retire("audit", &justice_admin));
     assert!(out.contains("proposal_opened #2"), "{out}");
+    settle(&apis);
     ok(civitas(&[
         "tx",
         "governance",
@@ -305,6 +320,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         &apis[1],
     ]));
     assert!(out.contains("proposal_executed #2"), "{out}");
+    settle(&apis);
     // Its admin can no longer sign, and is told why.
     let audit = civitas(&[
         "tx",
