@@ -884,29 +884,33 @@ async fn read_required<T: commonware_codec::Decode<Cfg = ()>>(
     node: &NodeHandle,
     key: StateKey,
 ) -> Result<T, ApiError> {
-    let bytes = node.state(key.clone()).await?.value.ok_or_else(|| {
-        ApiError::internal(format!("{} is missing from the state", key.display()))
-    })?;
-    civitas_core::codec::from_slice(&bytes, &())
-        .map_err(|e| ApiError::internal(format!("stored {} does not decode: {e}", key.display())))
+    let missing = format!("{} is missing from the state", key.display());
+    public_money::read(node, key)
+        .await?
+        .ok_or_else(|| ApiError::internal(missing))
 }
 
 /// The agencies in force, each with the validators it runs this epoch and will run next.
 async fn agencies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+    use civitas_core::governance::ValidatorSet;
     use civitas_modules::governance::state::next_validators_key;
     let list = agencies_in_force(&node).await?;
-    let Json(next) = read_state(&node, next_validators_key(), false).await?;
+    // The height answered is the one the next set was read at (the list is read just before).
+    let key = next_validators_key();
+    let proven = node.state(key.clone()).await?;
+    let next: ValidatorSet = proven
+        .value
+        .as_deref()
+        .and_then(|bytes| civitas_core::codec::from_slice(bytes, &()).ok())
+        .ok_or_else(|| ApiError::internal(format!("{} does not decode", key.display())))?;
     let (_, current) = node.epoch();
-    let runs = |agency: &str, set: &[serde_json::Value]| -> Vec<serde_json::Value> {
-        set.iter()
-            .filter(|v| v["agency"] == agency)
-            .map(|v| v["key"].clone())
+    let runs = |agency: &str, set: &ValidatorSet| -> Vec<String> {
+        set.validators
+            .iter()
+            .filter(|v| v.agency == agency)
+            .map(|v| v.key.to_hex())
             .collect()
     };
-    let current = serde_json::to_value(&current.validators).unwrap_or_default();
-    let empty = Vec::new();
-    let current = current.as_array().unwrap_or(&empty);
-    let next_set = next["value"]["validators"].as_array().unwrap_or(&empty);
     let agencies: Vec<serde_json::Value> = list
         .iter()
         .map(|a| {
@@ -914,13 +918,13 @@ async fn agencies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Val
                 "id": a.id,
                 "name": a.name,
                 "joined_height": a.joined_height,
-                "validators": runs(&a.id, current),
-                "next_validators": runs(&a.id, next_set),
+                "validators": runs(&a.id, &current),
+                "next_validators": runs(&a.id, &next),
             })
         })
         .collect();
     Ok(Json(
-        json!({ "agencies": agencies, "height": next["height"] }),
+        json!({ "agencies": agencies, "height": proven.height }),
     ))
 }
 

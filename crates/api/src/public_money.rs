@@ -39,7 +39,7 @@ pub const LIST_MAX: usize = 500;
 pub const EXPORT_MAX: u64 = 100_000;
 
 /// Reads and decodes a state value; `None` if absent.
-async fn read<T: commonware_codec::Decode<Cfg = ()>>(
+pub(crate) async fn read<T: commonware_codec::Decode<Cfg = ()>>(
     node: &NodeHandle,
     key: StateKey,
 ) -> Result<Option<T>, ApiError> {

@@ -100,24 +100,29 @@ impl Votes {
             governance,
         ))
     }
+
+    /// A proposal's approvals, split into those that count (agencies in force) and those of
+    /// agencies that retired since, which no longer count.
+    pub fn counted<'a>(&self, proposal: &'a Value) -> (Vec<&'a str>, Vec<&'a str>) {
+        proposal["approvals"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|a| self.agencies.iter().any(|v| v == a))
+    }
 }
 
 /// A proposal (its stored record) for a person: number, action, reason, approvals and what is
 /// missing.
 pub fn show(proposal: &Value, votes: &Votes) -> String {
-    let approvals: Vec<&str> = proposal["approvals"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
     // An approval from an agency that has since retired no longer counts.
-    let (counted, retired): (Vec<&str>, Vec<&str>) = approvals
-        .iter()
-        .partition(|a| votes.agencies.iter().any(|v| v == *a));
+    let (counted, retired) = votes.counted(proposal);
     let missing: Vec<&str> = votes
         .agencies
         .iter()
         .map(String::as_str)
-        .filter(|a| !approvals.contains(a))
+        .filter(|a| !counted.contains(a))
         .collect();
     let mut text = format!(
         "proposal {}: {}\n  reason:   {}\n  proposed: by account {} at height {}\n",
@@ -158,7 +163,7 @@ pub fn show(proposal: &Value, votes: &Votes) -> String {
         _ => text.push_str(&format!(
             "  executed at height {} (approved by {})\n",
             proposal["status"]["height"],
-            approvals.join(", ")
+            [counted, retired].concat().join(", ")
         )),
     }
     text
@@ -216,15 +221,9 @@ pub fn check_approval(proposal: &Value, id: u64, agency: &str, votes: &Votes) ->
             proposal["status"]["height"]
         );
     }
-    let approvals: Vec<&str> = proposal["approvals"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let counted = approvals
-        .iter()
-        .filter(|a| votes.agencies.iter().any(|v| v == *a))
-        .count() as u64;
-    if approvals.contains(&agency) && counted < votes.threshold {
+    let (counted, retired) = votes.counted(proposal);
+    let approved = counted.contains(&agency) || retired.contains(&agency);
+    if approved && (counted.len() as u64) < votes.threshold {
         bail!("agency {agency} has already approved proposal {id}; each agency approves once");
     }
     Ok(())

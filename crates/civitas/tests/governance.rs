@@ -174,8 +174,8 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     };
     let nonce = || get(&format!("{}/v1/accounts/{land_account}/nonce", apis[1])).unwrap();
     let nonce_before = nonce();
-    let approve = |agency: &str, api: &str, yes: bool| {
-        let mut args = vec!["tx", "governance", "approve", "1"];
+    let approve = |proposal: &str, agency: &str, api: &str, yes: bool| {
+        let mut args = vec!["tx", "governance", "approve", proposal];
         if yes {
             args.push("--yes");
         }
@@ -183,7 +183,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         args.extend(["--key", key.to_str().unwrap(), "--node", api]);
         civitas(&args)
     };
-    let asked = approve("land", &apis[1], false);
+    let asked = approve("1", "land", &apis[1], false);
     assert!(!asked.status.success());
     let stderr = String::from_utf8_lossy(&asked.stderr);
     assert!(
@@ -191,9 +191,9 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         "{stderr}"
     );
     assert!(stderr.contains("Pass --yes"), "{stderr}");
-    ok(approve("land", &apis[1], true));
+    ok(approve("1", "land", &apis[1], true));
     // Approving twice is refused before signing: the nonce moved once, for the approval.
-    let twice = approve("land", &apis[1], true);
+    let twice = approve("1", "land", &apis[1], true);
     assert!(!twice.status.success());
     let stderr = String::from_utf8_lossy(&twice.stderr);
     assert!(
@@ -205,11 +205,11 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         nonce_before["next_nonce"].as_u64().unwrap() + 1,
         "{nonce_before}"
     );
-    let out = ok(approve("health", &apis[2], true));
+    let out = ok(approve("1", "health", &apis[2], true));
     assert!(out.contains("proposal_executed #1"), "{out}");
     // Every node has the block that executed it before the next checks ask them.
     settle(&apis);
-    let closed = approve("audit", &apis[3], true);
+    let closed = approve("1", "audit", &apis[3], true);
     let stderr = String::from_utf8_lossy(&closed.stderr);
     assert!(
         stderr.contains("was already executed at height"),
@@ -297,28 +297,8 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     let out = ok(retire("audit", &justice_admin));
     assert!(out.contains("proposal_opened #2"), "{out}");
     settle(&apis);
-    ok(civitas(&[
-        "tx",
-        "governance",
-        "approve",
-        "2",
-        "--yes",
-        "--key",
-        admin("finance").to_str().unwrap(),
-        "--node",
-        &apis[0],
-    ]));
-    let out = ok(civitas(&[
-        "tx",
-        "governance",
-        "approve",
-        "2",
-        "--yes",
-        "--key",
-        admin("land").to_str().unwrap(),
-        "--node",
-        &apis[1],
-    ]));
+    ok(approve("2", "finance", &apis[0], true));
+    let out = ok(approve("2", "land", &apis[1], true));
     assert!(out.contains("proposal_executed #2"), "{out}");
     settle(&apis);
     // Its admin can no longer sign, and is told why.
