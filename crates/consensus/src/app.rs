@@ -798,9 +798,17 @@ where
             .iter()
             .flat_map(|r| &r.events)
             .filter_map(|event| match event {
-                Event::KeyRotated { account, .. }
-                | Event::KeysChanged { account, .. }
-                | Event::AccountDeactivated { account, .. } => Some(*account),
+                Event::Identity(civitas_core::event::IdentityEvent::KeyRotated {
+                    account, ..
+                })
+                | Event::Identity(civitas_core::event::IdentityEvent::KeysChanged {
+                    account,
+                    ..
+                })
+                | Event::Identity(civitas_core::event::IdentityEvent::AccountDeactivated {
+                    account,
+                    ..
+                }) => Some(*account),
                 _ => None,
             })
             .collect();

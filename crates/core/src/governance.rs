@@ -415,6 +415,88 @@ impl GovernanceInstruction {
     }
 }
 
+/// What the governance module records in receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GovernanceEvent {
+    /// A governance proposal was opened.
+    ProposalOpened {
+        /// Its number.
+        proposal: u64,
+        /// What it does once approved.
+        action: GovernanceAction,
+        /// The admin who proposed it.
+        by: AccountId,
+        /// The proposer's agency (its first approval).
+        agency: String,
+    },
+    /// An agency approved a proposal.
+    ProposalApproved {
+        /// The proposal.
+        proposal: u64,
+        /// The approving agency.
+        agency: String,
+        /// Its admin who signed.
+        by: AccountId,
+        /// Approvals so far.
+        approvals: u32,
+        /// Approvals needed.
+        threshold: u32,
+    },
+    /// A proposal reached its threshold and took effect.
+    ProposalExecuted {
+        /// The proposal.
+        proposal: u64,
+        /// What it did.
+        action: GovernanceAction,
+        /// First epoch with the new validator set (validator changes), or 0.
+        effective_epoch: u64,
+    },
+    /// A new policy set was approved; it is in force from `effective_height`.
+    PoliciesScheduled {
+        /// The proposal that changed it.
+        proposal: u64,
+        /// The policy set's version.
+        version: u64,
+        /// First block authorized under it.
+        effective_height: u64,
+    },
+}
+crate::codec_enum!(GovernanceEvent {
+    6 => ProposalOpened { proposal: (), action: (), by: (), agency: AGENCY_ID_MAX_BYTES },
+    7 => ProposalApproved {
+        proposal: (),
+        agency: AGENCY_ID_MAX_BYTES,
+        by: (),
+        approvals: (),
+        threshold: (),
+    },
+    8 => ProposalExecuted { proposal: (), action: (), effective_epoch: () },
+    10 => PoliciesScheduled { proposal: (), version: (), effective_height: () },
+});
+
+impl crate::kit::Events for GovernanceEvent {
+    const TAGS: crate::kit::EventTags = crate::kit::EventTags::Shared(&[6, 7, 8, 10]);
+}
+
+impl crate::kit::Tagged for GovernanceInstruction {
+    fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error> {
+        Self::read_op(tag, buf)
+    }
+}
+
+impl crate::kit::Operations for GovernanceInstruction {
+    fn name(&self) -> &'static str {
+        GovernanceInstruction::name(self)
+    }
+
+    fn validate(&self) -> Result<(), DecodeError> {
+        GovernanceInstruction::validate(self)
+    }
+}
+
+crate::codec_field!(GovernanceAction);
+
 /// One validator of a set, with who runs it and where to reach it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorEntry {

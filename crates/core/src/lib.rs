@@ -10,32 +10,33 @@
 
 pub mod block;
 pub mod bundle;
-pub mod codec;
-pub mod crypto;
 pub mod event;
-pub mod fields;
 pub mod genesis;
 pub mod governance;
-pub mod hash;
+pub mod identity;
 pub mod instruction;
 pub mod keyfile;
-pub mod limits;
 pub mod merkle;
 pub mod messages;
 pub mod mmr;
-pub mod money;
+pub mod modules;
+pub mod notary;
 pub mod procurement;
 pub mod read;
 pub mod receipt;
-pub mod time;
 pub mod treasury;
 pub mod tx;
 
+// The shared words live in `civitas-primitives`, so that a module's vocabulary can use them
+// without depending on the ledger it is assembled into; they keep their paths here.
+pub use civitas_primitives::{
+    AccountId, Hash32, PrivateKey, PublicKey, Signature, codec, codec_enum, codec_field,
+    codec_struct, crypto, fields, hash, kit, limits, money, time,
+};
+
 pub use block::{Block, Header};
-pub use crypto::{AccountId, PrivateKey, PublicKey, Signature};
 pub use event::Event;
 pub use genesis::Genesis;
-pub use hash::Hash32;
 pub use instruction::Instruction;
 pub use receipt::{Receipt, TxOutcome};
 pub use tx::{SignedTx, TxBody, TxHash};

@@ -579,6 +579,20 @@ codec_enum!(ProcurementEvent {
     13 => ReleaseImported { ocid: OCDS_ID_MAX_BYTES, release_id: OCDS_ID_MAX_BYTES, text: () },
 });
 
+impl crate::kit::Operations for ProcurementInstruction {
+    fn name(&self) -> &'static str {
+        ProcurementInstruction::name(self)
+    }
+
+    fn validate(&self) -> Result<(), DecodeError> {
+        ProcurementInstruction::validate(self)
+    }
+}
+
+impl crate::kit::Events for ProcurementEvent {
+    const TAGS: crate::kit::EventTags = crate::kit::EventTags::Own(12);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

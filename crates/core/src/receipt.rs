@@ -289,11 +289,11 @@ mod tests {
                     },
                 ],
             },
-            events: vec![Event::DocumentRevoked {
+            events: vec![Event::Notary(crate::event::NotaryEvent::DocumentRevoked {
                 document: Hash32::sha256(b"d"),
                 by: AccountId([2; 32]),
                 reason: "forged".into(),
-            }],
+            })],
         };
         let bytes = to_vec(&receipt);
         assert_eq!(bytes.len(), receipt.encode_size());

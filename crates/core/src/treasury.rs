@@ -369,6 +369,20 @@ codec_enum!(TreasuryEvent {
     },
 });
 
+impl crate::kit::Operations for TreasuryInstruction {
+    fn name(&self) -> &'static str {
+        TreasuryInstruction::name(self)
+    }
+
+    fn validate(&self) -> Result<(), DecodeError> {
+        TreasuryInstruction::validate(self)
+    }
+}
+
+impl crate::kit::Events for TreasuryEvent {
+    const TAGS: crate::kit::EventTags = crate::kit::EventTags::Own(11);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

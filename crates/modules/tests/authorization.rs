@@ -381,7 +381,7 @@ fn multi_signature_accounts_need_their_threshold() {
     assert!(receipt.succeeded(), "{receipt:?}");
     assert!(matches!(
         &receipt.events[0],
-        Event::KeysChanged { threshold: 2, keys: k, .. } if *k == keys
+        Event::Identity(civitas_core::event::IdentityEvent::KeysChanged { threshold: 2, keys: k, .. }) if *k == keys
     ));
     // One key is no longer enough.
     let lone = world.signed(
@@ -526,7 +526,7 @@ fn governance_changes_a_policy_from_the_next_block() {
     assert!(receipts[0].succeeded(), "{:?}", receipts[0]);
     assert!(receipts[0].events.iter().any(|e| matches!(
         e,
-        Event::PoliciesScheduled { proposal: 2, version: 2, effective_height }
+        Event::Governance(civitas_core::event::GovernanceEvent::PoliciesScheduled { proposal: 2, version: 2, effective_height })
             if *effective_height == approving_height + 1
     )));
     assert!(receipts[1].succeeded(), "{:?}", receipts[1]);

@@ -286,10 +286,12 @@ fn governance_adds_a_validator_from_the_next_epoch() {
     assert!(executed.succeeded(), "{:?}", executed.outcome);
     assert!(executed.events.iter().any(|e| matches!(
         e,
-        civitas_core::event::Event::ProposalExecuted {
-            effective_epoch: 1,
-            ..
-        }
+        civitas_core::event::Event::Governance(
+            civitas_core::event::GovernanceEvent::ProposalExecuted {
+                effective_epoch: 1,
+                ..
+            }
+        )
     )));
     let next: ValidatorSet = read(&chain, &next_validators_key()).unwrap();
     assert!(next.contains(&newcomer));
@@ -426,14 +428,16 @@ fn an_agency_joins_with_its_validator_is_renamed_and_retires_by_vote() {
     assert!(executed.succeeded(), "{:?}", executed.outcome);
     assert!(executed.events.iter().any(|e| matches!(
         e,
-        civitas_core::event::Event::ProposalExecuted {
-            effective_epoch: 1,
-            ..
-        }
+        civitas_core::event::Event::Governance(
+            civitas_core::event::GovernanceEvent::ProposalExecuted {
+                effective_epoch: 1,
+                ..
+            }
+        )
     )));
     assert!(executed.events.iter().any(|e| matches!(
         e,
-        civitas_core::event::Event::AccountRegistered { agency, .. } if agency == "justice"
+        civitas_core::event::Event::Identity(civitas_core::event::IdentityEvent::AccountRegistered { agency, .. }) if agency == "justice"
     )));
     let record: Agency = read(&chain, &agency_key("justice")).unwrap();
     assert_eq!(record.joined_height, chain.height);
@@ -527,11 +531,13 @@ fn an_agency_joins_with_its_validator_is_renamed_and_retires_by_vote() {
     let approved = chain.one(tx(&health, None, 3, approve(4)));
     assert!(approved.events.iter().any(|e| matches!(
         e,
-        civitas_core::event::Event::ProposalApproved {
-            approvals: 2,
-            threshold: 3,
-            ..
-        }
+        civitas_core::event::Event::Governance(
+            civitas_core::event::GovernanceEvent::ProposalApproved {
+                approvals: 2,
+                threshold: 3,
+                ..
+            }
+        )
     )));
     let proposal: Proposal = read(&chain, &proposal_key(4)).unwrap();
     assert_eq!(

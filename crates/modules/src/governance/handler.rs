@@ -110,12 +110,14 @@ pub async fn apply<S: StateView>(
                 approvals: vec![agency.clone()],
                 status: ProposalStatus::Open,
             };
-            let mut events = vec![Event::ProposalOpened {
-                proposal: id,
-                action: action.clone(),
-                by: signer.id,
-                agency,
-            }];
+            let mut events = vec![Event::Governance(
+                civitas_core::event::GovernanceEvent::ProposalOpened {
+                    proposal: id,
+                    action: action.clone(),
+                    by: signer.id,
+                    agency,
+                },
+            )];
             conclude(ctx, proposal, &config, state, &mut events).await
         }
         GovernanceInstruction::Approve { proposal: id } => {
@@ -143,13 +145,15 @@ pub async fn apply<S: StateView>(
                 }
                 Err(at) => proposal.approvals.insert(at, agency.clone()),
             }
-            let mut events = vec![Event::ProposalApproved {
-                proposal: *id,
-                agency,
-                by: signer.id,
-                approvals: config.counted(&proposal.approvals),
-                threshold: config.threshold,
-            }];
+            let mut events = vec![Event::Governance(
+                civitas_core::event::GovernanceEvent::ProposalApproved {
+                    proposal: *id,
+                    agency,
+                    by: signer.id,
+                    approvals: config.counted(&proposal.approvals),
+                    threshold: config.threshold,
+                },
+            )];
             conclude(ctx, proposal, &config, state, &mut events).await
         }
     }
@@ -171,11 +175,13 @@ async fn conclude<S: StateView>(
         proposal.status = ProposalStatus::Executed {
             height: ctx.env.height,
         };
-        events.push(Event::ProposalExecuted {
-            proposal: proposal.id,
-            action: proposal.action.clone(),
-            effective_epoch,
-        });
+        events.push(Event::Governance(
+            civitas_core::event::GovernanceEvent::ProposalExecuted {
+                proposal: proposal.id,
+                action: proposal.action.clone(),
+                effective_epoch,
+            },
+        ));
         events.extend(scheduled);
     }
     state.put_typed(&proposal_key(proposal.id), &proposal);
@@ -394,12 +400,14 @@ async fn execute<S: StateView>(
             let admins = admin_keys.iter().map(|k| (k.clone(), approved.proposer));
             let events = record_agency(state, &agency, admins)
                 .into_iter()
-                .map(|account| Event::AccountRegistered {
-                    account: account.id,
-                    kind: account.kind,
-                    agency: account.agency,
-                    roles: account.roles,
-                    by: approved.proposer,
+                .map(|account| {
+                    Event::Identity(civitas_core::event::IdentityEvent::AccountRegistered {
+                        account: account.id,
+                        kind: account.kind,
+                        agency: account.agency,
+                        roles: account.roles,
+                        by: approved.proposer,
+                    })
                 })
                 .collect();
             let mut config = load_config(state).await?;
@@ -459,11 +467,13 @@ async fn execute<S: StateView>(
             authz::put_pending(state, &record);
             Ok(Ok((
                 0,
-                vec![Event::PoliciesScheduled {
-                    proposal,
-                    version: record.version,
-                    effective_height: record.effective_height,
-                }],
+                vec![Event::Governance(
+                    civitas_core::event::GovernanceEvent::PoliciesScheduled {
+                        proposal,
+                        version: record.version,
+                        effective_height: record.effective_height,
+                    },
+                )],
             )))
         }
     }

@@ -210,11 +210,13 @@ pub async fn apply<S: StateView>(
             };
             target.roles = roles.clone();
             store_account(state, &target);
-            Ok(Ok(vec![Event::RolesChanged {
-                account: target.id,
-                roles: target.roles,
-                by: signer.id,
-            }]))
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::RolesChanged {
+                    account: target.id,
+                    roles: target.roles,
+                    by: signer.id,
+                },
+            )]))
         }
         IdentityInstruction::RotateKey { new_key } => {
             if signer.keys.len() != 1 {
@@ -229,10 +231,12 @@ pub async fn apply<S: StateView>(
             }
             let mut account = signer.clone();
             replace_keys(&mut account, vec![new_key.clone()], 1, state);
-            Ok(Ok(vec![Event::KeyRotated {
-                account: account.id,
-                new_key: new_key.clone(),
-            }]))
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::KeyRotated {
+                    account: account.id,
+                    new_key: new_key.clone(),
+                },
+            )]))
         }
         IdentityInstruction::SetKeys { keys, threshold } => {
             for key in keys {
@@ -246,11 +250,13 @@ pub async fn apply<S: StateView>(
             }
             let mut account = signer.clone();
             replace_keys(&mut account, keys.clone(), *threshold, state);
-            Ok(Ok(vec![Event::KeysChanged {
-                account: account.id,
-                keys: keys.clone(),
-                threshold: *threshold,
-            }]))
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::KeysChanged {
+                    account: account.id,
+                    keys: keys.clone(),
+                    threshold: *threshold,
+                },
+            )]))
         }
         IdentityInstruction::Deactivate { account, reason } => {
             let Some(mut target) = load_account(state, account).await? else {
@@ -261,11 +267,13 @@ pub async fn apply<S: StateView>(
             }
             target.active = false;
             store_account(state, &target);
-            Ok(Ok(vec![Event::AccountDeactivated {
-                account: target.id,
-                reason: reason.clone(),
-                by: signer.id,
-            }]))
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::AccountDeactivated {
+                    account: target.id,
+                    reason: reason.clone(),
+                    by: signer.id,
+                },
+            )]))
         }
     }
 }
@@ -317,11 +325,13 @@ async fn register<S: StateView>(
         state.put_typed(&key_index_key(key), &account.id);
     }
     store_account(state, &account);
-    Ok(Ok(vec![Event::AccountRegistered {
-        account: account.id,
-        kind: account.kind,
-        agency: account.agency,
-        roles: account.roles,
-        by: signer.id,
-    }]))
+    Ok(Ok(vec![Event::Identity(
+        civitas_core::event::IdentityEvent::AccountRegistered {
+            account: account.id,
+            kind: account.kind,
+            agency: account.agency,
+            roles: account.roles,
+            by: signer.id,
+        },
+    )]))
 }

@@ -40,12 +40,14 @@ pub async fn apply<S: StateView>(
                 revocation: None,
             };
             state.put_typed(&document_key(document), &record);
-            Ok(Ok(vec![Event::DocumentAnchored {
-                document: *document,
-                issuer: signer.id,
-                agency: record.agency,
-                title: record.title,
-            }]))
+            Ok(Ok(vec![Event::Notary(
+                civitas_core::event::NotaryEvent::DocumentAnchored {
+                    document: *document,
+                    issuer: signer.id,
+                    agency: record.agency,
+                    title: record.title,
+                },
+            )]))
         }
         NotaryInstruction::Revoke { document, reason } => {
             let Some(mut record) = load_document(state, document).await? else {
@@ -66,11 +68,13 @@ pub async fn apply<S: StateView>(
                 tx: ctx.tx_hash,
             });
             state.put_typed(&document_key(document), &record);
-            Ok(Ok(vec![Event::DocumentRevoked {
-                document: *document,
-                by: signer.id,
-                reason: reason.clone(),
-            }]))
+            Ok(Ok(vec![Event::Notary(
+                civitas_core::event::NotaryEvent::DocumentRevoked {
+                    document: *document,
+                    by: signer.id,
+                    reason: reason.clone(),
+                },
+            )]))
         }
     }
 }

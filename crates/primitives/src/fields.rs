@@ -228,6 +228,14 @@ macro_rules! codec_enum {
                 Self::read_variant(tag, buf)
             }
         }
+        impl $crate::kit::Tagged for $ty {
+            fn read_tagged(
+                tag: u8,
+                buf: &mut impl ::commonware_codec::Buf,
+            ) -> Result<Self, ::commonware_codec::Error> {
+                Self::read_variant(tag, buf)
+            }
+        }
         $crate::codec_field!($ty);
     };
 }

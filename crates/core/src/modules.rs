@@ -1,0 +1,223 @@
+//! The registration list: the modules of the ledger, each with its wire tag.
+//!
+//! [`assemble!`](crate::assemble) builds from this list the ledger's [`Instruction`] (one
+//! variant per module, holding the module's operations) and [`Event`] (one variant per module,
+//! holding its events), with their canonical codecs and JSON shapes. A module is added by
+//! adding one entry here; its tag is never reused. See `docs/MODULES.md`.
+
+use crate::governance::{GovernanceEvent, GovernanceInstruction};
+use crate::identity::{IdentityEvent, IdentityInstruction};
+use crate::notary::{NotaryEvent, NotaryInstruction};
+use crate::procurement::{ProcurementEvent, ProcurementInstruction};
+use crate::treasury::{TreasuryEvent, TreasuryInstruction};
+
+crate::assemble! {
+    /// Accounts, officials, roles and keys.
+    Identity = 1, "identity": IdentityInstruction, IdentityEvent;
+    /// Document anchoring and revocation.
+    Notary = 2, "notary": NotaryInstruction, NotaryEvent;
+    /// Proposals approved by agencies: validator sets, agencies, thresholds, policies.
+    Governance = 3, "governance": GovernanceInstruction, GovernanceEvent;
+    /// Fiscal years, appropriations, commitments and payments.
+    Treasury = 4, "treasury": TreasuryInstruction, TreasuryEvent;
+    /// Tenders, sealed bids, awards and contracts.
+    Procurement = 5, "procurement": ProcurementInstruction, ProcurementEvent;
+}
+
+/// Builds the ledger's `Instruction` and `Event` enums from the registration list.
+///
+/// Each entry is `Variant = tag, "name": Operations, Events;`. An instruction encodes as
+/// `u8 tag | u8 operation | fields`; an event as its module's tag and encoding
+/// ([`EventTags`](crate::kit::EventTags)). The JSON of an instruction is the module's own,
+/// with `"module": name` added; the JSON of an event is the module's own (tagged `"type"`).
+#[macro_export]
+macro_rules! assemble {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $name:literal : $ops:ty, $events:ty; )*) => {
+        /// One operation in a transaction: a module and one of its instructions.
+        #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(tag = "module", rename_all = "snake_case")]
+        pub enum Instruction {
+            $( $(#[$doc])* $variant($ops), )*
+        }
+
+        impl Instruction {
+            /// Every module's name and instruction tag, in registration order.
+            pub fn tags() -> Vec<(&'static str, u8)> {
+                vec![ $( ($name, $tag), )* ]
+            }
+
+            /// `module.operation`, as used in receipts, errors and policies.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(op) => $crate::kit::Operations::name(op), )*
+                }
+            }
+
+            /// The module the instruction belongs to.
+            pub fn module(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(_) => $name, )*
+                }
+            }
+
+            /// Checks the rules that need no state: lengths, identifiers, non-empty text.
+            pub fn validate(&self) -> Result<(), $crate::codec::DecodeError> {
+                match self {
+                    $( Self::$variant(op) => $crate::kit::Operations::validate(op), )*
+                }
+            }
+        }
+
+        impl ::commonware_codec::Write for Instruction {
+            fn write(&self, buf: &mut impl ::bytes::BufMut) {
+                match self {
+                    $( Self::$variant(op) => {
+                        ::commonware_codec::Write::write(&($tag as u8), buf);
+                        ::commonware_codec::Write::write(op, buf);
+                    } )*
+                }
+            }
+        }
+
+        impl ::commonware_codec::EncodeSize for Instruction {
+            fn encode_size(&self) -> usize {
+                1 + match self {
+                    $( Self::$variant(op) => ::commonware_codec::EncodeSize::encode_size(op), )*
+                }
+            }
+        }
+
+        impl ::commonware_codec::Read for Instruction {
+            type Cfg = ();
+            fn read_cfg(
+                buf: &mut impl ::commonware_codec::Buf,
+                _: &(),
+            ) -> Result<Self, ::commonware_codec::Error> {
+                let module = <u8 as ::commonware_codec::ReadExt>::read(buf)?;
+                let op = <u8 as ::commonware_codec::ReadExt>::read(buf)?;
+                match module {
+                    $( $tag => Ok(Self::$variant(
+                        <$ops as $crate::kit::Tagged>::read_tagged(op, buf)?,
+                    )), )*
+                    other => Err(::commonware_codec::Error::InvalidEnum(other)),
+                }
+            }
+        }
+
+        $( impl From<$ops> for Instruction {
+            fn from(op: $ops) -> Self {
+                Self::$variant(op)
+            }
+        } )*
+
+        /// Something that happened on the ledger, as the module that did it records it.
+        #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(untagged)]
+        pub enum Event {
+            $( $(#[$doc])* $variant($events), )*
+        }
+
+        impl Event {
+            /// Every module's name and event tags, in registration order.
+            pub fn tags() -> Vec<(&'static str, $crate::kit::EventTags)> {
+                vec![ $( ($name, <$events as $crate::kit::Events>::TAGS), )* ]
+            }
+
+            /// The module that emitted the event.
+            pub fn module(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(_) => $name, )*
+                }
+            }
+        }
+
+        impl ::commonware_codec::Write for Event {
+            fn write(&self, buf: &mut impl ::bytes::BufMut) {
+                match self {
+                    $( Self::$variant(event) => {
+                        if let $crate::kit::EventTags::Own(tag) =
+                            <$events as $crate::kit::Events>::TAGS
+                        {
+                            ::commonware_codec::Write::write(&tag, buf);
+                        }
+                        ::commonware_codec::Write::write(event, buf);
+                    } )*
+                }
+            }
+        }
+
+        impl ::commonware_codec::EncodeSize for Event {
+            fn encode_size(&self) -> usize {
+                match self {
+                    $( Self::$variant(event) => {
+                        let own = match <$events as $crate::kit::Events>::TAGS {
+                            $crate::kit::EventTags::Own(_) => 1,
+                            $crate::kit::EventTags::Shared(_) => 0,
+                        };
+                        own + ::commonware_codec::EncodeSize::encode_size(event)
+                    } )*
+                }
+            }
+        }
+
+        impl ::commonware_codec::Read for Event {
+            type Cfg = ();
+            fn read_cfg(
+                buf: &mut impl ::commonware_codec::Buf,
+                _: &(),
+            ) -> Result<Self, ::commonware_codec::Error> {
+                let tag = <u8 as ::commonware_codec::ReadExt>::read(buf)?;
+                $( match <$events as $crate::kit::Events>::TAGS {
+                    $crate::kit::EventTags::Own(own) if own == tag => {
+                        return Ok(Self::$variant(
+                            <$events as ::commonware_codec::ReadExt>::read(buf)?,
+                        ));
+                    }
+                    $crate::kit::EventTags::Shared(tags) if tags.contains(&tag) => {
+                        return Ok(Self::$variant(
+                            <$events as $crate::kit::Tagged>::read_tagged(tag, buf)?,
+                        ));
+                    }
+                    _ => {}
+                } )*
+                Err(::commonware_codec::Error::InvalidEnum(tag))
+            }
+        }
+
+        $( impl From<$events> for Event {
+            fn from(event: $events) -> Self {
+                Self::$variant(event)
+            }
+        } )*
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kit::EventTags;
+
+    /// No two modules share a name, an instruction tag or an event tag.
+    #[test]
+    fn tags_are_unique() {
+        let mut names: Vec<&str> = Instruction::tags().iter().map(|(n, _)| *n).collect();
+        let mut tags: Vec<u8> = Instruction::tags().iter().map(|(_, t)| *t).collect();
+        names.sort();
+        names.dedup();
+        tags.sort();
+        tags.dedup();
+        assert_eq!(names.len(), Instruction::tags().len());
+        assert_eq!(tags.len(), Instruction::tags().len());
+        let mut event_tags: Vec<u8> = Event::tags()
+            .iter()
+            .flat_map(|(_, t)| match t {
+                EventTags::Own(tag) => vec![*tag],
+                EventTags::Shared(tags) => tags.to_vec(),
+            })
+            .collect();
+        let all = event_tags.len();
+        event_tags.sort();
+        event_tags.dedup();
+        assert_eq!(event_tags.len(), all, "two modules claim one event tag");
+    }
+}

@@ -1,0 +1,130 @@
+//! The notary module's vocabulary: documents anchored by their SHA-256, and revoked.
+
+use crate::codec::{DecodeError, check_text};
+use crate::kit::{EventTags, Events, Operations};
+use crate::limits::*;
+use crate::{codec_enum, codec_struct};
+use serde::{Deserialize, Serialize};
+
+// `Hash32` and `AccountId` appear in the variants below.
+#[allow(unused_imports)]
+use crate::{crypto::AccountId, hash::Hash32};
+
+/// Operations of the notary module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum NotaryInstruction {
+    /// Anchor a document's SHA-256 with its issuer, a title and metadata.
+    Anchor {
+        /// SHA-256 of the document's bytes.
+        document: Hash32,
+        /// Human-readable title.
+        title: String,
+        /// Extra public facts about the document, as ordered key/value pairs.
+        metadata: Vec<MetadataEntry>,
+    },
+    /// The issuing agency revokes an anchor, giving a reason.
+    Revoke {
+        /// SHA-256 of the document.
+        document: Hash32,
+        /// Why, for the public record.
+        reason: String,
+    },
+}
+
+codec_enum!(NotaryInstruction {
+    0 => Anchor {
+        document: (),
+        title: NAME_MAX_BYTES,
+        metadata: (METADATA_ENTRIES_MAX, ()),
+    },
+    1 => Revoke { document: (), reason: REASON_MAX_BYTES },
+});
+
+impl Operations for NotaryInstruction {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Anchor { .. } => "notary.anchor",
+            Self::Revoke { .. } => "notary.revoke",
+        }
+    }
+
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            Self::Anchor {
+                title, metadata, ..
+            } => {
+                check_text("title", title, NAME_MAX_BYTES)?;
+                if metadata.len() > METADATA_ENTRIES_MAX {
+                    return Err(DecodeError::Invalid {
+                        field: "metadata",
+                        reason: format!("at most {METADATA_ENTRIES_MAX} entries"),
+                    });
+                }
+                for entry in metadata {
+                    check_text("metadata key", &entry.key, METADATA_KEY_MAX_BYTES)?;
+                    if entry.value.len() > METADATA_VALUE_MAX_BYTES {
+                        return Err(DecodeError::Invalid {
+                            field: "metadata value",
+                            reason: format!("at most {METADATA_VALUE_MAX_BYTES} bytes"),
+                        });
+                    }
+                }
+                Ok(())
+            }
+            Self::Revoke { reason, .. } => check_text("reason", reason, REASON_MAX_BYTES),
+        }
+    }
+}
+
+/// One key/value pair of document metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataEntry {
+    /// The key, such as `reference`.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+codec_struct!(MetadataEntry {
+    key: METADATA_KEY_MAX_BYTES,
+    value: METADATA_VALUE_MAX_BYTES,
+});
+
+/// What the notary module records in receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NotaryEvent {
+    /// A document's fingerprint was anchored.
+    DocumentAnchored {
+        /// SHA-256 of the document.
+        document: Hash32,
+        /// The official who anchored it.
+        issuer: AccountId,
+        /// The issuer's agency.
+        agency: String,
+        /// Its title.
+        title: String,
+    },
+    /// An anchored document was revoked.
+    DocumentRevoked {
+        /// SHA-256 of the document.
+        document: Hash32,
+        /// The official who revoked it.
+        by: AccountId,
+        /// Why.
+        reason: String,
+    },
+}
+codec_enum!(NotaryEvent {
+    4 => DocumentAnchored {
+        document: (),
+        issuer: (),
+        agency: AGENCY_ID_MAX_BYTES,
+        title: NAME_MAX_BYTES,
+    },
+    5 => DocumentRevoked { document: (), by: (), reason: REASON_MAX_BYTES },
+});
+
+impl Events for NotaryEvent {
+    const TAGS: EventTags = EventTags::Shared(&[4, 5]);
+}
