@@ -12,20 +12,16 @@ pub mod block;
 pub mod bundle;
 pub mod event;
 pub mod genesis;
-pub mod governance;
-pub mod identity;
 pub mod instruction;
 pub mod keyfile;
 pub mod merkle;
 pub mod messages;
 pub mod mmr;
 pub mod modules;
-pub mod notary;
-pub mod procurement;
 pub mod read;
 pub mod receipt;
-pub mod treasury;
 pub mod tx;
+pub mod validators;
 
 // The shared words live in `civitas-primitives`, so that a module's vocabulary can use them
 // without depending on the ledger it is assembled into; they keep their paths here.
@@ -33,6 +29,18 @@ pub use civitas_primitives::{
     AccountId, Hash32, PrivateKey, PublicKey, Signature, codec, codec_enum, codec_field,
     codec_struct, crypto, fields, hash, kit, limits, money, time,
 };
+
+// Each module's vocabulary, under the path it always had.
+pub use civitas_identity_types as identity;
+pub use civitas_notary_types as notary;
+pub use civitas_procurement_types as procurement;
+pub use civitas_treasury_types as treasury;
+
+/// The governance module's vocabulary, and the validator sets it changes.
+pub mod governance {
+    pub use crate::validators::*;
+    pub use civitas_governance_types::*;
+}
 
 pub use block::{Block, Header};
 pub use event::Event;

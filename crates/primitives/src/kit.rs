@@ -6,6 +6,7 @@
 //! per module: typed, matched exhaustively, and encoded canonically.
 
 use crate::codec::DecodeError;
+use bytes::Buf as _;
 use commonware_codec::{Buf, EncodeSize, Write};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,4 +51,16 @@ pub trait Events:
 {
     /// The event tags of this module.
     const TAGS: EventTags;
+}
+
+/// Decodes a whole [`Tagged`] value from `bytes`: its tag, its variant's fields, and nothing
+/// after them.
+pub fn decode_tagged<T: Tagged>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let mut buf = commonware_codec::Copying(bytes);
+    let tag = <u8 as commonware_codec::ReadExt>::read(&mut buf)?;
+    let value = T::read_tagged(tag, &mut buf)?;
+    if buf.has_remaining() {
+        return Err(commonware_codec::Error::ExtraData(buf.remaining()).into());
+    }
+    Ok(value)
 }

@@ -2,11 +2,11 @@
 //!
 //! Only keys go on the ledger for citizens and businesses: no personal data.
 
-use crate::codec::{DecodeError, check_ident, check_text};
-use crate::codec_enum;
-use crate::crypto::{AccountId, PublicKey};
-use crate::kit::{EventTags, Events, Operations};
-use crate::limits::*;
+use civitas_primitives::codec::{DecodeError, check_ident, check_text};
+use civitas_primitives::codec_enum;
+use civitas_primitives::crypto::{AccountId, PublicKey};
+use civitas_primitives::kit::{EventTags, Events, Operations};
+use civitas_primitives::limits::*;
 use serde::{Deserialize, Serialize};
 
 /// Operations of the identity module.

@@ -6,11 +6,11 @@
 //! allotments within appropriations, and payments within commitments, live in
 //! `civitas-modules`.
 
-use crate::codec::{DecodeError, check_ident, check_text};
-use crate::codec_enum;
-use crate::crypto::AccountId;
-use crate::limits::*;
-use crate::money::{Currency, Money};
+use civitas_primitives::codec::{DecodeError, check_ident, check_text};
+use civitas_primitives::codec_enum;
+use civitas_primitives::crypto::AccountId;
+use civitas_primitives::limits::*;
+use civitas_primitives::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
 /// Up or down: how a compensating entry changes an amount.
@@ -369,7 +369,7 @@ codec_enum!(TreasuryEvent {
     },
 });
 
-impl crate::kit::Operations for TreasuryInstruction {
+impl civitas_primitives::kit::Operations for TreasuryInstruction {
     fn name(&self) -> &'static str {
         TreasuryInstruction::name(self)
     }
@@ -379,15 +379,16 @@ impl crate::kit::Operations for TreasuryInstruction {
     }
 }
 
-impl crate::kit::Events for TreasuryEvent {
-    const TAGS: crate::kit::EventTags = crate::kit::EventTags::Own(11);
+impl civitas_primitives::kit::Events for TreasuryEvent {
+    const TAGS: civitas_primitives::kit::EventTags = civitas_primitives::kit::EventTags::Own(11);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{from_slice, to_vec};
-    use crate::crypto::PrivateKey;
+    use civitas_primitives::codec::to_vec;
+    use civitas_primitives::crypto::PrivateKey;
+    use civitas_primitives::kit::decode_tagged;
 
     fn eur(amount: u64) -> Money {
         Money::new(amount, Currency::parse("EUR").unwrap())
@@ -451,20 +452,13 @@ mod tests {
             },
         ] {
             op.validate().unwrap();
-            let wrapped = crate::instruction::Instruction::Treasury(op);
-            let bytes = to_vec(&wrapped);
+            let bytes = to_vec(&op);
+            assert_eq!(bytes.len(), commonware_codec::EncodeSize::encode_size(&op));
+            assert_eq!(decode_tagged::<TreasuryInstruction>(&bytes), Ok(op.clone()));
+            let json = serde_json::to_string(&op).unwrap();
             assert_eq!(
-                bytes.len(),
-                commonware_codec::EncodeSize::encode_size(&wrapped)
-            );
-            assert_eq!(
-                from_slice::<crate::instruction::Instruction>(&bytes, &()).unwrap(),
-                wrapped
-            );
-            let json = serde_json::to_string(&wrapped).unwrap();
-            assert_eq!(
-                serde_json::from_str::<crate::instruction::Instruction>(&json).unwrap(),
-                wrapped
+                serde_json::from_str::<TreasuryInstruction>(&json).unwrap(),
+                op
             );
         }
     }

@@ -1,14 +1,14 @@
 //! The notary module's vocabulary: documents anchored by their SHA-256, and revoked.
 
-use crate::codec::{DecodeError, check_text};
-use crate::kit::{EventTags, Events, Operations};
-use crate::limits::*;
-use crate::{codec_enum, codec_struct};
+use civitas_primitives::codec::{DecodeError, check_text};
+use civitas_primitives::kit::{EventTags, Events, Operations};
+use civitas_primitives::limits::*;
+use civitas_primitives::{codec_enum, codec_struct};
 use serde::{Deserialize, Serialize};
 
 // `Hash32` and `AccountId` appear in the variants below.
 #[allow(unused_imports)]
-use crate::{crypto::AccountId, hash::Hash32};
+use civitas_primitives::{crypto::AccountId, hash::Hash32};
 
 /// Operations of the notary module.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

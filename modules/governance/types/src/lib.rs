@@ -1,4 +1,4 @@
-//! Governance instructions and the validator-set records they change.
+//! The governance module's vocabulary: proposals approved by agencies, and what they do.
 //!
 //! A proposal is approved by agencies (one vote each, cast by one of the agency's admins); once
 //! the threshold of agencies in force has approved, its action takes effect in that same
@@ -6,13 +6,13 @@
 //! epoch's validators finish their epoch, then hand over. Agencies join, are renamed and retire
 //! by proposal too.
 
-use crate::codec::{
+use bytes::BufMut;
+use civitas_primitives::codec::{
     DecodeError, check_ident, check_text, read_list, read_str, str_size, write_str,
 };
-use crate::crypto::AccountId;
-use crate::crypto::PublicKey;
-use crate::limits::*;
-use bytes::BufMut;
+use civitas_primitives::crypto::AccountId;
+use civitas_primitives::crypto::PublicKey;
+use civitas_primitives::limits::*;
 use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
@@ -401,7 +401,7 @@ impl EncodeSize for GovernanceInstruction {
 
 impl GovernanceInstruction {
     /// Reads the operation after its module tag.
-    pub(crate) fn read_op(op: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error> {
+    pub fn read_op(op: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error> {
         match op {
             0 => Ok(Self::Propose {
                 action: GovernanceAction::read(buf)?,
@@ -462,7 +462,7 @@ pub enum GovernanceEvent {
         effective_height: u64,
     },
 }
-crate::codec_enum!(GovernanceEvent {
+civitas_primitives::codec_enum!(GovernanceEvent {
     6 => ProposalOpened { proposal: (), action: (), by: (), agency: AGENCY_ID_MAX_BYTES },
     7 => ProposalApproved {
         proposal: (),
@@ -475,17 +475,18 @@ crate::codec_enum!(GovernanceEvent {
     10 => PoliciesScheduled { proposal: (), version: (), effective_height: () },
 });
 
-impl crate::kit::Events for GovernanceEvent {
-    const TAGS: crate::kit::EventTags = crate::kit::EventTags::Shared(&[6, 7, 8, 10]);
+impl civitas_primitives::kit::Events for GovernanceEvent {
+    const TAGS: civitas_primitives::kit::EventTags =
+        civitas_primitives::kit::EventTags::Shared(&[6, 7, 8, 10]);
 }
 
-impl crate::kit::Tagged for GovernanceInstruction {
+impl civitas_primitives::kit::Tagged for GovernanceInstruction {
     fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error> {
         Self::read_op(tag, buf)
     }
 }
 
-impl crate::kit::Operations for GovernanceInstruction {
+impl civitas_primitives::kit::Operations for GovernanceInstruction {
     fn name(&self) -> &'static str {
         GovernanceInstruction::name(self)
     }
@@ -495,183 +496,17 @@ impl crate::kit::Operations for GovernanceInstruction {
     }
 }
 
-crate::codec_field!(GovernanceAction);
-
-/// One validator of a set, with who runs it and where to reach it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValidatorEntry {
-    /// Its consensus key.
-    pub key: PublicKey,
-    /// The agency that runs it.
-    pub agency: String,
-    /// Where it listens for peers.
-    pub p2p_address: String,
-}
-
-impl Write for ValidatorEntry {
-    fn write(&self, buf: &mut impl BufMut) {
-        self.key.write(buf);
-        write_str(&self.agency, buf);
-        write_str(&self.p2p_address, buf);
-    }
-}
-
-impl EncodeSize for ValidatorEntry {
-    fn encode_size(&self) -> usize {
-        self.key.encode_size() + str_size(&self.agency) + str_size(&self.p2p_address)
-    }
-}
-
-impl Read for ValidatorEntry {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
-        Ok(Self {
-            key: PublicKey::read(buf)?,
-            agency: read_str(buf, AGENCY_ID_MAX_BYTES)?,
-            p2p_address: read_str(buf, ADDRESS_MAX_BYTES)?,
-        })
-    }
-}
-
-/// The validators of one epoch, sorted by key: the value of `consensus/epoch/<be64 epoch>`.
-///
-/// Its encoding is what a proof bundle's hand-over proves: `be32(count)` followed by each
-/// entry (`key`, `agency`, `p2p_address`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValidatorSet {
-    /// The validators, in ascending key order.
-    pub validators: Vec<ValidatorEntry>,
-}
-
-impl ValidatorSet {
-    /// The keys, in ascending order (consensus signer order).
-    pub fn keys(&self) -> Vec<PublicKey> {
-        self.validators.iter().map(|v| v.key.clone()).collect()
-    }
-
-    /// Whether `key` is in the set.
-    pub fn contains(&self, key: &PublicKey) -> bool {
-        self.validators.iter().any(|v| &v.key == key)
-    }
-
-    /// Inserts keeping key order; false if the key is already present.
-    pub fn insert(&mut self, entry: ValidatorEntry) -> bool {
-        match self.validators.binary_search_by(|v| v.key.cmp(&entry.key)) {
-            Ok(_) => false,
-            Err(at) => {
-                self.validators.insert(at, entry);
-                true
-            }
-        }
-    }
-
-    /// Removes `key`; false if absent.
-    pub fn remove(&mut self, key: &PublicKey) -> bool {
-        let before = self.validators.len();
-        self.validators.retain(|v| &v.key != key);
-        self.validators.len() != before
-    }
-
-    /// Checks ordering and bounds of a decoded set.
-    pub fn check(&self) -> Result<(), DecodeError> {
-        if self.validators.is_empty() || self.validators.len() > VALIDATORS_MAX {
-            return Err(DecodeError::Invalid {
-                field: "validators",
-                reason: format!("a set holds 1 to {VALIDATORS_MAX} validators"),
-            });
-        }
-        if self.validators.windows(2).any(|w| w[0].key >= w[1].key) {
-            return Err(DecodeError::Invalid {
-                field: "validators",
-                reason: "keys must be distinct and in ascending order".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl Write for ValidatorSet {
-    fn write(&self, buf: &mut impl BufMut) {
-        (self.validators.len() as u32).write(buf);
-        for entry in &self.validators {
-            entry.write(buf);
-        }
-    }
-}
-
-impl EncodeSize for ValidatorSet {
-    fn encode_size(&self) -> usize {
-        4 + self
-            .validators
-            .iter()
-            .map(EncodeSize::encode_size)
-            .sum::<usize>()
-    }
-}
-
-impl Read for ValidatorSet {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
-        let count = u32::read(buf)? as usize;
-        if count > VALIDATORS_MAX {
-            return Err(commonware_codec::Error::Invalid(
-                "ValidatorSet",
-                "too many validators",
-            ));
-        }
-        let mut validators = Vec::with_capacity(count);
-        for _ in 0..count {
-            validators.push(ValidatorEntry::read(buf)?);
-        }
-        let set = Self { validators };
-        set.check()
-            .map_err(|_| commonware_codec::Error::Invalid("ValidatorSet", "not a valid set"))?;
-        Ok(set)
-    }
-}
-
-/// Reads a list of epochs (the hand-over index).
-pub fn read_epochs(buf: &mut impl Buf) -> Result<Vec<u64>, commonware_codec::Error> {
-    read_list(buf, HANDOVERS_MAX, &())
-}
+civitas_primitives::codec_field!(GovernanceAction);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{from_slice, to_vec};
-    use crate::crypto::PrivateKey;
+    use civitas_primitives::codec::to_vec;
+    use civitas_primitives::crypto::PrivateKey;
+    use civitas_primitives::kit::decode_tagged;
 
-    fn entry(seed: u64) -> ValidatorEntry {
-        ValidatorEntry {
-            key: PrivateKey::from_test_seed(seed).public_key(),
-            agency: format!("agency{seed}"),
-            p2p_address: format!("127.0.0.1:{}", 9000 + seed),
-        }
-    }
-
-    #[test]
-    fn set_stays_sorted_and_round_trips() {
-        let mut set = ValidatorSet::default();
-        for seed in [5, 1, 3, 2] {
-            assert!(set.insert(entry(seed)));
-        }
-        assert!(!set.insert(entry(3)));
-        assert!(set.check().is_ok());
-        let bytes = to_vec(&set);
-        assert_eq!(from_slice::<ValidatorSet>(&bytes, &()).unwrap(), set);
-        assert!(set.remove(&entry(3).key));
-        assert!(!set.remove(&entry(3).key));
-        assert_eq!(set.validators.len(), 3);
-    }
-
-    #[test]
-    fn unsorted_or_empty_sets_do_not_decode() {
-        let mut set = ValidatorSet {
-            validators: vec![entry(1), entry(2)],
-        };
-        set.validators.sort_by(|a, b| b.key.cmp(&a.key));
-        assert!(from_slice::<ValidatorSet>(&to_vec(&set), &()).is_err());
-        assert!(from_slice::<ValidatorSet>(&to_vec(&ValidatorSet::default()), &()).is_err());
+    fn key(seed: u64) -> PublicKey {
+        PrivateKey::from_test_seed(seed).public_key()
     }
 
     #[test]
@@ -680,13 +515,13 @@ mod tests {
             GovernanceInstruction::Propose {
                 action: GovernanceAction::AddValidator {
                     agency: "health".into(),
-                    key: entry(7).key,
+                    key: key(7),
                     p2p_address: "10.0.0.7:9000".into(),
                 },
                 reason: "new agency joins".into(),
             },
             GovernanceInstruction::Propose {
-                action: GovernanceAction::RemoveValidator { key: entry(2).key },
+                action: GovernanceAction::RemoveValidator { key: key(2) },
                 reason: "decommissioned".into(),
             },
             GovernanceInstruction::Propose {
@@ -707,9 +542,9 @@ mod tests {
                 action: GovernanceAction::AddAgency {
                     id: "justice".into(),
                     name: "Ministry of Justice".into(),
-                    admin_keys: vec![entry(8).key, entry(9).key],
+                    admin_keys: vec![key(8), key(9)],
                     validator: Some(NewValidator {
-                        key: entry(10).key,
+                        key: key(10),
                         p2p_address: "justice.example:9000".into(),
                     }),
                 },
@@ -719,7 +554,7 @@ mod tests {
                 action: GovernanceAction::AddAgency {
                     id: "archive".into(),
                     name: "National Archive".into(),
-                    admin_keys: vec![entry(11).key],
+                    admin_keys: vec![key(11)],
                     validator: None,
                 },
                 reason: "votes without a validator".into(),
@@ -738,14 +573,15 @@ mod tests {
             GovernanceInstruction::Approve { proposal: 9 },
         ] {
             assert_eq!(instruction.validate(), Ok(()), "{instruction:?}");
-            let wrapped = crate::instruction::Instruction::Governance(instruction.clone());
-            let bytes = to_vec(&wrapped);
+            let bytes = to_vec(&instruction);
             assert_eq!(
                 bytes.len(),
-                commonware_codec::EncodeSize::encode_size(&wrapped)
+                commonware_codec::EncodeSize::encode_size(&instruction)
             );
-            let decoded = from_slice::<crate::instruction::Instruction>(&bytes, &()).unwrap();
-            assert_eq!(decoded, wrapped);
+            assert_eq!(
+                decode_tagged::<GovernanceInstruction>(&bytes),
+                Ok(instruction)
+            );
         }
     }
 }
@@ -753,7 +589,7 @@ mod tests {
 #[cfg(test)]
 mod agency_rules {
     use super::*;
-    use crate::crypto::PrivateKey;
+    use civitas_primitives::crypto::PrivateKey;
 
     fn add(id: &str, name: &str, admin_keys: Vec<PublicKey>) -> GovernanceInstruction {
         GovernanceInstruction::Propose {
