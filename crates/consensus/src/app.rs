@@ -797,20 +797,7 @@ where
         let mut changed: Vec<civitas_core::crypto::AccountId> = receipts
             .iter()
             .flat_map(|r| &r.events)
-            .filter_map(|event| match event {
-                Event::Identity(civitas_core::event::IdentityEvent::KeyRotated {
-                    account, ..
-                })
-                | Event::Identity(civitas_core::event::IdentityEvent::KeysChanged {
-                    account,
-                    ..
-                })
-                | Event::Identity(civitas_core::event::IdentityEvent::AccountDeactivated {
-                    account,
-                    ..
-                }) => Some(*account),
-                _ => None,
-            })
+            .filter_map(Event::changes_signer)
             .collect();
         changed.sort();
         changed.dedup();

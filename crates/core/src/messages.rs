@@ -17,6 +17,8 @@
 //! `{name:money}` by the amount written with its currency. A code without a template is shown
 //! with its arguments, so a newer ledger's receipts still read sensibly on an older tool.
 
+#[allow(unused_imports)] // for the documentation
+use crate::kit::Operations;
 use crate::money::{Currency, format_amount};
 
 /// Most arguments one failure records.
@@ -94,6 +96,8 @@ pub fn money(amount: u64, currency: Currency) -> String {
 
 /// Templates by code. A template may start with `[problem=<value>]`: it is chosen only when
 /// the `problem` argument has that value.
+/// Templates of the codes every module may give (accounts, agencies, authorization,
+/// execution); each module adds its own ([`Operations::MESSAGES`]).
 const CATALOGUE: &[(&str, &str)] = &[
     // Accounts and agencies.
     ("unknown_account", "the signer has no account"),
@@ -132,346 +136,21 @@ const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("unknown_document", "document {document} was never anchored"),
     ("unknown_proposal", "proposal {proposal} does not exist"),
-    // Notary.
-    (
-        "already_anchored",
-        "document {document} was already anchored by {agency} at height {height}",
-    ),
-    (
-        "already_revoked",
-        "document {document} was already revoked at height {height}",
-    ),
-    // Governance.
-    (
-        "proposal_closed",
-        "proposal {proposal} was already executed",
-    ),
-    (
-        "already_approved",
-        "agency {agency} has already approved proposal {proposal}",
-    ),
-    (
-        "already_validator",
-        "{key} is already in the next epoch's validator set",
-    ),
-    (
-        "too_many_validators",
-        "the validator set is full ({validators_max} validators)",
-    ),
-    (
-        "not_validator",
-        "{key} is not in the next epoch's validator set",
-    ),
-    (
-        "last_validator",
-        "the last validator cannot be removed: the chain would stop",
-    ),
-    (
-        "last_validator",
-        "retiring agency {agency} would remove every validator: the chain would stop; add \
-         another agency's validator first",
-    ),
-    (
-        "bad_threshold",
-        "the threshold must be between 1 and the {agencies} agencies in force",
-    ),
-    (
-        "bad_threshold",
-        "retiring agency {agency} would leave {agencies} agencies in force, fewer than the \
-         threshold of {threshold}; lower the threshold first",
-    ),
-    (
-        "unknown_policy",
-        "no policy with id \"{policy}\" is in force",
-    ),
-    (
-        "invalid_policy",
-        "[problem=schema]the authorization schema is not valid Cedar",
-    ),
-    (
-        "invalid_policy",
-        "[problem=parse]policy {policy} is not valid Cedar; run `civitas policy check` on it for \
-         details",
-    ),
-    (
-        "invalid_policy",
-        "[problem=bad_id]a policy's @id(\"...\") annotation is missing or malformed, or the \
-         text holds more than one policy; run `civitas policy check` for details",
-    ),
-    (
-        "invalid_policy",
-        "[problem=duplicate_id]two policies have the id \"{policy}\"; each id must be unique",
-    ),
-    (
-        "invalid_policy",
-        "[problem=template]policy templates are not accepted; write a complete policy",
-    ),
-    (
-        "invalid_policy",
-        "[problem=too_large]the policies are over a size limit; run `civitas policy check` for \
-         details",
-    ),
-    (
-        "invalid_policy",
-        "[problem=too_deep]policy {policy} nests its expressions {depth} levels deep; at most \
-         {depth_max} are accepted",
-    ),
-    (
-        "invalid_policy",
-        "[problem=validation]the policies do not validate against the chain's schema; run \
-         `civitas policy check` for details",
-    ),
-    (
-        "invalid_policy",
-        "[problem=unchecked]the policy change was not checked",
-    ),
-    // Treasury.
-    ("unknown_year", "fiscal year {year} has not been opened"),
-    ("year_closed", "fiscal year {year} is closed"),
-    ("year_exists", "fiscal year {year} was already opened"),
-    (
-        "currency_mismatch",
-        "fiscal year {year} is kept in {expected}; the amount is in {currency}",
-    ),
-    (
-        "currency_mismatch",
-        "{what} is in {currency}; the tender is in {expected}",
-    ),
-    (
-        "total_overflow",
-        "recording {amount:money} would take a total beyond what can be represented; split it",
-    ),
-    (
-        "exceeds_allotment",
-        "commitments against appropriation {appropriation} would reach {after:money} with \
-         {amount:money} more, {excess:money} above the {limit:money} allotted (appropriated: \
-         {appropriated:money})",
-    ),
-    (
-        "exceeds_allotment",
-        "commitments against appropriation {appropriation} would reach {after:money} with \
-         {amount:money} more, {excess:money} above the {limit:money} allotted",
-    ),
-    (
-        "exceeds_commitment",
-        "payments against commitment {commitment} would reach {after:money} with {amount:money} \
-         more, {excess:money} above the {limit:money} committed",
-    ),
-    (
-        "exceeds_appropriation",
-        "allotments of appropriation {appropriation} would reach {after:money} with \
-         {amount:money} more, {excess:money} above the {limit:money} appropriated",
-    ),
-    (
-        "below_allotted",
-        "lowering appropriation {appropriation} by {amount:money} would bring it to \
-         {after:money}, {shortfall:money} below the {floor:money} already allotted",
-    ),
-    (
-        "below_allotted",
-        "lowering appropriation {appropriation} by {amount:money} is more than its current \
-         {current:money}",
-    ),
-    (
-        "below_committed",
-        "taking back an allotment of appropriation {appropriation} by {amount:money} would bring \
-         it to {after:money}, {shortfall:money} below the {floor:money} already committed",
-    ),
-    (
-        "below_committed",
-        "taking back an allotment of appropriation {appropriation} by {amount:money} is more \
-         than its current {current:money}",
-    ),
-    (
-        "below_paid",
-        "lowering commitment {commitment} by {amount:money} would bring it to {after:money}, \
-         {shortfall:money} below the {floor:money} already paid against it",
-    ),
-    (
-        "below_paid",
-        "lowering commitment {commitment} by {amount:money} is more than its current \
-         {current:money}",
-    ),
-    (
-        "vendor_exists",
-        "account {account} is already a registered vendor",
-    ),
-    (
-        "not_a_business",
-        "account {account} is an official's; vendors are citizen or business accounts",
-    ),
-    (
-        "already_reversed",
-        "payment {payment} was already reversed by entry {entry}",
-    ),
-    (
-        "unknown_appropriation",
-        "appropriation {appropriation} does not exist",
-    ),
-    (
-        "unknown_commitment",
-        "commitment {commitment} does not exist",
-    ),
-    ("unknown_payment", "payment {payment} does not exist"),
-    (
-        "unknown_vendor",
-        "account {account} is not a registered vendor",
-    ),
-    // Procurement.
-    ("unknown_tender", "tender {tender} does not exist"),
-    ("unknown_contract", "contract {contract} does not exist"),
-    (
-        "unknown_bid",
-        "account {bidder} has no bid on tender {tender}",
-    ),
-    (
-        "wrong_stage",
-        "tender {tender} is {stage}; {doing} needs it {needed}",
-    ),
-    ("wrong_stage", "tender {tender} has no award"),
-    (
-        "wrong_stage",
-        "tender {tender} is {stage}; only a tender without a contract can be cancelled",
-    ),
-    (
-        "before_deadline",
-        "{doing} on tender {tender} is possible from its deadline ({deadline} ms); the block \
-         time is {now} ms",
-    ),
-    (
-        "not_on_committee",
-        "account {account} is not on the evaluation committee of tender {tender}; only its \
-         members can {doing}",
-    ),
-    (
-        "wrong_agency",
-        "appropriation {appropriation} belongs to {owner}; {agency} can plan only against its own",
-    ),
-    (
-        "wrong_agency",
-        "process {ocid} was imported by {owner}; only its officials add releases to it",
-    ),
-    (
-        "deadline_passed",
-        "the deadline ({deadline} ms) must be after the block time ({now} ms)",
-    ),
-    (
-        "deadline_passed",
-        "clarifications of tender {tender} closed at its deadline ({deadline} ms)",
-    ),
-    (
-        "document_not_notarised",
-        "tender document {document} is not notarised; anchor it first",
-    ),
-    (
-        "document_not_notarised",
-        "tender document {document} was notarised by {notarised_by}, not by {agency}",
-    ),
-    (
-        "document_revoked",
-        "tender document {document} has been revoked",
-    ),
-    (
-        "bad_committee",
-        "committee member {member} is not an active official of {agency}",
-    ),
-    (
-        "too_many",
-        "tender {tender} already has {clarifications_max} clarifications",
-    ),
-    ("too_many", "tender {tender} already has {bids_max} bids"),
-    (
-        "too_many",
-        "tender {tender} already has {complaints_max} complaints",
-    ),
-    (
-        "too_many",
-        "contract {contract} already has {amendments_max} amendments",
-    ),
-    (
-        "too_many",
-        "{accepted} accepted and {new} new milestones exceed the {milestones_max} a contract may \
-         have",
-    ),
-    (
-        "too_many",
-        "process {ocid} already has {releases_max} imported releases",
-    ),
-    (
-        "late_bid",
-        "the deadline of tender {tender} was {deadline} ms; the block time is {now} ms: no bid \
-         is accepted after it",
-    ),
-    (
-        "bid_exists",
-        "account {account} already bid on tender {tender}; a sealed bid cannot be changed",
-    ),
-    (
-        "not_permitted",
-        "only the bidder or a member of the committee of tender {tender} can open this bid",
-    ),
-    (
-        "already_opened",
-        "the bid of {bidder} on tender {tender} is already open",
-    ),
-    (
-        "opening_mismatch",
-        "the price, proposal and salt given do not match the commitment {commitment} sealed by \
-         {bidder}; the bid stays sealed",
-    ),
-    (
-        "not_opened",
-        "the bid of {bidder} on tender {tender} is still sealed",
-    ),
-    (
-        "already_evaluated",
-        "{account} already evaluated this bid; an evaluation is not changed",
-    ),
-    (
-        "wrong_scores",
-        "tender {tender} has {criteria} criteria; {scores} scores were given",
-    ),
-    (
-        "not_evaluated",
-        "the bid of {bidder} on tender {tender} has not been evaluated",
-    ),
-    (
-        "standstill_over",
-        "the standstill of tender {tender} ended at {until} ms; complaints go to the review body \
-         now",
-    ),
-    (
-        "in_standstill",
-        "tender {tender} is in its standstill period until {until} ms; the contract can be \
-         signed after it",
-    ),
-    (
-        "milestones_mismatch",
-        "the milestones add up to {total:money}; the award is {award:money}",
-    ),
-    (
-        "unknown_milestone",
-        "contract {contract} has {milestones} milestones; there is no milestone {milestone}",
-    ),
-    (
-        "already_accepted",
-        "milestone {milestone} of contract {contract} was already accepted and paid (payment \
-         {payment})",
-    ),
-    (
-        "reserved_ocid",
-        "ocids starting with {prefix} name this ledger's own processes",
-    ),
-    (
-        "release_exists",
-        "release {release} of {ocid} was already imported",
-    ),
     // Execution.
     (
         "too_many_events",
         "the transaction would emit {events} events; the limit is {events_max}",
     ),
 ];
+
+/// Every template: the shared ones, then each module's in registration order.
+fn all() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    CATALOGUE.iter().chain(
+        crate::modules::MODULE_MESSAGES
+            .iter()
+            .flat_map(|m| m.iter()),
+    )
+}
 
 /// The placeholders of `template`: `(name, is_money)`.
 fn placeholders(template: &str) -> Vec<(&str, bool)> {
@@ -537,8 +216,7 @@ pub fn template<N: AsRef<str>, V: AsRef<str>>(code: &str, args: &[(N, V)]) -> Op
     names.dedup();
     let problem = lookup(args, "problem");
     let matches = |wanted: &str| {
-        CATALOGUE
-            .iter()
+        all()
             .filter(move |(c, _)| *c == wanted)
             .map(|(_, t)| *t)
             .find(|t| {
@@ -714,8 +392,9 @@ mod tests {
 
     #[test]
     fn no_two_templates_of_a_code_need_the_same_arguments() {
-        for (i, (code, template)) in CATALOGUE.iter().enumerate() {
-            for (other_code, other) in &CATALOGUE[..i] {
+        let all: Vec<_> = all().collect();
+        for (i, (code, template)) in all.iter().enumerate() {
+            for (other_code, other) in &all[..i] {
                 if code == other_code {
                     assert!(
                         needed(template) != needed(other)

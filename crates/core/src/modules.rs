@@ -104,6 +104,10 @@ macro_rules! assemble {
             }
         }
 
+        /// The failure messages of each module, in registration order.
+        pub const MODULE_MESSAGES: &[&[(&str, &str)]] =
+            &[ $( <$ops as $crate::kit::Operations>::MESSAGES, )* ];
+
         $( impl From<$ops> for Instruction {
             fn from(op: $ops) -> Self {
                 Self::$variant(op)
@@ -127,6 +131,14 @@ macro_rules! assemble {
             pub fn module(&self) -> &'static str {
                 match self {
                     $( Self::$variant(_) => $name, )*
+                }
+            }
+
+            /// The account whose signing keys or standing the event changed, if any
+            /// ([`Events::changes_signer`](crate::kit::Events::changes_signer)).
+            pub fn changes_signer(&self) -> Option<$crate::crypto::AccountId> {
+                match self {
+                    $( Self::$variant(event) => $crate::kit::Events::changes_signer(event), )*
                 }
             }
         }

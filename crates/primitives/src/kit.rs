@@ -25,6 +25,10 @@ pub trait Tagged: Sized + Write + EncodeSize {
 pub trait Operations:
     Tagged + Clone + Debug + PartialEq + Eq + Serialize + DeserializeOwned + Send + Sync + 'static
 {
+    /// The sentences of the module's failure codes: `(code, template)`, as
+    /// `civitas_core::messages` renders them outside consensus.
+    const MESSAGES: &'static [(&'static str, &'static str)] = &[];
+
     /// `module.operation`, as used in receipts, errors and policies (`treasury.pay`).
     fn name(&self) -> &'static str;
 
@@ -51,6 +55,12 @@ pub trait Events:
 {
     /// The event tags of this module.
     const TAGS: EventTags;
+
+    /// The account whose signing keys or standing this event changed, if any: transactions
+    /// it has waiting are checked again, and dropped if they no longer authenticate.
+    fn changes_signer(&self) -> Option<crate::crypto::AccountId> {
+        None
+    }
 }
 
 /// Decodes a whole [`Tagged`] value from `bytes`: its tag, its variant's fields, and nothing

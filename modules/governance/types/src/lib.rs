@@ -487,6 +487,8 @@ impl civitas_primitives::kit::Tagged for GovernanceInstruction {
 }
 
 impl civitas_primitives::kit::Operations for GovernanceInstruction {
+    const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
+
     fn name(&self) -> &'static str {
         GovernanceInstruction::name(self)
     }
@@ -497,6 +499,96 @@ impl civitas_primitives::kit::Operations for GovernanceInstruction {
 }
 
 civitas_primitives::codec_field!(GovernanceAction);
+
+/// The sentences of the governance module's failure codes (see `civitas_core::messages`): a
+/// template per code and set of arguments; `{name}` is replaced by the argument's value,
+/// `{name:money}` by the amount with its currency, and `[problem=x]` chooses a template by the
+/// `problem` argument.
+pub const MESSAGES: &[(&str, &str)] = &[
+    (
+        "proposal_closed",
+        "proposal {proposal} was already executed",
+    ),
+    (
+        "already_approved",
+        "agency {agency} has already approved proposal {proposal}",
+    ),
+    (
+        "already_validator",
+        "{key} is already in the next epoch's validator set",
+    ),
+    (
+        "too_many_validators",
+        "the validator set is full ({validators_max} validators)",
+    ),
+    (
+        "not_validator",
+        "{key} is not in the next epoch's validator set",
+    ),
+    (
+        "last_validator",
+        "the last validator cannot be removed: the chain would stop",
+    ),
+    (
+        "last_validator",
+        "retiring agency {agency} would remove every validator: the chain would stop; add \
+         another agency's validator first",
+    ),
+    (
+        "bad_threshold",
+        "the threshold must be between 1 and the {agencies} agencies in force",
+    ),
+    (
+        "bad_threshold",
+        "retiring agency {agency} would leave {agencies} agencies in force, fewer than the \
+         threshold of {threshold}; lower the threshold first",
+    ),
+    (
+        "unknown_policy",
+        "no policy with id \"{policy}\" is in force",
+    ),
+    (
+        "invalid_policy",
+        "[problem=schema]the authorization schema is not valid Cedar",
+    ),
+    (
+        "invalid_policy",
+        "[problem=parse]policy {policy} is not valid Cedar; run `civitas policy check` on it for \
+         details",
+    ),
+    (
+        "invalid_policy",
+        "[problem=bad_id]a policy's @id(\"...\") annotation is missing or malformed, or the \
+         text holds more than one policy; run `civitas policy check` for details",
+    ),
+    (
+        "invalid_policy",
+        "[problem=duplicate_id]two policies have the id \"{policy}\"; each id must be unique",
+    ),
+    (
+        "invalid_policy",
+        "[problem=template]policy templates are not accepted; write a complete policy",
+    ),
+    (
+        "invalid_policy",
+        "[problem=too_large]the policies are over a size limit; run `civitas policy check` for \
+         details",
+    ),
+    (
+        "invalid_policy",
+        "[problem=too_deep]policy {policy} nests its expressions {depth} levels deep; at most \
+         {depth_max} are accepted",
+    ),
+    (
+        "invalid_policy",
+        "[problem=validation]the policies do not validate against the chain's schema; run \
+         `civitas policy check` for details",
+    ),
+    (
+        "invalid_policy",
+        "[problem=unchecked]the policy change was not checked",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -237,4 +237,13 @@ codec_enum!(IdentityEvent {
 
 impl Events for IdentityEvent {
     const TAGS: EventTags = EventTags::Shared(&[0, 1, 2, 3, 9]);
+
+    fn changes_signer(&self) -> Option<AccountId> {
+        match self {
+            Self::KeyRotated { account, .. }
+            | Self::KeysChanged { account, .. }
+            | Self::AccountDeactivated { account, .. } => Some(*account),
+            Self::AccountRegistered { .. } | Self::RolesChanged { .. } => None,
+        }
+    }
 }

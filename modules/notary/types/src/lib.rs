@@ -42,6 +42,8 @@ codec_enum!(NotaryInstruction {
 });
 
 impl Operations for NotaryInstruction {
+    const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
+
     fn name(&self) -> &'static str {
         match self {
             Self::Anchor { .. } => "notary.anchor",
@@ -128,3 +130,17 @@ codec_enum!(NotaryEvent {
 impl Events for NotaryEvent {
     const TAGS: EventTags = EventTags::Shared(&[4, 5]);
 }
+/// The sentences of the notary module's failure codes (see `civitas_core::messages`): a
+/// template per code and set of arguments; `{name}` is replaced by the argument's value,
+/// `{name:money}` by the amount with its currency, and `[problem=x]` chooses a template by the
+/// `problem` argument.
+pub const MESSAGES: &[(&str, &str)] = &[
+    (
+        "already_anchored",
+        "document {document} was already anchored by {agency} at height {height}",
+    ),
+    (
+        "already_revoked",
+        "document {document} was already revoked at height {height}",
+    ),
+];

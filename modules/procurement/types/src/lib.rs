@@ -580,6 +580,8 @@ codec_enum!(ProcurementEvent {
 });
 
 impl civitas_primitives::kit::Operations for ProcurementInstruction {
+    const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
+
     fn name(&self) -> &'static str {
         ProcurementInstruction::name(self)
     }
@@ -592,6 +594,161 @@ impl civitas_primitives::kit::Operations for ProcurementInstruction {
 impl civitas_primitives::kit::Events for ProcurementEvent {
     const TAGS: civitas_primitives::kit::EventTags = civitas_primitives::kit::EventTags::Own(12);
 }
+
+/// The sentences of the procurement module's failure codes (see `civitas_core::messages`): a
+/// template per code and set of arguments; `{name}` is replaced by the argument's value,
+/// `{name:money}` by the amount with its currency, and `[problem=x]` chooses a template by the
+/// `problem` argument.
+pub const MESSAGES: &[(&str, &str)] = &[
+    ("unknown_tender", "tender {tender} does not exist"),
+    ("unknown_contract", "contract {contract} does not exist"),
+    (
+        "unknown_bid",
+        "account {bidder} has no bid on tender {tender}",
+    ),
+    (
+        "wrong_stage",
+        "tender {tender} is {stage}; {doing} needs it {needed}",
+    ),
+    ("wrong_stage", "tender {tender} has no award"),
+    (
+        "wrong_stage",
+        "tender {tender} is {stage}; only a tender without a contract can be cancelled",
+    ),
+    (
+        "before_deadline",
+        "{doing} on tender {tender} is possible from its deadline ({deadline} ms); the block \
+         time is {now} ms",
+    ),
+    (
+        "not_on_committee",
+        "account {account} is not on the evaluation committee of tender {tender}; only its \
+         members can {doing}",
+    ),
+    (
+        "wrong_agency",
+        "appropriation {appropriation} belongs to {owner}; {agency} can plan only against its own",
+    ),
+    (
+        "wrong_agency",
+        "process {ocid} was imported by {owner}; only its officials add releases to it",
+    ),
+    (
+        "deadline_passed",
+        "the deadline ({deadline} ms) must be after the block time ({now} ms)",
+    ),
+    (
+        "deadline_passed",
+        "clarifications of tender {tender} closed at its deadline ({deadline} ms)",
+    ),
+    (
+        "document_not_notarised",
+        "tender document {document} is not notarised; anchor it first",
+    ),
+    (
+        "document_not_notarised",
+        "tender document {document} was notarised by {notarised_by}, not by {agency}",
+    ),
+    (
+        "document_revoked",
+        "tender document {document} has been revoked",
+    ),
+    (
+        "bad_committee",
+        "committee member {member} is not an active official of {agency}",
+    ),
+    (
+        "too_many",
+        "tender {tender} already has {clarifications_max} clarifications",
+    ),
+    ("too_many", "tender {tender} already has {bids_max} bids"),
+    (
+        "too_many",
+        "tender {tender} already has {complaints_max} complaints",
+    ),
+    (
+        "too_many",
+        "contract {contract} already has {amendments_max} amendments",
+    ),
+    (
+        "too_many",
+        "{accepted} accepted and {new} new milestones exceed the {milestones_max} a contract may \
+         have",
+    ),
+    (
+        "too_many",
+        "process {ocid} already has {releases_max} imported releases",
+    ),
+    (
+        "late_bid",
+        "the deadline of tender {tender} was {deadline} ms; the block time is {now} ms: no bid \
+         is accepted after it",
+    ),
+    (
+        "bid_exists",
+        "account {account} already bid on tender {tender}; a sealed bid cannot be changed",
+    ),
+    (
+        "not_permitted",
+        "only the bidder or a member of the committee of tender {tender} can open this bid",
+    ),
+    (
+        "already_opened",
+        "the bid of {bidder} on tender {tender} is already open",
+    ),
+    (
+        "opening_mismatch",
+        "the price, proposal and salt given do not match the commitment {commitment} sealed by \
+         {bidder}; the bid stays sealed",
+    ),
+    (
+        "not_opened",
+        "the bid of {bidder} on tender {tender} is still sealed",
+    ),
+    (
+        "already_evaluated",
+        "{account} already evaluated this bid; an evaluation is not changed",
+    ),
+    (
+        "wrong_scores",
+        "tender {tender} has {criteria} criteria; {scores} scores were given",
+    ),
+    (
+        "not_evaluated",
+        "the bid of {bidder} on tender {tender} has not been evaluated",
+    ),
+    (
+        "standstill_over",
+        "the standstill of tender {tender} ended at {until} ms; complaints go to the review body \
+         now",
+    ),
+    (
+        "in_standstill",
+        "tender {tender} is in its standstill period until {until} ms; the contract can be \
+         signed after it",
+    ),
+    (
+        "milestones_mismatch",
+        "the milestones add up to {total:money}; the award is {award:money}",
+    ),
+    (
+        "unknown_milestone",
+        "contract {contract} has {milestones} milestones; there is no milestone {milestone}",
+    ),
+    (
+        "already_accepted",
+        "milestone {milestone} of contract {contract} was already accepted and paid (payment \
+         {payment})",
+    ),
+    (
+        "reserved_ocid",
+        "ocids starting with {prefix} name this ledger's own processes",
+    ),
+    (
+        "release_exists",
+        "release {release} of {ocid} was already imported",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -370,6 +370,8 @@ codec_enum!(TreasuryEvent {
 });
 
 impl civitas_primitives::kit::Operations for TreasuryInstruction {
+    const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
+
     fn name(&self) -> &'static str {
         TreasuryInstruction::name(self)
     }
@@ -382,6 +384,104 @@ impl civitas_primitives::kit::Operations for TreasuryInstruction {
 impl civitas_primitives::kit::Events for TreasuryEvent {
     const TAGS: civitas_primitives::kit::EventTags = civitas_primitives::kit::EventTags::Own(11);
 }
+
+/// The sentences of the treasury module's failure codes (see `civitas_core::messages`): a
+/// template per code and set of arguments; `{name}` is replaced by the argument's value,
+/// `{name:money}` by the amount with its currency, and `[problem=x]` chooses a template by the
+/// `problem` argument.
+pub const MESSAGES: &[(&str, &str)] = &[
+    ("unknown_year", "fiscal year {year} has not been opened"),
+    ("year_closed", "fiscal year {year} is closed"),
+    ("year_exists", "fiscal year {year} was already opened"),
+    (
+        "currency_mismatch",
+        "fiscal year {year} is kept in {expected}; the amount is in {currency}",
+    ),
+    (
+        "currency_mismatch",
+        "{what} is in {currency}; the tender is in {expected}",
+    ),
+    (
+        "total_overflow",
+        "recording {amount:money} would take a total beyond what can be represented; split it",
+    ),
+    (
+        "exceeds_allotment",
+        "commitments against appropriation {appropriation} would reach {after:money} with \
+         {amount:money} more, {excess:money} above the {limit:money} allotted (appropriated: \
+         {appropriated:money})",
+    ),
+    (
+        "exceeds_allotment",
+        "commitments against appropriation {appropriation} would reach {after:money} with \
+         {amount:money} more, {excess:money} above the {limit:money} allotted",
+    ),
+    (
+        "exceeds_commitment",
+        "payments against commitment {commitment} would reach {after:money} with {amount:money} \
+         more, {excess:money} above the {limit:money} committed",
+    ),
+    (
+        "exceeds_appropriation",
+        "allotments of appropriation {appropriation} would reach {after:money} with \
+         {amount:money} more, {excess:money} above the {limit:money} appropriated",
+    ),
+    (
+        "below_allotted",
+        "lowering appropriation {appropriation} by {amount:money} would bring it to \
+         {after:money}, {shortfall:money} below the {floor:money} already allotted",
+    ),
+    (
+        "below_allotted",
+        "lowering appropriation {appropriation} by {amount:money} is more than its current \
+         {current:money}",
+    ),
+    (
+        "below_committed",
+        "taking back an allotment of appropriation {appropriation} by {amount:money} would bring \
+         it to {after:money}, {shortfall:money} below the {floor:money} already committed",
+    ),
+    (
+        "below_committed",
+        "taking back an allotment of appropriation {appropriation} by {amount:money} is more \
+         than its current {current:money}",
+    ),
+    (
+        "below_paid",
+        "lowering commitment {commitment} by {amount:money} would bring it to {after:money}, \
+         {shortfall:money} below the {floor:money} already paid against it",
+    ),
+    (
+        "below_paid",
+        "lowering commitment {commitment} by {amount:money} is more than its current \
+         {current:money}",
+    ),
+    (
+        "vendor_exists",
+        "account {account} is already a registered vendor",
+    ),
+    (
+        "not_a_business",
+        "account {account} is an official's; vendors are citizen or business accounts",
+    ),
+    (
+        "already_reversed",
+        "payment {payment} was already reversed by entry {entry}",
+    ),
+    (
+        "unknown_appropriation",
+        "appropriation {appropriation} does not exist",
+    ),
+    (
+        "unknown_commitment",
+        "commitment {commitment} does not exist",
+    ),
+    ("unknown_payment", "payment {payment} does not exist"),
+    (
+        "unknown_vendor",
+        "account {account} is not a registered vendor",
+    ),
+];
 
 #[cfg(test)]
 mod tests {
