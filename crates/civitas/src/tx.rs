@@ -66,11 +66,14 @@ pub enum Command {
     /// Governance: proposals approved by a threshold of agencies.
     #[command(subcommand)]
     Governance(Governance),
-    /// Procurement helpers for bidders: seal a bid, then open it after the deadline.
+    /// Treasury: fiscal years, appropriations, allotments, commitments, payments.
     #[command(subcommand)]
-    Procurement(Procurement),
-    /// Any instruction, written as JSON (the `Instruction` schema of /v1/openapi.json); this is
-    /// how treasury and procurement officials act from the command line.
+    Treasury(civitas_treasury::cli::TreasuryCommand<Common>),
+    /// Procurement: plans, tenders, sealed bids, evaluation, awards, contracts, milestones.
+    #[command(subcommand)]
+    Procurement(civitas_procurement::cli::ProcurementCommand<Common>),
+    /// Any instruction, written as JSON (the `Instruction` schema of /v1/openapi.json), for
+    /// scripts; every instruction also has a command of its module.
     ///
     /// Example: civitas tx send --key treasurer.json --instruction
     ///   '{"module":"treasury","op":"pay","commitment":3,
@@ -368,135 +371,6 @@ pub enum Notary {
         #[command(flatten)]
         common: Common,
     },
-}
-
-#[derive(Subcommand)]
-pub enum Procurement {
-    /// Seal and submit a bid: only a commitment to the price, the proposal's SHA-256 and a
-    /// random salt goes on the ledger. The secret needed to open it later is written to
-    /// --secret; keep it until the bid is opened.
-    ///
-    /// Example: civitas tx procurement bid --tender 4 --price 140000.00 --currency EUR
-    ///   --proposal offer.pdf --secret tender-4.bid.json --key acme.json
-    Bid {
-        /// The tender's number.
-        #[arg(long)]
-        tender: u64,
-        /// The price, in major units (such as 140000.00).
-        #[arg(long)]
-        price: String,
-        /// ISO 4217 code of the tender's currency.
-        #[arg(long)]
-        currency: String,
-        /// The technical proposal document (only its SHA-256 is committed).
-        #[arg(long)]
-        proposal: PathBuf,
-        /// Where to write the secret that opens the bid (refused if the file exists).
-        #[arg(long)]
-        secret: PathBuf,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Open a sealed bid after the deadline, from the secret written by `bid`.
-    ///
-    /// Example: civitas tx procurement open --secret tender-4.bid.json --key acme.json
-    Open {
-        /// The secret file.
-        #[arg(long)]
-        secret: PathBuf,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-/// What opens a sealed bid.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct BidSecret {
-    tender: u64,
-    bidder: AccountId,
-    price: civitas_core::money::Money,
-    proposal: civitas_core::hash::Hash32,
-    salt: civitas_core::hash::Hash32,
-    commitment: civitas_core::hash::Hash32,
-}
-
-fn seal_bid(
-    tender: u64,
-    price: &str,
-    currency: &str,
-    proposal: &std::path::Path,
-    secret: &std::path::Path,
-    common: &Common,
-) -> Result<()> {
-    use civitas_core::money::{Currency, Money};
-    if secret.exists() {
-        bail!(
-            "{} already exists; a bid's secret is never overwritten (it may open a bid already sealed)",
-            secret.display()
-        );
-    }
-    let key = read_key(&common.key)?;
-    let price = Money::parse_major(price, Currency::parse(currency)?)?;
-    let document = std::fs::read(proposal)
-        .with_context(|| format!("cannot read the proposal {}", proposal.display()))?;
-    let proposal = civitas_core::hash::Hash32::sha256(&document);
-    let salt = civitas_core::hash::Hash32(civitas_core::crypto::random_32()?);
-    let bidder = key.account();
-    let commitment =
-        civitas_core::procurement::bid_commitment(tender, &bidder, &price, &proposal, &salt);
-    let record = BidSecret {
-        tender,
-        bidder,
-        price,
-        proposal,
-        salt,
-        commitment,
-    };
-    // The secret is written before the bid is sent: a bid whose secret was lost could never
-    // be opened.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(secret)
-        .with_context(|| format!("cannot create {}", secret.display()))?;
-    std::io::Write::write_all(
-        &mut file,
-        (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
-    )?;
-    eprintln!(
-        "sealed: commitment {commitment}; the secret that opens it is in {}",
-        secret.display()
-    );
-    send_with(
-        common,
-        &key,
-        Instruction::Procurement(civitas_core::procurement::ProcurementInstruction::Bid {
-            tender,
-            commitment,
-            sealed: Vec::new(),
-        }),
-    )
-}
-
-fn open_bid(secret: &std::path::Path, common: &Common) -> Result<()> {
-    let text = std::fs::read_to_string(secret)
-        .with_context(|| format!("cannot read {}", secret.display()))?;
-    let record: BidSecret = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a bid secret written by `civitas tx procurement bid`",
-            secret.display()
-        )
-    })?;
-    send(
-        common,
-        Instruction::Procurement(civitas_core::procurement::ProcurementInstruction::Open {
-            tender: record.tender,
-            bidder: record.bidder,
-            price: record.price,
-            proposal: record.proposal,
-            salt: record.salt,
-        }),
-    )
 }
 
 fn instruction_arg(text: &str) -> Result<Instruction> {
@@ -853,17 +727,17 @@ pub fn run(command: Command) -> Result<()> {
             instruction,
             common,
         } => send(&common, instruction_arg(&instruction)?),
-        Command::Procurement(op) => match op {
-            Procurement::Bid {
-                tender,
-                price,
-                currency,
-                proposal,
-                secret,
-                common,
-            } => seal_bid(tender, &price, &currency, &proposal, &secret, &common),
-            Procurement::Open { secret, common } => open_bid(&secret, &common),
-        },
+        Command::Treasury(op) => {
+            let (instruction, common) = op.into_instruction().map_err(anyhow::Error::msg)?;
+            send(&common, Instruction::Treasury(instruction))
+        }
+        Command::Procurement(op) => {
+            let key = read_key(&op.common().key)?;
+            let (instruction, common) = op
+                .into_instruction(key.account())
+                .map_err(anyhow::Error::msg)?;
+            send_with(&common, &key, Instruction::Procurement(instruction))
+        }
         Command::Identity(op) => match op {
             Identity::RegisterOfficial {
                 official_key,

@@ -238,10 +238,19 @@ fn public_money_from_budget_to_last_payment_through_the_api() {
     let pay = json!({"module": "treasury", "op": "pay", "commitment": 1,
                      "amount": eur(6_000_000), "reference": "INV-2026-001"});
     env.refused("treasurer", pay.clone(), "two-treasurers-above-threshold");
-    let text = pay.to_string();
+    // The same payment from the treasury's own command, co-signed by a second treasurer.
     ok(env.tx(
         "treasurer",
-        &["send", "--instruction", &text],
+        &[
+            "treasury",
+            "pay",
+            "--commitment",
+            "1",
+            "--amount",
+            "60000.00 EUR",
+            "--reference",
+            "INV-2026-001",
+        ],
         Some("treasurer-2"),
     ));
     env.refused(
@@ -376,7 +385,21 @@ fn public_money_from_budget_to_last_payment_through_the_api() {
     let award = json!({"module": "procurement", "op": "award", "tender": 1, "bidder": acme,
                        "justification": "highest weighted score"});
     env.refused("treasurer", award.clone(), "not_on_committee");
-    env.ok("evaluator", award);
+    // The committee member awards with the procurement module's own command.
+    ok(env.tx(
+        "evaluator",
+        &[
+            "procurement",
+            "award",
+            "--tender",
+            "1",
+            "--bidder",
+            &acme,
+            "--justification",
+            "highest weighted score",
+        ],
+        None,
+    ));
     // With no standstill (days are the unit; the in-memory tests cover complaints during
     // one), a complaint after the award is already too late.
     env.refused(
@@ -404,10 +427,18 @@ fn public_money_from_budget_to_last_payment_through_the_api() {
         accept.clone(),
         "treasurer-cosigns-large-acceptance",
     );
-    let text = accept.to_string();
     ok(env.tx(
         "buyer",
-        &["send", "--instruction", &text],
+        &[
+            "procurement",
+            "accept",
+            "--contract",
+            "1",
+            "--milestone",
+            "1",
+            "--note",
+            "handover signed",
+        ],
         Some("treasurer"),
     ));
 

@@ -229,6 +229,8 @@ macro_rules! codec_enum {
             }
         }
         impl $crate::kit::Tagged for $ty {
+            const VARIANTS: &'static [&'static str] = &[$(stringify!($variant)),*];
+
             fn read_tagged(
                 tag: u8,
                 buf: &mut impl ::commonware_codec::Buf,

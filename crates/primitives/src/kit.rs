@@ -16,6 +16,10 @@ use std::fmt::Debug;
 ///
 /// [`codec_enum!`](crate::codec_enum) implements it.
 pub trait Tagged: Sized + Write + EncodeSize {
+    /// The variants' names, in declaration order (`OpenYear`, `CloseYear`, ...): what a
+    /// surface built for every variant (a CLI subcommand each) is checked against.
+    const VARIANTS: &'static [&'static str];
+
     /// Reads the variant named by `tag` (already read from `buf`).
     fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error>;
 }
@@ -73,4 +77,140 @@ pub fn decode_tagged<T: Tagged>(bytes: &[u8]) -> Result<T, DecodeError> {
         return Err(commonware_codec::Error::ExtraData(buf.remaining()).into());
     }
     Ok(value)
+}
+
+/// A variant's name as a command-line word: `AdjustAppropriation` → `adjust-appropriation`.
+pub fn kebab(variant: &str) -> String {
+    let mut word = String::with_capacity(variant.len() + 4);
+    for (i, c) in variant.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            word.push('-');
+        }
+        word.push(c.to_ascii_lowercase());
+    }
+    word
+}
+
+/// The words of the example in a command's help (`Example: civitas tx treasury pay ...`, up to
+/// the end of its paragraph), split as a shell would split them with "double quotes" kept
+/// whole; `None` if the help has no example.
+pub fn example_words(help: &str) -> Option<Vec<String>> {
+    let example = help.split("Example: ").nth(1)?;
+    let example = example.split("\n\n").next().unwrap_or_default();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in example.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// What a module's command line is checked with (the `clap` feature, for tests).
+#[cfg(feature = "clap")]
+pub mod cli {
+    use super::{Tagged, example_words, kebab};
+
+    /// The options a binary adds to every transaction command, reduced to the key.
+    #[derive(clap::Args, Debug)]
+    pub struct TestKey {
+        /// Key file of the signing account.
+        #[arg(long)]
+        pub key: String,
+    }
+
+    /// A command line made of one module's subcommands.
+    #[derive(clap::Parser, Debug)]
+    pub struct TestCli<S: clap::Subcommand> {
+        /// The module's subcommand.
+        #[command(subcommand)]
+        pub command: S,
+    }
+
+    /// Checks that every variant of `T` not listed in `elsewhere` has a subcommand of
+    /// `command` named after it (`AdjustAppropriation` → `adjust-appropriation`), with help on
+    /// every option and an example in its long help that starts with `prefix` and runs that
+    /// subcommand; returns each subcommand's example, `prefix` replaced by the program name.
+    /// Panics, saying what is missing, otherwise.
+    pub fn examples<T: Tagged>(
+        command: &clap::Command,
+        prefix: &[&str],
+        elsewhere: &[&str],
+    ) -> Vec<(String, Vec<String>)> {
+        let mut found = Vec::new();
+        for variant in T::VARIANTS {
+            if elsewhere.contains(variant) {
+                continue;
+            }
+            let name = kebab(variant);
+            let sub = command
+                .find_subcommand(&name)
+                .unwrap_or_else(|| panic!("no subcommand {name} for {variant}"));
+            let help = sub
+                .get_long_about()
+                .unwrap_or_else(|| panic!("{name} has no long help"))
+                .to_string();
+            for arg in sub.get_arguments() {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{name} --{} has no help",
+                    arg.get_id()
+                );
+            }
+            let words =
+                example_words(&help).unwrap_or_else(|| panic!("{name} has no example: {help}"));
+            assert!(
+                words
+                    .iter()
+                    .map(String::as_str)
+                    .take(prefix.len())
+                    .eq(prefix.iter().copied()),
+                "the example of {name} does not start with {prefix:?}: {help}"
+            );
+            let mut argv = vec!["civitas".to_string()];
+            argv.extend(words.into_iter().skip(prefix.len()));
+            assert_eq!(
+                argv.get(1),
+                Some(&name),
+                "the example of {name} runs another command"
+            );
+            found.push((name, argv));
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_words() {
+        assert_eq!(kebab("AdjustAppropriation"), "adjust-appropriation");
+        assert_eq!(kebab("Pay"), "pay");
+        assert_eq!(
+            example_words(
+                "Pay.\n\nExample: civitas tx treasury pay --amount \"1.00 EUR\"\n  --key k.json\n\nMore."
+            ),
+            Some(
+                [
+                    "civitas", "tx", "treasury", "pay", "--amount", "1.00 EUR", "--key", "k.json"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
+        assert_eq!(example_words("no example"), None);
+    }
 }

@@ -180,6 +180,31 @@ impl std::fmt::Display for Money {
     }
 }
 
+/// Reads what [`Display`](std::fmt::Display) writes: an amount in major units and a currency
+/// code, `1200.00 EUR` (exactly: no more decimals than the currency has).
+impl std::str::FromStr for Money {
+    type Err = DecodeError;
+    fn from_str(text: &str) -> Result<Self, DecodeError> {
+        let mut parts = text.split_whitespace();
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(amount), Some(code), None) => Self::parse_major(amount, Currency::parse(code)?),
+            _ => Err(DecodeError::Invalid {
+                field: "amount",
+                reason: format!(
+                    "{text:?} is not an amount with its currency, such as \"1200.00 EUR\""
+                ),
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for Currency {
+    type Err = DecodeError;
+    fn from_str(text: &str) -> Result<Self, DecodeError> {
+        Self::parse(text)
+    }
+}
+
 impl Field for Money {
     type Bound = ();
     fn put(&self, buf: &mut impl BufMut) {
@@ -200,6 +225,29 @@ impl Field for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_with_their_currency_parse_as_they_print() {
+        let eur = Currency::parse("EUR").unwrap();
+        let money: Money = "1200.50 EUR".parse().unwrap();
+        assert_eq!(money, Money::new(120_050, eur));
+        assert_eq!(money.to_string().parse::<Money>().unwrap(), money);
+        assert_eq!(
+            " 125  XOF ".parse::<Money>().unwrap().to_string(),
+            "125 XOF"
+        );
+        for bad in [
+            "1200.50",
+            "EUR 1200",
+            "1200.505 EUR",
+            "12 EUR x",
+            "-1 EUR",
+            "1 eur",
+            "",
+        ] {
+            assert!(bad.parse::<Money>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn currency_codes() {

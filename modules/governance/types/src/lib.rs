@@ -481,6 +481,8 @@ impl civitas_primitives::kit::Events for GovernanceEvent {
 }
 
 impl civitas_primitives::kit::Tagged for GovernanceInstruction {
+    const VARIANTS: &'static [&'static str] = &["Propose", "Approve"];
+
     fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error> {
         Self::read_op(tag, buf)
     }
