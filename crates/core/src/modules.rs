@@ -122,6 +122,13 @@ macro_rules! assemble {
         }
 
         impl Event {
+            /// Every event's variant name, module by module, in registration order.
+            pub fn variant_names() -> Vec<&'static str> {
+                let mut names = Vec::new();
+                $( names.extend(<$events as $crate::kit::Tagged>::VARIANTS); )*
+                names
+            }
+
             /// Every module's name and event tags, in registration order.
             pub fn tags() -> Vec<(&'static str, $crate::kit::EventTags)> {
                 vec![ $( ($name, <$events as $crate::kit::Events>::TAGS), )* ]
@@ -298,5 +305,17 @@ mod tests {
         event_tags.sort();
         event_tags.dedup();
         assert_eq!(event_tags.len(), all, "two modules claim one event tag");
+    }
+
+    /// An event's JSON is its module's own, told apart by `"type"` alone: no two modules may
+    /// name an event alike.
+    #[test]
+    fn event_names_are_unique_across_modules() {
+        let mut names = Event::variant_names();
+        let all = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all, "two modules name an event alike");
+        assert!(all >= 11 + 2, "{names:?}");
     }
 }
