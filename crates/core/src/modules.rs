@@ -129,9 +129,13 @@ macro_rules! assemble {
                 names
             }
 
-            /// Every module's name and event tags, in registration order.
-            pub fn tags() -> Vec<(&'static str, $crate::kit::EventTags)> {
-                vec![ $( ($name, <$events as $crate::kit::Events>::TAGS), )* ]
+            /// Every module's name, event tags and event variants, in registration order.
+            pub fn tags() -> Vec<(&'static str, $crate::kit::EventTags, &'static [&'static str])> {
+                vec![ $( (
+                    $name,
+                    <$events as $crate::kit::Events>::TAGS,
+                    <$events as $crate::kit::Tagged>::VARIANTS,
+                ), )* ]
             }
 
             /// The module that emitted the event.
@@ -296,7 +300,7 @@ mod tests {
         assert_eq!(tags.len(), Instruction::tags().len());
         let mut event_tags: Vec<u8> = Event::tags()
             .iter()
-            .flat_map(|(_, t)| match t {
+            .flat_map(|(_, t, _)| match t {
                 EventTags::Own(tag) => vec![*tag],
                 EventTags::Shared(tags) => tags.to_vec(),
             })
@@ -305,6 +309,34 @@ mod tests {
         event_tags.sort();
         event_tags.dedup();
         assert_eq!(event_tags.len(), all, "two modules claim one event tag");
+    }
+
+    /// A module sharing the tag space lists one tag per event variant, each of which reads
+    /// back: an event whose tag is missing from `TAGS` would be written and never read.
+    #[test]
+    fn shared_tags_cover_every_event() {
+        for (name, tags, variants) in Event::tags() {
+            let EventTags::Shared(tags) = tags else {
+                continue;
+            };
+            assert_eq!(
+                tags.len(),
+                variants.len(),
+                "{name}: {tags:?} for {variants:?}"
+            );
+            for tag in tags {
+                // An all-zero body after the tag reads as the variant or fails on a field; a
+                // tag no variant declares fails on the tag itself.
+                let mut bytes = vec![*tag];
+                bytes.extend([0u8; 256]);
+                let mut buf = commonware_codec::Copying(&bytes[..]);
+                let read = <Event as commonware_codec::Read>::read_cfg(&mut buf, &());
+                assert!(
+                    !matches!(read, Err(commonware_codec::Error::InvalidEnum(t)) if t == *tag),
+                    "{name} lists tag {tag} but declares no event with it"
+                );
+            }
+        }
     }
 
     /// An event's JSON is its module's own, told apart by `"type"` alone: no two modules may

@@ -44,11 +44,12 @@ pub trait Operations:
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventTags {
     /// One tag of the module's own, followed by the module's event encoding (its variant byte,
-    /// then fields). Every module after the first five is registered this way.
+    /// then fields). Every new module is registered this way, as treasury (11) and procurement
+    /// (12) were.
     Own(u8),
-    /// The first modules' events share one tag space: the module's variant byte *is* the
-    /// ledger's event tag, one of these. Kept so that receipts made before the kit decode
-    /// unchanged.
+    /// Identity, notary and governance events share one tag space: the module's variant byte
+    /// *is* the ledger's event tag, one of these (each variant's, in declaration order). Kept
+    /// so that receipts made before the kit decode unchanged.
     Shared(&'static [u8]),
 }
 

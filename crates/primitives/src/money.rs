@@ -122,7 +122,7 @@ impl Money {
         }
         if fraction.len() > digits {
             return Err(invalid(format!(
-                "{text:?} has {} decimals; {currency} has {digits}",
+                "{text:?} has {} digits after the point; {currency} amounts have at most {digits}",
                 fraction.len()
             )));
         }

@@ -54,6 +54,19 @@ fn time(text: &str) -> Result<TimestampMs, String> {
     TimestampMs::parse_rfc3339(text)
 }
 
+/// A bidding deadline: a date alone would mean its first second (00:00 UTC), which closes
+/// bidding a day before most readers of "deadline 31 January" expect, so the time is required.
+fn deadline(text: &str) -> Result<TimestampMs, String> {
+    if !text.contains('T') {
+        return Err(format!(
+            "{text:?} has no time of day; give the exact UTC time bidding closes, such as \
+             {}T17:00:00Z",
+            text.trim()
+        ));
+    }
+    time(text)
+}
+
 fn criterion(text: &str) -> Result<Criterion, String> {
     let bad = || format!("{text:?} is not a criterion and its weight, such as \"price=60\"");
     let (name, weight) = text.rsplit_once('=').ok_or_else(bad)?;
@@ -136,8 +149,8 @@ pub enum ProcurementCommand<C: Args> {
         /// the agency first (`civitas tx notary anchor`). Repeat for several.
         #[arg(long = "document", value_parser = document, required = true)]
         documents: Vec<Hash32>,
-        /// No bid after this time, in UTC (2027-01-31T17:00:00Z).
-        #[arg(long, value_parser = time)]
+        /// No bid from this moment on, in UTC with the time of day (2027-01-31T17:00:00Z).
+        #[arg(long, value_parser = deadline)]
         deadline: TimestampMs,
         /// A criterion and its weight in percent, NAME=WEIGHT; the weights add up to 100.
         /// Repeat for each, in the order scores will be given.
@@ -270,7 +283,8 @@ pub enum ProcurementCommand<C: Args> {
         /// The awarded tender.
         #[arg(long)]
         tender: u64,
-        /// A milestone, TITLE|AMOUNT|DUE, in order. Repeat for each.
+        /// A milestone, TITLE|AMOUNT|DUE, in order; DUE in UTC (2027-03-31T17:00:00Z), or a
+        /// date alone for 00:00 UTC at the start of that day. Repeat for each.
         #[arg(long = "milestone", value_parser = milestone, required = true)]
         milestones: Vec<MilestoneTerms>,
         #[command(flatten)]
@@ -304,8 +318,8 @@ pub enum ProcurementCommand<C: Args> {
         /// The contract.
         #[arg(long)]
         contract: u64,
-        /// The new terms of a milestone not yet accepted, TITLE|AMOUNT|DUE, in order. Repeat
-        /// for each.
+        /// The new terms of a milestone not yet accepted, TITLE|AMOUNT|DUE, in order; DUE in
+        /// UTC, or a date alone for 00:00 UTC at the start of that day. Repeat for each.
         #[arg(long = "milestone", value_parser = milestone, required = true)]
         milestones: Vec<MilestoneTerms>,
         /// Why.
@@ -541,7 +555,8 @@ fn seal(
     if secret.exists() {
         return Err(format!(
             "{} already exists; a bid's secret is never overwritten (it may open a bid already \
-             sealed)",
+             sealed). If that bid never reached the ledger (`civitas query tender` lists the \
+             bids), move the file away and seal again",
             secret.display()
         ));
     }
@@ -567,9 +582,12 @@ fn seal(
         commitment,
     };
     let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())? + "\n";
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // The salt and the price stay secret until the opening: readable by the owner only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
         .open(secret)
         .map_err(|e| format!("cannot create {}: {e}", secret.display()))?;
     std::io::Write::write_all(&mut file, text.as_bytes())
@@ -690,6 +708,16 @@ mod tests {
             panic!("{sealed:?}");
         };
         let record = read_secret(&secret).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "the secret is readable by others: {mode:o}"
+            );
+        }
         assert_eq!(record.commitment, commitment);
         assert_eq!(record.proposal, Hash32::sha256(b"our offer"));
         assert_eq!(record.price.to_string(), "140000.00 EUR");
@@ -764,7 +792,7 @@ mod tests {
             "--document",
             "missing.pdf",
             "--deadline",
-            "2027-01-31",
+            "2027-01-31T17:00:00Z",
             "--criterion",
             "price=60",
             "--committee",
@@ -783,7 +811,7 @@ mod tests {
             "--document",
             &"ab".repeat(32),
             "--deadline",
-            "2027-01-31",
+            "2027-01-31T17:00:00Z",
             "--criterion",
             "price",
             "--committee",
@@ -794,5 +822,24 @@ mod tests {
             "k",
         ]);
         assert!(error.contains("price=60"), "{error}");
+        let error = refused(&[
+            "civitas",
+            "publish",
+            "--tender",
+            "1",
+            "--document",
+            &"ab".repeat(32),
+            "--deadline",
+            "2027-01-31",
+            "--criterion",
+            "price=100",
+            "--committee",
+            &"ab".repeat(32),
+            "--standstill-days",
+            "10",
+            "--key",
+            "k",
+        ]);
+        assert!(error.contains("2027-01-31T17:00:00Z"), "{error}");
     }
 }

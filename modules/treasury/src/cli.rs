@@ -423,7 +423,7 @@ mod tests {
         ];
         let error = refused(&[&pay[..], &["--amount", "1200.005 EUR"]].concat());
         assert!(
-            error.contains("--amount") && error.contains("decimals"),
+            error.contains("--amount") && error.contains("digits after the point"),
             "{error}"
         );
         let error = refused(&[&pay[..], &["--amount", "1200"]].concat());
