@@ -1,6 +1,6 @@
 //! Shared helpers for reading files and printing results.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use civitas_core::genesis::Genesis;
 use civitas_core::hash::Hash32;
 use civitas_core::keyfile::KeyFile;
@@ -45,17 +45,7 @@ pub fn read_genesis_checked(path: &Path) -> Result<Genesis> {
 
 /// A document argument: a 64-character hex SHA-256, or a path to a file to hash.
 pub fn document_hash(arg: &str) -> Result<Hash32> {
-    if arg.len() == 64
-        && let Ok(hash) = Hash32::from_hex(arg)
-    {
-        return Ok(hash);
-    }
-    let path = Path::new(arg);
-    if !path.exists() {
-        bail!("{arg} is neither a 64-character SHA-256 nor an existing file");
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {arg}"))?;
-    Ok(Hash32::sha256(&bytes))
+    civitas_core::kit::args::document(arg).map_err(anyhow::Error::msg)
 }
 
 /// Prints JSON prettily.

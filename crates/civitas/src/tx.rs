@@ -386,8 +386,7 @@ fn instruction_arg(text: &str) -> Result<Instruction> {
 }
 
 fn account_arg(text: &str) -> Result<AccountId> {
-    AccountId::from_hex(text)
-        .with_context(|| format!("{text} is not an account id (64 hex characters)"))
+    civitas_core::kit::args::account(text).map_err(anyhow::Error::msg)
 }
 
 fn key_arg(text: &str) -> Result<PublicKey> {

@@ -17,8 +17,6 @@
 //! `{name:money}` by the amount written with its currency. A code without a template is shown
 //! with its arguments, so a newer ledger's receipts still read sensibly on an older tool.
 
-#[allow(unused_imports)] // for the documentation
-use crate::kit::Operations;
 use crate::money::{Currency, format_amount};
 
 /// Most arguments one failure records.
@@ -97,7 +95,7 @@ pub fn money(amount: u64, currency: Currency) -> String {
 /// Templates by code. A template may start with `[problem=<value>]`: it is chosen only when
 /// the `problem` argument has that value.
 /// Templates of the codes every module may give (accounts, agencies, authorization,
-/// execution); each module adds its own ([`Operations::MESSAGES`]).
+/// execution); each module adds its own ([`Operations::MESSAGES`](crate::kit::Operations::MESSAGES)).
 const CATALOGUE: &[(&str, &str)] = &[
     // Accounts and agencies.
     ("unknown_account", "the signer has no account"),

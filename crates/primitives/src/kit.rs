@@ -118,6 +118,50 @@ pub fn example_words(help: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
+/// Readers of command-line values every module's commands share: each takes the text as
+/// typed and gives the value or a sentence saying what was expected.
+pub mod args {
+    use crate::crypto::AccountId;
+    use crate::hash::Hash32;
+    use crate::money::{Currency, Money};
+    use crate::time::TimestampMs;
+
+    /// An amount with its currency, as the ledger prints it: `"1200.00 EUR"`, exactly.
+    pub fn money(text: &str) -> Result<Money, String> {
+        text.parse::<Money>().map_err(|e| e.to_string())
+    }
+
+    /// An ISO 4217 currency code, such as `EUR`.
+    pub fn currency(text: &str) -> Result<Currency, String> {
+        Currency::parse(text.trim()).map_err(|e| e.to_string())
+    }
+
+    /// An account id, 64 hex characters.
+    pub fn account(text: &str) -> Result<AccountId, String> {
+        AccountId::from_hex(text.trim())
+            .map_err(|_| format!("{text:?} is not an account id (64 hex characters)"))
+    }
+
+    /// A UTC time (`2027-01-31T17:00:00Z`) or a date alone (00:00 UTC that day).
+    pub fn time(text: &str) -> Result<TimestampMs, String> {
+        TimestampMs::parse_rfc3339(text)
+    }
+
+    /// A document given as its SHA-256 in hex, or as a file, hashed here (the file never
+    /// leaves this machine).
+    pub fn document(arg: &str) -> Result<Hash32, String> {
+        if arg.len() == 64
+            && let Ok(hash) = Hash32::from_hex(arg)
+        {
+            return Ok(hash);
+        }
+        let bytes = std::fs::read(arg).map_err(|e| {
+            format!("{arg} is neither a 64-character SHA-256 nor a readable file: {e}")
+        })?;
+        Ok(Hash32::sha256(&bytes))
+    }
+}
+
 /// What a module's command line is checked with (the `clap` feature, for tests).
 #[cfg(feature = "clap")]
 pub mod cli {

@@ -10,7 +10,8 @@
 
 use civitas_primitives::crypto::AccountId;
 use civitas_primitives::hash::Hash32;
-use civitas_primitives::money::{Currency, Money};
+use civitas_primitives::kit::args::{account, document, money, time};
+use civitas_primitives::money::Money;
 use civitas_primitives::time::TimestampMs;
 use civitas_procurement_types::{Criterion, Method, MilestoneTerms, ProcurementInstruction};
 use clap::{Args, Subcommand, ValueEnum};
@@ -39,19 +40,6 @@ impl From<MethodArg> for Method {
             MethodArg::Direct => Method::Direct,
         }
     }
-}
-
-fn money(text: &str) -> Result<Money, String> {
-    text.parse::<Money>().map_err(|e| e.to_string())
-}
-
-fn account(text: &str) -> Result<AccountId, String> {
-    AccountId::from_hex(text.trim())
-        .map_err(|_| format!("{text:?} is not an account id (64 hex characters)"))
-}
-
-fn time(text: &str) -> Result<TimestampMs, String> {
-    TimestampMs::parse_rfc3339(text)
 }
 
 /// A bidding deadline: a date alone would mean its first second (00:00 UTC), which closes
@@ -92,19 +80,6 @@ fn milestone(text: &str) -> Result<MilestoneTerms, String> {
         amount: money(amount)?,
         due: time(due)?,
     })
-}
-
-/// A document given as a file (hashed here; the file never leaves this machine) or as its
-/// SHA-256 in hex.
-fn document(arg: &str) -> Result<Hash32, String> {
-    if arg.len() == 64
-        && let Ok(hash) = Hash32::from_hex(arg)
-    {
-        return Ok(hash);
-    }
-    let bytes = std::fs::read(arg)
-        .map_err(|e| format!("{arg} is neither a 64-character SHA-256 nor a readable file: {e}"))?;
-    Ok(Hash32::sha256(&bytes))
 }
 
 /// The procurement module's instructions. `C` is the options every transaction takes.
@@ -562,7 +537,7 @@ fn seal(
     }
     let price = match currency {
         Some(code) => {
-            let currency = Currency::parse(code.trim()).map_err(|e| e.to_string())?;
+            let currency = civitas_primitives::kit::args::currency(code)?;
             Money::parse_major(price, currency).map_err(|e| e.to_string())?
         }
         None => money(price)?,

@@ -6,6 +6,7 @@
 //! (key, node, co-signers, ...) are the binary's `C`.
 
 use civitas_primitives::crypto::AccountId;
+use civitas_primitives::kit::args::{account, currency, money};
 use civitas_primitives::money::{Currency, Money};
 use civitas_treasury_types::{Direction, TreasuryInstruction};
 use clap::{Args, Subcommand, ValueEnum};
@@ -26,19 +27,6 @@ impl From<Way> for Direction {
             Way::Decrease => Direction::Decrease,
         }
     }
-}
-
-fn money(text: &str) -> Result<Money, String> {
-    text.parse::<Money>().map_err(|e| e.to_string())
-}
-
-fn account(text: &str) -> Result<AccountId, String> {
-    AccountId::from_hex(text.trim())
-        .map_err(|_| format!("{text:?} is not an account id (64 hex characters)"))
-}
-
-fn currency(text: &str) -> Result<Currency, String> {
-    Currency::parse(text.trim()).map_err(|e| e.to_string())
 }
 
 /// The treasury's instructions. `C` is the options every transaction takes.

@@ -6,8 +6,6 @@ use civitas_primitives::limits::*;
 use civitas_primitives::{codec_enum, codec_struct};
 use serde::{Deserialize, Serialize};
 
-// `Hash32` and `AccountId` appear in the variants below.
-#[allow(unused_imports)]
 use civitas_primitives::{crypto::AccountId, hash::Hash32};
 
 /// Operations of the notary module.
