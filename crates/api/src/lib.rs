@@ -589,6 +589,12 @@ async fn transaction(
     let hash = parse_hash(&hash, "the transaction hash")?;
     let view = match node.tx_status(hash).await? {
         TxStatus::Pending => json!({ "hash": hash, "status": "pending" }),
+        // A block's receipts are stored a moment before its state is applied: until then the
+        // transaction is still pending here, so that a client told "finalized" reads its effect
+        // from this node at once.
+        TxStatus::Finalized(receipt) if receipt.height > node.tip().height => {
+            json!({ "hash": hash, "status": "pending" })
+        }
         TxStatus::Finalized(receipt) => {
             let status = if receipt.succeeded() {
                 "finalized"

@@ -26,17 +26,6 @@ fn status(api: &str) -> Value {
     get(&format!("{api}/v1/status")).unwrap_or_default()
 }
 
-/// Waits until every node has the blocks the most advanced one had when called: a command sent
-/// to one node right after another node reported a transaction final must find it there.
-fn settle(apis: &[String]) {
-    let target = apis.iter().map(|api| height(api)).max().unwrap_or(0);
-    wait_for(
-        "every node at the same height",
-        Duration::from_secs(30),
-        || apis.iter().all(|api| height(api) >= target),
-    );
-}
-
 fn key_hex(file: &Path) -> String {
     let text = std::fs::read_to_string(file).unwrap();
     let value: Value = serde_json::from_str(&text).unwrap();
@@ -143,6 +132,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     };
 
     // What can be seen before approving: what the proposal does, who approved, what is missing.
+    settle(&apis);
     let open = ok(civitas(&[
         "query",
         "governance",

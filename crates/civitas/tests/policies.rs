@@ -128,6 +128,7 @@ fn a_policy_changed_by_governance_is_enforced_and_met_by_cosigners() {
         &apis[0],
     ]));
     assert!(out.contains("proposal_opened #1"), "{out}");
+    settle(&apis);
     ok(civitas(&[
         "tx",
         "governance",
@@ -139,6 +140,7 @@ fn a_policy_changed_by_governance_is_enforced_and_met_by_cosigners() {
         "--node",
         &apis[1],
     ]));
+    settle(&apis);
     let out = ok(civitas(&[
         "tx",
         "governance",
@@ -242,6 +244,7 @@ fn a_policy_changed_by_governance_is_enforced_and_met_by_cosigners() {
     assert!(submitted.contains("finalized"), "{submitted}");
 
     // The second notary makes its account 2-of-2: one key no longer signs.
+    settle(&apis);
     let backup = new_key(&tmp, "second-notary-backup");
     ok(civitas(&[
         "tx",

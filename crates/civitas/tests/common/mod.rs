@@ -133,6 +133,18 @@ pub fn height(api: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Waits until every node has reached the height the highest has now: a transaction made
+/// final through one agency's node is final at the others a block or so later, and a command
+/// that reads a node first (approving a proposal) must not ask it before.
+pub fn settle(apis: &[String]) {
+    let target = apis.iter().map(|api| height(api)).max().unwrap_or(0);
+    wait_for(
+        "every node at the same height",
+        Duration::from_secs(30),
+        || apis.iter().all(|api| height(api) >= target),
+    );
+}
+
 pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
