@@ -148,7 +148,7 @@ pub fn run(command: Command) -> Result<()> {
                 let schema_text = match &schema {
                     Some(path) => std::fs::read_to_string(path)
                         .with_context(|| format!("cannot read {}", path.display()))?,
-                    None => authz::DEFAULT_SCHEMA.to_string(),
+                    None => authz::default_schema(),
                 };
                 authz::compile(&schema_text, &entries)
                     .with_context(|| format!("{} does not check", file.display()))?;

@@ -5,34 +5,54 @@
 //! holding its events), with their canonical codecs and JSON shapes. A module is added by
 //! adding one entry here; its tag is never reused. See `docs/MODULES.md`.
 
-use civitas_governance_types::{GovernanceEvent, GovernanceInstruction};
-use civitas_identity_types::{IdentityEvent, IdentityInstruction};
-use civitas_notary_types::{NotaryEvent, NotaryInstruction};
-use civitas_procurement_types::{ProcurementEvent, ProcurementInstruction};
-use civitas_treasury_types::{TreasuryEvent, TreasuryInstruction};
-
-crate::assemble! {
-    /// Accounts, officials, roles and keys.
-    Identity = 1, "identity": IdentityInstruction, IdentityEvent;
-    /// Document anchoring and revocation.
-    Notary = 2, "notary": NotaryInstruction, NotaryEvent;
-    /// Proposals approved by agencies: validator sets, agencies, thresholds, policies.
-    Governance = 3, "governance": GovernanceInstruction, GovernanceEvent;
-    /// Fiscal years, appropriations, commitments and payments.
-    Treasury = 4, "treasury": TreasuryInstruction, TreasuryEvent;
-    /// Tenders, sealed bids, awards and contracts.
-    Procurement = 5, "procurement": ProcurementInstruction, ProcurementEvent;
+/// The registration list. Invokes `$callback!` with one entry per module, in tag order:
+/// `Variant = tag, "name": Instructions, Events => Module;`, where `Module` is the unit struct
+/// in the module's package that implements the kit's `Module` trait (the path is resolved only
+/// where the callback uses it: `civitas-modules`, which depends on the module packages).
+///
+/// Core assembles the ledger's types from it ([`assemble!`](crate::assemble)); the runtime,
+/// the default authorization and the routes are assembled from it by `civitas-modules`.
+#[macro_export]
+macro_rules! for_each_module {
+    ($callback:path) => {
+        $callback! {
+            /// Accounts, officials, roles and keys.
+            Identity = 1, "identity":
+                $crate::identity::IdentityInstruction, $crate::identity::IdentityEvent
+                => civitas_identity::Identity;
+            /// Document anchoring and revocation.
+            Notary = 2, "notary":
+                $crate::notary::NotaryInstruction, $crate::notary::NotaryEvent
+                => civitas_notary::Notary;
+            /// Proposals approved by agencies: validator sets, agencies, thresholds, policies.
+            Governance = 3, "governance":
+                $crate::governance::GovernanceInstruction, $crate::governance::GovernanceEvent
+                => civitas_governance::Governance;
+            /// Fiscal years, appropriations, commitments and payments.
+            Treasury = 4, "treasury":
+                $crate::treasury::TreasuryInstruction, $crate::treasury::TreasuryEvent
+                => civitas_treasury::Treasury;
+            /// Tenders, sealed bids, awards and contracts.
+            Procurement = 5, "procurement":
+                $crate::procurement::ProcurementInstruction, $crate::procurement::ProcurementEvent
+                => civitas_procurement::Procurement;
+        }
+    };
 }
+
+for_each_module!(crate::assemble);
 
 /// Builds the ledger's `Instruction` and `Event` enums from the registration list.
 ///
-/// Each entry is `Variant = tag, "name": Operations, Events;`. An instruction encodes as
+/// Each entry is `Variant = tag, "name": Operations, Events => Module;` (see
+/// [`for_each_module!`](crate::for_each_module); `Module` is not used here). An instruction encodes as
 /// `u8 tag | u8 operation | fields`; an event as its module's tag and encoding
 /// ([`EventTags`](crate::kit::EventTags)). The JSON of an instruction is the module's own,
 /// with `"module": name` added; the JSON of an event is the module's own (tagged `"type"`).
 #[macro_export]
 macro_rules! assemble {
-    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $name:literal : $ops:ty, $events:ty; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $name:literal :
+        $ops:ty, $events:ty => $module:path; )*) => {
         /// One operation in a transaction: a module and one of its instructions.
         #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(tag = "module", rename_all = "snake_case")]
@@ -219,7 +239,12 @@ macro_rules! assemble {
 mod tests {
     use super::*;
     use crate::codec::{from_slice, to_vec};
+    use crate::governance::GovernanceInstruction;
+    use crate::identity::IdentityInstruction;
     use crate::kit::EventTags;
+    use crate::notary::NotaryInstruction;
+    use crate::procurement::ProcurementInstruction;
+    use crate::treasury::TreasuryInstruction;
     use commonware_codec::EncodeSize;
 
     /// One instruction of every module, through the ledger's encoding and JSON: the module's

@@ -161,10 +161,43 @@ macro_rules! failure {
             $code,
             vec![$((
                 stringify!($name),
-                civitas_core::messages::ArgValue::arg(&$value),
+                $crate::ArgValue::arg(&$value),
             )),*],
         )
     };
+}
+
+#[doc(hidden)]
+pub use civitas_core::messages::ArgValue;
+
+/// In a handler returning `Result<Result<T, Failure>, BlockError>`: returns the failed outcome
+/// `Ok(Err(failure!(...)))`.
+#[macro_export]
+macro_rules! fail {
+    ($($failure:tt)*) => {
+        return Ok(Err($crate::failure!($($failure)*)))
+    };
+}
+
+/// In a handler returning `Result<Result<T, Failure>, BlockError>`: unwraps a rule check's
+/// `Result<T, Failure>`, returning the failed outcome on `Err`.
+#[macro_export]
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(failure) => return Ok(Err(failure)),
+        }
+    };
+}
+
+/// Loads a record that must exist: `Ok(Err(absent()))` if it does not.
+pub async fn load_required<T: commonware_codec::Decode<Cfg = ()>, S: StateView>(
+    state: &mut Overlay<'_, S>,
+    key: &StateKey,
+    absent: impl FnOnce() -> Failure,
+) -> Result<Result<T, Failure>, BlockError> {
+    Ok(state.get_typed::<T>(key).await?.ok_or_else(absent))
 }
 
 /// Errors that stop execution of a whole block.

@@ -18,7 +18,7 @@ use civitas_core::tx::{SignedTx, TxBody};
 use civitas_exec::overlay::MemoryState;
 use civitas_exec::{BlockEnv, Mode, NoneVerified, Overlay, TxContext, execute_block};
 use civitas_modules::CivitasModules;
-use civitas_modules::authz::{self, resources};
+use civitas_modules::authz;
 use civitas_modules::identity::state::load_account;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use futures::executor::block_on;
@@ -288,7 +288,7 @@ fn benches(c: &mut Criterion) {
         let signer = block_on(load_account(&mut overlay, &ctx.signer))
             .unwrap()
             .unwrap();
-        let question = block_on(resources::question(
+        let question = block_on(authz::question(
             &ctx,
             &signer,
             &[],
@@ -307,13 +307,9 @@ fn benches(c: &mut Criterion) {
             let signer = block_on(load_account(&mut overlay, &ctx.signer))
                 .unwrap()
                 .unwrap();
-            let cosigners = block_on(resources::cosigners(
-                &ctx.signing_keys,
-                &signer,
-                &mut overlay,
-            ))
-            .unwrap();
-            let question = block_on(resources::question(
+            let cosigners =
+                block_on(authz::cosigners(&ctx.signing_keys, &signer, &mut overlay)).unwrap();
+            let question = block_on(authz::question(
                 &ctx,
                 &signer,
                 &cosigners,
@@ -328,8 +324,9 @@ fn benches(c: &mut Criterion) {
     });
     // A cache miss: parse and validate the default set against the schema.
     group.bench_function("compile default policy set", |b| {
-        let entries = authz::parse_policies(authz::DEFAULT_POLICIES).unwrap();
-        b.iter(|| black_box(authz::compile(authz::DEFAULT_SCHEMA, &entries).unwrap()));
+        let entries = authz::parse_policies(&authz::default_policies()).unwrap();
+        let schema = authz::default_schema();
+        b.iter(|| black_box(authz::compile(&schema, &entries).unwrap()));
     });
     group.finish();
 

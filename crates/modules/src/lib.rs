@@ -1,62 +1,140 @@
-//! The services that run on the ledger, one folder each.
+//! The ledger's modules, assembled from the registration list
+//! ([`civitas_core::for_each_module!`]).
 //!
-//! [`CivitasModules`] routes each instruction to its module, after the one authorization step
-//! in [`authz`] (Cedar policies kept on the ledger). Modules see only the state through the executor's overlay; they never talk to
-//! the network.
+//! Each module is a package under `modules/` implementing the kit's [`Module`] trait; this crate
+//! holds no module's code. From the list it builds [`CivitasModules`], the runtime execution
+//! calls: authentication (the identity module's), then for each instruction one authorization
+//! step (the question the module asks, decided by the Cedar policies kept on the ledger), then
+//! the module's handler. It also assembles the default schema and policies genesis carries
+//! ([`authz::default_authorization`]). Modules see only the state through the executor's
+//! overlay; they never talk to the network.
 
-/// Returns a failed outcome (`Ok(Err(Failure))`) with a code and named arguments, as
-/// [`civitas_exec::failure!`] builds it.
-macro_rules! fail {
-    ($($failure:tt)*) => {
-        return Ok(Err(civitas_exec::failure!($($failure)*)))
-    };
+pub mod queries;
+
+pub use civitas_governance as governance;
+pub use civitas_identity as identity;
+pub use civitas_identity::roles;
+pub use civitas_notary as notary;
+pub use civitas_procurement as procurement;
+pub use civitas_treasury as treasury;
+
+use civitas_core::event::Event;
+use civitas_core::genesis::Genesis;
+use civitas_core::identity::Account;
+use civitas_core::instruction::Instruction;
+use civitas_core::tx::SignedTx;
+use civitas_exec::{BlockEnv, BlockError, Failure, Modules, Overlay, Rejection, TxContext};
+use civitas_kit::Module;
+use civitas_kit::authz::Question;
+use civitas_state::StateView;
+
+/// The kit's authorization step, with the default schema and policies assembled from the
+/// modules' parts.
+pub mod authz {
+    pub use civitas_identity::authz::{Reader, authorize_read, cosigners};
+    pub use civitas_kit::authz::*;
+
+    /// The schema `civitas genesis init` and `civitas devnet` put in genesis: the kit's base
+    /// part, then each module's part in registration order.
+    pub fn default_schema() -> String {
+        crate::assembled_schema()
+    }
+
+    /// The policies `civitas genesis init` and `civitas devnet` put in genesis: the kit's
+    /// base policies, then each module's in registration order.
+    pub fn default_policies() -> String {
+        crate::assembled_policies()
+    }
+
+    /// The default schema and policies, as genesis carries them.
+    pub fn default_authorization() -> civitas_core::genesis::GenesisAuthorization {
+        civitas_core::genesis::GenesisAuthorization {
+            schema: default_schema(),
+            policies: default_policies(),
+        }
+    }
+
+    pub use crate::question;
 }
 
-/// Unwraps a rule check's `Result<T, Failure>`, returning the failed outcome on `Err`.
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(value) => value,
-            Err(failure) => return Ok(Err(failure)),
+/// All registered modules.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CivitasModules;
+
+/// Builds, from the registration list, the dispatch of instructions to their modules and the
+/// assembled schema and policies.
+macro_rules! runtime {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $name:literal :
+        $ops:ty, $events:ty => $module:path; )*) => {
+        /// The question `instruction` asks the policies, built by its module; or why it cannot
+        /// be asked (the record it names does not exist).
+        pub async fn question<'a, S: StateView>(
+            ctx: &TxContext<'_>,
+            signer: &'a Account,
+            cosigners: &'a [Account],
+            instruction: &Instruction,
+            state: &mut Overlay<'_, S>,
+        ) -> Result<Result<Question<'a>, Failure>, BlockError> {
+            match instruction {
+                $( Instruction::$variant(op) => {
+                    <$module as Module>::question(ctx, signer, cosigners, op, state).await
+                } )*
+            }
+        }
+
+        async fn dispatch<S: StateView>(
+            ctx: &TxContext<'_>,
+            signer: &Account,
+            cosigners: &[Account],
+            instruction: &Instruction,
+            state: &mut Overlay<'_, S>,
+        ) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+            match instruction {
+                $( Instruction::$variant(op) => {
+                    <$module as Module>::apply(ctx, signer, cosigners, op, state).await
+                } )*
+            }
+        }
+
+        async fn modules_genesis<S: StateView>(
+            genesis: &Genesis,
+            state: &mut Overlay<'_, S>,
+        ) -> Result<(), BlockError> {
+            $( <$module as Module>::genesis(genesis, state).await?; )*
+            Ok(())
+        }
+
+        async fn modules_end_block<S: StateView>(
+            env: &BlockEnv,
+            state: &mut Overlay<'_, S>,
+        ) -> Result<(), BlockError> {
+            $( <$module as Module>::end_block(env, state).await?; )*
+            Ok(())
+        }
+
+        fn assembled_schema() -> String {
+            let parts = [civitas_kit::authz::BASE_SCHEMA, $( <$module as Module>::SCHEMA, )*];
+            parts.join("\n")
+        }
+
+        /// `module.instruction` of every instruction of every module, from the declarations.
+        #[cfg(test)]
+        fn declared_actions() -> Vec<String> {
+            let mut actions = Vec::new();
+            $( for variant in <$ops as civitas_core::kit::Tagged>::VARIANTS {
+                actions.push(format!("{}.{}", $name, civitas_core::kit::kebab(variant).replace('-', "_")));
+            } )*
+            actions
+        }
+
+        fn assembled_policies() -> String {
+            let parts = [civitas_kit::authz::BASE_POLICIES, $( <$module as Module>::POLICIES, )*];
+            parts.join("\n")
         }
     };
 }
 
-/// Loads a record that must exist: `Ok(Err(absent()))` if it does not.
-pub(crate) async fn load_required<T: commonware_codec::Decode<Cfg = ()>, S: StateView>(
-    state: &mut Overlay<'_, S>,
-    key: &civitas_core::bundle::StateKey,
-    absent: impl FnOnce() -> Failure,
-) -> Result<Result<T, Failure>, BlockError> {
-    Ok(state.get_typed::<T>(key).await?.ok_or_else(absent))
-}
-
-pub mod authz;
-pub mod governance;
-pub mod identity;
-pub mod notary;
-pub mod procurement;
-pub mod queries;
-pub mod treasury;
-
-use civitas_core::event::Event;
-use civitas_core::genesis::Genesis;
-use civitas_core::instruction::Instruction;
-use civitas_core::tx::SignedTx;
-use civitas_exec::{BlockEnv, BlockError, Failure, Modules, Overlay, Rejection, TxContext};
-use civitas_state::StateView;
-
-/// Roles the ledger itself assigns. What any role may do is up to the policies
-/// (`authz/policies.cedar` by default: `admin`, `notary`, `registrar`, `budget`, `treasurer`,
-/// `procurement`).
-pub mod roles {
-    /// Given to every admin key listed in genesis.
-    pub const ADMIN: &str = "admin";
-}
-
-/// All built-in modules.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CivitasModules;
+civitas_core::for_each_module!(runtime);
 
 impl Modules for CivitasModules {
     async fn genesis<S: StateView>(
@@ -64,9 +142,8 @@ impl Modules for CivitasModules {
         genesis: &Genesis,
         state: &mut Overlay<'_, S>,
     ) -> Result<(), BlockError> {
-        identity::handler::genesis(genesis, state).await?;
-        authz::genesis(genesis, state).await?;
-        governance::handler::genesis(genesis, state).await
+        civitas_kit::authz::genesis(genesis, state).await?;
+        modules_genesis(genesis, state).await
     }
 
     async fn end_block<S: StateView>(
@@ -74,8 +151,8 @@ impl Modules for CivitasModules {
         env: &BlockEnv,
         state: &mut Overlay<'_, S>,
     ) -> Result<(), BlockError> {
-        authz::end_block(env, state).await?;
-        governance::handler::end_block(env, state).await
+        civitas_kit::authz::end_block(env, state).await?;
+        modules_end_block(env, state).await
     }
 
     async fn authenticate<S: StateView>(
@@ -98,28 +175,52 @@ impl Modules for CivitasModules {
                 return Ok(Err(civitas_exec::failure!("unknown_account")));
             }
         };
-        let cosigners = authz::resources::cosigners(&ctx.signing_keys, &signer, state).await?;
-        let question =
-            match authz::resources::question(ctx, &signer, &cosigners, instruction, state).await? {
-                Ok(question) => question,
-                Err(failure) => return Ok(Err(failure)),
-            };
+        let cosigners = authz::cosigners(&ctx.signing_keys, &signer, state).await?;
+        let question = match question(ctx, &signer, &cosigners, instruction, state).await? {
+            Ok(question) => question,
+            Err(failure) => return Ok(Err(failure)),
+        };
         let policies = authz::load_active(state).await?;
         if let Err(denial) = authz::decide(&policies, ctx.env, &question) {
             return Ok(Err(denial));
         }
-        match instruction {
-            Instruction::Identity(op) => identity::handler::apply(ctx, &signer, op, state).await,
-            Instruction::Notary(op) => notary::handler::apply(ctx, &signer, op, state).await,
-            Instruction::Governance(op) => {
-                governance::handler::apply(ctx, &signer, op, state).await
-            }
-            Instruction::Treasury(op) => {
-                treasury::handler::apply(ctx, &signer, &cosigners, op, state).await
-            }
-            Instruction::Procurement(op) => {
-                procurement::handler::apply(ctx, &signer, &cosigners, op, state).await
-            }
-        }
+        dispatch(ctx, &signer, &cosigners, instruction, state).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authz::*;
+
+    #[test]
+    fn the_assembled_defaults_compile() {
+        let entries = parse_policies(&default_policies()).unwrap();
+        assert!(entries.iter().any(|e| e.id == "agency-admins-govern"));
+        let compiled = compile(&default_schema(), &entries).unwrap();
+        let anchor: Vec<String> = compiled
+            .for_action("notary.anchor")
+            .policies()
+            .map(|p| p.id().to_string())
+            .collect();
+        assert_eq!(anchor, vec!["notary-anchors-documents".to_string()]);
+        assert!(compiled.description("no-self-role-change").is_some());
+    }
+
+    /// Every instruction of every module has an action in the assembled schema, and every
+    /// action is an instruction's or one of the ledger's reads.
+    #[test]
+    fn every_instruction_has_an_action_and_no_action_is_stray() {
+        let schema = default_schema();
+        let mut declared: Vec<String> = schema
+            .lines()
+            .filter_map(|line| line.strip_prefix("action \""))
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .collect();
+        declared.sort();
+        let mut expected = super::declared_actions();
+        expected.push("ledger.read_pending".into());
+        expected.sort();
+        assert_eq!(declared, expected);
     }
 }

@@ -560,7 +560,7 @@ fn an_agency_joins_with_its_validator_is_renamed_and_retires_by_vote() {
         read(&chain, &account_key(&finance.public_key().account_id())).unwrap();
     let mut overlay = civitas_exec::Overlay::new(&chain.state);
     let notary_key = land_notary.public_key();
-    let cosigners = futures::executor::block_on(civitas_modules::authz::resources::cosigners(
+    let cosigners = futures::executor::block_on(civitas_modules::authz::cosigners(
         &[&notary_key],
         &finance_account,
         &mut overlay,

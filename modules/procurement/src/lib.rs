@@ -1,7 +1,49 @@
 //! The procurement module: tenders, sealed bids, evaluation, awards, contracts and milestones.
 //!
 //! Its vocabulary (instructions, events, records) is the package in `types/`; this package
-//! holds the rest of the module as the kit brings it here (see `docs/MODULES.md`): today its
-//! command line, [`cli`].
+//! holds the rest: the question each instruction asks the policies ([`authz`]) and the
+//! module's part of the schema and default policies, the handler ([`handler`]) with its
+//! records ([`state`]), integrity signals ([`signals`]) and OCDS ([`ocds`]), and the command
+//! line ([`cli`]). See `docs/MODULES.md`.
 
+pub mod authz;
 pub mod cli;
+pub mod handler;
+pub mod ocds;
+pub mod signals;
+pub mod state;
+
+use civitas_core::event::Event;
+use civitas_core::identity::Account;
+use civitas_core::procurement::ProcurementInstruction;
+use civitas_kit::authz::Question;
+use civitas_kit::{Module, Outcome, Overlay, StateView, TxContext};
+
+/// The procurement module, as the registration list names it.
+pub struct Procurement;
+
+impl Module for Procurement {
+    type Instruction = ProcurementInstruction;
+    const SCHEMA: &'static str = include_str!("authz.cedarschema");
+    const POLICIES: &'static str = include_str!("policies.cedar");
+
+    async fn question<'a, S: StateView>(
+        _ctx: &TxContext<'_>,
+        signer: &'a Account,
+        cosigners: &'a [Account],
+        op: &ProcurementInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Question<'a>> {
+        authz::question(signer, cosigners, op, state).await
+    }
+
+    async fn apply<S: StateView>(
+        ctx: &TxContext<'_>,
+        signer: &Account,
+        cosigners: &[Account],
+        op: &ProcurementInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Vec<Event>> {
+        handler::apply(ctx, signer, cosigners, op, state).await
+    }
+}

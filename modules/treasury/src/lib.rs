@@ -1,7 +1,48 @@
 //! The treasury module: fiscal years, appropriations, allotments, commitments and payments.
 //!
-//! Its vocabulary (instructions, events, records) is the package in `types/`; this package
-//! holds the rest of the module as the kit brings it here (see `docs/MODULES.md`): today its
-//! command line, [`cli`].
+//! Commitments go to registered vendors and payments against them, with limits that
+//! execution enforces and running totals that each carry a proof. Its vocabulary
+//! (instructions, events, records) is the package in `types/`; this package holds the rest:
+//! the question each instruction asks the policies ([`authz`]) and the module's part of the
+//! schema and default policies, the handler ([`handler`]) and its records ([`state`]), and
+//! the command line ([`cli`]). See `docs/MODULES.md`.
 
+pub mod authz;
 pub mod cli;
+pub mod handler;
+pub mod state;
+
+use civitas_core::event::Event;
+use civitas_core::identity::Account;
+use civitas_core::treasury::TreasuryInstruction;
+use civitas_kit::authz::Question;
+use civitas_kit::{Module, Outcome, Overlay, StateView, TxContext};
+
+/// The treasury module, as the registration list names it.
+pub struct Treasury;
+
+impl Module for Treasury {
+    type Instruction = TreasuryInstruction;
+    const SCHEMA: &'static str = include_str!("authz.cedarschema");
+    const POLICIES: &'static str = include_str!("policies.cedar");
+
+    async fn question<'a, S: StateView>(
+        _ctx: &TxContext<'_>,
+        signer: &'a Account,
+        cosigners: &'a [Account],
+        op: &TreasuryInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Question<'a>> {
+        authz::question(signer, cosigners, op, state).await
+    }
+
+    async fn apply<S: StateView>(
+        ctx: &TxContext<'_>,
+        signer: &Account,
+        cosigners: &[Account],
+        op: &TreasuryInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Vec<Event>> {
+        handler::apply(ctx, signer, cosigners, op, state).await
+    }
+}

@@ -2,6 +2,9 @@
 //!
 //! Only keys go on the ledger for citizens and businesses: no personal data.
 
+mod records;
+pub use records::{Account, Agency};
+
 use civitas_primitives::codec::{DecodeError, check_ident, check_text};
 use civitas_primitives::codec_enum;
 use civitas_primitives::crypto::{AccountId, PublicKey};

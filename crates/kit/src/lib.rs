@@ -1,0 +1,86 @@
+//! The module kit: what a module of the ledger implements, and the authorization step that runs
+//! before every instruction.
+//!
+//! A module is one folder under `modules/` (see `docs/MODULES.md`): its vocabulary in
+//! `types/` (instructions, events, records, with their canonical codecs), and in its package a
+//! unit struct implementing [`Module`]: the question each instruction asks the policies
+//! ([`authz::Question`]), the handler that applies it, the module's part of the Cedar schema
+//! and its default policies, and what it writes at genesis and at the end of each block. The
+//! registration list (`civitas_core::modules`) names the struct; `civitas-modules` assembles
+//! the ledger's dispatch, default schema and policies from it.
+
+pub mod authz;
+
+pub use civitas_exec::{
+    BlockEnv, BlockError, Failure, Overlay, Rejection, TxContext, fail, failure, load_required, tri,
+};
+pub use civitas_state::{StateError, StateView};
+
+use authz::Question;
+use civitas_core::event::Event;
+use civitas_core::genesis::Genesis;
+use civitas_core::identity::Account;
+use civitas_core::kit::Operations;
+use std::future::Future;
+
+/// What the handler of an instruction returns: its events, or why it failed (the transaction
+/// is included, consumes its nonce and changes nothing else), or an error that stops the
+/// whole block (storage failure, corrupt state).
+pub type Outcome<T> = Result<Result<T, Failure>, BlockError>;
+
+/// A module of the ledger, implemented by a unit struct in the module's package.
+///
+/// Execution calls [`Module::question`] and, if the policies in force allow it,
+/// [`Module::apply`]; both see the state only through the [`Overlay`] and read time only from
+/// the block, so every honest validator computes the same result.
+pub trait Module {
+    /// The module's instructions (its vocabulary's instruction enum).
+    type Instruction: Operations;
+
+    /// The module's part of the authorization schema: the entity types its resources are and
+    /// one `action "module.instruction"` per instruction. Appended to
+    /// [`authz::BASE_SCHEMA`] in registration order.
+    const SCHEMA: &'static str;
+
+    /// The module's default policies (each with an `@id` and a `@description`), appended to
+    /// [`authz::BASE_POLICIES`] in registration order. Governance changes them on a running
+    /// chain.
+    const POLICIES: &'static str;
+
+    /// What the instruction asks the policies: the action, the record it touches (as it would
+    /// be created, for an instruction that creates one) and its parameters; or why it cannot
+    /// be asked (the record it names does not exist).
+    fn question<'a, S: StateView>(
+        ctx: &TxContext<'_>,
+        signer: &'a Account,
+        cosigners: &'a [Account],
+        op: &Self::Instruction,
+        state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Outcome<Question<'a>>> + Send;
+
+    /// Applies an instruction the policies allowed: checks the module's own rules, writes its
+    /// records and returns its events.
+    fn apply<S: StateView>(
+        ctx: &TxContext<'_>,
+        signer: &Account,
+        cosigners: &[Account],
+        op: &Self::Instruction,
+        state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Outcome<Vec<Event>>> + Send;
+
+    /// Writes what the module keeps from genesis (run once, in block 1).
+    fn genesis<S: StateView>(
+        _genesis: &Genesis,
+        _state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Result<(), BlockError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Runs after each block's transactions.
+    fn end_block<S: StateView>(
+        _env: &BlockEnv,
+        _state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Result<(), BlockError>> + Send {
+        async { Ok(()) }
+    }
+}

@@ -1,0 +1,58 @@
+//! The governance module: proposals that a threshold of agencies approve, changing the
+//! agencies, the validator set (from the next epoch), the threshold itself and the
+//! authorization policies; and the epoch records that let anyone follow the validator set from
+//! genesis. Its vocabulary is the package in `types/`; see `docs/MODULES.md`.
+
+pub mod authz;
+pub mod handler;
+pub mod state;
+
+use civitas_core::event::Event;
+use civitas_core::genesis::Genesis;
+use civitas_core::governance::GovernanceInstruction;
+use civitas_core::identity::Account;
+use civitas_kit::authz::Question;
+use civitas_kit::{BlockEnv, BlockError, Module, Outcome, Overlay, StateView, TxContext};
+
+/// The governance module, as the registration list names it.
+pub struct Governance;
+
+impl Module for Governance {
+    type Instruction = GovernanceInstruction;
+    const SCHEMA: &'static str = include_str!("authz.cedarschema");
+    const POLICIES: &'static str = include_str!("policies.cedar");
+
+    async fn question<'a, S: StateView>(
+        _ctx: &TxContext<'_>,
+        signer: &'a Account,
+        cosigners: &'a [Account],
+        op: &GovernanceInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Question<'a>> {
+        authz::question(signer, cosigners, op, state).await
+    }
+
+    async fn apply<S: StateView>(
+        ctx: &TxContext<'_>,
+        signer: &Account,
+        _cosigners: &[Account],
+        op: &GovernanceInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Vec<Event>> {
+        handler::apply(ctx, signer, op, state).await
+    }
+
+    async fn genesis<S: StateView>(
+        genesis: &Genesis,
+        state: &mut Overlay<'_, S>,
+    ) -> Result<(), BlockError> {
+        handler::genesis(genesis, state).await
+    }
+
+    async fn end_block<S: StateView>(
+        env: &BlockEnv,
+        state: &mut Overlay<'_, S>,
+    ) -> Result<(), BlockError> {
+        handler::end_block(env, state).await
+    }
+}

@@ -1,0 +1,337 @@
+//! Identity handlers.
+
+use crate::roles;
+use crate::state::{
+    Account, Agency, account_key, agency_key, key_index_key, load_account, load_agency,
+    store_account,
+};
+use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::event::{AccountKind, Event};
+use civitas_core::genesis::Genesis;
+use civitas_core::instruction::IdentityInstruction;
+use civitas_core::tx::SignedTx;
+use civitas_kit::StateView;
+use civitas_kit::{BlockError, Failure, Overlay, Rejection, TxContext, failure};
+
+/// Records the founding agencies and their admins.
+pub async fn genesis<S: StateView>(
+    genesis: &Genesis,
+    state: &mut Overlay<'_, S>,
+) -> Result<(), BlockError> {
+    for agency in &genesis.agencies {
+        let record = Agency {
+            id: agency.id.clone(),
+            name: agency.name.clone(),
+            joined_height: 0,
+            retired_height: None,
+        };
+        // A founding admin registers itself.
+        let admins = agency
+            .admin_keys
+            .iter()
+            .map(|k| (k.clone(), k.account_id()));
+        record_agency(state, &record, admins);
+    }
+    Ok(())
+}
+
+/// Stores an agency that joins and an admin account for each of `admins` (a key and who
+/// registered it). The caller has checked that the id and the keys are unused.
+pub fn record_agency<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    agency: &Agency,
+    admins: impl IntoIterator<Item = (PublicKey, AccountId)>,
+) -> Vec<Account> {
+    state.put_typed(&agency_key(&agency.id), agency);
+    let mut accounts = Vec::new();
+    for (key, registered_by) in admins {
+        let account = Account {
+            id: key.account_id(),
+            kind: AccountKind::Official,
+            agency: agency.id.clone(),
+            name: format!("{} administrator", agency.name),
+            roles: vec![roles::ADMIN.to_string()],
+            keys: vec![key.clone()],
+            threshold: 1,
+            active: true,
+            registered_height: agency.joined_height,
+            registered_by,
+        };
+        store_account(state, &account);
+        state.put_typed(&key_index_key(&key), &account.id);
+        accounts.push(account);
+    }
+    accounts
+}
+
+/// Whether `key` may become a new account's key: it signs for no account and is no
+/// account's id.
+pub async fn key_free<S: StateView>(
+    key: &PublicKey,
+    state: &mut Overlay<'_, S>,
+) -> Result<bool, BlockError> {
+    Ok(!state.contains(&key_index_key(key)).await?
+        && !state.contains(&account_key(&key.account_id())).await?)
+}
+
+/// The agency `id` if it exists and is in force; otherwise the failure to report
+/// (`unknown_agency` or `agency_retired`).
+pub async fn agency_in_force<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &str,
+) -> Result<Result<Agency, Failure>, BlockError> {
+    Ok(match load_agency(state, id).await? {
+        None => Err(failure!("unknown_agency", agency = id)),
+        Some(agency) => match agency.retired_height {
+            Some(height) => Err(failure!("agency_retired", agency = id, height = height)),
+            None => Ok(agency),
+        },
+    })
+}
+
+/// Checks that the signer's account exists, is active, and enough of its current keys signed.
+pub async fn authenticate<S: StateView>(
+    tx: &SignedTx,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<(), Rejection>, BlockError> {
+    let keys: Vec<&PublicKey> = tx.signatures.iter().map(|s| &s.key).collect();
+    Ok(
+        signing_account(state, &tx.body.signer, &keys, "transaction")
+            .await?
+            .map(|_| ()),
+    )
+}
+
+/// The account `id` if it exists, is active, and at least its threshold of keys are among
+/// `signing_keys` (which must already be verified). `what` names the signed thing in the
+/// refusal ("transaction", "request").
+pub async fn signing_account<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &AccountId,
+    signing_keys: &[&PublicKey],
+    what: &str,
+) -> Result<Result<Account, Rejection>, BlockError> {
+    let Some(account) = load_account(state, id).await? else {
+        return Ok(Err(Rejection::new(
+            "unknown_account",
+            format!("account {id} is not registered; ask an agency to register it"),
+        )));
+    };
+    if !account.active {
+        return Ok(Err(Rejection::new(
+            "account_inactive",
+            format!("account {} has been deactivated", account.id),
+        )));
+    }
+    // An official of a retired agency no longer signs: retirement deactivates every official
+    // of the agency at once, without rewriting each account.
+    if account.kind == AccountKind::Official
+        && let Some(height) = load_agency(state, &account.agency)
+            .await?
+            .and_then(|a| a.retired_height)
+    {
+        return Ok(Err(Rejection::new(
+            "agency_retired",
+            format!(
+                "account {} is an official of agency {}, which retired at height {height}; its officials can no longer sign",
+                account.id, account.agency
+            ),
+        )));
+    }
+    let signed = account.keys_signed(signing_keys.iter().copied());
+    if signed < usize::from(account.threshold) {
+        let message = if account.keys.len() == 1 {
+            format!(
+                "the {what} is not signed by account {}'s current key {}; if the key was rotated, sign with the new key",
+                account.id, account.keys[0]
+            )
+        } else {
+            format!(
+                "account {} needs {} of its {} keys to sign; {signed} did",
+                account.id,
+                account.threshold,
+                account.keys.len()
+            )
+        };
+        return Ok(Err(Rejection::new("wrong_key", message)));
+    }
+    Ok(Ok(account))
+}
+
+/// Applies an identity instruction (already authorized).
+pub async fn apply<S: StateView>(
+    ctx: &TxContext<'_>,
+    signer: &Account,
+    op: &IdentityInstruction,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+    match op {
+        IdentityInstruction::RegisterOfficial {
+            key,
+            agency,
+            name,
+            roles,
+        } => {
+            if let Err(failure) = agency_in_force(state, agency).await? {
+                return Ok(Err(failure));
+            }
+            let account = Account {
+                id: key.account_id(),
+                kind: AccountKind::Official,
+                agency: agency.clone(),
+                name: name.clone(),
+                roles: roles.clone(),
+                keys: vec![key.clone()],
+                threshold: 1,
+                active: true,
+                registered_height: ctx.env.height,
+                registered_by: signer.id,
+            };
+            register(ctx, signer, account, state).await
+        }
+        IdentityInstruction::RegisterCitizen { key } => {
+            let account = Account {
+                id: key.account_id(),
+                kind: AccountKind::Citizen,
+                agency: String::new(),
+                name: String::new(),
+                roles: Vec::new(),
+                keys: vec![key.clone()],
+                threshold: 1,
+                active: true,
+                registered_height: ctx.env.height,
+                registered_by: signer.id,
+            };
+            register(ctx, signer, account, state).await
+        }
+        IdentityInstruction::SetRoles { account, roles } => {
+            let Some(mut target) = load_account(state, account).await? else {
+                return Ok(Err(unknown(account)));
+            };
+            target.roles = roles.clone();
+            store_account(state, &target);
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::RolesChanged {
+                    account: target.id,
+                    roles: target.roles,
+                    by: signer.id,
+                },
+            )]))
+        }
+        IdentityInstruction::RotateKey { new_key } => {
+            if signer.keys.len() != 1 {
+                return Ok(Err(failure!(
+                    "multi_key_account",
+                    account = signer.id,
+                    keys = signer.keys.len()
+                )));
+            }
+            if let Err(failure) = check_key_free(new_key, state).await? {
+                return Ok(Err(failure));
+            }
+            let mut account = signer.clone();
+            replace_keys(&mut account, vec![new_key.clone()], 1, state);
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::KeyRotated {
+                    account: account.id,
+                    new_key: new_key.clone(),
+                },
+            )]))
+        }
+        IdentityInstruction::SetKeys { keys, threshold } => {
+            for key in keys {
+                // The account's own keys, and its first key (its id), may stay or come back.
+                if signer.keys.contains(key) || key.account_id() == signer.id {
+                    continue;
+                }
+                if let Err(failure) = check_key_free(key, state).await? {
+                    return Ok(Err(failure));
+                }
+            }
+            let mut account = signer.clone();
+            replace_keys(&mut account, keys.clone(), *threshold, state);
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::KeysChanged {
+                    account: account.id,
+                    keys: keys.clone(),
+                    threshold: *threshold,
+                },
+            )]))
+        }
+        IdentityInstruction::Deactivate { account, reason } => {
+            let Some(mut target) = load_account(state, account).await? else {
+                return Ok(Err(unknown(account)));
+            };
+            if !target.active {
+                return Ok(Err(failure!("already_inactive", account = account)));
+            }
+            target.active = false;
+            store_account(state, &target);
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::AccountDeactivated {
+                    account: target.id,
+                    reason: reason.clone(),
+                    by: signer.id,
+                },
+            )]))
+        }
+    }
+}
+
+/// Replaces an account's keys and threshold, keeping the key index in step.
+fn replace_keys<S: StateView>(
+    account: &mut Account,
+    keys: Vec<PublicKey>,
+    threshold: u8,
+    state: &mut Overlay<'_, S>,
+) {
+    for old in &account.keys {
+        if !keys.contains(old) {
+            state.delete(&key_index_key(old));
+        }
+    }
+    for key in &keys {
+        state.put_typed(&key_index_key(key), &account.id);
+    }
+    account.keys = keys;
+    account.threshold = threshold;
+    store_account(state, account);
+}
+
+fn unknown(account: &AccountId) -> Failure {
+    failure!("unknown_account", account = account)
+}
+
+async fn check_key_free<S: StateView>(
+    key: &PublicKey,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<(), Failure>, BlockError> {
+    if !key_free(key, state).await? {
+        return Ok(Err(failure!("key_in_use", key = key)));
+    }
+    Ok(Ok(()))
+}
+
+async fn register<S: StateView>(
+    _ctx: &TxContext<'_>,
+    signer: &Account,
+    account: Account,
+    state: &mut Overlay<'_, S>,
+) -> Result<Result<Vec<Event>, Failure>, BlockError> {
+    for key in &account.keys {
+        if let Err(failure) = check_key_free(key, state).await? {
+            return Ok(Err(failure));
+        }
+        state.put_typed(&key_index_key(key), &account.id);
+    }
+    store_account(state, &account);
+    Ok(Ok(vec![Event::Identity(
+        civitas_core::event::IdentityEvent::AccountRegistered {
+            account: account.id,
+            kind: account.kind,
+            agency: account.agency,
+            roles: account.roles,
+            by: signer.id,
+        },
+    )]))
+}

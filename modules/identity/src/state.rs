@@ -1,0 +1,43 @@
+//! Identity state: agencies, accounts and the key index.
+
+use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::crypto::{AccountId, PublicKey};
+pub use civitas_core::identity::{Account, Agency};
+use civitas_kit::Overlay;
+use civitas_kit::{StateError, StateView};
+
+/// Loads an agency.
+pub async fn load_agency<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &str,
+) -> Result<Option<Agency>, StateError> {
+    state.get_typed(&agency_key(id)).await
+}
+
+/// Key of an agency record.
+pub fn agency_key(id: &str) -> StateKey {
+    StateKey::new(spaces::AGENCY, id.as_bytes().to_vec())
+}
+
+/// Key of an account record.
+pub fn account_key(id: &AccountId) -> StateKey {
+    StateKey::new(spaces::ACCOUNT, id.0.to_vec())
+}
+
+/// Key of the index from a public key to the account it signs for.
+pub fn key_index_key(key: &PublicKey) -> StateKey {
+    StateKey::new(spaces::KEY, key.to_bytes().to_vec())
+}
+
+/// Loads an account.
+pub async fn load_account<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &AccountId,
+) -> Result<Option<Account>, StateError> {
+    state.get_typed(&account_key(id)).await
+}
+
+/// Stores an account.
+pub fn store_account<S: StateView>(state: &mut Overlay<'_, S>, account: &Account) {
+    state.put_typed(&account_key(&account.id), account);
+}

@@ -1,0 +1,44 @@
+//! The notary module: anchor a document's SHA-256 with its issuer, title and metadata; anyone
+//! checks a file against it; the issuing agency can revoke it with a reason.
+//!
+//! Only the fingerprint goes on the ledger, never the document. Its vocabulary is the package
+//! in `types/`; see `docs/MODULES.md` for how a module is built.
+
+pub mod authz;
+pub mod handler;
+pub mod state;
+
+use civitas_core::event::Event;
+use civitas_core::identity::Account;
+use civitas_core::notary::NotaryInstruction;
+use civitas_kit::authz::Question;
+use civitas_kit::{Module, Outcome, Overlay, StateView, TxContext};
+
+/// The notary module, as the registration list names it.
+pub struct Notary;
+
+impl Module for Notary {
+    type Instruction = NotaryInstruction;
+    const SCHEMA: &'static str = include_str!("authz.cedarschema");
+    const POLICIES: &'static str = include_str!("policies.cedar");
+
+    async fn question<'a, S: StateView>(
+        _ctx: &TxContext<'_>,
+        signer: &'a Account,
+        cosigners: &'a [Account],
+        op: &NotaryInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Question<'a>> {
+        authz::question(signer, cosigners, op, state).await
+    }
+
+    async fn apply<S: StateView>(
+        ctx: &TxContext<'_>,
+        signer: &Account,
+        _cosigners: &[Account],
+        op: &NotaryInstruction,
+        state: &mut Overlay<'_, S>,
+    ) -> Outcome<Vec<Event>> {
+        handler::apply(ctx, signer, op, state).await
+    }
+}
