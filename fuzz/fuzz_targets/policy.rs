@@ -4,11 +4,14 @@
 
 use civitas_modules::authz;
 use libfuzzer_sys::fuzz_target;
+use std::sync::LazyLock;
+
+static SCHEMA: LazyLock<String> = LazyLock::new(authz::default_schema);
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)
         && let Ok(entry) = authz::parse_policy(text)
     {
-        let _ = authz::compile(authz::DEFAULT_SCHEMA, &[entry]);
+        let _ = authz::compile(&SCHEMA, &[entry]);
     }
 });
