@@ -656,18 +656,13 @@ fn split_path(path: &str) -> Result<(String, String), ApiError> {
     };
     let id = parts.next().unwrap_or("").to_string();
     let (space, id) = match () {
-        _ if civitas_modules::queries::SPACES
-            .iter()
-            .any(|(s, _)| *s == space) =>
-        {
-            (space, id)
-        }
+        _ if civitas_modules::queries::space(&space).is_some() => (space, id),
         _ => {
             return Err(ApiError::bad_request(format!(
                 "expected /<space>/<id> with a known space: {}",
-                civitas_modules::queries::SPACES
+                civitas_modules::queries::spaces()
                     .iter()
-                    .map(|(s, w)| format!("{s} ({w})"))
+                    .map(|s| format!("{} ({})", s.name, s.about))
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
@@ -729,8 +724,8 @@ async fn account(
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key =
-        key_from_text(spaces::ACCOUNT, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let key = key_from_text(civitas_modules::identity::state::spaces::ACCOUNT, &id)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     found_or_404(
         &node,
         key,
@@ -858,8 +853,8 @@ async fn agency(
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key =
-        key_from_text(spaces::AGENCY, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let key = key_from_text(civitas_modules::identity::state::spaces::AGENCY, &id)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     found_or_404(
         &node,
         key,
@@ -1027,8 +1022,8 @@ async fn proposal(
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key =
-        key_from_text(spaces::PROPOSAL, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let key = key_from_text(civitas_modules::governance::state::spaces::PROPOSAL, &id)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     found_or_404(
         &node,
         key,

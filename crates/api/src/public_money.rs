@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use civitas_consensus::service::NodeHandle;
-use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::bundle::StateKey;
 use civitas_core::codec::from_slice;
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
@@ -64,15 +64,18 @@ async fn must<T: commonware_codec::Decode<Cfg = ()>>(
 
 fn proof_url(key: &StateKey) -> String {
     let id = match key.space.as_str() {
-        spaces::TOTAL | spaces::AGENCY => String::from_utf8_lossy(&key.id).into_owned(),
-        spaces::FISCAL_YEAR => key
+        civitas_modules::treasury::state::spaces::TOTAL
+        | civitas_modules::identity::state::spaces::AGENCY => {
+            String::from_utf8_lossy(&key.id).into_owned()
+        }
+        civitas_modules::treasury::state::spaces::FISCAL_YEAR => key
             .id
             .as_slice()
             .try_into()
             .map(|b: [u8; 4]| u32::from_be_bytes(b).to_string())
             .unwrap_or_default(),
-        spaces::VENDOR => hex::encode(&key.id),
-        spaces::BID if key.id.len() == 40 => {
+        civitas_modules::treasury::state::spaces::VENDOR => hex::encode(&key.id),
+        civitas_modules::procurement::state::spaces::BID if key.id.len() == 40 => {
             let mut tender = [0u8; 8];
             tender.copy_from_slice(&key.id[..8]);
             format!(
@@ -918,7 +921,7 @@ pub(crate) async fn imported_process(
             "by": release.by,
             "height": release.height,
             "text_sha256": release.text,
-            "proof_bundle": format!("/v1/proofs/state/{}/{}", spaces::RELEASE_TEXT, release.text.to_hex()),
+            "proof_bundle": format!("/v1/proofs/state/{}/{}", civitas_modules::procurement::state::spaces::RELEASE_TEXT, release.text.to_hex()),
         }));
     }
     let compiled = ocds::merge::compile(&releases, ocds::merge_rules()).map_err(|e| {
@@ -945,6 +948,6 @@ pub(crate) async fn imported_process(
             "compiledRelease": compiled,
             "versionedRelease": versioned,
         },
-        "proof_bundle": format!("/v1/proofs/state/{}/{}", spaces::IMPORTED, process.ocid),
+        "proof_bundle": format!("/v1/proofs/state/{}/{}", civitas_modules::procurement::state::spaces::IMPORTED, process.ocid),
     })))
 }

@@ -1,7 +1,7 @@
 //! `civitas verify`: check a proof bundle offline against a genesis document.
 
 use crate::output::{document_hash, print_json, read_genesis};
-use civitas_core::bundle::{Claim, ProofBundle, spaces};
+use civitas_core::bundle::{Claim, ProofBundle};
 use civitas_core::hash::Hash32;
 use clap::Args as ClapArgs;
 use std::path::PathBuf;
@@ -63,7 +63,9 @@ pub fn run(args: Args) -> ExitCode {
             Err(e) => return fail(args.json, &format!("{e:#}")),
         };
         let about = match &bundle.claim {
-            Claim::State(claim) if claim.key.space == spaces::DOCUMENT => {
+            Claim::State(claim)
+                if claim.key.space == civitas_modules::notary::state::spaces::DOCUMENT =>
+            {
                 Hash32::from_hex(&hex::encode(&claim.key.id)).ok()
             }
             _ => None,

@@ -532,7 +532,8 @@ impl TxClaim {
     }
 }
 
-/// Well-known state key spaces.
+/// The ledger's own state key spaces. Each module names its own in its package
+/// (`modules/<name>/src/state.rs`, `spaces`).
 pub mod spaces {
     /// Next nonce of an account, by account id.
     pub const NONCE: &str = "ledger/nonce";
@@ -540,20 +541,6 @@ pub mod spaces {
     pub const HISTORY: &str = "ledger/history";
     /// The chain's meta record (single key, empty id).
     pub const META: &str = "ledger/meta";
-    /// An agency, by agency id.
-    pub const AGENCY: &str = "identity/agency";
-    /// An account, by account id.
-    pub const ACCOUNT: &str = "identity/account";
-    /// Which account a key currently signs for, by public key.
-    pub const KEY: &str = "identity/key";
-    /// A notarised document, by SHA-256.
-    pub const DOCUMENT: &str = "notary/document";
-    /// Governance settings: threshold and next proposal number (single key, empty id).
-    pub const GOVERNANCE: &str = "governance/config";
-    /// A governance proposal, by big-endian u64 number.
-    pub const PROPOSAL: &str = "governance/proposal";
-    /// The validator set the next epoch will have (single key, empty id).
-    pub const NEXT_VALIDATORS: &str = "governance/next-validators";
     /// The validator set of an epoch, by big-endian u64 epoch; written by the last block of
     /// the epoch before.
     pub const EPOCH: &str = "consensus/epoch";
@@ -567,39 +554,6 @@ pub mod spaces {
     pub const AUTHZ_PENDING: &str = "authz/pending";
     /// Every policy set that was ever in force, by big-endian u64 version.
     pub const AUTHZ_VERSION: &str = "authz/version";
-    /// Treasury counters: next appropriation, commitment, payment and entry numbers (single key).
-    pub const TREASURY_CONFIG: &str = "treasury/config";
-    /// A fiscal year, by big-endian u32 year.
-    pub const FISCAL_YEAR: &str = "treasury/year";
-    /// A registered vendor, by account id.
-    pub const VENDOR: &str = "treasury/vendor";
-    /// An appropriation with its running figures, by big-endian u64 number.
-    pub const APPROPRIATION: &str = "treasury/appropriation";
-    /// A commitment, by big-endian u64 number.
-    pub const COMMITMENT: &str = "treasury/commitment";
-    /// A payment, by big-endian u64 number.
-    pub const PAYMENT: &str = "treasury/payment";
-    /// One money movement, by big-endian u64 sequence number.
-    pub const ENTRY: &str = "treasury/entry";
-    /// A running total, by UTF-8 `<year>/all` or `<year>/<dimension>/<value>` (dimension
-    /// `agency`, `programme`, `classification`, `vendor` (account hex) or `month` (`YYYY-MM`)).
-    pub const TOTAL: &str = "treasury/total";
-    /// Procurement counters: next tender and contract numbers (single key).
-    pub const PROCUREMENT_CONFIG: &str = "procurement/config";
-    /// A contracting process (plan, tender, award), by big-endian u64 number.
-    pub const TENDER: &str = "procurement/tender";
-    /// A bid, by big-endian u64 tender number followed by the bidder's account id.
-    pub const BID: &str = "procurement/bid";
-    /// A contract with its milestones, by big-endian u64 number.
-    pub const CONTRACT: &str = "procurement/contract";
-    /// An agency's recent awards, read by the integrity signals, by agency id.
-    pub const AWARDS: &str = "procurement/awards";
-    /// An imported (historical) OCDS contracting process, by UTF-8 `ocid`.
-    pub const IMPORTED: &str = "procurement/imported";
-    /// The `ocid` of the n-th imported process, by big-endian u64 n (from 1).
-    pub const IMPORT_INDEX: &str = "procurement/import-index";
-    /// An imported OCDS release's JSON text, by its SHA-256.
-    pub const RELEASE_TEXT: &str = "procurement/release-text";
 }
 
 impl Write for StateKey {

@@ -10,6 +10,7 @@
 //! the ledger's dispatch, default schema and policies from it.
 
 pub mod authz;
+pub mod space;
 
 pub use civitas_exec::{
     BlockEnv, BlockError, Failure, Overlay, Rejection, TxContext, fail, failure, load_required, tri,
@@ -41,6 +42,10 @@ pub trait Module {
     /// one `action "module.instruction"` per instruction. Appended to
     /// [`authz::BASE_SCHEMA`] in registration order.
     const SCHEMA: &'static str;
+
+    /// The module's key spaces: where its records are, how a client names one, and how a
+    /// stored value is shown.
+    const SPACES: &'static [space::Space] = &[];
 
     /// The module's default policies (each with an `@id` and a `@description`), appended to
     /// [`authz::BASE_POLICIES`] in registration order. Governance changes them on a running

@@ -112,6 +112,23 @@ macro_rules! runtime {
             Ok(())
         }
 
+        /// The key spaces module `name` declares.
+        #[cfg(test)]
+        fn module_spaces(name: &str) -> &'static [civitas_kit::space::Space] {
+            match name {
+                $( $name => <$module as Module>::SPACES, )*
+                _ => &[],
+            }
+        }
+
+        /// Every key space: the ledger's, then each module's in registration order.
+        fn assembled_spaces() -> Vec<&'static civitas_kit::space::Space> {
+            let mut all: Vec<&'static civitas_kit::space::Space> =
+                civitas_kit::space::LEDGER.iter().collect();
+            $( all.extend(<$module as Module>::SPACES.iter()); )*
+            all
+        }
+
         fn assembled_schema() -> String {
             let parts = [civitas_kit::authz::BASE_SCHEMA, $( <$module as Module>::SCHEMA, )*];
             parts.join("\n")
@@ -204,6 +221,25 @@ mod tests {
             .collect();
         assert_eq!(anchor, vec!["notary-anchors-documents".to_string()]);
         assert!(compiled.description("no-self-role-change").is_some());
+    }
+
+    /// No two key spaces share a name, and every module's space is named after the module (a
+    /// client reads `<module>/<records>/<id>`; a clash would make two modules' records one).
+    #[test]
+    fn key_spaces_are_unique_and_named_after_their_module() {
+        let all = crate::queries::spaces();
+        let mut names: Vec<&str> = all.iter().map(|s| s.name).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before, "two spaces share a name");
+        for (module, _) in civitas_core::instruction::Instruction::tags() {
+            for space in super::module_spaces(module) {
+                let owned = space.name.starts_with(&format!("{module}/"))
+                    || space.name.starts_with("consensus/");
+                assert!(owned, "{module} declares {}", space.name);
+            }
+        }
     }
 
     /// Every instruction of every module has an action in the assembled schema, and every

@@ -21,6 +21,7 @@ impl Module for Governance {
     type Instruction = GovernanceInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");
     const POLICIES: &'static str = include_str!("policies.cedar");
+    const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(
         _ctx: &TxContext<'_>,

@@ -1,7 +1,7 @@
 //! Governance state: settings, proposals, the next epoch's validator set, and one validator-set
 //! record per epoch.
 
-use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::bundle::StateKey;
 use civitas_core::codec::{
     read_str, read_str_list, str_list_size, str_size, write_str, write_str_list,
 };
@@ -12,6 +12,55 @@ use civitas_kit::Overlay;
 use civitas_kit::{StateError, StateView};
 use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
 use serde::Serialize;
+
+/// The module's key spaces, as `spaces::NAME` (see [`SPACES`]).
+pub mod spaces {
+    /// Governance settings: threshold and next proposal number (single key, empty id).
+    pub const GOVERNANCE: &str = "governance/config";
+    /// A governance proposal, by big-endian u64 number.
+    pub const PROPOSAL: &str = "governance/proposal";
+    /// The validator set the next epoch will have (single key, empty id).
+    pub const NEXT_VALIDATORS: &str = "governance/next-validators";
+    pub use civitas_core::bundle::spaces::{EPOCH, HANDOVERS};
+
+    use super::*;
+    use civitas_kit::space::{Id, Space, view};
+
+    /// Where the module's records are, how a client names one, and how a value is shown.
+    pub const SPACES: &[Space] = &[
+        Space {
+            name: GOVERNANCE,
+            id: Id::Empty,
+            about: "empty",
+            describe: None,
+            view: view::<GovernanceConfig>,
+        },
+        Space {
+            name: PROPOSAL,
+            id: Id::Number,
+            about: "proposal number",
+            describe: None,
+            view: view::<Proposal>,
+        },
+        Space {
+            name: NEXT_VALIDATORS,
+            id: Id::Empty,
+            about: "empty",
+            describe: None,
+            view: view::<ValidatorSet>,
+        },
+        Space {
+            name: HANDOVERS,
+            id: Id::Empty,
+            about: "empty",
+            describe: None,
+            view: |bytes| {
+                let epochs = civitas_core::codec::from_slice::<Epochs>(bytes, &()).ok()?;
+                serde_json::to_value(epochs.0).ok()
+            },
+        },
+    ];
+}
 
 /// Governance settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -30,6 +30,7 @@ impl Module for Identity {
     type Instruction = IdentityInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");
     const POLICIES: &'static str = include_str!("policies.cedar");
+    const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(
         ctx: &TxContext<'_>,

@@ -1,10 +1,48 @@
 //! Identity state: agencies, accounts and the key index.
 
-use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::bundle::StateKey;
 use civitas_core::crypto::{AccountId, PublicKey};
 pub use civitas_core::identity::{Account, Agency};
 use civitas_kit::Overlay;
 use civitas_kit::{StateError, StateView};
+
+/// The module's key spaces, as `spaces::NAME` (see [`SPACES`]).
+pub mod spaces {
+    /// An agency, by agency id.
+    pub const AGENCY: &str = "identity/agency";
+    /// An account, by account id.
+    pub const ACCOUNT: &str = "identity/account";
+    /// Which account a key currently signs for, by public key.
+    pub const KEY: &str = "identity/key";
+
+    use super::*;
+    use civitas_kit::space::{Id, Space, view};
+
+    /// Where the module's records are, how a client names one, and how a value is shown.
+    pub const SPACES: &[Space] = &[
+        Space {
+            name: AGENCY,
+            id: Id::Text,
+            about: "agency id, such as finance",
+            describe: None,
+            view: view::<Agency>,
+        },
+        Space {
+            name: ACCOUNT,
+            id: Id::Hex32("an account id"),
+            about: "account id, hex",
+            describe: None,
+            view: view::<Account>,
+        },
+        Space {
+            name: KEY,
+            id: Id::PublicKey,
+            about: "public key, hex",
+            describe: None,
+            view: view::<AccountId>,
+        },
+    ];
+}
 
 /// Loads an agency.
 pub async fn load_agency<S: StateView>(

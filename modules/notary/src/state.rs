@@ -1,6 +1,6 @@
 //! Notary state: one record per anchored document.
 
-use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::bundle::StateKey;
 use civitas_core::codec::{read_list, read_str, str_size, write_str};
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
@@ -11,6 +11,24 @@ use civitas_kit::Overlay;
 use civitas_kit::{StateError, StateView};
 use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
 use serde::Serialize;
+
+/// The module's key spaces, as `spaces::NAME` (see [`SPACES`]).
+pub mod spaces {
+    /// A notarised document, by SHA-256.
+    pub const DOCUMENT: &str = "notary/document";
+
+    use super::*;
+    use civitas_kit::space::{Id, Space, view};
+
+    /// Where the module's records are, how a client names one, and how a value is shown.
+    pub const SPACES: &[Space] = &[Space {
+        name: DOCUMENT,
+        id: Id::Hex32("a document's SHA-256"),
+        about: "SHA-256 of the document, hex",
+        describe: Some(describe_document),
+        view: view::<Document>,
+    }];
+}
 
 /// A revocation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -134,4 +152,29 @@ impl Read for Document {
             revocation: Option::<Revocation>::read(buf)?,
         })
     }
+}
+
+/// What a proof of a document's record shows.
+fn describe_document(id: &[u8], document: Option<&serde_json::Value>, at: &str) -> Option<String> {
+    let hash: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let Some(doc) = document else {
+        return Some(format!(
+            "no document with SHA-256 {hash} has been notarised ({at})"
+        ));
+    };
+    let revoked = match doc["revocation"].as_object() {
+        Some(r) => format!(
+            "; it was REVOKED at height {}: {}",
+            r["height"],
+            r["reason"].as_str().unwrap_or("")
+        ),
+        None => "; it has not been revoked".to_string(),
+    };
+    Some(format!(
+        "document {hash} titled {:?} was notarised by {} (official {}) at height {}{revoked} ({at})",
+        doc["title"].as_str().unwrap_or(""),
+        doc["agency"].as_str().unwrap_or(""),
+        doc["issuer"].as_str().unwrap_or(""),
+        doc["height"],
+    ))
 }

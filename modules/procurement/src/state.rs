@@ -1,7 +1,7 @@
 //! Procurement state: one record per contracting process (plan, tender, award), one per bid,
 //! one per contract, and each agency's recent awards for the integrity signals.
 
-use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::bundle::StateKey;
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::limits::*;
@@ -10,6 +10,99 @@ use civitas_core::procurement::{Criterion, Method, MilestoneTerms};
 use civitas_core::time::TimestampMs;
 use civitas_core::{codec_enum, codec_struct};
 use serde::Serialize;
+
+/// The module's key spaces, as `spaces::NAME` (see [`SPACES`]).
+pub mod spaces {
+    /// Procurement counters: next tender and contract numbers (single key).
+    pub const PROCUREMENT_CONFIG: &str = "procurement/config";
+    /// A contracting process (plan, tender, award), by big-endian u64 number.
+    pub const TENDER: &str = "procurement/tender";
+    /// A bid, by big-endian u64 tender number followed by the bidder's account id.
+    pub const BID: &str = "procurement/bid";
+    /// A contract with its milestones, by big-endian u64 number.
+    pub const CONTRACT: &str = "procurement/contract";
+    /// An agency's recent awards, read by the integrity signals, by agency id.
+    pub const AWARDS: &str = "procurement/awards";
+    /// An imported (historical) OCDS contracting process, by UTF-8 `ocid`.
+    pub const IMPORTED: &str = "procurement/imported";
+    /// The `ocid` of the n-th imported process, by big-endian u64 n (from 1).
+    pub const IMPORT_INDEX: &str = "procurement/import-index";
+    /// An imported OCDS release's JSON text, by its SHA-256.
+    pub const RELEASE_TEXT: &str = "procurement/release-text";
+
+    use super::*;
+    use civitas_kit::space::{Id, Space, view};
+
+    /// Where the module's records are, how a client names one, and how a value is shown.
+    pub const SPACES: &[Space] = &[
+        Space {
+            name: PROCUREMENT_CONFIG,
+            id: Id::Empty,
+            about: "empty",
+            describe: None,
+            view: view::<ProcurementConfig>,
+        },
+        Space {
+            name: TENDER,
+            id: Id::Number,
+            about: "tender number",
+            describe: None,
+            view: view::<Tender>,
+        },
+        Space {
+            name: BID,
+            id: Id::Custom(|id| {
+                let parsed = id.split_once('/').and_then(|(tender, bidder)| {
+                    Some((tender.parse::<u64>().ok()?, Hash32::from_hex(bidder).ok()?))
+                });
+                let Some((tender, bidder)) = parsed else {
+                    return Err("<tender number>/<bidder account id, hex>".to_string());
+                };
+                let mut bytes = tender.to_be_bytes().to_vec();
+                bytes.extend_from_slice(&bidder.0);
+                Ok(bytes)
+            }),
+            about: "<tender number>/<bidder account id, hex>",
+            describe: None,
+            view: view::<Bid>,
+        },
+        Space {
+            name: CONTRACT,
+            id: Id::Number,
+            about: "contract number",
+            describe: None,
+            view: view::<Contract>,
+        },
+        Space {
+            name: AWARDS,
+            id: Id::Text,
+            about: "agency id, such as health",
+            describe: None,
+            view: view::<RecentAwards>,
+        },
+        Space {
+            name: IMPORTED,
+            id: Id::Text,
+            about: "an imported process's ocid",
+            describe: None,
+            view: view::<ImportedProcess>,
+        },
+        Space {
+            name: IMPORT_INDEX,
+            id: Id::Number,
+            about: "import number",
+            describe: None,
+            view: view::<ImportRef>,
+        },
+        Space {
+            name: RELEASE_TEXT,
+            id: Id::Hex32("a release text's SHA-256"),
+            about: "SHA-256 of the release text, hex",
+            describe: None,
+            view: view::<ReleaseText>,
+        },
+    ];
+}
 
 /// Next numbers to hand out; both start at 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -6,7 +6,7 @@
 //! previous entry of that total, and each total stores its latest entry. Walking back from a
 //! total reaches exactly its entries, each provable.
 
-use civitas_core::bundle::{StateKey, spaces};
+use civitas_core::bundle::StateKey;
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::limits::*;
@@ -17,6 +17,98 @@ use civitas_core::{codec_enum, codec_struct};
 use civitas_kit::Overlay;
 use civitas_kit::{StateError, StateView};
 use serde::Serialize;
+
+/// The module's key spaces, as `spaces::NAME` (see [`SPACES`]).
+pub mod spaces {
+    /// Treasury counters: next appropriation, commitment, payment and entry numbers (single key).
+    pub const TREASURY_CONFIG: &str = "treasury/config";
+    /// A fiscal year, by big-endian u32 year.
+    pub const FISCAL_YEAR: &str = "treasury/year";
+    /// A registered vendor, by account id.
+    pub const VENDOR: &str = "treasury/vendor";
+    /// An appropriation with its running figures, by big-endian u64 number.
+    pub const APPROPRIATION: &str = "treasury/appropriation";
+    /// A commitment, by big-endian u64 number.
+    pub const COMMITMENT: &str = "treasury/commitment";
+    /// A payment, by big-endian u64 number.
+    pub const PAYMENT: &str = "treasury/payment";
+    /// One money movement, by big-endian u64 sequence number.
+    pub const ENTRY: &str = "treasury/entry";
+    /// A running total, by UTF-8 `<year>/all` or `<year>/<dimension>/<value>` (dimension
+    /// `agency`, `programme`, `classification`, `vendor` (account hex) or `month` (`YYYY-MM`)).
+    pub const TOTAL: &str = "treasury/total";
+
+    use super::*;
+    use civitas_kit::space::{Id, Space, view};
+
+    /// Where the module's records are, how a client names one, and how a value is shown.
+    pub const SPACES: &[Space] = &[
+        Space {
+            name: TREASURY_CONFIG,
+            id: Id::Empty,
+            about: "empty",
+            describe: None,
+            view: view::<TreasuryConfig>,
+        },
+        Space {
+            name: FISCAL_YEAR,
+            id: Id::Year,
+            about: "year, such as 2026",
+            describe: None,
+            view: view::<FiscalYear>,
+        },
+        Space {
+            name: VENDOR,
+            id: Id::Hex32("an account id"),
+            about: "account id, hex",
+            describe: None,
+            view: view::<Vendor>,
+        },
+        Space {
+            name: APPROPRIATION,
+            id: Id::Number,
+            about: "appropriation number",
+            describe: None,
+            view: view::<Appropriation>,
+        },
+        Space {
+            name: COMMITMENT,
+            id: Id::Number,
+            about: "commitment number",
+            describe: None,
+            view: view::<Commitment>,
+        },
+        Space {
+            name: PAYMENT,
+            id: Id::Number,
+            about: "payment number",
+            describe: None,
+            view: view::<Payment>,
+        },
+        Space {
+            name: ENTRY,
+            id: Id::Number,
+            about: "entry number",
+            describe: None,
+            view: view::<Entry>,
+        },
+        Space {
+            name: TOTAL,
+            id: Id::Custom(|id| {
+                if parse_total_id(id).is_none() {
+                    return Err(format!(
+                        "2026/all or 2026/<dimension>/<value>, with dimension agency, \
+                         programme, classification, vendor or month; got {id:?}"
+                    ));
+                }
+                Ok(id.as_bytes().to_vec())
+            }),
+            about: "2026/all, or 2026/<agency|programme|classification|vendor|month>/<value>",
+            describe: Some(describe_total),
+            view: view::<Total>,
+        },
+    ];
+}
 
 /// Next numbers to hand out; all start at 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -550,6 +642,34 @@ pub async fn load_config<S: StateView>(
 pub fn month_of(time: TimestampMs) -> String {
     let (year, month, ..) = time.civil();
     format!("{year:04}-{month:02}")
+}
+
+/// What a proof of a running total shows; an absent total is described generically.
+fn describe_total(_id: &[u8], total: Option<&serde_json::Value>, at: &str) -> Option<String> {
+    let total = total?;
+    let currency = total["currency"].as_str().unwrap_or("");
+    let money = |figure: &str| {
+        let amount = total["figures"][figure].as_u64().unwrap_or(0);
+        match Currency::parse(currency) {
+            Ok(c) => civitas_core::money::format_amount(amount, c),
+            Err(_) => format!("{amount} (minor units)"),
+        }
+    };
+    let scope = match total["dimension"].as_str() {
+        Some("all") | None => "the whole fiscal year".to_string(),
+        Some(dimension) => format!("{dimension} {}", total["value"].as_str().unwrap_or("")),
+    };
+    Some(format!(
+        "fiscal year {} totals for {scope}: appropriated {}, allotted {}, committed {}, \
+         paid {}, over {} entries (the latest is entry {}; each is provable) ({at})",
+        total["year"],
+        money("appropriated"),
+        money("allotted"),
+        money("committed"),
+        money("paid"),
+        total["entries"],
+        total["last_entry"],
+    ))
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use civitas_core::bundle::spaces;
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::read::{HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIME, SignedRead};
 use civitas_core::time::TimestampMs;
@@ -224,8 +223,11 @@ async fn account_record(
     state: &PortalState,
     account: &AccountId,
 ) -> Result<Option<Value>, ApiError> {
-    let key = key_from_text(spaces::ACCOUNT, &account.to_hex())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let key = key_from_text(
+        civitas_modules::identity::state::spaces::ACCOUNT,
+        &account.to_hex(),
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let proven = state.node.state(key.clone()).await?;
     Ok(proven
         .value
@@ -548,7 +550,10 @@ async fn business(state: &PortalState, account: &AccountId) -> String {
     let mut bids = Vec::new();
     for tender in tenders["tenders"].as_array().into_iter().flatten() {
         let number = tender["id"].as_u64().unwrap_or(0);
-        let Ok(key) = key_from_text(spaces::BID, &format!("{number}/{id}")) else {
+        let Ok(key) = key_from_text(
+            civitas_modules::procurement::state::spaces::BID,
+            &format!("{number}/{id}"),
+        ) else {
             continue;
         };
         let Ok(proven) = node.state(key.clone()).await else {
