@@ -157,8 +157,3 @@ pub const LEDGER: &[Space] = &[
         view: view::<crate::authz::PolicySetRecord>,
     },
 ];
-
-/// The key space `name` among `all`.
-pub fn find<'a>(all: &[&'a Space], name: &str) -> Option<&'a Space> {
-    all.iter().copied().find(|space| space.name == name)
-}

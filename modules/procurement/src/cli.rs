@@ -759,62 +759,32 @@ mod tests {
         assert!(error.contains("TITLE|AMOUNT|DUE"), "{error}");
         let error = refused(&[&sign[..], &["Foundations|40000.00 EUR|2027-02-30"]].concat());
         assert!(error.contains("2027-02-30"), "{error}");
-        let error = refused(&[
-            "civitas",
-            "publish",
-            "--tender",
-            "1",
-            "--document",
-            "missing.pdf",
-            "--deadline",
-            "2027-01-31T17:00:00Z",
-            "--criterion",
-            "price=60",
-            "--committee",
-            &"ab".repeat(32),
-            "--standstill-days",
-            "10",
-            "--key",
-            "k",
-        ]);
+        let hash = "ab".repeat(32);
+        let publish = |document: &str, deadline: &str, criterion: &str| {
+            refused(&[
+                "civitas",
+                "publish",
+                "--tender",
+                "1",
+                "--document",
+                document,
+                "--deadline",
+                deadline,
+                "--criterion",
+                criterion,
+                "--committee",
+                &hash,
+                "--standstill-days",
+                "10",
+                "--key",
+                "k",
+            ])
+        };
+        let error = publish("missing.pdf", "2027-01-31T17:00:00Z", "price=60");
         assert!(error.contains("missing.pdf"), "{error}");
-        let error = refused(&[
-            "civitas",
-            "publish",
-            "--tender",
-            "1",
-            "--document",
-            &"ab".repeat(32),
-            "--deadline",
-            "2027-01-31T17:00:00Z",
-            "--criterion",
-            "price",
-            "--committee",
-            &"ab".repeat(32),
-            "--standstill-days",
-            "10",
-            "--key",
-            "k",
-        ]);
+        let error = publish(&hash, "2027-01-31T17:00:00Z", "price");
         assert!(error.contains("price=60"), "{error}");
-        let error = refused(&[
-            "civitas",
-            "publish",
-            "--tender",
-            "1",
-            "--document",
-            &"ab".repeat(32),
-            "--deadline",
-            "2027-01-31",
-            "--criterion",
-            "price=100",
-            "--committee",
-            &"ab".repeat(32),
-            "--standstill-days",
-            "10",
-            "--key",
-            "k",
-        ]);
+        let error = publish(&hash, "2027-01-31", "price=100");
         assert!(error.contains("2027-01-31T17:00:00Z"), "{error}");
     }
 }

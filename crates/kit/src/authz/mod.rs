@@ -25,6 +25,7 @@ pub use policies::{
     AuthzError, Compiled, PolicyEntry, PolicyHead, PolicySetRecord, PolicySummary, compile,
     parse_policies, parse_policy, parse_schema, schema_digest, summarize,
 };
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -262,25 +263,32 @@ struct TypeNames {
 
 fn type_names() -> &'static TypeNames {
     static NAMES: OnceLock<TypeNames> = OnceLock::new();
-    NAMES.get_or_init(|| TypeNames {
-        account: type_name("Account"),
-        signers: type_name("Signers"),
-        action: type_name("Action"),
+    NAMES.get_or_init(|| {
+        let name = |n: &str| EntityTypeName::from_str(n).expect("a valid Cedar type name");
+        TypeNames {
+            account: name("Account"),
+            signers: name("Signers"),
+            action: name("Action"),
+        }
     })
 }
 
-/// A module's entity type name, parsed once.
-fn type_name(name: &str) -> EntityTypeName {
-    static PARSED: Mutex<BTreeMap<String, EntityTypeName>> = Mutex::new(BTreeMap::new());
-    let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(found) = parsed.get(name) {
-        return found.clone();
+/// A module's entity type name, parsed once per thread: the names come from the modules'
+/// code, so each thread holds a handful, and a decision takes no lock. A name Cedar refuses
+/// is the module's mistake, refused like any other internal error of the decision.
+fn type_name(name: &'static str) -> Result<EntityTypeName, String> {
+    thread_local! {
+        static PARSED: RefCell<BTreeMap<&'static str, EntityTypeName>> =
+            const { RefCell::new(BTreeMap::new()) };
     }
-    // A name a module declares in code; an invalid one is a programming error that every
-    // test of that module's actions finds, not something block data chooses.
-    let parsed_name = EntityTypeName::from_str(name).expect("a valid Cedar type name");
-    parsed.insert(name.to_string(), parsed_name.clone());
-    parsed_name
+    PARSED.with_borrow_mut(|parsed| {
+        if let Some(found) = parsed.get(name) {
+            return Ok(found.clone());
+        }
+        let parsed_name = EntityTypeName::from_str(name).map_err(|e| e.to_string())?;
+        parsed.insert(name, parsed_name.clone());
+        Ok(parsed_name)
+    })
 }
 
 fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
@@ -433,7 +441,7 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
             id,
             attrs,
         } => {
-            let id = uid(&type_name(name), id);
+            let id = uid(&type_name(name).map_err(internal("entity type"))?, id);
             let attrs = attrs.iter().map(|(name, value)| {
                 let value = match value {
                     Attr::String(text) => RestrictedExpression::new_string(text.clone()),
