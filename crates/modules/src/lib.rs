@@ -24,8 +24,8 @@ use civitas_core::identity::Account;
 use civitas_core::instruction::Instruction;
 use civitas_core::tx::SignedTx;
 use civitas_exec::{BlockEnv, BlockError, Failure, Modules, Overlay, Rejection, TxContext};
-use civitas_kit::Module;
 use civitas_kit::authz::Question;
+use civitas_kit::{Module, fail, tri};
 use civitas_state::StateView;
 
 /// The kit's authorization step, with the default schema and policies assembled from the
@@ -186,21 +186,13 @@ impl Modules for CivitasModules {
         instruction: &Instruction,
         state: &mut Overlay<'_, S>,
     ) -> Result<Result<Vec<Event>, Failure>, BlockError> {
-        let signer = match identity::state::load_account(state, &ctx.signer).await? {
-            Some(account) => account,
-            None => {
-                return Ok(Err(civitas_exec::failure!("unknown_account")));
-            }
+        let Some(signer) = identity::state::load_account(state, &ctx.signer).await? else {
+            fail!("unknown_account");
         };
         let cosigners = authz::cosigners(&ctx.signing_keys, &signer, state).await?;
-        let question = match question(ctx, &signer, &cosigners, instruction, state).await? {
-            Ok(question) => question,
-            Err(failure) => return Ok(Err(failure)),
-        };
+        let question = tri!(question(ctx, &signer, &cosigners, instruction, state).await?);
         let policies = authz::load_active(state).await?;
-        if let Err(denial) = authz::decide(&policies, ctx.env, &question) {
-            return Ok(Err(denial));
-        }
+        tri!(authz::decide(&policies, ctx.env, &question));
         dispatch(ctx, &signer, &cosigners, instruction, state).await
     }
 }
