@@ -1,13 +1,12 @@
 //! `civitas tx`: sign instructions with a key file, submit them, and wait for finality.
 
-use crate::output::{document_hash, print_json, read_key};
+use crate::output::{print_json, read_key};
 use anyhow::{Context, Result, bail};
 use civitas_client::{Client, build_cosigned_tx};
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::governance::NewValidator;
 use civitas_core::instruction::{
-    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, MetadataEntry,
-    NotaryInstruction,
+    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
 };
 use civitas_core::keyfile::KeyFile;
 use civitas_core::tx::SignedTx;
@@ -62,7 +61,7 @@ pub enum Command {
     Identity(Identity),
     /// Notary: anchor and revoke documents.
     #[command(subcommand)]
-    Notary(Notary),
+    Notary(civitas_notary::cli::NotaryCommand<Common>),
     /// Governance: proposals approved by a threshold of agencies.
     #[command(subcommand)]
     Governance(Governance),
@@ -335,36 +334,6 @@ pub enum Identity {
         /// The account id.
         #[arg(long)]
         account: String,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum Notary {
-    /// Anchor a document's SHA-256 (the file never leaves this machine).
-    ///
-    /// Example: civitas tx notary anchor deed.pdf --title "Deed 2026/117" --key bob.json
-    ///   --node http://127.0.0.1:8080
-    Anchor {
-        /// The document (or its SHA-256 in hex).
-        file: String,
-        /// Title.
-        #[arg(long)]
-        title: String,
-        /// Metadata as key=value; repeat for several.
-        #[arg(long = "meta")]
-        meta: Vec<String>,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Revoke an anchored document, giving a reason.
-    Revoke {
-        /// The document (or its SHA-256 in hex).
-        file: String,
         /// Why.
         #[arg(long)]
         reason: String,
@@ -820,50 +789,15 @@ pub fn run(command: Command) -> Result<()> {
                 }),
             ),
         },
-        Command::Notary(op) => match op {
-            Notary::Anchor {
-                file,
-                title,
-                meta,
-                common,
-            } => {
-                let document = document_hash(&file)?;
-                let metadata = meta
-                    .iter()
-                    .map(|entry| {
-                        let (key, value) = entry
-                            .split_once('=')
-                            .with_context(|| format!("metadata {entry:?} must be key=value"))?;
-                        Ok(MetadataEntry {
-                            key: key.trim().to_string(),
-                            value: value.trim().to_string(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                if !common.json {
-                    eprintln!("document SHA-256: {document}");
-                }
-                send(
-                    &common,
-                    Instruction::Notary(NotaryInstruction::Anchor {
-                        document,
-                        title,
-                        metadata,
-                    }),
-                )
+        Command::Notary(op) => {
+            let (instruction, common) = op.into_instruction();
+            if let NotaryInstruction::Anchor { document, .. } = &instruction
+                && !common.json
+            {
+                eprintln!("document SHA-256: {document}");
             }
-            Notary::Revoke {
-                file,
-                reason,
-                common,
-            } => send(
-                &common,
-                Instruction::Notary(NotaryInstruction::Revoke {
-                    document: document_hash(&file)?,
-                    reason,
-                }),
-            ),
-        },
+            send(&common, Instruction::Notary(instruction))
+        }
         Command::Governance(op) => {
             let propose = |action, reason| {
                 Instruction::Governance(GovernanceInstruction::Propose { action, reason })

@@ -5,6 +5,7 @@
 //! in `types/`; see `docs/MODULES.md` for how a module is built.
 
 pub mod authz;
+pub mod cli;
 pub mod handler;
 pub mod state;
 
