@@ -240,6 +240,14 @@ def read_header(r):
     start = r.pos
     h = {}
     h["version"] = r.be(2)
+    if h["version"] == 4:
+        h["protocol"] = r.be(2)
+        if h["protocol"] == 0:
+            raise Invalid("header of protocol version 0")
+    elif h["version"] == 3:
+        h["protocol"] = 1
+    else:
+        raise Invalid("unknown header version")
     h["chain"] = r.take(32)
     h["height"] = r.be(8)
     h["parent"] = r.take(32)
@@ -258,8 +266,6 @@ def read_header(r):
     h["history_root"] = r.take(32)
     h["validator_set"] = r.take(32)
     h["bytes"] = r.data[start:r.pos]
-    if h["version"] != 3:
-        raise Invalid("unknown header version")
     return h
 
 

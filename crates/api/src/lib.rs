@@ -273,6 +273,12 @@ async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
         "validators": set.keys(),
         // Each a ValidatorEntry: key, agency, p2p_address.
         "peers": { "connected": peers.connected, "missing": peers.missing },
+        "protocol": {
+            "next_block": tip.next_protocol,
+            "known": node.protocols().0.iter().map(|p| p.version).collect::<Vec<_>>(),
+            "release": env!("CARGO_PKG_VERSION"),
+        },
+        "halted": node.halted(),
     }))
 }
 
@@ -931,9 +937,18 @@ async fn agencies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Val
 
 /// Governance settings, the current epoch's validators and the set the next epoch will have.
 async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
-    use civitas_modules::governance::state::{config_key, next_validators_key};
+    use civitas_modules::governance::state::{config_key, next_validators_key, protocol_key};
     let Json(config) = read_state(&node, config_key(), false).await?;
     let Json(next) = read_state(&node, next_validators_key(), false).await?;
+    // A chain where no upgrade was ever scheduled has no record: protocol 1 since genesis.
+    let protocol = node
+        .state(protocol_key())
+        .await?
+        .value
+        .and_then(|bytes| civitas_core::codec::from_slice(&bytes, &()).ok())
+        .unwrap_or_else(civitas_core::governance::ProtocolSchedule::default)
+        // As the next block sees it: an upgrade whose height has come is active.
+        .settled(node.tip().height + 1);
     let (epoch, current) = node.epoch();
     let genesis = node.genesis();
     Ok(Json(json!({
@@ -945,6 +960,7 @@ async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::V
         "next_epoch_starts_at": genesis.last_height_of(epoch).saturating_add(1),
         "validators": current.validators,
         "next_validators": next["value"]["validators"],
+        "protocol": protocol,
         "height": config["height"],
     })))
 }

@@ -65,6 +65,12 @@ pub fn describe(action: &Value) -> String {
             text("id"),
             text("name")
         ),
+        "schedule_upgrade" => format!(
+            "activate protocol version {} at block {} (nodes need civitas {} or later by then)",
+            action["version"],
+            action["height"],
+            text("release")
+        ),
         other => format!("{other} (see the proposal's JSON)"),
     }
 }
@@ -248,6 +254,35 @@ pub fn check_agency_in_force(client: &Client, agency: &str) -> Result<(Votes, Va
         ),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Checks, before signing, that an upgrade to `version` at `height` could be executed now:
+/// the version is above the active one and the height is still ahead.
+pub fn check_upgrade(client: &Client, version: u16, height: u64) -> Result<()> {
+    let (_, governance) = Votes::fetch(client)?;
+    let active = governance["protocol"]["active"]
+        .as_u64()
+        .context("the node did not report the active protocol version")?;
+    if u64::from(version) <= active {
+        bail!("protocol version {active} is already active; an upgrade names a later version");
+    }
+    let tip = governance["height"].as_u64().unwrap_or(0);
+    if height <= tip + 1 {
+        bail!(
+            "block {height} is not ahead of the chain (it is at block {tip}); choose a height \
+             that leaves every operator time to install the release"
+        );
+    }
+    if let Some(next) = governance["protocol"]["next"].as_object() {
+        eprintln!(
+            "note: this replaces the upgrade to protocol version {} at block {}, scheduled by \
+             proposal {}",
+            next.get("version").unwrap_or(&Value::Null),
+            next.get("height").unwrap_or(&Value::Null),
+            next.get("proposal").unwrap_or(&Value::Null)
+        );
+    }
+    Ok(())
 }
 
 /// Checks that `key` is not in the next epoch's set (the set a proposal changes; a validator

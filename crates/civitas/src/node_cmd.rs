@@ -428,7 +428,10 @@ pub fn run(command: Command) -> Result<()> {
         max_peers,
     };
     tracing::info!(%agency, api = %api_listen, p2p = %node.p2p_listen, "starting node");
+    let halted = Arc::new(std::sync::Mutex::new(None::<String>));
+    let halt_reason = halted.clone();
     civitas_consensus::node::run(data_dir.join("storage"), params, move |handle| async move {
+        let until_halted = handle.until_halted();
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(listener) => listener,
             Err(e) => {
@@ -444,6 +447,9 @@ pub fn run(command: Command) -> Result<()> {
             tokio::select! {
                 _ = shutdown_signal() => {},
                 _ = disk => {},
+                reason = until_halted => {
+                    *halt_reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+                },
             }
         });
         if let Err(e) = server.await {
@@ -451,6 +457,12 @@ pub fn run(command: Command) -> Result<()> {
         }
         tracing::info!("shutting down");
     });
+    let reason = halted.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(reason) = reason {
+        // Said in the log already; said again where a person starting the node looks.
+        eprintln!("error: {reason}");
+        std::process::exit(civitas_core::protocol::EXIT_UPGRADE_REQUIRED);
+    }
     Ok(())
 }
 

@@ -246,6 +246,31 @@ pub enum Governance {
         #[command(flatten)]
         common: Common,
     },
+    /// Propose that protocol version VERSION become active at block HEIGHT. From that block
+    /// on, blocks are made under its rules; a node whose release does not know it stops there
+    /// (exit status 78) and its log names RELEASE. Install RELEASE on every validator before
+    /// HEIGHT: the new release keeps to the active version until then. A later proposal
+    /// replaces an upgrade that has not activated yet (to postpone it).
+    ///
+    /// Example: civitas tx governance schedule-upgrade --key devnet/keys/finance.json
+    ///   --protocol 2 --height 250000 --release 0.2.0 --reason "the notices register"
+    ScheduleUpgrade {
+        /// The protocol version, above the active one (`civitas query governance` shows it).
+        #[arg(long)]
+        protocol: u16,
+        /// The first block made under it: after the block that executes the proposal; leave
+        /// operators time to install the release.
+        #[arg(long)]
+        height: u64,
+        /// The first release that runs the version, as operators install it (`0.2.0`).
+        #[arg(long)]
+        release: String,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Approve an open proposal for the signer's agency. Shows the proposal and asks before
     /// signing; refuses, without signing, a proposal that is closed or that the agency already
     /// approved.
@@ -952,6 +977,29 @@ pub fn run(command: Command) -> Result<()> {
                         &common,
                         propose(GovernanceAction::RenameAgency { id: agency, name }, reason),
                     )
+                }
+                Governance::ScheduleUpgrade {
+                    protocol,
+                    height,
+                    release,
+                    reason,
+                    common,
+                } => {
+                    let instruction = GovernanceInstruction::Propose {
+                        action: GovernanceAction::ScheduleUpgrade {
+                            version: protocol,
+                            height,
+                            release,
+                        },
+                        reason,
+                    };
+                    instruction.validate()?;
+                    crate::governance_view::check_upgrade(
+                        &Client::new(&common.node),
+                        protocol,
+                        height,
+                    )?;
+                    send(&common, Instruction::Governance(instruction))
                 }
                 Governance::Approve {
                     proposal,

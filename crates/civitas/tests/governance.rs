@@ -373,4 +373,68 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         "the Python verifier rejects the bundle: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+
+    // A protocol upgrade is scheduled by vote; one that could not take effect is refused
+    // before it is signed.
+    let running = [apis[0].clone(), apis[2].clone(), api.clone()];
+    let schedule = |protocol: &str, at: u64| {
+        civitas(&[
+            "tx",
+            "governance",
+            "schedule-upgrade",
+            "--key",
+            admin("finance").to_str().unwrap(),
+            "--protocol",
+            protocol,
+            "--height",
+            &at.to_string(),
+            "--release",
+            "0.2.0",
+            "--reason",
+            "the register of official notices",
+            "--node",
+            &apis[0],
+        ])
+    };
+    let now = height(&apis[0]);
+    let behind = refused(schedule("2", now));
+    assert!(behind.contains("is not ahead of the chain"), "{behind}");
+    let same = refused(schedule("1", now + 100_000));
+    assert!(
+        same.contains("an upgrade names version 2 or later"),
+        "{same}"
+    );
+    let out = ok(schedule("2", now + 100_000));
+    assert!(out.contains("proposal_opened #3"), "{out}");
+    settle(&running);
+    let open = ok(civitas(&[
+        "query",
+        "governance",
+        "--open",
+        "--node",
+        &apis[0],
+    ]));
+    assert!(
+        open.contains(&format!(
+            "activate protocol version 2 at block {} (nodes need civitas 0.2.0 or later",
+            now + 100_000
+        )),
+        "{open}"
+    );
+    ok(approve("3", "land", &apis[0], true));
+    let out = ok(approve("3", "health", &apis[2], true));
+    assert!(out.contains("proposal_executed #3"), "{out}");
+    settle(&running);
+    let protocol = &governance(&api)["protocol"];
+    assert_eq!(protocol["active"], 1, "{protocol}");
+    assert_eq!(protocol["next"]["version"], 2, "{protocol}");
+    assert_eq!(protocol["next"]["height"], now + 100_000, "{protocol}");
+    assert_eq!(protocol["next"]["release"], "0.2.0", "{protocol}");
+    let status = status(&api);
+    assert_eq!(status["protocol"]["next_block"], 1, "{status}");
+    assert_eq!(
+        status["protocol"]["known"],
+        serde_json::json!([1]),
+        "{status}"
+    );
 }

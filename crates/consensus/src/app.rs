@@ -11,12 +11,14 @@ use crate::epochs::{EpochEvent, HandoverStore};
 use crate::history::HistoryStore;
 use crate::mempool::Mempool;
 use crate::receipts::ReceiptStore;
-use civitas_core::block::{Block, HEADER_VERSION, Header};
+use civitas_core::block::{Block, HEADER_VERSION, HEADER_VERSION_BEFORE_PROTOCOLS, Header};
 use civitas_core::genesis::Genesis;
 use civitas_core::genesis::validator_set_digest;
+use civitas_core::governance::ProtocolSchedule;
 use civitas_core::governance::ValidatorSet;
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::Instruction;
+use civitas_core::protocol::{Protocol, Protocols};
 use civitas_core::receipt::Receipt;
 use civitas_core::time::TimestampMs;
 use civitas_exec::{BlockEnv, BlockError, BlockResult, Mode, execute_block, execute_block_until};
@@ -85,7 +87,7 @@ pub struct FinalizedBlock {
 }
 
 /// What the node knows about the finalized chain's tip.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Tip {
     /// Height of the latest applied block.
     pub height: u64,
@@ -95,6 +97,20 @@ pub struct Tip {
     pub state_root: Hash32,
     /// Its timestamp.
     pub timestamp: TimestampMs,
+    /// The protocol version the next block is made under (what the mempool admits).
+    pub next_protocol: u16,
+}
+
+impl Default for Tip {
+    fn default() -> Self {
+        Self {
+            height: 0,
+            digest: Hash32::default(),
+            state_root: Hash32::default(),
+            timestamp: TimestampMs::default(),
+            next_protocol: 1,
+        }
+    }
 }
 
 /// State shared between the application and the node's query side.
@@ -120,6 +136,11 @@ pub struct Shared {
     pub peer_epochs: PeerEpochs,
     /// This node's validator key (None in tools that run no validator).
     pub own_key: Option<civitas_core::crypto::PublicKey>,
+    /// The protocol versions this release knows.
+    pub protocols: Protocols,
+    /// Why the node stopped following the chain, once it has (its release does not know the
+    /// protocol version active at the next block).
+    pub halt: Arc<tokio::sync::watch::Sender<Option<String>>>,
 }
 
 /// The epochs validators were seen voting in, one claim per validator. A single peer can claim
@@ -170,6 +191,72 @@ impl Shared {
             empty_block_wait_ms: EMPTY_BLOCK_WAIT_MS,
             peer_epochs: PeerEpochs::default(),
             own_key: None,
+            protocols: Protocols::default(),
+            halt: Arc::new(tokio::sync::watch::Sender::new(None)),
+        }
+    }
+
+    /// Stops following the chain, for `reason` (said once, in the log and to whoever waits on
+    /// [`Self::halted`]).
+    pub fn halt(&self, reason: String) {
+        self.halt.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            tracing::error!("{reason}");
+            *current = Some(reason);
+            true
+        });
+    }
+
+    /// Why the node stopped following the chain, if it has.
+    pub fn halted(&self) -> Option<String> {
+        self.halt.borrow().clone()
+    }
+
+    /// Waits until the node stops following the chain; returns why.
+    pub fn until_halted(&self) -> impl std::future::Future<Output = String> + Send + 'static {
+        let mut receiver = self.halt.subscribe();
+        async move {
+            let reason = match receiver.wait_for(Option::is_some).await {
+                Ok(reason) => reason.clone(),
+                Err(_) => None,
+            };
+            match reason {
+                Some(reason) => reason,
+                // The sender lives as long as the node: never halted.
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// The protocol the next block after a tip at `height` is made under, by `schedule` (the
+    /// tip's state), recorded in the tip; the node halts if this release does not know it.
+    pub fn note_protocol(&self, schedule: &ProtocolSchedule, height: u64) {
+        let (version, release) = schedule.at(height + 1);
+        self.tip
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next_protocol = version;
+        let activation = match &schedule.next {
+            Some(next) if next.version == version => next.height,
+            _ => schedule.since,
+        };
+        if let Some(reason) =
+            self.protocols
+                .cannot_follow(version, activation, release.unwrap_or("a newer release"))
+        {
+            self.halt(reason);
+        } else if let Some(next) = &schedule.next
+            && next.height > height + 1
+            && self.protocols.get(next.version).is_none()
+        {
+            debug!(
+                version = next.version,
+                height = next.height,
+                release = %next.release,
+                "an upgrade this release does not know is scheduled"
+            );
         }
     }
 
@@ -285,6 +372,17 @@ async fn epoch_set<V: StateView>(
     }
 }
 
+/// The protocol schedule as `view` (a block's state) records it.
+pub async fn protocol_schedule<V: StateView>(view: &V) -> Result<ProtocolSchedule, String> {
+    let key = civitas_modules::governance::state::protocol_key();
+    match view.get(&key.hashed()).await {
+        Ok(Some(bytes)) => civitas_exec::decode_value::<ProtocolSchedule>(&key, &bytes)
+            .map_err(|e| format!("state failure: {e}")),
+        Ok(None) => Ok(ProtocolSchedule::default()),
+        Err(e) => Err(format!("state failure: {e}")),
+    }
+}
+
 /// The block at height 0: no transactions, the empty state, the genesis time.
 pub fn genesis_block(genesis: &Genesis) -> ChainBlock {
     let validators = genesis.validators();
@@ -294,7 +392,10 @@ pub fn genesis_block(genesis: &Genesis) -> ChainBlock {
     let ops_root = from_digest(&target.root);
     ChainBlock::new(Block {
         header: Header {
-            version: HEADER_VERSION,
+            // The genesis block keeps the format it always had, so its digest (every chain's
+            // first parent) does not change.
+            version: HEADER_VERSION_BEFORE_PROTOCOLS,
+            protocol: 1,
             chain: genesis.hash(),
             height: 0,
             parent: Hash32::ZERO,
@@ -360,12 +461,36 @@ impl<E> LedgerApp<E>
 where
     E: commonware_runtime::Storage + Clock + commonware_runtime::Metrics,
 {
-    fn env(&self, header: &Header) -> BlockEnv {
+    fn env(&self, header: &Header, protocol: Protocol) -> BlockEnv {
         BlockEnv {
             height: header.height,
             timestamp: header.timestamp,
             parent: header.parent,
             genesis: self.shared.genesis.clone(),
+            protocol,
+        }
+    }
+
+    /// The protocol a block at `height` on `state` (its parent's state) is made under, or why
+    /// this release cannot make or check it.
+    async fn protocol_at<V: StateView>(
+        &self,
+        state: &V,
+        height: u64,
+    ) -> Result<Protocol, BlockError> {
+        let schedule = protocol_schedule(state)
+            .await
+            .map_err(|reason| BlockError::invalid("protocol_unknown", reason))?;
+        let (version, release) = schedule.at(height);
+        match self.shared.protocols.get(version) {
+            Some(protocol) => Ok(*protocol),
+            None => Err(BlockError::invalid(
+                "protocol_unknown",
+                self.shared
+                    .protocols
+                    .cannot_follow(version, height, release.unwrap_or("a newer release"))
+                    .unwrap_or_default(),
+            )),
         }
     }
 
@@ -377,12 +502,26 @@ where
         state: &V,
         header: &Header,
         parent: &Header,
+        protocol: Protocol,
         finality: Finality,
     ) -> Result<(), BlockError> {
-        if header.version != HEADER_VERSION {
+        // A block made before protocol versions (format 3, protocol 1) is followed when it is
+        // final, so that a node can fetch an older chain; new blocks use format 4.
+        let old_final =
+            header.version == HEADER_VERSION_BEFORE_PROTOCOLS && finality == Finality::Finalized;
+        if header.version != HEADER_VERSION && !old_final {
             return Err(BlockError::invalid(
                 "unknown_version",
                 format!("unknown header version {}", header.version),
+            ));
+        }
+        if header.protocol != protocol.version {
+            return Err(BlockError::invalid(
+                "wrong_protocol",
+                format!(
+                    "block {} is made under protocol version {}, but version {} is active",
+                    header.height, header.protocol, protocol.version
+                ),
             ));
         }
         if header.chain != self.shared.genesis.hash() {
@@ -505,8 +644,16 @@ where
                 return None;
             }
         };
+        let protocol = match self.protocol_at(&BatchView::<E>(&batches), height).await {
+            Ok(protocol) => protocol,
+            Err(error) => {
+                warn!(%error, "not proposing");
+                return None;
+            }
+        };
         let mut header = Header {
             version: HEADER_VERSION,
+            protocol: protocol.version,
             chain: self.shared.genesis.hash(),
             height,
             parent: parent_header.digest(),
@@ -526,7 +673,7 @@ where
             validator_set: validator_set_digest(&set.keys()),
         };
         let candidates = mempool.candidates(PROPOSAL_TXS_MAX, PROPOSAL_TX_BYTES_MAX);
-        let env = self.env(&header);
+        let env = self.env(&header, protocol);
         let started = runtime.current();
         let out_of_time = || {
             runtime
@@ -602,11 +749,30 @@ where
         let block: Digested<ChainBlock> = ancestry.next().await?;
         let parent: Digested<ChainBlock> = ancestry.next().await?;
         let header = block.inner().header().clone();
+        let protocol = match self
+            .protocol_at(&BatchView::<E>(&batches), header.height)
+            .await
+        {
+            Ok(protocol) => protocol,
+            Err(error) => {
+                if finality == Finality::Finalized {
+                    // This release cannot apply the chain from here: stop before touching the
+                    // state, and never return (a finalized block must produce its state).
+                    if let BlockError::Invalid { detail, .. } = error {
+                        self.shared.halt(detail);
+                    }
+                    return std::future::pending().await;
+                }
+                self.refuse(&header, finality, error);
+                return None;
+            }
+        };
         match Box::pin(self.verify_block(
             &runtime,
             block.inner(),
             parent.inner(),
             batches,
+            protocol,
             finality,
         ))
         .await
@@ -662,7 +828,12 @@ where
             digest,
             state_root: header.state_root,
             timestamp: header.timestamp,
+            next_protocol: header.protocol,
         };
+        match protocol_schedule(&ReaderView::<E>(&readers)).await {
+            Ok(schedule) => self.shared.note_protocol(&schedule, header.height),
+            Err(e) => panic!("cannot read the protocol schedule: {e}"),
+        }
         let failed = receipts.iter().filter(|r| !r.succeeded()).count() as u64;
         self.shared.metrics.record_block(
             receipts.len() as u64,
@@ -692,6 +863,7 @@ where
         block: &ChainBlock,
         parent: &ChainBlock,
         batches: Batch<E>,
+        protocol: Protocol,
         finality: Finality,
     ) -> Result<Merkleized<E>, BlockError> {
         let header = block.header();
@@ -700,6 +872,7 @@ where
             &BatchView::<E>(&batches),
             header,
             parent.header(),
+            protocol,
             finality,
         )
         .await?;
@@ -715,7 +888,7 @@ where
             Finality::Finalized => Mode::Replay,
         };
         let result = Box::pin(execute_block(
-            &self.env(header),
+            &self.env(header, protocol),
             block.0.txs.clone(),
             &BatchView::<E>(&batches),
             &self.modules,
@@ -758,8 +931,16 @@ where
     /// The receipts of finalized `block`, by executing it on the state before it.
     async fn replay_receipts(&self, block: &ChainBlock, readers: &Reader<Db<E>>) -> Vec<Receipt> {
         let header = block.header();
+        // Processing checked the block's protocol before it was finalized here.
+        let Some(protocol) = self.shared.protocols.get(header.protocol) else {
+            panic!(
+                "finalized block {} is made under protocol version {}, which this release does \
+                 not know",
+                header.height, header.protocol
+            );
+        };
         let result = Box::pin(execute_block(
-            &self.env(header),
+            &self.env(header, *protocol),
             block.0.txs.clone(),
             &ReaderView::<E>(readers),
             &self.modules,

@@ -196,6 +196,7 @@ where
             digest: header.digest(),
             state_root: header.state_root,
             timestamp: header.timestamp,
+            next_protocol: header.protocol,
         };
     }
     height
@@ -495,6 +496,12 @@ where
         .await
         .expect("failed to read the validator sets from the state");
     check_stores(&genesis, &view, &history, &handovers, applied).await;
+    // A release that does not know the protocol of the next block stops here, having applied
+    // nothing.
+    match crate::app::protocol_schedule(&view).await {
+        Ok(schedule) => shared.note_protocol(&schedule, applied),
+        Err(e) => panic!("cannot read the protocol schedule: {e}"),
+    }
     let next_set = view
         .get(&civitas_modules::governance::state::next_validators_key().hashed())
         .await

@@ -243,6 +243,26 @@ fn check_envelope(shared: &Shared, tx: &SignedTx, now: TimestampMs) -> Result<()
             "expiry may be at most 24 hours ahead; sign again with a nearer expiry".into(),
         );
     }
+    let version = shared.tip().next_protocol;
+    let Some(protocol) = shared.protocols.get(version) else {
+        return refuse(
+            "upgrade_required",
+            format!(
+                "this node's release does not know protocol version {version}, active on the \
+                 ledger; submit to another agency's node until its operator upgrades"
+            ),
+        );
+    };
+    if let Some(instruction) = tx.body.instructions.iter().find(|i| !(protocol.admits)(i)) {
+        return refuse(
+            "not_active",
+            format!(
+                "{} is not part of protocol version {version}, active on the ledger; it can be \
+                 used once governance has activated a protocol version that includes it",
+                instruction.name()
+            ),
+        );
+    }
     Ok(())
 }
 

@@ -295,6 +295,22 @@ impl NodeHandle {
         self.shared.tip()
     }
 
+    /// Why the node stopped following the chain (its release does not know the protocol
+    /// version of the next block), if it has.
+    pub fn halted(&self) -> Option<String> {
+        self.shared.halted()
+    }
+
+    /// Waits until the node stops following the chain; returns why.
+    pub fn until_halted(&self) -> impl std::future::Future<Output = String> + Send + 'static {
+        self.shared.until_halted()
+    }
+
+    /// The protocol versions this release knows.
+    pub fn protocols(&self) -> civitas_core::protocol::Protocols {
+        self.shared.protocols
+    }
+
     /// The account's next nonce counting its pending transactions in this node's mempool.
     pub fn pending_next_nonce(
         &self,
@@ -471,6 +487,11 @@ where
         timestamp: tip.timestamp,
         parent: tip.digest,
         genesis: shared.genesis.clone(),
+        protocol: shared
+            .protocols
+            .get(tip.next_protocol)
+            .copied()
+            .unwrap_or(civitas_core::protocol::PROTOCOLS.0[0]),
     };
     let keys: Vec<&civitas_core::crypto::PublicKey> = question.signing_keys.iter().collect();
     let reader = Reader {

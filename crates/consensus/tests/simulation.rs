@@ -32,6 +32,7 @@ use civitas_core::hash::Hash32;
 use civitas_core::instruction::{
     GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
 };
+use civitas_core::protocol::{Protocol, Protocols};
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::{SignedTx, TxBody};
 use commonware_consensus::types::Height;
@@ -106,6 +107,8 @@ struct Sim {
     peers: Vec<ed25519::PublicKey>,
     validators: Vec<Option<Validator<deterministic::Context>>>,
     restarts: Vec<u64>,
+    /// The protocol versions each node's release knows (what a restart installs).
+    releases: Vec<Protocols>,
     notary: PrivateKey,
     next_document: u64,
 }
@@ -141,6 +144,17 @@ impl Sim {
         nodes: usize,
         byzantine: Option<(usize, Byzantine)>,
     ) -> Self {
+        Self::build_on(context, nodes, byzantine, Protocols::default()).await
+    }
+
+    /// As [`Self::build`], every node running a release that knows the protocol versions
+    /// `release`.
+    async fn build_on(
+        context: deterministic::Context,
+        nodes: usize,
+        byzantine: Option<(usize, Byzantine)>,
+        release: Protocols,
+    ) -> Self {
         let genesis = genesis();
         let peers: Vec<_> = (0..nodes as u64)
             .map(|i| PrivateKey::from_test_seed(i).public_key().inner().clone())
@@ -164,6 +178,7 @@ impl Sim {
             peers,
             validators: (0..nodes).map(|_| None).collect(),
             restarts: vec![0; nodes],
+            releases: vec![release; nodes],
             notary: PrivateKey::from_test_seed(500),
             next_document: 0,
         };
@@ -274,6 +289,13 @@ impl Sim {
         }
     }
 
+    /// Fresh shared state for node `index`, running the release `self.releases[index]`.
+    fn shared(&self, index: usize) -> Shared {
+        let mut shared = Shared::new(self.genesis.clone());
+        shared.protocols = self.releases[index];
+        shared
+    }
+
     async fn start(&mut self, index: usize) {
         let signer = PrivateKey::from_test_seed(index as u64);
         let control = self.oracle.control(signer.public_key().inner().clone());
@@ -292,7 +314,7 @@ impl Sim {
             ValidatorConfig {
                 signer,
                 partition_prefix: format!("validator{index}"),
-                shared: Shared::new(self.genesis.clone()),
+                shared: self.shared(index),
                 peers: Box::new(civitas_consensus::epochs::FixedPeers),
             },
             self.oracle.manager(),
@@ -337,7 +359,7 @@ impl Sim {
             ValidatorConfig {
                 signer,
                 partition_prefix: format!("validator{index}"),
-                shared: Shared::new(self.genesis.clone()),
+                shared: self.shared(index),
                 peers: Box::new(civitas_consensus::epochs::FixedPeers),
             },
             self.oracle.manager(),
@@ -1169,6 +1191,200 @@ fn agencies_join_with_a_validator_and_retire_under_faults() {
     });
 }
 
+/// Version 1 of the upgrade test's releases: everything but revoking documents.
+fn without_revocation(instruction: &Instruction) -> bool {
+    !matches!(
+        instruction,
+        Instruction::Notary(NotaryInstruction::Revoke { .. })
+    )
+}
+
+/// The old release of the upgrade test: it knows protocol version 1 only.
+const OLD_RELEASE: Protocols = Protocols(&[Protocol {
+    version: 1,
+    release: "0.1.0",
+    admits: without_revocation,
+}]);
+
+/// The new release: it knows version 1 (the same rule) and version 2, which adds revocation.
+const NEW_RELEASE: Protocols = Protocols(&[
+    Protocol {
+        version: 1,
+        release: "0.1.0",
+        admits: without_revocation,
+    },
+    Protocol {
+        version: 2,
+        release: "0.2.0",
+        admits: |_| true,
+    },
+]);
+
+/// What node `index` answers to a submission.
+async fn submit_verdict(
+    sim: &mut Sim,
+    index: usize,
+    tx: SignedTx,
+) -> Result<civitas_core::tx::TxHash, civitas_consensus::gossip::SubmitError> {
+    let validator = sim.validators[index].as_mut().expect("validator running");
+    let (respond, verdict) = oneshot::channel();
+    validator.submit.send((tx, respond)).await.unwrap();
+    verdict.await.unwrap()
+}
+
+#[test]
+fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
+    for_each_seed("protocol upgrade", |context, seed| {
+        Box::pin(async move {
+            // Every validator starts on the old release, which knows protocol version 1 only.
+            let mut sim =
+                Sim::build_on(context.child("sim"), VALIDATORS as usize, None, OLD_RELEASE).await;
+            let mut admins = Admins {
+                nonces: [0; VALIDATORS as usize],
+            };
+            sim.register_notary().await;
+            sim.anchor_documents(5, &[0, 1, 2, 3]).await;
+
+            // Revoking is not part of version 1: refused before anything is signed into a
+            // block (finance's admin, whose nonce 0 registered the notary, revokes document 0).
+            let admin = PrivateKey::from_test_seed(100);
+            let revoke = tx(
+                &admin,
+                1,
+                Instruction::Notary(NotaryInstruction::Revoke {
+                    document: Hash32::sha256(&0u64.to_be_bytes()),
+                    reason: "issued in error".into(),
+                }),
+            );
+            match submit_verdict(&mut sim, 0, revoke.clone()).await {
+                Err(civitas_consensus::gossip::SubmitError::Refused { code, .. }) => {
+                    assert_eq!(code, "not_active", "seed {seed}")
+                }
+                other => panic!("seed {seed}: revocation before the upgrade: {other:?}"),
+            }
+
+            // Governance schedules version 2, far enough ahead for three operators to upgrade.
+            let activation = sim.min_height() + 60;
+            let upgrade = GovernanceAction::ScheduleUpgrade {
+                version: 2,
+                height: activation,
+                release: "0.2.0".into(),
+            };
+            govern(&mut sim, &mut admins, 1, upgrade, 0).await;
+            assert!(
+                sim.min_height() + 20 < activation,
+                "seed {seed}: the vote took too long"
+            );
+
+            // Three operators install the new release before the height, one at a time, while
+            // documents keep coming; audit's operator (validator 3) does not.
+            for index in 0..3 {
+                sim.crash(index);
+                sim.releases[index] = NEW_RELEASE;
+                sim.start(index).await;
+                let others: Vec<usize> = (0..4).filter(|&i| i != index).collect();
+                sim.anchor_documents(3, &others).await;
+                let target = sim.min_height() + 2;
+                sim.wait_for_height(target).await;
+            }
+            assert!(
+                sim.min_height() < activation,
+                "seed {seed}: the upgrades took too long"
+            );
+
+            // The old release stops after the last block of version 1, having applied nothing
+            // of version 2, and says which release to install.
+            let deadline = context.current() + Duration::from_secs(600);
+            let reason = loop {
+                if let Some(reason) = sim.validators[3].as_ref().unwrap().shared.halted() {
+                    break reason;
+                }
+                assert!(
+                    context.current() < deadline,
+                    "seed {seed}: the old release never stopped"
+                );
+                sim.anchor_documents(1, &[0, 1, 2]).await;
+                context.sleep(Duration::from_millis(200)).await;
+            };
+            assert!(
+                reason.contains(&format!(
+                    "protocol version 2 is active from block {activation}"
+                )) && reason.contains("install civitas 0.2.0 or later"),
+                "seed {seed}: {reason}"
+            );
+            let stopped = sim.validators[3].as_ref().unwrap().shared.tip().height;
+            assert_eq!(
+                stopped,
+                activation - 1,
+                "seed {seed}: where the old release stopped"
+            );
+            // It stays there (its operator's service manager sees the exit).
+            context.sleep(Duration::from_secs(5)).await;
+            let held = {
+                let guard = sim.validators[3].as_ref().unwrap().db.read().await;
+                let metadata = guard.get_metadata().await.unwrap();
+                civitas_state::metadata_height(metadata.as_ref()).unwrap()
+            };
+            assert_eq!(
+                held,
+                activation - 1,
+                "seed {seed}: the old release applied more"
+            );
+            sim.crash(3);
+
+            // The three upgraded validators cross the height; revocation is now admitted.
+            sim.anchor_documents(3, &[0, 1, 2]).await;
+            sim.wait_for_height(activation + 3).await;
+            let revoked = revoke.hash();
+            submit_verdict(&mut sim, 1, revoke)
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed}: revocation after the upgrade: {e}"));
+            sim.wait_for_receipt(1, revoked).await;
+            let receipt = sim.validators[1]
+                .as_ref()
+                .unwrap()
+                .receipts
+                .get(&revoked)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(receipt.succeeded(), "seed {seed}: {receipt:?}");
+            assert!(receipt.height >= activation, "seed {seed}");
+
+            // Audit's operator installs the new release: the node continues from its data.
+            sim.releases[3] = NEW_RELEASE;
+            sim.start(3).await;
+            sim.anchor_documents(3, &[0, 1, 2, 3]).await;
+            let target = sim.min_height() + 3;
+            sim.wait_for_height(target).await;
+            sim.wait_for_documents().await;
+            let height = sim.check().await;
+            // Every block before the height was made under version 1, every block from it
+            // under version 2.
+            for h in 1..=height {
+                let block = sim.validators[3]
+                    .as_ref()
+                    .unwrap()
+                    .marshal
+                    .get_block(Height::new(h))
+                    .await
+                    .unwrap();
+                let expected = if h < activation { 1 } else { 2 };
+                assert_eq!(
+                    block.inner().header().protocol,
+                    expected,
+                    "seed {seed}: block {h}"
+                );
+            }
+            println!(
+                "seed {seed}: protocol 2 active at block {activation}; the old release stopped at \
+                 block {stopped}; agreement on {height} blocks, {} documents, none lost",
+                sim.next_document
+            );
+        })
+    });
+}
+
 /// Runs `tools/verify_bundle.py` (written from docs/PROOFS.md alone) on `bundle`, when python3
 /// is installed (CI installs it).
 fn python_verifies(bundle: &[u8], genesis: &Genesis, seed: u64) {
@@ -1666,8 +1882,14 @@ fn write_proof_vectors() {
             assert_eq!(earlier.handovers.len(), 1);
 
             let dir = vectors_dir();
-            let _ = std::fs::remove_dir_all(&dir);
+            // The files of this format only: `format-3/` keeps the bundles made before it.
             std::fs::create_dir_all(&dir).unwrap();
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    std::fs::remove_file(path).unwrap();
+                }
+            }
             std::fs::write(dir.join("genesis.json"), sim.genesis.to_json()).unwrap();
             let mut other = (*sim.genesis).clone();
             other.chain_id = "another-chain".into();
@@ -1898,9 +2120,11 @@ fn write_proof_vectors() {
             // validator list: varint(4) and four keys.
             let header_at = 4 + 2 + 32 + 1 + 1 + 4 * 32;
             assert_eq!(
-                &header_version[header_at..header_at + 2],
-                &3u16.to_be_bytes()
+                &header_version[header_at..header_at + 4],
+                &[0, 4, 0, 1],
+                "format 4, protocol 1"
             );
+            let mut header_protocol = header_version.clone();
             header_version[header_at + 1] = 2;
             add(
                 altered(
@@ -1909,6 +2133,15 @@ fn write_proof_vectors() {
                     "a header of version 2 (checksum recomputed)",
                 ),
                 with_checksum(header_version),
+            );
+            header_protocol[header_at + 3] = 2;
+            add(
+                altered(
+                    "header-protocol.cvpb",
+                    "transaction",
+                    "the header's protocol version changed from 1 to 2 (checksum recomputed): the certificate no longer matches",
+                ),
+                with_checksum(header_protocol),
             );
             let mut trailing = body(&transaction);
             trailing.push(0);

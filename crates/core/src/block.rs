@@ -2,7 +2,7 @@
 //!
 //! The block digest is `H("civitas/header", header)`. The header commits to the transactions,
 //! signatures included, through `tx_root` and to what became of them through `receipts_root`,
-//! so a header alone (350 bytes) is enough to anchor any proof. A block whose transactions do
+//! so a header alone (352 bytes) is enough to anchor any proof. A block whose transactions do
 //! not match its header's `tx_count` and `tx_root` does not decode: a digest certified by
 //! consensus therefore binds every byte of the block.
 
@@ -17,16 +17,26 @@ use commonware_codec::Buf;
 use commonware_codec::{Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
-/// Version written into every header this software produces. Version 2 added `receipts_root`
-/// (receipts are committed per block instead of being kept in the state); version 3 builds
-/// `tx_root` over signed transactions (signatures included) instead of bodies.
-pub const HEADER_VERSION: u16 = 3;
+/// Format written into every header this software produces after genesis. Version 2 added
+/// `receipts_root` (receipts are committed per block instead of being kept in the state);
+/// version 3 builds `tx_root` over signed transactions (signatures included) instead of
+/// bodies; version 4 adds `protocol`, the protocol version the block was made under (see
+/// [`crate::protocol`]).
+pub const HEADER_VERSION: u16 = 4;
+
+/// The format before protocol versions: read as protocol 1, and still the format of the
+/// genesis block (height 0), so that a chain's genesis digest does not change. Blocks made
+/// before format 4 keep their digests and keep verifying.
+pub const HEADER_VERSION_BEFORE_PROTOCOLS: u16 = 3;
 
 /// A block header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
-    /// Format version ([`HEADER_VERSION`]).
+    /// Format version ([`HEADER_VERSION`], or [`HEADER_VERSION_BEFORE_PROTOCOLS`]).
     pub version: u16,
+    /// The protocol version whose rules made this block (1 in a header of format 3, which
+    /// does not encode it).
+    pub protocol: u16,
     /// Hash of the genesis document: which chain this block belongs to.
     pub chain: Hash32,
     /// Distance from genesis (genesis is 0).
@@ -124,6 +134,9 @@ pub fn receipts_root(receipts: &[Receipt]) -> Hash32 {
 impl Write for Header {
     fn write(&self, buf: &mut impl BufMut) {
         self.version.write(buf);
+        if self.version != HEADER_VERSION_BEFORE_PROTOCOLS {
+            self.protocol.write(buf);
+        }
         self.chain.write(buf);
         self.height.write(buf);
         self.parent.write(buf);
@@ -144,13 +157,17 @@ impl Write for Header {
     }
 }
 
-/// Encoded size of every header.
+/// Encoded size of a header of format 4 (the largest).
 pub const HEADER_ENCODED_BYTES: usize =
-    2 + 32 + 8 + 32 + 8 + 8 + 8 + 32 + 8 + 4 + 32 * 4 + 8 + 8 + 32 + 32;
+    2 + 2 + 32 + 8 + 32 + 8 + 8 + 8 + 32 + 8 + 4 + 32 * 4 + 8 + 8 + 32 + 32;
 
 impl EncodeSize for Header {
     fn encode_size(&self) -> usize {
-        HEADER_ENCODED_BYTES
+        if self.version == HEADER_VERSION_BEFORE_PROTOCOLS {
+            HEADER_ENCODED_BYTES - 2
+        } else {
+            HEADER_ENCODED_BYTES
+        }
     }
 }
 
@@ -158,14 +175,28 @@ impl Read for Header {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         let version = u16::read(buf)?;
-        if version != HEADER_VERSION {
-            return Err(commonware_codec::Error::Invalid(
-                "Header",
-                "unknown version",
-            ));
-        }
+        let protocol = match version {
+            HEADER_VERSION => {
+                let protocol = u16::read(buf)?;
+                if protocol == 0 {
+                    return Err(commonware_codec::Error::Invalid(
+                        "Header",
+                        "protocol version 0",
+                    ));
+                }
+                protocol
+            }
+            HEADER_VERSION_BEFORE_PROTOCOLS => 1,
+            _ => {
+                return Err(commonware_codec::Error::Invalid(
+                    "Header",
+                    "unknown version",
+                ));
+            }
+        };
         Ok(Self {
             version,
+            protocol,
             chain: Hash32::read(buf)?,
             height: u64::read(buf)?,
             parent: Hash32::read(buf)?,
@@ -220,6 +251,7 @@ pub(crate) mod tests {
     pub(crate) fn header() -> Header {
         Header {
             version: HEADER_VERSION,
+            protocol: 1,
             chain: Hash32::sha256(b"chain"),
             height: 5,
             parent: Hash32::sha256(b"parent"),
@@ -249,6 +281,54 @@ pub(crate) mod tests {
         let mut other = h.clone();
         other.timestamp = TimestampMs(1_700_000_000_001);
         assert_ne!(other.digest(), h.digest());
+        let mut upgraded = h.clone();
+        upgraded.protocol = 2;
+        assert_ne!(upgraded.digest(), h.digest());
+        assert_eq!(&to_vec(&upgraded)[..4], &[0, 4, 0, 2]);
+    }
+
+    proptest::proptest! {
+        /// Whatever decodes as a header, of either format, encodes back to the same bytes (so
+        /// a digest names one header), and any header of format 4 round-trips.
+        #[test]
+        fn headers_decode_canonically(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 340..360),
+            version in proptest::prop_oneof![proptest::strategy::Just(3u16), proptest::strategy::Just(4u16)],
+            protocol in 1u16..,
+            height in proptest::prelude::any::<u64>(),
+        ) {
+            let mut bytes = bytes;
+            bytes[..2].copy_from_slice(&version.to_be_bytes());
+            if let Ok(read) = from_slice::<Header>(&bytes, &()) {
+                proptest::prop_assert_eq!(to_vec(&read), bytes);
+            }
+            let mut h = header();
+            h.protocol = protocol;
+            h.height = height;
+            proptest::prop_assert_eq!(from_slice::<Header>(&to_vec(&h), &()).unwrap(), h);
+        }
+    }
+
+    #[test]
+    fn headers_of_format_3_read_as_protocol_1_and_keep_their_bytes() {
+        let mut old = header();
+        old.version = HEADER_VERSION_BEFORE_PROTOCOLS;
+        let bytes = to_vec(&old);
+        assert_eq!(bytes.len(), HEADER_ENCODED_BYTES - 2);
+        // The format-3 layout: the chain follows the version at once.
+        assert_eq!(&bytes[2..34], old.chain.as_ref());
+        let read = from_slice::<Header>(&bytes, &()).unwrap();
+        assert_eq!(read, old);
+        assert_eq!(read.protocol, 1);
+        // Format 4 with protocol 0, and formats 2 and 5, do not decode.
+        let mut zero = to_vec(&header());
+        zero[3] = 0;
+        assert!(from_slice::<Header>(&zero, &()).is_err());
+        for version in [2u16, 5] {
+            let mut other = to_vec(&header());
+            other[..2].copy_from_slice(&version.to_be_bytes());
+            assert!(from_slice::<Header>(&other, &()).is_err());
+        }
     }
 
     /// A block of two signed transactions, the second signed twice, with a matching header.

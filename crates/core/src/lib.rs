@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod messages;
 pub mod mmr;
 pub mod modules;
+pub mod protocol;
 pub mod read;
 pub mod receipt;
 pub mod tx;

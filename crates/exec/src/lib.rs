@@ -57,6 +57,8 @@ pub struct BlockEnv {
     pub parent: Hash32,
     /// The chain's genesis.
     pub genesis: Arc<Genesis>,
+    /// The protocol version the block is made under: which instructions it may hold.
+    pub protocol: civitas_core::protocol::Protocol,
 }
 
 /// How strictly to treat the block's transactions.
@@ -332,6 +334,23 @@ fn check_envelope(
             format!(
                 "transaction expired at {} ms, before block time {} ms; sign it again with a later expiry",
                 tx.body.expiry.0, env.timestamp.0
+            ),
+        ));
+    }
+    if let Some(instruction) = tx
+        .body
+        .instructions
+        .iter()
+        .find(|i| !(env.protocol.admits)(i))
+    {
+        return Err(Rejection::new(
+            "not_active",
+            format!(
+                "{} is not part of protocol version {}, active at block {}; it can be used once \
+                 governance has activated a protocol version that includes it",
+                instruction.name(),
+                env.protocol.version,
+                env.height
             ),
         ));
     }

@@ -44,6 +44,7 @@ impl Bench {
             timestamp: TimestampMs(1_000 + self.height * 1_000),
             parent: Hash32::sha256(&self.height.to_be_bytes()),
             genesis: self.genesis.clone(),
+            protocol: civitas_core::protocol::PROTOCOLS.0[0],
         }
     }
 

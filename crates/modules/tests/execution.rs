@@ -320,6 +320,124 @@ fn governance_adds_a_validator_from_the_next_epoch() {
 }
 
 #[test]
+fn an_upgrade_is_scheduled_by_vote_and_refused_when_it_could_not_take_effect() {
+    use civitas_core::governance::{ProtocolSchedule, Upgrade};
+    use civitas_modules::governance::state::*;
+    let mut chain = Chain::new();
+    let finance = PrivateKey::from_test_seed(101);
+    let land = PrivateKey::from_test_seed(102);
+    let upgrade = |version, height| {
+        propose(GovernanceAction::ScheduleUpgrade {
+            version,
+            height,
+            release: "0.2.0".into(),
+        })
+    };
+    // No record: version 1 since genesis.
+    assert_eq!(read::<ProtocolSchedule>(&chain, &protocol_key()), None);
+
+    // A height that is not after the executing block is refused by name.
+    let now = chain.height + 1;
+    let late = chain.one(tx(&finance, None, 0, upgrade(2, now)));
+    assert_eq!(failed_code(&late), Some("bad_upgrade"));
+    assert!(
+        late.outcome
+            .message()
+            .unwrap()
+            .contains("propose a later height")
+    );
+
+    // Proposed and approved: recorded as the next version, from its height.
+    assert!(chain.one(tx(&finance, None, 1, upgrade(2, 30))).succeeded());
+    assert!(chain.one(tx(&land, None, 0, approve(1))).succeeded());
+    let scheduled = ProtocolSchedule {
+        active: 1,
+        since: 0,
+        next: Some(Upgrade {
+            version: 2,
+            height: 30,
+            release: "0.2.0".into(),
+            proposal: 1,
+        }),
+    };
+    assert_eq!(read(&chain, &protocol_key()), Some(scheduled.clone()));
+    assert_eq!(scheduled.at(29), (1, None));
+    assert_eq!(scheduled.at(30), (2, Some("0.2.0")));
+
+    // Postponed before it activates: a later proposal replaces it.
+    assert!(chain.one(tx(&finance, None, 2, upgrade(2, 40))).succeeded());
+    assert!(chain.one(tx(&land, None, 1, approve(2))).succeeded());
+    let postponed: ProtocolSchedule = read(&chain, &protocol_key()).unwrap();
+    assert_eq!(
+        postponed.next.as_ref().map(|n| (n.height, n.proposal)),
+        Some((40, 2))
+    );
+
+    // Once it has activated, it is the active version: the same version again is refused, the
+    // next one is scheduled after it.
+    while chain.height < 41 {
+        chain.block(vec![], Mode::Verify).unwrap();
+    }
+    let again = chain.one(tx(&finance, None, 3, upgrade(2, 60)));
+    assert_eq!(failed_code(&again), Some("bad_upgrade"));
+    assert!(
+        again
+            .outcome
+            .message()
+            .unwrap()
+            .contains("protocol version 2 is not above the active version 2")
+    );
+    assert!(chain.one(tx(&finance, None, 4, upgrade(3, 60))).succeeded());
+    assert!(chain.one(tx(&land, None, 2, approve(3))).succeeded());
+    let third: ProtocolSchedule = read(&chain, &protocol_key()).unwrap();
+    assert_eq!((third.active, third.since), (2, 40));
+    assert_eq!(third.next.map(|n| n.version), Some(3));
+}
+
+#[test]
+fn a_block_holding_an_instruction_its_protocol_does_not_admit_is_invalid() {
+    fn without_revocation(instruction: &Instruction) -> bool {
+        !matches!(
+            instruction,
+            Instruction::Notary(NotaryInstruction::Revoke { .. })
+        )
+    }
+    let mut chain = Chain::new();
+    let finance = PrivateKey::from_test_seed(101);
+    let doc = Hash32::sha256(b"deed");
+    assert!(chain.one(tx(&finance, None, 0, anchor(&doc))).succeeded());
+    chain.protocol = civitas_core::protocol::Protocol {
+        version: 1,
+        release: "0.1.0",
+        admits: without_revocation,
+    };
+    let revoke = tx(
+        &finance,
+        None,
+        1,
+        Instruction::Notary(NotaryInstruction::Revoke {
+            document: doc,
+            reason: "issued in error".into(),
+        }),
+    );
+    // A proposer leaves it out and keeps it for later; a validator refuses a block holding it.
+    let built = chain.build(vec![revoke.clone()]);
+    assert!(built.included.is_empty());
+    assert_eq!(built.rejected[0].1.code, "not_active");
+    assert!(!built.rejected[0].1.is_final());
+    match chain.block(vec![revoke.clone()], Mode::Verify) {
+        Err(BlockError::Invalid { rule, detail }) => {
+            assert_eq!(rule, "not_active");
+            assert!(detail.contains("notary.revoke is not part of protocol version 1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Under a version that admits it, the same transaction is valid.
+    chain.protocol = civitas_core::protocol::PROTOCOLS.0[0];
+    assert!(chain.one(revoke).succeeded());
+}
+
+#[test]
 fn governance_refuses_impossible_changes_and_changes_the_threshold() {
     use civitas_modules::governance::state::*;
     let mut chain = Chain::new();

@@ -2,13 +2,14 @@
 
 use crate::state::{
     Epochs, GovernanceConfig, Proposal, ProposalStatus, config_key, epoch_key, handovers_key,
-    load_config, load_next_validators, next_validators_key, proposal_key,
+    load_config, load_next_validators, load_protocol, next_validators_key, proposal_key,
+    protocol_key,
 };
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
 use civitas_core::governance::{
-    GovernanceAction, GovernanceInstruction, ValidatorEntry, ValidatorSet,
+    GovernanceAction, GovernanceInstruction, Upgrade, ValidatorEntry, ValidatorSet,
 };
 use civitas_core::limits::{AGENCIES_MAX, VALIDATORS_MAX};
 use civitas_identity::handler::{agency_in_force, key_free, record_agency};
@@ -88,7 +89,9 @@ pub async fn apply<S: StateView>(
     match op {
         GovernanceInstruction::Propose { action, reason } => {
             // Check what can be checked now, so a proposal that could never pass is refused.
-            if let Err(failure) = check_action(action, Stage::Propose, state).await? {
+            if let Err(failure) =
+                check_action(action, Stage::Propose, ctx.env.height, state).await?
+            {
                 return Ok(Err(failure));
             }
             // A joining agency's admin keys are reserved while the vote runs, so that nobody
@@ -218,6 +221,7 @@ async fn admin_key_available<S: StateView>(
 async fn check_action<S: StateView>(
     action: &GovernanceAction,
     stage: Stage,
+    height: u64,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<Option<authz::PolicySetRecord>, Failure>, BlockError> {
     let next = load_next_validators(state).await?;
@@ -271,6 +275,30 @@ async fn check_action<S: StateView>(
             }
         },
         GovernanceAction::RenameAgency { id, .. } => agency_in_force(state, id).await?.map(|_| ()),
+        GovernanceAction::ScheduleUpgrade {
+            version,
+            height: at,
+            ..
+        } => {
+            let schedule = load_protocol(state).await?.settled(height);
+            if *version <= schedule.active {
+                Err(failure!(
+                    "bad_upgrade",
+                    problem = "version",
+                    version = version,
+                    active = schedule.active
+                ))
+            } else if *at <= height {
+                Err(failure!(
+                    "bad_upgrade",
+                    problem = "height",
+                    at = at,
+                    height = height
+                ))
+            } else {
+                Ok(())
+            }
+        }
         GovernanceAction::RemoveValidator { key } => {
             if !next.contains(key) {
                 Err(failure!("not_validator", key = key))
@@ -352,7 +380,7 @@ async fn execute<S: StateView>(
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(u64, Vec<Event>), Failure>, BlockError> {
     let (proposal, action) = (approved.id, &approved.action);
-    let checked = match check_action(action, Stage::Execute, state).await? {
+    let checked = match check_action(action, Stage::Execute, env.height, state).await? {
         Ok(checked) => checked,
         Err(failure) => return Ok(Err(failure)),
     };
@@ -450,6 +478,22 @@ async fn execute<S: StateView>(
             };
             agency.name = name.clone();
             state.put_typed(&agency_key(id), &agency);
+            Ok(Ok((0, Vec::new())))
+        }
+        GovernanceAction::ScheduleUpgrade {
+            version,
+            height,
+            release,
+        } => {
+            // An upgrade scheduled earlier that has not activated is replaced.
+            let mut schedule = load_protocol(state).await?.settled(env.height);
+            schedule.next = Some(Upgrade {
+                version: *version,
+                height: *height,
+                release: release.clone(),
+                proposal,
+            });
+            state.put_typed(&protocol_key(), &schedule);
             Ok(Ok((0, Vec::new())))
         }
         GovernanceAction::SetPolicy { .. } | GovernanceAction::RemovePolicy { .. } => {

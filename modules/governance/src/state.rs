@@ -6,7 +6,7 @@ use civitas_core::codec::{
     read_str, read_str_list, str_list_size, str_size, write_str, write_str_list,
 };
 use civitas_core::crypto::AccountId;
-use civitas_core::governance::{GovernanceAction, ValidatorSet};
+use civitas_core::governance::{GovernanceAction, ProtocolSchedule, ValidatorSet};
 use civitas_core::limits::*;
 use civitas_kit::Overlay;
 use civitas_kit::{StateError, StateView};
@@ -21,6 +21,8 @@ pub mod spaces {
     pub const PROPOSAL: &str = "governance/proposal";
     /// The validator set the next epoch will have (single key, empty id).
     pub const NEXT_VALIDATORS: &str = "governance/next-validators";
+    /// The active protocol version and the upgrade scheduled next (single key, empty id).
+    pub const PROTOCOL: &str = "governance/protocol";
     pub use civitas_core::bundle::spaces::{EPOCH, HANDOVERS};
 
     use super::*;
@@ -41,6 +43,13 @@ pub mod spaces {
             about: "proposal number",
             describe: None,
             view: view::<Proposal>,
+        },
+        Space {
+            name: PROTOCOL,
+            id: Id::Empty,
+            about: "empty",
+            describe: None,
+            view: view::<ProtocolSchedule>,
         },
         Space {
             name: NEXT_VALIDATORS,
@@ -143,6 +152,18 @@ pub fn epoch_key(epoch: u64) -> StateKey {
 /// Key of the list of epochs whose set changed.
 pub fn handovers_key() -> StateKey {
     StateKey::new(spaces::HANDOVERS, Vec::new())
+}
+
+/// Key of the protocol schedule.
+pub fn protocol_key() -> StateKey {
+    StateKey::new(spaces::PROTOCOL, Vec::new())
+}
+
+/// Loads the protocol schedule as recorded (version 1 from genesis if none was ever set).
+pub async fn load_protocol<S: StateView>(
+    state: &mut Overlay<'_, S>,
+) -> Result<ProtocolSchedule, StateError> {
+    Ok(state.get_typed(&protocol_key()).await?.unwrap_or_default())
 }
 
 /// Loads the settings.

@@ -61,11 +61,15 @@ pub enum Fault {
     TimestampBehind,
     /// A body over the block size limit.
     Oversized,
+    /// A protocol version other than the active one.
+    Protocol,
+    /// The header format of blocks made before protocol versions (accepted only when final).
+    FormatBeforeProtocols,
 }
 
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 15] = [
+    pub const ALL: [Fault; 17] = [
         Fault::StateRoot,
         Fault::TxRoot,
         Fault::ReceiptsRoot,
@@ -81,6 +85,8 @@ impl Fault {
         Fault::TimestampAheadOfClock,
         Fault::TimestampBehind,
         Fault::Oversized,
+        Fault::Protocol,
+        Fault::FormatBeforeProtocols,
     ];
 
     /// The rule an honest validator's application names when it refuses such a block; `None`
@@ -99,6 +105,8 @@ impl Fault {
             Fault::TimestampFarAhead => "timestamp_too_far_after_parent",
             Fault::TimestampAheadOfClock => "timestamp_ahead_of_clock",
             Fault::TimestampBehind => "timestamp_not_after_parent",
+            Fault::Protocol => "wrong_protocol",
+            Fault::FormatBeforeProtocols => "unknown_version",
             Fault::TxRoot | Fault::Epoch | Fault::Oversized => return None,
         })
     }
@@ -206,6 +214,11 @@ fn commit_fault(block: &Block, fault: Fault, chain_id: &str) -> Option<Block> {
         Fault::TimestampFarAhead => header.timestamp = TimestampMs(later),
         Fault::TimestampAheadOfClock => header.timestamp = TimestampMs(header.timestamp.0 + 5_000),
         Fault::TimestampBehind => header.timestamp = TimestampMs(0),
+        Fault::Protocol => header.protocol += 1,
+        Fault::FormatBeforeProtocols => {
+            header.version = civitas_core::block::HEADER_VERSION_BEFORE_PROTOCOLS;
+            header.protocol = 1;
+        }
         Fault::BadSignature => {
             let mut tx = stray_tx(chain_id, later, 1, vec![]);
             let mut bytes = tx.signatures[0].signature.to_bytes();

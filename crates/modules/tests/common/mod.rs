@@ -24,6 +24,8 @@ pub struct Chain {
     pub genesis: Arc<Genesis>,
     /// Milliseconds added to every later block's time (blocks are otherwise 1 s apart).
     pub skip_ms: u64,
+    /// The protocol blocks are made under.
+    pub protocol: civitas_core::protocol::Protocol,
 }
 
 pub fn agency(id: &str, seed: u64) -> GenesisAgency {
@@ -52,6 +54,7 @@ impl Chain {
             height: 0,
             genesis: Arc::new(genesis),
             skip_ms: 0,
+            protocol: civitas_core::protocol::PROTOCOLS.0[0],
         };
         chain.block(vec![], Mode::Verify).unwrap();
         chain
@@ -63,6 +66,7 @@ impl Chain {
             timestamp: TimestampMs(1_000 + self.height * 1_000 + self.skip_ms),
             parent: Hash32::sha256(&self.height.to_be_bytes()),
             genesis: self.genesis.clone(),
+            protocol: self.protocol,
         }
     }
 

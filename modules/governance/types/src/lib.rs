@@ -95,6 +95,18 @@ pub enum GovernanceAction {
         /// Its new full name.
         name: String,
     },
+    /// Protocol `version` becomes active at block `height` (see `civitas_core::protocol`):
+    /// from that block on, blocks are made under its rules, and a node whose release does not
+    /// know it stops there and asks for `release`. Replaces an upgrade scheduled earlier that
+    /// has not activated yet.
+    ScheduleUpgrade {
+        /// The protocol version, above the active one.
+        version: u16,
+        /// The first block made under it, after the block that executes the proposal.
+        height: u64,
+        /// The first release that runs it (`0.2.0`), named to operators whose node stops.
+        release: String,
+    },
 }
 
 /// The validator a joining agency runs.
@@ -118,6 +130,7 @@ impl GovernanceAction {
             Self::AddAgency { .. } => "add_agency",
             Self::RetireAgency { .. } => "retire_agency",
             Self::RenameAgency { .. } => "rename_agency",
+            Self::ScheduleUpgrade { .. } => "schedule_upgrade",
         }
     }
 }
@@ -142,6 +155,95 @@ pub fn check_admin_keys(keys: &[PublicKey]) -> Result<(), DecodeError> {
         });
     }
     Ok(())
+}
+
+/// Most bytes of a release name in an upgrade (`0.2.0`, `1.4.0-rc.1`).
+pub const RELEASE_MAX_BYTES: usize = 32;
+
+/// Checks a release name: 1 to [`RELEASE_MAX_BYTES`] ASCII letters, digits, `.`, `-`, `+`.
+pub fn check_release(release: &str) -> Result<(), DecodeError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+');
+    if release.is_empty() || release.len() > RELEASE_MAX_BYTES || !release.chars().all(allowed) {
+        return Err(DecodeError::Invalid {
+            field: "release",
+            reason: format!(
+                "a release is named by 1 to {RELEASE_MAX_BYTES} letters, digits, '.', '-' or \
+                 '+', such as 0.2.0"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Which protocol version is active, and the upgrade scheduled next, if any (see
+/// `civitas_core::protocol`). A chain without this record runs version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolSchedule {
+    /// The version active since `since`.
+    pub active: u16,
+    /// The first block made under `active` (0 for version 1).
+    pub since: u64,
+    /// The upgrade scheduled next, if any.
+    pub next: Option<Upgrade>,
+}
+
+/// An upgrade governance scheduled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upgrade {
+    /// The protocol version.
+    pub version: u16,
+    /// The first block made under it.
+    pub height: u64,
+    /// The first release that runs it.
+    pub release: String,
+    /// The proposal that scheduled it.
+    pub proposal: u64,
+}
+
+civitas_primitives::codec_struct!(Upgrade {
+    version: (),
+    height: (),
+    release: RELEASE_MAX_BYTES,
+    proposal: (),
+});
+civitas_primitives::codec_struct!(ProtocolSchedule {
+    active: (),
+    since: (),
+    next: (),
+});
+
+impl Default for ProtocolSchedule {
+    fn default() -> Self {
+        Self {
+            active: 1,
+            since: 0,
+            next: None,
+        }
+    }
+}
+
+impl ProtocolSchedule {
+    /// The version blocks at `height` are made under, with the release that first runs it
+    /// (`None` for the version active before the last upgrade was scheduled).
+    pub fn at(&self, height: u64) -> (u16, Option<&str>) {
+        match &self.next {
+            Some(next) if height >= next.height => (next.version, Some(next.release.as_str())),
+            _ => (self.active, None),
+        }
+    }
+
+    /// The schedule as it stands at `height`: an upgrade whose height has come is active.
+    pub fn settled(mut self, height: u64) -> Self {
+        if let Some(next) = self.next.take() {
+            if height >= next.height {
+                self.active = next.version;
+                self.since = next.height;
+            } else {
+                self.next = Some(next);
+            }
+        }
+        self
+    }
 }
 
 /// Checks a policy identifier: 1 to [`POLICY_ID_MAX_BYTES`] lowercase letters, digits, `-`, `_`.
@@ -227,6 +329,19 @@ impl GovernanceInstruction {
                         check_ident("agency", id, AGENCY_ID_MAX_BYTES)?;
                         check_text("name", name, NAME_MAX_BYTES)
                     }
+                    GovernanceAction::ScheduleUpgrade {
+                        version, release, ..
+                    } => {
+                        if *version < 2 {
+                            return Err(DecodeError::Invalid {
+                                field: "version",
+                                reason: "protocol version 1 is where every chain starts; an \
+                                         upgrade names version 2 or later"
+                                    .into(),
+                            });
+                        }
+                        check_release(release)
+                    }
                 }
             }
             Self::Approve { .. } => Ok(()),
@@ -284,6 +399,16 @@ impl Write for GovernanceAction {
                 write_str(id, buf);
                 write_str(name, buf);
             }
+            Self::ScheduleUpgrade {
+                version,
+                height,
+                release,
+            } => {
+                8u8.write(buf);
+                version.write(buf);
+                height.write(buf);
+                write_str(release, buf);
+            }
         }
     }
 }
@@ -331,6 +456,7 @@ impl EncodeSize for GovernanceAction {
             } => str_size(id) + str_size(name) + admin_keys.encode_size() + validator.encode_size(),
             Self::RetireAgency { id } => str_size(id),
             Self::RenameAgency { id, name } => str_size(id) + str_size(name),
+            Self::ScheduleUpgrade { release, .. } => 2 + 8 + str_size(release),
         }
     }
 }
@@ -368,6 +494,11 @@ impl Read for GovernanceAction {
             7 => Ok(Self::RenameAgency {
                 id: read_str(buf, AGENCY_ID_MAX_BYTES)?,
                 name: read_str(buf, NAME_MAX_BYTES)?,
+            }),
+            8 => Ok(Self::ScheduleUpgrade {
+                version: u16::read(buf)?,
+                height: u64::read(buf)?,
+                release: read_str(buf, RELEASE_MAX_BYTES)?,
             }),
             other => Err(commonware_codec::Error::InvalidEnum(other)),
         }
@@ -544,6 +675,15 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "bad_threshold",
         "retiring agency {agency} would leave {agencies} agencies in force, fewer than the \
          threshold of {threshold}; lower the threshold first",
+    ),
+    (
+        "bad_upgrade",
+        "[problem=version]protocol version {version} is not above the active version {active}",
+    ),
+    (
+        "bad_upgrade",
+        "[problem=height]an upgrade must activate after the block that executes it: block {at} \
+         is not after block {height}; propose a later height",
     ),
     (
         "unknown_policy",
