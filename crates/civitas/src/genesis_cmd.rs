@@ -4,7 +4,6 @@ use crate::output::{print_json, read_genesis_checked};
 use anyhow::{Context, Result, bail};
 use civitas_core::crypto::PublicKey;
 use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
-use civitas_core::keyfile::KeyFile;
 use civitas_core::time::TimestampMs;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -71,16 +70,7 @@ pub enum Command {
 
 /// A public key given as hex or as a key file.
 pub fn public_key_arg(arg: &str) -> Result<PublicKey> {
-    if let Ok(key) = PublicKey::from_hex(arg) {
-        return Ok(key);
-    }
-    let text = std::fs::read_to_string(arg)
-        .with_context(|| format!("{arg} is neither a hex public key nor a readable key file"))?;
-    if let Ok(file) = serde_json::from_str::<KeyFile>(&text) {
-        return Ok(file.public_key);
-    }
-    let trimmed = text.trim();
-    PublicKey::from_hex(trimmed).with_context(|| format!("{arg} holds no public key"))
+    civitas_core::keyfile::public_key_arg(arg).map_err(anyhow::Error::msg)
 }
 
 fn write_genesis(path: &Path, genesis: &Genesis) -> Result<()> {

@@ -6,7 +6,6 @@ mod bench;
 mod devnet;
 mod disk;
 mod genesis_cmd;
-mod governance_view;
 mod keys;
 mod node_cmd;
 mod ocds_cmd;

@@ -143,7 +143,7 @@ pub fn run(command: Command) -> Result<()> {
             let mut skipped = 0;
             for (i, instruction) in instructions.into_iter().enumerate() {
                 match send_with(&common, &key, instruction) {
-                    Ok(()) => imported += 1,
+                    Ok(_) => imported += 1,
                     Err(e) if e.to_string().contains("was already imported") => {
                         eprintln!("release {i} was already imported; skipped");
                         skipped += 1;

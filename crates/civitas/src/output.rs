@@ -1,6 +1,6 @@
 //! Shared helpers for reading files and printing results.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use civitas_core::genesis::Genesis;
 use civitas_core::hash::Hash32;
 use civitas_core::keyfile::KeyFile;
@@ -54,4 +54,25 @@ pub fn print_json(value: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
+}
+
+/// Asks a person at the terminal to confirm; `yes` answers for scripts. Without a terminal
+/// and without `yes`, refuses rather than guess.
+pub fn confirm(question: &str, yes: bool) -> Result<()> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} Pass --yes to answer yes without a terminal (in scripts)");
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(())
+    } else {
+        bail!("not approved; nothing was signed")
+    }
 }

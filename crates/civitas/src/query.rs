@@ -227,11 +227,14 @@ pub fn run(command: Command) -> Result<()> {
             json,
             node,
         } => {
-            use crate::governance_view as view;
+            use civitas_modules::governance::view;
+            let console = crate::tx::NodeConsole::reader(&node);
             let client = Client::new(&node);
             if open {
-                let (votes, governance) = view::Votes::fetch(&client)?;
-                let open = view::open_proposals(&client, &governance)?;
+                let (votes, governance) =
+                    view::Votes::fetch(&console).map_err(anyhow::Error::msg)?;
+                let open =
+                    view::open_proposals(&console, &governance).map_err(anyhow::Error::msg)?;
                 if json {
                     print_json(&serde_json::Value::from(open));
                 } else if open.is_empty() {
@@ -245,8 +248,9 @@ pub fn run(command: Command) -> Result<()> {
             }
             match proposal {
                 Some(id) if !json => {
-                    let (votes, _) = view::Votes::fetch(&client)?;
-                    print!("{}", view::show(&view::proposal(&client, id)?, &votes));
+                    let (votes, _) = view::Votes::fetch(&console).map_err(anyhow::Error::msg)?;
+                    let record = view::proposal(&console, id).map_err(anyhow::Error::msg)?;
+                    print!("{}", view::show(&record, &votes));
                 }
                 Some(id) => {
                     print_json(&client.get_json(&format!("/v1/governance/proposals/{id}"))?)

@@ -3,12 +3,10 @@
 use crate::output::{print_json, read_key};
 use anyhow::{Context, Result, bail};
 use civitas_client::{Client, build_cosigned_tx};
-use civitas_core::crypto::{AccountId, PublicKey};
-use civitas_core::governance::NewValidator;
-use civitas_core::instruction::{
-    GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
-};
+use civitas_core::crypto::AccountId;
+use civitas_core::instruction::Instruction;
 use civitas_core::keyfile::KeyFile;
+use civitas_core::kit::cli::{Console, ReadError};
 use civitas_core::tx::SignedTx;
 use clap::{Args as ClapArgs, Subcommand};
 use std::path::PathBuf;
@@ -56,21 +54,9 @@ pub struct Common {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Identity: officials, citizens, roles, keys.
-    #[command(subcommand)]
-    Identity(Identity),
-    /// Notary: anchor and revoke documents.
-    #[command(subcommand)]
-    Notary(civitas_notary::cli::NotaryCommand<Common>),
-    /// Governance: proposals approved by a threshold of agencies.
-    #[command(subcommand)]
-    Governance(Governance),
-    /// Treasury: fiscal years, appropriations, allotments, commitments, payments.
-    #[command(subcommand)]
-    Treasury(civitas_treasury::cli::TreasuryCommand<Common>),
-    /// Procurement: plans, tenders, sealed bids, evaluation, awards, contracts, milestones.
-    #[command(subcommand)]
-    Procurement(civitas_procurement::cli::ProcurementCommand<Common>),
+    /// A module's instruction, with its fields as options (`civitas tx notary anchor ...`).
+    #[command(flatten)]
+    Module(Box<civitas_modules::cli::ModuleCommands<Common>>),
     /// Any instruction, written as JSON (the `Instruction` schema of /v1/openapi.json), for
     /// scripts; every instruction also has a command of its module.
     ///
@@ -115,258 +101,6 @@ pub enum Command {
     },
 }
 
-#[derive(Subcommand)]
-pub enum Governance {
-    /// Propose adding a validator from the next epoch (signed by an agency admin; the
-    /// proposer's agency approves it at once).
-    ///
-    /// Example: civitas tx governance add-validator --key devnet/keys/finance.json
-    ///   --agency health --validator-key health-2.pub --p2p 10.0.0.9:9000
-    ///   --reason "second validator for the health ministry"
-    AddValidator {
-        /// The agency that will run it.
-        #[arg(long)]
-        agency: String,
-        /// Its consensus public key (hex or key file).
-        #[arg(long)]
-        validator_key: String,
-        /// Where it listens for peers, host:port.
-        #[arg(long)]
-        p2p: String,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose removing a validator from the next epoch.
-    RemoveValidator {
-        /// Its consensus public key (hex or key file).
-        #[arg(long)]
-        validator_key: String,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose a new approval threshold (number of agencies).
-    SetThreshold {
-        /// Agencies that must approve a proposal.
-        #[arg(long)]
-        threshold: u32,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose adding a Cedar policy, or replacing the policy with the same @id, from the block
-    /// after the one that approves it. The policy is checked against the chain's schema first.
-    ///
-    /// Example: civitas tx governance set-policy --file two-notaries.cedar
-    ///   --reason "revocations need two notaries" --key devnet/keys/finance.json
-    SetPolicy {
-        /// File holding one policy with an @id("...") annotation.
-        #[arg(long)]
-        file: PathBuf,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose removing the policy with this @id.
-    RemovePolicy {
-        /// The policy's @id.
-        #[arg(long)]
-        id: String,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose that a new agency join: at once it has its admins and a vote; its validator,
-    /// if it runs one, joins from the next epoch. Checks before signing that the id is new,
-    /// that no admin key is in use and that the validator is not one already.
-    ///
-    /// Example: civitas tx governance add-agency --key devnet/keys/finance.json
-    ///   --id justice --name "Ministry of Justice" --admin-key 5f0c…
-    ///   --validator-key 9a41… --p2p justice.example.gov:9000
-    ///   --reason "the Ministry of Justice joins the network"
-    AddAgency {
-        /// Its identifier (lowercase letters, digits, - and _); never reused.
-        #[arg(long)]
-        id: String,
-        /// Its full name.
-        #[arg(long)]
-        name: String,
-        /// An admin's public key (hex or key file); repeat for each admin (1 to 8).
-        #[arg(long = "admin-key", required = true)]
-        admin_keys: Vec<String>,
-        /// The consensus public key of the validator it runs (hex or key file), if any.
-        #[arg(long, requires = "p2p")]
-        validator_key: Option<String>,
-        /// Where that validator listens for peers, host:port.
-        #[arg(long, requires = "validator_key")]
-        p2p: Option<String>,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose that an agency retire: at once its officials can no longer sign and its vote
-    /// stops counting; its validators leave at the next epoch. Its records stay.
-    ///
-    /// Example: civitas tx governance retire-agency --key devnet/keys/finance.json
-    ///   --agency land --reason "merged into the finance ministry"
-    RetireAgency {
-        /// The agency.
-        #[arg(long)]
-        agency: String,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose a new full name for an agency.
-    RenameAgency {
-        /// The agency.
-        #[arg(long)]
-        agency: String,
-        /// Its new full name.
-        #[arg(long)]
-        name: String,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Propose that protocol version VERSION become active at block HEIGHT. From that block
-    /// on, blocks are made under its rules; a node whose release does not know it stops there
-    /// (exit status 78) and its log names RELEASE. Install RELEASE on every validator before
-    /// HEIGHT: the new release keeps to the active version until then. A later proposal
-    /// replaces an upgrade that has not activated yet (to postpone it).
-    ///
-    /// Example: civitas tx governance schedule-upgrade --key devnet/keys/finance.json
-    ///   --protocol 2 --height 250000 --release 0.2.0 --reason "the notices register"
-    ScheduleUpgrade {
-        /// The protocol version, above the active one (`civitas query governance` shows it).
-        #[arg(long)]
-        protocol: u16,
-        /// The first block made under it: after the block that executes the proposal; leave
-        /// operators time to install the release.
-        #[arg(long)]
-        height: u64,
-        /// The first release that runs the version, as operators install it (`0.2.0`).
-        #[arg(long)]
-        release: String,
-        /// Why, for the public record.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Approve an open proposal for the signer's agency. Shows the proposal and asks before
-    /// signing; refuses, without signing, a proposal that is closed or that the agency already
-    /// approved.
-    ///
-    /// Example: civitas tx governance approve 3 --key devnet/keys/land.json
-    Approve {
-        /// The proposal's number.
-        proposal: u64,
-        /// Approve without asking (for scripts).
-        #[arg(long)]
-        yes: bool,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum Identity {
-    /// An agency admin registers an official of the admin's agency.
-    ///
-    /// Example: civitas tx identity register-official --key devnet/keys/finance.json
-    ///   --official-key bob.json --agency finance --name "Bob Martin" --roles notary
-    RegisterOfficial {
-        /// The official's public key (hex or key file).
-        #[arg(long)]
-        official_key: String,
-        /// The agency (must be the admin's).
-        #[arg(long)]
-        agency: String,
-        /// The official's name.
-        #[arg(long)]
-        name: String,
-        /// Comma-separated roles, such as notary,registrar.
-        #[arg(long, value_delimiter = ',', default_value = "")]
-        roles: Vec<String>,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// An admin or registrar registers a citizen's account (key only, no personal data).
-    RegisterCitizen {
-        /// The citizen's public key (hex or key file).
-        #[arg(long)]
-        citizen_key: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// An agency admin replaces an official's roles.
-    SetRoles {
-        /// The official's account id.
-        #[arg(long)]
-        account: String,
-        /// Comma-separated roles (empty for none).
-        #[arg(long, value_delimiter = ',', default_value = "")]
-        roles: Vec<String>,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Replace the signing account's key with the key in NEW_KEY_FILE; the old key stops working.
-    ///
-    /// Example: civitas tx identity rotate-key --key bob.json --new-key bob-2026.json
-    RotateKey {
-        /// Key file holding the new key (created with `civitas keys new`); it is updated to
-        /// record the account it now signs for.
-        #[arg(long)]
-        new_key: PathBuf,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Replace the signing account's keys with several, of which THRESHOLD must sign each
-    /// transaction from then on (sign this one with enough of the current keys, using --cosign).
-    ///
-    /// Example: civitas tx identity set-keys --key treasury.json
-    ///   --keys treasury.json,treasury-2.json,treasury-3.json --threshold 2
-    SetKeys {
-        /// Comma-separated keys (key files or hex public keys), 1 to 8.
-        #[arg(long, value_delimiter = ',', required = true)]
-        keys: Vec<String>,
-        /// How many of them must sign.
-        #[arg(long)]
-        threshold: u8,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// An agency admin deactivates an official.
-    Deactivate {
-        /// The account id.
-        #[arg(long)]
-        account: String,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
 fn instruction_arg(text: &str) -> Result<Instruction> {
     let json = match text.strip_prefix('@') {
         Some(path) => {
@@ -379,30 +113,81 @@ fn instruction_arg(text: &str) -> Result<Instruction> {
     )
 }
 
-fn account_arg(text: &str) -> Result<AccountId> {
-    civitas_core::kit::args::account(text).map_err(anyhow::Error::msg)
+/// What a module's command reads and asks through: the node of `--node`, the key of `--key`,
+/// the terminal.
+pub struct NodeConsole {
+    client: Client,
+    key: Option<PathBuf>,
+    json: bool,
 }
 
-fn key_arg(text: &str) -> Result<PublicKey> {
-    crate::genesis_cmd::public_key_arg(text)
+impl NodeConsole {
+    fn new(common: &Common) -> Self {
+        Self {
+            client: Client::new(&common.node),
+            key: Some(common.key.clone()),
+            json: common.json,
+        }
+    }
+
+    /// A console that only reads from `node` (for queries).
+    pub fn reader(node: &str) -> Self {
+        Self {
+            client: Client::new(node),
+            key: None,
+            json: false,
+        }
+    }
 }
 
-fn clean_roles(roles: Vec<String>) -> Vec<String> {
-    roles
-        .into_iter()
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .collect()
+impl Console for NodeConsole {
+    fn get(&self, path: &str) -> std::result::Result<serde_json::Value, ReadError> {
+        self.client.get_json(path).map_err(|e| ReadError {
+            status: match &e {
+                civitas_client::ClientError::Api { status, .. } => Some(*status),
+                _ => None,
+            },
+            message: e.to_string(),
+        })
+    }
+
+    fn signer(&self) -> std::result::Result<AccountId, String> {
+        let path = self.key.as_ref().ok_or("this command signs nothing")?;
+        read_key(path)
+            .map(|key| key.account())
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    fn confirm(&self, question: &str, yes: bool) -> std::result::Result<(), String> {
+        crate::output::confirm(question, yes).map_err(|e| e.to_string())
+    }
+
+    fn note(&self, line: &str) {
+        if !self.json {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// What became of a transaction [`send_with`] signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Written to the `--out` file, not submitted.
+    Written,
+    /// Submitted; not waited for (`--no-wait`).
+    Pending,
+    /// Final and successful.
+    Final,
 }
 
 /// Signs, submits and (unless `--no-wait`) waits; prints the outcome.
-pub fn send(common: &Common, instruction: Instruction) -> Result<()> {
+pub fn send(common: &Common, instruction: Instruction) -> Result<Sent> {
     let key = read_key(&common.key)?;
     send_with(common, &key, instruction)
 }
 
 /// Like [`send`] with an already loaded key.
-pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<()> {
+pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<Sent> {
     instruction.validate()?;
     let cosigners = common
         .cosign
@@ -442,7 +227,7 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
             out.display(),
             common.expires_in
         );
-        return Ok(());
+        return Ok(Sent::Written);
     }
     let mut attempt = 0;
     let hash = loop {
@@ -462,7 +247,8 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
         }
     };
     if common.no_wait {
-        return print_pending(&hash, common.json);
+        print_pending(&hash, common.json)?;
+        return Ok(Sent::Pending);
     }
     if !common.json {
         eprintln!("submitted {hash}; waiting for finality...");
@@ -485,7 +271,8 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
         }
         finality = client.wait(&hash, Duration::from_secs(common.timeout))?;
     }
-    outcome(&hash, &finality, common.json)
+    outcome(&hash, &finality, common.json)?;
+    Ok(Sent::Final)
 }
 
 fn print_pending(hash: &civitas_core::tx::TxHash, json: bool) -> Result<()> {
@@ -719,312 +506,16 @@ pub fn run(command: Command) -> Result<()> {
         Command::Send {
             instruction,
             common,
-        } => send(&common, instruction_arg(&instruction)?),
-        Command::Treasury(op) => {
-            let (instruction, common) = op.into_instruction().map_err(anyhow::Error::msg)?;
-            send(&common, Instruction::Treasury(instruction))
-        }
-        Command::Procurement(op) => {
-            let key = read_key(&op.common().key)?;
-            let (instruction, common) = op
-                .into_instruction(key.account())
-                .map_err(anyhow::Error::msg)?;
-            send_with(&common, &key, Instruction::Procurement(instruction))
-        }
-        Command::Identity(op) => match op {
-            Identity::RegisterOfficial {
-                official_key,
-                agency,
-                name,
-                roles,
-                common,
-            } => send(
-                &common,
-                Instruction::Identity(IdentityInstruction::RegisterOfficial {
-                    key: key_arg(&official_key)?,
-                    agency,
-                    name,
-                    roles: clean_roles(roles),
-                }),
-            ),
-            Identity::RegisterCitizen {
-                citizen_key,
-                common,
-            } => send(
-                &common,
-                Instruction::Identity(IdentityInstruction::RegisterCitizen {
-                    key: key_arg(&citizen_key)?,
-                }),
-            ),
-            Identity::SetRoles {
-                account,
-                roles,
-                common,
-            } => send(
-                &common,
-                Instruction::Identity(IdentityInstruction::SetRoles {
-                    account: account_arg(&account)?,
-                    roles: clean_roles(roles),
-                }),
-            ),
-            Identity::RotateKey { new_key, common } => {
-                let old = read_key(&common.key)?;
-                let mut new = read_key(&new_key)?;
-                send_with(
-                    &common,
-                    &old,
-                    Instruction::Identity(IdentityInstruction::RotateKey {
-                        new_key: new.public_key.clone(),
-                    }),
-                )?;
-                new.account = Some(old.account());
-                std::fs::write(&new_key, new.to_json() + "\n")
-                    .with_context(|| format!("cannot update {}", new_key.display()))?;
-                println!(
-                    "{} now signs for account {}; {} no longer works",
-                    new_key.display(),
-                    old.account(),
-                    common.key.display()
-                );
-                Ok(())
+        } => send(&common, instruction_arg(&instruction)?).map(|_| ()),
+        Command::Module(command) => {
+            let console = NodeConsole::new(command.common());
+            let (prepared, common) = (*command).prepare(&console).map_err(anyhow::Error::msg)?;
+            let key = read_key(&common.key)?;
+            let sent = send_with(&common, &key, prepared.instruction)?;
+            if let (Sent::Final, Some(after)) = (sent, prepared.after) {
+                println!("{}", after(key.account()).map_err(anyhow::Error::msg)?);
             }
-            Identity::SetKeys {
-                keys,
-                threshold,
-                common,
-            } => {
-                let keys = keys
-                    .iter()
-                    .map(|k| key_arg(k.trim()))
-                    .collect::<Result<Vec<_>>>()?;
-                send(
-                    &common,
-                    Instruction::Identity(IdentityInstruction::SetKeys { keys, threshold }),
-                )
-            }
-            Identity::Deactivate {
-                account,
-                reason,
-                common,
-            } => send(
-                &common,
-                Instruction::Identity(IdentityInstruction::Deactivate {
-                    account: account_arg(&account)?,
-                    reason,
-                }),
-            ),
-        },
-        Command::Notary(op) => {
-            let (instruction, common) = op.into_instruction();
-            if let NotaryInstruction::Anchor { document, .. } = &instruction
-                && !common.json
-            {
-                eprintln!("document SHA-256: {document}");
-            }
-            send(&common, Instruction::Notary(instruction))
-        }
-        Command::Governance(op) => {
-            let propose = |action, reason| {
-                Instruction::Governance(GovernanceInstruction::Propose { action, reason })
-            };
-            match op {
-                Governance::AddValidator {
-                    agency,
-                    validator_key,
-                    p2p,
-                    reason,
-                    common,
-                } => {
-                    let key = key_arg(&validator_key)?;
-                    if !civitas_consensus::node::is_p2p_address(&p2p) {
-                        bail!(
-                            "--p2p {p2p:?} is not host:port or ip:port (for example 10.0.0.9:9000)"
-                        );
-                    }
-                    crate::governance_view::check_add_validator(
-                        &Client::new(&common.node),
-                        &agency,
-                        &key.to_hex(),
-                    )?;
-                    send(
-                        &common,
-                        propose(
-                            GovernanceAction::AddValidator {
-                                agency,
-                                key,
-                                p2p_address: p2p,
-                            },
-                            reason,
-                        ),
-                    )
-                }
-                Governance::RemoveValidator {
-                    validator_key,
-                    reason,
-                    common,
-                } => send(
-                    &common,
-                    propose(
-                        GovernanceAction::RemoveValidator {
-                            key: key_arg(&validator_key)?,
-                        },
-                        reason,
-                    ),
-                ),
-                Governance::SetThreshold {
-                    threshold,
-                    reason,
-                    common,
-                } => send(
-                    &common,
-                    propose(GovernanceAction::SetThreshold { threshold }, reason),
-                ),
-                Governance::SetPolicy {
-                    file,
-                    reason,
-                    common,
-                } => {
-                    let policy = std::fs::read_to_string(&file)
-                        .with_context(|| format!("cannot read {}", file.display()))?;
-                    let entry = civitas_modules::authz::parse_policy(&policy)
-                        .with_context(|| format!("{} is not a policy change", file.display()))?;
-                    crate::policy::check_change(&common.node, &[entry], None)?;
-                    send(
-                        &common,
-                        propose(GovernanceAction::SetPolicy { policy }, reason),
-                    )
-                }
-                Governance::RemovePolicy { id, reason, common } => {
-                    crate::policy::check_change(&common.node, &[], Some(&id))?;
-                    send(
-                        &common,
-                        propose(GovernanceAction::RemovePolicy { id }, reason),
-                    )
-                }
-                Governance::AddAgency {
-                    id,
-                    name,
-                    admin_keys,
-                    validator_key,
-                    p2p,
-                    reason,
-                    common,
-                } => {
-                    let admin_keys = admin_keys
-                        .iter()
-                        .map(|k| key_arg(k))
-                        .collect::<Result<Vec<_>>>()?;
-                    let validator = match (validator_key, p2p) {
-                        (Some(key), Some(p2p_address)) => {
-                            if !civitas_consensus::node::is_p2p_address(&p2p_address) {
-                                bail!(
-                                    "--p2p {p2p_address:?} is not host:port or ip:port (for example 10.0.0.9:9000)"
-                                );
-                            }
-                            Some(NewValidator {
-                                key: key_arg(&key)?,
-                                p2p_address,
-                            })
-                        }
-                        _ => None,
-                    };
-                    let validator_hex = validator.as_ref().map(|v| v.key.to_hex());
-                    let checked = (id.clone(), admin_keys.clone());
-                    let instruction = GovernanceInstruction::Propose {
-                        action: GovernanceAction::AddAgency {
-                            id,
-                            name,
-                            admin_keys,
-                            validator,
-                        },
-                        reason,
-                    };
-                    // The rules that need no state first (id, name, admin keys), then the chain.
-                    instruction.validate()?;
-                    crate::governance_view::check_add_agency(
-                        &Client::new(&common.node),
-                        &checked.0,
-                        &checked.1,
-                        validator_hex.as_deref(),
-                    )?;
-                    send(&common, Instruction::Governance(instruction))
-                }
-                Governance::RetireAgency {
-                    agency,
-                    reason,
-                    common,
-                } => {
-                    crate::governance_view::check_retire_agency(
-                        &Client::new(&common.node),
-                        &agency,
-                    )?;
-                    send(
-                        &common,
-                        propose(GovernanceAction::RetireAgency { id: agency }, reason),
-                    )
-                }
-                Governance::RenameAgency {
-                    agency,
-                    name,
-                    reason,
-                    common,
-                } => {
-                    crate::governance_view::check_agency_in_force(
-                        &Client::new(&common.node),
-                        &agency,
-                    )?;
-                    send(
-                        &common,
-                        propose(GovernanceAction::RenameAgency { id: agency, name }, reason),
-                    )
-                }
-                Governance::ScheduleUpgrade {
-                    protocol,
-                    height,
-                    release,
-                    reason,
-                    common,
-                } => {
-                    let instruction = GovernanceInstruction::Propose {
-                        action: GovernanceAction::ScheduleUpgrade {
-                            version: protocol,
-                            height,
-                            release,
-                        },
-                        reason,
-                    };
-                    instruction.validate()?;
-                    crate::governance_view::check_upgrade(
-                        &Client::new(&common.node),
-                        protocol,
-                        height,
-                    )?;
-                    send(&common, Instruction::Governance(instruction))
-                }
-                Governance::Approve {
-                    proposal,
-                    yes,
-                    common,
-                } => {
-                    use crate::governance_view as view;
-                    let key = read_key(&common.key)?;
-                    let client = Client::new(&common.node);
-                    let record = view::proposal(&client, proposal)?;
-                    let agency = view::agency_of(&client, &key.account().to_hex())?;
-                    let (votes, _) = view::Votes::fetch(&client)?;
-                    view::check_approval(&record, proposal, &agency, &votes)?;
-                    eprint!("{}", view::show(&record, &votes));
-                    view::confirm(
-                        &format!("Approve proposal {proposal} for agency {agency}?"),
-                        yes,
-                    )?;
-                    send_with(
-                        &common,
-                        &key,
-                        Instruction::Governance(GovernanceInstruction::Approve { proposal }),
-                    )
-                }
-            }
+            Ok(())
         }
     }
 }

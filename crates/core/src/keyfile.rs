@@ -10,6 +10,33 @@ use crate::codec::DecodeError;
 use crate::crypto::{AccountId, PrivateKey, PublicKey};
 use serde::{Deserialize, Serialize};
 
+/// Reads the key file at `path`, saying how to make one if there is none.
+pub fn read(path: &std::path::Path) -> Result<KeyFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|_| {
+        format!(
+            "key file {} not found; create one with `civitas keys new --out {}`",
+            path.display(),
+            path.display()
+        )
+    })?;
+    KeyFile::from_json(&text)
+        .map_err(|e| format!("{} is not a valid key file: {e}", path.display()))
+}
+
+/// A public key given in hex, or as a key file (or a file holding the hex key) to read it
+/// from: what a command line takes wherever a key is named.
+pub fn public_key_arg(arg: &str) -> Result<PublicKey, String> {
+    if let Ok(key) = PublicKey::from_hex(arg) {
+        return Ok(key);
+    }
+    let text = std::fs::read_to_string(arg)
+        .map_err(|_| format!("{arg} is neither a hex public key nor a readable key file"))?;
+    if let Ok(file) = serde_json::from_str::<KeyFile>(&text) {
+        return Ok(file.public_key);
+    }
+    PublicKey::from_hex(text.trim()).map_err(|_| format!("{arg} holds no public key"))
+}
+
 /// A key file's contents.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KeyFile {

@@ -9,6 +9,7 @@
 //! ([`authz::default_authorization`]). Modules see only the state through the executor's
 //! overlay; they never talk to the network.
 
+pub mod cli;
 pub mod queries;
 
 pub use civitas_governance as governance;

@@ -162,10 +162,86 @@ pub mod args {
     }
 }
 
-/// What a module's command line is checked with (the `clap` feature, for tests).
+/// A module's command line (the `clap` feature): what its subcommands ask of the binary that
+/// runs them, and what its tests check them with.
+///
+/// A module defines one `clap` subcommand enum, generic over the options every transaction
+/// takes (`C`, which the binary supplies: key, node, co-signers, ...), implements
+/// [`ModuleCommand`] for it, and names it with [`ModuleCli`] on its module struct; the
+/// binary's `civitas tx` is assembled from the registration list.
 #[cfg(feature = "clap")]
 pub mod cli {
     use super::{Tagged, example_words, kebab};
+    use crate::crypto::AccountId;
+
+    /// Why a read from the node failed: the HTTP status when the node answered, and what it
+    /// said.
+    #[derive(Clone, Debug)]
+    pub struct ReadError {
+        /// The HTTP status (`404` for a record that does not exist), if the node answered.
+        pub status: Option<u16>,
+        /// What went wrong.
+        pub message: String,
+    }
+
+    impl std::fmt::Display for ReadError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.message)
+        }
+    }
+
+    /// What a module's command may ask of the command line running it, before it signs.
+    pub trait Console {
+        /// Reads a JSON document from the node's API (`/v1/governance`).
+        fn get(&self, path: &str) -> Result<serde_json::Value, ReadError>;
+        /// The account the signing key (`--key`) signs for.
+        fn signer(&self) -> Result<AccountId, String>;
+        /// Asks the person at the terminal; `yes` answers for scripts. Without a terminal and
+        /// without `yes`, refuses rather than guess.
+        fn confirm(&self, question: &str, yes: bool) -> Result<(), String>;
+        /// Tells the person something (on standard error; not in `--json` output).
+        fn note(&self, line: &str);
+    }
+
+    /// Run once the transaction is final, with the account that signed it; returns a line to
+    /// print (a key file updated after a key rotation, for instance).
+    pub type After = Box<dyn FnOnce(AccountId) -> Result<String, String>>;
+
+    /// What a command signs: the instruction, and what to do once it is final.
+    pub struct Prepared<I> {
+        /// The instruction.
+        pub instruction: I,
+        /// What to do once it is final, if anything.
+        pub after: Option<After>,
+    }
+
+    impl<I> Prepared<I> {
+        /// Just the instruction.
+        pub fn sign(instruction: I) -> Self {
+            Self {
+                instruction,
+                after: None,
+            }
+        }
+    }
+
+    /// A module's subcommands, as the binary runs them.
+    pub trait ModuleCommand<C>: Sized {
+        /// The module's instruction type.
+        type Instruction;
+        /// The options every transaction takes, as given.
+        fn common(&self) -> &C;
+        /// Checks what can be checked before signing (reading the node through `console` if
+        /// needed) and returns the instruction to sign, with the options.
+        fn prepare(self, console: &dyn Console)
+        -> Result<(Prepared<Self::Instruction>, C), String>;
+    }
+
+    /// Names a module's command type (implemented by the module's unit struct).
+    pub trait ModuleCli {
+        /// The module's subcommands, generic over the options every transaction takes.
+        type Command<C: clap::Args>: clap::Subcommand + ModuleCommand<C>;
+    }
 
     /// The options a binary adds to every transaction command, reduced to the key.
     #[derive(clap::Args, Debug)]
@@ -193,46 +269,53 @@ pub mod cli {
         prefix: &[&str],
         elsewhere: &[&str],
     ) -> Vec<(String, Vec<String>)> {
-        let mut found = Vec::new();
-        for variant in T::VARIANTS {
-            if elsewhere.contains(variant) {
-                continue;
-            }
-            let name = kebab(variant);
-            let sub = command
-                .find_subcommand(&name)
-                .unwrap_or_else(|| panic!("no subcommand {name} for {variant}"));
-            let help = sub
-                .get_long_about()
-                .unwrap_or_else(|| panic!("{name} has no long help"))
-                .to_string();
-            for arg in sub.get_arguments() {
-                assert!(
-                    arg.get_help().is_some(),
-                    "{name} --{} has no help",
-                    arg.get_id()
-                );
-            }
-            let words =
-                example_words(&help).unwrap_or_else(|| panic!("{name} has no example: {help}"));
+        T::VARIANTS
+            .iter()
+            .filter(|variant| !elsewhere.contains(variant))
+            .map(|variant| {
+                let name = kebab(variant);
+                let argv = example_words_of(command, &name, prefix);
+                (name, argv)
+            })
+            .collect()
+    }
+
+    /// Checks that `command` has a subcommand `name` with help on every option and an example
+    /// in its long help that starts with `prefix` and runs that subcommand; returns the
+    /// example's words, `prefix` replaced by the program name. Panics, saying what is missing,
+    /// otherwise.
+    pub fn example_words_of(command: &clap::Command, name: &str, prefix: &[&str]) -> Vec<String> {
+        let sub = command
+            .find_subcommand(name)
+            .unwrap_or_else(|| panic!("no subcommand {name}"));
+        let help = sub
+            .get_long_about()
+            .unwrap_or_else(|| panic!("{name} has no long help"))
+            .to_string();
+        for arg in sub.get_arguments() {
             assert!(
-                words
-                    .iter()
-                    .map(String::as_str)
-                    .take(prefix.len())
-                    .eq(prefix.iter().copied()),
-                "the example of {name} does not start with {prefix:?}: {help}"
+                arg.get_help().is_some(),
+                "{name} --{} has no help",
+                arg.get_id()
             );
-            let mut argv = vec!["civitas".to_string()];
-            argv.extend(words.into_iter().skip(prefix.len()));
-            assert_eq!(
-                argv.get(1),
-                Some(&name),
-                "the example of {name} runs another command"
-            );
-            found.push((name, argv));
         }
-        found
+        let words = example_words(&help).unwrap_or_else(|| panic!("{name} has no example: {help}"));
+        assert!(
+            words
+                .iter()
+                .map(String::as_str)
+                .take(prefix.len())
+                .eq(prefix.iter().copied()),
+            "the example of {name} does not start with {prefix:?}: {help}"
+        );
+        let mut argv = vec!["civitas".to_string()];
+        argv.extend(words.into_iter().skip(prefix.len()));
+        assert_eq!(
+            argv.get(1).map(String::as_str),
+            Some(name),
+            "the example of {name} runs another command"
+        );
+        argv
     }
 }
 

@@ -4,8 +4,10 @@
 //! genesis. Its vocabulary is the package in `types/`; see `docs/MODULES.md`.
 
 pub mod authz;
+pub mod cli;
 pub mod handler;
 pub mod state;
+pub mod view;
 
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
@@ -16,6 +18,10 @@ use civitas_kit::{BlockEnv, BlockError, Module, Outcome, Overlay, StateView, TxC
 
 /// The governance module, as the registration list names it.
 pub struct Governance;
+
+impl civitas_primitives::kit::cli::ModuleCli for Governance {
+    type Command<C: clap::Args> = cli::GovernanceCommand<C>;
+}
 
 impl Module for Governance {
     type Instruction = GovernanceInstruction;

@@ -6,6 +6,7 @@
 //! vocabulary is the package in `types/`; see `docs/MODULES.md` for how a module is built.
 
 pub mod authz;
+pub mod cli;
 pub mod handler;
 pub mod state;
 
@@ -25,6 +26,10 @@ pub mod roles {
 
 /// The identity module, as the registration list names it.
 pub struct Identity;
+
+impl civitas_primitives::kit::cli::ModuleCli for Identity {
+    type Command<C: clap::Args> = cli::IdentityCommand<C>;
+}
 
 impl Module for Identity {
     type Instruction = IdentityInstruction;

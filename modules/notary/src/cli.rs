@@ -7,6 +7,7 @@
 use civitas_core::hash::Hash32;
 use civitas_core::kit::args::document;
 use civitas_core::notary::{MetadataEntry, NotaryInstruction};
+use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
 use clap::{Args, Subcommand};
 
 /// The notary's instructions. `C` is the options every transaction takes.
@@ -86,6 +87,24 @@ impl<C: Args> NotaryCommand<C> {
                 common,
             ),
         }
+    }
+}
+
+impl<C: Args> ModuleCommand<C> for NotaryCommand<C> {
+    type Instruction = NotaryInstruction;
+
+    fn common(&self) -> &C {
+        match self {
+            Self::Anchor { common, .. } | Self::Revoke { common, .. } => common,
+        }
+    }
+
+    fn prepare(self, console: &dyn Console) -> Result<(Prepared<NotaryInstruction>, C), String> {
+        let (instruction, common) = self.into_instruction();
+        if let NotaryInstruction::Anchor { document, .. } = &instruction {
+            console.note(&format!("document SHA-256: {document}"));
+        }
+        Ok((Prepared::sign(instruction), common))
     }
 }
 

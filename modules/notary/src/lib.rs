@@ -18,6 +18,10 @@ use civitas_kit::{Module, Outcome, Overlay, StateView, TxContext};
 /// The notary module, as the registration list names it.
 pub struct Notary;
 
+impl civitas_primitives::kit::cli::ModuleCli for Notary {
+    type Command<C: clap::Args> = cli::NotaryCommand<C>;
+}
+
 impl Module for Notary {
     type Instruction = NotaryInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");

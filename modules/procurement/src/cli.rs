@@ -11,6 +11,7 @@
 use civitas_primitives::crypto::AccountId;
 use civitas_primitives::hash::Hash32;
 use civitas_primitives::kit::args::{account, document, money, time};
+use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
 use civitas_primitives::money::Money;
 use civitas_primitives::time::TimestampMs;
 use civitas_procurement_types::{Criterion, Method, MilestoneTerms, ProcurementInstruction};
@@ -336,9 +337,25 @@ pub struct BidSecret {
     pub commitment: Hash32,
 }
 
+impl<C: Args> ModuleCommand<C> for ProcurementCommand<C> {
+    type Instruction = ProcurementInstruction;
+
+    fn common(&self) -> &C {
+        self.options()
+    }
+
+    fn prepare(
+        self,
+        console: &dyn Console,
+    ) -> Result<(Prepared<ProcurementInstruction>, C), String> {
+        let (instruction, common) = self.into_instruction(console.signer()?)?;
+        Ok((Prepared::sign(instruction), common))
+    }
+}
+
 impl<C: Args> ProcurementCommand<C> {
     /// The options every transaction takes.
-    pub fn common(&self) -> &C {
+    pub fn options(&self) -> &C {
         match self {
             Self::Plan { common, .. }
             | Self::Publish { common, .. }

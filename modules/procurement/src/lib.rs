@@ -22,6 +22,10 @@ use civitas_kit::{Module, Outcome, Overlay, StateView, TxContext};
 /// The procurement module, as the registration list names it.
 pub struct Procurement;
 
+impl civitas_primitives::kit::cli::ModuleCli for Procurement {
+    type Command<C: clap::Args> = cli::ProcurementCommand<C>;
+}
+
 impl Module for Procurement {
     type Instruction = ProcurementInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");

@@ -7,6 +7,7 @@
 
 use civitas_primitives::crypto::AccountId;
 use civitas_primitives::kit::args::{account, currency, money};
+use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
 use civitas_primitives::money::{Currency, Money};
 use civitas_treasury_types::{Direction, TreasuryInstruction};
 use clap::{Args, Subcommand, ValueEnum};
@@ -363,6 +364,30 @@ impl<C: Args> TreasuryCommand<C> {
                 common,
             } => (T::ReversePayment { payment, reason }, common),
         })
+    }
+}
+
+impl<C: Args> ModuleCommand<C> for TreasuryCommand<C> {
+    type Instruction = TreasuryInstruction;
+
+    fn common(&self) -> &C {
+        match self {
+            Self::OpenYear { common, .. }
+            | Self::CloseYear { common, .. }
+            | Self::RegisterVendor { common, .. }
+            | Self::Appropriate { common, .. }
+            | Self::AdjustAppropriation { common, .. }
+            | Self::Allot { common, .. }
+            | Self::Commit { common, .. }
+            | Self::AdjustCommitment { common, .. }
+            | Self::Pay { common, .. }
+            | Self::ReversePayment { common, .. } => common,
+        }
+    }
+
+    fn prepare(self, _: &dyn Console) -> Result<(Prepared<TreasuryInstruction>, C), String> {
+        let (instruction, common) = self.into_instruction()?;
+        Ok((Prepared::sign(instruction), common))
     }
 }
 

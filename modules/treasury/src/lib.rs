@@ -21,6 +21,10 @@ use civitas_kit::{Module, Outcome, Overlay, StateView, TxContext};
 /// The treasury module, as the registration list names it.
 pub struct Treasury;
 
+impl civitas_primitives::kit::cli::ModuleCli for Treasury {
+    type Command<C: clap::Args> = cli::TreasuryCommand<C>;
+}
+
 impl Module for Treasury {
     type Instruction = TreasuryInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");

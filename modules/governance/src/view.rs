@@ -1,10 +1,35 @@
 //! Governance as people read it: what a proposal would do, who approved it, what is missing;
-//! and the checks the CLI makes before it signs a governance transaction, so that a proposal or
-//! approval that cannot succeed never costs the signer a nonce.
+//! and the checks the command line makes before it signs a governance transaction, so that a
+//! proposal or approval that cannot succeed never costs the signer a nonce. Everything is read
+//! from a node's API through the binary's [`Console`].
 
-use anyhow::{Context, Result, bail};
-use civitas_client::{Client, ClientError};
+use civitas_primitives::kit::cli::{Console, ReadError};
 use serde_json::Value;
+
+/// A sentence saying why a command cannot go on.
+type Result<T> = std::result::Result<T, String>;
+
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err(format!($($arg)*))
+    };
+}
+
+/// `Option::context` for sentences.
+trait Context<T> {
+    fn context(self, why: &str) -> Result<T>;
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, why: &str) -> Result<T> {
+        self.ok_or_else(|| why.to_string())
+    }
+}
+
+/// A read that must succeed.
+fn get(console: &dyn Console, path: &str) -> Result<Value> {
+    console.get(path).map_err(|e| e.message)
+}
 
 /// Proposals `query governance --open` looks back over, newest first.
 /// (Each is one request: at most half the API's default burst of 200 per client.)
@@ -85,8 +110,8 @@ pub struct Votes {
 
 impl Votes {
     /// Reads them from a node.
-    pub fn fetch(client: &Client) -> Result<(Self, Value)> {
-        let governance = client.get_json("/v1/governance")?;
+    pub fn fetch(console: &dyn Console) -> Result<(Self, Value)> {
+        let governance = get(console, "/v1/governance")?;
         let agencies = governance["agencies"]
             .as_array()
             .map(|list| {
@@ -176,24 +201,26 @@ pub fn show(proposal: &Value, votes: &Votes) -> String {
 }
 
 /// Proposal `id`'s record, or a sentence saying it does not exist.
-pub fn proposal(client: &Client, id: u64) -> Result<Value> {
-    match client.get_json(&format!("/v1/governance/proposals/{id}")) {
+pub fn proposal(console: &dyn Console, id: u64) -> Result<Value> {
+    match console.get(&format!("/v1/governance/proposals/{id}")) {
         Ok(found) => Ok(found["value"].clone()),
-        Err(ClientError::Api { status: 404, .. }) => {
+        Err(ReadError {
+            status: Some(404), ..
+        }) => {
             bail!(
                 "proposal {id} does not exist; `civitas query governance --open` lists the open ones"
             )
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e.message),
     }
 }
 
 /// The open proposals among the newest [`OPEN_LOOKBACK`], newest first.
-pub fn open_proposals(client: &Client, governance: &Value) -> Result<Vec<Value>> {
+pub fn open_proposals(console: &dyn Console, governance: &Value) -> Result<Vec<Value>> {
     let next = governance["next_proposal"].as_u64().unwrap_or(1);
     let mut open = Vec::new();
     for id in (next.saturating_sub(OPEN_LOOKBACK).max(1)..next).rev() {
-        let found = proposal(client, id)?;
+        let found = proposal(console, id)?;
         if found["status"]["status"] == "open" {
             open.push(found);
         }
@@ -202,16 +229,18 @@ pub fn open_proposals(client: &Client, governance: &Value) -> Result<Vec<Value>>
 }
 
 /// The agency of the account `key` signs for, as the node records it.
-pub fn agency_of(client: &Client, account: &str) -> Result<String> {
-    match client.get_json(&format!("/v1/accounts/{account}")) {
+pub fn agency_of(console: &dyn Console, account: &str) -> Result<String> {
+    match console.get(&format!("/v1/accounts/{account}")) {
         Ok(found) => Ok(found["value"]["agency"]
             .as_str()
             .unwrap_or_default()
             .to_string()),
-        Err(ClientError::Api { status: 404, .. }) => bail!(
+        Err(ReadError {
+            status: Some(404), ..
+        }) => bail!(
             "account {account} is not registered on this chain; sign with an agency admin's key"
         ),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e.message),
     }
 }
 
@@ -236,9 +265,9 @@ pub fn check_approval(proposal: &Value, id: u64, agency: &str, votes: &Votes) ->
 }
 
 /// Checks that `agency` exists and is in force; returns where governance stands.
-pub fn check_agency_in_force(client: &Client, agency: &str) -> Result<(Votes, Value)> {
-    let (votes, governance) = Votes::fetch(client)?;
-    match client.get_json(&format!("/v1/agencies/{agency}")) {
+pub fn check_agency_in_force(console: &dyn Console, agency: &str) -> Result<(Votes, Value)> {
+    let (votes, governance) = Votes::fetch(console)?;
+    match console.get(&format!("/v1/agencies/{agency}")) {
         Ok(found) => {
             if let Some(height) = found["value"]["retired_height"].as_u64() {
                 bail!(
@@ -248,18 +277,20 @@ pub fn check_agency_in_force(client: &Client, agency: &str) -> Result<(Votes, Va
             }
             Ok((votes, governance))
         }
-        Err(ClientError::Api { status: 404, .. }) => bail!(
+        Err(ReadError {
+            status: Some(404), ..
+        }) => bail!(
             "agency {agency:?} does not exist on this chain (the agencies in force are: {}); check the id",
             votes.agencies.join(", ")
         ),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e.message),
     }
 }
 
 /// Checks, before signing, that an upgrade to `version` at `height` could be executed now:
 /// the version is above the active one and the height is still ahead.
-pub fn check_upgrade(client: &Client, version: u16, height: u64) -> Result<()> {
-    let (_, governance) = Votes::fetch(client)?;
+pub fn check_upgrade(console: &dyn Console, version: u16, height: u64) -> Result<()> {
+    let (_, governance) = Votes::fetch(console)?;
     let active = governance["protocol"]["active"]
         .as_u64()
         .context("the node did not report the active protocol version")?;
@@ -274,13 +305,13 @@ pub fn check_upgrade(client: &Client, version: u16, height: u64) -> Result<()> {
         );
     }
     if let Some(next) = governance["protocol"]["next"].as_object() {
-        eprintln!(
+        console.note(&format!(
             "note: this replaces the upgrade to protocol version {} at block {}, scheduled by \
              proposal {}",
             next.get("version").unwrap_or(&Value::Null),
             next.get("height").unwrap_or(&Value::Null),
             next.get("proposal").unwrap_or(&Value::Null)
-        );
+        ));
     }
     Ok(())
 }
@@ -300,20 +331,20 @@ fn check_not_validator(governance: &Value, key: &str) -> Result<()> {
 /// Checks a validator addition before it is signed: the agency exists and is in force and the
 /// key is not a validator of the next epoch. (A key named by another open proposal
 /// is not refused: only one of the two can execute, and the other then fails on chain.)
-pub fn check_add_validator(client: &Client, agency: &str, key: &str) -> Result<()> {
-    let (_, governance) = check_agency_in_force(client, agency)?;
+pub fn check_add_validator(console: &dyn Console, agency: &str, key: &str) -> Result<()> {
+    let (_, governance) = check_agency_in_force(console, agency)?;
     check_not_validator(&governance, key)
 }
 
 /// Checks a new agency before it is proposed: the id was never used, no admin key already
 /// signs for an account, and its validator (if any) is not one already.
 pub fn check_add_agency(
-    client: &Client,
+    console: &dyn Console,
     id: &str,
     admin_keys: &[civitas_core::crypto::PublicKey],
     validator_key: Option<&str>,
 ) -> Result<()> {
-    match client.get_json(&format!("/v1/agencies/{id}")) {
+    match console.get(&format!("/v1/agencies/{id}")) {
         Ok(found) => {
             let retired = match found["value"]["retired_height"].as_u64() {
                 Some(height) => format!(" by an agency that retired at height {height}"),
@@ -323,13 +354,15 @@ pub fn check_add_agency(
                 "agency id {id:?} is already taken{retired}; ids are never reused: choose another"
             );
         }
-        Err(ClientError::Api { status: 404, .. }) => {}
-        Err(e) => return Err(e.into()),
+        Err(ReadError {
+            status: Some(404), ..
+        }) => {}
+        Err(e) => return Err(e.message),
     }
     for key in admin_keys {
-        let by_key = client.get_json(&format!("/v1/state/identity/key/{}", key.to_hex()))?;
+        let by_key = get(console, &format!("/v1/state/identity/key/{}", key.to_hex()))?;
         let account = key.account_id().to_hex();
-        let by_id = client.get_json(&format!("/v1/state/identity/account/{account}"))?;
+        let by_id = get(console, &format!("/v1/state/identity/account/{account}"))?;
         if by_key["found"] == true || by_id["found"] == true {
             bail!(
                 "admin key {key} already belongs to an account on this chain (or is reserved by an open add-agency proposal); each admin of the new agency needs a key of its own (civitas keys new)"
@@ -337,15 +370,15 @@ pub fn check_add_agency(
         }
     }
     if let Some(key) = validator_key {
-        check_not_validator(&client.get_json("/v1/governance")?, key)?;
+        check_not_validator(&get(console, "/v1/governance")?, key)?;
     }
     Ok(())
 }
 
 /// Checks a retirement before it is proposed: the agency is in force, the agencies left are
 /// at least the threshold, and some other agency runs a validator next epoch.
-pub fn check_retire_agency(client: &Client, agency: &str) -> Result<()> {
-    let (votes, governance) = check_agency_in_force(client, agency)?;
+pub fn check_retire_agency(console: &dyn Console, agency: &str) -> Result<()> {
+    let (votes, governance) = check_agency_in_force(console, agency)?;
     let remaining = votes.agencies.len().saturating_sub(1) as u64;
     if remaining < votes.threshold {
         bail!(
@@ -362,27 +395,6 @@ pub fn check_retire_agency(client: &Client, agency: &str) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Asks a person at the terminal to confirm; `yes` answers for scripts. Without a terminal
-/// and without `yes`, refuses rather than guess.
-pub fn confirm(question: &str, yes: bool) -> Result<()> {
-    use std::io::{BufRead as _, IsTerminal as _, Write as _};
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!("{question} Pass --yes to answer yes without a terminal (in scripts)");
-    }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-        Ok(())
-    } else {
-        bail!("not approved; nothing was signed")
-    }
 }
 
 #[cfg(test)]

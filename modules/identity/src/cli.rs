@@ -1,0 +1,283 @@
+//! `civitas tx identity ...`: one subcommand per identity instruction.
+//!
+//! Keys are named by their hex public key or by a key file; accounts by their 64 hex
+//! characters. The options every transaction takes (key, node, co-signers, ...) are the
+//! binary's `C`.
+
+use civitas_core::crypto::{AccountId, PublicKey};
+use civitas_core::identity::IdentityInstruction;
+use civitas_core::keyfile::{self, public_key_arg};
+use civitas_primitives::kit::args::account;
+use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// The identity module's instructions. `C` is the options every transaction takes.
+#[derive(Subcommand, Debug)]
+pub enum IdentityCommand<C: Args> {
+    /// An agency admin registers an official of the admin's agency.
+    ///
+    /// Example: civitas tx identity register-official --key devnet/keys/finance.json
+    ///   --official-key bob.json --agency finance --name "Bob Martin" --roles notary
+    RegisterOfficial {
+        /// The official's public key (hex or key file).
+        #[arg(long, value_parser = public_key_arg)]
+        official_key: PublicKey,
+        /// The agency (must be the admin's).
+        #[arg(long)]
+        agency: String,
+        /// The official's name as it appears on their acts (public).
+        #[arg(long)]
+        name: String,
+        /// Comma-separated roles, such as notary,registrar.
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        common: C,
+    },
+    /// An admin or registrar registers a citizen's account (key only, no personal data).
+    ///
+    /// Example: civitas tx identity register-citizen --key devnet/keys/finance.json
+    ///   --citizen-key alice.json
+    RegisterCitizen {
+        /// The citizen's public key (hex or key file).
+        #[arg(long, value_parser = public_key_arg)]
+        citizen_key: PublicKey,
+        #[command(flatten)]
+        common: C,
+    },
+    /// An agency admin replaces an official's roles.
+    ///
+    /// Example: civitas tx identity set-roles --key devnet/keys/finance.json
+    ///   --account 5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c
+    ///   --roles notary,registrar
+    SetRoles {
+        /// The official's account id.
+        #[arg(long, value_parser = account)]
+        account: AccountId,
+        /// Comma-separated roles (empty for none).
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        common: C,
+    },
+    /// Replace the signing account's key with the key in NEW_KEY_FILE; the old key stops
+    /// working.
+    ///
+    /// Example: civitas tx identity rotate-key --key bob.json --new-key bob-2026.json
+    RotateKey {
+        /// Key file holding the new key (created with `civitas keys new`); it is updated to
+        /// record the account it now signs for.
+        #[arg(long)]
+        new_key: PathBuf,
+        #[command(flatten)]
+        common: C,
+    },
+    /// Replace the signing account's keys with several, of which THRESHOLD must sign each
+    /// transaction from then on (sign this one with enough of the current keys, using
+    /// --cosign).
+    ///
+    /// Example: civitas tx identity set-keys --key treasury.json
+    ///   --keys treasury.json,treasury-2.json,treasury-3.json --threshold 2
+    SetKeys {
+        /// Comma-separated keys (key files or hex public keys), 1 to 8.
+        #[arg(long, value_delimiter = ',', required = true, value_parser = public_key_arg)]
+        keys: Vec<PublicKey>,
+        /// How many of them must sign.
+        #[arg(long)]
+        threshold: u8,
+        #[command(flatten)]
+        common: C,
+    },
+    /// An agency admin deactivates an official.
+    ///
+    /// Example: civitas tx identity deactivate --key devnet/keys/finance.json
+    ///   --account 5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c
+    ///   --reason "left the ministry"
+    Deactivate {
+        /// The account id.
+        #[arg(long, value_parser = account)]
+        account: AccountId,
+        /// Why; public.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: C,
+    },
+}
+
+/// Roles as given, without blanks.
+fn clean_roles(roles: Vec<String>) -> Vec<String> {
+    roles
+        .into_iter()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+impl<C: Args> ModuleCommand<C> for IdentityCommand<C> {
+    type Instruction = IdentityInstruction;
+
+    fn common(&self) -> &C {
+        match self {
+            Self::RegisterOfficial { common, .. }
+            | Self::RegisterCitizen { common, .. }
+            | Self::SetRoles { common, .. }
+            | Self::RotateKey { common, .. }
+            | Self::SetKeys { common, .. }
+            | Self::Deactivate { common, .. } => common,
+        }
+    }
+
+    fn prepare(self, _: &dyn Console) -> Result<(Prepared<IdentityInstruction>, C), String> {
+        use IdentityInstruction as I;
+        Ok(match self {
+            Self::RegisterOfficial {
+                official_key,
+                agency,
+                name,
+                roles,
+                common,
+            } => (
+                Prepared::sign(I::RegisterOfficial {
+                    key: official_key,
+                    agency,
+                    name,
+                    roles: clean_roles(roles),
+                }),
+                common,
+            ),
+            Self::RegisterCitizen {
+                citizen_key,
+                common,
+            } => (
+                Prepared::sign(I::RegisterCitizen { key: citizen_key }),
+                common,
+            ),
+            Self::SetRoles {
+                account,
+                roles,
+                common,
+            } => (
+                Prepared::sign(I::SetRoles {
+                    account,
+                    roles: clean_roles(roles),
+                }),
+                common,
+            ),
+            Self::RotateKey { new_key, common } => {
+                let mut new = keyfile::read(&new_key)?;
+                let instruction = I::RotateKey {
+                    new_key: new.public_key.clone(),
+                };
+                // Once the rotation is final, the new key file records the account it signs
+                // for (the old key's account, kept across rotations).
+                let after = move |account: AccountId| {
+                    new.account = Some(account);
+                    std::fs::write(&new_key, new.to_json() + "\n")
+                        .map_err(|e| format!("cannot update {}: {e}", new_key.display()))?;
+                    Ok(format!(
+                        "{} now signs for account {account}; the old key no longer works",
+                        new_key.display()
+                    ))
+                };
+                (
+                    Prepared {
+                        instruction,
+                        after: Some(Box::new(after)),
+                    },
+                    common,
+                )
+            }
+            Self::SetKeys {
+                keys,
+                threshold,
+                common,
+            } => (Prepared::sign(I::SetKeys { keys, threshold }), common),
+            Self::Deactivate {
+                account,
+                reason,
+                common,
+            } => (Prepared::sign(I::Deactivate { account, reason }), common),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_core::crypto::PrivateKey;
+    use civitas_core::kit::Operations;
+    use civitas_primitives::kit::cli::{ReadError, TestCli, TestKey, examples};
+    use clap::{CommandFactory, Parser};
+
+    struct Offline;
+
+    impl Console for Offline {
+        fn get(&self, path: &str) -> Result<serde_json::Value, ReadError> {
+            Err(ReadError {
+                status: None,
+                message: format!("offline: {path}"),
+            })
+        }
+        fn signer(&self) -> Result<AccountId, String> {
+            Ok(PrivateKey::from_test_seed(1).public_key().account_id())
+        }
+        fn confirm(&self, _: &str, _: bool) -> Result<(), String> {
+            Ok(())
+        }
+        fn note(&self, _: &str) {}
+    }
+
+    #[test]
+    fn every_instruction_has_a_subcommand_whose_example_makes_it() {
+        let dir = std::env::temp_dir().join(format!("identity-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // The key files the examples name, made here.
+        for (n, name) in [
+            "bob.json",
+            "alice.json",
+            "bob-2026.json",
+            "treasury.json",
+            "treasury-2.json",
+            "treasury-3.json",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let file = keyfile::KeyFile::new(&PrivateKey::from_test_seed(10 + n as u64), "");
+            std::fs::write(dir.join(name), file.to_json()).unwrap();
+        }
+        let command = TestCli::<IdentityCommand<TestKey>>::command();
+        let found = examples::<IdentityInstruction>(&command, &["civitas", "tx", "identity"], &[]);
+        for (name, argv) in found {
+            // Key files named by the examples are read from the folder made above.
+            let argv: Vec<String> = argv
+                .into_iter()
+                .map(|word| {
+                    word.split(',')
+                        .map(|part| match part.strip_suffix(".json") {
+                            Some(_) if !part.contains('/') => {
+                                dir.join(part).to_string_lossy().into_owned()
+                            }
+                            _ => part.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            let parsed = TestCli::<IdentityCommand<TestKey>>::try_parse_from(&argv)
+                .unwrap_or_else(|e| panic!("the example of {name} does not parse: {e}"));
+            let (prepared, _) = parsed.command.prepare(&Offline).unwrap();
+            let made = prepared.instruction;
+            assert_eq!(
+                made.name(),
+                format!("identity.{}", name.replace('-', "_")),
+                "{name}"
+            );
+            made.validate()
+                .unwrap_or_else(|e| panic!("the example of {name} is not valid: {e}"));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
