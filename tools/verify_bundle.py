@@ -242,8 +242,8 @@ def read_header(r):
     h["version"] = r.be(2)
     if h["version"] == 4:
         h["protocol"] = r.be(2)
-        if h["protocol"] == 0:
-            raise Invalid("header of protocol version 0")
+        if h["protocol"] < 2:
+            raise Invalid("a format-4 header carries protocol version 2 or later")
     elif h["version"] == 3:
         h["protocol"] = 1
     else:

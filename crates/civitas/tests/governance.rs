@@ -404,7 +404,40 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         same.contains("an upgrade names version 2 or later"),
         "{same}"
     );
-    let out = ok(schedule("2", now + 100_000));
+    let skipping = refused(schedule("3", now + 100_000));
+    assert!(
+        skipping.contains("protocol version 1 is active, so an upgrade names version 2, not 3"),
+        "{skipping}"
+    );
+    // This release knows version 1 only: the command line refuses to schedule a version the
+    // node it asks does not run (operators install the release first).
+    let unknown = refused(schedule("2", now + 100_000));
+    assert!(
+        unknown.contains("which does not know protocol version 2"),
+        "{unknown}"
+    );
+    // A script can still propose it (tx send checks nothing before signing); it is recorded.
+    let out = ok(civitas(&[
+        "tx",
+        "send",
+        "--key",
+        admin("finance").to_str().unwrap(),
+        "--instruction",
+        &serde_json::json!({
+            "module": "governance",
+            "op": "propose",
+            "action": {
+                "action": "schedule_upgrade",
+                "version": 2,
+                "height": now + 100_000,
+                "release": "0.2.0",
+            },
+            "reason": "the register of official notices",
+        })
+        .to_string(),
+        "--node",
+        &apis[0],
+    ]));
     assert!(out.contains("proposal_opened #3"), "{out}");
     settle(&running);
     let open = ok(civitas(&[

@@ -16,11 +16,11 @@ fn both_verifiers_give_every_published_vector_its_verdict() {
     check_vectors(&vectors());
 }
 
-/// Bundles made before header format 4 (protocol versions) keep verifying, byte for byte as
+/// Bundles made before protocol versions keep verifying, byte for byte as
 /// they were published.
 #[test]
 fn bundles_made_before_protocol_versions_still_verify() {
-    check_vectors(&vectors().join("format-3"));
+    check_vectors(&vectors().join("before-protocol-versions"));
 }
 
 fn check_vectors(dir: &Path) {

@@ -11,7 +11,7 @@ use crate::epochs::{EpochEvent, HandoverStore};
 use crate::history::HistoryStore;
 use crate::mempool::Mempool;
 use crate::receipts::ReceiptStore;
-use civitas_core::block::{Block, HEADER_VERSION, HEADER_VERSION_BEFORE_PROTOCOLS, Header};
+use civitas_core::block::{Block, HEADER_VERSION_BEFORE_PROTOCOLS, Header, header_version};
 use civitas_core::genesis::Genesis;
 use civitas_core::genesis::validator_set_digest;
 use civitas_core::governance::ProtocolSchedule;
@@ -478,9 +478,13 @@ where
         state: &V,
         height: u64,
     ) -> Result<Protocol, BlockError> {
-        let schedule = protocol_schedule(state)
-            .await
-            .map_err(|reason| BlockError::invalid("protocol_unknown", reason))?;
+        // A state that cannot be read is a state failure, not a reason to stop following.
+        let schedule = protocol_schedule(state).await.map_err(|reason| {
+            BlockError::State(civitas_state::StateError::Corrupt {
+                key: "governance/protocol".into(),
+                reason,
+            })
+        })?;
         let (version, release) = schedule.at(height);
         match self.shared.protocols.get(version) {
             Some(protocol) => Ok(*protocol),
@@ -505,14 +509,14 @@ where
         protocol: Protocol,
         finality: Finality,
     ) -> Result<(), BlockError> {
-        // A block made before protocol versions (format 3, protocol 1) is followed when it is
-        // final, so that a node can fetch an older chain; new blocks use format 4.
-        let old_final =
-            header.version == HEADER_VERSION_BEFORE_PROTOCOLS && finality == Finality::Finalized;
-        if header.version != HEADER_VERSION && !old_final {
+        // One format per protocol version: 3 (as before protocol versions) for protocol 1.
+        if header.version != header_version(header.protocol) {
             return Err(BlockError::invalid(
                 "unknown_version",
-                format!("unknown header version {}", header.version),
+                format!(
+                    "header version {} is not the format of protocol version {}",
+                    header.version, header.protocol
+                ),
             ));
         }
         if header.protocol != protocol.version {
@@ -652,7 +656,7 @@ where
             }
         };
         let mut header = Header {
-            version: HEADER_VERSION,
+            version: header_version(protocol.version),
             protocol: protocol.version,
             chain: self.shared.genesis.hash(),
             height,
@@ -749,11 +753,15 @@ where
         let block: Digested<ChainBlock> = ancestry.next().await?;
         let parent: Digested<ChainBlock> = ancestry.next().await?;
         let header = block.inner().header().clone();
-        let protocol = match self
-            .protocol_at(&BatchView::<E>(&batches), header.height)
-            .await
-        {
+        // The height the parent's state decides for (the block's own height is checked with
+        // its header).
+        let height = parent.inner().header().height + 1;
+        let protocol = match self.protocol_at(&BatchView::<E>(&batches), height).await {
             Ok(protocol) => protocol,
+            Err(error @ BlockError::State(_)) => {
+                self.refuse(&header, finality, error);
+                return None;
+            }
             Err(error) => {
                 if finality == Finality::Finalized {
                     // This release cannot apply the chain from here: stop before touching the

@@ -253,7 +253,7 @@ fn check_envelope(shared: &Shared, tx: &SignedTx, now: TimestampMs) -> Result<()
             ),
         );
     };
-    if let Some(instruction) = tx.body.instructions.iter().find(|i| !(protocol.admits)(i)) {
+    if let Some(instruction) = tx.body.instructions.iter().find(|i| !protocol.admits(i)) {
         return refuse(
             "not_active",
             format!(

@@ -490,6 +490,7 @@ where
         protocol: shared
             .protocols
             .get(tip.next_protocol)
+            .or(shared.protocols.0.first())
             .copied()
             .unwrap_or(civitas_core::protocol::PROTOCOLS.0[0]),
     };

@@ -1192,33 +1192,41 @@ fn agencies_join_with_a_validator_and_retire_under_faults() {
 }
 
 /// Version 1 of the upgrade test's releases: everything but revoking documents.
-fn without_revocation(instruction: &Instruction) -> bool {
-    !matches!(
-        instruction,
-        Instruction::Notary(NotaryInstruction::Revoke { .. })
-    )
-}
-
-/// The old release of the upgrade test: it knows protocol version 1 only.
-const OLD_RELEASE: Protocols = Protocols(&[Protocol {
-    version: 1,
-    release: "0.1.0",
-    admits: without_revocation,
-}]);
-
-/// The new release: it knows version 1 (the same rule) and version 2, which adds revocation.
-const NEW_RELEASE: Protocols = Protocols(&[
+fn version_1_without_revocation() -> Protocol {
+    static FEATURES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     Protocol {
         version: 1,
         release: "0.1.0",
-        admits: without_revocation,
-    },
-    Protocol {
-        version: 2,
-        release: "0.2.0",
-        admits: |_| true,
-    },
-]);
+        features: FEATURES.get_or_init(|| {
+            civitas_core::protocol::VERSION_1
+                .iter()
+                .copied()
+                .filter(|f| *f != "notary.revoke")
+                .collect()
+        }),
+    }
+}
+
+/// The old release of the upgrade test: it knows protocol version 1 only.
+fn old_release() -> Protocols {
+    static TABLE: std::sync::OnceLock<Vec<Protocol>> = std::sync::OnceLock::new();
+    Protocols(TABLE.get_or_init(|| vec![version_1_without_revocation()]))
+}
+
+/// The new release: it knows version 1 (the same) and version 2, which adds revocation.
+fn new_release() -> Protocols {
+    static TABLE: std::sync::OnceLock<Vec<Protocol>> = std::sync::OnceLock::new();
+    Protocols(TABLE.get_or_init(|| {
+        vec![
+            version_1_without_revocation(),
+            Protocol {
+                version: 2,
+                release: "0.2.0",
+                features: civitas_core::protocol::VERSION_1,
+            },
+        ]
+    }))
+}
 
 /// What node `index` answers to a submission.
 async fn submit_verdict(
@@ -1237,8 +1245,13 @@ fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
     for_each_seed("protocol upgrade", |context, seed| {
         Box::pin(async move {
             // Every validator starts on the old release, which knows protocol version 1 only.
-            let mut sim =
-                Sim::build_on(context.child("sim"), VALIDATORS as usize, None, OLD_RELEASE).await;
+            let mut sim = Sim::build_on(
+                context.child("sim"),
+                VALIDATORS as usize,
+                None,
+                old_release(),
+            )
+            .await;
             let mut admins = Admins {
                 nonces: [0; VALIDATORS as usize],
             };
@@ -1280,7 +1293,7 @@ fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
             // documents keep coming; audit's operator (validator 3) does not.
             for index in 0..3 {
                 sim.crash(index);
-                sim.releases[index] = NEW_RELEASE;
+                sim.releases[index] = new_release();
                 sim.start(index).await;
                 let others: Vec<usize> = (0..4).filter(|&i| i != index).collect();
                 sim.anchor_documents(3, &others).await;
@@ -1352,7 +1365,7 @@ fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
             assert!(receipt.height >= activation, "seed {seed}");
 
             // Audit's operator installs the new release: the node continues from its data.
-            sim.releases[3] = NEW_RELEASE;
+            sim.releases[3] = new_release();
             sim.start(3).await;
             sim.anchor_documents(3, &[0, 1, 2, 3]).await;
             let target = sim.min_height() + 3;
@@ -1375,6 +1388,32 @@ fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
                     expected,
                     "seed {seed}: block {h}"
                 );
+                assert_eq!(
+                    block.inner().header().version,
+                    if h < activation { 3 } else { 4 }
+                );
+            }
+            // Bundles across the switch verify, by this verifier and by the Python one: a record
+            // proven at a block of protocol 2 (a format-4 header), and a transaction of protocol
+            // 1 (a format-3 header) proven through a protocol-2 block's history.
+            let handle = civitas_consensus::service::start(
+                context.child("service"),
+                sim.validators[0].as_ref().unwrap(),
+            );
+            let document =
+                civitas_modules::notary::state::document_key(&Hash32::sha256(&0u64.to_be_bytes()));
+            let state = handle.bundle(document).await.expect("state bundle");
+            assert_eq!(state.header.protocol, 2, "seed {seed}");
+            let anchored = tx(&sim.notary.clone(), 0, anchor(0)).hash();
+            let earlier = handle
+                .tx_bundle_through(anchored, Some(sim.min_height()))
+                .await
+                .expect("bundle through a later block");
+            assert!(matches!(&earlier.claim, Claim::EarlierTransaction(_)));
+            for bundle in [state, earlier] {
+                civitas_state::proof::verify_bundle(&bundle, &sim.genesis)
+                    .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+                python_verifies(&bundle.to_bytes(), &sim.genesis, seed);
             }
             println!(
                 "seed {seed}: protocol 2 active at block {activation}; the old release stopped at \
@@ -1444,7 +1483,15 @@ fn a_byzantine_proposer_is_refused() {
     for_each_seed("Byzantine proposer", |context, seed| {
         Box::pin(async move {
             let log = FaultLog::new(seed);
-            let mut sim = Sim::build(context.child("sim"), VALIDATORS as usize, None).await;
+            // Version 1 without revocation, so that a block can hold an instruction the active
+            // version does not admit.
+            let mut sim = Sim::build_on(
+                context.child("sim"),
+                VALIDATORS as usize,
+                None,
+                old_release(),
+            )
+            .await;
             // Validator 3 proposes a block breaking one rule in each of its views.
             sim.crash(3);
             let chain_id = sim.genesis.chain_id.clone();
@@ -1882,7 +1929,7 @@ fn write_proof_vectors() {
             assert_eq!(earlier.handovers.len(), 1);
 
             let dir = vectors_dir();
-            // The files of this format only: `format-3/` keeps the bundles made before it.
+            // Only the files here: `before-protocol-versions/` keeps the bundles made before them.
             std::fs::create_dir_all(&dir).unwrap();
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -2120,11 +2167,18 @@ fn write_proof_vectors() {
             // validator list: varint(4) and four keys.
             let header_at = 4 + 2 + 32 + 1 + 1 + 4 * 32;
             assert_eq!(
-                &header_version[header_at..header_at + 4],
-                &[0, 4, 0, 1],
-                "format 4, protocol 1"
+                &header_version[header_at..header_at + 2],
+                &3u16.to_be_bytes(),
+                "protocol 1 is written in format 3"
             );
-            let mut header_protocol = header_version.clone();
+            // The same header rewritten in format 4, claiming protocol `protocol`.
+            let in_format_4 = |protocol: u8| {
+                let mut bytes = header_version.clone();
+                bytes[header_at + 1] = 4;
+                bytes.splice(header_at + 2..header_at + 2, [0, protocol]);
+                with_checksum(bytes)
+            };
+            let (format_4_protocol_1, format_4_protocol_2) = (in_format_4(1), in_format_4(2));
             header_version[header_at + 1] = 2;
             add(
                 altered(
@@ -2134,14 +2188,21 @@ fn write_proof_vectors() {
                 ),
                 with_checksum(header_version),
             );
-            header_protocol[header_at + 3] = 2;
+            add(
+                altered(
+                    "header-format-4-protocol-1.cvpb",
+                    "transaction",
+                    "the header rewritten in format 4 with protocol 1 (checksum recomputed): protocol 1 is written in format 3 only",
+                ),
+                format_4_protocol_1,
+            );
             add(
                 altered(
                     "header-protocol.cvpb",
                     "transaction",
-                    "the header's protocol version changed from 1 to 2 (checksum recomputed): the certificate no longer matches",
+                    "the header rewritten in format 4 claiming protocol 2 (checksum recomputed): the certificate no longer matches",
                 ),
-                with_checksum(header_protocol),
+                format_4_protocol_2,
             );
             let mut trailing = body(&transaction);
             trailing.push(0);

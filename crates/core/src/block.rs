@@ -17,22 +17,32 @@ use commonware_codec::Buf;
 use commonware_codec::{Encode, EncodeSize, RangeCfg, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
-/// Format written into every header this software produces after genesis. Version 2 added
-/// `receipts_root` (receipts are committed per block instead of being kept in the state);
-/// version 3 builds `tx_root` over signed transactions (signatures included) instead of
-/// bodies; version 4 adds `protocol`, the protocol version the block was made under (see
-/// [`crate::protocol`]).
+/// The header format of blocks made under protocol version 2 or later: format 3 followed by
+/// `protocol`. (Version 2 added `receipts_root`, receipts committed per block; version 3 builds
+/// `tx_root` over signed transactions, signatures included; version 4 adds `protocol`, the
+/// protocol version the block was made under, see [`crate::protocol`].)
 pub const HEADER_VERSION: u16 = 4;
 
-/// The format before protocol versions: read as protocol 1, and still the format of the
-/// genesis block (height 0), so that a chain's genesis digest does not change. Blocks made
-/// before format 4 keep their digests and keep verifying.
+/// The header format of blocks made under protocol version 1: the format from before protocol
+/// versions, unchanged, which does not encode `protocol`. So a release that knows protocol
+/// versions makes, until an upgrade activates, exactly the blocks a release from before them
+/// makes (the two can run side by side), every chain's genesis block keeps its digest, and
+/// every bundle made before keeps verifying.
 pub const HEADER_VERSION_BEFORE_PROTOCOLS: u16 = 3;
+
+/// The only header format of a block made under `protocol`: 3 for protocol 1, 4 after.
+pub fn header_version(protocol: u16) -> u16 {
+    if protocol <= 1 {
+        HEADER_VERSION_BEFORE_PROTOCOLS
+    } else {
+        HEADER_VERSION
+    }
+}
 
 /// A block header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
-    /// Format version ([`HEADER_VERSION`], or [`HEADER_VERSION_BEFORE_PROTOCOLS`]).
+    /// Format version: [`header_version`] of `protocol`.
     pub version: u16,
     /// The protocol version whose rules made this block (1 in a header of format 3, which
     /// does not encode it).
@@ -177,11 +187,12 @@ impl Read for Header {
         let version = u16::read(buf)?;
         let protocol = match version {
             HEADER_VERSION => {
+                // Protocol 1 is written in format 3 only: one encoding per header.
                 let protocol = u16::read(buf)?;
-                if protocol == 0 {
+                if protocol < 2 {
                     return Err(commonware_codec::Error::Invalid(
                         "Header",
-                        "protocol version 0",
+                        "format 4 carries protocol version 2 or later",
                     ));
                 }
                 protocol
@@ -251,7 +262,7 @@ pub(crate) mod tests {
     pub(crate) fn header() -> Header {
         Header {
             version: HEADER_VERSION,
-            protocol: 1,
+            protocol: 2,
             chain: Hash32::sha256(b"chain"),
             height: 5,
             parent: Hash32::sha256(b"parent"),
@@ -282,9 +293,11 @@ pub(crate) mod tests {
         other.timestamp = TimestampMs(1_700_000_000_001);
         assert_ne!(other.digest(), h.digest());
         let mut upgraded = h.clone();
-        upgraded.protocol = 2;
+        upgraded.protocol = 3;
         assert_ne!(upgraded.digest(), h.digest());
-        assert_eq!(&to_vec(&upgraded)[..4], &[0, 4, 0, 2]);
+        assert_eq!(&to_vec(&upgraded)[..4], &[0, 4, 0, 3]);
+        assert_eq!(header_version(1), 3);
+        assert_eq!(header_version(2), 4);
     }
 
     proptest::proptest! {
@@ -294,7 +307,7 @@ pub(crate) mod tests {
         fn headers_decode_canonically(
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 340..360),
             version in proptest::prop_oneof![proptest::strategy::Just(3u16), proptest::strategy::Just(4u16)],
-            protocol in 1u16..,
+            protocol in 2u16..,
             height in proptest::prelude::any::<u64>(),
         ) {
             let mut bytes = bytes;
@@ -313,6 +326,7 @@ pub(crate) mod tests {
     fn headers_of_format_3_read_as_protocol_1_and_keep_their_bytes() {
         let mut old = header();
         old.version = HEADER_VERSION_BEFORE_PROTOCOLS;
+        old.protocol = 1;
         let bytes = to_vec(&old);
         assert_eq!(bytes.len(), HEADER_ENCODED_BYTES - 2);
         // The format-3 layout: the chain follows the version at once.
@@ -320,10 +334,13 @@ pub(crate) mod tests {
         let read = from_slice::<Header>(&bytes, &()).unwrap();
         assert_eq!(read, old);
         assert_eq!(read.protocol, 1);
-        // Format 4 with protocol 0, and formats 2 and 5, do not decode.
-        let mut zero = to_vec(&header());
-        zero[3] = 0;
-        assert!(from_slice::<Header>(&zero, &()).is_err());
+        // Format 4 with protocol 0 or 1 (protocol 1 is format 3 only), and formats 2 and 5, do
+        // not decode.
+        for protocol in [0u8, 1] {
+            let mut low = to_vec(&header());
+            low[3] = protocol;
+            assert!(from_slice::<Header>(&low, &()).is_err());
+        }
         for version in [2u16, 5] {
             let mut other = to_vec(&header());
             other[..2].copy_from_slice(&version.to_be_bytes());

@@ -73,6 +73,14 @@ macro_rules! assemble {
                 }
             }
 
+            /// What a protocol version admits the instruction as
+            /// ([`Operations::feature`](crate::kit::Operations::feature)).
+            pub fn feature(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(op) => $crate::kit::Operations::feature(op), )*
+                }
+            }
+
             /// The module the instruction belongs to.
             pub fn module(&self) -> &'static str {
                 match self {

@@ -18,45 +18,83 @@
 use crate::instruction::Instruction;
 
 /// One protocol version, as a release knows it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Protocol {
     /// The version number (1, 2, ...).
     pub version: u16,
     /// The first release that runs it (`0.1.0`): what a node that does not know the version is
     /// told to install.
     pub release: &'static str,
-    /// Whether a block under this version may hold `instruction`. A version's rule never
-    /// changes once released: a later release adding an instruction adds a version whose rule
-    /// admits it, and keeps the earlier versions' rules refusing it.
-    pub admits: fn(&Instruction) -> bool,
+    /// What a block under this version may hold: instruction features
+    /// ([`Instruction::feature`]: `notary.anchor`, `governance.propose.add_validator`). A
+    /// frozen allow-list: a feature added by a later release is not in it, so every version
+    /// released before that feature refuses it, whatever the release checking.
+    pub features: &'static [&'static str],
 }
 
-impl PartialEq for Protocol {
-    fn eq(&self, other: &Self) -> bool {
-        self.version == other.version && self.release == other.release
+impl Protocol {
+    /// Whether a block under this version may hold `instruction`.
+    pub fn admits(&self, instruction: &Instruction) -> bool {
+        self.features.contains(&instruction.feature())
     }
 }
 
-impl Eq for Protocol {}
-
-/// The protocol versions a release knows, oldest first, numbered 1, 2, ... without gaps.
+/// The versions a release knows, oldest first, numbered 1, 2, ... without gaps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Protocols(pub &'static [Protocol]);
 
-fn every_instruction(_: &Instruction) -> bool {
-    true
-}
+/// Version 1: the instructions of the five modules as they stood when protocol versions were
+/// introduced. Never changed: a release that adds an instruction adds a version.
+pub const VERSION_1: &[&str] = &[
+    "identity.register_official",
+    "identity.register_citizen",
+    "identity.set_roles",
+    "identity.rotate_key",
+    "identity.deactivate",
+    "identity.set_keys",
+    "notary.anchor",
+    "notary.revoke",
+    "governance.propose.add_validator",
+    "governance.propose.remove_validator",
+    "governance.propose.set_threshold",
+    "governance.propose.set_policy",
+    "governance.propose.remove_policy",
+    "governance.propose.add_agency",
+    "governance.propose.retire_agency",
+    "governance.propose.rename_agency",
+    "governance.propose.schedule_upgrade",
+    "governance.approve",
+    "treasury.open_year",
+    "treasury.close_year",
+    "treasury.register_vendor",
+    "treasury.appropriate",
+    "treasury.adjust_appropriation",
+    "treasury.allot",
+    "treasury.commit",
+    "treasury.adjust_commitment",
+    "treasury.pay",
+    "treasury.reverse_payment",
+    "procurement.plan",
+    "procurement.publish",
+    "procurement.clarify",
+    "procurement.bid",
+    "procurement.open",
+    "procurement.evaluate",
+    "procurement.award",
+    "procurement.complain",
+    "procurement.sign",
+    "procurement.accept",
+    "procurement.amend",
+    "procurement.cancel",
+    "procurement.import_release",
+];
 
-/// The versions this release knows.
-///
-/// Version 1 admits every instruction of the five modules as they stood when protocol versions
-/// were introduced (identity, notary, governance with `schedule_upgrade`, treasury,
-/// procurement). The next module or instruction adds version 2, admitted by a rule naming it,
-/// and changes version 1's rule to refuse it.
+/// The versions this release knows. The next module or instruction adds version 2: its
+/// features are version 1's and the new ones.
 pub const PROTOCOLS: Protocols = Protocols(&[Protocol {
     version: 1,
     release: "0.1.0",
-    admits: every_instruction,
+    features: VERSION_1,
 }]);
 
 impl Default for Protocols {
@@ -119,6 +157,46 @@ mod tests {
             assert!(!protocol.release.is_empty());
         }
         assert_eq!(PROTOCOLS.newest() as usize, PROTOCOLS.0.len());
+    }
+
+    /// Every instruction this release declares is admitted by its newest version (or it
+    /// could never be used), and no version lists a feature that does not exist.
+    #[test]
+    fn the_newest_version_admits_exactly_the_declared_instructions() {
+        use crate::kit::Tagged;
+        let snake = |variant: &str| crate::kit::kebab(variant).replace('-', "_");
+        let mut declared = std::collections::BTreeSet::new();
+        macro_rules! declared {
+            ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $name:literal :
+                $ops:ty, $events:ty => $module:path; )*) => {
+                $(
+                    for variant in <$ops as Tagged>::VARIANTS {
+                        declared.insert(format!("{}.{}", $name, snake(variant)));
+                    }
+                )*
+            };
+        }
+        crate::for_each_module!(declared);
+        // A governance proposal is admitted by the kind of its action.
+        declared.remove("governance.propose");
+        for kind in crate::governance::GovernanceAction::KINDS {
+            declared.insert(format!("governance.propose.{kind}"));
+        }
+        let newest = PROTOCOLS.get(PROTOCOLS.newest()).unwrap();
+        let admitted: std::collections::BTreeSet<String> =
+            newest.features.iter().map(|f| f.to_string()).collect();
+        assert_eq!(admitted, declared);
+        for protocol in PROTOCOLS.0 {
+            for feature in protocol.features {
+                assert!(declared.contains(*feature), "{feature} does not exist");
+            }
+        }
+        // Each version admits everything the one before it did.
+        for pair in PROTOCOLS.0.windows(2) {
+            for feature in pair[0].features {
+                assert!(pair[1].features.contains(feature), "{feature}");
+            }
+        }
     }
 
     #[test]

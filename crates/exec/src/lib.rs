@@ -341,7 +341,7 @@ fn check_envelope(
         .body
         .instructions
         .iter()
-        .find(|i| !(env.protocol.admits)(i))
+        .find(|i| !env.protocol.admits(i))
     {
         return Err(Rejection::new(
             "not_active",

@@ -385,7 +385,7 @@ fn an_upgrade_is_scheduled_by_vote_and_refused_when_it_could_not_take_effect() {
             .outcome
             .message()
             .unwrap()
-            .contains("protocol version 2 is not above the active version 2")
+            .contains("protocol version 2 is active, so an upgrade names version 3, not 2")
     );
     assert!(chain.one(tx(&finance, None, 4, upgrade(3, 60))).succeeded());
     assert!(chain.one(tx(&land, None, 2, approve(3))).succeeded());
@@ -396,12 +396,11 @@ fn an_upgrade_is_scheduled_by_vote_and_refused_when_it_could_not_take_effect() {
 
 #[test]
 fn a_block_holding_an_instruction_its_protocol_does_not_admit_is_invalid() {
-    fn without_revocation(instruction: &Instruction) -> bool {
-        !matches!(
-            instruction,
-            Instruction::Notary(NotaryInstruction::Revoke { .. })
-        )
-    }
+    let without_revocation: Vec<&'static str> = civitas_core::protocol::VERSION_1
+        .iter()
+        .copied()
+        .filter(|f| *f != "notary.revoke")
+        .collect();
     let mut chain = Chain::new();
     let finance = PrivateKey::from_test_seed(101);
     let doc = Hash32::sha256(b"deed");
@@ -409,7 +408,7 @@ fn a_block_holding_an_instruction_its_protocol_does_not_admit_is_invalid() {
     chain.protocol = civitas_core::protocol::Protocol {
         version: 1,
         release: "0.1.0",
-        admits: without_revocation,
+        features: without_revocation.leak(),
     };
     let revoke = tx(
         &finance,

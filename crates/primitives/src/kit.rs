@@ -36,6 +36,14 @@ pub trait Operations:
     /// `module.operation`, as used in receipts, errors and policies (`treasury.pay`).
     fn name(&self) -> &'static str;
 
+    /// What a protocol version admits this instruction as (`civitas_core::protocol`): its
+    /// name, or a finer one where one operation carries several kinds of change (a governance
+    /// proposal is `governance.propose.<action>`), so that a new kind is refused by every
+    /// version released before it.
+    fn feature(&self) -> &'static str {
+        self.name()
+    }
+
     /// Checks the rules that need no state: lengths, identifiers, non-empty text.
     fn validate(&self) -> Result<(), DecodeError>;
 }

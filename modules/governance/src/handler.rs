@@ -280,13 +280,17 @@ async fn check_action<S: StateView>(
             height: at,
             ..
         } => {
+            // One version at a time: versions are numbered without gaps, and a release knows
+            // them in order, so skipping one would stop every node.
             let schedule = load_protocol(state).await?.settled(height);
-            if *version <= schedule.active {
+            let next = schedule.active.saturating_add(1);
+            if *version != next {
                 Err(failure!(
                     "bad_upgrade",
                     problem = "version",
                     version = version,
-                    active = schedule.active
+                    active = schedule.active,
+                    next = next
                 ))
             } else if *at <= height {
                 Err(failure!(

@@ -294,14 +294,29 @@ pub fn check_upgrade(console: &dyn Console, version: u16, height: u64) -> Result
     let active = governance["protocol"]["active"]
         .as_u64()
         .context("the node did not report the active protocol version")?;
-    if u64::from(version) <= active {
-        bail!("protocol version {active} is already active; an upgrade names a later version");
+    if u64::from(version) != active + 1 {
+        bail!(
+            "protocol version {active} is active, so an upgrade names version {}, not {version}",
+            active + 1
+        );
     }
     let tip = governance["height"].as_u64().unwrap_or(0);
     if height <= tip + 1 {
         bail!(
             "block {height} is not ahead of the chain (it is at block {tip}); choose a height \
              that leaves every operator time to install the release"
+        );
+    }
+    // Operators install the release first, then governance schedules it.
+    let status = get(console, "/v1/status")?;
+    let known = status["protocol"]["known"]
+        .as_array()
+        .is_some_and(|k| k.iter().any(|v| v.as_u64() == Some(u64::from(version))));
+    if !known {
+        bail!(
+            "the node you asked runs civitas {}, which does not know protocol version {version}; \
+             install the release that brings it on every validator first, then schedule it",
+            status["protocol"]["release"].as_str().unwrap_or("?")
         );
     }
     if let Some(next) = governance["protocol"]["next"].as_object() {

@@ -61,15 +61,18 @@ pub enum Fault {
     TimestampBehind,
     /// A body over the block size limit.
     Oversized,
-    /// A protocol version other than the active one.
+    /// A protocol version other than the active one (in that version's header format).
     Protocol,
-    /// The header format of blocks made before protocol versions (accepted only when final).
-    FormatBeforeProtocols,
+    /// Header format 4 for protocol 1, which is written in format 3 only.
+    Format,
+    /// An instruction the active protocol version does not admit (the simulation's version 1
+    /// leaves out revocation).
+    NotActive,
 }
 
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 17] = [
+    pub const ALL: [Fault; 18] = [
         Fault::StateRoot,
         Fault::TxRoot,
         Fault::ReceiptsRoot,
@@ -86,7 +89,8 @@ impl Fault {
         Fault::TimestampBehind,
         Fault::Oversized,
         Fault::Protocol,
-        Fault::FormatBeforeProtocols,
+        Fault::Format,
+        Fault::NotActive,
     ];
 
     /// The rule an honest validator's application names when it refuses such a block; `None`
@@ -106,8 +110,8 @@ impl Fault {
             Fault::TimestampAheadOfClock => "timestamp_ahead_of_clock",
             Fault::TimestampBehind => "timestamp_not_after_parent",
             Fault::Protocol => "wrong_protocol",
-            Fault::FormatBeforeProtocols => "unknown_version",
-            Fault::TxRoot | Fault::Epoch | Fault::Oversized => return None,
+            Fault::NotActive => "not_active",
+            Fault::TxRoot | Fault::Epoch | Fault::Oversized | Fault::Format => return None,
         })
     }
 }
@@ -214,10 +218,20 @@ fn commit_fault(block: &Block, fault: Fault, chain_id: &str) -> Option<Block> {
         Fault::TimestampFarAhead => header.timestamp = TimestampMs(later),
         Fault::TimestampAheadOfClock => header.timestamp = TimestampMs(header.timestamp.0 + 5_000),
         Fault::TimestampBehind => header.timestamp = TimestampMs(0),
-        Fault::Protocol => header.protocol += 1,
-        Fault::FormatBeforeProtocols => {
-            header.version = civitas_core::block::HEADER_VERSION_BEFORE_PROTOCOLS;
-            header.protocol = 1;
+        Fault::Protocol => {
+            header.protocol += 1;
+            header.version = civitas_core::block::header_version(header.protocol);
+        }
+        Fault::Format => header.version = civitas_core::block::HEADER_VERSION,
+        Fault::NotActive => {
+            let mut tx = stray_tx(chain_id, later, 5, vec![]);
+            let key = PrivateKey::from_test_seed(9_000);
+            tx.body.instructions = vec![Instruction::Notary(NotaryInstruction::Revoke {
+                document: Hash32::sha256(b"stray"),
+                reason: "stray".into(),
+            })];
+            tx = tx.body.into_signed(&[&key]);
+            append(&mut block, vec![tx]);
         }
         Fault::BadSignature => {
             let mut tx = stray_tx(chain_id, later, 1, vec![]);

@@ -119,6 +119,19 @@ pub struct NewValidator {
 }
 
 impl GovernanceAction {
+    /// Every action's name ([`Self::kind`]), in tag order.
+    pub const KINDS: &'static [&'static str] = &[
+        "add_validator",
+        "remove_validator",
+        "set_threshold",
+        "set_policy",
+        "remove_policy",
+        "add_agency",
+        "retire_agency",
+        "rename_agency",
+        "schedule_upgrade",
+    ];
+
     /// The action's name, as policies and events see it (`add_validator`, `set_policy`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -626,6 +639,23 @@ impl civitas_primitives::kit::Operations for GovernanceInstruction {
         GovernanceInstruction::name(self)
     }
 
+    fn feature(&self) -> &'static str {
+        match self {
+            Self::Propose { action, .. } => match action {
+                GovernanceAction::AddValidator { .. } => "governance.propose.add_validator",
+                GovernanceAction::RemoveValidator { .. } => "governance.propose.remove_validator",
+                GovernanceAction::SetThreshold { .. } => "governance.propose.set_threshold",
+                GovernanceAction::SetPolicy { .. } => "governance.propose.set_policy",
+                GovernanceAction::RemovePolicy { .. } => "governance.propose.remove_policy",
+                GovernanceAction::AddAgency { .. } => "governance.propose.add_agency",
+                GovernanceAction::RetireAgency { .. } => "governance.propose.retire_agency",
+                GovernanceAction::RenameAgency { .. } => "governance.propose.rename_agency",
+                GovernanceAction::ScheduleUpgrade { .. } => "governance.propose.schedule_upgrade",
+            },
+            Self::Approve { .. } => "governance.approve",
+        }
+    }
+
     fn validate(&self) -> Result<(), DecodeError> {
         GovernanceInstruction::validate(self)
     }
@@ -678,7 +708,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ),
     (
         "bad_upgrade",
-        "[problem=version]protocol version {version} is not above the active version {active}",
+        "[problem=version]protocol version {active} is active, so an upgrade names version \
+         {next}, not {version}",
     ),
     (
         "bad_upgrade",
