@@ -451,21 +451,11 @@ mod tests {
     #[test]
     fn every_kind_of_proposal_has_a_subcommand_with_an_example_that_parses() {
         let command = TestCli::<GovernanceCommand<TestKey>>::command();
-        let kinds = [
-            "add_validator",
-            "remove_validator",
-            "set_threshold",
-            "set_policy",
-            "remove_policy",
-            "add_agency",
-            "retire_agency",
-            "rename_agency",
-            "schedule_upgrade",
-        ];
+        let kinds = civitas_core::governance::GovernanceAction::KINDS;
         for name in kinds
             .iter()
             .map(|k| k.replace('_', "-"))
-            .chain(["approve".into()])
+            .chain(["approve".to_string()])
         {
             let argv = example_words_of(&command, &name, &["civitas", "tx", "governance"]);
             TestCli::<GovernanceCommand<TestKey>>::try_parse_from(&argv)
