@@ -470,4 +470,94 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         serde_json::json!([1]),
         "{status}"
     );
+
+    // The upgrade moved a few blocks ahead: this release does not know version 2, so every node
+    // stops after the block before it, applies nothing more, and exits with status 78 naming
+    // the release to install; started again, it stops at once, touching nothing.
+    let soon = height(&apis[0]) + 40;
+    let out = ok(civitas(&[
+        "tx",
+        "send",
+        "--key",
+        admin("finance").to_str().unwrap(),
+        "--instruction",
+        &serde_json::json!({
+            "module": "governance",
+            "op": "propose",
+            "action": {
+                "action": "schedule_upgrade",
+                "version": 2,
+                "height": soon,
+                "release": "0.2.0",
+            },
+            "reason": "sooner",
+        })
+        .to_string(),
+        "--node",
+        &apis[0],
+    ]));
+    assert!(out.contains("proposal_opened #4"), "{out}");
+    settle(&running);
+    ok(approve("4", "land", &apis[0], true));
+    let out = ok(approve("4", "health", &apis[2], true));
+    assert!(out.contains("proposal_executed #4"), "{out}");
+    assert_eq!(governance(&api)["protocol"]["next"]["height"], soon);
+    let log_of = |i: usize| {
+        std::fs::read_to_string(dir.join(format!("node{i}/node.log"))).unwrap_or_default()
+    };
+    // The highest block a node's log says it finalized.
+    let last_finalized = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains(" finalized"))
+            .filter_map(|l| l.split("height=").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+    };
+    let expected = format!("protocol version 2 is active from block {soon}");
+    for i in [0, 2, 4] {
+        let mut exited = None;
+        wait_for(
+            "the node to stop at the upgrade",
+            Duration::from_secs(120),
+            || {
+                let child = network.nodes.children[i].as_mut().unwrap();
+                exited = child.try_wait().unwrap();
+                exited.is_some()
+            },
+        );
+        assert_eq!(exited.unwrap().code(), Some(78), "node {i}");
+        network.nodes.children[i] = None;
+        let log = log_of(i);
+        assert!(
+            log.contains(&expected) && log.contains("install civitas 0.2.0 or later"),
+            "node {i}: {log}"
+        );
+        assert_eq!(
+            last_finalized(&log),
+            soon - 1,
+            "node {i} applied past the switch"
+        );
+    }
+    let before = log_of(0);
+    network.nodes.start(0);
+    let mut exited = None;
+    wait_for(
+        "the node to refuse to start",
+        Duration::from_secs(60),
+        || {
+            exited = network.nodes.children[0]
+                .as_mut()
+                .unwrap()
+                .try_wait()
+                .unwrap();
+            exited.is_some()
+        },
+    );
+    assert_eq!(exited.unwrap().code(), Some(78));
+    network.nodes.children[0] = None;
+    let again = log_of(0);
+    let restarted = &again[before.len()..];
+    assert!(restarted.contains(&expected), "{restarted}");
+    assert_eq!(last_finalized(&again), soon - 1);
 }
