@@ -469,6 +469,16 @@ pub fn run(args: Args) -> Result<()> {
                         if restarts[i] > RESTARTS_MAX {
                             continue;
                         }
+                        if status.code() == Some(civitas_core::protocol::EXIT_UPGRADE_REQUIRED) {
+                            // Restarting the same release would only stop again.
+                            restarts[i] = RESTARTS_MAX + 1;
+                            eprintln!(
+                                "node {i} stopped: this release does not know the protocol \
+                                 version the chain activated; not restarting it. See {}",
+                                log.display()
+                            );
+                            continue;
+                        }
                         if restarts[i] == RESTARTS_MAX {
                             restarts[i] += 1;
                             eprintln!("node {i} exited again ({status}); not restarting it. See {}", log.display());

@@ -533,6 +533,13 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
             log.contains(&expected) && log.contains("install civitas 0.2.0 or later"),
             "node {i}: {log}"
         );
+        // The operator was warned when the upgrade was scheduled, before the stop.
+        assert!(
+            log.contains(&format!(
+                "protocol version 2 activates at block {soon} (proposal 4)"
+            )),
+            "node {i}: {log}"
+        );
         assert_eq!(
             last_finalized(&log),
             soon - 1,

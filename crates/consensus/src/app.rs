@@ -36,6 +36,7 @@ use commonware_runtime::{Clock, Spawner};
 use commonware_storage::{Context as StorageContext, merkle::Location, qmdb::sync::Target};
 use commonware_utils::non_empty_range;
 use futures::StreamExt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 use tracing::{debug, info, warn};
@@ -141,6 +142,9 @@ pub struct Shared {
     /// Why the node stopped following the chain, once it has (its release does not know the
     /// protocol version active at the next block).
     pub halt: Arc<tokio::sync::watch::Sender<Option<String>>>,
+    /// The proposal (plus one) of the last scheduled upgrade this release does not know that
+    /// the log warned about.
+    upgrade_warned: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The epochs validators were seen voting in, one claim per validator. A single peer can claim
@@ -193,6 +197,7 @@ impl Shared {
             own_key: None,
             protocols: Protocols::default(),
             halt: Arc::new(tokio::sync::watch::Sender::new(None)),
+            upgrade_warned: Arc::default(),
         }
     }
 
@@ -250,12 +255,20 @@ impl Shared {
         } else if let Some(next) = &schedule.next
             && next.height > height + 1
             && self.protocols.get(next.version).is_none()
+            // Said once per scheduled upgrade (and again after a restart), not every block.
+            && self.upgrade_warned.swap(next.proposal + 1, Ordering::Relaxed) != next.proposal + 1
         {
-            debug!(
-                version = next.version,
-                height = next.height,
-                release = %next.release,
-                "an upgrade this release does not know is scheduled"
+            warn!(
+                "protocol version {} activates at block {} (proposal {}), and this release \
+                 (civitas {}) runs protocol versions {}: install civitas {} or later before \
+                 then, or this node stops at block {}",
+                next.version,
+                next.height,
+                next.proposal,
+                env!("CARGO_PKG_VERSION"),
+                self.protocols.describe(),
+                next.release,
+                next.height - 1
             );
         }
     }
