@@ -118,7 +118,6 @@ fn instruction_arg(text: &str) -> Result<Instruction> {
 pub struct NodeConsole {
     client: Client,
     key: Option<PathBuf>,
-    json: bool,
 }
 
 impl NodeConsole {
@@ -126,7 +125,6 @@ impl NodeConsole {
         Self {
             client: Client::new(&common.node),
             key: Some(common.key.clone()),
-            json: common.json,
         }
     }
 
@@ -135,7 +133,6 @@ impl NodeConsole {
         Self {
             client: Client::new(node),
             key: None,
-            json: false,
         }
     }
 }
@@ -163,9 +160,9 @@ impl Console for NodeConsole {
     }
 
     fn note(&self, line: &str) {
-        if !self.json {
-            eprintln!("{line}");
-        }
+        // Standard error is not the JSON stream: what a person is about to confirm, or a
+        // warning, is shown whatever the output format.
+        eprintln!("{line}");
     }
 }
 
@@ -512,8 +509,14 @@ pub fn run(command: Command) -> Result<()> {
             let (prepared, common) = (*command).prepare(&console).map_err(anyhow::Error::msg)?;
             let key = read_key(&common.key)?;
             let sent = send_with(&common, &key, prepared.instruction)?;
-            if let (Sent::Final, Some(after)) = (sent, prepared.after) {
+            // Run whenever the transaction was signed (final, submitted, or written for
+            // co-signers): a rotated key file must name its account for the signatures that
+            // follow, as the k-of-n flow with --out needs.
+            if let Some(after) = prepared.after {
                 println!("{}", after(key.account()).map_err(anyhow::Error::msg)?);
+                if sent != Sent::Final {
+                    println!("(this takes effect once the transaction is final)");
+                }
             }
             Ok(())
         }

@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 
 /// Reads the key file at `path`, saying how to make one if there is none.
 pub fn read(path: &std::path::Path) -> Result<KeyFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|_| {
-        format!(
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
             "key file {} not found; create one with `civitas keys new --out {}`",
             path.display(),
             path.display()
-        )
+        ),
+        _ => format!("cannot read key file {}: {e}", path.display()),
     })?;
     KeyFile::from_json(&text)
         .map_err(|e| format!("{} is not a valid key file: {e}", path.display()))
@@ -26,6 +27,8 @@ pub fn read(path: &std::path::Path) -> Result<KeyFile, String> {
 /// A public key given in hex, or as a key file (or a file holding the hex key) to read it
 /// from: what a command line takes wherever a key is named.
 pub fn public_key_arg(arg: &str) -> Result<PublicKey, String> {
+    // `--keys a.json, b.json` names `b.json`.
+    let arg = arg.trim();
     if let Ok(key) = PublicKey::from_hex(arg) {
         return Ok(key);
     }

@@ -207,12 +207,13 @@ pub mod cli {
         /// Asks the person at the terminal; `yes` answers for scripts. Without a terminal and
         /// without `yes`, refuses rather than guess.
         fn confirm(&self, question: &str, yes: bool) -> Result<(), String>;
-        /// Tells the person something (on standard error; not in `--json` output).
+        /// Tells the person something, on standard error (whatever the output format).
         fn note(&self, line: &str);
     }
 
-    /// Run once the transaction is final, with the account that signed it; returns a line to
-    /// print (a key file updated after a key rotation, for instance).
+    /// Run once the transaction is signed (final, submitted, or written for co-signers), with
+    /// the account that signed it; returns a line to print (a key file updated after a key
+    /// rotation, for instance).
     pub type After = Box<dyn FnOnce(AccountId) -> Result<String, String>>;
 
     /// What a command signs: the instruction, and what to do once it is final.

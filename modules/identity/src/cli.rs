@@ -170,8 +170,9 @@ impl<C: Args> ModuleCommand<C> for IdentityCommand<C> {
                 let instruction = I::RotateKey {
                     new_key: new.public_key.clone(),
                 };
-                // Once the rotation is final, the new key file records the account it signs
-                // for (the old key's account, kept across rotations).
+                // Once the rotation is signed, the new key file records the account it signs
+                // for (the old key's account, kept across rotations): what its signatures
+                // need once the rotation is final.
                 let after = move |account: AccountId| {
                     new.account = Some(account);
                     std::fs::write(&new_key, new.to_json() + "\n")
