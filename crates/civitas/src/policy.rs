@@ -2,7 +2,7 @@
 //! proposing it.
 
 use crate::output::print_json;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use civitas_client::Client;
 use civitas_modules::authz::{self, PolicyEntry};
 use clap::Subcommand;
@@ -48,45 +48,14 @@ pub enum Command {
     },
 }
 
-/// The policy set in force at `node` and its schema.
-fn in_force(node: &str) -> Result<(Vec<PolicyEntry>, String)> {
-    let document = Client::new(node).get_json("/v1/policies")?;
-    let entries = document["policies"]
-        .as_array()
-        .context("the node's answer lists no policies")?
-        .iter()
-        .map(|p| PolicyEntry {
-            id: p["id"].as_str().unwrap_or_default().to_string(),
-            text: p["text"].as_str().unwrap_or_default().to_string(),
-        })
-        .collect();
-    let schema = document["schema"]
-        .as_str()
-        .context("the node's answer has no schema")?
-        .to_string();
-    Ok((entries, schema))
-}
-
 /// Checks what a proposal would leave in force at `node`: the policies in force with `add`
-/// added (or replacing those with the same id) and `remove` removed, against the node's schema.
-/// Returns Cedar's full explanation when they do not check.
+/// added (or replacing those with the same id) and `remove` removed, against the node's schema
+/// (the check `civitas tx governance set-policy` makes before signing). Returns Cedar's full
+/// explanation when they do not check.
 pub fn check_change(node: &str, add: &[PolicyEntry], remove: Option<&str>) -> Result<()> {
-    let (entries, schema) = in_force(node)?;
-    let mut record = authz::PolicySetRecord {
-        policies: entries,
-        ..Default::default()
-    };
-    for entry in add {
-        record.upsert(entry.clone());
-    }
-    if let Some(id) = remove
-        && !record.remove(id)
-    {
-        bail!("no policy with id {id:?} is in force at {node}; see `civitas policy show`");
-    }
-    authz::compile(&schema, &record.policies)
-        .with_context(|| format!("the policies would not check against {node}'s schema"))?;
-    Ok(())
+    let console = crate::tx::NodeConsole::reader(node);
+    civitas_modules::governance::view::check_policies(&console, add, remove)
+        .map_err(anyhow::Error::msg)
 }
 
 pub fn run(command: Command) -> Result<()> {

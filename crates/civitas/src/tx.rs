@@ -138,6 +138,10 @@ impl NodeConsole {
 }
 
 impl Console for NodeConsole {
+    fn node(&self) -> &str {
+        self.client.base()
+    }
+
     fn get(&self, path: &str) -> std::result::Result<serde_json::Value, ReadError> {
         self.client.get_json(path).map_err(|e| ReadError {
             status: match &e {

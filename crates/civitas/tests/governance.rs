@@ -417,27 +417,30 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         "{unknown}"
     );
     // A script can still propose it (tx send checks nothing before signing); it is recorded.
-    let out = ok(civitas(&[
-        "tx",
-        "send",
-        "--key",
-        admin("finance").to_str().unwrap(),
-        "--instruction",
-        &serde_json::json!({
-            "module": "governance",
-            "op": "propose",
-            "action": {
-                "action": "schedule_upgrade",
-                "version": 2,
-                "height": now + 100_000,
-                "release": "0.2.0",
-            },
-            "reason": "the register of official notices",
-        })
-        .to_string(),
-        "--node",
-        &apis[0],
-    ]));
+    let upgrade_by_script = |at: u64| {
+        civitas(&[
+            "tx",
+            "send",
+            "--key",
+            admin("finance").to_str().unwrap(),
+            "--instruction",
+            &serde_json::json!({
+                "module": "governance",
+                "op": "propose",
+                "action": {
+                    "action": "schedule_upgrade",
+                    "version": 2,
+                    "height": at,
+                    "release": "0.2.0",
+                },
+                "reason": "the register of official notices",
+            })
+            .to_string(),
+            "--node",
+            &apis[0],
+        ])
+    };
+    let out = ok(upgrade_by_script(now + 100_000));
     assert!(out.contains("proposal_opened #3"), "{out}");
     settle(&running);
     let open = ok(civitas(&[
@@ -475,27 +478,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     // stops after the block before it, applies nothing more, and exits with status 78 naming
     // the release to install; started again, it stops at once, touching nothing.
     let soon = height(&apis[0]) + 40;
-    let out = ok(civitas(&[
-        "tx",
-        "send",
-        "--key",
-        admin("finance").to_str().unwrap(),
-        "--instruction",
-        &serde_json::json!({
-            "module": "governance",
-            "op": "propose",
-            "action": {
-                "action": "schedule_upgrade",
-                "version": 2,
-                "height": soon,
-                "release": "0.2.0",
-            },
-            "reason": "sooner",
-        })
-        .to_string(),
-        "--node",
-        &apis[0],
-    ]));
+    let out = ok(upgrade_by_script(soon));
     assert!(out.contains("proposal_opened #4"), "{out}");
     settle(&running);
     ok(approve("4", "land", &apis[0], true));

@@ -11,7 +11,7 @@ use crate::epochs::{EpochEvent, HandoverStore};
 use crate::history::HistoryStore;
 use crate::mempool::Mempool;
 use crate::receipts::ReceiptStore;
-use civitas_core::block::{Block, HEADER_VERSION_BEFORE_PROTOCOLS, Header, header_version};
+use civitas_core::block::{Block, Header, header_version};
 use civitas_core::genesis::Genesis;
 use civitas_core::genesis::validator_set_digest;
 use civitas_core::governance::ProtocolSchedule;
@@ -407,7 +407,7 @@ pub fn genesis_block(genesis: &Genesis) -> ChainBlock {
         header: Header {
             // The genesis block keeps the format it always had, so its digest (every chain's
             // first parent) does not change.
-            version: HEADER_VERSION_BEFORE_PROTOCOLS,
+            version: header_version(1),
             protocol: 1,
             chain: genesis.hash(),
             height: 0,

@@ -172,14 +172,15 @@ pub async fn admit_batch<V: StateView>(
 ) -> Vec<Result<TxHash, SubmitError>> {
     // The finalized height the state checks are made at: an account whose keys or status a
     // later block changed is checked again (see `Mempool::insert`).
-    let checked_at = shared.tip().height;
+    let tip = shared.tip();
+    let checked_at = tip.height;
     let mut verdicts: Vec<Result<(TxHash, u64), SubmitError>> = Vec::with_capacity(txs.len());
     for tx in &txs {
         let hash = tx.hash();
         let verdict = match tx.check_shape() {
             Err(e) => Err(SubmitError::Invalid(e.to_string())),
             Ok(()) if shared.mempool.contains(&hash) => Err(SubmitError::Duplicate(hash)),
-            Ok(()) => match check_envelope(shared, tx, now) {
+            Ok(()) => match check_envelope(shared, tx, now, tip.next_protocol) {
                 Err(refused) => Err(refused),
                 Ok(()) => check_state(view, tx).await.map(|next| (hash, next)),
             },
@@ -216,8 +217,14 @@ fn unavailable(e: civitas_exec::BlockError) -> SubmitError {
     }
 }
 
-/// The checks that need neither state nor signatures: chain and expiry.
-fn check_envelope(shared: &Shared, tx: &SignedTx, now: TimestampMs) -> Result<(), SubmitError> {
+/// The checks that need neither state nor signatures: chain, expiry, and that the protocol
+/// version of the next block (`version`) admits the instructions.
+fn check_envelope(
+    shared: &Shared,
+    tx: &SignedTx,
+    now: TimestampMs,
+    version: u16,
+) -> Result<(), SubmitError> {
     let refuse = |code, message: String| Err(SubmitError::Refused { code, message });
     if tx.body.chain_id != shared.genesis.chain_id {
         return refuse(
@@ -243,7 +250,6 @@ fn check_envelope(shared: &Shared, tx: &SignedTx, now: TimestampMs) -> Result<()
             "expiry may be at most 24 hours ahead; sign again with a nearer expiry".into(),
         );
     }
-    let version = shared.tip().next_protocol;
     let Some(protocol) = shared.protocols.get(version) else {
         return refuse(
             "upgrade_required",

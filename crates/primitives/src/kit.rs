@@ -200,6 +200,8 @@ pub mod cli {
 
     /// What a module's command may ask of the command line running it, before it signs.
     pub trait Console {
+        /// The node read from, as the person named it (`http://127.0.0.1:8080`).
+        fn node(&self) -> &str;
         /// Reads a JSON document from the node's API (`/v1/governance`).
         fn get(&self, path: &str) -> Result<serde_json::Value, ReadError>;
         /// The account the signing key (`--key`) signs for.

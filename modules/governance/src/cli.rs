@@ -9,7 +9,7 @@ use crate::view;
 use civitas_core::crypto::PublicKey;
 use civitas_core::governance::{GovernanceAction, GovernanceInstruction, NewValidator};
 use civitas_core::keyfile::public_key_arg;
-use civitas_kit::authz::{self, PolicyEntry};
+use civitas_kit::authz;
 use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -203,7 +203,8 @@ pub enum GovernanceCommand<C: Args> {
     },
 }
 
-/// A validator's p2p address: `ip:port` or `host:port`, with a port other than 0.
+/// A validator's p2p address: `ip:port` or `host:port`, with a port other than 0 (what
+/// `civitas_consensus::node::is_p2p_address` accepts, checked here without the node's crates).
 fn p2p_address(text: &str) -> Result<String, String> {
     let refused = || format!("{text:?} is not host:port or ip:port (for example 10.0.0.9:9000)");
     if let Ok(address) = text.parse::<std::net::SocketAddr>() {
@@ -215,56 +216,11 @@ fn p2p_address(text: &str) -> Result<String, String> {
     }
     let (host, port) = text.rsplit_once(':').ok_or_else(refused)?;
     let port: u16 = port.parse().map_err(|_| refused())?;
-    let label = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
-    if port == 0 || host.len() > 253 || !host.split('.').all(label) {
+    // A host name by the rules the p2p layer dials with.
+    if port == 0 || commonware_utils::Hostname::new(host).is_err() {
         return Err(refused());
     }
     Ok(text.to_string())
-}
-
-/// The policies in force at the node with `add` added (or replacing those with the same id)
-/// and `remove` removed, checked against the node's schema, as the proposal would leave them.
-fn check_policies(
-    console: &dyn Console,
-    add: &[PolicyEntry],
-    remove: Option<&str>,
-) -> Result<(), String> {
-    let document = console.get("/v1/policies").map_err(|e| e.message)?;
-    let entries = document["policies"]
-        .as_array()
-        .ok_or("the node's answer lists no policies")?
-        .iter()
-        .map(|p| PolicyEntry {
-            id: p["id"].as_str().unwrap_or_default().to_string(),
-            text: p["text"].as_str().unwrap_or_default().to_string(),
-        })
-        .collect();
-    let schema = document["schema"]
-        .as_str()
-        .ok_or("the node's answer has no schema")?;
-    let mut record = authz::PolicySetRecord {
-        policies: entries,
-        ..Default::default()
-    };
-    for entry in add {
-        record.upsert(entry.clone());
-    }
-    if let Some(id) = remove
-        && !record.remove(id)
-    {
-        return Err(format!(
-            "no policy with id {id:?} is in force; see `civitas policy show`"
-        ));
-    }
-    authz::compile(schema, &record.policies)
-        .map_err(|e| format!("the policies would not check against the node's schema: {e}"))?;
-    Ok(())
 }
 
 impl<C: Args> ModuleCommand<C> for GovernanceCommand<C> {
@@ -335,14 +291,14 @@ impl<C: Args> ModuleCommand<C> for GovernanceCommand<C> {
                     .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
                 let entry = authz::parse_policy(&policy)
                     .map_err(|e| format!("{} is not a policy change: {e}", file.display()))?;
-                check_policies(console, &[entry], None)?;
+                view::check_policies(console, &[entry], None)?;
                 (
                     propose(GovernanceAction::SetPolicy { policy }, reason),
                     common,
                 )
             }
             Self::RemovePolicy { id, reason, common } => {
-                check_policies(console, &[], Some(&id))?;
+                view::check_policies(console, &[], Some(&id))?;
                 (
                     propose(GovernanceAction::RemovePolicy { id }, reason),
                     common,

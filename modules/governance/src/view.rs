@@ -3,6 +3,7 @@
 //! proposal or approval that cannot succeed never costs the signer a nonce. Everything is read
 //! from a node's API through the binary's [`Console`].
 
+use civitas_kit::authz::{self, PolicyEntry};
 use civitas_primitives::kit::cli::{Console, ReadError};
 use serde_json::Value;
 
@@ -409,6 +410,50 @@ pub fn check_retire_agency(console: &dyn Console, agency: &str) -> Result<()> {
             "agency {agency} runs every validator of the next epoch; retiring it would stop the chain: add another agency's validator first"
         );
     }
+    Ok(())
+}
+
+/// The policies in force at the node with `add` added (or replacing those with the same id)
+/// and `remove` removed, checked against the node's schema, as the proposal would leave them.
+pub fn check_policies(
+    console: &dyn Console,
+    add: &[PolicyEntry],
+    remove: Option<&str>,
+) -> Result<()> {
+    let document = get(console, "/v1/policies")?;
+    let entries = document["policies"]
+        .as_array()
+        .ok_or("the node's answer lists no policies")?
+        .iter()
+        .map(|p| PolicyEntry {
+            id: p["id"].as_str().unwrap_or_default().to_string(),
+            text: p["text"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect();
+    let schema = document["schema"]
+        .as_str()
+        .ok_or("the node's answer has no schema")?;
+    let mut record = authz::PolicySetRecord {
+        policies: entries,
+        ..Default::default()
+    };
+    for entry in add {
+        record.upsert(entry.clone());
+    }
+    if let Some(id) = remove
+        && !record.remove(id)
+    {
+        bail!(
+            "no policy with id {id:?} is in force at {}; see `civitas policy show`",
+            console.node()
+        );
+    }
+    authz::compile(schema, &record.policies).map_err(|e| {
+        format!(
+            "the policies would not check against {}'s schema: {e}",
+            console.node()
+        )
+    })?;
     Ok(())
 }
 

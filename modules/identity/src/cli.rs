@@ -215,6 +215,9 @@ mod tests {
     struct Offline;
 
     impl Console for Offline {
+        fn node(&self) -> &str {
+            "offline"
+        }
         fn get(&self, path: &str) -> Result<serde_json::Value, ReadError> {
             Err(ReadError {
                 status: None,
