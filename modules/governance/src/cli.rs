@@ -162,16 +162,17 @@ pub enum GovernanceCommand<C: Args> {
         #[command(flatten)]
         common: C,
     },
-    /// Propose that protocol version VERSION become active at block HEIGHT. From that block
+    /// Propose that protocol version PROTOCOL become active at block HEIGHT. From that block
     /// on, blocks are made under its rules; a node whose release does not know it stops there
-    /// (exit status 78) and its log names RELEASE. Install RELEASE on every validator before
-    /// HEIGHT: the new release keeps to the active version until then. A later proposal
-    /// replaces an upgrade that has not activated yet (to postpone it).
+    /// (exit status 78) and its log names RELEASE. Install RELEASE on every validator first,
+    /// then schedule it: the new release keeps to the active version until HEIGHT. A later
+    /// proposal replaces an upgrade that has not activated yet (to postpone it).
     ///
     /// Example: civitas tx governance schedule-upgrade --key devnet/keys/finance.json
     ///   --protocol 2 --height 250000 --release 0.2.0 --reason "the notices register"
     ScheduleUpgrade {
-        /// The protocol version, above the active one (`civitas query governance` shows it).
+        /// The next protocol version: the active one plus one (`civitas query governance`
+        /// shows the active one).
         #[arg(long)]
         protocol: u16,
         /// The first block made under it: after the block that executes the proposal; leave

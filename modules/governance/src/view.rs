@@ -289,7 +289,8 @@ pub fn check_agency_in_force(console: &dyn Console, agency: &str) -> Result<(Vot
 }
 
 /// Checks, before signing, that an upgrade to `version` at `height` could be executed now:
-/// the version is above the active one and the height is still ahead.
+/// the version is the active one plus one, the height is still ahead, and the node asked runs
+/// the version.
 pub fn check_upgrade(console: &dyn Console, version: u16, height: u64) -> Result<()> {
     let (_, governance) = Votes::fetch(console)?;
     let active = governance["protocol"]["active"]
