@@ -17,15 +17,21 @@ pub struct ApiError {
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
+/// The code and message of an error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, such as `not_found` or `bad_nonce`.
+    pub code: String,
+    /// What happened and what to do next, for a person.
+    pub message: String,
 }
 
 impl ApiError {
@@ -63,10 +69,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = axum::Json(Body {
-            error: Inner {
-                code: &self.code,
-                message: &self.message,
+        let mut response = axum::Json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
             },
         })
         .into_response();

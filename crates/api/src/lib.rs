@@ -18,7 +18,6 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use civitas_consensus::service::{NodeHandle, TxStatus};
 use civitas_core::bundle::{StateKey, spaces};
@@ -26,7 +25,7 @@ use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::tx::SignedTx;
 use civitas_modules::queries::{key_from_text, value_json};
-use error::ApiError;
+use error::{ApiError, ErrorBody};
 use futures::Stream;
 use futures::StreamExt as _;
 use limits::Budgets;
@@ -36,6 +35,8 @@ use serde_json::json;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// Largest request body accepted, in bytes.
 pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
@@ -53,9 +54,6 @@ pub const PREPARED_EXPIRY_MAX_MS: u64 = civitas_consensus::gossip::EXPIRY_AHEAD_
 /// Most transactions in one batch submission.
 pub const BATCH_TXS_MAX: usize = 256;
 
-/// The OpenAPI document.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
 /// Builds the router for `node` with the default settings (secure cookies, default limits).
 pub fn router(node: NodeHandle) -> Router {
     router_with(node, &ApiConfig::default())
@@ -66,98 +64,187 @@ pub fn router(node: NodeHandle) -> Router {
 /// each client's rate can be counted.
 pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
     let budgets = Budgets::new(&config.limits);
-    let routes = api_routes(node.clone())
+    let (api, document) = api_routes().split_for_parts();
+    let document = OpenApiJson(Bytes::from(served(document).to_string()));
+    let routes = api
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
+        .with_state(node.clone())
+        .layer(Extension(document))
         .merge(portal::router(node, config))
         .layer(Extension(budgets));
     limits::apply(routes, &config.limits)
 }
 
-fn api_routes(node: NodeHandle) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/v1/openapi.json", get(openapi))
-        .route("/v1/status", get(status))
-        .route("/v1/genesis", get(genesis))
-        .route("/v1/transactions", post(submit))
-        .route("/v1/transactions/prepare", post(prepare))
-        .route(
-            "/v1/proofs/verify",
-            post(verify_bundle).layer(DefaultBodyLimit::max(BUNDLE_BODY_MAX_BYTES)),
+/// The OpenAPI document every node serves at `/v1/openapi.json`, generated from the handlers'
+/// declarations and the types they read and write.
+pub fn openapi() -> serde_json::Value {
+    served(api_routes().into_openapi())
+}
+
+/// The document as served: axum's catch-all parameters (`{*path}`) written as OpenAPI path
+/// parameters (`{path}`; their descriptions say they may contain slashes), and the doc
+/// comments the descriptions come from without rustdoc's link brackets.
+fn served(mut document: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let paths = std::mem::take(&mut document.paths.paths);
+    document.paths.paths = paths
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
+    let mut json = serde_json::to_value(document).unwrap_or_default();
+    unlink(&mut json);
+    json
+}
+
+/// Rewrites every description's rustdoc links (``[`name`]``, ``[`name`](path)``) as code
+/// (`` `name` ``).
+fn unlink(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                match item {
+                    serde_json::Value::String(text) if key == "description" => {
+                        *text = without_links(text);
+                    }
+                    _ => unlink(item),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unlink),
+        _ => {}
+    }
+}
+
+fn without_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("[`") {
+        let Some(end) = rest[start..].find("`]") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&rest[start + 1..start + end + 1]);
+        rest = &rest[start + end + 2..];
+        // A link target, `(...)`, goes too.
+        if let Some(target) = rest.strip_prefix('(')
+            && let Some(close) = target.find(')')
+        {
+            rest = &target[close + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Bytes sent as they are (a transaction's or a proof bundle's encoding), in a document.
+struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .content_media_type("application/octet-stream")
+            .description(Some(
+                "Raw bytes, in the canonical encoding (docs/PROOFS.md).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
+/// The served document, serialized once when the router is built.
+#[derive(Clone)]
+struct OpenApiJson(Bytes);
+
+/// What the document says about the API as a whole, and its groups of operations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Civitas node API",
+        description = "Every Civitas node serves this API. Reads come from finalized blocks \
+                       only. Errors are JSON `{\"error\": {\"code\", \"message\"}}` with a \
+                       stable code; 429 and 503 answers carry `Retry-After`. This document is \
+                       generated from the node's own types and handlers.",
+    ),
+    tags(
+        (name = "node", description = "The node: health, readiness, metrics, status, genesis and this document."),
+        (name = "transactions", description = "Submit, prepare and follow transactions."),
+        (name = "blocks", description = "Finalized blocks with their certificates."),
+        (name = "state", description = "Any value of the authenticated state, with its proof."),
+        (name = "identity", description = "Accounts and agencies."),
+        (name = "notary", description = "Anchored documents."),
+        (name = "proofs", description = "Proof bundles that check offline against the genesis alone."),
+        (name = "events", description = "Live updates as server-sent events."),
+        (name = "governance", description = "Proposals, validator epochs, protocol versions and authorization policies."),
+        (name = "treasury", description = "Public money: budgets, commitments, payments, totals and exports."),
+        (name = "procurement", description = "Tenders, bids, awards and contracts, also as OCDS."),
+    ),
+    components(schemas(
+        civitas_core::instruction::Instruction,
+        civitas_core::event::Event,
+        civitas_core::tx::SignedTx,
+        civitas_core::receipt::Receipt,
+    ))
+)]
+struct Document;
+
+/// The API's routes, each registered with its declaration so that none is missing from the
+/// document (a test reads this crate's sources for routes registered any other way).
+fn api_routes() -> OpenApiRouter<NodeHandle> {
+    let mut base = <Document as utoipa::OpenApi>::openapi();
+    base.info.version = env!("CARGO_PKG_VERSION").to_string();
+    OpenApiRouter::with_openapi(base)
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_document))
+        .routes(routes!(status))
+        .routes(routes!(genesis))
+        .routes(routes!(submit))
+        .routes(routes!(prepare))
+        .routes(routes!(verify_bundle).layer(DefaultBodyLimit::max(BUNDLE_BODY_MAX_BYTES)))
+        .routes(routes!(submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_MAX_BYTES)))
+        .routes(routes!(transaction))
+        .routes(routes!(latest_block))
+        .routes(routes!(block))
+        .routes(routes!(state))
+        .routes(routes!(account))
+        .routes(routes!(nonce))
+        .routes(routes!(pending))
+        .routes(routes!(agencies))
+        .routes(routes!(agency))
+        .routes(routes!(document))
+        .routes(routes!(document_bundle))
+        .routes(routes!(transaction_bundle))
+        .routes(routes!(state_bundle))
+        .routes(routes!(events))
+        .routes(routes!(governance))
+        .routes(routes!(proposal))
+        .routes(routes!(epoch_set))
+        .routes(routes!(policies))
+        .routes(routes!(policy_version))
+        .routes(routes!(public_money::year))
+        .routes(routes!(public_money::total))
+        .routes(routes!(public_money::breakdown))
+        .routes(routes!(public_money::appropriation))
+        .routes(routes!(public_money::commitment))
+        .routes(routes!(public_money::payment))
+        .routes(routes!(public_money::entry))
+        .routes(routes!(public_money::vendor))
+        .routes(routes!(public_money::export))
+        .routes(routes!(public_money::tenders))
+        .routes(routes!(public_money::tender))
+        .routes(routes!(public_money::contract))
+        .routes(routes!(public_money::ocds_releases))
+        .routes(routes!(public_money::ocds_process_releases))
+        .routes(routes!(public_money::ocds_records))
+        .routes(routes!(public_money::imported_list))
+        .routes(routes!(public_money::imported_process))
+        .routes(routes!(public_money::ocds_process_record))
+        .routes(
+            routes!(public_money::ocds_validate).layer(DefaultBodyLimit::max(OCDS_BODY_MAX_BYTES)),
         )
-        .route(
-            "/v1/transactions/batch",
-            post(submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_MAX_BYTES)),
-        )
-        .route("/v1/transactions/{hash}", get(transaction))
-        .route("/v1/blocks/latest", get(latest_block))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/state/{*path}", get(state))
-        .route("/v1/accounts/{id}", get(account))
-        .route("/v1/accounts/{id}/nonce", get(nonce))
-        .route("/v1/accounts/{id}/pending", get(pending))
-        .route("/v1/agencies", get(agencies))
-        .route("/v1/agencies/{id}", get(agency))
-        .route("/v1/notary/documents/{hash}", get(document))
-        .route("/v1/proofs/notary/{hash}", get(document_bundle))
-        .route("/v1/proofs/transactions/{hash}", get(transaction_bundle))
-        .route("/v1/proofs/state/{*path}", get(state_bundle))
-        .route("/v1/events", get(events))
-        .route("/v1/governance", get(governance))
-        .route("/v1/governance/proposals/{id}", get(proposal))
-        .route("/v1/epochs/{epoch}", get(epoch_set))
-        .route("/v1/policies", get(policies))
-        .route("/v1/policies/{version}", get(policy_version))
-        .route("/v1/treasury/years/{year}", get(public_money::year))
-        .route("/v1/treasury/totals/{*path}", get(public_money::total))
-        .route(
-            "/v1/treasury/breakdown/{year}/{dimension}",
-            get(public_money::breakdown),
-        )
-        .route(
-            "/v1/treasury/appropriations/{id}",
-            get(public_money::appropriation),
-        )
-        .route(
-            "/v1/treasury/commitments/{id}",
-            get(public_money::commitment),
-        )
-        .route("/v1/treasury/payments/{id}", get(public_money::payment))
-        .route("/v1/treasury/entries/{id}", get(public_money::entry))
-        .route("/v1/treasury/vendors/{id}", get(public_money::vendor))
-        .route(
-            "/v1/treasury/export/{year}/{file}",
-            get(public_money::export),
-        )
-        .route("/v1/procurement/tenders", get(public_money::tenders))
-        .route("/v1/procurement/tenders/{id}", get(public_money::tender))
-        .route(
-            "/v1/procurement/contracts/{id}",
-            get(public_money::contract),
-        )
-        .route("/v1/ocds/releases", get(public_money::ocds_releases))
-        .route(
-            "/v1/ocds/releases/{tender}",
-            get(public_money::ocds_process_releases),
-        )
-        .route("/v1/ocds/records", get(public_money::ocds_records))
-        .route("/v1/ocds/imported", get(public_money::imported_list))
-        .route(
-            "/v1/ocds/imported/{*ocid}",
-            get(public_money::imported_process),
-        )
-        .route(
-            "/v1/ocds/records/{tender}",
-            get(public_money::ocds_process_record),
-        )
-        .route(
-            "/v1/ocds/validate",
-            post(public_money::ocds_validate).layer(DefaultBodyLimit::max(OCDS_BODY_MAX_BYTES)),
-        )
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
-        .with_state(node)
 }
 
 /// Unknown paths: a JSON error under `/v1`, a page elsewhere.
@@ -169,6 +256,16 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "node",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "The node is running.", body = Object),
+    )
+)]
 async fn healthz(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
     let tip = node.tip();
     Json(json!({ "status": "ok", "height": tip.height }))
@@ -199,6 +296,18 @@ fn connections(peers: &civitas_consensus::service::Peers) -> String {
 /// The advice that goes with a node that has too few connections to make progress.
 const CONNECT_ADVICE: &str = "see the node's log for why (a peer on another genesis, an unresolvable name, a private address without allow_private_ips = true), and check that each missing validator runs and that its p2p port is open to this host";
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "node",
+    summary = "Readiness",
+    description = "200 when the node has applied a finalized block less than 30 s old, with how many of the other validators it is connected to; 503 (`not_ready`) otherwise, with the reason, the validators it is not connected to and what to check.",
+    responses(
+        (status = 200, description = "Ready.", body = Object),
+        (status = 503, description = "Not ready (`not_ready`).", body = ErrorBody),
+    )
+)]
 async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
     let tip = node.tip();
     let peers = node.peers();
@@ -237,6 +346,17 @@ async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "node",
+    summary = "Prometheus metrics",
+    description = "`civitas_*` ledger metrics (height, mempool size, finalized and failed transactions, transactions per second, finality latency histogram) followed by the consensus, p2p and storage metrics of the runtime.",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4.", body = String, content_type = "text/plain"),
+    )
+)]
 async fn metrics(State(node): State<NodeHandle>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -245,50 +365,95 @@ async fn metrics(State(node): State<NodeHandle>) -> Response {
         .into_response()
 }
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "node",
+    summary = "This document",
+    responses(
+        (status = 200, description = "OpenAPI 3.1 document."),
+    )
+)]
+async fn openapi_document(Extension(document): Extension<OpenApiJson>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document.0).into_response()
 }
 
 /// A node more than this many blocks behind the network's finalized tip reports it is catching up.
 pub const CATCHING_UP_BLOCKS: u64 = 2;
 
-async fn status(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    operation_id = "status",
+    tag = "node",
+    summary = "Chain and node status",
+    responses(
+        (status = 200, description = "Tip of the finalized chain.", body = views::Status),
+    )
+)]
+async fn status(State(node): State<NodeHandle>) -> Json<views::Status> {
     let network_tip = node.network_tip().await;
     let tip = node.tip();
     let genesis = node.genesis();
     let (epoch, set) = node.epoch();
     let peers = node.peers();
-    Json(json!({
-        "chain_id": genesis.chain_id,
-        "genesis_hash": genesis.hash(),
-        "height": tip.height,
-        "network_height": network_tip,
-        "catching_up": network_tip > tip.height + CATCHING_UP_BLOCKS,
-        "block": tip.digest,
-        "state_root": tip.state_root,
-        "timestamp": tip.timestamp,
-        "mempool": node.mempool_len(),
-        "epoch": epoch,
-        "epoch_ends_at": genesis.last_height_of(epoch),
-        "validators": set.keys(),
-        // Each a ValidatorEntry: key, agency, p2p_address.
-        "peers": { "connected": peers.connected, "missing": peers.missing },
-        "protocol": {
-            "next_block": tip.next_protocol,
-            "known": node.protocols().0.iter().map(|p| p.version).collect::<Vec<_>>(),
-            "release": env!("CARGO_PKG_VERSION"),
+    Json(views::Status {
+        chain_id: genesis.chain_id.clone(),
+        genesis_hash: genesis.hash(),
+        height: tip.height,
+        network_height: network_tip,
+        catching_up: network_tip > tip.height + CATCHING_UP_BLOCKS,
+        block: tip.digest,
+        state_root: tip.state_root,
+        timestamp: tip.timestamp,
+        mempool: node.mempool_len() as u64,
+        epoch,
+        epoch_ends_at: genesis.last_height_of(epoch),
+        validators: set.keys(),
+        peers: views::PeersView {
+            connected: peers.connected,
+            missing: peers.missing,
         },
-        "halted": node.halted(),
-    }))
+        protocol: views::ProtocolView {
+            next_block: tip.next_protocol,
+            known: node.protocols().0.iter().map(|p| p.version).collect(),
+            release: env!("CARGO_PKG_VERSION").to_string(),
+        },
+        halted: node.halted(),
+    })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/genesis",
+    operation_id = "genesis",
+    tag = "node",
+    summary = "The genesis document",
+    responses(
+        (status = 200, description = "genesis.json as the node loaded it."),
+    )
+)]
 async fn genesis(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(node.genesis()).unwrap_or_default())
 }
 
-#[derive(Deserialize)]
+/// A transaction's canonical encoding, in hex.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct HexTransaction {
+    /// The encoded transaction, in hex.
+    #[schema(pattern = "^([0-9a-fA-F]{2})+$")]
     transaction: String,
+}
+
+/// What `POST /v1/transactions` reads from a JSON body: the encoding in hex, else the
+/// transaction's JSON (`parse_transaction` tries them in this order).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Describes the body for the OpenAPI document; the parser reads the parts.
+enum SubmitTransaction {
+    Encoded(HexTransaction),
+    Json(SignedTx),
 }
 
 /// Whether the request body is raw bytes rather than JSON.
@@ -327,16 +492,21 @@ fn parse_transaction(headers: &HeaderMap, body: &Bytes) -> Result<SignedTx, ApiE
     })
 }
 
-#[derive(Deserialize)]
+/// What to prepare: the signer and the instructions.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PrepareRequest {
     /// The account the transaction runs for.
+    #[schema(value_type = civitas_core::crypto::AccountId)]
     signer: String,
     /// The instructions, as JSON (`{"module": ..., "op": ..., ...}`).
+    #[schema(value_type = Vec<civitas_core::instruction::Instruction>)]
     instructions: Vec<serde_json::Value>,
+    /// Free text for the public record.
     #[serde(default)]
     memo: String,
-    /// How long the transaction may wait for a block, in milliseconds.
+    /// How long the transaction may wait for a block, in milliseconds (default 10 minutes,
+    /// at most 24 hours).
     expires_in_ms: Option<u64>,
 }
 
@@ -345,6 +515,20 @@ struct PrepareRequest {
 /// `varint(len(ns)) || ns || body` with `ns = "civitas/tx/v1"` and submits
 /// `{"body": <body>, "signatures": [{"key", "signature"}]}` to `/v1/transactions`. The nonce is
 /// the account's next one, counting its transactions still waiting for a block.
+#[utoipa::path(
+    post,
+    path = "/v1/transactions/prepare",
+    operation_id = "prepareTransaction",
+    tag = "transactions",
+    summary = "Prepare a transaction for a signer that keeps its key elsewhere",
+    description = "For signers that hold their key outside the node (the portal's browser keys, a hardware module). Give the signer and the instructions as JSON; the node checks each instruction, fills in the chain, the signer's next nonce (counting its transactions still waiting for a block) and an expiry, and returns the body with its canonical encoding. Sign `varint(len(ns)) || ns || body` with Ed25519, where `ns` is `signing_namespace` (`civitas/tx/v1`) and `body` the bytes of `body_hex`, then submit `{\"body\": <body>, \"signatures\": [{\"key\": \"<public key hex>\", \"signature\": \"<hex>\"}]}` to `POST /v1/transactions`. Nothing is stored: preparing twice gives two bodies with the same nonce, of which one can be final.",
+    request_body = PrepareRequest,
+    responses(
+        (status = 200, description = "The body to sign.", body = Object),
+        (status = 400, description = "Not JSON of that shape (`bad_request`), or an instruction that does not parse or breaks a bound (`invalid_instruction`, naming the instruction's position and the field).", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB.", body = ErrorBody),
+    )
+)]
 async fn prepare(
     State(node): State<NodeHandle>,
     body: Bytes,
@@ -429,6 +613,20 @@ async fn prepare(
 /// `POST /v1/proofs/verify`: checks a proof bundle (raw bytes) against this node's genesis and
 /// says what it proves. Offline tools (`civitas verify`, `tools/verify_bundle.py`) give the same
 /// verdict without trusting the node.
+#[utoipa::path(
+    post,
+    path = "/v1/proofs/verify",
+    operation_id = "verifyBundle",
+    tag = "proofs",
+    summary = "Check a proof bundle against this network's genesis",
+    description = "Send the bundle's bytes. The node checks it exactly as `civitas verify` does offline (certificates from the genesis validators through every hand-over, the finalized header, the Merkle proof of the claim) and says in plain words what it proves. A verdict from a node is only as trustworthy as that node: to trust no one, run `civitas verify` or the independent `tools/verify_bundle.py` on the same file.",
+    request_body(content = Binary, content_type = "application/octet-stream", description = "The proof bundle's bytes."),
+    responses(
+        (status = 200, description = "The verdict: `valid` with `statement`, or not `valid` with `reason`.", body = Object),
+        (status = 400, description = "Empty body (`bad_request`).", body = ErrorBody),
+        (status = 413, description = "Body over 4 MiB.", body = ErrorBody),
+    )
+)]
 async fn verify_bundle(
     State(node): State<NodeHandle>,
     Extension(budgets): Extension<Budgets>,
@@ -491,6 +689,30 @@ fn bundle_verdict(node: &NodeHandle, body: &[u8]) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/transactions",
+    operation_id = "submitTransaction",
+    tag = "transactions",
+    summary = "Submit a signed transaction",
+    description = "Send the canonical encoding as raw bytes (`application/octet-stream`), as `{\"transaction\": \"<hex>\"}`, or as a JSON transaction object. The node checks signatures, chain, expiry, signer and nonce, keeps it in its mempool and gossips it to the other validators.",
+    request_body(
+        description = "The transaction: its canonical encoding as raw bytes or hex, or its JSON.",
+        content(
+            (SubmitTransaction = "application/json"),
+            (Binary = "application/octet-stream"),
+        ),
+    ),
+    responses(
+        (status = 202, description = "Accepted into the mempool.", body = Object),
+        (status = 400, description = "Malformed or badly signed (`bad_request`, `invalid_transaction`).", body = ErrorBody),
+        (status = 409, description = "Already pending (`duplicate_transaction`).", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "Refused: `wrong_chain`, `expired`, `expiry_too_far`, `unknown_account`, `account_inactive`, `wrong_key`, `bad_nonce`, `nonce_taken`.", body = ErrorBody),
+        (status = 429, description = "Not now: the mempool is full (`mempool_full`), the account already has 1,024 transactions waiting to be final (`nonce_too_far`), or the state could not be read (`state_unavailable`). Send the same transaction again after the `Retry-After` delay.", body = ErrorBody),
+        (status = 503, description = "Node shutting down (`unavailable`).", body = ErrorBody),
+    )
+)]
 async fn submit(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
@@ -504,8 +726,11 @@ async fn submit(
     ))
 }
 
-#[derive(Deserialize)]
+/// A batch of encoded transactions, each in hex.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct HexBatch {
+    /// Up to 256 encoded transactions, in hex.
+    #[schema(max_items = 256)]
     transactions: Vec<String>,
 }
 
@@ -545,6 +770,27 @@ fn parse_batch(headers: &HeaderMap, body: &Bytes) -> Result<Vec<SignedTx>, ApiEr
 /// Submits up to [`BATCH_TXS_MAX`] transactions in one request; each gets its own verdict, as
 /// the single submission would give it. Transactions refused only for now (`mempool_full`,
 /// `nonce_too_far`) may be sent again after the `Retry-After` delay.
+#[utoipa::path(
+    post,
+    path = "/v1/transactions/batch",
+    operation_id = "submitTransactionBatch",
+    tag = "transactions",
+    summary = "Submit up to 256 signed transactions at once",
+    description = "Send the canonical encoding of a list of transactions (a varint count, then each transaction's encoding) as `application/octet-stream`, or `{\"transactions\": [\"<hex>\", ...]}`. Each transaction gets the verdict a single submission would give it, in order; the request fails as a whole only if the batch itself is malformed. When some transactions were refused only for now (`mempool_full`, `nonce_too_far`, `state_unavailable`), the response carries `Retry-After`.",
+    request_body(
+        description = "The transactions: the canonical encoding of the list as raw bytes, or each transaction's encoding in hex.",
+        content(
+            (HexBatch = "application/json"),
+            (Binary = "application/octet-stream"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "One verdict per transaction, in the order sent.", body = Object),
+        (status = 400, description = "Malformed batch, more than 256 transactions, or none (`bad_request`).", body = ErrorBody),
+        (status = 413, description = "Body over 2 MiB.", body = ErrorBody),
+        (status = 503, description = "Node shutting down (`unavailable`).", body = ErrorBody),
+    )
+)]
 async fn submit_batch(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
@@ -588,30 +834,52 @@ fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{what} must be 64 hexadecimal characters")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/transactions/{hash}",
+    operation_id = "getTransaction",
+    tag = "transactions",
+    summary = "Status and receipt of a transaction",
+    params(
+        ("hash" = String, Path, description = "Transaction hash."),
+    ),
+    responses(
+        (status = 200, description = "`pending`, `finalized` (with receipt), `failed` (included, with the receipt saying why) or `rejected` (dropped, with code and message).", body = views::TransactionStatus),
+        (status = 400, description = "Bad hash.", body = ErrorBody),
+        (status = 404, description = "Unknown to this node.", body = ErrorBody),
+    )
+)]
 async fn transaction(
     State(node): State<NodeHandle>,
     Path(hash): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::TransactionStatus>, ApiError> {
+    use views::{TransactionStatus, TxState};
     let hash = parse_hash(&hash, "the transaction hash")?;
     let view = match node.tx_status(hash).await? {
-        TxStatus::Pending => json!({ "hash": hash, "status": "pending" }),
+        TxStatus::Pending => TransactionStatus::new(hash, TxState::Pending),
         // A block's receipts are stored a moment before its state is applied: until then the
         // transaction is still pending here, so that a client told "finalized" reads its effect
         // from this node at once.
         TxStatus::Finalized(receipt) if receipt.height > node.tip().height => {
-            json!({ "hash": hash, "status": "pending" })
+            TransactionStatus::new(hash, TxState::Pending)
         }
         TxStatus::Finalized(receipt) => {
             let status = if receipt.succeeded() {
-                "finalized"
+                TxState::Finalized
             } else {
-                "failed"
+                TxState::Failed
             };
-            json!({ "hash": hash, "status": status, "height": receipt.height, "receipt": receipt })
+            TransactionStatus {
+                height: Some(receipt.height),
+                receipt: Some(receipt),
+                ..TransactionStatus::new(hash, status)
+            }
         }
-        TxStatus::Rejected { code, message } => {
-            json!({ "hash": hash, "status": "rejected", "code": code, "message": message })
-        }
+        TxStatus::Rejected { code, message } => TransactionStatus {
+            code: Some(code),
+            message: Some(message),
+            ..TransactionStatus::new(hash, TxState::Rejected)
+        },
         TxStatus::Unknown => {
             return Err(ApiError::not_found(format!(
                 "transaction {hash} is unknown to this node: not pending, not finalized"
@@ -621,7 +889,18 @@ async fn transaction(
     Ok(Json(view))
 }
 
-async fn latest_block(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/latest",
+    operation_id = "getLatestBlock",
+    tag = "blocks",
+    summary = "The latest finalized block",
+    responses(
+        (status = 200, description = "Block with header, transactions and finalization certificate.", body = views::BlockView),
+        (status = 404, description = "Nothing finalized yet.", body = ErrorBody),
+    )
+)]
+async fn latest_block(State(node): State<NodeHandle>) -> Result<Json<views::BlockView>, ApiError> {
     let info = node
         .block(None)
         .await?
@@ -629,10 +908,25 @@ async fn latest_block(State(node): State<NodeHandle>) -> Result<Json<serde_json:
     Ok(Json(views::block(&info)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}",
+    operation_id = "getBlock",
+    tag = "blocks",
+    summary = "A finalized block by height",
+    params(
+        ("height" = u64, Path),
+    ),
+    responses(
+        (status = 200, description = "The block.", body = views::BlockView),
+        (status = 400, description = "Bad height.", body = ErrorBody),
+        (status = 404, description = "Not finalized yet.", body = ErrorBody),
+    )
+)]
 async fn block(
     State(node): State<NodeHandle>,
     Path(height): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::BlockView>, ApiError> {
     let height: u64 = height
         .parse()
         .map_err(|_| ApiError::bad_request("height must be a non-negative integer"))?;
@@ -681,32 +975,52 @@ async fn read_state(
     node: &NodeHandle,
     key: StateKey,
     with_proof: bool,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let proven = node.state(key.clone()).await?;
-    let mut view = json!({
-        "space": key.space,
-        "id": hex::encode(&key.id),
-        "height": proven.height,
-        "state_root": proven.root,
-        "found": proven.value.is_some(),
-    });
-    if let Some(value) = &proven.value {
-        view["value_hex"] = json!(hex::encode(value));
-        if let Some(decoded) = value_json(&key.space, value) {
-            view["value"] = decoded;
-        }
-    }
-    if with_proof {
-        view["proof_hex"] = json!(hex::encode(&proven.proof));
-    }
-    Ok(Json(view))
+    Ok(Json(views::StateValue {
+        id: hex::encode(&key.id),
+        height: proven.height,
+        state_root: proven.root,
+        found: proven.value.is_some(),
+        value_hex: proven.value.as_ref().map(hex::encode),
+        value: proven
+            .value
+            .as_ref()
+            .and_then(|value| value_json(&key.space, value)),
+        proof_hex: with_proof.then(|| hex::encode(&proven.proof)),
+        space: key.space,
+    }))
 }
 
+/// The decoded value at `key` (null if absent or not decodable) and the height it was read at.
+async fn read_value(
+    node: &NodeHandle,
+    key: StateKey,
+) -> Result<(serde_json::Value, u64), ApiError> {
+    let Json(view) = read_state(node, key, false).await?;
+    Ok((view.value.unwrap_or_default(), view.height))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/state/{*path}",
+    operation_id = "getState",
+    tag = "state",
+    summary = "A state value by key, optionally with its proof",
+    params(
+        ("path" = String, Path, description = "The key: its space (two segments, such as `notary/document` or `treasury/total`) and its id, which may itself contain slashes (`treasury/total/2026/agency/health`). Unknown spaces are answered with the list of known ones."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+    ),
+    responses(
+        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
+        (status = 400, description = "Unknown space or malformed id.", body = ErrorBody),
+    )
+)]
 async fn state(
     State(node): State<NodeHandle>,
     Path(path): Path<String>,
     Query(query): Query<ProofQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let (space, id) = split_path(&path)?;
     let key = key_from_text(&space, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     read_state(&node, key, query.proof).await
@@ -717,19 +1031,34 @@ async fn found_or_404(
     key: StateKey,
     with_proof: bool,
     what: String,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let Json(view) = read_state(node, key, with_proof).await?;
-    if view["found"] == json!(false) {
+    if !view.found {
         return Err(ApiError::not_found(what));
     }
     Ok(Json(view))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}",
+    operation_id = "getAccount",
+    tag = "identity",
+    summary = "An account",
+    params(
+        ("id" = String, Path, description = "Account id."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+    ),
+    responses(
+        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
+        (status = 404, description = "Not registered.", body = ErrorBody),
+    )
+)]
 async fn account(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let key = key_from_text(civitas_modules::identity::state::spaces::ACCOUNT, &id)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     found_or_404(
@@ -741,6 +1070,19 @@ async fn account(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}/nonce",
+    operation_id = "getNonce",
+    tag = "identity",
+    summary = "The account's next nonce",
+    params(
+        ("id" = String, Path, description = "Account id."),
+    ),
+    responses(
+        (status = 200, description = "Next nonce.", body = Object),
+    )
+)]
 async fn nonce(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
@@ -764,6 +1106,26 @@ async fn nonce(
 
 /// The account's transactions waiting in this node's mempool: not yet public record, so the
 /// request must be signed by an account the policies let read them (`ledger.read_pending`).
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}/pending",
+    operation_id = "getPendingTransactions",
+    tag = "identity",
+    summary = "An account's transactions not final yet (signed read)",
+    description = "The account's transactions waiting in this node's mempool, in nonce order. Not public record: the request must be signed by the reading account (headers below; see docs/AUTHORIZATION.md), and the policies decide with action `ledger.read_pending` on the account (by default the holder and the admins of an official's agency).",
+    params(
+        ("id" = String, Path),
+        ("civitas-account" = String, Header, description = "The reading account's id, hex."),
+        ("civitas-time" = String, Header, description = "Milliseconds since the Unix epoch when the request was signed (within 5 minutes of the node's clock)."),
+        ("civitas-signature" = String, Header, description = "`<public key hex>:<signature hex>`, comma-separated for several keys; each signs string(chain_id) || string(path with query) || be64(time) in namespace `civitas/read/v1`."),
+    ),
+    responses(
+        (status = 200, description = "The pending transactions.", body = Object),
+        (status = 400, description = "The account id is malformed.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: the request is unsigned, stale, or its signature does not match.", body = ErrorBody),
+        (status = 403, description = "`not_authorized` (with the policy's explanation), `wrong_key`, `unknown_account` or `account_inactive`.", body = ErrorBody),
+    )
+)]
 async fn pending(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
@@ -854,11 +1216,26 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/agencies/{id}",
+    operation_id = "getAgency",
+    tag = "identity",
+    summary = "An agency, in force or retired",
+    params(
+        ("id" = String, Path),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+    ),
+    responses(
+        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
+        (status = 404, description = "No such agency.", body = ErrorBody),
+    )
+)]
 async fn agency(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let key = key_from_text(civitas_modules::identity::state::spaces::AGENCY, &id)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     found_or_404(
@@ -898,6 +1275,17 @@ async fn read_required<T: commonware_codec::Decode<Cfg = ()>>(
 }
 
 /// The agencies in force, each with the validators it runs this epoch and will run next.
+#[utoipa::path(
+    get,
+    path = "/v1/agencies",
+    operation_id = "listAgencies",
+    tag = "identity",
+    summary = "The agencies in force",
+    description = "Each agency in force with its id, full name, the height it joined at (0 for a founding agency) and the validator keys it runs this epoch and next. Retired agencies are not listed; their records stay at /v1/agencies/{id}.",
+    responses(
+        (status = 200, description = "The agencies in force.", body = Object),
+    )
+)]
 async fn agencies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
     use civitas_core::governance::ValidatorSet;
     use civitas_modules::governance::state::next_validators_key;
@@ -936,10 +1324,21 @@ async fn agencies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Val
 }
 
 /// Governance settings, the current epoch's validators and the set the next epoch will have.
+#[utoipa::path(
+    get,
+    path = "/v1/governance",
+    operation_id = "getGovernance",
+    tag = "governance",
+    summary = "Governance settings and validator sets",
+    description = "The approval threshold, the agencies in force (only their approvals count), the current epoch and its validators, and the validator set the next epoch will have (changed by executed proposals).",
+    responses(
+        (status = 200, description = "Governance overview.", body = Object),
+    )
+)]
 async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
     use civitas_modules::governance::state::{config_key, next_validators_key, protocol_key};
-    let Json(config) = read_state(&node, config_key(), false).await?;
-    let Json(next) = read_state(&node, next_validators_key(), false).await?;
+    let (config, height) = read_value(&node, config_key()).await?;
+    let (next, _) = read_value(&node, next_validators_key()).await?;
     // A chain where no upgrade was ever scheduled has no record: protocol 1 since genesis.
     let protocol = node
         .state(protocol_key())
@@ -952,27 +1351,38 @@ async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::V
     let (epoch, current) = node.epoch();
     let genesis = node.genesis();
     Ok(Json(json!({
-        "threshold": config["value"]["threshold"],
-        "agencies": config["value"]["agencies"],
-        "next_proposal": config["value"]["next_proposal"],
+        "threshold": config["threshold"],
+        "agencies": config["agencies"],
+        "next_proposal": config["next_proposal"],
         "epoch": epoch,
         "epoch_length": genesis.epoch_length,
         "next_epoch_starts_at": genesis.last_height_of(epoch).saturating_add(1),
         "validators": current.validators,
-        "next_validators": next["value"]["validators"],
+        "next_validators": next["validators"],
         "protocol": protocol,
-        "height": config["height"],
+        "height": height,
     })))
 }
 
 /// The policy set in force: version, the height it took effect, the schema and every policy
 /// with its text, plus a set approved for the next block, if any.
+#[utoipa::path(
+    get,
+    path = "/v1/policies",
+    operation_id = "getPolicies",
+    tag = "governance",
+    summary = "The authorization policies in force",
+    description = "The Cedar policy set in force (version, the height it took effect, the proposal that made it, each policy with its text, effect and description), the schema policies are checked against, and a set approved by governance that takes effect at the next block, if any.",
+    responses(
+        (status = 200, description = "The policy set in force.", body = Object),
+    )
+)]
 async fn policies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
     use civitas_modules::authz::{head_key, pending_key, schema_key, version_key};
-    let Json(head) = read_state(&node, head_key(), false).await?;
-    let version = head["value"]["version"].as_u64().unwrap_or(0);
-    let Json(record) = read_state(&node, version_key(version), false).await?;
-    let Json(schema) = read_state(&node, schema_key(), false).await?;
+    let (head, height) = read_value(&node, head_key()).await?;
+    let version = head["version"].as_u64().unwrap_or(0);
+    let (record, _) = read_value(&node, version_key(version)).await?;
+    let (schema, _) = read_value(&node, schema_key()).await?;
     let pending = node.state(pending_key()).await?;
     let pending = pending
         .value
@@ -980,18 +1390,34 @@ async fn policies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Val
         .and_then(|bytes| civitas_modules::queries::value_json(spaces::AUTHZ_PENDING, bytes));
     Ok(Json(json!({
         "version": version,
-        "effective_height": head["value"]["effective_height"],
-        "proposal": record["value"]["proposal"],
-        "digest": head["value"]["digest"],
-        "schema_digest": head["value"]["schema_digest"],
-        "policies": describe_policies(&record["value"]["policies"]),
-        "schema": schema["value"],
+        "effective_height": head["effective_height"],
+        "proposal": record["proposal"],
+        "digest": head["digest"],
+        "schema_digest": head["schema_digest"],
+        "policies": describe_policies(&record["policies"]),
+        "schema": schema,
         "pending": pending,
-        "height": head["height"],
+        "height": height,
     })))
 }
 
 /// Policy set `version`, as it was in force from its `effective_height`.
+#[utoipa::path(
+    get,
+    path = "/v1/policies/{version}",
+    operation_id = "getPolicyVersion",
+    tag = "governance",
+    summary = "One version of the policy set",
+    description = "Policy set `version` as it was in force from its `effective_height`: every version ever in force is kept.",
+    params(
+        ("version" = u64, Path),
+    ),
+    responses(
+        (status = 200, description = "The policy set.", body = Object),
+        (status = 400, description = "The version is not a number.", body = ErrorBody),
+        (status = 404, description = "No such version.", body = ErrorBody),
+    )
+)]
 async fn policy_version(
     State(node): State<NodeHandle>,
     Path(version): Path<String>,
@@ -1033,11 +1459,26 @@ fn describe_policies(policies: &serde_json::Value) -> serde_json::Value {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/governance/proposals/{id}",
+    operation_id = "getProposal",
+    tag = "governance",
+    summary = "A governance proposal",
+    params(
+        ("id" = u64, Path),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+    ),
+    responses(
+        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
+        (status = 404, description = "No such proposal.", body = ErrorBody),
+    )
+)]
 async fn proposal(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
     Query(query): Query<ProofQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let key = key_from_text(civitas_modules::governance::state::spaces::PROPOSAL, &id)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     found_or_404(
@@ -1049,11 +1490,26 @@ async fn proposal(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/epochs/{epoch}",
+    operation_id = "getEpoch",
+    tag = "governance",
+    summary = "The validator set of an epoch",
+    params(
+        ("epoch" = u64, Path),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+    ),
+    responses(
+        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
+        (status = 404, description = "The epoch has not started.", body = ErrorBody),
+    )
+)]
 async fn epoch_set(
     State(node): State<NodeHandle>,
     Path(epoch): Path<String>,
     Query(query): Query<ProofQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let key =
         key_from_text(spaces::EPOCH, &epoch).map_err(|e| ApiError::bad_request(e.to_string()))?;
     found_or_404(
@@ -1065,11 +1521,26 @@ async fn epoch_set(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/notary/documents/{hash}",
+    operation_id = "getDocument",
+    tag = "notary",
+    summary = "A notarised document by its SHA-256",
+    params(
+        ("hash" = String, Path, description = "SHA-256 of the document's bytes."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+    ),
+    responses(
+        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
+        (status = 404, description = "Never notarised.", body = ErrorBody),
+    )
+)]
 async fn document(
     State(node): State<NodeHandle>,
     Path(hash): Path<String>,
     Query(query): Query<ProofQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::StateValue>, ApiError> {
     let hash = parse_hash(&hash, "the document's SHA-256")?;
     let key = civitas_modules::notary::state::document_key(&hash);
     found_or_404(
@@ -1095,6 +1566,20 @@ fn bundle_response(bundle: civitas_core::bundle::ProofBundle) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/notary/{hash}",
+    operation_id = "getDocumentProof",
+    tag = "proofs",
+    summary = "Proof bundle for a document (or its absence)",
+    params(
+        ("hash" = String, Path, description = "SHA-256 of the document."),
+    ),
+    responses(
+        (status = 200, description = "A proof bundle (format v4, see docs/PROOFS.md). Verify it offline with `civitas verify`.", body = Binary, content_type = "application/vnd.civitas.proof-bundle"),
+        (status = 503, description = "No certified block yet; retry.", body = ErrorBody),
+    )
+)]
 async fn document_bundle(
     State(node): State<NodeHandle>,
     Path(hash): Path<String>,
@@ -1110,6 +1595,21 @@ struct ThroughQuery {
     through: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/transactions/{hash}",
+    operation_id = "getTransactionProof",
+    tag = "proofs",
+    summary = "Proof bundle for a transaction and its receipt",
+    params(
+        ("hash" = String, Path, description = "Transaction hash."),
+        ("through" = Option<String>, Query, description = "Anchor the bundle at the first certified block at or after this height (`latest` for the node's latest), proving the transaction's block through that block's history. By default the bundle is anchored at the transaction's own block, or, when that block has no certificate of its own, at the next block that has one."),
+    ),
+    responses(
+        (status = 200, description = "A proof bundle (format v4, see docs/PROOFS.md). Verify it offline with `civitas verify`.", body = Binary, content_type = "application/vnd.civitas.proof-bundle"),
+        (status = 404, description = "Not finalized.", body = ErrorBody),
+    )
+)]
 async fn transaction_bundle(
     State(node): State<NodeHandle>,
     Path(hash): Path<String>,
@@ -1130,6 +1630,20 @@ async fn transaction_bundle(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/state/{*path}",
+    operation_id = "getStateProof",
+    tag = "proofs",
+    summary = "Proof bundle for any state key",
+    params(
+        ("path" = String, Path, description = "The key: its space (two segments, such as `notary/document` or `treasury/total`) and its id, which may itself contain slashes (`treasury/total/2026/agency/health`). Unknown spaces are answered with the list of known ones."),
+    ),
+    responses(
+        (status = 200, description = "A proof bundle (format v4, see docs/PROOFS.md). Verify it offline with `civitas verify`.", body = Binary, content_type = "application/vnd.civitas.proof-bundle"),
+        (status = 400, description = "Unknown space or malformed id.", body = ErrorBody),
+    )
+)]
 async fn state_bundle(
     State(node): State<NodeHandle>,
     Path(path): Path<String>,
@@ -1145,6 +1659,19 @@ struct EventsQuery {
     module: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    operation_id = "events",
+    tag = "events",
+    summary = "Live feed of finalized blocks, receipts and module events",
+    params(
+        ("module" = Option<String>, Query, description = "Only module events of this module (identity, notary)."),
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: `block` {height, digest, timestamp, tx_count, state_root}, `receipt` {tx, height, outcome}, `event` {height, tx, module, event}, `lagged` when the subscriber fell behind.", body = String, content_type = "text/event-stream"),
+    )
+)]
 async fn events(
     State(node): State<NodeHandle>,
     Extension(budgets): Extension<Budgets>,
@@ -1164,4 +1691,17 @@ async fn events(
         futures::stream::iter(events)
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rustdoc_links_become_code() {
+        assert_eq!(
+            super::without_links("see [`a`] and [`b::c`](crate::b::c), [not] `d`"),
+            "see `a` and `b::c`, [not] `d`"
+        );
+        assert_eq!(super::without_links("[`open"), "[`open");
+        assert_eq!(super::without_links("[`x`](unclosed"), "`x`(unclosed");
+    }
 }

@@ -6,7 +6,7 @@
 //! previous entry of each total it counts in), so the records behind a total are exactly those
 //! it counts.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -149,6 +149,20 @@ fn entry_view(entry: &Entry) -> Value {
 
 // ---------------------------------------------------------------- treasury
 
+#[utoipa::path(
+    get,
+    path = "/v1/treasury/years/{year}",
+    operation_id = "getFiscalYear",
+    tag = "treasury",
+    summary = "A fiscal year and its overall total",
+    params(
+        ("year" = u64, Path, description = "The year, such as 2026."),
+    ),
+    responses(
+        (status = 200, description = "The year's record and total, each with its proof bundle address.", body = Object),
+        (status = 404, description = "The year was never opened.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn year(
     State(node): State<NodeHandle>,
     Path(year): Path<String>,
@@ -184,6 +198,23 @@ impl ListQuery {
 
 /// `GET /v1/treasury/totals/{year}` or `/v1/treasury/totals/{year}/{dimension}/{value}`: the
 /// total with its proof address, and the entries behind it, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/treasury/totals/{*path}",
+    operation_id = "getTotal",
+    tag = "treasury",
+    summary = "A total of a year, overall or by agency, programme, classification, vendor or month, and the entries behind it",
+    params(
+        ("path" = String, Path, description = "`<year>` for the year's total, or `<year>/<dimension>/<value>` for one agency, programme, classification, vendor (account id, hex) or month (`YYYY-MM`)."),
+        ("limit" = Option<u64>, Query, description = "Most records to return (1 to 500; default 100)."),
+        ("before" = Option<u64>, Query, description = "Continue below this number (lists are newest first)."),
+    ),
+    responses(
+        (status = 200, description = "`total` (a Total), `records` (entries, newest first, each with its proof bundle address), `more`, `next_before`, and `records_sum` (each figure's sum over the records, when all were listed).", body = Object),
+        (status = 400, description = "Not a year, or an unknown dimension.", body = ErrorBody),
+        (status = 404, description = "Nothing recorded for it.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn total(
     State(node): State<NodeHandle>,
     Path(path): Path<String>,
@@ -253,6 +284,21 @@ pub(crate) async fn total(
 }
 
 /// `GET /v1/treasury/breakdown/{year}/{dimension}`: every total of a dimension in a year.
+#[utoipa::path(
+    get,
+    path = "/v1/treasury/breakdown/{year}/{dimension}",
+    operation_id = "getBreakdown",
+    tag = "treasury",
+    summary = "Every total of one dimension in a year (budget against committed against paid)",
+    params(
+        ("year" = u64, Path, description = "The year."),
+        ("dimension" = String, Path, description = "agency, programme, classification, vendor or month."),
+    ),
+    responses(
+        (status = 200, description = "`totals`: a list of Total.", body = Object),
+        (status = 400, description = "Unknown dimension.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn breakdown(
     State(node): State<NodeHandle>,
     Path((year, dimension)): Path<(String, String)>,
@@ -316,6 +362,20 @@ pub(crate) async fn breakdown(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/treasury/appropriations/{id}",
+    operation_id = "getAppropriation",
+    tag = "treasury",
+    summary = "An appropriation with its four figures",
+    params(
+        ("id" = u64, Path, description = "Its number."),
+    ),
+    responses(
+        (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+        (status = 404, description = "No such record.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn appropriation(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
@@ -341,7 +401,8 @@ pub(crate) async fn appropriation(
 }
 
 macro_rules! record_endpoint {
-    ($name:ident, $ty:ty, $key:expr, $what:literal) => {
+    ($(#[$attr:meta])* $name:ident, $ty:ty, $key:expr, $what:literal) => {
+        $(#[$attr])*
         pub(crate) async fn $name(
             State(node): State<NodeHandle>,
             Path(id): Path<String>,
@@ -362,11 +423,101 @@ macro_rules! record_endpoint {
     };
 }
 
-record_endpoint!(commitment, Commitment, commitment_key, "commitment");
-record_endpoint!(payment, Payment, payment_key, "payment");
-record_endpoint!(entry, Entry, entry_key, "entry");
-record_endpoint!(contract, Contract, contract_key, "contract");
+record_endpoint!(
+    #[utoipa::path(
+        get,
+        path = "/v1/treasury/commitments/{id}",
+        operation_id = "getCommitment",
+        tag = "treasury",
+        summary = "A commitment",
+        params(
+            ("id" = u64, Path, description = "Its number."),
+        ),
+        responses(
+            (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+            (status = 404, description = "No such record.", body = ErrorBody),
+        )
+    )]
+    commitment,
+    Commitment,
+    commitment_key,
+    "commitment"
+);
+record_endpoint!(
+    #[utoipa::path(
+        get,
+        path = "/v1/treasury/payments/{id}",
+        operation_id = "getPayment",
+        tag = "treasury",
+        summary = "A payment, with its approvers and any reversal",
+        params(
+            ("id" = u64, Path, description = "Its number."),
+        ),
+        responses(
+            (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+            (status = 404, description = "No such record.", body = ErrorBody),
+        )
+    )]
+    payment,
+    Payment,
+    payment_key,
+    "payment"
+);
+record_endpoint!(
+    #[utoipa::path(
+        get,
+        path = "/v1/treasury/entries/{id}",
+        operation_id = "getEntry",
+        tag = "treasury",
+        summary = "One money movement (entry), with its links to the previous entry of each total",
+        params(
+            ("id" = u64, Path, description = "Its number."),
+        ),
+        responses(
+            (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+            (status = 404, description = "No such record.", body = ErrorBody),
+        )
+    )]
+    entry,
+    Entry,
+    entry_key,
+    "entry"
+);
+record_endpoint!(
+    #[utoipa::path(
+        get,
+        path = "/v1/procurement/contracts/{id}",
+        operation_id = "getContract",
+        tag = "procurement",
+        summary = "A contract with its milestones, acceptances and amendments",
+        params(
+            ("id" = u64, Path, description = "The contract's number."),
+        ),
+        responses(
+            (status = 200, description = "The contract, with `proof_bundle`.", body = Object),
+            (status = 404, description = "No such contract.", body = ErrorBody),
+        )
+    )]
+    contract,
+    Contract,
+    contract_key,
+    "contract"
+);
 
+#[utoipa::path(
+    get,
+    path = "/v1/treasury/vendors/{id}",
+    operation_id = "getVendor",
+    tag = "treasury",
+    summary = "A registered vendor",
+    params(
+        ("id" = String, Path, description = "Account id, hex."),
+    ),
+    responses(
+        (status = 200, description = "The vendor, with `proof_bundle`.", body = Object),
+        (status = 404, description = "Not a vendor.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn vendor(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
@@ -410,6 +561,24 @@ async fn year_record(node: &NodeHandle, year: u32) -> Result<FiscalYear, ApiErro
 /// `GET /v1/treasury/export/{year}/{file}`: `datapackage.json` (the descriptor),
 /// `budget.csv` (one line per appropriation with its four figures) or `entries.csv` (every
 /// money movement of the year).
+#[utoipa::path(
+    get,
+    path = "/v1/treasury/export/{year}/{file}",
+    operation_id = "getSpendingExport",
+    tag = "treasury",
+    summary = "Spending export in a Fiscal Data Package layout",
+    params(
+        ("year" = u64, Path, description = "The year."),
+        ("file" = String, Path, description = "datapackage.json (the descriptor), budget.csv (one line per appropriation) or entries.csv (every money movement)."),
+    ),
+    responses(
+        (status = 200, description = "The descriptor (JSON) or the CSV.", content(
+            (Object = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 404, description = "Unknown year or file.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn export(
     State(node): State<NodeHandle>,
     Path((year, file)): Path<(String, String)>,
@@ -609,6 +778,20 @@ fn tender_summary(t: &Tender) -> Value {
 }
 
 /// `GET /v1/procurement/tenders`: newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/procurement/tenders",
+    operation_id = "listTenders",
+    tag = "procurement",
+    summary = "Tenders, newest first, with stage, award and integrity signals",
+    params(
+        ("limit" = Option<u64>, Query, description = "Most records to return (1 to 500; default 100)."),
+        ("before" = Option<u64>, Query, description = "Continue below this number (lists are newest first)."),
+    ),
+    responses(
+        (status = 200, description = "`tenders` and `next_before`.", body = Object),
+    )
+)]
 pub(crate) async fn tenders(
     State(node): State<NodeHandle>,
     Query(query): Query<ListQuery>,
@@ -654,6 +837,20 @@ async fn load_process(
 
 /// `GET /v1/procurement/tenders/{id}`: the tender, its bids (sealed ones show only their
 /// commitment), its contract, each with its proof address.
+#[utoipa::path(
+    get,
+    path = "/v1/procurement/tenders/{id}",
+    operation_id = "getTender",
+    tag = "procurement",
+    summary = "A tender with its bids (sealed bids show only their commitment), evaluations, award, complaints and contract",
+    params(
+        ("id" = u64, Path, description = "The tender's number."),
+    ),
+    responses(
+        (status = 200, description = "`tender`, `bids`, `contract`, each with `proof_bundle`, and the OCDS addresses.", body = Object),
+        (status = 404, description = "No such tender.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn tender(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
@@ -796,6 +993,16 @@ async fn records_package(
 }
 
 /// `GET /v1/ocds/releases`: every contracting process's releases in one package.
+#[utoipa::path(
+    get,
+    path = "/v1/ocds/releases",
+    operation_id = "getOcdsReleases",
+    tag = "procurement",
+    summary = "Every contracting process as an OCDS 1.1 release package",
+    responses(
+        (status = 200, description = "An OCDS release package.", body = Object),
+    )
+)]
 pub(crate) async fn ocds_releases(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
@@ -804,6 +1011,20 @@ pub(crate) async fn ocds_releases(
 }
 
 /// `GET /v1/ocds/releases/{tender}`: one process's releases.
+#[utoipa::path(
+    get,
+    path = "/v1/ocds/releases/{tender}",
+    operation_id = "getOcdsProcessReleases",
+    tag = "procurement",
+    summary = "One process's OCDS releases",
+    params(
+        ("tender" = u64, Path, description = "The tender's number."),
+    ),
+    responses(
+        (status = 200, description = "An OCDS release package.", body = Object),
+        (status = 404, description = "No such tender.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn ocds_process_releases(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
@@ -815,6 +1036,16 @@ pub(crate) async fn ocds_process_releases(
 }
 
 /// `GET /v1/ocds/records`: every process as a record with compiled and versioned releases.
+#[utoipa::path(
+    get,
+    path = "/v1/ocds/records",
+    operation_id = "getOcdsRecords",
+    tag = "procurement",
+    summary = "Every process as an OCDS record, with compiled and versioned releases",
+    responses(
+        (status = 200, description = "An OCDS record package.", body = Object),
+    )
+)]
 pub(crate) async fn ocds_records(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
@@ -823,6 +1054,20 @@ pub(crate) async fn ocds_records(
 }
 
 /// `GET /v1/ocds/records/{tender}`: one process's record.
+#[utoipa::path(
+    get,
+    path = "/v1/ocds/records/{tender}",
+    operation_id = "getOcdsProcessRecord",
+    tag = "procurement",
+    summary = "One process as an OCDS record",
+    params(
+        ("tender" = u64, Path, description = "The tender's number."),
+    ),
+    responses(
+        (status = 200, description = "An OCDS record package.", body = Object),
+        (status = 404, description = "No such tender.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn ocds_process_record(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
@@ -834,24 +1079,47 @@ pub(crate) async fn ocds_process_record(
 }
 
 /// `POST /v1/ocds/validate`: checks a release package against the OCDS 1.1 schema.
+#[utoipa::path(
+    post,
+    path = "/v1/ocds/validate",
+    operation_id = "validateOcds",
+    tag = "procurement",
+    summary = "Check a release package against the OCDS 1.1 schema (up to 8 MiB)",
+    request_body(content = Object, description = "An OCDS 1.1 release package."),
+    responses(
+        (status = 200, description = "The verdict and every issue with its JSON pointer.", body = ocds::Validation),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn ocds_validate(
     axum::Extension(budgets): axum::Extension<crate::limits::Budgets>,
     body: axum::body::Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ocds::Validation>, ApiError> {
     // Parsing and validating up to 8 MiB against the schema takes CPU: the bounded heavy pool.
     budgets
         .heavy_body(body, crate::OCDS_BODY_MAX_BYTES, move |body| {
             let package: Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
-            Ok(Json(match ocds::validate_release_package(&package) {
-                Ok(()) => json!({ "valid": true, "issues": [] }),
-                Err(issues) => json!({ "valid": false, "issues": issues }),
-            }))
+            Ok(Json(ocds::Validation::of_release_package(&package)))
         })
         .await?
 }
 
 /// `GET /v1/ocds/imported`: the historical processes brought in with `civitas ocds import`.
+#[utoipa::path(
+    get,
+    path = "/v1/ocds/imported",
+    operation_id = "listImported",
+    tag = "procurement",
+    summary = "Historical processes imported with `civitas ocds import`",
+    params(
+        ("limit" = Option<u64>, Query, description = "Most records to return (1 to 500; default 100)."),
+        ("before" = Option<u64>, Query, description = "Continue below this number (lists are newest first)."),
+    ),
+    responses(
+        (status = 200, description = "`processes` and `next_before`.", body = Object),
+    )
+)]
 pub(crate) async fn imported_list(
     State(node): State<NodeHandle>,
     Query(query): Query<ListQuery>,
@@ -887,6 +1155,20 @@ pub(crate) async fn imported_list(
 
 /// `GET /v1/ocds/imported/{ocid}`: an imported process as an OCDS record (its releases as
 /// imported, compiled and versioned), with who imported each release and its proof address.
+#[utoipa::path(
+    get,
+    path = "/v1/ocds/imported/{*ocid}",
+    operation_id = "getImported",
+    tag = "procurement",
+    summary = "An imported process as an OCDS record, with who imported each release",
+    params(
+        ("ocid" = String, Path, description = "The process's OCDS id (it may contain slashes)."),
+    ),
+    responses(
+        (status = 200, description = "`record` (releases, compiledRelease, versionedRelease) and `imported`.", body = Object),
+        (status = 404, description = "Never imported.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn imported_process(
     State(node): State<NodeHandle>,
     Path(ocid): Path<String>,

@@ -1,36 +1,224 @@
-//! JSON views of ledger objects.
+//! JSON views of ledger objects: each a type, so that the OpenAPI document describes exactly
+//! what the handlers write.
 
 use axum::response::sse::Event as SseEvent;
 use civitas_consensus::app::FinalizedBlock;
 use civitas_consensus::service::BlockInfo;
+use civitas_core::block::Header;
+use civitas_core::crypto::{PublicKey, Signature};
+use civitas_core::governance::ValidatorEntry;
+use civitas_core::hash::Hash32;
+use civitas_core::receipt::Receipt;
+use civitas_core::time::TimestampMs;
+use civitas_core::tx::{TxBody, TxSignature};
+use serde::Serialize;
 use serde_json::json;
 use std::convert::Infallible;
 
+/// A finalized block with its transactions and certificate.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Block)]
+pub struct BlockView {
+    /// Its height.
+    pub height: u64,
+    /// Its digest (the hash of its header).
+    pub digest: Hash32,
+    /// Its header.
+    pub header: Header,
+    /// Its transactions, in order.
+    pub transactions: Vec<BlockTransaction>,
+    /// Its own finalization certificate; absent when the block is final because a descendant
+    /// was finalized.
+    pub finalization: Option<FinalizationView>,
+}
+
+/// One transaction of a block.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockTransaction {
+    /// Its hash.
+    pub hash: Hash32,
+    /// What the signer asked for.
+    pub body: TxBody,
+    /// Its signatures.
+    pub signatures: Vec<TxSignature>,
+}
+
+/// A finalization certificate: a quorum of the epoch's validators signed the block.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Finalization)]
+pub struct FinalizationView {
+    /// Consensus epoch.
+    pub epoch: u64,
+    /// Consensus view.
+    pub view: u64,
+    /// View of the parent proposal.
+    pub parent_view: u64,
+    /// The finalized block's digest.
+    pub block: Hash32,
+    /// Positions of the signers in the epoch's validator set (ascending key order).
+    pub signers: Vec<u32>,
+    /// Their signatures over the finalize message, in the same order.
+    pub signatures: Vec<Signature>,
+}
+
 /// A block with its transactions and certificate.
-pub fn block(info: &BlockInfo) -> serde_json::Value {
-    let transactions: Vec<serde_json::Value> = info
-        .block
-        .txs
-        .iter()
-        .map(|tx| json!({ "hash": tx.hash(), "body": tx.body, "signatures": tx.signatures }))
-        .collect();
-    let finalization = info.finalization.as_ref().map(|f| {
-        json!({
-            "epoch": f.epoch,
-            "view": f.view,
-            "parent_view": f.parent_view,
-            "block": f.block,
-            "signers": f.signatures.iter().map(|s| s.signer).collect::<Vec<_>>(),
-            "signatures": f.signatures.iter().map(|s| s.signature.to_hex()).collect::<Vec<_>>(),
-        })
-    });
-    json!({
-        "height": info.block.header.height,
-        "digest": info.digest,
-        "header": info.block.header,
-        "transactions": transactions,
-        "finalization": finalization,
-    })
+pub fn block(info: &BlockInfo) -> BlockView {
+    BlockView {
+        height: info.block.header.height,
+        digest: info.digest,
+        header: info.block.header.clone(),
+        transactions: info
+            .block
+            .txs
+            .iter()
+            .map(|tx| BlockTransaction {
+                hash: tx.hash(),
+                body: tx.body.clone(),
+                signatures: tx.signatures.clone(),
+            })
+            .collect(),
+        finalization: info.finalization.as_ref().map(|f| FinalizationView {
+            epoch: f.epoch,
+            view: f.view,
+            parent_view: f.parent_view,
+            block: f.block,
+            signers: f.signatures.iter().map(|s| s.signer).collect(),
+            signatures: f.signatures.iter().map(|s| s.signature.clone()).collect(),
+        }),
+    }
+}
+
+/// A value of the authenticated state, read at the latest finalized height.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StateValue {
+    /// Its key space, such as `notary/document`.
+    pub space: String,
+    /// Its key id, in hex.
+    pub id: String,
+    /// The finalized height it was read at.
+    pub height: u64,
+    /// The state root of that height, which the proof is against.
+    pub state_root: Hash32,
+    /// Whether the key holds a value.
+    pub found: bool,
+    /// The value's canonical encoding, in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_hex: Option<String>,
+    /// The value decoded, for known spaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// The state proof (of the value or of its absence) against `state_root`, in hex, when
+    /// asked for with `?proof=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof_hex: Option<String>,
+}
+
+/// What became of a transaction, as this node knows it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TxStatus)]
+pub struct TransactionStatus {
+    /// Its hash.
+    pub hash: Hash32,
+    /// `pending` (waiting for a block, or in a block this node has not applied yet),
+    /// `finalized`, `failed` (included, with the receipt saying why) or `rejected` (dropped,
+    /// with code and message).
+    pub status: TxState,
+    /// The height of the block that included it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// Its receipt, once included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+    /// Why it was dropped (`rejected`): a stable code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Why it was dropped, for a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Where a transaction stands.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// Waiting for a block.
+    Pending,
+    /// Included and applied.
+    Finalized,
+    /// Included, and failed: its nonce is consumed, nothing else changed.
+    Failed,
+    /// Dropped without being included.
+    Rejected,
+}
+
+impl TransactionStatus {
+    /// A transaction in `status` with nothing more to say.
+    pub fn new(hash: Hash32, status: TxState) -> Self {
+        Self {
+            hash,
+            status,
+            height: None,
+            receipt: None,
+            code: None,
+            message: None,
+        }
+    }
+}
+
+/// The node and the chain it follows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Status {
+    /// The chain's id, from its genesis.
+    pub chain_id: String,
+    /// The hash of the genesis document.
+    pub genesis_hash: Hash32,
+    /// The height of the latest block this node has finalized and applied.
+    pub height: u64,
+    /// The highest finalized height this node knows the network reached.
+    pub network_height: u64,
+    /// Whether this node is far behind the network (reads may be stale).
+    pub catching_up: bool,
+    /// The digest of the block at `height`.
+    pub block: Hash32,
+    /// The state root after that block.
+    pub state_root: Hash32,
+    /// That block's timestamp.
+    pub timestamp: TimestampMs,
+    /// Transactions waiting in this node's mempool.
+    pub mempool: u64,
+    /// The current consensus epoch.
+    pub epoch: u64,
+    /// The last height of the current epoch.
+    pub epoch_ends_at: u64,
+    /// The validators of the current epoch.
+    pub validators: Vec<PublicKey>,
+    /// The other validators of the epoch, by whether this node is connected to them.
+    pub peers: PeersView,
+    /// The protocol versions: the next block's and those this release runs.
+    pub protocol: ProtocolView,
+    /// Why this node stopped following the chain (a protocol version it does not run), if it
+    /// did.
+    pub halted: Option<String>,
+}
+
+/// The other validators of the epoch, by connection.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PeersView {
+    /// Those with a p2p connection now.
+    pub connected: Vec<ValidatorEntry>,
+    /// Those without.
+    pub missing: Vec<ValidatorEntry>,
+}
+
+/// The protocol version of the next block, and those this release runs.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProtocolView {
+    /// The protocol version the next block is made under.
+    pub next_block: u16,
+    /// The protocol versions this release runs.
+    pub known: Vec<u16>,
+    /// This release (`civitas --version`).
+    pub release: String,
 }
 
 /// The server-sent events for one finalized block.

@@ -1,6 +1,8 @@
 //! `civitas devnet` as a newcomer runs it: four validators on 127.0.0.1 that seed a believable
 //! government on first start — officials, notarised documents, a budget with commitments and
-//! payments, tenders at every stage — visible through the API, and OCDS output that is valid.
+//! payments, tenders at every stage — visible through the API, OCDS output that is valid, and
+//! an OpenAPI document that describes it (checked with swagger-parser, from `tests/browser`,
+//! which needs Node.js).
 
 mod common;
 
@@ -58,6 +60,79 @@ fn devnet_seeds_a_budget_payments_and_tenders_on_first_start() {
         verdict.contains("valid OCDS 1.1 release package"),
         "{verdict}"
     );
+    the_served_document_describes_the_seeded_chain(api, tmp);
+}
+
+/// The document the node serves describes what it writes: every block of the seeded chain, the
+/// status of every transaction in it, the node's status and state values, each checked against
+/// the served schemas by an independent JSON Schema validator (not the generator's code).
+fn the_served_document_describes_the_seeded_chain(api: &str, tmp: &std::path::Path) {
+    let document = get(&format!("{api}/v1/openapi.json")).expect("the document");
+    assert_eq!(document["openapi"], "3.1.0");
+    // The document itself, by an independent OpenAPI validator.
+    let file = tmp.join("openapi.json");
+    std::fs::write(&file, document.to_string()).expect("write the document");
+    let output = Command::new("node")
+        .arg("openapi.check.mjs")
+        .arg(&file)
+        .current_dir(node_suite())
+        .output()
+        .expect("node could not be started");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let validator = |name: &str| {
+        let schema = serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$ref": format!("#/components/schemas/{name}"),
+            "components": document["components"],
+        });
+        jsonschema::draft202012::new(&schema).expect("a valid JSON Schema")
+    };
+    let check = |validator: &jsonschema::Validator, what: &str, instance: &Value| {
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{what}: {instance}\n{}",
+            errors.join("\n")
+        );
+    };
+    // Well under the API's per-client rate (50 a second).
+    let fetch = |path: &str| {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        get(&format!("{api}{path}")).unwrap_or_else(|| panic!("GET {path}"))
+    };
+    let status = fetch("/v1/status");
+    check(&validator("Status"), "status", &status);
+    let (blocks, statuses) = (validator("Block"), validator("TxStatus"));
+    let mut transactions = 0;
+    let top = status["height"].as_u64().expect("a height");
+    for height in 1..=top {
+        let block = fetch(&format!("/v1/blocks/{height}"));
+        check(&blocks, &format!("block {height}"), &block);
+        for tx in block["transactions"].as_array().expect("transactions") {
+            let hash = tx["hash"].as_str().expect("a hash");
+            check(&statuses, hash, &fetch(&format!("/v1/transactions/{hash}")));
+            transactions += 1;
+        }
+    }
+    assert!(transactions > 20, "only {transactions} sample transactions");
+    eprintln!("{top} blocks and {transactions} transactions match the served schemas");
+    let values = validator("StateValue");
+    for path in [
+        format!("/v1/state/treasury/year/{}?proof=true", this_year()),
+        "/v1/state/treasury/total/2026/agency/nobody".to_string(),
+        "/v1/agencies/finance".to_string(),
+        "/v1/epochs/0".to_string(),
+    ] {
+        check(&values, &path, &fetch(&path));
+    }
 }
 
 fn this_year() -> i64 {

@@ -10,31 +10,8 @@
 mod common;
 
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The suite's packages, installed from the lock file if they are not yet.
-fn browser_suite() -> PathBuf {
-    let suite = workspace().join("tests/browser");
-    if !suite.join("node_modules/playwright-core").exists()
-        || !suite.join("node_modules/axe-core").exists()
-    {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&suite)
-            .status()
-            .expect("npm (Node.js) is needed for the browser tests: install Node.js 20 or later");
-        assert!(
-            status.success(),
-            "npm ci in tests/browser failed; run it by hand to see why"
-        );
-    }
-    suite
-}
 
 fn chromium() -> String {
     let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -307,7 +284,7 @@ fn api_checks(devnet: &Devnet) {
 #[test]
 fn the_portal_works_in_a_real_browser() {
     let browser = chromium();
-    let suite = browser_suite();
+    let suite = node_suite();
     let devnet = Devnet::start("portal", 29);
     api_checks(&devnet);
     let screenshots = workspace().join("target/portal-screenshots");

@@ -40,7 +40,7 @@ pub fn header_version(protocol: u16) -> u16 {
 }
 
 /// A block header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Header {
     /// Format version: [`header_version`] of `protocol`.
     pub version: u16,

@@ -28,7 +28,7 @@ pub mod validators;
 // without depending on the ledger it is assembled into; they keep their paths here.
 pub use civitas_primitives::{
     AccountId, Hash32, PrivateKey, PublicKey, Signature, codec, codec_enum, codec_field,
-    codec_struct, crypto, fields, hash, kit, limits, money, time,
+    codec_struct, crypto, fields, hash, kit, limits, money, schema, time,
 };
 
 // Each module's vocabulary, under the path it always had.

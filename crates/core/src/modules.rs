@@ -132,6 +132,45 @@ macro_rules! assemble {
             }
         }
 
+        impl ::utoipa::PartialSchema for Instruction {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                use ::utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+                let one_of = OneOfBuilder::new().description(Some(
+                    "One operation of a transaction: `module` names the module and `op` its \
+                     operation; the other fields are the operation's.",
+                ));
+                $( let one_of = one_of.item(
+                    AllOfBuilder::new()
+                        .item(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Object)
+                                .property(
+                                    "module",
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::String)
+                                        .enum_values(Some([$name])),
+                                )
+                                .required("module"),
+                        )
+                        .item(::utoipa::openapi::Ref::from_schema_name(
+                            <$ops as ::utoipa::ToSchema>::name(),
+                        )),
+                ); )*
+                one_of.into()
+            }
+        }
+
+        impl ::utoipa::ToSchema for Instruction {
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                $( $crate::schema::register::<$ops>(schemas); )*
+            }
+        }
+
         /// The failure messages of each module, in registration order.
         pub const MODULE_MESSAGES: &[&[(&str, &str)]] =
             &[ $( <$ops as $crate::kit::Operations>::MESSAGES, )* ];
@@ -147,6 +186,30 @@ macro_rules! assemble {
         #[serde(untagged)]
         pub enum Event {
             $( $(#[$doc])* $variant($events), )*
+        }
+
+        impl ::utoipa::PartialSchema for Event {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                let one_of = ::utoipa::openapi::schema::OneOfBuilder::new().description(Some(
+                    "Something that happened on the ledger, as the module that did it records \
+                     it: `type` names the event.",
+                ));
+                $( let one_of = one_of.item(::utoipa::openapi::Ref::from_schema_name(
+                    <$events as ::utoipa::ToSchema>::name(),
+                )); )*
+                one_of.into()
+            }
+        }
+
+        impl ::utoipa::ToSchema for Event {
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                $( $crate::schema::register::<$events>(schemas); )*
+            }
         }
 
         impl Event {

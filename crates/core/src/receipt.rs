@@ -18,7 +18,7 @@ use commonware_codec::{EncodeSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
 /// One named argument of a failure (see [`crate::messages`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FailureArg {
     /// Its name, such as `tender`.
     pub name: String,
@@ -121,8 +121,38 @@ impl<'de> Deserialize<'de> for TxOutcome {
     }
 }
 
+/// The JSON shape [`TxOutcome`] serializes to, for its OpenAPI schema (a test checks that
+/// both agree).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[schema(as = TxOutcome)]
+#[allow(dead_code)] // Only its schema is used.
+enum OutcomeShape {
+    /// Every instruction applied.
+    Success,
+    /// Nothing applied; the nonce was consumed.
+    Failed {
+        /// Index of the instruction that failed.
+        instruction: u32,
+        /// Stable code, such as `not_authorized` or `already_anchored`.
+        code: String,
+        /// Named arguments as `[name, value]` pairs, in the order the rule recorded them.
+        args: Vec<[String; 2]>,
+        /// The sentence rendered from the code and arguments (not recorded on the ledger).
+        message: String,
+    },
+}
+
+impl utoipa::PartialSchema for TxOutcome {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <OutcomeShape as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for TxOutcome {}
+
 /// The record of one included transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Receipt {
     /// The transaction hash.
     pub tx: Hash32,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub type TxHash = Hash32;
 
 /// What the signer asks for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TxBody {
     /// The chain this transaction is valid on.
     pub chain_id: String,
@@ -40,7 +40,7 @@ pub struct TxBody {
 }
 
 /// One signature on a transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TxSignature {
     /// The key that signed.
     pub key: PublicKey,
@@ -49,7 +49,7 @@ pub struct TxSignature {
 }
 
 /// A transaction body with its signatures.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignedTx {
     /// The request.
     pub body: TxBody,

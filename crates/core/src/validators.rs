@@ -12,7 +12,7 @@ use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
 /// One validator of a set, with who runs it and where to reach it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidatorEntry {
     /// Its consensus key.
     pub key: PublicKey,

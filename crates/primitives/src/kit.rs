@@ -24,11 +24,41 @@ pub trait Tagged: Sized + Write + EncodeSize {
     fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, commonware_codec::Error>;
 }
 
-/// A module's instructions: the operation byte and fields (as [`Tagged`]), a JSON shape tagged
-/// `"op"`, a name and the rules that need no state.
-pub trait Operations:
-    Tagged + Clone + Debug + PartialEq + Eq + Serialize + DeserializeOwned + Send + Sync + 'static
+/// What every type of a module's vocabulary is: a tagged canonical encoding ([`Tagged`]), a
+/// JSON shape and its OpenAPI schema (the doc comments are its descriptions).
+pub trait Vocabulary:
+    Tagged
+    + Clone
+    + Debug
+    + PartialEq
+    + Eq
+    + Serialize
+    + DeserializeOwned
+    + utoipa::ToSchema
+    + Send
+    + Sync
+    + 'static
 {
+}
+
+impl<T> Vocabulary for T where
+    T: Tagged
+        + Clone
+        + Debug
+        + PartialEq
+        + Eq
+        + Serialize
+        + DeserializeOwned
+        + utoipa::ToSchema
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// A module's instructions: the operation byte and fields (as [`Tagged`]), a JSON shape tagged
+/// `"op"` with its OpenAPI schema, a name and the rules that need no state.
+pub trait Operations: Vocabulary {
     /// The sentences of the module's failure codes: `(code, template)`, as
     /// `civitas_core::messages` renders them outside consensus.
     const MESSAGES: &'static [(&'static str, &'static str)] = &[];
@@ -62,10 +92,8 @@ pub enum EventTags {
 }
 
 /// A module's events: encoded as [`Tagged`], a JSON shape tagged `"type"` with names unique
-/// across the ledger, and the tags they take.
-pub trait Events:
-    Tagged + Clone + Debug + PartialEq + Eq + Serialize + DeserializeOwned + Send + Sync + 'static
-{
+/// across the ledger and its OpenAPI schema, and the tags they take.
+pub trait Events: Vocabulary {
     /// The event tags of this module.
     const TAGS: EventTags;
 

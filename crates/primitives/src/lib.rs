@@ -14,6 +14,7 @@ pub mod hash;
 pub mod kit;
 pub mod limits;
 pub mod money;
+pub mod schema;
 pub mod time;
 
 pub use crypto::{AccountId, PrivateKey, PublicKey, Signature};

@@ -89,9 +89,10 @@ impl Field for Currency {
 }
 
 /// An amount of money: minor units (cents for EUR, yen for JPY) and its currency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
-    /// Minor units, 0 to [`AMOUNT_MAX`].
+    /// Minor units (cents for EUR), 0 to 10^15.
+    #[schema(maximum = 1_000_000_000_000_000_u64)]
     pub amount: u64,
     /// ISO 4217 code.
     pub currency: Currency,

@@ -218,7 +218,26 @@ impl Drop for TestNetwork {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if std::thread::panicking() {
+            print_log_tails(&self.dir, self.nodes.children.len());
+        }
         let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+/// Prints the last lines of every node's log (a failed test's output is all CI keeps).
+pub fn print_log_tails(dir: &std::path::Path, nodes: usize) {
+    const LINES: usize = 40;
+    for i in 0..nodes {
+        let path = dir.join(format!("node{i}/node.log"));
+        let Ok(log) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!("--- last {LINES} lines of {} ---", path.display());
+        for line in &lines[lines.len().saturating_sub(LINES)..] {
+            eprintln!("{line}");
+        }
     }
 }
 
@@ -275,4 +294,30 @@ impl Drop for Devnet {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.tmp);
     }
+}
+
+/// The workspace's root.
+pub fn workspace() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Node.js tools of the tests (`tests/browser`: the portal's browser suite and the
+/// independent OpenAPI validator), installed from the lock file if they are not yet.
+pub fn node_suite() -> PathBuf {
+    let suite = workspace().join("tests/browser");
+    let installed = ["playwright-core", "axe-core", "@apidevtools/swagger-parser"]
+        .iter()
+        .all(|package| suite.join("node_modules").join(package).exists());
+    if !installed {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&suite)
+            .status()
+            .expect("npm (Node.js) is needed for these tests: install Node.js 20 or later");
+        assert!(
+            status.success(),
+            "npm ci in tests/browser failed; run it by hand to see why"
+        );
+    }
+    suite
 }

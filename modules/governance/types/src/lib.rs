@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 // Instructions are short-lived values decoded one transaction at a time; boxing the action
 // would only add an allocation.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum GovernanceInstruction {
     /// An agency admin proposes an action; the proposer's agency approves it at once.
@@ -38,7 +38,7 @@ pub enum GovernanceInstruction {
 }
 
 /// What an approved proposal does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum GovernanceAction {
     /// Adds a validator operated by `agency`, from the next epoch.
@@ -110,7 +110,7 @@ pub enum GovernanceAction {
 }
 
 /// The validator a joining agency runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewValidator {
     /// Its consensus key.
     pub key: PublicKey,
@@ -190,7 +190,7 @@ pub fn check_release(release: &str) -> Result<(), DecodeError> {
 
 /// Which protocol version is active, and the upgrade scheduled next, if any (see
 /// `civitas_core::protocol`). A chain without this record runs version 1.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProtocolSchedule {
     /// The version active since `since`.
     pub active: u16,
@@ -201,7 +201,7 @@ pub struct ProtocolSchedule {
 }
 
 /// An upgrade governance scheduled.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Upgrade {
     /// The protocol version.
     pub version: u16,
@@ -560,7 +560,7 @@ impl GovernanceInstruction {
 }
 
 /// What the governance module records in receipts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum GovernanceEvent {
     /// A governance proposal was opened.

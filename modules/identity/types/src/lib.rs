@@ -13,7 +13,7 @@ use civitas_primitives::limits::*;
 use serde::{Deserialize, Serialize};
 
 /// Operations of the identity module.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum IdentityInstruction {
     /// An agency admin registers an official of the admin's agency.
@@ -162,7 +162,7 @@ fn check_roles(roles: &[String]) -> Result<(), DecodeError> {
 }
 
 /// The kind of account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
     /// Works for an agency, acts under roles.
@@ -173,7 +173,7 @@ pub enum AccountKind {
 codec_enum!(AccountKind { 0 => Official {}, 1 => Citizen {} });
 
 /// What the identity module records in receipts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IdentityEvent {
     /// A new account exists.

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// An agency: founded in genesis or added by governance. The record stays once it retires.
 /// (Which validators an agency runs is in the validator sets, not here.)
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Agency {
     /// Short identifier.
     pub id: String,
@@ -31,7 +31,7 @@ impl Agency {
 }
 
 /// An account: an official of an agency, or a citizen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Account {
     /// The account id (its first key).
     pub id: AccountId,

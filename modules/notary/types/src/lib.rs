@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use civitas_primitives::{crypto::AccountId, hash::Hash32};
 
 /// Operations of the notary module.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum NotaryInstruction {
     /// Anchor a document's SHA-256 with its issuer, a title and metadata.
@@ -78,7 +78,7 @@ impl Operations for NotaryInstruction {
 }
 
 /// One key/value pair of document metadata.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetadataEntry {
     /// The key, such as `reference`.
     pub key: String,
@@ -91,7 +91,7 @@ codec_struct!(MetadataEntry {
 });
 
 /// What the notary module records in receipts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NotaryEvent {
     /// A document's fingerprint was anchored.

@@ -66,12 +66,37 @@ static PACKAGE_VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = Lazy
 });
 
 /// One way a document breaks the schema.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SchemaIssue {
     /// Where, as a JSON pointer into the document (`/releases/0/tender/value/amount`).
     pub path: String,
     /// What is wrong.
     pub message: String,
+}
+
+/// The verdict on a document: valid, or the ways it breaks the schema.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Validation {
+    /// Whether the document meets the schema.
+    pub valid: bool,
+    /// Every issue found, up to 100 (none when valid).
+    pub issues: Vec<SchemaIssue>,
+}
+
+impl Validation {
+    /// The verdict of [`validate_release_package`] on `package`.
+    pub fn of_release_package(package: &serde_json::Value) -> Self {
+        match validate_release_package(package) {
+            Ok(()) => Self {
+                valid: true,
+                issues: Vec::new(),
+            },
+            Err(issues) => Self {
+                valid: false,
+                issues,
+            },
+        }
+    }
 }
 
 /// Most schema issues reported for one document.

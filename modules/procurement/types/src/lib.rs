@@ -16,8 +16,9 @@ use civitas_primitives::{codec_enum, codec_struct};
 use serde::{Deserialize, Serialize};
 
 /// How a tender is run (OCDS `procurementMethod`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ProcurementMethod)]
 pub enum Method {
     /// Any registered vendor may bid.
     Open,
@@ -43,7 +44,7 @@ impl Method {
 }
 
 /// One evaluation criterion and its weight (the weights of a tender add up to 100).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Criterion {
     /// What is scored, such as "price" or "technical quality".
     pub name: String,
@@ -56,7 +57,7 @@ codec_struct!(Criterion {
 });
 
 /// What a contract's milestone delivers and what it pays.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MilestoneTerms {
     /// What is delivered.
     pub title: String,
@@ -72,7 +73,7 @@ codec_struct!(MilestoneTerms {
 });
 
 /// Operations of the procurement module.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ProcurementInstruction {
     /// An agency plans a purchase, funded by one of its appropriations.
@@ -425,7 +426,7 @@ impl ProcurementInstruction {
 }
 
 /// Something the procurement module recorded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ProcurementEvent {
     /// A purchase was planned.

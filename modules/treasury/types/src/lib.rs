@@ -14,7 +14,7 @@ use civitas_primitives::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
 /// Up or down: how a compensating entry changes an amount.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Adds to the amount.
@@ -25,7 +25,7 @@ pub enum Direction {
 codec_enum!(Direction { 0 => Increase {}, 1 => Decrease {} });
 
 /// Operations of the treasury module.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TreasuryInstruction {
     /// The finance authority opens a fiscal year in one currency.
@@ -259,7 +259,7 @@ pub fn check_code(field: &'static str, value: &str) -> Result<(), DecodeError> {
 }
 
 /// What kind of money movement an entry records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// An appropriation was adopted.
@@ -303,7 +303,7 @@ impl EntryKind {
 }
 
 /// Something the treasury recorded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TreasuryEvent {
     /// A fiscal year was opened.

@@ -1,0 +1,261 @@
+//! The served OpenAPI document is complete and consistent: every route is declared (routes are
+//! registered only with their declaration), every reference resolves, every path parameter is
+//! declared, the ledger's types are described, and the schemas accept what the node writes
+//! (checked with an independent JSON Schema validator, not with the generator).
+
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+fn document() -> Value {
+    civitas_api::openapi()
+}
+
+fn refs(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                if key == "$ref" {
+                    out.insert(item.as_str().expect("a $ref is a string").to_string());
+                }
+                refs(item, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn descriptions_carry_no_rustdoc_links() {
+    let text = document().to_string();
+    assert!(
+        !text.contains("[`"),
+        "a rustdoc link is left in a description"
+    );
+}
+
+#[test]
+fn every_reference_resolves() {
+    let document = document();
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("components");
+    let mut found = BTreeSet::new();
+    refs(&document, &mut found);
+    assert!(found.len() > 20, "only {} references", found.len());
+    for reference in found {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{reference} points outside the components"));
+        assert!(
+            schemas.contains_key(name),
+            "{reference} is used but not described"
+        );
+    }
+}
+
+#[test]
+fn every_path_parameter_is_declared() {
+    let document = document();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        assert!(
+            !path.contains("{*"),
+            "{path}: a catch-all left in axum's syntax"
+        );
+        let named: BTreeSet<&str> = path
+            .split('{')
+            .skip(1)
+            .map(|rest| rest.split('}').next().unwrap_or(""))
+            .collect();
+        for (method, operation) in item.as_object().expect("a path item") {
+            let declared: BTreeSet<&str> = operation["parameters"]
+                .as_array()
+                .map(|parameters| {
+                    parameters
+                        .iter()
+                        .filter(|p| p["in"] == "path")
+                        .filter_map(|p| p["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(declared, named, "{method} {path}: path parameters");
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has no summary"
+            );
+            assert!(
+                operation["operationId"].is_string(),
+                "{method} {path} has no operationId"
+            );
+        }
+    }
+}
+
+/// Routes are registered only through `routes!`, which declares them in the document: no
+/// `.route(` in the API's sources (the portal's pages, in `src/portal/`, are not the API), and
+/// as many registrations as operations in the document.
+#[test]
+fn every_route_is_in_the_document() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut registrations = 0;
+    for entry in std::fs::read_dir(dir).expect("the sources") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a source file");
+        // Unit tests build routers of their own.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        assert!(
+            !text.contains(".route(") && !text.contains(".route_service("),
+            "{} registers a route without declaring it: use .routes(routes!(handler)) with \
+             #[utoipa::path]",
+            path.display()
+        );
+        registrations += text.matches("routes!(").count();
+    }
+    let document = document();
+    let operations: usize = document["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|item| item.as_object().map_or(0, |ops| ops.len()))
+        .sum();
+    assert_eq!(
+        registrations, operations,
+        "registrations against operations"
+    );
+}
+
+/// The ledger's vocabulary, as every registered module contributes it, is in the document.
+#[test]
+fn the_ledger_types_are_described() {
+    let document = document();
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("components");
+    let mut expected = Vec::new();
+    civitas_core::instruction::Instruction::schemas(&mut expected);
+    civitas_core::event::Event::schemas(&mut expected);
+    civitas_core::tx::SignedTx::schemas(&mut expected);
+    civitas_core::receipt::Receipt::schemas(&mut expected);
+    let mut names: BTreeSet<String> = expected.into_iter().map(|(name, _)| name).collect();
+    names.extend(
+        [
+            "Instruction",
+            "Event",
+            "SignedTx",
+            "Receipt",
+            "Error",
+            "Block",
+            "Status",
+            "TxStatus",
+        ]
+        .map(String::from),
+    );
+    for name in names {
+        assert!(schemas.contains_key(&name), "{name} is not described");
+    }
+    let instruction = document["components"]["schemas"]["Instruction"].to_string();
+    for (module, _) in civitas_core::instruction::Instruction::tags() {
+        assert!(
+            instruction.contains(&format!("\"enum\":[\"{module}\"]")),
+            "module {module} is not in the Instruction schema"
+        );
+    }
+}
+
+/// A validator for the component `name`, resolving references within the document.
+fn validator(document: &Value, name: &str) -> jsonschema::Validator {
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": document["components"],
+    });
+    jsonschema::draft202012::new(&schema).expect("a valid JSON Schema")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, instance: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{instance}\n{}", errors.join("\n"));
+}
+
+/// The schemas accept what the node writes, and refuse what the node would refuse.
+#[test]
+fn the_schemas_accept_what_the_node_writes() {
+    use civitas_core::crypto::PrivateKey;
+    use civitas_core::hash::Hash32;
+    use civitas_core::instruction::{Instruction, NotaryInstruction};
+    use civitas_core::receipt::{FailureArg, Receipt, TxOutcome};
+    use civitas_core::time::TimestampMs;
+    use civitas_core::tx::{SignedTx, TxBody};
+
+    let document = document();
+    let key = PrivateKey::generate().expect("a key");
+    let body = TxBody {
+        chain_id: "civitas-test".into(),
+        signer: key.public_key().account_id(),
+        nonce: 3,
+        expiry: TimestampMs(1_790_000_000_000),
+        instructions: vec![Instruction::Notary(NotaryInstruction::Anchor {
+            document: Hash32::sha256(b"a document"),
+            title: "Council minutes".into(),
+            metadata: vec![],
+        })],
+        memo: String::new(),
+    };
+    let tx = SignedTx {
+        signatures: vec![body.sign(&key)],
+        body,
+    };
+    let signed = validator(&document, "SignedTx");
+    assert_valid(&signed, &serde_json::to_value(&tx).expect("json"));
+
+    let mut wrong = serde_json::to_value(&tx).expect("json");
+    wrong["body"]["instructions"][0]["op"] = json!("no_such_operation");
+    assert!(
+        !signed.is_valid(&wrong),
+        "an unknown operation must not validate"
+    );
+    let mut wrong = serde_json::to_value(&tx).expect("json");
+    wrong["body"]["instructions"][0]["module"] = json!("treasury");
+    assert!(
+        !signed.is_valid(&wrong),
+        "an operation of another module must not validate"
+    );
+    let mut wrong = serde_json::to_value(&tx).expect("json");
+    wrong["body"]["signer"] = json!("not hex");
+    assert!(
+        !signed.is_valid(&wrong),
+        "a signer that is not hex must not validate"
+    );
+
+    let receipts = validator(&document, "Receipt");
+    for outcome in [
+        TxOutcome::Success,
+        TxOutcome::Failed {
+            instruction: 0,
+            code: "already_anchored".into(),
+            args: vec![FailureArg {
+                name: "document".into(),
+                value: Hash32::sha256(b"a document").to_hex(),
+            }],
+        },
+    ] {
+        let receipt = Receipt {
+            tx: tx.hash(),
+            height: 7,
+            index: 0,
+            timestamp: TimestampMs(1_790_000_000_000),
+            signer: tx.body.signer,
+            nonce: 3,
+            outcome,
+            events: vec![],
+        };
+        assert_valid(&receipts, &serde_json::to_value(&receipt).expect("json"));
+    }
+}
