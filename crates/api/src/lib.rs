@@ -68,6 +68,7 @@ pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
     let document = OpenApiJson(Bytes::from(served(document).to_string()));
     let routes = api
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
         .with_state(node.clone())
         .layer(Extension(document))
@@ -247,6 +248,53 @@ fn api_routes() -> OpenApiRouter<NodeHandle> {
         )
 }
 
+/// Answers under `/v1` that are errors but not JSON (the rejections of axum's extractors: a
+/// body over its limit, a query or body that does not parse, a method the path does not take)
+/// become JSON errors with a stable code, like every other error of the API.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = request.uri().path().starts_with("/v1/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !api || json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // A rejection's text is a sentence or two; more is cut.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let (code, advice) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "send a smaller body"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "see /v1/openapi.json for the methods each path takes",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send JSON with content-type application/json",
+        ),
+        s if s.is_client_error() => ("bad_request", "see /v1/openapi.json"),
+        _ => ("internal", "try again later"),
+    };
+    let message = if text.is_empty() {
+        format!("{}: {advice}", status.canonical_reason().unwrap_or("error"))
+    } else {
+        format!("{text}; {advice}")
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    // Keep what the client needs from the original answer (the methods a path takes).
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
+}
+
 /// Unknown paths: a JSON error under `/v1`, a page elsewhere.
 async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/v1/") {
@@ -263,12 +311,14 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     tag = "node",
     summary = "Liveness",
     responses(
-        (status = 200, description = "The node is running.", body = Object),
+        (status = 200, description = "The node is running.", body = views::Health),
     )
 )]
-async fn healthz(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
-    let tip = node.tip();
-    Json(json!({ "status": "ok", "height": tip.height }))
+async fn healthz(State(node): State<NodeHandle>) -> Json<views::Health> {
+    Json(views::Health {
+        status: "ok",
+        height: node.tip().height,
+    })
 }
 
 /// A node whose latest block is older than this is not ready, in milliseconds.
@@ -304,11 +354,11 @@ const CONNECT_ADVICE: &str = "see the node's log for why (a peer on another gene
     summary = "Readiness",
     description = "200 when the node has applied a finalized block less than 30 s old, with how many of the other validators it is connected to; 503 (`not_ready`) otherwise, with the reason, the validators it is not connected to and what to check.",
     responses(
-        (status = 200, description = "Ready.", body = Object),
+        (status = 200, description = "Ready.", body = views::Ready),
         (status = 503, description = "Not ready (`not_ready`).", body = ErrorBody),
     )
 )]
-async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn readyz(State(node): State<NodeHandle>) -> Result<Json<views::Ready>, ApiError> {
     let tip = node.tip();
     let peers = node.peers();
     let connections = connections(&peers);
@@ -338,12 +388,15 @@ async fn readyz(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value
             ),
         ));
     }
-    Ok(Json(json!({
-        "ready": true,
-        "height": tip.height,
-        "block_age_ms": age,
-        "peers": { "connected": peers.connected.len(), "missing": peers.missing.len() },
-    })))
+    Ok(Json(views::Ready {
+        ready: true,
+        height: tip.height,
+        block_age_ms: age,
+        peers: views::PeerCounts {
+            connected: peers.connected.len() as u64,
+            missing: peers.missing.len() as u64,
+        },
+    }))
 }
 
 #[utoipa::path(
@@ -431,11 +484,11 @@ async fn status(State(node): State<NodeHandle>) -> Json<views::Status> {
     tag = "node",
     summary = "The genesis document",
     responses(
-        (status = 200, description = "genesis.json as the node loaded it."),
+        (status = 200, description = "genesis.json as the node loaded it.", body = civitas_core::genesis::Genesis),
     )
 )]
-async fn genesis(State(node): State<NodeHandle>) -> Json<serde_json::Value> {
-    Json(serde_json::to_value(node.genesis()).unwrap_or_default())
+async fn genesis(State(node): State<NodeHandle>) -> Json<civitas_core::genesis::Genesis> {
+    Json(node.genesis().clone())
 }
 
 /// A transaction's canonical encoding, in hex.
@@ -446,8 +499,7 @@ struct HexTransaction {
     transaction: String,
 }
 
-/// What `POST /v1/transactions` reads from a JSON body: the encoding in hex, else the
-/// transaction's JSON (`parse_transaction` tries them in this order).
+/// A transaction in JSON: its canonical encoding in hex, or the transaction itself.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code)] // Describes the body for the OpenAPI document; the parser reads the parts.
@@ -500,10 +552,11 @@ struct PrepareRequest {
     #[schema(value_type = civitas_core::crypto::AccountId)]
     signer: String,
     /// The instructions, as JSON (`{"module": ..., "op": ..., ...}`).
-    #[schema(value_type = Vec<civitas_core::instruction::Instruction>)]
+    #[schema(value_type = Vec<civitas_core::instruction::Instruction>, min_items = 1, max_items = 16)]
     instructions: Vec<serde_json::Value>,
-    /// Free text for the public record.
+    /// Free text for the public record, at most 256 bytes of UTF-8.
     #[serde(default)]
+    #[schema(max_length = 256)]
     memo: String,
     /// How long the transaction may wait for a block, in milliseconds (default 10 minutes,
     /// at most 24 hours).
@@ -524,7 +577,7 @@ struct PrepareRequest {
     description = "For signers that hold their key outside the node (the portal's browser keys, a hardware module). Give the signer and the instructions as JSON; the node checks each instruction, fills in the chain, the signer's next nonce (counting its transactions still waiting for a block) and an expiry, and returns the body with its canonical encoding. Sign `varint(len(ns)) || ns || body` with Ed25519, where `ns` is `signing_namespace` (`civitas/tx/v1`) and `body` the bytes of `body_hex`, then submit `{\"body\": <body>, \"signatures\": [{\"key\": \"<public key hex>\", \"signature\": \"<hex>\"}]}` to `POST /v1/transactions`. Nothing is stored: preparing twice gives two bodies with the same nonce, of which one can be final.",
     request_body = PrepareRequest,
     responses(
-        (status = 200, description = "The body to sign.", body = Object),
+        (status = 200, description = "The body to sign.", body = views::Prepared),
         (status = 400, description = "Not JSON of that shape (`bad_request`), or an instruction that does not parse or breaks a bound (`invalid_instruction`, naming the instruction's position and the field).", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB.", body = ErrorBody),
     )
@@ -532,7 +585,7 @@ struct PrepareRequest {
 async fn prepare(
     State(node): State<NodeHandle>,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::Prepared>, ApiError> {
     use civitas_core::instruction::Instruction;
     use civitas_core::limits::{TX_ENCODED_MAX_BYTES, TX_INSTRUCTIONS_MAX, TX_MEMO_MAX_BYTES};
     use commonware_codec::{Encode as _, EncodeSize as _};
@@ -602,12 +655,12 @@ async fn prepare(
             "the signed transaction would be about {size} bytes; the limit is {TX_ENCODED_MAX_BYTES}"
         )));
     }
-    Ok(Json(json!({
-        "body": tx_body,
-        "body_hex": hex::encode(tx_body.encode()),
-        "hash": tx_body.hash(),
-        "signing_namespace": String::from_utf8_lossy(civitas_core::crypto::TX_NAMESPACE),
-    })))
+    Ok(Json(views::Prepared {
+        body_hex: hex::encode(tx_body.encode()),
+        hash: tx_body.hash(),
+        signing_namespace: String::from_utf8_lossy(civitas_core::crypto::TX_NAMESPACE).into_owned(),
+        body: tx_body,
+    }))
 }
 
 /// `POST /v1/proofs/verify`: checks a proof bundle (raw bytes) against this node's genesis and
@@ -622,7 +675,7 @@ async fn prepare(
     description = "Send the bundle's bytes. The node checks it exactly as `civitas verify` does offline (certificates from the genesis validators through every hand-over, the finalized header, the Merkle proof of the claim) and says in plain words what it proves. A verdict from a node is only as trustworthy as that node: to trust no one, run `civitas verify` or the independent `tools/verify_bundle.py` on the same file.",
     request_body(content = Binary, content_type = "application/octet-stream", description = "The proof bundle's bytes."),
     responses(
-        (status = 200, description = "The verdict: `valid` with `statement`, or not `valid` with `reason`.", body = Object),
+        (status = 200, description = "The verdict: `valid` with `statement`, or not `valid` with `reason`.", body = views::BundleVerdict),
         (status = 400, description = "Empty body (`bad_request`).", body = ErrorBody),
         (status = 413, description = "Body over 4 MiB.", body = ErrorBody),
     )
@@ -631,7 +684,7 @@ async fn verify_bundle(
     State(node): State<NodeHandle>,
     Extension(budgets): Extension<Budgets>,
     body: axum::body::Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::BundleVerdict>, ApiError> {
     // Checking signatures and proofs takes CPU: it runs on the bounded heavy pool.
     let verdict = budgets
         .heavy_body(body, BUNDLE_BODY_MAX_BYTES, move |bytes| {
@@ -644,20 +697,20 @@ async fn verify_bundle(
 }
 
 /// The verdict on a proof bundle, as `POST /v1/proofs/verify` answers it.
-fn bundle_verdict(node: &NodeHandle, body: &[u8]) -> serde_json::Value {
+fn bundle_verdict(node: &NodeHandle, body: &[u8]) -> views::BundleVerdict {
     use civitas_core::bundle::{Claim, ProofBundle};
+    let invalid = |reason: String| views::BundleVerdict {
+        valid: false,
+        reason: Some(reason),
+        ..Default::default()
+    };
     let genesis = node.genesis();
     let bundle = match ProofBundle::from_bytes(body) {
         Ok(bundle) => bundle,
-        Err(e) => {
-            return json!({
-                "valid": false,
-                "reason": format!("this is not a readable proof bundle: {e}"),
-            });
-        }
+        Err(e) => return invalid(format!("this is not a readable proof bundle: {e}")),
     };
     if let Err(e) = civitas_state::proof::verify_bundle(&bundle, genesis) {
-        return json!({ "valid": false, "reason": e.to_string() });
+        return invalid(e.to_string());
     }
     let (kind, about) = match &bundle.claim {
         Claim::State(claim) => (
@@ -673,20 +726,24 @@ fn bundle_verdict(node: &NodeHandle, body: &[u8]) -> serde_json::Value {
                 .unwrap_or_default(),
         ),
     };
-    json!({
-        "valid": true,
-        "statement": civitas_modules::queries::describe_bundle(&bundle, &genesis.chain_id),
-        "claim": kind,
-        "about": about,
-        "chain_id": genesis.chain_id,
-        "genesis_hash": genesis.hash(),
-        "height": bundle.header.height,
-        "block": bundle.header.digest(),
-        "epoch": bundle.header.epoch,
-        "signers": bundle.finalization.signatures.len(),
-        "validators": bundle.validators.len(),
-        "handovers": bundle.handovers.len(),
-    })
+    views::BundleVerdict {
+        valid: true,
+        reason: None,
+        statement: Some(civitas_modules::queries::describe_bundle(
+            &bundle,
+            &genesis.chain_id,
+        )),
+        claim: Some(kind),
+        about: Some(about),
+        chain_id: Some(genesis.chain_id.clone()),
+        genesis_hash: Some(genesis.hash()),
+        height: Some(bundle.header.height),
+        block: Some(bundle.header.digest()),
+        epoch: Some(bundle.header.epoch),
+        signers: Some(bundle.finalization.signatures.len() as u64),
+        validators: Some(bundle.validators.len() as u64),
+        handovers: Some(bundle.handovers.len() as u64),
+    }
 }
 
 #[utoipa::path(
@@ -704,7 +761,7 @@ fn bundle_verdict(node: &NodeHandle, body: &[u8]) -> serde_json::Value {
         ),
     ),
     responses(
-        (status = 202, description = "Accepted into the mempool.", body = Object),
+        (status = 202, description = "Accepted into the mempool.", body = views::Submitted),
         (status = 400, description = "Malformed or badly signed (`bad_request`, `invalid_transaction`).", body = ErrorBody),
         (status = 409, description = "Already pending (`duplicate_transaction`).", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB.", body = ErrorBody),
@@ -717,12 +774,15 @@ async fn submit(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<views::Submitted>), ApiError> {
     let tx = parse_transaction(&headers, &body)?;
     let hash = node.submit(tx).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "hash": hash, "status": "pending" })),
+        Json(views::Submitted {
+            hash,
+            status: views::TxState::Pending,
+        }),
     ))
 }
 
@@ -785,7 +845,7 @@ fn parse_batch(headers: &HeaderMap, body: &Bytes) -> Result<Vec<SignedTx>, ApiEr
         ),
     ),
     responses(
-        (status = 200, description = "One verdict per transaction, in the order sent.", body = Object),
+        (status = 200, description = "One verdict per transaction, in the order sent.", body = views::BatchVerdicts),
         (status = 400, description = "Malformed batch, more than 256 transactions, or none (`bad_request`).", body = ErrorBody),
         (status = 413, description = "Body over 2 MiB.", body = ErrorBody),
         (status = 503, description = "Node shutting down (`unavailable`).", body = ErrorBody),
@@ -805,22 +865,33 @@ async fn submit_batch(
         }
     }))
     .await;
-    let mut accepted = 0usize;
+    let mut accepted = 0u64;
     let mut busy = false;
-    let results: Vec<serde_json::Value> = verdicts
+    let results: Vec<views::BatchVerdict> = verdicts
         .into_iter()
         .map(|(hash, verdict)| match verdict {
             Ok(_) => {
                 accepted += 1;
-                json!({ "hash": hash, "status": "pending" })
+                views::BatchVerdict {
+                    hash,
+                    status: Some(views::TxState::Pending),
+                    error: None,
+                }
             }
             Err(e) => {
                 busy |= matches!(e, civitas_consensus::gossip::SubmitError::Busy { .. });
-                json!({ "hash": hash, "error": { "code": e.code(), "message": e.to_string() } })
+                views::BatchVerdict {
+                    hash,
+                    status: None,
+                    error: Some(error::ErrorDetail {
+                        code: e.code().to_string(),
+                        message: e.to_string(),
+                    }),
+                }
             }
         })
         .collect();
-    let mut response = Json(json!({ "accepted": accepted, "results": results })).into_response();
+    let mut response = Json(views::BatchVerdicts { accepted, results }).into_response();
     if busy {
         response
             .headers_mut()
@@ -841,7 +912,7 @@ fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {
     tag = "transactions",
     summary = "Status and receipt of a transaction",
     params(
-        ("hash" = String, Path, description = "Transaction hash."),
+        ("hash" = civitas_core::hash::Hash32, Path, description = "Transaction hash."),
     ),
     responses(
         (status = 200, description = "`pending`, `finalized` (with receipt), `failed` (included, with the receipt saying why) or `rejected` (dropped, with code and message).", body = views::TransactionStatus),
@@ -1009,7 +1080,7 @@ async fn read_value(
     summary = "A state value by key, optionally with its proof",
     params(
         ("path" = String, Path, description = "The key: its space (two segments, such as `notary/document` or `treasury/total`) and its id, which may itself contain slashes (`treasury/total/2026/agency/health`). Unknown spaces are answered with the list of known ones."),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
     ),
     responses(
         (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
@@ -1046,8 +1117,8 @@ async fn found_or_404(
     tag = "identity",
     summary = "An account",
     params(
-        ("id" = String, Path, description = "Account id."),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+        ("id" = AccountId, Path, description = "Account id."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
     ),
     responses(
         (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
@@ -1077,16 +1148,16 @@ async fn account(
     tag = "identity",
     summary = "The account's next nonce",
     params(
-        ("id" = String, Path, description = "Account id."),
+        ("id" = AccountId, Path, description = "Account id."),
     ),
     responses(
-        (status = 200, description = "Next nonce.", body = Object),
+        (status = 200, description = "Next nonce.", body = views::Nonce),
     )
 )]
 async fn nonce(
     State(node): State<NodeHandle>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::Nonce>, ApiError> {
     let account = AccountId::from_hex(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let key = StateKey::new(spaces::NONCE, account.0.to_vec());
     let proven = node.state(key).await?;
@@ -1096,12 +1167,12 @@ async fn nonce(
         .and_then(|b| civitas_core::codec::from_slice::<u64>(b, &()).ok())
         .unwrap_or(0);
     let pending = node.pending_next_nonce(&account, next);
-    Ok(Json(json!({
-        "account": account,
-        "next_nonce": pending,
-        "finalized_next_nonce": next,
-        "height": proven.height,
-    })))
+    Ok(Json(views::Nonce {
+        account,
+        next_nonce: pending,
+        finalized_next_nonce: next,
+        height: proven.height,
+    }))
 }
 
 /// The account's transactions waiting in this node's mempool: not yet public record, so the
@@ -1114,13 +1185,13 @@ async fn nonce(
     summary = "An account's transactions not final yet (signed read)",
     description = "The account's transactions waiting in this node's mempool, in nonce order. Not public record: the request must be signed by the reading account (headers below; see docs/AUTHORIZATION.md), and the policies decide with action `ledger.read_pending` on the account (by default the holder and the admins of an official's agency).",
     params(
-        ("id" = String, Path),
-        ("civitas-account" = String, Header, description = "The reading account's id, hex."),
+        ("id" = AccountId, Path, description = "Account id."),
+        ("civitas-account" = AccountId, Header, description = "The reading account's id, hex."),
         ("civitas-time" = String, Header, description = "Milliseconds since the Unix epoch when the request was signed (within 5 minutes of the node's clock)."),
         ("civitas-signature" = String, Header, description = "`<public key hex>:<signature hex>`, comma-separated for several keys; each signs string(chain_id) || string(path with query) || be64(time) in namespace `civitas/read/v1`."),
     ),
     responses(
-        (status = 200, description = "The pending transactions.", body = Object),
+        (status = 200, description = "The pending transactions.", body = views::PendingTransactions),
         (status = 400, description = "The account id is malformed.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: the request is unsigned, stale, or its signature does not match.", body = ErrorBody),
         (status = 403, description = "`not_authorized` (with the policy's explanation), `wrong_key`, `unknown_account` or `account_inactive`.", body = ErrorBody),
@@ -1131,7 +1202,7 @@ async fn pending(
     Path(id): Path<String>,
     uri: axum::http::Uri,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<views::PendingTransactions>, ApiError> {
     let account = AccountId::from_hex(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let path = uri
         .path_and_query()
@@ -1145,24 +1216,22 @@ async fn pending(
         civitas_consensus::service::ReadResource::Account(account),
     )
     .await?;
-    let pending: Vec<serde_json::Value> = node
+    let pending = node
         .pending_of(&account)
         .iter()
-        .map(|tx| {
-            json!({
-                "hash": tx.hash(),
-                "nonce": tx.body.nonce,
-                "expiry": tx.body.expiry.0,
-                "instructions": tx.body.instructions,
-                "memo": tx.body.memo,
-            })
+        .map(|tx| views::PendingTransaction {
+            hash: tx.hash(),
+            nonce: tx.body.nonce,
+            expiry: tx.body.expiry,
+            instructions: tx.body.instructions.clone(),
+            memo: tx.body.memo.clone(),
         })
         .collect();
-    Ok(Json(json!({
-        "account": account,
-        "pending": pending,
-        "height": node.tip().height,
-    })))
+    Ok(Json(views::PendingTransactions {
+        account,
+        pending,
+        height: node.tip().height,
+    }))
 }
 
 /// Checks a signed read request and asks the policies whether its signer may read the record:
@@ -1223,8 +1292,8 @@ pub(crate) fn now_ms() -> u64 {
     tag = "identity",
     summary = "An agency, in force or retired",
     params(
-        ("id" = String, Path),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+        ("id" = String, Path, description = "The agency's id, such as `finance`."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
     ),
     responses(
         (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
@@ -1410,7 +1479,7 @@ async fn policies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Val
     summary = "One version of the policy set",
     description = "Policy set `version` as it was in force from its `effective_height`: every version ever in force is kept.",
     params(
-        ("version" = u64, Path),
+        ("version" = u64, Path, minimum = 1, description = "The policy set's version: 1 for genesis, one more per change."),
     ),
     responses(
         (status = 200, description = "The policy set.", body = Object),
@@ -1467,7 +1536,7 @@ fn describe_policies(policies: &serde_json::Value) -> serde_json::Value {
     summary = "A governance proposal",
     params(
         ("id" = u64, Path),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
     ),
     responses(
         (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
@@ -1498,7 +1567,7 @@ async fn proposal(
     summary = "The validator set of an epoch",
     params(
         ("epoch" = u64, Path),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
     ),
     responses(
         (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
@@ -1528,8 +1597,8 @@ async fn epoch_set(
     tag = "notary",
     summary = "A notarised document by its SHA-256",
     params(
-        ("hash" = String, Path, description = "SHA-256 of the document's bytes."),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root`."),
+        ("hash" = civitas_core::hash::Hash32, Path, description = "SHA-256 of the document's bytes."),
+        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
     ),
     responses(
         (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
@@ -1573,7 +1642,7 @@ fn bundle_response(bundle: civitas_core::bundle::ProofBundle) -> Response {
     tag = "proofs",
     summary = "Proof bundle for a document (or its absence)",
     params(
-        ("hash" = String, Path, description = "SHA-256 of the document."),
+        ("hash" = civitas_core::hash::Hash32, Path, description = "SHA-256 of the document."),
     ),
     responses(
         (status = 200, description = "A proof bundle (format v4, see docs/PROOFS.md). Verify it offline with `civitas verify`.", body = Binary, content_type = "application/vnd.civitas.proof-bundle"),
@@ -1602,8 +1671,8 @@ struct ThroughQuery {
     tag = "proofs",
     summary = "Proof bundle for a transaction and its receipt",
     params(
-        ("hash" = String, Path, description = "Transaction hash."),
-        ("through" = Option<String>, Query, description = "Anchor the bundle at the first certified block at or after this height (`latest` for the node's latest), proving the transaction's block through that block's history. By default the bundle is anchored at the transaction's own block, or, when that block has no certificate of its own, at the next block that has one."),
+        ("hash" = civitas_core::hash::Hash32, Path, description = "Transaction hash."),
+        ("through" = Option<String>, Query, pattern = "^(latest|[0-9]{1,20})$", description = "Anchor the bundle at the first certified block at or after this height (`latest` for the node's latest), proving the transaction's block through that block's history. By default the bundle is anchored at the transaction's own block, or, when that block has no certificate of its own, at the next block that has one."),
     ),
     responses(
         (status = 200, description = "A proof bundle (format v4, see docs/PROOFS.md). Verify it offline with `civitas verify`.", body = Binary, content_type = "application/vnd.civitas.proof-bundle"),
@@ -1695,13 +1764,78 @@ async fn events(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::{get, post};
+    use tower::ServiceExt as _;
+
+    async fn call(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let response = app.clone().oneshot(request).await.expect("an answer");
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 16).await.expect("a body");
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn extractor_rejections_are_json_errors() {
+        #[derive(Deserialize)]
+        struct Flag {
+            #[allow(dead_code)]
+            proof: bool,
+        }
+        let app = Router::new()
+            .route("/v1/query", get(|Query(_): Query<Flag>| async { "ok" }))
+            .route(
+                "/v1/body",
+                post(|_: Bytes| async { "ok" }).layer(DefaultBodyLimit::max(8)),
+            )
+            .route("/page", get(|| async { (StatusCode::NOT_FOUND, "a page") }))
+            .layer(axum::middleware::from_fn(json_errors));
+        let get_of = |uri: &str| Request::get(uri).body(Body::empty()).expect("a request");
+
+        let (status, _, body) = call(&app, get_of("/v1/query?proof=maybe")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(json["error"]["code"], "bad_request");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("proof"))
+        );
+
+        let large = Request::post("/v1/body")
+            .body(Body::from(vec![b'x'; 100]))
+            .expect("a request");
+        let (status, _, body) = call(&app, large).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(json["error"]["code"], "too_large");
+
+        let (status, headers, body) = call(&app, get_of("/v1/body")).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(headers[header::ALLOW], "POST");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(json["error"]["code"], "method_not_allowed");
+
+        // Outside the API, answers are left as they are.
+        let (status, _, body) = call(&app, get_of("/page")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::NOT_FOUND, "a page"));
+        let (status, _, body) = call(&app, get_of("/v1/query?proof=true")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    }
+
     #[test]
     fn rustdoc_links_become_code() {
         assert_eq!(
-            super::without_links("see [`a`] and [`b::c`](crate::b::c), [not] `d`"),
+            without_links("see [`a`] and [`b::c`](crate::b::c), [not] `d`"),
             "see `a` and `b::c`, [not] `d`"
         );
-        assert_eq!(super::without_links("[`open"), "[`open");
-        assert_eq!(super::without_links("[`x`](unclosed"), "`x`(unclosed");
+        assert_eq!(without_links("[`open"), "[`open");
+        assert_eq!(without_links("[`x`](unclosed"), "`x`(unclosed");
     }
 }

@@ -206,7 +206,7 @@ impl ListQuery {
     summary = "A total of a year, overall or by agency, programme, classification, vendor or month, and the entries behind it",
     params(
         ("path" = String, Path, description = "`<year>` for the year's total, or `<year>/<dimension>/<value>` for one agency, programme, classification, vendor (account id, hex) or month (`YYYY-MM`)."),
-        ("limit" = Option<u64>, Query, description = "Most records to return (1 to 500; default 100)."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500, description = "Most records to return (1 to 500; default 100)."),
         ("before" = Option<u64>, Query, description = "Continue below this number (lists are newest first)."),
     ),
     responses(
@@ -292,7 +292,7 @@ pub(crate) async fn total(
     summary = "Every total of one dimension in a year (budget against committed against paid)",
     params(
         ("year" = u64, Path, description = "The year."),
-        ("dimension" = String, Path, description = "agency, programme, classification, vendor or month."),
+        ("dimension" = String, Path, pattern = "^(agency|programme|classification|vendor|month)$", description = "agency, programme, classification, vendor or month."),
     ),
     responses(
         (status = 200, description = "`totals`: a list of Total.", body = Object),
@@ -511,7 +511,7 @@ record_endpoint!(
     tag = "treasury",
     summary = "A registered vendor",
     params(
-        ("id" = String, Path, description = "Account id, hex."),
+        ("id" = AccountId, Path, description = "The vendor's account id."),
     ),
     responses(
         (status = 200, description = "The vendor, with `proof_bundle`.", body = Object),
@@ -569,7 +569,7 @@ async fn year_record(node: &NodeHandle, year: u32) -> Result<FiscalYear, ApiErro
     summary = "Spending export in a Fiscal Data Package layout",
     params(
         ("year" = u64, Path, description = "The year."),
-        ("file" = String, Path, description = "datapackage.json (the descriptor), budget.csv (one line per appropriation) or entries.csv (every money movement)."),
+        ("file" = String, Path, pattern = "^(datapackage\\.json|budget\\.csv|entries\\.csv)$", description = "datapackage.json (the descriptor), budget.csv (one line per appropriation) or entries.csv (every money movement)."),
     ),
     responses(
         (status = 200, description = "The descriptor (JSON) or the CSV.", content(
@@ -785,7 +785,7 @@ fn tender_summary(t: &Tender) -> Value {
     tag = "procurement",
     summary = "Tenders, newest first, with stage, award and integrity signals",
     params(
-        ("limit" = Option<u64>, Query, description = "Most records to return (1 to 500; default 100)."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500, description = "Most records to return (1 to 500; default 100)."),
         ("before" = Option<u64>, Query, description = "Continue below this number (lists are newest first)."),
     ),
     responses(
@@ -1113,7 +1113,7 @@ pub(crate) async fn ocds_validate(
     tag = "procurement",
     summary = "Historical processes imported with `civitas ocds import`",
     params(
-        ("limit" = Option<u64>, Query, description = "Most records to return (1 to 500; default 100)."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500, description = "Most records to return (1 to 500; default 100)."),
         ("before" = Option<u64>, Query, description = "Continue below this number (lists are newest first)."),
     ),
     responses(

@@ -5,7 +5,7 @@ use axum::response::sse::Event as SseEvent;
 use civitas_consensus::app::FinalizedBlock;
 use civitas_consensus::service::BlockInfo;
 use civitas_core::block::Header;
-use civitas_core::crypto::{PublicKey, Signature};
+use civitas_core::crypto::{AccountId, PublicKey, Signature};
 use civitas_core::governance::ValidatorEntry;
 use civitas_core::hash::Hash32;
 use civitas_core::receipt::Receipt;
@@ -259,4 +259,161 @@ pub fn sse_events(
         }
     }
     out
+}
+
+/// The node is running.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// The latest finalized height.
+    pub height: u64,
+}
+
+/// The node follows the chain and can serve.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Always true (a node that is not ready answers 503).
+    pub ready: bool,
+    /// The latest finalized height.
+    pub height: u64,
+    /// How old the latest finalized block is, in milliseconds.
+    pub block_age_ms: u64,
+    /// How many of the epoch's other validators this node is connected to, and not.
+    pub peers: PeerCounts,
+}
+
+/// How many validators a node is connected to, and not.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PeerCounts {
+    /// Connected now.
+    pub connected: u64,
+    /// Not connected.
+    pub missing: u64,
+}
+
+/// A transaction taken into the mempool.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Submitted {
+    /// Its hash: follow it at `/v1/transactions/{hash}`.
+    pub hash: Hash32,
+    /// Always `pending`.
+    pub status: TxState,
+}
+
+/// The verdicts on a batch, in the order sent.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchVerdicts {
+    /// How many were taken into the mempool.
+    pub accepted: u64,
+    /// One per transaction, in the order sent.
+    pub results: Vec<BatchVerdict>,
+}
+
+/// The verdict on one transaction of a batch: `status` when taken, `error` when refused.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchVerdict {
+    /// Its hash.
+    pub hash: Hash32,
+    /// `pending` when it was taken into the mempool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<TxState>,
+    /// Why it was refused, as a single submission would say it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorDetail>,
+}
+
+/// A transaction body to sign, as `POST /v1/transactions/prepare` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Prepared {
+    /// The body, as JSON.
+    pub body: TxBody,
+    /// Its canonical encoding, in hex: the bytes to sign (after the namespace).
+    pub body_hex: String,
+    /// The transaction's hash.
+    pub hash: Hash32,
+    /// The namespace the signature is made in (`civitas/tx/v1`).
+    pub signing_namespace: String,
+}
+
+/// What a proof bundle proves, as this node checked it: with `valid` false, only `reason`.
+#[derive(Serialize, Default, utoipa::ToSchema)]
+pub struct BundleVerdict {
+    /// Whether the bundle checks against this network's genesis.
+    pub valid: bool,
+    /// Why it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What it proves, in plain words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    /// `state` or `transaction`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<&'static str>,
+    /// The state key (`space/id hex`) or the transaction hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+    /// The chain the bundle belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// The hash of its genesis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub genesis_hash: Option<Hash32>,
+    /// The height of the finalized block it proves against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// That block's digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<Hash32>,
+    /// That block's epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+    /// How many validators signed its certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signers: Option<u64>,
+    /// How many validators the epoch had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validators: Option<u64>,
+    /// How many validator-set hand-overs it walks from the genesis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handovers: Option<u64>,
+}
+
+/// An account's next nonce.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Nonce {
+    /// The account.
+    pub account: AccountId,
+    /// The nonce its next transaction takes, counting those waiting in this node's mempool.
+    pub next_nonce: u64,
+    /// The next nonce as the latest finalized block leaves it.
+    pub finalized_next_nonce: u64,
+    /// That block's height.
+    pub height: u64,
+}
+
+/// An account's transactions waiting in this node's mempool.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PendingTransactions {
+    /// The account.
+    pub account: AccountId,
+    /// Its transactions, in nonce order.
+    pub pending: Vec<PendingTransaction>,
+    /// The latest finalized height.
+    pub height: u64,
+}
+
+/// One transaction waiting for a block.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PendingTransaction {
+    /// Its hash.
+    pub hash: Hash32,
+    /// Its nonce.
+    pub nonce: u64,
+    /// When it stops being valid.
+    pub expiry: TimestampMs,
+    /// What it asks for.
+    pub instructions: Vec<civitas_core::instruction::Instruction>,
+    /// Its memo.
+    pub memo: String,
 }

@@ -389,6 +389,7 @@ fn api_errors_are_json_with_stable_codes() {
         let _ = stream.read_to_end(&mut answer);
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("\"too_large\""), "a JSON error: {answer}");
     }
     let openapi = get(&format!("{api}/v1/openapi.json")).expect("openapi");
     assert_eq!(openapi["openapi"], "3.1.0");

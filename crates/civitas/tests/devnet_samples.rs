@@ -69,21 +69,6 @@ fn devnet_seeds_a_budget_payments_and_tenders_on_first_start() {
 fn the_served_document_describes_the_seeded_chain(api: &str, tmp: &std::path::Path) {
     let document = get(&format!("{api}/v1/openapi.json")).expect("the document");
     assert_eq!(document["openapi"], "3.1.0");
-    // The document itself, by an independent OpenAPI validator.
-    let file = tmp.join("openapi.json");
-    std::fs::write(&file, document.to_string()).expect("write the document");
-    let output = Command::new("node")
-        .arg("openapi.check.mjs")
-        .arg(&file)
-        .current_dir(node_suite())
-        .output()
-        .expect("node could not be started");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
     let validator = |name: &str| {
         let schema = serde_json::json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -110,8 +95,15 @@ fn the_served_document_describes_the_seeded_chain(api: &str, tmp: &std::path::Pa
     };
     let status = fetch("/v1/status");
     check(&validator("Status"), "status", &status);
+    for (name, path) in [
+        ("Health", "/healthz"),
+        ("Ready", "/readyz"),
+        ("Genesis", "/v1/genesis"),
+    ] {
+        check(&validator(name), path, &fetch(path));
+    }
     let (blocks, statuses) = (validator("Block"), validator("TxStatus"));
-    let mut transactions = 0;
+    let (mut transactions, mut signer) = (0, None);
     let top = status["height"].as_u64().expect("a height");
     for height in 1..=top {
         let block = fetch(&format!("/v1/blocks/{height}"));
@@ -120,9 +112,27 @@ fn the_served_document_describes_the_seeded_chain(api: &str, tmp: &std::path::Pa
             let hash = tx["hash"].as_str().expect("a hash");
             check(&statuses, hash, &fetch(&format!("/v1/transactions/{hash}")));
             transactions += 1;
+            signer = signer.or_else(|| tx["body"]["signer"].as_str().map(String::from));
         }
     }
     assert!(transactions > 20, "only {transactions} sample transactions");
+    let path = format!("/v1/accounts/{}/nonce", signer.expect("a signer"));
+    check(&validator("Nonce"), &path, &fetch(&path));
+    // The document itself, by an independent OpenAPI validator.
+    let file = tmp.join("openapi.json");
+    std::fs::write(&file, document.to_string()).expect("write the document");
+    let output = Command::new("node")
+        .arg("openapi.check.mjs")
+        .arg(&file)
+        .current_dir(node_suite())
+        .output()
+        .expect("node could not be started");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     eprintln!("{top} blocks and {transactions} transactions match the served schemas");
     let values = validator("StateValue");
     for path in [

@@ -42,7 +42,7 @@ pub fn header_version(protocol: u16) -> u16 {
 /// A block header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Header {
-    /// Format version: [`header_version`] of `protocol`.
+    /// Format version: 3 for protocol 1, 4 from protocol 2 ([`header_version`]).
     pub version: u16,
     /// The protocol version whose rules made this block (1 in a header of format 3, which
     /// does not encode it).

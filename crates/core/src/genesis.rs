@@ -24,7 +24,7 @@ pub const DEFAULT_EPOCH_LENGTH: u64 = 1_000;
 pub const EPOCH_LENGTH_MIN: u64 = 10;
 
 /// One founding agency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GenesisAgency {
     /// Short identifier, such as `finance`.
     pub id: String,
@@ -43,7 +43,7 @@ pub struct GenesisAgency {
 /// The texts are checked by the node (`civitas-modules`), which knows Cedar; here they are only
 /// bounded. Policies change later through governance; the schema is the contract between the
 /// policies and the records the ledger hands them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GenesisAuthorization {
     /// The Cedar schema, in Cedar's schema syntax.
     pub schema: String,
@@ -52,7 +52,7 @@ pub struct GenesisAuthorization {
 }
 
 /// The genesis document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Genesis {
     /// Format version.
     pub version: u16,

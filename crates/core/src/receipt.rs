@@ -121,8 +121,10 @@ impl<'de> Deserialize<'de> for TxOutcome {
     }
 }
 
-/// The JSON shape [`TxOutcome`] serializes to, for its OpenAPI schema (a test checks that
-/// both agree).
+// The JSON shape `TxOutcome` serializes to, for its OpenAPI schema (the API's tests validate
+// receipts of both outcomes against it).
+/// Whether the transaction's instructions took effect: `success`, or `failed` with the
+/// instruction that failed, a stable code, its arguments and the sentence they make.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 #[schema(as = TxOutcome)]

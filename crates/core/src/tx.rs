@@ -33,9 +33,11 @@ pub struct TxBody {
     /// Ledger time after which the transaction may no longer be included.
     pub expiry: TimestampMs,
     /// What to do, in order; all or nothing.
+    #[schema(min_items = 1, max_items = 16)]
     pub instructions: Vec<Instruction>,
-    /// Free text for the public record.
+    /// Free text for the public record, at most 256 bytes of UTF-8.
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub memo: String,
 }
 

@@ -91,8 +91,8 @@ impl Field for Currency {
 /// An amount of money: minor units (cents for EUR, yen for JPY) and its currency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
-    /// Minor units (cents for EUR), 0 to 10^15.
-    #[schema(maximum = 1_000_000_000_000_000_u64)]
+    /// Minor units (cents for EUR). An amount an instruction carries is at most 10^15; a
+    /// figure the ledger adds up (a total, a contract's value) may be larger.
     pub amount: u64,
     /// ISO 4217 code.
     pub currency: Currency,

@@ -1,8 +1,9 @@
 //! OpenAPI schemas of the primitives, as their JSON is written: keys, signatures, account ids
-//! and digests as lowercase hex, currencies as ISO 4217 codes, time as milliseconds.
+//! and digests as hex (written in lowercase, read in either case), currencies as ISO 4217
+//! codes, time as milliseconds.
 //!
 //! Every type of a module's vocabulary derives [`utoipa::ToSchema`]; these are the leaves it
-//! is built from, so the API's generated document says exactly what a field accepts.
+//! is built from.
 
 use crate::crypto::{AccountId, PublicKey, Signature};
 use crate::hash::Hash32;
@@ -12,50 +13,58 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-/// A string of `bytes` bytes in lowercase hex.
+/// A string of `bytes` bytes in hex (the node writes lowercase and reads either case).
 fn hex(bytes: usize, description: &str, example: &str) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .pattern(Some(format!("^[0-9a-f]{{{}}}$", bytes * 2)))
+        .pattern(Some(format!("^[0-9a-fA-F]{{{}}}$", bytes * 2)))
         .description(Some(description))
         .examples([serde_json::Value::String(example.to_string())])
         .into()
 }
 
 macro_rules! hex_schema {
-    ($ty:ty, $bytes:expr, $description:expr, $example:expr) => {
+    ($ty:ty, $name:literal, $bytes:expr, $description:expr, $example:expr) => {
         impl PartialSchema for $ty {
             fn schema() -> RefOr<Schema> {
                 hex($bytes, $description, $example)
             }
         }
-        impl ToSchema for $ty {}
+        impl ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+        }
     };
 }
 
 hex_schema!(
     Hash32,
+    "Hash",
     32,
-    "A SHA-256 digest, 64 lowercase hex digits.",
+    "A SHA-256 digest, 64 hex digits.",
     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 );
 hex_schema!(
     PublicKey,
+    "PublicKey",
     32,
-    "An Ed25519 public key, 64 lowercase hex digits.",
+    "An Ed25519 public key, 64 hex digits.",
     "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
 );
 hex_schema!(
     AccountId,
+    "AccountId",
     32,
-    "An account: the Ed25519 public key it was created with, 64 lowercase hex digits. It \
-     stays the same when the account's key is rotated.",
+    "An account: the Ed25519 public key it was created with, 64 hex digits. It stays the \
+     same when the account's key is rotated.",
     "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
 );
 hex_schema!(
     Signature,
+    "Signature",
     64,
-    "An Ed25519 signature, 128 lowercase hex digits.",
+    "An Ed25519 signature, 128 hex digits.",
     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
 );
 

@@ -76,6 +76,7 @@ pub struct SchemaIssue {
 
 /// The verdict on a document: valid, or the ways it breaks the schema.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = OcdsValidation)]
 pub struct Validation {
     /// Whether the document meets the schema.
     pub valid: bool,
