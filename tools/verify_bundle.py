@@ -189,8 +189,13 @@ def ed25519_verify(public, message, signature):
 
 def check_genesis(genesis):
     """Refuses a genesis the ledger refuses (PROOFS.md section 1)."""
-    if genesis.get("version") != 3:
-        raise Invalid("genesis version must be 3")
+    version, protocol = genesis.get("version"), genesis.get("protocol", 1)
+    if version == 3 and protocol != 1:
+        raise Invalid("a genesis of version 3 starts at protocol 1")
+    if version == 4 and not (isinstance(protocol, int) and 2 <= protocol <= 0xFFFF):
+        raise Invalid("a genesis of version 4 starts at protocol 2 or later")
+    if version not in (3, 4):
+        raise Invalid("genesis version must be 3 or 4")
     agencies = genesis.get("agencies") or []
     if not 1 <= len(agencies) <= 128:
         raise Invalid("a genesis lists 1 to 128 agencies")
@@ -231,6 +236,8 @@ def genesis_encoding(genesis):
     for field in ("schema", "policies"):
         text = genesis["authorization"][field].encode()
         out += varint(len(text)) + text
+    if genesis["version"] == 4:
+        out += genesis["protocol"].to_bytes(2, "big")
     return bytes(out)
 
 

@@ -26,6 +26,7 @@ fn genesis() -> &'static Genesis {
         epoch_length: 100,
         governance_threshold: 3,
         authorization: civitas_modules::authz::default_authorization(),
+        protocol: 1,
     })
 }
 

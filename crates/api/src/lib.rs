@@ -1414,7 +1414,9 @@ async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::V
         .await?
         .value
         .and_then(|bytes| civitas_core::codec::from_slice(&bytes, &()).ok())
-        .unwrap_or_else(civitas_core::governance::ProtocolSchedule::default)
+        .unwrap_or_else(|| {
+            civitas_core::governance::ProtocolSchedule::starting(node.genesis().protocol)
+        })
         // As the next block sees it: an upgrade whose height has come is active.
         .settled(node.tip().height + 1);
     let (epoch, current) = node.epoch();

@@ -5,7 +5,7 @@ use crate::keys::write_new_key;
 use crate::output::{read_genesis, read_key};
 use anyhow::{Context, Result, bail};
 use civitas_client::{Client, build_tx};
-use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
+use civitas_core::genesis::{Genesis, GenesisAgency, genesis_version};
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::{
     IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction,
@@ -125,8 +125,11 @@ pub(crate) fn create(
         );
         std::fs::write(node_dir.join("node.toml"), config)?;
     }
+    // A new network starts at the newest protocol version this release runs.
+    let protocol = civitas_core::protocol::Protocols::default().newest();
     let genesis = Genesis {
-        version: GENESIS_VERSION,
+        version: genesis_version(protocol),
+        protocol,
         chain_id: "civitas-devnet".into(),
         genesis_time: TimestampMs(now_ms()),
         governance_threshold: Genesis::default_threshold(agencies.len()),

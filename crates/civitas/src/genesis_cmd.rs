@@ -3,7 +3,7 @@
 use crate::output::{print_json, read_genesis_checked};
 use anyhow::{Context, Result, bail};
 use civitas_core::crypto::PublicKey;
-use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
+use civitas_core::genesis::{Genesis, GenesisAgency, genesis_version};
 use civitas_core::time::TimestampMs;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,10 @@ pub enum Command {
         /// (each with an @id annotation; see docs/AUTHORIZATION.md).
         #[arg(long)]
         policies: Option<PathBuf>,
+        /// The protocol version of the first block. Default: the newest this release runs.
+        /// Later versions activate through governance (civitas tx governance schedule-upgrade).
+        #[arg(long)]
+        protocol: Option<u16>,
     },
     /// Add a founding agency (its validator key, admin keys and p2p address).
     ///
@@ -93,6 +97,7 @@ pub fn run(command: Command) -> Result<()> {
             epoch_length,
             governance_threshold,
             policies,
+            protocol,
         } => {
             if out.exists() {
                 bail!("{} already exists", out.display());
@@ -107,8 +112,19 @@ pub fn run(command: Command) -> Result<()> {
                 civitas_modules::authz::compile(&authorization.schema, &entries)
                     .with_context(|| format!("{} does not check", path.display()))?;
             }
+            let protocols = civitas_core::protocol::Protocols::default();
+            let protocol = protocol.unwrap_or_else(|| protocols.newest());
+            if protocols.get(protocol).is_none() {
+                bail!(
+                    "this release (civitas {}) runs protocol versions {}; a network cannot start \
+                     at version {protocol}",
+                    env!("CARGO_PKG_VERSION"),
+                    protocols.describe()
+                );
+            }
             let genesis = Genesis {
-                version: GENESIS_VERSION,
+                version: genesis_version(protocol),
+                protocol,
                 chain_id,
                 genesis_time: TimestampMs(now_ms()),
                 agencies: Vec::new(),
@@ -172,6 +188,7 @@ pub fn run(command: Command) -> Result<()> {
                 print_json(&serde_json::json!({
                     "chain_id": genesis.chain_id,
                     "hash": genesis.hash(),
+                    "protocol": genesis.protocol,
                     "validators": genesis.validators(),
                     "epoch_length": genesis.epoch_length,
                     "governance_threshold": genesis.governance_threshold,
@@ -183,6 +200,7 @@ pub fn run(command: Command) -> Result<()> {
             } else {
                 println!("chain:   {}", genesis.chain_id);
                 println!("hash:    {}", genesis.hash());
+                println!("starts:  at protocol version {}", genesis.protocol);
                 println!(
                     "epochs:  {} blocks; governance needs {} of {} agencies",
                     genesis.epoch_length,

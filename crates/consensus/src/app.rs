@@ -185,11 +185,15 @@ impl Shared {
     /// Fresh shared state for `genesis`.
     pub fn new(genesis: Arc<Genesis>) -> Self {
         let (finalized, _) = tokio::sync::broadcast::channel(FINALIZED_FEED_BLOCKS);
+        let tip = Tip {
+            next_protocol: genesis.protocol,
+            ..Tip::default()
+        };
         Self {
             genesis,
             mempool: Mempool::new(),
             finalized,
-            tip: Arc::new(Mutex::new(Tip::default())),
+            tip: Arc::new(Mutex::new(tip)),
             metrics: Arc::default(),
             epochs: crate::epochs::EpochSets::default(),
             empty_block_wait_ms: EMPTY_BLOCK_WAIT_MS,
@@ -247,10 +251,7 @@ impl Shared {
             Some(next) if next.version == version => next.height,
             _ => schedule.since,
         };
-        if let Some(reason) =
-            self.protocols
-                .cannot_follow(version, activation, release.unwrap_or("a newer release"))
-        {
+        if let Some(reason) = self.protocols.cannot_follow(version, activation, release) {
             self.halt(reason);
         } else if let Some(next) = &schedule.next
             && next.height > height + 1
@@ -385,13 +386,17 @@ async fn epoch_set<V: StateView>(
     }
 }
 
-/// The protocol schedule as `view` (a block's state) records it.
-pub async fn protocol_schedule<V: StateView>(view: &V) -> Result<ProtocolSchedule, String> {
+/// The protocol schedule as `view` (a block's state) records it; without a record, the chain
+/// runs the version its genesis starts at (`genesis`).
+pub async fn protocol_schedule<V: StateView>(
+    view: &V,
+    genesis: &Genesis,
+) -> Result<ProtocolSchedule, String> {
     let key = civitas_modules::governance::state::protocol_key();
     match view.get(&key.hashed()).await {
         Ok(Some(bytes)) => civitas_exec::decode_value::<ProtocolSchedule>(&key, &bytes)
             .map_err(|e| format!("state failure: {e}")),
-        Ok(None) => Ok(ProtocolSchedule::default()),
+        Ok(None) => Ok(ProtocolSchedule::starting(genesis.protocol)),
         Err(e) => Err(format!("state failure: {e}")),
     }
 }
@@ -405,10 +410,10 @@ pub fn genesis_block(genesis: &Genesis) -> ChainBlock {
     let ops_root = from_digest(&target.root);
     ChainBlock::new(Block {
         header: Header {
-            // The genesis block keeps the format it always had, so its digest (every chain's
-            // first parent) does not change.
-            version: header_version(1),
-            protocol: 1,
+            // Made under the protocol the chain starts at: version 1 keeps format 3, so the
+            // digest of every chain's first parent made before protocol versions is unchanged.
+            version: header_version(genesis.protocol),
+            protocol: genesis.protocol,
             chain: genesis.hash(),
             height: 0,
             parent: Hash32::ZERO,
@@ -492,12 +497,14 @@ where
         height: u64,
     ) -> Result<Protocol, BlockError> {
         // A state that cannot be read is a state failure, not a reason to stop following.
-        let schedule = protocol_schedule(state).await.map_err(|reason| {
-            BlockError::State(civitas_state::StateError::Corrupt {
-                key: "governance/protocol".into(),
-                reason,
-            })
-        })?;
+        let schedule = protocol_schedule(state, &self.shared.genesis)
+            .await
+            .map_err(|reason| {
+                BlockError::State(civitas_state::StateError::Corrupt {
+                    key: "governance/protocol".into(),
+                    reason,
+                })
+            })?;
         let (version, release) = schedule.at(height);
         match self.shared.protocols.get(version) {
             Some(protocol) => Ok(*protocol),
@@ -505,7 +512,7 @@ where
                 "protocol_unknown",
                 self.shared
                     .protocols
-                    .cannot_follow(version, height, release.unwrap_or("a newer release"))
+                    .cannot_follow(version, height, release)
                     .unwrap_or_default(),
             )),
         }
@@ -851,7 +858,7 @@ where
             timestamp: header.timestamp,
             next_protocol: header.protocol,
         };
-        match protocol_schedule(&ReaderView::<E>(&readers)).await {
+        match protocol_schedule(&ReaderView::<E>(&readers), &self.shared.genesis).await {
             Ok(schedule) => self.shared.note_protocol(&schedule, header.height),
             Err(e) => panic!("cannot read the protocol schedule: {e}"),
         }

@@ -498,7 +498,7 @@ where
     check_stores(&genesis, &view, &history, &handovers, applied).await;
     // A release that does not know the protocol of the next block stops here, having applied
     // nothing.
-    match crate::app::protocol_schedule(&view).await {
+    match crate::app::protocol_schedule(&view, &genesis).await {
         Ok(schedule) => shared.note_protocol(&schedule, applied),
         Err(e) => panic!("cannot read the protocol schedule: {e}"),
     }

@@ -983,6 +983,7 @@ mod tests {
                 schema: String::new(),
                 policies: String::new(),
             },
+            protocol: 1,
         });
         let handle = NodeHandle {
             requests,

@@ -76,6 +76,7 @@ fn genesis() -> Arc<Genesis> {
         epoch_length: EPOCH_LENGTH,
         governance_threshold: 3,
         authorization: civitas_modules::authz::default_authorization(),
+        protocol: 1,
     })
 }
 
@@ -155,7 +156,17 @@ impl Sim {
         byzantine: Option<(usize, Byzantine)>,
         release: Protocols,
     ) -> Self {
-        let genesis = genesis();
+        Self::build_from(context, genesis(), nodes, byzantine, release).await
+    }
+
+    /// As [`Self::build_on`], on the chain of `genesis`.
+    async fn build_from(
+        context: deterministic::Context,
+        genesis: Arc<Genesis>,
+        nodes: usize,
+        byzantine: Option<(usize, Byzantine)>,
+        release: Protocols,
+    ) -> Self {
         let peers: Vec<_> = (0..nodes as u64)
             .map(|i| PrivateKey::from_test_seed(i).public_key().inner().clone())
             .collect();
@@ -1226,6 +1237,118 @@ fn new_release() -> Protocols {
             },
         ]
     }))
+}
+
+/// A chain whose genesis starts at protocol 2 (genesis format 4): every block from the genesis
+/// block on is made under version 2 (header format 4), what version 2 admits is accepted from
+/// the first block, a release that does not run version 2 stops at once, and bundles verify in
+/// Rust and in Python against the format-4 genesis.
+#[test]
+fn a_chain_starts_at_the_protocol_its_genesis_names() {
+    for_each_seed("genesis protocol", |context, seed| {
+        Box::pin(async move {
+            let mut genesis = (*genesis()).clone();
+            genesis.protocol = 2;
+            genesis.version = civitas_core::genesis::genesis_version(2);
+            genesis.validate().expect("a valid genesis");
+            let genesis = Arc::new(genesis);
+            let first = civitas_consensus::app::genesis_block(&genesis);
+            assert_eq!(
+                (first.header().protocol, first.header().version),
+                (2, 4),
+                "seed {seed}: the genesis block"
+            );
+            let mut sim = Sim::build_from(
+                context.child("sim"),
+                genesis.clone(),
+                VALIDATORS as usize,
+                None,
+                new_release(),
+            )
+            .await;
+            sim.register_notary().await;
+            sim.anchor_documents(3, &[0, 1, 2, 3]).await;
+            // Revoking, which version 1 leaves out in this test, is admitted from the start.
+            let admin = PrivateKey::from_test_seed(100);
+            let revoke = tx(
+                &admin,
+                1,
+                Instruction::Notary(NotaryInstruction::Revoke {
+                    document: Hash32::sha256(&0u64.to_be_bytes()),
+                    reason: "issued in error".into(),
+                }),
+            );
+            let revoked = revoke.hash();
+            submit_verdict(&mut sim, 0, revoke)
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed}: revocation: {e}"));
+            sim.wait_for_receipt(0, revoked).await;
+            let receipt = sim.validators[0]
+                .as_ref()
+                .unwrap()
+                .receipts
+                .get(&revoked)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(receipt.succeeded(), "seed {seed}: {receipt:?}");
+
+            // A release that runs version 1 only stops at once, applying nothing.
+            sim.crash(3);
+            sim.releases[3] = old_release();
+            sim.start(3).await;
+            let deadline = context.current() + Duration::from_secs(60);
+            let reason = loop {
+                if let Some(reason) = sim.validators[3].as_ref().unwrap().shared.halted() {
+                    break reason;
+                }
+                assert!(
+                    context.current() < deadline,
+                    "seed {seed}: the old release did not stop"
+                );
+                context.sleep(Duration::from_millis(100)).await;
+            };
+            assert!(
+                reason.contains("protocol version 2 is this chain's from its genesis")
+                    && reason.contains("install a release that runs protocol version 2"),
+                "seed {seed}: {reason}"
+            );
+            sim.crash(3);
+            sim.releases[3] = new_release();
+            sim.start(3).await;
+
+            sim.anchor_documents(2, &[0, 1, 2, 3]).await;
+            let target = sim.min_height() + 2;
+            sim.wait_for_height(target).await;
+            let height = sim.check().await;
+            for h in 1..=height {
+                let block = sim.validators[1]
+                    .as_ref()
+                    .unwrap()
+                    .marshal
+                    .get_block(Height::new(h))
+                    .await
+                    .unwrap();
+                let header = block.inner().header();
+                assert_eq!(
+                    (header.protocol, header.version),
+                    (2, 4),
+                    "seed {seed}: block {h}"
+                );
+            }
+            let handle = civitas_consensus::service::start(
+                context.child("service"),
+                sim.validators[0].as_ref().unwrap(),
+            );
+            let document =
+                civitas_modules::notary::state::document_key(&Hash32::sha256(&1u64.to_be_bytes()));
+            let bundle = handle.bundle(document).await.expect("state bundle");
+            civitas_state::proof::verify_bundle(&bundle, &genesis)
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            python_verifies(&bundle.to_bytes(), &genesis, seed);
+            println!("seed {seed}: a chain started at protocol 2 ran {height} blocks under it");
+        })
+    });
 }
 
 /// What node `index` answers to a submission.

@@ -16,8 +16,30 @@ use commonware_codec::Buf;
 use commonware_codec::{Encode, EncodeSize, Read, ReadExt, Write};
 use serde::{Deserialize, Serialize};
 
-/// Version of the genesis format.
+/// Version of the genesis format of a chain that starts at protocol version 1 (its encoding does
+/// not name the protocol, as before protocol versions existed).
 pub const GENESIS_VERSION: u16 = 3;
+/// Version of the genesis format of a chain that starts at protocol version 2 or later: format 3
+/// followed by `be16 protocol`. Each starting protocol has one format, so one genesis has one
+/// encoding and one hash.
+pub const GENESIS_VERSION_WITH_PROTOCOL: u16 = 4;
+
+/// The genesis format for a chain that starts at protocol version `protocol`.
+pub const fn genesis_version(protocol: u16) -> u16 {
+    if protocol <= 1 {
+        GENESIS_VERSION
+    } else {
+        GENESIS_VERSION_WITH_PROTOCOL
+    }
+}
+
+fn first_protocol() -> u16 {
+    1
+}
+
+fn is_first_protocol(protocol: &u16) -> bool {
+    *protocol == 1
+}
 /// Blocks per consensus epoch unless genesis says otherwise.
 pub const DEFAULT_EPOCH_LENGTH: u64 = 1_000;
 /// Fewest blocks per epoch.
@@ -69,6 +91,10 @@ pub struct Genesis {
     pub governance_threshold: u32,
     /// The authorization schema and the policies in force from the first block.
     pub authorization: GenesisAuthorization,
+    /// The protocol version of the first block (`civitas_core::protocol`): 1 unless the
+    /// document says otherwise (format 4). Later versions activate through governance.
+    #[serde(default = "first_protocol", skip_serializing_if = "is_first_protocol")]
+    pub protocol: u16,
 }
 
 impl Genesis {
@@ -90,8 +116,19 @@ impl Genesis {
     /// Checks the document's rules.
     pub fn validate(&self) -> Result<(), DecodeError> {
         let invalid = |field, reason: String| Err(DecodeError::Invalid { field, reason });
-        if self.version != GENESIS_VERSION {
-            return invalid("version", format!("must be {GENESIS_VERSION}"));
+        if self.protocol == 0 {
+            return invalid("protocol", "protocol versions start at 1".into());
+        }
+        if self.version != genesis_version(self.protocol) {
+            return invalid(
+                "version",
+                format!(
+                    "must be {GENESIS_VERSION} for a chain that starts at protocol 1, and \
+                     {GENESIS_VERSION_WITH_PROTOCOL} with a starting protocol of 2 or later; \
+                     this genesis has version {} and protocol {}",
+                    self.version, self.protocol
+                ),
+            );
         }
         check_ident("chain_id", &self.chain_id, CHAIN_ID_MAX_BYTES)?;
         if self.agencies.is_empty() || self.agencies.len() > AGENCIES_MAX {
@@ -285,6 +322,9 @@ impl Write for Genesis {
         self.governance_threshold.write(buf);
         write_str(&self.authorization.schema, buf);
         write_str(&self.authorization.policies, buf);
+        if self.version >= GENESIS_VERSION_WITH_PROTOCOL {
+            self.protocol.write(buf);
+        }
     }
 }
 
@@ -297,14 +337,20 @@ impl EncodeSize for Genesis {
             + 4
             + str_size(&self.authorization.schema)
             + str_size(&self.authorization.policies)
+            + if self.version >= GENESIS_VERSION_WITH_PROTOCOL {
+                2
+            } else {
+                0
+            }
     }
 }
 
 impl Read for Genesis {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
-        Ok(Self {
-            version: u16::read(buf)?,
+        let version = u16::read(buf)?;
+        let mut genesis = Self {
+            version,
             chain_id: read_str(buf, CHAIN_ID_MAX_BYTES)?,
             genesis_time: TimestampMs(u64::read(buf)?),
             agencies: read_list(buf, AGENCIES_MAX, &())?,
@@ -314,7 +360,19 @@ impl Read for Genesis {
                 schema: read_str(buf, AUTHZ_SCHEMA_MAX_BYTES)?,
                 policies: read_str(buf, POLICY_SET_MAX_BYTES)?,
             },
-        })
+            protocol: 1,
+        };
+        if version >= GENESIS_VERSION_WITH_PROTOCOL {
+            genesis.protocol = u16::read(buf)?;
+            // Protocol 1 has format 3 only: one encoding per genesis.
+            if genesis.protocol < 2 {
+                return Err(commonware_codec::Error::Invalid(
+                    "Genesis",
+                    "format 4 names a protocol of 2 or later",
+                ));
+            }
+        }
+        Ok(genesis)
     }
 }
 
@@ -343,7 +401,37 @@ pub(crate) mod tests {
                 schema: "entity Account;".into(),
                 policies: String::new(),
             },
+            protocol: 1,
         }
+    }
+
+    #[test]
+    fn a_starting_protocol_has_one_format() {
+        use commonware_codec::DecodeExt as _;
+        // Protocol 1: format 3, which does not name it (every chain's genesis hash so far).
+        let first = sample(4);
+        assert!(!first.to_json().contains("\"protocol\""));
+        let mut second = sample(4);
+        second.protocol = 2;
+        assert!(
+            second.validate().is_err(),
+            "format 3 cannot start at protocol 2"
+        );
+        second.version = genesis_version(2);
+        second.validate().unwrap();
+        assert_eq!(second.encode().len(), first.encode().len() + 2);
+        assert_ne!(second.hash(), first.hash());
+        let parsed = Genesis::from_json(&second.to_json()).unwrap();
+        assert_eq!((parsed.protocol, parsed.hash()), (2, second.hash()));
+        assert_eq!(Genesis::decode(second.encode()).unwrap(), second);
+        // Format 4 naming protocol 1 is refused, in JSON and in bytes.
+        let mut wrong = second.clone();
+        wrong.protocol = 1;
+        assert!(wrong.validate().is_err());
+        assert!(Genesis::decode(wrong.encode()).is_err());
+        let mut zero = first.clone();
+        zero.protocol = 0;
+        assert!(zero.validate().is_err());
     }
 
     #[test]

@@ -124,17 +124,37 @@ impl Protocols {
         }
     }
 
-    /// Why a node running these versions cannot go on at `height`, where `version` (first run
-    /// by `release`, as the schedule on the ledger says) is active; `None` if it can.
-    pub fn cannot_follow(&self, version: u16, height: u64, release: &str) -> Option<String> {
+    /// Why a node running these versions cannot go on at `height`, where `version` is active
+    /// (first run by `release`, when the schedule on the ledger says; height 0 for the version
+    /// a chain's genesis starts at); `None` if it can.
+    pub fn cannot_follow(
+        &self,
+        version: u16,
+        height: u64,
+        release: Option<&str>,
+    ) -> Option<String> {
         if self.get(version).is_some() {
             return None;
         }
+        let (active, stopped) = if height == 0 {
+            (
+                "is this chain's from its genesis".to_string(),
+                "any block".to_string(),
+            )
+        } else {
+            (
+                format!("is active from block {height}"),
+                format!("block {height}"),
+            )
+        };
+        let install = match release {
+            Some(release) => format!("civitas {release} or later"),
+            None => format!("a release that runs protocol version {version}"),
+        };
         Some(format!(
-            "protocol version {version} is active from block {height}, and this release \
-             (civitas {}) runs protocol versions {}: install civitas {release} or later, then \
-             start the node again. This node stopped before applying block {height}; its data \
-             is kept and the new release continues from it",
+            "protocol version {version} {active}, and this release (civitas {}) runs protocol \
+             versions {}: install {install}, then start the node again. This node stopped \
+             before applying {stopped}; its data is kept and the new release continues from it",
             env!("CARGO_PKG_VERSION"),
             self.describe()
         ))
@@ -201,10 +221,16 @@ mod tests {
 
     #[test]
     fn a_node_without_the_version_is_told_which_release_to_install() {
-        assert_eq!(PROTOCOLS.cannot_follow(1, 9, "0.1.0"), None);
-        let message = PROTOCOLS.cannot_follow(2, 120, "0.2.0").unwrap();
+        assert_eq!(PROTOCOLS.cannot_follow(1, 9, Some("0.1.0")), None);
+        let message = PROTOCOLS.cannot_follow(2, 120, Some("0.2.0")).unwrap();
         assert!(message.contains("protocol version 2 is active from block 120"));
         assert!(message.contains("install civitas 0.2.0 or later"));
         assert!(message.contains("runs protocol versions 1:"));
+        assert!(message.contains("stopped before applying block 120"));
+        // A chain whose genesis starts at a version this release does not run.
+        let message = PROTOCOLS.cannot_follow(2, 0, None).unwrap();
+        assert!(message.contains("protocol version 2 is this chain's from its genesis"));
+        assert!(message.contains("install a release that runs protocol version 2"));
+        assert!(message.contains("stopped before applying any block"));
     }
 }

@@ -87,6 +87,7 @@ impl Bench {
             epoch_length: 1_000_000,
             governance_threshold: 3,
             authorization: authz::default_authorization(),
+            protocol: 1,
         };
         let mut bench = Self {
             state: MemoryState::default(),

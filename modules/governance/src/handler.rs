@@ -9,7 +9,8 @@ use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
 use civitas_core::governance::{
-    GovernanceAction, GovernanceInstruction, Upgrade, ValidatorEntry, ValidatorSet,
+    GovernanceAction, GovernanceInstruction, ProtocolSchedule, Upgrade, ValidatorEntry,
+    ValidatorSet,
 };
 use civitas_core::limits::{AGENCIES_MAX, VALIDATORS_MAX};
 use civitas_identity::handler::{agency_in_force, key_free, record_agency};
@@ -33,7 +34,9 @@ pub fn genesis_validators(genesis: &Genesis) -> ValidatorSet {
     set
 }
 
-/// Records the settings, the genesis validators as epoch 0's set and as the next epoch's.
+/// Records the settings, the genesis validators as epoch 0's set and as the next epoch's, and
+/// the protocol version the chain starts at when it is not 1 (a chain of version 1 has no
+/// record until its first upgrade, as before protocol versions).
 pub async fn genesis<S: StateView>(
     genesis: &Genesis,
     state: &mut Overlay<'_, S>,
@@ -52,6 +55,12 @@ pub async fn genesis<S: StateView>(
     state.put_typed(&epoch_key(0), &set);
     state.put_typed(&next_validators_key(), &set);
     state.put_typed(&handovers_key(), &Epochs::default());
+    if genesis.protocol != 1 {
+        state.put_typed(
+            &protocol_key(),
+            &ProtocolSchedule::starting(genesis.protocol),
+        );
+    }
     Ok(())
 }
 

@@ -48,6 +48,7 @@ impl Chain {
             epoch_length: 10,
             governance_threshold: 2,
             authorization: civitas_modules::authz::default_authorization(),
+            protocol: 1,
         };
         let mut chain = Self {
             state: MemoryState::default(),

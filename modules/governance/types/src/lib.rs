@@ -189,7 +189,8 @@ pub fn check_release(release: &str) -> Result<(), DecodeError> {
 }
 
 /// Which protocol version is active, and the upgrade scheduled next, if any (see
-/// `civitas_core::protocol`). A chain without this record runs version 1.
+/// `civitas_core::protocol`). A chain without this record runs the version its genesis starts
+/// at ([`ProtocolSchedule::starting`]; 1 unless the genesis names another).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProtocolSchedule {
     /// The version active since `since`.
@@ -227,15 +228,20 @@ civitas_primitives::codec_struct!(ProtocolSchedule {
 
 impl Default for ProtocolSchedule {
     fn default() -> Self {
-        Self {
-            active: 1,
-            since: 0,
-            next: None,
-        }
+        Self::starting(1)
     }
 }
 
 impl ProtocolSchedule {
+    /// The schedule of a chain that starts at `version` and has scheduled no upgrade.
+    pub fn starting(version: u16) -> Self {
+        Self {
+            active: version,
+            since: 0,
+            next: None,
+        }
+    }
+
     /// The version blocks at `height` are made under, with the release that first runs it
     /// (`None` for the version active before the last upgrade was scheduled).
     pub fn at(&self, height: u64) -> (u16, Option<&str>) {
