@@ -187,15 +187,25 @@ def ed25519_verify(public, message, signature):
 
 # --- genesis ------------------------------------------------------------------------------------
 
+def unique_fields(pairs):
+    """A JSON object of genesis.json, refused if it names a field twice (as the ledger does)."""
+    names = [name for name, _ in pairs]
+    if len(names) != len(set(names)):
+        raise Invalid("genesis.json names a field twice")
+    return dict(pairs)
+
+
 def check_genesis(genesis):
     """Refuses a genesis the ledger refuses (PROOFS.md section 1)."""
     version, protocol = genesis.get("version"), genesis.get("protocol", 1)
+    if type(version) is not int or version not in (3, 4):
+        raise Invalid("genesis version must be 3 or 4")
+    if type(protocol) is not int:
+        raise Invalid("a genesis's protocol is an integer")
     if version == 3 and protocol != 1:
         raise Invalid("a genesis of version 3 starts at protocol 1")
-    if version == 4 and not (isinstance(protocol, int) and 2 <= protocol <= 0xFFFF):
-        raise Invalid("a genesis of version 4 starts at protocol 2 or later")
-    if version not in (3, 4):
-        raise Invalid("genesis version must be 3 or 4")
+    if version == 4 and not 2 <= protocol <= 0xFFFF:
+        raise Invalid("a genesis of version 4 starts at protocol 2 to 65535")
     agencies = genesis.get("agencies") or []
     if not 1 <= len(agencies) <= 128:
         raise Invalid("a genesis lists 1 to 128 agencies")
@@ -717,8 +727,9 @@ def main(argv):
     with open(argv[1], "rb") as f:
         data = f.read()
     with open(argv[3]) as f:
-        genesis = json.load(f)
+        text = f.read()
     try:
+        genesis = json.loads(text, object_pairs_hook=unique_fields)
         b = verify(data, genesis)
     except Invalid as e:
         print("INVALID: %s" % e, file=sys.stderr)

@@ -1408,7 +1408,7 @@ async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::V
     use civitas_modules::governance::state::{config_key, next_validators_key, protocol_key};
     let (config, height) = read_value(&node, config_key()).await?;
     let (next, _) = read_value(&node, next_validators_key()).await?;
-    // A chain where no upgrade was ever scheduled has no record: protocol 1 since genesis.
+    // A chain that started at protocol 1 has no record until its first upgrade is scheduled.
     let protocol = node
         .state(protocol_key())
         .await?

@@ -247,10 +247,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .next_protocol = version;
-        let activation = match &schedule.next {
-            Some(next) if next.version == version => next.height,
-            _ => schedule.since,
-        };
+        let activation = schedule.active_since(height + 1);
         if let Some(reason) = self.protocols.cannot_follow(version, activation, release) {
             self.halt(reason);
         } else if let Some(next) = &schedule.next
@@ -512,7 +509,7 @@ where
                 "protocol_unknown",
                 self.shared
                     .protocols
-                    .cannot_follow(version, height, release)
+                    .cannot_follow(version, schedule.active_since(height), release)
                     .unwrap_or_default(),
             )),
         }

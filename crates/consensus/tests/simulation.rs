@@ -1294,6 +1294,15 @@ fn a_chain_starts_at_the_protocol_its_genesis_names() {
             assert!(receipt.succeeded(), "seed {seed}: {receipt:?}");
 
             // A release that runs version 1 only stops at once, applying nothing.
+            let applied = |sim: &Sim| {
+                let db = sim.validators[3].as_ref().unwrap().db.clone();
+                async move {
+                    let guard = db.read().await;
+                    let metadata = guard.get_metadata().await.unwrap();
+                    civitas_state::metadata_height(metadata.as_ref()).unwrap()
+                }
+            };
+            let before = applied(&sim).await;
             sim.crash(3);
             sim.releases[3] = old_release();
             sim.start(3).await;
@@ -1313,6 +1322,12 @@ fn a_chain_starts_at_the_protocol_its_genesis_names() {
                     && reason.contains("install a release that runs protocol version 2"),
                 "seed {seed}: {reason}"
             );
+            sim.anchor_documents(2, &[0, 1, 2]).await;
+            assert_eq!(
+                applied(&sim).await,
+                before,
+                "seed {seed}: the old release applied blocks"
+            );
             sim.crash(3);
             sim.releases[3] = new_release();
             sim.start(3).await;
@@ -1320,6 +1335,7 @@ fn a_chain_starts_at_the_protocol_its_genesis_names() {
             sim.anchor_documents(2, &[0, 1, 2, 3]).await;
             let target = sim.min_height() + 2;
             sim.wait_for_height(target).await;
+            sim.wait_for_documents().await;
             let height = sim.check().await;
             for h in 1..=height {
                 let block = sim.validators[1]

@@ -322,7 +322,7 @@ impl Write for Genesis {
         self.governance_threshold.write(buf);
         write_str(&self.authorization.schema, buf);
         write_str(&self.authorization.policies, buf);
-        if self.version >= GENESIS_VERSION_WITH_PROTOCOL {
+        if self.version == GENESIS_VERSION_WITH_PROTOCOL {
             self.protocol.write(buf);
         }
     }
@@ -337,7 +337,7 @@ impl EncodeSize for Genesis {
             + 4
             + str_size(&self.authorization.schema)
             + str_size(&self.authorization.policies)
-            + if self.version >= GENESIS_VERSION_WITH_PROTOCOL {
+            + if self.version == GENESIS_VERSION_WITH_PROTOCOL {
                 2
             } else {
                 0
@@ -349,6 +349,12 @@ impl Read for Genesis {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
         let version = u16::read(buf)?;
+        if version != GENESIS_VERSION && version != GENESIS_VERSION_WITH_PROTOCOL {
+            return Err(commonware_codec::Error::Invalid(
+                "Genesis",
+                "the version is 3 or 4",
+            ));
+        }
         let mut genesis = Self {
             version,
             chain_id: read_str(buf, CHAIN_ID_MAX_BYTES)?,
@@ -362,7 +368,7 @@ impl Read for Genesis {
             },
             protocol: 1,
         };
-        if version >= GENESIS_VERSION_WITH_PROTOCOL {
+        if version == GENESIS_VERSION_WITH_PROTOCOL {
             genesis.protocol = u16::read(buf)?;
             // Protocol 1 has format 3 only: one encoding per genesis.
             if genesis.protocol < 2 {
@@ -432,6 +438,20 @@ pub(crate) mod tests {
         let mut zero = first.clone();
         zero.protocol = 0;
         assert!(zero.validate().is_err());
+        // Version 5 is no format.
+        let mut five = first.encode().to_vec();
+        five[..2].copy_from_slice(&5u16.to_be_bytes());
+        assert!(Genesis::decode(bytes::Bytes::from(five)).is_err());
+        // JSON: version 3 may say protocol 1 (the same genesis); version 4 must name one; a
+        // field named twice is refused.
+        let text = first.to_json();
+        let explicit = text.replacen("\"version\": 3,", "\"version\": 3, \"protocol\": 1,", 1);
+        assert_ne!(explicit, text);
+        assert_eq!(Genesis::from_json(&explicit).unwrap().hash(), first.hash());
+        let unnamed = text.replacen("\"version\": 3,", "\"version\": 4,", 1);
+        assert!(Genesis::from_json(&unnamed).is_err());
+        let twice = text.replacen("\"version\": 3,", "\"version\": 3, \"version\": 3,", 1);
+        assert!(Genesis::from_json(&twice).is_err());
     }
 
     #[test]

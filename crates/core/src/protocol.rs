@@ -4,7 +4,8 @@
 //! Adding a module, an instruction or a governance action changes what a valid block may
 //! contain, and a release that does not know the change cannot decode such a block. So every
 //! block says, in its header, the protocol version it was made under, and the ledger decides
-//! which version is active at each height: version 1 from genesis, and each later version from
+//! which version is active at each height: the version the genesis names (1 unless it names
+//! another) from the first block, and each later version from
 //! the height an approved governance proposal (`schedule_upgrade`) set. The schedule is ledger
 //! state, so every node agrees on it whatever release it runs.
 //!

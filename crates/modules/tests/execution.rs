@@ -394,6 +394,38 @@ fn an_upgrade_is_scheduled_by_vote_and_refused_when_it_could_not_take_effect() {
     assert_eq!(third.next.map(|n| n.version), Some(3));
 }
 
+/// On a chain whose genesis starts at protocol 2, block 1 records it, and the next upgrade is
+/// version 3, whether or not the record is there (the handler reads the genesis's version
+/// without it, as consensus does).
+#[test]
+fn a_chain_started_at_a_later_protocol_upgrades_to_the_one_after_it() {
+    use civitas_core::governance::ProtocolSchedule;
+    use civitas_modules::governance::state::*;
+    let mut chain = Chain::starting_at(2);
+    let finance = PrivateKey::from_test_seed(101);
+    let upgrade = |version| {
+        propose(GovernanceAction::ScheduleUpgrade {
+            version,
+            height: 50,
+            release: "0.3.0".into(),
+        })
+    };
+    assert_eq!(
+        read::<ProtocolSchedule>(&chain, &protocol_key()),
+        Some(ProtocolSchedule::starting(2))
+    );
+    let same = chain.one(tx(&finance, None, 0, upgrade(2)));
+    assert_eq!(failed_code(&same), Some("bad_upgrade"));
+    // Without the record, the genesis's version still counts.
+    chain
+        .state
+        .apply(&[(protocol_key().hashed(), None)].into_iter().collect());
+    assert_eq!(read::<ProtocolSchedule>(&chain, &protocol_key()), None);
+    let same = chain.one(tx(&finance, None, 1, upgrade(2)));
+    assert_eq!(failed_code(&same), Some("bad_upgrade"));
+    assert!(chain.one(tx(&finance, None, 2, upgrade(3))).succeeded());
+}
+
 #[test]
 fn a_block_holding_an_instruction_its_protocol_does_not_admit_is_invalid() {
     let without_revocation: Vec<&'static str> = civitas_core::protocol::VERSION_1

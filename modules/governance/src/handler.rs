@@ -98,9 +98,7 @@ pub async fn apply<S: StateView>(
     match op {
         GovernanceInstruction::Propose { action, reason } => {
             // Check what can be checked now, so a proposal that could never pass is refused.
-            if let Err(failure) =
-                check_action(action, Stage::Propose, ctx.env.height, state).await?
-            {
+            if let Err(failure) = check_action(action, Stage::Propose, ctx.env, state).await? {
                 return Ok(Err(failure));
             }
             // A joining agency's admin keys are reserved while the vote runs, so that nobody
@@ -230,9 +228,10 @@ async fn admin_key_available<S: StateView>(
 async fn check_action<S: StateView>(
     action: &GovernanceAction,
     stage: Stage,
-    height: u64,
+    env: &BlockEnv,
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<Option<authz::PolicySetRecord>, Failure>, BlockError> {
+    let height = env.height;
     let next = load_next_validators(state).await?;
     let config = load_config(state).await?;
     let checked = match action {
@@ -291,7 +290,9 @@ async fn check_action<S: StateView>(
         } => {
             // One version at a time: versions are numbered without gaps, and a release knows
             // them in order, so skipping one would stop every node.
-            let schedule = load_protocol(state).await?.settled(height);
+            let schedule = load_protocol(state, env.genesis.protocol)
+                .await?
+                .settled(height);
             let next = schedule.active.saturating_add(1);
             if *version != next {
                 Err(failure!(
@@ -393,7 +394,7 @@ async fn execute<S: StateView>(
     state: &mut Overlay<'_, S>,
 ) -> Result<Result<(u64, Vec<Event>), Failure>, BlockError> {
     let (proposal, action) = (approved.id, &approved.action);
-    let checked = match check_action(action, Stage::Execute, env.height, state).await? {
+    let checked = match check_action(action, Stage::Execute, env, state).await? {
         Ok(checked) => checked,
         Err(failure) => return Ok(Err(failure)),
     };
@@ -499,7 +500,9 @@ async fn execute<S: StateView>(
             release,
         } => {
             // An upgrade scheduled earlier that has not activated is replaced.
-            let mut schedule = load_protocol(state).await?.settled(env.height);
+            let mut schedule = load_protocol(state, env.genesis.protocol)
+                .await?
+                .settled(env.height);
             schedule.next = Some(Upgrade {
                 version: *version,
                 height: *height,

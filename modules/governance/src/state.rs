@@ -159,11 +159,16 @@ pub fn protocol_key() -> StateKey {
     StateKey::new(spaces::PROTOCOL, Vec::new())
 }
 
-/// Loads the protocol schedule as recorded (version 1 from genesis if none was ever set).
+/// Loads the protocol schedule as recorded; without a record, the chain runs `starting` (the
+/// version its genesis starts at) since genesis.
 pub async fn load_protocol<S: StateView>(
     state: &mut Overlay<'_, S>,
+    starting: u16,
 ) -> Result<ProtocolSchedule, StateError> {
-    Ok(state.get_typed(&protocol_key()).await?.unwrap_or_default())
+    Ok(state
+        .get_typed(&protocol_key())
+        .await?
+        .unwrap_or_else(|| ProtocolSchedule::starting(starting)))
 }
 
 /// Loads the settings.

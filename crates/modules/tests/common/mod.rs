@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use civitas_core::crypto::PrivateKey;
-use civitas_core::genesis::{GENESIS_VERSION, Genesis, GenesisAgency};
+use civitas_core::genesis::{Genesis, GenesisAgency};
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::{
     GovernanceAction, GovernanceInstruction, IdentityInstruction, Instruction, NotaryInstruction,
@@ -40,22 +40,31 @@ pub fn agency(id: &str, seed: u64) -> GenesisAgency {
 
 impl Chain {
     pub fn new() -> Self {
+        Self::starting_at(1)
+    }
+
+    /// A chain whose genesis starts at protocol version `protocol` (its features are version
+    /// 1's).
+    pub fn starting_at(protocol: u16) -> Self {
         let genesis = Genesis {
-            version: GENESIS_VERSION,
+            version: civitas_core::genesis::genesis_version(protocol),
+            protocol,
             chain_id: "test".into(),
             genesis_time: TimestampMs(1_000),
             agencies: vec![agency("finance", 1), agency("land", 2), agency("health", 3)],
             epoch_length: 10,
             governance_threshold: 2,
             authorization: civitas_modules::authz::default_authorization(),
-            protocol: 1,
         };
         let mut chain = Self {
             state: MemoryState::default(),
             height: 0,
             genesis: Arc::new(genesis),
             skip_ms: 0,
-            protocol: civitas_core::protocol::PROTOCOLS.0[0],
+            protocol: civitas_core::protocol::Protocol {
+                version: protocol,
+                ..civitas_core::protocol::PROTOCOLS.0[0]
+            },
         };
         chain.block(vec![], Mode::Verify).unwrap();
         chain

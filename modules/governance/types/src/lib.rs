@@ -195,7 +195,7 @@ pub fn check_release(release: &str) -> Result<(), DecodeError> {
 pub struct ProtocolSchedule {
     /// The version active since `since`.
     pub active: u16,
-    /// The first block made under `active` (0 for version 1).
+    /// The first block made under `active` (0 for the version the chain started at).
     pub since: u64,
     /// The upgrade scheduled next, if any.
     pub next: Option<Upgrade>,
@@ -248,6 +248,15 @@ impl ProtocolSchedule {
         match &self.next {
             Some(next) if height >= next.height => (next.version, Some(next.release.as_str())),
             _ => (self.active, None),
+        }
+    }
+
+    /// The first block made under the version active at `height` (0 for the version the
+    /// chain started at).
+    pub fn active_since(&self, height: u64) -> u64 {
+        match &self.next {
+            Some(next) if height >= next.height => next.height,
+            _ => self.since,
         }
     }
 
