@@ -454,15 +454,30 @@ impl Sim {
         }
     }
 
-    /// Waits until validator `index` has finalized transaction `hash`, whatever its outcome;
-    /// fails after ten simulated minutes.
-    async fn wait_for_receipt(&self, index: usize, hash: civitas_core::tx::TxHash) {
+    /// The header of the finalized block at height `h`, as validator `index` holds it.
+    async fn header(&self, index: usize, h: u64) -> civitas_core::block::Header {
+        let validator = self.validators[index].as_ref().expect("validator running");
+        let block = validator
+            .marshal
+            .get_block(Height::new(h))
+            .await
+            .unwrap_or_else(|| panic!("finalized block {h} missing at validator {index}"));
+        block.inner().header().clone()
+    }
+
+    /// Waits until validator `index` has finalized transaction `hash`, whatever its outcome,
+    /// and returns its receipt; fails after ten simulated minutes.
+    async fn wait_for_receipt(
+        &self,
+        index: usize,
+        hash: civitas_core::tx::TxHash,
+    ) -> civitas_core::receipt::Receipt {
         let deadline = self.context.current() + Duration::from_secs(600);
         loop {
             if let Some(validator) = self.validators[index].as_ref()
-                && let Ok(Some(_)) = validator.receipts.get(&hash).await
+                && let Ok(Some(receipt)) = validator.receipts.get(&hash).await
             {
-                return;
+                return receipt;
             }
             assert!(
                 self.context.current() < deadline,
@@ -1269,28 +1284,12 @@ fn a_chain_starts_at_the_protocol_its_genesis_names() {
             sim.register_notary().await;
             sim.anchor_documents(3, &[0, 1, 2, 3]).await;
             // Revoking, which version 1 leaves out in this test, is admitted from the start.
-            let admin = PrivateKey::from_test_seed(100);
-            let revoke = tx(
-                &admin,
-                1,
-                Instruction::Notary(NotaryInstruction::Revoke {
-                    document: Hash32::sha256(&0u64.to_be_bytes()),
-                    reason: "issued in error".into(),
-                }),
-            );
+            let revoke = revoke_document_zero();
             let revoked = revoke.hash();
             submit_verdict(&mut sim, 0, revoke)
                 .await
                 .unwrap_or_else(|e| panic!("seed {seed}: revocation: {e}"));
-            sim.wait_for_receipt(0, revoked).await;
-            let receipt = sim.validators[0]
-                .as_ref()
-                .unwrap()
-                .receipts
-                .get(&revoked)
-                .await
-                .unwrap()
-                .unwrap();
+            let receipt = sim.wait_for_receipt(0, revoked).await;
             assert!(receipt.succeeded(), "seed {seed}: {receipt:?}");
 
             // A release that runs version 1 only stops at once, applying nothing.
@@ -1338,14 +1337,7 @@ fn a_chain_starts_at_the_protocol_its_genesis_names() {
             sim.wait_for_documents().await;
             let height = sim.check().await;
             for h in 1..=height {
-                let block = sim.validators[1]
-                    .as_ref()
-                    .unwrap()
-                    .marshal
-                    .get_block(Height::new(h))
-                    .await
-                    .unwrap();
-                let header = block.inner().header();
+                let header = sim.header(1, h).await;
                 assert_eq!(
                     (header.protocol, header.version),
                     (2, 4),
@@ -1365,6 +1357,19 @@ fn a_chain_starts_at_the_protocol_its_genesis_names() {
             println!("seed {seed}: a chain started at protocol 2 ran {height} blocks under it");
         })
     });
+}
+
+/// Finance's admin, whose nonce 0 registered the notary, revokes document 0 (an instruction
+/// version 1 leaves out in the protocol tests).
+fn revoke_document_zero() -> SignedTx {
+    tx(
+        &PrivateKey::from_test_seed(100),
+        1,
+        Instruction::Notary(NotaryInstruction::Revoke {
+            document: Hash32::sha256(&0u64.to_be_bytes()),
+            reason: "issued in error".into(),
+        }),
+    )
 }
 
 /// What node `index` answers to a submission.
@@ -1398,16 +1403,8 @@ fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
             sim.anchor_documents(5, &[0, 1, 2, 3]).await;
 
             // Revoking is not part of version 1: refused before anything is signed into a
-            // block (finance's admin, whose nonce 0 registered the notary, revokes document 0).
-            let admin = PrivateKey::from_test_seed(100);
-            let revoke = tx(
-                &admin,
-                1,
-                Instruction::Notary(NotaryInstruction::Revoke {
-                    document: Hash32::sha256(&0u64.to_be_bytes()),
-                    reason: "issued in error".into(),
-                }),
-            );
+            // block.
+            let revoke = revoke_document_zero();
             match submit_verdict(&mut sim, 0, revoke.clone()).await {
                 Err(civitas_consensus::gossip::SubmitError::Refused { code, .. }) => {
                     assert_eq!(code, "not_active", "seed {seed}")
@@ -1491,15 +1488,7 @@ fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
             submit_verdict(&mut sim, 1, revoke)
                 .await
                 .unwrap_or_else(|e| panic!("seed {seed}: revocation after the upgrade: {e}"));
-            sim.wait_for_receipt(1, revoked).await;
-            let receipt = sim.validators[1]
-                .as_ref()
-                .unwrap()
-                .receipts
-                .get(&revoked)
-                .await
-                .unwrap()
-                .unwrap();
+            let receipt = sim.wait_for_receipt(1, revoked).await;
             assert!(receipt.succeeded(), "seed {seed}: {receipt:?}");
             assert!(receipt.height >= activation, "seed {seed}");
 
@@ -1514,23 +1503,10 @@ fn a_protocol_upgrade_activates_at_its_height_without_a_fork() {
             // Every block before the height was made under version 1, every block from it
             // under version 2.
             for h in 1..=height {
-                let block = sim.validators[3]
-                    .as_ref()
-                    .unwrap()
-                    .marshal
-                    .get_block(Height::new(h))
-                    .await
-                    .unwrap();
+                let header = sim.header(3, h).await;
                 let expected = if h < activation { 1 } else { 2 };
-                assert_eq!(
-                    block.inner().header().protocol,
-                    expected,
-                    "seed {seed}: block {h}"
-                );
-                assert_eq!(
-                    block.inner().header().version,
-                    if h < activation { 3 } else { 4 }
-                );
+                assert_eq!(header.protocol, expected, "seed {seed}: block {h}");
+                assert_eq!(header.version, if h < activation { 3 } else { 4 });
             }
             // Bundles across the switch verify, by this verifier and by the Python one: a record
             // proven at a block of protocol 2 (a format-4 header), and a transaction of protocol
