@@ -9,7 +9,6 @@ pub mod connections;
 pub mod error;
 pub mod limits;
 pub mod portal;
-mod public_money;
 mod views;
 
 use axum::Extension;
@@ -22,16 +21,16 @@ use axum::{Json, Router};
 use civitas_consensus::service::{NodeHandle, TxStatus};
 use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::crypto::AccountId;
-use civitas_core::hash::Hash32;
 use civitas_core::tx::SignedTx;
-use civitas_modules::queries::{key_from_text, value_json};
+use civitas_kit::http::{Binary, ProofQuery, bundle_response, parse_hash, read_state};
+use civitas_kit::ledger::Ledger;
+use civitas_modules::queries::key_from_text;
 use error::{ApiError, ErrorBody};
 use futures::Stream;
 use futures::StreamExt as _;
 use limits::Budgets;
 pub use limits::{ApiConfig, Limits};
 use serde::Deserialize;
-use serde_json::json;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
@@ -63,16 +62,21 @@ pub fn router(node: NodeHandle) -> Router {
 /// around both. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`, so that
 /// each client's rate can be counted.
 pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
-    let budgets = Budgets::new(&config.limits);
-    let (api, document) = api_routes().split_for_parts();
+    let budgets = Budgets::new(config.limits.heavy_concurrency, config.limits.event_streams);
+    let (api, mut document) = api_routes().split_for_parts();
+    let (modules, module_document) = civitas_modules::routes().split_for_parts();
+    document.merge(module_document);
     let document = OpenApiJson(Bytes::from(served(document).to_string()));
+    let ledger = Ledger::new(node.clone(), civitas_modules::queries::spaces());
     let routes = api
+        .with_state(node.clone())
+        .merge(modules.with_state(ledger.clone()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
-        .with_state(node.clone())
         .layer(Extension(document))
-        .merge(portal::router(node, config))
+        .layer(Extension(ledger.clone()))
+        .merge(portal::router(node, ledger, config))
         .layer(Extension(budgets));
     limits::apply(routes, &config.limits)
 }
@@ -80,7 +84,9 @@ pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
 /// The OpenAPI document every node serves at `/v1/openapi.json`, generated from the handlers'
 /// declarations and the types they read and write.
 pub fn openapi() -> serde_json::Value {
-    served(api_routes().into_openapi())
+    let mut document = api_routes().into_openapi();
+    document.merge(civitas_modules::routes().into_openapi());
+    served(document)
 }
 
 /// The document as served: axum's catch-all parameters (`{*path}`) written as OpenAPI path
@@ -137,23 +143,6 @@ fn without_links(text: &str) -> String {
     out
 }
 
-/// Bytes sent as they are (a transaction's or a proof bundle's encoding), in a document.
-struct Binary;
-
-impl utoipa::PartialSchema for Binary {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .content_media_type("application/octet-stream")
-            .description(Some(
-                "Raw bytes, in the canonical encoding (docs/PROOFS.md).",
-            ))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Binary {}
-
 /// The served document, serialized once when the router is built.
 #[derive(Clone)]
 struct OpenApiJson(Bytes);
@@ -173,13 +162,8 @@ struct OpenApiJson(Bytes);
         (name = "transactions", description = "Submit, prepare and follow transactions."),
         (name = "blocks", description = "Finalized blocks with their certificates."),
         (name = "state", description = "Any value of the authenticated state, with its proof."),
-        (name = "identity", description = "Accounts and agencies."),
-        (name = "notary", description = "Anchored documents."),
         (name = "proofs", description = "Proof bundles that check offline against the genesis alone."),
         (name = "events", description = "Live updates as server-sent events."),
-        (name = "governance", description = "Proposals, validator epochs, protocol versions and authorization policies."),
-        (name = "treasury", description = "Public money: budgets, commitments, payments, totals and exports."),
-        (name = "procurement", description = "Tenders, bids, awards and contracts, also as OCDS."),
     ),
     components(schemas(
         civitas_core::instruction::Instruction,
@@ -210,42 +194,11 @@ fn api_routes() -> OpenApiRouter<NodeHandle> {
         .routes(routes!(latest_block))
         .routes(routes!(block))
         .routes(routes!(state))
-        .routes(routes!(account))
         .routes(routes!(nonce))
         .routes(routes!(pending))
-        .routes(routes!(agencies))
-        .routes(routes!(agency))
-        .routes(routes!(document))
-        .routes(routes!(document_bundle))
         .routes(routes!(transaction_bundle))
         .routes(routes!(state_bundle))
         .routes(routes!(events))
-        .routes(routes!(governance))
-        .routes(routes!(proposal))
-        .routes(routes!(epoch_set))
-        .routes(routes!(policies))
-        .routes(routes!(policy_version))
-        .routes(routes!(public_money::year))
-        .routes(routes!(public_money::total))
-        .routes(routes!(public_money::breakdown))
-        .routes(routes!(public_money::appropriation))
-        .routes(routes!(public_money::commitment))
-        .routes(routes!(public_money::payment))
-        .routes(routes!(public_money::entry))
-        .routes(routes!(public_money::vendor))
-        .routes(routes!(public_money::export))
-        .routes(routes!(public_money::tenders))
-        .routes(routes!(public_money::tender))
-        .routes(routes!(public_money::contract))
-        .routes(routes!(public_money::ocds_releases))
-        .routes(routes!(public_money::ocds_process_releases))
-        .routes(routes!(public_money::ocds_records))
-        .routes(routes!(public_money::imported_list))
-        .routes(routes!(public_money::imported_process))
-        .routes(routes!(public_money::ocds_process_record))
-        .routes(
-            routes!(public_money::ocds_validate).layer(DefaultBodyLimit::max(OCDS_BODY_MAX_BYTES)),
-        )
 }
 
 /// Answers under `/v1` that are errors but not JSON (the rejections of axum's extractors: a
@@ -776,7 +729,7 @@ async fn submit(
     body: Bytes,
 ) -> Result<(StatusCode, Json<views::Submitted>), ApiError> {
     let tx = parse_transaction(&headers, &body)?;
-    let hash = node.submit(tx).await?;
+    let hash = node.submit(tx).await.map_err(error::refused)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(views::Submitted {
@@ -900,11 +853,6 @@ async fn submit_batch(
     Ok(response)
 }
 
-fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {
-    Hash32::from_hex(text)
-        .map_err(|_| ApiError::bad_request(format!("{what} must be 64 hexadecimal characters")))
-}
-
 #[utoipa::path(
     get,
     path = "/v1/transactions/{hash}",
@@ -1010,12 +958,6 @@ async fn block(
     Ok(Json(views::block(&info)))
 }
 
-#[derive(Deserialize, Default)]
-struct ProofQuery {
-    #[serde(default)]
-    proof: bool,
-}
-
 fn split_path(path: &str) -> Result<(String, String), ApiError> {
     let trimmed = path.trim_matches('/');
     // A space is two segments (`treasury/total`); the id is everything after it, slashes
@@ -1042,36 +984,6 @@ fn split_path(path: &str) -> Result<(String, String), ApiError> {
     Ok((space, id))
 }
 
-async fn read_state(
-    node: &NodeHandle,
-    key: StateKey,
-    with_proof: bool,
-) -> Result<Json<views::StateValue>, ApiError> {
-    let proven = node.state(key.clone()).await?;
-    Ok(Json(views::StateValue {
-        id: hex::encode(&key.id),
-        height: proven.height,
-        state_root: proven.root,
-        found: proven.value.is_some(),
-        value_hex: proven.value.as_ref().map(hex::encode),
-        value: proven
-            .value
-            .as_ref()
-            .and_then(|value| value_json(&key.space, value)),
-        proof_hex: with_proof.then(|| hex::encode(&proven.proof)),
-        space: key.space,
-    }))
-}
-
-/// The decoded value at `key` (null if absent or not decodable) and the height it was read at.
-async fn read_value(
-    node: &NodeHandle,
-    key: StateKey,
-) -> Result<(serde_json::Value, u64), ApiError> {
-    let Json(view) = read_state(node, key, false).await?;
-    Ok((view.value.unwrap_or_default(), view.height))
-}
-
 #[utoipa::path(
     get,
     path = "/v1/state/{*path}",
@@ -1080,7 +992,7 @@ async fn read_value(
     summary = "A state value by key, optionally with its proof",
     params(
         ("path" = String, Path, description = "The key: its space (two segments, such as `notary/document` or `treasury/total`) and its id, which may itself contain slashes (`treasury/total/2026/agency/health`). Unknown spaces are answered with the list of known ones."),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
+        ProofQuery,
     ),
     responses(
         (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
@@ -1088,57 +1000,13 @@ async fn read_value(
     )
 )]
 async fn state(
-    State(node): State<NodeHandle>,
+    Extension(ledger): Extension<Ledger>,
     Path(path): Path<String>,
     Query(query): Query<ProofQuery>,
 ) -> Result<Json<views::StateValue>, ApiError> {
     let (space, id) = split_path(&path)?;
     let key = key_from_text(&space, &id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    read_state(&node, key, query.proof).await
-}
-
-async fn found_or_404(
-    node: &NodeHandle,
-    key: StateKey,
-    with_proof: bool,
-    what: String,
-) -> Result<Json<views::StateValue>, ApiError> {
-    let Json(view) = read_state(node, key, with_proof).await?;
-    if !view.found {
-        return Err(ApiError::not_found(what));
-    }
-    Ok(Json(view))
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/accounts/{id}",
-    operation_id = "getAccount",
-    tag = "identity",
-    summary = "An account",
-    params(
-        ("id" = AccountId, Path, description = "Account id."),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
-    ),
-    responses(
-        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
-        (status = 404, description = "Not registered.", body = ErrorBody),
-    )
-)]
-async fn account(
-    State(node): State<NodeHandle>,
-    Path(id): Path<String>,
-    Query(query): Query<ProofQuery>,
-) -> Result<Json<views::StateValue>, ApiError> {
-    let key = key_from_text(civitas_modules::identity::state::spaces::ACCOUNT, &id)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    found_or_404(
-        &node,
-        key,
-        query.proof,
-        format!("account {id} is not registered"),
-    )
-    .await
+    Ok(Json(read_state(&ledger, key, query.proof).await?))
 }
 
 #[utoipa::path(
@@ -1283,381 +1151,6 @@ pub(crate) fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/agencies/{id}",
-    operation_id = "getAgency",
-    tag = "identity",
-    summary = "An agency, in force or retired",
-    params(
-        ("id" = String, Path, description = "The agency's id, such as `finance`."),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
-    ),
-    responses(
-        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
-        (status = 404, description = "No such agency.", body = ErrorBody),
-    )
-)]
-async fn agency(
-    State(node): State<NodeHandle>,
-    Path(id): Path<String>,
-    Query(query): Query<ProofQuery>,
-) -> Result<Json<views::StateValue>, ApiError> {
-    let key = key_from_text(civitas_modules::identity::state::spaces::AGENCY, &id)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    found_or_404(
-        &node,
-        key,
-        query.proof,
-        format!("agency {id} does not exist"),
-    )
-    .await
-}
-
-/// The agencies in force, as of the latest state: the governance settings list them, each
-/// agency's record gives its name. Retired agencies keep their records (`/v1/agencies/{id}`)
-/// but are not listed.
-pub(crate) async fn agencies_in_force(
-    node: &NodeHandle,
-) -> Result<Vec<civitas_modules::identity::state::Agency>, ApiError> {
-    use civitas_modules::governance::state::{GovernanceConfig, config_key};
-    use civitas_modules::identity::state::{Agency, agency_key};
-    let config: GovernanceConfig = read_required(node, config_key()).await?;
-    let mut agencies = Vec::with_capacity(config.agencies.len());
-    for id in &config.agencies {
-        agencies.push(read_required::<Agency>(node, agency_key(id)).await?);
-    }
-    Ok(agencies)
-}
-
-/// A record the ledger always holds, decoded (absent or undecodable is the node's fault).
-async fn read_required<T: commonware_codec::Decode<Cfg = ()>>(
-    node: &NodeHandle,
-    key: StateKey,
-) -> Result<T, ApiError> {
-    let missing = format!("{} is missing from the state", key.display());
-    public_money::read(node, key)
-        .await?
-        .ok_or_else(|| ApiError::internal(missing))
-}
-
-/// The agencies in force, each with the validators it runs this epoch and will run next.
-#[utoipa::path(
-    get,
-    path = "/v1/agencies",
-    operation_id = "listAgencies",
-    tag = "identity",
-    summary = "The agencies in force",
-    description = "Each agency in force with its id, full name, the height it joined at (0 for a founding agency) and the validator keys it runs this epoch and next. Retired agencies are not listed; their records stay at /v1/agencies/{id}.",
-    responses(
-        (status = 200, description = "The agencies in force.", body = Object),
-    )
-)]
-async fn agencies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
-    use civitas_core::governance::ValidatorSet;
-    use civitas_modules::governance::state::next_validators_key;
-    let list = agencies_in_force(&node).await?;
-    // The height answered is the one the next set was read at (the list is read just before).
-    let key = next_validators_key();
-    let proven = node.state(key.clone()).await?;
-    let next: ValidatorSet = proven
-        .value
-        .as_deref()
-        .and_then(|bytes| civitas_core::codec::from_slice(bytes, &()).ok())
-        .ok_or_else(|| ApiError::internal(format!("{} does not decode", key.display())))?;
-    let (_, current) = node.epoch();
-    let runs = |agency: &str, set: &ValidatorSet| -> Vec<String> {
-        set.validators
-            .iter()
-            .filter(|v| v.agency == agency)
-            .map(|v| v.key.to_hex())
-            .collect()
-    };
-    let agencies: Vec<serde_json::Value> = list
-        .iter()
-        .map(|a| {
-            json!({
-                "id": a.id,
-                "name": a.name,
-                "joined_height": a.joined_height,
-                "validators": runs(&a.id, &current),
-                "next_validators": runs(&a.id, &next),
-            })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "agencies": agencies, "height": proven.height }),
-    ))
-}
-
-/// Governance settings, the current epoch's validators and the set the next epoch will have.
-#[utoipa::path(
-    get,
-    path = "/v1/governance",
-    operation_id = "getGovernance",
-    tag = "governance",
-    summary = "Governance settings and validator sets",
-    description = "The approval threshold, the agencies in force (only their approvals count), the current epoch and its validators, and the validator set the next epoch will have (changed by executed proposals).",
-    responses(
-        (status = 200, description = "Governance overview.", body = Object),
-    )
-)]
-async fn governance(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
-    use civitas_modules::governance::state::{config_key, next_validators_key, protocol_key};
-    let (config, height) = read_value(&node, config_key()).await?;
-    let (next, _) = read_value(&node, next_validators_key()).await?;
-    // A chain that started at protocol 1 has no record until its first upgrade is scheduled.
-    let protocol = node
-        .state(protocol_key())
-        .await?
-        .value
-        .and_then(|bytes| civitas_core::codec::from_slice(&bytes, &()).ok())
-        .unwrap_or_else(|| {
-            civitas_core::governance::ProtocolSchedule::starting(node.genesis().protocol)
-        })
-        // As the next block sees it: an upgrade whose height has come is active.
-        .settled(node.tip().height + 1);
-    let (epoch, current) = node.epoch();
-    let genesis = node.genesis();
-    Ok(Json(json!({
-        "threshold": config["threshold"],
-        "agencies": config["agencies"],
-        "next_proposal": config["next_proposal"],
-        "epoch": epoch,
-        "epoch_length": genesis.epoch_length,
-        "next_epoch_starts_at": genesis.last_height_of(epoch).saturating_add(1),
-        "validators": current.validators,
-        "next_validators": next["validators"],
-        "protocol": protocol,
-        "height": height,
-    })))
-}
-
-/// The policy set in force: version, the height it took effect, the schema and every policy
-/// with its text, plus a set approved for the next block, if any.
-#[utoipa::path(
-    get,
-    path = "/v1/policies",
-    operation_id = "getPolicies",
-    tag = "governance",
-    summary = "The authorization policies in force",
-    description = "The Cedar policy set in force (version, the height it took effect, the proposal that made it, each policy with its text, effect and description), the schema policies are checked against, and a set approved by governance that takes effect at the next block, if any.",
-    responses(
-        (status = 200, description = "The policy set in force.", body = Object),
-    )
-)]
-async fn policies(State(node): State<NodeHandle>) -> Result<Json<serde_json::Value>, ApiError> {
-    use civitas_modules::authz::{head_key, pending_key, schema_key, version_key};
-    let (head, height) = read_value(&node, head_key()).await?;
-    let version = head["version"].as_u64().unwrap_or(0);
-    let (record, _) = read_value(&node, version_key(version)).await?;
-    let (schema, _) = read_value(&node, schema_key()).await?;
-    let pending = node.state(pending_key()).await?;
-    let pending = pending
-        .value
-        .as_deref()
-        .and_then(|bytes| civitas_modules::queries::value_json(spaces::AUTHZ_PENDING, bytes));
-    Ok(Json(json!({
-        "version": version,
-        "effective_height": head["effective_height"],
-        "proposal": record["proposal"],
-        "digest": head["digest"],
-        "schema_digest": head["schema_digest"],
-        "policies": describe_policies(&record["policies"]),
-        "schema": schema,
-        "pending": pending,
-        "height": height,
-    })))
-}
-
-/// Policy set `version`, as it was in force from its `effective_height`.
-#[utoipa::path(
-    get,
-    path = "/v1/policies/{version}",
-    operation_id = "getPolicyVersion",
-    tag = "governance",
-    summary = "One version of the policy set",
-    description = "Policy set `version` as it was in force from its `effective_height`: every version ever in force is kept.",
-    params(
-        ("version" = u64, Path, minimum = 1, description = "The policy set's version: 1 for genesis, one more per change."),
-    ),
-    responses(
-        (status = 200, description = "The policy set.", body = Object),
-        (status = 400, description = "The version is not a number.", body = ErrorBody),
-        (status = 404, description = "No such version.", body = ErrorBody),
-    )
-)]
-async fn policy_version(
-    State(node): State<NodeHandle>,
-    Path(version): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = key_from_text(spaces::AUTHZ_VERSION, &version)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let proven = node.state(key).await?;
-    let Some(bytes) = proven.value else {
-        return Err(ApiError::not_found(format!(
-            "policy set version {version} does not exist"
-        )));
-    };
-    let mut record = civitas_modules::queries::value_json(spaces::AUTHZ_VERSION, &bytes)
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "corrupt_state",
-                "the stored policy set does not decode",
-            )
-        })?;
-    record["policies"] = describe_policies(&record["policies"]);
-    record["height"] = json!(proven.height);
-    Ok(Json(record))
-}
-
-/// Each policy with its effect and description, read from its text.
-fn describe_policies(policies: &serde_json::Value) -> serde_json::Value {
-    let list = policies.as_array().cloned().unwrap_or_default();
-    serde_json::Value::Array(
-        list.into_iter()
-            .map(|mut entry| {
-                let text = entry["text"].as_str().unwrap_or("");
-                let summary = civitas_modules::authz::summarize(text);
-                entry["effect"] = json!(summary.effect);
-                entry["description"] = json!(summary.description);
-                entry
-            })
-            .collect(),
-    )
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/governance/proposals/{id}",
-    operation_id = "getProposal",
-    tag = "governance",
-    summary = "A governance proposal",
-    params(
-        ("id" = u64, Path),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
-    ),
-    responses(
-        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
-        (status = 404, description = "No such proposal.", body = ErrorBody),
-    )
-)]
-async fn proposal(
-    State(node): State<NodeHandle>,
-    Path(id): Path<String>,
-    Query(query): Query<ProofQuery>,
-) -> Result<Json<views::StateValue>, ApiError> {
-    let key = key_from_text(civitas_modules::governance::state::spaces::PROPOSAL, &id)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    found_or_404(
-        &node,
-        key,
-        query.proof,
-        format!("proposal {id} does not exist"),
-    )
-    .await
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/epochs/{epoch}",
-    operation_id = "getEpoch",
-    tag = "governance",
-    summary = "The validator set of an epoch",
-    params(
-        ("epoch" = u64, Path),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
-    ),
-    responses(
-        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
-        (status = 404, description = "The epoch has not started.", body = ErrorBody),
-    )
-)]
-async fn epoch_set(
-    State(node): State<NodeHandle>,
-    Path(epoch): Path<String>,
-    Query(query): Query<ProofQuery>,
-) -> Result<Json<views::StateValue>, ApiError> {
-    let key =
-        key_from_text(spaces::EPOCH, &epoch).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    found_or_404(
-        &node,
-        key,
-        query.proof,
-        format!("epoch {epoch} has not started: its validator set is recorded by the last block of the epoch before"),
-    )
-    .await
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/notary/documents/{hash}",
-    operation_id = "getDocument",
-    tag = "notary",
-    summary = "A notarised document by its SHA-256",
-    params(
-        ("hash" = civitas_core::hash::Hash32, Path, description = "SHA-256 of the document's bytes."),
-        ("proof" = Option<bool>, Query, description = "Include the state proof (hex) against `state_root` (default false)."),
-    ),
-    responses(
-        (status = 200, description = "The value (or its absence) at the latest finalized height.", body = views::StateValue),
-        (status = 404, description = "Never notarised.", body = ErrorBody),
-    )
-)]
-async fn document(
-    State(node): State<NodeHandle>,
-    Path(hash): Path<String>,
-    Query(query): Query<ProofQuery>,
-) -> Result<Json<views::StateValue>, ApiError> {
-    let hash = parse_hash(&hash, "the document's SHA-256")?;
-    let key = civitas_modules::notary::state::document_key(&hash);
-    found_or_404(
-        &node,
-        key,
-        query.proof,
-        format!("no document with SHA-256 {hash} has been notarised"),
-    )
-    .await
-}
-
-fn bundle_response(bundle: civitas_core::bundle::ProofBundle) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/vnd.civitas.proof-bundle"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"proof.cvpb\"",
-            ),
-        ],
-        bundle.to_bytes(),
-    )
-        .into_response()
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/proofs/notary/{hash}",
-    operation_id = "getDocumentProof",
-    tag = "proofs",
-    summary = "Proof bundle for a document (or its absence)",
-    params(
-        ("hash" = civitas_core::hash::Hash32, Path, description = "SHA-256 of the document."),
-    ),
-    responses(
-        (status = 200, description = "A proof bundle (format v4, see docs/PROOFS.md). Verify it offline with `civitas verify`.", body = Binary, content_type = "application/vnd.civitas.proof-bundle"),
-        (status = 503, description = "No certified block yet; retry.", body = ErrorBody),
-    )
-)]
-async fn document_bundle(
-    State(node): State<NodeHandle>,
-    Path(hash): Path<String>,
-) -> Result<Response, ApiError> {
-    let hash = parse_hash(&hash, "the document's SHA-256")?;
-    let key = civitas_modules::notary::state::document_key(&hash);
-    Ok(bundle_response(node.bundle(key).await?))
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use tower::ServiceBuilder;
 
 /// How much load the API accepts.
@@ -73,85 +73,7 @@ impl Default for ApiConfig {
     }
 }
 
-/// Shared budgets handlers draw from.
-#[derive(Clone)]
-pub struct Budgets {
-    heavy: Arc<Semaphore>,
-    streams: Arc<Semaphore>,
-}
-
-impl Budgets {
-    /// Budgets for `limits`.
-    pub fn new(limits: &Limits) -> Self {
-        Self {
-            heavy: Arc::new(Semaphore::new(limits.heavy_concurrency.max(1))),
-            streams: Arc::new(Semaphore::new(limits.event_streams.max(1))),
-        }
-    }
-
-    /// Runs CPU-heavy `work` on a blocking thread, if one of the heavy slots is free.
-    pub async fn heavy<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let permit = self.heavy_slot()?;
-        run_heavy(permit, work).await
-    }
-
-    /// Reads `body` (at most `max_bytes`) and runs CPU-heavy `work` on it, taking a heavy slot
-    /// before reading, so that requests refused for load never make the node hold their body.
-    pub async fn heavy_body<T: Send + 'static>(
-        &self,
-        body: axum::body::Body,
-        max_bytes: usize,
-        work: impl FnOnce(axum::body::Bytes) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let permit = self.heavy_slot()?;
-        let bytes = axum::body::to_bytes(body, max_bytes).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the body is over {max_bytes} bytes, or was not received whole"),
-            )
-        })?;
-        run_heavy(permit, move || work(bytes)).await
-    }
-
-    fn heavy_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        self.heavy
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| busy("the node is already verifying or validating as much as it can"))
-    }
-
-    /// A slot for one event stream, held as long as the stream is open.
-    pub fn stream(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        self.streams
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| busy("this node serves as many event streams as it can"))
-    }
-}
-
-/// Runs `work` on a blocking thread, holding `permit` until it is done.
-async fn run_heavy<T: Send + 'static>(
-    permit: OwnedSemaphorePermit,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    let result = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work()
-    })
-    .await;
-    result.map_err(|e| {
-        tracing::error!(error = %e, "a heavy request failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the request failed inside the node; its operator can find why in the node's log",
-        )
-    })
-}
+pub use civitas_kit::http::Budgets;
 
 /// Requests one client may have in flight at once.
 pub const PER_CLIENT_IN_FLIGHT: u32 = 16;
@@ -226,14 +148,7 @@ async fn per_client_in_flight(
     }
 }
 
-/// 429 with `Retry-After`.
-pub fn busy(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "overloaded",
-        format!("{what}; try again in a moment"),
-    )
-}
+pub use civitas_kit::http::busy;
 
 /// Maps the errors of the concurrency and time limits to JSON answers.
 async fn refused(error: tower::BoxError) -> Response {
@@ -434,11 +349,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn heavy_work_and_event_streams_have_their_own_caps() {
-        let budgets = Budgets::new(&Limits {
-            heavy_concurrency: 1,
-            event_streams: 1,
-            ..Limits::default()
-        });
+        let budgets = Budgets::new(1, 1);
         let (started, waiting) = tokio::sync::oneshot::channel();
         let (release, released) = std::sync::mpsc::channel::<()>();
         let busy = budgets.clone();

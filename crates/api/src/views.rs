@@ -88,30 +88,7 @@ pub fn block(info: &BlockInfo) -> BlockView {
     }
 }
 
-/// A value of the authenticated state, read at the latest finalized height.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct StateValue {
-    /// Its key space, such as `notary/document`.
-    pub space: String,
-    /// Its key id, in hex.
-    pub id: String,
-    /// The finalized height it was read at.
-    pub height: u64,
-    /// The state root of that height, which the proof is against.
-    pub state_root: Hash32,
-    /// Whether the key holds a value.
-    pub found: bool,
-    /// The value's canonical encoding, in hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value_hex: Option<String>,
-    /// The value decoded, for known spaces.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<serde_json::Value>,
-    /// The state proof (of the value or of its absence) against `state_root`, in hex, when
-    /// asked for with `?proof=true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proof_hex: Option<String>,
-}
+pub use civitas_kit::http::StateValue;
 
 /// What became of a transaction, as this node knows it.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -92,15 +92,32 @@ fn every_path_parameter_is_declared() {
     }
 }
 
+/// The Rust files of the API's own routes (`src/`, not the portal's pages in `src/portal/`)
+/// and of every module package's sources (`modules/<name>/src/`).
+fn route_sources() -> Vec<std::path::PathBuf> {
+    let api = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![api.join("src")];
+    let modules = api.join("../../modules");
+    for entry in std::fs::read_dir(&modules).expect("the modules folder") {
+        dirs.push(entry.expect("an entry").path().join("src"));
+    }
+    let mut files = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).expect("a source folder") {
+            files.push(entry.expect("an entry").path());
+        }
+    }
+    files.sort();
+    files
+}
+
 /// Routes are registered only through `routes!`, which declares them in the document: no
-/// `.route(` in the API's sources (the portal's pages, in `src/portal/`, are not the API), and
-/// as many registrations as operations in the document.
+/// `.route(` in the API's sources or the modules' (the portal's pages, in `src/portal/`, are
+/// not the API), and as many registrations as operations in the document.
 #[test]
 fn every_route_is_in_the_document() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
     let mut registrations = 0;
-    for entry in std::fs::read_dir(dir).expect("the sources") {
-        let path = entry.expect("an entry").path();
+    for path in route_sources() {
         if path.extension().is_none_or(|e| e != "rs") {
             continue;
         }

@@ -78,22 +78,7 @@ pub struct BlockInfo {
     pub finalization: Option<Finalization>,
 }
 
-/// Why a query failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum QueryError {
-    /// Nothing there.
-    #[error("{0}")]
-    NotFound(String),
-    /// Try again shortly.
-    #[error("{0}")]
-    Unavailable(String),
-    /// Storage failed.
-    #[error("{0}")]
-    Internal(String),
-    /// Too many queries are waiting; try again shortly.
-    #[error("the node is answering as many queries as it can; try again in a moment")]
-    Busy,
-}
+pub use civitas_kit::ledger::QueryError;
 
 enum Request {
     NetworkTip(oneshot::Sender<u64>),
@@ -175,6 +160,29 @@ type ConnectedKeys = Arc<std::collections::BTreeSet<String>>;
 
 /// How long a reading of the connected peers is reused.
 const CONNECTED_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The node's answers, as a module's routes read them.
+impl civitas_kit::ledger::Read for NodeHandle {
+    fn state(&self, key: StateKey) -> civitas_kit::ledger::Answer<'_, Proven> {
+        Box::pin(NodeHandle::state(self, key))
+    }
+
+    fn bundle(&self, key: StateKey) -> civitas_kit::ledger::Answer<'_, ProofBundle> {
+        Box::pin(NodeHandle::bundle(self, key))
+    }
+
+    fn genesis(&self) -> &civitas_core::genesis::Genesis {
+        NodeHandle::genesis(self)
+    }
+
+    fn height(&self) -> u64 {
+        self.tip().height
+    }
+
+    fn epoch(&self) -> (u64, ValidatorSet) {
+        NodeHandle::epoch(self)
+    }
+}
 
 impl NodeHandle {
     /// Submits a transaction; returns its hash once admitted to the mempool.

@@ -7,9 +7,11 @@
 //! ([`authz::Question`]), the handler that applies it, the module's part of the Cedar schema
 //! and its default policies, and what it writes at genesis and at the end of each block. The
 //! registration list (`civitas_core::modules`) names the struct; `civitas-modules` assembles
-//! the ledger's dispatch, default schema and policies from it.
+//! the ledger's dispatch, default schema and policies, and the API's routes from it.
 
 pub mod authz;
+pub mod http;
+pub mod ledger;
 pub mod space;
 
 pub use civitas_exec::{
@@ -87,5 +89,11 @@ pub trait Module {
         _state: &mut Overlay<'_, S>,
     ) -> impl Future<Output = Result<(), BlockError>> + Send {
         async { Ok(()) }
+    }
+
+    /// The module's HTTP routes under `/v1`, each with its OpenAPI declaration; start from
+    /// [`http::router`]. They read the ledger through their state, a [`ledger::Ledger`].
+    fn routes() -> utoipa_axum::router::OpenApiRouter<ledger::Ledger> {
+        utoipa_axum::router::OpenApiRouter::new()
     }
 }

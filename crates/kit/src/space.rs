@@ -6,7 +6,7 @@
 //! and the CLI read any record through them, so a new module's records can be read, proven
 //! and shown without a line elsewhere.
 
-use civitas_core::bundle::spaces;
+use civitas_core::bundle::{StateKey, spaces};
 use civitas_core::codec::{DecodeError, from_slice};
 use civitas_core::crypto::PublicKey;
 use civitas_core::governance::ValidatorSet;
@@ -51,9 +51,14 @@ pub enum Id {
     PublicKey,
     /// The text itself, as UTF-8.
     Text,
-    /// A module's own form: the text to the bytes, or a sentence saying how ids are written
-    /// (completed as "`<space>` ids are ...").
-    Custom(fn(&str) -> Result<Vec<u8>, String>),
+    /// A module's own form: `parse` makes the text the bytes, or says how ids are written
+    /// (completed as "`<space>` ids are ..."); `show` writes the bytes as that text.
+    Custom {
+        /// The text to the key's bytes.
+        parse: fn(&str) -> Result<Vec<u8>, String>,
+        /// The key's bytes to the text `parse` reads, `None` if they are not an id here.
+        show: fn(&[u8]) -> Option<String>,
+    },
 }
 
 impl Id {
@@ -81,11 +86,39 @@ impl Id {
                 .to_vec(),
             Id::PublicKey => PublicKey::from_hex(text)?.to_bytes().to_vec(),
             Id::Text => text.as_bytes().to_vec(),
-            Id::Custom(parse) => {
+            Id::Custom { parse, .. } => {
                 parse(text).map_err(|how| invalid(format!("{space} ids are {how}")))?
             }
         })
     }
+
+    /// The text of an id, as [`Id::parse`] reads it; `None` if the bytes are not an id of
+    /// this form.
+    pub fn text(self, id: &[u8]) -> Option<String> {
+        match self {
+            Id::Empty => id.is_empty().then(String::new),
+            Id::Number => Some(u64::from_be_bytes(id.try_into().ok()?).to_string()),
+            Id::Year => Some(u32::from_be_bytes(id.try_into().ok()?).to_string()),
+            Id::Hex32(_) | Id::PublicKey => Some(hex::encode(id)),
+            Id::Text => std::str::from_utf8(id).ok().map(str::to_string),
+            Id::Custom { show, .. } => show(id),
+        }
+    }
+}
+
+/// The key named by a space's name and its id as text, among `spaces`; or why there is none
+/// (an unknown space is answered with the list of known ones).
+pub fn key_from_text(spaces: &[&Space], name: &str, id: &str) -> Result<StateKey, DecodeError> {
+    let Some(found) = spaces.iter().find(|space| space.name == name) else {
+        return Err(DecodeError::Invalid {
+            field: "space",
+            reason: format!(
+                "unknown key space {name:?}; known spaces: {}",
+                spaces.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+            ),
+        });
+    };
+    Ok(StateKey::new(name, found.id.parse(name, id)?))
 }
 
 /// The JSON view of a value of type `T`: `view::<Document>` in a [`Space`].

@@ -145,6 +145,13 @@ macro_rules! runtime {
             actions
         }
 
+        /// Every module's HTTP routes, in registration order, each with its declaration for
+        /// the OpenAPI document.
+        pub fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
+            utoipa_axum::router::OpenApiRouter::new()
+                $( .merge(<$module as Module>::routes()) )*
+        }
+
         fn assembled_policies() -> String {
             let parts = [civitas_kit::authz::BASE_POLICIES, $( <$module as Module>::POLICIES, )*];
             parts.join("\n")

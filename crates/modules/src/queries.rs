@@ -21,20 +21,7 @@ pub fn space(name: &str) -> Option<&'static Space> {
 
 /// Builds a typed key from a space name and the id as text.
 pub fn key_from_text(space_name: &str, id: &str) -> Result<StateKey, DecodeError> {
-    let Some(found) = space(space_name) else {
-        return Err(DecodeError::Invalid {
-            field: "space",
-            reason: format!(
-                "unknown key space {space_name:?}; known spaces: {}",
-                spaces()
-                    .iter()
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-    };
-    Ok(StateKey::new(space_name, found.id.parse(space_name, id)?))
+    civitas_kit::space::key_from_text(spaces(), space_name, id)
 }
 
 /// A JSON view of a stored value, if the space is known and the bytes decode.
@@ -97,6 +84,31 @@ pub fn describe_bundle(bundle: &civitas_core::bundle::ProofBundle, genesis_chain
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A key's id written back as text (as proof addresses are) names the same key, in
+        /// every space: `parse(text(parse(t))) == parse(t)`.
+        #[test]
+        fn every_space_writes_its_ids_as_it_reads_them(
+            text in prop_oneof![
+                "[0-9]{1,20}",
+                "[0-9a-fA-F]{64}",
+                "[0-9]{4}/(all|agency/[a-z]{1,8}|vendor/[0-9a-f]{64}|month/2026-0[1-9])",
+                "[0-9]{1,5}/[0-9a-f]{64}",
+                "[a-z]{1,12}",
+                ".{0,24}",
+            ]
+        ) {
+            for space in spaces() {
+                let Ok(id) = space.id.parse(space.name, &text) else { continue };
+                let written = space.id.text(&id);
+                prop_assert!(written.is_some(), "{} cannot write {text:?}", space.name);
+                let again = space.id.parse(space.name, &written.unwrap_or_default());
+                prop_assert_eq!(again.ok(), Some(id), "{} after {:?}", space.name, text);
+            }
+        }
+    }
     use crate::procurement::state as p;
     use crate::treasury::state as t;
     use civitas_core::crypto::AccountId;

@@ -6,6 +6,7 @@
 pub mod authz;
 pub mod cli;
 pub mod handler;
+pub mod routes;
 pub mod state;
 pub mod view;
 
@@ -27,6 +28,10 @@ impl Module for Governance {
     type Instruction = GovernanceInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");
     const POLICIES: &'static str = include_str!("policies.cedar");
+
+    fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
+        routes::routes()
+    }
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(

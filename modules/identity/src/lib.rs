@@ -8,6 +8,7 @@
 pub mod authz;
 pub mod cli;
 pub mod handler;
+pub mod routes;
 pub mod state;
 
 use civitas_core::event::Event;
@@ -35,6 +36,10 @@ impl Module for Identity {
     type Instruction = IdentityInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");
     const POLICIES: &'static str = include_str!("policies.cedar");
+
+    fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
+        routes::routes()
+    }
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod cli;
 pub mod handler;
 pub mod ocds;
+pub mod routes;
 pub mod signals;
 pub mod state;
 
@@ -30,6 +31,10 @@ impl Module for Procurement {
     type Instruction = ProcurementInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");
     const POLICIES: &'static str = include_str!("policies.cedar");
+
+    fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
+        routes::routes()
+    }
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(

@@ -51,17 +51,24 @@ pub mod spaces {
         },
         Space {
             name: BID,
-            id: Id::Custom(|id| {
-                let parsed = id.split_once('/').and_then(|(tender, bidder)| {
-                    Some((tender.parse::<u64>().ok()?, Hash32::from_hex(bidder).ok()?))
-                });
-                let Some((tender, bidder)) = parsed else {
-                    return Err("<tender number>/<bidder account id, hex>".to_string());
-                };
-                let mut bytes = tender.to_be_bytes().to_vec();
-                bytes.extend_from_slice(&bidder.0);
-                Ok(bytes)
-            }),
+            id: Id::Custom {
+                parse: |id| {
+                    let parsed = id.split_once('/').and_then(|(tender, bidder)| {
+                        Some((tender.parse::<u64>().ok()?, Hash32::from_hex(bidder).ok()?))
+                    });
+                    let Some((tender, bidder)) = parsed else {
+                        return Err("<tender number>/<bidder account id, hex>".to_string());
+                    };
+                    let mut bytes = tender.to_be_bytes().to_vec();
+                    bytes.extend_from_slice(&bidder.0);
+                    Ok(bytes)
+                },
+                show: |id| {
+                    let (tender, bidder) = id.split_first_chunk::<8>()?;
+                    (bidder.len() == 32)
+                        .then(|| format!("{}/{}", u64::from_be_bytes(*tender), hex::encode(bidder)))
+                },
+            },
             about: "<tender number>/<bidder account id, hex>",
             describe: None,
             view: view::<Bid>,

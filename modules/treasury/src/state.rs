@@ -94,15 +94,18 @@ pub mod spaces {
         },
         Space {
             name: TOTAL,
-            id: Id::Custom(|id| {
-                if parse_total_id(id).is_none() {
-                    return Err(format!(
-                        "2026/all or 2026/<dimension>/<value>, with dimension agency, \
-                         programme, classification, vendor or month; got {id:?}"
-                    ));
-                }
-                Ok(id.as_bytes().to_vec())
-            }),
+            id: Id::Custom {
+                parse: |id| {
+                    if parse_total_id(id).is_none() {
+                        return Err(format!(
+                            "2026/all or 2026/<dimension>/<value>, with dimension agency, \
+                             programme, classification, vendor or month; got {id:?}"
+                        ));
+                    }
+                    Ok(id.as_bytes().to_vec())
+                },
+                show: |id| std::str::from_utf8(id).ok().map(str::to_string),
+            },
             about: "2026/all, or 2026/<agency|programme|classification|vendor|month>/<value>",
             describe: Some(describe_total),
             view: view::<Total>,

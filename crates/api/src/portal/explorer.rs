@@ -25,14 +25,15 @@ pub async fn home(State(state): State<PortalState>) -> Html<String> {
     let (epoch, set) = node.epoch();
     // The agencies in force now (genesis lists only the founders); if the state cannot be
     // read, the founders, so the page still says who keeps the ledger.
-    let in_force: Vec<(String, String)> = match crate::agencies_in_force(node).await {
-        Ok(list) => list.into_iter().map(|a| (a.id, a.name)).collect(),
-        Err(_) => genesis
-            .agencies
-            .iter()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect(),
-    };
+    let in_force: Vec<(String, String)> =
+        match civitas_modules::governance::routes::agencies_in_force(&state.ledger).await {
+            Ok(list) => list.into_iter().map(|a| (a.id, a.name)).collect(),
+            Err(_) => genesis
+                .agencies
+                .iter()
+                .map(|a| (a.id.clone(), a.name.clone()))
+                .collect(),
+        };
     let mut agencies = Vec::new();
     for (id, name) in &in_force {
         let validating = set.validators.iter().any(|v| &v.agency == id);

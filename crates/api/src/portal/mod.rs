@@ -29,6 +29,8 @@ pub use session::{SESSION_COOKIE, SESSIONS_MAX};
 #[derive(Clone)]
 pub struct PortalState {
     node: NodeHandle,
+    /// The ledger as the modules' routes read it.
+    ledger: civitas_kit::ledger::Ledger,
     sessions: Arc<session::Sessions>,
     challenges: Arc<session::Challenges>,
     /// Whether the session cookie is marked `Secure`.
@@ -36,9 +38,14 @@ pub struct PortalState {
 }
 
 /// The portal's routes (pages, sign-in, assets), to be merged with the API's.
-pub fn router(node: NodeHandle, config: &crate::ApiConfig) -> Router {
+pub fn router(
+    node: NodeHandle,
+    ledger: civitas_kit::ledger::Ledger,
+    config: &crate::ApiConfig,
+) -> Router {
     let state = PortalState {
         node,
+        ledger,
         sessions: Arc::new(session::Sessions::default()),
         challenges: Arc::new(session::Challenges::default()),
         secure_cookies: config.secure_cookies,
@@ -177,8 +184,8 @@ impl PageError {
     }
 }
 
-impl From<civitas_consensus::service::QueryError> for PageError {
-    fn from(error: civitas_consensus::service::QueryError) -> Self {
+impl From<civitas_kit::ledger::QueryError> for PageError {
+    fn from(error: civitas_kit::ledger::QueryError) -> Self {
         ApiError::from(error).into()
     }
 }

@@ -9,11 +9,13 @@ use super::html::{
     Page, esc, facts, grouped, notice, proof_link, short_hex, table, time, tx_link, url_segment,
 };
 use super::{PageError, PortalState, render};
-use crate::public_money::{self, ListQuery};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse as _, Response};
 use civitas_core::time::TimestampMs;
+use civitas_kit::http::ListQuery;
+use civitas_modules::procurement::routes as procurement;
+use civitas_modules::treasury::routes as treasury;
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -48,8 +50,8 @@ fn total_href(year: &str, dimension: &str, value: &str) -> String {
 }
 
 async fn breakdown(state: &PortalState, year: &str, dimension: &str) -> Vec<Value> {
-    match public_money::breakdown(
-        State(state.node.clone()),
+    match treasury::breakdown(
+        State(state.ledger.clone()),
         Path((year.to_string(), dimension.to_string())),
     )
     .await
@@ -142,7 +144,7 @@ pub async fn spending(
     Path(year): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let node = &state.node;
-    let overview = public_money::year(State(node.clone()), Path(year.clone())).await;
+    let overview = treasury::year(State(state.ledger.clone()), Path(year.clone())).await;
     let year_number: u32 = year.parse().unwrap_or(0);
     let pager = format!(
         "<p class=\"pager\"><a href=\"/spending/{p}\" rel=\"prev\">Fiscal year {p}</a> \
@@ -198,7 +200,7 @@ pub async fn spending(
         .iter()
         .map(|a| (a.id.clone(), a.name.clone()))
         .collect();
-    if let Ok(list) = crate::agencies_in_force(node).await {
+    if let Ok(list) = civitas_modules::governance::routes::agencies_in_force(&state.ledger).await {
         agencies.extend(list.into_iter().map(|a| (a.id, a.name)));
     }
     let agency_name = |id: &str| agencies.get(id).cloned().unwrap_or_else(|| id.to_string());
@@ -262,14 +264,13 @@ pub async fn total(
     Path((year, rest)): Path<(String, String)>,
     Query(query): Query<RecordsQuery>,
 ) -> Result<Html<String>, PageError> {
-    let node = &state.node;
     let path = if rest == "all" {
         year.clone()
     } else {
         format!("{year}/{rest}")
     };
-    let Json(view) = public_money::total(
-        State(node.clone()),
+    let Json(view) = treasury::total(
+        State(state.ledger.clone()),
         Path(path),
         Query(ListQuery {
             limit: Some(RECORDS_PER_PAGE),
@@ -404,8 +405,8 @@ fn stage_words(stage: &str, deadline_passed: bool) -> String {
 
 pub async fn procurement(State(state): State<PortalState>) -> Result<Html<String>, PageError> {
     let now = TimestampMs(state.node.tip().timestamp.0).rfc3339();
-    let Json(view) = public_money::tenders(
-        State(state.node.clone()),
+    let Json(view) = procurement::tenders(
+        State(state.ledger.clone()),
         Query(ListQuery {
             limit: Some(200),
             before: None,
@@ -502,7 +503,7 @@ fn labelled_proof(url: &str, label: &str) -> String {
 
 /// A vendor's registered name with its account, or the account alone.
 async fn vendor(state: &PortalState, account: &str) -> String {
-    match public_money::vendor(State(state.node.clone()), Path(account.to_string())).await {
+    match treasury::vendor(State(state.ledger.clone()), Path(account.to_string())).await {
         Ok(Json(v)) => format!(
             "{} {}",
             esc(v["name"].as_str().unwrap_or("")),
@@ -520,7 +521,7 @@ pub async fn tender(
     State(state): State<PortalState>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let Json(view) = public_money::tender(State(state.node.clone()), Path(id.clone())).await?;
+    let Json(view) = procurement::tender(State(state.ledger.clone()), Path(id.clone())).await?;
     let t = &view["tender"];
     let mut names = std::collections::BTreeMap::new();
     let accounts = view["bids"]

@@ -501,15 +501,18 @@ async fn activity(state: &PortalState, account: &AccountId) -> (Vec<Vec<String>>
 /// What the ledger's own records hold for a business: its vendor registration and this year's
 /// money (from the vendor total, complete and provable), and its bids on the latest tenders.
 async fn business(state: &PortalState, account: &AccountId) -> String {
-    use crate::public_money::{self, ListQuery};
     use axum::extract::{Path, Query};
+    use civitas_kit::http::ListQuery;
+    use civitas_modules::procurement::routes as procurement;
+    use civitas_modules::treasury::routes as treasury;
     let node = &state.node;
     let id = account.to_hex();
     let mut out = String::new();
-    if let Ok(Json(vendor)) = public_money::vendor(State(node.clone()), Path(id.clone())).await {
+    if let Ok(Json(vendor)) = treasury::vendor(State(state.ledger.clone()), Path(id.clone())).await
+    {
         let (year, ..) = TimestampMs(node.tip().timestamp.0).civil();
-        let money = match public_money::total(
-            State(node.clone()),
+        let money = match treasury::total(
+            State(state.ledger.clone()),
             Path(format!("{year}/vendor/{id}")),
             Query(ListQuery {
                 limit: Some(1),
@@ -536,8 +539,8 @@ async fn business(state: &PortalState, account: &AccountId) -> String {
             esc(vendor["registration"].as_str().unwrap_or(""))
         );
     }
-    let Ok(Json(tenders)) = public_money::tenders(
-        State(node.clone()),
+    let Ok(Json(tenders)) = procurement::tenders(
+        State(state.ledger.clone()),
         Query(ListQuery {
             limit: Some(ACCOUNT_TENDERS_MAX),
             before: None,

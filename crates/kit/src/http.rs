@@ -1,0 +1,416 @@
+//! A module's HTTP routes: the errors every route answers with, the view of a state value,
+//! and the helpers routes share (reading a record or answering 404, a proof bundle's answer,
+//! parsing ids).
+//!
+//! A module declares its routes in [`crate::Module::routes`]: each handler carries its
+//! `#[utoipa::path]` declaration and is registered with `utoipa_axum::routes!`, so the API's
+//! OpenAPI document describes it from the same declaration. Every route's state is the
+//! [`Ledger`]: reads of the latest finalized state, never the node itself.
+
+use crate::ledger::{Ledger, QueryError};
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use civitas_core::bundle::{ProofBundle, StateKey};
+use civitas_core::hash::Hash32;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use utoipa_axum::router::OpenApiRouter;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The code and message of an error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, such as `not_found` or `bad_nonce`.
+    pub code: String,
+    /// What happened and what to do next, for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and `message`.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// 400 with code `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404 with code `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 500 with code `internal`: `detail` (what failed inside the node) goes to the node's log
+    /// for its operator; the client is told only that something failed.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "a request failed inside the node");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the node could not read its own records; its operator can find why in the node's \
+             log",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = Json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        })
+        .into_response();
+        *response.status_mut() = self.status;
+        if self.status == StatusCode::TOO_MANY_REQUESTS
+            || self.status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            QueryError::Unavailable(m) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
+            // What failed inside the node is for its operator, not for whoever asked.
+            QueryError::Internal(detail) => Self::internal(detail),
+            QueryError::Busy => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "overloaded",
+                QueryError::Busy.to_string(),
+            ),
+        }
+    }
+}
+
+/// A module's routes, grouped in the document under the tag `name` (the module's name) with
+/// `description`. Register each handler with `.routes(utoipa_axum::routes!(handler))`.
+pub fn router(name: &str, description: &str) -> OpenApiRouter<Ledger> {
+    let mut document = utoipa::openapi::OpenApi::default();
+    document.tags = Some(vec![
+        utoipa::openapi::tag::TagBuilder::new()
+            .name(name)
+            .description(Some(description))
+            .build(),
+    ]);
+    OpenApiRouter::with_openapi(document)
+}
+
+/// A value of the authenticated state, read at the latest finalized height.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StateValue {
+    /// Its key space, such as `notary/document`.
+    pub space: String,
+    /// Its key id, in hex.
+    pub id: String,
+    /// The finalized height it was read at.
+    pub height: u64,
+    /// The state root of that height, which the proof is against.
+    pub state_root: Hash32,
+    /// Whether the key holds a value.
+    pub found: bool,
+    /// The value's canonical encoding, in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_hex: Option<String>,
+    /// The value decoded, for known spaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// The state proof (of the value or of its absence) against `state_root`, in hex, when
+    /// asked for with `?proof=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof_hex: Option<String>,
+}
+
+/// `?proof=true`: include the state proof.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProofQuery {
+    /// Include the state proof (hex) against `state_root` (default false).
+    #[serde(default)]
+    #[param(required = false)]
+    pub proof: bool,
+}
+
+/// The value at `key` (or its absence) at the latest finalized height, decoded where its space
+/// is known, with its proof if `with_proof`.
+pub async fn read_state(
+    ledger: &Ledger,
+    key: StateKey,
+    with_proof: bool,
+) -> Result<StateValue, ApiError> {
+    let proven = ledger.state(key.clone()).await?;
+    Ok(StateValue {
+        id: hex::encode(&key.id),
+        height: proven.height,
+        state_root: proven.root,
+        found: proven.value.is_some(),
+        value_hex: proven.value.as_ref().map(hex::encode),
+        value: proven
+            .value
+            .as_ref()
+            .and_then(|value| ledger.view(&key.space, value)),
+        proof_hex: with_proof.then(|| hex::encode(&proven.proof)),
+        space: key.space,
+    })
+}
+
+/// The value at `key` as [`read_state`] reads it, or 404 saying `missing` when there is none.
+pub async fn found_or_404(
+    ledger: &Ledger,
+    key: StateKey,
+    with_proof: bool,
+    missing: String,
+) -> Result<Json<StateValue>, ApiError> {
+    let view = read_state(ledger, key, with_proof).await?;
+    if !view.found {
+        return Err(ApiError::not_found(missing));
+    }
+    Ok(Json(view))
+}
+
+/// The decoded value at `key` (null if absent or not decodable) and the height it was read at.
+pub async fn read_value(
+    ledger: &Ledger,
+    key: StateKey,
+) -> Result<(serde_json::Value, u64), ApiError> {
+    let view = read_state(ledger, key, false).await?;
+    Ok((view.value.unwrap_or_default(), view.height))
+}
+
+/// The key of `id` (as text) in space `space`, or 400 saying how its ids are written.
+pub fn key(ledger: &Ledger, space: &str, id: &str) -> Result<StateKey, ApiError> {
+    crate::space::key_from_text(ledger.spaces(), space, id)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Where the proof bundle of `key` is served: `/v1/proofs/state/<space>/<id>`.
+pub fn proof_url(ledger: &Ledger, key: &StateKey) -> String {
+    let id = ledger
+        .space(&key.space)
+        .and_then(|space| space.id.text(&key.id))
+        .unwrap_or_else(|| hex::encode(&key.id));
+    format!("/v1/proofs/state/{}/{id}", key.space)
+}
+
+/// A proof bundle as the answer: its canonical bytes, to save as a file.
+pub fn bundle_response(bundle: ProofBundle) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.civitas.proof-bundle"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"proof.cvpb\"",
+            ),
+        ],
+        bundle.to_bytes(),
+    )
+        .into_response()
+}
+
+/// A 32-byte hash written in hex, or 400 saying that `what` must be one.
+pub fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {
+    Hash32::from_hex(text)
+        .map_err(|_| ApiError::bad_request(format!("{what} must be 64 hexadecimal characters")))
+}
+
+/// Bytes sent as they are (a transaction's or a proof bundle's encoding), in a document.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .content_media_type("application/octet-stream")
+            .description(Some(
+                "Raw bytes, in the canonical encoding (docs/PROOFS.md).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
+/// 429 with `Retry-After`.
+pub fn busy(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "overloaded",
+        format!("{what}; try again in a moment"),
+    )
+}
+
+/// Shared budgets handlers draw from.
+#[derive(Clone)]
+pub struct Budgets {
+    heavy: Arc<Semaphore>,
+    streams: Arc<Semaphore>,
+}
+
+impl Budgets {
+    /// Budgets of `heavy` CPU-heavy requests and `streams` event streams at once (at least
+    /// one of each).
+    pub fn new(heavy: usize, streams: usize) -> Self {
+        Self {
+            heavy: Arc::new(Semaphore::new(heavy.max(1))),
+            streams: Arc::new(Semaphore::new(streams.max(1))),
+        }
+    }
+
+    /// Runs CPU-heavy `work` on a blocking thread, if one of the heavy slots is free.
+    pub async fn heavy<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = self.heavy_slot()?;
+        run_heavy(permit, work).await
+    }
+
+    /// Reads `body` (at most `max_bytes`) and runs CPU-heavy `work` on it, taking a heavy slot
+    /// before reading, so that requests refused for load never make the node hold their body.
+    pub async fn heavy_body<T: Send + 'static>(
+        &self,
+        body: axum::body::Body,
+        max_bytes: usize,
+        work: impl FnOnce(axum::body::Bytes) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = self.heavy_slot()?;
+        let bytes = axum::body::to_bytes(body, max_bytes).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is over {max_bytes} bytes, or was not received whole"),
+            )
+        })?;
+        run_heavy(permit, move || work(bytes)).await
+    }
+
+    fn heavy_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.heavy
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy("the node is already verifying or validating as much as it can"))
+    }
+
+    /// A slot for one event stream, held as long as the stream is open.
+    pub fn stream(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.streams
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy("this node serves as many event streams as it can"))
+    }
+}
+
+/// Runs `work` on a blocking thread, holding `permit` until it is done.
+async fn run_heavy<T: Send + 'static>(
+    permit: OwnedSemaphorePermit,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await;
+    result.map_err(|e| {
+        tracing::error!(error = %e, "a heavy request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request failed inside the node; its operator can find why in the node's log",
+        )
+    })
+}
+
+/// Most records one list returns.
+pub const LIST_MAX: usize = 500;
+
+/// `?limit=&before=`: a page of a list that is newest first.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Most records to return (1 to 500; default 100).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 500)]
+    pub limit: Option<usize>,
+    /// Continue below this number (lists are newest first).
+    pub before: Option<u64>,
+}
+
+impl ListQuery {
+    /// The number of records to return: `limit` within 1 to [`LIST_MAX`], 100 by default.
+    pub fn limit(&self) -> usize {
+        self.limit.unwrap_or(100).clamp(1, LIST_MAX)
+    }
+}
+
+/// The record at `key`, decoded, or 404 saying `missing`.
+pub async fn must<T: commonware_codec::Decode<Cfg = ()>>(
+    ledger: &Ledger,
+    key: StateKey,
+    missing: String,
+) -> Result<T, ApiError> {
+    ledger
+        .value(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found(missing))
+}
+
+/// `view` with `proof_bundle`: where the proof of `key` is served.
+pub fn with_proof(
+    ledger: &Ledger,
+    mut view: serde_json::Value,
+    key: &StateKey,
+) -> serde_json::Value {
+    view["proof_bundle"] = serde_json::Value::String(proof_url(ledger, key));
+    view
+}
+
+/// The record at `key` as JSON with its `proof_bundle`, or 404 saying `missing`.
+pub async fn record<T: commonware_codec::Decode<Cfg = ()> + Serialize>(
+    ledger: &Ledger,
+    key: StateKey,
+    missing: String,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let record: T = must(ledger, key.clone(), missing).await?;
+    let view = serde_json::to_value(&record).unwrap_or_default();
+    Ok(Json(with_proof(ledger, view, &key)))
+}
+
+/// A number in a path, or 400 saying that `what` must be one.
+pub fn parse_number(text: &str, what: &str) -> Result<u64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("{what} must be a number; got {text:?}")))
+}

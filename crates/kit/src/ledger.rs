@@ -1,0 +1,131 @@
+//! What a module's routes and pages read: the ledger as of the node's latest finalized block.
+//!
+//! A node implements [`Read`] (its consensus service does); the API wraps it in a [`Ledger`]
+//! with the assembled key spaces and hands that to every module's routes as their state. A
+//! module never sees the node itself, so its routes can read and prove records but cannot
+//! submit, vote or change anything.
+
+use crate::space::Space;
+use civitas_core::bundle::{ProofBundle, StateKey};
+use civitas_core::codec::from_slice;
+use civitas_core::genesis::Genesis;
+use civitas_core::governance::ValidatorSet;
+pub use civitas_state::proof::Proven;
+use commonware_codec::Decode;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// Why a read failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QueryError {
+    /// Nothing there.
+    #[error("{0}")]
+    NotFound(String),
+    /// Try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Storage failed.
+    #[error("{0}")]
+    Internal(String),
+    /// Too many queries are waiting; try again shortly.
+    #[error("the node is answering as many queries as it can; try again in a moment")]
+    Busy,
+}
+
+/// An answer the node gives later.
+pub type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, QueryError>> + Send + 'a>>;
+
+/// What a node answers about its latest finalized state.
+pub trait Read: Send + Sync + 'static {
+    /// A key's value (or absence) with its proof against the state root of the latest
+    /// finalized height.
+    fn state(&self, key: StateKey) -> Answer<'_, Proven>;
+    /// A proof bundle for a key's value (or absence) at the latest certified height.
+    fn bundle(&self, key: StateKey) -> Answer<'_, ProofBundle>;
+    /// The genesis document.
+    fn genesis(&self) -> &Genesis;
+    /// The latest finalized height.
+    fn height(&self) -> u64;
+    /// The current epoch and its validator set.
+    fn epoch(&self) -> (u64, ValidatorSet);
+}
+
+/// The ledger as a module's routes read it: a node's answers and the key spaces of every
+/// registered module. Cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    node: Arc<dyn Read>,
+    spaces: &'static [&'static Space],
+}
+
+impl Ledger {
+    /// `node`'s answers, read through `spaces` (the assembled list of every key space).
+    pub fn new(node: impl Read, spaces: &'static [&'static Space]) -> Self {
+        Self {
+            node: Arc::new(node),
+            spaces,
+        }
+    }
+
+    /// See [`Read::state`].
+    pub async fn state(&self, key: StateKey) -> Result<Proven, QueryError> {
+        self.node.state(key).await
+    }
+
+    /// See [`Read::bundle`].
+    pub async fn bundle(&self, key: StateKey) -> Result<ProofBundle, QueryError> {
+        self.node.bundle(key).await
+    }
+
+    /// The value at `key`, decoded; `None` if absent, an error if the stored bytes do not
+    /// decode as `T` (the node's fault, not the client's).
+    pub async fn value<T: Decode<Cfg = ()>>(&self, key: StateKey) -> Result<Option<T>, QueryError> {
+        let proven = self.node.state(key.clone()).await?;
+        match proven.value {
+            None => Ok(None),
+            Some(bytes) => from_slice::<T>(&bytes, &()).map(Some).map_err(|e| {
+                QueryError::Internal(format!(
+                    "the stored value of {} does not decode: {e}",
+                    key.display()
+                ))
+            }),
+        }
+    }
+
+    /// A record the ledger always holds, decoded (absent is the node's fault too).
+    pub async fn required<T: Decode<Cfg = ()>>(&self, key: StateKey) -> Result<T, QueryError> {
+        let missing = format!("{} is missing from the state", key.display());
+        self.value(key).await?.ok_or(QueryError::Internal(missing))
+    }
+
+    /// See [`Read::genesis`].
+    pub fn genesis(&self) -> &Genesis {
+        self.node.genesis()
+    }
+
+    /// See [`Read::height`].
+    pub fn height(&self) -> u64 {
+        self.node.height()
+    }
+
+    /// See [`Read::epoch`].
+    pub fn epoch(&self) -> (u64, ValidatorSet) {
+        self.node.epoch()
+    }
+
+    /// Every key space, the ledger's first, then each module's in registration order.
+    pub fn spaces(&self) -> &'static [&'static Space] {
+        self.spaces
+    }
+
+    /// The key space named `name`.
+    pub fn space(&self, name: &str) -> Option<&'static Space> {
+        self.spaces.iter().copied().find(|space| space.name == name)
+    }
+
+    /// The JSON view of `bytes` stored in space `space`, if the space is known and they decode.
+    pub fn view(&self, space: &str, bytes: &[u8]) -> Option<serde_json::Value> {
+        self.space(space).and_then(|s| (s.view)(bytes))
+    }
+}
