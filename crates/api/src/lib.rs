@@ -68,6 +68,10 @@ pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
     document.merge(module_document);
     let document = OpenApiJson(Bytes::from(served(document).to_string()));
     let ledger = Ledger::new(node.clone(), civitas_modules::queries::spaces());
+    let site = civitas_kit::portal::Site {
+        ledger: ledger.clone(),
+        sections: portal::sections(),
+    };
     let routes = api
         .with_state(node.clone())
         .merge(modules.with_state(ledger.clone()))
@@ -76,7 +80,11 @@ pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
         .layer(Extension(document))
         .layer(Extension(ledger.clone()))
-        .merge(portal::router(node, ledger, config))
+        .merge(portal::router(node, site.clone(), config))
+        .layer(axum::middleware::map_response_with_state(
+            site,
+            civitas_kit::portal::error_pages,
+        ))
         .layer(Extension(budgets));
     limits::apply(routes, &config.limits)
 }

@@ -200,6 +200,10 @@ fn api_checks(devnet: &Devnet) {
     assert_eq!(status, 404);
     assert!(headers.contains("content-security-policy: default-src 'self'; script-src 'self'"));
     assert!(body.contains("There is no page at /no/such/page"));
+    // Error pages carry the site's layout: the chain's name and every module's section.
+    assert!(body.contains("civitas-devnet"), "{body}");
+    assert!(body.contains("href=\"/procurement\""), "{body}");
+    assert!(body.contains("href=\"/spending\""), "{body}");
     let (status, _, body) = fetch(&format!("{api}/v1/no-such-endpoint"));
     assert_eq!(status, 404);
     assert!(body.contains("\"code\":\"not_found\""));
@@ -208,8 +212,10 @@ fn api_checks(devnet: &Devnet) {
     assert!(!body.contains("<script>"));
     let (status, _, _) = fetch(&format!("{api}/spending/99999999999"));
     assert_eq!(status, 400);
-    let (status, _, _) = fetch(&format!("{api}/procurement/tenders/999"));
+    let (status, _, body) = fetch(&format!("{api}/procurement/tenders/999"));
     assert_eq!(status, 404);
+    assert!(body.contains("tender 999 does not exist"), "{body}");
+    assert!(body.contains("href=\"/spending\""), "{body}");
     let (status, _, _) = fetch(&format!("{api}/explorer/blocks/999999999"));
     assert_eq!(status, 404);
     let (status, _, body) = fetch(&format!("{api}/explorer/epochs/0"));

@@ -179,6 +179,10 @@ impl civitas_kit::ledger::Read for NodeHandle {
         self.tip().height
     }
 
+    fn time(&self) -> civitas_core::time::TimestampMs {
+        self.tip().timestamp
+    }
+
     fn epoch(&self) -> (u64, ValidatorSet) {
         NodeHandle::epoch(self)
     }

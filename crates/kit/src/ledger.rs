@@ -10,6 +10,7 @@ use civitas_core::bundle::{ProofBundle, StateKey};
 use civitas_core::codec::from_slice;
 use civitas_core::genesis::Genesis;
 use civitas_core::governance::ValidatorSet;
+use civitas_core::time::TimestampMs;
 pub use civitas_state::proof::Proven;
 use commonware_codec::Decode;
 use std::future::Future;
@@ -47,6 +48,8 @@ pub trait Read: Send + Sync + 'static {
     fn genesis(&self) -> &Genesis;
     /// The latest finalized height.
     fn height(&self) -> u64;
+    /// The time of the latest finalized block (what "now" is on pages that show the ledger).
+    fn time(&self) -> TimestampMs;
     /// The current epoch and its validator set.
     fn epoch(&self) -> (u64, ValidatorSet);
 }
@@ -107,6 +110,11 @@ impl Ledger {
     /// See [`Read::height`].
     pub fn height(&self) -> u64 {
         self.node.height()
+    }
+
+    /// See [`Read::time`].
+    pub fn time(&self) -> TimestampMs {
+        self.node.time()
     }
 
     /// See [`Read::epoch`].

@@ -12,6 +12,7 @@
 pub mod authz;
 pub mod http;
 pub mod ledger;
+pub mod portal;
 pub mod space;
 
 pub use civitas_exec::{
@@ -20,6 +21,7 @@ pub use civitas_exec::{
 pub use civitas_state::{StateError, StateView};
 
 use authz::Question;
+use civitas_core::crypto::AccountId;
 use civitas_core::event::Event;
 use civitas_core::genesis::Genesis;
 use civitas_core::identity::Account;
@@ -95,5 +97,26 @@ pub trait Module {
     /// [`http::router`]. They read the ledger through their state, a [`ledger::Ledger`].
     fn routes() -> utoipa_axum::router::OpenApiRouter<ledger::Ledger> {
         utoipa_axum::router::OpenApiRouter::new()
+    }
+
+    /// The module's sections of the portal, in navigation order (each with its card on the
+    /// home page); its pages are under them.
+    const SECTIONS: &'static [portal::Section] = &[];
+
+    /// The module's portal pages.
+    fn pages() -> axum::Router<portal::Site> {
+        axum::Router::new()
+    }
+
+    /// The agency console's forms for the module's instructions, in the order work runs.
+    const ACTIONS: &'static [portal::Action] = &[];
+
+    /// What the module shows a signed-in person about `account` on their account page, as
+    /// HTML (empty: nothing).
+    fn account_page(
+        _site: &portal::Site,
+        _account: &AccountId,
+    ) -> impl Future<Output = String> + Send {
+        async { String::new() }
     }
 }

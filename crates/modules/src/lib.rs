@@ -152,6 +152,35 @@ macro_rules! runtime {
                 $( .merge(<$module as Module>::routes()) )*
         }
 
+        /// Every module's sections of the portal, in registration order.
+        pub fn sections() -> Vec<civitas_kit::portal::Section> {
+            let mut all = Vec::new();
+            $( all.extend_from_slice(<$module as Module>::SECTIONS); )*
+            all
+        }
+
+        /// Every module's portal pages.
+        pub fn pages() -> axum::Router<civitas_kit::portal::Site> {
+            axum::Router::new()
+                $( .merge(<$module as Module>::pages()) )*
+        }
+
+        /// Every module's forms in the agency console, in registration order.
+        pub fn actions() -> impl Iterator<Item = &'static civitas_kit::portal::Action> {
+            std::iter::empty()
+                $( .chain(<$module as Module>::ACTIONS.iter()) )*
+        }
+
+        /// What every module shows a signed-in person about `account`, in registration order.
+        pub async fn account_pages(
+            site: &civitas_kit::portal::Site,
+            account: &civitas_core::crypto::AccountId,
+        ) -> String {
+            let mut html = String::new();
+            $( html.push_str(&<$module as Module>::account_page(site, account).await); )*
+            html
+        }
+
         fn assembled_policies() -> String {
             let parts = [civitas_kit::authz::BASE_POLICIES, $( <$module as Module>::POLICIES, )*];
             parts.join("\n")

@@ -8,6 +8,7 @@
 pub mod authz;
 pub mod cli;
 pub mod handler;
+pub mod portal;
 pub mod routes;
 pub mod state;
 
@@ -40,6 +41,8 @@ impl Module for Identity {
     fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
         routes::routes()
     }
+
+    const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(

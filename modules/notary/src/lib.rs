@@ -7,6 +7,7 @@
 pub mod authz;
 pub mod cli;
 pub mod handler;
+pub mod portal;
 pub mod routes;
 pub mod state;
 
@@ -31,6 +32,8 @@ impl Module for Notary {
     fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
         routes::routes()
     }
+
+    const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(

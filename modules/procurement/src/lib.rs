@@ -10,6 +10,7 @@ pub mod authz;
 pub mod cli;
 pub mod handler;
 pub mod ocds;
+pub mod portal;
 pub mod routes;
 pub mod signals;
 pub mod state;
@@ -34,6 +35,21 @@ impl Module for Procurement {
 
     fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
         routes::routes()
+    }
+
+    const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    const SECTIONS: &'static [civitas_kit::portal::Section] = portal::SECTIONS;
+
+    fn pages() -> axum::Router<civitas_kit::portal::Site> {
+        portal::pages()
+    }
+
+    async fn account_page(
+        site: &civitas_kit::portal::Site,
+        account: &civitas_core::crypto::AccountId,
+    ) -> String {
+        portal::account_page(site, account).await
     }
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 

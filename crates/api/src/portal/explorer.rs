@@ -18,6 +18,23 @@ pub const RECENT_TX_SCAN_BLOCKS: u64 = 400;
 /// Most recent transactions listed on the explorer.
 pub const RECENT_TXS: usize = 15;
 
+/// The home page's cards of the sections that have one (the modules', in registration order).
+fn module_cards(site: &civitas_kit::portal::Site) -> String {
+    let mut cards = String::new();
+    for section in site.sections {
+        if let Some((heading, text)) = section.card {
+            let _ = write!(
+                cards,
+                "<a class=\"card\" href=\"{}\"><h2>{}</h2><p>{}</p></a>",
+                esc(section.path),
+                esc(heading),
+                esc(text)
+            );
+        }
+    }
+    cards
+}
+
 pub async fn home(State(state): State<PortalState>) -> Html<String> {
     let node = &state.node;
     let tip = node.tip();
@@ -26,7 +43,7 @@ pub async fn home(State(state): State<PortalState>) -> Html<String> {
     // The agencies in force now (genesis lists only the founders); if the state cannot be
     // read, the founders, so the page still says who keeps the ledger.
     let in_force: Vec<(String, String)> =
-        match civitas_modules::governance::routes::agencies_in_force(&state.ledger).await {
+        match civitas_modules::governance::routes::agencies_in_force(&state.site.ledger).await {
             Ok(list) => list.into_iter().map(|a| (a.id, a.name)).collect(),
             Err(_) => genesis
                 .agencies
@@ -51,10 +68,7 @@ pub async fn home(State(state): State<PortalState>) -> Html<String> {
          <div class=\"cards\">\
          <a class=\"card\" href=\"/verify\"><h2>Verify a document</h2><p>Check whether a file was \
          notarised, by whom and when. The file never leaves your device.</p></a>\
-         <a class=\"card\" href=\"/spending\"><h2>Public spending</h2><p>Budgets, commitments and \
-         payments by agency, programme and month, each figure with its records and proof.</p></a>\
-         <a class=\"card\" href=\"/procurement\"><h2>Procurement</h2><p>Tenders from plan to \
-         payment: bids after opening, awards, contracts and integrity signals.</p></a>\
+         {module_cards}\
          <a class=\"card\" href=\"/explorer\"><h2>Explorer</h2><p>Every block and transaction as \
          it is finalized, with receipts and events.</p></a>\
          </div>\
@@ -62,6 +76,7 @@ pub async fn home(State(state): State<PortalState>) -> Html<String> {
          <p>Officials and citizens: <a href=\"/sign-in\">sign in with your key</a> to see your \
          account or use the agency console.</p>",
         chain = esc(&genesis.chain_id),
+        module_cards = module_cards(&state.site),
         n = in_force.len(),
         facts = facts(&[
             (

@@ -6,21 +6,19 @@
 //! sign in the browser (WebCrypto Ed25519) so the server never sees a private key. There is no
 //! build step: the scripts and the stylesheet are files compiled into the binary.
 
-mod charts;
 mod explorer;
-mod html;
-mod money;
 mod session;
 
-use crate::error::ApiError;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use civitas_consensus::service::NodeHandle;
-use html::{Page, esc};
+use civitas_kit::portal::html::{self, Page};
+use civitas_kit::portal::{PageError, Section, Site};
 use std::sync::Arc;
+use std::sync::LazyLock;
 
 pub use session::{SESSION_COOKIE, SESSIONS_MAX};
 
@@ -29,8 +27,8 @@ pub use session::{SESSION_COOKIE, SESSIONS_MAX};
 #[derive(Clone)]
 pub struct PortalState {
     node: NodeHandle,
-    /// The ledger as the modules' routes read it.
-    ledger: civitas_kit::ledger::Ledger,
+    /// The ledger and the site's sections, as the modules' pages read them.
+    site: Site,
     sessions: Arc<session::Sessions>,
     challenges: Arc<session::Challenges>,
     /// Whether the session cookie is marked `Secure`.
@@ -38,14 +36,10 @@ pub struct PortalState {
 }
 
 /// The portal's routes (pages, sign-in, assets), to be merged with the API's.
-pub fn router(
-    node: NodeHandle,
-    ledger: civitas_kit::ledger::Ledger,
-    config: &crate::ApiConfig,
-) -> Router {
+pub fn router(node: NodeHandle, site: Site, config: &crate::ApiConfig) -> Router {
     let state = PortalState {
         node,
-        ledger,
+        site: site.clone(),
         sessions: Arc::new(session::Sessions::default()),
         challenges: Arc::new(session::Challenges::default()),
         secure_cookies: config.secure_cookies,
@@ -58,11 +52,6 @@ pub fn router(
         .route("/explorer/go", get(explorer::go))
         .route("/explorer/epochs/{epoch}", get(explorer::epoch))
         .route("/verify", get(explorer::verify))
-        .route("/spending", get(money::spending_now))
-        .route("/spending/{year}", get(money::spending))
-        .route("/spending/{year}/{*total}", get(money::total))
-        .route("/procurement", get(money::procurement))
-        .route("/procurement/tenders/{id}", get(money::tender))
         .route("/sign-in", get(session::sign_in_page))
         .route("/account", get(session::account))
         .route("/console", get(session::console))
@@ -70,12 +59,30 @@ pub fn router(
         .route("/portal/session", post(session::start))
         .route("/portal/session/end", post(session::end))
         .route("/assets/{file}", get(asset))
+        .with_state(state)
+        .merge(civitas_modules::pages().with_state(site))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::REQUEST_BODY_MAX_BYTES,
         ))
-        .with_state(state)
 }
+
+/// The site's sections in navigation order: the node's own pages, then each module's.
+pub fn sections() -> &'static [Section] {
+    &SECTIONS
+}
+
+static SECTIONS: LazyLock<Vec<Section>> = LazyLock::new(|| {
+    let mut sections = vec![
+        Section::new("/", "Home"),
+        Section::new("/explorer", "Explorer"),
+        Section::new("/verify", "Verify"),
+    ];
+    sections.extend(civitas_modules::sections());
+    sections.push(Section::new("/account", "My account"));
+    sections.push(Section::new("/console", "Agency console"));
+    sections
+});
 
 /// Headers on every portal response: no inline script or style, no framing, no sniffing, no
 /// referrer leaking ids to other sites.
@@ -159,67 +166,7 @@ async fn asset(Path(file): Path<String>) -> Response {
 
 /// A rendered page for `state`'s chain.
 fn render(state: &PortalState, page: Page<'_>) -> Html<String> {
-    Html(page.render(&state.node.genesis().chain_id))
-}
-
-/// A page that could not be shown: a status, a heading and what to do.
-#[derive(Debug)]
-pub struct PageError {
-    status: StatusCode,
-    title: String,
-    message: String,
-}
-
-impl PageError {
-    fn new(status: StatusCode, title: &str, message: &str) -> Self {
-        Self {
-            status,
-            title: title.into(),
-            message: message.into(),
-        }
-    }
-
-    fn not_found(message: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Not found", message)
-    }
-}
-
-impl From<civitas_kit::ledger::QueryError> for PageError {
-    fn from(error: civitas_kit::ledger::QueryError) -> Self {
-        ApiError::from(error).into()
-    }
-}
-
-impl From<ApiError> for PageError {
-    fn from(error: ApiError) -> Self {
-        let title = match error.status {
-            StatusCode::NOT_FOUND => "Not found",
-            StatusCode::BAD_REQUEST => "Not a valid address",
-            StatusCode::SERVICE_UNAVAILABLE => "Not available yet",
-            _ => "Something went wrong",
-        };
-        Self::new(error.status, title, &error.message)
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let body = format!(
-            "<h1>{}</h1><p class=\"lead\">{}</p><p><a href=\"/\">Go to the home page</a> or \
-             <a href=\"/explorer\">the explorer</a>.</p>",
-            esc(&self.title),
-            esc(&self.message)
-        );
-        let page = Page {
-            title: &self.title,
-            section: "",
-            body,
-            scripts: &[],
-        };
-        let mut response = Html(page.render("")).into_response();
-        *response.status_mut() = self.status;
-        response
-    }
+    state.site.render(page)
 }
 
 /// The HTML answer for an unknown path outside the API.

@@ -49,8 +49,6 @@ pub const CHALLENGES_MAX: usize = 10_000;
 pub const ACCOUNT_SCAN_BLOCKS: u64 = 2_000;
 /// Most transactions listed on the account page.
 pub const ACCOUNT_TXS_MAX: usize = 20;
-/// How many of the latest tenders the account page checks for the account's bids.
-pub const ACCOUNT_TENDERS_MAX: usize = 100;
 
 /// One signed-in session.
 struct Session {
@@ -498,101 +496,6 @@ async fn activity(state: &PortalState, account: &AccountId) -> (Vec<Vec<String>>
     (rows, notes)
 }
 
-/// What the ledger's own records hold for a business: its vendor registration and this year's
-/// money (from the vendor total, complete and provable), and its bids on the latest tenders.
-async fn business(state: &PortalState, account: &AccountId) -> String {
-    use axum::extract::{Path, Query};
-    use civitas_kit::http::ListQuery;
-    use civitas_modules::procurement::routes as procurement;
-    use civitas_modules::treasury::routes as treasury;
-    let node = &state.node;
-    let id = account.to_hex();
-    let mut out = String::new();
-    if let Ok(Json(vendor)) = treasury::vendor(State(state.ledger.clone()), Path(id.clone())).await
-    {
-        let (year, ..) = TimestampMs(node.tip().timestamp.0).civil();
-        let money = match treasury::total(
-            State(state.ledger.clone()),
-            Path(format!("{year}/vendor/{id}")),
-            Query(ListQuery {
-                limit: Some(1),
-                before: None,
-            }),
-        )
-        .await
-        {
-            Ok(Json(view)) => format!(
-                "<p>In {year}: committed to you {}, paid to you {}.                  <a href=\"/spending/{year}/vendor/{id}\">Every record of it</a>.</p>",
-                esc(&super::html::grouped(
-                    view["total"]["committed"]["text"].as_str().unwrap_or("")
-                )),
-                esc(&super::html::grouped(
-                    view["total"]["paid"]["text"].as_str().unwrap_or("")
-                )),
-            ),
-            Err(_) => format!("<p>Nothing committed to you in {year} yet.</p>"),
-        };
-        let _ = write!(
-            out,
-            "<h2>Your business</h2><p>Registered as the vendor {} ({}).</p>{money}",
-            esc(vendor["name"].as_str().unwrap_or("")),
-            esc(vendor["registration"].as_str().unwrap_or(""))
-        );
-    }
-    let Ok(Json(tenders)) = procurement::tenders(
-        State(state.ledger.clone()),
-        Query(ListQuery {
-            limit: Some(ACCOUNT_TENDERS_MAX),
-            before: None,
-        }),
-    )
-    .await
-    else {
-        return out;
-    };
-    let mut bids = Vec::new();
-    for tender in tenders["tenders"].as_array().into_iter().flatten() {
-        let number = tender["id"].as_u64().unwrap_or(0);
-        let Ok(key) = key_from_text(
-            civitas_modules::procurement::state::spaces::BID,
-            &format!("{number}/{id}"),
-        ) else {
-            continue;
-        };
-        let Ok(proven) = node.state(key.clone()).await else {
-            continue;
-        };
-        let Some(bid) = proven
-            .value
-            .as_deref()
-            .and_then(|b| value_json(&key.space, b))
-        else {
-            continue;
-        };
-        let outcome = if tender["award"]["bidder"] == json!(id) {
-            "awarded to you"
-        } else if tender["award"].is_object() {
-            "awarded to another bidder"
-        } else if bid["opening"].is_object() {
-            "opened"
-        } else {
-            "sealed"
-        };
-        bids.push(vec![
-            format!(
-                "<a href=\"/procurement/tenders/{number}\">{}</a>",
-                esc(tender["title"].as_str().unwrap_or(""))
-            ),
-            esc(tender["stage"].as_str().unwrap_or("")),
-            outcome.to_string(),
-        ]);
-    }
-    if !bids.is_empty() {
-        out.push_str(&table("Your bids", &["Tender", "Stage", "Your bid"], &bids));
-    }
-    out
-}
-
 pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Html<String> {
     let Some((account, record)) = signed_in(&state, &headers).await else {
         return please_sign_in(
@@ -648,7 +551,7 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
         ),
     };
     let (activity, notes) = activity(&state, &account).await;
-    let business = business(&state, &account).await;
+    let business = civitas_modules::account_pages(&state.site, &account).await;
     let notes = if notes.is_empty() {
         "<li class=\"empty\">Nothing yet.</li>".to_string()
     } else {
@@ -720,273 +623,7 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
     )
 }
 
-/// One field of a console form.
-struct Field {
-    /// Where the value goes in the instruction JSON (`amount.amount`).
-    path: &'static str,
-    label: &'static str,
-    /// How the browser reads and checks it: `text`, `hex32`, `u64`, `amount`, `currency`,
-    /// `list`, `hexlist`, `bytes`, `criteria`, `datetime`, `filehash`, `json`.
-    kind: &'static str,
-    hint: &'static str,
-    /// Pre-filled value (`{agency}` is the official's agency).
-    value: &'static str,
-}
-
-struct Action {
-    module: &'static str,
-    op: &'static str,
-    title: &'static str,
-    who: &'static str,
-    /// The roles the default policies give this action to (the page lists an official's own
-    /// actions first; the ledger's policies decide).
-    roles: &'static [&'static str],
-    fields: &'static [Field],
-}
-
-const fn f(
-    path: &'static str,
-    label: &'static str,
-    kind: &'static str,
-    hint: &'static str,
-    value: &'static str,
-) -> Field {
-    Field {
-        path,
-        label,
-        kind,
-        hint,
-        value,
-    }
-}
-
-/// The actions the console offers, in the order an agency's work runs.
-const ACTIONS: &[Action] = &[
-    Action {
-        module: "identity",
-        op: "register_official",
-        title: "Register an official",
-        who: "an admin of the agency",
-        roles: &["admin"],
-        fields: &[
-            f(
-                "key",
-                "Public key",
-                "hex32",
-                "64 hexadecimal characters, from their key file",
-                "",
-            ),
-            f("agency", "Agency", "text", "", "{agency}"),
-            f("name", "Name", "text", "", ""),
-            f(
-                "roles",
-                "Roles",
-                "list",
-                "comma-separated, such as notary, treasurer",
-                "",
-            ),
-        ],
-    },
-    Action {
-        module: "notary",
-        op: "anchor",
-        title: "Notarise a document",
-        who: "a notary of the agency",
-        roles: &["notary"],
-        fields: &[
-            f(
-                "document",
-                "Document",
-                "filehash",
-                "the file is hashed here and never uploaded",
-                "",
-            ),
-            f("title", "Title", "text", "", ""),
-            f("metadata", "", "json", "", "[]"),
-        ],
-    },
-    Action {
-        module: "notary",
-        op: "revoke",
-        title: "Revoke a document",
-        who: "a notary of the issuing agency",
-        roles: &["notary"],
-        fields: &[
-            f(
-                "document",
-                "Document SHA-256",
-                "hex32",
-                "64 hexadecimal characters",
-                "",
-            ),
-            f(
-                "reason",
-                "Reason",
-                "text",
-                "shown to everyone who checks the document",
-                "",
-            ),
-        ],
-    },
-    Action {
-        module: "treasury",
-        op: "appropriate",
-        title: "Adopt a budget line (appropriation)",
-        who: "a budget official of the finance authority",
-        roles: &["budget"],
-        fields: &[
-            f("year", "Fiscal year", "u64", "", ""),
-            f("agency", "Agency", "text", "", ""),
-            f("programme", "Programme", "text", "such as hospitals", ""),
-            f(
-                "classification",
-                "Economic classification",
-                "text",
-                "such as capital-works",
-                "",
-            ),
-            f("purpose", "Purpose", "text", "", ""),
-            f(
-                "amount.amount",
-                "Amount",
-                "amount",
-                "in major units, such as 125000.00",
-                "",
-            ),
-            f(
-                "amount.currency",
-                "Currency",
-                "currency",
-                "ISO 4217 code",
-                "EUR",
-            ),
-        ],
-    },
-    Action {
-        module: "treasury",
-        op: "pay",
-        title: "Record a payment",
-        who: "a treasurer of the agency (two above the large-payment threshold)",
-        roles: &["treasurer"],
-        fields: &[
-            f("commitment", "Commitment number", "u64", "", ""),
-            f(
-                "amount.amount",
-                "Amount",
-                "amount",
-                "in major units, such as 2500.00",
-                "",
-            ),
-            f(
-                "amount.currency",
-                "Currency",
-                "currency",
-                "ISO 4217 code",
-                "EUR",
-            ),
-            f(
-                "reference",
-                "Payment reference",
-                "text",
-                "such as an invoice number",
-                "",
-            ),
-        ],
-    },
-    Action {
-        module: "procurement",
-        op: "publish",
-        title: "Publish a tender",
-        who: "a procurement official of the agency",
-        roles: &["procurement"],
-        fields: &[
-            f("tender", "Tender number", "u64", "a planned tender", ""),
-            f(
-                "documents",
-                "Tender documents (SHA-256)",
-                "hexlist",
-                "notarised documents, comma-separated",
-                "",
-            ),
-            f(
-                "deadline",
-                "Deadline for bids",
-                "datetime",
-                "your local time",
-                "",
-            ),
-            f(
-                "criteria",
-                "Award criteria",
-                "criteria",
-                "name: weight, comma-separated; weights add up to 100",
-                "price: 60, quality: 40",
-            ),
-            f(
-                "committee",
-                "Evaluation committee",
-                "hexlist",
-                "account ids of the agency's officials, comma-separated",
-                "",
-            ),
-            f("standstill_days", "Standstill (days)", "u64", "", "10"),
-        ],
-    },
-    Action {
-        module: "procurement",
-        op: "open",
-        title: "Open a bid",
-        who: "the bidder, or the committee",
-        roles: &["procurement"],
-        fields: &[
-            f("tender", "Tender number", "u64", "", ""),
-            f("bidder", "Bidder account", "hex32", "", ""),
-            f(
-                "price.amount",
-                "Price",
-                "amount",
-                "in major units, as in the sealed bid",
-                "",
-            ),
-            f("price.currency", "Currency", "currency", "", "EUR"),
-            f("proposal", "Proposal SHA-256", "hex32", "", ""),
-            f("salt", "Salt", "hex32", "from the bid's secret file", ""),
-        ],
-    },
-    Action {
-        module: "procurement",
-        op: "evaluate",
-        title: "Evaluate a bid",
-        who: "a member of the tender's committee",
-        roles: &["procurement", "evaluator"],
-        fields: &[
-            f("tender", "Tender number", "u64", "", ""),
-            f("bidder", "Bidder account", "hex32", "", ""),
-            f(
-                "scores",
-                "Scores",
-                "bytes",
-                "one score from 0 to 100 per criterion, comma-separated",
-                "",
-            ),
-            f("justification", "Justification", "text", "", ""),
-        ],
-    },
-    Action {
-        module: "procurement",
-        op: "accept",
-        title: "Accept a milestone (pays it)",
-        who: "a procurement official, with a treasurer co-signing large ones",
-        roles: &["procurement"],
-        fields: &[
-            f("contract", "Contract number", "u64", "", ""),
-            f("milestone", "Milestone number", "u64", "the first is 0", ""),
-            f("note", "Acceptance note", "text", "what was checked", ""),
-        ],
-    },
-];
-
-fn action_form(action: &Action, agency: &str, yours: bool) -> String {
+fn action_form(action: &civitas_kit::portal::Action, agency: &str, yours: bool) -> String {
     let id = format!("{}-{}", action.module, action.op);
     let mut fields = String::new();
     for field in action.fields {
@@ -1095,12 +732,13 @@ pub async fn console(State(state): State<PortalState>, headers: HeaderMap) -> Ht
         .map(|r| r.iter().filter_map(|r| r.as_str()).collect())
         .unwrap_or_default();
     // The official's own actions first, then the rest in the order work runs.
-    let yours = |action: &Action| action.roles.iter().any(|r| roles.contains(r));
+    let yours =
+        |action: &civitas_kit::portal::Action| action.roles.iter().any(|r| roles.contains(r));
     let mut forms = String::new();
-    for action in ACTIONS.iter().filter(|a| yours(a)) {
+    for action in civitas_modules::actions().filter(|a| yours(a)) {
         forms.push_str(&action_form(action, agency, true));
     }
-    for action in ACTIONS.iter().filter(|a| !yours(a)) {
+    for action in civitas_modules::actions().filter(|a| !yours(a)) {
         forms.push_str(&action_form(action, agency, false));
     }
     let body = format!(
@@ -1221,7 +859,7 @@ mod tests {
 
     #[test]
     fn every_console_form_labels_its_inputs() {
-        for action in ACTIONS {
+        for action in civitas_modules::actions() {
             let html = action_form(action, "finance", false);
             for field in action.fields.iter().filter(|f| f.kind != "json") {
                 let id = format!(

@@ -4,6 +4,7 @@
 //! a page; the pages carry no inline script or style, so the content security policy can forbid
 //! both.
 
+use super::Section;
 use civitas_core::time::TimestampMs;
 use std::fmt::Write as _;
 
@@ -67,17 +68,6 @@ pub fn grouped(amount: &str) -> String {
     out
 }
 
-/// The sections of the site, in navigation order: path and label.
-pub const SECTIONS: &[(&str, &str)] = &[
-    ("/", "Home"),
-    ("/explorer", "Explorer"),
-    ("/verify", "Verify"),
-    ("/spending", "Spending"),
-    ("/procurement", "Procurement"),
-    ("/account", "My account"),
-    ("/console", "Agency console"),
-];
-
 /// A page: its title, the section it belongs to (for the navigation), its body, and the
 /// scripts it needs (file names under `/assets/`).
 pub struct Page<'a> {
@@ -92,10 +82,10 @@ pub struct Page<'a> {
 }
 
 impl Page<'_> {
-    /// The whole document.
-    pub fn render(&self, chain_id: &str) -> String {
+    /// The whole document, for chain `chain_id`, with `sections` in its navigation.
+    pub fn render(&self, chain_id: &str, sections: &[Section]) -> String {
         let mut nav = String::new();
-        for (path, label) in SECTIONS {
+        for Section { path, label, .. } in sections {
             let current = if *path == self.section {
                 " aria-current=\"page\""
             } else {
@@ -217,6 +207,16 @@ pub fn proof_link(url: &str, what: &str) -> String {
     )
 }
 
+/// A JSON string, escaped (empty if the value is not a string).
+pub fn text(value: &serde_json::Value) -> String {
+    esc(value.as_str().unwrap_or(""))
+}
+
+/// An amount's `text` (as the money views write it), grouped by thousands and escaped.
+pub fn money(value: &serde_json::Value) -> String {
+    esc(&grouped(value["text"].as_str().unwrap_or("")))
+}
+
 /// A notice box: `kind` is `ok`, `warn` or `error`.
 pub fn notice(kind: &str, html: &str) -> String {
     format!("<div class=\"notice {kind}\">{html}</div>")
@@ -265,7 +265,13 @@ mod tests {
             body: "<h1>x</h1>".into(),
             scripts: &["explorer.js"],
         }
-        .render("civitas-devnet");
+        .render(
+            "civitas-devnet",
+            &[
+                Section::new("/", "Home"),
+                Section::new("/spending", "Spending"),
+            ],
+        );
         assert!(page.contains("<html lang=\"en\">"));
         assert!(page.contains("href=\"#main\""));
         assert!(page.contains("<main id=\"main\""));
