@@ -13,11 +13,8 @@ use civitas_client::{Client, build_tx};
 use civitas_core::bundle::ProofBundle;
 use civitas_core::crypto::{PrivateKey, TX_NAMESPACE};
 use civitas_core::hash::Hash32;
-use civitas_core::instruction::{
-    IdentityInstruction, Instruction, NotaryInstruction, TreasuryInstruction,
-};
+use civitas_core::instruction::{IdentityInstruction, Instruction, NotaryInstruction};
 use civitas_core::keyfile::KeyFile;
-use civitas_core::money::{AMOUNT_MAX, Currency, Money};
 use civitas_core::tx::SignedTx;
 use clap::Args as ClapArgs;
 use std::collections::HashMap;
@@ -37,11 +34,11 @@ pub struct Args {
     /// Concurrent clients (each signs as its own official).
     #[arg(long, default_value_t = 8)]
     clients: usize,
-    /// What the transactions do: `notary` (anchor documents), `identity` (register citizens),
-    /// `mix` (of every 10: 7 anchors, 2 citizen registrations, 1 revocation) or `treasury`
-    /// (payments against a commitment).
-    #[arg(long, value_enum, default_value_t = Workload::Notary)]
-    workload: Workload,
+    /// What the transactions do: one of the modules' workloads (`notary`: notaries anchor
+    /// documents; `identity`: registrars register citizens; `mix`: of every 10, 7 anchors, 2
+    /// citizen registrations and 1 revocation; `treasury`: payments against a commitment).
+    #[arg(long, default_value = "notary", value_parser = workload_names())]
+    workload: String,
     /// Transactions per HTTP request (1 submits each alone; at most 256).
     #[arg(long, default_value_t = 32)]
     batch: usize,
@@ -64,184 +61,19 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Workload {
-    /// Notaries anchor documents.
-    Notary,
-    /// Registrars register citizens.
-    Identity,
-    /// Anchors, citizen registrations and revocations.
-    Mix,
-    /// Treasurers pay against a commitment (a payment record, an entry and six running totals
-    /// per payment, each provable).
-    Treasury,
+/// The names of the registered modules' workloads.
+fn workload_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        civitas_modules::workloads()
+            .map(|w| clap::builder::PossibleValue::new(w.name).help(w.about)),
+    )
 }
 
-impl Workload {
-    fn roles(self) -> Vec<String> {
-        match self {
-            Self::Notary => vec!["notary".into()],
-            Self::Identity => vec!["registrar".into()],
-            Self::Mix => vec!["notary".into(), "registrar".into()],
-            Self::Treasury => vec!["treasurer".into()],
-        }
-    }
-
-    /// The `n`th instruction of client `client` in run `run`.
-    fn instruction(self, run: u32, client: usize, n: usize) -> Instruction {
-        let document = |n: usize| Hash32::sha256(format!("bench {run} {client} {n}").as_bytes());
-        let anchor = Instruction::Notary(NotaryInstruction::Anchor {
-            document: document(n),
-            title: format!("Benchmark document {client}-{n}"),
-            metadata: vec![],
-        });
-        let citizen = || {
-            // A fresh key per citizen: deterministic, distinct per run, client and position.
-            let seed = (u64::from(run) << 40) ^ ((client as u64) << 24) ^ n as u64;
-            Instruction::Identity(IdentityInstruction::RegisterCitizen {
-                key: PrivateKey::from_test_seed(seed).public_key(),
-            })
-        };
-        match self {
-            Self::Notary => anchor,
-            Self::Identity => citizen(),
-            // Below the two-treasurer threshold, against the commitment the setup made.
-            Self::Treasury => Instruction::Treasury(TreasuryInstruction::Pay {
-                commitment: 1,
-                amount: Money::new(100 + (n % 100) as u64, bench_currency()),
-                reference: format!("bench {run} {client}-{n}"),
-            }),
-            Self::Mix => match n % 10 {
-                7 | 8 => citizen(),
-                // Revoke the document anchored five transactions earlier (n % 10 == 4).
-                9 => Instruction::Notary(NotaryInstruction::Revoke {
-                    document: document(n - 5),
-                    reason: "superseded".into(),
-                }),
-                _ => anchor,
-            },
-        }
-    }
-}
-
-fn bench_currency() -> Currency {
-    Currency::parse("EUR").expect("EUR is a currency code")
-}
-
-/// Submits `txs` in batches and waits until each is final and succeeded.
-fn submit_and_wait(api: &Client, txs: &[SignedTx], what: &str) -> Result<()> {
-    for chunk in txs.chunks(256) {
-        for verdict in api.submit_batch(chunk)? {
-            if let Some((code, message)) = verdict.error {
-                bail!("{what} failed: {message} ({code})");
-            }
-        }
-    }
-    for tx in txs {
-        let finality = api.wait(&tx.hash(), Duration::from_secs(60))?;
-        if finality.status != "finalized" {
-            bail!("{what} failed: {} {}", finality.status, finality.document);
-        }
-    }
-    Ok(())
-}
-
-/// For the treasury workload: a budget official, a year, an appropriation and allotment as
-/// large as allowed, a vendor, and commitment 1 that the clients pay against.
-fn treasury_setup(
-    api: &Client,
-    chain: &str,
-    dir: &Path,
-    admin: &KeyFile,
-    agency: &str,
-) -> Result<()> {
-    let budget = write_new_key(&dir.join("keys").join("bench-budget.json"), "bench")?;
-    let treasurer = write_new_key(&dir.join("keys").join("bench-treasurer.json"), "bench")?;
-    let vendor = write_new_key(&dir.join("keys").join("bench-vendor.json"), "bench")?;
-    let nonce = api.next_nonce(&admin.account())?;
-    let official = |key: &KeyFile, role: &str| {
-        Instruction::Identity(IdentityInstruction::RegisterOfficial {
-            key: key.public_key.clone(),
-            agency: agency.to_string(),
-            name: format!("Bench {role}"),
-            roles: vec![role.to_string()],
-        })
-    };
-    let register = [
-        official(&budget, "budget"),
-        official(&treasurer, "treasurer"),
-        Instruction::Identity(IdentityInstruction::RegisterCitizen {
-            key: vendor.public_key.clone(),
-        }),
-    ];
-    let txs = register
-        .into_iter()
-        .enumerate()
-        .map(|(i, op)| build_tx(chain, admin, nonce + i as u64, vec![op], ""))
-        .collect::<Result<Vec<_>, _>>()?;
-    submit_and_wait(api, &txs, "registering the treasury officials")?;
-    let money = |amount| Money::new(amount, bench_currency());
-    let budget_ops = [
-        TreasuryInstruction::OpenYear {
-            year: 2026,
-            currency: bench_currency(),
-            procurement_threshold: 10_000_000,
-        },
-        TreasuryInstruction::Appropriate {
-            year: 2026,
-            agency: agency.to_string(),
-            programme: "benchmark".into(),
-            classification: "2111".into(),
-            purpose: "Benchmark payments".into(),
-            amount: money(AMOUNT_MAX),
-        },
-        TreasuryInstruction::Allot {
-            appropriation: 1,
-            direction: civitas_core::treasury::Direction::Increase,
-            amount: money(AMOUNT_MAX),
-            reason: "benchmark".into(),
-        },
-    ];
-    // One signer's nonces run in order, so the year, appropriation and allotment apply in turn.
-    let mut txs = budget_ops
-        .into_iter()
-        .enumerate()
-        .map(|(i, op)| {
-            build_tx(
-                chain,
-                &budget,
-                i as u64,
-                vec![Instruction::Treasury(op)],
-                "",
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    txs.push(build_tx(
-        chain,
-        &treasurer,
-        0,
-        vec![Instruction::Treasury(TreasuryInstruction::RegisterVendor {
-            account: vendor.account(),
-            name: "Bench vendor".into(),
-            registration: "RC-BENCH".into(),
-        })],
-        "",
-    )?);
-    submit_and_wait(api, &txs, "opening the benchmark's budget")?;
-    let commit = build_tx(
-        chain,
-        &treasurer,
-        1,
-        vec![Instruction::Treasury(TreasuryInstruction::Commit {
-            appropriation: 1,
-            vendor: vendor.account(),
-            amount: money(AMOUNT_MAX),
-            description: "Benchmark commitment".into(),
-        })],
-        "",
-    )?;
-    submit_and_wait(api, &[commit], "committing the benchmark's money")
+/// The workload named `name`.
+fn workload(name: &str) -> Result<&'static civitas_kit::samples::Workload> {
+    civitas_modules::workloads()
+        .find(|w| w.name == name)
+        .with_context(|| format!("no module has a workload named {name:?}"))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -503,6 +335,7 @@ fn measure(
     children: &mut [std::process::Child],
 ) -> Result<()> {
     wait_until_final(apis, children, dir)?;
+    let workload = workload(&args.workload)?;
     let chain = genesis.chain_id.clone();
     let admin = crate::output::read_key(
         &dir.join("keys")
@@ -528,7 +361,7 @@ fn measure(
                     key: key.public_key.clone(),
                     agency: genesis.agencies[0].id.clone(),
                     name: format!("Bench official {c}"),
-                    roles: args.workload.roles(),
+                    roles: workload.roles.iter().map(|r| r.to_string()).collect(),
                 },
             )],
             "",
@@ -562,8 +395,11 @@ fn measure(
         }
     }
 
-    if args.workload == Workload::Treasury {
-        treasury_setup(&apis[0], &chain, dir, &admin, &genesis.agencies[0].id)?;
+    if let Some(setup) = workload.setup {
+        let mut seeder = crate::samples::Devnet::new(dir, &apis[0], genesis);
+        setup(&mut seeder, &genesis.agencies[0].id).map_err(|e| {
+            anyhow::anyhow!("setting up the {} workload failed: {e}", workload.name)
+        })?;
     }
 
     // Pre-sign the workload before timing.
@@ -580,7 +416,7 @@ fn measure(
                         &chain,
                         key,
                         n as u64,
-                        vec![args.workload.instruction(run, c, n)],
+                        vec![(workload.instruction)(run, c, n)],
                         "",
                     )
                 })
@@ -873,7 +709,7 @@ fn measure(
         print_json(&report);
     } else {
         println!(
-            "workload                        {:?}, {} per request",
+            "workload                        {}, {} per request",
             args.workload, args.batch
         );
         println!("validators                      {}", args.validators);

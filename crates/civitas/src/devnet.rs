@@ -2,15 +2,10 @@
 //! sample data, resumable from its directory.
 
 use crate::keys::write_new_key;
-use crate::output::{read_genesis, read_key};
+use crate::output::read_genesis;
 use anyhow::{Context, Result, bail};
-use civitas_client::{Client, build_tx};
+use civitas_client::Client;
 use civitas_core::genesis::{Genesis, GenesisAgency, genesis_version};
-use civitas_core::hash::Hash32;
-use civitas_core::instruction::{
-    IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction,
-};
-use civitas_core::keyfile::KeyFile;
 use civitas_core::time::TimestampMs;
 use clap::Args as ClapArgs;
 use std::path::{Path, PathBuf};
@@ -218,122 +213,6 @@ pub(crate) fn wait_until_final(
     }
 }
 
-pub(crate) fn submit(
-    client: &Client,
-    chain: &str,
-    key: &KeyFile,
-    instruction: Instruction,
-) -> Result<()> {
-    let nonce = client.next_nonce(&key.account())?;
-    let tx = build_tx(chain, key, nonce, vec![instruction], "devnet sample data")?;
-    let hash = client.submit(&tx)?;
-    let finality = client.wait(&hash, Duration::from_secs(60))?;
-    if finality.status != "finalized" {
-        bail!(
-            "sample transaction {hash} ended {}: {}",
-            finality.status,
-            finality.document
-        );
-    }
-    Ok(())
-}
-
-/// Seeds a notary official, a citizen and a few notarised documents (one revoked).
-fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
-    let marker = dir.join("sample-data.done");
-    if marker.exists() {
-        return Ok(());
-    }
-    let chain = &genesis.chain_id;
-    let first = &genesis.agencies[0].id;
-    let admin = read_key(&dir.join("keys").join(format!("{first}.json")))?;
-    let notary_path = dir.join("keys").join(format!("{first}-notary.json"));
-    let notary = match read_key(&notary_path) {
-        Ok(key) => key,
-        Err(_) => write_new_key(&notary_path, &format!("{first} notary"))?,
-    };
-    let citizen_path = dir.join("keys").join("citizen-alice.json");
-    let citizen = match read_key(&citizen_path) {
-        Ok(key) => key,
-        Err(_) => write_new_key(&citizen_path, "citizen Alice")?,
-    };
-    submit(
-        client,
-        chain,
-        &admin,
-        Instruction::Identity(IdentityInstruction::RegisterOfficial {
-            key: notary.public_key.clone(),
-            agency: first.clone(),
-            name: "Ada Lovelace".into(),
-            roles: vec!["notary".into(), "registrar".into()],
-        }),
-    )?;
-    submit(
-        client,
-        chain,
-        &admin,
-        Instruction::Identity(IdentityInstruction::RegisterCitizen {
-            key: citizen.public_key.clone(),
-        }),
-    )?;
-    let samples = dir.join("samples");
-    std::fs::create_dir_all(&samples)?;
-    let documents = [
-        (
-            "budget-law-2026.txt",
-            "Budget Law 2026",
-            "Annual budget law as adopted.\n",
-            false,
-        ),
-        (
-            "procurement-notice-117.txt",
-            "Procurement notice 117",
-            "Notice of tender 117: school renovation.\n",
-            false,
-        ),
-        (
-            "permit-draft.txt",
-            "Building permit (draft)",
-            "Draft permit issued in error.\n",
-            true,
-        ),
-    ];
-    for (file, title, content, revoke) in documents {
-        let path = samples.join(file);
-        std::fs::write(&path, content)?;
-        let hash = Hash32::sha256(content.as_bytes());
-        submit(
-            client,
-            chain,
-            &notary,
-            Instruction::Notary(NotaryInstruction::Anchor {
-                document: hash,
-                title: title.into(),
-                metadata: vec![MetadataEntry {
-                    key: "file".into(),
-                    value: file.into(),
-                }],
-            }),
-        )?;
-        if revoke {
-            submit(
-                client,
-                chain,
-                &notary,
-                Instruction::Notary(NotaryInstruction::Revoke {
-                    document: hash,
-                    reason: "issued in error; superseded".into(),
-                }),
-            )?;
-        }
-    }
-    std::fs::write(
-        marker,
-        "sample officials, citizen and documents were seeded\n",
-    )?;
-    Ok(())
-}
-
 pub(crate) fn stop(children: &mut [Child]) {
     for child in children.iter() {
         // Quietly: a node that already exited is no error here.
@@ -411,15 +290,10 @@ pub fn run(args: Args) -> Result<()> {
         stop(&mut children);
         return Err(e);
     }
-    if !args.no_sample_data {
-        if let Err(e) = seed(&dir, &clients[0], &genesis) {
-            eprintln!("warning: could not seed sample data: {e:#}");
-        } else if !dir.join("sample-money.done").exists() {
-            println!("seeding a sample budget, payments and tenders (about a minute, once)...");
-            if let Err(e) = crate::sample_money::seed(&dir, &clients[0], &genesis) {
-                eprintln!("warning: could not seed the public-money sample data: {e:#}");
-            }
-        }
+    if !args.no_sample_data
+        && let Err(e) = crate::samples::seed(&dir, &clients[0], &genesis)
+    {
+        eprintln!("warning: could not seed sample data: {e:#}");
     }
     println!();
     println!(

@@ -13,7 +13,7 @@ mod output;
 mod policy;
 mod proof_cmd;
 mod query;
-mod sample_money;
+mod samples;
 mod tx;
 mod verify;
 

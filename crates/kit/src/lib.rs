@@ -13,6 +13,7 @@ pub mod authz;
 pub mod http;
 pub mod ledger;
 pub mod portal;
+pub mod samples;
 pub mod space;
 
 pub use civitas_exec::{
@@ -118,5 +119,13 @@ pub trait Module {
         _account: &AccountId,
     ) -> impl Future<Output = String> + Send {
         async { String::new() }
+    }
+
+    /// The module's benchmark workloads.
+    const WORKLOADS: &'static [samples::Workload] = &[];
+
+    /// Seeds the module's devnet sample data (once per network, in registration order).
+    fn samples(_seeder: &mut dyn samples::Seeder) -> Result<(), samples::SampleError> {
+        Ok(())
     }
 }

@@ -181,6 +181,17 @@ macro_rules! runtime {
             html
         }
 
+        /// Every module's devnet samples, by module name, in registration order.
+        pub fn samples() -> Vec<(&'static str, civitas_kit::samples::Seed)> {
+            vec![ $( ($name, <$module as Module>::samples as civitas_kit::samples::Seed), )* ]
+        }
+
+        /// Every module's benchmark workloads, in registration order.
+        pub fn workloads() -> impl Iterator<Item = &'static civitas_kit::samples::Workload> {
+            std::iter::empty()
+                $( .chain(<$module as Module>::WORKLOADS.iter()) )*
+        }
+
         fn assembled_policies() -> String {
             let parts = [civitas_kit::authz::BASE_POLICIES, $( <$module as Module>::POLICIES, )*];
             parts.join("\n")

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod handler;
 pub mod portal;
 pub mod routes;
+pub mod samples;
 pub mod state;
 
 use civitas_core::event::Event;
@@ -43,6 +44,14 @@ impl Module for Identity {
     }
 
     const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    const WORKLOADS: &'static [civitas_kit::samples::Workload] = samples::WORKLOADS;
+
+    fn samples(
+        seeder: &mut dyn civitas_kit::samples::Seeder,
+    ) -> Result<(), civitas_kit::samples::SampleError> {
+        samples::seed(seeder)
+    }
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
 
     async fn question<'a, S: StateView>(

@@ -12,6 +12,7 @@ pub mod handler;
 pub mod ocds;
 pub mod portal;
 pub mod routes;
+pub mod samples;
 pub mod signals;
 pub mod state;
 
@@ -38,6 +39,12 @@ impl Module for Procurement {
     }
 
     const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    fn samples(
+        seeder: &mut dyn civitas_kit::samples::Seeder,
+    ) -> Result<(), civitas_kit::samples::SampleError> {
+        samples::seed(seeder)
+    }
 
     const SECTIONS: &'static [civitas_kit::portal::Section] = portal::SECTIONS;
 

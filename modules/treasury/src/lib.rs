@@ -12,6 +12,7 @@ pub mod cli;
 pub mod handler;
 pub mod portal;
 pub mod routes;
+pub mod samples;
 pub mod state;
 
 use civitas_core::event::Event;
@@ -37,6 +38,14 @@ impl Module for Treasury {
     }
 
     const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    const WORKLOADS: &'static [civitas_kit::samples::Workload] = samples::WORKLOADS;
+
+    fn samples(
+        seeder: &mut dyn civitas_kit::samples::Seeder,
+    ) -> Result<(), civitas_kit::samples::SampleError> {
+        samples::seed(seeder)
+    }
 
     const SECTIONS: &'static [civitas_kit::portal::Section] = portal::SECTIONS;
 

@@ -272,7 +272,7 @@ impl Devnet {
             child,
         };
         let start = Instant::now();
-        while !devnet.dir.join("sample-money.done").exists() {
+        while !devnet.dir.join("sample-data.done").exists() {
             assert!(
                 start.elapsed() < Duration::from_secs(300),
                 "the sample data was not seeded within 5 minutes"

@@ -1,0 +1,142 @@
+//! The devnet's sample data: every registered module's samples (`Module::samples`), seeded
+//! once per network in registration order, against this directory's keys and its first node.
+//!
+//! Each module's samples leave a marker, `sample-<module>.done`, so a restarted devnet seeds
+//! only what it has not; `sample-data.done` says every module's are.
+
+use crate::keys::write_new_key;
+use crate::output::read_key;
+use anyhow::{Result, anyhow};
+use civitas_client::{Client, build_tx};
+use civitas_core::crypto::AccountId;
+use civitas_core::genesis::Genesis;
+use civitas_core::instruction::Instruction;
+use civitas_core::keyfile::KeyFile;
+use civitas_kit::samples::{Folder, SampleError, Seeder};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long one sample transaction may take to finalize.
+const FINALITY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How much longer than asked `wait_until` waits before giving up.
+const WAIT_MARGIN: Duration = Duration::from_secs(30);
+
+/// The marker written once every module's samples are seeded.
+pub const ALL_SEEDED: &str = "sample-data.done";
+
+/// A devnet directory and its first node, as a module's samples use them.
+pub(crate) struct Devnet<'a> {
+    dir: &'a Path,
+    client: &'a Client,
+    genesis: &'a Genesis,
+    keys: BTreeMap<String, KeyFile>,
+}
+
+impl<'a> Devnet<'a> {
+    /// The devnet in `dir`, reached through `client`.
+    pub(crate) fn new(dir: &'a Path, client: &'a Client, genesis: &'a Genesis) -> Self {
+        Self {
+            dir,
+            client,
+            genesis,
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+impl Seeder for Devnet<'_> {
+    fn genesis(&self) -> &Genesis {
+        self.genesis
+    }
+
+    fn key(&mut self, name: &str, label: &str) -> Result<KeyFile, SampleError> {
+        if let Some(key) = self.keys.get(name) {
+            return Ok(key.clone());
+        }
+        let path = self.dir.join("keys").join(format!("{name}.json"));
+        let key = match read_key(&path) {
+            Ok(key) => key,
+            Err(_) => write_new_key(&path, label)?,
+        };
+        self.keys.insert(name.to_string(), key.clone());
+        Ok(key)
+    }
+
+    fn phase(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
+        let chain = &self.genesis.chain_id;
+        let mut nonces: BTreeMap<AccountId, u64> = BTreeMap::new();
+        let mut hashes = Vec::new();
+        for (key, instruction) in txs {
+            let account = key.account();
+            let nonce = match nonces.get(&account) {
+                Some(n) => *n,
+                None => self.client.next_nonce(&account)?,
+            };
+            nonces.insert(account, nonce + 1);
+            let name = instruction.name();
+            let tx = build_tx(chain, &key, nonce, vec![instruction], "devnet sample data")?;
+            hashes.push((name, self.client.submit(&tx)?));
+        }
+        for (name, hash) in hashes {
+            let finality = self.client.wait(&hash, FINALITY_TIMEOUT)?;
+            if finality.status != "finalized" {
+                return Err(format!(
+                    "sample {name} ({hash}) ended {}: {}",
+                    finality.status, finality.document
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, folder: Folder, name: &str, content: &[u8]) -> Result<(), SampleError> {
+        let folder = self.dir.join(match folder {
+            Folder::Samples => "samples",
+            Folder::Keys => "keys",
+        });
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(folder.join(name), content)?;
+        Ok(())
+    }
+
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+
+    fn wait_until(&mut self, ms: u64) -> Result<(), SampleError> {
+        let started = Instant::now();
+        let limit = Duration::from_millis(ms.saturating_sub(now_ms())) + WAIT_MARGIN;
+        while now_ms() <= ms {
+            if started.elapsed() > limit {
+                return Err(format!("the time did not pass {ms}").into());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Ok(())
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Seeds every module's samples not seeded yet, through `client`.
+pub fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
+    let mut devnet = Devnet::new(dir, client, genesis);
+    for (module, samples) in civitas_modules::samples() {
+        let marker = dir.join(format!("sample-{module}.done"));
+        if marker.exists() {
+            continue;
+        }
+        println!("seeding {module} sample data (once)...");
+        samples(&mut devnet).map_err(|e| anyhow!("the {module} samples failed: {e}"))?;
+        std::fs::write(&marker, format!("the {module} samples were seeded\n"))?;
+    }
+    std::fs::write(dir.join(ALL_SEEDED), "every module's samples were seeded\n")?;
+    Ok(())
+}
