@@ -31,11 +31,9 @@ pub use civitas_primitives::{
     codec_struct, crypto, fields, hash, kit, limits, money, schema, time,
 };
 
-// Each module's vocabulary, under the path it always had.
-pub use civitas_identity_types as identity;
-pub use civitas_notary_types as notary;
-pub use civitas_procurement_types as procurement;
-pub use civitas_treasury_types as treasury;
+// Each module's vocabulary, under its name (`civitas_core::treasury`), as the registration
+// list's file names them.
+pub use modules::vocabularies::*;
 
 /// The governance module's vocabulary, and the validator sets it changes.
 pub mod governance {

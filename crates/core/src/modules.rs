@@ -12,6 +12,16 @@
 ///
 /// Core assembles the ledger's types from it ([`assemble!`](crate::assemble)); the runtime,
 /// the default authorization and the routes are assembled from it by `civitas-modules`.
+/// Each module's vocabulary package, under the module's name; `civitas_core` re-exports them
+/// (`civitas_core::notices::NoticesInstruction`). Governance's is `civitas_core::governance`,
+/// which adds the validator sets.
+pub mod vocabularies {
+    pub use civitas_identity_types as identity;
+    pub use civitas_notary_types as notary;
+    pub use civitas_procurement_types as procurement;
+    pub use civitas_treasury_types as treasury;
+}
+
 #[macro_export]
 macro_rules! for_each_module {
     ($callback:path) => {
