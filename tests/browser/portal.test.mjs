@@ -95,6 +95,8 @@ const MAIN_PAGES = () => [
   ["spending-health", "/spending/" + year + "/agency/health"],
   ["procurement", "/procurement"],
   ["tender-1", "/procurement/tenders/1"],
+  ["notices", "/notices"],
+  ["notice-3", "/notices/3"],
   ["sign-in", "/sign-in"],
 ];
 

@@ -1220,15 +1220,20 @@ fn agencies_join_with_a_validator_and_retire_under_faults() {
 /// Version 1 of the upgrade test's releases: everything but revoking documents.
 fn version_1_without_revocation() -> Protocol {
     static FEATURES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    static LISTS: std::sync::OnceLock<[&'static [&'static str]; 1]> = std::sync::OnceLock::new();
     Protocol {
         version: 1,
         release: "0.1.0",
-        features: FEATURES.get_or_init(|| {
-            civitas_core::protocol::VERSION_1
-                .iter()
-                .copied()
-                .filter(|f| *f != "notary.revoke")
-                .collect()
+        features: LISTS.get_or_init(|| {
+            [FEATURES
+                .get_or_init(|| {
+                    civitas_core::protocol::VERSION_1
+                        .iter()
+                        .copied()
+                        .filter(|f| *f != "notary.revoke")
+                        .collect()
+                })
+                .as_slice()]
         }),
     }
 }
@@ -1248,7 +1253,7 @@ fn new_release() -> Protocols {
             Protocol {
                 version: 2,
                 release: "0.2.0",
-                features: civitas_core::protocol::VERSION_1,
+                features: &[civitas_core::protocol::VERSION_1],
             },
         ]
     }))

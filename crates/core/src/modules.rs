@@ -18,6 +18,7 @@
 pub mod vocabularies {
     pub use civitas_identity_types as identity;
     pub use civitas_notary_types as notary;
+    pub use civitas_notices_types as notices;
     pub use civitas_procurement_types as procurement;
     pub use civitas_treasury_types as treasury;
 }
@@ -46,6 +47,10 @@ macro_rules! for_each_module {
             Procurement = 5, "procurement":
                 $crate::procurement::ProcurementInstruction, $crate::procurement::ProcurementEvent
                 => civitas_procurement::Procurement;
+            /// The public register of official notices (protocol version 2).
+            Notices = 6, "notices":
+                $crate::notices::NoticesInstruction, $crate::notices::NoticesEvent
+                => civitas_notices::Notices;
         }
     };
 }

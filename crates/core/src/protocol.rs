@@ -27,16 +27,27 @@ pub struct Protocol {
     /// told to install.
     pub release: &'static str,
     /// What a block under this version may hold: instruction features
-    /// ([`Instruction::feature`]: `notary.anchor`, `governance.propose.add_validator`). A
-    /// frozen allow-list: a feature added by a later release is not in it, so every version
+    /// ([`Instruction::feature`]: `notary.anchor`, `governance.propose.add_validator`), as the
+    /// lists each version up to this one added (`&[VERSION_1, ADDED_IN_2]`). Frozen
+    /// allow-lists: a feature added by a later release is in none of them, so every version
     /// released before that feature refuses it, whatever the release checking.
-    pub features: &'static [&'static str],
+    pub features: &'static [&'static [&'static str]],
 }
 
 impl Protocol {
     /// Whether a block under this version may hold `instruction`.
     pub fn admits(&self, instruction: &Instruction) -> bool {
-        self.features.contains(&instruction.feature())
+        self.admits_feature(instruction.feature())
+    }
+
+    /// Whether a block under this version may hold an instruction of `feature`.
+    pub fn admits_feature(&self, feature: &str) -> bool {
+        self.features.iter().any(|added| added.contains(&feature))
+    }
+
+    /// Every feature this version admits.
+    pub fn all_features(&self) -> impl Iterator<Item = &'static str> {
+        self.features.iter().flat_map(|added| added.iter().copied())
     }
 }
 
@@ -90,13 +101,23 @@ pub const VERSION_1: &[&str] = &[
     "procurement.import_release",
 ];
 
-/// The versions this release knows. The next module or instruction adds version 2: its
-/// features are version 1's and the new ones.
-pub const PROTOCOLS: Protocols = Protocols(&[Protocol {
-    version: 1,
-    release: "0.1.0",
-    features: VERSION_1,
-}]);
+/// Added by version 2: the register of official notices.
+pub const ADDED_IN_2: &[&str] = &["notices.publish", "notices.withdraw"];
+
+/// The versions this release knows. The next module or instruction adds version 3: an
+/// `ADDED_IN_3` list, and version 3's features are version 2's lists and that one.
+pub const PROTOCOLS: Protocols = Protocols(&[
+    Protocol {
+        version: 1,
+        release: "0.1.0",
+        features: &[VERSION_1],
+    },
+    Protocol {
+        version: 2,
+        release: "0.2.0",
+        features: &[VERSION_1, ADDED_IN_2],
+    },
+]);
 
 impl Default for Protocols {
     fn default() -> Self {
@@ -205,17 +226,29 @@ mod tests {
         }
         let newest = PROTOCOLS.get(PROTOCOLS.newest()).unwrap();
         let admitted: std::collections::BTreeSet<String> =
-            newest.features.iter().map(|f| f.to_string()).collect();
+            newest.all_features().map(str::to_string).collect();
         assert_eq!(admitted, declared);
+        let mut seen = std::collections::BTreeSet::new();
         for protocol in PROTOCOLS.0 {
-            for feature in protocol.features {
-                assert!(declared.contains(*feature), "{feature} does not exist");
+            for feature in protocol.all_features() {
+                assert!(declared.contains(feature), "{feature} does not exist");
             }
         }
-        // Each version admits everything the one before it did.
+        // Each version admits everything the one before it did (its lists are the earlier
+        // version's and one more), and a feature is added once.
         for pair in PROTOCOLS.0.windows(2) {
-            for feature in pair[0].features {
-                assert!(pair[1].features.contains(feature), "{feature}");
+            let (before, after) = (pair[0].features, pair[1].features);
+            assert_eq!(after.len(), before.len() + 1, "version {}", pair[1].version);
+            assert_eq!(
+                &after[..before.len()],
+                before,
+                "version {}",
+                pair[1].version
+            );
+        }
+        for added in newest.features {
+            for feature in *added {
+                assert!(seen.insert(*feature), "{feature} is added twice");
             }
         }
     }
@@ -223,15 +256,16 @@ mod tests {
     #[test]
     fn a_node_without_the_version_is_told_which_release_to_install() {
         assert_eq!(PROTOCOLS.cannot_follow(1, 9, Some("0.1.0")), None);
-        let message = PROTOCOLS.cannot_follow(2, 120, Some("0.2.0")).unwrap();
-        assert!(message.contains("protocol version 2 is active from block 120"));
-        assert!(message.contains("install civitas 0.2.0 or later"));
-        assert!(message.contains("runs protocol versions 1:"));
+        assert_eq!(PROTOCOLS.cannot_follow(2, 9, Some("0.2.0")), None);
+        let message = PROTOCOLS.cannot_follow(3, 120, Some("0.3.0")).unwrap();
+        assert!(message.contains("protocol version 3 is active from block 120"));
+        assert!(message.contains("install civitas 0.3.0 or later"));
+        assert!(message.contains("runs protocol versions 1 and 2:"));
         assert!(message.contains("stopped before applying block 120"));
         // A chain whose genesis starts at a version this release does not run.
-        let message = PROTOCOLS.cannot_follow(2, 0, None).unwrap();
-        assert!(message.contains("protocol version 2 is this chain's from its genesis"));
-        assert!(message.contains("install a release that runs protocol version 2"));
+        let message = PROTOCOLS.cannot_follow(3, 0, None).unwrap();
+        assert!(message.contains("protocol version 3 is this chain's from its genesis"));
+        assert!(message.contains("install a release that runs protocol version 3"));
         assert!(message.contains("stopped before applying any block"));
     }
 }

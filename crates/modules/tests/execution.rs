@@ -440,7 +440,7 @@ fn a_block_holding_an_instruction_its_protocol_does_not_admit_is_invalid() {
     chain.protocol = civitas_core::protocol::Protocol {
         version: 1,
         release: "0.1.0",
-        features: without_revocation.leak(),
+        features: vec![&*without_revocation.leak()].leak(),
     };
     let revoke = tx(
         &finance,
