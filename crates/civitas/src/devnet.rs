@@ -128,7 +128,7 @@ pub(crate) fn create(
         chain_id: "civitas-devnet".into(),
         genesis_time: TimestampMs(now_ms()),
         governance_threshold: Genesis::default_threshold(agencies.len()),
-        authorization: civitas_modules::authz::default_authorization(),
+        authorization: civitas_modules::authz::authorization_for(protocol),
         agencies,
         epoch_length,
     };

@@ -103,15 +103,6 @@ pub fn run(command: Command) -> Result<()> {
                 bail!("{} already exists", out.display());
             }
             civitas_core::codec::check_ident("chain_id", &chain_id, 64)?;
-            let mut authorization = civitas_modules::authz::default_authorization();
-            if let Some(path) = policies {
-                authorization.policies = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                let entries = civitas_modules::authz::parse_policies(&authorization.policies)
-                    .with_context(|| format!("{} does not parse", path.display()))?;
-                civitas_modules::authz::compile(&authorization.schema, &entries)
-                    .with_context(|| format!("{} does not check", path.display()))?;
-            }
             let protocols = civitas_core::protocol::Protocols::default();
             let protocol = protocol.unwrap_or_else(|| protocols.newest());
             if protocols.get(protocol).is_none() {
@@ -121,6 +112,16 @@ pub fn run(command: Command) -> Result<()> {
                     env!("CARGO_PKG_VERSION"),
                     protocols.describe()
                 );
+            }
+            // The modules the starting version has; later ones join at their version.
+            let mut authorization = civitas_modules::authz::authorization_for(protocol);
+            if let Some(path) = policies {
+                authorization.policies = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let entries = civitas_modules::authz::parse_policies(&authorization.policies)
+                    .with_context(|| format!("{} does not parse", path.display()))?;
+                civitas_modules::authz::compile(&authorization.schema, &entries)
+                    .with_context(|| format!("{} does not check", path.display()))?;
             }
             let genesis = Genesis {
                 version: genesis_version(protocol),

@@ -127,6 +127,12 @@ fn now_ms() -> u64 {
 
 /// Seeds every module's samples not seeded yet, through `client`.
 pub fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
+    // Every module's samples ran (or, in a devnet made by release 0.1.0, whose markers were
+    // `sample-data.done` and `sample-money.done`, every sample it had: that network runs
+    // protocol 1, which later modules' samples could not use).
+    if dir.join(ALL_SEEDED).exists() {
+        return Ok(());
+    }
     let mut devnet = Devnet::new(dir, client, genesis);
     for (module, samples) in civitas_modules::samples() {
         let marker = dir.join(format!("sample-{module}.done"));

@@ -554,6 +554,9 @@ pub mod spaces {
     pub const AUTHZ_PENDING: &str = "authz/pending";
     /// Every policy set that was ever in force, by big-endian u64 version.
     pub const AUTHZ_VERSION: &str = "authz/version";
+    /// The protocol version whose modules' schema parts and default policies the chain's
+    /// authorization holds (single key, big-endian u16); absent: the genesis's version.
+    pub const AUTHZ_PROTOCOL: &str = "authz/protocol";
 }
 
 impl Write for StateKey {

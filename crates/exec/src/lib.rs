@@ -250,6 +250,16 @@ pub trait Modules: Clone + Send + Sync + 'static {
         state: &mut Overlay<'_, S>,
     ) -> impl Future<Output = Result<(), BlockError>> + Send;
 
+    /// Runs before the block's transactions (after genesis, in block 1): for example, to
+    /// install what the protocol version the block is the first of brings.
+    fn begin_block<S: StateView>(
+        &self,
+        _env: &BlockEnv,
+        _state: &mut Overlay<'_, S>,
+    ) -> impl Future<Output = Result<(), BlockError>> + Send {
+        async { Ok(()) }
+    }
+
     /// Runs after the block's transactions (for example, to close an epoch).
     fn end_block<S: StateView>(
         &self,
@@ -413,6 +423,7 @@ pub async fn execute_block_until<S: StateView, M: Modules>(
     }
     peaks.append(&env.parent);
     state.put_typed(&history_key(), &peaks);
+    modules.begin_block(env, &mut state).await?;
 
     let mut result = BlockResult {
         history_root: peaks.root(),

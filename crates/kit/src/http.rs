@@ -218,13 +218,18 @@ pub fn key(ledger: &Ledger, space: &str, id: &str) -> Result<StateKey, ApiError>
         .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-/// Where the proof bundle of `key` is served: `/v1/proofs/state/<space>/<id>`.
+/// Where the proof bundle of `key` is served: `/v1/proofs/state/<space>/<id>`, each piece of
+/// the id between slashes percent-encoded (an id such as an OCDS `ocid` may hold `?` or `#`).
 pub fn proof_url(ledger: &Ledger, key: &StateKey) -> String {
     let id = ledger
         .space(&key.space)
         .and_then(|space| space.id.text(&key.id))
         .unwrap_or_else(|| hex::encode(&key.id));
-    format!("/v1/proofs/state/{}/{id}", key.space)
+    let id: Vec<String> = id
+        .split('/')
+        .map(crate::portal::html::url_segment)
+        .collect();
+    format!("/v1/proofs/state/{}/{}", key.space, id.join("/"))
 }
 
 /// A proof bundle as the answer: its canonical bytes, to save as a file.

@@ -52,6 +52,12 @@ pub trait Module {
     /// stored value is shown.
     const SPACES: &'static [space::Space] = &[];
 
+    /// The protocol version that introduced the module (1 for the modules of the first
+    /// release). A chain started at an earlier version gets the module's schema part and
+    /// default policies at the first block of this version; both are frozen once a release
+    /// that runs this version ships (change them in a later version, or by governance).
+    const SINCE: u16 = 1;
+
     /// The module's default policies (each with an `@id` and a `@description`), appended to
     /// [`authz::BASE_POLICIES`] in registration order. Governance changes them on a running
     /// chain.

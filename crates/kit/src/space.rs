@@ -189,4 +189,11 @@ pub const LEDGER: &[Space] = &[
         describe: None,
         view: view::<crate::authz::PolicySetRecord>,
     },
+    Space {
+        name: spaces::AUTHZ_PROTOCOL,
+        id: Id::Empty,
+        about: "empty",
+        describe: None,
+        view: view::<u16>,
+    },
 ];

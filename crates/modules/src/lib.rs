@@ -35,23 +35,31 @@ pub mod authz {
     pub use civitas_identity::authz::{Reader, authorize_read, cosigners};
     pub use civitas_kit::authz::*;
 
-    /// The schema `civitas genesis init` and `civitas devnet` put in genesis: the kit's base
-    /// part, then each module's part in registration order.
+    /// The schema a genesis at the newest protocol version carries: the kit's base part,
+    /// then each module's part in registration order.
     pub fn default_schema() -> String {
-        crate::assembled_schema()
+        crate::assembled_schema(civitas_core::protocol::PROTOCOLS.newest())
     }
 
-    /// The policies `civitas genesis init` and `civitas devnet` put in genesis: the kit's
-    /// base policies, then each module's in registration order.
+    /// The policies a genesis at the newest protocol version carries: the kit's base
+    /// policies, then each module's in registration order.
     pub fn default_policies() -> String {
-        crate::assembled_policies()
+        crate::assembled_policies(civitas_core::protocol::PROTOCOLS.newest())
     }
 
-    /// The default schema and policies, as genesis carries them.
+    /// The default schema and policies of a genesis at the newest protocol version.
     pub fn default_authorization() -> civitas_core::genesis::GenesisAuthorization {
+        authorization_for(civitas_core::protocol::PROTOCOLS.newest())
+    }
+
+    /// The default schema and policies of a genesis at protocol version `protocol`
+    /// (`civitas genesis init`, `civitas devnet`): those of the modules it has. A module a
+    /// later version introduces joins at that version's first block
+    /// ([`install`](civitas_kit::authz::install)).
+    pub fn authorization_for(protocol: u16) -> civitas_core::genesis::GenesisAuthorization {
         civitas_core::genesis::GenesisAuthorization {
-            schema: default_schema(),
-            policies: default_policies(),
+            schema: crate::assembled_schema(protocol),
+            policies: crate::assembled_policies(protocol),
         }
     }
 
@@ -130,9 +138,23 @@ macro_rules! runtime {
             all
         }
 
-        fn assembled_schema() -> String {
-            let parts = [civitas_kit::authz::BASE_SCHEMA, $( <$module as Module>::SCHEMA, )*];
+        /// The base schema and the parts of the modules protocol `protocol` has.
+        fn assembled_schema(protocol: u16) -> String {
+            let mut parts = vec![civitas_kit::authz::BASE_SCHEMA];
+            $( if <$module as Module>::SINCE <= protocol {
+                parts.push(<$module as Module>::SCHEMA);
+            } )*
             parts.join("\n")
+        }
+
+        /// The (schema part, default policies) of every module introduced after protocol
+        /// `from` and up to `to`, in registration order.
+        fn introduced(from: u16, to: u16) -> Vec<(&'static str, &'static str)> {
+            let mut parts = Vec::new();
+            $( if from < <$module as Module>::SINCE && <$module as Module>::SINCE <= to {
+                parts.push((<$module as Module>::SCHEMA, <$module as Module>::POLICIES));
+            } )*
+            parts
         }
 
         /// `module.instruction` of every instruction of every module, from the declarations.
@@ -192,8 +214,12 @@ macro_rules! runtime {
                 $( .chain(<$module as Module>::WORKLOADS.iter()) )*
         }
 
-        fn assembled_policies() -> String {
-            let parts = [civitas_kit::authz::BASE_POLICIES, $( <$module as Module>::POLICIES, )*];
+        /// The base policies and the default policies of the modules protocol `protocol` has.
+        fn assembled_policies(protocol: u16) -> String {
+            let mut parts = vec![civitas_kit::authz::BASE_POLICIES];
+            $( if <$module as Module>::SINCE <= protocol {
+                parts.push(<$module as Module>::POLICIES);
+            } )*
             parts.join("\n")
         }
     };
@@ -209,6 +235,16 @@ impl Modules for CivitasModules {
     ) -> Result<(), BlockError> {
         civitas_kit::authz::genesis(genesis, state).await?;
         modules_genesis(genesis, state).await
+    }
+
+    /// At the first block of a protocol version that introduces modules, their schema parts
+    /// and default policies join the chain's authorization.
+    async fn begin_block<S: StateView>(
+        &self,
+        env: &BlockEnv,
+        state: &mut Overlay<'_, S>,
+    ) -> Result<(), BlockError> {
+        civitas_kit::authz::install(env, state, introduced).await
     }
 
     async fn end_block<S: StateView>(
@@ -248,6 +284,44 @@ impl Modules for CivitasModules {
 #[cfg(test)]
 mod tests {
     use super::authz::*;
+
+    /// What a released protocol version admits, and the schema parts and default policies of
+    /// the modules it introduces (installed on running chains at its first block), never
+    /// change: a release that changed them would make blocks or state that releases before it
+    /// do not, under the same version. A new version gets its own entry here when released.
+    #[test]
+    fn released_protocol_versions_are_frozen() {
+        let pinned: &[(u16, &str)] = &[
+            (
+                1,
+                "225b1773d0cee19bfd21dbb6537e6f636144b1964826eae255937104c7ae8be3",
+            ),
+            (
+                2,
+                "211134576523bb90098255ba17554d0f6465b9207fff172309f9e8ddf2b189b7",
+            ),
+        ];
+        for (version, digest) in pinned {
+            let protocol = civitas_core::protocol::PROTOCOLS.get(*version).unwrap();
+            let mut text = String::new();
+            for feature in protocol.all_features() {
+                text.push_str(feature);
+                text.push('\n');
+            }
+            if *version > 1 {
+                for (schema, policies) in super::introduced(version - 1, *version) {
+                    text.push_str(schema);
+                    text.push_str(policies);
+                }
+            }
+            let actual = civitas_core::hash::Hash32::sha256(text.as_bytes()).to_hex();
+            assert_eq!(
+                &actual, digest,
+                "protocol version {version} has been released: its features and its modules' \
+                 schema parts and default policies cannot change; add a version instead"
+            );
+        }
+    }
 
     #[test]
     fn the_assembled_defaults_compile() {

@@ -46,7 +46,8 @@ pub enum NoticesCommand<C: Args> {
     Withdraw {
         /// The notice's number.
         notice: u64,
-        /// Why; public.
+        /// Why; public and permanent (withdrawing keeps the notice on record): never a
+        /// person's name.
         #[arg(long)]
         reason: String,
         #[command(flatten)]

@@ -30,6 +30,7 @@ impl civitas_primitives::kit::cli::ModuleCli for Notices {
 
 impl Module for Notices {
     type Instruction = NoticesInstruction;
+    const SINCE: u16 = 2;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");
     const POLICIES: &'static str = include_str!("policies.cedar");
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;

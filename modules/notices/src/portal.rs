@@ -33,8 +33,8 @@ pub const ACTIONS: &[Action] = &[
         module: "notices",
         op: "publish",
         title: "Publish a notice",
-        who: "a publisher of the agency",
-        roles: &["publisher"],
+        who: "a publisher or admin of the agency",
+        roles: &["publisher", "admin"],
         fields: &[
             field(
                 "category",
@@ -70,15 +70,15 @@ pub const ACTIONS: &[Action] = &[
         module: "notices",
         op: "withdraw",
         title: "Withdraw a notice",
-        who: "a publisher of the publishing agency",
-        roles: &["publisher"],
+        who: "a publisher or admin of the publishing agency",
+        roles: &["publisher", "admin"],
         fields: &[
             field("notice", "Notice number", "u64", "", ""),
             field(
                 "reason",
                 "Reason",
                 "text",
-                "shown to everyone who reads the notice",
+                "public and permanent; never a person's name",
                 "",
             ),
         ],

@@ -17,7 +17,8 @@ use civitas_notices::state::{Notice, notice_key};
 use futures::executor::block_on;
 use std::sync::Arc;
 
-/// A chain at protocol `version`, blocks one second apart from time 1 s.
+/// A chain whose genesis starts at protocol `version` (with the authorization
+/// `civitas genesis init` gives it), blocks one second apart from time 1 s.
 struct Chain {
     state: MemoryState,
     height: u64,
@@ -45,7 +46,7 @@ impl Chain {
             agencies: vec![agency("finance", 1), agency("land", 2), agency("health", 3)],
             epoch_length: 10,
             governance_threshold: 2,
-            authorization: civitas_modules::authz::default_authorization(),
+            authorization: civitas_modules::authz::authorization_for(version),
         };
         let mut chain = Self {
             state: MemoryState::default(),
@@ -280,4 +281,52 @@ fn protocol_1_does_not_admit_the_register() {
         Err(BlockError::Invalid { rule, .. }) => assert_eq!(rule, "not_active"),
         other => panic!("{other:?}"),
     }
+}
+
+/// A network started at protocol 1 (by a release without the register) gets the register's
+/// schema part and default policies at the first block of version 2: from that block a
+/// publisher publishes, and the policy set in force is the next version, made by no proposal.
+#[test]
+fn a_network_started_at_protocol_1_gets_the_register_at_version_2() {
+    use civitas_kit::authz::{PolicyHead, head_key, schema_key};
+    let mut chain = Chain::at(1);
+    let read_head = |chain: &Chain| -> PolicyHead {
+        civitas_core::codec::from_slice(chain.state.0.get(&head_key().hashed()).unwrap(), &())
+            .unwrap()
+    };
+    let schema = |chain: &Chain| -> String {
+        let text: civitas_kit::authz::policies::SchemaText = civitas_core::codec::from_slice(
+            chain.state.0.get(&schema_key().hashed()).unwrap(),
+            &(),
+        )
+        .unwrap();
+        text.0
+    };
+    assert!(!schema(&chain).contains("notices.publish"));
+    let admin = PrivateKey::from_test_seed(101);
+    let publisher = PrivateKey::from_test_seed(600);
+    chain.one(&admin, 0, official(&publisher, "finance", &["publisher"]));
+    let before = read_head(&chain);
+
+    // The first block of version 2.
+    chain.version = 2;
+    let receipt = chain.one(&publisher, 0, publish("Hearing", 50_000, None));
+    assert_eq!(code(&receipt), None, "{receipt:?}");
+    assert!(schema(&chain).contains("notices.publish"));
+    let after = read_head(&chain);
+    assert_eq!(after.version, before.version + 1);
+    assert_ne!(after.schema_digest, before.schema_digest);
+    // Once: the next blocks of version 2 change nothing.
+    chain.block(vec![]);
+    assert_eq!(read_head(&chain), after);
+    // A withdrawal by another agency's publisher is refused by the installed policy.
+    let land_admin = PrivateKey::from_test_seed(102);
+    let land_publisher = PrivateKey::from_test_seed(601);
+    chain.one(
+        &land_admin,
+        0,
+        official(&land_publisher, "land", &["publisher"]),
+    );
+    let receipt = chain.one(&land_publisher, 0, withdraw(1));
+    assert_eq!(code(&receipt), Some("not_authorized"));
 }

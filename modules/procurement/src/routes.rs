@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use civitas_core::crypto::AccountId;
 use civitas_identity::state::{Agency, agency_key};
 use civitas_kit::http::{
-    ApiError, Budgets, ErrorBody, ListQuery, must, parse_number, record, with_proof,
+    ApiError, Budgets, ErrorBody, ListQuery, must, parse_number, proof_url, record, with_proof,
 };
 use civitas_kit::ledger::Ledger;
 use civitas_treasury::routes::{EXPORT_MAX, money_view};
@@ -529,7 +529,7 @@ pub async fn imported_process(
             "by": release.by,
             "height": release.height,
             "text_sha256": release.text,
-            "proof_bundle": format!("/v1/proofs/state/{}/{}", crate::state::spaces::RELEASE_TEXT, release.text.to_hex()),
+            "proof_bundle": proof_url(&ledger, &release_text_key(&release.text)),
         }));
     }
     let compiled = ocds::merge::compile(&releases, ocds::merge_rules()).map_err(|e| {
@@ -556,6 +556,6 @@ pub async fn imported_process(
             "compiledRelease": compiled,
             "versionedRelease": versioned,
         },
-        "proof_bundle": format!("/v1/proofs/state/{}/{}", crate::state::spaces::IMPORTED, process.ocid),
+        "proof_bundle": proof_url(&ledger, &imported_key(&process.ocid)),
     })))
 }

@@ -125,6 +125,67 @@ pub async fn end_block<S: StateView>(
     Ok(())
 }
 
+/// Key of the protocol version whose modules' authorization the chain holds.
+pub fn protocol_key() -> StateKey {
+    StateKey::new(spaces::AUTHZ_PROTOCOL, Vec::new())
+}
+
+/// At the first block of a protocol version that brings modules, adds their schema parts and
+/// default policies to the chain's authorization, in force from this block; `parts` are the
+/// (schema, policies) of every module introduced after the version the chain's authorization
+/// holds (`authz/protocol`, absent: the genesis's) and up to the block's, in registration
+/// order. Does nothing when the authorization already holds the block's version.
+///
+/// The new policy set is the one in force with the parts' policies appended (version + 1,
+/// proposal 0); a policy whose `@id` the set already has is kept as it is. If the result does
+/// not compile against the extended schema (a chain whose genesis or governance already
+/// declared what the part declares), nothing changes but the recorded version: every node
+/// decides the same, and governance's policies stay in force.
+pub async fn install<S: StateView>(
+    env: &BlockEnv,
+    state: &mut Overlay<'_, S>,
+    parts: impl Fn(u16, u16) -> Vec<(&'static str, &'static str)>,
+) -> Result<(), BlockError> {
+    let holds: u16 = state
+        .get_typed(&protocol_key())
+        .await?
+        .unwrap_or(env.genesis.protocol);
+    let version = env.protocol.version;
+    if version <= holds {
+        return Ok(());
+    }
+    state.put_typed(&protocol_key(), &version);
+    let parts = parts(holds, version);
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let mut schema = load_schema(state).await?;
+    let head = load_head(state).await?;
+    let mut record = load_in_force(state, &head).await?;
+    for (part, policies) in parts {
+        schema.push('\n');
+        schema.push_str(part);
+        let Ok(entries) = parse_policies(policies) else {
+            return Ok(());
+        };
+        for entry in entries {
+            if record.policies.iter().all(|p| p.id != entry.id) {
+                record.policies.push(entry);
+            }
+        }
+    }
+    record.policies.sort_by(|a, b| a.id.cmp(&b.id));
+    if compile(&schema, &record.policies).is_err() {
+        return Ok(());
+    }
+    record.version = head.version + 1;
+    record.effective_height = env.height;
+    record.proposal = 0;
+    state.put_typed(&schema_key(), &policies::SchemaText(schema.clone()));
+    put_in_force(state, &record, schema_digest(&schema));
+    Ok(())
+}
+
 /// The head of the policy set in force.
 pub async fn load_head<S: StateView>(state: &mut Overlay<'_, S>) -> Result<PolicyHead, BlockError> {
     state.get_typed(&head_key()).await?.ok_or_else(|| {

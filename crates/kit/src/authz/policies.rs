@@ -216,7 +216,8 @@ pub struct PolicySetRecord {
     pub version: u64,
     /// The first block authorized under it.
     pub effective_height: u64,
-    /// The governance proposal that made it (0 for genesis).
+    /// The governance proposal that made it (0 for genesis, and for the policies a protocol
+    /// version's new modules brought).
     pub proposal: u64,
     /// The policies, sorted by id.
     pub policies: Vec<PolicyEntry>,
