@@ -1259,6 +1259,82 @@ fn new_release() -> Protocols {
     }))
 }
 
+/// A network started at protocol 1 by a release without the register of notices (its
+/// genesis authorization has no part for it) upgrades to this release's version 2 by vote:
+/// every validator installs the register's schema part and policies at the first block of
+/// version 2, identically, and a publisher publishes from then on.
+#[test]
+fn a_module_a_version_introduces_joins_a_running_chain_at_that_version() {
+    for_each_seed("module joins at its version", |context, seed| {
+        Box::pin(async move {
+            let mut genesis = (*genesis()).clone();
+            genesis.authorization = civitas_modules::authz::authorization_for(1);
+            let mut sim = Sim::build_from(
+                context.child("sim"),
+                Arc::new(genesis),
+                VALIDATORS as usize,
+                None,
+                civitas_core::protocol::PROTOCOLS,
+            )
+            .await;
+            let mut admins = Admins {
+                nonces: [0; VALIDATORS as usize],
+            };
+            sim.wait_for_height(1).await;
+            let finance = PrivateKey::from_test_seed(100);
+            let publisher = PrivateKey::from_test_seed(700);
+            let register = tx(
+                &finance,
+                0,
+                Instruction::Identity(IdentityInstruction::RegisterOfficial {
+                    key: publisher.public_key(),
+                    agency: "finance".into(),
+                    name: "Publisher".into(),
+                    roles: vec!["publisher".into()],
+                }),
+            );
+            let registered = register.hash();
+            sim.submit_to(0, register).await;
+            sim.wait_for_receipt(0, registered).await;
+            let publish = tx(
+                &publisher,
+                0,
+                Instruction::Notices(civitas_core::notices::NoticesInstruction::Publish {
+                    category: "hearing".into(),
+                    title: "Public hearing".into(),
+                    text: Hash32::sha256(b"the hearing"),
+                    effective: TimestampMs(1),
+                    expires: None,
+                }),
+            );
+            match submit_verdict(&mut sim, 0, publish.clone()).await {
+                Err(civitas_consensus::gossip::SubmitError::Refused { code, .. }) => {
+                    assert_eq!(code, "not_active", "seed {seed}")
+                }
+                other => panic!("seed {seed}: a notice before the upgrade: {other:?}"),
+            }
+
+            let activation = sim.min_height() + 30;
+            let upgrade = GovernanceAction::ScheduleUpgrade {
+                version: 2,
+                height: activation,
+                release: "0.2.0".into(),
+            };
+            govern(&mut sim, &mut admins, 1, upgrade, 0).await;
+            sim.wait_for_height(activation + 1).await;
+            let published = publish.hash();
+            submit_verdict(&mut sim, 2, publish)
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed}: a notice after the upgrade: {e}"));
+            let receipt = sim.wait_for_receipt(2, published).await;
+            assert!(receipt.succeeded(), "seed {seed}: {receipt:?}");
+            assert!(receipt.height >= activation, "seed {seed}");
+            // Every validator holds the same state, the installed authorization included.
+            sim.check().await;
+        })
+    });
+}
+
 /// A chain whose genesis starts at protocol 2 (genesis format 4): every block from the genesis
 /// block on is made under version 2 (header format 4), what version 2 admits is accepted from
 /// the first block, a release that does not run version 2 stops at once, and bundles verify in
