@@ -134,12 +134,12 @@ pub fn seed(dir: &Path, client: &Client, genesis: &Genesis) -> Result<()> {
         return Ok(());
     }
     let mut devnet = Devnet::new(dir, client, genesis);
+    println!("seeding the sample data (about a minute, once)...");
     for (module, samples) in civitas_modules::samples() {
         let marker = dir.join(format!("sample-{module}.done"));
         if marker.exists() {
             continue;
         }
-        println!("seeding {module} sample data (once)...");
         samples(&mut devnet).map_err(|e| anyhow!("the {module} samples failed: {e}"))?;
         std::fs::write(&marker, format!("the {module} samples were seeded\n"))?;
     }

@@ -381,6 +381,26 @@ impl ListQuery {
     }
 }
 
+/// A page of records numbered from 1 (below `next`, the number the next one gets), newest
+/// first: those at `key(n)` for `n` from `query.before` (or `next`) down, at most
+/// `query.limit()` of them, and the number to continue below, if any are left.
+pub async fn newest_first<T: commonware_codec::Decode<Cfg = ()>>(
+    ledger: &Ledger,
+    query: &ListQuery,
+    next: u64,
+    key: fn(u64) -> StateKey,
+) -> Result<(Vec<T>, Option<u64>), ApiError> {
+    let mut n = query.before.unwrap_or(next).min(next);
+    let mut records = Vec::new();
+    while n > 1 && records.len() < query.limit() {
+        n -= 1;
+        if let Some(record) = ledger.value::<T>(key(n)).await? {
+            records.push(record);
+        }
+    }
+    Ok((records, (n > 1).then_some(n)))
+}
+
 /// The record at `key`, decoded, or 404 saying `missing`.
 pub async fn must<T: commonware_codec::Decode<Cfg = ()>>(
     ledger: &Ledger,

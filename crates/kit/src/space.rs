@@ -99,7 +99,7 @@ impl Id {
             Id::Empty => id.is_empty().then(String::new),
             Id::Number => Some(u64::from_be_bytes(id.try_into().ok()?).to_string()),
             Id::Year => Some(u32::from_be_bytes(id.try_into().ok()?).to_string()),
-            Id::Hex32(_) | Id::PublicKey => Some(hex::encode(id)),
+            Id::Hex32(_) | Id::PublicKey => (id.len() == 32).then(|| hex::encode(id)),
             Id::Text => std::str::from_utf8(id).ok().map(str::to_string),
             Id::Custom { show, .. } => show(id),
         }

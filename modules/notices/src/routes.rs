@@ -4,7 +4,9 @@
 use crate::state::{Notice, NoticesConfig, config_key, notice_key};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use civitas_kit::http::{ApiError, ErrorBody, ListQuery, must, parse_number, proof_url};
+use civitas_kit::http::{
+    ApiError, ErrorBody, ListQuery, must, newest_first, parse_number, proof_url,
+};
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -64,20 +66,11 @@ pub async fn notices(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<NoticeList>, ApiError> {
     let config: NoticesConfig = ledger.value(config_key()).await?.unwrap_or_default();
-    let mut id = query
-        .before
-        .unwrap_or(config.next_notice)
-        .min(config.next_notice);
-    let mut notices = Vec::new();
-    while id > 1 && notices.len() < query.limit() {
-        id -= 1;
-        if let Some(notice) = ledger.value::<Notice>(notice_key(id)).await? {
-            notices.push(record(&ledger, notice));
-        }
-    }
+    let (notices, next_before) =
+        newest_first::<Notice>(&ledger, &query, config.next_notice, notice_key).await?;
     Ok(Json(NoticeList {
-        notices,
-        next_before: (id > 1).then_some(id),
+        notices: notices.into_iter().map(|n| record(&ledger, n)).collect(),
+        next_before,
     }))
 }
 

@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use civitas_core::crypto::AccountId;
 use civitas_identity::state::{Agency, agency_key};
 use civitas_kit::http::{
-    ApiError, Budgets, ErrorBody, ListQuery, must, parse_number, proof_url, record, with_proof,
+    ApiError, Budgets, ErrorBody, ListQuery, must, newest_first, parse_number, proof_url, record,
+    with_proof,
 };
 use civitas_kit::ledger::Ledger;
 use civitas_treasury::routes::{EXPORT_MAX, money_view};
@@ -115,21 +116,12 @@ pub async fn tenders(
         .value::<ProcurementConfig>(procurement_config_key())
         .await?
         .unwrap_or_default();
-    let top = query
-        .before
-        .unwrap_or(config.next_tender)
-        .min(config.next_tender);
-    let mut rows = Vec::new();
-    let mut id = top;
-    while id > 1 && rows.len() < query.limit() {
-        id -= 1;
-        if let Some(t) = ledger.value::<Tender>(tender_key(id)).await? {
-            rows.push(tender_summary(&t));
-        }
-    }
+    let (tenders, next_before) =
+        newest_first::<Tender>(&ledger, &query, config.next_tender, tender_key).await?;
+    let rows: Vec<Value> = tenders.iter().map(tender_summary).collect();
     Ok(Json(json!({
         "tenders": rows,
-        "next_before": if id > 1 { json!(id) } else { Value::Null },
+        "next_before": next_before,
     })))
 }
 
