@@ -257,6 +257,27 @@ test("sign in with a key file, sign and submit a transaction in the console, wat
   await explorer.context().close();
 });
 
+test("a publisher publishes a notice in the console, leaving its optional expiry empty", async () => {
+  const page = await newPage();
+  await signIn(page, "finance-publisher.json");
+  await page.getByText(/Signed in as Hedy Lamarr/).waitFor();
+  await page.goto("/console");
+  const publish = page.locator("#notices-publish");
+  await publish.locator("summary").click();
+  await publish.getByText("Stops applying (optional)").waitFor();
+  const title = "Road works on the harbour bridge " + Date.now();
+  await publish.getByLabel("Category").fill("decision");
+  await publish.getByLabel("Title").fill(title);
+  await publish.getByLabel("Full text").setInputFiles({ name: "decision.txt", mimeType: "text/plain", buffer: Buffer.from(title) });
+  await publish.getByLabel("Takes effect").fill("2030-01-02T09:30");
+  await publish.getByRole("button", { name: "Sign and submit" }).click();
+  await publish.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
+  await page.goto("/notices");
+  await page.getByText(title).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test("a citizen signs in and sees their account and notifications", async () => {
   const page = await newPage();
   await page.goto("/account");

@@ -108,7 +108,84 @@ fn served(mut document: utoipa::openapi::OpenApi) -> serde_json::Value {
         .collect();
     let mut json = serde_json::to_value(document).unwrap_or_default();
     unlink(&mut json);
+    add_examples(&mut json);
     json
+}
+
+/// The examples of instructions and transactions: what every module's devnet samples sign
+/// ([`civitas_modules::examples`]), one per operation they use, on the `Instruction` schema,
+/// the body of `POST /v1/transactions/prepare` (named `module.operation`) and, signed, on
+/// `POST /v1/transactions`.
+fn add_examples(document: &mut serde_json::Value) {
+    use commonware_codec::Encode as _;
+    use serde_json::{Map, Value, json};
+    let examples = civitas_modules::examples::instruction_examples();
+    let instructions: Vec<Value> = examples
+        .iter()
+        .filter_map(|(_, r)| serde_json::to_value(&r.instruction).ok())
+        .collect();
+    if let Some(schema) = document.pointer_mut("/components/schemas/Instruction")
+        && let Some(schema) = schema.as_object_mut()
+    {
+        schema.insert("examples".into(), Value::Array(instructions));
+    }
+    let mut prepared = Map::new();
+    for (name, recorded) in &examples {
+        prepared.insert(
+            name.clone(),
+            json!({
+                "summary": format!("{name}, signed by the devnet's {}", recorded.signer_name),
+                "value": {
+                    "signer": recorded.signer,
+                    "instructions": [recorded.instruction],
+                    "memo": "devnet sample data",
+                },
+            }),
+        );
+    }
+    if let Some(content) = document.pointer_mut(
+        "/paths/~1v1~1transactions~1prepare/post/requestBody/content/application~1json",
+    ) && let Some(content) = content.as_object_mut()
+    {
+        content.insert("examples".into(), Value::Object(prepared));
+    }
+    // The first sample, signed by its key (derived from its name, never a real official's).
+    let Some((name, first)) = examples.first() else {
+        return;
+    };
+    let Ok(key) = civitas_kit::samples::Recorder::key_named(&first.signer_name).private_key()
+    else {
+        return;
+    };
+    let signed = civitas_core::tx::TxBody {
+        chain_id: civitas_modules::examples::sample_genesis().chain_id,
+        signer: first.signer,
+        nonce: 0,
+        expiry: civitas_core::time::TimestampMs(
+            civitas_kit::samples::Recorder::START_MS + PREPARED_EXPIRY_MS,
+        ),
+        instructions: vec![first.instruction.clone()],
+        memo: "devnet sample data".into(),
+    }
+    .into_signed(&[&key]);
+    if let Some(content) =
+        document.pointer_mut("/paths/~1v1~1transactions/post/requestBody/content/application~1json")
+        && let Some(content) = content.as_object_mut()
+    {
+        content.insert(
+            "examples".into(),
+            json!({
+                "json": {
+                    "summary": format!("{name} as a JSON transaction object"),
+                    "value": signed,
+                },
+                "hex": {
+                    "summary": format!("{name}, its canonical encoding in hex"),
+                    "value": { "transaction": hex::encode(signed.encode()) },
+                },
+            }),
+        );
+    }
 }
 
 /// Rewrites every description's rustdoc links (``[`name`]``, ``[`name`](path)``) as code

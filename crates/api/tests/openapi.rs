@@ -292,3 +292,111 @@ fn the_schemas_accept_what_the_node_writes() {
         assert_valid(&receipts, &serde_json::to_value(&receipt).expect("json"));
     }
 }
+
+/// The document's examples are the devnet's sample transactions: one for every operation the
+/// samples sign, each valid against the schemas the document declares, each an instruction
+/// the node accepts, and the signed one correctly signed.
+#[test]
+fn the_examples_are_the_samples_and_valid() {
+    use civitas_core::instruction::Instruction;
+    use civitas_core::tx::SignedTx;
+
+    let document = document();
+    let names: BTreeSet<String> = civitas_modules::examples::sample_transactions()
+        .expect("the samples run without a network")
+        .iter()
+        .map(|r| r.instruction.name().to_string())
+        .collect();
+    let instruction = validator(&document, "Instruction");
+    let listed = document["components"]["schemas"]["Instruction"]["examples"]
+        .as_array()
+        .expect("the Instruction schema has examples");
+    assert_eq!(
+        listed.len(),
+        names.len(),
+        "one example per sampled operation"
+    );
+    for example in listed {
+        assert_valid(&instruction, example);
+    }
+
+    let prepare = &document["paths"]["/v1/transactions/prepare"]["post"]["requestBody"]["content"]
+        ["application/json"]["examples"];
+    let prepare = prepare.as_object().expect("prepare has examples");
+    assert_eq!(
+        prepare.keys().cloned().collect::<BTreeSet<_>>(),
+        names,
+        "an example of prepare for every sampled operation, named by it"
+    );
+    for (name, example) in prepare {
+        let value = &example["value"];
+        let parsed: Instruction = serde_json::from_value(value["instructions"][0].clone())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(parsed.name(), name.as_str());
+        parsed
+            .validate()
+            .unwrap_or_else(|e| panic!("{name} breaks a bound: {e}"));
+        assert_eq!(value["signer"].as_str().map(str::len), Some(64), "{name}");
+    }
+
+    let submit = &document["paths"]["/v1/transactions"]["post"]["requestBody"]["content"]["application/json"]
+        ["examples"];
+    let signed: SignedTx =
+        serde_json::from_value(submit["json"]["value"].clone()).expect("a JSON transaction");
+    signed.verify_stateless().expect("signed by its signer");
+    assert_valid(&validator(&document, "SignedTx"), &submit["json"]["value"]);
+    let hex = submit["hex"]["value"]["transaction"].as_str().expect("hex");
+    let decoded = SignedTx::decode(&hex::decode(hex).expect("hex")).expect("canonical");
+    assert_eq!(
+        decoded, signed,
+        "the hex example is the JSON one's encoding"
+    );
+}
+
+/// Every answer and request body the document declares has a described shape: a reference to
+/// a component, or a schema with properties, items or alternatives, never a bare `object`
+/// that tells a client nothing.
+#[test]
+fn every_body_has_a_described_shape() {
+    let document = document();
+    let described = |schema: &Value| -> bool {
+        schema.get("$ref").is_some()
+            || schema.get("properties").is_some()
+            || schema.get("items").is_some()
+            || schema.get("oneOf").is_some()
+            || schema.get("allOf").is_some()
+            || schema.get("anyOf").is_some()
+            || schema
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t != "object")
+    };
+    let mut bare = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let mut bodies: Vec<(String, &Value)> = Vec::new();
+            if let Some(content) = operation["requestBody"]["content"].as_object() {
+                for (media, body) in content {
+                    bodies.push((format!("request {media}"), &body["schema"]));
+                }
+            }
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                if let Some(content) = response["content"].as_object() {
+                    for (media, body) in content {
+                        bodies.push((format!("{status} {media}"), &body["schema"]));
+                    }
+                }
+            }
+            for (what, schema) in bodies {
+                if !described(schema) {
+                    bare.push(format!("{method} {path}: {what}: {schema}"));
+                }
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "bodies without a shape:\n{}",
+        bare.join("\n")
+    );
+}

@@ -7,21 +7,12 @@ use anyhow::{Context, Result, bail};
 use civitas_client::Client;
 use civitas_core::genesis::{Genesis, GenesisAgency, genesis_version};
 use civitas_core::time::TimestampMs;
+use civitas_kit::samples::AGENCIES;
 use clap::Args as ClapArgs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Sample agencies, in the order validators are created.
-const AGENCIES: [(&str, &str); 7] = [
-    ("finance", "Ministry of Finance"),
-    ("land", "National Land Registry"),
-    ("health", "Ministry of Health"),
-    ("audit", "Supreme Audit Office"),
-    ("interior", "Ministry of the Interior"),
-    ("justice", "Ministry of Justice"),
-    ("education", "Ministry of Education"),
-];
 /// P2P ports are the API base port plus this offset.
 const P2P_PORT_OFFSET: u16 = 1000;
 /// Blocks per epoch on a devnet: short, so validator-set changes show within a minute or two.

@@ -105,6 +105,10 @@ impl Seeder for Devnet<'_> {
         now_ms()
     }
 
+    fn secret(&mut self) -> Result<[u8; 32], SampleError> {
+        Ok(civitas_core::crypto::random_32()?)
+    }
+
     fn wait_until(&mut self, ms: u64) -> Result<(), SampleError> {
         let started = Instant::now();
         let limit = Duration::from_millis(ms.saturating_sub(now_ms())) + WAIT_MARGIN;

@@ -143,6 +143,74 @@ fn the_served_document_describes_the_seeded_chain(api: &str, tmp: &std::path::Pa
     ] {
         check(&values, &path, &fetch(&path));
     }
+    // The modules' answers on the seeded records, each against the schema its operation
+    // declares for 200.
+    let year = this_year();
+    let commitment = fetch("/v1/treasury/commitments/1");
+    let vendor = commitment["vendor"].as_str().expect("a vendor").to_string();
+    let mut answers = 0;
+    for path in [
+        format!("/v1/treasury/years/{year}"),
+        format!("/v1/treasury/totals/{year}"),
+        format!("/v1/treasury/totals/{year}/agency/health"),
+        format!("/v1/treasury/breakdown/{year}/agency"),
+        "/v1/treasury/appropriations/1".to_string(),
+        "/v1/treasury/commitments/1".to_string(),
+        "/v1/treasury/payments/1".to_string(),
+        "/v1/treasury/entries/1".to_string(),
+        format!("/v1/treasury/vendors/{vendor}"),
+        format!("/v1/treasury/export/{year}/datapackage.json"),
+        "/v1/procurement/tenders".to_string(),
+        "/v1/procurement/tenders/1".to_string(),
+        "/v1/procurement/contracts/1".to_string(),
+        "/v1/ocds/releases/1".to_string(),
+        "/v1/ocds/records/1".to_string(),
+        "/v1/ocds/imported".to_string(),
+        "/v1/agencies".to_string(),
+        "/v1/governance".to_string(),
+        "/v1/policies".to_string(),
+        "/v1/policies/1".to_string(),
+        "/v1/notices".to_string(),
+        "/v1/notices/1".to_string(),
+    ] {
+        let schema = answer_schema(&document, &path);
+        let validator = jsonschema::draft202012::new(&serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "allOf": [schema],
+            "components": document["components"],
+        }))
+        .expect("a valid JSON Schema");
+        check(&validator, &path, &fetch(&path));
+        answers += 1;
+    }
+    eprintln!("{answers} answers of the modules match the served schemas");
+}
+
+/// The schema the document declares for a 200 JSON answer of `GET path`, found by matching the
+/// path against the document's templates (`{x}` is one segment; a last `{x}` may hold slashes).
+fn answer_schema(document: &Value, path: &str) -> Value {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    let paths = document["paths"].as_object().expect("paths");
+    let (template, item) = paths
+        .iter()
+        .filter(|(template, _)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            let open_ended = parts.last().is_some_and(|p| p.starts_with('{'));
+            (parts.len() == segments.len() || (open_ended && segments.len() > parts.len()))
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(part, segment)| part.starts_with('{') || part == segment)
+        })
+        // The most literal template wins (`/tenders/{id}` over `/{space}/{id}`).
+        .min_by_key(|(template, _)| template.matches('{').count())
+        .unwrap_or_else(|| panic!("no operation serves {path}"));
+    item["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        .clone()
+        .as_object()
+        .map(|schema| Value::Object(schema.clone()))
+        .unwrap_or_else(|| panic!("{template} declares no JSON answer"))
 }
 
 fn this_year() -> i64 {

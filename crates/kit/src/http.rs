@@ -203,15 +203,6 @@ pub async fn found_or_404(
     Ok(Json(view))
 }
 
-/// The decoded value at `key` (null if absent or not decodable) and the height it was read at.
-pub async fn read_value(
-    ledger: &Ledger,
-    key: StateKey,
-) -> Result<(serde_json::Value, u64), ApiError> {
-    let view = read_state(ledger, key, false).await?;
-    Ok((view.value.unwrap_or_default(), view.height))
-}
-
 /// The key of `id` (as text) in space `space`, or 400 saying how its ids are written.
 pub fn key(ledger: &Ledger, space: &str, id: &str) -> Result<StateKey, ApiError> {
     crate::space::key_from_text(ledger.spaces(), space, id)
@@ -413,25 +404,42 @@ pub async fn must<T: commonware_codec::Decode<Cfg = ()>>(
         .ok_or_else(|| ApiError::not_found(missing))
 }
 
-/// `view` with `proof_bundle`: where the proof of `key` is served.
-pub fn with_proof(
-    ledger: &Ledger,
-    mut view: serde_json::Value,
-    key: &StateKey,
-) -> serde_json::Value {
-    view["proof_bundle"] = serde_json::Value::String(proof_url(ledger, key));
-    view
+/// A route's typed answer as JSON, for a page that shows what the API answers.
+pub fn as_json<T: Serialize>(
+    answer: Result<Json<T>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    answer.map(|Json(view)| Json(serde_json::to_value(view).unwrap_or_default()))
 }
 
-/// The record at `key` as JSON with its `proof_bundle`, or 404 saying `missing`.
+/// A record with where its proof bundle is served: the record's fields and `proof_bundle`.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Proven<T> {
+    /// The record.
+    #[serde(flatten)]
+    pub record: T,
+    /// The address of the record's proof bundle, which checks offline against the genesis
+    /// alone (`/v1/proofs/state/<space>/<id>`).
+    pub proof_bundle: String,
+}
+
+impl<T> Proven<T> {
+    /// `record`, stored at `key`, with the address of its proof bundle.
+    pub fn new(ledger: &Ledger, record: T, key: &StateKey) -> Self {
+        Self {
+            record,
+            proof_bundle: proof_url(ledger, key),
+        }
+    }
+}
+
+/// The record at `key` with the address of its proof bundle, or 404 saying `missing`.
 pub async fn record<T: commonware_codec::Decode<Cfg = ()> + Serialize>(
     ledger: &Ledger,
     key: StateKey,
     missing: String,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Proven<T>>, ApiError> {
     let record: T = must(ledger, key.clone(), missing).await?;
-    let view = serde_json::to_value(&record).unwrap_or_default();
-    Ok(Json(with_proof(ledger, view, &key)))
+    Ok(Json(Proven::new(ledger, record, &key)))
 }
 
 /// A number in a path, or 400 saying that `what` must be one.

@@ -96,6 +96,27 @@ impl Ledger {
         }
     }
 
+    /// A record the ledger always holds, decoded, and the height it was read at.
+    pub async fn required_at<T: Decode<Cfg = ()>>(
+        &self,
+        key: StateKey,
+    ) -> Result<(T, u64), QueryError> {
+        let proven = self.node.state(key.clone()).await?;
+        let Some(bytes) = proven.value else {
+            return Err(QueryError::Internal(format!(
+                "{} is missing from the state",
+                key.display()
+            )));
+        };
+        let value = from_slice::<T>(&bytes, &()).map_err(|e| {
+            QueryError::Internal(format!(
+                "the stored value of {} does not decode: {e}",
+                key.display()
+            ))
+        })?;
+        Ok((value, proven.height))
+    }
+
     /// A record the ledger always holds, decoded (absent is the node's fault too).
     pub async fn required<T: Decode<Cfg = ()>>(&self, key: StateKey) -> Result<T, QueryError> {
         let missing = format!("{} is missing from the state", key.display());

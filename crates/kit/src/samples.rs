@@ -48,6 +48,9 @@ pub trait Seeder {
 
     /// Returns once the time is past `ms` (at most `ms` minus now plus a few seconds).
     fn wait_until(&mut self, ms: u64) -> Result<(), SampleError>;
+
+    /// 32 secret bytes, such as a sealed bid's salt: random on a network.
+    fn secret(&mut self) -> Result<[u8; 32], SampleError>;
 }
 
 /// Whether the network has an agency with id `id` (samples that need one skip themselves
@@ -74,4 +77,121 @@ pub struct Workload {
     /// The `n`th instruction of client `client` in run `run`: distinct across runs, clients
     /// and positions, and valid in that order.
     pub instruction: fn(run: u32, client: usize, n: usize) -> Instruction,
+}
+
+/// The agencies of a devnet, in the order its validators are created: `(id, name)`.
+pub const AGENCIES: [(&str, &str); 7] = [
+    ("finance", "Ministry of Finance"),
+    ("land", "National Land Registry"),
+    ("health", "Ministry of Health"),
+    ("audit", "Supreme Audit Office"),
+    ("interior", "Ministry of the Interior"),
+    ("justice", "Ministry of Justice"),
+    ("education", "Ministry of Education"),
+];
+
+/// One transaction a module's samples asked for, as a [`Recorder`] keeps it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// The module whose samples asked for it.
+    pub module: &'static str,
+    /// The name of the key that signs it (`health-treasurer`).
+    pub signer_name: String,
+    /// That key's account.
+    pub signer: civitas_core::crypto::AccountId,
+    /// The instruction.
+    pub instruction: Instruction,
+}
+
+/// A [`Seeder`] that runs samples without a network: it records the transactions they ask
+/// for, in order, instead of submitting them. Keys are derived from their names, and the
+/// clock starts at a fixed time and moves only when the samples wait, so the same samples
+/// record the same transactions every time (their secrets too: [`Seeder::secret`] counts). The API's document takes its examples from it:
+/// they are what a devnet seeds, with other keys and times.
+pub struct Recorder<'a> {
+    genesis: &'a Genesis,
+    now: u64,
+    module: &'static str,
+    recorded: Vec<Recorded>,
+    secrets: u64,
+}
+
+impl<'a> Recorder<'a> {
+    /// 2026-01-05T09:00:00Z, the recorder's clock at the start.
+    pub const START_MS: u64 = 1_767_603_600_000;
+
+    /// A recorder for a network with `genesis`.
+    pub fn new(genesis: &'a Genesis) -> Self {
+        Self {
+            genesis,
+            now: Self::START_MS,
+            module: "",
+            recorded: Vec::new(),
+            secrets: 0,
+        }
+    }
+
+    /// Runs `seed`, the samples of `module`, recording what they ask for.
+    pub fn run(&mut self, module: &'static str, seed: Seed) -> Result<(), SampleError> {
+        self.module = module;
+        seed(self)
+    }
+
+    /// What the samples asked for, in order.
+    pub fn into_recorded(self) -> Vec<Recorded> {
+        self.recorded
+    }
+
+    /// The key named `name`: its seed is the SHA-256 of the name, so it is the same in every
+    /// run and never a real official's.
+    pub fn key_named(name: &str) -> KeyFile {
+        let seed =
+            civitas_core::hash::Hash32::sha256(format!("civitas example key/{name}").as_bytes());
+        // A 32-byte seed is always a key.
+        let key = civitas_core::crypto::PrivateKey::from_seed_bytes(&seed.0)
+            .unwrap_or_else(|_| civitas_core::crypto::PrivateKey::from_test_seed(0));
+        KeyFile::new(&key, name)
+    }
+}
+
+impl Seeder for Recorder<'_> {
+    fn genesis(&self) -> &Genesis {
+        self.genesis
+    }
+
+    fn key(&mut self, name: &str, _label: &str) -> Result<KeyFile, SampleError> {
+        Ok(Self::key_named(name))
+    }
+
+    fn phase(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
+        for (key, instruction) in txs {
+            self.recorded.push(Recorded {
+                module: self.module,
+                signer_name: key.label.clone(),
+                signer: key.account(),
+                instruction,
+            });
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, _: Folder, _: &str, _: &[u8]) -> Result<(), SampleError> {
+        Ok(())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.now
+    }
+
+    fn wait_until(&mut self, ms: u64) -> Result<(), SampleError> {
+        self.now = self.now.max(ms);
+        Ok(())
+    }
+
+    /// Derived from a counter, so that the examples are the same every time; never secret.
+    fn secret(&mut self) -> Result<[u8; 32], SampleError> {
+        self.secrets += 1;
+        let seed = format!("civitas example secret/{}", self.secrets);
+        Ok(civitas_core::hash::Hash32::sha256(seed.as_bytes()).0)
+    }
 }

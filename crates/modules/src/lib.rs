@@ -10,7 +10,9 @@
 //! overlay; they never talk to the network.
 
 pub mod cli;
+pub mod examples;
 pub mod queries;
+pub mod testing;
 
 pub use civitas_governance as governance;
 pub use civitas_identity as identity;

@@ -276,10 +276,107 @@ pub mod cli {
         -> Result<(Prepared<Self::Instruction>, C), String>;
     }
 
-    /// Names a module's command type (implemented by the module's unit struct).
+    /// Names a module's command types (implemented by the module's unit struct).
     pub trait ModuleCli {
         /// The module's subcommands, generic over the options every transaction takes.
         type Command<C: clap::Args>: clap::Subcommand + ModuleCommand<C>;
+        /// The module's reads (`civitas query ...`), generic over the options every read
+        /// takes (the node); [`NoQuery`] for a module without its own.
+        type Query<C: clap::Args>: clap::Subcommand + ModuleQuery<C>;
+    }
+
+    /// What a read prints: lines for a person, or JSON for scripts (`--json`).
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Printed {
+        /// Text, printed as it is.
+        Text(String),
+        /// JSON, printed prettily.
+        Json(serde_json::Value),
+    }
+
+    /// Why a read failed: what to say, and what to print first for scripts (a record's
+    /// absence as JSON, for instance).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct QueryFailed {
+        /// What went wrong, for the person.
+        pub message: String,
+        /// Printed before the message, if anything.
+        pub printed: Option<Printed>,
+    }
+
+    impl From<ReadError> for QueryFailed {
+        fn from(e: ReadError) -> Self {
+            Self {
+                message: e.message,
+                printed: None,
+            }
+        }
+    }
+
+    impl From<String> for QueryFailed {
+        fn from(message: String) -> Self {
+            Self {
+                message,
+                printed: None,
+            }
+        }
+    }
+
+    /// A module's reads, as the binary runs them: `civitas query <name> ...` for each of the
+    /// module's subcommands, beside the ledger's own (`tx`, `block`, `state`, ...).
+    pub trait ModuleQuery<C>: Sized {
+        /// The options every read takes, as given.
+        fn common(&self) -> &C;
+        /// Reads the node through `console` and says what to print.
+        fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed>;
+    }
+
+    /// The reads of a module that has none of its own (its records are still read with
+    /// `civitas query state <space> <id>`): no subcommand.
+    #[derive(Debug)]
+    pub enum NoQuery<C> {
+        #[doc(hidden)]
+        Never(std::convert::Infallible, std::marker::PhantomData<C>),
+    }
+
+    impl<C> clap::FromArgMatches for NoQuery<C> {
+        fn from_arg_matches(_: &clap::ArgMatches) -> Result<Self, clap::Error> {
+            Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand))
+        }
+
+        fn update_from_arg_matches(&mut self, _: &clap::ArgMatches) -> Result<(), clap::Error> {
+            match *self {
+                Self::Never(never, _) => match never {},
+            }
+        }
+    }
+
+    impl<C> clap::Subcommand for NoQuery<C> {
+        fn augment_subcommands(command: clap::Command) -> clap::Command {
+            command
+        }
+
+        fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
+            command
+        }
+
+        fn has_subcommand(_: &str) -> bool {
+            false
+        }
+    }
+
+    impl<C> ModuleQuery<C> for NoQuery<C> {
+        fn common(&self) -> &C {
+            match *self {
+                Self::Never(never, _) => match never {},
+            }
+        }
+
+        fn run(self, _: &dyn Console) -> Result<Printed, QueryFailed> {
+            match self {
+                Self::Never(never, _) => match never {},
+            }
+        }
     }
 
     /// The options a binary adds to every transaction command, reduced to the key.

@@ -10,7 +10,9 @@ use civitas_core::crypto::PublicKey;
 use civitas_core::governance::{GovernanceAction, GovernanceInstruction, NewValidator};
 use civitas_core::keyfile::public_key_arg;
 use civitas_kit::authz;
-use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
+use civitas_primitives::kit::cli::{
+    Console, ModuleCommand, ModuleQuery, Prepared, Printed, QueryFailed,
+};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -431,6 +433,97 @@ mod tests {
             "-x.gov:1",
         ] {
             assert!(p2p_address(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+/// Governance's reads. `C` is the options every read takes (the node).
+#[derive(Subcommand, Debug)]
+pub enum GovernanceQuery<C: Args> {
+    /// Governance: threshold, this epoch's validators and the next epoch's; one proposal; or
+    /// the open proposals, each with what it would do, who approved and what is missing.
+    ///
+    /// Example: civitas query governance --open
+    Governance {
+        /// Show this proposal.
+        #[arg(long, conflicts_with = "open")]
+        proposal: Option<u64>,
+        /// List the open proposals (among the newest 100), as text unless --json.
+        #[arg(long)]
+        open: bool,
+        /// With --open: print JSON.
+        #[arg(long, requires = "open")]
+        json: bool,
+        #[command(flatten)]
+        common: C,
+    },
+    /// The agencies in force, each with the validators it runs this epoch and next (JSON).
+    /// A retired agency's record: `civitas query state identity/agency <id>`.
+    ///
+    /// Example: civitas query agencies
+    Agencies {
+        #[command(flatten)]
+        common: C,
+    },
+    /// The validator set of an epoch.
+    ///
+    /// Example: civitas query epoch 0
+    Epoch {
+        /// The epoch.
+        epoch: u64,
+        #[command(flatten)]
+        common: C,
+    },
+}
+
+impl<C: Args> ModuleQuery<C> for GovernanceQuery<C> {
+    fn common(&self) -> &C {
+        match self {
+            Self::Governance { common, .. }
+            | Self::Agencies { common }
+            | Self::Epoch { common, .. } => common,
+        }
+    }
+
+    fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed> {
+        match self {
+            Self::Governance {
+                proposal,
+                open,
+                json,
+                ..
+            } => {
+                if open {
+                    let (votes, governance) = view::Votes::fetch(console)?;
+                    let open = view::open_proposals(console, &governance)?;
+                    if json {
+                        return Ok(Printed::Json(serde_json::Value::from(open)));
+                    }
+                    if open.is_empty() {
+                        return Ok(Printed::Text("no open proposals\n".into()));
+                    }
+                    let text: String = open
+                        .iter()
+                        .map(|proposal| format!("{}\n", view::show(proposal, &votes)))
+                        .collect();
+                    return Ok(Printed::Text(text));
+                }
+                match proposal {
+                    Some(id) if !json => {
+                        let (votes, _) = view::Votes::fetch(console)?;
+                        let record = view::proposal(console, id)?;
+                        Ok(Printed::Text(view::show(&record, &votes)))
+                    }
+                    Some(id) => Ok(Printed::Json(
+                        console.get(&format!("/v1/governance/proposals/{id}"))?,
+                    )),
+                    None => Ok(Printed::Json(console.get("/v1/governance")?)),
+                }
+            }
+            Self::Agencies { .. } => Ok(Printed::Json(console.get("/v1/agencies")?)),
+            Self::Epoch { epoch, .. } => {
+                Ok(Printed::Json(console.get(&format!("/v1/epochs/{epoch}"))?))
+            }
         }
     }
 }

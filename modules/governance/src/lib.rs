@@ -22,6 +22,7 @@ pub struct Governance;
 
 impl civitas_primitives::kit::cli::ModuleCli for Governance {
     type Command<C: clap::Args> = cli::GovernanceCommand<C>;
+    type Query<C: clap::Args> = cli::GovernanceQuery<C>;
 }
 
 impl Module for Governance {

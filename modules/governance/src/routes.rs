@@ -6,14 +6,17 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use civitas_core::bundle::spaces;
-use civitas_core::governance::ValidatorSet;
+use civitas_core::crypto::PublicKey;
+use civitas_core::governance::{ProtocolSchedule, ValidatorEntry, ValidatorSet};
+use civitas_core::hash::Hash32;
 use civitas_identity::state::{Agency, agency_key};
-use civitas_kit::authz::{head_key, pending_key, schema_key, version_key};
-use civitas_kit::http::{
-    ApiError, ErrorBody, ProofQuery, StateValue, found_or_404, key, read_value,
+use civitas_kit::authz::policies::SchemaText;
+use civitas_kit::authz::{
+    PolicyEntry, PolicyHead, PolicySetRecord, head_key, pending_key, schema_key, version_key,
 };
+use civitas_kit::http::{ApiError, ErrorBody, ProofQuery, StateValue, found_or_404, key};
 use civitas_kit::ledger::Ledger;
-use serde_json::json;
+use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -43,6 +46,30 @@ pub async fn agencies_in_force(ledger: &Ledger) -> Result<Vec<Agency>, ApiError>
     Ok(agencies)
 }
 
+/// An agency in force and the validators it runs.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AgencyInForce {
+    /// Its short id.
+    pub id: String,
+    /// Its full name.
+    pub name: String,
+    /// The height it joined at (0 for a founding agency).
+    pub joined_height: u64,
+    /// The validator keys it runs this epoch.
+    pub validators: Vec<PublicKey>,
+    /// The validator keys it will run next epoch.
+    pub next_validators: Vec<PublicKey>,
+}
+
+/// The agencies in force.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AgencyList {
+    /// The agencies in force, in ascending id order.
+    pub agencies: Vec<AgencyInForce>,
+    /// The height they were read at.
+    pub height: u64,
+}
+
 /// The agencies in force, each with the validators it runs this epoch and will run next.
 #[utoipa::path(
     get,
@@ -52,10 +79,10 @@ pub async fn agencies_in_force(ledger: &Ledger) -> Result<Vec<Agency>, ApiError>
     summary = "The agencies in force",
     description = "Each agency in force with its id, full name, the height it joined at (0 for a founding agency) and the validator keys it runs this epoch and next. Retired agencies are not listed; their records stay at /v1/agencies/{id}.",
     responses(
-        (status = 200, description = "The agencies in force.", body = Object),
+        (status = 200, description = "The agencies in force.", body = AgencyList),
     )
 )]
-async fn agencies(State(ledger): State<Ledger>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn agencies(State(ledger): State<Ledger>) -> Result<Json<AgencyList>, ApiError> {
     let list = agencies_in_force(&ledger).await?;
     // The height answered is the one the next set was read at (the list is read just before).
     let key = next_validators_key();
@@ -66,28 +93,52 @@ async fn agencies(State(ledger): State<Ledger>) -> Result<Json<serde_json::Value
         .and_then(|bytes| civitas_core::codec::from_slice(bytes, &()).ok())
         .ok_or_else(|| ApiError::internal(format!("{} does not decode", key.display())))?;
     let (_, current) = ledger.epoch();
-    let runs = |agency: &str, set: &ValidatorSet| -> Vec<String> {
+    let runs = |agency: &str, set: &ValidatorSet| -> Vec<PublicKey> {
         set.validators
             .iter()
             .filter(|v| v.agency == agency)
-            .map(|v| v.key.to_hex())
+            .map(|v| v.key.clone())
             .collect()
     };
-    let agencies: Vec<serde_json::Value> = list
-        .iter()
-        .map(|a| {
-            json!({
-                "id": a.id,
-                "name": a.name,
-                "joined_height": a.joined_height,
-                "validators": runs(&a.id, &current),
-                "next_validators": runs(&a.id, &next),
-            })
+    let agencies = list
+        .into_iter()
+        .map(|a| AgencyInForce {
+            validators: runs(&a.id, &current),
+            next_validators: runs(&a.id, &next),
+            id: a.id,
+            name: a.name,
+            joined_height: a.joined_height,
         })
         .collect();
-    Ok(Json(
-        json!({ "agencies": agencies, "height": proven.height }),
-    ))
+    Ok(Json(AgencyList {
+        agencies,
+        height: proven.height,
+    }))
+}
+
+/// Governance settings, the validator sets and the protocol version.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GovernanceView {
+    /// Agencies that must approve a proposal.
+    pub threshold: u32,
+    /// The agencies in force (only their approvals count), in ascending order.
+    pub agencies: Vec<String>,
+    /// The number the next proposal gets.
+    pub next_proposal: u64,
+    /// The current epoch.
+    pub epoch: u64,
+    /// Blocks per epoch.
+    pub epoch_length: u64,
+    /// The first height of the next epoch.
+    pub next_epoch_starts_at: u64,
+    /// This epoch's validators.
+    pub validators: Vec<ValidatorEntry>,
+    /// The validators the next epoch will have (changed by executed proposals).
+    pub next_validators: Vec<ValidatorEntry>,
+    /// The protocol version active at the next block, and any upgrade scheduled.
+    pub protocol: ProtocolSchedule,
+    /// The height the settings were read at.
+    pub height: u64,
 }
 
 /// Governance settings, the current epoch's validators and the set the next epoch will have.
@@ -99,12 +150,12 @@ async fn agencies(State(ledger): State<Ledger>) -> Result<Json<serde_json::Value
     summary = "Governance settings and validator sets",
     description = "The approval threshold, the agencies in force (only their approvals count), the current epoch and its validators, and the validator set the next epoch will have (changed by executed proposals).",
     responses(
-        (status = 200, description = "Governance overview.", body = Object),
+        (status = 200, description = "Governance overview.", body = GovernanceView),
     )
 )]
-async fn governance(State(ledger): State<Ledger>) -> Result<Json<serde_json::Value>, ApiError> {
-    let (config, height) = read_value(&ledger, config_key()).await?;
-    let (next, _) = read_value(&ledger, next_validators_key()).await?;
+async fn governance(State(ledger): State<Ledger>) -> Result<Json<GovernanceView>, ApiError> {
+    let (config, height) = ledger.required_at::<GovernanceConfig>(config_key()).await?;
+    let next: ValidatorSet = ledger.required(next_validators_key()).await?;
     // A chain that started at protocol 1 has no record until its first upgrade is scheduled.
     let protocol = ledger
         .state(protocol_key())
@@ -118,18 +169,85 @@ async fn governance(State(ledger): State<Ledger>) -> Result<Json<serde_json::Val
         .settled(ledger.height() + 1);
     let (epoch, current) = ledger.epoch();
     let genesis = ledger.genesis();
-    Ok(Json(json!({
-        "threshold": config["threshold"],
-        "agencies": config["agencies"],
-        "next_proposal": config["next_proposal"],
-        "epoch": epoch,
-        "epoch_length": genesis.epoch_length,
-        "next_epoch_starts_at": genesis.last_height_of(epoch).saturating_add(1),
-        "validators": current.validators,
-        "next_validators": next["validators"],
-        "protocol": protocol,
-        "height": height,
-    })))
+    Ok(Json(GovernanceView {
+        threshold: config.threshold,
+        agencies: config.agencies,
+        next_proposal: config.next_proposal,
+        epoch,
+        epoch_length: genesis.epoch_length,
+        next_epoch_starts_at: genesis.last_height_of(epoch).saturating_add(1),
+        validators: current.validators,
+        next_validators: next.validators,
+        protocol,
+        height,
+    }))
+}
+
+/// A policy with its effect and description, read from its text.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DescribedPolicy {
+    /// The `@id` annotation's value.
+    pub id: String,
+    /// The Cedar text, annotations included.
+    pub text: String,
+    /// `permit` or `forbid` (`unknown` if the stored text does not parse).
+    pub effect: String,
+    /// Its `@description` annotation, if any.
+    pub description: Option<String>,
+}
+
+fn describe(policies: Vec<PolicyEntry>) -> Vec<DescribedPolicy> {
+    policies
+        .into_iter()
+        .map(|entry| {
+            let summary = civitas_kit::authz::summarize(&entry.text);
+            DescribedPolicy {
+                id: entry.id,
+                text: entry.text,
+                effect: summary.effect.to_string(),
+                description: summary.description,
+            }
+        })
+        .collect()
+}
+
+/// The policy set in force, its schema, and a set approved for the next block.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PoliciesView {
+    /// 1 for genesis, then one more per change.
+    pub version: u64,
+    /// The first block authorized under it.
+    pub effective_height: u64,
+    /// The governance proposal that made it (0 for genesis and for a protocol version's new
+    /// modules).
+    pub proposal: u64,
+    /// Digest of its policies.
+    pub digest: Hash32,
+    /// Digest of the schema they were checked against.
+    pub schema_digest: Hash32,
+    /// The policies, by id.
+    pub policies: Vec<DescribedPolicy>,
+    /// The Cedar schema, as text.
+    pub schema: String,
+    /// A set governance approved that takes effect at the next block; null if none.
+    pub pending: Option<PolicySetRecord>,
+    /// The height they were read at.
+    pub height: u64,
+}
+
+/// One version of the policy set.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PolicySetView {
+    /// 1 for genesis, then one more per change.
+    pub version: u64,
+    /// The first block authorized under it.
+    pub effective_height: u64,
+    /// The governance proposal that made it.
+    pub proposal: u64,
+    /// The policies, by id.
+    pub policies: Vec<DescribedPolicy>,
+    /// The height it was read at.
+    pub height: u64,
 }
 
 /// The policy set in force: version, the height it took effect, the schema and every policy
@@ -142,30 +260,25 @@ async fn governance(State(ledger): State<Ledger>) -> Result<Json<serde_json::Val
     summary = "The authorization policies in force",
     description = "The Cedar policy set in force (version, the height it took effect, the proposal that made it, each policy with its text, effect and description), the schema policies are checked against, and a set approved by governance that takes effect at the next block, if any.",
     responses(
-        (status = 200, description = "The policy set in force.", body = Object),
+        (status = 200, description = "The policy set in force.", body = PoliciesView),
     )
 )]
-async fn policies(State(ledger): State<Ledger>) -> Result<Json<serde_json::Value>, ApiError> {
-    let (head, height) = read_value(&ledger, head_key()).await?;
-    let version = head["version"].as_u64().unwrap_or(0);
-    let (record, _) = read_value(&ledger, version_key(version)).await?;
-    let (schema, _) = read_value(&ledger, schema_key()).await?;
-    let pending = ledger.state(pending_key()).await?;
-    let pending = pending
-        .value
-        .as_deref()
-        .and_then(|bytes| ledger.view(spaces::AUTHZ_PENDING, bytes));
-    Ok(Json(json!({
-        "version": version,
-        "effective_height": head["effective_height"],
-        "proposal": record["proposal"],
-        "digest": head["digest"],
-        "schema_digest": head["schema_digest"],
-        "policies": describe_policies(&record["policies"]),
-        "schema": schema,
-        "pending": pending,
-        "height": height,
-    })))
+async fn policies(State(ledger): State<Ledger>) -> Result<Json<PoliciesView>, ApiError> {
+    let (head, height) = ledger.required_at::<PolicyHead>(head_key()).await?;
+    let record: PolicySetRecord = ledger.required(version_key(head.version)).await?;
+    let schema: SchemaText = ledger.required(schema_key()).await?;
+    let pending = ledger.value::<PolicySetRecord>(pending_key()).await?;
+    Ok(Json(PoliciesView {
+        version: head.version,
+        effective_height: head.effective_height,
+        proposal: record.proposal,
+        digest: head.digest,
+        schema_digest: head.schema_digest,
+        policies: describe(record.policies),
+        schema: schema.0,
+        pending,
+        height,
+    }))
 }
 
 /// Policy set `version`, as it was in force from its `effective_height`.
@@ -180,7 +293,7 @@ async fn policies(State(ledger): State<Ledger>) -> Result<Json<serde_json::Value
         ("version" = u64, Path, minimum = 1, description = "The policy set's version: 1 for genesis, one more per change."),
     ),
     responses(
-        (status = 200, description = "The policy set.", body = Object),
+        (status = 200, description = "The policy set.", body = PolicySetView),
         (status = 400, description = "The version is not a number.", body = ErrorBody),
         (status = 404, description = "No such version.", body = ErrorBody),
     )
@@ -188,7 +301,7 @@ async fn policies(State(ledger): State<Ledger>) -> Result<Json<serde_json::Value
 async fn policy_version(
     State(ledger): State<Ledger>,
     Path(version): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PolicySetView>, ApiError> {
     let key = key(&ledger, spaces::AUTHZ_VERSION, &version)?;
     let proven = ledger.state(key).await?;
     let Some(bytes) = proven.value else {
@@ -196,32 +309,20 @@ async fn policy_version(
             "policy set version {version} does not exist"
         )));
     };
-    let mut record = ledger.view(spaces::AUTHZ_VERSION, &bytes).ok_or_else(|| {
+    let record: PolicySetRecord = civitas_core::codec::from_slice(&bytes, &()).map_err(|_| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "corrupt_state",
             "the stored policy set does not decode",
         )
     })?;
-    record["policies"] = describe_policies(&record["policies"]);
-    record["height"] = json!(proven.height);
-    Ok(Json(record))
-}
-
-/// Each policy with its effect and description, read from its text.
-fn describe_policies(policies: &serde_json::Value) -> serde_json::Value {
-    let list = policies.as_array().cloned().unwrap_or_default();
-    serde_json::Value::Array(
-        list.into_iter()
-            .map(|mut entry| {
-                let text = entry["text"].as_str().unwrap_or("");
-                let summary = civitas_kit::authz::summarize(text);
-                entry["effect"] = json!(summary.effect);
-                entry["description"] = json!(summary.description);
-                entry
-            })
-            .collect(),
-    )
+    Ok(Json(PolicySetView {
+        version: record.version,
+        effective_height: record.effective_height,
+        proposal: record.proposal,
+        policies: describe(record.policies),
+        height: proven.height,
+    }))
 }
 
 #[utoipa::path(

@@ -32,6 +32,7 @@ pub struct Identity;
 
 impl civitas_primitives::kit::cli::ModuleCli for Identity {
     type Command<C: clap::Args> = cli::IdentityCommand<C>;
+    type Query<C: clap::Args> = civitas_primitives::kit::cli::NoQuery<C>;
 }
 
 impl Module for Identity {

@@ -1,4 +1,4 @@
-//! `civitas tx notary ...`: one subcommand per notary instruction.
+//! `civitas tx notary ...`: one subcommand per notary instruction; and `civitas query notary`.
 //!
 //! A document is named by its file (hashed on this machine; the file is never sent) or by its
 //! SHA-256 in hex. The options every transaction takes (key, node, co-signers, ...) are the
@@ -7,7 +7,9 @@
 use civitas_core::hash::Hash32;
 use civitas_core::kit::args::document;
 use civitas_core::notary::{MetadataEntry, NotaryInstruction};
-use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
+use civitas_primitives::kit::cli::{
+    Console, ModuleCommand, ModuleQuery, Prepared, Printed, QueryFailed,
+};
 use clap::{Args, Subcommand};
 
 /// The notary's instructions. `C` is the options every transaction takes.
@@ -173,5 +175,81 @@ mod tests {
             "k",
         ]);
         assert!(error.contains("missing.pdf"), "{error}");
+    }
+}
+
+/// The notary's reads. `C` is the options every read takes (the node).
+#[derive(Subcommand, Debug)]
+pub enum NotaryQuery<C: Args> {
+    /// A notarised document, by file or SHA-256: its title, issuer, anchoring and whether it
+    /// was revoked.
+    ///
+    /// Example: civitas query notary deed.pdf --node http://127.0.0.1:8080
+    Notary {
+        /// The document (or its SHA-256 in hex).
+        #[arg(value_parser = document)]
+        document: Hash32,
+        #[command(flatten)]
+        common: C,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl<C: Args> ModuleQuery<C> for NotaryQuery<C> {
+    fn common(&self) -> &C {
+        match self {
+            Self::Notary { common, .. } => common,
+        }
+    }
+
+    fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed> {
+        let Self::Notary {
+            document: hash,
+            json,
+            ..
+        } = self;
+        let value = match console.get(&format!("/v1/notary/documents/{hash}")) {
+            Ok(value) => value,
+            Err(e) if e.status == Some(404) => {
+                return Err(QueryFailed {
+                    message: format!("document {hash} has not been notarised"),
+                    printed: json.then(|| {
+                        Printed::Json(serde_json::json!({ "document": hash, "found": false }))
+                    }),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if json {
+            return Ok(Printed::Json(value));
+        }
+        let doc = &value["value"];
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+        let mut out = format!(
+            "document:  {hash}\ntitle:     {}\nissuer:    {} ({})\nanchored:  height {} at {} ms\n",
+            text(&doc["title"]),
+            text(&doc["agency"]),
+            text(&doc["issuer"]),
+            doc["height"],
+            doc["time"]
+        );
+        for entry in doc["metadata"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "  {} = {}\n",
+                text(&entry["key"]),
+                text(&entry["value"])
+            ));
+        }
+        match doc["revocation"].as_object() {
+            Some(revocation) => out.push_str(&format!(
+                "status:    REVOKED at height {}: {}\n",
+                revocation["height"],
+                revocation["reason"].as_str().unwrap_or("")
+            )),
+            None => out.push_str("status:    valid\n"),
+        }
+        Ok(Printed::Text(out))
     }
 }

@@ -23,6 +23,7 @@ pub struct Notary;
 
 impl civitas_primitives::kit::cli::ModuleCli for Notary {
     type Command<C: clap::Args> = cli::NotaryCommand<C>;
+    type Query<C: clap::Args> = cli::NotaryQuery<C>;
 }
 
 impl Module for Notary {

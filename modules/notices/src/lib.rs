@@ -26,6 +26,7 @@ pub struct Notices;
 
 impl civitas_primitives::kit::cli::ModuleCli for Notices {
     type Command<C: clap::Args> = cli::NoticesCommand<C>;
+    type Query<C: clap::Args> = civitas_primitives::kit::cli::NoQuery<C>;
 }
 
 impl Module for Notices {

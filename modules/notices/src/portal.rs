@@ -64,6 +64,14 @@ pub const ACTIONS: &[Action] = &[
                 "your local time",
                 "",
             ),
+            field(
+                "expires",
+                "Stops applying",
+                "datetime",
+                "your local time; leave empty if it applies until withdrawn",
+                "",
+            )
+            .optional(),
         ],
     },
     Action {

@@ -11,7 +11,9 @@
 use civitas_primitives::crypto::AccountId;
 use civitas_primitives::hash::Hash32;
 use civitas_primitives::kit::args::{account, document, money, time};
-use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
+use civitas_primitives::kit::cli::{
+    Console, ModuleCommand, ModuleQuery, Prepared, Printed, QueryFailed,
+};
 use civitas_primitives::money::Money;
 use civitas_primitives::time::TimestampMs;
 use civitas_procurement_types::{Criterion, Method, MilestoneTerms, ProcurementInstruction};
@@ -804,4 +806,112 @@ mod tests {
         let error = publish(&hash, "2027-01-31", "price=100");
         assert!(error.contains("2027-01-31T17:00:00Z"), "{error}");
     }
+}
+
+/// Procurement's reads. `C` is the options every read takes (the node).
+#[derive(Subcommand, Debug)]
+pub enum ProcurementQuery<C: Args> {
+    /// A tender: stage, deadline, bids, award with its integrity signals, contract.
+    ///
+    /// Example: civitas query tender 1
+    Tender {
+        /// The tender's number.
+        tender: u64,
+        #[command(flatten)]
+        common: C,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl<C: Args> ModuleQuery<C> for ProcurementQuery<C> {
+    fn common(&self) -> &C {
+        match self {
+            Self::Tender { common, .. } => common,
+        }
+    }
+
+    fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed> {
+        let Self::Tender { tender, json, .. } = self;
+        let value = console.get(&format!("/v1/procurement/tenders/{tender}"))?;
+        if json {
+            return Ok(Printed::Json(value));
+        }
+        Ok(Printed::Text(tender_text(&value)))
+    }
+}
+
+/// A tender as `civitas query tender` prints it.
+fn tender_text(value: &serde_json::Value) -> String {
+    let money = |v: &serde_json::Value| serde_json::from_value::<Money>(v.clone()).ok();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let t = &value["tender"];
+    let mut out = format!(
+        "tender {}: {}\nagency:     {}\nstage:      {}\n",
+        t["id"],
+        text(&t["title"]),
+        text(&t["agency"]),
+        text(&t["stage"])
+    );
+    if let Some(estimated) = money(&t["estimated"]) {
+        out.push_str(&format!("estimated:  {estimated}\n"));
+    }
+    if let Some(deadline) = t["deadline"].as_u64().filter(|d| *d > 0) {
+        out.push_str(&format!(
+            "deadline:   {}\n",
+            TimestampMs(deadline).rfc3339()
+        ));
+    }
+    for bid in value["bids"].as_array().into_iter().flatten() {
+        let opening = match money(&bid["opening"]["price"]) {
+            Some(price) => format!("opened at {price}"),
+            None => format!("sealed ({})", text(&bid["commitment"])),
+        };
+        let score = bid["mean_score"]
+            .as_u64()
+            .map(|s| format!(", score {}.{:02}", s / 100, s % 100))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "bid:        {} {opening}{score}\n",
+            text(&bid["bidder"])
+        ));
+    }
+    if let Some(award) = t["award"].as_object() {
+        if let Some(v) = money(&award["value"]) {
+            out.push_str(&format!(
+                "award:      {} for {v}: {}\n",
+                text(&award["bidder"]),
+                text(&award["justification"])
+            ));
+        }
+        for signal in award["signals"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "signal:     {}: {}\n",
+                text(&signal["code"]),
+                text(&signal["detail"])
+            ));
+        }
+    }
+    if let Some(contract) = value["contract"].as_object() {
+        for (i, m) in contract["milestones"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let paid = match m["accepted"]["payment"].as_u64() {
+                Some(p) => format!("accepted, paid (payment {p})"),
+                None => "not yet accepted".to_string(),
+            };
+            let amount = money(&m["terms"]["amount"])
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "milestone {i}: {} {amount}: {paid}\n",
+                text(&m["terms"]["title"])
+            ));
+        }
+    }
+    out
 }

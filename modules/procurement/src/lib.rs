@@ -27,6 +27,7 @@ pub struct Procurement;
 
 impl civitas_primitives::kit::cli::ModuleCli for Procurement {
     type Command<C: clap::Args> = cli::ProcurementCommand<C>;
+    type Query<C: clap::Args> = cli::ProcurementQuery<C>;
 }
 
 impl Module for Procurement {

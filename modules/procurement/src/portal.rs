@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use civitas_core::crypto::AccountId;
-use civitas_kit::http::ListQuery;
+use civitas_kit::http::{ListQuery, as_json};
 use civitas_kit::portal::html::{
     Page, esc, facts, grouped, money, proof_link, short_hex, table, text, time,
 };
@@ -57,14 +57,16 @@ fn stage_words(stage: &str, deadline_passed: bool) -> String {
 
 pub async fn procurement(State(site): State<Site>) -> Result<Html<String>, PageError> {
     let now = site.ledger.time().rfc3339();
-    let Json(view) = crate::routes::tenders(
-        State(site.ledger.clone()),
-        Query(ListQuery {
-            limit: Some(200),
-            before: None,
-        }),
-    )
-    .await?;
+    let Json(view) = as_json(
+        crate::routes::tenders(
+            State(site.ledger.clone()),
+            Query(ListQuery {
+                limit: Some(200),
+                before: None,
+            }),
+        )
+        .await,
+    )?;
     let rows: Vec<Vec<String>> = view["tenders"]
         .as_array()
         .map(|list| {
@@ -152,9 +154,10 @@ fn labelled_proof(url: &str, label: &str) -> String {
 
 /// A vendor's registered name with its account, or the account alone.
 async fn vendor(site: &Site, account: &str) -> String {
-    match civitas_treasury::routes::vendor(State(site.ledger.clone()), Path(account.to_string()))
-        .await
-    {
+    match as_json(
+        civitas_treasury::routes::vendor(State(site.ledger.clone()), Path(account.to_string()))
+            .await,
+    ) {
         Ok(Json(v)) => format!(
             "{} {}",
             esc(v["name"].as_str().unwrap_or("")),
@@ -172,7 +175,8 @@ pub async fn tender(
     State(site): State<Site>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let Json(view) = crate::routes::tender(State(site.ledger.clone()), Path(id.clone())).await?;
+    let Json(view) =
+        as_json(crate::routes::tender(State(site.ledger.clone()), Path(id.clone())).await)?;
     let t = &view["tender"];
     let mut names = std::collections::BTreeMap::new();
     let accounts = view["bids"]
@@ -537,15 +541,16 @@ pub const ACCOUNT_TENDERS_MAX: usize = 100;
 /// A business's bids on the latest tenders, and what became of each.
 pub async fn account_page(site: &Site, account: &AccountId) -> String {
     let id = account.to_hex();
-    let Ok(Json(tenders)) = crate::routes::tenders(
-        State(site.ledger.clone()),
-        Query(ListQuery {
-            limit: Some(ACCOUNT_TENDERS_MAX),
-            before: None,
-        }),
-    )
-    .await
-    else {
+    let Ok(Json(tenders)) = as_json(
+        crate::routes::tenders(
+            State(site.ledger.clone()),
+            Query(ListQuery {
+                limit: Some(ACCOUNT_TENDERS_MAX),
+                before: None,
+            }),
+        )
+        .await,
+    ) else {
         return String::new();
     };
     let mut bids = Vec::new();

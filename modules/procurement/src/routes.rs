@@ -4,24 +4,26 @@
 
 use crate::ocds;
 use crate::state::{
-    Bid, Contract, ImportRef, ImportedProcess, ProcurementConfig, ReleaseText, Tender, bid_key,
-    config_key as procurement_config_key, contract_key, import_index_key, imported_key,
-    release_text_key, tender_key,
+    Bid, Contract, ImportRef, ImportedProcess, ProcurementConfig, ReleaseText, Signal, Stage,
+    Tender, bid_key, config_key as procurement_config_key, contract_key, import_index_key,
+    imported_key, release_text_key, tender_key,
 };
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 
 use civitas_core::crypto::AccountId;
+use civitas_core::hash::Hash32;
 use civitas_identity::state::{Agency, agency_key};
 use civitas_kit::http::{
-    ApiError, Budgets, ErrorBody, ListQuery, must, newest_first, parse_number, proof_url, record,
-    with_proof,
+    ApiError, Budgets, ErrorBody, ListQuery, Proven, must, newest_first, parse_number, proof_url,
+    record,
 };
 use civitas_kit::ledger::Ledger;
-use civitas_treasury::routes::{EXPORT_MAX, money_view};
+use civitas_treasury::routes::{EXPORT_MAX, MoneyView, money_view};
 use civitas_treasury::state::{Vendor, vendor_key};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -57,14 +59,14 @@ pub fn routes() -> OpenApiRouter<Ledger> {
         ("id" = u64, Path, description = "The contract's number."),
     ),
     responses(
-        (status = 200, description = "The contract, with `proof_bundle`.", body = Object),
+        (status = 200, description = "The contract, with `proof_bundle`.", body = Proven<Contract>),
         (status = 404, description = "No such contract.", body = ErrorBody),
     )
 )]
 pub async fn contract(
     State(ledger): State<Ledger>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Proven<Contract>>, ApiError> {
     let id = parse_number(&id, "the contract number")?;
     record::<Contract>(
         &ledger,
@@ -74,24 +76,71 @@ pub async fn contract(
     .await
 }
 
-fn tender_summary(t: &Tender) -> Value {
-    json!({
-        "id": t.id,
-        "title": t.title,
-        "agency": t.agency,
-        "stage": t.stage.as_str(),
-        "method": t.method.ocds(),
-        "estimated": money_view(t.estimated.amount, t.estimated.currency),
-        "deadline": if t.deadline.0 > 0 { json!(t.deadline.rfc3339()) } else { Value::Null },
-        "bids": t.bidders.len(),
-        "award": t.award.as_ref().map(|a| json!({
-            "bidder": a.bidder,
-            "value": money_view(a.value.amount, a.value.currency),
-            "signals": a.signals,
-        })),
-        "contract": t.contract,
-        "link": format!("/v1/procurement/tenders/{}", t.id),
-    })
+/// A tender in a list: where it stands, its award and integrity signals.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TenderSummary {
+    /// Its number.
+    pub id: u64,
+    /// Its title.
+    pub title: String,
+    /// The buying agency.
+    pub agency: String,
+    /// Its stage.
+    pub stage: Stage,
+    /// Its procurement method, as OCDS names it (`open`, `selective`, `limited`, `direct`).
+    pub method: String,
+    /// The estimated value.
+    pub estimated: MoneyView,
+    /// The bid deadline, RFC 3339 (UTC); null if it has none.
+    pub deadline: Option<String>,
+    /// How many bids it received.
+    pub bids: usize,
+    /// The award, once made.
+    pub award: Option<AwardSummary>,
+    /// The contract's number, once signed.
+    pub contract: Option<u64>,
+    /// The tender with its bids and contract.
+    pub link: String,
+}
+
+/// An award in a list of tenders.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AwardSummary {
+    /// The winning bidder.
+    pub bidder: AccountId,
+    /// The awarded value.
+    pub value: MoneyView,
+    /// The integrity signals the award raised.
+    pub signals: Vec<Signal>,
+}
+
+fn tender_summary(t: &Tender) -> TenderSummary {
+    TenderSummary {
+        id: t.id,
+        title: t.title.clone(),
+        agency: t.agency.clone(),
+        stage: t.stage,
+        method: t.method.ocds().to_string(),
+        estimated: money_view(t.estimated.amount, t.estimated.currency),
+        deadline: (t.deadline.0 > 0).then(|| t.deadline.rfc3339()),
+        bids: t.bidders.len(),
+        award: t.award.as_ref().map(|a| AwardSummary {
+            bidder: a.bidder,
+            value: money_view(a.value.amount, a.value.currency),
+            signals: a.signals.clone(),
+        }),
+        contract: t.contract,
+        link: format!("/v1/procurement/tenders/{}", t.id),
+    }
+}
+
+/// A page of tenders, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TenderList {
+    /// The tenders, newest first.
+    pub tenders: Vec<TenderSummary>,
+    /// Ask again with `before` set to this for the next page; null on the last.
+    pub next_before: Option<u64>,
 }
 
 /// `GET /v1/procurement/tenders`: newest first.
@@ -105,24 +154,23 @@ fn tender_summary(t: &Tender) -> Value {
         ListQuery,
     ),
     responses(
-        (status = 200, description = "`tenders` and `next_before`.", body = Object),
+        (status = 200, description = "A page of tenders, newest first.", body = TenderList),
     )
 )]
 pub async fn tenders(
     State(ledger): State<Ledger>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TenderList>, ApiError> {
     let config = ledger
         .value::<ProcurementConfig>(procurement_config_key())
         .await?
         .unwrap_or_default();
     let (tenders, next_before) =
         newest_first::<Tender>(&ledger, &query, config.next_tender, tender_key).await?;
-    let rows: Vec<Value> = tenders.iter().map(tender_summary).collect();
-    Ok(Json(json!({
-        "tenders": rows,
-        "next_before": next_before,
-    })))
+    Ok(Json(TenderList {
+        tenders: tenders.iter().map(tender_summary).collect(),
+        next_before,
+    }))
 }
 
 async fn load_process(
@@ -148,6 +196,38 @@ async fn load_process(
     Ok((tender, bids, contract))
 }
 
+/// A bid as shown: the record and the mean of its evaluations' scores.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BidView {
+    /// The bid.
+    #[serde(flatten)]
+    pub bid: Bid,
+    /// The mean of the committee's total scores, once evaluated.
+    pub mean_score: Option<u32>,
+}
+
+/// Where a process is published in OCDS.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OcdsLinks {
+    /// Its releases, as a release package.
+    pub releases: String,
+    /// Its record, as a record package.
+    pub record: String,
+}
+
+/// A tender with its bids and contract, each with its proof bundle address.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TenderView {
+    /// The tender.
+    pub tender: Proven<Tender>,
+    /// Its bids (sealed ones show only their commitment until opened).
+    pub bids: Vec<Proven<BidView>>,
+    /// Its contract, once signed; null before.
+    pub contract: Option<Proven<Contract>>,
+    /// The process in OCDS.
+    pub ocds: OcdsLinks,
+}
+
 /// `GET /v1/procurement/tenders/{id}`: the tender, its bids (sealed ones show only their
 /// commitment), its contract, each with its proof address.
 #[utoipa::path(
@@ -160,33 +240,36 @@ async fn load_process(
         ("id" = u64, Path, description = "The tender's number."),
     ),
     responses(
-        (status = 200, description = "`tender`, `bids`, `contract`, each with `proof_bundle`, and the OCDS addresses.", body = Object),
+        (status = 200, description = "`tender`, `bids`, `contract`, each with `proof_bundle`, and the OCDS addresses.", body = TenderView),
         (status = 404, description = "No such tender.", body = ErrorBody),
     )
 )]
 pub async fn tender(
     State(ledger): State<Ledger>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TenderView>, ApiError> {
     let id = parse_number(&id, "the tender number")?;
     let (tender, bids, contract) = load_process(&ledger, id).await?;
-    let bids: Vec<Value> = bids
-        .iter()
-        .map(|b| {
-            let mut view = serde_json::to_value(b).unwrap_or(Value::Null);
-            view["mean_score"] = json!(b.mean_score());
-            with_proof(&ledger, view, &bid_key(id, &b.bidder))
+    let bids = bids
+        .into_iter()
+        .map(|bid| {
+            let key = bid_key(id, &bid.bidder);
+            let mean_score = bid.mean_score();
+            Proven::new(&ledger, BidView { bid, mean_score }, &key)
         })
         .collect();
-    Ok(Json(json!({
-        "tender": with_proof(&ledger, serde_json::to_value(&tender).unwrap_or(Value::Null), &tender_key(id)),
-        "bids": bids,
-        "contract": contract.map(|c| with_proof(&ledger, serde_json::to_value(&c).unwrap_or(Value::Null), &contract_key(c.id))),
-        "ocds": {
-            "releases": format!("/v1/ocds/releases/{id}"),
-            "record": format!("/v1/ocds/records/{id}"),
+    Ok(Json(TenderView {
+        tender: Proven::new(&ledger, tender, &tender_key(id)),
+        bids,
+        contract: contract.map(|c| {
+            let key = contract_key(c.id);
+            Proven::new(&ledger, c, &key)
+        }),
+        ocds: OcdsLinks {
+            releases: format!("/v1/ocds/releases/{id}"),
+            record: format!("/v1/ocds/records/{id}"),
         },
-    })))
+    }))
 }
 
 async fn vendor_names(
@@ -315,7 +398,7 @@ async fn records_package(
     tag = "procurement",
     summary = "Every contracting process as an OCDS 1.1 release package",
     responses(
-        (status = 200, description = "An OCDS release package.", body = Object),
+        (status = 200, description = "An OCDS 1.1 release package.", body = ocds::ReleasePackage),
     )
 )]
 pub async fn ocds_releases(
@@ -336,7 +419,7 @@ pub async fn ocds_releases(
         ("tender" = u64, Path, description = "The tender's number."),
     ),
     responses(
-        (status = 200, description = "An OCDS release package.", body = Object),
+        (status = 200, description = "An OCDS 1.1 release package.", body = ocds::ReleasePackage),
         (status = 404, description = "No such tender.", body = ErrorBody),
     )
 )]
@@ -358,7 +441,7 @@ pub async fn ocds_process_releases(
     tag = "procurement",
     summary = "Every process as an OCDS record, with compiled and versioned releases",
     responses(
-        (status = 200, description = "An OCDS record package.", body = Object),
+        (status = 200, description = "An OCDS 1.1 record package.", body = ocds::RecordPackage),
     )
 )]
 pub async fn ocds_records(
@@ -379,7 +462,7 @@ pub async fn ocds_records(
         ("tender" = u64, Path, description = "The tender's number."),
     ),
     responses(
-        (status = 200, description = "An OCDS record package.", body = Object),
+        (status = 200, description = "An OCDS 1.1 record package.", body = ocds::RecordPackage),
         (status = 404, description = "No such tender.", body = ErrorBody),
     )
 )]
@@ -400,7 +483,7 @@ pub async fn ocds_process_record(
     operation_id = "validateOcds",
     tag = "procurement",
     summary = "Check a release package against the OCDS 1.1 schema (up to 8 MiB)",
-    request_body(content = Object, description = "An OCDS 1.1 release package."),
+    request_body(content = ocds::ReleasePackage, description = "An OCDS 1.1 release package."),
     responses(
         (status = 200, description = "The verdict and every issue with its JSON pointer.", body = ocds::Validation),
         (status = 400, description = "The body is not JSON.", body = ErrorBody),
@@ -420,6 +503,60 @@ pub async fn ocds_validate(
         .await?
 }
 
+/// An imported process in a list.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportedSummary {
+    /// Its OCDS id.
+    pub ocid: String,
+    /// The agency that imported it.
+    pub agency: String,
+    /// How many releases it has.
+    pub releases: usize,
+    /// The process as an OCDS record.
+    pub link: String,
+}
+
+/// A page of imported processes, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportedList {
+    /// The processes, newest first.
+    pub processes: Vec<ImportedSummary>,
+    /// Ask again with `before` set to this for the next page; null on the last.
+    pub next_before: Option<u64>,
+}
+
+/// Who imported one release of a process, and where its text's proof is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportedReleaseView {
+    /// The release's `id`.
+    pub id: String,
+    /// Its `date`, as written.
+    pub date: String,
+    /// Who imported it.
+    pub by: AccountId,
+    /// Height of the import.
+    pub height: u64,
+    /// SHA-256 of its text, as imported.
+    pub text_sha256: Hash32,
+    /// The proof bundle of its text.
+    pub proof_bundle: String,
+}
+
+/// An imported process as an OCDS record, with who imported each release.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportedView {
+    /// Its OCDS id.
+    pub ocid: String,
+    /// The agency that imported it.
+    pub agency: String,
+    /// Each release's import.
+    pub imported: Vec<ImportedReleaseView>,
+    /// The OCDS record: the releases as imported, compiled and versioned.
+    pub record: ocds::Record,
+    /// The proof bundle of the process.
+    pub proof_bundle: String,
+}
+
 /// `GET /v1/ocds/imported`: the historical processes brought in with `civitas ocds import`.
 #[utoipa::path(
     get,
@@ -431,13 +568,13 @@ pub async fn ocds_validate(
         ListQuery,
     ),
     responses(
-        (status = 200, description = "`processes` and `next_before`.", body = Object),
+        (status = 200, description = "A page of imported processes, newest first.", body = ImportedList),
     )
 )]
 pub async fn imported_list(
     State(ledger): State<Ledger>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImportedList>, ApiError> {
     let config = ledger
         .value::<ProcurementConfig>(procurement_config_key())
         .await?
@@ -457,18 +594,18 @@ pub async fn imported_list(
             .value::<ImportedProcess>(imported_key(&entry.ocid))
             .await?
         {
-            rows.push(json!({
-                "ocid": process.ocid,
-                "agency": process.agency,
-                "releases": process.releases.len(),
-                "link": format!("/v1/ocds/imported/{}", process.ocid),
-            }));
+            rows.push(ImportedSummary {
+                link: format!("/v1/ocds/imported/{}", process.ocid),
+                releases: process.releases.len(),
+                ocid: process.ocid,
+                agency: process.agency,
+            });
         }
     }
-    Ok(Json(json!({
-        "processes": rows,
-        "next_before": if n > 1 { json!(n) } else { Value::Null },
-    })))
+    Ok(Json(ImportedList {
+        processes: rows,
+        next_before: (n > 1).then_some(n),
+    }))
 }
 
 /// `GET /v1/ocds/imported/{ocid}`: an imported process as an OCDS record (its releases as
@@ -483,14 +620,14 @@ pub async fn imported_list(
         ("ocid" = String, Path, description = "The process's OCDS id (it may contain slashes)."),
     ),
     responses(
-        (status = 200, description = "`record` (releases, compiledRelease, versionedRelease) and `imported`.", body = Object),
+        (status = 200, description = "`record` (releases, compiledRelease, versionedRelease) and `imported`.", body = ImportedView),
         (status = 404, description = "Never imported.", body = ErrorBody),
     )
 )]
 pub async fn imported_process(
     State(ledger): State<Ledger>,
     Path(ocid): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImportedView>, ApiError> {
     let key = imported_key(&ocid);
     let process: ImportedProcess = must(
         &ledger,
@@ -515,14 +652,14 @@ pub async fn imported_process(
             )
         })?;
         releases.push(value);
-        imports.push(json!({
-            "id": release.id,
-            "date": release.date,
-            "by": release.by,
-            "height": release.height,
-            "text_sha256": release.text,
-            "proof_bundle": proof_url(&ledger, &release_text_key(&release.text)),
-        }));
+        imports.push(ImportedReleaseView {
+            id: release.id.clone(),
+            date: release.date.clone(),
+            by: release.by,
+            height: release.height,
+            text_sha256: release.text,
+            proof_bundle: proof_url(&ledger, &release_text_key(&release.text)),
+        });
     }
     let compiled = ocds::merge::compile(&releases, ocds::merge_rules()).map_err(|e| {
         ApiError::new(
@@ -538,16 +675,16 @@ pub async fn imported_process(
             e.to_string(),
         )
     })?;
-    Ok(Json(json!({
-        "ocid": process.ocid,
-        "agency": process.agency,
-        "imported": imports,
-        "record": {
-            "ocid": process.ocid,
-            "releases": releases,
-            "compiledRelease": compiled,
-            "versionedRelease": versioned,
+    Ok(Json(ImportedView {
+        proof_bundle: proof_url(&ledger, &imported_key(&process.ocid)),
+        record: ocds::Record {
+            ocid: process.ocid.clone(),
+            releases,
+            compiled_release: compiled,
+            versioned_release: versioned,
         },
-        "proof_bundle": proof_url(&ledger, &imported_key(&process.ocid)),
-    })))
+        ocid: process.ocid,
+        agency: process.agency,
+        imported: imports,
+    }))
 }

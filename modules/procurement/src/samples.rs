@@ -33,7 +33,7 @@ fn seal(
     proposal_text: &str,
 ) -> Result<(Instruction, Instruction), SampleError> {
     let proposal = Hash32::sha256(proposal_text.as_bytes());
-    let salt = Hash32(civitas_core::crypto::random_32()?);
+    let salt = Hash32(seeder.secret()?);
     let bidder = vendor.account();
     let commitment = bid_commitment(tender, &bidder, &price, &proposal, &salt);
     let secret = serde_json::json!({

@@ -112,7 +112,7 @@ pub mod spaces {
 }
 
 /// Next numbers to hand out; both start at 1.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ProcurementConfig {
     /// Next tender number.
     pub next_tender: u64,
@@ -138,7 +138,7 @@ impl Default for ProcurementConfig {
 }
 
 /// One imported OCDS release.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportedRelease {
     /// Its `id`.
     pub id: String,
@@ -160,7 +160,7 @@ codec_struct!(ImportedRelease {
 });
 
 /// A historical contracting process brought in from OCDS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportedProcess {
     /// Its `ocid`.
     pub ocid: String,
@@ -179,7 +179,7 @@ codec_struct!(ImportedProcess {
 });
 
 /// An imported release's JSON text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReleaseText {
     /// The text.
     pub text: String,
@@ -189,7 +189,7 @@ codec_struct!(ReleaseText {
 });
 
 /// An entry of the list of imported processes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportRef {
     /// The process's `ocid`.
     pub ocid: String,
@@ -214,7 +214,7 @@ pub fn release_text_key(hash: &Hash32) -> StateKey {
 }
 
 /// Where a contracting process stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Planned, not yet published.
@@ -244,7 +244,7 @@ impl Stage {
 }
 
 /// A published clarification.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Clarification {
     /// The question.
     pub question: String,
@@ -260,7 +260,7 @@ codec_struct!(Clarification {
 });
 
 /// A recorded complaint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Complaint {
     /// Who complained.
     pub by: AccountId,
@@ -276,7 +276,7 @@ codec_struct!(Complaint {
 });
 
 /// Why and when a tender was cancelled.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Cancellation {
     /// Why.
     pub reason: String,
@@ -292,7 +292,7 @@ codec_struct!(Cancellation {
 });
 
 /// An integrity signal the record raised.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Signal {
     /// Code, such as `single_bidder`.
     pub code: String,
@@ -305,7 +305,7 @@ codec_struct!(Signal {
 });
 
 /// The award.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Award {
     /// The winner.
     pub bidder: AccountId,
@@ -333,7 +333,7 @@ codec_struct!(Award {
 });
 
 /// A contracting process: plan, tender, award.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Tender {
     /// Its number.
     pub id: u64,
@@ -412,7 +412,7 @@ codec_struct!(Tender {
 });
 
 /// A bid once opened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Opening {
     /// The price offered.
     pub price: Money,
@@ -431,7 +431,7 @@ codec_struct!(Opening {
 });
 
 /// One committee member's evaluation of a bid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Evaluation {
     /// The committee member.
     pub by: AccountId,
@@ -453,7 +453,7 @@ codec_struct!(Evaluation {
 });
 
 /// A sealed bid, and what happened to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Bid {
     /// The tender.
     pub tender: u64,
@@ -463,6 +463,7 @@ pub struct Bid {
     pub commitment: Hash32,
     /// The bid encrypted to the committee, if given.
     #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String, pattern = "^([0-9a-f]{2})*$")]
     pub sealed: Vec<u8>,
     /// Block time of submission.
     pub time: TimestampMs,
@@ -495,7 +496,7 @@ impl Bid {
 }
 
 /// How a milestone was accepted and paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Acceptance {
     /// The official who accepted it.
     pub by: AccountId,
@@ -517,7 +518,7 @@ codec_struct!(Acceptance {
 });
 
 /// A milestone of a contract.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Milestone {
     /// Its terms.
     pub terms: MilestoneTerms,
@@ -530,7 +531,7 @@ codec_struct!(Milestone {
 });
 
 /// An amendment of a contract.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Amendment {
     /// Why.
     pub reason: String,
@@ -552,7 +553,7 @@ codec_struct!(Amendment {
 });
 
 /// A signed contract.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Contract {
     /// Its number.
     pub id: u64,
@@ -600,7 +601,7 @@ impl Contract {
 }
 
 /// One award, as the integrity signals remember it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AwardNote {
     /// The tender.
     pub tender: u64,
@@ -619,7 +620,7 @@ codec_struct!(AwardNote {
 });
 
 /// An agency's most recent awards, newest last.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RecentAwards {
     /// Up to [`RECENT_AWARDS`] awards.
     pub awards: Vec<AwardNote>,

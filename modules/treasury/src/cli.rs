@@ -7,7 +7,9 @@
 
 use civitas_primitives::crypto::AccountId;
 use civitas_primitives::kit::args::{account, currency, money};
-use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
+use civitas_primitives::kit::cli::{
+    Console, ModuleCommand, ModuleQuery, Prepared, Printed, QueryFailed,
+};
 use civitas_primitives::money::{Currency, Money};
 use civitas_treasury_types::{Direction, TreasuryInstruction};
 use clap::{Args, Subcommand, ValueEnum};
@@ -471,5 +473,80 @@ mod tests {
         .unwrap();
         let error = cli.command.into_instruction().unwrap_err();
         assert!(error.contains("XOF") && error.contains("EUR"), "{error}");
+    }
+}
+
+/// Treasury's reads. `C` is the options every read takes (the node).
+#[derive(Subcommand, Debug)]
+pub enum TreasuryQuery<C: Args> {
+    /// Public spending of a fiscal year: appropriated, allotted, committed and paid, overall or
+    /// by agency, programme, classification, vendor or month. Each figure has a proof bundle
+    /// (`civitas proof state treasury/total <year>/<dimension>/<value>`).
+    ///
+    /// Example: civitas query spending 2026 --by agency
+    Spending {
+        /// The fiscal year.
+        year: u32,
+        /// Break the year down by agency, programme, classification, vendor or month.
+        #[arg(long, value_parser = ["agency", "programme", "classification", "vendor", "month"])]
+        by: Option<String>,
+        #[command(flatten)]
+        common: C,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl<C: Args> ModuleQuery<C> for TreasuryQuery<C> {
+    fn common(&self) -> &C {
+        match self {
+            Self::Spending { common, .. } => common,
+        }
+    }
+
+    fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed> {
+        let Self::Spending { year, by, json, .. } = self;
+        let (rows, what) = match &by {
+            None => {
+                let value = console.get(&format!("/v1/treasury/totals/{year}?limit=1"))?;
+                (vec![value["total"].clone()], "whole year".to_string())
+            }
+            Some(dimension) => {
+                let value = console.get(&format!("/v1/treasury/breakdown/{year}/{dimension}"))?;
+                (
+                    value["totals"].as_array().cloned().unwrap_or_default(),
+                    format!("by {dimension}"),
+                )
+            }
+        };
+        if json {
+            return Ok(Printed::Json(
+                serde_json::json!({ "year": year, "totals": rows }),
+            ));
+        }
+        let text = |value: &serde_json::Value| value["text"].as_str().unwrap_or("-").to_string();
+        let mut out = format!(
+            "fiscal year {year}, {what}\n{:<28} {:>20} {:>20} {:>20} {:>20}\n",
+            "", "appropriated", "allotted", "committed", "paid"
+        );
+        for row in &rows {
+            let name = match row["value"].as_str() {
+                Some("") | None => "total",
+                Some(v) => v,
+            };
+            out.push_str(&format!(
+                "{:<28} {:>20} {:>20} {:>20} {:>20}\n",
+                name,
+                text(&row["appropriated"]),
+                text(&row["allotted"]),
+                text(&row["committed"]),
+                text(&row["paid"])
+            ));
+        }
+        out.push_str(&format!(
+            "proofs: civitas proof state treasury/total <id> (ids: {year}/all, {year}/<dimension>/<value>)\n"
+        ));
+        Ok(Printed::Text(out))
     }
 }

@@ -26,6 +26,7 @@ pub struct Treasury;
 
 impl civitas_primitives::kit::cli::ModuleCli for Treasury {
     type Command<C: clap::Args> = cli::TreasuryCommand<C>;
+    type Query<C: clap::Args> = cli::TreasuryQuery<C>;
 }
 
 impl Module for Treasury {

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse as _, Response};
 use axum::routing::get;
 use civitas_core::crypto::AccountId;
-use civitas_kit::http::ListQuery;
+use civitas_kit::http::{ListQuery, as_json};
 use civitas_kit::portal::charts::{self, Row};
 use civitas_kit::portal::html::{
     Page, esc, facts, grouped, money, notice, proof_link, table, text, tx_link, url_segment,
@@ -58,12 +58,13 @@ fn total_href(year: &str, dimension: &str, value: &str) -> String {
 }
 
 async fn breakdown(site: &Site, year: &str, dimension: &str) -> Vec<Value> {
-    match crate::routes::breakdown(
-        State(site.ledger.clone()),
-        Path((year.to_string(), dimension.to_string())),
-    )
-    .await
-    {
+    match as_json(
+        crate::routes::breakdown(
+            State(site.ledger.clone()),
+            Path((year.to_string(), dimension.to_string())),
+        )
+        .await,
+    ) {
         Ok(Json(view)) => view["totals"].as_array().cloned().unwrap_or_default(),
         Err(_) => Vec::new(),
     }
@@ -151,7 +152,8 @@ pub async fn spending(
     State(site): State<Site>,
     Path(year): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let overview = crate::routes::year(State(site.ledger.clone()), Path(year.clone())).await;
+    let overview =
+        as_json(crate::routes::year(State(site.ledger.clone()), Path(year.clone())).await);
     let year_number: u32 = year.parse().unwrap_or(0);
     let pager = format!(
         "<p class=\"pager\"><a href=\"/spending/{p}\" rel=\"prev\">Fiscal year {p}</a> \
@@ -271,15 +273,17 @@ pub async fn total(
     } else {
         format!("{year}/{rest}")
     };
-    let Json(view) = crate::routes::total(
-        State(site.ledger.clone()),
-        Path(path),
-        Query(ListQuery {
-            limit: Some(RECORDS_PER_PAGE),
-            before: query.before,
-        }),
-    )
-    .await?;
+    let Json(view) = as_json(
+        crate::routes::total(
+            State(site.ledger.clone()),
+            Path(path),
+            Query(ListQuery {
+                limit: Some(RECORDS_PER_PAGE),
+                before: query.before,
+            }),
+        )
+        .await,
+    )?;
     let total = &view["total"];
     let scope = match total["dimension"].as_str() {
         Some("all") | None => format!("the whole of fiscal year {}", esc(&year)),
@@ -454,21 +458,22 @@ pub const ACTIONS: &[Action] = &[
 pub async fn account_page(site: &Site, account: &AccountId) -> String {
     let id = account.to_hex();
     let Ok(Json(vendor)) =
-        crate::routes::vendor(State(site.ledger.clone()), Path(id.clone())).await
+        as_json(crate::routes::vendor(State(site.ledger.clone()), Path(id.clone())).await)
     else {
         return String::new();
     };
     let (year, ..) = site.ledger.time().civil();
-    let money = match crate::routes::total(
-        State(site.ledger.clone()),
-        Path(format!("{year}/vendor/{id}")),
-        Query(ListQuery {
-            limit: Some(1),
-            before: None,
-        }),
-    )
-    .await
-    {
+    let money = match as_json(
+        crate::routes::total(
+            State(site.ledger.clone()),
+            Path(format!("{year}/vendor/{id}")),
+            Query(ListQuery {
+                limit: Some(1),
+                before: None,
+            }),
+        )
+        .await,
+    ) {
         Ok(Json(view)) => format!(
             "<p>In {year}: committed to you {}, paid to you {}. \
              <a href=\"/spending/{year}/vendor/{id}\">Every record of it</a>.</p>",

@@ -16,11 +16,13 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use civitas_core::bundle::StateKey;
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::money::{Currency, format_amount};
-use civitas_kit::http::{ApiError, ErrorBody, ListQuery, must, parse_number, record, with_proof};
+use civitas_kit::http::{ApiError, ErrorBody, ListQuery, Proven, must, parse_number, record};
 use civitas_kit::ledger::Ledger;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use utoipa_axum::router::OpenApiRouter;
@@ -60,34 +62,166 @@ fn parse_account(text: &str) -> Result<AccountId, ApiError> {
         .map_err(|_| ApiError::bad_request("an account id is 64 hexadecimal characters"))
 }
 
-/// An amount as JSON: minor units, currency and the amount written out.
-pub fn money_view(amount: u64, currency: Currency) -> Value {
-    json!({ "amount": amount, "currency": currency.as_str(), "text": format_amount(amount, currency) })
+/// An amount: minor units, currency and the amount written out.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct MoneyView {
+    /// Minor units (cents).
+    pub amount: u64,
+    /// ISO 4217 code.
+    pub currency: Currency,
+    /// The amount written out, such as `1200.00 EUR`.
+    pub text: String,
 }
 
-fn total_view(total: &Total) -> Value {
+/// An amount as shown: minor units, currency and the amount written out.
+pub fn money_view(amount: u64, currency: Currency) -> MoneyView {
+    MoneyView {
+        amount,
+        currency,
+        text: format_amount(amount, currency),
+    }
+}
+
+/// A total as shown: its four figures and what is left to commit, each written out.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TotalView {
+    /// Fiscal year.
+    pub year: u32,
+    /// The dimension.
+    pub dimension: Dimension,
+    /// Its value (agency id, code, vendor account hex, `YYYY-MM`; empty for the whole year).
+    pub value: String,
+    /// Currency of the figures.
+    pub currency: Currency,
+    /// Adopted budget, after adjustments.
+    pub appropriated: MoneyView,
+    /// Released for commitment.
+    pub allotted: MoneyView,
+    /// Committed to vendors.
+    pub committed: MoneyView,
+    /// Paid out.
+    pub paid: MoneyView,
+    /// Allotted but not yet committed.
+    pub available_to_commit: MoneyView,
+    /// How many entries count in it.
+    pub entries: u64,
+    /// The latest of them (0: none).
+    pub last_entry: u64,
+}
+
+/// `total`, stored at `key`, as shown.
+fn total_view(ledger: &Ledger, total: &Total, key: &StateKey) -> Proven<TotalView> {
     let f = total.figures;
     let c = total.currency;
-    json!({
-        "year": total.year,
-        "dimension": total.dimension.as_str(),
-        "value": total.value,
-        "currency": c.as_str(),
-        "appropriated": money_view(f.appropriated, c),
-        "allotted": money_view(f.allotted, c),
-        "committed": money_view(f.committed, c),
-        "paid": money_view(f.paid, c),
-        "available_to_commit": money_view(f.allotted.saturating_sub(f.committed), c),
-        "entries": total.entries,
-        "last_entry": total.last_entry,
-    })
+    let view = TotalView {
+        year: total.year,
+        dimension: total.dimension,
+        value: total.value.clone(),
+        currency: c,
+        appropriated: money_view(f.appropriated, c),
+        allotted: money_view(f.allotted, c),
+        committed: money_view(f.committed, c),
+        paid: money_view(f.paid, c),
+        available_to_commit: money_view(f.allotted.saturating_sub(f.committed), c),
+        entries: total.entries,
+        last_entry: total.last_entry,
+    };
+    Proven::new(ledger, view, key)
 }
 
-fn entry_view(ledger: &Ledger, entry: &Entry) -> Value {
-    let mut view = serde_json::to_value(entry).unwrap_or(Value::Null);
-    view["amount_text"] = json!(entry.amount.to_string());
-    view["date"] = json!(entry.time.rfc3339());
-    with_proof(ledger, view, &entry_key(entry.seq))
+/// An entry as shown in a list: the record, its amount written out and its date.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// The amount written out, such as `1200.00 EUR`.
+    pub amount_text: String,
+    /// Its block time, RFC 3339 (UTC).
+    pub date: String,
+}
+
+fn entry_view(ledger: &Ledger, entry: Entry) -> Proven<EntryView> {
+    let key = entry_key(entry.seq);
+    let view = EntryView {
+        amount_text: entry.amount.to_string(),
+        date: entry.time.rfc3339(),
+        entry,
+    };
+    Proven::new(ledger, view, &key)
+}
+
+/// A fiscal year and its overall total.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct YearView {
+    /// The year's record.
+    pub year: Proven<FiscalYear>,
+    /// Its overall total; null until money is appropriated.
+    pub total: Option<Proven<TotalView>>,
+}
+
+/// Each figure's sum over the records of a total, in minor units (signed, as text).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FigureSums {
+    /// Sum of appropriations and their adjustments.
+    pub appropriated: String,
+    /// Sum of allotments.
+    pub allotted: String,
+    /// Sum of commitments and their adjustments.
+    pub committed: String,
+    /// Sum of payments, less reversals.
+    pub paid: String,
+}
+
+/// A total and the entries behind it, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TotalPage {
+    /// The total.
+    pub total: Proven<TotalView>,
+    /// Entries counting in it, newest first.
+    pub records: Vec<Proven<EntryView>>,
+    /// Whether older entries remain.
+    pub more: bool,
+    /// Ask again with `before` set to this for the next page; null on the last.
+    pub next_before: Option<u64>,
+    /// Each figure's sum over the records, present when every record was listed: they equal
+    /// the total's figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_sum: Option<FigureSums>,
+}
+
+/// Every total of one dimension in a year.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Breakdown {
+    /// The year.
+    pub year: u32,
+    /// The dimension.
+    pub dimension: Dimension,
+    /// Its totals, by value.
+    pub totals: Vec<Proven<TotalView>>,
+}
+
+/// Each of an appropriation's figures written out, such as `1200.00 EUR`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FigureTexts {
+    /// Adopted budget, after adjustments.
+    pub appropriated: String,
+    /// Released for commitment.
+    pub allotted: String,
+    /// Committed to vendors.
+    pub committed: String,
+    /// Paid out.
+    pub paid: String,
+}
+
+/// An appropriation with its figures written out.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AppropriationView {
+    /// The appropriation.
+    #[serde(flatten)]
+    pub appropriation: Appropriation,
+    /// Its figures written out.
+    pub text: FigureTexts,
 }
 
 #[utoipa::path(
@@ -100,14 +234,14 @@ fn entry_view(ledger: &Ledger, entry: &Entry) -> Value {
         ("year" = u64, Path, description = "The year, such as 2026."),
     ),
     responses(
-        (status = 200, description = "The year's record and total, each with its proof bundle address.", body = Object),
+        (status = 200, description = "The year's record and total, each with its proof bundle address.", body = YearView),
         (status = 404, description = "The year was never opened.", body = ErrorBody),
     )
 )]
 pub async fn year(
     State(ledger): State<Ledger>,
     Path(year): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<YearView>, ApiError> {
     let year = parse_year(&year)?;
     let key = year_key(year);
     let record: FiscalYear = must(
@@ -119,10 +253,10 @@ pub async fn year(
     let total = ledger
         .value::<Total>(total_key(year, Dimension::All, ""))
         .await?;
-    Ok(Json(json!({
-        "year": with_proof(&ledger, serde_json::to_value(&record).unwrap_or(Value::Null), &key),
-        "total": total.map(|t| with_proof(&ledger, total_view(&t), &total_key(year, Dimension::All, ""))),
-    })))
+    Ok(Json(YearView {
+        year: Proven::new(&ledger, record, &key),
+        total: total.map(|t| total_view(&ledger, &t, &total_key(year, Dimension::All, ""))),
+    }))
 }
 
 /// `GET /v1/treasury/totals/{year}` or `/v1/treasury/totals/{year}/{dimension}/{value}`: the
@@ -138,7 +272,7 @@ pub async fn year(
         ListQuery,
     ),
     responses(
-        (status = 200, description = "`total` (a Total), `records` (entries, newest first, each with its proof bundle address), `more`, `next_before`, and `records_sum` (each figure's sum over the records, when all were listed).", body = Object),
+        (status = 200, description = "`total` (a Total), `records` (entries, newest first, each with its proof bundle address), `more`, `next_before`, and `records_sum` (each figure's sum over the records, when all were listed).", body = TotalPage),
         (status = 400, description = "Not a year, or an unknown dimension.", body = ErrorBody),
         (status = 404, description = "Nothing recorded for it.", body = ErrorBody),
     )
@@ -147,7 +281,7 @@ pub async fn total(
     State(ledger): State<Ledger>,
     Path(path): Path<String>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TotalPage>, ApiError> {
     let path = path.trim_matches('/');
     let id = if path.contains('/') {
         path.to_string()
@@ -191,25 +325,22 @@ pub async fn total(
             must(&ledger, entry_key(next), format!("entry {next} is missing")).await?;
         sums[figure_slot(entry.kind)] += entry.signed_amount();
         next = entry.previous_in(dimension).unwrap_or(0);
-        records.push(entry_view(&ledger, &entry));
+        records.push(entry_view(&ledger, entry));
     }
+    // When every record was listed, their sums are the total's figures.
     let complete = next == 0 && query.before.is_none();
-    let mut view = json!({
-        "total": with_proof(&ledger, total_view(&total), &key),
-        "records": records,
-        "more": next != 0,
-        "next_before": if next != 0 { json!(next + 1) } else { Value::Null },
-    });
-    if complete {
-        // Every record was listed: their sums are the total's figures.
-        view["records_sum"] = json!({
-            "appropriated": sums[0].to_string(),
-            "allotted": sums[1].to_string(),
-            "committed": sums[2].to_string(),
-            "paid": sums[3].to_string(),
-        });
-    }
-    Ok(Json(view))
+    Ok(Json(TotalPage {
+        total: total_view(&ledger, &total, &key),
+        records,
+        more: next != 0,
+        next_before: (next != 0).then_some(next + 1),
+        records_sum: complete.then(|| FigureSums {
+            appropriated: sums[0].to_string(),
+            allotted: sums[1].to_string(),
+            committed: sums[2].to_string(),
+            paid: sums[3].to_string(),
+        }),
+    }))
 }
 
 /// `GET /v1/treasury/breakdown/{year}/{dimension}`: every total of a dimension in a year.
@@ -224,14 +355,14 @@ pub async fn total(
         ("dimension" = String, Path, pattern = "^(agency|programme|classification|vendor|month)$", description = "agency, programme, classification, vendor or month."),
     ),
     responses(
-        (status = 200, description = "`totals`: a list of Total.", body = Object),
+        (status = 200, description = "Every total of the dimension in the year, by value.", body = Breakdown),
         (status = 400, description = "Unknown dimension.", body = ErrorBody),
     )
 )]
 pub async fn breakdown(
     State(ledger): State<Ledger>,
     Path((year, dimension)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Breakdown>, ApiError> {
     let year = parse_year(&year)?;
     let dimension = Dimension::parse(&dimension)
         .filter(|d| *d != Dimension::All)
@@ -285,12 +416,14 @@ pub async fn breakdown(
     for value in values {
         let key = total_key(year, dimension, &value);
         if let Some(total) = ledger.value::<Total>(key.clone()).await? {
-            rows.push(with_proof(&ledger, total_view(&total), &key));
+            rows.push(total_view(&ledger, &total, &key));
         }
     }
-    Ok(Json(
-        json!({ "year": year, "dimension": dimension.as_str(), "totals": rows }),
-    ))
+    Ok(Json(Breakdown {
+        year,
+        dimension,
+        totals: rows,
+    }))
 }
 
 #[utoipa::path(
@@ -303,14 +436,14 @@ pub async fn breakdown(
         ("id" = u64, Path, description = "Its number."),
     ),
     responses(
-        (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+        (status = 200, description = "The record, with its figures written out and `proof_bundle`.", body = Proven<AppropriationView>),
         (status = 404, description = "No such record.", body = ErrorBody),
     )
 )]
 pub async fn appropriation(
     State(ledger): State<Ledger>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Proven<AppropriationView>>, ApiError> {
     let id = parse_number(&id, "the appropriation number")?;
     let key = appropriation_key(id);
     let record: Appropriation = must(
@@ -319,16 +452,19 @@ pub async fn appropriation(
         format!("appropriation {id} does not exist"),
     )
     .await?;
-    let mut view = serde_json::to_value(&record).unwrap_or(Value::Null);
     let c = record.currency;
     let f = record.figures;
-    view["text"] = json!({
-        "appropriated": format_amount(f.appropriated, c),
-        "allotted": format_amount(f.allotted, c),
-        "committed": format_amount(f.committed, c),
-        "paid": format_amount(f.paid, c),
-    });
-    Ok(Json(with_proof(&ledger, view, &key)))
+    let text = FigureTexts {
+        appropriated: format_amount(f.appropriated, c),
+        allotted: format_amount(f.allotted, c),
+        committed: format_amount(f.committed, c),
+        paid: format_amount(f.paid, c),
+    };
+    let view = AppropriationView {
+        appropriation: record,
+        text,
+    };
+    Ok(Json(Proven::new(&ledger, view, &key)))
 }
 
 macro_rules! record_endpoint {
@@ -337,7 +473,7 @@ macro_rules! record_endpoint {
         pub async fn $name(
             State(ledger): State<Ledger>,
             Path(id): Path<String>,
-        ) -> Result<Json<Value>, ApiError> {
+        ) -> Result<Json<Proven<$ty>>, ApiError> {
             let id = parse_number(&id, concat!("the ", $what, " number"))?;
             let missing = format!(concat!($what, " {} does not exist"), id);
             record::<$ty>(&ledger, $key(id), missing).await
@@ -356,7 +492,7 @@ record_endpoint!(
             ("id" = u64, Path, description = "Its number."),
         ),
         responses(
-            (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+            (status = 200, description = "The record, with `proof_bundle`.", body = Proven<Commitment>),
             (status = 404, description = "No such record.", body = ErrorBody),
         )
     )]
@@ -376,7 +512,7 @@ record_endpoint!(
             ("id" = u64, Path, description = "Its number."),
         ),
         responses(
-            (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+            (status = 200, description = "The record, with `proof_bundle`.", body = Proven<Payment>),
             (status = 404, description = "No such record.", body = ErrorBody),
         )
     )]
@@ -396,7 +532,7 @@ record_endpoint!(
             ("id" = u64, Path, description = "Its number."),
         ),
         responses(
-            (status = 200, description = "The record, with `proof_bundle`.", body = Object),
+            (status = 200, description = "The record, with `proof_bundle`.", body = Proven<Entry>),
             (status = 404, description = "No such record.", body = ErrorBody),
         )
     )]
@@ -416,14 +552,14 @@ record_endpoint!(
         ("id" = AccountId, Path, description = "The vendor's account id."),
     ),
     responses(
-        (status = 200, description = "The vendor, with `proof_bundle`.", body = Object),
+        (status = 200, description = "The vendor, with `proof_bundle`.", body = Proven<Vendor>),
         (status = 404, description = "Not a vendor.", body = ErrorBody),
     )
 )]
 pub async fn vendor(
     State(ledger): State<Ledger>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Proven<Vendor>>, ApiError> {
     let account = parse_account(&id)?;
     let key = vendor_key(&account);
     let record: Vendor = must(
@@ -432,11 +568,7 @@ pub async fn vendor(
         format!("account {account} is not a registered vendor"),
     )
     .await?;
-    Ok(Json(with_proof(
-        &ledger,
-        serde_json::to_value(&record).unwrap_or(Value::Null),
-        &key,
-    )))
+    Ok(Json(Proven::new(&ledger, record, &key)))
 }
 
 fn csv_field(text: &str) -> String {
@@ -476,7 +608,7 @@ async fn year_record(ledger: &Ledger, year: u32) -> Result<FiscalYear, ApiError>
     ),
     responses(
         (status = 200, description = "The descriptor (JSON) or the CSV.", content(
-            (Object = "application/json"),
+            (FiscalDataPackage = "application/json"),
             (String = "text/csv"),
         )),
         (status = 404, description = "Unknown year or file.", body = ErrorBody),
@@ -571,6 +703,58 @@ pub async fn export(
         ))),
     }
 }
+
+/// A Fiscal Data Package descriptor, as the document describes it.
+pub struct FiscalDataPackage;
+
+impl utoipa::PartialSchema for FiscalDataPackage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description.to_string()))
+        };
+        let object = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(description.to_string()))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A Fiscal Data Package descriptor (https://specs.frictionlessdata.io/fiscal-data-package/) \
+                 of the year's two CSV files: budget.csv and entries.csv.",
+            ))
+            .property("profile", text("Always `fiscal-data-package`."))
+            .property("name", text("`<chain id>-spending-<year>`."))
+            .property("title", text("What the package holds."))
+            .property("description", text("Where each line's proof bundle is."))
+            .property("fiscalPeriod", object("`start` and `end` of the year."))
+            .property(
+                "licenses",
+                ArrayBuilder::new().items(object("A licence: `name` and `path`.")),
+            )
+            .property(
+                "resources",
+                ArrayBuilder::new().items(object(
+                    "A CSV file: `name`, `path`, `format`, `mediatype`, `encoding` and its \
+                     table `schema` (fields with name, type and description).",
+                )),
+            )
+            .property(
+                "model",
+                object("The fiscal model: `measures` (the four figures) and `dimensions`."),
+            )
+            .required("profile")
+            .required("name")
+            .required("resources")
+            .required("model")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FiscalDataPackage {}
 
 fn field(name: &str, kind: &str, description: &str) -> Value {
     json!({ "name": name, "type": kind, "description": description })

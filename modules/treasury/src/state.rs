@@ -114,7 +114,7 @@ pub mod spaces {
 }
 
 /// Next numbers to hand out; all start at 1.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TreasuryConfig {
     /// Next appropriation number.
     pub next_appropriation: u64,
@@ -144,7 +144,7 @@ impl Default for TreasuryConfig {
 }
 
 /// A fiscal year.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FiscalYear {
     /// The year.
     pub year: u32,
@@ -169,7 +169,7 @@ codec_struct!(FiscalYear {
 });
 
 /// A registered vendor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Vendor {
     /// Its account.
     pub account: AccountId,
@@ -191,7 +191,7 @@ codec_struct!(Vendor {
 });
 
 /// The four figures of public money, in minor units of the year's currency.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Figures {
     /// Appropriated (the budget).
     pub appropriated: u64,
@@ -231,7 +231,7 @@ pub fn figure_slot(kind: EntryKind) -> usize {
 }
 
 /// An appropriation and its running figures.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Appropriation {
     /// Its number.
     pub id: u64,
@@ -265,7 +265,7 @@ codec_struct!(Appropriation {
 });
 
 /// The contract milestone a commitment pays for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MilestoneRef {
     /// The contract.
     pub contract: u64,
@@ -278,7 +278,7 @@ codec_struct!(MilestoneRef {
 });
 
 /// A commitment (obligation) to a vendor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Commitment {
     /// Its number.
     pub id: u64,
@@ -315,7 +315,7 @@ codec_struct!(Commitment {
 });
 
 /// How a payment was reversed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Reversal {
     /// Why.
     pub reason: String,
@@ -334,7 +334,7 @@ codec_struct!(Reversal {
 });
 
 /// A payment to a vendor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Payment {
     /// Its number.
     pub id: u64,
@@ -380,7 +380,7 @@ codec_struct!(Payment {
 });
 
 /// The totals an entry counts in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     /// The whole year.
@@ -435,7 +435,7 @@ impl Dimension {
 }
 
 /// One link of an entry: the previous entry of one total it counts in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Link {
     /// The total.
     pub dimension: Dimension,
@@ -448,7 +448,7 @@ codec_struct!(Link {
 });
 
 /// One movement of money.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Sequence number.
     pub seq: u64,
@@ -547,7 +547,7 @@ impl Entry {
 
 /// A running total: the four figures of one year, overall or for one agency, programme,
 /// classification, vendor or month.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Total {
     /// Fiscal year.
     pub year: u32,

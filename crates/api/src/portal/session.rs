@@ -638,19 +638,24 @@ fn action_form(action: &civitas_kit::portal::Action, agency: &str, yours: bool) 
             );
             continue;
         }
+        let optional = if field.optional {
+            " data-optional=\"true\""
+        } else {
+            ""
+        };
         let input = match field.kind {
             "filehash" => format!(
-                "<input type=\"file\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"filehash\" \
+                "<input type=\"file\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"filehash\"{optional} \
                  aria-describedby=\"{input_id}-hint {input_id}-error\">",
                 field.path
             ),
             "datetime" => format!(
-                "<input type=\"datetime-local\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"datetime\" \
+                "<input type=\"datetime-local\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"datetime\"{optional} \
                  aria-describedby=\"{input_id}-hint {input_id}-error\">",
                 field.path
             ),
             kind => format!(
-                "<input type=\"text\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"{kind}\" \
+                "<input type=\"text\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"{kind}\"{optional} \
                  value=\"{}\" autocomplete=\"off\" spellcheck=\"false\"{} \
                  aria-describedby=\"{input_id}-hint {input_id}-error\">",
                 field.path,
@@ -664,10 +669,11 @@ fn action_form(action: &civitas_kit::portal::Action, agency: &str, yours: bool) 
         };
         let _ = write!(
             fields,
-            "<div class=\"field\"><label for=\"{input_id}\">{}</label>{input}\
+            "<div class=\"field\"><label for=\"{input_id}\">{}{}</label>{input}\
              <p class=\"hint\" id=\"{input_id}-hint\">{}</p>\
              <p class=\"field-error\" id=\"{input_id}-error\"></p></div>",
             esc(field.label),
+            if field.optional { " (optional)" } else { "" },
             esc(field.hint)
         );
     }

@@ -201,7 +201,7 @@ impl AuthzError {
 }
 
 /// One policy: its id and its Cedar text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PolicyEntry {
     /// The `@id` annotation's value.
     pub id: String,
@@ -210,7 +210,7 @@ pub struct PolicyEntry {
 }
 
 /// A policy set in force (or approved to be), as stored on the ledger.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PolicySetRecord {
     /// 1 for genesis, then one more per change.
     pub version: u64,
@@ -254,7 +254,7 @@ impl PolicySetRecord {
 
 /// What `authz/policies` holds: which version is in force, small enough to read per
 /// transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PolicyHead {
     /// The version in force (its record is under `authz/version`).
     pub version: u64,

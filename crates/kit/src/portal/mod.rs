@@ -176,6 +176,19 @@ pub struct Field {
     pub hint: &'static str,
     /// Pre-filled value (`{agency}` is the official's agency).
     pub value: &'static str,
+    /// Whether it may be left empty: the instruction then goes without it (an `Option`
+    /// field of the instruction, absent).
+    pub optional: bool,
+}
+
+impl Field {
+    /// The same field, which may be left empty.
+    pub const fn optional(self) -> Self {
+        Self {
+            optional: true,
+            ..self
+        }
+    }
 }
 
 /// A field of a console form: where its value goes, its label, kind, hint and pre-filled value.
@@ -192,6 +205,7 @@ pub const fn field(
         kind,
         hint,
         value,
+        optional: false,
     }
 }
 

@@ -477,6 +477,102 @@ impl Process<'_> {
     }
 }
 
+/// An OCDS record: a process's releases, its compiled release and its versioned release.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// The process's OCDS id.
+    pub ocid: String,
+    /// Its releases, oldest first, as OCDS 1.1 releases.
+    #[schema(value_type = Vec<Object>)]
+    pub releases: Vec<Value>,
+    /// The releases merged into the latest state of the process.
+    #[schema(value_type = Object)]
+    pub compiled_release: Value,
+    /// The releases merged with the history of every field.
+    #[schema(value_type = Object)]
+    pub versioned_release: Value,
+}
+
+/// The envelope every OCDS 1.1 package has, described in the document for its fields;
+/// the OCDS 1.1 schemas (release and record package) define the rest, and the tests check
+/// every package against them.
+fn package_schema(
+    kind: &str,
+    items: &str,
+    url: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let text = |description: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description.to_string()))
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(format!(
+            "An OCDS 1.1 {kind} package, valid against the OCDS schema at {url}."
+        )))
+        .property("uri", text("Where the package is served."))
+        .property("version", text("The OCDS version, `1.1`."))
+        .property(
+            "publishedDate",
+            text("The date of its latest release (so the package is reproducible)."),
+        )
+        .property(
+            "publisher",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("name", text("The publisher: the ledger's chain."))
+                .required("name"),
+        )
+        .property("license", text("The data's licence (CC0)."))
+        .property(
+            "extensions",
+            ArrayBuilder::new().items(text("An OCDS extension's URL.")),
+        )
+        .property(
+            items,
+            ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Object)),
+        )
+        .required("uri")
+        .required("version")
+        .required("publishedDate")
+        .required("publisher")
+        .required(items)
+        .into()
+}
+
+/// An OCDS 1.1 release package, as the document describes it.
+pub struct ReleasePackage;
+
+impl utoipa::PartialSchema for ReleasePackage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        package_schema(
+            "release",
+            "releases",
+            "https://standard.open-contracting.org/1.1/en/schema/release_package/",
+        )
+    }
+}
+
+impl utoipa::ToSchema for ReleasePackage {}
+
+/// An OCDS 1.1 record package, as the document describes it.
+pub struct RecordPackage;
+
+impl utoipa::PartialSchema for RecordPackage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        package_schema(
+            "record",
+            "records",
+            "https://standard.open-contracting.org/1.1/en/schema/record_package/",
+        )
+    }
+}
+
+impl utoipa::ToSchema for RecordPackage {}
+
 /// Package metadata.
 pub struct Publisher<'a> {
     /// The package's URI.

@@ -90,12 +90,16 @@
   async function read(input, form) {
     const kind = input.dataset.kind;
     if (kind === "json") return JSON.parse(input.value);
+    // An optional field left empty is left out of the instruction.
+    const optional = input.dataset.optional === "true";
     if (kind === "filehash") {
       const file = input.files[0];
+      if (!file && optional) return undefined;
       if (!file) throw new FieldError("Choose the document; it is hashed here and never uploaded.");
       return sha256Hex(await file.arrayBuffer());
     }
     const text = input.value.trim();
+    if (text === "" && optional) return undefined;
     if (text === "") throw new FieldError("This field is required.");
     switch (kind) {
       case "text":
@@ -136,7 +140,7 @@
       case "datetime": {
         const ms = new Date(text).getTime();
         if (Number.isNaN(ms)) throw new FieldError("Enter a date and time.");
-        if (ms <= Date.now()) throw new FieldError("The deadline must be in the future.");
+        if (ms <= Date.now()) throw new FieldError("Enter a time in the future.");
         return ms;
       }
       default:
@@ -166,7 +170,8 @@
     for (const input of inputs) {
       if (input.type !== "hidden") setFieldError(input, "");
       try {
-        setPath(instruction, input.dataset.path, await read(input, form));
+        const value = await read(input, form);
+        if (value !== undefined) setPath(instruction, input.dataset.path, value);
       } catch (error) {
         if (!(error instanceof FieldError)) throw error;
         setFieldError(input, error.message);

@@ -1,0 +1,215 @@
+//! A chain executed in memory, block by block, through the whole ledger (authentication, the
+//! protocol version, the policies, each module's handler), as validators execute it: what a
+//! module's integration tests run against.
+//!
+//! `modules/notices/tests/register.rs` is a worked example: a chain at a protocol version
+//! ([`Chain::at`]), officials registered by an agency's admin (test seed 101 for `finance`,
+//! see [`agency`]), transactions of one instruction ([`tx`], [`Chain::one`]), a block built
+//! as a proposer builds it ([`Chain::build`]), and records read back ([`Chain::read`]).
+
+use civitas_core::bundle::StateKey;
+use civitas_core::crypto::PrivateKey;
+use civitas_core::genesis::{Genesis, GenesisAgency, genesis_version};
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::{IdentityInstruction, Instruction};
+use civitas_core::protocol::{PROTOCOLS, Protocol};
+use civitas_core::receipt::{Receipt, TxOutcome};
+use civitas_core::time::TimestampMs;
+use civitas_core::tx::{SignedTx, TxBody};
+use civitas_exec::overlay::MemoryState;
+use civitas_exec::{BlockEnv, BlockError, BlockResult, Mode, NoneVerified, execute_block};
+use futures::executor::block_on;
+use std::sync::Arc;
+
+use crate::CivitasModules;
+
+/// A chain in memory: three founding agencies (`finance`, `land`, `health`), blocks one
+/// second apart from time 1 s, chain id `test`.
+#[derive(Clone)]
+pub struct Chain {
+    /// Its state after the last block.
+    pub state: MemoryState,
+    /// The last block's height.
+    pub height: u64,
+    /// Its genesis.
+    pub genesis: Arc<Genesis>,
+    /// Milliseconds added to every later block's time.
+    pub skip_ms: u64,
+    /// The protocol blocks are made under.
+    pub protocol: Protocol,
+}
+
+/// A founding agency `id` whose validator key is test seed `seed` and admin key `seed + 100`.
+pub fn agency(id: &str, seed: u64) -> GenesisAgency {
+    GenesisAgency {
+        id: id.into(),
+        name: format!("Ministry of {id}"),
+        validator_key: PrivateKey::from_test_seed(seed).public_key(),
+        admin_keys: vec![PrivateKey::from_test_seed(seed + 100).public_key()],
+        p2p_address: "127.0.0.1:1".into(),
+    }
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Chain {
+    fn with(genesis: Genesis, protocol: Protocol) -> Self {
+        let mut chain = Self {
+            state: MemoryState::default(),
+            height: 0,
+            genesis: Arc::new(genesis),
+            skip_ms: 0,
+            protocol,
+        };
+        // Genesis runs with the first block; an empty block never fails.
+        if let Err(e) = chain.block(vec![], Mode::Verify) {
+            panic!("the first block of a test chain failed: {e}");
+        }
+        chain
+    }
+
+    fn genesis(
+        protocol: u16,
+        authorization: civitas_core::genesis::GenesisAuthorization,
+    ) -> Genesis {
+        Genesis {
+            version: genesis_version(protocol),
+            protocol,
+            chain_id: "test".into(),
+            genesis_time: TimestampMs(1_000),
+            agencies: vec![agency("finance", 1), agency("land", 2), agency("health", 3)],
+            epoch_length: 10,
+            governance_threshold: 2,
+            authorization,
+        }
+    }
+
+    /// A chain at protocol version 1 with the newest default authorization
+    /// ([`starting_at`](Self::starting_at)`(1)`).
+    pub fn new() -> Self {
+        Self::starting_at(1)
+    }
+
+    /// A chain started at protocol version `version`, with the authorization
+    /// `civitas genesis init` gives it, its blocks made under that version.
+    pub fn at(version: u16) -> Self {
+        let Some(protocol) = PROTOCOLS.get(version) else {
+            panic!("protocol version {version} is not in this release's table");
+        };
+        Self::with(
+            Self::genesis(version, crate::authz::authorization_for(version)),
+            *protocol,
+        )
+    }
+
+    /// A chain whose genesis names protocol `protocol` but whose blocks run version 1's
+    /// features, with the newest default authorization: for tests of the version rules
+    /// themselves.
+    pub fn starting_at(protocol: u16) -> Self {
+        Self::with(
+            Self::genesis(protocol, crate::authz::default_authorization()),
+            Protocol {
+                version: protocol,
+                ..PROTOCOLS.0[0]
+            },
+        )
+    }
+
+    /// The environment of the next block.
+    pub fn env(&self) -> BlockEnv {
+        BlockEnv {
+            height: self.height + 1,
+            timestamp: TimestampMs(self.time()),
+            parent: Hash32::sha256(&self.height.to_be_bytes()),
+            genesis: self.genesis.clone(),
+            protocol: self.protocol,
+        }
+    }
+
+    /// The time of the next block, in milliseconds.
+    pub fn time(&self) -> u64 {
+        1_000 + self.height * 1_000 + self.skip_ms
+    }
+
+    /// Executes and applies a block of `txs`, checked as validators check a proposal
+    /// (`Mode::Verify`) or built as a proposer builds one (`Mode::Build`).
+    pub fn block(&mut self, txs: Vec<SignedTx>, mode: Mode) -> Result<Vec<Receipt>, BlockError> {
+        let result = block_on(execute_block(
+            &self.env(),
+            txs,
+            &self.state,
+            &CivitasModules,
+            mode,
+            &NoneVerified,
+        ))?;
+        self.state.apply(&result.writes);
+        self.height += 1;
+        Ok(result.receipts)
+    }
+
+    /// Builds a block as a proposer would (leaving out what fails authentication), without
+    /// applying it.
+    pub fn build(&self, txs: Vec<SignedTx>) -> BlockResult {
+        let built = block_on(execute_block(
+            &self.env(),
+            txs,
+            &self.state,
+            &CivitasModules,
+            Mode::Build,
+            &NoneVerified,
+        ));
+        built.unwrap_or_else(|e| panic!("building the block failed: {e}"))
+    }
+
+    /// A block of one transaction, and its receipt.
+    pub fn one(&mut self, tx: SignedTx) -> Receipt {
+        match self.block(vec![tx], Mode::Verify) {
+            Ok(mut receipts) => receipts.remove(0),
+            Err(e) => panic!("the block failed: {e}"),
+        }
+    }
+
+    /// The record at `key`, decoded; `None` if absent.
+    pub fn read<T: commonware_codec::Decode<Cfg = ()>>(&self, key: &StateKey) -> Option<T> {
+        self.state.0.get(&key.hashed()).map(|bytes| {
+            civitas_core::codec::from_slice(bytes, &())
+                .unwrap_or_else(|e| panic!("{} does not decode: {e}", key.display()))
+        })
+    }
+}
+
+/// A transaction of one instruction signed by `key`, for `account`'s account if given (an
+/// account whose key was rotated), with nonce `nonce` and no expiry.
+pub fn tx(key: &PrivateKey, account: Option<&PrivateKey>, nonce: u64, op: Instruction) -> SignedTx {
+    TxBody {
+        chain_id: "test".into(),
+        signer: account.unwrap_or(key).public_key().account_id(),
+        nonce,
+        expiry: TimestampMs(u64::MAX),
+        instructions: vec![op],
+        memo: String::new(),
+    }
+    .into_signed(&[key])
+}
+
+/// The failure code of `receipt`, `None` if it succeeded.
+pub fn failed_code(receipt: &Receipt) -> Option<&str> {
+    match &receipt.outcome {
+        TxOutcome::Failed { code, .. } => Some(code),
+        TxOutcome::Success => None,
+    }
+}
+
+/// Registers `key` as an official of `agency` with `roles` (signed by the agency's admin).
+pub fn official(key: &PrivateKey, agency: &str, roles: &[&str]) -> Instruction {
+    Instruction::Identity(IdentityInstruction::RegisterOfficial {
+        key: key.public_key(),
+        agency: agency.into(),
+        name: "A. Official".into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    })
+}
