@@ -269,7 +269,10 @@ test("a publisher publishes a notice in the console, leaving its optional expiry
   await publish.getByLabel("Category").fill("decision");
   await publish.getByLabel("Title").fill(title);
   await publish.getByLabel("Full text").setInputFiles({ name: "decision.txt", mimeType: "text/plain", buffer: Buffer.from(title) });
-  await publish.getByLabel("Takes effect").fill("2030-01-02T09:30");
+  // A week from now, as the datetime-local field takes it (local time).
+  const soon = new Date(Date.now() + 7 * 86400000);
+  const local = new Date(soon.getTime() - soon.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await publish.getByLabel("Takes effect").fill(local);
   await publish.getByRole("button", { name: "Sign and submit" }).click();
   await publish.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
   await page.goto("/notices");

@@ -8,7 +8,6 @@ mod disk;
 mod genesis_cmd;
 mod keys;
 mod node_cmd;
-mod ocds_cmd;
 mod output;
 mod policy;
 mod proof_cmd;
@@ -55,9 +54,9 @@ enum Command {
     /// Fetch a proof bundle from a node.
     #[command(subcommand)]
     Proof(proof_cmd::Command),
-    /// OCDS 1.1: check release packages, import historical contracting processes.
-    #[command(subcommand)]
-    Ocds(ocds_cmd::Command),
+    /// Each module's own commands (procurement's `ocds`).
+    #[command(flatten)]
+    Module(civitas_modules::cli::ModuleMains<tx::Common>),
     /// Measure throughput, latency and costs on a fresh local network.
     ///
     /// Example: civitas bench --txs 20000 --clients 16 --json
@@ -110,7 +109,7 @@ fn main() -> ExitCode {
         Command::Query(command) => query::run(command),
         Command::Policy(command) => policy::run(command),
         Command::Proof(command) => proof_cmd::run(command),
-        Command::Ocds(command) => ocds_cmd::run(command),
+        Command::Module(command) => tx::run_main(command),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => return verify::run(args),
     };

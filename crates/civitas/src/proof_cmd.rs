@@ -1,25 +1,27 @@
 //! `civitas proof`: fetch a proof bundle to verify offline.
 
-use crate::output::document_hash;
 use anyhow::{Context, Result};
 use civitas_client::Client;
+use civitas_modules::cli::ModuleProofs;
 use clap::Subcommand;
 use std::path::PathBuf;
 
+/// The options every fetch takes.
+#[derive(clap::Args, Debug)]
+pub struct Fetch {
+    /// A node's API URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub node: String,
+    /// Where to write the bundle.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
-    /// Bundle proving a document's notarisation (or that it was never notarised).
-    ///
-    /// Example: civitas proof notary deed.pdf --node http://127.0.0.1:8080 --out deed.cvpb
-    Notary {
-        /// The document (or its SHA-256 in hex).
-        document: String,
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        node: String,
-        /// Where to write the bundle.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    /// Each module's proof bundles (`notary`, ...).
+    #[command(flatten)]
+    Module(ModuleProofs<Fetch>),
     /// Bundle proving a transaction and its receipt.
     Tx {
         /// Transaction hash.
@@ -52,13 +54,9 @@ fn save(node: &str, path: &str, out: &PathBuf) -> Result<()> {
 
 pub fn run(command: Command) -> Result<()> {
     match command {
-        Command::Notary {
-            document,
-            node,
-            out,
-        } => {
-            let hash = document_hash(&document)?;
-            save(&node, &format!("/v1/proofs/notary/{hash}"), &out)
+        Command::Module(proof) => {
+            let Fetch { node, out } = proof.common();
+            save(node, &proof.path().map_err(anyhow::Error::msg)?, out)
         }
         Command::Tx { hash, node, out } => {
             save(&node, &format!("/v1/proofs/transactions/{hash}"), &out)

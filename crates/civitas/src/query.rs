@@ -152,7 +152,7 @@ pub fn run(command: Command) -> Result<()> {
 }
 
 /// Prints what a module's read answered.
-fn show(printed: Printed) {
+pub fn show(printed: Printed) {
     match printed {
         Printed::Text(text) => print!("{text}"),
         Printed::Json(value) => print_json(&value),

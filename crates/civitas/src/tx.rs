@@ -6,7 +6,7 @@ use civitas_client::{Client, build_cosigned_tx};
 use civitas_core::crypto::AccountId;
 use civitas_core::instruction::Instruction;
 use civitas_core::keyfile::KeyFile;
-use civitas_core::kit::cli::{Console, ReadError};
+use civitas_core::kit::cli::{Console, ReadError, SendFailed, Sender};
 use civitas_core::tx::SignedTx;
 use clap::{Args as ClapArgs, Subcommand};
 use std::path::PathBuf;
@@ -298,12 +298,18 @@ fn outcome(
     }
     match finality.status.as_str() {
         "finalized" => Ok(()),
-        "failed" => bail!(
-            "transaction {hash} was recorded but failed: {}",
-            finality.document["receipt"]["outcome"]["message"]
-                .as_str()
-                .unwrap_or("no reason given")
-        ),
+        "failed" => {
+            let outcome = &finality.document["receipt"]["outcome"];
+            Err(Failed {
+                hash: *hash,
+                code: outcome["code"].as_str().unwrap_or_default().to_string(),
+                message: outcome["message"]
+                    .as_str()
+                    .unwrap_or("no reason given")
+                    .to_string(),
+            }
+            .into())
+        }
         other => bail!(
             "transaction {hash} was {other}: {}",
             finality.document["message"]
@@ -312,6 +318,77 @@ fn outcome(
         ),
     }
 }
+
+/// Sends a module's instructions for its own commands ([`run_main`]), one transaction each,
+/// with the options given.
+struct NodeSender {
+    signing: Option<(Common, KeyFile)>,
+}
+
+impl Sender<Instruction> for NodeSender {
+    fn send(&mut self, instruction: Instruction) -> std::result::Result<(), SendFailed> {
+        let Some((common, key)) = &self.signing else {
+            return Err(SendFailed {
+                code: None,
+                message: "this command signs nothing".into(),
+            });
+        };
+        send_with(common, key, instruction)
+            .map(|_| ())
+            .map_err(|e| SendFailed {
+                code: e.downcast_ref::<Failed>().map(|failed| failed.code.clone()),
+                message: format!("{e:#}"),
+            })
+    }
+}
+
+/// Runs a module's own top-level command (`civitas ocds ...`).
+pub fn run_main(command: civitas_modules::cli::ModuleMains<Common>) -> Result<()> {
+    let (console, signing) = match command.common() {
+        Some(common) => (
+            NodeConsole::new(common),
+            Some((common.clone(), read_key(&common.key)?)),
+        ),
+        None => (NodeConsole::reader(""), None),
+    };
+    let mut sender = NodeSender { signing };
+    match command.run(&console, &mut sender) {
+        Ok(printed) => {
+            crate::query::show(printed);
+            Ok(())
+        }
+        Err(failed) => {
+            if let Some(printed) = failed.printed {
+                crate::query::show(printed);
+            }
+            bail!("{}", failed.message)
+        }
+    }
+}
+
+/// A transaction recorded in a block whose instruction failed: its failure code (protocol,
+/// for callers to act on) and message (for people).
+#[derive(Debug)]
+pub struct Failed {
+    /// The transaction.
+    pub hash: civitas_core::tx::TxHash,
+    /// The failure code, such as `release_exists`.
+    pub code: String,
+    /// The failure in words.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "transaction {} was recorded but failed: {}",
+            self.hash, self.message
+        )
+    }
+}
+
+impl std::error::Error for Failed {}
 
 /// One event in words, with the details a reader needs next (such as a proposal's number).
 fn event_line(event: &serde_json::Value) -> String {

@@ -3,6 +3,7 @@
 use crate::output::{document_hash, print_json, read_genesis};
 use civitas_core::bundle::{Claim, ProofBundle};
 use civitas_core::hash::Hash32;
+use civitas_kit::space::Id;
 use clap::Args as ClapArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +16,8 @@ pub struct Args {
     /// The genesis document you trust (obtained independently of the bundle).
     #[arg(long)]
     genesis: PathBuf,
-    /// Also check that this file is the document the bundle is about.
+    /// Also check that this file is the one the bundle is about (a notarised document, an
+    /// imported release's text: a record whose id is a file's SHA-256).
     #[arg(long)]
     file: Option<String>,
     /// Print JSON.
@@ -62,12 +64,12 @@ pub fn run(args: Args) -> ExitCode {
             Ok(h) => h,
             Err(e) => return fail(args.json, &format!("{e:#}")),
         };
+        // Only a record whose id is a file's fingerprint is about a file.
         let about = match &bundle.claim {
-            Claim::State(claim)
-                if claim.key.space == civitas_modules::notary::state::spaces::DOCUMENT =>
-            {
-                Hash32::from_hex(&hex::encode(&claim.key.id)).ok()
-            }
+            Claim::State(claim) => civitas_modules::queries::space(&claim.key.space)
+                .filter(|space| matches!(space.id, Id::Fingerprint(_)))
+                .and_then(|_| <[u8; 32]>::try_from(claim.key.id.as_slice()).ok())
+                .map(Hash32),
             _ => None,
         };
         if about != Some(hash) {

@@ -196,6 +196,13 @@ macro_rules! assemble {
             }
         } )*
 
+        /// What a command that sends nothing would send (`kit::cli::NoCommands`).
+        impl From<::std::convert::Infallible> for Instruction {
+            fn from(never: ::std::convert::Infallible) -> Self {
+                match never {}
+            }
+        }
+
         /// Something that happened on the ledger, as the module that did it records it.
         #[derive(Clone, Debug, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(untagged)]

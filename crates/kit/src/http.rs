@@ -413,7 +413,7 @@ pub fn as_json<T: Serialize>(
 
 /// A record with where its proof bundle is served: the record's fields and `proof_bundle`.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct Proven<T> {
+pub struct WithProof<T> {
     /// The record.
     #[serde(flatten)]
     pub record: T,
@@ -422,7 +422,7 @@ pub struct Proven<T> {
     pub proof_bundle: String,
 }
 
-impl<T> Proven<T> {
+impl<T> WithProof<T> {
     /// `record`, stored at `key`, with the address of its proof bundle.
     pub fn new(ledger: &Ledger, record: T, key: &StateKey) -> Self {
         Self {
@@ -437,9 +437,9 @@ pub async fn record<T: commonware_codec::Decode<Cfg = ()> + Serialize>(
     ledger: &Ledger,
     key: StateKey,
     missing: String,
-) -> Result<Json<Proven<T>>, ApiError> {
+) -> Result<Json<WithProof<T>>, ApiError> {
     let record: T = must(ledger, key.clone(), missing).await?;
-    Ok(Json(Proven::new(ledger, record, &key)))
+    Ok(Json(WithProof::new(ledger, record, &key)))
 }
 
 /// A number in a path, or 400 saying that `what` must be one.

@@ -34,6 +34,18 @@ pub enum QueryError {
     Busy,
 }
 
+/// Why a record the ledger always holds is absent: no block is final yet (the genesis state is
+/// written by the first block: try again), or the node's fault.
+fn missing(key: &StateKey, height: u64) -> QueryError {
+    if height == 0 {
+        QueryError::Unavailable(
+            "the network has not finalized its first block yet; try again in a moment".into(),
+        )
+    } else {
+        QueryError::Internal(format!("{} is missing from the state", key.display()))
+    }
+}
+
 /// An answer the node gives later.
 pub type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, QueryError>> + Send + 'a>>;
 
@@ -103,10 +115,7 @@ impl Ledger {
     ) -> Result<(T, u64), QueryError> {
         let proven = self.node.state(key.clone()).await?;
         let Some(bytes) = proven.value else {
-            return Err(QueryError::Internal(format!(
-                "{} is missing from the state",
-                key.display()
-            )));
+            return Err(missing(&key, proven.height));
         };
         let value = from_slice::<T>(&bytes, &()).map_err(|e| {
             QueryError::Internal(format!(
@@ -117,10 +126,10 @@ impl Ledger {
         Ok((value, proven.height))
     }
 
-    /// A record the ledger always holds, decoded (absent is the node's fault too).
+    /// A record the ledger always holds, decoded (absent is the node's fault too, once a
+    /// block is final).
     pub async fn required<T: Decode<Cfg = ()>>(&self, key: StateKey) -> Result<T, QueryError> {
-        let missing = format!("{} is missing from the state", key.display());
-        self.value(key).await?.ok_or(QueryError::Internal(missing))
+        self.required_at(key).await.map(|(value, _)| value)
     }
 
     /// See [`Read::genesis`].

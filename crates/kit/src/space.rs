@@ -47,6 +47,10 @@ pub enum Id {
     /// 32 bytes written as 64 hexadecimal characters; the text says what they are
     /// (`"an account id"`).
     Hex32(&'static str),
+    /// The SHA-256 of a file (a document, a release's text), written as 64 hexadecimal
+    /// characters; the text says what the file is. `civitas verify --file` checks that a file
+    /// is the one a bundle of such a record is about.
+    Fingerprint(&'static str),
     /// A public key in hex.
     PublicKey,
     /// The text itself, as UTF-8.
@@ -80,7 +84,7 @@ impl Id {
                 .map_err(|_| invalid(format!("{space} ids are years, such as 2026")))?
                 .to_be_bytes()
                 .to_vec(),
-            Id::Hex32(what) => Hash32::from_hex(text)
+            Id::Hex32(what) | Id::Fingerprint(what) => Hash32::from_hex(text)
                 .map_err(|_| invalid(format!("{space} ids are {what}: 64 hexadecimal characters")))?
                 .0
                 .to_vec(),
@@ -99,7 +103,9 @@ impl Id {
             Id::Empty => id.is_empty().then(String::new),
             Id::Number => Some(u64::from_be_bytes(id.try_into().ok()?).to_string()),
             Id::Year => Some(u32::from_be_bytes(id.try_into().ok()?).to_string()),
-            Id::Hex32(_) | Id::PublicKey => (id.len() == 32).then(|| hex::encode(id)),
+            Id::Hex32(_) | Id::Fingerprint(_) | Id::PublicKey => {
+                (id.len() == 32).then(|| hex::encode(id))
+            }
             Id::Text => std::str::from_utf8(id).ok().map(str::to_string),
             Id::Custom { show, .. } => show(id),
         }

@@ -7,7 +7,8 @@
 
 use civitas_core::instruction::Instruction;
 use civitas_primitives::kit::cli::{
-    Console, ModuleCli, ModuleCommand, ModuleQuery, Prepared, Printed, QueryFailed,
+    Console, ModuleCli, ModuleCommand, ModuleMain, ModuleProof, ModuleQuery, Prepared, Printed,
+    QueryFailed, SendFailed, Sender,
 };
 
 macro_rules! commands {
@@ -75,14 +76,14 @@ macro_rules! queries {
             /// The options every read takes, as given.
             pub fn common(&self) -> &C {
                 match self {
-                    $( Self::$variant(query) => query.common(), )*
+                    $( Self::$variant(query) => ModuleQuery::common(query), )*
                 }
             }
 
             /// Reads the node through `console` and says what to print.
             pub fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed> {
                 match self {
-                    $( Self::$variant(query) => query.run(console), )*
+                    $( Self::$variant(query) => ModuleQuery::run(query, console), )*
                 }
             }
         }
@@ -90,6 +91,84 @@ macro_rules! queries {
 }
 
 civitas_core::for_each_module!(queries);
+
+macro_rules! proofs {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $name:literal :
+        $ops:ty, $events:ty => $module:path; )*) => {
+        /// Every module's proof bundles, side by side (`civitas proof notary ...`): each
+        /// module's subcommands are flattened in.
+        #[derive(clap::Subcommand, Debug)]
+        pub enum ModuleProofs<C: clap::Args> {
+            $(
+                #[command(flatten)]
+                $variant(<$module as ModuleCli>::Proof<C>),
+            )*
+        }
+
+        impl<C: clap::Args> ModuleProofs<C> {
+            /// The options every fetch takes, as given.
+            pub fn common(&self) -> &C {
+                match self {
+                    $( Self::$variant(proof) => ModuleProof::common(proof), )*
+                }
+            }
+
+            /// The API path of the bundle asked for, or why it cannot be named.
+            pub fn path(&self) -> Result<String, String> {
+                match self {
+                    $( Self::$variant(proof) => ModuleProof::path(proof), )*
+                }
+            }
+        }
+    };
+}
+
+civitas_core::for_each_module!(proofs);
+
+/// A sender of ledger instructions, as one of a module's own instruction type.
+struct Wrap<'a>(&'a mut dyn Sender<Instruction>);
+
+impl<I: Into<Instruction>> Sender<I> for Wrap<'_> {
+    fn send(&mut self, instruction: I) -> Result<(), SendFailed> {
+        self.0.send(instruction.into())
+    }
+}
+
+macro_rules! mains {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, $name:literal :
+        $ops:ty, $events:ty => $module:path; )*) => {
+        /// Every module's own top-level commands (`civitas ocds ...`), flattened in.
+        #[derive(clap::Subcommand, Debug)]
+        pub enum ModuleMains<C: clap::Args> {
+            $(
+                #[command(flatten)]
+                $variant(<$module as ModuleCli>::Main<C>),
+            )*
+        }
+
+        impl<C: clap::Args> ModuleMains<C> {
+            /// The options every transaction takes, when the command sends transactions.
+            pub fn common(&self) -> Option<&C> {
+                match self {
+                    $( Self::$variant(main) => ModuleMain::common(main), )*
+                }
+            }
+
+            /// Runs the command, reading through `console` and sending through `sender`.
+            pub fn run(
+                self,
+                console: &dyn Console,
+                sender: &mut dyn Sender<Instruction>,
+            ) -> Result<Printed, QueryFailed> {
+                match self {
+                    $( Self::$variant(main) => ModuleMain::run(main, console, &mut Wrap(sender)), )*
+                }
+            }
+        }
+    };
+}
+
+civitas_core::for_each_module!(mains);
 
 #[cfg(test)]
 mod query_tests {
@@ -185,7 +264,6 @@ mod query_tests {
             text.contains("health") && text.contains("100.00 EUR"),
             "{text}"
         );
-        assert!(Cli::try_parse_from(["query", "spending", "2026", "--by", "colour"]).is_err());
 
         // A tender, and governance's reads passed through as JSON.
         let tender = json!({ "tender": { "id": 1, "title": "Bridge", "agency": "works",
@@ -201,6 +279,16 @@ mod query_tests {
             run(&["agencies"], &[("/v1/agencies", agencies.clone())]).unwrap(),
             Printed::Json(agencies)
         );
+        // A module's proof bundle is fetched from the module's route.
+        #[derive(Parser, Debug)]
+        struct Proofs {
+            #[command(subcommand)]
+            proof: ModuleProofs<Node>,
+        }
+        let proofs = Proofs::try_parse_from(["proof", "notary", &hash]).expect("parses");
+        assert_eq!(proofs.proof.path(), Ok(format!("/v1/proofs/notary/{hash}")));
+        assert!(Proofs::try_parse_from(["proof", "spending", "2026"]).is_err());
+
         // A failed read says what the node said.
         let failed = run(&["epoch", "4"], &[]).unwrap_err();
         assert_eq!(failed.message, "/v1/epochs/4 not found");

@@ -281,8 +281,57 @@ pub mod cli {
         /// The module's subcommands, generic over the options every transaction takes.
         type Command<C: clap::Args>: clap::Subcommand + ModuleCommand<C>;
         /// The module's reads (`civitas query ...`), generic over the options every read
-        /// takes (the node); [`NoQuery`] for a module without its own.
+        /// takes (the node); [`NoCommands`] for a module without its own.
         type Query<C: clap::Args>: clap::Subcommand + ModuleQuery<C>;
+        /// The module's proof bundles (`civitas proof ...`), generic over the options every
+        /// fetch takes (the node, the file to write); [`NoCommands`] for a module whose
+        /// records are proven with `civitas proof state` alone.
+        type Proof<C: clap::Args>: clap::Subcommand + ModuleProof<C>;
+        /// The module's own top-level commands (procurement's `civitas ocds ...`), generic
+        /// over the options every transaction takes; [`NoCommands`] for a module without.
+        type Main<C: clap::Args>: clap::Subcommand + ModuleMain<C>;
+    }
+
+    /// Why a transaction a module's command sent did not succeed: the failure code when the
+    /// ledger recorded one (protocol: act on it), and the message (for people).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct SendFailed {
+        /// The failure code, such as `release_exists`; `None` when the transaction did not
+        /// reach a block (refused by the node, no answer, ...).
+        pub code: Option<String>,
+        /// What went wrong.
+        pub message: String,
+    }
+
+    /// Signs, submits and waits for a module's instructions, one transaction each, with the
+    /// options every transaction takes.
+    pub trait Sender<I> {
+        /// Sends `instruction`; `Ok` once it is final and succeeded.
+        fn send(&mut self, instruction: I) -> Result<(), SendFailed>;
+    }
+
+    /// A module's own top-level command, as the binary runs it: `civitas <command> ...`.
+    pub trait ModuleMain<C>: Sized {
+        /// The module's instruction type.
+        type Instruction;
+        /// The options every transaction takes, when the command sends transactions.
+        fn common(&self) -> Option<&C>;
+        /// Runs the command: reads through `console`, sends through `sender` (which refuses if
+        /// the command has no [`common`](Self::common) options), and says what to print.
+        fn run(
+            self,
+            console: &dyn Console,
+            sender: &mut dyn Sender<Self::Instruction>,
+        ) -> Result<Printed, QueryFailed>;
+    }
+
+    /// A module's proof bundles, as the binary fetches them: `civitas proof <name> ...`.
+    pub trait ModuleProof<C>: Sized {
+        /// The options every fetch takes, as given.
+        fn common(&self) -> &C;
+        /// The API path of the bundle asked for (`/v1/proofs/notary/<sha256>`), or why it
+        /// cannot be named (a file that cannot be read).
+        fn path(&self) -> Result<String, String>;
     }
 
     /// What a read prints: lines for a person, or JSON for scripts (`--json`).
@@ -331,15 +380,16 @@ pub mod cli {
         fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed>;
     }
 
-    /// The reads of a module that has none of its own (its records are still read with
-    /// `civitas query state <space> <id>`): no subcommand.
+    /// The reads or proofs of a module that has none of its own (its records are still read
+    /// with `civitas query state <space> <id>` and proven with `civitas proof state`): no
+    /// subcommand.
     #[derive(Debug)]
-    pub enum NoQuery<C> {
+    pub enum NoCommands<C> {
         #[doc(hidden)]
         Never(std::convert::Infallible, std::marker::PhantomData<C>),
     }
 
-    impl<C> clap::FromArgMatches for NoQuery<C> {
+    impl<C> clap::FromArgMatches for NoCommands<C> {
         fn from_arg_matches(_: &clap::ArgMatches) -> Result<Self, clap::Error> {
             Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand))
         }
@@ -351,7 +401,7 @@ pub mod cli {
         }
     }
 
-    impl<C> clap::Subcommand for NoQuery<C> {
+    impl<C> clap::Subcommand for NoCommands<C> {
         fn augment_subcommands(command: clap::Command) -> clap::Command {
             command
         }
@@ -365,7 +415,41 @@ pub mod cli {
         }
     }
 
-    impl<C> ModuleQuery<C> for NoQuery<C> {
+    impl<C> ModuleProof<C> for NoCommands<C> {
+        fn common(&self) -> &C {
+            match *self {
+                Self::Never(never, _) => match never {},
+            }
+        }
+
+        fn path(&self) -> Result<String, String> {
+            match *self {
+                Self::Never(never, _) => match never {},
+            }
+        }
+    }
+
+    impl<C> ModuleMain<C> for NoCommands<C> {
+        type Instruction = std::convert::Infallible;
+
+        fn common(&self) -> Option<&C> {
+            match *self {
+                Self::Never(never, _) => match never {},
+            }
+        }
+
+        fn run(
+            self,
+            _: &dyn Console,
+            _: &mut dyn Sender<Self::Instruction>,
+        ) -> Result<Printed, QueryFailed> {
+            match self {
+                Self::Never(never, _) => match never {},
+            }
+        }
+    }
+
+    impl<C> ModuleQuery<C> for NoCommands<C> {
         fn common(&self) -> &C {
             match *self {
                 Self::Never(never, _) => match never {},

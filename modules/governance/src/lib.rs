@@ -23,6 +23,8 @@ pub struct Governance;
 impl civitas_primitives::kit::cli::ModuleCli for Governance {
     type Command<C: clap::Args> = cli::GovernanceCommand<C>;
     type Query<C: clap::Args> = cli::GovernanceQuery<C>;
+    type Proof<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
+    type Main<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
 }
 
 impl Module for Governance {

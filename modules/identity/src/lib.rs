@@ -32,7 +32,9 @@ pub struct Identity;
 
 impl civitas_primitives::kit::cli::ModuleCli for Identity {
     type Command<C: clap::Args> = cli::IdentityCommand<C>;
-    type Query<C: clap::Args> = civitas_primitives::kit::cli::NoQuery<C>;
+    type Query<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
+    type Proof<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
+    type Main<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
 }
 
 impl Module for Identity {

@@ -8,7 +8,7 @@ use civitas_core::hash::Hash32;
 use civitas_core::kit::args::document;
 use civitas_core::notary::{MetadataEntry, NotaryInstruction};
 use civitas_primitives::kit::cli::{
-    Console, ModuleCommand, ModuleQuery, Prepared, Printed, QueryFailed,
+    Console, ModuleCommand, ModuleProof, ModuleQuery, Prepared, Printed, QueryFailed,
 };
 use clap::{Args, Subcommand};
 
@@ -47,6 +47,11 @@ pub enum NotaryCommand<C: Args> {
         #[command(flatten)]
         common: C,
     },
+}
+
+/// A document named by its file (hashed here) or its SHA-256 in hex.
+fn document_hash(text: &str) -> Result<Hash32, String> {
+    document(text)
 }
 
 /// One `key=value` metadata entry.
@@ -187,8 +192,7 @@ pub enum NotaryQuery<C: Args> {
     /// Example: civitas query notary deed.pdf --node http://127.0.0.1:8080
     Notary {
         /// The document (or its SHA-256 in hex).
-        #[arg(value_parser = document)]
-        document: Hash32,
+        document: String,
         #[command(flatten)]
         common: C,
         /// Print JSON.
@@ -205,11 +209,9 @@ impl<C: Args> ModuleQuery<C> for NotaryQuery<C> {
     }
 
     fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed> {
-        let Self::Notary {
-            document: hash,
-            json,
-            ..
-        } = self;
+        let Self::Notary { document, json, .. } = self;
+        // Read when the command runs, so a missing file is an error of the command (exit 1).
+        let hash = document_hash(&document)?;
         let value = match console.get(&format!("/v1/notary/documents/{hash}")) {
             Ok(value) => value,
             Err(e) if e.status == Some(404) => {
@@ -251,5 +253,35 @@ impl<C: Args> ModuleQuery<C> for NotaryQuery<C> {
             None => out.push_str("status:    valid\n"),
         }
         Ok(Printed::Text(out))
+    }
+}
+
+/// The notary's proof bundles. `C` is the options every fetch takes (the node, `--out`).
+#[derive(Subcommand, Debug)]
+pub enum NotaryProof<C: Args> {
+    /// Bundle proving a document's notarisation (or that it was never notarised).
+    ///
+    /// Example: civitas proof notary deed.pdf --node http://127.0.0.1:8080 --out deed.cvpb
+    Notary {
+        /// The document (or its SHA-256 in hex).
+        document: String,
+        #[command(flatten)]
+        common: C,
+    },
+}
+
+impl<C: Args> ModuleProof<C> for NotaryProof<C> {
+    fn common(&self) -> &C {
+        match self {
+            Self::Notary { common, .. } => common,
+        }
+    }
+
+    fn path(&self) -> Result<String, String> {
+        match self {
+            Self::Notary { document, .. } => {
+                Ok(format!("/v1/proofs/notary/{}", document_hash(document)?))
+            }
+        }
     }
 }

@@ -24,6 +24,8 @@ pub struct Notary;
 impl civitas_primitives::kit::cli::ModuleCli for Notary {
     type Command<C: clap::Args> = cli::NotaryCommand<C>;
     type Query<C: clap::Args> = cli::NotaryQuery<C>;
+    type Proof<C: clap::Args> = cli::NotaryProof<C>;
+    type Main<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
 }
 
 impl Module for Notary {

@@ -23,7 +23,7 @@ pub mod spaces {
     /// Where the module's records are, how a client names one, and how a value is shown.
     pub const SPACES: &[Space] = &[Space {
         name: DOCUMENT,
-        id: Id::Hex32("a document's SHA-256"),
+        id: Id::Fingerprint("a document's SHA-256"),
         about: "SHA-256 of the document, hex",
         describe: Some(describe_document),
         view: view::<Document>,

@@ -26,7 +26,9 @@ pub struct Notices;
 
 impl civitas_primitives::kit::cli::ModuleCli for Notices {
     type Command<C: clap::Args> = cli::NoticesCommand<C>;
-    type Query<C: clap::Args> = civitas_primitives::kit::cli::NoQuery<C>;
+    type Query<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
+    type Proof<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
+    type Main<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
 }
 
 impl Module for Notices {

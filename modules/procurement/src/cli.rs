@@ -12,8 +12,9 @@ use civitas_primitives::crypto::AccountId;
 use civitas_primitives::hash::Hash32;
 use civitas_primitives::kit::args::{account, document, money, time};
 use civitas_primitives::kit::cli::{
-    Console, ModuleCommand, ModuleQuery, Prepared, Printed, QueryFailed,
+    Console, ModuleCommand, ModuleMain, ModuleQuery, Prepared, Printed, QueryFailed, Sender,
 };
+use civitas_primitives::limits::OCDS_RELEASE_MAX_BYTES;
 use civitas_primitives::money::Money;
 use civitas_primitives::time::TimestampMs;
 use civitas_procurement_types::{Criterion, Method, MilestoneTerms, ProcurementInstruction};
@@ -914,4 +915,200 @@ fn tender_text(value: &serde_json::Value) -> String {
         }
     }
     out
+}
+
+/// Procurement's own top-level commands. `C` is the options every transaction takes.
+#[derive(Subcommand, Debug)]
+pub enum ProcurementMain<C: Args> {
+    /// OCDS 1.1: check release packages, import historical contracting processes.
+    #[command(subcommand)]
+    Ocds(OcdsCommand<C>),
+}
+
+/// `civitas ocds ...`.
+#[derive(Subcommand, Debug)]
+pub enum OcdsCommand<C: Args> {
+    /// Check a release package against the OCDS 1.1 schema; lists every problem with where it
+    /// is. Nothing is sent anywhere.
+    ///
+    /// Example: civitas ocds validate releases-2019.json
+    Validate {
+        /// The release package (JSON).
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import the releases of a package as historical processes: the package is checked
+    /// against the schema first (nothing is sent if it fails), then each release is signed and
+    /// recorded in its own transaction. Releases already imported are reported and skipped.
+    ///
+    /// Example: civitas ocds import releases-2019.json --key buyer.json
+    ///   --node http://127.0.0.1:8080
+    Import {
+        /// The release package (JSON).
+        file: PathBuf,
+        #[command(flatten)]
+        common: C,
+    },
+}
+
+/// Largest package file read, in bytes.
+const PACKAGE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+fn read_package(file: &Path) -> Result<serde_json::Value, String> {
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .len();
+    if size > PACKAGE_MAX_BYTES {
+        return Err(format!(
+            "{} is {size} bytes; packages up to {PACKAGE_MAX_BYTES} bytes are read (split it)",
+            file.display()
+        ));
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))
+}
+
+/// The schema's verdict on `package`, as printed: the package's summary, or every problem and
+/// a failure.
+fn report(file: &Path, package: &serde_json::Value, json: bool) -> Result<Printed, QueryFailed> {
+    match crate::ocds::validate_release_package(package) {
+        Ok(()) => {
+            if json {
+                return Ok(Printed::Json(
+                    serde_json::json!({ "valid": true, "issues": [] }),
+                ));
+            }
+            let count = package["releases"].as_array().map_or(0, Vec::len);
+            Ok(Printed::Text(format!(
+                "{} is a valid OCDS 1.1 release package ({count} releases)\n",
+                file.display()
+            )))
+        }
+        Err(issues) => {
+            let printed = if json {
+                Printed::Json(serde_json::json!({ "valid": false, "issues": issues }))
+            } else {
+                let lines: String = issues
+                    .iter()
+                    .map(|issue| {
+                        let at = if issue.path.is_empty() {
+                            "/"
+                        } else {
+                            &issue.path
+                        };
+                        format!("{at}: {}\n", issue.message)
+                    })
+                    .collect();
+                Printed::Text(lines)
+            };
+            Err(QueryFailed {
+                message: format!(
+                    "{} is not a valid OCDS 1.1 release package: {} problem(s){}",
+                    file.display(),
+                    issues.len(),
+                    if issues.len() >= crate::ocds::ISSUES_MAX {
+                        " (the first ones)"
+                    } else {
+                        ""
+                    }
+                ),
+                printed: Some(printed),
+            })
+        }
+    }
+}
+
+/// The instruction importing `release` (the `index`-th of its package).
+fn import_instruction(
+    index: usize,
+    release: &serde_json::Value,
+) -> Result<ProcurementInstruction, String> {
+    let field = |name: &str| {
+        release[name]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("release {index} has no {name}"))
+    };
+    let text = serde_json::to_string(release).map_err(|e| e.to_string())?;
+    if text.len() > OCDS_RELEASE_MAX_BYTES {
+        return Err(format!(
+            "release {index} ({}) is {} bytes of JSON; the ledger takes releases up to {OCDS_RELEASE_MAX_BYTES} bytes",
+            field("id").unwrap_or_default(),
+            text.len()
+        ));
+    }
+    let instruction = ProcurementInstruction::ImportRelease {
+        ocid: field("ocid")?,
+        release_id: field("id")?,
+        date: field("date")?,
+        release: text,
+    };
+    instruction
+        .validate()
+        .map_err(|e| format!("release {index} cannot be imported: {e}"))?;
+    Ok(instruction)
+}
+
+impl<C: Args> ModuleMain<C> for ProcurementMain<C> {
+    type Instruction = ProcurementInstruction;
+
+    fn common(&self) -> Option<&C> {
+        match self {
+            Self::Ocds(OcdsCommand::Import { common, .. }) => Some(common),
+            Self::Ocds(OcdsCommand::Validate { .. }) => None,
+        }
+    }
+
+    fn run(
+        self,
+        console: &dyn Console,
+        sender: &mut dyn Sender<ProcurementInstruction>,
+    ) -> Result<Printed, QueryFailed> {
+        match self {
+            Self::Ocds(OcdsCommand::Validate { file, json }) => {
+                report(&file, &read_package(&file)?, json)
+            }
+            Self::Ocds(OcdsCommand::Import { file, .. }) => {
+                let package = read_package(&file)?;
+                // Nothing is sent unless the package is valid (its problems are printed).
+                report(&file, &package, false)?;
+                let releases = package["releases"].as_array().cloned().unwrap_or_default();
+                // Every release is checked before the first is sent.
+                let instructions = releases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| import_instruction(i, r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let (mut imported, mut skipped) = (0, 0);
+                for (i, instruction) in instructions.into_iter().enumerate() {
+                    match sender.send(instruction) {
+                        Ok(()) => imported += 1,
+                        // Decided by the failure code, never by the wording of its message.
+                        Err(failed) if failed.code.as_deref() == Some("release_exists") => {
+                            console.note(&format!("release {i} was already imported; skipped"));
+                            skipped += 1;
+                        }
+                        Err(failed) => {
+                            return Err(QueryFailed::from(format!(
+                                "release {i} was not imported ({imported} imported before it): {}",
+                                failed.message
+                            )));
+                        }
+                    }
+                }
+                Ok(Printed::Text(format!(
+                    "imported {imported} release(s) from {}{}\n",
+                    file.display(),
+                    if skipped > 0 {
+                        format!("; {skipped} were already on the ledger")
+                    } else {
+                        String::new()
+                    }
+                )))
+            }
+        }
+    }
 }

@@ -28,6 +28,8 @@ pub struct Procurement;
 impl civitas_primitives::kit::cli::ModuleCli for Procurement {
     type Command<C: clap::Args> = cli::ProcurementCommand<C>;
     type Query<C: clap::Args> = cli::ProcurementQuery<C>;
+    type Proof<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
+    type Main<C: clap::Args> = cli::ProcurementMain<C>;
 }
 
 impl Module for Procurement {

@@ -16,8 +16,8 @@ use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_identity::state::{Agency, agency_key};
 use civitas_kit::http::{
-    ApiError, Budgets, ErrorBody, ListQuery, Proven, must, newest_first, parse_number, proof_url,
-    record,
+    ApiError, Budgets, ErrorBody, ListQuery, WithProof, must, newest_first, parse_number,
+    proof_url, record,
 };
 use civitas_kit::ledger::Ledger;
 use civitas_treasury::routes::{EXPORT_MAX, MoneyView, money_view};
@@ -59,14 +59,14 @@ pub fn routes() -> OpenApiRouter<Ledger> {
         ("id" = u64, Path, description = "The contract's number."),
     ),
     responses(
-        (status = 200, description = "The contract, with `proof_bundle`.", body = Proven<Contract>),
+        (status = 200, description = "The contract, with `proof_bundle`.", body = WithProof<Contract>),
         (status = 404, description = "No such contract.", body = ErrorBody),
     )
 )]
 pub async fn contract(
     State(ledger): State<Ledger>,
     Path(id): Path<String>,
-) -> Result<Json<Proven<Contract>>, ApiError> {
+) -> Result<Json<WithProof<Contract>>, ApiError> {
     let id = parse_number(&id, "the contract number")?;
     record::<Contract>(
         &ledger,
@@ -219,11 +219,11 @@ pub struct OcdsLinks {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TenderView {
     /// The tender.
-    pub tender: Proven<Tender>,
+    pub tender: WithProof<Tender>,
     /// Its bids (sealed ones show only their commitment until opened).
-    pub bids: Vec<Proven<BidView>>,
+    pub bids: Vec<WithProof<BidView>>,
     /// Its contract, once signed; null before.
-    pub contract: Option<Proven<Contract>>,
+    pub contract: Option<WithProof<Contract>>,
     /// The process in OCDS.
     pub ocds: OcdsLinks,
 }
@@ -255,15 +255,15 @@ pub async fn tender(
         .map(|bid| {
             let key = bid_key(id, &bid.bidder);
             let mean_score = bid.mean_score();
-            Proven::new(&ledger, BidView { bid, mean_score }, &key)
+            WithProof::new(&ledger, BidView { bid, mean_score }, &key)
         })
         .collect();
     Ok(Json(TenderView {
-        tender: Proven::new(&ledger, tender, &tender_key(id)),
+        tender: WithProof::new(&ledger, tender, &tender_key(id)),
         bids,
         contract: contract.map(|c| {
             let key = contract_key(c.id);
-            Proven::new(&ledger, c, &key)
+            WithProof::new(&ledger, c, &key)
         }),
         ocds: OcdsLinks {
             releases: format!("/v1/ocds/releases/{id}"),
@@ -483,7 +483,7 @@ pub async fn ocds_process_record(
     operation_id = "validateOcds",
     tag = "procurement",
     summary = "Check a release package against the OCDS 1.1 schema (up to 8 MiB)",
-    request_body(content = ocds::ReleasePackage, description = "An OCDS 1.1 release package."),
+    request_body(content = ocds::CandidatePackage, description = "A candidate OCDS 1.1 release package: any JSON; what it lacks is reported."),
     responses(
         (status = 200, description = "The verdict and every issue with its JSON pointer.", body = ocds::Validation),
         (status = 400, description = "The body is not JSON.", body = ErrorBody),

@@ -103,7 +103,7 @@ pub mod spaces {
         },
         Space {
             name: RELEASE_TEXT,
-            id: Id::Hex32("a release text's SHA-256"),
+            id: Id::Fingerprint("a release text's SHA-256"),
             about: "SHA-256 of the release text, hex",
             describe: None,
             view: view::<ReleaseText>,

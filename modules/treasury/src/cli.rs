@@ -488,7 +488,7 @@ pub enum TreasuryQuery<C: Args> {
         /// The fiscal year.
         year: u32,
         /// Break the year down by agency, programme, classification, vendor or month.
-        #[arg(long, value_parser = ["agency", "programme", "classification", "vendor", "month"])]
+        #[arg(long)]
         by: Option<String>,
         #[command(flatten)]
         common: C,

@@ -27,6 +27,8 @@ pub struct Treasury;
 impl civitas_primitives::kit::cli::ModuleCli for Treasury {
     type Command<C: clap::Args> = cli::TreasuryCommand<C>;
     type Query<C: clap::Args> = cli::TreasuryQuery<C>;
+    type Proof<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
+    type Main<C: clap::Args> = civitas_primitives::kit::cli::NoCommands<C>;
 }
 
 impl Module for Treasury {

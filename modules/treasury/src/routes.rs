@@ -20,7 +20,7 @@ use civitas_core::bundle::StateKey;
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::money::{Currency, format_amount};
-use civitas_kit::http::{ApiError, ErrorBody, ListQuery, Proven, must, parse_number, record};
+use civitas_kit::http::{ApiError, ErrorBody, ListQuery, WithProof, must, parse_number, record};
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -110,7 +110,7 @@ pub struct TotalView {
 }
 
 /// `total`, stored at `key`, as shown.
-fn total_view(ledger: &Ledger, total: &Total, key: &StateKey) -> Proven<TotalView> {
+fn total_view(ledger: &Ledger, total: &Total, key: &StateKey) -> WithProof<TotalView> {
     let f = total.figures;
     let c = total.currency;
     let view = TotalView {
@@ -126,7 +126,7 @@ fn total_view(ledger: &Ledger, total: &Total, key: &StateKey) -> Proven<TotalVie
         entries: total.entries,
         last_entry: total.last_entry,
     };
-    Proven::new(ledger, view, key)
+    WithProof::new(ledger, view, key)
 }
 
 /// An entry as shown in a list: the record, its amount written out and its date.
@@ -141,23 +141,23 @@ pub struct EntryView {
     pub date: String,
 }
 
-fn entry_view(ledger: &Ledger, entry: Entry) -> Proven<EntryView> {
+fn entry_view(ledger: &Ledger, entry: Entry) -> WithProof<EntryView> {
     let key = entry_key(entry.seq);
     let view = EntryView {
         amount_text: entry.amount.to_string(),
         date: entry.time.rfc3339(),
         entry,
     };
-    Proven::new(ledger, view, &key)
+    WithProof::new(ledger, view, &key)
 }
 
 /// A fiscal year and its overall total.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct YearView {
     /// The year's record.
-    pub year: Proven<FiscalYear>,
+    pub year: WithProof<FiscalYear>,
     /// Its overall total; null until money is appropriated.
-    pub total: Option<Proven<TotalView>>,
+    pub total: Option<WithProof<TotalView>>,
 }
 
 /// Each figure's sum over the records of a total, in minor units (signed, as text).
@@ -177,9 +177,9 @@ pub struct FigureSums {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TotalPage {
     /// The total.
-    pub total: Proven<TotalView>,
+    pub total: WithProof<TotalView>,
     /// Entries counting in it, newest first.
-    pub records: Vec<Proven<EntryView>>,
+    pub records: Vec<WithProof<EntryView>>,
     /// Whether older entries remain.
     pub more: bool,
     /// Ask again with `before` set to this for the next page; null on the last.
@@ -198,7 +198,7 @@ pub struct Breakdown {
     /// The dimension.
     pub dimension: Dimension,
     /// Its totals, by value.
-    pub totals: Vec<Proven<TotalView>>,
+    pub totals: Vec<WithProof<TotalView>>,
 }
 
 /// Each of an appropriation's figures written out, such as `1200.00 EUR`.
@@ -254,7 +254,7 @@ pub async fn year(
         .value::<Total>(total_key(year, Dimension::All, ""))
         .await?;
     Ok(Json(YearView {
-        year: Proven::new(&ledger, record, &key),
+        year: WithProof::new(&ledger, record, &key),
         total: total.map(|t| total_view(&ledger, &t, &total_key(year, Dimension::All, ""))),
     }))
 }
@@ -436,14 +436,14 @@ pub async fn breakdown(
         ("id" = u64, Path, description = "Its number."),
     ),
     responses(
-        (status = 200, description = "The record, with its figures written out and `proof_bundle`.", body = Proven<AppropriationView>),
+        (status = 200, description = "The record, with its figures written out and `proof_bundle`.", body = WithProof<AppropriationView>),
         (status = 404, description = "No such record.", body = ErrorBody),
     )
 )]
 pub async fn appropriation(
     State(ledger): State<Ledger>,
     Path(id): Path<String>,
-) -> Result<Json<Proven<AppropriationView>>, ApiError> {
+) -> Result<Json<WithProof<AppropriationView>>, ApiError> {
     let id = parse_number(&id, "the appropriation number")?;
     let key = appropriation_key(id);
     let record: Appropriation = must(
@@ -464,7 +464,7 @@ pub async fn appropriation(
         appropriation: record,
         text,
     };
-    Ok(Json(Proven::new(&ledger, view, &key)))
+    Ok(Json(WithProof::new(&ledger, view, &key)))
 }
 
 macro_rules! record_endpoint {
@@ -473,7 +473,7 @@ macro_rules! record_endpoint {
         pub async fn $name(
             State(ledger): State<Ledger>,
             Path(id): Path<String>,
-        ) -> Result<Json<Proven<$ty>>, ApiError> {
+        ) -> Result<Json<WithProof<$ty>>, ApiError> {
             let id = parse_number(&id, concat!("the ", $what, " number"))?;
             let missing = format!(concat!($what, " {} does not exist"), id);
             record::<$ty>(&ledger, $key(id), missing).await
@@ -492,7 +492,7 @@ record_endpoint!(
             ("id" = u64, Path, description = "Its number."),
         ),
         responses(
-            (status = 200, description = "The record, with `proof_bundle`.", body = Proven<Commitment>),
+            (status = 200, description = "The record, with `proof_bundle`.", body = WithProof<Commitment>),
             (status = 404, description = "No such record.", body = ErrorBody),
         )
     )]
@@ -512,7 +512,7 @@ record_endpoint!(
             ("id" = u64, Path, description = "Its number."),
         ),
         responses(
-            (status = 200, description = "The record, with `proof_bundle`.", body = Proven<Payment>),
+            (status = 200, description = "The record, with `proof_bundle`.", body = WithProof<Payment>),
             (status = 404, description = "No such record.", body = ErrorBody),
         )
     )]
@@ -532,7 +532,7 @@ record_endpoint!(
             ("id" = u64, Path, description = "Its number."),
         ),
         responses(
-            (status = 200, description = "The record, with `proof_bundle`.", body = Proven<Entry>),
+            (status = 200, description = "The record, with `proof_bundle`.", body = WithProof<Entry>),
             (status = 404, description = "No such record.", body = ErrorBody),
         )
     )]
@@ -552,14 +552,14 @@ record_endpoint!(
         ("id" = AccountId, Path, description = "The vendor's account id."),
     ),
     responses(
-        (status = 200, description = "The vendor, with `proof_bundle`.", body = Proven<Vendor>),
+        (status = 200, description = "The vendor, with `proof_bundle`.", body = WithProof<Vendor>),
         (status = 404, description = "Not a vendor.", body = ErrorBody),
     )
 )]
 pub async fn vendor(
     State(ledger): State<Ledger>,
     Path(id): Path<String>,
-) -> Result<Json<Proven<Vendor>>, ApiError> {
+) -> Result<Json<WithProof<Vendor>>, ApiError> {
     let account = parse_account(&id)?;
     let key = vendor_key(&account);
     let record: Vendor = must(
@@ -568,7 +568,7 @@ pub async fn vendor(
         format!("account {account} is not a registered vendor"),
     )
     .await?;
-    Ok(Json(Proven::new(&ledger, record, &key)))
+    Ok(Json(WithProof::new(&ledger, record, &key)))
 }
 
 fn csv_field(text: &str) -> String {

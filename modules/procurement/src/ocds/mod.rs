@@ -543,6 +543,28 @@ fn package_schema(
         .into()
 }
 
+/// What `POST /v1/ocds/validate` takes: any JSON, checked against the release package schema
+/// (nothing required, so that a client sends exactly what it wants diagnosed).
+pub struct CandidatePackage;
+
+impl utoipa::PartialSchema for CandidatePackage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A candidate OCDS 1.1 release package (https://standard.open-contracting.org/1.1/en/schema/release_package/): \
+                 any JSON is taken, and every way it differs from the schema is reported.",
+            ))
+            .property("uri", ObjectBuilder::new().schema_type(Type::String))
+            .property("version", ObjectBuilder::new().schema_type(Type::String))
+            .property("releases", utoipa::openapi::schema::ArrayBuilder::new())
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CandidatePackage {}
+
 /// An OCDS 1.1 release package, as the document describes it.
 pub struct ReleasePackage;
 

@@ -99,6 +99,8 @@
       return sha256Hex(await file.arrayBuffer());
     }
     const text = input.value.trim();
+    // A date typed halfway reads as empty: say so rather than leave the field out.
+    if (input.validity && input.validity.badInput) throw new FieldError("Enter a complete date and time.");
     if (text === "" && optional) return undefined;
     if (text === "") throw new FieldError("This field is required.");
     switch (kind) {
