@@ -121,3 +121,16 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The command line assembled from the modules' subcommands is consistent: no two
+    /// commands or options share a name (a module naming a command `query` would clash).
+    #[test]
+    fn the_assembled_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

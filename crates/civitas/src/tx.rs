@@ -302,7 +302,7 @@ fn outcome(
             let outcome = &finality.document["receipt"]["outcome"];
             Err(Failed {
                 hash: *hash,
-                code: outcome["code"].as_str().unwrap_or_default().to_string(),
+                code: outcome["code"].as_str().map(str::to_string),
                 message: outcome["message"]
                     .as_str()
                     .unwrap_or("no reason given")
@@ -320,38 +320,44 @@ fn outcome(
 }
 
 /// Sends a module's instructions for its own commands ([`run_main`]), one transaction each,
-/// with the options given.
+/// with the options given; the key is read when the first is sent.
 struct NodeSender {
-    signing: Option<(Common, KeyFile)>,
+    common: Option<Common>,
+    key: Option<KeyFile>,
 }
 
 impl Sender<Instruction> for NodeSender {
     fn send(&mut self, instruction: Instruction) -> std::result::Result<(), SendFailed> {
-        let Some((common, key)) = &self.signing else {
+        let failed = |e: anyhow::Error| SendFailed {
+            code: e
+                .downcast_ref::<Failed>()
+                .and_then(|failed| failed.code.clone()),
+            message: format!("{e:#}"),
+        };
+        let Some(common) = &self.common else {
             return Err(SendFailed {
                 code: None,
                 message: "this command signs nothing".into(),
             });
         };
+        let key = match &self.key {
+            Some(key) => key,
+            None => self.key.insert(read_key(&common.key).map_err(failed)?),
+        };
         send_with(common, key, instruction)
             .map(|_| ())
-            .map_err(|e| SendFailed {
-                code: e.downcast_ref::<Failed>().map(|failed| failed.code.clone()),
-                message: format!("{e:#}"),
-            })
+            .map_err(failed)
     }
 }
 
 /// Runs a module's own top-level command (`civitas ocds ...`).
 pub fn run_main(command: civitas_modules::cli::ModuleMains<Common>) -> Result<()> {
-    let (console, signing) = match command.common() {
-        Some(common) => (
-            NodeConsole::new(common),
-            Some((common.clone(), read_key(&common.key)?)),
-        ),
-        None => (NodeConsole::reader(""), None),
+    let common = command.common().cloned();
+    let console = match &common {
+        Some(common) => NodeConsole::new(common),
+        None => NodeConsole::reader(""),
     };
-    let mut sender = NodeSender { signing };
+    let mut sender = NodeSender { common, key: None };
     match command.run(&console, &mut sender) {
         Ok(printed) => {
             crate::query::show(printed);
@@ -372,8 +378,8 @@ pub fn run_main(command: civitas_modules::cli::ModuleMains<Common>) -> Result<()
 pub struct Failed {
     /// The transaction.
     pub hash: civitas_core::tx::TxHash,
-    /// The failure code, such as `release_exists`.
-    pub code: String,
+    /// The failure code, such as `release_exists`, if the receipt names one.
+    pub code: Option<String>,
     /// The failure in words.
     pub message: String,
 }

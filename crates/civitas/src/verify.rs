@@ -16,8 +16,9 @@ pub struct Args {
     /// The genesis document you trust (obtained independently of the bundle).
     #[arg(long)]
     genesis: PathBuf,
-    /// Also check that this file is the one the bundle is about (a notarised document, an
-    /// imported release's text: a record whose id is a file's SHA-256).
+    /// Also check that this file is the one the bundle is about: a notarised document, or an
+    /// imported OCDS release's text exactly as the ledger stores it (a record whose id is the
+    /// SHA-256 of a file).
     #[arg(long)]
     file: Option<String>,
     /// Print JSON.

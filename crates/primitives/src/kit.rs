@@ -239,6 +239,11 @@ pub mod cli {
         fn confirm(&self, question: &str, yes: bool) -> Result<(), String>;
         /// Tells the person something, on standard error (whatever the output format).
         fn note(&self, line: &str);
+        /// Prints `text` on standard output now, before what the command goes on to do (a
+        /// package found valid, before its releases are sent).
+        fn print(&self, text: &str) {
+            print!("{text}");
+        }
     }
 
     /// Run once the transaction is signed (final, submitted, or written for co-signers), with
@@ -306,7 +311,8 @@ pub mod cli {
     /// Signs, submits and waits for a module's instructions, one transaction each, with the
     /// options every transaction takes.
     pub trait Sender<I> {
-        /// Sends `instruction`; `Ok` once it is final and succeeded.
+        /// Sends `instruction`: `Ok` once it is final and succeeded, or once it is written
+        /// (`--out`) or submitted without waiting (`--no-wait`) when those options are given.
         fn send(&mut self, instruction: I) -> Result<(), SendFailed>;
     }
 

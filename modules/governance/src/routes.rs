@@ -80,6 +80,7 @@ pub struct AgencyList {
     description = "Each agency in force with its id, full name, the height it joined at (0 for a founding agency) and the validator keys it runs this epoch and next. Retired agencies are not listed; their records stay at /v1/agencies/{id}.",
     responses(
         (status = 200, description = "The agencies in force.", body = AgencyList),
+        (status = 503, description = "No block is final yet (`unavailable`): try again.", body = ErrorBody),
     )
 )]
 async fn agencies(State(ledger): State<Ledger>) -> Result<Json<AgencyList>, ApiError> {
@@ -151,6 +152,7 @@ pub struct GovernanceView {
     description = "The approval threshold, the agencies in force (only their approvals count), the current epoch and its validators, and the validator set the next epoch will have (changed by executed proposals).",
     responses(
         (status = 200, description = "Governance overview.", body = GovernanceView),
+        (status = 503, description = "No block is final yet (`unavailable`): try again.", body = ErrorBody),
     )
 )]
 async fn governance(State(ledger): State<Ledger>) -> Result<Json<GovernanceView>, ApiError> {
@@ -261,6 +263,7 @@ pub struct PolicySetView {
     description = "The Cedar policy set in force (version, the height it took effect, the proposal that made it, each policy with its text, effect and description), the schema policies are checked against, and a set approved by governance that takes effect at the next block, if any.",
     responses(
         (status = 200, description = "The policy set in force.", body = PoliciesView),
+        (status = 503, description = "No block is final yet (`unavailable`): try again.", body = ErrorBody),
     )
 )]
 async fn policies(State(ledger): State<Ledger>) -> Result<Json<PoliciesView>, ApiError> {

@@ -1074,7 +1074,9 @@ impl<C: Args> ModuleMain<C> for ProcurementMain<C> {
             Self::Ocds(OcdsCommand::Import { file, .. }) => {
                 let package = read_package(&file)?;
                 // Nothing is sent unless the package is valid (its problems are printed).
-                report(&file, &package, false)?;
+                if let Printed::Text(valid) = report(&file, &package, false)? {
+                    console.print(&valid);
+                }
                 let releases = package["releases"].as_array().cloned().unwrap_or_default();
                 // Every release is checked before the first is sent.
                 let instructions = releases
@@ -1082,6 +1084,8 @@ impl<C: Args> ModuleMain<C> for ProcurementMain<C> {
                     .enumerate()
                     .map(|(i, r)| import_instruction(i, r))
                     .collect::<Result<Vec<_>, _>>()?;
+                // The signing key is read once every release is checked.
+                console.signer()?;
                 let (mut imported, mut skipped) = (0, 0);
                 for (i, instruction) in instructions.into_iter().enumerate() {
                     match sender.send(instruction) {
