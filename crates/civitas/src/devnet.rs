@@ -5,7 +5,7 @@ use crate::keys::write_new_key;
 use crate::output::read_genesis;
 use anyhow::{Context, Result, bail};
 use civitas_client::Client;
-use civitas_core::genesis::{Genesis, GenesisAgency, genesis_version};
+use civitas_core::genesis::{Genesis, GenesisAgency};
 use civitas_core::time::TimestampMs;
 use civitas_kit::samples::AGENCIES;
 use clap::Args as ClapArgs;
@@ -112,17 +112,8 @@ pub(crate) fn create(
         std::fs::write(node_dir.join("node.toml"), config)?;
     }
     // A new network starts at the newest protocol version this release runs.
-    let protocol = civitas_core::protocol::Protocols::default().newest();
-    let genesis = Genesis {
-        version: genesis_version(protocol),
-        protocol,
-        chain_id: "civitas-devnet".into(),
-        genesis_time: TimestampMs(now_ms()),
-        governance_threshold: Genesis::default_threshold(agencies.len()),
-        authorization: civitas_modules::authz::authorization_for(protocol),
-        agencies,
-        epoch_length,
-    };
+    let genesis =
+        civitas_modules::examples::devnet_genesis(agencies, TimestampMs(now_ms()), epoch_length);
     genesis.validate()?;
     std::fs::write(dir.join("genesis.json"), genesis.to_json() + "\n")?;
     Ok(genesis)

@@ -93,19 +93,29 @@ impl Ledger {
         self.node.bundle(key).await
     }
 
-    /// The value at `key`, decoded; `None` if absent, an error if the stored bytes do not
-    /// decode as `T` (the node's fault, not the client's).
-    pub async fn value<T: Decode<Cfg = ()>>(&self, key: StateKey) -> Result<Option<T>, QueryError> {
+    /// The value at `key`, decoded, and the height it was read at; `None` if absent, an error
+    /// if the stored bytes do not decode as `T` (the node's fault, not the client's).
+    async fn value_at<T: Decode<Cfg = ()>>(
+        &self,
+        key: &StateKey,
+    ) -> Result<(Option<T>, u64), QueryError> {
         let proven = self.node.state(key.clone()).await?;
-        match proven.value {
-            None => Ok(None),
-            Some(bytes) => from_slice::<T>(&bytes, &()).map(Some).map_err(|e| {
+        let value = match proven.value {
+            None => None,
+            Some(bytes) => Some(from_slice::<T>(&bytes, &()).map_err(|e| {
                 QueryError::Internal(format!(
                     "the stored value of {} does not decode: {e}",
                     key.display()
                 ))
-            }),
-        }
+            })?),
+        };
+        Ok((value, proven.height))
+    }
+
+    /// The value at `key`, decoded; `None` if absent, an error if the stored bytes do not
+    /// decode as `T` (the node's fault, not the client's).
+    pub async fn value<T: Decode<Cfg = ()>>(&self, key: StateKey) -> Result<Option<T>, QueryError> {
+        self.value_at(&key).await.map(|(value, _)| value)
     }
 
     /// A record the ledger always holds, decoded, and the height it was read at.
@@ -113,17 +123,10 @@ impl Ledger {
         &self,
         key: StateKey,
     ) -> Result<(T, u64), QueryError> {
-        let proven = self.node.state(key.clone()).await?;
-        let Some(bytes) = proven.value else {
-            return Err(missing(&key, proven.height));
-        };
-        let value = from_slice::<T>(&bytes, &()).map_err(|e| {
-            QueryError::Internal(format!(
-                "the stored value of {} does not decode: {e}",
-                key.display()
-            ))
-        })?;
-        Ok((value, proven.height))
+        match self.value_at(&key).await? {
+            (Some(value), height) => Ok((value, height)),
+            (None, height) => Err(missing(&key, height)),
+        }
     }
 
     /// A record the ledger always holds, decoded (absent is the node's fault too, once a

@@ -8,10 +8,29 @@ use civitas_core::protocol::PROTOCOLS;
 use civitas_core::time::TimestampMs;
 use civitas_kit::samples::{AGENCIES, Recorded, Recorder};
 
+/// A devnet's genesis: chain `civitas-devnet` at the newest protocol version, with the
+/// authorization of that version's modules, `agencies`, and the default threshold.
+pub fn devnet_genesis(
+    agencies: Vec<GenesisAgency>,
+    genesis_time: TimestampMs,
+    epoch_length: u64,
+) -> Genesis {
+    let protocol = PROTOCOLS.newest();
+    Genesis {
+        version: genesis_version(protocol),
+        protocol,
+        chain_id: "civitas-devnet".into(),
+        genesis_time,
+        governance_threshold: Genesis::default_threshold(agencies.len()),
+        authorization: crate::authz::authorization_for(protocol),
+        agencies,
+        epoch_length,
+    }
+}
+
 /// A genesis like a devnet's of four agencies, with keys derived from their names.
 pub fn sample_genesis() -> Genesis {
-    let protocol = PROTOCOLS.newest();
-    let agencies: Vec<GenesisAgency> = AGENCIES
+    let agencies = AGENCIES
         .iter()
         .take(4)
         .enumerate()
@@ -23,16 +42,7 @@ pub fn sample_genesis() -> Genesis {
             p2p_address: format!("127.0.0.1:{}", 9080 + i),
         })
         .collect();
-    Genesis {
-        version: genesis_version(protocol),
-        protocol,
-        chain_id: "civitas-devnet".into(),
-        genesis_time: TimestampMs(Recorder::START_MS),
-        governance_threshold: Genesis::default_threshold(agencies.len()),
-        authorization: crate::authz::authorization_for(protocol),
-        agencies,
-        epoch_length: 200,
-    }
+    devnet_genesis(agencies, TimestampMs(Recorder::START_MS), 200)
 }
 
 /// Every module's sample transactions, in the order a devnet seeds them: an error names the

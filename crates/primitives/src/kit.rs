@@ -506,6 +506,26 @@ pub mod cli {
             .collect()
     }
 
+    /// `argv` with every word (or comma-separated part of a word) that is one of `files`
+    /// replaced by that file's path in `dir`: the files an example names (`deed.pdf`,
+    /// `bob.json`), made by the test in a folder of its own.
+    pub fn in_dir(argv: Vec<String>, dir: &std::path::Path, files: &[&str]) -> Vec<String> {
+        argv.into_iter()
+            .map(|word| {
+                word.split(',')
+                    .map(|part| {
+                        if files.contains(&part) {
+                            dir.join(part).to_string_lossy().into_owned()
+                        } else {
+                            part.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    }
+
     /// Checks that `command` has a subcommand `name` with help on every option and an example
     /// in its long help that starts with `prefix` and runs that subcommand; returns the
     /// example's words, `prefix` replaced by the program name. Panics, saying what is missing,

@@ -209,7 +209,7 @@ mod tests {
     use super::*;
     use civitas_core::crypto::PrivateKey;
     use civitas_core::kit::Operations;
-    use civitas_primitives::kit::cli::{ReadError, TestCli, TestKey, examples};
+    use civitas_primitives::kit::cli::{ReadError, TestCli, TestKey, examples, in_dir};
     use clap::{CommandFactory, Parser};
 
     struct Offline;
@@ -238,17 +238,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("identity-cli-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // The key files the examples name, made here.
-        for (n, name) in [
+        let files = [
             "bob.json",
             "alice.json",
             "bob-2026.json",
             "treasury.json",
             "treasury-2.json",
             "treasury-3.json",
-        ]
-        .iter()
-        .enumerate()
-        {
+        ];
+        for (n, name) in files.iter().enumerate() {
             let file = keyfile::KeyFile::new(&PrivateKey::from_test_seed(10 + n as u64), "");
             std::fs::write(dir.join(name), file.to_json()).unwrap();
         }
@@ -256,20 +254,7 @@ mod tests {
         let found = examples::<IdentityInstruction>(&command, &["civitas", "tx", "identity"], &[]);
         for (name, argv) in found {
             // Key files named by the examples are read from the folder made above.
-            let argv: Vec<String> = argv
-                .into_iter()
-                .map(|word| {
-                    word.split(',')
-                        .map(|part| match part.strip_suffix(".json") {
-                            Some(_) if !part.contains('/') => {
-                                dir.join(part).to_string_lossy().into_owned()
-                            }
-                            _ => part.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .collect();
+            let argv = in_dir(argv, &dir, &files);
             let parsed = TestCli::<IdentityCommand<TestKey>>::try_parse_from(&argv)
                 .unwrap_or_else(|e| panic!("the example of {name} does not parse: {e}"));
             let (prepared, _) = parsed.command.prepare(&Offline).unwrap();

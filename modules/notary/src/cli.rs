@@ -49,11 +49,6 @@ pub enum NotaryCommand<C: Args> {
     },
 }
 
-/// A document named by its file (hashed here) or its SHA-256 in hex.
-fn document_hash(text: &str) -> Result<Hash32, String> {
-    document(text)
-}
-
 /// One `key=value` metadata entry.
 fn metadata(entry: &str) -> Result<MetadataEntry, String> {
     let (key, value) = entry
@@ -119,7 +114,7 @@ impl<C: Args> ModuleCommand<C> for NotaryCommand<C> {
 mod tests {
     use super::*;
     use civitas_core::kit::Operations;
-    use civitas_core::kit::cli::{TestCli, TestKey, examples};
+    use civitas_core::kit::cli::{TestCli, TestKey, examples, in_dir};
     use clap::{CommandFactory, Parser};
 
     type Cli = TestCli<NotaryCommand<TestKey>>;
@@ -137,16 +132,7 @@ mod tests {
         for (name, argv) in
             examples::<NotaryInstruction>(&command, &["civitas", "tx", "notary"], &[])
         {
-            let argv: Vec<String> = argv
-                .into_iter()
-                .map(|word| {
-                    if word == "deed.pdf" {
-                        file.to_string_lossy().into_owned()
-                    } else {
-                        word
-                    }
-                })
-                .collect();
+            let argv = in_dir(argv, &dir, &["deed.pdf"]);
             let cli = Cli::try_parse_from(&argv)
                 .unwrap_or_else(|e| panic!("the example of {name} does not parse: {e}"));
             let (instruction, key) = cli.command.into_instruction();
@@ -209,9 +195,13 @@ impl<C: Args> ModuleQuery<C> for NotaryQuery<C> {
     }
 
     fn run(self, console: &dyn Console) -> Result<Printed, QueryFailed> {
-        let Self::Notary { document, json, .. } = self;
+        let Self::Notary {
+            document: file,
+            json,
+            ..
+        } = self;
         // Read when the command runs, so a missing file is an error of the command (exit 1).
-        let hash = document_hash(&document)?;
+        let hash = document(&file)?;
         let value = match console.get(&format!("/v1/notary/documents/{hash}")) {
             Ok(value) => value,
             Err(e) if e.status == Some(404) => {
@@ -279,8 +269,8 @@ impl<C: Args> ModuleProof<C> for NotaryProof<C> {
 
     fn path(&self) -> Result<String, String> {
         match self {
-            Self::Notary { document, .. } => {
-                Ok(format!("/v1/proofs/notary/{}", document_hash(document)?))
+            Self::Notary { document: file, .. } => {
+                Ok(format!("/v1/proofs/notary/{}", document(file)?))
             }
         }
     }

@@ -107,7 +107,7 @@ impl<C: Args> ModuleCommand<C> for NoticesCommand<C> {
 mod tests {
     use super::*;
     use civitas_core::kit::Operations;
-    use civitas_core::kit::cli::{TestCli, TestKey, examples};
+    use civitas_core::kit::cli::{TestCli, TestKey, examples, in_dir};
     use clap::{CommandFactory, Parser};
 
     type Cli = TestCli<NoticesCommand<TestKey>>;
@@ -125,16 +125,7 @@ mod tests {
         for (name, argv) in
             examples::<NoticesInstruction>(&command, &["civitas", "tx", "notices"], &[])
         {
-            let argv: Vec<String> = argv
-                .into_iter()
-                .map(|word| {
-                    if word == "hearing.txt" {
-                        file.to_string_lossy().into_owned()
-                    } else {
-                        word
-                    }
-                })
-                .collect();
+            let argv = in_dir(argv, &dir, &["hearing.txt"]);
             let cli = Cli::try_parse_from(&argv)
                 .unwrap_or_else(|e| panic!("the example of {name} does not parse: {e}"));
             let (instruction, key) = cli.command.into_instruction();
