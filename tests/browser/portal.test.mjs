@@ -291,6 +291,10 @@ test("a citizen signs in and sees their account and notifications", async () => 
   await page.getByRole("heading", { name: "Notifications" }).waitFor();
   const main = await page.locator("main").innerText();
   assert.match(main, /citizen/);
+  // The account's transactions come from the read model, which says how recent it is; the
+  // citizen's registration names them.
+  assert.match(main, /Your latest transactions, as of block \d+/);
+  assert.match(main, /identity\.register_citizen\s+names you/);
   const violations = await axe(page);
   assert.deepEqual(violations, [], JSON.stringify(violations));
   await shot(page, "account");
@@ -300,6 +304,23 @@ test("a citizen signs in and sees their account and notifications", async () => 
   // A citizen has no console.
   await page.goto("/console");
   await page.getByText(/this account is a citizen's/).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("the explorer hides empty blocks on request and pages back through older ones", async () => {
+  const page = await newPage();
+  await page.goto("/explorer");
+  await page.getByRole("link", { name: "Show only blocks with transactions" }).click();
+  await page.waitForURL(/empty=hide/);
+  const counts = await page.locator("#blocks-body tr").evaluateAll((rows) => rows.map((r) => r.cells[2].textContent));
+  assert.ok(counts.length > 0, "some blocks hold transactions");
+  for (const count of counts) assert.notEqual(count, "0");
+  const newest = await page.locator("#blocks-body tr td a").first().innerText();
+  await page.getByRole("link", { name: "Older blocks" }).click();
+  await page.waitForURL(/older=/);
+  const older = await page.locator("main table").first().locator("tbody tr td a").first().innerText();
+  assert.ok(parseInt(older, 10) < parseInt(newest, 10), `${older} is older than ${newest}`);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -333,7 +354,7 @@ test("a business sees its bids and the money paid to it, down to the records", a
   await main.getByText("Registered as the vendor Acme Construction").waitFor();
   assert.match(await main.innerText(), /paid to you 40,000\.00 EUR/);
   const bids = page.getByRole("table", { name: "Your bids" });
-  assert.match(await bids.innerText(), /Rural clinic in Northfield\s+contracted\s+awarded to you/);
+  assert.match(await bids.innerText(), /Rural clinic in Northfield\s+Under contract\s+awarded to you/);
   await shot(page, "account-business");
   await page.getByRole("link", { name: "Every record of it" }).click();
   await page.waitForURL(/\/spending\/\d+\/vendor\/[0-9a-f]{64}$/);

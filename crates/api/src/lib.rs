@@ -8,6 +8,7 @@
 pub mod connections;
 pub mod error;
 pub mod limits;
+pub mod lists;
 pub mod portal;
 mod views;
 
@@ -62,12 +63,26 @@ pub fn router(node: NodeHandle) -> Router {
 /// around both. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`, so that
 /// each client's rate can be counted.
 pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
+    router_indexed(node, config, None)
+}
+
+/// [`router_with`], with the node's read model for the lists (see [`lists::follow`]).
+pub fn router_indexed(
+    node: NodeHandle,
+    config: &ApiConfig,
+    reads: Option<civitas_kit::ledger::Reads>,
+) -> Router {
     let budgets = Budgets::new(config.limits.heavy_concurrency, config.limits.event_streams);
     let (api, mut document) = api_routes().split_for_parts();
-    let (modules, module_document) = civitas_modules::routes().split_for_parts();
+    let (modules, module_document) = civitas_modules::routes()
+        .merge(lists::routes())
+        .split_for_parts();
     document.merge(module_document);
     let document = OpenApiJson(Bytes::from(served(document).to_string()));
-    let ledger = Ledger::new(node.clone(), civitas_modules::queries::spaces());
+    let mut ledger = Ledger::new(node.clone(), civitas_modules::queries::spaces());
+    if let Some(reads) = reads {
+        ledger = ledger.with_index(reads);
+    }
     let site = civitas_kit::portal::Site {
         ledger: ledger.clone(),
         sections: portal::sections(),
@@ -93,7 +108,11 @@ pub fn router_with(node: NodeHandle, config: &ApiConfig) -> Router {
 /// declarations and the types they read and write.
 pub fn openapi() -> serde_json::Value {
     let mut document = api_routes().into_openapi();
-    document.merge(civitas_modules::routes().into_openapi());
+    document.merge(
+        civitas_modules::routes()
+            .merge(lists::routes())
+            .into_openapi(),
+    );
     served(document)
 }
 
@@ -256,6 +275,7 @@ struct OpenApiJson(Bytes);
         (name = "state", description = "Any value of the authenticated state, with its proof."),
         (name = "proofs", description = "Proof bundles that check offline against the genesis alone."),
         (name = "events", description = "Live updates as server-sent events."),
+        (name = "lists", description = "Lists from the node's read model, with filters and cursors: each page states the height it reflects, and each transaction the address of its proof bundle."),
     ),
     components(schemas(
         civitas_core::instruction::Instruction,

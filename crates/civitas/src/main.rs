@@ -6,6 +6,7 @@ mod bench;
 mod devnet;
 mod disk;
 mod genesis_cmd;
+mod index_cmd;
 mod keys;
 mod node_cmd;
 mod output;
@@ -54,6 +55,9 @@ enum Command {
     /// Fetch a proof bundle from a node.
     #[command(subcommand)]
     Proof(proof_cmd::Command),
+    /// The node's read model, behind the API's lists: its status; rebuild it from the chain.
+    #[command(subcommand)]
+    Index(index_cmd::Command),
     /// Each module's own commands (procurement's `ocds`).
     #[command(flatten)]
     Module(civitas_modules::cli::ModuleMains<tx::Common>),
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Query(command) => query::run(command),
         Command::Policy(command) => policy::run(command),
         Command::Proof(command) => proof_cmd::run(command),
+        Command::Index(command) => index_cmd::run(command),
         Command::Module(command) => tx::run_main(command),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => return verify::run(args),

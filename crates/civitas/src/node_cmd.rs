@@ -142,6 +142,49 @@ pub struct NodeConfig {
     /// The HTTP API's settings.
     #[serde(default)]
     pub api: ApiSection,
+    /// The read model's settings.
+    #[serde(default)]
+    pub index: IndexSection,
+}
+
+/// `[index]` in `node.toml`: where the read model behind the API's lists is kept.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IndexSection {
+    /// `sqlite:<file>` (default `sqlite:<data_dir>/index.sqlite`) or a PostgreSQL URL,
+    /// `postgres://<user>:<password>@<host>:<port>/<database>` (docs/OPERATIONS.md).
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// The read model's URL and the chain of the node configured in `config` (`node.toml`).
+pub fn index_of(config: &Path) -> Result<(String, civitas_core::hash::Hash32)> {
+    let text = std::fs::read_to_string(config)
+        .with_context(|| format!("cannot read node configuration {}", config.display()))?;
+    let node: NodeConfig = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid node configuration", config.display()))?;
+    let base = config.parent().unwrap_or(Path::new("."));
+    let genesis = read_genesis_checked(&resolve(base, &node.genesis))?;
+    Ok((node.index_url(base), genesis.hash()))
+}
+
+impl NodeConfig {
+    /// The read model's URL: the setting, or the SQLite file in the data directory. A relative
+    /// SQLite path is relative to the configuration file's directory, as `data_dir` is.
+    pub fn index_url(&self, base: &Path) -> String {
+        match self.index.url.as_deref() {
+            Some(url) => match url.strip_prefix("sqlite:") {
+                Some(path) if !path.starts_with('/') => {
+                    format!("sqlite:{}", resolve(base, Path::new(path)).display())
+                }
+                _ => url.to_string(),
+            },
+            None => format!(
+                "sqlite:{}",
+                resolve(base, &self.data_dir).join("index.sqlite").display()
+            ),
+        }
+    }
 }
 
 /// `[api]` in `node.toml`: what the HTTP API and the portal accept (docs/OPERATIONS.md).
@@ -341,6 +384,7 @@ pub fn run(command: Command) -> Result<()> {
         );
     }
     let api_config = node.api.config()?;
+    let index_url = node.index_url(base);
     init_logging(node.log.as_deref(), node.log_format.as_deref())?;
 
     // Every validator's p2p address: genesis, overridden by `[peers]`, plus `[peers]` entries
@@ -439,7 +483,25 @@ pub fn run(command: Command) -> Result<()> {
                 return;
             }
         };
-        let app = civitas_api::router_with(handle, &api_config)
+        let reads = match civitas_kit::index::Index::open(&index_url, civitas_modules::INDEX_TABLES)
+            .await
+        {
+            Ok(index) => match index.check_chain(&handle.genesis().hash()).await {
+                Ok(()) => {
+                    tracing::info!(index = %index.location(), "following the chain into the read model");
+                    Some(civitas_api::lists::follow(handle.clone(), index))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the read model is not used: the API's lists answer 503");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "the read model cannot be opened: the API's lists answer 503");
+                None
+            }
+        };
+        let app = civitas_api::router_indexed(handle, &api_config, reads)
             .into_make_service_with_connect_info::<civitas_api::connections::ClientAddr>();
         let listener = civitas_api::connections::Listener::new(listener);
         let disk = crate::disk::watch(data_dir.clone(), min_free_mb);

@@ -84,6 +84,10 @@ enum Request {
     NetworkTip(oneshot::Sender<u64>),
     TxStatus(TxHash, oneshot::Sender<TxStatus>),
     Block(Option<u64>, oneshot::Sender<Option<BlockInfo>>),
+    Finalized(
+        u64,
+        oneshot::Sender<Result<Option<FinalizedBlock>, QueryError>>,
+    ),
     State(StateKey, oneshot::Sender<Result<Proven, QueryError>>),
     Bundle(StateKey, oneshot::Sender<Result<ProofBundle, QueryError>>),
     TxBundle(
@@ -248,6 +252,12 @@ impl NodeHandle {
     /// A finalized block by height, or the latest when `None`.
     pub async fn block(&self, height: Option<u64>) -> Result<Option<BlockInfo>, QueryError> {
         self.ask(|r| Request::Block(height, r)).await
+    }
+
+    /// A finalized block at `height` with its receipts (what the read model projects), if it
+    /// is applied.
+    pub async fn finalized(&self, height: u64) -> Result<Option<FinalizedBlock>, QueryError> {
+        self.ask(|r| Request::Finalized(height, r)).await?
     }
 
     /// A state value (or its absence) with a proof, at the latest applied height.
@@ -437,6 +447,43 @@ async fn block_info(marshal: &Marshal, height: u64) -> Option<BlockInfo> {
         block: inner,
         finalization,
     })
+}
+
+/// The block at `height` with its receipts, once it is applied (receipts are stored before
+/// a block's state, so an applied block has all of them).
+async fn finalized<E>(
+    shared: &Shared,
+    marshal: &Marshal,
+    receipts: &ReceiptStore<E>,
+    height: u64,
+) -> Result<Option<FinalizedBlock>, QueryError>
+where
+    E: commonware_storage::Context,
+{
+    if height == 0 || height > shared.tip().height {
+        return Ok(None);
+    }
+    let Some(info) = block_info(marshal, height).await else {
+        return Ok(None);
+    };
+    let mut found = Vec::with_capacity(info.block.txs.len());
+    for tx in &info.block.txs {
+        let hash = tx.hash();
+        match receipts.get(&hash).await {
+            Ok(Some(receipt)) => found.push(receipt),
+            Ok(None) => {
+                return Err(QueryError::Internal(format!(
+                    "the receipt of transaction {hash} in applied block {height} is missing"
+                )));
+            }
+            Err(e) => return Err(QueryError::Internal(e.to_string())),
+        }
+    }
+    Ok(Some(FinalizedBlock {
+        block: info.block,
+        digest: info.digest,
+        receipts: found,
+    }))
 }
 
 async fn tx_status<E>(shared: &Shared, receipts: &ReceiptStore<E>, hash: TxHash) -> TxStatus
@@ -852,6 +899,9 @@ where
             Request::Block(height, respond) => {
                 let height = height.unwrap_or_else(|| shared.tip().height);
                 let _ = respond.send(block_info(marshal, height).await);
+            }
+            Request::Finalized(height, respond) => {
+                let _ = respond.send(finalized(shared, marshal, receipts, height).await);
             }
             Request::State(key, respond) => {
                 let _ = respond.send(prove(db, &key).await);

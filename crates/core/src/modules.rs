@@ -103,6 +103,14 @@ macro_rules! assemble {
                 }
             }
 
+            /// The accounts the instruction names
+            /// ([`Operations::accounts`](crate::kit::Operations::accounts)).
+            pub fn accounts(&self) -> Vec<$crate::crypto::AccountId> {
+                match self {
+                    $( Self::$variant(op) => $crate::kit::Operations::accounts(op), )*
+                }
+            }
+
             /// Checks the rules that need no state: lengths, identifiers, non-empty text.
             pub fn validate(&self) -> Result<(), $crate::codec::DecodeError> {
                 match self {
@@ -263,6 +271,13 @@ macro_rules! assemble {
             pub fn changes_signer(&self) -> Option<$crate::crypto::AccountId> {
                 match self {
                     $( Self::$variant(event) => $crate::kit::Events::changes_signer(event), )*
+                }
+            }
+
+            /// The accounts the event names ([`Events::accounts`](crate::kit::Events::accounts)).
+            pub fn accounts(&self) -> Vec<$crate::crypto::AccountId> {
+                match self {
+                    $( Self::$variant(event) => $crate::kit::Events::accounts(event), )*
                 }
             }
         }

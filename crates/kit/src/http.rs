@@ -118,6 +118,101 @@ impl From<QueryError> for ApiError {
     }
 }
 
+impl From<civitas_index::IndexError> for ApiError {
+    fn from(error: civitas_index::IndexError) -> Self {
+        use civitas_index::IndexError;
+        match error {
+            IndexError::Cursor(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "bad_cursor", error.to_string())
+            }
+            IndexError::Busy => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "overloaded",
+                error.to_string(),
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// A consistent view of the node's read model, for one list.
+pub async fn snapshot(ledger: &Ledger) -> Result<civitas_index::query::Snapshot, ApiError> {
+    Ok(ledger.reads()?.index.snapshot().await?)
+}
+
+/// A page of a list read by `list` from one snapshot of the node's read model, each item shown
+/// as `view` shows it.
+pub async fn listed<T, U>(
+    ledger: &Ledger,
+    list: impl AsyncFnOnce(
+        &mut civitas_index::query::Snapshot,
+    ) -> Result<civitas_index::query::Page<U>, civitas_index::IndexError>,
+    view: impl Fn(U) -> T,
+) -> Result<axum::Json<Page<T>>, ApiError> {
+    let mut snapshot = snapshot(ledger).await?;
+    let found = list(&mut snapshot).await?;
+    snapshot.finish().await?;
+    Ok(axum::Json(Page::of(found, view)))
+}
+
+/// `?order=&cursor=&limit=`: a page of a list from the read model.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `newest` first (the default) or `oldest` first.
+    #[param(inline)]
+    pub order: Option<civitas_index::query::Order>,
+    /// The `next` of the page before, to continue after it.
+    #[param(max_length = 64)]
+    pub cursor: Option<String>,
+    /// Most items to return (1 to 100; default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    /// The order asked for.
+    pub fn order(&self) -> civitas_index::query::Order {
+        self.order.unwrap_or_default()
+    }
+
+    /// The cursor, if any.
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Items on the page: `limit` within 1 to 100, 20 by default.
+    pub fn limit(&self) -> u32 {
+        self.limit
+            .unwrap_or(civitas_index::query::PAGE_DEFAULT)
+            .clamp(1, civitas_index::query::PAGE_MAX)
+    }
+}
+
+/// A page of a list from the read model: the height of the ledger its items reflect (all
+/// from that one height), the items, and the cursor of the next page.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The height the items reflect: every item is from the index as of this block.
+    pub height: u64,
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The index's page, each item shown as `view` shows it.
+    pub fn of<U>(page: civitas_index::query::Page<U>, view: impl Fn(U) -> T) -> Self {
+        Self {
+            height: page.height,
+            items: page.items.into_iter().map(view).collect(),
+            next: page.next,
+        }
+    }
+}
+
 /// A module's routes, grouped in the document under the tag `name` (the module's name) with
 /// `description`. Register each handler with `.routes(utoipa_axum::routes!(handler))`.
 pub fn router(name: &str, description: &str) -> OpenApiRouter<Ledger> {

@@ -72,6 +72,16 @@ pub trait Read: Send + Sync + 'static {
 pub struct Ledger {
     node: Arc<dyn Read>,
     spaces: &'static [&'static Space],
+    index: Option<Reads>,
+}
+
+/// The node's read model and its follower's progress.
+#[derive(Clone)]
+pub struct Reads {
+    /// The index.
+    pub index: civitas_index::Index,
+    /// How far it has followed the chain.
+    pub progress: Arc<civitas_index::follow::Progress>,
 }
 
 impl Ledger {
@@ -80,7 +90,21 @@ impl Ledger {
         Self {
             node: Arc::new(node),
             spaces,
+            index: None,
         }
+    }
+
+    /// The same ledger with its read model, for the routes that list.
+    pub fn with_index(mut self, reads: Reads) -> Self {
+        self.index = Some(reads);
+        self
+    }
+
+    /// The read model, for lists; unavailable on a node that keeps none.
+    pub fn reads(&self) -> Result<&Reads, QueryError> {
+        self.index.as_ref().ok_or_else(|| {
+            QueryError::Unavailable("this node keeps no index for lists; ask another node".into())
+        })
     }
 
     /// See [`Read::state`].

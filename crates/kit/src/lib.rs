@@ -16,6 +16,9 @@ pub mod portal;
 pub mod samples;
 pub mod space;
 
+/// The read model a module's tables are part of.
+pub use civitas_index as index;
+
 pub use civitas_exec::{
     BlockEnv, BlockError, Failure, Overlay, Rejection, TxContext, fail, failure, load_required, tri,
 };
@@ -126,6 +129,18 @@ pub trait Module {
     ) -> impl Future<Output = String> + Send {
         async { String::new() }
     }
+
+    /// The module's tables in the read model (emptied when the index is rebuilt).
+    const INDEX_TABLES: &'static [&'static str] = &[];
+
+    /// The migrations that make them, in order, in the SQL SQLite and PostgreSQL share; never
+    /// edited once released (a change is a new migration after them).
+    const INDEX_MIGRATIONS: &'static [&'static str] = &[];
+
+    /// What one event of a successful transaction writes into the module's tables (events of
+    /// every module come here: match the module's own and ignore the rest). It runs inside
+    /// the block's SQL transaction, so it must not fail: anything it cannot use, it skips.
+    fn project(_ctx: &index::Context<'_>, _event: &civitas_core::Event, _rows: &mut index::Rows) {}
 
     /// The module's benchmark workloads.
     const WORKLOADS: &'static [samples::Workload] = &[];

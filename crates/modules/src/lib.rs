@@ -210,6 +210,14 @@ macro_rules! runtime {
             vec![ $( ($name, <$module as Module>::samples as civitas_kit::samples::Seed), )* ]
         }
 
+        /// Every module's part of the read model, in registration order.
+        pub static INDEX_TABLES: &[civitas_kit::index::Tables] = &[ $( civitas_kit::index::Tables {
+            module: $name,
+            tables: <$module as Module>::INDEX_TABLES,
+            migrations: <$module as Module>::INDEX_MIGRATIONS,
+            project: <$module as Module>::project,
+        }, )* ];
+
         /// Every module's benchmark workloads, in registration order.
         pub fn workloads() -> impl Iterator<Item = &'static civitas_kit::samples::Workload> {
             std::iter::empty()

@@ -37,6 +37,10 @@ pub struct Chain {
     pub skip_ms: u64,
     /// The protocol blocks are made under.
     pub protocol: Protocol,
+    /// Every block applied, with its receipts, as a node hands finalized blocks to the read
+    /// model (its header carries the height, time and transaction count; its roots are not
+    /// computed).
+    pub blocks: Vec<civitas_kit::index::Finalized>,
 }
 
 /// A founding agency `id` whose validator key is test seed `seed` and admin key `seed + 100`.
@@ -64,6 +68,7 @@ impl Chain {
             genesis: Arc::new(genesis),
             skip_ms: 0,
             protocol,
+            blocks: Vec::new(),
         };
         // Genesis runs with the first block; an empty block never fails.
         if let Err(e) = chain.block(vec![], Mode::Verify) {
@@ -147,8 +152,45 @@ impl Chain {
             &NoneVerified,
         ))?;
         self.state.apply(&result.writes);
+        self.record(&result);
         self.height += 1;
         Ok(result.receipts)
+    }
+
+    /// Keeps the block just executed, for [`Self::blocks`].
+    fn record(&mut self, result: &BlockResult) {
+        let env = self.env();
+        let header = civitas_core::block::Header {
+            version: civitas_core::block::header_version(self.protocol.version),
+            protocol: self.protocol.version,
+            chain: self.genesis.hash(),
+            height: env.height,
+            // The read model checks that each block names the one before it.
+            parent: self.blocks.last().map_or(env.parent, |b| b.digest),
+            epoch: 0,
+            view: env.height,
+            parent_view: self.height,
+            proposer: PrivateKey::from_test_seed(1).public_key(),
+            timestamp: env.timestamp,
+            tx_count: result.included.len() as u32,
+            tx_root: Hash32::default(),
+            receipts_root: result.receipts_root,
+            state_root: Hash32::default(),
+            state_ops_root: Hash32::default(),
+            state_ops_start: 0,
+            state_ops_end: 0,
+            history_root: result.history_root,
+            validator_set: Hash32::default(),
+        };
+        let block = civitas_core::block::Block {
+            header,
+            txs: result.included.clone(),
+        };
+        self.blocks.push(civitas_kit::index::Finalized {
+            digest: block.header.digest(),
+            block: Arc::new(block),
+            receipts: result.receipts.clone(),
+        });
     }
 
     /// Builds a block as a proposer would (leaving out what fails authentication), without

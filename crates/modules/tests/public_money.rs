@@ -20,6 +20,8 @@ use civitas_core::receipt::{Receipt, TxOutcome};
 use civitas_core::time::TimestampMs;
 use civitas_core::treasury::Direction;
 use civitas_core::tx::{SignedTx, TxBody};
+use civitas_kit::index::Index;
+use civitas_kit::index::query::Order;
 use civitas_modules::procurement::ocds;
 use civitas_modules::procurement::state::{
     Bid, Contract, Stage, Tender, bid_key, contract_key, tender_key,
@@ -378,6 +380,12 @@ fn budget_limits_hold_and_every_total_equals_its_records() {
 
 #[test]
 fn a_tender_runs_from_plan_to_last_payment_and_refuses_every_shortcut() {
+    tender_story();
+}
+
+/// A tender from plan to the last milestone payment, with every shortcut refused on the way;
+/// the world at its end.
+fn tender_story() -> World {
     let mut w = World::new();
     w.ok(
         "open year",
@@ -749,4 +757,295 @@ fn a_tender_runs_from_plan_to_last_payment_and_refuses_every_shortcut() {
         "{issues:#?}"
     );
     assert!(paths.contains(&"/releases/0"), "{issues:#?}");
+    w
+}
+
+/// What the read model lists about the tender story: tenders by stage, vendor and bidder;
+/// payments by vendor and period; documents by issuer and title words; proposals; an
+/// account's transactions and events. Each list as its JSON, for comparing two indexes.
+async fn read_model_lists(index: &Index, w: &World) -> Vec<String> {
+    use civitas_modules::governance::index::{ProposalFilter, proposals};
+    use civitas_modules::notary::index::{DocumentFilter, documents};
+    use civitas_modules::procurement::index::{TenderFilter, tenders};
+    use civitas_modules::treasury::index::{EntryFilter, entries};
+    let mut snapshot = index.snapshot().await.unwrap();
+    let newest = Order::Newest;
+    let mut out = Vec::new();
+    let show = |page: &dyn erased::Show| page.show();
+    let contracted = tenders(
+        &mut snapshot,
+        &TenderFilter {
+            stage: Some("contracted".into()),
+            ..Default::default()
+        },
+        newest,
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(contracted.items.len(), 1, "{contracted:?}");
+    let tender = &contracted.items[0];
+    assert_eq!(tender.award.as_ref().unwrap().bidder, w.id("acme"));
+    let record: Tender = w.read(&tender_key(tender.id));
+    assert_eq!(
+        tender.bids,
+        record.bidders.len() as u64,
+        "as the ledger counts them"
+    );
+    assert_eq!(tender.method, "open");
+    out.push(show(&contracted));
+    for filter in [
+        TenderFilter {
+            vendor: Some(w.id("acme")),
+            ..Default::default()
+        },
+        TenderFilter {
+            bidder: Some(w.id("bolt")),
+            ..Default::default()
+        },
+        TenderFilter {
+            agency: Some("health".into()),
+            ..Default::default()
+        },
+    ] {
+        let page = tenders(&mut snapshot, &filter, newest, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1, "{page:?}");
+        out.push(show(&page));
+    }
+    let nobody = tenders(
+        &mut snapshot,
+        &TenderFilter {
+            bidder: Some(w.id("late")),
+            stage: Some("contracted".into()),
+            ..Default::default()
+        },
+        newest,
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    out.push(show(&nobody));
+
+    // Payments to the winner, page by page, add up to the contract.
+    let paid_to_acme = EntryFilter {
+        kind: Some("paid".into()),
+        vendor: Some(w.id("acme")),
+        ..Default::default()
+    };
+    let mut cursor = None;
+    let mut paid = 0;
+    loop {
+        let page = entries(
+            &mut snapshot,
+            &paid_to_acme,
+            Order::Oldest,
+            cursor.as_deref(),
+            1,
+        )
+        .await
+        .unwrap();
+        paid += page.items.iter().map(|e| e.amount).sum::<u64>();
+        out.push(show(&page));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paid, 14_000_000, "140,000.00 EUR in minor units");
+    let before_time = entries(
+        &mut snapshot,
+        &EntryFilter {
+            to_ms: Some(1_000),
+            ..paid_to_acme
+        },
+        newest,
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert!(
+        before_time.items.is_empty(),
+        "nothing was paid before the chain began"
+    );
+
+    let by_words = documents(
+        &mut snapshot,
+        &DocumentFilter {
+            words: vec!["clinic".into(), "terms".into()],
+            ..Default::default()
+        },
+        newest,
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_words.items.len(), 1, "{by_words:?}");
+    assert_eq!(by_words.items[0].title, "Rural clinic: terms of reference");
+    let by_issuer = documents(
+        &mut snapshot,
+        &DocumentFilter {
+            issuer: Some(w.id("buyer")),
+            ..Default::default()
+        },
+        newest,
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    // The tender's terms, the draft (revoked) and the final terms, newest first.
+    let titles: Vec<(&str, bool)> = by_issuer
+        .items
+        .iter()
+        .map(|d| (d.title.as_str(), d.revoked_height.is_some()))
+        .collect();
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert_eq!(titles[0], ("Rural clinic: terms of reference", false));
+    assert_eq!(titles[1], ("Clinic plans (draft)", true));
+    out.push(show(&by_issuer));
+
+    let executed = proposals(
+        &mut snapshot,
+        &ProposalFilter {
+            status: Some("executed".into()),
+            ..Default::default()
+        },
+        newest,
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(executed.items.len(), 1, "{executed:?}");
+    assert_eq!(executed.items[0].action, "rename_agency");
+    out.push(show(&executed));
+
+    let acme = civitas_kit::index::query::TxFilter {
+        account: Some(w.id("acme")),
+        ..Default::default()
+    };
+    let acme_txs = snapshot
+        .transactions(&acme, newest, None, 100)
+        .await
+        .unwrap();
+    assert!(acme_txs.items.iter().any(|t| t.part.unwrap().sent));
+    assert!(acme_txs.items.iter().any(|t| t.part.unwrap().named));
+    out.push(show(&acme_txs));
+    let acme_events = snapshot
+        .events(
+            &civitas_kit::index::query::EventFilter {
+                account: Some(w.id("acme")),
+                ..Default::default()
+            },
+            newest,
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(
+        acme_events
+            .items
+            .iter()
+            .any(|e| e.event["type"] == "tender_awarded")
+    );
+    out.push(show(&acme_events));
+    snapshot.finish().await.unwrap();
+    out
+}
+
+/// Pages shown as JSON, whatever their items.
+mod erased {
+    pub trait Show {
+        fn show(&self) -> String;
+    }
+    impl<T: serde::Serialize> Show for civitas_kit::index::query::Page<T> {
+        fn show(&self) -> String {
+            serde_json::to_string(self).unwrap()
+        }
+    }
+}
+
+/// The tender story projected into the read model, on SQLite and on a throwaway PostgreSQL
+/// server: the lists find what happened; a rebuilt index answers as the live one did; both
+/// databases answer alike.
+#[test]
+fn the_read_model_lists_the_story_alike_on_both_backends() {
+    let mut w = tender_story();
+    let doc = |title: &str| {
+        Instruction::Notary(civitas_core::notary::NotaryInstruction::Anchor {
+            document: Hash32::sha256(title.as_bytes()),
+            title: title.into(),
+            metadata: vec![],
+        })
+    };
+    w.ok("anchor", "buyer", doc("Clinic plans (draft)"));
+    w.ok(
+        "revoke",
+        "buyer",
+        Instruction::Notary(civitas_core::notary::NotaryInstruction::Revoke {
+            document: Hash32::sha256(b"Clinic plans (draft)"),
+            reason: "superseded".into(),
+        }),
+    );
+    w.ok("anchor", "buyer", doc("Rural clinic: terms of reference"));
+    w.ok(
+        "propose",
+        "finance-admin",
+        propose(civitas_core::instruction::GovernanceAction::RenameAgency {
+            id: "land".into(),
+            name: "Ministry of Land and Maps".into(),
+        }),
+    );
+    w.ok("approve", "health-admin", approve(1));
+
+    let chain = w.chain.genesis.hash();
+    let blocks = w.chain.blocks.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = std::env::temp_dir().join(format!("civitas-read-model-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = civitas_kit::index::testing::Postgres::start()
+            .expect("a throwaway PostgreSQL server starts");
+        let mut answers = Vec::new();
+        for url in [
+            format!("sqlite:{}", dir.join("index.sqlite").display()),
+            server.url(),
+        ] {
+            let index = Index::open(&url, civitas_modules::INDEX_TABLES)
+                .await
+                .unwrap();
+            // In batches, as the follower applies them while it catches up.
+            for batch in blocks.chunks(7) {
+                index.apply(&chain, batch).await.unwrap();
+            }
+            let live = read_model_lists(&index, &w).await;
+            index.reset().await.unwrap();
+            for block in &blocks {
+                index
+                    .apply(&chain, std::slice::from_ref(block))
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                read_model_lists(&index, &w).await,
+                live,
+                "{url}: rebuilt equals live"
+            );
+            index.close().await;
+            answers.push(live);
+        }
+        assert_eq!(answers[0], answers[1], "SQLite and PostgreSQL answer alike");
+        let _ = std::fs::remove_dir_all(&dir);
+    });
 }

@@ -76,6 +76,11 @@ pub trait Operations: Vocabulary {
 
     /// Checks the rules that need no state: lengths, identifiers, non-empty text.
     fn validate(&self) -> Result<(), DecodeError>;
+
+    /// The accounts the instruction names (a vendor paid, an account whose roles change), in
+    /// field order, not the signer's own: the read model lists the transaction under each.
+    /// Every variant answers, so a new one decides whom it concerns.
+    fn accounts(&self) -> Vec<crate::crypto::AccountId>;
 }
 
 /// Which tag bytes of the ledger's event encoding a module's events use.
@@ -102,6 +107,10 @@ pub trait Events: Vocabulary {
     fn changes_signer(&self) -> Option<crate::crypto::AccountId> {
         None
     }
+
+    /// The accounts the event names, in field order: each sees it in its inbox, and the read
+    /// model lists it under each. Every variant answers, so a new one decides whom it concerns.
+    fn accounts(&self) -> Vec<crate::crypto::AccountId>;
 }
 
 /// Decodes a whole [`Tagged`] value from `bytes`: its tag, its variant's fields, and nothing

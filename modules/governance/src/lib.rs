@@ -6,6 +6,7 @@
 pub mod authz;
 pub mod cli;
 pub mod handler;
+pub mod index;
 pub mod routes;
 pub mod state;
 pub mod view;
@@ -36,6 +37,17 @@ impl Module for Governance {
         routes::routes()
     }
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
+
+    const INDEX_TABLES: &'static [&'static str] = index::TABLES;
+    const INDEX_MIGRATIONS: &'static [&'static str] = index::MIGRATIONS;
+
+    fn project(
+        ctx: &civitas_kit::index::Context<'_>,
+        event: &Event,
+        rows: &mut civitas_kit::index::Rows,
+    ) {
+        index::project(ctx, event, rows)
+    }
 
     async fn question<'a, S: StateView>(
         _ctx: &TxContext<'_>,

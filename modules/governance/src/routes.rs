@@ -14,7 +14,9 @@ use civitas_kit::authz::policies::SchemaText;
 use civitas_kit::authz::{
     PolicyEntry, PolicyHead, PolicySetRecord, head_key, pending_key, schema_key, version_key,
 };
-use civitas_kit::http::{ApiError, ErrorBody, ProofQuery, StateValue, found_or_404, key};
+use civitas_kit::http::{
+    ApiError, ErrorBody, Page, PageQuery, ProofQuery, StateValue, found_or_404, key, listed,
+};
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +30,7 @@ pub fn routes() -> OpenApiRouter<Ledger> {
     )
     .routes(routes!(agencies))
     .routes(routes!(governance))
+    .routes(routes!(proposals))
     .routes(routes!(proposal))
     .routes(routes!(epoch_set))
     .routes(routes!(policies))
@@ -384,6 +387,60 @@ async fn epoch_set(
         key,
         query.proof,
         format!("epoch {epoch} has not started: its validator set is recorded by the last block of the epoch before"),
+    )
+    .await
+}
+
+/// `?status=&agency=&action=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ProposalsQuery {
+    /// Only `open` or only `executed` proposals.
+    #[param(pattern = "^(open|executed)$")]
+    status: Option<String>,
+    /// Only proposals of this agency.
+    agency: Option<String>,
+    /// Only proposals of this action (`add_validator`, `set_policy`, …).
+    #[param(pattern = "^[a-z_]{1,64}$")]
+    action: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/governance/proposals",
+    operation_id = "listProposals",
+    tag = "governance",
+    summary = "Proposals, newest first, by status, agency and action",
+    params(ProposalsQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of proposals; each links to its record and proof.", body = Page<crate::index::ProposalItem>),
+        (status = 400, description = "An unknown status, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+async fn proposals(
+    State(ledger): State<Ledger>,
+    Query(query): Query<ProposalsQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::ProposalItem>>, ApiError> {
+    if let Some(status) = &query.status
+        && status != "open"
+        && status != "executed"
+    {
+        return Err(ApiError::bad_request("status is open or executed"));
+    }
+    let filter = crate::index::ProposalFilter {
+        status: query.status,
+        agency: query.agency,
+        action: query.action,
+    };
+    listed(
+        &ledger,
+        async |s| {
+            crate::index::proposals(s, &filter, page.order(), page.cursor(), page.limit()).await
+        },
+        |p| p,
     )
     .await
 }

@@ -7,6 +7,7 @@
 pub mod authz;
 pub mod cli;
 pub mod handler;
+pub mod index;
 pub mod portal;
 pub mod routes;
 pub mod samples;
@@ -38,6 +39,17 @@ impl Module for Notary {
     }
 
     const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    const INDEX_TABLES: &'static [&'static str] = index::TABLES;
+    const INDEX_MIGRATIONS: &'static [&'static str] = index::MIGRATIONS;
+
+    fn project(
+        ctx: &civitas_kit::index::Context<'_>,
+        event: &Event,
+        rows: &mut civitas_kit::index::Rows,
+    ) {
+        index::project(ctx, event, rows)
+    }
 
     const WORKLOADS: &'static [civitas_kit::samples::Workload] = samples::WORKLOADS;
 

@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use civitas_kit::http::{
-    ApiError, Binary, ErrorBody, ProofQuery, StateValue, bundle_response, found_or_404, parse_hash,
+    ApiError, Binary, ErrorBody, Page, PageQuery, ProofQuery, StateValue, bundle_response,
+    found_or_404, listed, parse_hash,
 };
 use civitas_kit::ledger::Ledger;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,8 +15,77 @@ use utoipa_axum::routes;
 /// The notary's routes.
 pub fn routes() -> OpenApiRouter<Ledger> {
     civitas_kit::http::router("notary", "Anchored documents.")
+        .routes(routes!(documents))
         .routes(routes!(document))
         .routes(routes!(document_bundle))
+}
+
+/// `?issuer=&agency=&q=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DocumentsQuery {
+    /// Only documents anchored by this official (64 hex digits).
+    issuer: Option<String>,
+    /// Only documents anchored by this agency.
+    agency: Option<String>,
+    /// Only documents whose titles hold every word of this text (whole words, any case).
+    #[param(max_length = 200)]
+    q: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/notary/documents",
+    operation_id = "listDocuments",
+    tag = "notary",
+    summary = "Notarised documents, newest first, by issuer, agency and title words",
+    params(DocumentsQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of documents, each with its proof bundle's address.", body = Page<crate::index::DocumentItem>),
+        (status = 400, description = "A malformed issuer, a search of no words, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+async fn documents(
+    State(ledger): State<Ledger>,
+    Query(query): Query<DocumentsQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::DocumentItem>>, ApiError> {
+    let issuer = query
+        .issuer
+        .as_deref()
+        .map(civitas_core::crypto::AccountId::from_hex)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("issuer must be 64 hexadecimal characters"))?;
+    let words = match query.q.as_deref() {
+        Some(q) if q.len() > 200 => {
+            return Err(ApiError::bad_request("q is at most 200 characters"));
+        }
+        Some(q) => {
+            let words = civitas_kit::index::project::words(q);
+            if words.is_empty() {
+                return Err(ApiError::bad_request(
+                    "q holds no word to search for (words of 2 to 32 letters or digits)",
+                ));
+            }
+            words
+        }
+        None => Vec::new(),
+    };
+    let filter = crate::index::DocumentFilter {
+        issuer,
+        agency: query.agency,
+        words,
+    };
+    listed(
+        &ledger,
+        async |s| {
+            crate::index::documents(s, &filter, page.order(), page.cursor(), page.limit()).await
+        },
+        |d| d,
+    )
+    .await
 }
 
 #[utoipa::path(

@@ -9,6 +9,7 @@
 pub mod authz;
 pub mod cli;
 pub mod handler;
+pub mod index;
 pub mod ocds;
 pub mod portal;
 pub mod routes;
@@ -42,6 +43,17 @@ impl Module for Procurement {
     }
 
     const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    const INDEX_TABLES: &'static [&'static str] = index::TABLES;
+    const INDEX_MIGRATIONS: &'static [&'static str] = index::MIGRATIONS;
+
+    fn project(
+        ctx: &civitas_kit::index::Context<'_>,
+        event: &Event,
+        rows: &mut civitas_kit::index::Rows,
+    ) {
+        index::project(ctx, event, rows)
+    }
 
     fn samples(
         seeder: &mut dyn civitas_kit::samples::Seeder,

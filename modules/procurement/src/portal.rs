@@ -9,12 +9,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use civitas_core::crypto::AccountId;
-use civitas_kit::http::{ListQuery, as_json};
+use civitas_kit::http::as_json;
 use civitas_kit::portal::html::{
-    Page, esc, facts, grouped, money, proof_link, short_hex, table, text, time,
+    Page, esc, facts, grouped, proof_link, short_hex, table, text, time,
 };
 use civitas_kit::portal::{Action, PageError, Section, Site, field};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::fmt::Write as _;
 
 /// Procurement's section of the portal.
@@ -55,65 +55,104 @@ fn stage_words(stage: &str, deadline_passed: bool) -> String {
         .unwrap_or_else(|| stage.replace('_', " "))
 }
 
-pub async fn procurement(State(site): State<Site>) -> Result<Html<String>, PageError> {
-    let now = site.ledger.time().rfc3339();
-    let Json(view) = as_json(
-        crate::routes::tenders(
-            State(site.ledger.clone()),
-            Query(ListQuery {
-                limit: Some(200),
-                before: None,
-            }),
-        )
-        .await,
-    )?;
-    let rows: Vec<Vec<String>> = view["tenders"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|t| {
-                    let signals = t["award"]["signals"]
-                        .as_array()
-                        .map(|s| s.len())
-                        .unwrap_or(0);
-                    vec![
-                        format!(
-                            "<a href=\"/procurement/tenders/{id}\">{}</a>",
-                            text(&t["title"]),
-                            id = t["id"]
-                        ),
-                        text(&t["agency"]),
-                        esc(&stage_words(
-                            t["stage"].as_str().unwrap_or(""),
-                            t["deadline"].as_str().is_some_and(|d| d < now.as_str()),
-                        )),
-                        text(&t["method"]),
-                        money(&t["estimated"]),
-                        t["bids"].to_string(),
-                        if t["award"].is_object() {
-                            money(&t["award"]["value"])
-                        } else {
-                            "—".into()
-                        },
-                        if signals > 0 {
-                            format!("<span class=\"signal\">{signals}</span>")
-                        } else {
-                            "0".into()
-                        },
-                    ]
-                })
-                .collect()
+/// `?stage=&older=`: the procurement list's choices.
+#[derive(serde::Deserialize, Default)]
+pub struct ListChoice {
+    /// Only tenders at this stage.
+    #[serde(default)]
+    stage: Option<String>,
+    /// Tenders older than this cursor.
+    #[serde(default)]
+    older: Option<String>,
+}
+
+/// Tenders listed on one page of the procurement list.
+pub const TENDERS_PER_PAGE: u32 = 50;
+
+pub async fn procurement(
+    State(site): State<Site>,
+    Query(choice): Query<ListChoice>,
+) -> Result<Html<String>, PageError> {
+    let now = site.ledger.time().0;
+    let stage = choice
+        .stage
+        .filter(|s| STAGES.iter().any(|(known, _)| known == s));
+    let filter = crate::index::TenderFilter {
+        stage: stage.clone(),
+        ..Default::default()
+    };
+    let mut snapshot = civitas_kit::http::snapshot(&site.ledger).await?;
+    let page = crate::index::tenders(
+        &mut snapshot,
+        &filter,
+        civitas_kit::index::query::Order::Newest,
+        choice.older.as_deref().filter(|c| c.len() <= 24),
+        TENDERS_PER_PAGE,
+    )
+    .await
+    .map_err(civitas_kit::http::ApiError::from)?;
+    snapshot
+        .finish()
+        .await
+        .map_err(civitas_kit::http::ApiError::from)?;
+    let rows: Vec<Vec<String>> = page
+        .items
+        .iter()
+        .map(|t| {
+            vec![
+                format!(
+                    "<a href=\"/procurement/tenders/{}\">{}</a>",
+                    t.id,
+                    esc(&t.title)
+                ),
+                esc(&t.agency),
+                esc(&stage_words(
+                    &t.stage,
+                    t.deadline_ms.is_some_and(|d| d > 0 && d < now),
+                )),
+                esc(&t.method),
+                esc(&grouped(&t.estimated.text)),
+                t.bids.to_string(),
+                match &t.award {
+                    Some(award) => esc(&grouped(&award.value.text)),
+                    None => "—".into(),
+                },
+                if t.signals > 0 {
+                    format!("<span class=\"signal\">{}</span>", t.signals)
+                } else {
+                    "0".into()
+                },
+            ]
         })
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Procurement</h1>\
-         <p class=\"lead\">Every tender from plan to payment. Bids stay sealed until their bidder \
-         opens them after the deadline; integrity signals are computed by the ledger at the award.</p>\
-         {table}\
-         <p>Open data: <a href=\"/v1/ocds/releases\">OCDS release package</a> · \
-         <a href=\"/v1/ocds/records\">OCDS record package</a></p>",
-        table = table(
-            "Tenders, newest first",
+        .collect();
+    let mut choices = vec![if stage.is_none() {
+        "<strong>All</strong>".to_string()
+    } else {
+        "<a href=\"/procurement\">All</a>".to_string()
+    }];
+    for (key, words) in STAGES {
+        choices.push(if stage.as_deref() == Some(*key) {
+            format!("<strong>{}</strong>", esc(words))
+        } else {
+            format!("<a href=\"/procurement?stage={key}\">{}</a>", esc(words))
+        });
+    }
+    let more = match &page.next {
+        Some(cursor) => format!(
+            "<p><a href=\"/procurement?{}older={}\">Older tenders</a></p>",
+            stage
+                .as_deref()
+                .map(|s| format!("stage={s}&amp;"))
+                .unwrap_or_default(),
+            esc(cursor)
+        ),
+        None => String::new(),
+    };
+    let rows_table = format!(
+        "<nav aria-label=\"Stages\"><p>{}</p></nav>{}{more}",
+        choices.join(" · "),
+        table(
+            &format!("Tenders, newest first, as of block {}", page.height),
             &[
                 "Tender",
                 "Agency",
@@ -125,7 +164,16 @@ pub async fn procurement(State(site): State<Site>) -> Result<Html<String>, PageE
                 "Signals"
             ],
             &rows
-        ),
+        )
+    );
+    let body = format!(
+        "<h1>Procurement</h1>\
+         <p class=\"lead\">Every tender from plan to payment. Bids stay sealed until their bidder \
+         opens them after the deadline; integrity signals are computed by the ledger at the award.</p>\
+         {table}\
+         <p>Open data: <a href=\"/v1/ocds/releases\">OCDS release package</a> · \
+         <a href=\"/v1/ocds/records\">OCDS record package</a></p>",
+        table = rows_table,
     );
     Ok(site.render(Page {
         title: "Procurement",
@@ -535,49 +583,52 @@ pub const ACTIONS: &[Action] = &[
     },
 ];
 
-/// Most of the latest tenders an account page looks through for the account's bids.
-pub const ACCOUNT_TENDERS_MAX: usize = 100;
+/// Most of an account's bids its account page lists.
+pub const ACCOUNT_BIDS_MAX: u32 = 50;
 
-/// A business's bids on the latest tenders, and what became of each.
+/// A business's bids, newest tender first, and what became of each.
 pub async fn account_page(site: &Site, account: &AccountId) -> String {
-    let id = account.to_hex();
-    let Ok(Json(tenders)) = as_json(
-        crate::routes::tenders(
-            State(site.ledger.clone()),
-            Query(ListQuery {
-                limit: Some(ACCOUNT_TENDERS_MAX),
-                before: None,
-            }),
-        )
-        .await,
-    ) else {
+    let Ok(mut snapshot) = civitas_kit::http::snapshot(&site.ledger).await else {
+        return String::new();
+    };
+    let filter = crate::index::TenderFilter {
+        bidder: Some(*account),
+        ..Default::default()
+    };
+    let page = crate::index::tenders(
+        &mut snapshot,
+        &filter,
+        civitas_kit::index::query::Order::Newest,
+        None,
+        ACCOUNT_BIDS_MAX,
+    )
+    .await;
+    let _ = snapshot.finish().await;
+    let Ok(page) = page else {
         return String::new();
     };
     let mut bids = Vec::new();
-    for tender in tenders["tenders"].as_array().into_iter().flatten() {
-        let number = tender["id"].as_u64().unwrap_or(0);
+    for tender in &page.items {
         let Ok(Some(bid)) = site
             .ledger
-            .value::<crate::state::Bid>(crate::state::bid_key(number, account))
+            .value::<crate::state::Bid>(crate::state::bid_key(tender.id, account))
             .await
         else {
             continue;
         };
-        let outcome = if tender["award"]["bidder"] == json!(id) {
-            "awarded to you"
-        } else if tender["award"].is_object() {
-            "awarded to another bidder"
-        } else if bid.opening.is_some() {
-            "opened"
-        } else {
-            "sealed"
+        let outcome = match &tender.award {
+            Some(award) if award.bidder == *account => "awarded to you",
+            Some(_) => "awarded to another bidder",
+            None if bid.opening.is_some() => "opened",
+            None => "sealed",
         };
         bids.push(vec![
             format!(
-                "<a href=\"/procurement/tenders/{number}\">{}</a>",
-                text(&tender["title"])
+                "<a href=\"/procurement/tenders/{}\">{}</a>",
+                tender.id,
+                esc(&tender.title)
             ),
-            text(&tender["stage"]),
+            esc(&stage_words(&tender.stage, false)),
             outcome.to_string(),
         ]);
     }

@@ -4,9 +4,9 @@
 
 use crate::ocds;
 use crate::state::{
-    Bid, Contract, ImportRef, ImportedProcess, ProcurementConfig, ReleaseText, Signal, Stage,
-    Tender, bid_key, config_key as procurement_config_key, contract_key, import_index_key,
-    imported_key, release_text_key, tender_key,
+    Bid, Contract, ImportRef, ImportedProcess, ProcurementConfig, ReleaseText, Tender, bid_key,
+    config_key as procurement_config_key, contract_key, import_index_key, imported_key,
+    release_text_key, tender_key,
 };
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -16,11 +16,11 @@ use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_identity::state::{Agency, agency_key};
 use civitas_kit::http::{
-    ApiError, Budgets, ErrorBody, ListQuery, WithProof, must, newest_first, parse_number,
-    proof_url, record,
+    ApiError, Budgets, ErrorBody, ListQuery, Page, PageQuery, WithProof, listed, must,
+    parse_number, proof_url, record,
 };
 use civitas_kit::ledger::Ledger;
-use civitas_treasury::routes::{EXPORT_MAX, MoneyView, money_view};
+use civitas_treasury::routes::EXPORT_MAX;
 use civitas_treasury::state::{Vendor, vendor_key};
 use serde::Serialize;
 use serde_json::Value;
@@ -76,101 +76,68 @@ pub async fn contract(
     .await
 }
 
-/// A tender in a list: where it stands, its award and integrity signals.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TenderSummary {
-    /// Its number.
-    pub id: u64,
-    /// Its title.
-    pub title: String,
-    /// The buying agency.
-    pub agency: String,
-    /// Its stage.
-    pub stage: Stage,
-    /// Its procurement method, as OCDS names it (`open`, `selective`, `limited`, `direct`).
-    pub method: String,
-    /// The estimated value.
-    pub estimated: MoneyView,
-    /// The bid deadline, RFC 3339 (UTC); null if it has none.
-    pub deadline: Option<String>,
-    /// How many bids it received.
-    pub bids: usize,
-    /// The award, once made.
-    pub award: Option<AwardSummary>,
-    /// The contract's number, once signed.
-    pub contract: Option<u64>,
-    /// The tender with its bids and contract.
-    pub link: String,
+/// `?stage=&agency=&vendor=&bidder=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TendersQuery {
+    /// Only tenders at this stage.
+    #[param(pattern = "^(planned|tendering|awarded|contracted|cancelled)$")]
+    pub stage: Option<String>,
+    /// Only tenders of this agency.
+    pub agency: Option<String>,
+    /// Only tenders awarded (or contracted) to this vendor (64 hex digits).
+    pub vendor: Option<String>,
+    /// Only tenders this account bid on (64 hex digits).
+    pub bidder: Option<String>,
 }
 
-/// An award in a list of tenders.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AwardSummary {
-    /// The winning bidder.
-    pub bidder: AccountId,
-    /// The awarded value.
-    pub value: MoneyView,
-    /// The integrity signals the award raised.
-    pub signals: Vec<Signal>,
+fn account_param(text: Option<&str>, what: &str) -> Result<Option<AccountId>, ApiError> {
+    text.map(AccountId::from_hex)
+        .transpose()
+        .map_err(|_| ApiError::bad_request(format!("{what} must be 64 hexadecimal characters")))
 }
 
-fn tender_summary(t: &Tender) -> TenderSummary {
-    TenderSummary {
-        id: t.id,
-        title: t.title.clone(),
-        agency: t.agency.clone(),
-        stage: t.stage,
-        method: t.method.ocds().to_string(),
-        estimated: money_view(t.estimated.amount, t.estimated.currency),
-        deadline: (t.deadline.0 > 0).then(|| t.deadline.rfc3339()),
-        bids: t.bidders.len(),
-        award: t.award.as_ref().map(|a| AwardSummary {
-            bidder: a.bidder,
-            value: money_view(a.value.amount, a.value.currency),
-            signals: a.signals.clone(),
-        }),
-        contract: t.contract,
-        link: format!("/v1/procurement/tenders/{}", t.id),
-    }
-}
-
-/// A page of tenders, newest first.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TenderList {
-    /// The tenders, newest first.
-    pub tenders: Vec<TenderSummary>,
-    /// Ask again with `before` set to this for the next page; null on the last.
-    pub next_before: Option<u64>,
-}
-
-/// `GET /v1/procurement/tenders`: newest first.
+/// `GET /v1/procurement/tenders`: newest first, from the read model.
 #[utoipa::path(
     get,
     path = "/v1/procurement/tenders",
     operation_id = "listTenders",
     tag = "procurement",
-    summary = "Tenders, newest first, with stage, award and integrity signals",
-    params(
-        ListQuery,
-    ),
+    summary = "Tenders, newest first, by stage, agency, vendor and bidder",
+    params(TendersQuery, PageQuery),
     responses(
-        (status = 200, description = "A page of tenders, newest first.", body = TenderList),
+        (status = 200, description = "A page of tenders with their stage, award and integrity signals; each links to the tender with its proofs.", body = Page<crate::index::TenderItem>),
+        (status = 400, description = "An unknown stage, a malformed account, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
     )
 )]
 pub async fn tenders(
     State(ledger): State<Ledger>,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<TenderList>, ApiError> {
-    let config = ledger
-        .value::<ProcurementConfig>(procurement_config_key())
-        .await?
-        .unwrap_or_default();
-    let (tenders, next_before) =
-        newest_first::<Tender>(&ledger, &query, config.next_tender, tender_key).await?;
-    Ok(Json(TenderList {
-        tenders: tenders.iter().map(tender_summary).collect(),
-        next_before,
-    }))
+    Query(query): Query<TendersQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::TenderItem>>, ApiError> {
+    if let Some(stage) = &query.stage
+        && !["planned", "tendering", "awarded", "contracted", "cancelled"].contains(&stage.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "stage is one of planned, tendering, awarded, contracted, cancelled",
+        ));
+    }
+    let filter = crate::index::TenderFilter {
+        stage: query.stage,
+        agency: query.agency,
+        vendor: account_param(query.vendor.as_deref(), "vendor")?,
+        bidder: account_param(query.bidder.as_deref(), "bidder")?,
+    };
+    listed(
+        &ledger,
+        async |s| {
+            crate::index::tenders(s, &filter, page.order(), page.cursor(), page.limit()).await
+        },
+        |t| t,
+    )
+    .await
 }
 
 async fn load_process(

@@ -8,9 +8,9 @@
 //! it counts.
 
 use crate::state::{
-    Appropriation, Commitment, Dimension, Entry, FiscalYear, Payment, Total, TreasuryConfig,
-    Vendor, appropriation_key, commitment_key, config_key as treasury_config_key, entry_key,
-    figure_slot, parse_total_id, payment_key, total_id, total_key, vendor_key, year_key,
+    Appropriation, Commitment, Dimension, Entry, FiscalYear, Payment, Total, Vendor,
+    appropriation_key, commitment_key, entry_key, figure_slot, parse_total_id, payment_key,
+    total_id, total_key, vendor_key, year_key,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -20,7 +20,10 @@ use civitas_core::bundle::StateKey;
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::money::{Currency, format_amount};
-use civitas_kit::http::{ApiError, ErrorBody, ListQuery, WithProof, must, parse_number, record};
+use civitas_kit::http::{
+    ApiError, ErrorBody, ListQuery, Page, PageQuery, WithProof, listed, must, parse_number, record,
+    snapshot,
+};
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -43,6 +46,7 @@ pub fn routes() -> OpenApiRouter<Ledger> {
     .routes(routes!(appropriation))
     .routes(routes!(commitment))
     .routes(routes!(payment))
+    .routes(routes!(entries))
     .routes(routes!(entry))
     .routes(routes!(vendor))
     .routes(routes!(export))
@@ -343,6 +347,113 @@ pub async fn total(
     }))
 }
 
+/// The appropriations of fiscal year `year`, from the read model.
+async fn year_appropriations(ledger: &Ledger, year: u32) -> Result<Vec<u64>, ApiError> {
+    let mut snapshot = snapshot(ledger).await?;
+    let ids = crate::index::appropriations_of(&mut snapshot, year).await?;
+    snapshot.finish().await?;
+    Ok(ids)
+}
+
+/// `?kind=&year=&agency=&vendor=&from=&to=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// Only entries of this kind (`paid` for payments).
+    #[param(
+        pattern = "^(appropriated|appropriation_adjusted|allotted|committed|commitment_adjusted|paid|payment_reversed)$"
+    )]
+    pub kind: Option<String>,
+    /// Only entries of this fiscal year.
+    pub year: Option<u32>,
+    /// Only entries of this agency.
+    pub agency: Option<String>,
+    /// Only entries to this vendor (64 hex digits).
+    pub vendor: Option<String>,
+    /// Only entries recorded on or after this day (`YYYY-MM-DD`, UTC).
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub from: Option<String>,
+    /// Only entries recorded before this day (`YYYY-MM-DD`, UTC).
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub to: Option<String>,
+}
+
+/// Milliseconds since 1970 at the start of `day` (`YYYY-MM-DD`, UTC).
+fn day_start(day: &str, what: &str) -> Result<u64, ApiError> {
+    civitas_core::time::TimestampMs::parse_rfc3339(&format!("{day}T00:00:00Z"))
+        .map(|t| t.0)
+        .map_err(|_| ApiError::bad_request(format!("{what} must be a day, YYYY-MM-DD")))
+}
+
+/// `GET /v1/treasury/entries`: money movements, newest first, from the read model.
+#[utoipa::path(
+    get,
+    path = "/v1/treasury/entries",
+    operation_id = "listEntries",
+    tag = "treasury",
+    summary = "Money movements (payments, commitments, …), newest first, by kind, year, agency, vendor and period",
+    params(EntriesQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of entries, each with its proof bundle's address.", body = Page<crate::index::EntryItem>),
+        (status = 400, description = "An unknown kind, a malformed vendor or day, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+pub async fn entries(
+    State(ledger): State<Ledger>,
+    Query(query): Query<EntriesQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::EntryItem>>, ApiError> {
+    const KINDS: &[&str] = &[
+        "appropriated",
+        "appropriation_adjusted",
+        "allotted",
+        "committed",
+        "commitment_adjusted",
+        "paid",
+        "payment_reversed",
+    ];
+    if let Some(kind) = &query.kind
+        && !KINDS.contains(&kind.as_str())
+    {
+        return Err(ApiError::bad_request(format!(
+            "kind is one of {}",
+            KINDS.join(", ")
+        )));
+    }
+    let vendor = query
+        .vendor
+        .as_deref()
+        .map(AccountId::from_hex)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("vendor must be 64 hexadecimal characters"))?;
+    let filter = crate::index::EntryFilter {
+        kind: query.kind,
+        year: query.year,
+        agency: query.agency,
+        vendor,
+        from_ms: query
+            .from
+            .as_deref()
+            .map(|d| day_start(d, "from"))
+            .transpose()?,
+        to_ms: query
+            .to
+            .as_deref()
+            .map(|d| day_start(d, "to"))
+            .transpose()?,
+    };
+    listed(
+        &ledger,
+        async |s| {
+            crate::index::entries(s, &filter, page.order(), page.cursor(), page.limit()).await
+        },
+        |e| e,
+    )
+    .await
+}
+
 /// `GET /v1/treasury/breakdown/{year}/{dimension}`: every total of a dimension in a year.
 #[utoipa::path(
     get,
@@ -382,24 +493,14 @@ pub async fn breakdown(
             }
         }
         Dimension::Vendor => {
-            let config = ledger
-                .value::<TreasuryConfig>(treasury_config_key())
-                .await?
-                .unwrap_or_default();
-            for id in 1..config.next_commitment.min(EXPORT_MAX) {
-                if let Some(c) = ledger.value::<Commitment>(commitment_key(id)).await?
-                    && c.year == year
-                {
-                    values.insert(c.vendor.to_hex());
-                }
-            }
+            // The year's vendors from the read model; each figure from the ledger.
+            let mut snapshot = snapshot(&ledger).await?;
+            let vendors = crate::index::vendors_of(&mut snapshot, year).await?;
+            snapshot.finish().await?;
+            values.extend(vendors);
         }
         _ => {
-            let config = ledger
-                .value::<TreasuryConfig>(treasury_config_key())
-                .await?
-                .unwrap_or_default();
-            for id in 1..config.next_appropriation.min(EXPORT_MAX) {
+            for id in year_appropriations(&ledger, year).await? {
                 if let Some(a) = ledger.value::<Appropriation>(appropriation_key(id)).await?
                     && a.year == year
                 {
@@ -593,6 +694,67 @@ async fn year_record(ledger: &Ledger, year: u32) -> Result<FiscalYear, ApiError>
     .await
 }
 
+/// The columns of `entries.csv`.
+const ENTRIES_CSV_HEADER: &str = "entry,date,kind,fiscal_year,agency,programme,classification,appropriation,commitment,payment,vendor,currency,amount,signed_amount,note,transaction,height\n";
+
+/// Entries of `entries.csv` read at once.
+const ENTRIES_CSV_PAGE: u32 = 100;
+
+/// The lines of the next entries of `year` after `cursor`, and the cursor after them.
+async fn entries_csv_page(
+    ledger: &Ledger,
+    year: u32,
+    cursor: Option<&str>,
+) -> Result<(String, Option<String>), ApiError> {
+    let mut snapshot = snapshot(ledger).await?;
+    let page = crate::index::entries(
+        &mut snapshot,
+        &crate::index::EntryFilter {
+            year: Some(year),
+            ..Default::default()
+        },
+        civitas_kit::index::query::Order::Oldest,
+        cursor,
+        ENTRIES_CSV_PAGE,
+    )
+    .await?;
+    snapshot.finish().await?;
+    let mut out = String::new();
+    for item in &page.items {
+        let Some(e) = ledger.value::<Entry>(entry_key(item.entry)).await? else {
+            continue;
+        };
+        let amount = decimal(e.amount.amount, e.amount.currency);
+        let signed = if e.decrease {
+            format!("-{amount}")
+        } else {
+            amount.clone()
+        };
+        let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            e.seq,
+            e.time.rfc3339(),
+            e.kind.as_str(),
+            e.year,
+            csv_field(&e.agency),
+            csv_field(&e.programme),
+            csv_field(&e.classification),
+            e.appropriation,
+            opt(e.commitment),
+            opt(e.payment),
+            e.vendor.map(|v| v.to_hex()).unwrap_or_default(),
+            e.amount.currency,
+            amount,
+            signed,
+            csv_field(&e.note),
+            e.tx.to_hex(),
+            e.height,
+        ));
+    }
+    Ok((out, page.next))
+}
+
 /// `GET /v1/treasury/export/{year}/{file}`: `datapackage.json` (the descriptor),
 /// `budget.csv` (one line per appropriation with its four figures) or `entries.csv` (every
 /// money movement of the year).
@@ -620,10 +782,6 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let year = parse_year(&year)?;
     let fiscal = year_record(&ledger, year).await?;
-    let config = ledger
-        .value::<TreasuryConfig>(treasury_config_key())
-        .await?
-        .unwrap_or_default();
     let csv =
         |body: String| ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response();
     match file.as_str() {
@@ -632,7 +790,7 @@ pub async fn export(
             let mut out = String::from(
                 "appropriation,fiscal_year,agency,programme,classification,purpose,currency,appropriated,allotted,committed,paid\n",
             );
-            for id in 1..config.next_appropriation.min(EXPORT_MAX) {
+            for id in year_appropriations(&ledger, year).await? {
                 let Some(a) = ledger.value::<Appropriation>(appropriation_key(id)).await? else {
                     continue;
                 };
@@ -658,45 +816,42 @@ pub async fn export(
             Ok(csv(out))
         }
         "entries.csv" => {
-            let mut out = String::from(
-                "entry,date,kind,fiscal_year,agency,programme,classification,appropriation,commitment,payment,vendor,currency,amount,signed_amount,note,transaction,height\n",
+            // The year's entries are numbered in the read model and read from the ledger, a
+            // page at a time, so the file streams however many there are.
+            let stream = futures::stream::unfold(
+                (
+                    ledger,
+                    Some(ENTRIES_CSV_HEADER.to_string()),
+                    None::<String>,
+                    false,
+                ),
+                move |(ledger, header, cursor, done)| async move {
+                    if let Some(header) = header {
+                        return Some((Ok(header), (ledger, None, cursor, done)));
+                    }
+                    if done {
+                        return None;
+                    }
+                    match entries_csv_page(&ledger, year, cursor.as_deref()).await {
+                        Ok((chunk, next)) => {
+                            let done = next.is_none();
+                            Some((Ok(chunk), (ledger, None, next, done)))
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e.message, "entries.csv stopped");
+                            Some((
+                                Err(std::io::Error::other(e.message)),
+                                (ledger, None, None, true),
+                            ))
+                        }
+                    }
+                },
             );
-            for seq in 1..config.next_entry.min(EXPORT_MAX) {
-                let Some(e) = ledger.value::<Entry>(entry_key(seq)).await? else {
-                    continue;
-                };
-                if e.year != year {
-                    continue;
-                }
-                let amount = decimal(e.amount.amount, e.amount.currency);
-                let signed = if e.decrease {
-                    format!("-{amount}")
-                } else {
-                    amount.clone()
-                };
-                let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                    e.seq,
-                    e.time.rfc3339(),
-                    e.kind.as_str(),
-                    e.year,
-                    csv_field(&e.agency),
-                    csv_field(&e.programme),
-                    csv_field(&e.classification),
-                    e.appropriation,
-                    opt(e.commitment),
-                    opt(e.payment),
-                    e.vendor.map(|v| v.to_hex()).unwrap_or_default(),
-                    e.amount.currency,
-                    amount,
-                    signed,
-                    csv_field(&e.note),
-                    e.tx.to_hex(),
-                    e.height,
-                ));
-            }
-            Ok(csv(out))
+            Ok((
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                axum::body::Body::from_stream(stream),
+            )
+                .into_response())
         }
         other => Err(ApiError::not_found(format!(
             "no export named {other:?}: use datapackage.json, budget.csv or entries.csv"

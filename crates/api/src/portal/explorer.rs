@@ -13,8 +13,6 @@ use std::fmt::Write as _;
 
 /// Most recent blocks listed on the explorer.
 pub const RECENT_BLOCKS: u64 = 15;
-/// How far back the explorer looks for recent transactions, in blocks.
-pub const RECENT_TX_SCAN_BLOCKS: u64 = 400;
 /// Most recent transactions listed on the explorer.
 pub const RECENT_TXS: usize = 15;
 
@@ -113,43 +111,84 @@ pub fn instruction_names(tx: &SignedTx) -> String {
         .join(", ")
 }
 
-pub async fn explorer(State(state): State<PortalState>) -> Html<String> {
+/// `?empty=hide&older=<cursor>`: the explorer's choices.
+#[derive(serde::Deserialize, Default)]
+pub struct ExplorerQuery {
+    /// `hide` lists only blocks with transactions.
+    #[serde(default)]
+    empty: Option<String>,
+    /// Blocks older than this cursor (the `next` of the read model's list).
+    #[serde(default)]
+    older: Option<String>,
+}
+
+pub async fn explorer(
+    State(state): State<PortalState>,
+    axum::extract::Query(query): axum::extract::Query<ExplorerQuery>,
+) -> Html<String> {
+    use civitas_kit::index::query::{BlockFilter, Order, TxFilter};
     let node = &state.node;
     let tip = node.tip();
     let (epoch, set) = node.epoch();
+    let hide_empty = query.empty.as_deref() == Some("hide");
+    let older = query.older.as_deref().filter(|c| c.len() <= 24);
     let mut blocks = Vec::new();
     let mut txs = Vec::new();
-    let lowest = tip.height.saturating_sub(RECENT_TX_SCAN_BLOCKS).max(1);
-    let mut height = tip.height;
-    while height >= lowest {
-        let Ok(Some(info)) = node.block(Some(height)).await else {
-            break;
+    let mut next = None;
+    let mut indexed = None;
+    if let Ok(mut snapshot) = civitas_kit::http::snapshot(&state.site.ledger).await {
+        let filter = BlockFilter {
+            with_transactions: hide_empty,
         };
-        let header = &info.block.header;
-        if height + RECENT_BLOCKS > tip.height {
-            blocks.push(vec![
-                block_link(height),
-                time(header.timestamp.0),
-                header.tx_count.to_string(),
-                short_hex(&info.digest.to_string()),
-            ]);
-        }
-        for tx in info.block.txs.iter() {
-            if txs.len() < RECENT_TXS {
-                let hash = tx.hash().to_string();
-                txs.push(vec![
-                    tx_link(&hash),
-                    block_link(height),
-                    esc(&instruction_names(tx)),
-                    short_hex(&tx.body.signer.to_hex()),
+        if let Ok(page) = snapshot
+            .blocks(&filter, Order::Newest, older, RECENT_BLOCKS as u32)
+            .await
+        {
+            indexed = Some(page.height);
+            next = page.next;
+            for block in page.items {
+                blocks.push(vec![
+                    block_link(block.height),
+                    time(block.timestamp_ms),
+                    block.tx_count.to_string(),
+                    short_hex(&block.digest),
                 ]);
             }
         }
-        if txs.len() >= RECENT_TXS && height + RECENT_BLOCKS <= tip.height {
-            break;
+        if older.is_none()
+            && let Ok(page) = snapshot
+                .transactions(&TxFilter::default(), Order::Newest, None, RECENT_TXS as u32)
+                .await
+        {
+            for tx in page.items {
+                txs.push(vec![
+                    tx_link(&tx.hash),
+                    block_link(tx.height),
+                    esc(&tx.actions.join(", ")),
+                    short_hex(&tx.signer),
+                ]);
+            }
         }
-        height -= 1;
+        let _ = snapshot.finish().await;
     }
+    let toggle = if hide_empty {
+        "<a href=\"/explorer\">Show empty blocks too</a>"
+    } else {
+        "<a href=\"/explorer?empty=hide\">Show only blocks with transactions</a>"
+    };
+    let more = match &next {
+        Some(cursor) => format!(
+            "<p><a href=\"/explorer?{}older={}\">Older blocks</a></p>",
+            if hide_empty { "empty=hide&amp;" } else { "" },
+            esc(cursor)
+        ),
+        None => String::new(),
+    };
+    let caption = match indexed {
+        Some(height) if older.is_some() => format!("Older blocks, as of block {height}"),
+        Some(_) => "Latest blocks".to_string(),
+        None => "Blocks cannot be listed by this node now (its index is unavailable)".to_string(),
+    };
     let validators: Vec<Vec<String>> = set
         .validators
         .iter()
@@ -171,7 +210,7 @@ pub async fn explorer(State(state): State<PortalState>) -> Html<String> {
          <input id=\"lookup-q\" name=\"q\" autocomplete=\"off\" spellcheck=\"false\" \
          aria-describedby=\"lookup-q-error\">\
          <button type=\"submit\">Find</button><p id=\"lookup-q-error\" class=\"field-error\"></p></form>\
-         <h2>Latest blocks</h2>{blocks}\
+         <h2>Latest blocks</h2><p>{toggle}</p>{blocks}{more}\
          <h2>Recent transactions</h2>{txs}\
          <h2>Validators of epoch {epoch}</h2>{validators}\
          <p><a href=\"/explorer/epochs/{epoch}\">Epoch {epoch}: its blocks and proof</a></p>\
@@ -179,13 +218,22 @@ pub async fn explorer(State(state): State<PortalState>) -> Html<String> {
          <a href=\"/v1/events\">event stream (server-sent events)</a>.</p>",
         h = tip.height,
         blocks = table(
-            "Latest blocks",
+            &caption,
             &["Height", "Time", "Transactions", "Digest"],
             &blocks
         )
-        .replacen("<tbody>", "<tbody id=\"blocks-body\">", 1),
+        .replacen(
+            "<tbody>",
+            match (older.is_some(), hide_empty) {
+                // An older page does not grow with new blocks.
+                (true, _) => "<tbody>",
+                (false, true) => "<tbody id=\"blocks-body\" data-hide-empty=\"true\">",
+                (false, false) => "<tbody id=\"blocks-body\">",
+            },
+            1
+        ),
         txs = table(
-            &format!("Transactions in the last {RECENT_TX_SCAN_BLOCKS} blocks"),
+            "Latest transactions",
             &["Transaction", "Block", "Actions", "Signer"],
             &txs
         )

@@ -45,10 +45,8 @@ pub const HEADER_CHALLENGE: &str = "civitas-challenge";
 pub const CHALLENGE_TTL_MS: u64 = 2 * 60 * 1000;
 /// Most challenges outstanding at once; the oldest is dropped beyond it.
 pub const CHALLENGES_MAX: usize = 10_000;
-/// How far back the account page looks for the account's transactions, in blocks.
-pub const ACCOUNT_SCAN_BLOCKS: u64 = 2_000;
-/// Most transactions listed on the account page.
-pub const ACCOUNT_TXS_MAX: usize = 20;
+/// Most transactions (and notifications) listed on the account page.
+pub const ACCOUNT_TXS_MAX: u32 = 20;
 
 /// One signed-in session.
 struct Session {
@@ -440,60 +438,85 @@ fn please_sign_in(state: &PortalState, title: &str, section: &str, why: &str) ->
     )
 }
 
-/// Transactions of the last [`ACCOUNT_SCAN_BLOCKS`] blocks signed by or naming `account`,
-/// newest first, with the events that name it.
-async fn activity(state: &PortalState, account: &AccountId) -> (Vec<Vec<String>>, Vec<String>) {
-    let node = &state.node;
-    let needle = account.to_hex();
-    let tip = node.tip().height;
-    let lowest = tip.saturating_sub(ACCOUNT_SCAN_BLOCKS).max(1);
-    let mut rows = Vec::new();
-    let mut notes = Vec::new();
-    let mut height = tip;
-    while height >= lowest && rows.len() < ACCOUNT_TXS_MAX {
-        let Ok(Some(info)) = node.block(Some(height)).await else {
-            break;
-        };
-        for tx in info.block.txs.iter() {
-            let mine = tx.body.signer == *account;
-            let named = serde_json::to_string(&tx.body.instructions)
-                .map(|s| s.contains(&needle))
-                .unwrap_or(false);
-            if !(mine || named) || rows.len() >= ACCOUNT_TXS_MAX {
-                continue;
-            }
-            let hash = tx.hash();
-            let outcome = match node.tx_status(hash).await {
-                Ok(civitas_consensus::service::TxStatus::Finalized(receipt)) => {
-                    for event in &receipt.events {
-                        let text = serde_json::to_string(event).unwrap_or_default();
-                        if text.contains(&needle) && notes.len() < ACCOUNT_TXS_MAX {
-                            notes.push(format!(
-                                "<li>Block <a href=\"/explorer/blocks/{height}\">{height}</a>: \
-                                 {} <a href=\"/explorer/transactions/{hash}\">details</a></li>",
-                                esc(&super::explorer::event_words(event))
-                            ));
-                        }
-                    }
-                    if receipt.succeeded() {
-                        "succeeded".to_string()
-                    } else {
-                        "failed".to_string()
-                    }
-                }
-                _ => "—".to_string(),
+/// The account's latest transactions (sent, co-signed or naming it) and the events that name
+/// it, newest first, from the read model, with the height they reflect; `None` when this node
+/// keeps no read model or it failed (the page says so).
+async fn activity(
+    state: &PortalState,
+    account: &AccountId,
+) -> Option<(Vec<Vec<String>>, Vec<String>, u64)> {
+    use civitas_kit::index::query::{EventFilter, Order, TxFilter};
+    let mut snapshot = civitas_kit::http::snapshot(&state.site.ledger).await.ok()?;
+    let txs = snapshot
+        .transactions(
+            &TxFilter {
+                account: Some(*account),
+                ..TxFilter::default()
+            },
+            Order::Newest,
+            None,
+            ACCOUNT_TXS_MAX,
+        )
+        .await
+        .ok()?;
+    let events = snapshot
+        .events(
+            &EventFilter {
+                account: Some(*account),
+                ..EventFilter::default()
+            },
+            Order::Newest,
+            None,
+            ACCOUNT_TXS_MAX,
+        )
+        .await
+        .ok()?;
+    let _ = snapshot.finish().await;
+    let rows = txs
+        .items
+        .iter()
+        .map(|tx| {
+            let part = tx.part.unwrap_or(civitas_kit::index::query::TxPart {
+                sent: false,
+                cosigned: false,
+                named: false,
+            });
+            let role = if part.sent {
+                "you signed"
+            } else if part.cosigned {
+                "you co-signed"
+            } else {
+                "names you"
             };
-            rows.push(vec![
-                tx_link(&hash.to_string()),
-                block_link(height),
-                esc(&super::explorer::instruction_names(tx)),
-                if mine { "you signed" } else { "names you" }.to_string(),
-                outcome,
-            ]);
-        }
-        height -= 1;
-    }
-    (rows, notes)
+            vec![
+                tx_link(&tx.hash),
+                block_link(tx.height),
+                esc(&tx.actions.join(", ")),
+                role.to_string(),
+                if tx.outcome == "success" {
+                    "succeeded".to_string()
+                } else {
+                    format!("failed (<code>{}</code>)", esc(&tx.outcome))
+                },
+            ]
+        })
+        .collect();
+    let notes = events
+        .items
+        .iter()
+        .filter_map(|item| {
+            let event: civitas_core::event::Event =
+                serde_json::from_value(item.event.clone()).ok()?;
+            Some(format!(
+                "<li>Block <a href=\"/explorer/blocks/{h}\">{h}</a>: {} \
+                 <a href=\"/explorer/transactions/{}\">details</a></li>",
+                esc(&super::explorer::event_words(&event)),
+                esc(&item.tx),
+                h = item.height,
+            ))
+        })
+        .collect();
+    Some((rows, notes, txs.height))
 }
 
 pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Html<String> {
@@ -550,7 +573,15 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
             ),
         ),
     };
-    let (activity, notes) = activity(&state, &account).await;
+    let (activity, notes, indexed) = match activity(&state, &account).await {
+        Some((rows, notes, height)) => (rows, notes, Some(height)),
+        None => (Vec::new(), Vec::new(), None),
+    };
+    let activity_caption = match indexed {
+        Some(height) => format!("Your latest transactions, as of block {height}"),
+        None => "Your transactions cannot be listed by this node now (its index is unavailable)"
+            .to_string(),
+    };
     let business = civitas_modules::account_pages(&state.site, &account).await;
     let notes = if notes.is_empty() {
         "<li class=\"empty\">Nothing yet.</li>".to_string()
@@ -607,7 +638,7 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
         ),
         pending = pending_section,
         activity = table(
-            &format!("Transactions in the last {ACCOUNT_SCAN_BLOCKS} blocks"),
+            &activity_caption,
             &["Transaction", "Block", "Actions", "Role", "Outcome"],
             &activity
         ),

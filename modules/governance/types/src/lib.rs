@@ -637,6 +637,13 @@ civitas_primitives::codec_enum!(GovernanceEvent {
 impl civitas_primitives::kit::Events for GovernanceEvent {
     const TAGS: civitas_primitives::kit::EventTags =
         civitas_primitives::kit::EventTags::Shared(&[6, 7, 8, 10]);
+
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::ProposalOpened { by, .. } | Self::ProposalApproved { by, .. } => vec![*by],
+            Self::ProposalExecuted { .. } | Self::PoliciesScheduled { .. } => Vec::new(),
+        }
+    }
 }
 
 impl civitas_primitives::kit::Tagged for GovernanceInstruction {
@@ -649,6 +656,13 @@ impl civitas_primitives::kit::Tagged for GovernanceInstruction {
 
 impl civitas_primitives::kit::Operations for GovernanceInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
+
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            // A proposal names keys and agencies, not accounts.
+            Self::Propose { .. } | Self::Approve { .. } => Vec::new(),
+        }
+    }
 
     fn name(&self) -> &'static str {
         GovernanceInstruction::name(self)

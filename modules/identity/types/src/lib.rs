@@ -78,6 +78,16 @@ codec_enum!(IdentityInstruction {
 });
 
 impl Operations for IdentityInstruction {
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::RegisterOfficial { key, .. } | Self::RegisterCitizen { key } => {
+                vec![key.account_id()]
+            }
+            Self::SetRoles { account, .. } | Self::Deactivate { account, .. } => vec![*account],
+            Self::RotateKey { .. } | Self::SetKeys { .. } => Vec::new(),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Self::RegisterOfficial { .. } => "identity.register_official",
@@ -240,6 +250,17 @@ codec_enum!(IdentityEvent {
 
 impl Events for IdentityEvent {
     const TAGS: EventTags = EventTags::Shared(&[0, 1, 2, 3, 9]);
+
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::AccountRegistered { account, by, .. }
+            | Self::RolesChanged { account, by, .. }
+            | Self::AccountDeactivated { account, by, .. } => vec![*account, *by],
+            Self::KeyRotated { account, .. } | Self::KeysChanged { account, .. } => {
+                vec![*account]
+            }
+        }
+    }
 
     fn changes_signer(&self) -> Option<AccountId> {
         match self {

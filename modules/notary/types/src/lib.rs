@@ -42,6 +42,12 @@ codec_enum!(NotaryInstruction {
 impl Operations for NotaryInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::Anchor { .. } | Self::Revoke { .. } => Vec::new(),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Self::Anchor { .. } => "notary.anchor",
@@ -127,6 +133,13 @@ codec_enum!(NotaryEvent {
 
 impl Events for NotaryEvent {
     const TAGS: EventTags = EventTags::Shared(&[4, 5]);
+
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::DocumentAnchored { issuer, .. } => vec![*issuer],
+            Self::DocumentRevoked { by, .. } => vec![*by],
+        }
+    }
 }
 /// The sentences of the notary module's failure codes (see `civitas_core::messages`): a
 /// template per code and set of arguments; `{name}` is replaced by the argument's value,

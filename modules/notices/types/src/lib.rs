@@ -62,6 +62,12 @@ codec_enum!(NoticesInstruction {
 impl Operations for NoticesInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::Publish { .. } | Self::Withdraw { .. } => Vec::new(),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Self::Publish { .. } => "notices.publish",
@@ -140,6 +146,13 @@ codec_enum!(NoticesEvent {
 
 impl Events for NoticesEvent {
     const TAGS: EventTags = EventTags::Own(13);
+
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::NoticePublished { .. } => Vec::new(),
+            Self::NoticeWithdrawn { by, .. } => vec![*by],
+        }
+    }
 }
 
 /// The sentences of the notices module's failure codes (see `civitas_core::messages`).

@@ -583,6 +583,26 @@ codec_enum!(ProcurementEvent {
 impl civitas_primitives::kit::Operations for ProcurementInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::Publish { committee, .. } => committee.clone(),
+            Self::Open { bidder, .. }
+            | Self::Evaluate { bidder, .. }
+            | Self::Award { bidder, .. } => {
+                vec![*bidder]
+            }
+            Self::Plan { .. }
+            | Self::Clarify { .. }
+            | Self::Bid { .. }
+            | Self::Complain { .. }
+            | Self::Sign { .. }
+            | Self::Accept { .. }
+            | Self::Amend { .. }
+            | Self::Cancel { .. }
+            | Self::ImportRelease { .. } => Vec::new(),
+        }
+    }
+
     fn name(&self) -> &'static str {
         ProcurementInstruction::name(self)
     }
@@ -594,6 +614,25 @@ impl civitas_primitives::kit::Operations for ProcurementInstruction {
 
 impl civitas_primitives::kit::Events for ProcurementEvent {
     const TAGS: civitas_primitives::kit::EventTags = civitas_primitives::kit::EventTags::Own(12);
+
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::BidSubmitted { bidder, .. }
+            | Self::BidOpened { bidder, .. }
+            | Self::TenderAwarded { bidder, .. } => vec![*bidder],
+            Self::BidEvaluated { bidder, by, .. } => vec![*bidder, *by],
+            Self::ComplaintFiled { by, .. } => vec![*by],
+            Self::ContractSigned { vendor, .. } => vec![*vendor],
+            Self::TenderPlanned { .. }
+            | Self::TenderPublished { .. }
+            | Self::TenderClarified { .. }
+            | Self::IntegritySignal { .. }
+            | Self::MilestoneAccepted { .. }
+            | Self::ContractAmended { .. }
+            | Self::TenderCancelled { .. }
+            | Self::ReleaseImported { .. } => Vec::new(),
+        }
+    }
 }
 
 /// The sentences of the procurement module's failure codes (see `civitas_core::messages`): a

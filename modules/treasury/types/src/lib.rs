@@ -372,6 +372,21 @@ codec_enum!(TreasuryEvent {
 impl civitas_primitives::kit::Operations for TreasuryInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::RegisterVendor { account, .. } => vec![*account],
+            Self::Commit { vendor, .. } => vec![*vendor],
+            Self::OpenYear { .. }
+            | Self::CloseYear { .. }
+            | Self::Appropriate { .. }
+            | Self::AdjustAppropriation { .. }
+            | Self::Allot { .. }
+            | Self::AdjustCommitment { .. }
+            | Self::Pay { .. }
+            | Self::ReversePayment { .. } => Vec::new(),
+        }
+    }
+
     fn name(&self) -> &'static str {
         TreasuryInstruction::name(self)
     }
@@ -383,6 +398,14 @@ impl civitas_primitives::kit::Operations for TreasuryInstruction {
 
 impl civitas_primitives::kit::Events for TreasuryEvent {
     const TAGS: civitas_primitives::kit::EventTags = civitas_primitives::kit::EventTags::Own(11);
+
+    fn accounts(&self) -> Vec<AccountId> {
+        match self {
+            Self::VendorRegistered { account, .. } => vec![*account],
+            Self::TreasuryEntry { vendor, .. } => vendor.iter().copied().collect(),
+            Self::YearOpened { .. } | Self::YearClosed { .. } => Vec::new(),
+        }
+    }
 }
 
 /// The sentences of the treasury module's failure codes (see `civitas_core::messages`): a

@@ -49,7 +49,7 @@
     const needBody = txsBody && (summary === null || summary.tx_count > 0);
     const full = summary === null || needBody ? await Civitas.getJSON("/v1/blocks/" + height) : null;
     const block = summary || { height, timestamp: full.header.timestamp, tx_count: full.header.tx_count, digest: full.digest };
-    if (blocksBody) {
+    if (blocksBody && !(blocksBody.dataset.hideEmpty === "true" && block.tx_count === 0)) {
       prepend(blocksBody, [
         link("/explorer/blocks/" + block.height, String(block.height)),
         time(block.timestamp),

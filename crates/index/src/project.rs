@@ -1,0 +1,509 @@
+//! Projection: what a finalized block writes into the index.
+//!
+//! The ledger's part is fixed (the block, each transaction, the accounts it concerns, its
+//! events and the accounts they name); a module adds rows of its own tables for its events
+//! through [`Tables::project`], a plain function from one event to statements ([`Rows`]), so
+//! that a module never holds a connection and its projection is as deterministic as its
+//! handler. All of it, for one or more blocks, is one SQL transaction that ends by recording
+//! the height applied.
+
+use crate::{Index, IndexError, to_sql};
+use civitas_core::Instruction;
+use civitas_core::block::Block;
+use civitas_core::crypto::AccountId;
+use civitas_core::event::Event;
+use civitas_core::hash::Hash32;
+use civitas_core::identity::{IdentityEvent, IdentityInstruction};
+use civitas_core::receipt::{Receipt, TxOutcome};
+use civitas_core::time::TimestampMs;
+use civitas_core::tx::SignedTx;
+use sqlx::{Any, Transaction};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A finalized block with its receipts, as the node hands it over.
+#[derive(Clone, Debug)]
+pub struct Finalized {
+    /// The block.
+    pub block: Arc<Block>,
+    /// Its digest.
+    pub digest: Hash32,
+    /// One receipt per transaction, in block order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// A value of a statement's parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A `BIGINT`.
+    Int(i64),
+    /// A `TEXT`.
+    Text(String),
+    /// A `NULL` in a `BIGINT` column.
+    NullInt,
+    /// A `NULL` in a `TEXT` column (PostgreSQL types a parameter even when it is `NULL`).
+    NullText,
+}
+
+impl Value {
+    /// A number or `NULL`.
+    pub fn int(value: Option<u64>) -> Self {
+        value.map_or(Self::NullInt, Self::from)
+    }
+
+    /// A text or `NULL`.
+    pub fn text(value: Option<impl Into<Value>>) -> Self {
+        value.map_or(Self::NullText, Into::into)
+    }
+}
+
+impl From<u64> for Value {
+    fn from(value: u64) -> Self {
+        Self::Int(to_sql(value))
+    }
+}
+
+impl From<u32> for Value {
+    fn from(value: u32) -> Self {
+        Self::Int(i64::from(value))
+    }
+}
+
+impl From<u16> for Value {
+    fn from(value: u16) -> Self {
+        Self::Int(i64::from(value))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Self::Int(i64::from(value))
+    }
+}
+
+impl From<&str> for Value {
+    /// Text as stored: without NUL characters, which PostgreSQL's `TEXT` refuses (a title
+    /// carrying one must not stop the index).
+    fn from(value: &str) -> Self {
+        Self::Text(value.replace('\0', ""))
+    }
+}
+
+impl From<&String> for Value {
+    fn from(value: &String) -> Self {
+        Self::from(value.as_str())
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        if value.contains('\0') {
+            Self::from(value.as_str())
+        } else {
+            Self::Text(value)
+        }
+    }
+}
+
+impl From<&AccountId> for Value {
+    fn from(value: &AccountId) -> Self {
+        Self::Text(value.to_hex())
+    }
+}
+
+impl From<&Hash32> for Value {
+    fn from(value: &Hash32) -> Self {
+        Self::Text(value.to_hex())
+    }
+}
+
+/// Statements a projection asks the index to run, in order, inside the block's transaction.
+#[derive(Default, Debug)]
+pub struct Rows {
+    statements: Vec<(&'static str, Vec<Value>)>,
+}
+
+impl Rows {
+    /// Adds a statement with its parameters (`$1`, `$2`, …, in order). The text is the
+    /// module's own, fixed at build time: values only ever go in as parameters.
+    pub fn push(&mut self, sql: &'static str, values: impl IntoIterator<Item = Value>) {
+        self.statements.push((sql, values.into_iter().collect()));
+    }
+
+    /// The statements added so far.
+    pub fn statements(&self) -> &[(&'static str, Vec<Value>)] {
+        &self.statements
+    }
+}
+
+/// Where an event sits, for a module's projection.
+pub struct Context<'a> {
+    /// The block's height.
+    pub height: u64,
+    /// The block's time.
+    pub timestamp: TimestampMs,
+    /// The transaction's position in the block.
+    pub position: u32,
+    /// The event's position among its transaction's events.
+    pub seq: u32,
+    /// The transaction.
+    pub tx: &'a SignedTx,
+}
+
+/// Most words of one text [`words`] keeps.
+pub const WORDS_MAX: usize = 24;
+
+/// The words of `text` a search matches: runs of letters and digits, lowercased, of 2 to 32
+/// characters, each once, the first [`WORDS_MAX`] of them.
+pub fn words(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        let count = word.chars().count();
+        if !(2..=32).contains(&count) {
+            continue;
+        }
+        let word = word.to_lowercase();
+        if !found.contains(&word) {
+            found.push(word);
+            if found.len() == WORDS_MAX {
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// A module's part of the read model.
+#[derive(Clone, Copy)]
+pub struct Tables {
+    /// The module's name (its migrations are numbered under it).
+    pub module: &'static str,
+    /// Its tables, emptied when the index is rebuilt.
+    pub tables: &'static [&'static str],
+    /// The migrations that make them, in order; never edited once released.
+    pub migrations: &'static [&'static str],
+    /// What one event of a successful transaction writes (events of other modules included:
+    /// a module matches its own and ignores the rest).
+    pub project: fn(&Context<'_>, &Event, &mut Rows),
+}
+
+/// One account's part in a transaction.
+#[derive(Default, Clone, Copy)]
+struct Part {
+    sent: bool,
+    cosigned: bool,
+    named: bool,
+}
+
+impl Index {
+    /// Applies finalized blocks, in order, each following the last one applied (the first
+    /// one at height 1 on an empty index), with the height reached, in one SQL transaction.
+    pub async fn apply(&self, chain: &Hash32, blocks: &[Finalized]) -> Result<(), IndexError> {
+        let Some(last) = blocks.last() else {
+            return Ok(());
+        };
+        let mut tx = self.pool().begin().await?;
+        let applied: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT height, chain, digest FROM index_applied WHERE singleton = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (mut applied, mut parent) = match applied {
+            Some((_, found, _)) if found != chain.to_hex() => {
+                return Err(IndexError::OtherChain {
+                    found,
+                    expected: chain.to_hex(),
+                });
+            }
+            Some((height, _, digest)) => (crate::from_sql(height), Some(digest)),
+            None => (0, None),
+        };
+        for finalized in blocks {
+            let header = &finalized.block.header;
+            if header.height != applied + 1 {
+                return Err(IndexError::Gap {
+                    applied,
+                    got: header.height,
+                });
+            }
+            // Each block names the one before it: a block of another chain or fork is refused.
+            if let Some(parent) = &parent
+                && *parent != header.parent.to_hex()
+            {
+                return Err(IndexError::Inconsistent {
+                    height: header.height,
+                    problem: format!(
+                        "its parent {} is not the block the index applied last ({parent})",
+                        header.parent
+                    ),
+                });
+            }
+            if finalized.digest != header.digest() {
+                return Err(IndexError::Inconsistent {
+                    height: header.height,
+                    problem: format!(
+                        "its digest is {}, not {}",
+                        header.digest(),
+                        finalized.digest
+                    ),
+                });
+            }
+            self.project_block(&mut tx, finalized).await?;
+            applied = header.height;
+            parent = Some(finalized.digest.to_hex());
+        }
+        sqlx::query(
+            "INSERT INTO index_applied (singleton, height, digest, chain) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (singleton) DO UPDATE SET height = excluded.height, \
+             digest = excluded.digest",
+        )
+        .bind(to_sql(last.block.header.height))
+        .bind(last.digest.to_hex())
+        .bind(chain.to_hex())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn project_block(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        finalized: &Finalized,
+    ) -> Result<(), IndexError> {
+        let block = &finalized.block;
+        let header = &block.header;
+        let height = header.height;
+        if finalized.receipts.len() != block.txs.len() {
+            return Err(IndexError::Inconsistent {
+                height,
+                problem: format!(
+                    "{} transactions but {} receipts",
+                    block.txs.len(),
+                    finalized.receipts.len()
+                ),
+            });
+        }
+        let mut rows = Rows::default();
+        rows.push(
+            "INSERT INTO blocks (height, digest, timestamp_ms, epoch, proposer, tx_count) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                height.into(),
+                (&finalized.digest).into(),
+                header.timestamp.0.into(),
+                header.epoch.into(),
+                header.proposer.to_hex().into(),
+                header.tx_count.into(),
+            ],
+        );
+        run(tx, &rows).await?;
+        for (position, (signed, receipt)) in block.txs.iter().zip(&finalized.receipts).enumerate() {
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            let hash = signed.hash();
+            if receipt.tx != hash {
+                return Err(IndexError::Inconsistent {
+                    height,
+                    problem: format!("receipt {position} is not transaction {hash}'s"),
+                });
+            }
+            let mut rows = Rows::default();
+            self.project_tx(
+                tx,
+                &mut rows,
+                header.timestamp,
+                height,
+                position,
+                signed,
+                receipt,
+            )
+            .await?;
+            run(tx, &rows).await?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn project_tx(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        rows: &mut Rows,
+        timestamp: TimestampMs,
+        height: u64,
+        position: u32,
+        signed: &SignedTx,
+        receipt: &Receipt,
+    ) -> Result<(), IndexError> {
+        let body = &signed.body;
+        let actions: Vec<&str> = body.instructions.iter().map(|i| i.name()).collect();
+        let outcome = match &receipt.outcome {
+            TxOutcome::Success => "success".to_string(),
+            TxOutcome::Failed { code, .. } => code.clone(),
+        };
+        rows.push(
+            "INSERT INTO transactions \
+             (height, position, hash, signer, nonce, actions, outcome, timestamp_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                height.into(),
+                position.into(),
+                (&receipt.tx).into(),
+                (&body.signer).into(),
+                body.nonce.into(),
+                actions.join(" ").into(),
+                outcome.into(),
+                timestamp.0.into(),
+            ],
+        );
+        // Who the transaction concerns: its signer, the accounts whose keys co-signed it (as
+        // the index knows them at this height), and the accounts its instructions name.
+        let mut parts: BTreeMap<AccountId, Part> = BTreeMap::new();
+        parts.entry(body.signer).or_default().sent = true;
+        for signature in &signed.signatures {
+            rows.push(
+                "INSERT INTO transaction_keys (height, position, signing_key) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                [
+                    height.into(),
+                    position.into(),
+                    signature.key.to_hex().into(),
+                ],
+            );
+        }
+        if signed.signatures.len() > 1 {
+            for signature in &signed.signatures {
+                let owner: Option<(String,)> =
+                    sqlx::query_as("SELECT account FROM account_keys WHERE signing_key = $1")
+                        .bind(signature.key.to_hex())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if let Some(Ok(account)) = owner.map(|(a,)| AccountId::from_hex(&a))
+                    && account != body.signer
+                {
+                    parts.entry(account).or_default().cosigned = true;
+                }
+            }
+        }
+        for instruction in &body.instructions {
+            for account in instruction.accounts() {
+                if account != body.signer {
+                    parts.entry(account).or_default().named = true;
+                }
+            }
+        }
+        for (account, part) in &parts {
+            rows.push(
+                "INSERT INTO account_transactions \
+                 (account, height, position, sent, cosigned, named) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                [
+                    account.into(),
+                    height.into(),
+                    position.into(),
+                    part.sent.into(),
+                    part.cosigned.into(),
+                    part.named.into(),
+                ],
+            );
+        }
+        let context = |seq| Context {
+            height,
+            timestamp,
+            position,
+            seq,
+            tx: signed,
+        };
+        for (seq, event) in receipt.events.iter().enumerate() {
+            let seq = u32::try_from(seq).unwrap_or(u32::MAX);
+            let body = serde_json::to_value(event).unwrap_or_default();
+            let kind = body["type"].as_str().unwrap_or_default().to_string();
+            rows.push(
+                "INSERT INTO events (height, position, seq, module, kind, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                [
+                    height.into(),
+                    position.into(),
+                    seq.into(),
+                    event.module().into(),
+                    kind.as_str().into(),
+                    body.to_string().into(),
+                ],
+            );
+            let mut named = event.accounts();
+            named.sort();
+            named.dedup();
+            for account in &named {
+                rows.push(
+                    "INSERT INTO account_events (account, height, position, seq, kind) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                    [
+                        account.into(),
+                        height.into(),
+                        position.into(),
+                        seq.into(),
+                        kind.as_str().into(),
+                    ],
+                );
+            }
+            keys_of(event, &signed.body.instructions, height, rows);
+            for tables in self.tables() {
+                (tables.project)(&context(seq), event, rows);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The signing keys an identity event gives an account, kept so that later transactions signed
+/// with them are listed as co-signed by it.
+fn keys_of(event: &Event, instructions: &[Instruction], height: u64, rows: &mut Rows) {
+    let Event::Identity(event) = event else {
+        return;
+    };
+    let mut keys = Vec::new();
+    match event {
+        IdentityEvent::AccountRegistered { account, .. } => {
+            for instruction in instructions {
+                if let Instruction::Identity(
+                    IdentityInstruction::RegisterOfficial { key, .. }
+                    | IdentityInstruction::RegisterCitizen { key },
+                ) = instruction
+                    && key.account_id() == *account
+                {
+                    keys.push((*account, key.to_hex()));
+                }
+            }
+        }
+        IdentityEvent::KeyRotated { account, new_key } => keys.push((*account, new_key.to_hex())),
+        IdentityEvent::KeysChanged {
+            account, keys: new, ..
+        } => {
+            keys.extend(new.iter().map(|key| (*account, key.to_hex())));
+        }
+        IdentityEvent::RolesChanged { .. } | IdentityEvent::AccountDeactivated { .. } => {}
+    }
+    for (account, key) in keys {
+        rows.push(
+            "INSERT INTO account_keys (signing_key, account, since) VALUES ($1, $2, $3) \
+             ON CONFLICT (signing_key) DO UPDATE SET account = excluded.account, \
+             since = excluded.since",
+            [key.into(), (&account).into(), height.into()],
+        );
+    }
+}
+
+/// Runs `rows` in `tx`.
+async fn run(tx: &mut Transaction<'static, Any>, rows: &Rows) -> Result<(), IndexError> {
+    for (sql, values) in rows.statements() {
+        let mut query = sqlx::query(*sql);
+        for value in values {
+            query = match value {
+                Value::Int(v) => query.bind(*v),
+                Value::Text(v) => query.bind(v.as_str()),
+                Value::NullInt => query.bind(None::<i64>),
+                Value::NullText => query.bind(None::<String>),
+            };
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
