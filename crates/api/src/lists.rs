@@ -64,6 +64,15 @@ impl Source for NodeSource {
 
 /// Starts following `node` into `index` on the current runtime; the read model for the API.
 pub fn follow(node: NodeHandle, index: Index) -> Reads {
+    // The founding agencies' admins hold their keys from genesis, with no event to say so.
+    let keys = node
+        .genesis()
+        .agencies
+        .iter()
+        .flat_map(|agency| agency.admin_keys.iter())
+        .map(|key| (key.clone(), key.account_id()))
+        .collect();
+    let index = index.with_genesis_keys(keys);
     let progress = Arc::new(Progress::default());
     let source = NodeSource {
         finalized: tokio::sync::Mutex::new(node.subscribe()),
@@ -120,7 +129,7 @@ pub struct IndexStatus {
 async fn index_status(State(ledger): State<Ledger>) -> Result<Json<IndexStatus>, ApiError> {
     let reads = ledger.reads()?;
     let progress = &reads.progress;
-    let height = reads.index.applied().await?.map_or(0, |a| a.height);
+    let height = progress.applied();
     let tip = ledger.height();
     Ok(Json(IndexStatus {
         backend: reads.index.backend(),

@@ -114,6 +114,24 @@ fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The read model's files of a node (`data/index.sqlite` and its WAL), in bytes.
+fn index_bytes(data: &Path) -> u64 {
+    ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(data.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// How far node 0's read model is behind its chain, and how many transactions it has applied.
+fn index_progress(api: &Client) -> Option<(u64, u64)> {
+    let status = api.get_json("/v1/index").ok()?;
+    Some((
+        status["lag"].as_u64()?,
+        status["transactions_applied"].as_u64()?,
+    ))
+}
+
 fn dir_bytes(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
@@ -468,9 +486,15 @@ fn measure(
         .iter()
         .map(|c| cpu_seconds(c.id()).unwrap_or(0.0))
         .collect();
+    // The ledger's disk, without the read model's files (measured on their own).
+    let index_before: u64 = (0..args.validators)
+        .map(|i| index_bytes(&dir.join(format!("node{i}/data"))))
+        .sum();
     let disk_before: u64 = (0..args.validators)
         .map(|i| dir_bytes(&dir.join(format!("node{i}/data"))))
-        .sum();
+        .sum::<u64>()
+        .saturating_sub(index_before);
+    let indexed_before = index_progress(&apis[0]).map_or(0, |(_, applied)| applied);
     let submitted: Arc<Mutex<Vec<(Hash32, Instant)>>> =
         Arc::new(Mutex::new(Vec::with_capacity(total)));
     let taken: Arc<Mutex<Vec<(Hash32, Instant)>>> = Arc::new(Mutex::new(Vec::with_capacity(total)));
@@ -479,14 +503,24 @@ fn measure(
     // Resident memory as the chain grows: sampled every half second with the number of
     // transactions finalized so far.
     let memory: Arc<Mutex<Vec<MemorySample>>> = Arc::default();
+    // Node 0's read model: how many blocks it is behind, sampled with the memory.
+    let index_lags: Arc<Mutex<Vec<u64>>> = Arc::default();
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
     {
         let memory = memory.clone();
         let sampling = sampling.clone();
         let seen = seen.clone();
         let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+        let index_lags = index_lags.clone();
+        let api = apis[0].clone();
         std::thread::spawn(move || {
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some((lag, _)) = index_progress(&api) {
+                    index_lags
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(lag);
+                }
                 let finalized = seen.lock().unwrap_or_else(|p| p.into_inner()).len();
                 let rss = pids.iter().map(|p| current_rss(*p).unwrap_or(0)).collect();
                 memory
@@ -636,9 +670,28 @@ fn measure(
         .iter()
         .map(|c| peak_rss(c.id()).unwrap_or(0))
         .collect();
+    // Once the chain is final, how long node 0's read model takes to apply the rest.
+    let catch_up = Instant::now();
+    let mut index_caught_up_ms = None;
+    while catch_up.elapsed() < Duration::from_secs(120) {
+        if let Some((0, _)) = index_progress(&apis[0]) {
+            index_caught_up_ms = Some(catch_up.elapsed().as_secs_f64() * 1000.0);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let indexed = index_progress(&apis[0])
+        .map_or(0, |(_, applied)| applied)
+        .saturating_sub(indexed_before);
+    let mut lags = index_lags.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    lags.sort_unstable();
+    let index_after: u64 = (0..args.validators)
+        .map(|i| index_bytes(&dir.join(format!("node{i}/data"))))
+        .sum();
     let disk_after: u64 = (0..args.validators)
         .map(|i| dir_bytes(&dir.join(format!("node{i}/data"))))
-        .sum();
+        .sum::<u64>()
+        .saturating_sub(index_after);
 
     // A proof bundle for one of the documents: its size and the offline verification time.
     let bundle_bytes = apis[1].get_bytes(&format!("/v1/proofs/notary/{bundle_document}"))?;
@@ -691,6 +744,14 @@ fn measure(
         "rss_mib_after_tenth": mib(&rss_tenth),
         "rss_mib_at_end": mib(&rss_end),
         "disk_bytes_per_tx_per_validator": (disk_after.saturating_sub(disk_before)) as f64 / total as f64 / args.validators as f64,
+        "index": {
+            "transactions_applied": indexed,
+            "applied_tps": indexed as f64 / window,
+            "lag_blocks_p50": lags.get(lags.len() / 2).copied().unwrap_or(0),
+            "lag_blocks_max": lags.last().copied().unwrap_or(0),
+            "caught_up_ms_after_last_final": index_caught_up_ms,
+            "disk_bytes_per_tx": (index_after.saturating_sub(index_before)) as f64 / total as f64 / args.validators as f64,
+        },
         "signed_tx_bytes": tx_bytes,
         "ed25519_verifications_per_second_per_core": verifications,
         "ed25519_bound_tps": bound,
@@ -792,6 +853,14 @@ fn measure(
             report["disk_bytes_per_tx_per_validator"]
                 .as_f64()
                 .unwrap_or(0.0)
+        );
+        println!(
+            "read model (node 0)             {indexed} tx applied, {:.0} tx/s; lag p50 {} blocks, max {} blocks; caught up {} after the last was final; {:.0} bytes per tx",
+            indexed as f64 / window,
+            lags.get(lags.len() / 2).copied().unwrap_or(0),
+            lags.last().copied().unwrap_or(0),
+            index_caught_up_ms.map_or("not within 120 s".to_string(), |ms| format!("{ms:.0} ms")),
+            report["index"]["disk_bytes_per_tx"].as_f64().unwrap_or(0.0)
         );
         println!(
             "ed25519 verify, one core        {verifications:.0} /s (bound {bound:.0} tx/s for {} validators on {cores} cores)",

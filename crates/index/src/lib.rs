@@ -23,13 +23,16 @@ pub mod follow;
 pub mod project;
 pub mod query;
 pub mod schema;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 pub use project::{Context, Finalized, Rows, Tables, Value};
 
@@ -86,7 +89,7 @@ pub enum IndexError {
     },
     /// A migration applied earlier has different text now.
     #[error(
-        "migration {module}/{version} differs from the one this index applied: the build and the database disagree; rebuild the index"
+        "migration {module}/{version} differs from the one this index applied: the build and the database disagree; point [index] url at an empty database, or delete the SQLite file (the node builds the index again from the chain)"
     )]
     Migration {
         /// The module.
@@ -129,10 +132,17 @@ pub struct Applied {
 /// The read model's database, its migrations applied.
 #[derive(Clone)]
 pub struct Index {
+    /// For reads: lists, status.
     pool: AnyPool,
+    /// For writes: one connection (the follower's, a reset's, migrations).
+    writer: AnyPool,
+    /// A permit per reading connection: a list that finds none free is refused at once (busy)
+    /// rather than queued.
+    reads: Arc<Semaphore>,
     backend: Backend,
     tables: &'static [Tables],
     location: String,
+    genesis_keys: Arc<Vec<(String, AccountId)>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -158,42 +168,24 @@ impl Index {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_string(), redact(url))
         } else {
-            return Err(IndexError::Url(url.into()));
+            return Err(IndexError::Url(redact(url)));
         };
-        let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
-        let pool = match backend {
-            Backend::Sqlite => {
-                options
-                    .max_connections(SQLITE_CONNECTIONS)
-                    .after_connect(|connection, _| {
-                        Box::pin(async move {
-                            // WAL lets readers run beside the writer; NORMAL syncs at
-                            // checkpoints, which keeps every commit atomic (a crash loses at most
-                            // the newest blocks, which are applied again).
-                            connection
-                                .execute(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA busy_timeout = 5000;",
-                                )
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
-            Backend::Postgres => {
-                options
-                    .max_connections(POSTGRES_CONNECTIONS)
-                    .connect(&url)
-                    .await?
-            }
+        // Readers and the writer have pools of their own, so that no number of list requests
+        // can take the connection the follower writes with.
+        let readers = match backend {
+            Backend::Sqlite => SQLITE_CONNECTIONS,
+            Backend::Postgres => POSTGRES_CONNECTIONS,
         };
+        let reader = connect(backend, &url, readers).await?;
+        let writer = connect(backend, &url, 1).await?;
         let index = Self {
-            pool,
+            pool: reader,
+            writer,
+            reads: Arc::new(Semaphore::new(readers as usize)),
             backend,
             tables,
             location,
+            genesis_keys: Arc::new(Vec::new()),
         };
         schema::migrate(&index).await?;
         Ok(index)
@@ -214,16 +206,43 @@ impl Index {
         self.tables
     }
 
-    /// The connection pool, for the queries of [`query`] and the modules' own.
+    /// The readers' connection pool (lists go through [`Index::snapshot`], which bounds them).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// The last block applied, if any.
+    /// The writer's connection.
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// The reading permits.
+    pub(crate) fn reads(&self) -> &Arc<Semaphore> {
+        &self.reads
+    }
+
+    /// The same index, told the signing keys accounts hold from genesis (each agency's first
+    /// admins), which no event registers: written with block 1, so that a transaction they
+    /// co-sign is listed under them.
+    pub fn with_genesis_keys(
+        mut self,
+        keys: Vec<(civitas_core::crypto::PublicKey, AccountId)>,
+    ) -> Self {
+        self.genesis_keys = Arc::new(keys.into_iter().map(|(k, a)| (k.to_hex(), a)).collect());
+        self
+    }
+
+    /// See [`Index::with_genesis_keys`].
+    pub(crate) fn genesis_keys(&self) -> &[(String, AccountId)] {
+        &self.genesis_keys
+    }
+
+    /// The last block applied, if any (read on the writer's connection, which lists never
+    /// hold).
     pub async fn applied(&self) -> Result<Option<Applied>, IndexError> {
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT height, digest FROM index_applied WHERE singleton = 1")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
         row.map(|(height, digest)| {
             Ok(Applied {
@@ -239,7 +258,7 @@ impl Index {
     pub async fn chain(&self) -> Result<Option<Hash32>, IndexError> {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT chain FROM index_applied WHERE singleton = 1")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
         row.map(|(chain,)| {
             Hash32::from_hex(&chain)
@@ -262,7 +281,12 @@ impl Index {
     /// Empties every table of the index (the ledger's and the modules'), in one transaction,
     /// so that it is built again from block 1.
     pub async fn reset(&self) -> Result<(), IndexError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
+        // Waits for a batch the follower is writing to commit (its row lock), so that none of
+        // its rows outlive the reset.
+        sqlx::query("UPDATE index_applied SET height = height WHERE singleton = 1")
+            .execute(&mut *tx)
+            .await?;
         for table in schema::LEDGER_TABLES
             .iter()
             .chain(self.tables.iter().flat_map(|t| t.tables.iter()))
@@ -293,7 +317,38 @@ impl Index {
     /// Closes the connections.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
+}
+
+/// A pool of `connections` to the index at `url`.
+async fn connect(backend: Backend, url: &str, connections: u32) -> Result<AnyPool, IndexError> {
+    let options = AnyPoolOptions::new()
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .max_connections(connections);
+    let pool = match backend {
+        Backend::Sqlite => {
+            options
+                .after_connect(|connection, _| {
+                    Box::pin(async move {
+                        // WAL lets readers run beside the writer; NORMAL syncs at checkpoints,
+                        // which keeps every commit atomic (a crash loses at most the newest
+                        // blocks, which are applied again).
+                        connection
+                            .execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await?
+        }
+        Backend::Postgres => options.connect(url).await?,
+    };
+    Ok(pool)
 }
 
 /// A URL without its password.

@@ -8,12 +8,11 @@
 //! the height applied.
 
 use crate::{Index, IndexError, to_sql};
-use civitas_core::Instruction;
 use civitas_core::block::Block;
 use civitas_core::crypto::AccountId;
 use civitas_core::event::Event;
 use civitas_core::hash::Hash32;
-use civitas_core::identity::{IdentityEvent, IdentityInstruction};
+use civitas_core::identity::IdentityEvent;
 use civitas_core::receipt::{Receipt, TxOutcome};
 use civitas_core::time::TimestampMs;
 use civitas_core::tx::SignedTx;
@@ -148,6 +147,8 @@ pub struct Context<'a> {
     pub seq: u32,
     /// The transaction.
     pub tx: &'a SignedTx,
+    /// All the events of the transaction, in order (`seq` is the position of this one).
+    pub events: &'a [Event],
 }
 
 /// Most words of one text [`words`] keeps.
@@ -202,7 +203,12 @@ impl Index {
         let Some(last) = blocks.last() else {
             return Ok(());
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
+        // Take the write lock (SQLite) and the row's lock (PostgreSQL) before reading where the
+        // index stands, so that a reset cannot run between the read and the commit.
+        sqlx::query("UPDATE index_applied SET height = height WHERE singleton = 1")
+            .execute(&mut *tx)
+            .await?;
         let applied: Option<(i64, String, String)> =
             sqlx::query_as("SELECT height, chain, digest FROM index_applied WHERE singleton = 1")
                 .fetch_optional(&mut *tx)
@@ -217,6 +223,19 @@ impl Index {
             Some((height, _, digest)) => (crate::from_sql(height), Some(digest)),
             None => (0, None),
         };
+        let started = applied;
+        if started == 0 {
+            for (key, account) in self.genesis_keys() {
+                sqlx::query(
+                    "INSERT INTO account_keys (signing_key, account, since) VALUES ($1, $2, 0) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(key.as_str())
+                .bind(account.to_hex())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         for finalized in blocks {
             let header = &finalized.block.header;
             if header.height != applied + 1 {
@@ -251,16 +270,35 @@ impl Index {
             applied = header.height;
             parent = Some(finalized.digest.to_hex());
         }
-        sqlx::query(
-            "INSERT INTO index_applied (singleton, height, digest, chain) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (singleton) DO UPDATE SET height = excluded.height, \
-             digest = excluded.digest",
-        )
-        .bind(to_sql(last.block.header.height))
-        .bind(last.digest.to_hex())
-        .bind(chain.to_hex())
-        .execute(&mut *tx)
-        .await?;
+        // Record the height reached only if the index still stands where it was read: a
+        // reset in between leaves no row, and the batch is rolled back (and applied again).
+        let recorded = if started == 0 {
+            sqlx::query(
+                "INSERT INTO index_applied (singleton, height, digest, chain) \
+                 VALUES (1, $1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(to_sql(last.block.header.height))
+            .bind(last.digest.to_hex())
+            .bind(chain.to_hex())
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE index_applied SET height = $1, digest = $2 \
+                 WHERE singleton = 1 AND height = $3",
+            )
+            .bind(to_sql(last.block.header.height))
+            .bind(last.digest.to_hex())
+            .bind(to_sql(started))
+            .execute(&mut *tx)
+            .await?
+        };
+        if recorded.rows_affected() != 1 {
+            return Err(IndexError::Gap {
+                applied: started,
+                got: blocks[0].block.header.height,
+            });
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -354,6 +392,15 @@ impl Index {
                 timestamp.0.into(),
             ],
         );
+        let mut distinct = actions.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for action in distinct {
+            rows.push(
+                "INSERT INTO transaction_actions (action, height, position) VALUES ($1, $2, $3)",
+                [action.into(), height.into(), position.into()],
+            );
+        }
         // Who the transaction concerns: its signer, the accounts whose keys co-signed it (as
         // the index knows them at this height), and the accounts its instructions name.
         let mut parts: BTreeMap<AccountId, Part> = BTreeMap::new();
@@ -383,11 +430,17 @@ impl Index {
                 }
             }
         }
-        for instruction in &body.instructions {
-            for account in instruction.accounts() {
-                if account != body.signer {
-                    parts.entry(account).or_default().named = true;
-                }
+        // Named: by an instruction (a vendor a commitment is for), or by an event of the
+        // transaction (the vendor a payment reached, a bidder whose tender was awarded).
+        let events_name = receipt.events.iter().flat_map(|e| e.accounts());
+        for account in body
+            .instructions
+            .iter()
+            .flat_map(|i| i.accounts())
+            .chain(events_name)
+        {
+            if account != body.signer {
+                parts.entry(account).or_default().named = true;
             }
         }
         for (account, part) in &parts {
@@ -411,6 +464,7 @@ impl Index {
             position,
             seq,
             tx: signed,
+            events: &receipt.events,
         };
         for (seq, event) in receipt.events.iter().enumerate() {
             let seq = u32::try_from(seq).unwrap_or(u32::MAX);
@@ -444,7 +498,7 @@ impl Index {
                     ],
                 );
             }
-            keys_of(event, &signed.body.instructions, height, rows);
+            keys_of(event, height, rows);
             for tables in self.tables() {
                 (tables.project)(&context(seq), event, rows);
             }
@@ -454,39 +508,34 @@ impl Index {
 }
 
 /// The signing keys an identity event gives an account, kept so that later transactions signed
-/// with them are listed as co-signed by it.
-fn keys_of(event: &Event, instructions: &[Instruction], height: u64, rows: &mut Rows) {
+/// with them are listed as co-signed by it. An account's id is its first key's bytes; a key
+/// change replaces the keys it held.
+fn keys_of(event: &Event, height: u64, rows: &mut Rows) {
     let Event::Identity(event) = event else {
         return;
     };
-    let mut keys = Vec::new();
-    match event {
+    let (account, keys, replaces) = match event {
         IdentityEvent::AccountRegistered { account, .. } => {
-            for instruction in instructions {
-                if let Instruction::Identity(
-                    IdentityInstruction::RegisterOfficial { key, .. }
-                    | IdentityInstruction::RegisterCitizen { key },
-                ) = instruction
-                    && key.account_id() == *account
-                {
-                    keys.push((*account, key.to_hex()));
-                }
-            }
+            (account, vec![hex::encode(account.0)], false)
         }
-        IdentityEvent::KeyRotated { account, new_key } => keys.push((*account, new_key.to_hex())),
-        IdentityEvent::KeysChanged {
-            account, keys: new, ..
-        } => {
-            keys.extend(new.iter().map(|key| (*account, key.to_hex())));
+        IdentityEvent::KeyRotated { account, new_key } => (account, vec![new_key.to_hex()], true),
+        IdentityEvent::KeysChanged { account, keys, .. } => {
+            (account, keys.iter().map(|k| k.to_hex()).collect(), true)
         }
-        IdentityEvent::RolesChanged { .. } | IdentityEvent::AccountDeactivated { .. } => {}
+        IdentityEvent::RolesChanged { .. } | IdentityEvent::AccountDeactivated { .. } => return,
+    };
+    if replaces {
+        rows.push(
+            "DELETE FROM account_keys WHERE account = $1",
+            [account.into()],
+        );
     }
-    for (account, key) in keys {
+    for key in keys {
         rows.push(
             "INSERT INTO account_keys (signing_key, account, since) VALUES ($1, $2, $3) \
              ON CONFLICT (signing_key) DO UPDATE SET account = excluded.account, \
              since = excluded.since",
-            [key.into(), (&account).into(), height.into()],
+            [key.into(), account.into(), height.into()],
         );
     }
 }

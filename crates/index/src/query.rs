@@ -21,17 +21,34 @@ pub const PAGE_DEFAULT: u32 = 20;
 pub struct Snapshot {
     tx: Transaction<'static, Any>,
     height: u64,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
+
+/// Longest a list's query may run on PostgreSQL before it is cancelled.
+pub const STATEMENT_TIMEOUT_MS: u32 = 5_000;
 
 impl Index {
     /// A consistent view of the index (a read-only transaction; on PostgreSQL at the
     /// repeatable-read level, on SQLite the WAL snapshot its first read takes).
+    ///
+    /// At most one snapshot per reading connection is open at once; beyond that this answers
+    /// [`IndexError::Busy`] at once instead of queueing (the API answers 429).
     pub async fn snapshot(&self) -> Result<Snapshot, IndexError> {
+        let permit = self
+            .reads()
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| IndexError::Busy)?;
         let mut tx = self.pool().begin().await?;
         if self.backend() == crate::Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"
+            )))
+            .execute(&mut *tx)
+            .await?;
         }
         let height: Option<(i64,)> =
             sqlx::query_as("SELECT height FROM index_applied WHERE singleton = 1")
@@ -40,6 +57,7 @@ impl Index {
         Ok(Snapshot {
             tx,
             height: height.map_or(0, |(h,)| from_sql(h)),
+            _permit: permit,
         })
     }
 }
@@ -436,7 +454,8 @@ impl Snapshot {
         self.page(&listing, order, cursor, limit).await
     }
 
-    /// Transactions, by position in the chain.
+    /// Transactions, by position in the chain. Each filter is served by an index: an
+    /// account's rows, an action's rows, the failed ones.
     pub async fn transactions(
         &mut self,
         filter: &TxFilter,
@@ -444,8 +463,8 @@ impl Snapshot {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<TxItem>, IndexError> {
-        let mut listing = match &filter.account {
-            Some(account) => {
+        let mut listing = match (&filter.account, &filter.action) {
+            (Some(account), _) => {
                 let mut listing = Listing {
                     from: "account_transactions a JOIN transactions t \
                            ON t.height = a.height AND t.position = a.position",
@@ -464,9 +483,31 @@ impl Snapshot {
                     Some(Part::Named) => listing.filter.push_str(" AND a.named = 1"),
                     None => {}
                 }
+                if let Some(action) = &filter.action {
+                    listing.and(
+                        "EXISTS (SELECT 1 FROM transaction_actions x WHERE x.action = {} \
+                         AND x.height = a.height AND x.position = a.position)",
+                        action.into(),
+                    );
+                }
                 listing
             }
-            None => Listing {
+            (None, Some(action)) => {
+                let mut listing = Listing {
+                    from: "transaction_actions x JOIN transactions t \
+                           ON t.height = x.height AND t.position = x.position",
+                    filter: "1 = 1".into(),
+                    values: Vec::new(),
+                    columns: "t.height AS height, t.position AS position, t.hash AS hash, \
+                              t.signer AS signer, t.nonce AS nonce, t.actions AS actions, \
+                              t.outcome AS outcome, t.timestamp_ms AS timestamp_ms, \
+                              NULL AS sent, NULL AS cosigned, NULL AS named",
+                    key: &["x.height", "x.position"],
+                };
+                listing.and("x.action = {}", action.into());
+                listing
+            }
+            (None, None) => Listing {
                 from: "transactions t",
                 filter: "1 = 1".into(),
                 values: Vec::new(),
@@ -477,15 +518,6 @@ impl Snapshot {
                 key: &["t.height", "t.position"],
             },
         };
-        if let Some(action) = &filter.action {
-            // Names are `module.operation` in lowercase letters and `_`, which LIKE would
-            // read as a wildcard: escape it.
-            let pattern = format!("% {} %", action.replace('_', "\\_"));
-            listing.and(
-                "(' ' || t.actions || ' ') LIKE {} ESCAPE '\\'",
-                pattern.into(),
-            );
-        }
         match filter.failed {
             Some(true) => listing.filter.push_str(" AND t.outcome <> 'success'"),
             Some(false) => listing.filter.push_str(" AND t.outcome = 'success'"),

@@ -14,6 +14,7 @@ pub const LEDGER_TABLES: &[&str] = &[
     "index_applied",
     "blocks",
     "transactions",
+    "transaction_actions",
     "account_transactions",
     "transaction_keys",
     "account_keys",
@@ -51,6 +52,13 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
         PRIMARY KEY (height, position)
     );
     CREATE UNIQUE INDEX transactions_by_hash ON transactions (hash);
+    CREATE INDEX transactions_failed ON transactions (height, position) WHERE outcome <> 'success';
+    CREATE TABLE transaction_actions (
+        action TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        PRIMARY KEY (action, height, position)
+    );
     CREATE TABLE account_transactions (
         account TEXT NOT NULL,
         height BIGINT NOT NULL,
@@ -81,6 +89,7 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
         PRIMARY KEY (height, position, seq)
     );
     CREATE INDEX events_by_kind ON events (kind, height, position, seq);
+    CREATE INDEX events_by_module ON events (module, height, position, seq);
     CREATE TABLE account_events (
         account TEXT NOT NULL,
         height BIGINT NOT NULL,
@@ -102,7 +111,7 @@ pub(crate) async fn migrate(index: &Index) -> Result<(), IndexError> {
             PRIMARY KEY (module, version)
         )",
     )
-    .execute(index.pool())
+    .execute(index.writer())
     .await?;
     let parts = std::iter::once(("ledger", LEDGER_MIGRATIONS))
         .chain(index.tables().iter().map(|t| (t.module, t.migrations)));
@@ -110,7 +119,7 @@ pub(crate) async fn migrate(index: &Index) -> Result<(), IndexError> {
         for (number, text) in migrations.iter().enumerate() {
             let version = number as i64 + 1;
             let checksum = Hash32::sha256(text.as_bytes()).to_hex();
-            let mut tx = index.pool().begin().await?;
+            let mut tx = index.writer().begin().await?;
             let applied: Option<(String,)> = sqlx::query_as(
                 "SELECT checksum FROM index_migrations WHERE module = $1 AND version = $2",
             )

@@ -430,6 +430,13 @@ async fn proposals(
     {
         return Err(ApiError::bad_request("status is open or executed"));
     }
+    if query.agency.as_ref().is_some_and(|a| a.len() > 64)
+        || query.action.as_ref().is_some_and(|a| a.len() > 64)
+    {
+        return Err(ApiError::bad_request(
+            "agency and action are at most 64 characters each",
+        ));
+    }
     let filter = crate::index::ProposalFilter {
         status: query.status,
         agency: query.agency,

@@ -31,9 +31,13 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX notary_documents_by_agency ON notary_documents (agency, height, position, seq);
     CREATE TABLE notary_title_words (
         word TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
         document TEXT NOT NULL,
-        PRIMARY KEY (word, document)
-    );",
+        PRIMARY KEY (word, height, position, seq)
+    );
+    CREATE INDEX notary_title_words_by_document ON notary_title_words (word, document);",
 ];
 
 /// What a notary event writes.
@@ -65,9 +69,15 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             );
             for word in words(title) {
                 rows.push(
-                    "INSERT INTO notary_title_words (word, document) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                    [word.into(), document.into()],
+                    "INSERT INTO notary_title_words (word, height, position, seq, document) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    [
+                        word.into(),
+                        ctx.height.into(),
+                        ctx.position.into(),
+                        ctx.seq.into(),
+                        document.into(),
+                    ],
                 );
             }
         }
@@ -141,14 +151,30 @@ pub async fn documents(
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<Page<DocumentItem>, IndexError> {
-    let mut listing = Listing {
-        from: "notary_documents d",
-        filter: "1 = 1".into(),
-        values: Vec::new(),
-        columns: "d.document AS document, d.issuer AS issuer, d.agency AS agency, \
-                  d.title AS title, d.height AS height, d.position AS position, d.seq AS seq, \
-                  d.timestamp_ms AS timestamp_ms, d.revoked_height AS revoked_height",
-        key: &["d.height", "d.position", "d.seq"],
+    const COLUMNS: &str = "d.document AS document, d.issuer AS issuer, \
+        d.agency AS agency, d.title AS title, d.height AS height, d.position AS position, \
+        d.seq AS seq, d.timestamp_ms AS timestamp_ms, d.revoked_height AS revoked_height";
+    // A search runs down the first word's rows in chain order; the other words are looked up
+    // by document.
+    let mut listing = match filter.words.first() {
+        Some(first) => {
+            let mut listing = Listing {
+                from: "notary_title_words w JOIN notary_documents d ON d.document = w.document",
+                filter: "1 = 1".into(),
+                values: Vec::new(),
+                columns: COLUMNS,
+                key: &["w.height", "w.position", "w.seq"],
+            };
+            listing.and("w.word = {}", Value::from(first));
+            listing
+        }
+        None => Listing {
+            from: "notary_documents d",
+            filter: "1 = 1".into(),
+            values: Vec::new(),
+            columns: COLUMNS,
+            key: &["d.height", "d.position", "d.seq"],
+        },
     };
     if let Some(issuer) = &filter.issuer {
         listing.and("d.issuer = {}", issuer.into());
@@ -156,10 +182,10 @@ pub async fn documents(
     if let Some(agency) = &filter.agency {
         listing.and("d.agency = {}", agency.into());
     }
-    for word in &filter.words {
+    for word in filter.words.iter().skip(1) {
         listing.and(
-            "EXISTS (SELECT 1 FROM notary_title_words w WHERE w.document = d.document \
-             AND w.word = {})",
+            "EXISTS (SELECT 1 FROM notary_title_words o WHERE o.word = {} \
+             AND o.document = d.document)",
             Value::from(word),
         );
     }

@@ -20,6 +20,9 @@ pub fn routes() -> OpenApiRouter<Ledger> {
         .routes(routes!(document_bundle))
 }
 
+/// Most words one search looks for.
+pub const SEARCH_WORDS_MAX: usize = 8;
+
 /// `?issuer=&agency=&q=`.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -69,10 +72,19 @@ async fn documents(
                     "q holds no word to search for (words of 2 to 32 letters or digits)",
                 ));
             }
+            if words.len() > SEARCH_WORDS_MAX {
+                return Err(ApiError::bad_request(format!(
+                    "q holds {} words; search with at most {SEARCH_WORDS_MAX}",
+                    words.len()
+                )));
+            }
             words
         }
         None => Vec::new(),
     };
+    if query.agency.as_ref().is_some_and(|a| a.len() > 64) {
+        return Err(ApiError::bad_request("agency is at most 64 characters"));
+    }
     let filter = crate::index::DocumentFilter {
         issuer,
         agency: query.agency,

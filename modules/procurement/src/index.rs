@@ -49,23 +49,33 @@ pub const MIGRATIONS: &[&str] = &[
     );",
 ];
 
-/// The method of the planned tender an event reports: the `plan` instruction of its
-/// transaction with the same title and estimate.
-fn method_of(ctx: &Context<'_>, title: &str, estimated: u64) -> &'static str {
+/// The method of the planned tender the event at `ctx.seq` reports: a transaction's `plan`
+/// instructions each report exactly one `TenderPlanned`, in order, and a transaction applies
+/// whole or not at all, so the k-th such event is the k-th `plan`.
+fn method_of(ctx: &Context<'_>) -> &'static str {
+    let k = ctx
+        .events
+        .iter()
+        .take(ctx.seq as usize)
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Procurement(ProcurementEvent::TenderPlanned { .. })
+            )
+        })
+        .count();
     ctx.tx
         .body
         .instructions
         .iter()
-        .find_map(|instruction| match instruction {
-            Instruction::Procurement(ProcurementInstruction::Plan {
-                title: t,
-                estimated: e,
-                method,
-                ..
-            }) if t == title && e.amount == estimated => Some(method.ocds()),
+        .filter_map(|instruction| match instruction {
+            Instruction::Procurement(ProcurementInstruction::Plan { method, .. }) => {
+                Some(method.ocds())
+            }
             _ => None,
         })
-        .unwrap_or("open")
+        .nth(k)
+        .unwrap_or("unknown")
 }
 
 /// What a procurement event writes.
@@ -89,7 +99,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
                 (*tender).into(),
                 agency.into(),
                 title.into(),
-                method_of(ctx, title, estimated.amount).into(),
+                method_of(ctx).into(),
                 estimated.amount.into(),
                 estimated.currency.as_str().into(),
                 at.into(),

@@ -124,6 +124,9 @@ pub async fn tenders(
             "stage is one of planned, tendering, awarded, contracted, cancelled",
         ));
     }
+    if query.agency.as_ref().is_some_and(|a| a.len() > 64) {
+        return Err(ApiError::bad_request("agency is at most 64 characters"));
+    }
     let filter = crate::index::TenderFilter {
         stage: query.stage,
         agency: query.agency,

@@ -36,9 +36,12 @@ pub const MIGRATIONS: &[&str] = &[
         tx TEXT NOT NULL
     );
     CREATE INDEX treasury_entries_by_year ON treasury_entries (year, entry);
-    CREATE INDEX treasury_entries_by_vendor ON treasury_entries (vendor, kind, timestamp_ms, entry);
-    CREATE INDEX treasury_entries_by_agency ON treasury_entries (agency, kind, timestamp_ms, entry);
-    CREATE INDEX treasury_entries_by_kind ON treasury_entries (kind, timestamp_ms, entry);",
+    CREATE INDEX treasury_entries_by_vendor ON treasury_entries (vendor, entry);
+    CREATE INDEX treasury_entries_by_agency ON treasury_entries (agency, entry);
+    CREATE INDEX treasury_entries_by_kind ON treasury_entries (kind, entry);
+    CREATE INDEX treasury_entries_by_time ON treasury_entries (timestamp_ms, entry);
+    CREATE INDEX treasury_entries_year_vendors ON treasury_entries (year, vendor);
+    CREATE INDEX treasury_entries_year_appropriations ON treasury_entries (year, appropriation);",
 ];
 
 /// What a treasury event writes.
@@ -197,34 +200,46 @@ pub async fn entries(
     if let Some(vendor) = &filter.vendor {
         listing.and("vendor = {}", vendor.into());
     }
+    // Entries are numbered in the order their blocks were made, and block times only grow:
+    // a period is a range of entry numbers, found from the time index.
     if let Some(from) = filter.from_ms {
-        listing.and("timestamp_ms >= {}", from.into());
+        listing.and(
+            "entry >= (SELECT MIN(entry) FROM treasury_entries WHERE timestamp_ms >= {})",
+            from.into(),
+        );
     }
     if let Some(to) = filter.to_ms {
-        listing.and("timestamp_ms < {}", to.into());
+        listing.and(
+            "entry < COALESCE((SELECT MIN(entry) FROM treasury_entries WHERE timestamp_ms >= {}), \
+             9223372036854775807)",
+            to.into(),
+        );
     }
     snapshot.page(&listing, order, cursor, limit).await
 }
 
-/// The vendors paid or committed to in a fiscal year.
+/// Most vendors or appropriations of a year a breakdown reads.
+pub const YEAR_VALUES_MAX: u32 = 100_000;
+
+/// The vendors paid or committed to in a fiscal year (the first [`YEAR_VALUES_MAX`] by id).
 pub async fn vendors_of(snapshot: &mut Snapshot, year: u32) -> Result<Vec<String>, IndexError> {
     let rows = snapshot
         .fetch(
             "SELECT DISTINCT vendor FROM treasury_entries WHERE year = $1 AND vendor IS NOT NULL \
-             ORDER BY vendor",
-            &[year.into()],
+             ORDER BY vendor LIMIT $2",
+            &[year.into(), YEAR_VALUES_MAX.into()],
         )
         .await?;
     rows.iter().map(|row| text(row, "vendor")).collect()
 }
 
-/// The appropriations of a fiscal year, by number.
+/// The appropriations of a fiscal year, by number (the first [`YEAR_VALUES_MAX`]).
 pub async fn appropriations_of(snapshot: &mut Snapshot, year: u32) -> Result<Vec<u64>, IndexError> {
     let rows = snapshot
         .fetch(
             "SELECT DISTINCT appropriation FROM treasury_entries WHERE year = $1 \
-             ORDER BY appropriation",
-            &[year.into()],
+             ORDER BY appropriation LIMIT $2",
+            &[year.into(), YEAR_VALUES_MAX.into()],
         )
         .await?;
     rows.iter().map(|row| int(row, "appropriation")).collect()

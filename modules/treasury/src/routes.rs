@@ -422,6 +422,9 @@ pub async fn entries(
             KINDS.join(", ")
         )));
     }
+    if query.agency.as_ref().is_some_and(|a| a.len() > 64) {
+        return Err(ApiError::bad_request("agency is at most 64 characters"));
+    }
     let vendor = query
         .vendor
         .as_deref()
@@ -700,6 +703,58 @@ const ENTRIES_CSV_HEADER: &str = "entry,date,kind,fiscal_year,agency,programme,c
 /// Entries of `entries.csv` read at once.
 const ENTRIES_CSV_PAGE: u32 = 100;
 
+/// `entries.csv` of `year`, a page at a time: the year's entries are numbered in the read model
+/// and read from the ledger, so the file streams however many there are. `permit` is held until
+/// the file ends.
+fn entries_csv(
+    ledger: Ledger,
+    year: u32,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> impl futures::Stream<Item = Result<String, std::io::Error>> {
+    let start = (
+        ledger,
+        Some(ENTRIES_CSV_HEADER.to_string()),
+        None::<String>,
+        false,
+        permit,
+    );
+    futures::stream::unfold(
+        start,
+        move |(ledger, header, cursor, done, permit)| async move {
+            if let Some(header) = header {
+                return Some((Ok(header), (ledger, None, cursor, done, permit)));
+            }
+            if done {
+                return None;
+            }
+            let mut page = entries_csv_page(&ledger, year, cursor.as_deref()).await;
+            // Lists busy for a moment: wait for a reading slot rather than cut the file short.
+            for _ in 0..25 {
+                match &page {
+                    Err(e) if e.status == axum::http::StatusCode::TOO_MANY_REQUESTS => {
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        page = entries_csv_page(&ledger, year, cursor.as_deref()).await;
+                    }
+                    _ => break,
+                }
+            }
+            match page {
+                Ok((chunk, next)) => {
+                    let done = next.is_none();
+                    Some((Ok(chunk), (ledger, None, next, done, permit)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e.message, "entries.csv stopped");
+                    Some((
+                        Err(std::io::Error::other(e.message)),
+                        (ledger, None, None, true, permit),
+                    ))
+                }
+            }
+        },
+    )
+}
+
 /// The lines of the next entries of `year` after `cursor`, and the cursor after them.
 async fn entries_csv_page(
     ledger: &Ledger,
@@ -778,6 +833,7 @@ async fn entries_csv_page(
 )]
 pub async fn export(
     State(ledger): State<Ledger>,
+    axum::Extension(budgets): axum::Extension<civitas_kit::http::Budgets>,
     Path((year, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let year = parse_year(&year)?;
@@ -816,40 +872,12 @@ pub async fn export(
             Ok(csv(out))
         }
         "entries.csv" => {
-            // The year's entries are numbered in the read model and read from the ledger, a
-            // page at a time, so the file streams however many there are.
-            let stream = futures::stream::unfold(
-                (
-                    ledger,
-                    Some(ENTRIES_CSV_HEADER.to_string()),
-                    None::<String>,
-                    false,
-                ),
-                move |(ledger, header, cursor, done)| async move {
-                    if let Some(header) = header {
-                        return Some((Ok(header), (ledger, None, cursor, done)));
-                    }
-                    if done {
-                        return None;
-                    }
-                    match entries_csv_page(&ledger, year, cursor.as_deref()).await {
-                        Ok((chunk, next)) => {
-                            let done = next.is_none();
-                            Some((Ok(chunk), (ledger, None, next, done)))
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e.message, "entries.csv stopped");
-                            Some((
-                                Err(std::io::Error::other(e.message)),
-                                (ledger, None, None, true),
-                            ))
-                        }
-                    }
-                },
-            );
+            // A download counts as an event stream while it lasts (the node serves a bounded
+            // number at once).
+            let permit = budgets.stream()?;
             Ok((
                 [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-                axum::body::Body::from_stream(stream),
+                axum::body::Body::from_stream(entries_csv(ledger, year, permit)),
             )
                 .into_response())
         }
