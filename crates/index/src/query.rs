@@ -73,16 +73,10 @@ impl Snapshot {
     /// `sql` is assembled by this build's code from fixed fragments; what a request chooses
     /// goes in `values`, never into the text.
     pub async fn fetch(&mut self, sql: &str, values: &[Value]) -> Result<Vec<AnyRow>, IndexError> {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
-        for value in values {
-            query = match value {
-                Value::Int(v) => query.bind(*v),
-                Value::Text(v) => query.bind(v.as_str()),
-                Value::NullInt => query.bind(None::<i64>),
-                Value::NullText => query.bind(None::<String>),
-            };
-        }
-        Ok(query.fetch_all(&mut *self.tx).await?)
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+        Ok(crate::project::bind(query, values)
+            .fetch_all(&mut *self.tx)
+            .await?)
     }
 
     /// A page of `query`: the rows after `cursor` in `order`, at most `limit`.
