@@ -117,6 +117,12 @@ impl From<&Hash32> for Value {
 }
 
 /// Statements a projection asks the index to run, in order, inside the block's transaction.
+///
+/// The index runs a batch's inserts many rows to a statement: within a run of consecutive
+/// plain inserts (`INSERT INTO t (…) VALUES (…)`, optionally `ON CONFLICT … DO NOTHING`), the
+/// rows of each table go together, so a module's inserts into different tables must commute
+/// (no triggers, no foreign keys, no reads in an insert). Updates, deletes and inserts that
+/// update on conflict run where they stand.
 #[derive(Default, Debug)]
 pub struct Rows {
     statements: Vec<(&'static str, Vec<Value>)>,
@@ -656,15 +662,24 @@ const ROWS_PER_STATEMENT: usize = 100;
 const PARAMETERS_MAX: usize = 30_000;
 
 /// An insert's text around its row: `INSERT INTO t (…) VALUES `, `(…)` and what follows;
-/// `None` for a statement that cannot take several rows (not an insert, or one whose conflict
-/// updates: PostgreSQL refuses to update a row twice in one statement).
+/// `None` for a statement that must run alone. Only the plainest inserts take several rows:
+/// one row of parameters and literals (no subquery, whose read could move past other
+/// inserts), followed by nothing or by `ON CONFLICT [(…)] DO NOTHING` (PostgreSQL refuses to
+/// update one row twice in a statement, so an insert that updates on conflict runs alone).
 fn multi_row(sql: &str) -> Option<(&str, &str, &str)> {
-    if !sql.starts_with("INSERT INTO ") || sql.contains("DO UPDATE") {
+    let rest = sql.strip_prefix("INSERT INTO ")?;
+    let name_end = rest.find(' ')?;
+    let table = &rest[..name_end];
+    if table.is_empty() || !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
         return None;
     }
     let open = sql.find(" VALUES (")? + " VALUES ".len();
+    if sql[open..].contains(" VALUES (") {
+        return None;
+    }
     let mut depth = 0;
     let mut quoted = false;
+    let mut close = None;
     for (i, c) in sql[open..].char_indices() {
         match c {
             '\'' => quoted = !quoted,
@@ -672,14 +687,54 @@ fn multi_row(sql: &str) -> Option<(&str, &str, &str)> {
             ')' if !quoted => {
                 depth -= 1;
                 if depth == 0 {
-                    let close = open + i + 1;
-                    return Some((&sql[..open], &sql[open..close], &sql[close..]));
+                    close = Some(open + i + 1);
+                    break;
                 }
             }
             _ => {}
         }
     }
-    None
+    let close = close?;
+    let (tuple, tail) = (&sql[open..close], &sql[close..]);
+    // A `$` inside a literal would be taken for a parameter when rows are renumbered.
+    let mut literal = false;
+    for c in tuple.chars() {
+        match c {
+            '\'' => literal = !literal,
+            '$' if literal => return None,
+            _ => {}
+        }
+    }
+    if tuple.to_ascii_uppercase().contains("SELECT") {
+        return None;
+    }
+    let tail_ok = tail.is_empty() || {
+        let words: Vec<&str> = tail.split_whitespace().collect();
+        match words.as_slice() {
+            ["ON", "CONFLICT", "DO", "NOTHING"] => true,
+            ["ON", "CONFLICT", .., "DO", "NOTHING"] => {
+                let target = words[2..words.len() - 2].join(" ");
+                target.starts_with('(')
+                    && target.ends_with(')')
+                    && !target.contains('$')
+                    && !target.to_ascii_uppercase().contains("SELECT")
+            }
+            _ => false,
+        }
+    };
+    tail_ok.then_some((&sql[..open], tuple, tail))
+}
+
+/// The highest `$n` of `sql`.
+fn highest_parameter(sql: &str) -> usize {
+    sql.split('$')
+        .skip(1)
+        .filter_map(|part| {
+            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<usize>().ok()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// `tuple` with each `$n` raised by `offset` and written `{mark}n`. SQLite is given `?n`: it
@@ -715,7 +770,10 @@ async fn execute_rows(
     rows: Vec<Vec<Value>>,
 ) -> Result<(), IndexError> {
     let width = rows.first().map_or(0, Vec::len).max(1);
-    let (Some((head, tuple, tail)), true) = (multi_row(sql), rows.len() > 1) else {
+    // Every row must fill the statement's parameters exactly, or a row's missing values would
+    // be bound as another row's.
+    let uniform = rows.iter().all(|r| r.len() == width) && highest_parameter(sql) == width;
+    let (Some((head, tuple, tail)), true) = (multi_row(sql), rows.len() > 1 && uniform) else {
         for values in rows {
             bind(sqlx::query(sql), &values).execute(&mut **tx).await?;
         }
@@ -759,6 +817,19 @@ pub(crate) fn bind<'q>(
 mod statements {
     use super::*;
 
+    /// The ledger's own inserts all take many rows.
+    #[test]
+    fn the_ledger_s_inserts_take_many_rows() {
+        for sql in [
+            "INSERT INTO transaction_keys (height, position, signing_key) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+            "INSERT INTO account_events (account, height, position, seq, kind) \
+             VALUES ($1, $2, $3, $4, $5)",
+        ] {
+            assert!(multi_row(sql).is_some(), "{sql}");
+        }
+    }
+
     #[test]
     fn inserts_take_many_rows_and_renumber_their_parameters() {
         let sql = "INSERT INTO t (a, b, c, d) VALUES ($1, 'x(', $2, $2) ON CONFLICT DO NOTHING";
@@ -769,6 +840,20 @@ mod statements {
         assert_eq!(renumber(tuple, 2, '$'), "($3, 'x(', $4, $4)");
         assert_eq!(renumber("($9, $10)", 10, '?'), "(?19, ?20)");
         assert!(multi_row("UPDATE t SET a = $1").is_none());
+        for alone in [
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT (a) DO UPDATE SET a = excluded.a",
+            "INSERT INTO t (a) VALUES ($1) on conflict (a) do update set a = 1",
+            "INSERT INTO t (a) VALUES ((SELECT MAX(a) FROM u))",
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT (a) DO NOTHING RETURNING $2",
+            "INSERT INTO t (a, b) VALUES ($1, '$2')",
+            "INSERT INTO t (a) VALUES ($1); INSERT INTO t (a) VALUES ($2)",
+        ] {
+            assert!(multi_row(alone).is_none(), "{alone}");
+        }
+        assert_eq!(
+            highest_parameter("INSERT INTO t (a, b) VALUES ($1, $12, $3)"),
+            12
+        );
         assert_eq!(
             table_of("INSERT INTO notary_documents (a) VALUES ($1)"),
             "notary_documents"
