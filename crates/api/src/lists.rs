@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use civitas_consensus::service::NodeHandle;
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
-use civitas_kit::http::{ApiError, ErrorBody, Page, PageQuery, listed};
+use civitas_kit::http::{ApiError, ErrorBody, Page, PageQuery, account_query, listed};
 use civitas_kit::index::follow::{Later, Progress, Source};
 use civitas_kit::index::query::{
     BlockFilter, BlockItem, EventFilter, EventItem, Part, TxFilter, TxItem,
@@ -217,9 +217,10 @@ struct TxQuery {
     failed: Option<bool>,
 }
 
+/// An account named by the path or the query.
 fn account_param(text: &str) -> Result<AccountId, ApiError> {
-    AccountId::from_hex(text)
-        .map_err(|_| ApiError::bad_request("account must be 64 hexadecimal characters"))
+    account_query(Some(text), "account")?
+        .ok_or_else(|| ApiError::bad_request("account must be 64 hexadecimal characters"))
 }
 
 fn tx_filter(query: TxQuery, account: Option<AccountId>) -> Result<TxFilter, ApiError> {

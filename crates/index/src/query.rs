@@ -382,6 +382,17 @@ impl Keyed for EventItem {
     }
 }
 
+/// A transaction's columns in a list (`t` is `transactions`), with no account's part.
+const TX_COLUMNS: &str = "t.height AS height, t.position AS position, t.hash AS hash, \
+    t.signer AS signer, t.nonce AS nonce, t.actions AS actions, t.outcome AS outcome, \
+    t.timestamp_ms AS timestamp_ms, NULL AS sent, NULL AS cosigned, NULL AS named";
+
+/// A transaction's columns in an account's list (`a` is `account_transactions`).
+const TX_OF_ACCOUNT_COLUMNS: &str = "t.height AS height, t.position AS position, \
+    t.hash AS hash, t.signer AS signer, t.nonce AS nonce, t.actions AS actions, \
+    t.outcome AS outcome, t.timestamp_ms AS timestamp_ms, a.sent AS sent, \
+    a.cosigned AS cosigned, a.named AS named";
+
 /// Which blocks to list.
 #[derive(Clone, Debug, Default)]
 pub struct BlockFilter {
@@ -464,10 +475,7 @@ impl Snapshot {
                            ON t.height = a.height AND t.position = a.position",
                     filter: "1 = 1".into(),
                     values: Vec::new(),
-                    columns: "t.height AS height, t.position AS position, t.hash AS hash, \
-                              t.signer AS signer, t.nonce AS nonce, t.actions AS actions, \
-                              t.outcome AS outcome, t.timestamp_ms AS timestamp_ms, \
-                              a.sent AS sent, a.cosigned AS cosigned, a.named AS named",
+                    columns: TX_OF_ACCOUNT_COLUMNS,
                     key: &["a.height", "a.position"],
                 };
                 listing.and("a.account = {}", account.into());
@@ -492,10 +500,7 @@ impl Snapshot {
                            ON t.height = x.height AND t.position = x.position",
                     filter: "1 = 1".into(),
                     values: Vec::new(),
-                    columns: "t.height AS height, t.position AS position, t.hash AS hash, \
-                              t.signer AS signer, t.nonce AS nonce, t.actions AS actions, \
-                              t.outcome AS outcome, t.timestamp_ms AS timestamp_ms, \
-                              NULL AS sent, NULL AS cosigned, NULL AS named",
+                    columns: TX_COLUMNS,
                     key: &["x.height", "x.position"],
                 };
                 listing.and("x.action = {}", action.into());
@@ -505,10 +510,7 @@ impl Snapshot {
                 from: "transactions t",
                 filter: "1 = 1".into(),
                 values: Vec::new(),
-                columns: "t.height AS height, t.position AS position, t.hash AS hash, \
-                          t.signer AS signer, t.nonce AS nonce, t.actions AS actions, \
-                          t.outcome AS outcome, t.timestamp_ms AS timestamp_ms, \
-                          NULL AS sent, NULL AS cosigned, NULL AS named",
+                columns: TX_COLUMNS,
                 key: &["t.height", "t.position"],
             },
         };
@@ -573,8 +575,7 @@ impl Snapshot {
     pub async fn transaction(&mut self, hash: &str) -> Result<Option<TxItem>, IndexError> {
         let rows = self
             .fetch(
-                "SELECT height, position, hash, signer, nonce, actions, outcome, timestamp_ms, \
-                 NULL AS sent, NULL AS cosigned, NULL AS named FROM transactions WHERE hash = $1",
+                &format!("SELECT {TX_COLUMNS} FROM transactions t WHERE t.hash = $1"),
                 &[Value::from(hash)],
             )
             .await?;

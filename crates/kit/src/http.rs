@@ -135,6 +135,27 @@ impl From<civitas_index::IndexError> for ApiError {
     }
 }
 
+/// An account a list is filtered by (`?vendor=<64 hex digits>`), or 400 naming the parameter.
+pub fn account_query(
+    text: Option<&str>,
+    what: &str,
+) -> Result<Option<civitas_core::crypto::AccountId>, ApiError> {
+    text.map(civitas_core::crypto::AccountId::from_hex)
+        .transpose()
+        .map_err(|_| ApiError::bad_request(format!("{what} must be 64 hexadecimal characters")))
+}
+
+/// A name a list is filtered by (`?agency=`): at most 64 characters, or 400 naming the
+/// parameter.
+pub fn name_query(text: Option<String>, what: &str) -> Result<Option<String>, ApiError> {
+    match text {
+        Some(t) if t.len() > 64 => Err(ApiError::bad_request(format!(
+            "{what} is at most 64 characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
 /// A consistent view of the node's read model, for one list.
 pub async fn snapshot(ledger: &Ledger) -> Result<civitas_index::query::Snapshot, ApiError> {
     Ok(ledger.reads()?.index.snapshot().await?)

@@ -16,6 +16,7 @@ use civitas_kit::authz::{
 };
 use civitas_kit::http::{
     ApiError, ErrorBody, Page, PageQuery, ProofQuery, StateValue, found_or_404, key, listed,
+    name_query,
 };
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
@@ -430,17 +431,10 @@ async fn proposals(
     {
         return Err(ApiError::bad_request("status is open or executed"));
     }
-    if query.agency.as_ref().is_some_and(|a| a.len() > 64)
-        || query.action.as_ref().is_some_and(|a| a.len() > 64)
-    {
-        return Err(ApiError::bad_request(
-            "agency and action are at most 64 characters each",
-        ));
-    }
     let filter = crate::index::ProposalFilter {
         status: query.status,
-        agency: query.agency,
-        action: query.action,
+        agency: name_query(query.agency, "agency")?,
+        action: name_query(query.action, "action")?,
     };
     listed(
         &ledger,

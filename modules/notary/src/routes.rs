@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use civitas_kit::http::{
-    ApiError, Binary, ErrorBody, Page, PageQuery, ProofQuery, StateValue, bundle_response,
-    found_or_404, listed, parse_hash,
+    ApiError, Binary, ErrorBody, Page, PageQuery, ProofQuery, StateValue, account_query,
+    bundle_response, found_or_404, listed, name_query, parse_hash,
 };
 use civitas_kit::ledger::Ledger;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,12 +55,7 @@ async fn documents(
     Query(query): Query<DocumentsQuery>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<crate::index::DocumentItem>>, ApiError> {
-    let issuer = query
-        .issuer
-        .as_deref()
-        .map(civitas_core::crypto::AccountId::from_hex)
-        .transpose()
-        .map_err(|_| ApiError::bad_request("issuer must be 64 hexadecimal characters"))?;
+    let issuer = account_query(query.issuer.as_deref(), "issuer")?;
     let words = match query.q.as_deref() {
         Some(q) if q.len() > 200 => {
             return Err(ApiError::bad_request("q is at most 200 characters"));
@@ -82,12 +77,9 @@ async fn documents(
         }
         None => Vec::new(),
     };
-    if query.agency.as_ref().is_some_and(|a| a.len() > 64) {
-        return Err(ApiError::bad_request("agency is at most 64 characters"));
-    }
     let filter = crate::index::DocumentFilter {
         issuer,
-        agency: query.agency,
+        agency: name_query(query.agency, "agency")?,
         words,
     };
     listed(

@@ -16,8 +16,8 @@ use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_identity::state::{Agency, agency_key};
 use civitas_kit::http::{
-    ApiError, Budgets, ErrorBody, ListQuery, Page, PageQuery, WithProof, listed, must,
-    parse_number, proof_url, record,
+    ApiError, Budgets, ErrorBody, ListQuery, Page, PageQuery, WithProof, account_query, listed,
+    must, name_query, parse_number, proof_url, record,
 };
 use civitas_kit::ledger::Ledger;
 use civitas_treasury::routes::EXPORT_MAX;
@@ -91,12 +91,6 @@ pub struct TendersQuery {
     pub bidder: Option<String>,
 }
 
-fn account_param(text: Option<&str>, what: &str) -> Result<Option<AccountId>, ApiError> {
-    text.map(AccountId::from_hex)
-        .transpose()
-        .map_err(|_| ApiError::bad_request(format!("{what} must be 64 hexadecimal characters")))
-}
-
 /// `GET /v1/procurement/tenders`: newest first, from the read model.
 #[utoipa::path(
     get,
@@ -124,14 +118,11 @@ pub async fn tenders(
             "stage is one of planned, tendering, awarded, contracted, cancelled",
         ));
     }
-    if query.agency.as_ref().is_some_and(|a| a.len() > 64) {
-        return Err(ApiError::bad_request("agency is at most 64 characters"));
-    }
     let filter = crate::index::TenderFilter {
         stage: query.stage,
-        agency: query.agency,
-        vendor: account_param(query.vendor.as_deref(), "vendor")?,
-        bidder: account_param(query.bidder.as_deref(), "bidder")?,
+        agency: name_query(query.agency, "agency")?,
+        vendor: account_query(query.vendor.as_deref(), "vendor")?,
+        bidder: account_query(query.bidder.as_deref(), "bidder")?,
     };
     listed(
         &ledger,

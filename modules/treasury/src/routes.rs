@@ -21,8 +21,8 @@ use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::money::{Currency, format_amount};
 use civitas_kit::http::{
-    ApiError, ErrorBody, ListQuery, Page, PageQuery, WithProof, listed, must, parse_number, record,
-    snapshot,
+    ApiError, ErrorBody, ListQuery, Page, PageQuery, WithProof, account_query, listed, must,
+    name_query, parse_number, record, snapshot,
 };
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
@@ -422,19 +422,11 @@ pub async fn entries(
             KINDS.join(", ")
         )));
     }
-    if query.agency.as_ref().is_some_and(|a| a.len() > 64) {
-        return Err(ApiError::bad_request("agency is at most 64 characters"));
-    }
-    let vendor = query
-        .vendor
-        .as_deref()
-        .map(AccountId::from_hex)
-        .transpose()
-        .map_err(|_| ApiError::bad_request("vendor must be 64 hexadecimal characters"))?;
+    let vendor = account_query(query.vendor.as_deref(), "vendor")?;
     let filter = crate::index::EntryFilter {
         kind: query.kind,
         year: query.year,
-        agency: query.agency,
+        agency: name_query(query.agency, "agency")?,
         vendor,
         from_ms: query
             .from
