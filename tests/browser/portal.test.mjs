@@ -308,6 +308,59 @@ test("a citizen signs in and sees their account and notifications", async () => 
   await page.context().close();
 });
 
+test("an official's inbox fills live and is marked read; the console subscribes a webhook", async () => {
+  const page = await newPage();
+  await signIn(page, "finance-notary.json");
+  await page.goto("/account");
+  await page.getByRole("heading", { name: "Notifications" }).waitFor();
+  // Anchor a document from the console in another tab of the same session.
+  const console_ = await page.context().newPage();
+  await console_.goto("/console");
+  const anchor = console_.locator("#notary-anchor");
+  await anchor.locator("summary").click();
+  const title = "Inbox live test " + Date.now();
+  await anchor.getByLabel("Document").setInputFiles({ name: "inbox.txt", mimeType: "text/plain", buffer: Buffer.from(title) });
+  await anchor.getByLabel("Title").fill(title);
+  await anchor.getByRole("button", { name: "Sign and submit" }).click();
+  await anchor.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
+  // The account page, open meanwhile, shows it unread at once.
+  const fresh = page.locator("#notifications li.unread", { hasText: title });
+  await fresh.waitFor({ timeout: 30000 });
+  const unread = async () => parseInt(await page.locator("#unread-count").innerText(), 10);
+  const before = await unread();
+  assert.ok(before >= 1);
+  await fresh.getByRole("button", { name: "Mark read" }).click();
+  await page.locator("#notifications li.read", { hasText: title }).waitFor();
+  assert.equal(await unread(), before - 1);
+  await page.getByRole("button", { name: "Mark all read" }).click();
+  await page.locator("#unread-count", { hasText: /^0$/ }).waitFor();
+  // Read marks are the node's: a reload shows the same.
+  await page.reload();
+  assert.equal(await unread(), 0);
+  assert.equal(await page.locator("#notifications li.unread").count(), 0);
+  await shot(page, "account-inbox");
+
+  // The console's webhook page: subscribe, see the secret once, then the subscription.
+  await console_.goto("/console");
+  await console_.getByRole("link", { name: "Webhook subscriptions" }).click();
+  await console_.waitForURL(/\/console\/webhooks$/);
+  await console_.getByLabel("URL to post to").fill("http://127.0.0.1:9/civitas-hook");
+  await console_.getByLabel(/Only events of this type/).fill("document_anchored");
+  await console_.getByRole("button", { name: "Subscribe" }).click();
+  const secret = await console_.locator("#webhook-secret").innerText();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  await console_.getByRole("link", { name: "Refresh the list" }).click();
+  await console_.getByText("http://127.0.0.1:9/civitas-hook").waitFor();
+  const violations = await axe(console_);
+  assert.deepEqual(violations, [], JSON.stringify(violations));
+  await shot(console_, "console-webhooks");
+  console_.on("dialog", (dialog) => dialog.accept());
+  await console_.getByRole("button", { name: "Delete" }).click();
+  await console_.getByText(/is deleted/).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test("the explorer hides empty blocks on request and pages back through older ones", async () => {
   const page = await newPage();
   await page.goto("/explorer");

@@ -9,8 +9,10 @@ pub mod connections;
 pub mod error;
 pub mod limits;
 pub mod lists;
+pub mod notify;
 pub mod portal;
 mod views;
+pub mod webhooks;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -100,7 +102,11 @@ pub fn router_indexed(
             site,
             civitas_kit::portal::error_pages,
         ))
-        .layer(Extension(budgets));
+        .layer(Extension(budgets))
+        .layer(Extension(notify::Notify {
+            allow_private_targets: config.webhooks.allow_private_targets,
+            ..notify::Notify::default()
+        }));
     limits::apply(routes, &config.limits)
 }
 
@@ -275,6 +281,7 @@ struct OpenApiJson(Bytes);
         (name = "state", description = "Any value of the authenticated state, with its proof."),
         (name = "proofs", description = "Proof bundles that check offline against the genesis alone."),
         (name = "events", description = "Live updates as server-sent events."),
+        (name = "notifications", description = "Each account's inbox (read and unread, live over server-sent events) and webhook subscriptions with their delivery logs: signed requests, decided by the policies."),
         (name = "lists", description = "Lists from the node's read model, with filters and cursors: each page states the height it reflects, and each transaction the address of its proof bundle."),
     ),
     components(schemas(
@@ -311,6 +318,7 @@ fn api_routes() -> OpenApiRouter<NodeHandle> {
         .routes(routes!(transaction_bundle))
         .routes(routes!(state_bundle))
         .routes(routes!(events))
+        .merge(notify::routes())
 }
 
 /// Answers under `/v1` that are errors but not JSON (the rejections of axum's extractors: a
@@ -1224,6 +1232,48 @@ async fn authorize_signed_read(
     action: &'static str,
     resource: civitas_consensus::service::ReadResource,
 ) -> Result<(), ApiError> {
+    let reader = signed_reader(node, headers, path).await?;
+    allowed(node, &reader, action, resource).await
+}
+
+/// Who signed a request, and with which keys (their signatures verified, not yet that they
+/// are the account's: the policies' question checks that).
+#[derive(Clone, Debug)]
+pub struct Reader {
+    /// The account asking.
+    pub account: civitas_core::crypto::AccountId,
+    /// The keys whose signatures verified.
+    pub keys: Vec<civitas_core::crypto::PublicKey>,
+}
+
+/// Asks the policies whether `reader` may take `action` on `resource`: 403 with the policy's
+/// explanation when not (also when the keys are not the account's, or it is inactive).
+pub(crate) async fn allowed(
+    node: &NodeHandle,
+    reader: &Reader,
+    action: &'static str,
+    resource: civitas_consensus::service::ReadResource,
+) -> Result<(), ApiError> {
+    let decision = node
+        .authorize_read(civitas_consensus::service::ReadQuestion {
+            account: reader.account,
+            signing_keys: reader.keys.clone(),
+            action,
+            resource,
+        })
+        .await?;
+    decision
+        .map_err(|failure| ApiError::new(StatusCode::FORBIDDEN, failure.code, failure.message()))
+}
+
+/// The signer of a signed request for `path`, its signatures checked; the account's keys and
+/// standing are checked by [`allowed`], which every caller asks next (for the signer's own
+/// account when nothing else is read).
+pub(crate) async fn signed_reader(
+    node: &NodeHandle,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Reader, ApiError> {
     use civitas_core::read::{HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIME, SignedRead};
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let unauthenticated = |e: civitas_core::read::ReadError| {
@@ -1245,16 +1295,10 @@ async fn authorize_signed_read(
         .into_iter()
         .cloned()
         .collect();
-    let decision = node
-        .authorize_read(civitas_consensus::service::ReadQuestion {
-            account: read.account,
-            signing_keys: keys,
-            action,
-            resource,
-        })
-        .await?;
-    decision
-        .map_err(|failure| ApiError::new(StatusCode::FORBIDDEN, failure.code, failure.message()))
+    Ok(Reader {
+        account: read.account,
+        keys,
+    })
 }
 
 /// The node's clock in milliseconds (for reads and sessions; nothing that feeds consensus).

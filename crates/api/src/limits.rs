@@ -62,6 +62,8 @@ pub struct ApiConfig {
     pub secure_cookies: bool,
     /// How much load the API accepts.
     pub limits: Limits,
+    /// How webhook deliveries are made (and which URLs subscriptions may name).
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 impl Default for ApiConfig {
@@ -69,6 +71,7 @@ impl Default for ApiConfig {
         Self {
             secure_cookies: true,
             limits: Limits::default(),
+            webhooks: crate::webhooks::WebhookConfig::default(),
         }
     }
 }

@@ -106,7 +106,9 @@ pub(crate) fn create(
              api.secure_cookies = false\n\
              # Tools and tests on this machine share one address: allow them more.\n\
              api.requests_per_second = 1000\n\
-             api.burst = 2000\n",
+             api.burst = 2000\n\
+             # Webhook receivers on this machine are on the loopback network.\n\
+             webhooks.allow_private_targets = true\n",
             base_port + i as u16
         );
         std::fs::write(node_dir.join("node.toml"), config)?;

@@ -9,6 +9,7 @@ mod genesis_cmd;
 mod index_cmd;
 mod keys;
 mod node_cmd;
+mod notify_cmd;
 mod output;
 mod policy;
 mod proof_cmd;
@@ -58,6 +59,14 @@ enum Command {
     /// The node's read model, behind the API's lists: its status; rebuild it from the chain.
     #[command(subcommand)]
     Index(index_cmd::Command),
+    /// An account's notifications: list them, mark them read (signed with --key).
+    ///
+    /// Example: civitas inbox --unread --key citizen.json
+    Inbox(notify_cmd::InboxArgs),
+    /// Webhook subscriptions: have a node post events to your systems, signed (Standard
+    /// Webhooks); their delivery logs and dead letters.
+    #[command(subcommand)]
+    Webhooks(notify_cmd::WebhookCommand),
     /// Each module's own commands (procurement's `ocds`).
     #[command(flatten)]
     Module(civitas_modules::cli::ModuleMains<tx::Common>),
@@ -114,6 +123,8 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy::run(command),
         Command::Proof(command) => proof_cmd::run(command),
         Command::Index(command) => index_cmd::run(command),
+        Command::Inbox(args) => notify_cmd::inbox(args),
+        Command::Webhooks(command) => notify_cmd::webhooks(command),
         Command::Module(command) => tx::run_main(command),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => return verify::run(args),

@@ -145,6 +145,58 @@ pub struct NodeConfig {
     /// The read model's settings.
     #[serde(default)]
     pub index: IndexSection,
+    /// How webhook deliveries are made.
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
+}
+
+/// `[webhooks]` in `node.toml`: how this node posts subscriptions' events (docs/OPERATIONS.md).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Let subscriptions post to loopback, private and link-local addresses (default false:
+    /// on a node the public can reach, this would let anyone make it call its own network).
+    #[serde(default)]
+    pub allow_private_targets: bool,
+    /// The pauses after failed attempts, in seconds (default 5, 300, 1800, 7200, 18000,
+    /// 36000); after the last the delivery is dead until replayed.
+    #[serde(default)]
+    pub retry_delays_s: Option<Vec<u64>>,
+    /// Longest an attempt may take, in milliseconds (default 10,000).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+impl WebhooksSection {
+    fn config(&self) -> Result<civitas_api::webhooks::WebhookConfig> {
+        let defaults = civitas_api::webhooks::WebhookConfig::default();
+        let retry_delays = match &self.retry_delays_s {
+            Some(delays) => {
+                if delays.len() > 20 || delays.iter().any(|&d| d == 0 || d > 7 * 24 * 3600) {
+                    bail!(
+                        "[webhooks] retry_delays_s takes at most 20 pauses of 1 second to 7 days each"
+                    );
+                }
+                delays
+                    .iter()
+                    .map(|&d| std::time::Duration::from_secs(d))
+                    .collect()
+            }
+            None => defaults.retry_delays,
+        };
+        let timeout = match self.timeout_ms {
+            Some(ms) if !(100..=60_000).contains(&ms) => {
+                bail!("[webhooks] timeout_ms is between 100 and 60000")
+            }
+            Some(ms) => std::time::Duration::from_millis(ms),
+            None => defaults.timeout,
+        };
+        Ok(civitas_api::webhooks::WebhookConfig {
+            retry_delays,
+            allow_private_targets: self.allow_private_targets,
+            timeout,
+        })
+    }
 }
 
 /// `[index]` in `node.toml`: where the read model behind the API's lists is kept.
@@ -235,6 +287,7 @@ impl ApiSection {
         Ok(civitas_api::ApiConfig {
             secure_cookies: self.secure_cookies.unwrap_or(true),
             limits,
+            webhooks: civitas_api::webhooks::WebhookConfig::default(),
         })
     }
 }
@@ -383,7 +436,8 @@ pub fn run(command: Command) -> Result<()> {
             "empty_block_wait_ms = {empty_block_wait_ms} is over 500: the other validators would time out waiting for this node's proposals"
         );
     }
-    let api_config = node.api.config()?;
+    let mut api_config = node.api.config()?;
+    api_config.webhooks = node.webhooks.config()?;
     let index_url = node.index_url(base);
     init_logging(node.log.as_deref(), node.log_format.as_deref())?;
 
@@ -489,7 +543,13 @@ pub fn run(command: Command) -> Result<()> {
             Ok(index) => match index.check_chain(&handle.genesis().hash()).await {
                 Ok(()) => {
                     tracing::info!(index = %index.location(), "following the chain into the read model");
-                    Some(civitas_api::lists::follow(handle.clone(), index))
+                    let reads = civitas_api::lists::follow(handle.clone(), index);
+                    if let Err(e) =
+                        civitas_api::webhooks::spawn(reads.clone(), api_config.webhooks.clone())
+                    {
+                        tracing::error!(error = %e, "webhooks are not delivered");
+                    }
+                    Some(reads)
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "the read model is not used: the API's lists answer 503");

@@ -183,7 +183,7 @@ fn list(
 }
 
 /// `text` as a URL query value: unreserved characters as they are, the rest percent-encoded.
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {

@@ -74,6 +74,300 @@ fn devnet_seeds_a_budget_payments_and_tenders_on_first_start() {
     );
     the_served_document_describes_the_seeded_chain(api, tmp);
     the_read_model_rebuilt_answers_as_before(api, dir);
+    notifications_reach_the_inbox_the_stream_and_a_webhook(api, dir, tmp);
+}
+
+/// An official's notifications as an integrator and a person see them: a webhook subscription
+/// (made with the CLI) receives the anchoring, signed as Standard Webhooks says (checked by
+/// Python's own HMAC); the account's signed event stream sends it live; the inbox lists it
+/// unread until it is marked read.
+fn notifications_reach_the_inbox_the_stream_and_a_webhook(
+    api: &str,
+    dir: &std::path::Path,
+    tmp: &std::path::Path,
+) {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    // A receiver on 127.0.0.1 (the devnet allows private targets) that records each request.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (sent, received) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = sent.send(format!("{head}\r\n{}", String::from_utf8_lossy(&body)));
+        }
+    });
+    let key_path = dir.join("keys/finance-notary.json");
+    let key = key_path.to_str().unwrap();
+    let subscribe = || -> Value {
+        let said = ok(civitas(&[
+            "webhooks",
+            "subscribe",
+            "--url",
+            &hook,
+            "--module",
+            "notary",
+            "--type",
+            "document_anchored",
+            "--key",
+            key,
+            "--node",
+            api,
+            "--json",
+        ]));
+        serde_json::from_str(&said).unwrap()
+    };
+    let made = subscribe();
+    let secret = made["secret"].as_str().unwrap().to_string();
+    let subscription = made["webhook"]["id"].as_str().unwrap().to_string();
+
+    // The account's live stream, signed as a read of its path.
+    let keyfile =
+        civitas_core::keyfile::KeyFile::from_json(&std::fs::read_to_string(&key_path).unwrap())
+            .unwrap();
+    let account = keyfile.account();
+    let path = format!("/v1/accounts/{account}/inbox/stream");
+    let chain_id = get(&format!("{api}/v1/status")).unwrap()["chain_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let private = keyfile.private_key().unwrap();
+    let read = civitas_core::read::SignedRead::sign(
+        &chain_id,
+        &path,
+        account,
+        civitas_core::time::TimestampMs(now_ms()),
+        &[&private],
+    );
+    let mut curl = Command::new("curl");
+    curl.args(["-sN", "--max-time", "60"]);
+    for (name, value) in read.headers() {
+        curl.arg("-H").arg(format!("{name}: {value}"));
+    }
+    let mut stream = curl
+        .arg(format!("{api}{path}"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = stream.stdout.take().unwrap();
+    let (line_sent, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line_sent.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Give the stream a moment to start before the anchoring it should report.
+    std::thread::sleep(Duration::from_secs(1));
+    let document = tmp.join("notified.txt");
+    std::fs::write(&document, "a document whose anchoring is notified").unwrap();
+    ok(civitas(&[
+        "tx",
+        "notary",
+        "anchor",
+        document.to_str().unwrap(),
+        "--title",
+        "Notified anchoring",
+        "--key",
+        key,
+        "--node",
+        api,
+    ]));
+
+    // Live: the notification's id, with the anchoring's title.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut id = None;
+    while id.is_none() && std::time::Instant::now() < deadline {
+        if let Ok(line) = lines.recv_timeout(Duration::from_secs(1))
+            && let Some(data) = line.strip_prefix("data:")
+        {
+            let item: Value = serde_json::from_str(data.trim()).unwrap();
+            if item["event"]["title"] == "Notified anchoring" {
+                assert_eq!(item["read"], false);
+                id = item["id"].as_str().map(str::to_string);
+            }
+        }
+    }
+    let _ = stream.kill();
+    let _ = stream.wait();
+    let id = id.expect("the stream sends the notification");
+
+    // The webhook: one signed delivery, logged under the same id.
+    let request = received
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the webhook is delivered");
+    let (head, body) = request.split_once("\r\n\r\n").unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("no {name} header in {head}"))
+    };
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,hmac,hashlib,base64\n\
+             secret,msg_id,ts,sig=sys.argv[1:5]\n\
+             body=sys.stdin.buffer.read()\n\
+             key=base64.b64decode(secret.split('_',1)[1])\n\
+             mac=hmac.new(key,msg_id.encode()+b'.'+ts.encode()+b'.'+body,hashlib.sha256).digest()\n\
+             ok=any(s=='v1,'+base64.b64encode(mac).decode() for s in sig.split(' '))\n\
+             sys.exit(0 if ok else 1)",
+            &secret,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &header("webhook-signature"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(body.as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(check.success(), "the signature checks in Python: {head}");
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["type"], "notary.document_anchored");
+    assert_eq!(payload["data"]["event_id"], id.as_str());
+    let log = ok(civitas(&[
+        "webhooks",
+        "deliveries",
+        &subscription,
+        "--key",
+        key,
+        "--node",
+        api,
+        "--json",
+    ]));
+    let log: Value = serde_json::from_str(&log).unwrap();
+    assert_eq!(
+        log["items"][0]["id"].as_str().unwrap(),
+        header("webhook-id")
+    );
+    assert_eq!(log["items"][0]["status"], "delivered");
+
+    // The secret is shown once: the same subscription again answers without it.
+    let again = subscribe();
+    assert_eq!(again["webhook"]["id"], subscription.as_str());
+    assert!(again.get("secret").is_none(), "{again}");
+    // Another key cannot speak for the owner: signed by Alice, naming the notary's account.
+    let alice = civitas_core::keyfile::KeyFile::from_json(
+        &std::fs::read_to_string(dir.join("keys/citizen-alice.json")).unwrap(),
+    )
+    .unwrap()
+    .private_key()
+    .unwrap();
+    for (method, path) in [
+        ("GET", "/v1/webhooks".to_string()),
+        ("GET", format!("/v1/webhooks/{subscription}/deliveries")),
+        ("DELETE", format!("/v1/webhooks/{subscription}")),
+        (
+            "POST",
+            format!("/v1/accounts/{account}/inbox/read?through={id}"),
+        ),
+    ] {
+        let forged = civitas_core::read::SignedRead::sign(
+            &chain_id,
+            &path,
+            account,
+            civitas_core::time::TimestampMs(now_ms()),
+            &[&alice],
+        );
+        let mut curl = Command::new("curl");
+        curl.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method]);
+        for (name, value) in forged.headers() {
+            curl.arg("-H").arg(format!("{name}: {value}"));
+        }
+        let status = curl.arg(format!("{api}{path}")).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&status.stdout),
+            "403",
+            "{method} {path} with another account's name"
+        );
+    }
+    assert_eq!(
+        get_signed(api, &chain_id, "/v1/webhooks", &keyfile)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "still there"
+    );
+
+    // The inbox: unread until marked read.
+    let unread = |json: &str| -> Vec<String> {
+        let inbox: Value = serde_json::from_str(json).unwrap();
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let listed = ok(civitas(&[
+        "inbox", "--unread", "--key", key, "--node", api, "--json",
+    ]));
+    assert!(unread(&listed).contains(&id), "{listed}");
+    ok(civitas(&[
+        "inbox",
+        "--read-through",
+        &id,
+        "--key",
+        key,
+        "--node",
+        api,
+    ]));
+    let listed = ok(civitas(&[
+        "inbox", "--unread", "--key", key, "--node", api, "--json",
+    ]));
+    assert!(unread(&listed).is_empty(), "{listed}");
+    // Another account's inbox is not this key's to read.
+    let other = ok(civitas(&[
+        "query",
+        "account",
+        &account.to_hex(),
+        "--node",
+        api,
+    ]));
+    assert!(other.contains("official"), "{other}");
+    let refused = civitas(&[
+        "inbox",
+        "--account",
+        &account.to_hex(),
+        "--key",
+        dir.join("keys/citizen-alice.json").to_str().unwrap(),
+        "--node",
+        api,
+    ]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("not_authorized") || said.contains("not allowed") || said.contains("403"),
+        "{said}"
+    );
 }
 
 /// The lists of the seeded chain, then `civitas index rebuild --wait` on the running node:
@@ -306,4 +600,35 @@ fn this_year() -> i64 {
         .unwrap()
         .as_millis() as u64;
     civitas_core::time::TimestampMs(ms).civil().0
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// GET `path`, signed with `key`, as JSON.
+fn get_signed(
+    api: &str,
+    chain_id: &str,
+    path: &str,
+    key: &civitas_core::keyfile::KeyFile,
+) -> Value {
+    let read = civitas_core::read::SignedRead::sign(
+        chain_id,
+        path,
+        key.account(),
+        civitas_core::time::TimestampMs(now_ms()),
+        &[&key.private_key().unwrap()],
+    );
+    let mut curl = Command::new("curl");
+    curl.args(["-sf", "--max-time", "10"]);
+    for (name, value) in read.headers() {
+        curl.arg("-H").arg(format!("{name}: {value}"));
+    }
+    let output = curl.arg(format!("{api}{path}")).output().unwrap();
+    assert!(output.status.success(), "GET {path}");
+    serde_json::from_slice(&output.stdout).unwrap()
 }

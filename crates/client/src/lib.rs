@@ -209,6 +209,58 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// Sends `method` (`GET`, `POST` with an empty body, or `DELETE`) to `path` signed as a
+    /// read by `key`'s account (the signature covers the path with its query); returns the
+    /// JSON answer (`null` for an empty one).
+    pub fn signed_json(
+        &self,
+        method: &str,
+        path: &str,
+        chain_id: &str,
+        key: &KeyFile,
+    ) -> Result<Value, ClientError> {
+        let keys = private_keys(key, &[]).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let refs: Vec<&PrivateKey> = keys.iter().collect();
+        let read = civitas_core::read::SignedRead::sign(
+            chain_id,
+            path,
+            key.account(),
+            TimestampMs(now_ms()),
+            &refs,
+        );
+        let headers = read.headers();
+        let url = self.url(path);
+        let response = match method {
+            "POST" => {
+                let mut request = self.agent.post(&url);
+                for (name, value) in &headers {
+                    request = request.header(*name, value);
+                }
+                request.send_empty()
+            }
+            "DELETE" => {
+                let mut request = self.agent.delete(&url);
+                for (name, value) in &headers {
+                    request = request.header(*name, value);
+                }
+                request.call()
+            }
+            _ => {
+                let mut request = self.agent.get(&url);
+                for (name, value) in &headers {
+                    request = request.header(*name, value);
+                }
+                request.call()
+            }
+        }
+        .map_err(|e| self.unreachable(e))?;
+        let bytes = self.read(response)?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// GET `path` as bytes.
     pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
         let response = self

@@ -38,16 +38,57 @@ pub trait Source: Send + Sync + 'static {
     fn changed(&self) -> Later<'_, ()>;
 }
 
-/// What the follower has done, for status pages and metrics.
-#[derive(Default)]
+/// What the follower has done, for status pages and metrics, and for those waiting for new
+/// rows (event streams, webhook deliveries: [`Progress::watch`]).
 pub struct Progress {
     applied: AtomicU64,
     tip: AtomicU64,
     rows: AtomicU64,
     error: Mutex<Option<String>>,
+    batch: tokio::sync::watch::Sender<Arc<Batch>>,
+}
+
+/// Most accounts a [`Batch`] lists; a batch that names more says only that it may name any.
+pub const BATCH_ACCOUNTS_MAX: usize = 10_000;
+
+/// The blocks the follower applied last, and the accounts their events name: a stream waiting
+/// for one account's notifications looks in the index only when its account is among them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// The first block applied.
+    pub from: u64,
+    /// The last.
+    pub to: u64,
+    /// The accounts named by their events; `None` when there were more than
+    /// [`BATCH_ACCOUNTS_MAX`] (any account may have news).
+    pub accounts: Option<std::collections::BTreeSet<civitas_core::crypto::AccountId>>,
+}
+
+impl Batch {
+    /// Whether `account` may have news in these blocks.
+    pub fn may_name(&self, account: &civitas_core::crypto::AccountId) -> bool {
+        self.accounts.as_ref().is_none_or(|a| a.contains(account))
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self {
+            applied: AtomicU64::new(0),
+            tip: AtomicU64::new(0),
+            rows: AtomicU64::new(0),
+            error: Mutex::new(None),
+            batch: tokio::sync::watch::Sender::new(Arc::new(Batch::default())),
+        }
+    }
 }
 
 impl Progress {
+    /// A receiver told each time the follower applies blocks (the value is the last batch).
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<Arc<Batch>> {
+        self.batch.subscribe()
+    }
+
     /// The height applied.
     pub fn applied(&self) -> u64 {
         self.applied.load(Ordering::Relaxed)
@@ -137,5 +178,23 @@ pub async fn step(
     index.apply(chain, &batch).await?;
     progress.applied.store(height - 1, Ordering::Relaxed);
     progress.rows.fetch_add(txs as u64, Ordering::Relaxed);
+    let mut accounts = Some(std::collections::BTreeSet::new());
+    for event in batch
+        .iter()
+        .flat_map(|b| b.receipts.iter())
+        .flat_map(|r| &r.events)
+    {
+        if let Some(set) = &mut accounts {
+            set.extend(event.accounts());
+            if set.len() > BATCH_ACCOUNTS_MAX {
+                accounts = None;
+            }
+        }
+    }
+    progress.batch.send_replace(Arc::new(Batch {
+        from: applied + 1,
+        to: height - 1,
+        accounts,
+    }));
     Ok(true)
 }

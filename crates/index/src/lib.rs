@@ -20,6 +20,7 @@
 //! `ON CONFLICT`, row-value comparisons), and the tests run each against both.
 
 pub mod follow;
+pub mod notify;
 pub mod project;
 pub mod query;
 pub mod schema;
@@ -40,6 +41,8 @@ pub use project::{Context, Finalized, Rows, Tables, Value};
 pub const SQLITE_CONNECTIONS: u32 = 4;
 /// Connections a PostgreSQL index keeps.
 pub const POSTGRES_CONNECTIONS: u32 = 8;
+/// Writes asked for by requests (read marks, subscriptions) at once.
+pub const USER_WRITES: usize = 2;
 /// How long a query waits for a connection before it answers "busy".
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -100,6 +103,12 @@ pub enum IndexError {
     /// A cursor that this index did not hand out.
     #[error("the cursor {0:?} is not one this list handed out")]
     Cursor(String),
+    /// Something asked for is not there.
+    #[error("{0}")]
+    NotFound(String),
+    /// A bound is reached (subscriptions per account or per node).
+    #[error("{0}")]
+    Limit(String),
     /// Every connection is busy.
     #[error("the index is answering as many queries as it can; try again in a moment")]
     Busy,
@@ -139,6 +148,10 @@ pub struct Index {
     /// A permit per reading connection: a list that finds none free is refused at once (busy)
     /// rather than queued.
     reads: Arc<Semaphore>,
+    /// Permits for the writes people ask for (read marks, subscriptions), which share the
+    /// follower's connection: beyond them a request is refused at once (busy), so that no
+    /// number of requests holds the follower back for long.
+    user_writes: Arc<Semaphore>,
     backend: Backend,
     tables: &'static [Tables],
     location: String,
@@ -182,6 +195,7 @@ impl Index {
             pool: reader,
             writer,
             reads: Arc::new(Semaphore::new(readers as usize)),
+            user_writes: Arc::new(Semaphore::new(USER_WRITES)),
             backend,
             tables,
             location,
@@ -219,6 +233,22 @@ impl Index {
     /// The reading permits.
     pub(crate) fn reads(&self) -> &Arc<Semaphore> {
         &self.reads
+    }
+
+    /// A reading permit now, or busy.
+    pub(crate) fn read_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, IndexError> {
+        self.reads
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| IndexError::Busy)
+    }
+
+    /// A permit for a write a request asks for, now, or busy.
+    pub(crate) fn user_write(&self) -> Result<tokio::sync::OwnedSemaphorePermit, IndexError> {
+        self.user_writes
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| IndexError::Busy)
     }
 
     /// The same index, told the signing keys accounts hold from genesis (each agency's first

@@ -113,8 +113,12 @@ pub(crate) async fn migrate(index: &Index) -> Result<(), IndexError> {
     )
     .execute(index.writer())
     .await?;
-    let parts = std::iter::once(("ledger", LEDGER_MIGRATIONS))
-        .chain(index.tables().iter().map(|t| (t.module, t.migrations)));
+    let parts = [
+        ("ledger", LEDGER_MIGRATIONS),
+        ("notifications", crate::notify::MIGRATIONS),
+    ]
+    .into_iter()
+    .chain(index.tables().iter().map(|t| (t.module, t.migrations)));
     for (module, migrations) in parts {
         for (number, text) in migrations.iter().enumerate() {
             let version = number as i64 + 1;

@@ -507,6 +507,239 @@ async fn migrations(url: String) {
     index.close().await;
 }
 
+/// The inbox (read marks that outlive a rebuild) and webhook subscriptions (a cursor that never
+/// sends an event twice, bounded, with retries, dead letters and replays under one id).
+async fn notifications(url: String) {
+    use crate::notify::{Attempt, DeliveryStatus, NewWebhook, Place, WebhookFilter};
+    let index = open(&url).await;
+    let blocks = chain_blocks();
+    index.apply(&chain(), &blocks).await.unwrap();
+    let official = account(1);
+
+    let inbox = async |unread_only: bool| {
+        let mut snapshot = index.snapshot().await.unwrap();
+        let page = snapshot
+            .inbox(&official, unread_only, Order::Oldest, None, 100)
+            .await
+            .unwrap();
+        let unread = snapshot.unread(&official).await.unwrap();
+        snapshot.finish().await.unwrap();
+        (page, unread)
+    };
+    let (all, unread) = inbox(false).await;
+    let heights: Vec<u64> = all.items.iter().map(|n| n.height).collect();
+    assert_eq!(
+        heights,
+        [1, 3, 4, 5, 6, 7, 8, 9],
+        "every event naming the account"
+    );
+    assert_eq!(unread, 8);
+    assert!(all.items.iter().all(|n| !n.read));
+    assert_eq!(all.items[0].event["type"], "account_registered");
+    let place = |height: u64| {
+        let item = all.items.iter().find(|n| n.height == height).unwrap();
+        Place::parse(&item.id).unwrap()
+    };
+
+    index.mark_read(&official, &[place(5)]).await.unwrap();
+    let (unread_items, unread) = inbox(true).await;
+    assert_eq!(unread, 7);
+    assert!(unread_items.items.iter().all(|n| n.height != 5 && !n.read));
+    // Only the account's own notifications can be marked.
+    let missing = index
+        .mark_read(&account(2), &[place(5)])
+        .await
+        .expect_err("not account 2's");
+    assert!(matches!(missing, IndexError::NotFound(_)), "{missing}");
+    let never = index
+        .mark_read_through(&official, Place::end_of(1_000))
+        .await
+        .expect_err("only a notification of the account");
+    assert!(matches!(never, IndexError::NotFound(_)), "{never}");
+    index.mark_read_through(&official, place(4)).await.unwrap();
+    assert_eq!(inbox(false).await.1, 4, "6, 7, 8 and 9 stay unread");
+    // A mark never moves back.
+    index.mark_read_through(&official, place(1)).await.unwrap();
+    let (all_now, unread) = inbox(false).await;
+    assert_eq!(unread, 4);
+    let read: Vec<u64> = all_now
+        .items
+        .iter()
+        .filter(|n| n.read)
+        .map(|n| n.height)
+        .collect();
+    assert_eq!(read, [1, 3, 4, 5]);
+
+    // A subscription to the official's anchorings, made when block 6 was the tip.
+    let new = |url: &str| NewWebhook {
+        owner: account(2),
+        url: url.into(),
+        filter: WebhookFilter {
+            account: Some(official),
+            module: Some("notary".into()),
+            kind: Some("document_anchored".into()),
+        },
+        secret: "whsec_dGVzdA==".into(),
+        start: Place::end_of(6),
+        now_ms: 1_000,
+    };
+    let (webhook, secret, made) = index
+        .create_webhook(new("https://a.example/hook"))
+        .await
+        .unwrap();
+    assert!(made && secret == "whsec_dGVzdA==");
+    let (again, _, made) = index
+        .create_webhook(new("https://a.example/hook"))
+        .await
+        .unwrap();
+    assert!(!made, "the same subscription is not made twice");
+    assert_eq!(again.id, webhook.id);
+    for n in 1..crate::notify::WEBHOOKS_PER_OWNER_MAX {
+        index
+            .create_webhook(new(&format!("https://a.example/{n}")))
+            .await
+            .unwrap();
+    }
+    let over = index
+        .create_webhook(new("https://a.example/one-too-many"))
+        .await
+        .expect_err("the owner's bound");
+    assert!(matches!(over, IndexError::Limit(_)), "{over}");
+    for other in index.webhooks_of(&account(2)).await.unwrap() {
+        if other.id != webhook.id {
+            assert!(index.delete_webhook(&other.id).await.unwrap());
+        }
+    }
+
+    assert_eq!(
+        index.materialize(2_000).await.unwrap(),
+        3,
+        "blocks 7, 8 and 9"
+    );
+    assert_eq!(index.materialize(2_000).await.unwrap(), 0, "nothing twice");
+    // Two at a time per subscription.
+    let mut due = index.due(2_000, 10).await.unwrap();
+    let due_heights: Vec<u64> = due.iter().map(|d| d.place.height).collect();
+    assert_eq!(due_heights, [7, 8]);
+    assert_eq!(
+        due[0].id,
+        crate::notify::delivery_id(&webhook.id, due[0].place)
+    );
+    assert_ne!(due[0].id, due[1].id);
+    assert_eq!(due[0].event["type"], "document_anchored");
+    assert_eq!(
+        (due[0].module.as_str(), due[0].kind.as_str()),
+        ("notary", "document_anchored")
+    );
+    assert!(
+        index.due(1_999, 10).await.unwrap().is_empty(),
+        "not due before it was made"
+    );
+    index
+        .record(&due[0].id, 2_000, &Attempt::Delivered { status: 200 })
+        .await
+        .unwrap();
+    index
+        .record(
+            &due[1].id,
+            2_000,
+            &Attempt::Failed {
+                status: Some(503),
+                error: "HTTP 503".into(),
+                retry_at_ms: Some(7_000),
+            },
+        )
+        .await
+        .unwrap();
+    due.extend(index.due(2_000, 10).await.unwrap());
+    assert_eq!(due.len(), 3);
+    assert_eq!(due[2].place.height, 9);
+    index
+        .record(
+            &due[2].id,
+            2_000,
+            &Attempt::Failed {
+                status: None,
+                error: "connection refused".into(),
+                retry_at_ms: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        index.due(6_999, 10).await.unwrap().is_empty(),
+        "the retry waits"
+    );
+    assert_eq!(index.due(7_000, 10).await.unwrap()[0].id, due[1].id);
+    let listed = async |status| {
+        let mut snapshot = index.snapshot().await.unwrap();
+        let page = snapshot
+            .deliveries(&webhook.id, status, Order::Oldest, None, 100)
+            .await
+            .unwrap();
+        snapshot.finish().await.unwrap();
+        page.items
+    };
+    let log = listed(None).await;
+    let statuses: Vec<DeliveryStatus> = log.iter().map(|d| d.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Pending,
+            DeliveryStatus::Dead
+        ]
+    );
+    assert_eq!(log[1].last_status, Some(503));
+    assert_eq!(log[2].last_error.as_deref(), Some("connection refused"));
+    let dead = listed(Some(DeliveryStatus::Dead)).await;
+    assert_eq!(dead.len(), 1);
+    let counted = index.webhook(&webhook.id).await.unwrap().unwrap().0;
+    assert_eq!(
+        (counted.pending, counted.dead, counted.delivered),
+        (1, 1, 1)
+    );
+
+    assert_eq!(
+        index
+            .replay(&webhook.id, Some("msg_other"), 8_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(index.replay(&webhook.id, None, 8_000).await.unwrap(), 1);
+    let again: Vec<String> = index
+        .due(8_000, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(
+        again,
+        [due[1].id.clone(), due[2].id.clone()],
+        "replayed under its id"
+    );
+
+    // A rebuild sends nothing again and keeps what was read.
+    index.reset().await.unwrap();
+    assert!(
+        index.due(8_000, 10).await.unwrap().is_empty(),
+        "waits for its events"
+    );
+    index.apply(&chain(), &blocks).await.unwrap();
+    assert_eq!(index.materialize(9_000).await.unwrap(), 0);
+    assert_eq!(index.due(8_000, 10).await.unwrap().len(), 2);
+    assert_eq!(inbox(false).await.1, 4);
+
+    assert!(index.delete_webhook(&webhook.id).await.unwrap());
+    assert!(!index.delete_webhook(&webhook.id).await.unwrap());
+    assert!(index.due(9_000, 10).await.unwrap().is_empty());
+    assert!(Place::parse("1.2").is_err() && Place::parse("1.2.99999999999999999999").is_err());
+    assert!(Place::parse("9223372036854775808.0.0").is_err());
+    index.close().await;
+}
+
 fn sqlite_url(dir: &std::path::Path, name: &str) -> String {
     format!("sqlite:{}", dir.join(name).display())
 }
@@ -524,6 +757,7 @@ async fn sqlite_backend() {
     lists(sqlite_url(&dir, "lists.sqlite")).await;
     correct_by_construction(sqlite_url(&dir, "rebuild.sqlite")).await;
     migrations(sqlite_url(&dir, "migrations.sqlite")).await;
+    notifications(sqlite_url(&dir, "notifications.sqlite")).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -533,6 +767,7 @@ async fn postgres_backend() {
     lists(server.database("lists").unwrap()).await;
     correct_by_construction(server.database("rebuild").unwrap()).await;
     migrations(server.database("migrations").unwrap()).await;
+    notifications(server.database("notifications").unwrap()).await;
 }
 
 #[tokio::test]

@@ -130,6 +130,12 @@ impl From<civitas_index::IndexError> for ApiError {
                 "overloaded",
                 error.to_string(),
             ),
+            IndexError::NotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", error.to_string())
+            }
+            IndexError::Limit(_) => {
+                Self::new(StatusCode::CONFLICT, "limit_reached", error.to_string())
+            }
             other => Self::internal(other),
         }
     }

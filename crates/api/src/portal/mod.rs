@@ -7,6 +7,7 @@
 //! build step: the scripts and the stylesheet are files compiled into the binary.
 
 mod explorer;
+mod inbox;
 mod session;
 
 use axum::Router;
@@ -58,6 +59,12 @@ pub fn router(node: NodeHandle, site: Site, config: &crate::ApiConfig) -> Router
         .route("/portal/session/challenge", post(session::challenge))
         .route("/portal/session", post(session::start))
         .route("/portal/session/end", post(session::end))
+        .route("/portal/inbox/stream", get(inbox::stream))
+        .route("/portal/inbox/read", post(inbox::mark))
+        .route("/console/webhooks", get(inbox::webhooks_page))
+        .route("/portal/webhooks", post(inbox::create))
+        .route("/portal/webhooks/{id}/delete", post(inbox::delete))
+        .route("/portal/webhooks/{id}/replay", post(inbox::replay))
         .route("/assets/{file}", get(asset))
         .with_state(state)
         .merge(civitas_modules::pages().with_state(site))
@@ -132,6 +139,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "verify.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/verify.js"),
+    ),
+    (
+        "inbox.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/inbox.js"),
+    ),
+    (
+        "webhooks.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/webhooks.js"),
     ),
     (
         "keys.js",

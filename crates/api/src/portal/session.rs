@@ -180,14 +180,17 @@ fn token(headers: &HeaderMap) -> Option<[u8; 32]> {
 }
 
 /// The signed-in account and its record, if the request carries a live session.
-async fn signed_in(state: &PortalState, headers: &HeaderMap) -> Option<(AccountId, Value)> {
+pub(super) async fn signed_in(
+    state: &PortalState,
+    headers: &HeaderMap,
+) -> Option<(AccountId, Value)> {
     let (account, _) = state.sessions.get(&token(headers)?, crate::now_ms())?;
     let record = account_record(state, &account).await.ok()??;
     Some((account, record))
 }
 
 /// The keys that signed the request's session in.
-fn session_keys(state: &PortalState, headers: &HeaderMap) -> Vec<PublicKey> {
+pub(super) fn session_keys(state: &PortalState, headers: &HeaderMap) -> Vec<PublicKey> {
     token(headers)
         .and_then(|token| state.sessions.get(&token, crate::now_ms()))
         .map(|(_, keys)| keys)
@@ -231,13 +234,13 @@ async fn account_record(
         .and_then(|bytes| value_json(&key.space, bytes)))
 }
 
-fn unauthenticated(message: impl Into<String>) -> ApiError {
+pub(super) fn unauthenticated(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
 }
 
 /// Refuses a request another site made the browser send (`Sec-Fetch-Site: cross-site`), so no
 /// page elsewhere can sign a person in or out of this portal.
-fn same_site(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn same_site(headers: &HeaderMap) -> Result<(), ApiError> {
     let site = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -420,7 +423,12 @@ pub async fn sign_in_page(State(state): State<PortalState>, headers: HeaderMap) 
     )
 }
 
-fn please_sign_in(state: &PortalState, title: &str, section: &str, why: &str) -> Html<String> {
+pub(super) fn please_sign_in(
+    state: &PortalState,
+    title: &str,
+    section: &str,
+    why: &str,
+) -> Html<String> {
     let body = format!(
         "<h1>{}</h1>{}{}",
         esc(title),
@@ -438,32 +446,17 @@ fn please_sign_in(state: &PortalState, title: &str, section: &str, why: &str) ->
     )
 }
 
-/// The account's latest transactions (sent, co-signed or naming it) and the events that name
-/// it, newest first, from the read model, with the height they reflect; `None` when this node
-/// keeps no read model or it failed (the page says so).
-async fn activity(
-    state: &PortalState,
-    account: &AccountId,
-) -> Option<(Vec<Vec<String>>, Vec<String>, u64)> {
-    use civitas_kit::index::query::{EventFilter, Order, TxFilter};
+/// The account's latest transactions (sent, co-signed or naming it), newest first, from the
+/// read model, with the height they reflect; `None` when this node keeps no read model or it
+/// failed (the page says so).
+async fn activity(state: &PortalState, account: &AccountId) -> Option<(Vec<Vec<String>>, u64)> {
+    use civitas_kit::index::query::{Order, TxFilter};
     let mut snapshot = civitas_kit::http::snapshot(&state.site.ledger).await.ok()?;
     let txs = snapshot
         .transactions(
             &TxFilter {
                 account: Some(*account),
                 ..TxFilter::default()
-            },
-            Order::Newest,
-            None,
-            ACCOUNT_TXS_MAX,
-        )
-        .await
-        .ok()?;
-    let events = snapshot
-        .events(
-            &EventFilter {
-                account: Some(*account),
-                ..EventFilter::default()
             },
             Order::Newest,
             None,
@@ -501,22 +494,7 @@ async fn activity(
             ]
         })
         .collect();
-    let notes = events
-        .items
-        .iter()
-        .filter_map(|item| {
-            let event: civitas_core::event::Event =
-                serde_json::from_value(item.event.clone()).ok()?;
-            Some(format!(
-                "<li>Block <a href=\"/explorer/blocks/{h}\">{h}</a>: {} \
-                 <a href=\"/explorer/transactions/{}\">details</a></li>",
-                esc(&super::explorer::event_words(&event)),
-                esc(&item.tx),
-                h = item.height,
-            ))
-        })
-        .collect();
-    Some((rows, notes, txs.height))
+    Some((rows, txs.height))
 }
 
 pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Html<String> {
@@ -573,21 +551,17 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
             ),
         ),
     };
-    let (activity, notes, indexed) = match activity(&state, &account).await {
-        Some((rows, notes, height)) => (rows, notes, Some(height)),
-        None => (Vec::new(), Vec::new(), None),
+    let (activity, indexed) = match activity(&state, &account).await {
+        Some((rows, height)) => (rows, Some(height)),
+        None => (Vec::new(), None),
     };
+    let inbox = super::inbox::section(&state, &headers).await;
     let activity_caption = match indexed {
         Some(height) => format!("Your latest transactions, as of block {height}"),
         None => "Your transactions cannot be listed by this node now (its index is unavailable)"
             .to_string(),
     };
     let business = civitas_modules::account_pages(&state.site, &account).await;
-    let notes = if notes.is_empty() {
-        "<li class=\"empty\">Nothing yet.</li>".to_string()
-    } else {
-        notes.join("")
-    };
     let kind = record["kind"].as_str().unwrap_or("");
     let mut rows = vec![
         ("Account id", format!("<code>{id}</code>")),
@@ -624,10 +598,7 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
     };
     let body = format!(
         "<h1>My account</h1>{facts}<p>{proof}</p>{console}{business}\
-         <section aria-labelledby=\"notes-heading\"><h2 id=\"notes-heading\">Notifications</h2>\
-         <p>Events on the ledger that name your account, newest first; new ones appear here as \
-         blocks are finalized.</p>\
-         <ul id=\"notifications\" class=\"events\" aria-live=\"polite\" data-account=\"{id}\">{notes}</ul></section>\
+         {inbox}\
          <h2>Waiting for a block</h2>{pending}\
          <h2>Your recent transactions</h2>{activity}\
          <form id=\"sign-out-form\"><button type=\"button\" id=\"sign-out\" class=\"secondary\">Sign out</button></form>",
@@ -649,7 +620,7 @@ pub async fn account(State(state): State<PortalState>, headers: HeaderMap) -> Ht
             title: "My account",
             section: "/account",
             body,
-            scripts: &["keys.js", "explorer.js"],
+            scripts: &["keys.js", "inbox.js"],
         },
     )
 }
@@ -783,7 +754,9 @@ pub async fn console(State(state): State<PortalState>, headers: HeaderMap) -> Ht
          <p class=\"lead\">Signed in as {name}, {roles} of {agency}. Each action is a transaction \
          your browser signs with your key; the ledger's policies decide whether it is allowed, \
          and a refusal says which rule refused it.</p>\
-         <p>Account <code id=\"console-account\" data-account=\"{id}\">{id}</code></p>\
+         <p>Account <code id=\"console-account\" data-account=\"{id}\">{id}</code>. \
+         <a href=\"/console/webhooks\">Webhook subscriptions</a>: have this node post events \
+         to your agency's systems.</p>\
          <details class=\"action\" id=\"cosigning\"><summary>Co-signers</summary>\
          <p>Some actions need a second signature: a payment above the large-payment threshold \
          (two treasurers), a large milestone acceptance (a treasurer with the procurement \

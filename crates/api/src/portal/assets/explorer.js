@@ -1,13 +1,11 @@
 // Live updates from the node's event stream (/v1/events, server-sent events): the latest
-// height, new blocks and transactions on the explorer, a pending transaction's page, and the
-// signed-in account's notifications.
+// height, new blocks and transactions on the explorer, and a pending transaction's page.
 "use strict";
 
 (() => {
   const blocksBody = document.getElementById("blocks-body");
   const txsBody = document.getElementById("txs-body");
   const pending = document.querySelector("[data-pending]");
-  const notifications = document.getElementById("notifications");
   const ROWS_MAX = 15;
 
   function shortHex(hex) {
@@ -97,21 +95,5 @@
       pending.textContent = "Finalized in block " + receipt.height + ". Loading the receipt…";
       window.location.reload();
     }
-  });
-
-  source.addEventListener("event", (message) => {
-    if (!notifications) return;
-    const item = JSON.parse(message.data);
-    const account = notifications.dataset.account;
-    if (!account || !JSON.stringify(item.event).includes(account)) return;
-    const empty = notifications.querySelector(".empty");
-    if (empty) empty.remove();
-    const kind = (item.event.type || item.module).replace(/_/g, " ");
-    const detail = item.event.title || item.event.name || item.event.reason || item.event.note || "";
-    const li = Civitas.el("li", { class: "fresh" });
-    li.append("Block ", link("/explorer/blocks/" + item.height, String(item.height)),
-      ": " + item.module + " " + kind + (detail ? ": " + detail : "") + " ",
-      link("/explorer/transactions/" + item.tx, "details"));
-    notifications.prepend(li);
   });
 })();
