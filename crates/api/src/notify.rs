@@ -40,42 +40,44 @@ pub const MARK_MAX: usize = 100;
 pub struct Notify {
     /// Whether subscriptions may post to private networks (the delivery task's setting).
     pub allow_private_targets: bool,
-    /// Open inbox streams, by account.
-    pub streams: Arc<Mutex<BTreeMap<AccountId, u32>>>,
+    /// Open inbox streams, by reader and account read.
+    pub streams: Arc<Mutex<BTreeMap<(AccountId, AccountId), u32>>>,
 }
 
-/// Most inbox streams of one account open at once (its browsers and devices).
+/// Most inbox streams one reader keeps open on one account at once (its browsers and
+/// devices).
 pub const STREAMS_PER_ACCOUNT_MAX: u32 = 4;
 /// Longest an inbox stream stays open: then it ends, and the client reconnects (with
 /// `Last-Event-ID`, losing nothing), showing again that it may read it.
 pub const STREAM_MAX: Duration = Duration::from_secs(10 * 60);
 /// A read model further behind the chain than this is being rebuilt: a stream that names no
 /// starting point starts at the chain's tip rather than replay what is being indexed again.
-const REBUILDING_LAG: u64 = 1_000;
+pub const REBUILDING_LAG: u64 = 1_000;
 
 /// One open stream of an account, counted while it lives.
 struct StreamOf {
-    streams: Arc<Mutex<BTreeMap<AccountId, u32>>>,
-    account: AccountId,
+    streams: Arc<Mutex<BTreeMap<(AccountId, AccountId), u32>>>,
+    key: (AccountId, AccountId),
 }
 
 impl StreamOf {
-    fn open(notify: &Notify, account: AccountId) -> Result<Self, ApiError> {
+    fn open(notify: &Notify, reader: AccountId, account: AccountId) -> Result<Self, ApiError> {
+        let key = (reader, account);
         let mut streams = notify.streams.lock().unwrap_or_else(|p| p.into_inner());
-        let count = streams.entry(account).or_default();
+        let count = streams.entry(key).or_default();
         if *count >= STREAMS_PER_ACCOUNT_MAX {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_streams",
                 format!(
-                    "this account has {STREAMS_PER_ACCOUNT_MAX} notification streams open, the most it may; close one"
+                    "{STREAMS_PER_ACCOUNT_MAX} streams of these notifications are open for this reader, the most there may be; close one"
                 ),
             ));
         }
         *count += 1;
         Ok(Self {
             streams: notify.streams.clone(),
-            account,
+            key,
         })
     }
 }
@@ -83,10 +85,10 @@ impl StreamOf {
 impl Drop for StreamOf {
     fn drop(&mut self) {
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = streams.get_mut(&self.account) {
+        if let Some(count) = streams.get_mut(&self.key) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                streams.remove(&self.account);
+                streams.remove(&self.key);
             }
         }
     }
@@ -242,8 +244,9 @@ pub struct MarkQuery {
 /// How many are unread after a change.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Unread {
-    /// Unread notifications, counted up to 1,000.
-    pub unread: u64,
+    /// Unread notifications, counted up to 1,000; `null` when the node is too busy to count
+    /// them now (the marks are made).
+    pub unread: Option<u64>,
 }
 
 /// Marks `account`'s notifications read as `query` says.
@@ -279,9 +282,15 @@ pub async fn mark(
             ));
         }
     }
-    let mut snapshot = civitas_kit::http::snapshot(ledger).await?;
-    let unread = snapshot.unread(account).await?;
-    snapshot.finish().await?;
+    // The marks are made: a count the node cannot make now is said as unknown, not as a
+    // failure.
+    let unread = async {
+        let mut snapshot = civitas_kit::http::snapshot(ledger).await.ok()?;
+        let unread = snapshot.unread(account).await.ok();
+        let _ = snapshot.finish().await;
+        unread
+    }
+    .await;
     Ok(Unread { unread })
 }
 
@@ -338,6 +347,7 @@ pub async fn inbox_stream(
     ledger: &Ledger,
     budgets: &Budgets,
     notify: &Notify,
+    reader: AccountId,
     account: AccountId,
     after: Option<&str>,
     tip: u64,
@@ -356,7 +366,7 @@ pub async fn inbox_stream(
             }
         }
     };
-    let counted = StreamOf::open(notify, account)?;
+    let counted = StreamOf::open(notify, reader, account)?;
     let slot = budgets.stream()?;
     let ready = SseEvent::default()
         .event("ready")
@@ -500,7 +510,7 @@ async fn stream(
     let account = account_in_path(&id)?;
     let Query(query) = Query::<StreamQuery>::try_from_uri(&uri)
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
-    reader_of(&node, &headers, &uri, account).await?;
+    let reader = reader_of(&node, &headers, &uri, account).await?;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -510,6 +520,7 @@ async fn stream(
         &ledger,
         &budgets,
         &notify,
+        reader.account,
         account,
         after.as_deref(),
         node.tip().height,

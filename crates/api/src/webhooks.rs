@@ -23,7 +23,6 @@ use base64::engine::general_purpose::STANDARD;
 use civitas_kit::index::notify::{Attempt, Due};
 use civitas_kit::index::{Index, IndexError};
 use civitas_kit::ledger::Reads;
-use futures::StreamExt as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -223,54 +222,147 @@ pub fn spawn(reads: Reads, config: WebhookConfig) -> Result<tokio::task::JoinHan
 }
 
 async fn run(reads: Reads, client: reqwest::Client, config: WebhookConfig) {
+    let mut scheduler = Scheduler::new(reads.index.clone(), client, config);
     let mut applied = reads.progress.watch();
+    let mut materialized = tokio::time::Instant::now();
+    let mut new_blocks = true;
     loop {
-        let full = match round(&reads.index, &client, &config).await {
-            Ok(full) => full,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook deliveries paused");
-                false
+        // New events become deliveries when blocks are applied (and now and then, for the
+        // subscriptions whose room was full).
+        if new_blocks || materialized.elapsed() >= Duration::from_secs(5) {
+            if let Err(e) = reads.index.materialize(crate::now_ms()).await {
+                tracing::warn!(error = %e, "webhook deliveries could not be prepared");
             }
-        };
-        if full {
-            continue;
+            materialized = tokio::time::Instant::now();
+            new_blocks = false;
         }
-        // New blocks may make deliveries; retries fall due with time.
+        if let Err(e) = scheduler.start_due().await {
+            tracing::warn!(error = %e, "webhook deliveries could not be read");
+        }
         tokio::select! {
+            // An attempt ended: its slot is free for the next one due.
+            Some(joined) = scheduler.running.join_next(), if !scheduler.running.is_empty() => {
+                if let Ok((id, _)) = joined {
+                    scheduler.in_flight.remove(&id);
+                }
+                scheduler.finished();
+            }
             changed = applied.changed() => {
                 if changed.is_err() {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
+                new_blocks = true;
             }
+            // Retries fall due with time.
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 }
 
-/// One round: new events into deliveries, then the deliveries due; `true` when more were due
-/// than one round takes.
+/// The attempts under way: at most [`CONCURRENCY`], at most
+/// [`IN_FLIGHT_PER_WEBHOOK`](civitas_kit::index::notify::IN_FLIGHT_PER_WEBHOOK) of one
+/// subscription; each slot is given to the next delivery due as soon as an attempt ends, so a
+/// slow endpoint holds only its own slots, never a whole round.
+struct Scheduler {
+    index: Index,
+    client: reqwest::Client,
+    config: Arc<WebhookConfig>,
+    running: tokio::task::JoinSet<(String, String)>,
+    /// Deliveries under way, with their subscription.
+    in_flight: std::collections::BTreeMap<String, String>,
+}
+
+impl Scheduler {
+    fn new(index: Index, client: reqwest::Client, config: WebhookConfig) -> Self {
+        Self {
+            index,
+            client,
+            config: Arc::new(config),
+            running: tokio::task::JoinSet::new(),
+            in_flight: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Starts attempts at the deliveries due, as slots allow; returns how many it started.
+    async fn start_due(&mut self) -> Result<usize, IndexError> {
+        self.finished();
+        if self.running.len() >= CONCURRENCY {
+            return Ok(0);
+        }
+        let cap = civitas_kit::index::notify::IN_FLIGHT_PER_WEBHOOK as usize;
+        let due = self.index.due(crate::now_ms(), ROUND).await?;
+        let mut started = 0;
+        for due in due {
+            if self.running.len() >= CONCURRENCY {
+                break;
+            }
+            let of_webhook = self
+                .in_flight
+                .values()
+                .filter(|w| **w == due.webhook)
+                .count();
+            if self.in_flight.contains_key(&due.id) || of_webhook >= cap {
+                continue;
+            }
+            self.in_flight.insert(due.id.clone(), due.webhook.clone());
+            let (index, client, config) =
+                (self.index.clone(), self.client.clone(), self.config.clone());
+            self.running.spawn(async move {
+                let attempt = attempt(&client, &config, &due).await;
+                if let Attempt::Failed { error, .. } = &attempt {
+                    tracing::debug!(delivery = %due.id, %error, "a webhook delivery failed");
+                }
+                if let Err(e) = index.record(&due.id, crate::now_ms(), &attempt).await {
+                    tracing::warn!(delivery = %due.id, error = %e, "a webhook attempt could not be recorded");
+                }
+                (due.id, due.webhook)
+            });
+            started += 1;
+        }
+        Ok(started)
+    }
+
+    /// Takes the attempts that ended off the list under way.
+    fn finished(&mut self) {
+        while let Some(joined) = self.running.try_join_next() {
+            if let Ok((id, _)) = joined {
+                self.in_flight.remove(&id);
+            }
+        }
+        // An attempt that panicked leaves its delivery pending: it is tried again once the
+        // set is empty of its subscription's others.
+        if self.running.is_empty() {
+            self.in_flight.clear();
+        }
+    }
+
+    /// Waits for every attempt under way.
+    async fn drain(&mut self) {
+        while let Some(joined) = self.running.join_next().await {
+            if let Ok((id, _)) = joined {
+                self.in_flight.remove(&id);
+            }
+        }
+    }
+}
+
+/// One pass, for tests and tools: new events into deliveries, then every delivery due
+/// attempted (as slots allow) until none is left that can start; `true` when some were left.
 pub async fn round(
     index: &Index,
     client: &reqwest::Client,
     config: &WebhookConfig,
 ) -> Result<bool, IndexError> {
     index.materialize(crate::now_ms()).await?;
-    let due = index.due(crate::now_ms(), ROUND).await?;
-    let full = due.len() == ROUND as usize;
-    // Each outcome is recorded as soon as it is known.
-    let recorded: Vec<Result<(), IndexError>> = futures::stream::iter(due)
-        .map(|due| async move {
-            let attempt = attempt(client, config, &due).await;
-            if let Attempt::Failed { error, .. } = &attempt {
-                tracing::debug!(delivery = %due.id, %error, "a webhook delivery failed");
-            }
-            index.record(&due.id, crate::now_ms(), &attempt).await
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    recorded.into_iter().collect::<Result<(), _>>()?;
-    Ok(full)
+    let mut scheduler = Scheduler::new(index.clone(), client.clone(), config.clone());
+    loop {
+        let started = scheduler.start_due().await?;
+        if started == 0 {
+            break;
+        }
+        scheduler.drain().await;
+    }
+    Ok(index.due(crate::now_ms(), 1).await?.len() == 1)
 }
 
 /// Posts `due` once.

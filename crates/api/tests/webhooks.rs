@@ -21,20 +21,36 @@ use std::time::Duration;
 type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
 async fn receiver(status: Arc<AtomicU16>) -> (String, Received) {
+    gated_receiver(status, None).await
+}
+
+/// A receiver that answers each request only once `gate` gives it a permit (if it has a gate).
+async fn gated_receiver(
+    status: Arc<AtomicU16>,
+    gate: Option<Arc<tokio::sync::Semaphore>>,
+) -> (String, Received) {
     let received: Received = Arc::default();
+    type Shared = (
+        Arc<AtomicU16>,
+        Received,
+        Option<Arc<tokio::sync::Semaphore>>,
+    );
     let app = axum::Router::new()
         .route(
             "/hook",
             axum::routing::post(
-                async |State((status, received)): State<(Arc<AtomicU16>, Received)>,
+                async |State((status, received, gate)): State<Shared>,
                        headers: HeaderMap,
                        body: String| {
+                    if let Some(gate) = gate {
+                        gate.acquire().await.unwrap().forget();
+                    }
                     received.lock().unwrap().push((headers, body));
                     StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap()
                 },
             ),
         )
-        .with_state((status, received.clone()));
+        .with_state((status, received.clone(), gate));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -231,6 +247,87 @@ async fn deliveries_are_signed_retried_replayed_and_never_sent_twice() {
     assert_eq!(pending.len(), 1);
     let error = pending[0].last_error.as_deref().unwrap_or("");
     assert!(error.contains("loopback or private"), "{error}");
+    index.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A slow endpoint holds only its own slots: while one subscription's receiver does not
+/// answer at all, another's deliveries all arrive; then the slow one gets all of its own.
+#[tokio::test]
+async fn a_slow_endpoint_does_not_hold_back_the_others() {
+    let dir = std::env::temp_dir().join(format!("civitas-webhooks-fair-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("index.sqlite").display());
+    let index = Index::open(&url, civitas_modules::INDEX_TABLES)
+        .await
+        .unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let ok = Arc::new(AtomicU16::new(200));
+    let (slow, slow_got) = gated_receiver(ok.clone(), Some(gate.clone())).await;
+    let (fast, fast_got) = receiver(ok).await;
+    let owner = PrivateKey::from_test_seed(101).public_key().account_id();
+    for url in [&slow, &fast] {
+        index
+            .create_webhook(NewWebhook {
+                owner,
+                url: url.clone(),
+                filter: WebhookFilter {
+                    kind: Some("account_registered".into()),
+                    ..WebhookFilter::default()
+                },
+                secret: webhooks::new_secret().unwrap(),
+                start: Place::end_of(0),
+                now_ms: 0,
+            })
+            .await
+            .unwrap();
+    }
+    let progress = Arc::new(civitas_kit::index::follow::Progress::default());
+    let config = WebhookConfig {
+        allow_private_targets: true,
+        timeout: Duration::from_secs(60),
+        ..WebhookConfig::default()
+    };
+    let worker = webhooks::spawn(
+        civitas_kit::ledger::Reads {
+            index: index.clone(),
+            progress,
+        },
+        config,
+    )
+    .unwrap();
+    let mut chain = Chain::new();
+    for n in 0..6 {
+        register(&mut chain, 600 + n, n);
+    }
+    apply_new(&index, &chain).await;
+    let arrived = |got: &Received, n: usize| {
+        let got = got.clone();
+        async move {
+            for _ in 0..600 {
+                if got.lock().unwrap().len() >= n {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            false
+        }
+    };
+    assert!(
+        arrived(&fast_got, 6).await,
+        "the fast endpoint gets every event"
+    );
+    assert!(
+        slow_got.lock().unwrap().is_empty(),
+        "the slow one is still answering"
+    );
+    gate.add_permits(100);
+    assert!(
+        arrived(&slow_got, 6).await,
+        "then the slow one gets its own"
+    );
+    worker.abort();
     index.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -285,6 +285,38 @@ fn api_checks(devnet: &Devnet) {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&cross.stdout), "403");
+    // Nor can a sibling site (same-site, another origin), or an older browser's request from
+    // another origin; a request from the portal's own origin gets as far as the session check.
+    let host = api.trim_start_matches("http://");
+    for (header, path, status) in [
+        (
+            "sec-fetch-site: same-site",
+            "/portal/webhooks?url=https://example.org/",
+            "403",
+        ),
+        (
+            "origin: http://portal.evil.example",
+            "/portal/inbox/read?through=1.0.0",
+            "403",
+        ),
+        (
+            &format!("origin: http://{host}") as &str,
+            "/portal/inbox/read?through=1.0.0",
+            "401",
+        ),
+    ] {
+        let answer = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+            .args(["-H", header])
+            .arg(format!("{api}{path}"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&answer.stdout),
+            status,
+            "{header} {path}"
+        );
+    }
 }
 
 #[test]

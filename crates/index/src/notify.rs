@@ -66,7 +66,8 @@ pub const MIGRATIONS: &[&str] = &[
         created_ms BIGINT NOT NULL
     );
     CREATE INDEX deliveries_due ON webhook_deliveries (status, next_attempt_ms);
-    CREATE INDEX deliveries_of_webhook ON webhook_deliveries (webhook, height, position, seq);",
+    CREATE INDEX deliveries_of_webhook ON webhook_deliveries (webhook, height, position, seq);
+    CREATE INDEX deliveries_by_status ON webhook_deliveries (webhook, status);",
 ];
 
 /// Most webhook subscriptions one account may hold.
@@ -748,6 +749,11 @@ impl Index {
             .iter()
             .map(|row| webhook_of(row).map(|(w, _)| w))
             .collect::<Result<_, _>>()?;
+        let applied: Option<(i64,)> =
+            sqlx::query_as("SELECT height FROM index_applied WHERE singleton = 1")
+                .fetch_optional(self.pool())
+                .await?;
+        let indexed = Place::end_of(applied.map_or(0, |(h,)| crate::from_sql(h)));
         let mut made = 0;
         for webhook in webhooks {
             if webhook.delivered > DELIVERED_KEPT {
@@ -766,10 +772,19 @@ impl Index {
                 continue;
             }
             let cursor = Place::parse(&webhook.cursor)?;
+            if cursor >= indexed {
+                // Nothing applied after it (or the index is being rebuilt below it).
+                continue;
+            }
             let limit = room.min(MATERIALIZE_BATCH as u64);
             // The events and the height applied, read in one snapshot: a reset cannot fall
-            // between them.
-            let mut snapshot = self.snapshot().await?;
+            // between them. Lists come first: when every reading connection is taken, this
+            // subscription waits for the next round.
+            let mut snapshot = match self.snapshot().await {
+                Ok(snapshot) => snapshot,
+                Err(IndexError::Busy) => continue,
+                Err(e) => return Err(e),
+            };
             let applied = snapshot.height();
             let places = matching(&mut snapshot, &webhook.filter, cursor, limit).await?;
             snapshot.finish().await?;
@@ -818,10 +833,10 @@ impl Index {
         Ok(made)
     }
 
-    /// The pending deliveries due at `now_ms`, soonest first, at most `limit`, and at most
-    /// [`IN_FLIGHT_PER_WEBHOOK`] of each subscription (so that one slow or failing endpoint
-    /// cannot hold back the others); a delivery whose event the index does not hold at the
-    /// moment (it is being rebuilt) waits.
+    /// The pending deliveries due at `now_ms`, at most `limit`: the first of each subscription
+    /// (soonest first), then the second, at most [`IN_FLIGHT_PER_WEBHOOK`] of each, so that a
+    /// subscription with a backlog cannot take every place; a delivery whose event the index
+    /// does not hold at the moment (it is being rebuilt) waits.
     pub async fn due(&self, now_ms: u64, limit: u32) -> Result<Vec<Due>, IndexError> {
         let sql = format!(
             "SELECT d.id AS id, d.webhook AS webhook, d.attempts AS attempts, \
@@ -837,7 +852,7 @@ impl Index {
              JOIN events e ON e.height = d.height AND e.position = d.position AND e.seq = d.seq \
              JOIN transactions t ON t.height = d.height AND t.position = d.position \
              WHERE d.n <= {IN_FLIGHT_PER_WEBHOOK} \
-             ORDER BY d.next_attempt_ms, d.height, d.position, d.seq LIMIT {limit}"
+             ORDER BY d.n, d.next_attempt_ms, d.height, d.position, d.seq LIMIT {limit}"
         );
         bound(&sql, &[now_ms.into()])
             .fetch_all(self.pool())

@@ -6,7 +6,7 @@
 
 use super::PortalState;
 use super::html::{Page, esc, notice, table};
-use super::session::{please_sign_in, session_keys, signed_in, unauthenticated};
+use super::session::{please_sign_in, same_origin, session_keys, signed_in, unauthenticated};
 use crate::Reader;
 use crate::notify::{ACTION, MarkQuery, NewWebhookQuery, ReplayQuery};
 use axum::Json;
@@ -90,7 +90,16 @@ pub async fn section(state: &PortalState, headers: &HeaderMap) -> String {
                     } else {
                         inbox.items.iter().map(item).collect()
                     };
-                    let after = civitas_kit::index::notify::Place::end_of(inbox.height);
+                    // Live from the page's own height, or from the chain's tip while the read
+                    // model is rebuilt (rather than replay what it indexes again).
+                    let tip = state.node.tip().height;
+                    let after = civitas_kit::index::notify::Place::end_of(
+                        if tip.saturating_sub(inbox.height) > crate::notify::REBUILDING_LAG {
+                            tip
+                        } else {
+                            inbox.height
+                        },
+                    );
                     let newest = inbox
                         .items
                         .first()
@@ -144,46 +153,12 @@ pub async fn stream(
         &budgets,
         &notify,
         reader.account,
+        reader.account,
         after.as_deref(),
         state.node.tip().height,
     )
     .await?
     .into_response())
-}
-
-/// Refuses a request the browser says another origin made (`Sec-Fetch-Site` other than
-/// `same-origin`, or an `Origin` that is not this host), so that no page elsewhere, not even
-/// on a sibling subdomain, acts with the person's session. A request with neither header
-/// comes from no browser, and so carries no session but its sender's own.
-fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let refused = || {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_site",
-            "this is done only from this portal's own pages",
-        )
-    };
-    if let Some(site) = header("sec-fetch-site") {
-        return if site == "same-origin" {
-            Ok(())
-        } else {
-            Err(refused())
-        };
-    }
-    if let Some(origin) = header("origin") {
-        let host = header("host").unwrap_or_default();
-        let origin_host = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .unwrap_or("");
-        return if !host.is_empty() && origin_host == host {
-            Ok(())
-        } else {
-            Err(refused())
-        };
-    }
-    Ok(())
 }
 
 /// `POST /portal/inbox/read?ids=…|through=…`.

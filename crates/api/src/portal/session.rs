@@ -202,7 +202,7 @@ pub async fn challenge(
     State(state): State<PortalState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    same_site(&headers)?;
+    same_origin(&headers)?;
     let challenge = state.challenges.issue(crate::now_ms()).ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -238,21 +238,48 @@ pub(super) fn unauthenticated(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
 }
 
-/// Refuses a request another site made the browser send (`Sec-Fetch-Site: cross-site`), so no
-/// page elsewhere can sign a person in or out of this portal.
-pub(super) fn same_site(headers: &HeaderMap) -> Result<(), ApiError> {
-    let site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("none");
-    if site == "cross-site" {
-        return Err(ApiError::new(
+/// Refuses a request the browser says another origin made (`Sec-Fetch-Site` other than
+/// `same-origin`, or an `Origin` whose host is not the one the request was sent to), so that no
+/// page elsewhere, not even on a sibling subdomain, acts with the person's session: signs them
+/// in or out, marks their notifications, changes their subscriptions. A request with neither
+/// header comes from no browser, and so carries no session but its sender's own.
+pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let refused = || {
+        ApiError::new(
             StatusCode::FORBIDDEN,
             "cross_site",
-            "sessions are started and ended only from this portal's own pages",
-        ));
+            "this is done only from this portal's own pages",
+        )
+    };
+    if let Some(site) = header("sec-fetch-site") {
+        return if site == "same-origin" {
+            Ok(())
+        } else {
+            Err(refused())
+        };
     }
-    Ok(())
+    let Some(origin) = header("origin") else {
+        return Ok(());
+    };
+    // The host without the scheme's default port, as browsers write an origin.
+    let bare = |scheme: &str, host: &str| -> String {
+        let default = if scheme == "https" { ":443" } else { ":80" };
+        host.strip_suffix(default)
+            .unwrap_or(host)
+            .to_ascii_lowercase()
+    };
+    let Some((scheme, origin_host)) = origin.split_once("://") else {
+        return Err(refused());
+    };
+    let host = header("host")
+        .or_else(|| header(":authority"))
+        .unwrap_or_default();
+    if !host.is_empty() && bare(scheme, origin_host) == bare(scheme, host) {
+        Ok(())
+    } else {
+        Err(refused())
+    }
 }
 
 /// `POST /portal/session`: sign in with a signed read of
@@ -261,7 +288,7 @@ pub async fn start(
     State(state): State<PortalState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    same_site(&headers)?;
+    same_origin(&headers)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let challenge: [u8; 32] = header(HEADER_CHALLENGE)
         .and_then(|c| hex::decode(c).ok())
@@ -356,7 +383,7 @@ pub async fn start(
 
 /// `POST /portal/session/end`: sign out.
 pub async fn end(State(state): State<PortalState>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = same_site(&headers) {
+    if let Err(refusal) = same_origin(&headers) {
         return refusal.into_response();
     }
     if let Some(token) = token(&headers) {

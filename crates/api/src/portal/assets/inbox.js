@@ -14,7 +14,7 @@
   }
 
   function setUnread(unread) {
-    if (count) count.textContent = unread >= 1000 ? unread + " or more" : String(unread);
+    if (count && typeof unread === "number") count.textContent = unread >= 1000 ? unread + " or more" : String(unread);
   }
 
   async function mark(query) {
@@ -72,14 +72,16 @@
     if (list.querySelector('li[data-id="' + CSS.escape(item.id) + '"]')) return;
     const empty = list.querySelector(".empty");
     if (empty) empty.remove();
-    const li = Civitas.el("li", { class: "unread fresh", "data-id": item.id });
-    li.append(Civitas.el("span", { class: "visually-hidden", text: "Unread: " }),
+    const li = Civitas.el("li", { class: (item.read ? "read" : "unread") + " fresh", "data-id": item.id });
+    li.append(Civitas.el("span", { class: "visually-hidden", text: item.read ? "Read: " : "Unread: " }),
       "Block ", link("/explorer/blocks/" + item.height, String(item.height)),
-      ": " + words(item.event) + " ", link("/explorer/transactions/" + item.tx, "details"), " ",
-      Civitas.el("button", { type: "button", class: "secondary mark-read", "data-id": item.id, text: "Mark read" }));
+      ": " + words(item.event) + " ", link("/explorer/transactions/" + item.tx, "details"));
+    if (!item.read) {
+      li.append(" ", Civitas.el("button", { type: "button", class: "secondary mark-read", "data-id": item.id, text: "Mark read" }));
+    }
     list.prepend(li);
     while (list.children.length > SHOWN_MAX) list.lastElementChild.remove();
-    if (count) {
+    if (count && !item.read) {
       const now = parseInt(count.textContent, 10);
       if (!Number.isNaN(now) && !count.textContent.includes("more")) setUnread(now + 1);
     }
