@@ -74,6 +74,20 @@ pub fn router_indexed(
     config: &ApiConfig,
     reads: Option<civitas_kit::ledger::Reads>,
 ) -> Router {
+    let cell = std::sync::Arc::new(std::sync::OnceLock::new());
+    if let Some(reads) = reads {
+        let _ = cell.set(reads);
+    }
+    router_later(node, config, cell)
+}
+
+/// [`router_indexed`], with a read model that arrives once it is open (`cell`): until then
+/// the lists answer 503.
+pub fn router_later(
+    node: NodeHandle,
+    config: &ApiConfig,
+    reads: std::sync::Arc<std::sync::OnceLock<civitas_kit::ledger::Reads>>,
+) -> Router {
     let budgets = Budgets::new(config.limits.heavy_concurrency, config.limits.event_streams);
     let (api, mut document) = api_routes().split_for_parts();
     let (modules, module_document) = civitas_modules::routes()
@@ -81,10 +95,8 @@ pub fn router_indexed(
         .split_for_parts();
     document.merge(module_document);
     let document = OpenApiJson(Bytes::from(served(document).to_string()));
-    let mut ledger = Ledger::new(node.clone(), civitas_modules::queries::spaces());
-    if let Some(reads) = reads {
-        ledger = ledger.with_index(reads);
-    }
+    let ledger =
+        Ledger::new(node.clone(), civitas_modules::queries::spaces()).with_index_later(reads);
     let site = civitas_kit::portal::Site {
         ledger: ledger.clone(),
         sections: portal::sections(),

@@ -537,31 +537,16 @@ pub fn run(command: Command) -> Result<()> {
                 return;
             }
         };
-        let reads = match civitas_kit::index::Index::open(&index_url, civitas_modules::INDEX_TABLES)
-            .await
-        {
-            Ok(index) => match index.check_chain(&handle.genesis().hash()).await {
-                Ok(()) => {
-                    tracing::info!(index = %index.location(), "following the chain into the read model");
-                    let reads = civitas_api::lists::follow(handle.clone(), index);
-                    if let Err(e) =
-                        civitas_api::webhooks::spawn(reads.clone(), api_config.webhooks.clone())
-                    {
-                        tracing::error!(error = %e, "webhooks are not delivered");
-                    }
-                    Some(reads)
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the read model is not used: the API's lists answer 503");
-                    None
-                }
-            },
-            Err(e) => {
-                tracing::error!(error = %e, "the read model cannot be opened: the API's lists answer 503");
-                None
-            }
-        };
-        let app = civitas_api::router_indexed(handle, &api_config, reads)
+        // The read model opens beside the API: a database that cannot be reached at start is
+        // tried again (the lists answer 503 meanwhile); one of another chain is not.
+        let reads = std::sync::Arc::new(std::sync::OnceLock::new());
+        tokio::spawn(open_read_model(
+            index_url.clone(),
+            handle.clone(),
+            api_config.webhooks.clone(),
+            reads.clone(),
+        ));
+        let app = civitas_api::router_later(handle, &api_config, reads)
             .into_make_service_with_connect_info::<civitas_api::connections::ClientAddr>();
         let listener = civitas_api::connections::Listener::new(listener);
         let disk = crate::disk::watch(data_dir.clone(), min_free_mb);
@@ -586,6 +571,49 @@ pub fn run(command: Command) -> Result<()> {
         std::process::exit(civitas_core::protocol::EXIT_UPGRADE_REQUIRED);
     }
     Ok(())
+}
+
+/// Opens the read model at `url` (trying again with a growing pause, up to a minute, while
+/// its database cannot be reached), then follows the chain into it, delivers its webhooks, and
+/// hands it to the API through `cell`.
+async fn open_read_model(
+    url: String,
+    handle: civitas_consensus::service::NodeHandle,
+    webhooks: civitas_api::webhooks::WebhookConfig,
+    cell: std::sync::Arc<std::sync::OnceLock<civitas_kit::ledger::Reads>>,
+) {
+    use civitas_kit::index::{Index, IndexError};
+    let mut pause = std::time::Duration::from_secs(1);
+    let chain = handle.genesis().hash();
+    let index = loop {
+        let opened = match Index::open(&url, civitas_modules::INDEX_TABLES).await {
+            Ok(index) => index.check_chain(&chain).await.map(|()| index),
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(index) => break index,
+            // Settings to correct: trying again would not help.
+            Err(
+                e @ (IndexError::Url(_)
+                | IndexError::Migration { .. }
+                | IndexError::OtherChain { .. }),
+            ) => {
+                tracing::error!(error = %e, "the read model is not used: the API's lists answer 503");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, retry_in_s = pause.as_secs(), "the read model cannot be opened yet: the API's lists answer 503 until it can");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(60));
+            }
+        }
+    };
+    tracing::info!(index = %index.location(), "following the chain into the read model");
+    let reads = civitas_api::lists::follow(handle, index);
+    if let Err(e) = civitas_api::webhooks::spawn(reads.clone(), webhooks) {
+        tracing::error!(error = %e, "webhooks are not delivered");
+    }
+    let _ = cell.set(reads);
 }
 
 async fn shutdown_signal() {

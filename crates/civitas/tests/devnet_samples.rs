@@ -75,6 +75,65 @@ fn devnet_seeds_a_budget_payments_and_tenders_on_first_start() {
     the_served_document_describes_the_seeded_chain(api, tmp);
     the_read_model_rebuilt_answers_as_before(api, dir);
     notifications_reach_the_inbox_the_stream_and_a_webhook(api, dir, tmp);
+    flooded_lists_are_refused_and_the_read_model_keeps_up(api);
+}
+
+/// Lists asked for far faster than the read model's connections answer: every answer is a page
+/// or a 429 with `Retry-After` (never an error or a hang), and the read model keeps following
+/// the chain meanwhile.
+fn flooded_lists_are_refused_and_the_read_model_keeps_up(api: &str) {
+    let before = get(&format!("{api}/v1/index")).unwrap()["height"]
+        .as_u64()
+        .unwrap();
+    let floods: Vec<_> = (10..18)
+        .map(|n| {
+            let mut curl = Command::new("curl");
+            curl.args(["-s", "--max-time", "60", "--interface"])
+                .arg(format!("127.0.0.{n}"))
+                .args(["--parallel", "--parallel-max", "16"])
+                .args(["-w", "%{http_code} %header{retry-after}\\n"]);
+            for i in 0..48 {
+                curl.args(["-o", "/dev/null"]).arg(format!(
+                    "{api}/v1/index/events?limit=100&order={}",
+                    if i % 2 == 0 { "oldest" } else { "newest" }
+                ));
+            }
+            curl.stdout(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    for flood in floods {
+        let output = flood.wait_with_output().unwrap();
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let (status, retry_after) = line.split_once(' ').unwrap_or((line, ""));
+            if status == "429" {
+                assert!(
+                    retry_after.trim().parse::<u64>().is_ok(),
+                    "a 429 without Retry-After: {line}"
+                );
+            }
+            *statuses.entry(status.to_string()).or_default() += 1;
+        }
+    }
+    eprintln!("flooded lists: {statuses:?}");
+    assert_eq!(statuses.values().sum::<usize>(), 8 * 48, "{statuses:?}");
+    assert!(
+        statuses.keys().all(|s| s == "200" || s == "429"),
+        "only pages and 429s: {statuses:?}"
+    );
+    assert!(
+        statuses.get("200").copied().unwrap_or(0) > 0,
+        "{statuses:?}"
+    );
+    wait_for(
+        "the read model to follow the chain after the flood",
+        Duration::from_secs(60),
+        || {
+            get(&format!("{api}/v1/index")).is_some_and(|s| {
+                s["height"].as_u64().unwrap_or(0) > before && s["lag"].as_u64().unwrap_or(99) <= 5
+            })
+        },
+    );
 }
 
 /// An official's notifications as an integrator and a person see them: a webhook subscription

@@ -335,6 +335,40 @@ fn a_node_explains_every_failure_to_start_or_connect() {
         Duration::from_secs(30),
         || log_of(&dir, 3).contains("allow_private_ips = true to node.toml"),
     );
+    terminate(&mut nodes, 3);
+
+    // A read model on a PostgreSQL server that is down when the node starts: the node runs,
+    // its lists answer 503 and its log says why, and once the server is up the lists answer
+    // without a restart.
+    let postgres = civitas_index::testing::Postgres::start().expect("a PostgreSQL server");
+    postgres.pause().unwrap();
+    let _ = std::fs::remove_dir_all(data(3));
+    let config = dir.join("node3/node.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[index]\nurl = \"{}\"\n", postgres.url()));
+    std::fs::write(&config, text).unwrap();
+    nodes.start(3);
+    wait_for("node 3's API", Duration::from_secs(60), || {
+        get(&format!("{}/v1/status", apis[3])).is_some()
+    });
+    let lists = |api: &str| {
+        let output = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("{api}/v1/blocks"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(lists(&apis[3]), "503");
+    wait_for("the log to say why", Duration::from_secs(30), || {
+        log_of(&dir, 3).contains("the read model cannot be opened yet")
+    });
+    postgres.resume().unwrap();
+    wait_for(
+        "the lists once the database is up",
+        Duration::from_secs(120),
+        || lists(&apis[3]) == "200",
+    );
     drop(nodes);
     let _ = std::fs::remove_dir_all(&tmp);
 }

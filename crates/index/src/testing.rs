@@ -102,25 +102,7 @@ impl Postgres {
                 "--no-sync".as_ref(),
             ],
         )?;
-        let options = format!(
-            "-k {} -p {} -h 127.0.0.1 -F -c max_connections=50",
-            server.dir.display(),
-            port
-        );
-        let log = server.dir.join("log");
-        server.run(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-o".as_ref(),
-                options.as_ref(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-w".as_ref(),
-                "start".as_ref(),
-            ],
-        )?;
+        server.resume()?;
         server.run(
             "createdb",
             &[
@@ -188,6 +170,46 @@ impl Postgres {
                 std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
             ))
         }
+    }
+
+    /// Starts the server (again, after [`Postgres::pause`]) on its port.
+    pub fn resume(&self) -> Result<(), String> {
+        let options = format!(
+            "-k {} -p {} -h 127.0.0.1 -F -c max_connections=50",
+            self.dir.display(),
+            self.port
+        );
+        let data = self.dir.join("data");
+        let log = self.dir.join("log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-w".as_ref(),
+                "start".as_ref(),
+            ],
+        )
+    }
+
+    /// Stops the server, keeping its data (as a database that goes away for a while).
+    pub fn pause(&self) -> Result<(), String> {
+        let data = self.dir.join("data");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
+            ],
+        )
     }
 
     /// The server's directory.

@@ -72,7 +72,7 @@ pub trait Read: Send + Sync + 'static {
 pub struct Ledger {
     node: Arc<dyn Read>,
     spaces: &'static [&'static Space],
-    index: Option<Reads>,
+    index: Arc<std::sync::OnceLock<Reads>>,
 }
 
 /// The node's read model and its follower's progress.
@@ -90,20 +90,29 @@ impl Ledger {
         Self {
             node: Arc::new(node),
             spaces,
-            index: None,
+            index: Arc::default(),
         }
     }
 
     /// The same ledger with its read model, for the routes that list.
-    pub fn with_index(mut self, reads: Reads) -> Self {
-        self.index = Some(reads);
+    pub fn with_index(self, reads: Reads) -> Self {
+        let _ = self.index.set(reads);
         self
     }
 
-    /// The read model, for lists; unavailable on a node that keeps none.
+    /// The same ledger whose read model arrives through `cell` once it is open (a node whose
+    /// database is not reachable at start keeps trying, and its lists answer once it is).
+    pub fn with_index_later(mut self, cell: Arc<std::sync::OnceLock<Reads>>) -> Self {
+        self.index = cell;
+        self
+    }
+
+    /// The read model, for lists; unavailable on a node that keeps none, or not yet.
     pub fn reads(&self) -> Result<&Reads, QueryError> {
-        self.index.as_ref().ok_or_else(|| {
-            QueryError::Unavailable("this node keeps no index for lists; ask another node".into())
+        self.index.get().ok_or_else(|| {
+            QueryError::Unavailable(
+                "this node's read model is not open (it keeps none, or its database cannot be reached yet: see GET /v1/index); ask another node".into(),
+            )
         })
     }
 
