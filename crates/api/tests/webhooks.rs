@@ -222,6 +222,8 @@ async fn deliveries_are_signed_retried_replayed_and_never_sent_twice() {
     // Without the operator's leave, nothing is posted to the node's own network.
     let guarded = WebhookConfig {
         allow_private_targets: false,
+        // A retry far off, so that the refused attempt stays pending to be looked at.
+        retry_delays: vec![Duration::from_secs(600)],
         ..config.clone()
     };
     let guarded_client = webhooks::client(&guarded).unwrap();
