@@ -39,6 +39,10 @@ pub use project::{Context, Finalized, Rows, Tables, Value};
 
 /// Connections a SQLite index keeps (one writer at a time; readers run beside it in WAL mode).
 pub const SQLITE_CONNECTIONS: u32 = 4;
+/// Pages each SQLite reading connection caches, in KiB.
+pub const READER_CACHE_KIB: u32 = 32 * 1024;
+/// Pages the SQLite writer caches, in KiB.
+pub const WRITER_CACHE_KIB: u32 = 256 * 1024;
 /// Connections a PostgreSQL index keeps.
 pub const POSTGRES_CONNECTIONS: u32 = 8;
 /// Writes asked for by requests (read marks, subscriptions) at once.
@@ -189,8 +193,8 @@ impl Index {
             Backend::Sqlite => SQLITE_CONNECTIONS,
             Backend::Postgres => POSTGRES_CONNECTIONS,
         };
-        let reader = connect(backend, &url, readers).await?;
-        let writer = connect(backend, &url, 1).await?;
+        let reader = connect(backend, &url, readers, READER_CACHE_KIB).await?;
+        let writer = connect(backend, &url, 1, WRITER_CACHE_KIB).await?;
         let index = Self {
             pool: reader,
             writer,
@@ -352,24 +356,30 @@ impl Index {
 }
 
 /// A pool of `connections` to the index at `url`.
-async fn connect(backend: Backend, url: &str, connections: u32) -> Result<AnyPool, IndexError> {
+async fn connect(
+    backend: Backend,
+    url: &str,
+    connections: u32,
+    cache_kib: u32,
+) -> Result<AnyPool, IndexError> {
     let options = AnyPoolOptions::new()
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .max_connections(connections);
     let pool = match backend {
         Backend::Sqlite => {
             options
-                .after_connect(|connection, _| {
+                .after_connect(move |connection, _| {
                     Box::pin(async move {
                         // WAL lets readers run beside the writer; NORMAL syncs at checkpoints,
                         // which keeps every commit atomic (a crash loses at most the newest
-                        // blocks, which are applied again). Each connection caches 32 MiB of
-                        // pages (SQLite's default is 2 MiB).
+                        // blocks, which are applied again). Each connection caches pages
+                        // (SQLite's default is 2 MiB): the writer more, as its inserts land
+                        // all over the indexes keyed by account and hash.
                         connection
-                            .execute(
+                            .execute(sqlx::AssertSqlSafe(format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768;",
-                            )
+                                 PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{cache_kib};"
+                            )))
                             .await?;
                         Ok(())
                     })

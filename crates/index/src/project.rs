@@ -727,20 +727,28 @@ fn multi_row(sql: &str) -> Option<(&str, &str, &str)> {
 
 /// The highest `$n` of `sql`.
 fn highest_parameter(sql: &str) -> usize {
-    sql.split('$')
+    parameters(sql).into_iter().max().unwrap_or(0)
+}
+
+/// The `$n` of `tuple`, in the order they are written.
+fn parameters(tuple: &str) -> Vec<usize> {
+    tuple
+        .split('$')
         .skip(1)
         .filter_map(|part| {
             let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
             digits.parse::<usize>().ok()
         })
-        .max()
-        .unwrap_or(0)
+        .collect()
 }
 
-/// `tuple` with each `$n` raised by `offset` and written `{mark}n`. SQLite is given `?n`: it
-/// looks each `$name` up among the names before it while parsing, which costs the square of
-/// their number in a statement of thousands of rows, while `?n` is a position.
-fn renumber(tuple: &str, offset: usize, mark: char) -> String {
+/// `tuple` with each `$n` raised by `offset` and written `{mark}n`, or written `?` alone when
+/// `anonymous`. SQLite is given `?n`: it looks each `$name` up among the names before it while
+/// parsing, which costs the square of their number in a statement of thousands of rows, while
+/// `?n` is a position. Better still is `?` alone where the parameters come in order
+/// (`$1, $2, …`, each once): binding a numbered parameter makes sqlx ask SQLite its name, which
+/// SQLite finds by walking the statement's list of names, again the square of their number.
+fn renumber(tuple: &str, offset: usize, mark: char, anonymous: bool) -> String {
     let mut out = String::with_capacity(tuple.len() + 8);
     let mut chars = tuple.chars().peekable();
     while let Some(c) = chars.next() {
@@ -754,6 +762,7 @@ fn renumber(tuple: &str, offset: usize, mark: char) -> String {
                 chars.next();
             }
             match digits.parse::<usize>() {
+                Ok(_) if anonymous => {}
                 Ok(n) => out.push_str(&(n + offset).to_string()),
                 Err(_) => out.push_str(&digits),
             }
@@ -779,13 +788,15 @@ async fn execute_rows(
         }
         return Ok(());
     };
+    // Parameters in order, each once, can be positional alone (SQLite's `?`).
+    let anonymous = mark == '?' && parameters(tuple) == (1..=width).collect::<Vec<_>>();
     for chunk in rows.chunks((PARAMETERS_MAX / width).clamp(1, ROWS_PER_STATEMENT)) {
         let mut text = String::from(head);
         for (i, _) in chunk.iter().enumerate() {
             if i > 0 {
                 text.push_str(", ");
             }
-            text.push_str(&renumber(tuple, i * width, mark));
+            text.push_str(&renumber(tuple, i * width, mark, anonymous));
         }
         text.push_str(tail);
         let values: Vec<Value> = chunk.iter().flatten().cloned().collect();
@@ -837,8 +848,12 @@ mod statements {
         assert_eq!(head, "INSERT INTO t (a, b, c, d) VALUES ");
         assert_eq!(tuple, "($1, 'x(', $2, $2)");
         assert_eq!(tail, " ON CONFLICT DO NOTHING");
-        assert_eq!(renumber(tuple, 2, '$'), "($3, 'x(', $4, $4)");
-        assert_eq!(renumber("($9, $10)", 10, '?'), "(?19, ?20)");
+        assert_eq!(renumber(tuple, 2, '$', false), "($3, 'x(', $4, $4)");
+        assert_eq!(renumber("($9, $10)", 10, '?', false), "(?19, ?20)");
+        assert_eq!(renumber("($1, 'x', $2)", 10, '?', true), "(?, 'x', ?)");
+        assert_eq!(parameters("($1, $2, $3)"), [1, 2, 3]);
+        assert_eq!(parameters("($2, $1)"), [2, 1]);
+        assert_eq!(parameters("($1, $1)"), [1, 1]);
         assert!(multi_row("UPDATE t SET a = $1").is_none());
         for alone in [
             "INSERT INTO t (a) VALUES ($1) ON CONFLICT (a) DO UPDATE SET a = excluded.a",
