@@ -179,19 +179,31 @@ impl reqwest::dns::Resolve for Resolver {
     }
 }
 
-/// The HTTP client deliveries go through.
+/// The HTTP client deliveries go through. A machine without CA certificates still gets one
+/// (deliveries to `http` URLs work; to `https` ones they fail until the certificates are
+/// installed, and say why), rather than no webhooks at all.
 pub fn client(config: &WebhookConfig) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout)
-        .user_agent(concat!("Civitas-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .dns_resolver(Arc::new(Resolver {
-            allow_private: config.allow_private_targets,
-        }))
-        .build()
-        .map_err(|e| format!("the webhook client cannot be made: {e}"))
+    let builder = || {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("Civitas-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(Resolver {
+                allow_private: config.allow_private_targets,
+            }))
+    };
+    builder().build().or_else(|error| {
+        tracing::warn!(
+            error = %error,
+            "the system's CA certificates could not be loaded: webhook deliveries to https URLs fail until they are (install ca-certificates)"
+        );
+        builder()
+            .tls_certs_only(Vec::<reqwest::Certificate>::new())
+            .build()
+            .map_err(|e| format!("the webhook client cannot be made: {e}"))
+    })
 }
 
 /// The body posted for `due`: `{type, timestamp, data}` as Standard Webhooks suggests, `type`
