@@ -1204,14 +1204,10 @@ async fn pending(
     headers: HeaderMap,
 ) -> Result<Json<views::PendingTransactions>, ApiError> {
     let account = AccountId::from_hex(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or(uri.path());
     authorize_signed_read(
         &node,
         &headers,
-        path,
+        path_of(&uri),
         "ledger.read_pending",
         civitas_consensus::service::ReadResource::Account(account),
     )
@@ -1232,6 +1228,13 @@ async fn pending(
         pending,
         height: node.tip().height,
     }))
+}
+
+/// The path with its query string, as a signed read signs it.
+pub(crate) fn path_of(uri: &axum::http::Uri) -> &str {
+    uri.path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(uri.path())
 }
 
 /// Checks a signed read request and asks the policies whether its signer may read the record:

@@ -217,8 +217,8 @@ struct TxQuery {
     failed: Option<bool>,
 }
 
-/// An account named by the path or the query.
-fn account_param(text: &str) -> Result<AccountId, ApiError> {
+/// An account named by the path or the query (64 hex digits), or 400.
+pub(crate) fn account_param(text: &str) -> Result<AccountId, ApiError> {
     account_query(Some(text), "account")?
         .ok_or_else(|| ApiError::bad_request("account must be 64 hexadecimal characters"))
 }

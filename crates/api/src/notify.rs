@@ -9,7 +9,7 @@
 //! method and no `GET` of the same path, so a read's signature cannot be used to change
 //! anything (which is why a subscription is made at `/v1/webhooks/subscribe`).
 
-use crate::{ErrorBody, Reader, allowed, signed_reader};
+use crate::{ErrorBody, Reader, allowed, path_of, signed_reader};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -92,18 +92,6 @@ impl Drop for StreamOf {
             }
         }
     }
-}
-
-fn path_of(uri: &axum::http::Uri) -> &str {
-    uri.path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or(uri.path())
-}
-
-/// An account in a path.
-fn account_in_path(id: &str) -> Result<AccountId, ApiError> {
-    AccountId::from_hex(id)
-        .map_err(|_| ApiError::bad_request("the account must be 64 hexadecimal characters"))
 }
 
 /// The reader of a signed request, allowed to read `account`'s private records.
@@ -222,7 +210,7 @@ async fn inbox(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Json<Inbox>, ApiError> {
-    let account = account_in_path(&id)?;
+    let account = crate::lists::account_param(&id)?;
     reader_of(&node, &headers, &uri, account).await?;
     Ok(Json(
         inbox_page(&ledger, &account, query.unread.unwrap_or(false), &page).await?,
@@ -322,7 +310,7 @@ async fn mark_read(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Json<Unread>, ApiError> {
-    let account = account_in_path(&id)?;
+    let account = crate::lists::account_param(&id)?;
     let reader = reader_of(&node, &headers, &uri, account).await?;
     holder(&reader, &account)?;
     Ok(Json(mark(&ledger, &account, &query).await?))
@@ -507,7 +495,7 @@ async fn stream(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let account = account_in_path(&id)?;
+    let account = crate::lists::account_param(&id)?;
     let Query(query) = Query::<StreamQuery>::try_from_uri(&uri)
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
     let reader = reader_of(&node, &headers, &uri, account).await?;

@@ -244,8 +244,8 @@ pub fn webhooks(command: WebhookCommand) -> Result<()> {
             Ok(())
         }
         WebhookCommand::Deliveries { id, status, signed } => {
-            let (client, chain, key) = signed.open()?;
             check_id(&id, "wh_")?;
+            let (client, chain, key) = signed.open()?;
             let path = format!(
                 "/v1/webhooks/{id}/deliveries{}",
                 query(&[("status", status)])
@@ -272,8 +272,8 @@ pub fn webhooks(command: WebhookCommand) -> Result<()> {
             delivery,
             signed,
         } => {
-            let (client, chain, key) = signed.open()?;
             check_id(&id, "wh_")?;
+            let (client, chain, key) = signed.open()?;
             let path = format!(
                 "/v1/webhooks/{id}/replay{}",
                 query(&[("delivery", delivery)])
@@ -287,8 +287,8 @@ pub fn webhooks(command: WebhookCommand) -> Result<()> {
             Ok(())
         }
         WebhookCommand::Delete { id, signed } => {
-            let (client, chain, key) = signed.open()?;
             check_id(&id, "wh_")?;
+            let (client, chain, key) = signed.open()?;
             client.signed_json("DELETE", &format!("/v1/webhooks/{id}"), &chain, &key)?;
             println!("deleted {id}");
             Ok(())

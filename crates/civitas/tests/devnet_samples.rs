@@ -661,13 +661,6 @@ fn this_year() -> i64 {
     civitas_core::time::TimestampMs(ms).civil().0
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 /// GET `path`, signed with `key`, as JSON.
 fn get_signed(
     api: &str,

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 struct Env {
     net: TestNetwork,
@@ -77,13 +77,6 @@ fn refused(output: Output, code: &str) -> String {
 
 fn eur(amount: u64) -> Value {
     json!({ "amount": amount, "currency": "EUR" })
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 fn new_key(dir: &Path, name: &str) {

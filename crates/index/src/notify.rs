@@ -100,32 +100,14 @@ pub struct Place {
 }
 
 impl Place {
-    /// Reads `h.p.s`.
+    /// Reads `h.p.s`, as a list's cursor is read.
     pub fn parse(text: &str) -> Result<Self, IndexError> {
-        let bad = || IndexError::Cursor(text.chars().take(64).collect());
-        let parts: Vec<u64> = text
-            .split('.')
-            .map(|p| {
-                if p.is_empty() || p.len() > 19 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(bad());
-                }
-                p.parse::<u64>().map_err(|_| bad())
-            })
-            .collect::<Result<_, _>>()?;
-        match parts[..] {
-            [height, position, seq]
-                if [height, position, seq]
-                    .iter()
-                    .all(|&n| n <= i64::MAX as u64) =>
-            {
-                Ok(Self {
-                    height,
-                    position,
-                    seq,
-                })
-            }
-            _ => Err(bad()),
-        }
+        let parts = crate::query::parse_cursor(text, 3)?;
+        Ok(Self {
+            height: from_sql(parts[0]),
+            position: from_sql(parts[1]),
+            seq: from_sql(parts[2]),
+        })
     }
 
     /// After every event up to and including block `height`.
@@ -283,18 +265,6 @@ impl Snapshot {
             )
             .await?;
         rows.first().map_or(Ok(0), |row| int(row, "n"))
-    }
-
-    /// The newest event that names `account`, if any.
-    pub async fn newest_of(&mut self, account: &AccountId) -> Result<Option<Place>, IndexError> {
-        let rows = self
-            .fetch(
-                "SELECT height, position, seq FROM account_events WHERE account = $1 \
-                 ORDER BY height DESC, position DESC, seq DESC LIMIT 1",
-                &[account.into()],
-            )
-            .await?;
-        rows.first().map(Place::read).transpose()
     }
 }
 

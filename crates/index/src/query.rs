@@ -207,7 +207,7 @@ pub trait Keyed: Sized {
     fn key(&self) -> Vec<u64>;
 }
 
-fn parse_cursor(cursor: &str, parts: usize) -> Result<Vec<i64>, IndexError> {
+pub(crate) fn parse_cursor(cursor: &str, parts: usize) -> Result<Vec<i64>, IndexError> {
     let bad = || IndexError::Cursor(cursor.chars().take(64).collect());
     let key: Vec<i64> = cursor
         .split('.')

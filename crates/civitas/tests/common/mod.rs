@@ -101,6 +101,14 @@ pub fn init_devnet(name: &str, salt: u16, extra: &[&str]) -> (PathBuf, PathBuf, 
     (tmp, dir, base)
 }
 
+/// This machine's clock, in milliseconds since 1970.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
 pub fn civitas(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
