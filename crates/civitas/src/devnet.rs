@@ -317,11 +317,16 @@ pub fn run(args: Args) -> Result<()> {
     let mut restarts = vec![0u32; count];
     runtime.block_on(async {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
+        use tokio::signal::unix::{SignalKind, signal};
+        // One listener each for the whole run: one made per turn of the loop would miss a
+        // signal that arrives while the nodes are checked.
+        let mut terminate =
+            signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return Ok::<(), anyhow::Error>(()),
+                _ = interrupt.recv() => return Ok::<(), anyhow::Error>(()),
                 _ = terminate.recv() => return Ok(()),
                 _ = tick.tick() => {
                     for i in 0..count {

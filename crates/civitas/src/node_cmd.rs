@@ -529,6 +529,7 @@ pub fn run(command: Command) -> Result<()> {
     let halted = Arc::new(std::sync::Mutex::new(None::<String>));
     let halt_reason = halted.clone();
     civitas_consensus::node::run(data_dir.join("storage"), params, move |handle| async move {
+        let stop = shutdown_signal();
         let until_halted = handle.until_halted();
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(listener) => listener,
@@ -552,7 +553,7 @@ pub fn run(command: Command) -> Result<()> {
         let disk = crate::disk::watch(data_dir.clone(), min_free_mb);
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             tokio::select! {
-                _ = shutdown_signal() => {},
+                _ = stop => {},
                 _ = disk => {},
                 reason = until_halted => {
                     *halt_reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
@@ -616,23 +617,28 @@ async fn open_read_model(
     let _ = cell.set(reads);
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+/// SIGINT or SIGTERM, caught from the moment this is called rather than from the first poll of
+/// the returned future: on a loaded host the API's threads may poll it well after the node
+/// serves, and a signal in between would kill the node instead of stopping it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async fn received(signal: std::io::Result<tokio::signal::unix::Signal>) {
+        match signal {
             Ok(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot catch a signal: stop the node with the other one");
+                std::future::pending::<()>().await
+            }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    }
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = received(signal(SignalKind::interrupt()));
+    let terminate = received(signal(SignalKind::terminate()));
+    async move {
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate => {},
+        }
     }
 }
