@@ -95,8 +95,11 @@ pub fn router_later(
         .split_for_parts();
     document.merge(module_document);
     let document = OpenApiJson(Bytes::from(served(document).to_string()));
-    let ledger =
-        Ledger::new(node.clone(), civitas_modules::queries::spaces()).with_index_later(reads);
+    let ledger = Ledger::new(node.clone(), civitas_modules::queries::spaces());
+    let ledger = match config.keeps_index {
+        true => ledger.with_index_later(reads),
+        false => ledger.without_index(),
+    };
     let site = civitas_kit::portal::Site {
         ledger: ledger.clone(),
         sections: portal::sections(),

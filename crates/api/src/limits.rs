@@ -64,6 +64,8 @@ pub struct ApiConfig {
     pub limits: Limits,
     /// How webhook deliveries are made (and which URLs subscriptions may name).
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// Whether the node keeps a read model (`[index] enabled`); without one, the lists say so.
+    pub keeps_index: bool,
 }
 
 impl Default for ApiConfig {
@@ -72,6 +74,7 @@ impl Default for ApiConfig {
             secure_cookies: true,
             limits: Limits::default(),
             webhooks: crate::webhooks::WebhookConfig::default(),
+            keeps_index: true,
         }
     }
 }

@@ -56,6 +56,10 @@ pub struct Args {
     /// endpoints while the workload runs: compare its latency with a run without.
     #[arg(long, default_value_t = 0)]
     attack: usize,
+    /// Run the validators without their read model (`[index] enabled = false`), to compare
+    /// the ledger's throughput with and without it.
+    #[arg(long)]
+    no_index: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -330,6 +334,13 @@ pub fn run(args: Args) -> Result<()> {
         args.base_port,
         civitas_core::genesis::DEFAULT_EPOCH_LENGTH,
     )?;
+    if args.no_index {
+        for i in 0..args.validators {
+            let config = dir.join(format!("node{i}/node.toml"));
+            let text = std::fs::read_to_string(&config)?;
+            std::fs::write(&config, format!("{text}\n[index]\nenabled = false\n"))?;
+        }
+    }
     let apis: Vec<Client> = (0..args.validators)
         .map(|i| Client::new(&format!("http://127.0.0.1:{}", args.base_port + i as u16)))
         .collect();
@@ -673,7 +684,7 @@ fn measure(
     // Once the chain is final, how long node 0's read model takes to apply the rest.
     let catch_up = Instant::now();
     let mut index_caught_up_ms = None;
-    while catch_up.elapsed() < Duration::from_secs(120) {
+    while !args.no_index && catch_up.elapsed() < Duration::from_secs(120) {
         if let Some((0, _)) = index_progress(&apis[0]) {
             index_caught_up_ms = Some(catch_up.elapsed().as_secs_f64() * 1000.0);
             break;
@@ -744,14 +755,14 @@ fn measure(
         "rss_mib_after_tenth": mib(&rss_tenth),
         "rss_mib_at_end": mib(&rss_end),
         "disk_bytes_per_tx_per_validator": (disk_after.saturating_sub(disk_before)) as f64 / total as f64 / args.validators as f64,
-        "index": {
+        "index": (!args.no_index).then(|| serde_json::json!({
             "transactions_applied": indexed,
             "applied_tps": indexed as f64 / window,
             "lag_blocks_p50": lags.get(lags.len() / 2).copied().unwrap_or(0),
             "lag_blocks_max": lags.last().copied().unwrap_or(0),
             "caught_up_ms_after_last_final": index_caught_up_ms,
             "disk_bytes_per_tx": (index_after.saturating_sub(index_before)) as f64 / total as f64 / args.validators as f64,
-        },
+        })),
         "signed_tx_bytes": tx_bytes,
         "ed25519_verifications_per_second_per_core": verifications,
         "ed25519_bound_tps": bound,
@@ -854,14 +865,19 @@ fn measure(
                 .as_f64()
                 .unwrap_or(0.0)
         );
-        println!(
-            "read model (node 0)             {indexed} tx applied, {:.0} tx/s; lag p50 {} blocks, max {} blocks; caught up {} after the last was final; {:.0} bytes per tx",
-            indexed as f64 / window,
-            lags.get(lags.len() / 2).copied().unwrap_or(0),
-            lags.last().copied().unwrap_or(0),
-            index_caught_up_ms.map_or("not within 120 s".to_string(), |ms| format!("{ms:.0} ms")),
-            report["index"]["disk_bytes_per_tx"].as_f64().unwrap_or(0.0)
-        );
+        if args.no_index {
+            println!("read model                      none (--no-index)");
+        } else {
+            println!(
+                "read model (node 0)             {indexed} tx applied, {:.0} tx/s; lag p50 {} blocks, max {} blocks; caught up {} after the last was final; {:.0} bytes per tx",
+                indexed as f64 / window,
+                lags.get(lags.len() / 2).copied().unwrap_or(0),
+                lags.last().copied().unwrap_or(0),
+                index_caught_up_ms
+                    .map_or("not within 120 s".to_string(), |ms| format!("{ms:.0} ms")),
+                report["index"]["disk_bytes_per_tx"].as_f64().unwrap_or(0.0)
+            );
+        }
         println!(
             "ed25519 verify, one core        {verifications:.0} /s (bound {bound:.0} tx/s for {} validators on {cores} cores)",
             args.validators

@@ -200,13 +200,30 @@ impl WebhooksSection {
 }
 
 /// `[index]` in `node.toml`: where the read model behind the API's lists is kept.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct IndexSection {
     /// `sqlite:<file>` (default `sqlite:<data_dir>/index.sqlite`) or a PostgreSQL URL,
     /// `postgres://<user>:<password>@<host>:<port>/<database>` (docs/OPERATIONS.md).
     #[serde(default)]
     pub url: Option<String>,
+    /// Keep a read model (default true). A validator that serves no lists can set false: its
+    /// lists, inbox and webhooks then answer 503, and it writes nothing beside the ledger.
+    #[serde(default = "keeps_index")]
+    pub enabled: bool,
+}
+
+impl Default for IndexSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            enabled: true,
+        }
+    }
+}
+
+fn keeps_index() -> bool {
+    true
 }
 
 /// The read model's URL and the chain of the node configured in `config` (`node.toml`).
@@ -215,6 +232,12 @@ pub fn index_of(config: &Path) -> Result<(String, civitas_core::hash::Hash32)> {
         .with_context(|| format!("cannot read node configuration {}", config.display()))?;
     let node: NodeConfig = toml::from_str(&text)
         .with_context(|| format!("{} is not a valid node configuration", config.display()))?;
+    if !node.index.enabled {
+        bail!(
+            "{} sets [index] enabled = false: this node keeps no read model",
+            config.display()
+        );
+    }
     let base = config.parent().unwrap_or(Path::new("."));
     let genesis = read_genesis_checked(&resolve(base, &node.genesis))?;
     Ok((node.index_url(base), genesis.hash()))
@@ -288,6 +311,7 @@ impl ApiSection {
             secure_cookies: self.secure_cookies.unwrap_or(true),
             limits,
             webhooks: civitas_api::webhooks::WebhookConfig::default(),
+            keeps_index: true,
         })
     }
 }
@@ -438,7 +462,8 @@ pub fn run(command: Command) -> Result<()> {
     }
     let mut api_config = node.api.config()?;
     api_config.webhooks = node.webhooks.config()?;
-    let index_url = node.index_url(base);
+    let index_url = node.index.enabled.then(|| node.index_url(base));
+    api_config.keeps_index = node.index.enabled;
     init_logging(node.log.as_deref(), node.log_format.as_deref())?;
 
     // Every validator's p2p address: genesis, overridden by `[peers]`, plus `[peers]` entries
@@ -541,12 +566,20 @@ pub fn run(command: Command) -> Result<()> {
         // The read model opens beside the API: a database that cannot be reached at start is
         // tried again (the lists answer 503 meanwhile); one of another chain is not.
         let reads = std::sync::Arc::new(std::sync::OnceLock::new());
-        tokio::spawn(open_read_model(
-            index_url.clone(),
-            handle.clone(),
-            api_config.webhooks.clone(),
-            reads.clone(),
-        ));
+        match &index_url {
+            Some(url) => {
+                tokio::spawn(open_read_model(
+                    url.clone(),
+                    handle.clone(),
+                    api_config.webhooks.clone(),
+                    reads.clone(),
+                ));
+            }
+            None => tracing::info!(
+                "this node keeps no read model ([index] enabled = false): its lists, inbox and \
+                 webhooks answer 503"
+            ),
+        }
         let app = civitas_api::router_later(handle, &api_config, reads)
             .into_make_service_with_connect_info::<civitas_api::connections::ClientAddr>();
         let listener = civitas_api::connections::Listener::new(listener);
@@ -597,6 +630,7 @@ async fn open_read_model(
             Err(
                 e @ (IndexError::Url(_)
                 | IndexError::Migration { .. }
+                | IndexError::Newer { .. }
                 | IndexError::OtherChain { .. }),
             ) => {
                 tracing::error!(error = %e, "the read model is not used: the API's lists answer 503");

@@ -335,6 +335,11 @@ fn a_node_explains_every_failure_to_start_or_connect() {
         Duration::from_secs(30),
         || log_of(&dir, 3).contains("allow_private_ips = true to node.toml"),
     );
+    // The warning comes before the node serves; a node stops cleanly on SIGTERM once it does
+    // (before, the signal's default action ends it).
+    wait_for("node 3's API", Duration::from_secs(60), || {
+        get(&format!("{}/v1/status", apis[3])).is_some()
+    });
     terminate(&mut nodes, 3);
 
     // A read model on a PostgreSQL server that is down when the node starts: the node runs,
@@ -368,6 +373,47 @@ fn a_node_explains_every_failure_to_start_or_connect() {
         "the lists once the database is up",
         Duration::from_secs(120),
         || lists(&apis[3]) == "200",
+    );
+    terminate(&mut nodes, 3);
+
+    // A node told to keep no read model: it runs, writes no index, and its lists and the
+    // index commands say why.
+    let _ = std::fs::remove_dir_all(data(3));
+    edit_config(
+        &dir,
+        3,
+        &[(&format!("url = \"{}\"", postgres.url()), "enabled = false")],
+    );
+    nodes.start(3);
+    wait_for("node 3's API", Duration::from_secs(60), || {
+        get(&format!("{}/v1/status", apis[3])).is_some()
+    });
+    let output = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .arg(format!("{}/v1/blocks", apis[3]))
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        answer.ends_with("\n503") && answer.contains("keeps no read model"),
+        "{answer}"
+    );
+    assert!(
+        log_of(&dir, 3).contains("this node keeps no read model"),
+        "{}",
+        log_of(&dir, 3)
+    );
+    assert!(!data(3).join("index.sqlite").exists(), "no index written");
+    let refused = civitas(&[
+        "index",
+        "status",
+        "--config",
+        dir.join("node3/node.toml").to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("enabled = false"),
+        "{refused:?}"
     );
     drop(nodes);
     let _ = std::fs::remove_dir_all(&tmp);

@@ -104,6 +104,26 @@ pub enum IndexError {
         /// Its version.
         version: u64,
     },
+    /// The database holds a migration this build does not know: a newer build made it.
+    #[error(
+        "the read model was made by a newer build of civitas (it applied migration {module}/{version}, which this build does not know); run that build, or point [index] url at an empty database, or delete the SQLite file (the node builds the index again from the chain)"
+    )]
+    Newer {
+        /// The module.
+        module: String,
+        /// The newest version the database applied.
+        version: u64,
+    },
+    /// A migration's text that one of the backends would not run as the other does.
+    #[error("migration {module}/{version} is not portable: {reason}")]
+    Unportable {
+        /// The module.
+        module: String,
+        /// Its version.
+        version: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A cursor that this index did not hand out.
     #[error("the cursor {0:?} is not one this list handed out")]
     Cursor(String),
@@ -171,6 +191,16 @@ impl Index {
     /// `sqlite:<path>` is a file (created if missing); `postgres://…` a PostgreSQL database
     /// (its parameters as libpq takes them, such as `sslmode=verify-full&sslrootcert=<file>`).
     pub async fn open(url: &str, tables: &'static [Tables]) -> Result<Self, IndexError> {
+        Self::open_at(url, tables, schema::LEDGER_MIGRATIONS.len()).await
+    }
+
+    /// [`Index::open`] with the ledger's first `ledger_migrations` migrations only: an index as
+    /// an earlier build left it, for the tests of the later ones.
+    pub(crate) async fn open_at(
+        url: &str,
+        tables: &'static [Tables],
+        ledger_migrations: usize,
+    ) -> Result<Self, IndexError> {
         DRIVERS.call_once(install_default_drivers);
         let (backend, url, location) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
@@ -205,7 +235,7 @@ impl Index {
             location,
             genesis_keys: Arc::new(Vec::new()),
         };
-        schema::migrate(&index).await?;
+        schema::migrate(&index, ledger_migrations).await?;
         Ok(index)
     }
 

@@ -417,17 +417,6 @@ impl Index {
         // the index knows them at this height), and the accounts its instructions name.
         let mut parts: BTreeMap<AccountId, Part> = BTreeMap::new();
         parts.entry(body.signer).or_default().sent = true;
-        for signature in &signed.signatures {
-            pending.core.push(
-                "INSERT INTO transaction_keys (height, position, signing_key) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-                [
-                    height.into(),
-                    position.into(),
-                    signature.key.to_hex().into(),
-                ],
-            );
-        }
         if signed.signatures.len() > 1 {
             // Keys registered earlier in this batch must be in the table before it is read.
             pending.ordered.flush_in_order(tx, pending.mark).await?;
@@ -832,8 +821,7 @@ mod statements {
     #[test]
     fn the_ledger_s_inserts_take_many_rows() {
         for sql in [
-            "INSERT INTO transaction_keys (height, position, signing_key) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO transaction_actions (action, height, position) VALUES ($1, $2, $3)",
             "INSERT INTO account_events (account, height, position, seq, kind) \
              VALUES ($1, $2, $3, $4, $5)",
         ] {

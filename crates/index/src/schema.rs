@@ -4,7 +4,10 @@
 //! own SQL transaction with its record in `index_migrations`, and its text's hash is kept so
 //! that a build whose migration differs from the one a database applied stops instead of
 //! reading tables of another shape. A migration is never edited once released: a change is a
-//! new one after it. The SQL is the part SQLite and PostgreSQL share.
+//! new one after it. The SQL is the part SQLite and PostgreSQL share, with one exception:
+//! `) WITHOUT ROWID` closing a table keeps a SQLite table in its primary key's order (without
+//! it SQLite stores each row twice, in the table and in the key's index), and is left out on
+//! PostgreSQL, whose tables are heaps either way. The checksum is of the text as written.
 
 use crate::{Index, IndexError};
 use civitas_core::hash::Hash32;
@@ -16,7 +19,6 @@ pub const LEDGER_TABLES: &[&str] = &[
     "transactions",
     "transaction_actions",
     "account_transactions",
-    "transaction_keys",
     "account_keys",
     "events",
     "account_events",
@@ -99,10 +101,54 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account, height, position, seq)
     );
     CREATE INDEX account_events_by_kind ON account_events (account, kind, height, position, seq);",
+    // 2: writing less per transaction. The tables that are only their key are kept in its
+    // order (SQLite otherwise stores each row twice: in the table and in the key's index),
+    // and transaction_keys, which no list read, is gone.
+    "DROP TABLE transaction_keys;
+    CREATE TABLE transaction_actions_2 (
+        action TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        PRIMARY KEY (action, height, position)
+    ) WITHOUT ROWID;
+    INSERT INTO transaction_actions_2 (action, height, position)
+        SELECT action, height, position FROM transaction_actions
+        ORDER BY action, height, position;
+    DROP TABLE transaction_actions;
+    ALTER TABLE transaction_actions_2 RENAME TO transaction_actions;
+    CREATE TABLE account_transactions_2 (
+        account TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        sent BIGINT NOT NULL,
+        cosigned BIGINT NOT NULL,
+        named BIGINT NOT NULL,
+        PRIMARY KEY (account, height, position)
+    ) WITHOUT ROWID;
+    INSERT INTO account_transactions_2 (account, height, position, sent, cosigned, named)
+        SELECT account, height, position, sent, cosigned, named FROM account_transactions
+        ORDER BY account, height, position;
+    DROP TABLE account_transactions;
+    ALTER TABLE account_transactions_2 RENAME TO account_transactions;
+    CREATE TABLE account_events_2 (
+        account TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (account, height, position, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO account_events_2 (account, height, position, seq, kind)
+        SELECT account, height, position, seq, kind FROM account_events
+        ORDER BY account, height, position, seq;
+    DROP TABLE account_events;
+    ALTER TABLE account_events_2 RENAME TO account_events;
+    CREATE INDEX account_events_by_kind ON account_events (account, kind, height, position, seq);",
 ];
 
-/// Brings `index` up to date: the ledger's migrations, then each module's, each once.
-pub(crate) async fn migrate(index: &Index) -> Result<(), IndexError> {
+/// Brings `index` up to date: the ledger's first `ledger` migrations (all but in tests), then
+/// each module's, each once.
+pub(crate) async fn migrate(index: &Index, ledger: usize) -> Result<(), IndexError> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS index_migrations (
             module TEXT NOT NULL,
@@ -114,14 +160,34 @@ pub(crate) async fn migrate(index: &Index) -> Result<(), IndexError> {
     .execute(index.writer())
     .await?;
     let parts = [
-        ("ledger", LEDGER_MIGRATIONS),
+        (
+            "ledger",
+            &LEDGER_MIGRATIONS[..ledger.min(LEDGER_MIGRATIONS.len())],
+        ),
         ("notifications", crate::notify::MIGRATIONS),
     ]
     .into_iter()
     .chain(index.tables().iter().map(|t| (t.module, t.migrations)));
     for (module, migrations) in parts {
+        let (newest,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM index_migrations WHERE module = $1")
+                .bind(module)
+                .fetch_one(index.writer())
+                .await?;
+        if let Some(newest) = newest.filter(|&v| v > migrations.len() as i64) {
+            return Err(IndexError::Newer {
+                module: module.into(),
+                version: newest as u64,
+            });
+        }
         for (number, text) in migrations.iter().enumerate() {
             let version = number as i64 + 1;
+            let sql =
+                for_backend(text, index.backend()).map_err(|reason| IndexError::Unportable {
+                    module: module.into(),
+                    version: version as u64,
+                    reason,
+                })?;
             let checksum = Hash32::sha256(text.as_bytes()).to_hex();
             let mut tx = index.writer().begin().await?;
             let applied: Option<(String,)> = sqlx::query_as(
@@ -141,7 +207,12 @@ pub(crate) async fn migrate(index: &Index) -> Result<(), IndexError> {
                 }
                 None => {}
             }
-            sqlx::raw_sql(*text).execute(&mut *tx).await?;
+            // Said before it runs: one that reshapes tables copies them, which takes a while on
+            // a large index (the lists answer 503 until it is done).
+            tracing::info!(module, version, "applying an index migration");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "INSERT INTO index_migrations (module, version, checksum) VALUES ($1, $2, $3)",
             )
@@ -155,4 +226,45 @@ pub(crate) async fn migrate(index: &Index) -> Result<(), IndexError> {
         }
     }
     Ok(())
+}
+
+/// `text` as `backend` runs it: `) WITHOUT ROWID` closing a table is SQLite's alone, and is
+/// left out on PostgreSQL. Written any other way it would run on one backend and not the
+/// other, so it is refused on both.
+fn for_backend(text: &str, backend: crate::Backend) -> Result<String, &'static str> {
+    const CLAUSE: &str = ") WITHOUT ROWID";
+    if text.to_ascii_lowercase().matches("without rowid").count() != text.matches(CLAUSE).count() {
+        return Err("write WITHOUT ROWID exactly as `) WITHOUT ROWID`, closing a table");
+    }
+    Ok(match backend {
+        crate::Backend::Sqlite => text.to_string(),
+        crate::Backend::Postgres => text.replace(CLAUSE, ")"),
+    })
+}
+
+#[cfg(test)]
+mod dialect {
+    use super::*;
+    use crate::Backend;
+
+    #[test]
+    fn without_rowid_is_sqlite_s_alone_and_written_one_way() {
+        let table = "CREATE TABLE t (a BIGINT PRIMARY KEY) WITHOUT ROWID;";
+        assert_eq!(for_backend(table, Backend::Sqlite).unwrap(), table);
+        assert_eq!(
+            for_backend(table, Backend::Postgres).unwrap(),
+            "CREATE TABLE t (a BIGINT PRIMARY KEY);"
+        );
+        for odd in [
+            "CREATE TABLE t (a BIGINT PRIMARY KEY)\nWITHOUT ROWID;",
+            "CREATE TABLE t (a BIGINT PRIMARY KEY) without rowid;",
+            "CREATE TABLE t (a BIGINT PRIMARY KEY)  WITHOUT ROWID;",
+        ] {
+            assert!(for_backend(odd, Backend::Sqlite).is_err(), "{odd}");
+            assert!(for_backend(odd, Backend::Postgres).is_err(), "{odd}");
+        }
+        for text in LEDGER_MIGRATIONS.iter().chain(crate::notify::MIGRATIONS) {
+            assert!(for_backend(text, Backend::Postgres).is_ok());
+        }
+    }
 }

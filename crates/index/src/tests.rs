@@ -200,6 +200,36 @@ async fn everything(index: &Index) -> Vec<String> {
         .await
         .unwrap();
     seen.extend(blocks.items.iter().map(|b| format!("{b:?}")));
+    // What each account's lists hold, and the lists by action and type.
+    for seed in 0..10 {
+        let txs = TxFilter {
+            account: Some(account(seed)),
+            ..TxFilter::default()
+        };
+        let page = snapshot
+            .transactions(&txs, Order::Oldest, None, 100)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|t| format!("{seed}: {t:?}")));
+        let events = EventFilter {
+            account: Some(account(seed)),
+            ..EventFilter::default()
+        };
+        let page = snapshot
+            .events(&events, Order::Oldest, None, 100)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|e| format!("{seed}: {e:?}")));
+    }
+    let anchors = TxFilter {
+        action: Some("notary.anchor".into()),
+        ..TxFilter::default()
+    };
+    let page = snapshot
+        .transactions(&anchors, Order::Oldest, None, 100)
+        .await
+        .unwrap();
+    seen.extend(page.items.iter().map(|t| format!("anchor: {t:?}")));
     snapshot.finish().await.unwrap();
     seen
 }
@@ -461,6 +491,41 @@ async fn correct_by_construction(url: String) {
     index.close().await;
 }
 
+/// An index the first release made (the ledger's first migration) keeps every row through the
+/// later migrations, which reshape its tables, and goes on following the chain.
+async fn upgrade(url: String, fresh_url: String) {
+    let index = Index::open_at(&url, &[], 1).await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM transaction_keys")
+        .execute(index.pool())
+        .await
+        .expect("the first release's tables");
+    let blocks = chain_blocks();
+    // Through the co-signed transaction at height 9.
+    index.apply(&chain(), &blocks[..9]).await.unwrap();
+    let before = everything(&index).await;
+    assert!(
+        before.iter().any(|row| row.contains("cosigned: true")),
+        "a co-signature crosses the migration"
+    );
+    index.close().await;
+
+    let index = open(&url).await;
+    assert_eq!(everything(&index).await, before, "every row kept");
+    let gone = sqlx::query("SELECT COUNT(*) FROM transaction_keys")
+        .execute(index.pool())
+        .await;
+    assert!(gone.is_err(), "transaction_keys is dropped");
+    index.apply(&chain(), &blocks[9..]).await.unwrap();
+    let upgraded = everything(&index).await;
+    index.close().await;
+
+    // The same chain into an index made by this build.
+    let fresh = open(&fresh_url).await;
+    fresh.apply(&chain(), &blocks).await.unwrap();
+    assert_eq!(everything(&fresh).await, upgraded, "upgraded equals fresh");
+    fresh.close().await;
+}
+
 /// A module's migration that changed after it was applied stops the index from opening.
 async fn migrations(url: String) {
     fn nothing(_: &Context<'_>, _: &Event, _: &mut Rows) {}
@@ -492,6 +557,14 @@ async fn migrations(url: String) {
         matches!(changed, Err(IndexError::Migration { version: 1, .. })),
         "{:?}",
         changed.err()
+    );
+    let index = Index::open(&url, &SECOND).await.unwrap();
+    index.close().await;
+    let older = Index::open(&url, &FIRST).await;
+    assert!(
+        matches!(&older, Err(IndexError::Newer { module, version: 2 }) if module == "sample"),
+        "{:?}",
+        older.err()
     );
     let index = Index::open(&url, &SECOND).await.unwrap();
     sqlx::query("INSERT INTO sample_rows (id, extra) VALUES (1, 'x')")
@@ -757,6 +830,11 @@ async fn sqlite_backend() {
     lists(sqlite_url(&dir, "lists.sqlite")).await;
     correct_by_construction(sqlite_url(&dir, "rebuild.sqlite")).await;
     migrations(sqlite_url(&dir, "migrations.sqlite")).await;
+    upgrade(
+        sqlite_url(&dir, "upgrade.sqlite"),
+        sqlite_url(&dir, "fresh.sqlite"),
+    )
+    .await;
     notifications(sqlite_url(&dir, "notifications.sqlite")).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -767,6 +845,11 @@ async fn postgres_backend() {
     lists(server.database("lists").unwrap()).await;
     correct_by_construction(server.database("rebuild").unwrap()).await;
     migrations(server.database("migrations").unwrap()).await;
+    upgrade(
+        server.database("upgrade").unwrap(),
+        server.database("fresh").unwrap(),
+    )
+    .await;
     notifications(server.database("notifications").unwrap()).await;
 }
 

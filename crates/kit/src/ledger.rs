@@ -73,6 +73,8 @@ pub struct Ledger {
     node: Arc<dyn Read>,
     spaces: &'static [&'static Space],
     index: Arc<std::sync::OnceLock<Reads>>,
+    /// False on a node configured to keep no read model.
+    keeps_index: bool,
 }
 
 /// The node's read model and its follower's progress.
@@ -91,7 +93,14 @@ impl Ledger {
             node: Arc::new(node),
             spaces,
             index: Arc::default(),
+            keeps_index: true,
         }
+    }
+
+    /// The same ledger on a node that keeps no read model: its lists say so.
+    pub fn without_index(mut self) -> Self {
+        self.keeps_index = false;
+        self
     }
 
     /// The same ledger with its read model, for the routes that list.
@@ -110,9 +119,10 @@ impl Ledger {
     /// The read model, for lists; unavailable on a node that keeps none, or not yet.
     pub fn reads(&self) -> Result<&Reads, QueryError> {
         self.index.get().ok_or_else(|| {
-            QueryError::Unavailable(
-                "this node's read model is not open (it keeps none, or its database cannot be reached yet: see GET /v1/index); ask another node".into(),
-            )
+            QueryError::Unavailable(match self.keeps_index {
+                true => "this node's read model is not open: its database cannot be reached yet, or the node's log says why it was not opened; ask another node".into(),
+                false => "this node keeps no read model (its operator turned it off with [index] enabled = false): its lists, inbox and webhooks are off; ask another node".into(),
+            })
         })
     }
 

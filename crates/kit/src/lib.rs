@@ -133,8 +133,9 @@ pub trait Module {
     /// The module's tables in the read model (emptied when the index is rebuilt).
     const INDEX_TABLES: &'static [&'static str] = &[];
 
-    /// The migrations that make them, in order, in the SQL SQLite and PostgreSQL share; never
-    /// edited once released (a change is a new migration after them).
+    /// The migrations that make them, in order, in the SQL SQLite and PostgreSQL share (plus
+    /// `) WITHOUT ROWID`, for SQLite only); never edited once released (a change is a new
+    /// migration after them).
     const INDEX_MIGRATIONS: &'static [&'static str] = &[];
 
     /// What one event of a successful transaction writes into the module's tables (events of

@@ -3,7 +3,8 @@
 //! timed, p50 and p99 over many requests, with the disk the index takes per transaction.
 //!
 //! `cargo bench -p civitas-modules --bench index` (add `CIVITAS_INDEX_TXS=1000000` for a quicker
-//! run, `CIVITAS_INDEX_BACKENDS=sqlite` for one backend). Loading is timed too: transactions
+//! run, `CIVITAS_INDEX_BACKENDS=sqlite` for one backend, `CIVITAS_INDEX_KEEP=1` to keep the
+//! SQLite file for a look at it, with `sqlite3`'s `dbstat` for one). Loading is timed too: transactions
 //! per second through the same projection the node runs (`Index::apply`, 64 blocks per SQL
 //! transaction, as the follower does while it catches up).
 //!
@@ -202,6 +203,7 @@ async fn load(index: &Index, txs: u64) -> f64 {
     let mut next = 0;
     let mut batch = Vec::with_capacity(64);
     let mut reported = Instant::now();
+    let mut reported_at = 0;
     let mut applied = Duration::ZERO;
     while next < txs {
         height += 1;
@@ -221,11 +223,14 @@ async fn load(index: &Index, txs: u64) -> f64 {
             batch.clear();
             if reported.elapsed() > Duration::from_secs(10) {
                 eprintln!(
-                    "  {next} transactions, {:.0} tx/s ({:.0} tx/s in apply)",
+                    "  {next} transactions, {:.0} tx/s ({:.0} tx/s in apply; {:.0} tx/s since \
+                     the last line)",
                     next as f64 / start.elapsed().as_secs_f64(),
-                    next as f64 / applied.as_secs_f64()
+                    next as f64 / applied.as_secs_f64(),
+                    (next - reported_at) as f64 / reported.elapsed().as_secs_f64()
                 );
                 reported = Instant::now();
+                reported_at = next;
             }
         }
     }
@@ -425,7 +430,11 @@ fn main() {
         };
         results.push(result);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("CIVITAS_INDEX_KEEP").is_some() {
+        eprintln!("kept the SQLite index in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&results).expect("results as JSON")

@@ -1055,6 +1055,90 @@ fn the_read_model_lists_the_story_alike_on_both_backends() {
             answers.push(live);
         }
         assert_eq!(answers[0], answers[1], "SQLite and PostgreSQL answer alike");
+        for url in [
+            format!("sqlite:{}", dir.join("upgrade.sqlite").display()),
+            server.database("upgrade").unwrap(),
+        ] {
+            notary_words_survive_their_reshaping(&url).await;
+        }
         let _ = std::fs::remove_dir_all(&dir);
     });
+}
+
+/// A read model whose notary tables the first release made (title words naming their document)
+/// finds the same documents by their words after the notary's later migrations.
+async fn notary_words_survive_their_reshaping(url: &str) {
+    use civitas_index::Tables;
+    use civitas_modules::notary::index::{DocumentFilter, documents};
+    let first: &'static [Tables] = Box::leak(
+        civitas_modules::INDEX_TABLES
+            .iter()
+            .map(|t| match t.module {
+                "notary" => Tables {
+                    migrations: &t.migrations[..1],
+                    ..*t
+                },
+                _ => *t,
+            })
+            .collect(),
+    );
+    let index = Index::open(url, first).await.unwrap();
+    let issuer = "11".repeat(32);
+    for (n, title) in [(1, "Clinic roof repair"), (2, "School roof")] {
+        let document = format!("{n:064x}");
+        sqlx::query(
+            "INSERT INTO notary_documents (document, issuer, agency, title, height, position, \
+             seq, timestamp_ms) VALUES ($1, $2, 'health', $3, $4, 0, 0, 1000)",
+        )
+        .bind(&document)
+        .bind(&issuer)
+        .bind(title)
+        .bind(n)
+        .execute(index.pool())
+        .await
+        .unwrap();
+        for word in title.to_lowercase().split(' ') {
+            sqlx::query(
+                "INSERT INTO notary_title_words (word, height, position, seq, document) \
+                 VALUES ($1, $2, 0, 0, $3)",
+            )
+            .bind(word)
+            .bind(n)
+            .bind(&document)
+            .execute(index.pool())
+            .await
+            .unwrap();
+        }
+    }
+    index.close().await;
+
+    let index = Index::open(url, civitas_modules::INDEX_TABLES)
+        .await
+        .unwrap();
+    let mut snapshot = index.snapshot().await.unwrap();
+    async fn titles(snapshot: &mut civitas_index::query::Snapshot, words: &[&str]) -> Vec<String> {
+        let filter = DocumentFilter {
+            words: words.iter().map(|w| w.to_string()).collect(),
+            ..Default::default()
+        };
+        let page = documents(snapshot, &filter, Order::Oldest, None, 10)
+            .await
+            .unwrap();
+        page.items.into_iter().map(|d| d.title).collect()
+    }
+    assert_eq!(
+        titles(&mut snapshot, &["roof"]).await,
+        ["Clinic roof repair", "School roof"]
+    );
+    assert_eq!(
+        titles(&mut snapshot, &["roof", "clinic"]).await,
+        ["Clinic roof repair"]
+    );
+    assert!(
+        titles(&mut snapshot, &["school", "repair"])
+            .await
+            .is_empty()
+    );
+    snapshot.finish().await.unwrap();
+    index.close().await;
 }

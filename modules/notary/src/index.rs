@@ -38,6 +38,21 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (word, height, position, seq)
     );
     CREATE INDEX notary_title_words_by_document ON notary_title_words (word, document);",
+    // 2: a title's words name its document by the event that anchored it, the key of both
+    // tables, and are kept in their key's order (on SQLite): no 64-character document per
+    // word, and no second index to find a word of a document.
+    "CREATE TABLE notary_title_words_2 (
+        word TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (word, height, position, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO notary_title_words_2 (word, height, position, seq)
+        SELECT word, height, position, seq FROM notary_title_words
+        ORDER BY word, height, position, seq;
+    DROP TABLE notary_title_words;
+    ALTER TABLE notary_title_words_2 RENAME TO notary_title_words;",
 ];
 
 /// What a notary event writes.
@@ -69,14 +84,13 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             );
             for word in words(title) {
                 rows.push(
-                    "INSERT INTO notary_title_words (word, height, position, seq, document) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    "INSERT INTO notary_title_words (word, height, position, seq) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                     [
                         word.into(),
                         ctx.height.into(),
                         ctx.position.into(),
                         ctx.seq.into(),
-                        document.into(),
                     ],
                 );
             }
@@ -155,11 +169,12 @@ pub async fn documents(
         d.agency AS agency, d.title AS title, d.height AS height, d.position AS position, \
         d.seq AS seq, d.timestamp_ms AS timestamp_ms, d.revoked_height AS revoked_height";
     // A search runs down the first word's rows in chain order; the other words are looked up
-    // by document.
+    // by the anchoring event, which keys a document's row and its words' alike.
     let mut listing = match filter.words.first() {
         Some(first) => {
             let mut listing = Listing {
-                from: "notary_title_words w JOIN notary_documents d ON d.document = w.document",
+                from: "notary_title_words w JOIN notary_documents d ON d.height = w.height \
+                       AND d.position = w.position AND d.seq = w.seq",
                 filter: "1 = 1".into(),
                 values: Vec::new(),
                 columns: COLUMNS,
@@ -185,7 +200,7 @@ pub async fn documents(
     for word in filter.words.iter().skip(1) {
         listing.and(
             "EXISTS (SELECT 1 FROM notary_title_words o WHERE o.word = {} \
-             AND o.document = d.document)",
+             AND o.height = d.height AND o.position = d.position AND o.seq = d.seq)",
             Value::from(word),
         );
     }
