@@ -237,6 +237,7 @@ async fn run(reads: Reads, client: reqwest::Client, config: WebhookConfig) {
     let mut scheduler = Scheduler::new(reads.index.clone(), client, config);
     let mut applied = reads.progress.watch();
     let mut materialized = tokio::time::Instant::now();
+    let mut asked = tokio::time::Instant::now() - DUE_EVERY;
     let mut new_blocks = true;
     loop {
         // New events become deliveries when blocks are applied (and now and then, for the
@@ -248,16 +249,27 @@ async fn run(reads: Reads, client: reqwest::Client, config: WebhookConfig) {
             materialized = tokio::time::Instant::now();
             new_blocks = false;
         }
-        if let Err(e) = scheduler.start_due().await {
-            tracing::warn!(error = %e, "webhook deliveries could not be read");
+        // The deliveries due are asked for at most every DUE_EVERY, however fast attempts
+        // end: the query sorts the whole backlog.
+        let wait = DUE_EVERY.saturating_sub(asked.elapsed());
+        let free = scheduler.running.len() < CONCURRENCY;
+        if wait.is_zero() && free {
+            if let Err(e) = scheduler.start_due().await {
+                tracing::warn!(error = %e, "webhook deliveries could not be read");
+            }
+            asked = tokio::time::Instant::now();
         }
+        // A slot freed before the next question may be asked waits for it; otherwise retries
+        // fall due with time.
+        let pause = if free && !wait.is_zero() {
+            wait
+        } else {
+            Duration::from_secs(1)
+        };
         tokio::select! {
             // An attempt ended: its slot is free for the next one due.
-            Some(joined) = scheduler.running.join_next(), if !scheduler.running.is_empty() => {
-                if let Ok((id, _)) = joined {
-                    scheduler.in_flight.remove(&id);
-                }
-                scheduler.finished();
+            Some(joined) = scheduler.running.join_next_with_id(), if !scheduler.running.is_empty() => {
+                scheduler.ended(joined);
             }
             changed = applied.changed() => {
                 if changed.is_err() {
@@ -265,11 +277,13 @@ async fn run(reads: Reads, client: reqwest::Client, config: WebhookConfig) {
                 }
                 new_blocks = true;
             }
-            // Retries fall due with time.
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
 }
+
+/// Shortest pause between two questions for the deliveries due.
+const DUE_EVERY: Duration = Duration::from_millis(200);
 
 /// The attempts under way: at most [`CONCURRENCY`], at most
 /// [`IN_FLIGHT_PER_WEBHOOK`](civitas_kit::index::notify::IN_FLIGHT_PER_WEBHOOK) of one
@@ -279,9 +293,9 @@ struct Scheduler {
     index: Index,
     client: reqwest::Client,
     config: Arc<WebhookConfig>,
-    running: tokio::task::JoinSet<(String, String)>,
-    /// Deliveries under way, with their subscription.
-    in_flight: std::collections::BTreeMap<String, String>,
+    running: tokio::task::JoinSet<()>,
+    /// Each attempt under way: its delivery and that delivery's subscription.
+    in_flight: std::collections::HashMap<tokio::task::Id, (String, String)>,
 }
 
 impl Scheduler {
@@ -291,13 +305,15 @@ impl Scheduler {
             client,
             config: Arc::new(config),
             running: tokio::task::JoinSet::new(),
-            in_flight: std::collections::BTreeMap::new(),
+            in_flight: std::collections::HashMap::new(),
         }
     }
 
     /// Starts attempts at the deliveries due, as slots allow; returns how many it started.
     async fn start_due(&mut self) -> Result<usize, IndexError> {
-        self.finished();
+        while let Some(joined) = self.running.try_join_next_with_id() {
+            self.ended(joined);
+        }
         if self.running.len() >= CONCURRENCY {
             return Ok(0);
         }
@@ -308,52 +324,45 @@ impl Scheduler {
             if self.running.len() >= CONCURRENCY {
                 break;
             }
-            let of_webhook = self
-                .in_flight
-                .values()
-                .filter(|w| **w == due.webhook)
-                .count();
-            if self.in_flight.contains_key(&due.id) || of_webhook >= cap {
+            let mut under_way = self.in_flight.values();
+            let of_webhook = under_way.clone().filter(|(_, w)| *w == due.webhook).count();
+            if under_way.any(|(id, _)| *id == due.id) || of_webhook >= cap {
                 continue;
             }
-            self.in_flight.insert(due.id.clone(), due.webhook.clone());
+            let delivery = (due.id.clone(), due.webhook.clone());
             let (index, client, config) =
                 (self.index.clone(), self.client.clone(), self.config.clone());
-            self.running.spawn(async move {
+            let task = self.running.spawn(async move {
                 let attempt = attempt(&client, &config, &due).await;
                 if let Attempt::Failed { error, .. } = &attempt {
                     tracing::debug!(delivery = %due.id, %error, "a webhook delivery failed");
                 }
                 if let Err(e) = index.record(&due.id, crate::now_ms(), &attempt).await {
+                    // Unrecorded, the delivery is still due: hold its slot a while rather
+                    // than post it again at once.
                     tracing::warn!(delivery = %due.id, error = %e, "a webhook attempt could not be recorded");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                (due.id, due.webhook)
             });
+            self.in_flight.insert(task.id(), delivery);
             started += 1;
         }
         Ok(started)
     }
 
-    /// Takes the attempts that ended off the list under way.
-    fn finished(&mut self) {
-        while let Some(joined) = self.running.try_join_next() {
-            if let Ok((id, _)) = joined {
-                self.in_flight.remove(&id);
-            }
-        }
-        // An attempt that panicked leaves its delivery pending: it is tried again once the
-        // set is empty of its subscription's others.
-        if self.running.is_empty() {
-            self.in_flight.clear();
-        }
+    /// Takes an attempt that ended, or panicked, off the list under way.
+    fn ended(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let task = match joined {
+            Ok((task, ())) => task,
+            Err(e) => e.id(),
+        };
+        self.in_flight.remove(&task);
     }
 
     /// Waits for every attempt under way.
     async fn drain(&mut self) {
-        while let Some(joined) = self.running.join_next().await {
-            if let Ok((id, _)) = joined {
-                self.in_flight.remove(&id);
-            }
+        while let Some(joined) = self.running.join_next_with_id().await {
+            self.ended(joined);
         }
     }
 }
