@@ -482,7 +482,7 @@ async fn next_notifications(
         (status = 400, description = "A malformed account or id.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`.", body = ErrorBody),
         (status = 403, description = "The policies refuse.", body = ErrorBody),
-        (status = 429, description = "This node serves as many event streams as it can, or the account has 4 open (`too_many_streams`).", body = ErrorBody),
+        (status = 429, description = "This node serves as many event streams as it can, or this reader has 4 open on the account (`too_many_streams`).", body = ErrorBody),
         (status = 503, description = "This node keeps no read model.", body = ErrorBody),
     )
 )]

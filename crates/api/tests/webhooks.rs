@@ -93,6 +93,15 @@ fn register(chain: &mut Chain, seed: u64, nonce: u64) {
     assert!(civitas_modules::testing::failed_code(&receipt).is_none());
 }
 
+/// An empty directory of its own for a test, and the URL of a SQLite index in it.
+fn fresh_index(name: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("index.sqlite").display());
+    (dir, url)
+}
+
 async fn apply_new(index: &Index, chain: &Chain) {
     let applied = index.applied().await.unwrap().map_or(0, |a| a.height) as usize;
     index
@@ -103,10 +112,7 @@ async fn apply_new(index: &Index, chain: &Chain) {
 
 #[tokio::test]
 async fn deliveries_are_signed_retried_replayed_and_never_sent_twice() {
-    let dir = std::env::temp_dir().join(format!("civitas-webhooks-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite:{}", dir.join("index.sqlite").display());
+    let (dir, url) = fresh_index("civitas-webhooks");
     let mut chain = Chain::new();
     register(&mut chain, 500, 0);
     let index = Index::open(&url, civitas_modules::INDEX_TABLES)
@@ -257,10 +263,7 @@ async fn deliveries_are_signed_retried_replayed_and_never_sent_twice() {
 /// answer at all, another's deliveries all arrive; then the slow one gets all of its own.
 #[tokio::test]
 async fn a_slow_endpoint_does_not_hold_back_the_others() {
-    let dir = std::env::temp_dir().join(format!("civitas-webhooks-fair-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite:{}", dir.join("index.sqlite").display());
+    let (dir, url) = fresh_index("civitas-webhooks-fair");
     let index = Index::open(&url, civitas_modules::INDEX_TABLES)
         .await
         .unwrap();

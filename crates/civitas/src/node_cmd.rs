@@ -631,6 +631,7 @@ async fn open_read_model(
                 e @ (IndexError::Url(_)
                 | IndexError::Migration { .. }
                 | IndexError::Newer { .. }
+                | IndexError::Unportable { .. }
                 | IndexError::OtherChain { .. }),
             ) => {
                 tracing::error!(error = %e, "the read model is not used: the API's lists answer 503");

@@ -654,11 +654,7 @@ fn answer_schema(document: &Value, path: &str) -> Value {
 }
 
 fn this_year() -> i64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    civitas_core::time::TimestampMs(ms).civil().0
+    civitas_core::time::TimestampMs(now_ms()).civil().0
 }
 
 /// GET `path`, signed with `key`, as JSON.

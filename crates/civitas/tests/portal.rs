@@ -242,12 +242,7 @@ fn api_checks(devnet: &Devnet) {
         "civitas-devnet",
         &signed_path,
         key.account(),
-        civitas_core::time::TimestampMs(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as u64,
-        ),
+        civitas_core::time::TimestampMs(now_ms()),
         &[&key.private_key().unwrap()],
     );
     let mut sign_in = Command::new("curl");

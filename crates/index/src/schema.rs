@@ -101,8 +101,8 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account, height, position, seq)
     );
     CREATE INDEX account_events_by_kind ON account_events (account, kind, height, position, seq);",
-    // 2: writing less per transaction. The tables that are only their key are kept in its
-    // order (SQLite otherwise stores each row twice: in the table and in the key's index),
+    // 2: writing less per transaction. The tables that are little more than their key are kept
+    // in its order (SQLite otherwise stores each row twice: in the table and in the key's index),
     // and transaction_keys, which no list read, is gone.
     "DROP TABLE transaction_keys;
     CREATE TABLE transaction_actions_2 (
@@ -233,7 +233,7 @@ pub(crate) async fn migrate(index: &Index, ledger: usize) -> Result<(), IndexErr
 /// other, so it is refused on both.
 fn for_backend(text: &str, backend: crate::Backend) -> Result<String, &'static str> {
     const CLAUSE: &str = ") WITHOUT ROWID";
-    if text.to_ascii_lowercase().matches("without rowid").count() != text.matches(CLAUSE).count() {
+    if text.to_ascii_lowercase().matches("rowid").count() != text.matches(CLAUSE).count() {
         return Err("write WITHOUT ROWID exactly as `) WITHOUT ROWID`, closing a table");
     }
     Ok(match backend {
@@ -259,6 +259,7 @@ mod dialect {
             "CREATE TABLE t (a BIGINT PRIMARY KEY)\nWITHOUT ROWID;",
             "CREATE TABLE t (a BIGINT PRIMARY KEY) without rowid;",
             "CREATE TABLE t (a BIGINT PRIMARY KEY)  WITHOUT ROWID;",
+            "CREATE TABLE t (a BIGINT PRIMARY KEY) WITHOUT\tROWID;",
         ] {
             assert!(for_backend(odd, Backend::Sqlite).is_err(), "{odd}");
             assert!(for_backend(odd, Backend::Postgres).is_err(), "{odd}");

@@ -103,12 +103,6 @@ impl Ledger {
         self
     }
 
-    /// The same ledger with its read model, for the routes that list.
-    pub fn with_index(self, reads: Reads) -> Self {
-        let _ = self.index.set(reads);
-        self
-    }
-
     /// The same ledger whose read model arrives through `cell` once it is open (a node whose
     /// database is not reachable at start keeps trying, and its lists answer once it is).
     pub fn with_index_later(mut self, cell: Arc<std::sync::OnceLock<Reads>>) -> Self {

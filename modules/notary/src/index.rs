@@ -38,8 +38,8 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (word, height, position, seq)
     );
     CREATE INDEX notary_title_words_by_document ON notary_title_words (word, document);",
-    // 2: a title's words name its document by the event that anchored it, the key of both
-    // tables, and are kept in their key's order (on SQLite): no 64-character document per
+    // 2: a title's words name its document by the event that anchored it (their key, and
+    // indexed on the documents by notary_documents_in_order), and are kept in their key's order (on SQLite): no 64-character document per
     // word, and no second index to find a word of a document.
     "CREATE TABLE notary_title_words_2 (
         word TEXT NOT NULL,

@@ -272,9 +272,7 @@ pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some((scheme, origin_host)) = origin.split_once("://") else {
         return Err(refused());
     };
-    let host = header("host")
-        .or_else(|| header(":authority"))
-        .unwrap_or_default();
+    let host = header("host").unwrap_or_default();
     if !host.is_empty() && bare(scheme, origin_host) == bare(scheme, host) {
         Ok(())
     } else {
