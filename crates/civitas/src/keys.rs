@@ -4,12 +4,13 @@ use crate::output::read_key;
 use anyhow::{Context, Result, bail};
 use civitas_core::crypto::PrivateKey;
 use civitas_core::keyfile::KeyFile;
+use civitas_core::seal::DecryptionKey;
 use clap::Subcommand;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Generate a new Ed25519 key file.
+    /// Generate a new key file: an Ed25519 signing key and an X25519 encryption key.
     ///
     /// Example: civitas keys new --out alice.json --label "Alice, land registry"
     New {
@@ -20,7 +21,15 @@ pub enum Command {
         #[arg(long, default_value = "")]
         label: String,
     },
-    /// Show a key file's public key and account.
+    /// Add a new encryption key to a key file, keeping the old ones (what was sealed to them
+    /// still opens); register it with `civitas tx identity set-encryption-key`.
+    ///
+    /// Example: civitas keys new-encryption-key alice.json
+    NewEncryptionKey {
+        /// The key file.
+        file: PathBuf,
+    },
+    /// Show a key file's public key, account and encryption key.
     ///
     /// Example: civitas keys show alice.json
     Show {
@@ -47,7 +56,7 @@ pub fn write_new_key(path: &std::path::Path, label: &str) -> Result<KeyFile> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let key = PrivateKey::generate()?;
-    let file = KeyFile::new(&key, label);
+    let file = KeyFile::with_encryption(&key, &DecryptionKey::generate()?, label);
     write_private(path, &file.to_json())?;
     Ok(file)
 }
@@ -69,6 +78,17 @@ pub fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Replaces a key file's contents, readable only by its owner: written beside it, then renamed
+/// over it, so a crash leaves the old file or the new one, never half of one.
+fn replace_private(path: &std::path::Path, text: &str) -> Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".new");
+    let temporary = PathBuf::from(temporary);
+    let _ = std::fs::remove_file(&temporary);
+    write_private(&temporary, text)?;
+    std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))
+}
+
 pub fn run(command: Command) -> Result<()> {
     match command {
         Command::New { out, label } => {
@@ -76,6 +96,26 @@ pub fn run(command: Command) -> Result<()> {
             println!("wrote {}", out.display());
             println!("public key: {}", file.public_key);
             println!("account:    {}", file.account());
+            if let Some(key) = file.encryption_key()? {
+                println!("encryption: {key}");
+            }
+            Ok(())
+        }
+        Command::NewEncryptionKey { file } => {
+            let mut key = read_key(&file)?;
+            let new = DecryptionKey::generate()?;
+            key.encryption_keys.push(new.to_hex().to_string());
+            replace_private(&file, &key.to_json())?;
+            println!(
+                "added encryption key {} to {}",
+                new.public(),
+                file.display()
+            );
+            println!(
+                "register it: civitas tx identity set-encryption-key --encryption-key {} --key {}",
+                file.display(),
+                file.display()
+            );
             Ok(())
         }
         Command::Show { file, json } => {
@@ -84,11 +124,15 @@ pub fn run(command: Command) -> Result<()> {
                 crate::output::print_json(&serde_json::json!({
                     "public_key": key.public_key,
                     "account": key.account(),
+                    "encryption_key": key.encryption_key()?,
                     "label": key.label,
                 }));
             } else {
                 println!("public key: {}", key.public_key);
                 println!("account:    {}", key.account());
+                if let Some(encryption) = key.encryption_key()? {
+                    println!("encryption: {encryption}");
+                }
                 if !key.label.is_empty() {
                     println!("label:      {}", key.label);
                 }

@@ -163,6 +163,23 @@ impl Console for NodeConsole {
         crate::output::confirm(question, yes).map_err(|e| e.to_string())
     }
 
+    fn decryption_keys(
+        &self,
+    ) -> std::result::Result<Vec<civitas_core::seal::DecryptionKey>, String> {
+        let path = self.key.as_ref().ok_or("this command signs nothing")?;
+        let file = read_key(path).map_err(|e| format!("{e:#}"))?;
+        let keys = file.decryption_keys().map_err(|e| e.to_string())?;
+        if keys.is_empty() {
+            return Err(format!(
+                "{} holds no encryption key; add one with `civitas keys new-encryption-key {}` \
+                 and register it with `civitas tx identity set-encryption-key`",
+                path.display(),
+                path.display()
+            ));
+        }
+        Ok(keys)
+    }
+
     fn note(&self, line: &str) {
         // Standard error is not the JSON stream: what a person is about to confirm, or a
         // warning, is shown whatever the output format.

@@ -4,10 +4,13 @@
 //! { "kind": "civitas-key", "version": 1, "public_key": "…", "secret_key": "…", "account": "…" }
 //! ```
 //! `account` is present when the key acts for an account created with an earlier key (after a
-//! rotation); otherwise the account is the key's own.
+//! rotation); otherwise the account is the key's own. `encryption_keys` holds the X25519
+//! secrets that what is sealed to the holder opens with, the one in use last (older ones stay,
+//! so that what was sealed to them still opens).
 
 use crate::codec::DecodeError;
 use crate::crypto::{AccountId, PrivateKey, PublicKey};
+use crate::seal::{DecryptionKey, EncryptionKey};
 use serde::{Deserialize, Serialize};
 
 /// Reads the key file at `path`, saying how to make one if there is none.
@@ -40,6 +43,23 @@ pub fn public_key_arg(arg: &str) -> Result<PublicKey, String> {
     PublicKey::from_hex(text.trim()).map_err(|_| format!("{arg} holds no public key"))
 }
 
+/// An encryption key given in hex, or as a key file to take its encryption key in use from:
+/// what a command line takes wherever an encryption key is named.
+pub fn encryption_key_arg(arg: &str) -> Result<EncryptionKey, String> {
+    let arg = arg.trim();
+    if let Ok(key) = EncryptionKey::from_hex(arg) {
+        return Ok(key);
+    }
+    let text = std::fs::read_to_string(arg)
+        .map_err(|_| format!("{arg} is neither a hex encryption key nor a readable key file"))?;
+    let file = KeyFile::from_json(&text).map_err(|e| format!("{arg}: {e}"))?;
+    file.encryption_key()
+        .map_err(|e| format!("{arg}: {e}"))?
+        .ok_or_else(|| {
+            format!("{arg} holds no encryption key; add one with `civitas keys new-encryption-key {arg}`")
+        })
+}
+
 /// A key file's contents.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KeyFile {
@@ -57,6 +77,10 @@ pub struct KeyFile {
     /// The account this key signs for, when it differs from the key itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountId>,
+    /// X25519 secrets (hex) that sealed values open with, oldest first; the last is the one
+    /// to register (`civitas tx identity set-encryption-key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encryption_keys: Vec<String>,
 }
 
 impl KeyFile {
@@ -69,7 +93,29 @@ impl KeyFile {
             public_key: key.public_key(),
             secret_key: hex::encode(key.seed_bytes()),
             account: None,
+            encryption_keys: Vec::new(),
         }
+    }
+
+    /// A key file for `key` holding encryption key `encryption` too.
+    pub fn with_encryption(key: &PrivateKey, encryption: &DecryptionKey, label: &str) -> Self {
+        let mut file = Self::new(key, label);
+        file.encryption_keys.push(encryption.to_hex().to_string());
+        file
+    }
+
+    /// Every decryption key the file holds, newest first.
+    pub fn decryption_keys(&self) -> Result<Vec<DecryptionKey>, DecodeError> {
+        self.encryption_keys
+            .iter()
+            .rev()
+            .map(|hex| DecryptionKey::from_hex(hex))
+            .collect()
+    }
+
+    /// The encryption key in use: the public half of the newest secret, if the file has one.
+    pub fn encryption_key(&self) -> Result<Option<EncryptionKey>, DecodeError> {
+        Ok(self.decryption_keys()?.first().map(DecryptionKey::public))
     }
 
     /// Parses and checks that the secret matches the public key.
@@ -84,6 +130,7 @@ impl KeyFile {
                 reason: "not a civitas-key version 1 file".into(),
             });
         }
+        file.decryption_keys()?;
         let key = file.private_key()?;
         if key.public_key() != file.public_key {
             return Err(DecodeError::Invalid {
@@ -125,6 +172,37 @@ mod tests {
         assert_eq!(parsed.account(), key.public_key().account_id());
         let mut bad = file.clone();
         bad.public_key = PrivateKey::from_test_seed(6).public_key();
+        assert!(KeyFile::from_json(&bad.to_json()).is_err());
+    }
+
+    #[test]
+    fn encryption_keys_are_kept_newest_last_and_checked() {
+        let key = PrivateKey::from_test_seed(5);
+        let old = DecryptionKey::from_test_seed(1);
+        let new = DecryptionKey::from_test_seed(2);
+        let mut file = KeyFile::with_encryption(&key, &old, "");
+        file.encryption_keys.push(new.to_hex().to_string());
+        let parsed = KeyFile::from_json(&file.to_json()).unwrap();
+        assert_eq!(parsed.encryption_key().unwrap(), Some(new.public()));
+        let publics: Vec<_> = parsed
+            .decryption_keys()
+            .unwrap()
+            .iter()
+            .map(DecryptionKey::public)
+            .collect();
+        assert_eq!(publics, vec![new.public(), old.public()]);
+        // A file without encryption keys (written before they existed) still reads.
+        let plain = KeyFile::new(&key, "");
+        assert!(!plain.to_json().contains("encryption_keys"));
+        assert_eq!(
+            KeyFile::from_json(&plain.to_json())
+                .unwrap()
+                .encryption_key()
+                .unwrap(),
+            None
+        );
+        let mut bad = file.clone();
+        bad.encryption_keys.push("zz".into());
         assert!(KeyFile::from_json(&bad.to_json()).is_err());
     }
 }

@@ -123,6 +123,22 @@ const CATALOGUE: &[(&str, &str)] = &[
         "account {account} is already deactivated",
     ),
     (
+        "account_inactive",
+        "account {account} has been deactivated; its key cannot be recovered",
+    ),
+    (
+        "recovery_pending",
+        "a recovery of account {account} to key {new_key}, started by {by}, is under way; cancel it first (identity.cancel_recovery)",
+    ),
+    (
+        "no_recovery",
+        "no recovery of account {account} is under way",
+    ),
+    (
+        "recovery_not_due",
+        "the recovery of account {account} can be completed from block time {effective} (milliseconds), not before",
+    ),
+    (
         "key_in_use",
         "key {key} already belongs to an account; generate a new key",
     ),

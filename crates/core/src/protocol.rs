@@ -104,8 +104,17 @@ pub const VERSION_1: &[&str] = &[
 /// Added by version 2: the register of official notices.
 pub const ADDED_IN_2: &[&str] = &["notices.publish", "notices.withdraw"];
 
-/// The versions this release knows. The next module or instruction adds version 3: an
-/// `ADDED_IN_3` list, and version 3's features are version 2's lists and that one.
+/// Added by version 3: encryption keys and key recovery, for personal data kept off the
+/// ledger.
+pub const ADDED_IN_3: &[&str] = &[
+    "identity.set_encryption_key",
+    "identity.recover_key",
+    "identity.cancel_recovery",
+    "identity.complete_recovery",
+];
+
+/// The versions this release knows. The next module or instruction adds version 4: an
+/// `ADDED_IN_4` list, and version 4's features are version 3's lists and that one.
 pub const PROTOCOLS: Protocols = Protocols(&[
     Protocol {
         version: 1,
@@ -116,6 +125,11 @@ pub const PROTOCOLS: Protocols = Protocols(&[
         version: 2,
         release: "0.2.0",
         features: &[VERSION_1, ADDED_IN_2],
+    },
+    Protocol {
+        version: 3,
+        release: "0.3.0",
+        features: &[VERSION_1, ADDED_IN_2, ADDED_IN_3],
     },
 ]);
 
@@ -257,15 +271,16 @@ mod tests {
     fn a_node_without_the_version_is_told_which_release_to_install() {
         assert_eq!(PROTOCOLS.cannot_follow(1, 9, Some("0.1.0")), None);
         assert_eq!(PROTOCOLS.cannot_follow(2, 9, Some("0.2.0")), None);
-        let message = PROTOCOLS.cannot_follow(3, 120, Some("0.3.0")).unwrap();
-        assert!(message.contains("protocol version 3 is active from block 120"));
-        assert!(message.contains("install civitas 0.3.0 or later"));
-        assert!(message.contains("runs protocol versions 1 and 2:"));
+        assert_eq!(PROTOCOLS.cannot_follow(3, 9, Some("0.3.0")), None);
+        let message = PROTOCOLS.cannot_follow(4, 120, Some("0.4.0")).unwrap();
+        assert!(message.contains("protocol version 4 is active from block 120"));
+        assert!(message.contains("install civitas 0.4.0 or later"));
+        assert!(message.contains("runs protocol versions 1 to 3:"));
         assert!(message.contains("stopped before applying block 120"));
         // A chain whose genesis starts at a version this release does not run.
-        let message = PROTOCOLS.cannot_follow(3, 0, None).unwrap();
-        assert!(message.contains("protocol version 3 is this chain's from its genesis"));
-        assert!(message.contains("install a release that runs protocol version 3"));
+        let message = PROTOCOLS.cannot_follow(4, 0, None).unwrap();
+        assert!(message.contains("protocol version 4 is this chain's from its genesis"));
+        assert!(message.contains("install a release that runs protocol version 4"));
         assert!(message.contains("stopped before applying any block"));
     }
 }

@@ -525,7 +525,14 @@ fn keys_of(event: &Event, height: u64, rows: &mut Rows) {
         IdentityEvent::KeysChanged { account, keys, .. } => {
             (account, keys.iter().map(|k| k.to_hex()).collect(), true)
         }
-        IdentityEvent::RolesChanged { .. } | IdentityEvent::AccountDeactivated { .. } => return,
+        IdentityEvent::KeyRecovered {
+            account, new_key, ..
+        } => (account, vec![new_key.to_hex()], true),
+        IdentityEvent::RolesChanged { .. }
+        | IdentityEvent::AccountDeactivated { .. }
+        | IdentityEvent::EncryptionKeySet { .. }
+        | IdentityEvent::RecoveryStarted { .. }
+        | IdentityEvent::RecoveryCancelled { .. } => return,
     };
     if replaces {
         rows.push(

@@ -37,6 +37,19 @@ use std::future::Future;
 /// whole block (storage failure, corrupt state).
 pub type Outcome<T> = Result<Result<T, Failure>, BlockError>;
 
+/// What a protocol version after a module's first adds to the module's authorization: the
+/// actions of the instructions it adds, and their default policies.
+#[derive(Clone, Copy, Debug)]
+pub struct Later {
+    /// The protocol version that adds them.
+    pub since: u16,
+    /// The schema part: one `action "module.instruction"` per instruction added (and any
+    /// entity type they need).
+    pub schema: &'static str,
+    /// Their default policies, each with an `@id` and a `@description`.
+    pub policies: &'static str,
+}
+
 /// A module of the ledger, implemented by a unit struct in the module's package.
 ///
 /// Execution calls [`Module::question`] and, if the policies in force allow it,
@@ -60,6 +73,12 @@ pub trait Module {
     /// default policies at the first block of this version; both are frozen once a release
     /// that runs this version ships (change them in a later version, or by governance).
     const SINCE: u16 = 1;
+
+    /// What later protocol versions add to the module's authorization: the schema part and
+    /// default policies of the instructions each adds, oldest first. A chain started earlier
+    /// gets each at the first block of its version, a chain started later from its genesis,
+    /// as a module's own part (see [`Module::SINCE`]); frozen the same way.
+    const LATER: &'static [Later] = &[];
 
     /// The module's default policies (each with an `@id` and a `@description`), appended to
     /// [`authz::BASE_POLICIES`] in registration order. Governance changes them on a running

@@ -145,16 +145,30 @@ macro_rules! runtime {
             let mut parts = vec![civitas_kit::authz::BASE_SCHEMA];
             $( if <$module as Module>::SINCE <= protocol {
                 parts.push(<$module as Module>::SCHEMA);
+                for later in <$module as Module>::LATER {
+                    if later.since <= protocol {
+                        parts.push(later.schema);
+                    }
+                }
             } )*
             parts.join("\n")
         }
 
         /// The (schema part, default policies) of every module introduced after protocol
-        /// `from` and up to `to`, in registration order.
+        /// `from` and up to `to`, and of what a version in that range adds to an older module,
+        /// in registration order.
         fn introduced(from: u16, to: u16) -> Vec<(&'static str, &'static str)> {
             let mut parts = Vec::new();
-            $( if from < <$module as Module>::SINCE && <$module as Module>::SINCE <= to {
+            $( let since = <$module as Module>::SINCE;
+            if from < since && since <= to {
                 parts.push((<$module as Module>::SCHEMA, <$module as Module>::POLICIES));
+            }
+            if since <= to {
+                for later in <$module as Module>::LATER {
+                    if from < later.since && later.since <= to {
+                        parts.push((later.schema, later.policies));
+                    }
+                }
             } )*
             parts
         }
@@ -229,6 +243,11 @@ macro_rules! runtime {
             let mut parts = vec![civitas_kit::authz::BASE_POLICIES];
             $( if <$module as Module>::SINCE <= protocol {
                 parts.push(<$module as Module>::POLICIES);
+                for later in <$module as Module>::LATER {
+                    if later.since <= protocol {
+                        parts.push(later.policies);
+                    }
+                }
             } )*
             parts.join("\n")
         }

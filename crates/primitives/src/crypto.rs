@@ -10,9 +10,7 @@ use bytes::BufMut;
 use commonware_codec::Buf;
 use commonware_codec::{DecodeExt, Encode, FixedSize, Read, ReadExt, Write};
 use commonware_cryptography::{Signer as _, Verifier as _, ed25519};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::str::FromStr;
 
 /// Namespace for transaction signatures.
 pub const TX_NAMESPACE: &[u8] = b"civitas/tx/v1";
@@ -192,35 +190,36 @@ impl AccountId {
 
 macro_rules! hex_display {
     ($ty:ty) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.to_hex())
             }
         }
-        impl fmt::Debug for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.to_hex())
             }
         }
-        impl FromStr for $ty {
-            type Err = DecodeError;
+        impl std::str::FromStr for $ty {
+            type Err = $crate::codec::DecodeError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::from_hex(s)
             }
         }
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(&self.to_hex())
             }
         }
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
                 Self::from_hex(&text).map_err(serde::de::Error::custom)
             }
         }
     };
 }
+pub(crate) use hex_display;
 hex_display!(PublicKey);
 hex_display!(Signature);
 hex_display!(AccountId);

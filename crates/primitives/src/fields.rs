@@ -50,6 +50,7 @@ plain_fields!(
     crate::hash::Hash32,
     crate::crypto::AccountId,
     crate::crypto::PublicKey,
+    crate::seal::EncryptionKey,
 );
 
 impl Field for bool {

@@ -248,6 +248,11 @@ pub mod cli {
         fn confirm(&self, question: &str, yes: bool) -> Result<(), String>;
         /// Tells the person something, on standard error (whatever the output format).
         fn note(&self, line: &str);
+        /// The decryption keys of the signing key file (`--key`), newest first: what opens a
+        /// value sealed to the signer.
+        fn decryption_keys(&self) -> Result<Vec<crate::seal::DecryptionKey>, String> {
+            Err("this command has no key file to open sealed values with".into())
+        }
         /// Prints `text` on standard output now, before what the command goes on to do (a
         /// package found valid, before its releases are sent).
         fn print(&self, text: &str) {

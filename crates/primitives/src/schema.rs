@@ -61,6 +61,14 @@ hex_schema!(
     "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
 );
 hex_schema!(
+    crate::seal::EncryptionKey,
+    "EncryptionKey",
+    32,
+    "An X25519 public key that personal data and sealed bids are encrypted to (HPKE, RFC \
+     9180), 64 hex digits.",
+    "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+);
+hex_schema!(
     Signature,
     "Signature",
     64,
@@ -122,6 +130,9 @@ mod tests {
         example(PublicKey::schema())
             .parse::<PublicKey>()
             .expect("key");
+        example(crate::seal::EncryptionKey::schema())
+            .parse::<crate::seal::EncryptionKey>()
+            .expect("encryption key");
         example(AccountId::schema())
             .parse::<AccountId>()
             .expect("account");

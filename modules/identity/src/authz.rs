@@ -120,7 +120,27 @@ pub async fn question<'a, S: StateView>(
                 None => return Ok(Err(unknown_account(account))),
             }
         }
-        IdentityInstruction::RotateKey { .. } => Resource::Account(principal.clone()),
+        IdentityInstruction::RotateKey { .. } | IdentityInstruction::SetEncryptionKey { .. } => {
+            Resource::Account(principal.clone())
+        }
+        IdentityInstruction::RecoverKey {
+            account,
+            delay_hours,
+            ..
+        } => {
+            params.push(("delay_hours", Param::Long(i64::from(*delay_hours))));
+            match load_account(state, account).await? {
+                Some(target) => Resource::Account(target),
+                None => return Ok(Err(unknown_account(account))),
+            }
+        }
+        IdentityInstruction::CancelRecovery { account }
+        | IdentityInstruction::CompleteRecovery { account } => {
+            match load_account(state, account).await? {
+                Some(target) => Resource::Account(target),
+                None => return Ok(Err(unknown_account(account))),
+            }
+        }
         IdentityInstruction::SetKeys { keys, threshold } => {
             params.push(("keys", Param::Long(keys.len() as i64)));
             params.push(("threshold", Param::Long(i64::from(*threshold))));

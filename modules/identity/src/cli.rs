@@ -6,7 +6,8 @@
 
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::identity::IdentityInstruction;
-use civitas_core::keyfile::{self, public_key_arg};
+use civitas_core::keyfile::{self, encryption_key_arg, public_key_arg};
+use civitas_core::seal::EncryptionKey;
 use civitas_primitives::kit::args::account;
 use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
 use clap::{Args, Subcommand};
@@ -89,6 +90,65 @@ pub enum IdentityCommand<C: Args> {
         #[command(flatten)]
         common: C,
     },
+    /// Register the encryption key that personal data and sealed bids are encrypted to for
+    /// the signing account (protocol 3); it replaces the one registered before.
+    ///
+    /// Example: civitas tx identity set-encryption-key --encryption-key alice.json
+    ///   --key alice.json
+    SetEncryptionKey {
+        /// The encryption key (hex, or a key file whose newest encryption key is taken).
+        #[arg(long, value_parser = encryption_key_arg)]
+        encryption_key: EncryptionKey,
+        #[command(flatten)]
+        common: C,
+    },
+    /// A registrar starts giving a new key to an account whose holder lost its keys, after
+    /// checking the holder's identity in person (protocol 3). It takes effect only when
+    /// completed after the delay; until then the account's keys, or another registrar, can
+    /// cancel it.
+    ///
+    /// Example: civitas tx identity recover-key --key registrar.json
+    ///   --account 5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c
+    ///   --new-key alice-new.json --delay-hours 72
+    RecoverKey {
+        /// The account to recover.
+        #[arg(long, value_parser = account)]
+        account: AccountId,
+        /// Key file holding the holder's new key (created with `civitas keys new`); it is
+        /// updated to record the account it will sign for.
+        #[arg(long)]
+        new_key: PathBuf,
+        /// Hours of block time the holder has to object (the default policies ask 72 or
+        /// more).
+        #[arg(long, default_value_t = 72)]
+        delay_hours: u32,
+        #[command(flatten)]
+        common: C,
+    },
+    /// Cancel a key recovery under way: signed by the account itself (it still has its keys,
+    /// so the recovery is not its own) or by a registrar.
+    ///
+    /// Example: civitas tx identity cancel-recovery --key alice.json
+    ///   --account 5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c
+    CancelRecovery {
+        /// The account whose recovery is cancelled.
+        #[arg(long, value_parser = account)]
+        account: AccountId,
+        #[command(flatten)]
+        common: C,
+    },
+    /// Complete a key recovery whose delay has passed: its new key becomes the account's only
+    /// key.
+    ///
+    /// Example: civitas tx identity complete-recovery --key registrar.json
+    ///   --account 5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c
+    CompleteRecovery {
+        /// The account.
+        #[arg(long, value_parser = account)]
+        account: AccountId,
+        #[command(flatten)]
+        common: C,
+    },
     /// An agency admin deactivates an official.
     ///
     /// Example: civitas tx identity deactivate --key devnet/keys/finance.json
@@ -125,6 +185,10 @@ impl<C: Args> ModuleCommand<C> for IdentityCommand<C> {
             | Self::SetRoles { common, .. }
             | Self::RotateKey { common, .. }
             | Self::SetKeys { common, .. }
+            | Self::SetEncryptionKey { common, .. }
+            | Self::RecoverKey { common, .. }
+            | Self::CancelRecovery { common, .. }
+            | Self::CompleteRecovery { common, .. }
             | Self::Deactivate { common, .. } => common,
         }
     }
@@ -200,6 +264,60 @@ impl<C: Args> ModuleCommand<C> for IdentityCommand<C> {
                 reason,
                 common,
             } => (Prepared::sign(I::Deactivate { account, reason }), common),
+            Self::SetEncryptionKey {
+                encryption_key,
+                common,
+            } => (
+                Prepared::sign(I::SetEncryptionKey {
+                    key: encryption_key,
+                }),
+                common,
+            ),
+            Self::RecoverKey {
+                account,
+                new_key,
+                delay_hours,
+                common,
+            } => {
+                let mut new = keyfile::read(&new_key)?;
+                if new.account.is_some_and(|a| a != account) {
+                    return Err(format!(
+                        "{} already signs for another account; give the holder a new key file",
+                        new_key.display()
+                    ));
+                }
+                let instruction = I::RecoverKey {
+                    account,
+                    new_key: new.public_key.clone(),
+                    delay_hours,
+                };
+                // The holder's new key file records the account it will sign for once the
+                // recovery completes.
+                let after = move |_: AccountId| {
+                    new.account = Some(account);
+                    std::fs::write(&new_key, new.to_json() + "\n")
+                        .map_err(|e| format!("cannot update {}: {e}", new_key.display()))?;
+                    Ok(format!(
+                        "recovery of account {account} started: {} signs for it once an official \
+                         completes the recovery after {delay_hours} hours (`civitas tx identity \
+                         complete-recovery`); until then the account's keys can cancel it",
+                        new_key.display()
+                    ))
+                };
+                (
+                    Prepared {
+                        instruction,
+                        after: Some(Box::new(after)),
+                    },
+                    common,
+                )
+            }
+            Self::CancelRecovery { account, common } => {
+                (Prepared::sign(I::CancelRecovery { account }), common)
+            }
+            Self::CompleteRecovery { account, common } => {
+                (Prepared::sign(I::CompleteRecovery { account }), common)
+            }
         })
     }
 }
@@ -245,9 +363,15 @@ mod tests {
             "treasury.json",
             "treasury-2.json",
             "treasury-3.json",
+            "registrar.json",
+            "alice-new.json",
         ];
         for (n, name) in files.iter().enumerate() {
-            let file = keyfile::KeyFile::new(&PrivateKey::from_test_seed(10 + n as u64), "");
+            let file = keyfile::KeyFile::with_encryption(
+                &PrivateKey::from_test_seed(10 + n as u64),
+                &civitas_core::seal::DecryptionKey::from_test_seed(n as u64),
+                "",
+            );
             std::fs::write(dir.join(name), file.to_json()).unwrap();
         }
         let command = TestCli::<IdentityCommand<TestKey>>::command();

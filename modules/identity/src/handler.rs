@@ -2,8 +2,8 @@
 
 use crate::roles;
 use crate::state::{
-    Account, Agency, account_key, agency_key, key_index_key, load_account, load_agency,
-    store_account,
+    Account, Agency, Recovery, account_key, agency_key, encryption_key_key, key_index_key,
+    load_account, load_agency, recovery_key, store_account,
 };
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::{AccountKind, Event};
@@ -255,6 +255,104 @@ pub async fn apply<S: StateView>(
                     account: account.id,
                     keys: keys.clone(),
                     threshold: *threshold,
+                },
+            )]))
+        }
+        IdentityInstruction::SetEncryptionKey { key } => {
+            state.put_typed(&encryption_key_key(&signer.id), key);
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::EncryptionKeySet {
+                    account: signer.id,
+                    key: *key,
+                },
+            )]))
+        }
+        IdentityInstruction::RecoverKey {
+            account,
+            new_key,
+            delay_hours,
+        } => {
+            let Some(target) = load_account(state, account).await? else {
+                return Ok(Err(unknown(account)));
+            };
+            if !target.active {
+                return Ok(Err(failure!("account_inactive", account = account)));
+            }
+            if let Some(pending) = state.get_typed::<Recovery>(&recovery_key(account)).await? {
+                return Ok(Err(failure!(
+                    "recovery_pending",
+                    account = account,
+                    new_key = pending.new_key,
+                    by = pending.by
+                )));
+            }
+            if let Err(failure) = check_key_free(new_key, state).await? {
+                return Ok(Err(failure));
+            }
+            let effective = ctx
+                .env
+                .timestamp
+                .saturating_add_ms(u64::from(*delay_hours) * 3_600_000);
+            let recovery = Recovery {
+                new_key: new_key.clone(),
+                by: signer.id,
+                started_height: ctx.env.height,
+                effective,
+            };
+            state.put_typed(&recovery_key(account), &recovery);
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::RecoveryStarted {
+                    account: *account,
+                    new_key: new_key.clone(),
+                    by: signer.id,
+                    effective,
+                },
+            )]))
+        }
+        IdentityInstruction::CancelRecovery { account } => {
+            let Some(pending) = state.get_typed::<Recovery>(&recovery_key(account)).await? else {
+                return Ok(Err(failure!("no_recovery", account = account)));
+            };
+            state.delete(&recovery_key(account));
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::RecoveryCancelled {
+                    account: *account,
+                    new_key: pending.new_key,
+                    by: signer.id,
+                },
+            )]))
+        }
+        IdentityInstruction::CompleteRecovery { account } => {
+            let Some(pending) = state.get_typed::<Recovery>(&recovery_key(account)).await? else {
+                return Ok(Err(failure!("no_recovery", account = account)));
+            };
+            if ctx.env.timestamp < pending.effective {
+                return Ok(Err(failure!(
+                    "recovery_not_due",
+                    account = account,
+                    effective = pending.effective.0
+                )));
+            }
+            let Some(mut target) = load_account(state, account).await? else {
+                return Ok(Err(unknown(account)));
+            };
+            if !target.active {
+                return Ok(Err(failure!("account_inactive", account = account)));
+            }
+            // The key may have been taken since the recovery started.
+            if !target.keys.contains(&pending.new_key)
+                && let Err(failure) = check_key_free(&pending.new_key, state).await?
+            {
+                return Ok(Err(failure));
+            }
+            state.delete(&recovery_key(account));
+            replace_keys(&mut target, vec![pending.new_key.clone()], 1, state);
+            Ok(Ok(vec![Event::Identity(
+                civitas_core::event::IdentityEvent::KeyRecovered {
+                    account: *account,
+                    new_key: pending.new_key,
+                    started_by: pending.by,
+                    by: signer.id,
                 },
             )]))
         }

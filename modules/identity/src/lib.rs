@@ -2,7 +2,10 @@
 //! citizens' and businesses' accounts, their keys (rotation, k-of-n), and who signed.
 //!
 //! An account is identified by the key it was created with; its current keys can be replaced,
-//! and from then on only they sign for it. A key belongs to at most one account. Its
+//! and from then on only they sign for it. A key belongs to at most one account. Since protocol
+//! 3 an account also registers an encryption key (X25519) that its personal data and sealed
+//! bids are encrypted to, and a registrar recovers the account of a holder who lost its keys,
+//! after a delay in which the holder can object. Its
 //! vocabulary is the package in `types/`; see `docs/MODULES.md` for how a module is built.
 
 pub mod authz;
@@ -41,6 +44,11 @@ impl Module for Identity {
     type Instruction = IdentityInstruction;
     const SCHEMA: &'static str = include_str!("authz.cedarschema");
     const POLICIES: &'static str = include_str!("policies.cedar");
+    const LATER: &'static [civitas_kit::Later] = &[civitas_kit::Later {
+        since: 3,
+        schema: include_str!("authz_3.cedarschema"),
+        policies: include_str!("policies_3.cedar"),
+    }];
 
     fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
         routes::routes()

@@ -2,7 +2,8 @@
 
 use civitas_core::bundle::StateKey;
 use civitas_core::crypto::{AccountId, PublicKey};
-pub use civitas_core::identity::{Account, Agency};
+pub use civitas_core::identity::{Account, Agency, Recovery};
+use civitas_core::seal::EncryptionKey;
 use civitas_kit::Overlay;
 use civitas_kit::{StateError, StateView};
 
@@ -14,6 +15,10 @@ pub mod spaces {
     pub const ACCOUNT: &str = "identity/account";
     /// Which account a key currently signs for, by public key.
     pub const KEY: &str = "identity/key";
+    /// The encryption key an account registered (protocol 3), by account id.
+    pub const ENCRYPTION_KEY: &str = "identity/encryption_key";
+    /// A key recovery under way (protocol 3), by account id.
+    pub const RECOVERY: &str = "identity/recovery";
 
     use super::*;
     use civitas_kit::space::{Id, Space, view};
@@ -40,6 +45,20 @@ pub mod spaces {
             about: "public key, hex",
             describe: None,
             view: view::<AccountId>,
+        },
+        Space {
+            name: ENCRYPTION_KEY,
+            id: Id::Hex32("an account id"),
+            about: "account id, hex",
+            describe: None,
+            view: view::<EncryptionKey>,
+        },
+        Space {
+            name: RECOVERY,
+            id: Id::Hex32("an account id"),
+            about: "account id, hex",
+            describe: None,
+            view: view::<Recovery>,
         },
     ];
 }
@@ -78,4 +97,22 @@ pub async fn load_account<S: StateView>(
 /// Stores an account.
 pub fn store_account<S: StateView>(state: &mut Overlay<'_, S>, account: &Account) {
     state.put_typed(&account_key(&account.id), account);
+}
+
+/// Key of an account's encryption key.
+pub fn encryption_key_key(id: &AccountId) -> StateKey {
+    StateKey::new(spaces::ENCRYPTION_KEY, id.0.to_vec())
+}
+
+/// Key of an account's recovery under way.
+pub fn recovery_key(id: &AccountId) -> StateKey {
+    StateKey::new(spaces::RECOVERY, id.0.to_vec())
+}
+
+/// The encryption key `id` registered, if any.
+pub async fn load_encryption_key<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &AccountId,
+) -> Result<Option<EncryptionKey>, StateError> {
+    state.get_typed(&encryption_key_key(id)).await
 }

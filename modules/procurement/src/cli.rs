@@ -16,7 +16,9 @@ use civitas_primitives::kit::cli::{
 };
 use civitas_primitives::limits::OCDS_RELEASE_MAX_BYTES;
 use civitas_primitives::money::Money;
+use civitas_primitives::seal::EncryptionKey;
 use civitas_primitives::time::TimestampMs;
+use civitas_procurement_types::sealed::{BidOpening, open_sealed_bid, seal_bid};
 use civitas_procurement_types::{Criterion, Method, MilestoneTerms, ProcurementInstruction};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -165,7 +167,9 @@ pub enum ProcurementCommand<C: Args> {
     },
     /// Seal and submit a bid (a vendor): only a commitment to the price, the proposal's
     /// SHA-256 and a random salt goes on the ledger. The secret that opens it is written to
-    /// --secret first; keep it until the bid is opened.
+    /// --secret first; keep it until the bid is opened. A copy of the secret is sealed to the
+    /// encryption key of each committee member that registered one, so that the committee
+    /// can open the bid if the bidder does not.
     ///
     /// Example: civitas tx procurement bid --tender 4 --price "140000.00 EUR"
     ///   --proposal offer.pdf --secret tender-4.bid.json --key acme.json
@@ -188,13 +192,21 @@ pub enum ProcurementCommand<C: Args> {
         #[command(flatten)]
         common: C,
     },
-    /// Open a sealed bid after the deadline, from the secret written by `bid`.
+    /// Open a sealed bid after the deadline: the bidder from the secret written by `bid`, or a
+    /// committee member from the copy sealed to its encryption key (`--tender 4 --bidder
+    /// <account>`, signed with the member's key file, which holds the decryption key).
     ///
     /// Example: civitas tx procurement open --secret tender-4.bid.json --key acme.json
     Open {
         /// The secret file.
-        #[arg(long)]
-        secret: PathBuf,
+        #[arg(long, required_unless_present_all = ["tender", "bidder"], conflicts_with_all = ["tender", "bidder"])]
+        secret: Option<PathBuf>,
+        /// The tender, to open a bid from the committee's copy.
+        #[arg(long, requires = "bidder")]
+        tender: Option<u64>,
+        /// Whose bid, to open it from the committee's copy.
+        #[arg(long, value_parser = account, requires = "tender")]
+        bidder: Option<AccountId>,
         #[command(flatten)]
         common: C,
     },
@@ -351,7 +363,51 @@ impl<C: Args> ModuleCommand<C> for ProcurementCommand<C> {
         self,
         console: &dyn Console,
     ) -> Result<(Prepared<ProcurementInstruction>, C), String> {
-        let (instruction, common) = self.into_instruction(console.signer()?)?;
+        let signer = console.signer()?;
+        let (instruction, common) = match self {
+            Self::Bid {
+                tender,
+                price,
+                currency,
+                proposal,
+                secret,
+                common,
+            } => {
+                // The committee's keys are read before the secret is written: a failed read
+                // leaves nothing behind.
+                let members = committee_keys(console, tender)?;
+                let record = seal_record(
+                    tender,
+                    &price,
+                    currency.as_deref(),
+                    &proposal,
+                    &secret,
+                    signer,
+                )?;
+                let opening = BidOpening {
+                    price: record.price,
+                    proposal: record.proposal,
+                    salt: record.salt,
+                };
+                let sealed = seal_bid(tender, &signer, &opening, &members)
+                    .map_err(|e| format!("cannot seal the bid to the committee: {e}"))?;
+                (
+                    ProcurementInstruction::Bid {
+                        tender,
+                        commitment: record.commitment,
+                        sealed,
+                    },
+                    common,
+                )
+            }
+            Self::Open {
+                secret: None,
+                tender: Some(tender),
+                bidder: Some(bidder),
+                common,
+            } => (open_from_copy(console, tender, bidder, signer)?, common),
+            other => other.into_instruction(signer)?,
+        };
         Ok((Prepared::sign(instruction), common))
     }
 }
@@ -451,8 +507,14 @@ impl<C: Args> ProcurementCommand<C> {
                 )?,
                 common,
             ),
-            Self::Open { secret, common } => {
+            Self::Open { secret, common, .. } => {
                 // The bidder opens its bid; a committee member holding the secret may too.
+                let Some(secret) = secret else {
+                    return Err(
+                        "opening a bid from the committee's copy reads the bid from the node"
+                            .into(),
+                    );
+                };
                 let record = read_secret(&secret)?;
                 (
                     P::Open {
@@ -538,6 +600,72 @@ impl<C: Args> ProcurementCommand<C> {
     }
 }
 
+/// The encryption keys of tender `tender`'s committee members that registered one, read from
+/// the node; tells the person which members get no copy.
+fn committee_keys(
+    console: &dyn Console,
+    tender: u64,
+) -> Result<Vec<(AccountId, EncryptionKey)>, String> {
+    let view = console
+        .get(&format!("/v1/procurement/tenders/{tender}"))
+        .map_err(|e| {
+            format!("cannot read tender {tender} to seal the bid to its committee: {e}")
+        })?;
+    let committee: Vec<AccountId> = serde_json::from_value(view["tender"]["committee"].clone())
+        .map_err(|_| format!("tender {tender} as the node gave it names no committee"))?;
+    let mut members = Vec::new();
+    for member in committee {
+        let value = console
+            .get(&format!("/v1/state/identity/encryption_key/{member}"))
+            .map_err(|e| format!("cannot read the encryption key of {member}: {e}"))?;
+        match serde_json::from_value::<EncryptionKey>(value["value"].clone()) {
+            Ok(key) if value["found"] == true => members.push((member, key)),
+            _ => console.note(&format!(
+                "committee member {member} has registered no encryption key: it gets no copy"
+            )),
+        }
+    }
+    if members.is_empty() {
+        console
+            .note("no committee member has an encryption key: only the secret file opens this bid");
+    }
+    Ok(members)
+}
+
+/// The `open` instruction for `bidder`'s bid on `tender`, from the copy sealed to `member`
+/// (the signer), opened with the decryption keys of the signing key file.
+fn open_from_copy(
+    console: &dyn Console,
+    tender: u64,
+    bidder: AccountId,
+    member: AccountId,
+) -> Result<ProcurementInstruction, String> {
+    let view = console
+        .get(&format!("/v1/procurement/tenders/{tender}"))
+        .map_err(|e| format!("cannot read tender {tender}: {e}"))?;
+    let bid = view["bids"]
+        .as_array()
+        .and_then(|bids| {
+            bids.iter()
+                .find(|b| b["bidder"].as_str() == Some(bidder.to_hex().as_str()))
+        })
+        .ok_or_else(|| format!("tender {tender} has no bid from {bidder}"))?;
+    let commitment: Hash32 = serde_json::from_value(bid["commitment"].clone())
+        .map_err(|_| format!("the bid of {bidder} as the node gave it has no commitment"))?;
+    let sealed = hex::decode(bid["sealed"].as_str().unwrap_or_default())
+        .map_err(|_| format!("the bid of {bidder} as the node gave it has no sealed copy"))?;
+    let keys = console.decryption_keys()?;
+    let opening = open_sealed_bid(&sealed, tender, &bidder, &commitment, &member, &keys)
+        .map_err(|e| e.to_string())?;
+    Ok(ProcurementInstruction::Open {
+        tender,
+        bidder,
+        price: opening.price,
+        proposal: opening.proposal,
+        salt: opening.salt,
+    })
+}
+
 /// Seals a bid: the commitment, with the secret that opens it written to `secret` first.
 fn seal(
     tender: u64,
@@ -547,6 +675,24 @@ fn seal(
     secret: &Path,
     bidder: AccountId,
 ) -> Result<ProcurementInstruction, String> {
+    let record = seal_record(tender, price, currency, proposal, secret, bidder)?;
+    Ok(ProcurementInstruction::Bid {
+        tender,
+        commitment: record.commitment,
+        sealed: Vec::new(),
+    })
+}
+
+/// Makes a bid's secret and commitment, and writes the secret to `secret` (never over a file
+/// that exists).
+fn seal_record(
+    tender: u64,
+    price: &str,
+    currency: Option<&str>,
+    proposal: &Path,
+    secret: &Path,
+    bidder: AccountId,
+) -> Result<BidSecret, String> {
     if secret.exists() {
         return Err(format!(
             "{} already exists; a bid's secret is never overwritten (it may open a bid already \
@@ -592,11 +738,7 @@ fn seal(
         "sealed: commitment {commitment}; the secret that opens it is in {}",
         secret.display()
     );
-    Ok(ProcurementInstruction::Bid {
-        tender,
-        commitment,
-        sealed: Vec::new(),
-    })
+    Ok(record)
 }
 
 fn read_secret(secret: &Path) -> Result<BidSecret, String> {
@@ -613,7 +755,7 @@ fn read_secret(secret: &Path) -> Result<BidSecret, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use civitas_primitives::kit::cli::{TestCli, TestKey, examples};
+    use civitas_primitives::kit::cli::{ReadError, TestCli, TestKey, examples};
     use clap::{CommandFactory, Parser};
 
     type Cli = TestCli<ProcurementCommand<TestKey>>;
@@ -665,6 +807,155 @@ mod tests {
                 .validate()
                 .unwrap_or_else(|e| panic!("the example of {name} is not valid: {e}"));
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// What a node answers a bid's sealing and opening: one tender, whose committee is two
+    /// members of which only the first registered an encryption key, and the bids given.
+    struct Node {
+        signer: AccountId,
+        members: [AccountId; 2],
+        key: civitas_primitives::seal::DecryptionKey,
+        bids: std::cell::RefCell<Vec<serde_json::Value>>,
+        notes: std::cell::RefCell<Vec<String>>,
+    }
+
+    impl Console for Node {
+        fn node(&self) -> &str {
+            "test"
+        }
+        fn get(&self, path: &str) -> Result<serde_json::Value, ReadError> {
+            let [first, second] = self.members;
+            if path == "/v1/procurement/tenders/4" {
+                return Ok(serde_json::json!({
+                    "tender": { "id": 4, "committee": [first, second] },
+                    "bids": *self.bids.borrow(),
+                }));
+            }
+            if path == format!("/v1/state/identity/encryption_key/{first}") {
+                return Ok(serde_json::json!({ "found": true, "value": self.key.public() }));
+            }
+            if path == format!("/v1/state/identity/encryption_key/{second}") {
+                return Ok(serde_json::json!({ "found": false }));
+            }
+            Err(ReadError {
+                status: Some(404),
+                message: format!("no {path}"),
+            })
+        }
+        fn signer(&self) -> Result<AccountId, String> {
+            Ok(self.signer)
+        }
+        fn confirm(&self, _: &str, _: bool) -> Result<(), String> {
+            Ok(())
+        }
+        fn note(&self, line: &str) {
+            self.notes.borrow_mut().push(line.to_string());
+        }
+        fn decryption_keys(&self) -> Result<Vec<civitas_primitives::seal::DecryptionKey>, String> {
+            Ok(vec![self.key.clone()])
+        }
+    }
+
+    /// A bid is sealed to each committee member with an encryption key, and such a member
+    /// opens it from its copy without the bidder's secret.
+    #[test]
+    fn a_committee_member_opens_a_bid_from_its_sealed_copy() {
+        let dir = scratch("committee");
+        let offer = dir.join("offer.pdf");
+        std::fs::write(&offer, b"our offer").unwrap();
+        let secret = dir.join("tender-4.bid.json");
+        let bidder = AccountId([7; 32]);
+        let members = [AccountId([1; 32]), AccountId([2; 32])];
+        let node = Node {
+            signer: bidder,
+            members,
+            key: civitas_primitives::seal::DecryptionKey::from_test_seed(11),
+            bids: Default::default(),
+            notes: Default::default(),
+        };
+        let bid = Cli::parse_from([
+            "civitas",
+            "bid",
+            "--tender",
+            "4",
+            "--price",
+            "140000.00 EUR",
+            "--proposal",
+            offer.to_str().unwrap(),
+            "--secret",
+            secret.to_str().unwrap(),
+            "--key",
+            "k",
+        ]);
+        let (prepared, _) = bid.command.prepare(&node).unwrap();
+        let ProcurementInstruction::Bid {
+            tender,
+            commitment,
+            sealed,
+        } = prepared.instruction
+        else {
+            panic!("not a bid");
+        };
+        assert_eq!(tender, 4);
+        assert!(!sealed.is_empty());
+        assert!(
+            node.notes
+                .borrow()
+                .iter()
+                .any(|n| n.contains(&members[1].to_hex()) && n.contains("no encryption key")),
+            "{:?}",
+            node.notes.borrow()
+        );
+        node.bids.borrow_mut().push(serde_json::json!({
+            "bidder": bidder,
+            "commitment": commitment,
+            "sealed": hex::encode(&sealed),
+        }));
+
+        // The first member opens it.
+        let member = Node {
+            signer: members[0],
+            ..node
+        };
+        let open = || {
+            Cli::parse_from([
+                "civitas",
+                "open",
+                "--tender",
+                "4",
+                "--bidder",
+                &bidder.to_hex(),
+                "--key",
+                "k",
+            ])
+        };
+        let (prepared, _) = open().command.prepare(&member).unwrap();
+        let record = read_secret(&secret).unwrap();
+        assert_eq!(
+            prepared.instruction,
+            ProcurementInstruction::Open {
+                tender: 4,
+                bidder,
+                price: record.price,
+                proposal: record.proposal,
+                salt: record.salt,
+            }
+        );
+        // The second has no copy.
+        let second = Node {
+            signer: members[1],
+            ..member
+        };
+        let error = open().command.prepare(&second).err().unwrap();
+        assert!(error.contains("no copy"), "{error}");
+        // --secret and --tender together are refused.
+        assert!(
+            Cli::try_parse_from([
+                "civitas", "open", "--secret", "s.json", "--tender", "4", "--key", "k"
+            ])
+            .is_err()
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

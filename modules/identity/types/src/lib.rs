@@ -3,13 +3,15 @@
 //! Only keys go on the ledger for citizens and businesses: no personal data.
 
 mod records;
-pub use records::{Account, Agency};
+pub use records::{Account, Agency, Recovery};
 
 use civitas_primitives::codec::{DecodeError, check_ident, check_text};
 use civitas_primitives::codec_enum;
 use civitas_primitives::crypto::{AccountId, PublicKey};
 use civitas_primitives::kit::{EventTags, Events, Operations};
 use civitas_primitives::limits::*;
+use civitas_primitives::seal::EncryptionKey;
+use civitas_primitives::time::TimestampMs;
 use serde::{Deserialize, Serialize};
 
 /// Operations of the identity module.
@@ -61,6 +63,38 @@ pub enum IdentityInstruction {
         /// How many of them must sign.
         threshold: u8,
     },
+    /// The signer registers the X25519 key that personal data and sealed bids are encrypted
+    /// to, replacing the one it had (protocol 3). What was sealed to the old key stays sealed
+    /// to it: the holder keeps the old secret, or asks the vaults to wrap its data again.
+    SetEncryptionKey {
+        /// The new encryption key.
+        key: EncryptionKey,
+    },
+    /// A registrar starts giving an account whose holder lost its keys a new key, after
+    /// checking the holder's identity off the ledger (protocol 3). Nothing changes for
+    /// `delay_hours` of block time, during which the account's own keys or another
+    /// registrar may cancel it; then `complete_recovery` makes `new_key` the account's only
+    /// key.
+    RecoverKey {
+        /// The account.
+        account: AccountId,
+        /// The key the holder now holds (unused by any account).
+        new_key: PublicKey,
+        /// How long the holder has to object (the policies set a minimum).
+        delay_hours: u32,
+    },
+    /// The account's own keys, or an official the policies allow, cancel a pending recovery
+    /// (protocol 3).
+    CancelRecovery {
+        /// The account whose recovery is cancelled.
+        account: AccountId,
+    },
+    /// After the delay, an official the policies allow completes a recovery: its key becomes
+    /// the account's only key (protocol 3).
+    CompleteRecovery {
+        /// The account.
+        account: AccountId,
+    },
 }
 
 codec_enum!(IdentityInstruction {
@@ -75,6 +109,10 @@ codec_enum!(IdentityInstruction {
     3 => RotateKey { new_key: () },
     4 => Deactivate { account: (), reason: REASON_MAX_BYTES },
     5 => SetKeys { keys: (ACCOUNT_KEYS_MAX, ()), threshold: () },
+    6 => SetEncryptionKey { key: () },
+    7 => RecoverKey { account: (), new_key: (), delay_hours: () },
+    8 => CancelRecovery { account: () },
+    9 => CompleteRecovery { account: () },
 });
 
 impl Operations for IdentityInstruction {
@@ -83,8 +121,14 @@ impl Operations for IdentityInstruction {
             Self::RegisterOfficial { key, .. } | Self::RegisterCitizen { key } => {
                 vec![key.account_id()]
             }
-            Self::SetRoles { account, .. } | Self::Deactivate { account, .. } => vec![*account],
-            Self::RotateKey { .. } | Self::SetKeys { .. } => Vec::new(),
+            Self::SetRoles { account, .. }
+            | Self::Deactivate { account, .. }
+            | Self::RecoverKey { account, .. }
+            | Self::CancelRecovery { account }
+            | Self::CompleteRecovery { account } => vec![*account],
+            Self::RotateKey { .. } | Self::SetKeys { .. } | Self::SetEncryptionKey { .. } => {
+                Vec::new()
+            }
         }
     }
 
@@ -96,6 +140,10 @@ impl Operations for IdentityInstruction {
             Self::RotateKey { .. } => "identity.rotate_key",
             Self::Deactivate { .. } => "identity.deactivate",
             Self::SetKeys { .. } => "identity.set_keys",
+            Self::SetEncryptionKey { .. } => "identity.set_encryption_key",
+            Self::RecoverKey { .. } => "identity.recover_key",
+            Self::CancelRecovery { .. } => "identity.cancel_recovery",
+            Self::CompleteRecovery { .. } => "identity.complete_recovery",
         }
     }
 
@@ -116,9 +164,26 @@ impl Operations for IdentityInstruction {
             Self::RotateKey { .. } => Ok(()),
             Self::Deactivate { reason, .. } => check_text("reason", reason, REASON_MAX_BYTES),
             Self::SetKeys { keys, threshold } => check_keys(keys, *threshold),
+            Self::RecoverKey { delay_hours, .. } => {
+                if *delay_hours > RECOVERY_DELAY_MAX_HOURS {
+                    return Err(DecodeError::Invalid {
+                        field: "delay_hours",
+                        reason: format!(
+                            "at most {RECOVERY_DELAY_MAX_HOURS} hours (a year); it is {delay_hours}"
+                        ),
+                    });
+                }
+                Ok(())
+            }
+            Self::SetEncryptionKey { .. }
+            | Self::CancelRecovery { .. }
+            | Self::CompleteRecovery { .. } => Ok(()),
         }
     }
 }
+
+/// The longest delay a recovery may wait: a year.
+pub const RECOVERY_DELAY_MAX_HOURS: u32 = 366 * 24;
 
 /// Checks a k-of-n key list: 1 to [`ACCOUNT_KEYS_MAX`] distinct keys, threshold 1 to n.
 pub fn check_keys(keys: &[PublicKey], threshold: u8) -> Result<(), DecodeError> {
@@ -233,6 +298,44 @@ pub enum IdentityEvent {
         /// How many of them must sign.
         threshold: u8,
     },
+    /// An account registered an encryption key (protocol 3).
+    EncryptionKeySet {
+        /// The account.
+        account: AccountId,
+        /// The key now in force.
+        key: EncryptionKey,
+    },
+    /// A registrar started a key recovery for an account (protocol 3).
+    RecoveryStarted {
+        /// The account.
+        account: AccountId,
+        /// The key it will have.
+        new_key: PublicKey,
+        /// The official who started it.
+        by: AccountId,
+        /// The block time from which it may be completed.
+        effective: TimestampMs,
+    },
+    /// A pending recovery was cancelled (protocol 3).
+    RecoveryCancelled {
+        /// The account.
+        account: AccountId,
+        /// The key it would have had.
+        new_key: PublicKey,
+        /// Who cancelled it: the account itself or an official.
+        by: AccountId,
+    },
+    /// A recovery completed: the account's only key is now `new_key` (protocol 3).
+    KeyRecovered {
+        /// The account.
+        account: AccountId,
+        /// The key now in force.
+        new_key: PublicKey,
+        /// The official who started the recovery.
+        started_by: AccountId,
+        /// The official who completed it.
+        by: AccountId,
+    },
 }
 codec_enum!(IdentityEvent {
     0 => AccountRegistered {
@@ -246,19 +349,31 @@ codec_enum!(IdentityEvent {
     2 => KeyRotated { account: (), new_key: () },
     3 => AccountDeactivated { account: (), reason: REASON_MAX_BYTES, by: () },
     9 => KeysChanged { account: (), keys: (ACCOUNT_KEYS_MAX, ()), threshold: () },
+    14 => EncryptionKeySet { account: (), key: () },
+    15 => RecoveryStarted { account: (), new_key: (), by: (), effective: () },
+    16 => RecoveryCancelled { account: (), new_key: (), by: () },
+    17 => KeyRecovered { account: (), new_key: (), started_by: (), by: () },
 });
 
 impl Events for IdentityEvent {
-    const TAGS: EventTags = EventTags::Shared(&[0, 1, 2, 3, 9]);
+    const TAGS: EventTags = EventTags::Shared(&[0, 1, 2, 3, 9, 14, 15, 16, 17]);
 
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             Self::AccountRegistered { account, by, .. }
             | Self::RolesChanged { account, by, .. }
-            | Self::AccountDeactivated { account, by, .. } => vec![*account, *by],
-            Self::KeyRotated { account, .. } | Self::KeysChanged { account, .. } => {
-                vec![*account]
-            }
+            | Self::AccountDeactivated { account, by, .. }
+            | Self::RecoveryStarted { account, by, .. }
+            | Self::RecoveryCancelled { account, by, .. } => vec![*account, *by],
+            Self::KeyRecovered {
+                account,
+                started_by,
+                by,
+                ..
+            } => vec![*account, *started_by, *by],
+            Self::KeyRotated { account, .. }
+            | Self::KeysChanged { account, .. }
+            | Self::EncryptionKeySet { account, .. } => vec![*account],
         }
     }
 
@@ -266,8 +381,13 @@ impl Events for IdentityEvent {
         match self {
             Self::KeyRotated { account, .. }
             | Self::KeysChanged { account, .. }
-            | Self::AccountDeactivated { account, .. } => Some(*account),
-            Self::AccountRegistered { .. } | Self::RolesChanged { .. } => None,
+            | Self::AccountDeactivated { account, .. }
+            | Self::KeyRecovered { account, .. } => Some(*account),
+            Self::AccountRegistered { .. }
+            | Self::RolesChanged { .. }
+            | Self::EncryptionKeySet { .. }
+            | Self::RecoveryStarted { .. }
+            | Self::RecoveryCancelled { .. } => None,
         }
     }
 }

@@ -6,6 +6,7 @@ use civitas_primitives::codec::{
 };
 use civitas_primitives::crypto::{AccountId, PublicKey};
 use civitas_primitives::limits::*;
+use civitas_primitives::time::TimestampMs;
 use commonware_codec::{Buf, EncodeSize, Read, ReadExt, Write};
 use serde::Serialize;
 
@@ -135,6 +136,47 @@ impl Read for Account {
             active: bool::read(buf)?,
             registered_height: u64::read(buf)?,
             registered_by: AccountId::read(buf)?,
+        })
+    }
+}
+
+/// A key recovery under way: what `identity.recover_key` starts and `complete_recovery` or
+/// `cancel_recovery` ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Recovery {
+    /// The key the account will have.
+    pub new_key: PublicKey,
+    /// The official who started it.
+    pub by: AccountId,
+    /// The height of the block that started it.
+    pub started_height: u64,
+    /// The block time from which it may be completed.
+    pub effective: TimestampMs,
+}
+
+impl Write for Recovery {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.new_key.write(buf);
+        self.by.write(buf);
+        self.started_height.write(buf);
+        self.effective.0.write(buf);
+    }
+}
+
+impl EncodeSize for Recovery {
+    fn encode_size(&self) -> usize {
+        32 + 32 + 8 + 8
+    }
+}
+
+impl Read for Recovery {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, commonware_codec::Error> {
+        Ok(Self {
+            new_key: PublicKey::read(buf)?,
+            by: AccountId::read(buf)?,
+            started_height: u64::read(buf)?,
+            effective: TimestampMs(u64::read(buf)?),
         })
     }
 }

@@ -13,6 +13,8 @@ use civitas_primitives::limits::*;
 use civitas_primitives::money::Money;
 use civitas_primitives::time::TimestampMs;
 use civitas_primitives::{codec_enum, codec_struct};
+
+pub mod sealed;
 use serde::{Deserialize, Serialize};
 
 /// How a tender is run (OCDS `procurementMethod`).
