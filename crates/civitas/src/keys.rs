@@ -29,6 +29,18 @@ pub enum Command {
         /// The key file.
         file: PathBuf,
     },
+    /// Record in a key file the account it signs for: after a key rotation made elsewhere, or a
+    /// key recovery a registrar completed for this key.
+    ///
+    /// Example: civitas keys set-account alice-new.json
+    ///   --account 5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c
+    SetAccount {
+        /// The key file.
+        file: PathBuf,
+        /// The account.
+        #[arg(long, value_parser = civitas_core::kit::args::account)]
+        account: civitas_core::crypto::AccountId,
+    },
     /// Show a key file's public key, account and encryption key.
     ///
     /// Example: civitas keys show alice.json
@@ -86,7 +98,18 @@ fn replace_private(path: &std::path::Path, text: &str) -> Result<()> {
     let temporary = PathBuf::from(temporary);
     let _ = std::fs::remove_file(&temporary);
     write_private(&temporary, text)?;
-    std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))
+    std::fs::File::open(&temporary)
+        .and_then(|file| file.sync_all())
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    // The rename itself is durable once the folder is.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::File::open(parent)
+            .and_then(|folder| folder.sync_all())
+            .with_context(|| format!("cannot write {}", parent.display()))?;
+    }
+    Ok(())
 }
 
 pub fn run(command: Command) -> Result<()> {
@@ -99,6 +122,13 @@ pub fn run(command: Command) -> Result<()> {
             if let Some(key) = file.encryption_key()? {
                 println!("encryption: {key}");
             }
+            Ok(())
+        }
+        Command::SetAccount { file, account } => {
+            let mut key = read_key(&file)?;
+            key.account = (account != key.public_key.account_id()).then_some(account);
+            replace_private(&file, &key.to_json())?;
+            println!("{} signs for account {account}", file.display());
             Ok(())
         }
         Command::NewEncryptionKey { file } => {

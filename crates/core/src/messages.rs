@@ -135,6 +135,10 @@ const CATALOGUE: &[(&str, &str)] = &[
         "no recovery of account {account} is under way",
     ),
     (
+        "recovery_starter_inactive",
+        "the recovery of account {account} was started by {by}, who could no longer start it (deactivated, of a retired agency, or without the role); cancel it and start another",
+    ),
+    (
         "recovery_not_due",
         "the recovery of account {account} can be completed from block time {effective} (milliseconds), not before",
     ),

@@ -50,6 +50,10 @@ pub enum SealError {
     /// Encryption failed (the operating system gave no randomness, or the key is unusable).
     #[error("cannot seal: {0}")]
     Seal(String),
+    /// Shares that cannot be combined: fewer than two, of different lengths, or one given
+    /// twice.
+    #[error("the shares cannot be combined: at least two distinct shares of one secret are needed")]
+    Shares,
 }
 
 /// The prime 2^255 - 19, little-endian: an X25519 key is canonical when below it.
@@ -213,6 +217,46 @@ pub fn open(
     .map_err(|_| SealError::Open)
 }
 
+/// Splits `secret` into `count` shares of which any `threshold` rebuild it and fewer say
+/// nothing about it: Shamir's scheme over GF(2^8), byte by byte (the `vsss-rs` crate, constant
+/// time). A share is its x-coordinate (1 byte, 1 to `count`) followed by one byte per byte of
+/// the secret. `threshold` is 2 or more and at most `count`, which is at most 255.
+pub fn split_secret(
+    secret: &[u8],
+    threshold: usize,
+    count: usize,
+) -> Result<Vec<Zeroizing<Vec<u8>>>, SealError> {
+    if threshold < 2 || threshold > count || count > 255 || secret.is_empty() {
+        return Err(SealError::Seal(format!(
+            "cannot split {} bytes into {count} shares of threshold {threshold}",
+            secret.len()
+        )));
+    }
+    let rng = hpke::rand_core::UnwrapErr(getrandom_sys::SysRng);
+    let shares = vsss_rs::Gf256::split_bytes(threshold, count, secret, rng)
+        .map_err(|e| SealError::Seal(format!("secret sharing: {e:?}")))?;
+    Ok(shares.into_iter().map(Zeroizing::new).collect())
+}
+
+/// Rebuilds a secret from shares [`split_secret`] made (at least its threshold of them, each
+/// once). Fewer shares, or shares of another secret, give other bytes, not an error: check the
+/// result against what it must match.
+pub fn combine_shares(shares: &[Vec<u8>]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let length = shares.first().map_or(0, Vec::len);
+    if shares.len() < 2 || length < 2 || shares.iter().any(|s| s.len() != length) {
+        return Err(SealError::Shares);
+    }
+    let mut ids: Vec<u8> = shares.iter().map(|s| s[0]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() != shares.len() || ids[0] == 0 {
+        return Err(SealError::Shares);
+    }
+    vsss_rs::Gf256::combine_bytes(shares)
+        .map(Zeroizing::new)
+        .map_err(|_| SealError::Shares)
+}
+
 crate::crypto::hex_display!(EncryptionKey);
 
 impl Write for EncryptionKey {
@@ -318,6 +362,33 @@ mod tests {
         high[31] |= 0x80;
         assert!(EncryptionKey::from_bytes(&high).is_err());
         assert!(EncryptionKey::from_bytes(&[1u8; 31]).is_err());
+    }
+
+    #[test]
+    fn a_threshold_of_shares_rebuilds_the_secret_and_fewer_do_not() {
+        let secret = b"price 125000.00 EUR, proposal and salt";
+        let shares = split_secret(secret, 3, 5).unwrap();
+        assert_eq!(shares.len(), 5);
+        let pick = |indices: &[usize]| -> Vec<Vec<u8>> {
+            indices.iter().map(|&i| shares[i].to_vec()).collect()
+        };
+        for chosen in [[0, 1, 2], [4, 2, 0], [1, 3, 4]] {
+            assert_eq!(&combine_shares(&pick(&chosen)).unwrap()[..], &secret[..]);
+        }
+        assert_eq!(
+            &combine_shares(&pick(&[0, 1, 2, 3, 4])).unwrap()[..],
+            &secret[..]
+        );
+        // Two of a threshold of three rebuild something else.
+        assert_ne!(&combine_shares(&pick(&[0, 1])).unwrap()[..], &secret[..]);
+        // A share given twice, one share, or shares of different lengths are refused.
+        assert_eq!(combine_shares(&pick(&[0, 0, 1])), Err(SealError::Shares));
+        assert_eq!(combine_shares(&pick(&[0])), Err(SealError::Shares));
+        let mut short = pick(&[0, 1, 2]);
+        short[2].pop();
+        assert_eq!(combine_shares(&short), Err(SealError::Shares));
+        assert!(split_secret(secret, 1, 5).is_err());
+        assert!(split_secret(secret, 6, 5).is_err());
     }
 
     proptest! {

@@ -107,17 +107,21 @@ pub enum IdentityCommand<C: Args> {
     /// completed after the delay; until then the account's keys, or another registrar, can
     /// cancel it.
     ///
+    /// The holder makes its new key on its own device (`civitas keys new`) and shows the
+    /// registrar only the public key; once the recovery completes it records the account in its
+    /// key file (`civitas keys set-account`).
+    ///
     /// Example: civitas tx identity recover-key --key registrar.json
     ///   --account 5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c
-    ///   --new-key alice-new.json --delay-hours 72
+    ///   --new-key 3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29
+    ///   --delay-hours 72
     RecoverKey {
         /// The account to recover.
         #[arg(long, value_parser = account)]
         account: AccountId,
-        /// Key file holding the holder's new key (created with `civitas keys new`); it is
-        /// updated to record the account it will sign for.
-        #[arg(long)]
-        new_key: PathBuf,
+        /// The holder's new public key (hex, or a file holding it); never its key file.
+        #[arg(long, value_parser = public_key_arg)]
+        new_key: PublicKey,
         /// Hours of block time the holder has to object (the default policies ask 72 or
         /// more).
         #[arg(long, default_value_t = 72)]
@@ -279,29 +283,18 @@ impl<C: Args> ModuleCommand<C> for IdentityCommand<C> {
                 delay_hours,
                 common,
             } => {
-                let mut new = keyfile::read(&new_key)?;
-                if new.account.is_some_and(|a| a != account) {
-                    return Err(format!(
-                        "{} already signs for another account; give the holder a new key file",
-                        new_key.display()
-                    ));
-                }
                 let instruction = I::RecoverKey {
                     account,
-                    new_key: new.public_key.clone(),
+                    new_key: new_key.clone(),
                     delay_hours,
                 };
-                // The holder's new key file records the account it will sign for once the
-                // recovery completes.
                 let after = move |_: AccountId| {
-                    new.account = Some(account);
-                    std::fs::write(&new_key, new.to_json() + "\n")
-                        .map_err(|e| format!("cannot update {}: {e}", new_key.display()))?;
                     Ok(format!(
-                        "recovery of account {account} started: {} signs for it once an official \
-                         completes the recovery after {delay_hours} hours (`civitas tx identity \
-                         complete-recovery`); until then the account's keys can cancel it",
-                        new_key.display()
+                        "recovery of account {account} started: key {new_key} signs for it once an \
+                         official completes the recovery after {delay_hours} hours (`civitas tx \
+                         identity complete-recovery`); until then the account's keys can cancel \
+                         it. The holder then runs `civitas keys set-account KEYFILE --account \
+                         {account}` on its own device"
                     ))
                 };
                 (

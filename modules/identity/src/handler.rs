@@ -3,7 +3,7 @@
 use crate::roles;
 use crate::state::{
     Account, Agency, Recovery, account_key, agency_key, encryption_key_key, key_index_key,
-    load_account, load_agency, recovery_key, store_account,
+    load_account, load_agency, recovery_key, reserved_key_key, store_account,
 };
 use civitas_core::crypto::{AccountId, PublicKey};
 use civitas_core::event::{AccountKind, Event};
@@ -64,14 +64,15 @@ pub fn record_agency<S: StateView>(
     accounts
 }
 
-/// Whether `key` may become a new account's key: it signs for no account and is no
-/// account's id.
+/// Whether `key` may become a new account's key: it signs for no account, is no account's id,
+/// and no recovery under way promises it to an account.
 pub async fn key_free<S: StateView>(
     key: &PublicKey,
     state: &mut Overlay<'_, S>,
 ) -> Result<bool, BlockError> {
     Ok(!state.contains(&key_index_key(key)).await?
-        && !state.contains(&account_key(&key.account_id())).await?)
+        && !state.contains(&account_key(&key.account_id())).await?
+        && !state.contains(&reserved_key_key(key)).await?)
 }
 
 /// The agency `id` if it exists and is in force; otherwise the failure to report
@@ -231,12 +232,14 @@ pub async fn apply<S: StateView>(
             }
             let mut account = signer.clone();
             replace_keys(&mut account, vec![new_key.clone()], 1, state);
-            Ok(Ok(vec![Event::Identity(
+            let mut events = vec![Event::Identity(
                 civitas_core::event::IdentityEvent::KeyRotated {
                     account: account.id,
                     new_key: new_key.clone(),
                 },
-            )]))
+            )];
+            events.extend(holder_cancels_recovery(&account.id, state).await?);
+            Ok(Ok(events))
         }
         IdentityInstruction::SetKeys { keys, threshold } => {
             for key in keys {
@@ -250,13 +253,15 @@ pub async fn apply<S: StateView>(
             }
             let mut account = signer.clone();
             replace_keys(&mut account, keys.clone(), *threshold, state);
-            Ok(Ok(vec![Event::Identity(
+            let mut events = vec![Event::Identity(
                 civitas_core::event::IdentityEvent::KeysChanged {
                     account: account.id,
                     keys: keys.clone(),
                     threshold: *threshold,
                 },
-            )]))
+            )];
+            events.extend(holder_cancels_recovery(&account.id, state).await?);
+            Ok(Ok(events))
         }
         IdentityInstruction::SetEncryptionKey { key } => {
             state.put_typed(&encryption_key_key(&signer.id), key);
@@ -298,8 +303,10 @@ pub async fn apply<S: StateView>(
                 by: signer.id,
                 started_height: ctx.env.height,
                 effective,
+                delay_hours: *delay_hours,
             };
             state.put_typed(&recovery_key(account), &recovery);
+            state.put_typed(&reserved_key_key(new_key), account);
             Ok(Ok(vec![Event::Identity(
                 civitas_core::event::IdentityEvent::RecoveryStarted {
                     account: *account,
@@ -314,6 +321,7 @@ pub async fn apply<S: StateView>(
                 return Ok(Err(failure!("no_recovery", account = account)));
             };
             state.delete(&recovery_key(account));
+            state.delete(&reserved_key_key(&pending.new_key));
             Ok(Ok(vec![Event::Identity(
                 civitas_core::event::IdentityEvent::RecoveryCancelled {
                     account: *account,
@@ -339,14 +347,31 @@ pub async fn apply<S: StateView>(
             if !target.active {
                 return Ok(Err(failure!("account_inactive", account = account)));
             }
-            // The key may have been taken since the recovery started.
-            if !target.keys.contains(&pending.new_key)
-                && let Err(failure) = check_key_free(&pending.new_key, state).await?
+            // A recovery is completed only if its starter could still start it: an official
+            // who no longer signs (deactivated, of an agency that retired) or whom the
+            // policies no longer allow (a registrar who lost the role) cannot.
+            if !starter_may_recover(ctx, &pending, &target, state).await? {
+                return Ok(Err(failure!(
+                    "recovery_starter_inactive",
+                    account = account,
+                    by = pending.by
+                )));
+            }
+            // Reserved since the recovery started, so no other account took the key; checked
+            // again all the same.
+            if state
+                .get_typed::<AccountId>(&key_index_key(&pending.new_key))
+                .await?
+                .is_some_and(|owner| owner != *account)
             {
-                return Ok(Err(failure));
+                return Ok(Err(failure!("key_in_use", key = pending.new_key)));
             }
             state.delete(&recovery_key(account));
+            state.delete(&reserved_key_key(&pending.new_key));
             replace_keys(&mut target, vec![pending.new_key.clone()], 1, state);
+            // The lost key file held the account's encryption secret too: what is sealed to
+            // the account from now on waits for the holder to register a new encryption key.
+            state.delete(&encryption_key_key(account));
             Ok(Ok(vec![Event::Identity(
                 civitas_core::event::IdentityEvent::KeyRecovered {
                     account: *account,
@@ -394,6 +419,57 @@ fn replace_keys<S: StateView>(
     account.keys = keys;
     account.threshold = threshold;
     store_account(state, account);
+}
+
+/// Whether the official who started `pending` would still be allowed to start it now.
+async fn starter_may_recover<S: StateView>(
+    ctx: &TxContext<'_>,
+    pending: &Recovery,
+    target: &Account,
+    state: &mut Overlay<'_, S>,
+) -> Result<bool, BlockError> {
+    let Some(starter) = load_account(state, &pending.by).await? else {
+        return Ok(false);
+    };
+    if !starter.active
+        || load_agency(state, &starter.agency)
+            .await?
+            .is_none_or(|agency| !agency.in_force())
+    {
+        return Ok(false);
+    }
+    let policies = civitas_kit::authz::load_active(state).await?;
+    let question = civitas_kit::authz::Question {
+        principal: &starter,
+        cosigners: &[],
+        action: "identity.recover_key",
+        resource: civitas_kit::authz::Resource::Account(target.clone()),
+        params: vec![(
+            "delay_hours",
+            civitas_kit::authz::Param::Long(i64::from(pending.delay_hours)),
+        )],
+    };
+    Ok(civitas_kit::authz::decide(&policies, ctx.env, &question).is_ok())
+}
+
+/// The holder showed it still has the account's keys (it rotated or replaced them): a recovery
+/// under way is cancelled, by the account itself.
+async fn holder_cancels_recovery<S: StateView>(
+    account: &AccountId,
+    state: &mut Overlay<'_, S>,
+) -> Result<Option<Event>, BlockError> {
+    let Some(pending) = state.get_typed::<Recovery>(&recovery_key(account)).await? else {
+        return Ok(None);
+    };
+    state.delete(&recovery_key(account));
+    state.delete(&reserved_key_key(&pending.new_key));
+    Ok(Some(Event::Identity(
+        civitas_core::event::IdentityEvent::RecoveryCancelled {
+            account: *account,
+            new_key: pending.new_key,
+            by: *account,
+        },
+    )))
 }
 
 fn unknown(account: &AccountId) -> Failure {

@@ -19,6 +19,9 @@ pub mod spaces {
     pub const ENCRYPTION_KEY: &str = "identity/encryption_key";
     /// A key recovery under way (protocol 3), by account id.
     pub const RECOVERY: &str = "identity/recovery";
+    /// The account a key is promised to by a recovery under way (protocol 3), by public key:
+    /// no other account may take the key meanwhile.
+    pub const RESERVED_KEY: &str = "identity/reserved_key";
 
     use super::*;
     use civitas_kit::space::{Id, Space, view};
@@ -52,6 +55,13 @@ pub mod spaces {
             about: "account id, hex",
             describe: None,
             view: view::<EncryptionKey>,
+        },
+        Space {
+            name: RESERVED_KEY,
+            id: Id::PublicKey,
+            about: "public key, hex",
+            describe: None,
+            view: view::<AccountId>,
         },
         Space {
             name: RECOVERY,
@@ -115,4 +125,9 @@ pub async fn load_encryption_key<S: StateView>(
     id: &AccountId,
 ) -> Result<Option<EncryptionKey>, StateError> {
     state.get_typed(&encryption_key_key(id)).await
+}
+
+/// Key of the reservation of `key` for a recovery.
+pub fn reserved_key_key(key: &PublicKey) -> StateKey {
+    StateKey::new(spaces::RESERVED_KEY, key.to_bytes().to_vec())
 }

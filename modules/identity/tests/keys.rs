@@ -348,3 +348,227 @@ fn a_chain_upgraded_to_protocol_3_gets_the_new_actions_and_their_policies() {
     );
     assert_eq!(code(&receipt), Some("not_authorized"));
 }
+
+/// While a recovery is under way its key is promised: no account takes it. A holder that
+/// rotates its key shows it still has it, which cancels the recovery. A completed recovery
+/// forgets the lost encryption key; one started by an official no longer in office is not
+/// completed.
+#[test]
+fn a_pending_recovery_holds_its_key_and_yields_to_the_holder() {
+    let (mut chain, registrar, citizen) = setup();
+    let id = citizen.public_key().account_id();
+    let promised = PrivateKey::from_test_seed(801);
+    let start = |chain: &mut Chain, nonce| {
+        one(
+            chain,
+            &registrar,
+            None,
+            nonce,
+            IdentityInstruction::RecoverKey {
+                account: id,
+                new_key: promised.public_key(),
+                delay_hours: 72,
+            },
+        )
+    };
+    assert_eq!(code(&start(&mut chain, 1)), None);
+    let taken = one(
+        &mut chain,
+        &registrar,
+        None,
+        2,
+        IdentityInstruction::RegisterCitizen {
+            key: promised.public_key(),
+        },
+    );
+    assert_eq!(code(&taken), Some("key_in_use"));
+
+    // The holder rotates its key: the recovery is cancelled, by the account itself.
+    let rotated_to = PrivateKey::from_test_seed(803);
+    let rotated = one(
+        &mut chain,
+        &citizen,
+        None,
+        0,
+        IdentityInstruction::RotateKey {
+            new_key: rotated_to.public_key(),
+        },
+    );
+    assert_eq!(code(&rotated), None);
+    assert!(rotated.events.iter().any(|e| matches!(
+        e,
+        Event::Identity(IdentityEvent::RecoveryCancelled { account, by, .. })
+            if *account == id && *by == id
+    )));
+    assert!(chain.read::<Recovery>(&recovery_key(&id)).is_none());
+    // The key is free again.
+    let registered = one(
+        &mut chain,
+        &registrar,
+        None,
+        3,
+        IdentityInstruction::RegisterCitizen {
+            key: promised.public_key(),
+        },
+    );
+    assert_eq!(code(&registered), None);
+
+    // A recovery to another key completes and forgets the encryption key the account had.
+    let encryption = one(
+        &mut chain,
+        &rotated_to,
+        Some(&citizen),
+        1,
+        IdentityInstruction::SetEncryptionKey {
+            key: DecryptionKey::from_test_seed(9).public(),
+        },
+    );
+    assert_eq!(code(&encryption), None);
+    let fresh = PrivateKey::from_test_seed(804);
+    let started = one(
+        &mut chain,
+        &registrar,
+        None,
+        4,
+        IdentityInstruction::RecoverKey {
+            account: id,
+            new_key: fresh.public_key(),
+            delay_hours: 72,
+        },
+    );
+    assert_eq!(code(&started), None);
+    chain.skip_ms += 72 * HOUR_MS;
+    let done = one(
+        &mut chain,
+        &registrar,
+        None,
+        5,
+        IdentityInstruction::CompleteRecovery { account: id },
+    );
+    assert_eq!(code(&done), None, "{done:?}");
+    assert!(
+        chain
+            .read::<EncryptionKey>(&encryption_key_key(&id))
+            .is_none()
+    );
+
+    // Started by a registrar the land admin then deactivates: not completed.
+    let other = PrivateKey::from_test_seed(805);
+    let other_id = other.public_key().account_id();
+    assert_eq!(
+        code(&one(
+            &mut chain,
+            &registrar,
+            None,
+            6,
+            IdentityInstruction::RegisterCitizen {
+                key: other.public_key()
+            }
+        )),
+        None
+    );
+    assert_eq!(
+        code(&one(
+            &mut chain,
+            &registrar,
+            None,
+            7,
+            IdentityInstruction::RecoverKey {
+                account: other_id,
+                new_key: PrivateKey::from_test_seed(806).public_key(),
+                delay_hours: 72,
+            }
+        )),
+        None
+    );
+    let land_admin = PrivateKey::from_test_seed(102);
+    assert_eq!(
+        code(&one(
+            &mut chain,
+            &land_admin,
+            None,
+            1,
+            IdentityInstruction::Deactivate {
+                account: registrar.public_key().account_id(),
+                reason: "left the registry".into(),
+            }
+        )),
+        None
+    );
+    chain.skip_ms += 72 * HOUR_MS;
+    let refused = one(
+        &mut chain,
+        &land_admin,
+        None,
+        2,
+        IdentityInstruction::CompleteRecovery { account: other_id },
+    );
+    assert_eq!(code(&refused), Some("recovery_starter_inactive"));
+}
+
+/// A recovery whose starter lost the registrar role before the delay ended is not completed;
+/// one the holder's `set_keys` overtakes is cancelled.
+#[test]
+fn a_recovery_needs_its_starter_still_allowed_and_yields_to_set_keys() {
+    let (mut chain, registrar, citizen) = setup();
+    let id = citizen.public_key().account_id();
+    let started = one(
+        &mut chain,
+        &registrar,
+        None,
+        1,
+        IdentityInstruction::RecoverKey {
+            account: id,
+            new_key: PrivateKey::from_test_seed(801).public_key(),
+            delay_hours: 72,
+        },
+    );
+    assert_eq!(code(&started), None);
+    let land_admin = PrivateKey::from_test_seed(102);
+    assert_eq!(
+        code(&one(
+            &mut chain,
+            &land_admin,
+            None,
+            1,
+            IdentityInstruction::SetRoles {
+                account: registrar.public_key().account_id(),
+                roles: vec![],
+            }
+        )),
+        None
+    );
+    chain.skip_ms += 72 * HOUR_MS;
+    let refused = one(
+        &mut chain,
+        &land_admin,
+        None,
+        2,
+        IdentityInstruction::CompleteRecovery { account: id },
+    );
+    assert_eq!(code(&refused), Some("recovery_starter_inactive"));
+
+    // The holder replaces its keys: the recovery is cancelled.
+    let second = PrivateKey::from_test_seed(807);
+    let replaced = chain.one(
+        civitas_core::tx::TxBody {
+            chain_id: "test".into(),
+            signer: id,
+            nonce: 0,
+            expiry: civitas_core::time::TimestampMs(u64::MAX),
+            instructions: vec![Instruction::Identity(IdentityInstruction::SetKeys {
+                keys: vec![citizen.public_key(), second.public_key()],
+                threshold: 1,
+            })],
+            memo: String::new(),
+        }
+        .into_signed(&[&citizen]),
+    );
+    assert_eq!(code(&replaced), None, "{replaced:?}");
+    assert!(replaced.events.iter().any(|e| matches!(
+        e,
+        Event::Identity(IdentityEvent::RecoveryCancelled { account, by, .. })
+            if *account == id && *by == id
+    )));
+    assert!(chain.read::<Recovery>(&recovery_key(&id)).is_none());
+}

@@ -18,7 +18,7 @@ use civitas_primitives::limits::OCDS_RELEASE_MAX_BYTES;
 use civitas_primitives::money::Money;
 use civitas_primitives::seal::EncryptionKey;
 use civitas_primitives::time::TimestampMs;
-use civitas_procurement_types::sealed::{BidOpening, open_sealed_bid, seal_bid};
+use civitas_procurement_types::sealed::{BidOpening, combine_opening, open_share, seal_bid};
 use civitas_procurement_types::{Criterion, Method, MilestoneTerms, ProcurementInstruction};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -167,9 +167,9 @@ pub enum ProcurementCommand<C: Args> {
     },
     /// Seal and submit a bid (a vendor): only a commitment to the price, the proposal's
     /// SHA-256 and a random salt goes on the ledger. The secret that opens it is written to
-    /// --secret first; keep it until the bid is opened. A copy of the secret is sealed to the
-    /// encryption key of each committee member that registered one, so that the committee
-    /// can open the bid if the bidder does not.
+    /// --secret first; keep it until the bid is opened. The secret is also split into shares
+    /// sealed to the committee members that registered an encryption key, so that a majority of
+    /// them can open the bid after the deadline if the bidder does not (no smaller part can).
     ///
     /// Example: civitas tx procurement bid --tender 4 --price "140000.00 EUR"
     ///   --proposal offer.pdf --secret tender-4.bid.json --key acme.json
@@ -193,8 +193,9 @@ pub enum ProcurementCommand<C: Args> {
         common: C,
     },
     /// Open a sealed bid after the deadline: the bidder from the secret written by `bid`, or a
-    /// committee member from the copy sealed to its encryption key (`--tender 4 --bidder
-    /// <account>`, signed with the member's key file, which holds the decryption key).
+    /// committee member from a majority of the committee's shares (`--tender 4 --bidder
+    /// <account> --shares a.json,b.json`: the signer's own share is opened with its key file,
+    /// the others are files members wrote with `civitas bid-share`).
     ///
     /// Example: civitas tx procurement open --secret tender-4.bid.json --key acme.json
     Open {
@@ -207,6 +208,9 @@ pub enum ProcurementCommand<C: Args> {
         /// Whose bid, to open it from the committee's copy.
         #[arg(long, value_parser = account, requires = "tender")]
         bidder: Option<AccountId>,
+        /// Other members' shares (files written by `civitas bid-share`), comma-separated.
+        #[arg(long, value_delimiter = ',', requires = "tender")]
+        shares: Vec<PathBuf>,
         #[command(flatten)]
         common: C,
     },
@@ -391,6 +395,14 @@ impl<C: Args> ModuleCommand<C> for ProcurementCommand<C> {
                 };
                 let sealed = seal_bid(tender, &signer, &opening, &members)
                     .map_err(|e| format!("cannot seal the bid to the committee: {e}"))?;
+                if !sealed.is_empty() {
+                    console.note(&format!(
+                        "shares sealed to {} committee members; {} of them can open the bid \
+                         after the deadline",
+                        members.len(),
+                        civitas_procurement_types::sealed::majority(members.len())
+                    ));
+                }
                 (
                     ProcurementInstruction::Bid {
                         tender,
@@ -404,8 +416,12 @@ impl<C: Args> ModuleCommand<C> for ProcurementCommand<C> {
                 secret: None,
                 tender: Some(tender),
                 bidder: Some(bidder),
+                shares,
                 common,
-            } => (open_from_copy(console, tender, bidder, signer)?, common),
+            } => (
+                open_from_shares(console, tender, bidder, signer, &shares)?,
+                common,
+            ),
             other => other.into_instruction(signer)?,
         };
         Ok((Prepared::sign(instruction), common))
@@ -601,7 +617,8 @@ impl<C: Args> ProcurementCommand<C> {
 }
 
 /// The encryption keys of tender `tender`'s committee members that registered one, read from
-/// the node; tells the person which members get no copy.
+/// the node; tells the person which members have none. A node that cannot say (an older
+/// release, during an upgrade) leaves the bid without shares, which the person is told.
 fn committee_keys(
     console: &dyn Console,
     tender: u64,
@@ -615,31 +632,45 @@ fn committee_keys(
         .map_err(|_| format!("tender {tender} as the node gave it names no committee"))?;
     let mut members = Vec::new();
     for member in committee {
-        let value = console
-            .get(&format!("/v1/state/identity/encryption_key/{member}"))
-            .map_err(|e| format!("cannot read the encryption key of {member}: {e}"))?;
+        let value = match console.get(&format!("/v1/state/identity/encryption_key/{member}")) {
+            Ok(value) => value,
+            // No answer at all: try again later rather than submit a bid without shares.
+            Err(e) if e.status.is_none() => {
+                return Err(format!(
+                    "cannot read the encryption key of committee member {member}: {e}"
+                ));
+            }
+            // The node answered that it keeps no such record: an older release.
+            Err(e) => {
+                console.note(&format!(
+                    "cannot read the committee's encryption keys ({e}): no shares are sealed; \
+                     only the secret file opens this bid"
+                ));
+                return Ok(Vec::new());
+            }
+        };
         match serde_json::from_value::<EncryptionKey>(value["value"].clone()) {
             Ok(key) if value["found"] == true => members.push((member, key)),
             _ => console.note(&format!(
-                "committee member {member} has registered no encryption key: it gets no copy"
+                "committee member {member} has registered no encryption key: it gets no share"
             )),
         }
     }
-    if members.is_empty() {
-        console
-            .note("no committee member has an encryption key: only the secret file opens this bid");
+    if members.len() < 2 {
+        console.note(
+            "fewer than two committee members have an encryption key, and one alone could read \
+             the bid at once: no shares are sealed; only the secret file opens this bid",
+        );
     }
     Ok(members)
 }
 
-/// The `open` instruction for `bidder`'s bid on `tender`, from the copy sealed to `member`
-/// (the signer), opened with the decryption keys of the signing key file.
-fn open_from_copy(
+/// A bid as the node gives it in its tender: its commitment and `sealed` field.
+fn bid_on_ledger(
     console: &dyn Console,
     tender: u64,
-    bidder: AccountId,
-    member: AccountId,
-) -> Result<ProcurementInstruction, String> {
+    bidder: &AccountId,
+) -> Result<(serde_json::Value, Hash32, Vec<u8>), String> {
     let view = console
         .get(&format!("/v1/procurement/tenders/{tender}"))
         .map_err(|e| format!("cannot read tender {tender}: {e}"))?;
@@ -653,9 +684,72 @@ fn open_from_copy(
     let commitment: Hash32 = serde_json::from_value(bid["commitment"].clone())
         .map_err(|_| format!("the bid of {bidder} as the node gave it has no commitment"))?;
     let sealed = hex::decode(bid["sealed"].as_str().unwrap_or_default())
-        .map_err(|_| format!("the bid of {bidder} as the node gave it has no sealed copy"))?;
-    let keys = console.decryption_keys()?;
-    let opening = open_sealed_bid(&sealed, tender, &bidder, &commitment, &member, &keys)
+        .map_err(|_| format!("the bid of {bidder} as the node gave it has no sealed field"))?;
+    Ok((view, commitment, sealed))
+}
+
+/// What a committee member hands over to open a bid: its share, opened.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub struct BidShare {
+    /// Always `civitas-bid-share`.
+    pub kind: String,
+    /// The tender.
+    pub tender: u64,
+    /// Whose bid.
+    pub bidder: AccountId,
+    /// The member whose share it is.
+    pub member: AccountId,
+    /// The share, hex.
+    pub share: String,
+}
+
+/// The `open` instruction for `bidder`'s bid on `tender`, rebuilt from the shares: the
+/// signer's own (opened with the signing key file's decryption keys, if it has one) and those
+/// in `files`.
+fn open_from_shares(
+    console: &dyn Console,
+    tender: u64,
+    bidder: AccountId,
+    member: AccountId,
+    files: &[PathBuf],
+) -> Result<ProcurementInstruction, String> {
+    let (_, commitment, sealed) = bid_on_ledger(console, tender, &bidder)?;
+    let mut shares: Vec<(AccountId, Vec<u8>)> = Vec::new();
+    let own = console.decryption_keys().and_then(|keys| {
+        open_share(&sealed, tender, &bidder, &commitment, &member, &keys).map_err(|e| e.to_string())
+    });
+    match own {
+        Ok(share) => shares.push((member, share)),
+        Err(e) => console.note(&format!("the signer's own share is not used: {e}")),
+    }
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let share: BidShare = serde_json::from_str(&text)
+            .ok()
+            .filter(|s: &BidShare| s.kind == "civitas-bid-share")
+            .ok_or_else(|| {
+                format!(
+                    "{} is not a share written by `civitas bid-share`",
+                    file.display()
+                )
+            })?;
+        if share.tender != tender || share.bidder != bidder {
+            return Err(format!(
+                "{} is a share of {}'s bid on tender {}, not this one",
+                file.display(),
+                share.bidder,
+                share.tender
+            ));
+        }
+        let bytes = hex::decode(&share.share)
+            .map_err(|_| format!("{}: the share is not hex", file.display()))?;
+        if !shares.iter().any(|(m, _)| *m == share.member) {
+            shares.push((share.member, bytes));
+        }
+    }
+    let shares: Vec<Vec<u8>> = shares.into_iter().map(|(_, share)| share).collect();
+    let opening = combine_opening(&sealed, tender, &bidder, &commitment, &shares)
         .map_err(|e| e.to_string())?;
     Ok(ProcurementInstruction::Open {
         tender,
@@ -664,6 +758,64 @@ fn open_from_copy(
         proposal: opening.proposal,
         salt: opening.salt,
     })
+}
+
+/// Opens the signer's share of `bidder`'s bid on `tender` once the deadline has passed on the
+/// ledger, and writes it to `out` (readable by its owner only, never over a file).
+fn write_bid_share(
+    console: &dyn Console,
+    tender: u64,
+    bidder: AccountId,
+    out: &Path,
+) -> Result<String, String> {
+    let member = console.signer()?;
+    let (view, commitment, sealed) = bid_on_ledger(console, tender, &bidder)?;
+    let deadline = view["tender"]["deadline"].as_u64().unwrap_or(u64::MAX);
+    let now = console
+        .get("/v1/status")
+        .map_err(|e| format!("cannot read the ledger's time: {e}"))?["timestamp"]
+        .as_u64()
+        .unwrap_or(0);
+    if now < deadline {
+        return Err(format!(
+            "tender {tender}'s deadline ({}) has not passed on the ledger (its time is {}): a \
+             share handed over now would let the committee read the bid early",
+            TimestampMs(deadline).rfc3339(),
+            TimestampMs(now).rfc3339()
+        ));
+    }
+    let keys = console.decryption_keys()?;
+    let share = open_share(&sealed, tender, &bidder, &commitment, &member, &keys)
+        .map_err(|e| e.to_string())?;
+    let record = BidShare {
+        kind: "civitas-bid-share".into(),
+        tender,
+        bidder,
+        member,
+        share: hex::encode(&share),
+    };
+    let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())? + "\n";
+    write_owner_only(out, &text)?;
+    Ok(format!(
+        "wrote {}: {member}'s share of {bidder}'s bid on tender {tender}; give it to the member \
+         who opens the bid (`civitas tx procurement open --tender {tender} --bidder {bidder} \
+         --shares ...`)",
+        out.display()
+    ))
+}
+
+/// Writes `text` to a new file readable by its owner only.
+fn write_owner_only(path: &Path, text: &str) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Seals a bid: the commitment, with the secret that opens it written to `secret` first.
@@ -723,17 +875,8 @@ fn seal_record(
         commitment,
     };
     let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())? + "\n";
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
     // The salt and the price stay secret until the opening: readable by the owner only.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(secret)
-        .map_err(|e| format!("cannot create {}: {e}", secret.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", secret.display()))?;
+    write_owner_only(secret, &text)?;
     eprintln!(
         "sealed: commitment {commitment}; the secret that opens it is in {}",
         secret.display()
@@ -810,13 +953,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// What a node answers a bid's sealing and opening: one tender, whose committee is two
-    /// members of which only the first registered an encryption key, and the bids given.
+    /// What a node answers a bid's sealing and opening: tender 4, whose committee is three
+    /// members of which the first two registered an encryption key, and the bids given; and
+    /// the key file of whoever signs.
     struct Node {
         signer: AccountId,
-        members: [AccountId; 2],
-        key: civitas_primitives::seal::DecryptionKey,
-        bids: std::cell::RefCell<Vec<serde_json::Value>>,
+        members: [AccountId; 3],
+        keys: [civitas_primitives::seal::DecryptionKey; 2],
+        now: u64,
+        bids: std::rc::Rc<std::cell::RefCell<Vec<serde_json::Value>>>,
         notes: std::cell::RefCell<Vec<String>>,
     }
 
@@ -825,17 +970,21 @@ mod tests {
             "test"
         }
         fn get(&self, path: &str) -> Result<serde_json::Value, ReadError> {
-            let [first, second] = self.members;
             if path == "/v1/procurement/tenders/4" {
                 return Ok(serde_json::json!({
-                    "tender": { "id": 4, "committee": [first, second] },
+                    "tender": { "id": 4, "committee": self.members, "deadline": 5_000 },
                     "bids": *self.bids.borrow(),
                 }));
             }
-            if path == format!("/v1/state/identity/encryption_key/{first}") {
-                return Ok(serde_json::json!({ "found": true, "value": self.key.public() }));
+            if path == "/v1/status" {
+                return Ok(serde_json::json!({ "timestamp": self.now }));
             }
-            if path == format!("/v1/state/identity/encryption_key/{second}") {
+            for (member, key) in self.members.iter().zip(&self.keys) {
+                if path == format!("/v1/state/identity/encryption_key/{member}") {
+                    return Ok(serde_json::json!({ "found": true, "value": key.public() }));
+                }
+            }
+            if path.starts_with("/v1/state/identity/encryption_key/") {
                 return Ok(serde_json::json!({ "found": false }));
             }
             Err(ReadError {
@@ -853,27 +1002,38 @@ mod tests {
             self.notes.borrow_mut().push(line.to_string());
         }
         fn decryption_keys(&self) -> Result<Vec<civitas_primitives::seal::DecryptionKey>, String> {
-            Ok(vec![self.key.clone()])
+            let at = self.members.iter().position(|m| *m == self.signer);
+            Ok(at
+                .and_then(|i| self.keys.get(i))
+                .into_iter()
+                .cloned()
+                .collect())
         }
     }
 
-    /// A bid is sealed to each committee member with an encryption key, and such a member
-    /// opens it from its copy without the bidder's secret.
+    /// A bid is sealed in shares to the committee members with an encryption key; after the
+    /// deadline a majority of them opens it without the bidder's secret, and one alone cannot.
     #[test]
-    fn a_committee_member_opens_a_bid_from_its_sealed_copy() {
+    fn a_majority_of_the_committee_opens_a_bid_from_its_shares() {
         let dir = scratch("committee");
         let offer = dir.join("offer.pdf");
         std::fs::write(&offer, b"our offer").unwrap();
         let secret = dir.join("tender-4.bid.json");
         let bidder = AccountId([7; 32]);
-        let members = [AccountId([1; 32]), AccountId([2; 32])];
-        let node = Node {
-            signer: bidder,
+        let members = [AccountId([1; 32]), AccountId([2; 32]), AccountId([3; 32])];
+        let node = |signer: AccountId, now: u64, bids: &std::rc::Rc<_>| Node {
+            signer,
             members,
-            key: civitas_primitives::seal::DecryptionKey::from_test_seed(11),
-            bids: Default::default(),
+            keys: [
+                civitas_primitives::seal::DecryptionKey::from_test_seed(11),
+                civitas_primitives::seal::DecryptionKey::from_test_seed(12),
+            ],
+            now,
+            bids: std::rc::Rc::clone(bids),
             notes: Default::default(),
         };
+        let bids = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let as_bidder = node(bidder, 1_000, &bids);
         let bid = Cli::parse_from([
             "civitas",
             "bid",
@@ -888,7 +1048,7 @@ mod tests {
             "--key",
             "k",
         ]);
-        let (prepared, _) = bid.command.prepare(&node).unwrap();
+        let (prepared, _) = bid.command.prepare(&as_bidder).unwrap();
         let ProcurementInstruction::Bid {
             tender,
             commitment,
@@ -899,39 +1059,44 @@ mod tests {
         };
         assert_eq!(tender, 4);
         assert!(!sealed.is_empty());
+        let notes = as_bidder.notes.borrow().join("\n");
         assert!(
-            node.notes
-                .borrow()
-                .iter()
-                .any(|n| n.contains(&members[1].to_hex()) && n.contains("no encryption key")),
-            "{:?}",
-            node.notes.borrow()
+            notes.contains(&members[2].to_hex()) && notes.contains("no encryption key"),
+            "{notes}"
         );
-        node.bids.borrow_mut().push(serde_json::json!({
+        assert!(notes.contains("2 of them can open"), "{notes}");
+        bids.borrow_mut().push(serde_json::json!({
             "bidder": bidder,
             "commitment": commitment,
             "sealed": hex::encode(&sealed),
         }));
 
-        // The first member opens it.
-        let member = Node {
-            signer: members[0],
-            ..node
+        // Before the deadline a member's share is not handed over.
+        let share_file = dir.join("share-1.json");
+        let early = write_bid_share(&node(members[0], 4_999, &bids), 4, bidder, &share_file);
+        assert!(early.unwrap_err().contains("has not passed"));
+        // After it, the first member writes its share; the second opens the bid with it.
+        write_bid_share(&node(members[0], 5_000, &bids), 4, bidder, &share_file).unwrap();
+        let open = |shares: &[&Path]| {
+            let list = shares
+                .iter()
+                .map(|p| p.to_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut argv = vec!["civitas", "open", "--tender", "4", "--bidder"];
+            let bidder_hex = bidder.to_hex();
+            argv.push(&bidder_hex);
+            if !list.is_empty() {
+                argv.extend(["--shares", &list]);
+            }
+            argv.extend(["--key", "k"]);
+            Cli::parse_from(argv)
         };
-        let open = || {
-            Cli::parse_from([
-                "civitas",
-                "open",
-                "--tender",
-                "4",
-                "--bidder",
-                &bidder.to_hex(),
-                "--key",
-                "k",
-            ])
-        };
-        let (prepared, _) = open().command.prepare(&member).unwrap();
         let record = read_secret(&secret).unwrap();
+        let (prepared, _) = open(&[&share_file])
+            .command
+            .prepare(&node(members[1], 5_000, &bids))
+            .unwrap();
         assert_eq!(
             prepared.instruction,
             ProcurementInstruction::Open {
@@ -942,13 +1107,13 @@ mod tests {
                 salt: record.salt,
             }
         );
-        // The second has no copy.
-        let second = Node {
-            signer: members[1],
-            ..member
-        };
-        let error = open().command.prepare(&second).err().unwrap();
-        assert!(error.contains("no copy"), "{error}");
+        // One member alone cannot.
+        let error = open(&[])
+            .command
+            .prepare(&node(members[1], 5_000, &bids))
+            .err()
+            .unwrap();
+        assert!(error.contains("1 of the 2 shares"), "{error}");
         // --secret and --tender together are refused.
         assert!(
             Cli::try_parse_from([
@@ -1214,6 +1379,26 @@ pub enum ProcurementMain<C: Args> {
     /// OCDS 1.1: check release packages, import historical contracting processes.
     #[command(subcommand)]
     Ocds(OcdsCommand<C>),
+    /// A committee member opens its share of a sealed bid, once the deadline has passed on the
+    /// ledger, and writes it to a file to hand to the member who opens the bid (a majority of
+    /// the committee's shares opens it).
+    ///
+    /// Example: civitas bid-share --tender 4
+    ///   --bidder 2b1f0ac6e1c4f2a7d35d3bd2c1d0e7a8b9f60718293a4b5c6d7e8f9012345678
+    ///   --file share-4.json --key member.json
+    BidShare {
+        /// The tender.
+        #[arg(long)]
+        tender: u64,
+        /// Whose bid.
+        #[arg(long, value_parser = account)]
+        bidder: AccountId,
+        /// Where to write the share (refused if the file exists).
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        common: C,
+    },
 }
 
 /// `civitas ocds ...`.
@@ -1348,7 +1533,9 @@ impl<C: Args> ModuleMain<C> for ProcurementMain<C> {
 
     fn common(&self) -> Option<&C> {
         match self {
-            Self::Ocds(OcdsCommand::Import { common, .. }) => Some(common),
+            Self::Ocds(OcdsCommand::Import { common, .. }) | Self::BidShare { common, .. } => {
+                Some(common)
+            }
             Self::Ocds(OcdsCommand::Validate { .. }) => None,
         }
     }
@@ -1359,6 +1546,14 @@ impl<C: Args> ModuleMain<C> for ProcurementMain<C> {
         sender: &mut dyn Sender<ProcurementInstruction>,
     ) -> Result<Printed, QueryFailed> {
         match self {
+            Self::BidShare {
+                tender,
+                bidder,
+                file,
+                ..
+            } => Ok(Printed::Text(
+                write_bid_share(console, tender, bidder, &file)? + "\n",
+            )),
             Self::Ocds(OcdsCommand::Validate { file, json }) => {
                 report(&file, &read_package(&file)?, json)
             }

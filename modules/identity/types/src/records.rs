@@ -152,6 +152,8 @@ pub struct Recovery {
     pub started_height: u64,
     /// The block time from which it may be completed.
     pub effective: TimestampMs,
+    /// The delay it was started with, in hours.
+    pub delay_hours: u32,
 }
 
 impl Write for Recovery {
@@ -160,12 +162,13 @@ impl Write for Recovery {
         self.by.write(buf);
         self.started_height.write(buf);
         self.effective.0.write(buf);
+        self.delay_hours.write(buf);
     }
 }
 
 impl EncodeSize for Recovery {
     fn encode_size(&self) -> usize {
-        32 + 32 + 8 + 8
+        32 + 32 + 8 + 8 + 4
     }
 }
 
@@ -177,6 +180,7 @@ impl Read for Recovery {
             by: AccountId::read(buf)?,
             started_height: u64::read(buf)?,
             effective: TimestampMs(u64::read(buf)?),
+            delay_hours: u32::read(buf)?,
         })
     }
 }
