@@ -352,6 +352,62 @@ mod tests {
         }
     }
 
+    /// An allowed question says which permit policies allowed it; a refused one none.
+    #[test]
+    fn a_decision_names_the_policies_that_permitted_it() {
+        use civitas_core::crypto::PrivateKey;
+        use civitas_core::event::AccountKind;
+        use civitas_core::identity::Account;
+        let compiled = compile(
+            &default_schema(),
+            &parse_policies(&default_policies()).unwrap(),
+        )
+        .unwrap();
+        let env = crate::testing::Chain::at(civitas_core::protocol::PROTOCOLS.newest()).env();
+        let account = |seed: u64, kind: AccountKind, roles: &[&str]| Account {
+            id: PrivateKey::from_test_seed(seed).public_key().account_id(),
+            kind,
+            agency: if kind == AccountKind::Official {
+                "land".into()
+            } else {
+                String::new()
+            },
+            name: String::new(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            keys: vec![PrivateKey::from_test_seed(seed).public_key()],
+            threshold: 1,
+            active: true,
+            registered_height: 1,
+            registered_by: PrivateKey::from_test_seed(seed).public_key().account_id(),
+        };
+        let registrar = account(1, AccountKind::Official, &["registrar"]);
+        let citizen = account(2, AccountKind::Citizen, &[]);
+        let nobody = account(3, AccountKind::Citizen, &[]);
+        fn question<'a>(principal: &'a Account, resource: &Account) -> Question<'a> {
+            Question {
+                principal,
+                cosigners: &[],
+                action: "identity.register_citizen",
+                resource: Resource::Account(resource.clone()),
+                params: Vec::new(),
+            }
+        }
+        assert_eq!(
+            permits(&compiled, &env, &question(&registrar, &citizen)).unwrap(),
+            vec!["registrar-registers-citizens".to_string()]
+        );
+        assert!(permits(&compiled, &env, &question(&nobody, &citizen)).is_err());
+        assert!(
+            compiled
+                .annotation("registrar-registers-citizens", "description")
+                .is_some()
+        );
+        assert_eq!(
+            compiled.annotation("registrar-registers-citizens", "basis"),
+            None
+        );
+    }
+
     #[test]
     fn the_assembled_defaults_compile() {
         let entries = parse_policies(&default_policies()).unwrap();

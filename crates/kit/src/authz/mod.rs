@@ -461,6 +461,19 @@ fn signer_tags(principal: &Account, cosigners: &[Account]) -> BTreeMap<String, u
 /// `Err` carries a failure with code `not_authorized` and a message naming the forbidding
 /// policies, or saying no policy permitted the action and which policies could have.
 pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> Result<(), Failure> {
+    permits(compiled, env, question).map(|_| ())
+}
+
+/// Decides `question` as [`decide`] does, and on `Allow` says which policies permitted it: the
+/// `@id`s of every `permit` policy whose conditions held, sorted (Cedar's determining
+/// policies). A handler that must know *why* an action was allowed (the legal basis a data
+/// request cites must be one of the policies that allowed it) reads them here; they depend
+/// only on the question and the policy set, so every validator gets the same list.
+pub fn permits(
+    compiled: &Compiled,
+    env: &BlockEnv,
+    question: &Question<'_>,
+) -> Result<Vec<String>, Failure> {
     let internal = |stage: &'static str| {
         move |_: String| {
             failure!(
@@ -551,7 +564,13 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
     let response =
         Authorizer::new().is_authorized(&request, compiled.for_action(question.action), &entities);
     if response.decision() == Decision::Allow {
-        return Ok(());
+        let mut permitting: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        permitting.sort();
+        return Ok(permitting);
     }
     Err(denial(compiled, question, &response))
 }

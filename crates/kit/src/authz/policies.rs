@@ -420,7 +420,13 @@ impl Compiled {
 
     /// A policy's `@description`.
     pub fn description(&self, id: &str) -> Option<&str> {
-        self.set.annotation(&PolicyId::new(id), "description")
+        self.annotation(id, "description")
+    }
+
+    /// A policy's annotation `@key(...)`, such as the `@basis` naming the law a permit
+    /// applies.
+    pub fn annotation(&self, id: &str, key: &str) -> Option<&str> {
+        self.set.annotation(&PolicyId::new(id), key)
     }
 }
 
