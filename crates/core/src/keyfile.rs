@@ -47,8 +47,9 @@ pub fn public_key_arg(arg: &str) -> Result<PublicKey, String> {
 /// what a command line takes wherever an encryption key is named.
 pub fn encryption_key_arg(arg: &str) -> Result<EncryptionKey, String> {
     let arg = arg.trim();
-    if let Ok(key) = EncryptionKey::from_hex(arg) {
-        return Ok(key);
+    // 64 hex digits are a key, or say why they are not one.
+    if arg.len() == 64 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return EncryptionKey::from_hex(arg).map_err(|e| format!("{arg} is not usable: {e}"));
     }
     let text = std::fs::read_to_string(arg)
         .map_err(|_| format!("{arg} is neither a hex encryption key nor a readable key file"))?;

@@ -20,7 +20,7 @@ use civitas_core::hash::Hash32;
 use civitas_core::seal::{DecryptionKey, EncryptionKey};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -673,30 +673,19 @@ impl Store {
 
     /// One version of record `id`.
     pub async fn version(&self, id: RecordId, version: u32) -> Result<RecordRow, VaultError> {
-        let mut tx = self.pool.begin().await?;
-        let row = version_in(&mut tx, id, version).await;
-        tx.commit().await?;
-        row
+        version_in(&mut *self.pool.acquire().await?, id, version).await
     }
 
     /// The newest version of record `id`.
     pub async fn latest(&self, id: RecordId) -> Result<RecordRow, VaultError> {
-        let mut tx = self.pool.begin().await?;
-        let row = latest_in(&mut tx, id).await;
-        tx.commit().await?;
-        row
+        latest_in(&mut *self.pool.acquire().await?, id).await
     }
 
     /// Every version of record `id`, oldest first.
     pub async fn versions(&self, id: RecordId) -> Result<Vec<RecordRow>, VaultError> {
-        let mut tx = self.pool.begin().await?;
-        let rows = versions_in(&mut tx, id).await;
-        tx.commit().await?;
-        rows
+        versions_in(&mut *self.pool.acquire().await?, id).await
     }
 }
-
-type Tx<'t> = sqlx::Transaction<'t, sqlx::Sqlite>;
 
 /// A version sealed and ready to insert: its row, its ciphertext, its wraps by recipient.
 type SealedVersion = (RecordRow, Sealed, Vec<(String, Vec<u8>)>);
@@ -754,26 +743,33 @@ fn label_of(row: &RecordRow) -> Result<Label<'_>, VaultError> {
     })
 }
 
-async fn versions_in(tx: &mut Tx<'_>, id: RecordId) -> Result<Vec<RecordRow>, VaultError> {
+async fn versions_in(
+    conn: &mut SqliteConnection,
+    id: RecordId,
+) -> Result<Vec<RecordRow>, VaultError> {
     let rows = sqlx::query(select_rows!("WHERE id = ? ORDER BY version"))
         .bind(&id.0[..])
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(decode_row).collect()
 }
 
-async fn latest_in(tx: &mut Tx<'_>, id: RecordId) -> Result<RecordRow, VaultError> {
-    versions_in(tx, id)
+async fn latest_in(conn: &mut SqliteConnection, id: RecordId) -> Result<RecordRow, VaultError> {
+    versions_in(conn, id)
         .await?
         .pop()
         .ok_or_else(|| VaultError::NotFound(id.to_hex()))
 }
 
-async fn version_in(tx: &mut Tx<'_>, id: RecordId, version: u32) -> Result<RecordRow, VaultError> {
+async fn version_in(
+    conn: &mut SqliteConnection,
+    id: RecordId,
+    version: u32,
+) -> Result<RecordRow, VaultError> {
     let row = sqlx::query(select_rows!("WHERE id = ? AND version = ?"))
         .bind(&id.0[..])
         .bind(i64::from(version))
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| VaultError::NotFound(format!("{id} version {version}")))?;
     decode_row(&row)
@@ -781,11 +777,11 @@ async fn version_in(tx: &mut Tx<'_>, id: RecordId, version: u32) -> Result<Recor
 
 /// The newest version of record `id`, which must be in force.
 async fn in_force(
-    tx: &mut Tx<'_>,
+    conn: &mut SqliteConnection,
     id: RecordId,
     what: &'static str,
 ) -> Result<RecordRow, VaultError> {
-    let row = latest_in(tx, id).await?;
+    let row = latest_in(conn, id).await?;
     if row.status != Status::Active {
         return Err(VaultError::State {
             id,
@@ -798,11 +794,11 @@ async fn in_force(
 }
 
 /// A version's nonce and ciphertext; empty for an erased one.
-async fn sealed_in(tx: &mut Tx<'_>, row: &RecordRow) -> Result<Sealed, VaultError> {
+async fn sealed_in(conn: &mut SqliteConnection, row: &RecordRow) -> Result<Sealed, VaultError> {
     let found = sqlx::query("SELECT nonce, ciphertext FROM records WHERE id = ? AND version = ?")
         .bind(&row.id.0[..])
         .bind(i64::from(row.version))
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
     let nonce: Option<Vec<u8>> = found.try_get("nonce")?;
     let ciphertext: Option<Vec<u8>> = found.try_get("ciphertext")?;
@@ -820,7 +816,7 @@ async fn sealed_in(tx: &mut Tx<'_>, row: &RecordRow) -> Result<Sealed, VaultErro
 }
 
 async fn wrap_in(
-    tx: &mut Tx<'_>,
+    conn: &mut SqliteConnection,
     id: RecordId,
     version: u32,
     recipient: &str,
@@ -831,19 +827,19 @@ async fn wrap_in(
     .bind(&id.0[..])
     .bind(i64::from(version))
     .bind(recipient)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?)
 }
 
 async fn sealed_and_key(
-    tx: &mut Tx<'_>,
+    conn: &mut SqliteConnection,
     row: &RecordRow,
     recipient: &str,
     with: &DecryptionKey,
 ) -> Result<(Sealed, DataKey), VaultError> {
     let label = label_of(row)?;
-    let sealed = sealed_in(tx, row).await?;
-    let wrapped = wrap_in(tx, row.id, row.version, recipient)
+    let sealed = sealed_in(conn, row).await?;
+    let wrapped = wrap_in(conn, row.id, row.version, recipient)
         .await?
         .ok_or_else(|| VaultError::NotFound(format!("{} (no key for {recipient})", row.id)))?;
     let key = unwrap(&label, &wrapped, with)?;
@@ -928,7 +924,7 @@ pub fn open_subject_copy(
 
 /// Stores one version and its wraps inside `tx`.
 async fn insert_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    conn: &mut SqliteConnection,
     row: &RecordRow,
     sealed: &Sealed,
     wraps: &[(String, Vec<u8>)],
@@ -947,10 +943,10 @@ async fn insert_in(
     .bind(&sealed.ciphertext[..])
     .bind(row.status.as_str())
     .bind(i64::try_from(row.created_ms).unwrap_or(i64::MAX))
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     for (recipient, wrapped) in wraps {
-        put_wrap(&mut **tx, row.id, row.version, recipient, wrapped).await?;
+        put_wrap(&mut *conn, row.id, row.version, recipient, wrapped).await?;
     }
     Ok(())
 }

@@ -116,8 +116,18 @@ fn before_protocol_3_encryption_keys_and_recovery_are_refused() {
             account: admin.public_key().account_id(),
         },
     ] {
-        let built = chain.build(vec![tx(&admin, None, 0, Instruction::Identity(op))]);
+        let signed = tx(&admin, None, 0, Instruction::Identity(op));
+        let built = chain.build(vec![signed.clone()]);
         assert!(built.included.is_empty());
+        // A Byzantine proposer that puts it in a block anyway: honest validators refuse the
+        // block.
+        let refused = chain
+            .clone()
+            .block(vec![signed], civitas_exec::Mode::Verify);
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("not_active")),
+            "{refused:?}"
+        );
     }
 }
 

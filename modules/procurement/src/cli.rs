@@ -953,6 +953,26 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// `civitas bid` on tender 4 at 140,000.00 EUR, with the proposal and secret files given.
+    fn bid_on_tender_4(offer: &Path, secret: &Path) -> Vec<String> {
+        [
+            "civitas",
+            "bid",
+            "--tender",
+            "4",
+            "--price",
+            "140000.00 EUR",
+            "--proposal",
+            offer.to_str().unwrap(),
+            "--secret",
+            secret.to_str().unwrap(),
+            "--key",
+            "k",
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
     /// What a node answers a bid's sealing and opening: tender 4, whose committee is three
     /// members of which the first two registered an encryption key, and the bids given; and
     /// the key file of whoever signs.
@@ -1034,20 +1054,7 @@ mod tests {
         };
         let bids = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let as_bidder = node(bidder, 1_000, &bids);
-        let bid = Cli::parse_from([
-            "civitas",
-            "bid",
-            "--tender",
-            "4",
-            "--price",
-            "140000.00 EUR",
-            "--proposal",
-            offer.to_str().unwrap(),
-            "--secret",
-            secret.to_str().unwrap(),
-            "--key",
-            "k",
-        ]);
+        let bid = Cli::parse_from(bid_on_tender_4(&offer, &secret));
         let (prepared, _) = bid.command.prepare(&as_bidder).unwrap();
         let ProcurementInstruction::Bid {
             tender,
@@ -1140,17 +1147,7 @@ mod tests {
                 .map(|s| s.to_string())
                 .collect()
         };
-        let bid = argv(&[
-            "bid",
-            "--tender",
-            "4",
-            "--price",
-            "140000.00 EUR",
-            "--proposal",
-            offer.to_str().unwrap(),
-            "--secret",
-            secret.to_str().unwrap(),
-        ]);
+        let bid = bid_on_tender_4(&offer, &secret);
         let (sealed, _) = Cli::parse_from(&bid)
             .command
             .into_instruction(bidder)
