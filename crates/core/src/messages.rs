@@ -152,6 +152,16 @@ const CATALOGUE: &[(&str, &str)] = &[
         "the authorization request for {action} could not be built ({stage}); this is a fault \
          of the ledger software: report it",
     ),
+    (
+        "basis_not_applicable",
+        "the legal basis {basis} does not cover this {action}: the policies that allowed it are \
+         {permitted_by}; cite one of them that is a legal basis",
+    ),
+    (
+        "not_a_legal_basis",
+        "policy {basis} allowed this {action} but is not a legal basis (it has no @basis \
+         annotation); cite a policy that has one",
+    ),
     ("unknown_document", "document {document} was never anchored"),
     ("unknown_proposal", "proposal {proposal} does not exist"),
     // Execution.

@@ -20,6 +20,7 @@ pub mod vocabularies {
     pub use civitas_notary_types as notary;
     pub use civitas_notices_types as notices;
     pub use civitas_procurement_types as procurement;
+    pub use civitas_sharing_types as sharing;
     pub use civitas_treasury_types as treasury;
 }
 
@@ -51,6 +52,11 @@ macro_rules! for_each_module {
             Notices = 6, "notices":
                 $crate::notices::NoticesInstruction, $crate::notices::NoticesEvent
                 => civitas_notices::Notices;
+            /// Personal data in agencies' vaults: records, legal bases, consent, shares and
+            /// the access log (protocol version 3).
+            Sharing = 7, "sharing":
+                $crate::sharing::SharingInstruction, $crate::sharing::SharingEvent
+                => civitas_sharing::Sharing;
         }
     };
 }

@@ -104,13 +104,22 @@ pub const VERSION_1: &[&str] = &[
 /// Added by version 2: the register of official notices.
 pub const ADDED_IN_2: &[&str] = &["notices.publish", "notices.withdraw"];
 
-/// Added by version 3: encryption keys and key recovery, for personal data kept off the
-/// ledger.
+/// Added by version 3: personal data kept off the ledger — encryption keys and key recovery,
+/// and the sharing module (records held in vaults, legal bases, consent, shares, the access
+/// log).
 pub const ADDED_IN_3: &[&str] = &[
     "identity.set_encryption_key",
     "identity.recover_key",
     "identity.cancel_recovery",
     "identity.complete_recovery",
+    "sharing.register",
+    "sharing.rectify",
+    "sharing.erase",
+    "sharing.consent",
+    "sharing.revoke_consent",
+    "sharing.request",
+    "sharing.access",
+    "sharing.set_vault",
 ];
 
 /// The versions this release knows. The next module or instruction adds version 4: an

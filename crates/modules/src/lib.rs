@@ -385,6 +385,7 @@ mod tests {
         let nobody = account(3, AccountKind::Citizen, &[]);
         fn question<'a>(principal: &'a Account, resource: &Account) -> Question<'a> {
             Question {
+                basis: None,
                 principal,
                 cosigners: &[],
                 action: "identity.register_citizen",
@@ -404,6 +405,29 @@ mod tests {
         );
         assert_eq!(
             compiled.annotation("registrar-registers-citizens", "basis"),
+            None
+        );
+        // A question citing a basis is allowed only if that policy allowed it and is a legal
+        // basis: here the policy allowed it but is not one.
+        let citing = |basis: &str| Question {
+            basis: Some(basis.to_string()),
+            ..question(&registrar, &citizen)
+        };
+        let code = |result: Result<(), civitas_kit::Failure>| result.err().map(|f| f.code);
+        assert_eq!(
+            code(decide(
+                &compiled,
+                &env,
+                &citing("registrar-registers-citizens")
+            )),
+            Some("not_a_legal_basis")
+        );
+        assert_eq!(
+            code(decide(&compiled, &env, &citing("data-subject-consent"))),
+            Some("basis_not_applicable")
+        );
+        assert_eq!(
+            code(decide(&compiled, &env, &question(&registrar, &citizen))),
             None
         );
     }

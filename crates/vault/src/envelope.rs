@@ -27,8 +27,8 @@ pub const RECORD_AAD: &[u8] = b"civitas/vault/record/v1";
 pub const WRAP_INFO: &[u8] = b"civitas/vault/wrap/v1";
 /// Tag of the commitment's digest.
 pub const COMMITMENT_TAG: &[u8] = b"civitas/vault/commitment/v1";
-/// Most bytes of a schema name (`birth-certificate/v1`).
-pub const SCHEMA_MAX_BYTES: usize = 64;
+/// Most bytes of a schema name (`birth-certificate/v1`): the ledger's bound.
+pub use civitas_core::sharing::SCHEMA_MAX_BYTES;
 /// Most bytes of a record's body.
 pub const BODY_MAX_BYTES: usize = 256 * 1024;
 
@@ -142,13 +142,8 @@ impl Label<'_> {
     /// Checks the schema name: 1 to [`SCHEMA_MAX_BYTES`] of lowercase letters, digits and
     /// `-`, `_`, `.`, `/`.
     pub fn check(&self) -> Result<(), EnvelopeError> {
-        let ok = !self.schema.is_empty()
-            && self.schema.len() <= SCHEMA_MAX_BYTES
-            && self
-                .schema
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_./".contains(&b));
-        if ok {
+        // The same rule as the ledger's, where the schema is registered.
+        if civitas_core::sharing::check_schema("schema", self.schema).is_ok() {
             Ok(())
         } else {
             Err(EnvelopeError::Schema(self.schema.to_string()))
@@ -178,7 +173,7 @@ pub enum EnvelopeError {
     RecordId,
     /// A schema name outside the rule.
     #[error(
-        "schema {0:?}: 1 to {SCHEMA_MAX_BYTES} bytes of lowercase letters, digits, '-', '_', '.', '/'"
+        "schema {0:?}: 1 to {SCHEMA_MAX_BYTES} bytes of lowercase letters, digits, '-', '_', '.', '/', starting with a letter"
     )]
     Schema(String),
     /// A body over the limit.
@@ -193,6 +188,25 @@ pub enum EnvelopeError {
     /// A wrap could not be made or opened.
     #[error("key wrap: {0}")]
     Wrap(#[from] SealError),
+}
+
+/// Tag of a record's subject salt.
+pub const SUBJECT_SALT_TAG: &[u8] = b"civitas/vault/subject-salt/v1";
+
+/// The subject salt of a record whose first version has salt `salt`: SHA-256 tagged
+/// [`SUBJECT_SALT_TAG`] over that salt. The ledger's subject tag of the record is
+/// `civitas_core::sharing::subject_tag(record, subject salt, subject)`. Whoever can open the
+/// record (its holder, its subject) derives it; the subject reveals it in a consent to prove
+/// the record is about them, which reveals nothing of the salt itself, so the commitment still
+/// hides the body. Erasing the record destroys the salt, and with it any way to link the tag.
+pub fn subject_salt(salt: &[u8; 32]) -> Hash32 {
+    Hash32::tagged(SUBJECT_SALT_TAG, &[salt])
+}
+
+/// The subject tag the ledger keeps for the record of `label` (its first version), whose salt
+/// is `salt`.
+pub fn subject_tag(label: &Label<'_>, salt: &[u8; 32]) -> Hash32 {
+    civitas_core::sharing::subject_tag(&Hash32(label.id.0), &subject_salt(salt), &label.subject)
 }
 
 /// The commitment the ledger holds for one version of a record: SHA-256 tagged

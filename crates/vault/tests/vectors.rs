@@ -7,7 +7,8 @@
 use civitas_core::crypto::AccountId;
 use civitas_core::seal::{self, DecryptionKey};
 use civitas_vault::envelope::{
-    DataKey, Label, RecordId, WRAP_INFO, open_record, seal_with, unwrap, wrap,
+    DataKey, Label, RecordId, WRAP_INFO, open_record, seal_with, subject_salt, subject_tag, unwrap,
+    wrap,
 };
 use serde_json::{Value, json};
 
@@ -56,6 +57,15 @@ fn the_published_vectors_hold() {
         &open_record(&label, &sealed, &key, &sealed.commitment).unwrap()[..],
         body
     );
+    let salt = bytes::<32>(&record["salt"]);
+    assert_eq!(
+        subject_salt(&salt).to_hex(),
+        record["subject_salt"].as_str().unwrap()
+    );
+    assert_eq!(
+        subject_tag(&label, &salt).to_hex(),
+        record["subject_tag"].as_str().unwrap()
+    );
 
     let wrap = &vectors["wrap"];
     let secret = DecryptionKey::from_hex(wrap["recipient_secret"].as_str().unwrap()).unwrap();
@@ -92,7 +102,7 @@ fn write_the_vectors() {
     aad.extend_from_slice(&label.version.to_be_bytes());
     let wrapped = wrap(&label, &key, &recipient.public()).unwrap();
     let vectors = json!({
-        "about": "Test vectors of docs/PERSONAL-DATA.md. record: AES-256-GCM under data_key with nonce, plaintext = salt || body, ciphertext = GCM output with its 16-byte tag appended, aad = 'civitas/vault/record/v1' || id || version (u32 BE) || subject || len(schema) (u8) || schema; commitment = SHA-256(0x1b || 'civitas/vault/commitment/v1' || salt || id || version (u32 BE) || subject || len(schema) (u8) || schema || body). Schema and body as UTF-8 bytes. wrap: HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; sealed = encapsulated key (32 bytes) || ciphertext with tag; here the data key above wrapped with aad = id || version (u32 BE).",
+        "about": "Test vectors of docs/PERSONAL-DATA.md. record: AES-256-GCM under data_key with nonce, plaintext = salt || body, ciphertext = GCM output with its 16-byte tag appended, aad = 'civitas/vault/record/v1' || id || version (u32 BE) || subject || len(schema) (u8) || schema; commitment = SHA-256(0x1b || 'civitas/vault/commitment/v1' || salt || id || version (u32 BE) || subject || len(schema) (u8) || schema || body). Schema and body as UTF-8 bytes. subject_salt = SHA-256(0x1d || 'civitas/vault/subject-salt/v1' || salt); subject_tag (the ledger's) = SHA-256(0x1a || 'civitas/sharing/subject/v1' || id || subject_salt || subject). wrap: HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; sealed = encapsulated key (32 bytes) || ciphertext with tag; here the data key above wrapped with aad = id || version (u32 BE).",
         "record": {
             "data_key": hex::encode(key.as_bytes()),
             "salt": hex::encode(salt),
@@ -104,6 +114,8 @@ fn write_the_vectors() {
             "body": body,
             "ciphertext": hex::encode(&sealed.ciphertext),
             "commitment": sealed.commitment.to_hex(),
+            "subject_salt": subject_salt(&salt).to_hex(),
+            "subject_tag": subject_tag(&label, &salt).to_hex(),
         },
         "wrap": {
             "recipient_secret": recipient.to_hex().as_str(),

@@ -200,6 +200,10 @@ pub struct DescribedPolicy {
     pub effect: String,
     /// Its `@description` annotation, if any.
     pub description: Option<String>,
+    /// Its `@basis` annotation, if it is a legal basis (the law or consent it stands for),
+    /// which instructions that share personal data cite by the policy's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
 }
 
 fn describe(policies: Vec<PolicyEntry>) -> Vec<DescribedPolicy> {
@@ -212,6 +216,7 @@ fn describe(policies: Vec<PolicyEntry>) -> Vec<DescribedPolicy> {
                 text: entry.text,
                 effect: summary.effect.to_string(),
                 description: summary.description,
+                basis: summary.basis,
             }
         })
         .collect()

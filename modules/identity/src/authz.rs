@@ -148,6 +148,7 @@ pub async fn question<'a, S: StateView>(
         }
     };
     Ok(Ok(Question {
+        basis: None,
         principal,
         cosigners,
         action: op.name(),
@@ -195,6 +196,7 @@ pub async fn authorize_read<S: StateView>(
     let cosigners = cosigners(reader.signing_keys, &account, state).await?;
     let compiled = load_active(state).await?;
     let question = Question {
+        basis: None,
         principal: &account,
         cosigners: &cosigners,
         action,

@@ -440,6 +440,7 @@ async fn starter_may_recover<S: StateView>(
     }
     let policies = civitas_kit::authz::load_active(state).await?;
     let question = civitas_kit::authz::Question {
+        basis: None,
         principal: &starter,
         cosigners: &[],
         action: "identity.recover_key",

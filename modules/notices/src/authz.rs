@@ -39,6 +39,7 @@ pub async fn question<'a, S: StateView>(
         }
     };
     Ok(Ok(Question {
+        basis: None,
         principal,
         cosigners,
         action: op.name(),

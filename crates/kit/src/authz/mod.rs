@@ -300,6 +300,10 @@ pub enum Param {
     Long(i64),
     /// A set of strings.
     Strings(Vec<String>),
+    /// A string.
+    String(String),
+    /// A boolean.
+    Bool(bool),
 }
 
 /// One authorization question.
@@ -314,6 +318,12 @@ pub struct Question<'a> {
     pub resource: Resource,
     /// Instruction parameters the context carries besides the common ones.
     pub params: Vec<(&'static str, Param)>,
+    /// The legal basis the instruction cites, if it cites one: the `@id` of a `permit` policy
+    /// annotated `@basis("...")` (the law or consent it stands for). The action is then
+    /// allowed only if that policy is one of those that permitted it (`basis_not_applicable`)
+    /// and carries the annotation (`not_a_legal_basis`): a request cannot name a basis that
+    /// does not cover it, and the basis it names is a policy governance adopted.
+    pub basis: Option<String>,
 }
 
 struct TypeNames {
@@ -460,8 +470,31 @@ fn signer_tags(principal: &Account, cosigners: &[Account]) -> BTreeMap<String, u
 ///
 /// `Err` carries a failure with code `not_authorized` and a message naming the forbidding
 /// policies, or saying no policy permitted the action and which policies could have.
+///
+/// A question that cites a legal basis ([`Question::basis`]) is allowed only if the cited
+/// policy is among those that permitted it (`basis_not_applicable`, naming the policies that
+/// did) and carries a `@basis` annotation (`not_a_legal_basis`).
 pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> Result<(), Failure> {
-    permits(compiled, env, question).map(|_| ())
+    let permitting = permits(compiled, env, question)?;
+    let Some(basis) = question.basis.as_deref() else {
+        return Ok(());
+    };
+    if !permitting.iter().any(|id| id == basis) {
+        return Err(failure!(
+            "basis_not_applicable",
+            action = question.action,
+            basis = basis,
+            permitted_by = permitting.join(",")
+        ));
+    }
+    if compiled.annotation(basis, "basis").is_none() {
+        return Err(failure!(
+            "not_a_legal_basis",
+            action = question.action,
+            basis = basis
+        ));
+    }
+    Ok(())
 }
 
 /// Decides `question` as [`decide`] does, and on `Allow` says which policies permitted it: the
@@ -546,6 +579,8 @@ pub fn permits(
         let value = match param {
             Param::Long(n) => RestrictedExpression::new_long(*n),
             Param::Strings(values) => strings(values),
+            Param::String(value) => RestrictedExpression::new_string(value.clone()),
+            Param::Bool(value) => RestrictedExpression::new_bool(*value),
         };
         context.push((name.to_string(), value));
     }

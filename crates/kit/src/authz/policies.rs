@@ -376,9 +376,11 @@ pub struct PolicySummary {
     pub effect: &'static str,
     /// Its `@description` annotation, if any.
     pub description: Option<String>,
+    /// Its `@basis` annotation, if it is a legal basis: the law or consent it stands for.
+    pub basis: Option<String>,
 }
 
-/// Reads a stored policy's effect and description.
+/// Reads a stored policy's effect, description and legal basis.
 pub fn summarize(text: &str) -> PolicySummary {
     let parsed = match check_brackets(text) {
         Ok(()) => Policy::from_str(text).ok(),
@@ -391,10 +393,12 @@ pub fn summarize(text: &str) -> PolicySummary {
                 Effect::Forbid => "forbid",
             },
             description: policy.annotation("description").map(str::to_string),
+            basis: policy.annotation("basis").map(str::to_string),
         },
         None => PolicySummary {
             effect: "unknown",
             description: None,
+            basis: None,
         },
     }
 }

@@ -1,0 +1,307 @@
+//! The sharing handlers. The policies have allowed the instruction, and its legal basis (if it
+//! cites one) is one of the policies that did; these check what no policy can change: a
+//! record id is used once, versions follow each other, only the subject consents, a consent
+//! covers only what it names and only until its block time, an agency reads only a record it
+//! holds or was given, and nothing is done with an erased record.
+
+use crate::authz::{consent_covers, usable_grant};
+use crate::state::{
+    Consent, Erasure, Grant, Record, Revocation, SharingConfig, Vault, config_key, consent_key,
+    grant_key, load_record, record_key, vault_key,
+};
+use civitas_core::event::Event;
+use civitas_core::hash::Hash32;
+use civitas_core::identity::{Account, AccountKind};
+use civitas_core::sharing::{
+    CONSENT_DAYS_MAX, COPIES_MAX, SharingEvent, SharingInstruction, subject_tag,
+};
+use civitas_identity::state::{load_account, load_encryption_key};
+use civitas_kit::{Outcome, Overlay, StateView, TxContext, fail};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+fn event(event: SharingEvent) -> Outcome<Vec<Event>> {
+    Ok(Ok(vec![Event::Sharing(event)]))
+}
+
+/// The registered, not erased, record `id`.
+async fn live<S: StateView>(state: &mut Overlay<'_, S>, id: &Hash32) -> Outcome<Record> {
+    let Some(record) = load_record(state, id).await? else {
+        fail!("unknown_record", record = id);
+    };
+    if let Some(erasure) = &record.erasure {
+        fail!("record_erased", record = id, height = erasure.height);
+    }
+    Ok(Ok(record))
+}
+
+/// Applies a sharing instruction (already authorized).
+pub async fn apply<S: StateView>(
+    ctx: &TxContext<'_>,
+    signer: &Account,
+    op: &SharingInstruction,
+    state: &mut Overlay<'_, S>,
+) -> Outcome<Vec<Event>> {
+    match op {
+        SharingInstruction::Register {
+            record,
+            schema,
+            commitment,
+            subject,
+            basis,
+        } => {
+            if let Some(existing) = load_record(state, record).await? {
+                fail!("record_exists", record = existing.record);
+            }
+            let entry = Record {
+                record: *record,
+                schema: schema.clone(),
+                holder: signer.agency.clone(),
+                version: 1,
+                commitment: *commitment,
+                subject: *subject,
+                basis: basis.clone(),
+                registered_by: signer.id,
+                height: ctx.env.height,
+                time: ctx.env.timestamp,
+                copies: Vec::new(),
+                erasure: None,
+            };
+            state.put_typed(&record_key(record), &entry);
+            event(SharingEvent::RecordRegistered {
+                record: *record,
+                schema: entry.schema,
+                holder: entry.holder,
+                commitment: *commitment,
+                basis: basis.clone(),
+                by: signer.id,
+            })
+        }
+        SharingInstruction::Rectify {
+            record,
+            version,
+            commitment,
+            basis,
+        } => {
+            let mut entry = civitas_kit::tri!(live(state, record).await?);
+            let expected = entry.version.saturating_add(1);
+            if *version != expected {
+                fail!(
+                    "wrong_version",
+                    record = record,
+                    current = entry.version,
+                    expected = expected,
+                    version = version
+                );
+            }
+            entry.version = *version;
+            entry.commitment = *commitment;
+            state.put_typed(&record_key(record), &entry);
+            event(SharingEvent::RecordRectified {
+                record: *record,
+                holder: entry.holder,
+                version: *version,
+                commitment: *commitment,
+                basis: basis.clone(),
+                by: signer.id,
+            })
+        }
+        SharingInstruction::Erase { record, basis } => {
+            let mut entry = civitas_kit::tri!(live(state, record).await?);
+            entry.erasure = Some(Erasure {
+                by: signer.id,
+                basis: basis.clone(),
+                height: ctx.env.height,
+                time: ctx.env.timestamp,
+            });
+            state.put_typed(&record_key(record), &entry);
+            event(SharingEvent::RecordErased {
+                record: *record,
+                holder: entry.holder,
+                copies: entry.copies,
+                basis: basis.clone(),
+                by: signer.id,
+            })
+        }
+        SharingInstruction::Consent {
+            record,
+            salt,
+            recipient,
+            purpose,
+            expires,
+        } => {
+            let entry = civitas_kit::tri!(live(state, record).await?);
+            if subject_tag(record, salt, &signer.id) != entry.subject {
+                fail!("not_the_subject", record = record);
+            }
+            let now = ctx.env.timestamp.0;
+            if expires.0 <= now {
+                fail!(
+                    "expires_in_the_past",
+                    expires = expires,
+                    now = ctx.env.timestamp
+                );
+            }
+            let latest = now.saturating_add(CONSENT_DAYS_MAX * DAY_MS);
+            if expires.0 > latest {
+                fail!(
+                    "consent_too_long",
+                    days_max = CONSENT_DAYS_MAX,
+                    latest = latest,
+                    expires = expires
+                );
+            }
+            civitas_kit::tri!(civitas_identity::handler::agency_in_force(state, recipient).await?);
+            let mut config: SharingConfig =
+                state.get_typed(&config_key()).await?.unwrap_or_default();
+            let id = config.next_consent;
+            config.next_consent += 1;
+            state.put_typed(&config_key(), &config);
+            let consent = Consent {
+                id,
+                record: *record,
+                subject: signer.id,
+                recipient: recipient.clone(),
+                purpose: purpose.clone(),
+                expires: *expires,
+                height: ctx.env.height,
+                time: ctx.env.timestamp,
+                revocation: None,
+            };
+            state.put_typed(&consent_key(id), &consent);
+            event(SharingEvent::ConsentGiven {
+                consent: id,
+                record: *record,
+                subject: signer.id,
+                recipient: consent.recipient,
+                purpose: consent.purpose,
+                expires: *expires,
+            })
+        }
+        SharingInstruction::RevokeConsent { consent } => {
+            let Some(mut entry) = state.get_typed::<Consent>(&consent_key(*consent)).await? else {
+                fail!("unknown_consent", consent = consent);
+            };
+            if entry.subject != signer.id {
+                fail!("consent_not_yours", consent = consent);
+            }
+            if let Some(revocation) = &entry.revocation {
+                fail!(
+                    "consent_revoked",
+                    consent = consent,
+                    height = revocation.height
+                );
+            }
+            entry.revocation = Some(Revocation {
+                height: ctx.env.height,
+                time: ctx.env.timestamp,
+            });
+            state.put_typed(&consent_key(*consent), &entry);
+            event(SharingEvent::ConsentRevoked {
+                consent: *consent,
+                record: entry.record,
+                recipient: entry.recipient,
+                subject: signer.id,
+            })
+        }
+        SharingInstruction::Request {
+            record,
+            purpose,
+            basis,
+            consent,
+        } => {
+            let mut entry = civitas_kit::tri!(live(state, record).await?);
+            if entry.holder == signer.agency {
+                fail!("own_record", record = record, agency = entry.holder);
+            }
+            if let Some(id) = consent {
+                civitas_kit::tri!(
+                    consent_covers(ctx, state, *id, record, &signer.agency, purpose).await?
+                );
+            }
+            if !entry.copies.contains(&signer.agency) {
+                if entry.copies.len() >= COPIES_MAX {
+                    fail!("too_many_copies", record = record, copies_max = COPIES_MAX);
+                }
+                entry.copies.push(signer.agency.clone());
+                state.put_typed(&record_key(record), &entry);
+            }
+            let grant = Grant {
+                record: *record,
+                agency: signer.agency.clone(),
+                version: entry.version,
+                official: signer.id,
+                purpose: purpose.clone(),
+                basis: basis.clone(),
+                consent: *consent,
+                height: ctx.env.height,
+                time: ctx.env.timestamp,
+                tx: ctx.tx_hash,
+            };
+            state.put_typed(&grant_key(record, &signer.agency), &grant);
+            event(SharingEvent::RecordShared {
+                record: *record,
+                holder: entry.holder,
+                recipient: signer.agency.clone(),
+                version: entry.version,
+                official: signer.id,
+                purpose: purpose.clone(),
+                basis: basis.clone(),
+                consent: *consent,
+            })
+        }
+        SharingInstruction::Access {
+            record,
+            purpose,
+            basis,
+        } => {
+            let entry = civitas_kit::tri!(live(state, record).await?);
+            // A vault has only what it holds or was given: a read of anything else would be a
+            // log entry for a read that cannot happen. A copy's reader reads the version it
+            // was given.
+            let version = if entry.holder == signer.agency {
+                entry.version
+            } else {
+                match civitas_kit::tri!(usable_grant(ctx, state, record, &signer.agency).await?) {
+                    Some(grant) => grant.version,
+                    None => fail!("no_copy", agency = signer.agency, record = record),
+                }
+            };
+            event(SharingEvent::RecordAccessed {
+                record: *record,
+                agency: signer.agency.clone(),
+                version,
+                official: signer.id,
+                purpose: purpose.clone(),
+                basis: basis.clone(),
+            })
+        }
+        SharingInstruction::SetVault { account, url } => {
+            let official = load_account(state, account).await?;
+            let Some(official) = official.filter(|a| {
+                a.active && a.kind == AccountKind::Official && a.agency == signer.agency
+            }) else {
+                fail!(
+                    "vault_account_elsewhere",
+                    account = account,
+                    agency = signer.agency
+                );
+            };
+            if load_encryption_key(state, &official.id).await?.is_none() {
+                fail!("no_encryption_key", account = account);
+            }
+            let vault = Vault {
+                agency: signer.agency.clone(),
+                account: *account,
+                url: url.clone(),
+                height: ctx.env.height,
+            };
+            state.put_typed(&vault_key(&signer.agency), &vault);
+            event(SharingEvent::VaultSet {
+                agency: vault.agency,
+                account: *account,
+                url: vault.url,
+            })
+        }
+    }
+}

@@ -1,0 +1,663 @@
+//! The sharing module executed block by block in memory through the whole ledger
+//! (authentication, the protocol version, the policies and the legal basis each instruction
+//! cites, the handler), as validators execute it; then each record's log as the read model
+//! keeps it.
+
+use civitas_core::crypto::PrivateKey;
+use civitas_core::event::Event;
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::{IdentityInstruction, Instruction};
+use civitas_core::receipt::Receipt;
+use civitas_core::seal::DecryptionKey;
+use civitas_core::sharing::{SharingEvent, SharingInstruction, subject_tag};
+use civitas_core::time::TimestampMs;
+use civitas_exec::{BlockError, Mode};
+use civitas_modules::testing::{Chain, failed_code as code, official, tx};
+use civitas_sharing::state::{Consent, Grant, Record, consent_key, grant_key, record_key};
+use std::collections::BTreeMap;
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// People of the test chain, with their keys and nonces.
+struct World {
+    chain: Chain,
+    keys: BTreeMap<&'static str, PrivateKey>,
+    nonces: BTreeMap<&'static str, u64>,
+}
+
+impl World {
+    /// A chain at protocol 3: `land` keeps records (records officer, caseworker, registrar),
+    /// `health` asks for them (caseworker), and two citizens.
+    fn new() -> Self {
+        let mut world = Self {
+            chain: Chain::at(3),
+            keys: BTreeMap::new(),
+            nonces: BTreeMap::new(),
+        };
+        for (name, seed) in [
+            ("land-admin", 102),
+            ("health-admin", 103),
+            ("records", 700),
+            ("land-caseworker", 701),
+            ("registrar", 702),
+            ("health-caseworker", 710),
+            ("ana", 800),
+            ("ben", 801),
+        ] {
+            world.keys.insert(name, PrivateKey::from_test_seed(seed));
+        }
+        for (admin, name, agency, role) in [
+            ("land-admin", "records", "land", "records"),
+            ("land-admin", "land-caseworker", "land", "caseworker"),
+            ("land-admin", "registrar", "land", "registrar"),
+            ("health-admin", "health-caseworker", "health", "caseworker"),
+        ] {
+            let op = official(&world.keys[name], agency, &[role]);
+            world.ok(admin, op);
+        }
+        for citizen in ["ana", "ben"] {
+            let key = world.keys[citizen].public_key();
+            world.ok(
+                "registrar",
+                Instruction::Identity(IdentityInstruction::RegisterCitizen { key }),
+            );
+        }
+        world
+    }
+
+    fn id(&self, name: &str) -> civitas_core::crypto::AccountId {
+        self.keys[name].public_key().account_id()
+    }
+
+    fn send(&mut self, who: &'static str, op: Instruction) -> Receipt {
+        let nonce = self.nonces.entry(who).or_insert(0);
+        let signed = tx(&self.keys[who], None, *nonce, op);
+        *nonce += 1;
+        self.chain.one(signed)
+    }
+
+    fn ok(&mut self, who: &'static str, op: Instruction) -> Receipt {
+        let receipt = self.send(who, op);
+        assert_eq!(code(&receipt), None, "{receipt:?}");
+        receipt
+    }
+
+    fn fails(&mut self, who: &'static str, op: Instruction, expected: &str) -> Receipt {
+        let receipt = self.send(who, op);
+        assert_eq!(code(&receipt), Some(expected), "{receipt:?}");
+        receipt
+    }
+
+    fn record(&self, id: &Hash32) -> Record {
+        self.chain.read(&record_key(id)).expect("registered")
+    }
+
+    /// Registers a record of `schema` about `subject` with the subject salt `salt`.
+    fn register(&mut self, id: &Hash32, schema: &str, subject: &str, salt: &Hash32) {
+        let subject = subject_tag(id, salt, &self.id(subject));
+        self.ok(
+            "records",
+            register(id, schema, subject, "records-held-for-a-public-task"),
+        );
+    }
+}
+
+fn sharing(op: SharingInstruction) -> Instruction {
+    Instruction::Sharing(op)
+}
+
+fn register(id: &Hash32, schema: &str, subject: Hash32, basis: &str) -> Instruction {
+    sharing(SharingInstruction::Register {
+        record: *id,
+        schema: schema.into(),
+        commitment: Hash32::sha256(id.as_ref()),
+        subject,
+        basis: basis.into(),
+    })
+}
+
+fn access(id: &Hash32, purpose: &str, basis: &str) -> Instruction {
+    sharing(SharingInstruction::Access {
+        record: *id,
+        purpose: purpose.into(),
+        basis: basis.into(),
+    })
+}
+
+fn request(id: &Hash32, purpose: &str, basis: &str, consent: Option<u64>) -> Instruction {
+    sharing(SharingInstruction::Request {
+        record: *id,
+        purpose: purpose.into(),
+        basis: basis.into(),
+        consent,
+    })
+}
+
+fn consent(id: &Hash32, salt: &Hash32, recipient: &str, expires: u64) -> Instruction {
+    sharing(SharingInstruction::Consent {
+        record: *id,
+        salt: *salt,
+        recipient: recipient.into(),
+        purpose: "permit-application".into(),
+        expires: TimestampMs(expires),
+    })
+}
+
+fn message(receipt: &Receipt) -> String {
+    receipt.outcome.message().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
+    let mut w = World::new();
+    let birth = Hash32::sha256(b"birth certificate record id");
+    let salt = Hash32::sha256(b"subject salt");
+    w.register(&birth, "civil.birth-certificate", "ana", &salt);
+    let record = w.record(&birth);
+    assert_eq!(record.holder, "land");
+    assert_eq!(record.version, 1);
+    assert_eq!(record.registered_by, w.id("records"));
+    // The ledger knows the record, never whom it is about.
+    assert_ne!(record.subject, Hash32(w.id("ana").0));
+    // An id is used once.
+    w.fails(
+        "records",
+        register(
+            &birth,
+            "civil.birth-certificate",
+            salt,
+            "records-held-for-a-public-task",
+        ),
+        "record_exists",
+    );
+    // A basis that did not allow the instruction is refused, naming the ones that did.
+    let other = Hash32::sha256(b"another record");
+    let receipt = w.fails(
+        "records",
+        register(
+            &other,
+            "civil.birth-certificate",
+            salt,
+            "holder-case-handling",
+        ),
+        "basis_not_applicable",
+    );
+    assert!(
+        message(&receipt).contains("records-held-for-a-public-task"),
+        "{}",
+        message(&receipt)
+    );
+    // A caseworker of another agency cannot register for the holder: the holder is always the
+    // signer's agency, and caseworkers do not register.
+    w.fails(
+        "health-caseworker",
+        register(
+            &other,
+            "civil.birth-certificate",
+            salt,
+            "records-held-for-a-public-task",
+        ),
+        "not_authorized",
+    );
+
+    // The holder's caseworker reads it: the entry names the official, purpose and basis.
+    let receipt = w.ok(
+        "land-caseworker",
+        access(&birth, "case-handling", "holder-case-handling"),
+    );
+    assert_eq!(
+        receipt.events,
+        vec![Event::Sharing(SharingEvent::RecordAccessed {
+            record: birth,
+            agency: "land".into(),
+            version: 1,
+            official: w.id("land-caseworker"),
+            purpose: "case-handling".into(),
+            basis: "holder-case-handling".into(),
+        })]
+    );
+    // Another agency has no copy: no policy lets it read.
+    w.fails(
+        "health-caseworker",
+        access(&birth, "permit-application", "recipient-uses-shared-copy"),
+        "not_authorized",
+    );
+    // It obtains one by law (the once-only principle for civil-status records, for a permit
+    // application), not for another purpose.
+    w.fails(
+        "health-caseworker",
+        request(&birth, "marketing", "once-only-civil-status", None),
+        "not_authorized",
+    );
+    let receipt = w.ok(
+        "health-caseworker",
+        request(&birth, "permit-application", "once-only-civil-status", None),
+    );
+    assert_eq!(
+        receipt.events,
+        vec![Event::Sharing(SharingEvent::RecordShared {
+            record: birth,
+            holder: "land".into(),
+            recipient: "health".into(),
+            version: 1,
+            official: w.id("health-caseworker"),
+            purpose: "permit-application".into(),
+            basis: "once-only-civil-status".into(),
+            consent: None,
+        })]
+    );
+    let grant: Grant = w.chain.read(&grant_key(&birth, "health")).unwrap();
+    assert_eq!(grant.tx, receipt.tx);
+    assert_eq!(w.record(&birth).copies, vec!["health".to_string()]);
+    // The holder does not request its own record.
+    w.fails(
+        "land-caseworker",
+        request(&birth, "permit-application", "once-only-civil-status", None),
+        "own_record",
+    );
+    // Now health reads its copy, on the basis it was shared under; not on the holder's.
+    w.fails(
+        "health-caseworker",
+        access(&birth, "permit-application", "holder-case-handling"),
+        "basis_not_applicable",
+    );
+    w.ok(
+        "health-caseworker",
+        access(&birth, "permit-application", "recipient-uses-shared-copy"),
+    );
+
+    // Rectification: versions follow each other.
+    let rectify = |version| {
+        sharing(SharingInstruction::Rectify {
+            record: birth,
+            version,
+            commitment: Hash32::sha256(b"version 2"),
+            basis: "records-held-for-a-public-task".into(),
+        })
+    };
+    w.fails("records", rectify(3), "wrong_version");
+    w.fails("health-caseworker", rectify(2), "not_authorized");
+    w.ok("records", rectify(2));
+    assert_eq!(w.record(&birth).version, 2);
+    assert_eq!(w.record(&birth).commitment, Hash32::sha256(b"version 2"));
+
+    // Erasure: recorded with who and why, naming the copies to erase; then nothing more.
+    let erase = sharing(SharingInstruction::Erase {
+        record: birth,
+        basis: "erasure-on-request".into(),
+    });
+    w.fails("health-caseworker", erase.clone(), "not_authorized");
+    let receipt = w.ok("records", erase.clone());
+    assert_eq!(
+        receipt.events,
+        vec![Event::Sharing(SharingEvent::RecordErased {
+            record: birth,
+            holder: "land".into(),
+            copies: vec!["health".into()],
+            basis: "erasure-on-request".into(),
+            by: w.id("records"),
+        })]
+    );
+    let erasure = w.record(&birth).erasure.expect("erased");
+    assert_eq!(erasure.by, w.id("records"));
+    w.fails("records", erase, "record_erased");
+    w.fails(
+        "health-caseworker",
+        access(&birth, "permit-application", "recipient-uses-shared-copy"),
+        "record_erased",
+    );
+    w.fails(
+        "land-caseworker",
+        access(&birth, "case-handling", "holder-case-handling"),
+        "record_erased",
+    );
+    w.fails(
+        "records",
+        register(
+            &birth,
+            "civil.birth-certificate",
+            salt,
+            "records-held-for-a-public-task",
+        ),
+        "record_exists",
+    );
+
+    // The read model keeps the record's log, oldest first, failures left out.
+    let log = read_log(&w.chain, &birth);
+    assert_eq!(
+        log,
+        vec![
+            "registered land records basis=records-held-for-a-public-task v1",
+            "accessed land land-caseworker purpose=case-handling basis=holder-case-handling v1",
+            "shared health health-caseworker purpose=permit-application \
+             basis=once-only-civil-status v1",
+            "accessed health health-caseworker purpose=permit-application \
+             basis=recipient-uses-shared-copy v1",
+            "rectified land records basis=records-held-for-a-public-task v2",
+            "erased land records basis=erasure-on-request",
+        ]
+        .into_iter()
+        .map(|line| names(&w, line))
+        .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_expires() {
+    let mut w = World::new();
+    let income = Hash32::sha256(b"income statement record id");
+    let salt = Hash32::sha256(b"ana's salt for it");
+    w.register(&income, "tax.income-statement", "ana", &salt);
+    // Without consent no basis covers it: a tax record is not a civil-status one.
+    w.fails(
+        "health-caseworker",
+        request(&income, "permit-application", "data-subject-consent", None),
+        "not_authorized",
+    );
+    w.fails(
+        "health-caseworker",
+        request(
+            &income,
+            "permit-application",
+            "once-only-civil-status",
+            None,
+        ),
+        "not_authorized",
+    );
+
+    let now = w.chain.time();
+    // Only the subject: a wrong salt, or another citizen with the right one, is refused.
+    let wrong = Hash32::sha256(b"a guess");
+    w.fails(
+        "ana",
+        consent(&income, &wrong, "health", now + DAY_MS),
+        "not_the_subject",
+    );
+    w.fails(
+        "ben",
+        consent(&income, &salt, "health", now + DAY_MS),
+        "not_the_subject",
+    );
+    // Officials do not consent for people.
+    w.fails(
+        "registrar",
+        consent(&income, &salt, "health", now + DAY_MS),
+        "not_authorized",
+    );
+    // Time-limited, relative to the block; to an agency that exists.
+    let now = w.chain.time();
+    w.fails(
+        "ana",
+        consent(&income, &salt, "health", now),
+        "expires_in_the_past",
+    );
+    let now = w.chain.time();
+    let receipt = w.fails(
+        "ana",
+        consent(&income, &salt, "health", now + 367 * DAY_MS),
+        "consent_too_long",
+    );
+    assert!(
+        message(&receipt).contains("366 days"),
+        "{}",
+        message(&receipt)
+    );
+    let now = w.chain.time();
+    w.fails(
+        "ana",
+        consent(&income, &salt, "nowhere", now + DAY_MS),
+        "unknown_agency",
+    );
+    let now = w.chain.time();
+    let receipt = w.ok("ana", consent(&income, &salt, "health", now + 30 * DAY_MS));
+    assert!(matches!(
+        &receipt.events[..],
+        [Event::Sharing(SharingEvent::ConsentGiven {
+            consent: 1,
+            ..
+        })]
+    ));
+    let given: Consent = w.chain.read(&consent_key(1)).unwrap();
+    assert_eq!(given.subject, w.id("ana"));
+    assert_eq!(given.recipient, "health");
+
+    // It covers this record, this agency, this purpose.
+    let receipt = w.fails(
+        "health-caseworker",
+        request(&income, "research", "data-subject-consent", Some(1)),
+        "consent_mismatch",
+    );
+    assert!(
+        message(&receipt).contains("purpose"),
+        "{}",
+        message(&receipt)
+    );
+    w.fails(
+        "land-caseworker",
+        request(
+            &income,
+            "permit-application",
+            "data-subject-consent",
+            Some(1),
+        ),
+        "consent_mismatch",
+    );
+    w.fails(
+        "health-caseworker",
+        request(
+            &income,
+            "permit-application",
+            "data-subject-consent",
+            Some(9),
+        ),
+        "unknown_consent",
+    );
+    let receipt = w.ok(
+        "health-caseworker",
+        request(
+            &income,
+            "permit-application",
+            "data-subject-consent",
+            Some(1),
+        ),
+    );
+    assert!(matches!(
+        &receipt.events[..],
+        [Event::Sharing(SharingEvent::RecordShared {
+            consent: Some(1),
+            ..
+        })]
+    ));
+    let read = access(&income, "permit-application", "recipient-uses-shared-copy");
+    w.ok("health-caseworker", read.clone());
+
+    // Withdrawn by its subject only, once; then it covers nothing.
+    let revoke = sharing(SharingInstruction::RevokeConsent { consent: 1 });
+    w.fails("ben", revoke.clone(), "consent_not_yours");
+    w.ok("ana", revoke.clone());
+    w.fails("ana", revoke, "consent_revoked");
+    w.fails(
+        "health-caseworker",
+        request(
+            &income,
+            "permit-application",
+            "data-subject-consent",
+            Some(1),
+        ),
+        "consent_revoked",
+    );
+    // And the copy obtained on it is no longer used: reading it is refused.
+    w.fails("health-caseworker", read, "consent_revoked");
+
+    // A consent expires at a block time: the first block at or after it no longer uses it.
+    let now = w.chain.time();
+    w.ok("ana", consent(&income, &salt, "health", now + 60_000));
+    w.chain.skip_ms = 60_000;
+    let receipt = w.fails(
+        "health-caseworker",
+        request(
+            &income,
+            "permit-application",
+            "data-subject-consent",
+            Some(2),
+        ),
+        "consent_expired",
+    );
+    assert!(
+        message(&receipt).contains("expired"),
+        "{}",
+        message(&receipt)
+    );
+}
+
+#[test]
+fn an_agency_names_a_vault_whose_account_has_an_encryption_key() {
+    let mut w = World::new();
+    let vault = |account| {
+        sharing(SharingInstruction::SetVault {
+            account,
+            url: "https://vault.land.example".into(),
+        })
+    };
+    let records = w.id("records");
+    w.fails("land-admin", vault(records), "no_encryption_key");
+    w.fails(
+        "land-admin",
+        vault(w.id("health-caseworker")),
+        "vault_account_elsewhere",
+    );
+    w.fails("land-admin", vault(w.id("ana")), "vault_account_elsewhere");
+    w.fails("records", vault(records), "not_authorized");
+    w.ok(
+        "records",
+        Instruction::Identity(IdentityInstruction::SetEncryptionKey {
+            key: DecryptionKey::from_test_seed(7).public(),
+        }),
+    );
+    let receipt = w.ok("land-admin", vault(records));
+    assert_eq!(
+        receipt.events,
+        vec![Event::Sharing(SharingEvent::VaultSet {
+            agency: "land".into(),
+            account: records,
+            url: "https://vault.land.example".into(),
+        })]
+    );
+    let stored: civitas_sharing::state::Vault = w
+        .chain
+        .read(&civitas_sharing::state::vault_key("land"))
+        .unwrap();
+    assert_eq!(stored.account, records);
+}
+
+/// Before protocol 3 a proposer leaves sharing instructions out, and honest validators refuse
+/// a block a Byzantine proposer filled with one.
+#[test]
+fn before_protocol_3_sharing_is_refused() {
+    let chain = Chain::at(2);
+    let admin = PrivateKey::from_test_seed(102);
+    let id = Hash32::sha256(b"early");
+    let signed = tx(
+        &admin,
+        None,
+        0,
+        register(
+            &id,
+            "civil.birth-certificate",
+            id,
+            "records-held-for-a-public-task",
+        ),
+    );
+    let built = chain.build(vec![signed.clone()]);
+    assert!(built.included.is_empty());
+    assert_eq!(built.rejected[0].1.code, "not_active");
+    match chain.clone().block(vec![signed], Mode::Verify) {
+        Err(BlockError::Invalid { rule, .. }) => assert_eq!(rule, "not_active"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `line` with each person's name replaced by their account id.
+fn names(w: &World, line: &str) -> String {
+    line.split(' ')
+        .map(|word| match w.keys.get(word) {
+            Some(key) => key.public_key().account_id().to_hex(),
+            None => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The record's log, as the read model lists it (projected from the chain's blocks into
+/// SQLite), one line per entry.
+fn read_log(chain: &Chain, record: &Hash32) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = std::env::temp_dir().join(format!("civitas-sharing-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("index.sqlite").display());
+        let index = civitas_index::Index::open(&url, civitas_modules::INDEX_TABLES)
+            .await
+            .unwrap();
+        index
+            .apply(&chain.genesis.hash(), &chain.blocks)
+            .await
+            .unwrap();
+        let mut snapshot = index.snapshot().await.unwrap();
+        let page = civitas_sharing::index::log(
+            &mut snapshot,
+            &record.to_hex(),
+            civitas_index::query::Order::Oldest,
+            None,
+            50,
+        )
+        .await
+        .unwrap();
+        drop(snapshot);
+        index.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        page.items
+            .iter()
+            .map(|e| {
+                let mut line = format!("{} {} {}", e.kind, e.agency, e.official);
+                if let Some(purpose) = &e.purpose {
+                    line.push_str(&format!(" purpose={purpose}"));
+                }
+                if let Some(basis) = &e.basis {
+                    line.push_str(&format!(" basis={basis}"));
+                }
+                if let Some(version) = e.version {
+                    line.push_str(&format!(" v{version}"));
+                }
+                assert_eq!(e.proof_bundle, format!("/v1/proofs/transactions/{}", e.tx));
+                line
+            })
+            .collect()
+    })
+}
+
+/// The bytes of a sharing instruction and event are those `docs/PROOFS.md` (B.5b, B.6, C.5)
+/// gives, so a verifier written from it reads them.
+#[test]
+fn the_bytes_are_as_the_proofs_document_says() {
+    let op = request(&Hash32([0xAA; 32]), "p", "b", Some(3));
+    let mut expected = vec![0x07, 0x05];
+    expected.extend([0xAA; 32]);
+    expected.extend([0x01, b'p', 0x01, b'b', 0x01, 0, 0, 0, 0, 0, 0, 0, 3]);
+    assert_eq!(civitas_core::codec::to_vec(&op), expected);
+    let event = Event::Sharing(SharingEvent::ConsentRevoked {
+        consent: 1,
+        record: Hash32([0xBB; 32]),
+        recipient: "h".into(),
+        subject: civitas_core::crypto::AccountId([0xCC; 32]),
+    });
+    let mut expected = vec![18, 4, 0, 0, 0, 0, 0, 0, 0, 1];
+    expected.extend([0xBB; 32]);
+    expected.extend([0x01, b'h']);
+    expected.extend([0xCC; 32]);
+    assert_eq!(civitas_core::codec::to_vec(&event), expected);
+}
