@@ -16,6 +16,7 @@ mod proof_cmd;
 mod query;
 mod samples;
 mod tx;
+mod vault_cmd;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -67,6 +68,10 @@ enum Command {
     /// Webhooks); their delivery logs and dead letters.
     #[command(subcommand)]
     Webhooks(notify_cmd::WebhookCommand),
+    /// An agency's vault of personal data: run it beside a node; seal, rectify and read
+    /// records through it; download, as a person, what the vaults hold about you.
+    #[command(subcommand)]
+    Vault(vault_cmd::Command),
     /// Each module's own commands (procurement's `ocds`).
     #[command(flatten)]
     Module(civitas_modules::cli::ModuleMains<tx::Common>),
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
         Command::Index(command) => index_cmd::run(command),
         Command::Inbox(args) => notify_cmd::inbox(args),
         Command::Webhooks(command) => notify_cmd::webhooks(command),
+        Command::Vault(command) => vault_cmd::run(command),
         Command::Module(command) => tx::run_main(command),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => return verify::run(args),

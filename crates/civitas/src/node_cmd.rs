@@ -655,7 +655,7 @@ async fn open_read_model(
 /// SIGINT or SIGTERM, caught from the moment this is called rather than from the first poll of
 /// the returned future: on a loaded host the API's threads may poll it well after the node
 /// serves, and a signal in between would kill the node instead of stopping it.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     async fn received(signal: std::io::Result<tokio::signal::unix::Signal>) {
         match signal {
             Ok(mut signal) => {

@@ -261,6 +261,40 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// POSTs the JSON `body` to `path` signed as a read by `key`'s account. The signature
+    /// covers the path and its query, not the body: `?sha256=<the body's SHA-256>` is added to
+    /// the query, and the server checks the body against it (as a vault does).
+    pub fn signed_post_json(
+        &self,
+        path: &str,
+        chain_id: &str,
+        key: &KeyFile,
+        body: &Value,
+    ) -> Result<Value, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let path = format!("{path}{separator}sha256={}", Hash32::sha256(&bytes));
+        let keys = private_keys(key, &[]).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let refs: Vec<&PrivateKey> = keys.iter().collect();
+        let read = civitas_core::read::SignedRead::sign(
+            chain_id,
+            &path,
+            key.account(),
+            TimestampMs(now_ms()),
+            &refs,
+        );
+        let mut request = self
+            .agent
+            .post(&self.url(&path))
+            .header("content-type", "application/json");
+        for (name, value) in read.headers() {
+            request = request.header(name, value);
+        }
+        let response = request.send(&bytes[..]).map_err(|e| self.unreachable(e))?;
+        let answer = self.read(response)?;
+        serde_json::from_slice(&answer).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// GET `path` as bytes.
     pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
         let response = self

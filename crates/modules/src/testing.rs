@@ -111,6 +111,19 @@ impl Chain {
         )
     }
 
+    /// A chain started at protocol version `version` as [`at`](Self::at) makes it, whose
+    /// genesis also holds `policies` (Cedar, each with an `@id`): for tests of policies a
+    /// network adopts, such as a law that is a legal basis.
+    pub fn at_with_policies(version: u16, policies: &str) -> Self {
+        let Some(protocol) = PROTOCOLS.get(version) else {
+            panic!("protocol version {version} is not in this release's table");
+        };
+        let mut authorization = crate::authz::authorization_for(version);
+        authorization.policies.push('\n');
+        authorization.policies.push_str(policies);
+        Self::with(Self::genesis(version, authorization), *protocol)
+    }
+
     /// A chain whose genesis names protocol `protocol` but whose blocks run version 1's
     /// features, with the newest default authorization: for tests of the version rules
     /// themselves.

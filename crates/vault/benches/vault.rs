@@ -54,8 +54,9 @@ fn vault(c: &mut Criterion) {
     let mut write = |store: &Store| {
         n += 1;
         runtime.block_on(async {
-            let row = store
+            let (row, _) = store
                 .create(
+                    RecordId::random().unwrap(),
                     &agency.public(),
                     AccountId([(n % 251) as u8; 32]),
                     Some(&citizen.public()),

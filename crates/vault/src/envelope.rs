@@ -229,13 +229,22 @@ pub fn commitment(salt: &[u8; 32], label: &Label<'_>, body: &[u8]) -> Hash32 {
 
 /// Seals `body` under a new data key and salt.
 pub fn seal_record(label: &Label<'_>, body: &[u8]) -> Result<(Sealed, DataKey), EnvelopeError> {
+    seal_fresh(label, body).map(|(sealed, key, _)| (sealed, key))
+}
+
+/// Seals `body` under a new data key and salt, and gives the subject tag that salt makes
+/// ([`subject_tag`]: the ledger's, for a first version).
+pub fn seal_fresh(
+    label: &Label<'_>,
+    body: &[u8],
+) -> Result<(Sealed, DataKey, Hash32), EnvelopeError> {
     let key = DataKey::random()?;
-    let salt = random_32().map_err(|_| EnvelopeError::Randomness)?;
+    let salt = Zeroizing::new(random_32().map_err(|_| EnvelopeError::Randomness)?);
     let nonce_source = random_32().map_err(|_| EnvelopeError::Randomness)?;
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&nonce_source[..12]);
     let sealed = seal_with(label, body, &key, &salt, nonce)?;
-    Ok((sealed, key))
+    Ok((sealed, key, subject_tag(label, &salt)))
 }
 
 /// Seals `body` with the given key, salt and nonce: deterministic, for test vectors. A key
@@ -280,6 +289,25 @@ pub fn open_record(
     key: &DataKey,
     commitment_on_ledger: &Hash32,
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    open_record_with_salt(label, sealed, key, commitment_on_ledger).map(|opened| opened.body)
+}
+
+/// A version opened: its body, and the subject salt its salt gives ([`subject_salt`]; the
+/// record's, for a first version).
+pub struct Opened {
+    /// The body.
+    pub body: Zeroizing<Vec<u8>>,
+    /// The subject salt.
+    pub subject_salt: Hash32,
+}
+
+/// [`open_record`], also giving the version's subject salt.
+pub fn open_record_with_salt(
+    label: &Label<'_>,
+    sealed: &Sealed,
+    key: &DataKey,
+    commitment_on_ledger: &Hash32,
+) -> Result<Opened, EnvelopeError> {
     label.check()?;
     let aad = label.aad();
     let plaintext = Zeroizing::new(
@@ -300,11 +328,15 @@ pub fn open_record(
     let mut salt_bytes = [0u8; 32];
     salt_bytes.copy_from_slice(salt);
     let found = commitment(&salt_bytes, label, body);
+    let subject_salt = subject_salt(&salt_bytes);
     salt_bytes.zeroize();
     if found != *commitment_on_ledger {
         return Err(EnvelopeError::Commitment);
     }
-    Ok(Zeroizing::new(body.to_vec()))
+    Ok(Opened {
+        body: Zeroizing::new(body.to_vec()),
+        subject_salt,
+    })
 }
 
 /// Wraps a data key for the holder of `to`.

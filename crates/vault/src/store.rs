@@ -13,7 +13,7 @@
 //! backups must not outlive the time erasure is promised in (`docs/PERSONAL-DATA.md`).
 
 use crate::envelope::{
-    self, DataKey, EnvelopeError, Label, RecordId, Sealed, open_record, seal_record, unwrap, wrap,
+    self, DataKey, EnvelopeError, Label, RecordId, Sealed, open_record, seal_fresh, unwrap, wrap,
 };
 use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
@@ -211,6 +211,17 @@ const RECORDS_TABLE: &str = "CREATE TABLE IF NOT EXISTS records (
 ) WITHOUT ROWID";
 const RECORDS_BY_SUBJECT: &str =
     "CREATE INDEX IF NOT EXISTS records_by_subject ON records (subject, id, version)";
+/// Ledger transactions the vault acted on once (a read's access entry, a share it served): a
+/// replayed request citing one is refused.
+const USES_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger_uses (
+    tx BLOB PRIMARY KEY,
+    used_ms INTEGER NOT NULL
+) WITHOUT ROWID";
+/// Where the vault's reading of the ledger's events stands.
+const FOLLOWER_TABLE: &str = "CREATE TABLE IF NOT EXISTS follower (
+    name TEXT PRIMARY KEY,
+    cursor TEXT NOT NULL
+) WITHOUT ROWID";
 const WRAPS_TABLE: &str = "CREATE TABLE IF NOT EXISTS keys.wraps (
     id BLOB NOT NULL,
     version INTEGER NOT NULL,
@@ -257,13 +268,79 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        for statement in [RECORDS_TABLE, RECORDS_BY_SUBJECT, WRAPS_TABLE] {
+        for statement in [
+            RECORDS_TABLE,
+            RECORDS_BY_SUBJECT,
+            WRAPS_TABLE,
+            USES_TABLE,
+            FOLLOWER_TABLE,
+        ] {
             sqlx::query(statement).execute(&pool).await?;
         }
         Ok(Self {
             pool,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// Claims ledger transaction `tx` for one use: false if it was used before.
+    pub async fn claim(&self, tx: &Hash32, now_ms: u64) -> Result<bool, VaultError> {
+        let done = sqlx::query(
+            "INSERT INTO ledger_uses (tx, used_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&tx.0[..])
+        .bind(i64::try_from(now_ms).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The versions still pending that were sealed before `before_ms` (the vault's clock):
+    /// their registration never became final, and they are discarded.
+    pub async fn stale_pending(&self, before_ms: u64) -> Result<Vec<(RecordId, u32)>, VaultError> {
+        let rows = sqlx::query(
+            "SELECT id, version FROM records WHERE status = 'pending' AND created_ms < ? LIMIT 1000",
+        )
+        .bind(i64::try_from(before_ms).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: Vec<u8> = row.try_get("id")?;
+                let version: i64 = row.try_get("version")?;
+                let id = id
+                    .try_into()
+                    .map_err(|_| VaultError::Corrupt("a record id is not 32 bytes".into()))?;
+                let version = u32::try_from(version)
+                    .map_err(|_| VaultError::Corrupt(format!("version {version}")))?;
+                Ok((RecordId(id), version))
+            })
+            .collect()
+    }
+
+    /// Where the reading of the ledger's events named `name` stands, if it started.
+    pub async fn cursor(&self, name: &str) -> Result<Option<String>, VaultError> {
+        let row = sqlx::query("SELECT cursor FROM follower WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("cursor")?),
+            None => None,
+        })
+    }
+
+    /// Records where the reading named `name` stands.
+    pub async fn set_cursor(&self, name: &str, cursor: &str) -> Result<(), VaultError> {
+        sqlx::query(
+            "INSERT INTO follower (name, cursor) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor",
+        )
+        .bind(name)
+        .bind(cursor)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// The vault's folder.
@@ -278,23 +355,25 @@ impl Store {
 
     /// Seals version 1 of a new record about `subject`, with its key wrapped for the holding
     /// agency (`holder`) and for the citizen (`subject_key`, if it registered one). It is
-    /// pending until [`activate`](Self::activate).
+    /// pending until [`activate`](Self::activate). Gives its row and its subject tag (what
+    /// `sharing.register` puts on the ledger).
+    #[allow(clippy::too_many_arguments)] // each is a distinct part of the new record
     pub async fn create(
         &self,
+        id: RecordId,
         holder: &EncryptionKey,
         subject: AccountId,
         subject_key: Option<&EncryptionKey>,
         schema: &str,
         body: &[u8],
         now_ms: u64,
-    ) -> Result<RecordRow, VaultError> {
-        let id = RecordId::random()?;
-        let (row, sealed, wraps) =
+    ) -> Result<(RecordRow, Hash32), VaultError> {
+        let (row, sealed, wraps, subject_tag) =
             seal_version(id, 1, holder, subject, subject_key, schema, body, now_ms)?;
         let mut tx = self.pool.begin().await?;
         insert_in(&mut tx, &row, &sealed, &wraps).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok((row, subject_tag))
     }
 
     /// Seals a new version of record `id` (a rectification), pending until activated; the
@@ -322,7 +401,7 @@ impl Store {
                 });
             }
         };
-        let (row, sealed, wraps) = seal_version(
+        let (row, sealed, wraps, _) = seal_version(
             id,
             latest.version + 1,
             holder,
@@ -488,6 +567,7 @@ impl Store {
         origin: &str,
         on_ledger: &Hash32,
         mine: &DecryptionKey,
+        subject_key: Option<&EncryptionKey>,
         now_ms: u64,
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let corrupt = |what: &str| VaultError::Corrupt(format!("the copy's {what} is not hex"));
@@ -551,7 +631,13 @@ impl Store {
                 created_ms: now_ms,
                 erased_ms: None,
             };
-            insert_in(&mut tx, &row, &sealed, &[(HOLDER.to_string(), wrapped)]).await?;
+            // Wrapped for this agency, and for the person, who downloads what every vault holds
+            // about them.
+            let mut wraps = vec![(HOLDER.to_string(), wrapped)];
+            if let Some(subject_key) = subject_key {
+                wraps.push((SUBJECT.to_string(), wrap(&label, &key, subject_key)?));
+            }
+            insert_in(&mut tx, &row, &sealed, &wraps).await?;
             if status == Status::Active {
                 sqlx::query(
                     "UPDATE records SET status = 'superseded' WHERE id = ? AND version < ? \
@@ -688,7 +774,7 @@ impl Store {
 }
 
 /// A version sealed and ready to insert: its row, its ciphertext, its wraps by recipient.
-type SealedVersion = (RecordRow, Sealed, Vec<(String, Vec<u8>)>);
+type SealedVersion = (RecordRow, Sealed, Vec<(String, Vec<u8>)>, Hash32);
 
 /// Seals a version: its row, its sealed body and its wraps, to insert.
 #[allow(clippy::too_many_arguments)]
@@ -708,7 +794,7 @@ fn seal_version(
         subject,
         schema,
     };
-    let (sealed, key) = seal_record(&label, body)?;
+    let (sealed, key, subject_tag) = seal_fresh(&label, body)?;
     let mut wraps = vec![(HOLDER.to_string(), wrap(&label, &key, holder)?)];
     if let Some(subject_key) = subject_key {
         wraps.push((SUBJECT.to_string(), wrap(&label, &key, subject_key)?));
@@ -724,7 +810,7 @@ fn seal_version(
         created_ms: now_ms,
         erased_ms: None,
     };
-    Ok((row, sealed, wraps))
+    Ok((row, sealed, wraps, subject_tag))
 }
 
 /// The label a row's version was sealed under; an erased row has none.
@@ -890,6 +976,17 @@ pub fn open_subject_copy(
     keys: &[DecryptionKey],
     on_ledger: &Hash32,
 ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    open_subject_copy_with_salt(copy, subject, keys, on_ledger).map(|opened| opened.body)
+}
+
+/// [`open_subject_copy`], also giving the version's subject salt: of a first version, what the
+/// person reveals in a consent to prove the record is about them.
+pub fn open_subject_copy_with_salt(
+    copy: &SubjectCopy,
+    subject: &AccountId,
+    keys: &[DecryptionKey],
+    on_ledger: &Hash32,
+) -> Result<envelope::Opened, VaultError> {
     let corrupt = |what: &str| VaultError::Corrupt(format!("the copy's {what} is not hex"));
     let wrapped = copy
         .wrapped
@@ -915,7 +1012,11 @@ pub fn open_subject_copy(
     let mut last = EnvelopeError::Open;
     for key in keys {
         match envelope::unwrap(&label, &wrapped, key) {
-            Ok(data_key) => return Ok(open_record(&label, &sealed, &data_key, on_ledger)?),
+            Ok(data_key) => {
+                return Ok(envelope::open_record_with_salt(
+                    &label, &sealed, &data_key, on_ledger,
+                )?);
+            }
             Err(e) => last = e,
         }
     }

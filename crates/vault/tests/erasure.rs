@@ -60,8 +60,9 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     let citizen = DecryptionKey::from_test_seed(3);
     let subject = AccountId([5; 32]);
     let body = br#"{"name":"Ada Example","born":"1990-04-01"}"#;
-    let row = store
+    let (row, _) = store
         .create(
+            RecordId::random().unwrap(),
             &agency.public(),
             subject,
             Some(&citizen.public()),
@@ -92,7 +93,7 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     let theirs = Store::open(&dir.join("other")).await.unwrap();
     assert!(
         theirs
-            .receive(&copy, "civil", &Hash32([1; 32]), &other_agency, 11)
+            .receive(&copy, "civil", &Hash32([1; 32]), &other_agency, None, 11)
             .await
             .is_err()
     );
@@ -101,12 +102,12 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     misfiled.subject = AccountId([6; 32]);
     assert!(
         theirs
-            .receive(&misfiled, "civil", &row.commitment, &other_agency, 11)
+            .receive(&misfiled, "civil", &row.commitment, &other_agency, None, 11)
             .await
             .is_err()
     );
     let received = theirs
-        .receive(&copy, "civil", &row.commitment, &other_agency, 11)
+        .receive(&copy, "civil", &row.commitment, &other_agency, None, 11)
         .await
         .unwrap();
     assert_eq!(&received[..], &body[..]);
@@ -114,7 +115,7 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     assert_eq!(their_row.origin.as_deref(), Some("civil"));
     // The same id from another holder is refused.
     let err = theirs
-        .receive(&copy, "tax", &row.commitment, &other_agency, 12)
+        .receive(&copy, "tax", &row.commitment, &other_agency, None, 12)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("another holder"), "{err}");
@@ -149,7 +150,7 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
         .await
         .unwrap();
     theirs
-        .receive(&copy2, "civil", &v2.commitment, &other_agency, 13)
+        .receive(&copy2, "civil", &v2.commitment, &other_agency, None, 13)
         .await
         .unwrap();
     assert_eq!(
@@ -187,8 +188,16 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     assert_eq!(&opened[..], &fixed[..]);
 
     // A pending version that never reached the ledger is discarded.
-    let stray = store
-        .create(&agency.public(), subject, None, "income/v1", b"1", 13)
+    let (stray, _) = store
+        .create(
+            RecordId::random().unwrap(),
+            &agency.public(),
+            subject,
+            None,
+            "income/v1",
+            b"1",
+            13,
+        )
         .await
         .unwrap();
     store.discard(stray.id, 1).await.unwrap();
@@ -211,8 +220,9 @@ async fn nothing_left_on_disk_opens_an_erased_record() {
     // A body long enough to spill into overflow pages, and distinctive.
     let secret = format!("{{\"national_id\":\"ZX-{}\"}}", "493817265".repeat(600));
     let kept_body = b"{\"name\":\"Someone Else\"}";
-    let erased = store
+    let (erased, _) = store
         .create(
+            RecordId::random().unwrap(),
             &agency.public(),
             subject,
             Some(&citizen.public()),
@@ -243,8 +253,9 @@ async fn nothing_left_on_disk_opens_an_erased_record() {
         )
         .await
         .unwrap();
-    let kept = store
+    let (kept, _) = store
         .create(
+            RecordId::random().unwrap(),
             &agency.public(),
             AccountId([6; 32]),
             None,
@@ -336,8 +347,9 @@ async fn erasures_among_many_records_leave_no_wrap_in_the_key_file() {
     let mut ids = Vec::new();
     for n in 0..600u32 {
         let subject = AccountId(Hash32::sha256(&n.to_be_bytes()).0);
-        let row = store
+        let (row, _) = store
             .create(
+                RecordId::random().unwrap(),
                 &agency.public(),
                 subject,
                 Some(&citizen.public()),

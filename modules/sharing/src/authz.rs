@@ -102,23 +102,59 @@ pub fn in_force(ctx: &TxContext<'_>, consent: &Consent) -> Result<(), civitas_ki
     Ok(())
 }
 
-/// The copy of `record` `agency` was given, if it still may use it: a copy given on the
-/// subject's consent is usable only while that consent is in force (withdrawing consent stops
-/// further use; what was done before stays lawful and on record).
-pub async fn usable_grant<S: StateView>(
+/// Why the share `grant` can no longer be used, if it cannot: a share made on the subject's
+/// consent stands only while that consent is in force (withdrawing consent stops further use;
+/// what was done before stays lawful and on record).
+pub async fn lapsed<S: StateView>(
+    ctx: &TxContext<'_>,
+    state: &mut Overlay<'_, S>,
+    grant: &Grant,
+) -> Result<Option<civitas_kit::Failure>, civitas_kit::BlockError> {
+    let Some(id) = grant.consent else {
+        return Ok(None);
+    };
+    Ok(match state.get_typed::<Consent>(&consent_key(id)).await? {
+        None => Some(civitas_kit::failure!("unknown_consent", consent = id)),
+        Some(consent) => in_force(ctx, &consent).err(),
+    })
+}
+
+/// The copy of `record` `agency` was given, if it may read it now for `purpose`: the share
+/// still stands (its consent, if any, in force), the purpose is the one it was given for, and
+/// the legal basis it was given under is still one in force.
+pub async fn readable_grant<S: StateView>(
     ctx: &TxContext<'_>,
     state: &mut Overlay<'_, S>,
     record: &Hash32,
     agency: &str,
+    purpose: &str,
 ) -> Outcome<Option<Grant>> {
     let Some(grant) = state.get_typed::<Grant>(&grant_key(record, agency)).await? else {
         return Ok(Ok(None));
     };
-    if let Some(id) = grant.consent {
-        let Some(consent) = state.get_typed::<Consent>(&consent_key(id)).await? else {
-            fail!("unknown_consent", consent = id);
-        };
-        civitas_kit::tri!(in_force(ctx, &consent));
+    if let Some(failure) = lapsed(ctx, state, &grant).await? {
+        return Ok(Err(failure));
+    }
+    if grant.purpose != purpose {
+        fail!(
+            "purpose_not_granted",
+            agency = agency,
+            record = record,
+            granted = grant.purpose,
+            asked = purpose
+        );
+    }
+    let policies = civitas_kit::authz::load_active(state).await?;
+    if policies
+        .annotation(&grant.basis, "basis")
+        .is_none_or(|b| b.trim().is_empty())
+    {
+        fail!(
+            "basis_repealed",
+            record = record,
+            agency = agency,
+            basis = grant.basis
+        );
     }
     Ok(Ok(Some(grant)))
 }
@@ -185,8 +221,10 @@ pub async fn question<'a, S: StateView>(
         } => {
             let found = civitas_kit::tri!(live_record(state, record).await?);
             let granted = found.holder != principal.agency
-                && civitas_kit::tri!(usable_grant(ctx, state, record, &principal.agency).await?)
-                    .is_some();
+                && civitas_kit::tri!(
+                    readable_grant(ctx, state, record, &principal.agency, purpose).await?
+                )
+                .is_some();
             params.push(("purpose", Param::String(purpose.clone())));
             params.push(("granted", Param::Bool(granted)));
             record_entity(record, found.schema, found.holder)

@@ -22,14 +22,19 @@ pub enum SharingCommand<C: Args> {
     ///
     /// Example: civitas tx sharing register
     ///   --record 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
+    ///   --nonce 3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f
     ///   --schema civil.birth-certificate
     ///   --commitment 9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a
     ///   --subject 07d107d107d107d107d107d107d107d107d107d107d107d107d107d107d107d1
     ///   --basis records-held-for-a-public-task --key registry.json
     Register {
-        /// The record's id (64 hex digits, chosen at random by the vault).
+        /// The record's id (64 hex digits, which the vault derived from your agency and the
+        /// nonce).
         #[arg(long)]
         record: Hash32,
+        /// The random nonce the vault derived the id from (64 hex digits).
+        #[arg(long)]
+        nonce: Hash32,
         /// Its schema, such as civil.birth-certificate.
         #[arg(long)]
         schema: String,
@@ -184,6 +189,7 @@ impl<C: Args> SharingCommand<C> {
         match self {
             Self::Register {
                 record,
+                nonce,
                 schema,
                 commitment,
                 subject,
@@ -192,6 +198,7 @@ impl<C: Args> SharingCommand<C> {
             } => (
                 SharingInstruction::Register {
                     record,
+                    nonce,
                     schema,
                     commitment,
                     subject,

@@ -4,7 +4,7 @@
 //! covers only what it names and only until its block time, an agency reads only a record it
 //! holds or was given, and nothing is done with an erased record.
 
-use crate::authz::{consent_covers, usable_grant};
+use crate::authz::{consent_covers, lapsed, readable_grant};
 use crate::state::{
     Consent, Erasure, Grant, Record, Revocation, SharingConfig, Vault, config_key, consent_key,
     grant_key, load_record, record_key, vault_key,
@@ -13,7 +13,8 @@ use civitas_core::event::Event;
 use civitas_core::hash::Hash32;
 use civitas_core::identity::{Account, AccountKind};
 use civitas_core::sharing::{
-    CONSENT_DAYS_MAX, COPIES_MAX, SharingEvent, SharingInstruction, subject_tag,
+    CONSENT_DAYS_MAX, CONSENTS_MAX, COPIES_MAX, SharingEvent, SharingInstruction, record_id,
+    subject_tag,
 };
 use civitas_identity::state::{load_account, load_encryption_key};
 use civitas_kit::{Outcome, Overlay, StateView, TxContext, fail};
@@ -45,11 +46,19 @@ pub async fn apply<S: StateView>(
     match op {
         SharingInstruction::Register {
             record,
+            nonce,
             schema,
             commitment,
             subject,
             basis,
         } => {
+            if *record != record_id(&signer.agency, nonce) {
+                fail!(
+                    "record_id_not_derived",
+                    record = record,
+                    agency = signer.agency
+                );
+            }
             if let Some(existing) = load_record(state, record).await? {
                 fail!("record_exists", record = existing.record);
             }
@@ -65,6 +74,7 @@ pub async fn apply<S: StateView>(
                 height: ctx.env.height,
                 time: ctx.env.timestamp,
                 copies: Vec::new(),
+                consents: 0,
                 erasure: None,
             };
             state.put_typed(&record_key(record), &entry);
@@ -130,9 +140,16 @@ pub async fn apply<S: StateView>(
             purpose,
             expires,
         } => {
-            let entry = civitas_kit::tri!(live(state, record).await?);
+            let mut entry = civitas_kit::tri!(live(state, record).await?);
             if subject_tag(record, salt, &signer.id) != entry.subject {
                 fail!("not_the_subject", record = record);
+            }
+            if entry.consents >= CONSENTS_MAX {
+                fail!(
+                    "too_many_consents",
+                    record = record,
+                    consents_max = CONSENTS_MAX
+                );
             }
             let now = ctx.env.timestamp.0;
             if expires.0 <= now {
@@ -152,6 +169,8 @@ pub async fn apply<S: StateView>(
                 );
             }
             civitas_kit::tri!(civitas_identity::handler::agency_in_force(state, recipient).await?);
+            entry.consents += 1;
+            state.put_typed(&record_key(record), &entry);
             let mut config: SharingConfig =
                 state.get_typed(&config_key()).await?.unwrap_or_default();
             let id = config.next_consent;
@@ -219,6 +238,23 @@ pub async fn apply<S: StateView>(
                     consent_covers(ctx, state, *id, record, &signer.agency, purpose).await?
                 );
             }
+            // A share stands until its consent ends: asking again is for a new version, or
+            // after that. (Replacing a standing share would change the basis its copy is read
+            // under, and the transaction the holder's vault answers to.)
+            if let Some(standing) = state
+                .get_typed::<Grant>(&grant_key(record, &signer.agency))
+                .await?
+                && standing.version == entry.version
+                && lapsed(ctx, state, &standing).await?.is_none()
+            {
+                fail!(
+                    "already_shared",
+                    agency = signer.agency,
+                    version = standing.version,
+                    record = record,
+                    tx = standing.tx
+                );
+            }
             if !entry.copies.contains(&signer.agency) {
                 if entry.copies.len() >= COPIES_MAX {
                     fail!("too_many_copies", record = record, copies_max = COPIES_MAX);
@@ -262,7 +298,9 @@ pub async fn apply<S: StateView>(
             let version = if entry.holder == signer.agency {
                 entry.version
             } else {
-                match civitas_kit::tri!(usable_grant(ctx, state, record, &signer.agency).await?) {
+                match civitas_kit::tri!(
+                    readable_grant(ctx, state, record, &signer.agency, purpose).await?
+                ) {
                     Some(grant) => grant.version,
                     None => fail!("no_copy", agency = signer.agency, record = record),
                 }

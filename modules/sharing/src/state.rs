@@ -131,6 +131,8 @@ pub struct Record {
     pub time: TimestampMs,
     /// The agencies given a copy, in the order they were.
     pub copies: Vec<String>,
+    /// How many consents were given for it (at most `CONSENTS_MAX`).
+    pub consents: u16,
     /// Present once erased.
     pub erasure: Option<Erasure>,
 }
@@ -146,6 +148,7 @@ codec_struct!(Record {
     height: (),
     time: (),
     copies: (COPIES_MAX, AGENCY_ID_MAX_BYTES),
+    consents: (),
     erasure: ()
 });
 

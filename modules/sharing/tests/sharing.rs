@@ -5,11 +5,14 @@
 
 use civitas_core::crypto::PrivateKey;
 use civitas_core::event::Event;
+use civitas_core::governance::{GovernanceAction, GovernanceInstruction};
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::{IdentityInstruction, Instruction};
 use civitas_core::receipt::Receipt;
 use civitas_core::seal::DecryptionKey;
-use civitas_core::sharing::{SharingEvent, SharingInstruction, subject_tag};
+use civitas_core::sharing::{
+    CONSENTS_MAX, SharingEvent, SharingInstruction, record_id, subject_tag,
+};
 use civitas_core::time::TimestampMs;
 use civitas_exec::{BlockError, Mode};
 use civitas_modules::testing::{Chain, failed_code as code, official, tx};
@@ -17,6 +20,22 @@ use civitas_sharing::state::{Consent, Grant, Record, consent_key, grant_key, rec
 use std::collections::BTreeMap;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// A law this test network adopted at genesis: a legal basis for health's caseworkers to
+/// obtain civil-status records for a permit application without asking the person again.
+const PERMITS_ACT: &str = r#"
+@id("permits-act-12")
+@description("a caseworker of health obtains a civil-status record held by another agency for a permit application")
+@basis("Permits Act, section 12 (a law of this test network): the permit office obtains civil-status certificates another authority holds")
+permit (principal, action == Action::"sharing.request", resource)
+when {
+  principal.kind == "official" &&
+  principal.agency == "health" &&
+  principal.roles.contains("caseworker") &&
+  resource.schema like "civil.*" &&
+  context.purpose == "permit-application"
+};
+"#;
 
 /// People of the test chain, with their keys and nonces.
 struct World {
@@ -26,21 +45,24 @@ struct World {
 }
 
 impl World {
-    /// A chain at protocol 3: `land` keeps records (records officer, caseworker, registrar),
-    /// `health` asks for them (caseworker), and two citizens.
+    /// A chain at protocol 3 that adopted [`PERMITS_ACT`]: `land` keeps records (records
+    /// officer, caseworker, registrar), `health` asks for them (caseworker, records officer),
+    /// and two citizens.
     fn new() -> Self {
         let mut world = Self {
-            chain: Chain::at(3),
+            chain: Chain::at_with_policies(3, PERMITS_ACT),
             keys: BTreeMap::new(),
             nonces: BTreeMap::new(),
         };
         for (name, seed) in [
+            ("finance-admin", 101),
             ("land-admin", 102),
             ("health-admin", 103),
             ("records", 700),
             ("land-caseworker", 701),
             ("registrar", 702),
             ("health-caseworker", 710),
+            ("health-records", 711),
             ("ana", 800),
             ("ben", 801),
         ] {
@@ -51,6 +73,7 @@ impl World {
             ("land-admin", "land-caseworker", "land", "caseworker"),
             ("land-admin", "registrar", "land", "registrar"),
             ("health-admin", "health-caseworker", "health", "caseworker"),
+            ("health-admin", "health-records", "health", "records"),
         ] {
             let op = official(&world.keys[name], agency, &[role]);
             world.ok(admin, op);
@@ -92,13 +115,23 @@ impl World {
         self.chain.read(&record_key(id)).expect("registered")
     }
 
-    /// Registers a record of `schema` about `subject` with the subject salt `salt`.
-    fn register(&mut self, id: &Hash32, schema: &str, subject: &str, salt: &Hash32) {
-        let subject = subject_tag(id, salt, &self.id(subject));
+    /// Registers, as land's records officer, a record of `schema` about `subject` with the
+    /// subject salt `salt`; gives its id.
+    fn register(&mut self, nonce: &[u8], schema: &str, subject: &str, salt: &Hash32) -> Hash32 {
+        let nonce = Hash32::sha256(nonce);
+        let id = record_id("land", &nonce);
+        let tag = subject_tag(&id, salt, &self.id(subject));
         self.ok(
             "records",
-            register(id, schema, subject, "records-held-for-a-public-task"),
+            register(
+                &nonce,
+                "land",
+                schema,
+                tag,
+                "records-held-for-a-public-task",
+            ),
         );
+        id
     }
 }
 
@@ -106,9 +139,18 @@ fn sharing(op: SharingInstruction) -> Instruction {
     Instruction::Sharing(op)
 }
 
-fn register(id: &Hash32, schema: &str, subject: Hash32, basis: &str) -> Instruction {
+/// `sharing.register` of the record `agency` derives from `nonce`.
+fn register(
+    nonce: &Hash32,
+    agency: &str,
+    schema: &str,
+    subject: Hash32,
+    basis: &str,
+) -> Instruction {
+    let id = record_id(agency, nonce);
     sharing(SharingInstruction::Register {
-        record: *id,
+        record: id,
+        nonce: *nonce,
         schema: schema.into(),
         commitment: Hash32::sha256(id.as_ref()),
         subject,
@@ -150,32 +192,58 @@ fn message(receipt: &Receipt) -> String {
 #[test]
 fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
     let mut w = World::new();
-    let birth = Hash32::sha256(b"birth certificate record id");
     let salt = Hash32::sha256(b"subject salt");
-    w.register(&birth, "civil.birth-certificate", "ana", &salt);
+    let birth = w.register(b"birth", "civil.birth-certificate", "ana", &salt);
     let record = w.record(&birth);
     assert_eq!(record.holder, "land");
     assert_eq!(record.version, 1);
     assert_eq!(record.registered_by, w.id("records"));
-    // The ledger knows the record, never whom it is about.
-    assert_ne!(record.subject, Hash32(w.id("ana").0));
-    // An id is used once.
+    // The ledger keeps a tag of whom it is about, which only the salt opens.
+    assert_eq!(record.subject, subject_tag(&birth, &salt, &w.id("ana")));
+    // An id is derived from the holder and a nonce: used once, and never taken by another
+    // agency registering first.
+    let nonce = Hash32::sha256(b"birth");
     w.fails(
         "records",
         register(
-            &birth,
+            &nonce,
+            "land",
             "civil.birth-certificate",
             salt,
             "records-held-for-a-public-task",
         ),
         "record_exists",
     );
+    let mut squat = register(
+        &nonce,
+        "health",
+        "civil.birth-certificate",
+        salt,
+        "records-held-for-a-public-task",
+    );
+    if let Instruction::Sharing(SharingInstruction::Register { record, .. }) = &mut squat {
+        *record = birth;
+    }
+    w.fails("health-records", squat, "record_id_not_derived");
+    // The holder is always the signer's agency.
+    let theirs = Hash32::sha256(b"health's own");
+    w.ok(
+        "health-records",
+        register(
+            &theirs,
+            "health",
+            "civil.residence",
+            salt,
+            "records-held-for-a-public-task",
+        ),
+    );
+    assert_eq!(w.record(&record_id("health", &theirs)).holder, "health");
     // A basis that did not allow the instruction is refused, naming the ones that did.
-    let other = Hash32::sha256(b"another record");
     let receipt = w.fails(
         "records",
         register(
-            &other,
+            &Hash32::sha256(b"other"),
+            "land",
             "civil.birth-certificate",
             salt,
             "holder-case-handling",
@@ -187,17 +255,22 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
         "{}",
         message(&receipt)
     );
-    // A caseworker of another agency cannot register for the holder: the holder is always the
-    // signer's agency, and caseworkers do not register.
-    w.fails(
-        "health-caseworker",
+    // Schemas are adopted codes: nothing about a person fits in one.
+    let receipt = w.fails(
+        "records",
         register(
-            &other,
-            "civil.birth-certificate",
+            &Hash32::sha256(b"named"),
+            "land",
+            "civil.birth/jane-doe-1985",
             salt,
             "records-held-for-a-public-task",
         ),
         "not_authorized",
+    );
+    assert!(
+        message(&receipt).contains("schemas-are-adopted-codes"),
+        "{}",
+        message(&receipt)
     );
 
     // The holder's caseworker reads it: the entry names the official, purpose and basis.
@@ -216,22 +289,28 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
             basis: "holder-case-handling".into(),
         })]
     );
-    // Another agency has no copy: no policy lets it read.
+    // Purposes are adopted codes too.
+    w.fails(
+        "land-caseworker",
+        access(&birth, "case-jane-doe-19850312", "holder-case-handling"),
+        "not_authorized",
+    );
+    // Another agency has no copy: no policy lets it read. Another agency cannot rectify or
+    // erase it either.
     w.fails(
         "health-caseworker",
         access(&birth, "permit-application", "recipient-uses-shared-copy"),
         "not_authorized",
     );
-    // It obtains one by law (the once-only principle for civil-status records, for a permit
-    // application), not for another purpose.
+    // Health obtains it by the law this network adopted, for a permit application only.
     w.fails(
         "health-caseworker",
-        request(&birth, "marketing", "once-only-civil-status", None),
+        request(&birth, "audit", "permits-act-12", None),
         "not_authorized",
     );
     let receipt = w.ok(
         "health-caseworker",
-        request(&birth, "permit-application", "once-only-civil-status", None),
+        request(&birth, "permit-application", "permits-act-12", None),
     );
     assert_eq!(
         receipt.events,
@@ -242,31 +321,48 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
             version: 1,
             official: w.id("health-caseworker"),
             purpose: "permit-application".into(),
-            basis: "once-only-civil-status".into(),
+            basis: "permits-act-12".into(),
             consent: None,
         })]
     );
     let grant: Grant = w.chain.read(&grant_key(&birth, "health")).unwrap();
     assert_eq!(grant.tx, receipt.tx);
     assert_eq!(w.record(&birth).copies, vec!["health".to_string()]);
-    // The holder does not request its own record.
+    // The share stands: asking again for the same version is refused, naming it.
+    let receipt = w.fails(
+        "health-caseworker",
+        request(&birth, "permit-application", "permits-act-12", None),
+        "already_shared",
+    );
+    assert!(
+        message(&receipt).contains(&receipt_tx(&grant)),
+        "{}",
+        message(&receipt)
+    );
+    // The law covers health only.
     w.fails(
         "land-caseworker",
-        request(&birth, "permit-application", "once-only-civil-status", None),
-        "own_record",
+        request(&birth, "permit-application", "permits-act-12", None),
+        "not_authorized",
     );
-    // Now health reads its copy, on the basis it was shared under; not on the holder's.
+    // Health reads its copy on the basis and for the purpose it was shared under; not on the
+    // holder's basis, not for another purpose.
     w.fails(
         "health-caseworker",
         access(&birth, "permit-application", "holder-case-handling"),
         "basis_not_applicable",
+    );
+    w.fails(
+        "health-caseworker",
+        access(&birth, "audit", "recipient-uses-shared-copy"),
+        "purpose_not_granted",
     );
     w.ok(
         "health-caseworker",
         access(&birth, "permit-application", "recipient-uses-shared-copy"),
     );
 
-    // Rectification: versions follow each other.
+    // Rectification: by the holder only, versions follow each other.
     let rectify = |version| {
         sharing(SharingInstruction::Rectify {
             record: birth,
@@ -276,17 +372,34 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
         })
     };
     w.fails("records", rectify(3), "wrong_version");
-    w.fails("health-caseworker", rectify(2), "not_authorized");
+    w.fails("health-records", rectify(2), "not_authorized");
     w.ok("records", rectify(2));
     assert_eq!(w.record(&birth).version, 2);
     assert_eq!(w.record(&birth).commitment, Hash32::sha256(b"version 2"));
+    // A new version may be asked for again; health's copy read is the version it was given.
+    let receipt = w.ok(
+        "health-caseworker",
+        access(&birth, "permit-application", "recipient-uses-shared-copy"),
+    );
+    assert!(matches!(
+        &receipt.events[..],
+        [Event::Sharing(SharingEvent::RecordAccessed {
+            version: 1,
+            ..
+        })]
+    ));
+    w.ok(
+        "health-caseworker",
+        request(&birth, "permit-application", "permits-act-12", None),
+    );
 
-    // Erasure: recorded with who and why, naming the copies to erase; then nothing more.
+    // Erasure: by the holder, recorded with who and why, naming the copies to erase; then
+    // nothing more.
     let erase = sharing(SharingInstruction::Erase {
         record: birth,
         basis: "erasure-on-request".into(),
     });
-    w.fails("health-caseworker", erase.clone(), "not_authorized");
+    w.fails("health-records", erase.clone(), "not_authorized");
     let receipt = w.ok("records", erase.clone());
     assert_eq!(
         receipt.events,
@@ -306,20 +419,31 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
         access(&birth, "permit-application", "recipient-uses-shared-copy"),
         "record_erased",
     );
+    w.fails("records", rectify(3), "record_erased");
     w.fails(
-        "land-caseworker",
-        access(&birth, "case-handling", "holder-case-handling"),
+        "ana",
+        consent(&birth, &salt, "health", w.chain.time() + DAY_MS),
         "record_erased",
     );
     w.fails(
         "records",
         register(
-            &birth,
+            &nonce,
+            "land",
             "civil.birth-certificate",
             salt,
             "records-held-for-a-public-task",
         ),
         "record_exists",
+    );
+    w.fails(
+        "land-caseworker",
+        access(
+            &Hash32::sha256(b"never"),
+            "case-handling",
+            "holder-case-handling",
+        ),
+        "unknown_record",
     );
 
     // The read model keeps the record's log, oldest first, failures left out.
@@ -329,11 +453,13 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
         vec![
             "registered land records basis=records-held-for-a-public-task v1",
             "accessed land land-caseworker purpose=case-handling basis=holder-case-handling v1",
-            "shared health health-caseworker purpose=permit-application \
-             basis=once-only-civil-status v1",
+            "shared health health-caseworker purpose=permit-application basis=permits-act-12 v1",
             "accessed health health-caseworker purpose=permit-application \
              basis=recipient-uses-shared-copy v1",
             "rectified land records basis=records-held-for-a-public-task v2",
+            "accessed health health-caseworker purpose=permit-application \
+             basis=recipient-uses-shared-copy v1",
+            "shared health health-caseworker purpose=permit-application basis=permits-act-12 v2",
             "erased land records basis=erasure-on-request",
         ]
         .into_iter()
@@ -342,13 +468,56 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
     );
 }
 
+fn receipt_tx(grant: &Grant) -> String {
+    grant.tx.to_hex()
+}
+
+#[test]
+fn a_copy_is_read_only_while_the_law_it_was_shared_under_is_in_force() {
+    let mut w = World::new();
+    let salt = Hash32::sha256(b"salt");
+    let birth = w.register(b"birth", "civil.birth-certificate", "ana", &salt);
+    w.ok(
+        "health-caseworker",
+        request(&birth, "permit-application", "permits-act-12", None),
+    );
+    let read = access(&birth, "permit-application", "recipient-uses-shared-copy");
+    w.ok("health-caseworker", read.clone());
+    // Governance repeals the law (two of three agencies approve).
+    w.ok(
+        "finance-admin",
+        Instruction::Governance(GovernanceInstruction::Propose {
+            action: GovernanceAction::RemovePolicy {
+                id: "permits-act-12".into(),
+            },
+            reason: "the Permits Act section 12 was repealed".into(),
+        }),
+    );
+    w.ok(
+        "land-admin",
+        Instruction::Governance(GovernanceInstruction::Approve { proposal: 1 }),
+    );
+    // The repeal takes effect at the next block (this one also shows an unknown consent is
+    // named).
+    w.fails(
+        "ben",
+        sharing(SharingInstruction::RevokeConsent { consent: 99 }),
+        "unknown_consent",
+    );
+    let receipt = w.fails("health-caseworker", read, "basis_repealed");
+    assert!(
+        message(&receipt).contains("permits-act-12"),
+        "{}",
+        message(&receipt)
+    );
+}
+
 #[test]
 fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_expires() {
     let mut w = World::new();
-    let income = Hash32::sha256(b"income statement record id");
     let salt = Hash32::sha256(b"ana's salt for it");
-    w.register(&income, "tax.income-statement", "ana", &salt);
-    // Without consent no basis covers it: a tax record is not a civil-status one.
+    let income = w.register(b"income", "tax.income-statement", "ana", &salt);
+    // Without consent no basis covers it: the law covers civil-status records only.
     w.fails(
         "health-caseworker",
         request(&income, "permit-application", "data-subject-consent", None),
@@ -356,12 +525,7 @@ fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_ex
     );
     w.fails(
         "health-caseworker",
-        request(
-            &income,
-            "permit-application",
-            "once-only-civil-status",
-            None,
-        ),
+        request(&income, "permit-application", "permits-act-12", None),
         "not_authorized",
     );
 
@@ -373,12 +537,14 @@ fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_ex
         consent(&income, &wrong, "health", now + DAY_MS),
         "not_the_subject",
     );
+    let now = w.chain.time();
     w.fails(
         "ben",
         consent(&income, &salt, "health", now + DAY_MS),
         "not_the_subject",
     );
     // Officials do not consent for people.
+    let now = w.chain.time();
     w.fails(
         "registrar",
         consent(&income, &salt, "health", now + DAY_MS),
@@ -410,21 +576,19 @@ fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_ex
     );
     let now = w.chain.time();
     let receipt = w.ok("ana", consent(&income, &salt, "health", now + 30 * DAY_MS));
-    assert!(matches!(
-        &receipt.events[..],
-        [Event::Sharing(SharingEvent::ConsentGiven {
-            consent: 1,
-            ..
-        })]
-    ));
-    let given: Consent = w.chain.read(&consent_key(1)).unwrap();
+    let [Event::Sharing(SharingEvent::ConsentGiven { consent: first, .. })] = &receipt.events[..]
+    else {
+        panic!("{receipt:?}");
+    };
+    let first = *first;
+    let given: Consent = w.chain.read(&consent_key(first)).unwrap();
     assert_eq!(given.subject, w.id("ana"));
     assert_eq!(given.recipient, "health");
 
     // It covers this record, this agency, this purpose.
     let receipt = w.fails(
         "health-caseworker",
-        request(&income, "research", "data-subject-consent", Some(1)),
+        request(&income, "audit", "data-subject-consent", Some(first)),
         "consent_mismatch",
     );
     assert!(
@@ -438,9 +602,25 @@ fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_ex
             &income,
             "permit-application",
             "data-subject-consent",
-            Some(1),
+            Some(first),
         ),
         "consent_mismatch",
+    );
+    let other = w.register(b"other", "tax.income-statement", "ana", &salt);
+    let receipt = w.fails(
+        "health-caseworker",
+        request(
+            &other,
+            "permit-application",
+            "data-subject-consent",
+            Some(first),
+        ),
+        "consent_mismatch",
+    );
+    assert!(
+        message(&receipt).contains("record"),
+        "{}",
+        message(&receipt)
     );
     w.fails(
         "health-caseworker",
@@ -448,7 +628,7 @@ fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_ex
             &income,
             "permit-application",
             "data-subject-consent",
-            Some(9),
+            Some(99),
         ),
         "unknown_consent",
     );
@@ -458,21 +638,19 @@ fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_ex
             &income,
             "permit-application",
             "data-subject-consent",
-            Some(1),
+            Some(first),
         ),
     );
     assert!(matches!(
         &receipt.events[..],
-        [Event::Sharing(SharingEvent::RecordShared {
-            consent: Some(1),
-            ..
-        })]
+        [Event::Sharing(SharingEvent::RecordShared { consent: Some(c), .. })] if *c == first
     ));
     let read = access(&income, "permit-application", "recipient-uses-shared-copy");
     w.ok("health-caseworker", read.clone());
 
-    // Withdrawn by its subject only, once; then it covers nothing.
-    let revoke = sharing(SharingInstruction::RevokeConsent { consent: 1 });
+    // Withdrawn by its subject only, once; then it covers nothing, and the copy obtained on it
+    // is no longer read.
+    let revoke = sharing(SharingInstruction::RevokeConsent { consent: first });
     w.fails("ben", revoke.clone(), "consent_not_yours");
     w.ok("ana", revoke.clone());
     w.fails("ana", revoke, "consent_revoked");
@@ -482,31 +660,86 @@ fn only_the_subject_consents_and_a_consent_covers_only_what_it_names_until_it_ex
             &income,
             "permit-application",
             "data-subject-consent",
-            Some(1),
+            Some(first),
         ),
         "consent_revoked",
     );
-    // And the copy obtained on it is no longer used: reading it is refused.
-    w.fails("health-caseworker", read, "consent_revoked");
+    w.fails("health-caseworker", read.clone(), "consent_revoked");
 
-    // A consent expires at a block time: the first block at or after it no longer uses it.
+    // A consent expires at a block time: the first block at or after it no longer uses it,
+    // neither for a share nor for reading the copy obtained on it.
     let now = w.chain.time();
-    w.ok("ana", consent(&income, &salt, "health", now + 60_000));
-    w.chain.skip_ms = 60_000;
-    let receipt = w.fails(
+    let receipt = w.ok("ana", consent(&income, &salt, "health", now + 120_000));
+    let [
+        Event::Sharing(SharingEvent::ConsentGiven {
+            consent: second, ..
+        }),
+    ] = &receipt.events[..]
+    else {
+        panic!("{receipt:?}");
+    };
+    let second = *second;
+    // The share that relied on the withdrawn consent lapsed: asking again is allowed.
+    w.ok(
         "health-caseworker",
         request(
             &income,
             "permit-application",
             "data-subject-consent",
-            Some(2),
+            Some(second),
         ),
-        "consent_expired",
     );
+    w.ok("health-caseworker", read.clone());
+    w.chain.skip_ms = 120_000;
+    let receipt = w.fails("health-caseworker", read, "consent_expired");
     assert!(
         message(&receipt).contains("expired"),
         "{}",
         message(&receipt)
+    );
+    w.chain.skip_ms = 0;
+
+    // The holder does not request its own record, even with the person's consent.
+    let now = w.chain.time();
+    let receipt = w.ok("ana", consent(&income, &salt, "land", now + DAY_MS));
+    let [
+        Event::Sharing(SharingEvent::ConsentGiven {
+            consent: to_land, ..
+        }),
+    ] = &receipt.events[..]
+    else {
+        panic!("{receipt:?}");
+    };
+    w.fails(
+        "land-caseworker",
+        request(
+            &income,
+            "permit-application",
+            "data-subject-consent",
+            Some(*to_land),
+        ),
+        "own_record",
+    );
+
+    // At most CONSENTS_MAX consents for one record, ever.
+    let log = read_log(&w.chain, &income);
+    assert!(
+        log.iter().any(|l| l.starts_with("consent_given health")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.starts_with("consent_revoked health")),
+        "{log:?}"
+    );
+    for _ in 3..CONSENTS_MAX {
+        let now = w.chain.time();
+        w.ok("ana", consent(&income, &salt, "health", now + DAY_MS));
+    }
+    let now = w.chain.time();
+    w.fails(
+        "ana",
+        consent(&income, &salt, "health", now + DAY_MS),
+        "too_many_consents",
     );
 }
 
@@ -556,15 +789,16 @@ fn an_agency_names_a_vault_whose_account_has_an_encryption_key() {
 fn before_protocol_3_sharing_is_refused() {
     let chain = Chain::at(2);
     let admin = PrivateKey::from_test_seed(102);
-    let id = Hash32::sha256(b"early");
+    let nonce = Hash32::sha256(b"early");
     let signed = tx(
         &admin,
         None,
         0,
         register(
-            &id,
+            &nonce,
+            "land",
             "civil.birth-certificate",
-            id,
+            nonce,
             "records-held-for-a-public-task",
         ),
     );

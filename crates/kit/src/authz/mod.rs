@@ -487,7 +487,10 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
             permitted_by = permitting.join(",")
         ));
     }
-    if compiled.annotation(basis, "basis").is_none() {
+    if compiled
+        .annotation(basis, "basis")
+        .is_none_or(|text| text.trim().is_empty())
+    {
         return Err(failure!(
             "not_a_legal_basis",
             action = question.action,

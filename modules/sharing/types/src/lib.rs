@@ -29,6 +29,20 @@ pub const PURPOSE_MAX_BYTES: usize = 48;
 pub const COPIES_MAX: usize = 32;
 /// Longest a consent lasts, in days of block time from the block that records it.
 pub const CONSENT_DAYS_MAX: u64 = 366;
+/// Most consents ever given for one record.
+pub const CONSENTS_MAX: u16 = 64;
+
+/// Tag of a record id (see [`record_id`]).
+pub const RECORD_ID_TAG: &[u8] = b"civitas/sharing/record-id/v1";
+
+/// The id of the record an agency registers with `nonce` (32 random bytes its vault chose):
+/// SHA-256 tagged `civitas/sharing/record-id/v1` over the agency id's length (one byte), the
+/// agency id and the nonce. The ledger derives it again, so no other agency can take an id a
+/// vault chose by registering it first.
+pub fn record_id(agency: &str, nonce: &Hash32) -> Hash32 {
+    let length = [u8::try_from(agency.len()).unwrap_or(u8::MAX)];
+    Hash32::tagged(RECORD_ID_TAG, &[&length, agency.as_bytes(), &nonce.0])
+}
 
 /// Tag of a record's subject tag (see [`subject_tag`]).
 pub const SUBJECT_TAG: &[u8] = b"civitas/sharing/subject/v1";
@@ -95,8 +109,10 @@ pub fn check_url(value: &str) -> Result<(), DecodeError> {
 pub enum SharingInstruction {
     /// The signer's agency records that its vault holds a record (version 1).
     Register {
-        /// The record's id: 32 random bytes the vault chose.
+        /// The record's id: [`record_id`] of the signer's agency and `nonce`.
         record: Hash32,
+        /// The 32 random bytes the vault chose the id from.
+        nonce: Hash32,
         /// What kind of record it is (`civil.birth-certificate`).
         schema: String,
         /// The vault's salted commitment to version 1.
@@ -181,6 +197,7 @@ pub enum SharingInstruction {
 codec_enum!(SharingInstruction {
     0 => Register {
         record: (),
+        nonce: (),
         schema: SCHEMA_MAX_BYTES,
         commitment: (),
         subject: (),
@@ -496,6 +513,29 @@ impl Events for SharingEvent {
 pub const MESSAGES: &[(&str, &str)] = &[
     ("unknown_record", "record {record} is not registered"),
     (
+        "record_id_not_derived",
+        "record id {record} is not the one agency {agency} derives from the nonce given; a \
+         vault derives ids from its agency and a random nonce",
+    ),
+    (
+        "purpose_not_granted",
+        "agency {agency} was given record {record} for {granted}, not for {asked}",
+    ),
+    (
+        "basis_repealed",
+        "record {record} was shared with {agency} under {basis}, which is no longer a legal \
+         basis in force",
+    ),
+    (
+        "already_shared",
+        "agency {agency} already has version {version} of record {record} (share {tx}); ask \
+         again after a new version, or once the consent it relied on ends",
+    ),
+    (
+        "too_many_consents",
+        "record {record} has had {consents_max} consents, the most it can have",
+    ),
+    (
         "record_exists",
         "record {record} is already registered (record ids are never reused, even erased)",
     ),
@@ -576,6 +616,7 @@ mod tests {
         vec![
             SharingInstruction::Register {
                 record,
+                nonce: Hash32::sha256(b"nonce"),
                 schema: "civil.birth-certificate".into(),
                 commitment: Hash32::sha256(b"commitment"),
                 subject: Hash32::sha256(b"subject"),
@@ -608,7 +649,7 @@ mod tests {
             SharingInstruction::Request {
                 record,
                 purpose: "permit-application".into(),
-                basis: "civil-status-for-permits".into(),
+                basis: "permits-act-12".into(),
                 consent: None,
             },
             SharingInstruction::Access {
@@ -657,6 +698,7 @@ mod tests {
         refused(
             SharingInstruction::Register {
                 record,
+                nonce: record,
                 schema: "Birth certificate of J. Doe".into(),
                 commitment: record,
                 subject: record,
@@ -715,6 +757,20 @@ mod tests {
             )
             .to_hex(),
             "b086c1f9c52a170c7a3c9157dffb501b354a4f9b76cf7c192aa997805d6fad8f"
+        );
+    }
+
+    #[test]
+    fn a_record_id_is_derived_from_the_agency_and_the_nonce() {
+        let nonce = Hash32([0x44; 32]);
+        assert_ne!(record_id("land", &nonce), record_id("health", &nonce));
+        // The agency's length is part of the input: "ab" + nonce never equals "a" + "b...".
+        assert_ne!(record_id("ab", &nonce), record_id("a", &nonce));
+        // The published vector (docs/PROOFS.md, A.10.1), as an outside SHA-256 computes it:
+        // sha256(0x1c || "civitas/sharing/record-id/v1" || 0x04 || "land" || 0x44*32).
+        assert_eq!(
+            record_id("land", &nonce).to_hex(),
+            "2a9cd67ef71bfaead8b742983d0d6adf67a14a004e8a3ea0c5e36bb0d88cf6d7"
         );
     }
 

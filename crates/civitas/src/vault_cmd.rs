@@ -1,0 +1,464 @@
+//! `civitas vault`: an agency's vault of personal data (`crates/vault`, docs/PERSONAL-DATA.md).
+//! Run one beside a node; through it, seal a person's record and register it, rectify it, read
+//! it (the access entry goes on the ledger first), and download, as the person, everything
+//! the vaults hold about you, opened with your own key.
+
+use crate::output::{print_json, read_key};
+use anyhow::{Context, Result, anyhow, bail};
+use civitas_client::Client;
+use civitas_core::crypto::AccountId;
+use civitas_core::hash::Hash32;
+use civitas_core::identity::Account;
+use civitas_core::instruction::Instruction;
+use civitas_core::keyfile::KeyFile;
+use civitas_core::kit::args::account;
+use civitas_core::sharing::SharingInstruction;
+use civitas_vault::service::{Config, Vault, serve};
+use civitas_vault::store::{SubjectCopy, open_subject_copy_with_salt};
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The options the commands that talk to a node take.
+#[derive(clap::Args, Debug)]
+pub struct Signed {
+    /// Key file of the signing account.
+    #[arg(long)]
+    key: PathBuf,
+    /// A node's API URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    node: String,
+    /// Seconds to wait for the ledger entry to be final.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A connection to the ledger, as one account.
+struct Session {
+    client: Client,
+    chain_id: String,
+    key: KeyFile,
+    timeout: Duration,
+}
+
+impl Signed {
+    fn open(&self) -> Result<Session> {
+        let key = read_key(&self.key)?;
+        let client = Client::new(&self.node);
+        let status = client.status()?;
+        let chain_id = status["chain_id"]
+            .as_str()
+            .context("the node did not report its chain id")?
+            .to_string();
+        Ok(Session {
+            client,
+            chain_id,
+            key,
+            timeout: Duration::from_secs(self.timeout),
+        })
+    }
+}
+
+impl Session {
+    /// A state value, decoded; `None` if absent.
+    fn state<T: commonware_codec::Decode<Cfg = ()>>(&self, path: &str) -> Result<Option<T>> {
+        let value = self.client.get_json(&format!("/v1/state/{path}"))?;
+        if value["found"].as_bool() != Some(true) {
+            return Ok(None);
+        }
+        let bytes = hex::decode(value["value_hex"].as_str().unwrap_or_default())?;
+        Ok(Some(civitas_core::codec::from_slice(&bytes, &())?))
+    }
+
+    /// The address of `agency`'s vault, as the ledger names it.
+    fn vault_of(&self, agency: &str) -> Result<String> {
+        let vault: civitas_sharing::state::Vault = self
+            .state(&format!("sharing/vault/{agency}"))?
+            .ok_or_else(|| {
+                anyhow!(
+                    "agency {agency} has named no vault (its admin names one with `civitas tx \
+                     sharing set-vault`)"
+                )
+            })?;
+        Ok(vault.url)
+    }
+
+    /// The vault of the signing official's agency.
+    fn my_vault(&self) -> Result<Client> {
+        let me: Account = self
+            .state(&format!("identity/account/{}", self.key.account()))?
+            .ok_or_else(|| anyhow!("account {} is not registered", self.key.account()))?;
+        if me.agency.is_empty() {
+            bail!("only an official works through an agency's vault");
+        }
+        Ok(Client::new(&self.vault_of(&me.agency)?))
+    }
+
+    /// Signs and submits `instruction`, waits until it is final and successful; gives its hash.
+    fn record(&self, instruction: SharingInstruction) -> Result<Hash32> {
+        let instruction = Instruction::Sharing(instruction);
+        instruction.validate()?;
+        let nonce = self.client.next_nonce(&self.key.account())?;
+        let tx = civitas_client::build_tx(&self.chain_id, &self.key, nonce, vec![instruction], "")?;
+        let hash = self.client.submit(&tx)?;
+        let finality = self.client.wait(&hash, self.timeout)?;
+        if finality.status != "finalized" {
+            let document = &finality.document;
+            let code = document["receipt"]["outcome"]["code"]
+                .as_str()
+                .or(document["code"].as_str())
+                .unwrap_or(&finality.status);
+            let message = document["receipt"]["outcome"]["message"]
+                .as_str()
+                .or(document["message"].as_str())
+                .unwrap_or("no reason given");
+            bail!("the ledger refused {hash} ({code}): {message}");
+        }
+        Ok(hash)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run your agency's vault beside its node: it follows the ledger, serves officials against
+    /// their access entries, and other agencies' vaults against their shares.
+    ///
+    /// The key file is the vault's account: an official of the agency with an encryption key
+    /// registered (`civitas tx identity set-encryption-key`), named by the agency's admin with
+    /// `civitas tx sharing set-vault`.
+    ///
+    /// Example: civitas vault serve --dir ./vault --key vault.json --listen 127.0.0.1:7300
+    Serve {
+        /// The vault's data folder (created if missing). Keep it on encrypted storage.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Key file of the vault's account.
+        #[arg(long)]
+        key: PathBuf,
+        /// Its node's API URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7300")]
+        listen: String,
+        /// How often it reads the ledger's new events, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        follow_ms: u64,
+    },
+    /// Seal a person's record in your agency's vault and register it on the ledger (records
+    /// officers and admins). The data stays in the vault; the ledger gets its commitment.
+    ///
+    /// Example: civitas vault put --subject 9a419a419a419a419a419a419a419a419a419a419a419a419a419a419a419a41
+    ///   --schema civil.birth-certificate --data birth.json
+    ///   --basis records-held-for-a-public-task --key registry.json
+    Put {
+        /// The person's account id.
+        #[arg(long, value_parser = account)]
+        subject: AccountId,
+        /// The record's schema (one governance adopted, such as civil.birth-certificate).
+        #[arg(long)]
+        schema: String,
+        /// A JSON file with the record's data.
+        #[arg(long)]
+        data: PathBuf,
+        /// The legal basis for holding it: a policy id (`GET /v1/sharing/bases`).
+        #[arg(long)]
+        basis: String,
+        #[command(flatten)]
+        signed: Signed,
+    },
+    /// Correct a record your agency holds: a new version, registered on the ledger.
+    ///
+    /// Example: civitas vault rectify 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
+    ///   --data birth-corrected.json --basis records-held-for-a-public-task --key registry.json
+    Rectify {
+        /// The record's id.
+        record: Hash32,
+        /// A JSON file with the corrected data.
+        #[arg(long)]
+        data: PathBuf,
+        /// The legal basis: a policy id.
+        #[arg(long)]
+        basis: String,
+        #[command(flatten)]
+        signed: Signed,
+    },
+    /// Read a record your agency holds or was given: records your access on the ledger
+    /// (purpose and basis, which the person sees), then opens it from your agency's vault.
+    ///
+    /// Example: civitas vault read 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
+    ///   --purpose permit-application --basis recipient-uses-shared-copy --key carla.json
+    Read {
+        /// The record's id.
+        record: Hash32,
+        /// What for: a code governance adopted, such as case-handling.
+        #[arg(long)]
+        purpose: String,
+        /// The legal basis: a policy id.
+        #[arg(long)]
+        basis: String,
+        #[command(flatten)]
+        signed: Signed,
+    },
+    /// Everything every agency's vault holds about you, opened on this machine with your key
+    /// file and checked against the ledger; with each record's subject salt, which a consent
+    /// needs (`civitas tx sharing consent`).
+    ///
+    /// Example: civitas vault mine --key ana.json
+    Mine {
+        /// Only this agency's vault.
+        #[arg(long)]
+        agency: Option<String>,
+        #[command(flatten)]
+        signed: Signed,
+    },
+}
+
+/// Runs a `civitas vault` command.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve {
+            dir,
+            key,
+            node,
+            listen,
+            follow_ms,
+        } => {
+            let key = read_key(&key)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .worker_threads(2)
+                .build()?;
+            runtime.block_on(async move {
+                let stop = crate::node_cmd::shutdown_signal();
+                let config = Config {
+                    dir,
+                    node,
+                    key,
+                    follow_every: Duration::from_millis(follow_ms.max(100)),
+                };
+                let vault = Vault::open(&config).await.map_err(|e| anyhow!(e))?;
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                println!(
+                    "vault of {} listening on http://{}",
+                    vault.agency(),
+                    listener.local_addr()?
+                );
+                serve(vault, listener, config.follow_every, stop).await?;
+                Ok(())
+            })
+        }
+        Command::Put {
+            subject,
+            schema,
+            data,
+            basis,
+            signed,
+        } => {
+            let session = signed.open()?;
+            let data = read_json(&data)?;
+            let vault = session.my_vault()?;
+            let sealed = vault.signed_post_json(
+                "/v1/vault/records",
+                &session.chain_id,
+                &session.key,
+                &json!({"subject": subject, "schema": schema, "data": data}),
+            )?;
+            let hash = |field: &str| -> Result<Hash32> {
+                sealed[field]
+                    .as_str()
+                    .and_then(|h| Hash32::from_hex(h).ok())
+                    .ok_or_else(|| anyhow!("the vault's answer has no {field}: {sealed}"))
+            };
+            let record = hash("record")?;
+            let tx = session.record(SharingInstruction::Register {
+                record,
+                nonce: hash("nonce")?,
+                schema: schema.clone(),
+                commitment: hash("commitment")?,
+                subject: hash("subject")?,
+                basis,
+            })?;
+            report(
+                signed.json,
+                json!({"record": record, "schema": schema, "registered": tx}),
+                &format!("record {record} ({schema}) sealed in the vault and registered by {tx}"),
+            );
+            Ok(())
+        }
+        Command::Rectify {
+            record,
+            data,
+            basis,
+            signed,
+        } => {
+            let session = signed.open()?;
+            let data = read_json(&data)?;
+            let vault = session.my_vault()?;
+            let sealed = vault.signed_post_json(
+                &format!("/v1/vault/records/{record}/versions"),
+                &session.chain_id,
+                &session.key,
+                &json!({"data": data}),
+            )?;
+            let version = sealed["version"]
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| anyhow!("the vault's answer has no version: {sealed}"))?;
+            let commitment = sealed["commitment"]
+                .as_str()
+                .and_then(|h| Hash32::from_hex(h).ok())
+                .ok_or_else(|| anyhow!("the vault's answer has no commitment: {sealed}"))?;
+            let tx = session.record(SharingInstruction::Rectify {
+                record,
+                version,
+                commitment,
+                basis,
+            })?;
+            report(
+                signed.json,
+                json!({"record": record, "version": version, "registered": tx}),
+                &format!("record {record} is at version {version} (registered by {tx})"),
+            );
+            Ok(())
+        }
+        Command::Read {
+            record,
+            purpose,
+            basis,
+            signed,
+        } => {
+            let session = signed.open()?;
+            let vault = session.my_vault()?;
+            let access = session.record(SharingInstruction::Access {
+                record,
+                purpose,
+                basis,
+            })?;
+            let opened = vault.signed_json(
+                "GET",
+                &format!("/v1/vault/records/{record}?access={access}"),
+                &session.chain_id,
+                &session.key,
+            )?;
+            if signed.json {
+                print_json(&opened);
+            } else {
+                eprintln!("access recorded by {access}");
+                println!("{}", serde_json::to_string_pretty(&opened)?);
+            }
+            Ok(())
+        }
+        Command::Mine { agency, signed } => {
+            let session = signed.open()?;
+            let agencies = match agency {
+                Some(agency) => vec![agency],
+                None => {
+                    let list = session.client.get_json("/v1/agencies")?;
+                    list["agencies"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x["id"].as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                }
+            };
+            let keys = session.key.decryption_keys()?;
+            if keys.is_empty() {
+                bail!("your key file has no encryption key, so nothing was sealed to you");
+            }
+            let mut out = Vec::new();
+            for agency in agencies {
+                let url = match session.vault_of(&agency) {
+                    Ok(url) => url,
+                    Err(_) => continue,
+                };
+                let answer = Client::new(&url)
+                    .signed_json("GET", "/v1/vault/mine", &session.chain_id, &session.key)
+                    .with_context(|| format!("the vault of {agency} at {url}"))?;
+                let copies: Vec<SubjectCopy> =
+                    serde_json::from_value(answer["records"].clone()).unwrap_or_default();
+                for copy in copies {
+                    out.push(open_mine(&session, &agency, &copy, &keys));
+                }
+            }
+            if signed.json {
+                print_json(&Value::Array(out));
+            } else if out.is_empty() {
+                println!("no vault holds a record about you");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&Value::Array(out))?);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One record a vault gave the person, opened with their keys and checked against the
+/// ledger's commitment (for the version in force; an older version against the one the vault
+/// sent, and said so).
+fn open_mine(
+    session: &Session,
+    agency: &str,
+    copy: &SubjectCopy,
+    keys: &[civitas_core::seal::DecryptionKey],
+) -> Value {
+    let id = Hash32(copy.row.id.0);
+    let entry: Option<civitas_sharing::state::Record> = session
+        .state(&format!("sharing/record/{id}"))
+        .ok()
+        .flatten();
+    let (commitment, checked) = match &entry {
+        Some(e) if e.version == copy.row.version => (e.commitment, "against the ledger"),
+        _ => (
+            copy.row.commitment,
+            "against the vault's commitment (not the version in force)",
+        ),
+    };
+    let subject = session.key.account();
+    match open_subject_copy_with_salt(copy, &subject, keys, &commitment) {
+        Ok(opened) => json!({
+            "agency": agency,
+            "record": id,
+            "version": copy.row.version,
+            "schema": copy.row.schema,
+            "status": copy.row.status,
+            "held_by": copy.row.origin.clone().unwrap_or_else(|| agency.to_string()),
+            "data": serde_json::from_slice::<Value>(&opened.body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&opened.body).into_owned())),
+            "checked": checked,
+            "subject_salt": (copy.row.version == 1).then_some(opened.subject_salt),
+            "log": format!("/v1/sharing/records/{id}/log"),
+        }),
+        Err(error) => json!({
+            "agency": agency,
+            "record": id,
+            "version": copy.row.version,
+            "schema": copy.row.schema,
+            "status": copy.row.status,
+            "error": error.to_string(),
+        }),
+    }
+}
+
+fn read_json(path: &PathBuf) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn report(json: bool, value: Value, line: &str) {
+    if json {
+        print_json(&value);
+    } else {
+        println!("{line}");
+    }
+}

@@ -1,0 +1,482 @@
+//! Personal data end to end, with real processes on 127.0.0.1: a two-agency network, a vault
+//! beside each agency, a person's birth certificate sealed in land's vault and registered on the
+//! ledger, shared with finance on the person's consent, read by officials of both agencies
+//! (each read an entry on the ledger, each entry usable once), the person's download opened
+//! with their own key, the consent withdrawn (finance's vault erases its copy), and the record
+//! erased (land's vault keeps no byte of it).
+
+mod common;
+
+use common::{BIN, TestNetwork, ok, wait_for};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A person's data, with words found nowhere else, so a scan finds them if they are left.
+const BIRTH: &str =
+    r#"{"name":"Zelda Quintessa Marlowe","born":"1990-04-01","place":"Northfield"}"#;
+
+fn civitas(args: &[&str]) -> String {
+    ok(Command::new(BIN).args(args).output().unwrap())
+}
+
+fn civitas_fails(args: &[&str]) -> String {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        !output.status.success(),
+        "expected a failure: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A vault process, killed when dropped.
+struct VaultProcess(Child);
+
+impl Drop for VaultProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_vault(dir: &Path, key: &Path, node: &str, port: u16) -> VaultProcess {
+    let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+    let child = Command::new(BIN)
+        .args(["vault", "serve", "--dir"])
+        .arg(dir)
+        .arg("--key")
+        .arg(key)
+        .args(["--node", node, "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--follow-ms", "300"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/v1/vault");
+    wait_for("the vault to listen", Duration::from_secs(30), || {
+        common::get(&url).is_some()
+    });
+    VaultProcess(child)
+}
+
+/// Every file under `dir`, with its bytes.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_record_is_sealed_shared_on_consent_read_under_the_log_and_erased() {
+    let net = TestNetwork::start("vault", 61, 2);
+    let api = net.apis[0].clone();
+    let keys = net.dir.join("keys");
+    let key = |name: &str| keys.join(format!("{name}.json"));
+    let k = |name: &str| key(name).to_string_lossy().into_owned();
+    let id_of = |name: &str| -> String {
+        let shown = civitas(&["keys", "show", &k(name), "--json"]);
+        json(&shown)["account"].as_str().unwrap().to_string()
+    };
+    for name in [
+        "land-records",
+        "land-vault",
+        "finance-caseworker",
+        "finance-vault",
+        "ana",
+    ] {
+        civitas(&["keys", "new", "--out", &k(name), "--label", name]);
+    }
+    // Officials, the citizen, encryption keys, vaults named.
+    for (admin, name, agency, roles) in [
+        ("land", "land-records", "land", "records"),
+        ("land", "land-vault", "land", "vault"),
+        ("finance", "finance-caseworker", "finance", "caseworker"),
+        ("finance", "finance-vault", "finance", "vault"),
+    ] {
+        civitas(&[
+            "tx",
+            "identity",
+            "register-official",
+            "--key",
+            &k(admin),
+            "--node",
+            &api,
+            "--official-key",
+            &k(name),
+            "--agency",
+            agency,
+            "--name",
+            name,
+            "--roles",
+            roles,
+        ]);
+    }
+    civitas(&[
+        "tx",
+        "identity",
+        "register-citizen",
+        "--key",
+        &k("land"),
+        "--node",
+        &api,
+        "--citizen-key",
+        &k("ana"),
+    ]);
+    for name in ["land-vault", "finance-vault", "ana"] {
+        civitas(&[
+            "tx",
+            "identity",
+            "set-encryption-key",
+            "--key",
+            &k(name),
+            "--node",
+            &api,
+            "--encryption-key",
+            &k(name),
+        ]);
+    }
+    let land_port = net.base + 3000;
+    let finance_port = net.base + 3001;
+    for (admin, vault, port) in [
+        ("land", "land-vault", land_port),
+        ("finance", "finance-vault", finance_port),
+    ] {
+        civitas(&[
+            "tx",
+            "sharing",
+            "set-vault",
+            "--key",
+            &k(admin),
+            "--node",
+            &api,
+            "--account",
+            &id_of(vault),
+            "--url",
+            &format!("http://127.0.0.1:{port}"),
+        ]);
+    }
+    let land_dir = net.tmp.join("land-vault");
+    let finance_dir = net.tmp.join("finance-vault");
+    let _land = start_vault(&land_dir, &key("land-vault"), &api, land_port);
+    let _finance = start_vault(
+        &finance_dir,
+        &key("finance-vault"),
+        &net.apis[1],
+        finance_port,
+    );
+
+    // Land's records officer seals Ana's birth certificate and registers it.
+    let data = net.tmp.join("birth.json");
+    std::fs::write(&data, BIRTH).unwrap();
+    let put = json(&civitas(&[
+        "vault",
+        "put",
+        "--subject",
+        &id_of("ana"),
+        "--schema",
+        "civil.birth-certificate",
+        "--data",
+        data.to_str().unwrap(),
+        "--basis",
+        "records-held-for-a-public-task",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    let record = put["record"].as_str().unwrap().to_string();
+    // The ledger holds its commitment and holder, never the data.
+    let entry = common::get(&format!("{api}/v1/sharing/records/{record}")).unwrap();
+    assert_eq!(entry["value"]["holder"], "land");
+    assert!(!entry.to_string().contains("Zelda"));
+
+    // Ana downloads what the vaults hold about her, opened with her key.
+    let mine = json(&civitas(&[
+        "vault",
+        "mine",
+        "--key",
+        &k("ana"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    let mine = mine.as_array().unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["data"]["name"], "Zelda Quintessa Marlowe");
+    assert_eq!(mine[0]["checked"], "against the ledger");
+    let salt = mine[0]["subject_salt"].as_str().unwrap().to_string();
+
+    // Finance has no copy: its caseworker's read is refused on the ledger.
+    let refused = civitas_fails(&[
+        "vault",
+        "read",
+        &record,
+        "--purpose",
+        "permit-application",
+        "--basis",
+        "recipient-uses-shared-copy",
+        "--key",
+        &k("finance-caseworker"),
+        "--node",
+        &api,
+    ]);
+    assert!(
+        refused.contains("not_authorized") || refused.contains("no policy"),
+        "{refused}"
+    );
+
+    // Ana consents to finance receiving it for a permit application, for 30 days; finance
+    // asks for it.
+    let expires = civitas_core::time::TimestampMs(common::now_ms() + 30 * 86_400_000).rfc3339();
+    civitas(&[
+        "tx",
+        "sharing",
+        "consent",
+        "--record",
+        &record,
+        "--salt",
+        &salt,
+        "--recipient",
+        "finance",
+        "--purpose",
+        "permit-application",
+        "--expires",
+        &expires,
+        "--key",
+        &k("ana"),
+        "--node",
+        &api,
+    ]);
+    civitas(&[
+        "tx",
+        "sharing",
+        "request",
+        "--record",
+        &record,
+        "--purpose",
+        "permit-application",
+        "--basis",
+        "data-subject-consent",
+        "--consent",
+        "1",
+        "--key",
+        &k("finance-caseworker"),
+        "--node",
+        &api,
+    ]);
+    // Finance's caseworker reads it through finance's vault, which got it from land's and
+    // checked it against the ledger.
+    let read = json(&civitas(&[
+        "vault",
+        "read",
+        &record,
+        "--purpose",
+        "permit-application",
+        "--basis",
+        "recipient-uses-shared-copy",
+        "--key",
+        &k("finance-caseworker"),
+        "--node",
+        &net.apis[1],
+        "--json",
+    ]));
+    assert_eq!(read["data"]["name"], "Zelda Quintessa Marlowe");
+    assert_eq!(read["holder"], "land");
+    // Land's records officer reads the original.
+    let read = json(&civitas(&[
+        "vault",
+        "read",
+        &record,
+        "--purpose",
+        "case-handling",
+        "--basis",
+        "holder-case-handling",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    assert_eq!(read["data"]["born"], "1990-04-01");
+
+    // An access entry opens one read: replaying the request is refused.
+    let log = common::get(&format!(
+        "{api}/v1/sharing/records/{record}/log?order=oldest"
+    ))
+    .unwrap();
+    let kinds: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "registered",
+            "consent_given",
+            "shared",
+            "accessed",
+            "accessed"
+        ],
+        "{log}"
+    );
+    let last = &log["items"][4];
+    assert_eq!(last["agency"], "land");
+    assert_eq!(last["purpose"], "case-handling");
+    let access = last["tx"].as_str().unwrap();
+    let chain_id = common::get(&format!("{api}/v1/status")).unwrap()["chain_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let officer = civitas_core::keyfile::read(&key("land-records")).unwrap();
+    let replay = civitas_client::Client::new(&format!("http://127.0.0.1:{land_port}")).signed_json(
+        "GET",
+        &format!("/v1/vault/records/{record}?access={access}"),
+        &chain_id,
+        &officer,
+    );
+    assert_eq!(replay.unwrap_err().code(), Some("entry_used"));
+    // Another official cannot use someone else's entry.
+    let caseworker = civitas_core::keyfile::read(&key("finance-caseworker")).unwrap();
+    let stolen = civitas_client::Client::new(&format!("http://127.0.0.1:{land_port}")).signed_json(
+        "GET",
+        &format!("/v1/vault/records/{record}?access={access}"),
+        &chain_id,
+        &caseworker,
+    );
+    assert!(stolen.is_err());
+    // Only the vault the ledger names for finance receives finance's copies.
+    let share_tx = log["items"][2]["tx"].as_str().unwrap();
+    let asked = civitas_client::Client::new(&format!("http://127.0.0.1:{land_port}")).signed_json(
+        "POST",
+        &format!("/v1/vault/shares?tx={share_tx}"),
+        &chain_id,
+        &caseworker,
+    );
+    assert_eq!(asked.unwrap_err().code(), Some("not_their_vault"));
+
+    // Finance's copy is Ana's to download too, sealed to her key by finance's vault.
+    let theirs = json(&civitas(&[
+        "vault",
+        "mine",
+        "--agency",
+        "finance",
+        "--key",
+        &k("ana"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    let theirs = theirs.as_array().unwrap();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0]["held_by"], "land");
+    assert_eq!(theirs[0]["data"]["place"], "Northfield");
+
+    // Ana withdraws her consent: finance's vault erases its copy, and its reads are refused.
+    civitas(&[
+        "tx",
+        "sharing",
+        "revoke-consent",
+        "1",
+        "--key",
+        &k("ana"),
+        "--node",
+        &api,
+    ]);
+    wait_for(
+        "finance's vault to erase its copy",
+        Duration::from_secs(30),
+        || {
+            let mine = json(&civitas(&[
+                "vault",
+                "mine",
+                "--agency",
+                "finance",
+                "--key",
+                &k("ana"),
+                "--node",
+                &api,
+                "--json",
+            ]));
+            // An erased record is no longer anyone's: the vault gives nothing of it.
+            mine.as_array().unwrap().is_empty()
+        },
+    );
+    let refused = civitas_fails(&[
+        "vault",
+        "read",
+        &record,
+        "--purpose",
+        "permit-application",
+        "--basis",
+        "recipient-uses-shared-copy",
+        "--key",
+        &k("finance-caseworker"),
+        "--node",
+        &api,
+    ]);
+    assert!(refused.contains("withdrawn"), "{refused}");
+
+    // Land erases the record: its vault destroys every key and the ciphertext (byte by byte,
+    // `crates/vault/tests/erasure.rs` checks no key is left on disk).
+    civitas(&[
+        "tx",
+        "sharing",
+        "erase",
+        "--record",
+        &record,
+        "--basis",
+        "erasure-on-request",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+    ]);
+    wait_for(
+        "land's vault to erase the record",
+        Duration::from_secs(30),
+        || {
+            let mine = json(&civitas(&[
+                "vault",
+                "mine",
+                "--agency",
+                "land",
+                "--key",
+                &k("ana"),
+                "--node",
+                &api,
+                "--json",
+            ]));
+            // An erased record is no longer anyone's: the vault gives nothing of it.
+            mine.as_array().unwrap().is_empty()
+        },
+    );
+    // No file of the network (blocks, state, read model, logs) nor of either vault ever held
+    // the data in the clear.
+    for dir in [&net.dir, &land_dir, &finance_dir] {
+        for (path, bytes) in files(dir) {
+            for needle in ["Zelda", "Quintessa", "Northfield"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{} still holds {needle}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

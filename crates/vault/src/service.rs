@@ -1,0 +1,1107 @@
+//! The vault as a service, run beside an agency's node (`civitas vault serve`).
+//!
+//! It follows the ledger and never acts on its own authority. Officials sign the ledger's side
+//! themselves (`sharing.register`, `access`, `request`, `erase`); the vault:
+//!
+//! - seals what a records officer of its agency submits, and keeps it pending until that
+//!   officer's `sharing.register` (or `rectify`) of the same commitment is final, discarding it
+//!   after an hour otherwise;
+//! - serves a record to an official only against that official's final `sharing.access` entry
+//!   for it, recent (ten minutes of block time) and used once: the access log is complete by
+//!   construction;
+//! - answers another agency's vault with a copy wrapped for that agency only against a final
+//!   `sharing.request` share to it, and checks a copy it receives against the ledger's
+//!   commitment;
+//! - erases what the ledger says is erased (its own records and copies), and the copies given
+//!   on a consent that was withdrawn; re-wraps a person's records for the encryption key they
+//!   register (after a key recovery);
+//! - gives a person everything it holds about them, sealed to their own key.
+//!
+//! Every request is signed as a read (`docs/API.md`, "Signed reads"); a request with a body
+//! names the body's SHA-256 in its query, so the signature covers the body too. Requests run a
+//! bounded number at a time (`429` with `Retry-After` beyond), bodies are bounded, and every
+//! answer that is an error is JSON with a stable code.
+
+use crate::envelope::RecordId;
+use crate::store::{SharedCopy, Status, Store, VaultError};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use civitas_client::{Client, ClientError};
+use civitas_core::crypto::AccountId;
+use civitas_core::event::Event;
+use civitas_core::hash::Hash32;
+use civitas_core::identity::{Account, AccountKind};
+use civitas_core::keyfile::KeyFile;
+use civitas_core::read::{HEADER_ACCOUNT, HEADER_SIGNATURE, HEADER_TIME, SignedRead};
+use civitas_core::receipt::{Receipt, TxOutcome};
+use civitas_core::seal::{DecryptionKey, EncryptionKey};
+use civitas_core::sharing::SharingEvent;
+use civitas_core::time::TimestampMs;
+use civitas_sharing::state::{Consent, Grant, Record, Vault as VaultEntry};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Most requests served at once; beyond, `429`.
+pub const REQUESTS_AT_ONCE: usize = 32;
+/// Largest request body (a record's data, as JSON), in bytes.
+pub const BODY_MAX_BYTES: usize = 300 * 1024;
+/// How long after its block an access entry lets its official read (block time).
+pub const ACCESS_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// How long a sealed record waits for its registration to be final (the vault's clock).
+pub const PENDING_MAX_MS: u64 = 60 * 60 * 1000;
+/// Roles that submit records to their agency's vault.
+pub const RECORDS_ROLES: &[&str] = &["records", "admin"];
+
+/// What the vault needs to run.
+pub struct Config {
+    /// Its data folder.
+    pub dir: std::path::PathBuf,
+    /// Its node's API (`http://127.0.0.1:8080`).
+    pub node: String,
+    /// The key file of the vault's account: an official of the agency whose encryption key
+    /// records are wrapped to (named on the ledger by `sharing.set_vault`).
+    pub key: KeyFile,
+    /// How often it reads the ledger's new events.
+    pub follow_every: Duration,
+}
+
+/// Why a request was refused, as JSON `{"error": {"code", "message"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    fn node(error: ClientError) -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            "node_unavailable",
+            format!("the vault could not read the ledger from its node: {error}"),
+        )
+    }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(error: VaultError) -> Self {
+        match error {
+            VaultError::NotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", error.to_string())
+            }
+            VaultError::State { .. } => {
+                Self::new(StatusCode::CONFLICT, "wrong_state", error.to_string())
+            }
+            VaultError::Envelope(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_record",
+                error.to_string(),
+            ),
+            VaultError::Storage(_) | VaultError::Corrupt(_) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage",
+                error.to_string(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// The vault's node, read through the blocking client on the blocking pool.
+#[derive(Clone)]
+struct Node(Arc<Client>);
+
+impl Node {
+    async fn json(&self, path: String) -> Result<Value, ClientError> {
+        let client = self.0.clone();
+        tokio::task::spawn_blocking(move || client.get_json(&path))
+            .await
+            .unwrap_or_else(|e| Err(ClientError::Protocol(e.to_string())))
+    }
+
+    /// The state value at `path` (`identity/account/<hex>`), decoded; `None` if absent.
+    async fn state<T: commonware_codec::Decode<Cfg = ()>>(
+        &self,
+        path: String,
+    ) -> Result<Option<T>, ApiError> {
+        let value = self
+            .json(format!("/v1/state/{path}"))
+            .await
+            .map_err(ApiError::node)?;
+        if value["found"].as_bool() != Some(true) {
+            return Ok(None);
+        }
+        let bytes = value["value_hex"]
+            .as_str()
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| ApiError::node(ClientError::Protocol(format!("{path}: no value"))))?;
+        civitas_core::codec::from_slice(&bytes, &())
+            .map(Some)
+            .map_err(|e| ApiError::node(ClientError::Protocol(format!("{path}: {e}"))))
+    }
+
+    /// The receipt of final transaction `tx`, if it is final.
+    async fn receipt(&self, tx: &Hash32) -> Result<Option<Receipt>, ApiError> {
+        match self.json(format!("/v1/transactions/{tx}")).await {
+            Ok(value) => match value.get("receipt") {
+                Some(receipt) if !receipt.is_null() => serde_json::from_value(receipt.clone())
+                    .map(Some)
+                    .map_err(|e| ApiError::node(ClientError::Protocol(e.to_string()))),
+                _ => Ok(None),
+            },
+            Err(ClientError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(ApiError::node(e)),
+        }
+    }
+
+    /// The latest final block's time.
+    async fn time(&self) -> Result<TimestampMs, ApiError> {
+        let status = self
+            .json("/v1/status".into())
+            .await
+            .map_err(ApiError::node)?;
+        status["timestamp"]
+            .as_u64()
+            .map(TimestampMs)
+            .ok_or_else(|| ApiError::node(ClientError::Protocol("status without timestamp".into())))
+    }
+}
+
+/// A running vault.
+pub struct Vault {
+    store: Store,
+    node: Node,
+    chain_id: String,
+    agency: String,
+    key: KeyFile,
+    account: AccountId,
+    keys: Vec<DecryptionKey>,
+    gate: Semaphore,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn parse_record(text: &str) -> Result<RecordId, ApiError> {
+    RecordId::from_hex(text)
+        .map_err(|_| ApiError::bad(format!("{text:?} is not a record id (64 hex digits)")))
+}
+
+fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {
+    Hash32::from_hex(text)
+        .map_err(|_| ApiError::bad(format!("{what} {text:?} is not 64 hex digits")))
+}
+
+/// The answer the node keeps for a ledger transaction that the vault acts on: final, successful,
+/// signed by `signer`, with an event `matches` accepts.
+fn event_in<'a>(
+    receipt: &'a Receipt,
+    signer: &AccountId,
+    matches: impl Fn(&SharingEvent) -> bool,
+) -> Result<&'a SharingEvent, ApiError> {
+    if receipt.outcome != TxOutcome::Success {
+        return Err(ApiError::forbidden(
+            "entry_failed",
+            format!("transaction {} failed on the ledger", receipt.tx),
+        ));
+    }
+    if receipt.signer != *signer {
+        return Err(ApiError::forbidden(
+            "entry_not_yours",
+            format!("transaction {} was signed by another account", receipt.tx),
+        ));
+    }
+    receipt
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::Sharing(e) if matches(e) => Some(e),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "entry_mismatch",
+                format!(
+                    "transaction {} is not the entry this request needs",
+                    receipt.tx
+                ),
+            )
+        })
+}
+
+impl Vault {
+    /// Opens the vault's storage and checks its account on the ledger: an active official
+    /// whose registered encryption key is the newest in its key file.
+    pub async fn open(config: &Config) -> Result<Arc<Self>, String> {
+        let node = Node(Arc::new(Client::new(&config.node)));
+        let status = node
+            .json("/v1/status".into())
+            .await
+            .map_err(|e| format!("the node at {}: {e}", config.node))?;
+        let chain_id = status["chain_id"]
+            .as_str()
+            .ok_or("the node's status has no chain id")?
+            .to_string();
+        let account_id = config.key.account();
+        let account: Account = node
+            .state(format!("identity/account/{account_id}"))
+            .await
+            .map_err(|e| e.message)?
+            .ok_or_else(|| {
+                format!("the vault's account {account_id} is not registered on the ledger")
+            })?;
+        if account.kind != AccountKind::Official || !account.active {
+            return Err(format!(
+                "the vault's account {account_id} must be an active official of its agency"
+            ));
+        }
+        let keys = config
+            .key
+            .decryption_keys()
+            .map_err(|e| format!("the vault's key file: {e}"))?;
+        let Some(newest) = keys.last() else {
+            return Err(
+                "the vault's key file has no encryption key: make one with `civitas keys \
+                 new-encryption-key` and register it with `civitas tx identity \
+                 set-encryption-key`"
+                    .into(),
+            );
+        };
+        let registered: Option<EncryptionKey> = node
+            .state(format!("identity/encryption_key/{account_id}"))
+            .await
+            .map_err(|e| e.message)?;
+        if registered != Some(newest.public()) {
+            return Err(format!(
+                "the encryption key on the ledger for {account_id} is not the newest in the \
+                 vault's key file: register it with `civitas tx identity set-encryption-key`"
+            ));
+        }
+        let store = Store::open(&config.dir).await.map_err(|e| e.to_string())?;
+        Ok(Arc::new(Self {
+            store,
+            node,
+            chain_id,
+            agency: account.agency,
+            key: config.key.clone(),
+            account: account_id,
+            keys,
+            gate: Semaphore::new(REQUESTS_AT_ONCE),
+        }))
+    }
+
+    /// The agency the vault belongs to.
+    pub fn agency(&self) -> &str {
+        &self.agency
+    }
+
+    fn holder_key(&self) -> Result<&DecryptionKey, ApiError> {
+        self.keys.last().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no_key",
+                "the vault has no key",
+            )
+        })
+    }
+
+    /// Who signed the request, checked against the ledger: the account, active, with as many
+    /// of its keys as its threshold.
+    async fn who(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Account, ApiError> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let read = SignedRead::from_headers(
+            header(HEADER_ACCOUNT),
+            header(HEADER_TIME),
+            header(HEADER_SIGNATURE),
+        )
+        .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "unsigned", e.to_string()))?;
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        let keys = read
+            .verify(&self.chain_id, path, TimestampMs(now_ms()))
+            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()))?;
+        let account: Account = self
+            .node
+            .state(format!("identity/account/{}", read.account))
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_account",
+                    format!("account {} is not registered", read.account),
+                )
+            })?;
+        if !account.active {
+            return Err(ApiError::forbidden(
+                "account_inactive",
+                "the account is deactivated",
+            ));
+        }
+        if account.keys_signed(keys.iter().copied()) < usize::from(account.threshold) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong_key",
+                format!(
+                    "{method} needs {} of the account's keys to sign",
+                    account.threshold
+                ),
+            ));
+        }
+        Ok(account)
+    }
+
+    fn official_here(&self, account: &Account, roles: &[&str]) -> Result<(), ApiError> {
+        let role_ok = roles.is_empty() || account.roles.iter().any(|r| roles.contains(&r.as_str()));
+        if account.kind != AccountKind::Official || account.agency != self.agency || !role_ok {
+            return Err(ApiError::forbidden(
+                "not_authorized",
+                format!(
+                    "this is {}'s vault: only its officials{} may do this",
+                    self.agency,
+                    if roles.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" with role {}", roles.join(" or "))
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fetches and files the copy of `record` the ledger says this agency was given.
+    async fn fetch_copy(&self, record: RecordId) -> Result<(), ApiError> {
+        let id = Hash32(record.0);
+        let grant: Grant = self
+            .node
+            .state(format!("sharing/grant/{id}/{}", self.agency))
+            .await?
+            .ok_or_else(|| {
+                ApiError::forbidden(
+                    "no_copy",
+                    format!(
+                        "{} was given no copy of record {id}; request it first",
+                        self.agency
+                    ),
+                )
+            })?;
+        let entry: Record = self
+            .node
+            .state(format!("sharing/record/{id}"))
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_record",
+                    format!("record {id} is not registered"),
+                )
+            })?;
+        let holder: VaultEntry = self
+            .node
+            .state(format!("sharing/vault/{}", entry.holder))
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "no_vault",
+                    format!("agency {} has named no vault", entry.holder),
+                )
+            })?;
+        let path = format!("/v1/vault/shares?tx={}", grant.tx);
+        let key = self.key.clone();
+        let chain = self.chain_id.clone();
+        let url = holder.url.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            Client::new(&url).signed_json("POST", &path, &chain, &key)
+        })
+        .await
+        .unwrap_or_else(|e| Err(ClientError::Protocol(e.to_string())))
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "holder_unavailable",
+                format!("the vault of {} did not give the copy: {e}", entry.holder),
+            )
+        })?;
+        let copy: SharedCopy = serde_json::from_value(answer).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "bad_copy",
+                format!("the holder's answer: {e}"),
+            )
+        })?;
+        if copy.id != record || copy.version != entry.version {
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "bad_copy",
+                format!(
+                    "the holder sent version {} of {}, not version {} of {id}",
+                    copy.version, copy.id, entry.version
+                ),
+            ));
+        }
+        let subject_key: Option<EncryptionKey> = self
+            .node
+            .state(format!("identity/encryption_key/{}", copy.subject))
+            .await?;
+        self.store
+            .receive(
+                &copy,
+                &entry.holder,
+                &entry.commitment,
+                self.holder_key()?,
+                subject_key.as_ref(),
+                now_ms(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the ledger's new events once: activates, discards, erases and re-wraps as they
+    /// say. Gives how many events it read.
+    pub async fn follow_once(&self) -> Result<usize, String> {
+        let mut read = 0;
+        for (name, query) in [
+            ("sharing", "module=sharing"),
+            ("keys", "type=encryption_key_set"),
+        ] {
+            loop {
+                let cursor = self.store.cursor(name).await.map_err(|e| e.to_string())?;
+                let mut path = format!("/v1/index/events?{query}&order=oldest&limit=100");
+                if let Some(cursor) = &cursor {
+                    path.push_str(&format!("&cursor={cursor}"));
+                }
+                let page = self.node.json(path).await.map_err(|e| e.to_string())?;
+                let items = page["items"].as_array().cloned().unwrap_or_default();
+                for item in &items {
+                    self.apply_event(item).await?;
+                    let key = format!(
+                        "{}.{}.{}",
+                        item["height"].as_u64().unwrap_or(0),
+                        item["position"].as_u64().unwrap_or(0),
+                        item["seq"].as_u64().unwrap_or(0)
+                    );
+                    self.store
+                        .set_cursor(name, &key)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                read += items.len();
+                if page["next"].is_null() {
+                    break;
+                }
+            }
+        }
+        for (id, version) in self
+            .store
+            .stale_pending(now_ms().saturating_sub(PENDING_MAX_MS))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            self.store
+                .discard(id, version)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(read)
+    }
+
+    async fn apply_event(&self, item: &Value) -> Result<(), String> {
+        let event = &item["event"];
+        if event["type"] == "encryption_key_set" {
+            let (Some(account), Some(key)) = (event["account"].as_str(), event["key"].as_str())
+            else {
+                return Ok(());
+            };
+            let (Ok(account), Ok(key)) =
+                (AccountId::from_hex(account), EncryptionKey::from_hex(key))
+            else {
+                return Ok(());
+            };
+            if !self
+                .store
+                .of_subject(&account)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_empty()
+            {
+                let holder = self.holder_key().map_err(|e| e.message)?;
+                self.store
+                    .rewrap_subject(&account, &key, holder)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            return Ok(());
+        }
+        // Events of other kinds than the module's are skipped, not failed on.
+        let Ok(event) = serde_json::from_value::<SharingEvent>(event.clone()) else {
+            return Ok(());
+        };
+        let ignore_missing = |r: Result<(), VaultError>| match r {
+            Ok(()) | Err(VaultError::NotFound(_)) | Err(VaultError::State { .. }) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
+        match event {
+            SharingEvent::RecordRegistered {
+                record,
+                holder,
+                commitment,
+                ..
+            } if holder == self.agency => {
+                self.settle(RecordId(record.0), 1, &commitment).await?;
+            }
+            SharingEvent::RecordRectified {
+                record,
+                holder,
+                version,
+                commitment,
+                ..
+            } if holder == self.agency => {
+                self.settle(RecordId(record.0), version, &commitment)
+                    .await?;
+            }
+            SharingEvent::RecordErased {
+                record,
+                holder,
+                copies,
+                ..
+            } if holder == self.agency || copies.contains(&self.agency) => {
+                ignore_missing(
+                    self.store
+                        .erase(RecordId(record.0), now_ms())
+                        .await
+                        .map(|_| ()),
+                )?;
+            }
+            SharingEvent::ConsentRevoked {
+                consent,
+                record,
+                recipient,
+                ..
+            } if recipient == self.agency => {
+                // A copy obtained on this consent is no longer used: it is erased here.
+                let grant: Option<Grant> = self
+                    .node
+                    .state(format!("sharing/grant/{record}/{}", self.agency))
+                    .await
+                    .map_err(|e| e.message)?;
+                if grant.is_some_and(|g| g.consent == Some(consent)) {
+                    ignore_missing(
+                        self.store
+                            .erase(RecordId(record.0), now_ms())
+                            .await
+                            .map(|_| ()),
+                    )?;
+                }
+            }
+            SharingEvent::RecordShared {
+                record, recipient, ..
+            } if recipient == self.agency => {
+                // Fetched now so a read finds it; a failure here is retried at the read.
+                if let Err(error) = self.fetch_copy(RecordId(record.0)).await {
+                    eprintln!(
+                        "vault: could not fetch the copy of {record} yet: {}",
+                        error.message
+                    );
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Activates the pending `version` of `record` if its commitment is the one the ledger
+    /// registered; discards it otherwise (the id was registered by someone else).
+    async fn settle(
+        &self,
+        record: RecordId,
+        version: u32,
+        commitment: &Hash32,
+    ) -> Result<(), String> {
+        let Ok(row) = self.store.version(record, version).await else {
+            return Ok(());
+        };
+        if row.status != Status::Pending || row.origin.is_some() {
+            return Ok(());
+        }
+        let result = if row.commitment == *commitment {
+            self.store.activate(record, version).await
+        } else {
+            self.store.discard(record, version).await
+        };
+        result.map_err(|e| e.to_string())
+    }
+}
+
+/// The vault's routes.
+pub fn router(vault: Arc<Vault>) -> Router {
+    Router::new()
+        .route("/v1/vault", get(status))
+        .route("/v1/vault/records", post(create))
+        .route("/v1/vault/records/{id}", get(read))
+        .route("/v1/vault/records/{id}/versions", post(rectify))
+        .route("/v1/vault/shares", post(share))
+        .route("/v1/vault/mine", get(mine))
+        .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
+        .with_state(vault)
+}
+
+/// Runs the vault: its routes on `listener`, and its reading of the ledger, until `shutdown`.
+pub async fn serve(
+    vault: Arc<Vault>,
+    listener: tokio::net::TcpListener,
+    follow_every: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let follower = vault.clone();
+    let follow = tokio::spawn(async move {
+        loop {
+            if let Err(error) = follower.follow_once().await {
+                eprintln!("vault: reading the ledger: {error}");
+            }
+            tokio::time::sleep(follow_every).await;
+        }
+    });
+    let result = axum::serve(listener, router(vault))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    follow.abort();
+    result
+}
+
+/// A slot of the vault's request budget, or `429`.
+fn slot(vault: &Vault) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    vault.gate.try_acquire().map_err(|_| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            "the vault is serving as many requests as it can; retry after Retry-After",
+        )
+    })
+}
+
+/// The body, checked against the SHA-256 its signed query names.
+fn signed_body<T: for<'de> Deserialize<'de>>(
+    query: &BodyQuery,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let named = parse_hash(&query.sha256, "sha256")?;
+    if Hash32::sha256(body) != named {
+        return Err(ApiError::bad(
+            "the body's SHA-256 is not the one the signed query names (sha256=...)",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("the body: {e}")))
+}
+
+#[derive(Deserialize)]
+struct BodyQuery {
+    sha256: String,
+}
+
+async fn status(State(vault): State<Arc<Vault>>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({
+        "agency": vault.agency,
+        "account": vault.account,
+        "encryption_key": vault.holder_key()?.public(),
+    })))
+}
+
+/// A record submitted by a records officer.
+#[derive(Deserialize)]
+struct NewRecord {
+    subject: AccountId,
+    schema: String,
+    data: Value,
+}
+
+/// What a records officer signs next.
+#[derive(Serialize)]
+struct Sealed {
+    record: Hash32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<Hash32>,
+    version: u32,
+    schema: String,
+    commitment: Hash32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<Hash32>,
+    status: Status,
+    next: String,
+}
+
+async fn create(
+    State(vault): State<Arc<Vault>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<BodyQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Sealed>), ApiError> {
+    let _slot = slot(&vault)?;
+    let official = vault.who(&method, &uri, &headers).await?;
+    vault.official_here(&official, RECORDS_ROLES)?;
+    let new: NewRecord = signed_body(&query, &body)?;
+    let subject: Account = vault
+        .node
+        .state(format!("identity/account/{}", new.subject))
+        .await?
+        .filter(|a: &Account| a.kind == AccountKind::Citizen && a.active)
+        .ok_or_else(|| {
+            ApiError::bad(format!(
+                "{} is not an active citizen's account",
+                new.subject
+            ))
+        })?;
+    let subject_key: Option<EncryptionKey> = vault
+        .node
+        .state(format!("identity/encryption_key/{}", subject.id))
+        .await?;
+    let data = serde_json::to_vec(&new.data).map_err(|e| ApiError::bad(e.to_string()))?;
+    let holder = vault.holder_key()?.public();
+    // The id is derived from the agency and a random nonce, as the ledger derives it again.
+    let nonce = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "randomness",
+            e.to_string(),
+        )
+    })?;
+    let id = civitas_core::sharing::record_id(&vault.agency, &nonce);
+    let (row, tag) = vault
+        .store
+        .create(
+            RecordId(id.0),
+            &holder,
+            subject.id,
+            subject_key.as_ref(),
+            &new.schema,
+            &data,
+            now_ms(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Sealed {
+            record: Hash32(row.id.0),
+            nonce: Some(nonce),
+            version: row.version,
+            schema: row.schema,
+            commitment: row.commitment,
+            subject: Some(tag),
+            status: row.status,
+            next: "sign sharing.register with this record, nonce, schema, commitment and \
+                   subject, \
+                   citing a legal basis; the vault keeps it once that is final (within an hour)"
+                .into(),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewVersion {
+    data: Value,
+}
+
+async fn rectify(
+    State(vault): State<Arc<Vault>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<BodyQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Sealed>), ApiError> {
+    let _slot = slot(&vault)?;
+    let record = parse_record(&id)?;
+    let official = vault.who(&method, &uri, &headers).await?;
+    vault.official_here(&official, RECORDS_ROLES)?;
+    let new: NewVersion = signed_body(&query, &body)?;
+    let latest = vault.store.latest(record).await?;
+    let subject = latest.subject.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "record_erased",
+            "the record was erased",
+        )
+    })?;
+    let subject_key: Option<EncryptionKey> = vault
+        .node
+        .state(format!("identity/encryption_key/{subject}"))
+        .await?;
+    let data = serde_json::to_vec(&new.data).map_err(|e| ApiError::bad(e.to_string()))?;
+    let holder = vault.holder_key()?.public();
+    let row = vault
+        .store
+        .rectify(record, &holder, subject_key.as_ref(), &data, now_ms())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Sealed {
+            record: Hash32(row.id.0),
+            nonce: None,
+            version: row.version,
+            schema: row.schema,
+            commitment: row.commitment,
+            subject: None,
+            status: row.status,
+            next: "sign sharing.rectify with this record, version and commitment, citing a \
+                   legal basis; the vault serves this version once that is final"
+                .into(),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct AccessQuery {
+    access: String,
+}
+
+/// A record as an official reads it.
+#[derive(Serialize)]
+struct Opened {
+    record: Hash32,
+    version: u32,
+    schema: String,
+    subject: Option<AccountId>,
+    holder: String,
+    commitment: Hash32,
+    data: Value,
+}
+
+async fn read(
+    State(vault): State<Arc<Vault>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<AccessQuery>,
+) -> Result<Json<Opened>, ApiError> {
+    let _slot = slot(&vault)?;
+    let record = parse_record(&id)?;
+    let access = parse_hash(&query.access, "access")?;
+    let official = vault.who(&method, &uri, &headers).await?;
+    vault.official_here(&official, &[])?;
+    let receipt = vault.node.receipt(&access).await?.ok_or_else(|| {
+        ApiError::forbidden(
+            "entry_not_final",
+            format!("access entry {access} is not final on the ledger yet; wait for it"),
+        )
+    })?;
+    let agency = vault.agency.clone();
+    event_in(&receipt, &official.id, |e| {
+        matches!(e, SharingEvent::RecordAccessed { record: r, agency: a, .. }
+            if r.0 == record.0 && *a == agency)
+    })?;
+    let now = vault.node.time().await?;
+    if receipt.timestamp.0.saturating_add(ACCESS_WINDOW_MS) < now.0 {
+        return Err(ApiError::forbidden(
+            "entry_expired",
+            "the access entry is more than ten minutes old (block time): record a new one",
+        ));
+    }
+    if !vault.store.claim(&access, now_ms()).await? {
+        return Err(ApiError::forbidden(
+            "entry_used",
+            format!("access entry {access} was already used for a read: record a new one"),
+        ));
+    }
+    match vault.store.latest(record).await {
+        // Its registration is final (the access entry names it) but the vault's reading of the
+        // ledger has not reached it yet: settled now, from the ledger's record.
+        Ok(row) if row.status == Status::Pending && row.origin.is_none() => {
+            let entry: Option<Record> = vault
+                .node
+                .state(format!("sharing/record/{}", row.id))
+                .await?;
+            if let Some(entry) = entry.filter(|e| e.holder == vault.agency) {
+                vault
+                    .settle(record, entry.version, &entry.commitment)
+                    .await
+                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e))?;
+            }
+        }
+        Ok(_) => {}
+        // A copy this agency was given and does not have yet.
+        Err(VaultError::NotFound(_)) => vault.fetch_copy(record).await?,
+        Err(e) => return Err(e.into()),
+    }
+    let (row, body) = vault.store.read(record, vault.holder_key()?).await?;
+    let data = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    Ok(Json(Opened {
+        record: Hash32(row.id.0),
+        version: row.version,
+        schema: row.schema,
+        subject: row.subject,
+        holder: row.origin.unwrap_or_else(|| vault.agency.clone()),
+        commitment: row.commitment,
+        data,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ShareQuery {
+    tx: String,
+}
+
+async fn share(
+    State(vault): State<Arc<Vault>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<ShareQuery>,
+) -> Result<Json<SharedCopy>, ApiError> {
+    let _slot = slot(&vault)?;
+    let tx = parse_hash(&query.tx, "tx")?;
+    let asker = vault.who(&method, &uri, &headers).await?;
+    let receipt = vault.node.receipt(&tx).await?.ok_or_else(|| {
+        ApiError::forbidden(
+            "entry_not_final",
+            format!("share {tx} is not final on the ledger"),
+        )
+    })?;
+    let me = vault.agency.clone();
+    let Some(SharingEvent::RecordShared {
+        record, recipient, ..
+    }) = receipt.events.iter().find_map(|e| match e {
+        Event::Sharing(e @ SharingEvent::RecordShared { holder, .. }) if *holder == me => Some(e),
+        _ => None,
+    })
+    else {
+        return Err(ApiError::forbidden(
+            "entry_mismatch",
+            format!("transaction {tx} shares no record of {me}"),
+        ));
+    };
+    if receipt.outcome != TxOutcome::Success {
+        return Err(ApiError::forbidden(
+            "entry_failed",
+            format!("share {tx} failed"),
+        ));
+    }
+    // The asker must be the receiving agency's vault, as the ledger names it.
+    let theirs: VaultEntry = vault
+        .node
+        .state(format!("sharing/vault/{recipient}"))
+        .await?
+        .ok_or_else(|| {
+            ApiError::forbidden("no_vault", format!("{recipient} has named no vault"))
+        })?;
+    if theirs.account != asker.id {
+        return Err(ApiError::forbidden(
+            "not_their_vault",
+            format!("only the vault {recipient} named on the ledger receives its copies"),
+        ));
+    }
+    // The share must still stand: the last to that agency, the record not erased, and a
+    // consent it relied on still in force.
+    let grant: Grant = vault
+        .node
+        .state(format!("sharing/grant/{record}/{recipient}"))
+        .await?
+        .ok_or_else(|| ApiError::forbidden("no_copy", "the ledger records no such share"))?;
+    if grant.tx != tx {
+        return Err(ApiError::forbidden(
+            "share_superseded",
+            format!(
+                "a later share to {recipient} replaced {tx}; cite {}",
+                grant.tx
+            ),
+        ));
+    }
+    // Erased on the ledger, even if this vault's reading of it has not caught up yet.
+    let entry: Option<Record> = vault.node.state(format!("sharing/record/{record}")).await?;
+    if entry.is_none_or(|e| e.erasure.is_some()) {
+        return Err(ApiError::forbidden(
+            "record_erased",
+            format!("record {record} was erased"),
+        ));
+    }
+    if let Some(id) = grant.consent {
+        let consent: Option<Consent> = vault.node.state(format!("sharing/consent/{id}")).await?;
+        let now = vault.node.time().await?;
+        if !consent.is_some_and(|c| c.revocation.is_none() && c.expires.0 > now.0) {
+            return Err(ApiError::forbidden(
+                "consent_lapsed",
+                format!("consent {id}, which this share relied on, is no longer in force"),
+            ));
+        }
+    }
+    let to: EncryptionKey = vault
+        .node
+        .state(format!("identity/encryption_key/{}", theirs.account))
+        .await?
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "no_encryption_key",
+                "the receiving vault has no encryption key",
+            )
+        })?;
+    let copy = vault
+        .store
+        .share(RecordId(record.0), recipient, &to, vault.holder_key()?)
+        .await?;
+    Ok(Json(copy))
+}
+
+async fn mine(
+    State(vault): State<Arc<Vault>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let _slot = slot(&vault)?;
+    let person = vault.who(&method, &uri, &headers).await?;
+    let copies = vault.store.export(&person.id).await?;
+    Ok(Json(json!({
+        "agency": vault.agency,
+        "subject": person.id,
+        "records": copies,
+    })))
+}
