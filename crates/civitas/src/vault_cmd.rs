@@ -382,7 +382,12 @@ pub fn run(command: Command) -> Result<()> {
                     Err(_) => continue,
                 };
                 let answer = Client::new(&url)
-                    .signed_json("GET", "/v1/vault/mine", &session.chain_id, &session.key)
+                    .signed_json(
+                        "GET",
+                        &format!("/v1/vault/mine?vault={agency}"),
+                        &session.chain_id,
+                        &session.key,
+                    )
                     .with_context(|| format!("the vault of {agency} at {url}"))?;
                 let copies: Vec<SubjectCopy> =
                     serde_json::from_value(answer["records"].clone()).unwrap_or_default();

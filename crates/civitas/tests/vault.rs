@@ -343,32 +343,52 @@ fn a_record_is_sealed_shared_on_consent_read_under_the_log_and_erased() {
         .as_str()
         .unwrap()
         .to_string();
-    let officer = civitas_core::keyfile::read(&key("land-records")).unwrap();
-    let replay = civitas_client::Client::new(&format!("http://127.0.0.1:{land_port}")).signed_json(
-        "GET",
-        &format!("/v1/vault/records/{record}?access={access}"),
-        &chain_id,
-        &officer,
+    let land_vault = civitas_client::Client::new(&format!("http://127.0.0.1:{land_port}"));
+    let as_ = |name: &str| civitas_core::keyfile::read(&key(name)).unwrap();
+    let code = |answer: Result<Value, civitas_client::ClientError>| {
+        answer.unwrap_err().code().map(str::to_string)
+    };
+    let reread = format!("/v1/vault/records/{record}?access={access}");
+    assert_eq!(
+        code(land_vault.signed_json("GET", &reread, &chain_id, &as_("land-records"))).as_deref(),
+        Some("entry_used")
     );
-    assert_eq!(replay.unwrap_err().code(), Some("entry_used"));
-    // Another official cannot use someone else's entry.
-    let caseworker = civitas_core::keyfile::read(&key("finance-caseworker")).unwrap();
-    let stolen = civitas_client::Client::new(&format!("http://127.0.0.1:{land_port}")).signed_json(
-        "GET",
-        &format!("/v1/vault/records/{record}?access={access}"),
-        &chain_id,
-        &caseworker,
+    // Another official of the agency cannot use someone else's entry; an official of another
+    // agency is not let in at all.
+    assert_eq!(
+        code(land_vault.signed_json("GET", &reread, &chain_id, &as_("land-vault"))).as_deref(),
+        Some("entry_not_yours")
     );
-    assert!(stolen.is_err());
+    assert_eq!(
+        code(land_vault.signed_json("GET", &reread, &chain_id, &as_("finance-caseworker")))
+            .as_deref(),
+        Some("not_authorized")
+    );
     // Only the vault the ledger names for finance receives finance's copies.
-    let share_tx = log["items"][2]["tx"].as_str().unwrap();
-    let asked = civitas_client::Client::new(&format!("http://127.0.0.1:{land_port}")).signed_json(
-        "POST",
-        &format!("/v1/vault/shares?tx={share_tx}"),
-        &chain_id,
-        &caseworker,
+    let share_tx = log["items"][2]["tx"].as_str().unwrap().to_string();
+    let share = format!("/v1/vault/shares?tx={share_tx}&record={record}");
+    assert_eq!(
+        code(land_vault.signed_json("POST", &share, &chain_id, &as_("finance-caseworker")))
+            .as_deref(),
+        Some("not_their_vault")
     );
-    assert_eq!(asked.unwrap_err().code(), Some("not_their_vault"));
+    // A body must be the one the signed query names.
+    let wrong = format!("/v1/vault/records?sha256={}", "00".repeat(32));
+    assert_eq!(
+        code(land_vault.signed_json("POST", &wrong, &chain_id, &as_("land-records"))).as_deref(),
+        Some("bad_request")
+    );
+    // A person's download signed for one vault opens no other.
+    assert_eq!(
+        code(land_vault.signed_json(
+            "GET",
+            "/v1/vault/mine?vault=finance",
+            &chain_id,
+            &as_("ana")
+        ))
+        .as_deref(),
+        Some("bad_request")
+    );
 
     // Finance's copy is Ana's to download too, sealed to her key by finance's vault.
     let theirs = json(&civitas(&[
@@ -431,6 +451,11 @@ fn a_record_is_sealed_shared_on_consent_read_under_the_log_and_erased() {
         &api,
     ]);
     assert!(refused.contains("withdrawn"), "{refused}");
+    // Land's vault no longer hands the copy over on that share.
+    assert_eq!(
+        code(land_vault.signed_json("POST", &share, &chain_id, &as_("finance-vault"))).as_deref(),
+        Some("consent_lapsed")
+    );
 
     // Land erases the record: its vault destroys every key and the ciphertext (byte by byte,
     // `crates/vault/tests/erasure.rs` checks no key is left on disk).

@@ -55,6 +55,10 @@ pub const BODY_MAX_BYTES: usize = 300 * 1024;
 pub const ACCESS_WINDOW_MS: u64 = 10 * 60 * 1000;
 /// How long a sealed record waits for its registration to be final (the vault's clock).
 pub const PENDING_MAX_MS: u64 = 60 * 60 * 1000;
+/// Most requests of one account served at once; beyond, `429`.
+pub const PER_ACCOUNT_AT_ONCE: usize = 4;
+/// Every how many readings of the ledger the vault checks that its copies' shares still stand.
+pub const SWEEP_EVERY_CYCLES: u64 = 60;
 /// Roles that submit records to their agency's vault.
 pub const RECORDS_ROLES: &[&str] = &["records", "admin"];
 
@@ -214,6 +218,8 @@ pub struct Vault {
     account: AccountId,
     keys: Vec<DecryptionKey>,
     gate: Semaphore,
+    inflight: std::sync::Mutex<std::collections::BTreeMap<AccountId, usize>>,
+    cycles: std::sync::atomic::AtomicU64,
 }
 
 fn now_ms() -> u64 {
@@ -268,6 +274,29 @@ fn event_in<'a>(
                 ),
             )
         })
+}
+
+/// A request let in: it holds one of the vault's slots and one of its account's.
+pub struct Admitted<'a> {
+    vault: &'a Vault,
+    account: AccountId,
+    _slot: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        let mut inflight = self
+            .vault
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = inflight.get_mut(&self.account) {
+            *count -= 1;
+            if *count == 0 {
+                inflight.remove(&self.account);
+            }
+        }
+    }
 }
 
 impl Vault {
@@ -328,6 +357,8 @@ impl Vault {
             account: account_id,
             keys,
             gate: Semaphore::new(REQUESTS_AT_ONCE),
+            inflight: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            cycles: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -336,7 +367,8 @@ impl Vault {
         &self.agency
     }
 
-    fn holder_key(&self) -> Result<&DecryptionKey, ApiError> {
+    /// The key new records are wrapped to: the newest, the one registered on the ledger.
+    fn newest_key(&self) -> Result<&DecryptionKey, ApiError> {
         self.keys.last().ok_or_else(|| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -346,14 +378,16 @@ impl Vault {
         })
     }
 
-    /// Who signed the request, checked against the ledger: the account, active, with as many
-    /// of its keys as its threshold.
-    async fn who(
+    /// Lets a signed request in: its signature checked here first (no slot is taken for a bad
+    /// one), at most [`PER_ACCOUNT_AT_ONCE`] of one account's and [`REQUESTS_AT_ONCE`] in all
+    /// at once (`429` beyond), then its account checked against the ledger: active, with as
+    /// many of its keys as its threshold.
+    async fn admit(
         &self,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-    ) -> Result<Account, ApiError> {
+    ) -> Result<(Account, Admitted<'_>), ApiError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let read = SignedRead::from_headers(
             header(HEADER_ACCOUNT),
@@ -365,6 +399,41 @@ impl Vault {
         let keys = read
             .verify(&self.chain_id, path, TimestampMs(now_ms()))
             .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()))?;
+        let busy = || {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "busy",
+                "the vault is serving as many requests as it can (or as this account may make \
+                 at once); retry after Retry-After",
+            )
+        };
+        {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            let count = inflight.entry(read.account).or_insert(0);
+            if *count >= PER_ACCOUNT_AT_ONCE {
+                return Err(busy());
+            }
+            *count += 1;
+        }
+        // From here the account's slot is released when `admitted` drops, whatever happens.
+        let slot = match self.gate.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => {
+                let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(count) = inflight.get_mut(&read.account) {
+                    *count -= 1;
+                    if *count == 0 {
+                        inflight.remove(&read.account);
+                    }
+                }
+                return Err(busy());
+            }
+        };
+        let admitted = Admitted {
+            vault: self,
+            account: read.account,
+            _slot: slot,
+        };
         let account: Account = self
             .node
             .state(format!("identity/account/{}", read.account))
@@ -392,7 +461,7 @@ impl Vault {
                 ),
             ));
         }
-        Ok(account)
+        Ok((account, admitted))
     }
 
     fn official_here(&self, account: &Account, roles: &[&str]) -> Result<(), ApiError> {
@@ -414,7 +483,61 @@ impl Vault {
         Ok(())
     }
 
-    /// Fetches and files the copy of `record` the ledger says this agency was given.
+    /// The record's entry on the ledger, if it is registered and not erased.
+    async fn live_entry(&self, id: &Hash32) -> Result<Record, ApiError> {
+        let entry: Record = self
+            .node
+            .state(format!("sharing/record/{id}"))
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_record",
+                    format!("record {id} is not registered"),
+                )
+            })?;
+        if entry.erasure.is_some() {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "record_erased",
+                format!("record {id} was erased"),
+            ));
+        }
+        Ok(entry)
+    }
+
+    /// Whether the share `grant` stands now: its legal basis still a policy in force, and the
+    /// consent it relied on (if any) neither withdrawn nor expired at the latest block.
+    async fn grant_stands(&self, grant: &Grant) -> Result<(), ApiError> {
+        let bases = self
+            .node
+            .json("/v1/sharing/bases".into())
+            .await
+            .map_err(ApiError::node)?;
+        let in_force = bases["bases"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|b| b["id"] == grant.basis.as_str()));
+        if !in_force {
+            return Err(ApiError::forbidden(
+                "basis_repealed",
+                format!("{} is no longer a legal basis in force", grant.basis),
+            ));
+        }
+        if let Some(id) = grant.consent {
+            let consent: Option<Consent> = self.node.state(format!("sharing/consent/{id}")).await?;
+            let now = self.node.time().await?;
+            if !consent.is_some_and(|c| c.revocation.is_none() && c.expires.0 > now.0) {
+                return Err(ApiError::forbidden(
+                    "consent_lapsed",
+                    format!("consent {id}, which the share relied on, is no longer in force"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches and files the copy of `record` the ledger says this agency was given: the
+    /// version it was given, checked against the ledger's commitment and schema.
     async fn fetch_copy(&self, record: RecordId) -> Result<(), ApiError> {
         let id = Hash32(record.0);
         let grant: Grant = self
@@ -430,17 +553,18 @@ impl Vault {
                     ),
                 )
             })?;
-        let entry: Record = self
-            .node
-            .state(format!("sharing/record/{id}"))
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "unknown_record",
-                    format!("record {id} is not registered"),
-                )
-            })?;
+        let entry = self.live_entry(&id).await?;
+        if grant.version != entry.version {
+            return Err(ApiError::forbidden(
+                "share_outdated",
+                format!(
+                    "{} was given version {} of record {id}, which was rectified since (version \
+                     {}): request it again",
+                    self.agency, grant.version, entry.version
+                ),
+            ));
+        }
+        self.grant_stands(&grant).await?;
         let holder: VaultEntry = self
             .node
             .state(format!("sharing/vault/{}", entry.holder))
@@ -452,7 +576,7 @@ impl Vault {
                     format!("agency {} has named no vault", entry.holder),
                 )
             })?;
-        let path = format!("/v1/vault/shares?tx={}", grant.tx);
+        let path = format!("/v1/vault/shares?tx={}&record={id}", grant.tx);
         let key = self.key.clone();
         let chain = self.chain_id.clone();
         let url = holder.url.clone();
@@ -475,13 +599,13 @@ impl Vault {
                 format!("the holder's answer: {e}"),
             )
         })?;
-        if copy.id != record || copy.version != entry.version {
+        if copy.id != record || copy.version != grant.version || copy.schema != entry.schema {
             return Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "bad_copy",
                 format!(
-                    "the holder sent version {} of {}, not version {} of {id}",
-                    copy.version, copy.id, entry.version
+                    "the holder sent version {} of {} ({}), not version {} of {id} ({})",
+                    copy.version, copy.id, copy.schema, grant.version, entry.schema
                 ),
             ));
         }
@@ -489,13 +613,16 @@ impl Vault {
             .node
             .state(format!("identity/encryption_key/{}", copy.subject))
             .await?;
+        // A copy erased here before (its consent was withdrawn) is received again under this
+        // newer share, which the ledger made after the erasure.
         self.store
             .receive(
                 &copy,
                 &entry.holder,
                 &entry.commitment,
-                self.holder_key()?,
+                &self.keys,
                 subject_key.as_ref(),
+                true,
                 now_ms(),
             )
             .await?;
@@ -503,8 +630,11 @@ impl Vault {
     }
 
     /// Reads the ledger's new events once: activates, discards, erases and re-wraps as they
-    /// say. Gives how many events it read.
+    /// say, and (every minute or so) erases copies whose share no longer stands. Gives how
+    /// many events it read. It stops at an event it cannot act on (the node unreachable, a
+    /// storage error, an event it does not understand) and starts there again next time.
     pub async fn follow_once(&self) -> Result<usize, String> {
+        self.expire_pending().await?;
         let mut read = 0;
         for (name, query) in [
             ("sharing", "module=sharing"),
@@ -537,18 +667,74 @@ impl Vault {
                 }
             }
         }
+        let cycle = self
+            .cycles
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if cycle.is_multiple_of(SWEEP_EVERY_CYCLES) {
+            self.sweep_copies().await?;
+        }
+        Ok(read)
+    }
+
+    /// Pending versions an hour old: activated if their registration is final after all (the
+    /// node's read model may lag), discarded otherwise.
+    async fn expire_pending(&self) -> Result<(), String> {
         for (id, version) in self
             .store
             .stale_pending(now_ms().saturating_sub(PENDING_MAX_MS))
             .await
             .map_err(|e| e.to_string())?
         {
-            self.store
-                .discard(id, version)
+            let entry: Option<Record> = self
+                .node
+                .state(format!("sharing/record/{id}"))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.message)?;
+            match entry.filter(|e| e.holder == self.agency && e.version == version) {
+                Some(entry) => {
+                    self.settle(id, version, &entry.commitment, Some(&entry.schema))
+                        .await?
+                }
+                None => self
+                    .store
+                    .discard(id, version)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            }
         }
-        Ok(read)
+        Ok(())
+    }
+
+    /// Erases every copy this vault received whose share no longer stands: the record erased
+    /// or gone, no share to this agency any more, its basis repealed, its consent withdrawn or
+    /// expired (an expiry emits no event, so this looks).
+    async fn sweep_copies(&self) -> Result<(), String> {
+        for (id, _) in self.store.copies().await.map_err(|e| e.to_string())? {
+            let record = Hash32(id.0);
+            let grant: Option<Grant> = self
+                .node
+                .state(format!("sharing/grant/{record}/{}", self.agency))
+                .await
+                .map_err(|e| e.message)?;
+            let stands = match grant {
+                None => Err(()),
+                Some(grant) => match self.live_entry(&record).await {
+                    Ok(_) => match self.grant_stands(&grant).await {
+                        Ok(()) => Ok(()),
+                        Err(e) if e.status == StatusCode::FORBIDDEN => Err(()),
+                        Err(e) => return Err(e.message),
+                    },
+                    Err(e) if matches!(e.status, StatusCode::GONE | StatusCode::NOT_FOUND) => {
+                        Err(())
+                    }
+                    Err(e) => return Err(e.message),
+                },
+            };
+            if stands.is_err() {
+                erase_quietly(self.store.erase(id, now_ms()).await)?;
+            }
+        }
+        Ok(())
     }
 
     async fn apply_event(&self, item: &Value) -> Result<(), String> {
@@ -556,44 +742,44 @@ impl Vault {
         if event["type"] == "encryption_key_set" {
             let (Some(account), Some(key)) = (event["account"].as_str(), event["key"].as_str())
             else {
-                return Ok(());
+                return Err(format!(
+                    "an encryption_key_set event without its fields: {event}"
+                ));
             };
             let (Ok(account), Ok(key)) =
                 (AccountId::from_hex(account), EncryptionKey::from_hex(key))
             else {
-                return Ok(());
+                return Err(format!("a malformed encryption_key_set event: {event}"));
             };
-            if !self
+            let held = self
                 .store
                 .of_subject(&account)
                 .await
-                .map_err(|e| e.to_string())?
-                .is_empty()
+                .map_err(|e| e.to_string())?;
+            if !held.is_empty()
+                && let Err(error) = self.store.rewrap_subject(&account, &key, &self.keys).await
             {
-                let holder = self.holder_key().map_err(|e| e.message)?;
-                self.store
-                    .rewrap_subject(&account, &key, holder)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                // A version no key of this vault opens cannot be re-wrapped; the others are not
+                // held back by it.
+                eprintln!("vault: could not wrap {account}'s records for their new key: {error}");
             }
             return Ok(());
         }
-        // Events of other kinds than the module's are skipped, not failed on.
-        let Ok(event) = serde_json::from_value::<SharingEvent>(event.clone()) else {
-            return Ok(());
-        };
-        let ignore_missing = |r: Result<(), VaultError>| match r {
-            Ok(()) | Err(VaultError::NotFound(_)) | Err(VaultError::State { .. }) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        };
+        // The feed is the sharing module's events: one this release cannot read is a newer
+        // shape it must not skip (it may be an erasure).
+        let event = serde_json::from_value::<SharingEvent>(event.clone()).map_err(|e| {
+            format!("a sharing event this vault does not understand ({e}): {event}")
+        })?;
         match event {
             SharingEvent::RecordRegistered {
                 record,
                 holder,
+                schema,
                 commitment,
                 ..
             } if holder == self.agency => {
-                self.settle(RecordId(record.0), 1, &commitment).await?;
+                self.settle(RecordId(record.0), 1, &commitment, Some(&schema))
+                    .await?;
             }
             SharingEvent::RecordRectified {
                 record,
@@ -602,7 +788,7 @@ impl Vault {
                 commitment,
                 ..
             } if holder == self.agency => {
-                self.settle(RecordId(record.0), version, &commitment)
+                self.settle(RecordId(record.0), version, &commitment, None)
                     .await?;
             }
             SharingEvent::RecordErased {
@@ -611,12 +797,7 @@ impl Vault {
                 copies,
                 ..
             } if holder == self.agency || copies.contains(&self.agency) => {
-                ignore_missing(
-                    self.store
-                        .erase(RecordId(record.0), now_ms())
-                        .await
-                        .map(|_| ()),
-                )?;
+                erase_quietly(self.store.erase(RecordId(record.0), now_ms()).await)?;
             }
             SharingEvent::ConsentRevoked {
                 consent,
@@ -631,12 +812,7 @@ impl Vault {
                     .await
                     .map_err(|e| e.message)?;
                 if grant.is_some_and(|g| g.consent == Some(consent)) {
-                    ignore_missing(
-                        self.store
-                            .erase(RecordId(record.0), now_ms())
-                            .await
-                            .map(|_| ()),
-                    )?;
+                    erase_quietly(self.store.erase(RecordId(record.0), now_ms()).await)?;
                 }
             }
             SharingEvent::RecordShared {
@@ -655,13 +831,14 @@ impl Vault {
         Ok(())
     }
 
-    /// Activates the pending `version` of `record` if its commitment is the one the ledger
-    /// registered; discards it otherwise (the id was registered by someone else).
+    /// Activates the pending `version` of `record` if it is what the ledger registered (its
+    /// commitment, and for a first version its schema); discards it otherwise.
     async fn settle(
         &self,
         record: RecordId,
         version: u32,
         commitment: &Hash32,
+        schema: Option<&str>,
     ) -> Result<(), String> {
         let Ok(row) = self.store.version(record, version).await else {
             return Ok(());
@@ -669,12 +846,21 @@ impl Vault {
         if row.status != Status::Pending || row.origin.is_some() {
             return Ok(());
         }
-        let result = if row.commitment == *commitment {
+        let same = row.commitment == *commitment && schema.is_none_or(|s| s == row.schema);
+        let result = if same {
             self.store.activate(record, version).await
         } else {
             self.store.discard(record, version).await
         };
         result.map_err(|e| e.to_string())
+    }
+}
+
+/// An erasure's outcome, a record this vault never had (or already erased) being no error.
+fn erase_quietly(result: Result<u32, VaultError>) -> Result<(), String> {
+    match result {
+        Ok(_) | Err(VaultError::NotFound(_)) | Err(VaultError::State { .. }) => Ok(()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -714,17 +900,6 @@ pub async fn serve(
     result
 }
 
-/// A slot of the vault's request budget, or `429`.
-fn slot(vault: &Vault) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
-    vault.gate.try_acquire().map_err(|_| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "busy",
-            "the vault is serving as many requests as it can; retry after Retry-After",
-        )
-    })
-}
-
 /// The body, checked against the SHA-256 its signed query names.
 fn signed_body<T: for<'de> Deserialize<'de>>(
     query: &BodyQuery,
@@ -748,7 +923,7 @@ async fn status(State(vault): State<Arc<Vault>>) -> Result<Json<Value>, ApiError
     Ok(Json(json!({
         "agency": vault.agency,
         "account": vault.account,
-        "encryption_key": vault.holder_key()?.public(),
+        "encryption_key": vault.newest_key()?.public(),
     })))
 }
 
@@ -783,8 +958,7 @@ async fn create(
     Query(query): Query<BodyQuery>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Sealed>), ApiError> {
-    let _slot = slot(&vault)?;
-    let official = vault.who(&method, &uri, &headers).await?;
+    let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;
     vault.official_here(&official, RECORDS_ROLES)?;
     let new: NewRecord = signed_body(&query, &body)?;
     let subject: Account = vault
@@ -803,7 +977,7 @@ async fn create(
         .state(format!("identity/encryption_key/{}", subject.id))
         .await?;
     let data = serde_json::to_vec(&new.data).map_err(|e| ApiError::bad(e.to_string()))?;
-    let holder = vault.holder_key()?.public();
+    let holder = vault.newest_key()?.public();
     // The id is derived from the agency and a random nonce, as the ledger derives it again.
     let nonce = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
         ApiError::new(
@@ -857,9 +1031,8 @@ async fn rectify(
     Query(query): Query<BodyQuery>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Sealed>), ApiError> {
-    let _slot = slot(&vault)?;
     let record = parse_record(&id)?;
-    let official = vault.who(&method, &uri, &headers).await?;
+    let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;
     vault.official_here(&official, RECORDS_ROLES)?;
     let new: NewVersion = signed_body(&query, &body)?;
     let latest = vault.store.latest(record).await?;
@@ -875,7 +1048,7 @@ async fn rectify(
         .state(format!("identity/encryption_key/{subject}"))
         .await?;
     let data = serde_json::to_vec(&new.data).map_err(|e| ApiError::bad(e.to_string()))?;
-    let holder = vault.holder_key()?.public();
+    let holder = vault.newest_key()?.public();
     let row = vault
         .store
         .rectify(record, &holder, subject_key.as_ref(), &data, now_ms())
@@ -922,10 +1095,9 @@ async fn read(
     headers: HeaderMap,
     Query(query): Query<AccessQuery>,
 ) -> Result<Json<Opened>, ApiError> {
-    let _slot = slot(&vault)?;
     let record = parse_record(&id)?;
     let access = parse_hash(&query.access, "access")?;
-    let official = vault.who(&method, &uri, &headers).await?;
+    let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;
     vault.official_here(&official, &[])?;
     let receipt = vault.node.receipt(&access).await?.ok_or_else(|| {
         ApiError::forbidden(
@@ -945,33 +1117,51 @@ async fn read(
             "the access entry is more than ten minutes old (block time): record a new one",
         ));
     }
-    if !vault.store.claim(&access, now_ms()).await? {
-        return Err(ApiError::forbidden(
-            "entry_used",
-            format!("access entry {access} was already used for a read: record a new one"),
-        ));
+    // What the ledger says now, even if this vault's reading of it lags: not erased, and for a
+    // copy, its share still standing.
+    let id = Hash32(record.0);
+    let entry = vault.live_entry(&id).await?;
+    if entry.holder != vault.agency {
+        let grant: Grant = vault
+            .node
+            .state(format!("sharing/grant/{id}/{}", vault.agency))
+            .await?
+            .ok_or_else(|| ApiError::forbidden("no_copy", "the ledger records no share"))?;
+        vault.grant_stands(&grant).await?;
     }
     match vault.store.latest(record).await {
         // Its registration is final (the access entry names it) but the vault's reading of the
         // ledger has not reached it yet: settled now, from the ledger's record.
         Ok(row) if row.status == Status::Pending && row.origin.is_none() => {
-            let entry: Option<Record> = vault
-                .node
-                .state(format!("sharing/record/{}", row.id))
-                .await?;
-            if let Some(entry) = entry.filter(|e| e.holder == vault.agency) {
+            if entry.holder == vault.agency {
                 vault
-                    .settle(record, entry.version, &entry.commitment)
+                    .settle(
+                        record,
+                        entry.version,
+                        &entry.commitment,
+                        Some(&entry.schema),
+                    )
                     .await
                     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e))?;
             }
+        }
+        // A copy erased here (its consent was withdrawn) and given again since.
+        Ok(row) if row.status == Status::Erased && row.origin.is_some() => {
+            vault.fetch_copy(record).await?
         }
         Ok(_) => {}
         // A copy this agency was given and does not have yet.
         Err(VaultError::NotFound(_)) => vault.fetch_copy(record).await?,
         Err(e) => return Err(e.into()),
     }
-    let (row, body) = vault.store.read(record, vault.holder_key()?).await?;
+    // Claimed only once the record is here to read: a failure before leaves the entry usable.
+    if !vault.store.claim(&access, now_ms()).await? {
+        return Err(ApiError::forbidden(
+            "entry_used",
+            format!("access entry {access} was already used for a read: record a new one"),
+        ));
+    }
+    let (row, body) = vault.store.read(record, &vault.keys).await?;
     let data = serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
     Ok(Json(Opened {
@@ -988,6 +1178,7 @@ async fn read(
 #[derive(Deserialize)]
 struct ShareQuery {
     tx: String,
+    record: String,
 }
 
 async fn share(
@@ -997,34 +1188,36 @@ async fn share(
     headers: HeaderMap,
     Query(query): Query<ShareQuery>,
 ) -> Result<Json<SharedCopy>, ApiError> {
-    let _slot = slot(&vault)?;
     let tx = parse_hash(&query.tx, "tx")?;
-    let asker = vault.who(&method, &uri, &headers).await?;
+    let wanted = parse_hash(&query.record, "record")?;
+    let (asker, _admitted) = vault.admit(&method, &uri, &headers).await?;
     let receipt = vault.node.receipt(&tx).await?.ok_or_else(|| {
         ApiError::forbidden(
             "entry_not_final",
             format!("share {tx} is not final on the ledger"),
         )
     })?;
-    let me = vault.agency.clone();
-    let Some(SharingEvent::RecordShared {
-        record, recipient, ..
-    }) = receipt.events.iter().find_map(|e| match e {
-        Event::Sharing(e @ SharingEvent::RecordShared { holder, .. }) if *holder == me => Some(e),
-        _ => None,
-    })
-    else {
-        return Err(ApiError::forbidden(
-            "entry_mismatch",
-            format!("transaction {tx} shares no record of {me}"),
-        ));
-    };
     if receipt.outcome != TxOutcome::Success {
         return Err(ApiError::forbidden(
             "entry_failed",
             format!("share {tx} failed"),
         ));
     }
+    let me = vault.agency.clone();
+    let Some(recipient) = receipt.events.iter().find_map(|e| match e {
+        Event::Sharing(SharingEvent::RecordShared {
+            record,
+            holder,
+            recipient,
+            ..
+        }) if *holder == me && *record == wanted => Some(recipient.clone()),
+        _ => None,
+    }) else {
+        return Err(ApiError::forbidden(
+            "entry_mismatch",
+            format!("transaction {tx} shares no record {wanted} of {me}"),
+        ));
+    };
     // The asker must be the receiving agency's vault, as the ledger names it.
     let theirs: VaultEntry = vault
         .node
@@ -1039,11 +1232,11 @@ async fn share(
             format!("only the vault {recipient} named on the ledger receives its copies"),
         ));
     }
-    // The share must still stand: the last to that agency, the record not erased, and a
-    // consent it relied on still in force.
+    // The share must still stand: the last to that agency, of the version in force, the record
+    // not erased, its basis in force, and a consent it relied on still in force.
     let grant: Grant = vault
         .node
-        .state(format!("sharing/grant/{record}/{recipient}"))
+        .state(format!("sharing/grant/{wanted}/{recipient}"))
         .await?
         .ok_or_else(|| ApiError::forbidden("no_copy", "the ledger records no such share"))?;
     if grant.tx != tx {
@@ -1055,24 +1248,18 @@ async fn share(
             ),
         ));
     }
-    // Erased on the ledger, even if this vault's reading of it has not caught up yet.
-    let entry: Option<Record> = vault.node.state(format!("sharing/record/{record}")).await?;
-    if entry.is_none_or(|e| e.erasure.is_some()) {
+    let entry = vault.live_entry(&wanted).await?;
+    if grant.version != entry.version {
         return Err(ApiError::forbidden(
-            "record_erased",
-            format!("record {record} was erased"),
+            "share_outdated",
+            format!(
+                "{recipient} was given version {} of record {wanted}, which was rectified \
+                 since: it must request version {} ",
+                grant.version, entry.version
+            ),
         ));
     }
-    if let Some(id) = grant.consent {
-        let consent: Option<Consent> = vault.node.state(format!("sharing/consent/{id}")).await?;
-        let now = vault.node.time().await?;
-        if !consent.is_some_and(|c| c.revocation.is_none() && c.expires.0 > now.0) {
-            return Err(ApiError::forbidden(
-                "consent_lapsed",
-                format!("consent {id}, which this share relied on, is no longer in force"),
-            ));
-        }
-    }
+    vault.grant_stands(&grant).await?;
     let to: EncryptionKey = vault
         .node
         .state(format!("identity/encryption_key/{}", theirs.account))
@@ -1085,9 +1272,21 @@ async fn share(
         })?;
     let copy = vault
         .store
-        .share(RecordId(record.0), recipient, &to, vault.holder_key()?)
+        .share(RecordId(wanted.0), &recipient, &to, &vault.keys)
         .await?;
+    if copy.version != grant.version {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "share_outdated",
+            "this vault holds another version in force than the ledger shared: retry shortly",
+        ));
+    }
     Ok(Json(copy))
+}
+
+#[derive(Deserialize)]
+struct MineQuery {
+    vault: String,
 }
 
 async fn mine(
@@ -1095,9 +1294,17 @@ async fn mine(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    Query(query): Query<MineQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let _slot = slot(&vault)?;
-    let person = vault.who(&method, &uri, &headers).await?;
+    // The signed query names the vault it is for: a request signed for one agency's vault is
+    // no key to another's.
+    if query.vault != vault.agency {
+        return Err(ApiError::bad(format!(
+            "this is the vault of {}, not of {}: sign the request for this one (?vault={})",
+            vault.agency, query.vault, vault.agency
+        )));
+    }
+    let (person, _admitted) = vault.admit(&method, &uri, &headers).await?;
     let copies = vault.store.export(&person.id).await?;
     Ok(Json(json!({
         "agency": vault.agency,

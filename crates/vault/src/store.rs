@@ -211,8 +211,8 @@ const RECORDS_TABLE: &str = "CREATE TABLE IF NOT EXISTS records (
 ) WITHOUT ROWID";
 const RECORDS_BY_SUBJECT: &str =
     "CREATE INDEX IF NOT EXISTS records_by_subject ON records (subject, id, version)";
-/// Ledger transactions the vault acted on once (a read's access entry, a share it served): a
-/// replayed request citing one is refused.
+/// Ledger transactions the vault acted on once (an official's access entry, which opens one
+/// read): a replayed request citing one is refused.
 const USES_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger_uses (
     tx BLOB PRIMARY KEY,
     used_ms INTEGER NOT NULL
@@ -481,11 +481,11 @@ impl Store {
     pub async fn read(
         &self,
         id: RecordId,
-        agency: &DecryptionKey,
+        agency: &(impl Keyring + ?Sized),
     ) -> Result<(RecordRow, Zeroizing<Vec<u8>>), VaultError> {
         let mut tx = self.pool.begin().await?;
         let row = in_force(&mut tx, id, "only the version in force is read").await?;
-        let (sealed, key) = sealed_and_key(&mut tx, &row, HOLDER, agency).await?;
+        let (sealed, key) = sealed_and_key(&mut tx, &row, HOLDER, agency.keys()).await?;
         tx.commit().await?;
         let body = open_record(&label_of(&row)?, &sealed, &key, &row.commitment)?;
         Ok((row, body))
@@ -520,7 +520,7 @@ impl Store {
         id: RecordId,
         agency: &str,
         to: &EncryptionKey,
-        holder: &DecryptionKey,
+        holder: &(impl Keyring + ?Sized),
     ) -> Result<SharedCopy, VaultError> {
         let mut tx = self.pool.begin().await?;
         let row = in_force(&mut tx, id, "only the version in force is shared").await?;
@@ -533,7 +533,7 @@ impl Store {
             });
         }
         let label = label_of(&row)?;
-        let (sealed, key) = sealed_and_key(&mut tx, &row, HOLDER, holder).await?;
+        let (sealed, key) = sealed_and_key(&mut tx, &row, HOLDER, holder.keys()).await?;
         let wrapped = wrap(&label, &key, to)?;
         put_wrap(
             &mut *tx,
@@ -559,15 +559,19 @@ impl Store {
     /// Checks a copy received from `origin` against the commitment the ledger holds for it
     /// (which binds its id, version, subject, schema and body) and keeps it, readable with this
     /// agency's key (`mine`). Returns the body. A copy whose id this vault knows under another
-    /// holder, subject or schema is refused, as is one of a record this vault erased; an older
-    /// version than one kept is kept superseded.
+    /// holder, subject or schema is refused, as is one of a record this vault erased unless
+    /// `renewed` (the ledger gave this agency a new share of it after its copy was erased, which
+    /// the caller checked: the tombstone is then replaced); an older version than one kept is
+    /// kept superseded.
+    #[allow(clippy::too_many_arguments)] // the copy, where it is from, and what checks it
     pub async fn receive(
         &self,
         copy: &SharedCopy,
         origin: &str,
         on_ledger: &Hash32,
-        mine: &DecryptionKey,
+        mine: &(impl Keyring + ?Sized),
         subject_key: Option<&EncryptionKey>,
+        renewed: bool,
         now_ms: u64,
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let corrupt = |what: &str| VaultError::Corrupt(format!("the copy's {what} is not hex"));
@@ -584,7 +588,7 @@ impl Store {
             schema: &copy.schema,
         };
         label.check()?;
-        let key = unwrap(&label, &wrapped, mine)?;
+        let key = unwrap_any(&label, &wrapped, mine.keys())?;
         let sealed = Sealed {
             nonce,
             ciphertext,
@@ -592,7 +596,7 @@ impl Store {
         };
         let body = open_record(&label, &sealed, &key, on_ledger)?;
         let mut tx = self.pool.begin().await?;
-        let known = versions_in(&mut tx, copy.id).await?;
+        let mut known = versions_in(&mut tx, copy.id).await?;
         if let Some(other) = known.iter().find(|row| {
             row.origin.as_deref() != Some(origin)
                 || row.schema != copy.schema
@@ -604,6 +608,13 @@ impl Store {
                 status: other.status,
                 what: "this vault knows the record under another holder, schema or subject",
             });
+        }
+        if renewed && known.iter().any(|row| row.status == Status::Erased) {
+            sqlx::query("DELETE FROM records WHERE id = ? AND status = 'erased'")
+                .bind(&copy.id.0[..])
+                .execute(&mut *tx)
+                .await?;
+            known.retain(|row| row.status != Status::Erased);
         }
         if let Some(erased) = known.iter().find(|row| row.status == Status::Erased) {
             return Err(VaultError::State {
@@ -738,7 +749,7 @@ impl Store {
         &self,
         subject: &AccountId,
         new_key: &EncryptionKey,
-        agency: &DecryptionKey,
+        agency: &(impl Keyring + ?Sized),
     ) -> Result<usize, VaultError> {
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(select_rows!("WHERE subject = ? ORDER BY id, version"))
@@ -748,7 +759,7 @@ impl Store {
         let mut done = 0;
         for row in rows.iter().map(decode_row) {
             let row = row?;
-            let (_, key) = sealed_and_key(&mut tx, &row, HOLDER, agency).await?;
+            let (_, key) = sealed_and_key(&mut tx, &row, HOLDER, agency.keys()).await?;
             let wrapped = wrap(&label_of(&row)?, &key, new_key)?;
             put_wrap(&mut *tx, row.id, row.version, SUBJECT, &wrapped).await?;
             done += 1;
@@ -765,6 +776,25 @@ impl Store {
     /// The newest version of record `id`.
     pub async fn latest(&self, id: RecordId) -> Result<RecordRow, VaultError> {
         latest_in(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// Every copy received from another agency that is not erased: (record, holding agency).
+    pub async fn copies(&self) -> Result<Vec<(RecordId, String)>, VaultError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT id, origin FROM records WHERE origin IS NOT NULL \
+             AND status <> 'erased' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: Vec<u8> = row.try_get("id")?;
+                let id = id
+                    .try_into()
+                    .map_err(|_| VaultError::Corrupt("a record id is not 32 bytes".into()))?;
+                Ok((RecordId(id), row.try_get("origin")?))
+            })
+            .collect()
     }
 
     /// Every version of record `id`, oldest first.
@@ -917,18 +947,59 @@ async fn wrap_in(
     .await?)
 }
 
+/// A vault's decryption keys: one key, or every key it ever had (newest last), so what was
+/// wrapped before a rotation still opens.
+pub trait Keyring: Sync {
+    /// The keys, newest last.
+    fn keys(&self) -> &[DecryptionKey];
+}
+
+impl Keyring for DecryptionKey {
+    fn keys(&self) -> &[DecryptionKey] {
+        std::slice::from_ref(self)
+    }
+}
+
+impl Keyring for [DecryptionKey] {
+    fn keys(&self) -> &[DecryptionKey] {
+        self
+    }
+}
+
+impl Keyring for Vec<DecryptionKey> {
+    fn keys(&self) -> &[DecryptionKey] {
+        self
+    }
+}
+
+/// Unwraps `wrapped` with the first of `keys` (newest first) that opens it.
+fn unwrap_any(
+    label: &Label<'_>,
+    wrapped: &[u8],
+    keys: &[DecryptionKey],
+) -> Result<DataKey, VaultError> {
+    let mut last = EnvelopeError::Open;
+    for key in keys.iter().rev() {
+        match unwrap(label, wrapped, key) {
+            Ok(data_key) => return Ok(data_key),
+            Err(e) => last = e,
+        }
+    }
+    Err(last.into())
+}
+
 async fn sealed_and_key(
     conn: &mut SqliteConnection,
     row: &RecordRow,
     recipient: &str,
-    with: &DecryptionKey,
+    with: &[DecryptionKey],
 ) -> Result<(Sealed, DataKey), VaultError> {
     let label = label_of(row)?;
     let sealed = sealed_in(conn, row).await?;
     let wrapped = wrap_in(conn, row.id, row.version, recipient)
         .await?
         .ok_or_else(|| VaultError::NotFound(format!("{} (no key for {recipient})", row.id)))?;
-    let key = unwrap(&label, &wrapped, with)?;
+    let key = unwrap_any(&label, &wrapped, with)?;
     Ok((sealed, key))
 }
 

@@ -93,7 +93,15 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     let theirs = Store::open(&dir.join("other")).await.unwrap();
     assert!(
         theirs
-            .receive(&copy, "civil", &Hash32([1; 32]), &other_agency, None, 11)
+            .receive(
+                &copy,
+                "civil",
+                &Hash32([1; 32]),
+                &other_agency,
+                None,
+                false,
+                11
+            )
             .await
             .is_err()
     );
@@ -102,12 +110,28 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     misfiled.subject = AccountId([6; 32]);
     assert!(
         theirs
-            .receive(&misfiled, "civil", &row.commitment, &other_agency, None, 11)
+            .receive(
+                &misfiled,
+                "civil",
+                &row.commitment,
+                &other_agency,
+                None,
+                false,
+                11
+            )
             .await
             .is_err()
     );
     let received = theirs
-        .receive(&copy, "civil", &row.commitment, &other_agency, None, 11)
+        .receive(
+            &copy,
+            "civil",
+            &row.commitment,
+            &other_agency,
+            None,
+            false,
+            11,
+        )
         .await
         .unwrap();
     assert_eq!(&received[..], &body[..]);
@@ -115,7 +139,15 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     assert_eq!(their_row.origin.as_deref(), Some("civil"));
     // The same id from another holder is refused.
     let err = theirs
-        .receive(&copy, "tax", &row.commitment, &other_agency, None, 12)
+        .receive(
+            &copy,
+            "tax",
+            &row.commitment,
+            &other_agency,
+            None,
+            false,
+            12,
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("another holder"), "{err}");
@@ -150,7 +182,15 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
         .await
         .unwrap();
     theirs
-        .receive(&copy2, "civil", &v2.commitment, &other_agency, None, 13)
+        .receive(
+            &copy2,
+            "civil",
+            &v2.commitment,
+            &other_agency,
+            None,
+            false,
+            13,
+        )
         .await
         .unwrap();
     assert_eq!(

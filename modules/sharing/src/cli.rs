@@ -22,7 +22,7 @@ pub enum SharingCommand<C: Args> {
     ///
     /// Example: civitas tx sharing register
     ///   --record 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
-    ///   --nonce 3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f
+    ///   --id-nonce 3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f3f
     ///   --schema civil.birth-certificate
     ///   --commitment 9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a9e2a
     ///   --subject 07d107d107d107d107d107d107d107d107d107d107d107d107d107d107d107d1
@@ -33,7 +33,7 @@ pub enum SharingCommand<C: Args> {
         #[arg(long)]
         record: Hash32,
         /// The random nonce the vault derived the id from (64 hex digits).
-        #[arg(long)]
+        #[arg(long = "id-nonce", id = "id_nonce")]
         nonce: Hash32,
         /// Its schema, such as civil.birth-certificate.
         #[arg(long)]
