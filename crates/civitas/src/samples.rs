@@ -7,7 +7,7 @@
 use crate::keys::write_new_key;
 use crate::output::read_key;
 use anyhow::{Result, anyhow};
-use civitas_client::{Client, build_tx};
+use civitas_client::{Client, DEFAULT_EXPIRY_MS, build_cosigned_tx};
 use civitas_core::crypto::AccountId;
 use civitas_core::genesis::Genesis;
 use civitas_core::instruction::Instruction;
@@ -63,11 +63,14 @@ impl Seeder for Devnet<'_> {
         Ok(key)
     }
 
-    fn phase(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
+    fn phase_cosigned(
+        &mut self,
+        txs: Vec<(KeyFile, Vec<KeyFile>, Instruction)>,
+    ) -> Result<(), SampleError> {
         let chain = &self.genesis.chain_id;
         let mut nonces: BTreeMap<AccountId, u64> = BTreeMap::new();
         let mut hashes = Vec::new();
-        for (key, instruction) in txs {
+        for (key, cosigners, instruction) in txs {
             let account = key.account();
             let nonce = match nonces.get(&account) {
                 Some(n) => *n,
@@ -75,7 +78,15 @@ impl Seeder for Devnet<'_> {
             };
             nonces.insert(account, nonce + 1);
             let name = instruction.name();
-            let tx = build_tx(chain, &key, nonce, vec![instruction], "devnet sample data")?;
+            let tx = build_cosigned_tx(
+                chain,
+                &key,
+                &cosigners,
+                nonce,
+                vec![instruction],
+                "devnet sample data",
+                DEFAULT_EXPIRY_MS,
+            )?;
             hashes.push((name, self.client.submit(&tx)?));
         }
         for (name, hash) in hashes {

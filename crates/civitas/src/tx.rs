@@ -187,6 +187,38 @@ impl Console for NodeConsole {
     }
 }
 
+/// Refuses, before anything is signed or sent, public text that has the shape of personal
+/// data (what the ledger refuses from protocol 3: the text never leaves this machine), and
+/// reminds that the rest is public and permanent.
+fn check_public_text(instruction: &Instruction, memo: &str) -> Result<()> {
+    use civitas_core::personal::{PublicText, find};
+    let mut texts = instruction.public_text();
+    if !memo.is_empty() {
+        texts.push(PublicText::prose("memo", memo));
+    }
+    for text in &texts {
+        if let Some(found) = find(text.text, text.kind) {
+            anyhow::bail!(
+                "{}; nothing was signed or sent",
+                civitas_core::tx::personal_data_message(text.field, found)
+            );
+        }
+    }
+    let mut fields: Vec<&str> = texts
+        .iter()
+        .filter(|t| !t.text.is_empty())
+        .map(|t| t.field)
+        .collect();
+    fields.dedup();
+    if !fields.is_empty() {
+        eprintln!(
+            "note: the {} will be public and permanent on the ledger; never a person's name",
+            fields.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// What became of a transaction [`send_with`] signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sent {
@@ -207,6 +239,7 @@ pub fn send(common: &Common, instruction: Instruction) -> Result<Sent> {
 /// Like [`send`] with an already loaded key.
 pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<Sent> {
     instruction.validate()?;
+    check_public_text(&instruction, &common.memo)?;
     let cosigners = common
         .cosign
         .iter()

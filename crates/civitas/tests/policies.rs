@@ -157,6 +157,8 @@ fn a_policy_changed_by_governance_is_enforced_and_met_by_cosigners() {
         "{out}"
     );
 
+    // Final through node 2; node 3 may be a block behind.
+    settle(&apis);
     let shown = ok(civitas(&["policy", "show", "--node", &apis[3]]));
     assert!(shown.contains("policy set version 2"), "{shown}");
     assert!(shown.contains("forbid  two-notaries-revoke"), "{shown}");

@@ -186,12 +186,16 @@ fn public_money_from_budget_to_last_payment_through_the_api() {
             ],
             None,
         ));
-        env.ok(
+        // The vendor co-signs its own registration (protocol 3): its name is published.
+        let register = json!({"module": "treasury", "op": "register_vendor",
+               "account": account(&keys, business),
+               "name": format!("{business} Construction"), "registration": format!("RC-{business}")});
+        env.refused("buyer", register.clone(), "vendor_must_sign");
+        ok(env.tx(
             "buyer",
-            json!({"module": "treasury", "op": "register_vendor",
-                   "account": account(&keys, business),
-                   "name": format!("{business} Construction"), "registration": format!("RC-{business}")}),
-        );
+            &["send", "--instruction", &register.to_string()],
+            Some(business),
+        ));
     }
 
     // The budget: adopted by the finance authority only, allotted, never exceeded.

@@ -269,6 +269,14 @@ fn check_envelope(
             ),
         );
     }
+    if version >= civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE
+        && let Some((field, found)) = tx.personal_data()
+    {
+        return refuse(
+            "personal_data",
+            civitas_core::tx::personal_data_message(field, found),
+        );
+    }
     Ok(())
 }
 

@@ -28,7 +28,7 @@ pub mod validators;
 // without depending on the ledger it is assembled into; they keep their paths here.
 pub use civitas_primitives::{
     AccountId, Hash32, PrivateKey, PublicKey, Signature, codec, codec_enum, codec_field,
-    codec_struct, crypto, fields, hash, kit, limits, money, schema, seal, time,
+    codec_struct, crypto, fields, hash, kit, limits, money, personal, schema, seal, time,
 };
 
 // Each module's vocabulary, under its name (`civitas_core::treasury`), as the registration

@@ -123,6 +123,14 @@ macro_rules! assemble {
                     $( Self::$variant(op) => $crate::kit::Operations::validate(op), )*
                 }
             }
+
+            /// The fields where a person types public text
+            /// ([`Operations::public_text`](crate::kit::Operations::public_text)).
+            pub fn public_text(&self) -> Vec<$crate::personal::PublicText<'_>> {
+                match self {
+                    $( Self::$variant(op) => $crate::kit::Operations::public_text(op), )*
+                }
+            }
         }
 
         impl ::commonware_codec::Write for Instruction {

@@ -109,6 +109,20 @@ impl TxBody {
     }
 }
 
+/// The protocol version from which a transaction whose public text has the shape of personal
+/// data is refused ([`SignedTx::personal_data`]): earlier blocks keep the rules they were made
+/// under.
+pub const PUBLIC_TEXT_GUARD_SINCE: u16 = 3;
+
+/// Why a transaction is refused for personal data in `field` (never quoting it).
+pub fn personal_data_message(field: &str, found: crate::personal::Found) -> String {
+    format!(
+        "the {field} holds {}; personal data never goes on the public ledger: keep it in the \
+         agency's vault and write a reference instead (docs/PERSONAL-DATA.md)",
+        found.describe()
+    )
+}
+
 impl SignedTx {
     /// The transaction hash (of the body).
     pub fn hash(&self) -> TxHash {
@@ -177,6 +191,22 @@ impl SignedTx {
     pub fn verify_stateless(&self) -> Result<(), TxError> {
         self.check_shape()?;
         self.verify_signatures()
+    }
+
+    /// The first public text field (the memo, or one of an instruction's) that holds what has
+    /// the shape of personal data, and what it holds ([`crate::personal`]). From protocol
+    /// [`PUBLIC_TEXT_GUARD_SINCE`] such a transaction is refused (`personal_data`).
+    pub fn personal_data(&self) -> Option<(&'static str, crate::personal::Found)> {
+        use crate::personal::{TextKind, find};
+        if let Some(found) = find(&self.body.memo, TextKind::Prose) {
+            return Some(("memo", found));
+        }
+        self.body.instructions.iter().find_map(|instruction| {
+            instruction
+                .public_text()
+                .into_iter()
+                .find_map(|text| find(text.text, text.kind).map(|found| (text.field, found)))
+        })
     }
 
     /// Checks size, instruction fields and signer list, but not the signatures themselves.

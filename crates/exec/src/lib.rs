@@ -367,6 +367,14 @@ fn check_envelope(
     if mode != Mode::Replay {
         tx.check_shape()
             .map_err(|e| Rejection::new("bad_transaction", e.to_string()))?;
+        if env.protocol.version >= civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE
+            && let Some((field, found)) = tx.personal_data()
+        {
+            return Err(Rejection::new(
+                "personal_data",
+                civitas_core::tx::personal_data_message(field, found),
+            ));
+        }
         if !verified.is_verified(tx) {
             tx.verify_signatures()
                 .map_err(|e| Rejection::new("bad_transaction", e.to_string()))?;

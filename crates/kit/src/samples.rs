@@ -38,7 +38,20 @@ pub trait Seeder {
     /// Signs and submits transactions that do not depend on each other (one instruction each,
     /// with the signer's next nonces), then waits until every one is finalized; an error if any
     /// fails, naming it.
-    fn phase(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError>;
+    fn phase(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
+        self.phase_cosigned(
+            txs.into_iter()
+                .map(|(key, instruction)| (key, Vec::new(), instruction))
+                .collect(),
+        )
+    }
+
+    /// [`phase`](Seeder::phase), each transaction also signed by the co-signers given (a
+    /// vendor co-signs its own registration).
+    fn phase_cosigned(
+        &mut self,
+        txs: Vec<(KeyFile, Vec<KeyFile>, Instruction)>,
+    ) -> Result<(), SampleError>;
 
     /// Writes a file into `folder`.
     fn write(&mut self, folder: Folder, name: &str, content: &[u8]) -> Result<(), SampleError>;
@@ -163,8 +176,12 @@ impl Seeder for Recorder<'_> {
         Ok(Self::key_named(name))
     }
 
-    fn phase(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
-        for (key, instruction) in txs {
+    /// Co-signers are not recorded: the examples show what the signer signs.
+    fn phase_cosigned(
+        &mut self,
+        txs: Vec<(KeyFile, Vec<KeyFile>, Instruction)>,
+    ) -> Result<(), SampleError> {
+        for (key, _, instruction) in txs {
             self.recorded.push(Recorded {
                 module: self.module,
                 signer_name: key.label.clone(),

@@ -81,6 +81,13 @@ pub trait Operations: Vocabulary {
     /// field order, not the signer's own: the read model lists the transaction under each.
     /// Every variant answers, so a new one decides whom it concerns.
     fn accounts(&self) -> Vec<crate::crypto::AccountId>;
+
+    /// The instruction's fields where a person types text that goes on the public ledger (a
+    /// title, a reason, a description), each with how it is read: from protocol 3 a
+    /// transaction whose public text has the shape of personal data is refused
+    /// ([`crate::personal`]). Every variant answers, so a new field decides whether people
+    /// type into it.
+    fn public_text(&self) -> Vec<crate::personal::PublicText<'_>>;
 }
 
 /// Which tag bytes of the ledger's event encoding a module's events use.

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod kit;
 pub mod limits;
 pub mod money;
+pub mod personal;
 pub mod schema;
 pub mod seal;
 pub mod time;

@@ -64,7 +64,9 @@ pub enum TreasuryCommand<C: Args> {
         #[command(flatten)]
         common: C,
     },
-    /// Register a business's account as a vendor that can bid and be paid.
+    /// Register a business's account as a vendor that can bid and be paid. Its name and
+    /// registration are published, so the vendor's account co-signs (add `--cosign
+    /// VENDOR_KEY`; required from protocol 3).
     ///
     /// Example: civitas tx treasury register-vendor
     ///   --account 2b1f0ac6e1c4f2a7d35d3bd2c1d0e7a8b9f60718293a4b5c6d7e8f9012345678 --name "Acme Works Ltd"

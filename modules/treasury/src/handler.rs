@@ -454,6 +454,13 @@ pub async fn apply<S: StateView>(
                 Some(_) => fail!("not_a_business", account = account),
                 None => fail!("unknown_account", account = account),
             }
+            // From protocol 3 the vendor signs its own registration: a sole trader's name and
+            // registration number are personal data, published only by the person.
+            if ctx.env.protocol.version >= civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE
+                && !cosigners.iter().any(|c| c.id == *account)
+            {
+                fail!("vendor_must_sign", account = account);
+            }
             state.put_typed(
                 &vendor_key(account),
                 &Vendor {

@@ -127,15 +127,18 @@ pub fn seed(seeder: &mut dyn Seeder) -> Result<(), SampleError> {
     let year = TimestampMs(seeder.now_ms()).civil().0 as u32;
     let mut txs = vec![(
         budget.clone(),
+        Vec::new(),
         treasury(TreasuryInstruction::OpenYear {
             year,
             currency: euro(),
             procurement_threshold: eur(100_000).amount,
         }),
     )];
+    // Each vendor co-signs its registration: its name and registration become public.
     for (key, name, registration) in &vendors {
         txs.push((
             treasurer.clone(),
+            vec![key.clone()],
             treasury(TreasuryInstruction::RegisterVendor {
                 account: key.account(),
                 name: name.to_string(),
@@ -143,7 +146,7 @@ pub fn seed(seeder: &mut dyn Seeder) -> Result<(), SampleError> {
             }),
         ));
     }
-    seeder.phase(txs)?;
+    seeder.phase_cosigned(txs)?;
 
     let appropriations = LINES
         .iter()
@@ -222,9 +225,10 @@ fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError>
     ])?;
     let money = |amount| Money::new(amount, euro());
     // One signer's nonces run in order, so the year, appropriation and allotment apply in turn.
-    seeder.phase(vec![
+    seeder.phase_cosigned(vec![
         (
             budget.clone(),
+            Vec::new(),
             treasury(TreasuryInstruction::OpenYear {
                 year: 2026,
                 currency: euro(),
@@ -233,6 +237,7 @@ fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError>
         ),
         (
             budget.clone(),
+            Vec::new(),
             treasury(TreasuryInstruction::Appropriate {
                 year: 2026,
                 agency: agency.to_string(),
@@ -244,6 +249,7 @@ fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError>
         ),
         (
             budget,
+            Vec::new(),
             treasury(TreasuryInstruction::Allot {
                 appropriation: 1,
                 direction: Direction::Increase,
@@ -253,6 +259,7 @@ fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError>
         ),
         (
             treasurer.clone(),
+            vec![vendor.clone()],
             treasury(TreasuryInstruction::RegisterVendor {
                 account: vendor.account(),
                 name: "Bench vendor".into(),

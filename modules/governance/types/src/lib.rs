@@ -657,6 +657,34 @@ impl civitas_primitives::kit::Tagged for GovernanceInstruction {
 impl civitas_primitives::kit::Operations for GovernanceInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+        match self {
+            Self::Propose { action, reason } => {
+                let mut texts = vec![civitas_primitives::personal::PublicText::prose(
+                    "reason", reason,
+                )];
+                match action {
+                    GovernanceAction::AddAgency { name, .. }
+                    | GovernanceAction::RenameAgency { name, .. } => texts.push(
+                        civitas_primitives::personal::PublicText::prose("name", name),
+                    ),
+                    // A policy is code; its annotations are read as prose.
+                    GovernanceAction::SetPolicy { policy } => texts.push(
+                        civitas_primitives::personal::PublicText::prose("policy", policy),
+                    ),
+                    GovernanceAction::AddValidator { .. }
+                    | GovernanceAction::RemoveValidator { .. }
+                    | GovernanceAction::SetThreshold { .. }
+                    | GovernanceAction::RemovePolicy { .. }
+                    | GovernanceAction::RetireAgency { .. }
+                    | GovernanceAction::ScheduleUpgrade { .. } => {}
+                }
+                texts
+            }
+            Self::Approve { .. } => Vec::new(),
+        }
+    }
+
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             // A proposal names keys and agencies, not accounts.

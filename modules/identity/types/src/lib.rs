@@ -116,6 +116,26 @@ codec_enum!(IdentityInstruction {
 });
 
 impl Operations for IdentityInstruction {
+    fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+        match self {
+            // An official's name is public by design: public servants act in the open.
+            Self::Deactivate { reason, .. } => {
+                vec![civitas_primitives::personal::PublicText::prose(
+                    "reason", reason,
+                )]
+            }
+            Self::RegisterOfficial { .. }
+            | Self::RegisterCitizen { .. }
+            | Self::SetRoles { .. }
+            | Self::RotateKey { .. }
+            | Self::SetKeys { .. }
+            | Self::SetEncryptionKey { .. }
+            | Self::RecoverKey { .. }
+            | Self::CancelRecovery { .. }
+            | Self::CompleteRecovery { .. } => Vec::new(),
+        }
+    }
+
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             Self::RegisterOfficial { key, .. } | Self::RegisterCitizen { key } => {

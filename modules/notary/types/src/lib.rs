@@ -42,6 +42,31 @@ codec_enum!(NotaryInstruction {
 impl Operations for NotaryInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+        match self {
+            Self::Anchor {
+                title, metadata, ..
+            } => {
+                let mut texts = vec![civitas_primitives::personal::PublicText::prose(
+                    "title", title,
+                )];
+                for entry in metadata {
+                    texts.push(civitas_primitives::personal::PublicText::code(
+                        "metadata", &entry.key,
+                    ));
+                    texts.push(civitas_primitives::personal::PublicText::prose(
+                        "metadata",
+                        &entry.value,
+                    ));
+                }
+                texts
+            }
+            Self::Revoke { reason, .. } => vec![civitas_primitives::personal::PublicText::prose(
+                "reason", reason,
+            )],
+        }
+    }
+
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             Self::Anchor { .. } | Self::Revoke { .. } => Vec::new(),

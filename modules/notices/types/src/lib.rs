@@ -62,6 +62,17 @@ codec_enum!(NoticesInstruction {
 impl Operations for NoticesInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+        match self {
+            Self::Publish { title, .. } => vec![civitas_primitives::personal::PublicText::prose(
+                "title", title,
+            )],
+            Self::Withdraw { reason, .. } => vec![civitas_primitives::personal::PublicText::prose(
+                "reason", reason,
+            )],
+        }
+    }
+
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             Self::Publish { .. } | Self::Withdraw { .. } => Vec::new(),

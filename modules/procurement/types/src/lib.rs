@@ -585,6 +585,73 @@ codec_enum!(ProcurementEvent {
 impl civitas_primitives::kit::Operations for ProcurementInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+        fn milestones(
+            milestones: &[MilestoneTerms],
+        ) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+            milestones
+                .iter()
+                .map(|m| civitas_primitives::personal::PublicText::prose("milestone", &m.title))
+                .collect()
+        }
+        match self {
+            Self::Plan {
+                title, description, ..
+            } => vec![
+                civitas_primitives::personal::PublicText::prose("title", title),
+                civitas_primitives::personal::PublicText::prose("description", description),
+            ],
+            Self::Publish { criteria, .. } => criteria
+                .iter()
+                .map(|c| civitas_primitives::personal::PublicText::prose("criterion", &c.name))
+                .collect(),
+            Self::Clarify {
+                question, answer, ..
+            } => vec![
+                civitas_primitives::personal::PublicText::prose("question", question),
+                civitas_primitives::personal::PublicText::prose("answer", answer),
+            ],
+            Self::Evaluate { justification, .. } | Self::Award { justification, .. } => {
+                vec![civitas_primitives::personal::PublicText::prose(
+                    "justification",
+                    justification,
+                )]
+            }
+            Self::Complain { text, .. } => vec![civitas_primitives::personal::PublicText::prose(
+                "text", text,
+            )],
+            Self::Sign { milestones: m, .. } => milestones(m),
+            Self::Accept { note, .. } => vec![civitas_primitives::personal::PublicText::prose(
+                "note", note,
+            )],
+            Self::Amend {
+                milestones: m,
+                reason,
+                ..
+            } => {
+                let mut texts = milestones(m);
+                texts.push(civitas_primitives::personal::PublicText::prose(
+                    "reason", reason,
+                ));
+                texts
+            }
+            Self::Cancel { reason, .. } => vec![civitas_primitives::personal::PublicText::prose(
+                "reason", reason,
+            )],
+            Self::ImportRelease {
+                ocid,
+                release_id,
+                release,
+                ..
+            } => vec![
+                civitas_primitives::personal::PublicText::code("ocid", ocid),
+                civitas_primitives::personal::PublicText::code("release_id", release_id),
+                civitas_primitives::personal::PublicText::json("release", release),
+            ],
+            Self::Bid { .. } | Self::Open { .. } => Vec::new(),
+        }
+    }
+
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             Self::Publish { committee, .. } => committee.clone(),

@@ -253,6 +253,12 @@ impl SharingInstruction {
 impl Operations for SharingInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+        // Purposes, schemas, bases and agencies are codes the decoder and the policies
+        // restrict; a vault's address is an address.
+        Vec::new()
+    }
+
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             Self::SetVault { account, .. } => vec![*account],

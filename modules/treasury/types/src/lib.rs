@@ -372,6 +372,43 @@ codec_enum!(TreasuryEvent {
 impl civitas_primitives::kit::Operations for TreasuryInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
+    fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
+        match self {
+            // A vendor's name and registration are public by design; from protocol 3 the
+            // vendor co-signs its registration (a sole trader's name is theirs to publish).
+            Self::RegisterVendor {
+                name, registration, ..
+            } => vec![
+                civitas_primitives::personal::PublicText::prose("name", name),
+                civitas_primitives::personal::PublicText::code("registration", registration),
+            ],
+            Self::Appropriate { purpose, .. } => {
+                vec![civitas_primitives::personal::PublicText::prose(
+                    "purpose", purpose,
+                )]
+            }
+            Self::AdjustAppropriation { reason, .. }
+            | Self::Allot { reason, .. }
+            | Self::AdjustCommitment { reason, .. }
+            | Self::ReversePayment { reason, .. } => {
+                vec![civitas_primitives::personal::PublicText::prose(
+                    "reason", reason,
+                )]
+            }
+            Self::Commit { description, .. } => {
+                vec![civitas_primitives::personal::PublicText::prose(
+                    "description",
+                    description,
+                )]
+            }
+            Self::Pay { reference, .. } => vec![civitas_primitives::personal::PublicText::code(
+                "reference",
+                reference,
+            )],
+            Self::OpenYear { .. } | Self::CloseYear { .. } => Vec::new(),
+        }
+    }
+
     fn accounts(&self) -> Vec<AccountId> {
         match self {
             Self::RegisterVendor { account, .. } => vec![*account],
@@ -486,6 +523,11 @@ pub const MESSAGES: &[(&str, &str)] = &[
     (
         "not_a_business",
         "account {account} is an official's; vendors are citizen or business accounts",
+    ),
+    (
+        "vendor_must_sign",
+        "account {account} must co-sign its registration as a vendor (its name and \
+         registration are public); sign with its key too (--cosign)",
     ),
     (
         "already_reversed",
