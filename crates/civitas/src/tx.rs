@@ -191,7 +191,7 @@ impl Console for NodeConsole {
 /// data (what the ledger refuses from protocol 3: the text never leaves this machine), and
 /// reminds that the rest is public and permanent.
 fn check_public_text(instruction: &Instruction, memo: &str) -> Result<()> {
-    use civitas_core::personal::{PublicText, find};
+    use civitas_core::personal::{PublicText, find, warn};
     let mut texts = instruction.public_text();
     if !memo.is_empty() {
         texts.push(PublicText::prose("memo", memo));
@@ -201,6 +201,14 @@ fn check_public_text(instruction: &Instruction, memo: &str) -> Result<()> {
             anyhow::bail!(
                 "{}; nothing was signed or sent",
                 civitas_core::tx::personal_data_message(text.field, found)
+            );
+        }
+        if let Some(found) = warn(text.text, text.kind) {
+            eprintln!(
+                "warning: the {} holds {}: if it identifies a person, stop now (Ctrl-C) and \
+                 write a reference to the vault record instead",
+                text.field,
+                found.describe()
             );
         }
     }

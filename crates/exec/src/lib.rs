@@ -92,7 +92,9 @@ impl Rejection {
     pub fn is_final(&self) -> bool {
         matches!(
             self.code,
-            "wrong_chain" | "expired" | "bad_transaction" | "duplicate"
+            // A protocol version never goes back: what it refuses for personal data stays
+            // refused.
+            "wrong_chain" | "expired" | "bad_transaction" | "duplicate" | "personal_data"
         )
     }
 

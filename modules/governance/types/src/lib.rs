@@ -663,17 +663,27 @@ impl civitas_primitives::kit::Operations for GovernanceInstruction {
                 let mut texts = vec![civitas_primitives::personal::PublicText::prose(
                     "reason", reason,
                 )];
+                use civitas_primitives::personal::PublicText;
                 match action {
-                    GovernanceAction::AddAgency { name, .. }
-                    | GovernanceAction::RenameAgency { name, .. } => texts.push(
-                        civitas_primitives::personal::PublicText::prose("name", name),
-                    ),
-                    // A policy is code; its annotations are read as prose.
-                    GovernanceAction::SetPolicy { policy } => texts.push(
-                        civitas_primitives::personal::PublicText::prose("policy", policy),
-                    ),
-                    GovernanceAction::AddValidator { .. }
-                    | GovernanceAction::RemoveValidator { .. }
+                    GovernanceAction::AddAgency {
+                        name, validator, ..
+                    } => {
+                        texts.push(PublicText::prose("name", name));
+                        if let Some(validator) = validator {
+                            texts.push(PublicText::code("p2p_address", &validator.p2p_address));
+                        }
+                    }
+                    GovernanceAction::RenameAgency { name, .. } => {
+                        texts.push(PublicText::prose("name", name))
+                    }
+                    GovernanceAction::AddValidator { p2p_address, .. } => {
+                        texts.push(PublicText::code("p2p_address", p2p_address))
+                    }
+                    // A policy is code (its numbers are times and amounts).
+                    GovernanceAction::SetPolicy { policy } => {
+                        texts.push(PublicText::code("policy", policy))
+                    }
+                    GovernanceAction::RemoveValidator { .. }
                     | GovernanceAction::SetThreshold { .. }
                     | GovernanceAction::RemovePolicy { .. }
                     | GovernanceAction::RetireAgency { .. }

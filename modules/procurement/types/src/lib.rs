@@ -641,11 +641,12 @@ impl civitas_primitives::kit::Operations for ProcurementInstruction {
             Self::ImportRelease {
                 ocid,
                 release_id,
+                date,
                 release,
-                ..
             } => vec![
                 civitas_primitives::personal::PublicText::code("ocid", ocid),
                 civitas_primitives::personal::PublicText::code("release_id", release_id),
+                civitas_primitives::personal::PublicText::code("date", date),
                 civitas_primitives::personal::PublicText::json("release", release),
             ],
             Self::Bid { .. } | Self::Open { .. } => Vec::new(),

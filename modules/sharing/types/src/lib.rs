@@ -254,9 +254,14 @@ impl Operations for SharingInstruction {
     const MESSAGES: &'static [(&'static str, &'static str)] = MESSAGES;
 
     fn public_text(&self) -> Vec<civitas_primitives::personal::PublicText<'_>> {
-        // Purposes, schemas, bases and agencies are codes the decoder and the policies
-        // restrict; a vault's address is an address.
-        Vec::new()
+        match self {
+            Self::SetVault { url, .. } => {
+                vec![civitas_primitives::personal::PublicText::code("url", url)]
+            }
+            // Purposes, schemas, bases and agencies are codes the decoder and the policies
+            // restrict.
+            _ => Vec::new(),
+        }
     }
 
     fn accounts(&self) -> Vec<AccountId> {
