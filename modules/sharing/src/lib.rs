@@ -15,6 +15,7 @@ pub mod cli;
 pub mod handler;
 pub mod index;
 pub mod routes;
+pub mod samples;
 pub mod state;
 
 use civitas_core::event::Event;
@@ -41,6 +42,7 @@ impl Module for Sharing {
     const SPACES: &'static [civitas_kit::space::Space] = state::spaces::SPACES;
     const INDEX_TABLES: &'static [&'static str] = index::TABLES;
     const INDEX_MIGRATIONS: &'static [&'static str] = index::MIGRATIONS;
+    const WORKLOADS: &'static [civitas_kit::samples::Workload] = samples::WORKLOADS;
 
     fn project(
         ctx: &civitas_kit::index::Context<'_>,

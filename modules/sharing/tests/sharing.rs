@@ -895,3 +895,61 @@ fn the_bytes_are_as_the_proofs_document_says() {
     expected.extend([0xCC; 32]);
     assert_eq!(civitas_core::codec::to_vec(&event), expected);
 }
+
+/// What one record costs on the ledger, byte for byte (the figures `docs/PERSONAL-DATA.md`
+/// gives): the registration and a read as signed transactions, the record's state value, and
+/// the events their receipts keep.
+#[test]
+fn the_on_chain_footprint_is_as_documented() {
+    let mut w = World::new();
+    let salt = Hash32::sha256(b"salt");
+    let birth = w.register(b"birth", "civil.birth-certificate", "ana", &salt);
+    let nonce = Hash32::sha256(b"birth");
+    let register_tx = tx(
+        &w.keys["records"],
+        None,
+        9,
+        register(
+            &nonce,
+            "land",
+            "civil.birth-certificate",
+            salt,
+            "records-held-for-a-public-task",
+        ),
+    );
+    let access_tx = tx(
+        &w.keys["land-caseworker"],
+        None,
+        9,
+        access(&birth, "case-handling", "holder-case-handling"),
+    );
+    let receipt = w.ok(
+        "land-caseworker",
+        access(&birth, "case-handling", "holder-case-handling"),
+    );
+    let size = |bytes: Vec<u8>| bytes.len();
+    let record: Record = w.record(&birth);
+    let sizes = [
+        (
+            "register transaction",
+            size(civitas_core::codec::to_vec(&register_tx)),
+        ),
+        (
+            "record state value",
+            size(civitas_core::codec::to_vec(&record)),
+        ),
+        (
+            "access transaction",
+            size(civitas_core::codec::to_vec(&access_tx)),
+        ),
+        (
+            "record_accessed event",
+            size(civitas_core::codec::to_vec(&receipt.events[0])),
+        ),
+    ];
+    assert_eq!(
+        sizes.map(|(_, n)| n),
+        [337, 212, 221, 110],
+        "update docs/PERSONAL-DATA.md: {sizes:?}"
+    );
+}
