@@ -153,6 +153,8 @@ pub struct Context<'a> {
     pub seq: u32,
     /// The transaction.
     pub tx: &'a SignedTx,
+    /// Its hash (the receipt's: not computed again per event).
+    pub tx_hash: &'a civitas_core::tx::TxHash,
     /// All the events of the transaction, in order (`seq` is the position of this one).
     pub events: &'a [Event],
 }
@@ -467,6 +469,7 @@ impl Index {
             position,
             seq,
             tx: signed,
+            tx_hash: &receipt.tx,
             events: &receipt.events,
         };
         for (seq, event) in receipt.events.iter().enumerate() {

@@ -4,7 +4,7 @@
 //! copy. Every instruction that cites a legal basis puts it in the question, and the kit allows
 //! it only if that policy is one of those that permitted it.
 
-use crate::state::{Consent, Grant, Record, consent_key, grant_key, load_record};
+use crate::state::{Consent, Grant, consent_key, grant_key, live_record, load_record};
 use civitas_core::hash::Hash32;
 use civitas_core::identity::Account;
 use civitas_core::kit::Operations as _;
@@ -20,17 +20,6 @@ fn record_entity(id: &Hash32, schema: String, holder: String) -> Resource {
             ("schema", Attr::String(schema)),
             ("holder", Attr::String(holder)),
         ],
-    }
-}
-
-/// The registered, not erased, record `id`, or why there is none to act on.
-async fn live_record<S: StateView>(state: &mut Overlay<'_, S>, id: &Hash32) -> Outcome<Record> {
-    match load_record(state, id).await? {
-        None => fail!("unknown_record", record = id),
-        Some(record) => match &record.erasure {
-            Some(erasure) => fail!("record_erased", record = id, height = erasure.height),
-            None => Ok(Ok(record)),
-        },
     }
 }
 
@@ -145,10 +134,7 @@ pub async fn readable_grant<S: StateView>(
         );
     }
     let policies = civitas_kit::authz::load_active(state).await?;
-    if policies
-        .annotation(&grant.basis, "basis")
-        .is_none_or(|b| b.trim().is_empty())
-    {
+    if policies.legal_basis(&grant.basis).is_none() {
         fail!(
             "basis_repealed",
             record = record,

@@ -2,15 +2,17 @@
 //! cites one) is one of the policies that did; these check what no policy can change: a
 //! record id is used once, versions follow each other, only the subject consents, a consent
 //! covers only what it names and only until its block time, an agency reads only a record it
-//! holds or was given, and nothing is done with an erased record.
+//! holds or was given, and nothing is done with an erased record. What the question already
+//! checked on this same state (a consent covers a request; a copy may be read for this purpose,
+//! on a basis in force) is not checked again here: `authz::question` runs first and stops the
+//! instruction there.
 
-use crate::authz::{consent_covers, lapsed, readable_grant};
+use crate::authz::lapsed;
 use crate::state::{
     Consent, Erasure, Grant, Record, Revocation, SharingConfig, Vault, config_key, consent_key,
-    grant_key, load_record, record_key, vault_key,
+    grant_key, live_record, load_record, record_key, vault_key,
 };
 use civitas_core::event::Event;
-use civitas_core::hash::Hash32;
 use civitas_core::identity::{Account, AccountKind};
 use civitas_core::sharing::{
     CONSENT_DAYS_MAX, CONSENTS_MAX, COPIES_MAX, SharingEvent, SharingInstruction, record_id,
@@ -23,17 +25,6 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 fn event(event: SharingEvent) -> Outcome<Vec<Event>> {
     Ok(Ok(vec![Event::Sharing(event)]))
-}
-
-/// The registered, not erased, record `id`.
-async fn live<S: StateView>(state: &mut Overlay<'_, S>, id: &Hash32) -> Outcome<Record> {
-    let Some(record) = load_record(state, id).await? else {
-        fail!("unknown_record", record = id);
-    };
-    if let Some(erasure) = &record.erasure {
-        fail!("record_erased", record = id, height = erasure.height);
-    }
-    Ok(Ok(record))
 }
 
 /// Applies a sharing instruction (already authorized).
@@ -93,7 +84,7 @@ pub async fn apply<S: StateView>(
             commitment,
             basis,
         } => {
-            let mut entry = civitas_kit::tri!(live(state, record).await?);
+            let mut entry = civitas_kit::tri!(live_record(state, record).await?);
             let expected = entry.version.saturating_add(1);
             if *version != expected {
                 fail!(
@@ -117,7 +108,7 @@ pub async fn apply<S: StateView>(
             })
         }
         SharingInstruction::Erase { record, basis } => {
-            let mut entry = civitas_kit::tri!(live(state, record).await?);
+            let mut entry = civitas_kit::tri!(live_record(state, record).await?);
             entry.erasure = Some(Erasure {
                 by: signer.id,
                 basis: basis.clone(),
@@ -140,7 +131,7 @@ pub async fn apply<S: StateView>(
             purpose,
             expires,
         } => {
-            let mut entry = civitas_kit::tri!(live(state, record).await?);
+            let mut entry = civitas_kit::tri!(live_record(state, record).await?);
             if subject_tag(record, salt, &signer.id) != entry.subject {
                 fail!("not_the_subject", record = record);
             }
@@ -229,23 +220,19 @@ pub async fn apply<S: StateView>(
             basis,
             consent,
         } => {
-            let mut entry = civitas_kit::tri!(live(state, record).await?);
+            let mut entry = civitas_kit::tri!(live_record(state, record).await?);
             if entry.holder == signer.agency {
                 fail!("own_record", record = record, agency = entry.holder);
-            }
-            if let Some(id) = consent {
-                civitas_kit::tri!(
-                    consent_covers(ctx, state, *id, record, &signer.agency, purpose).await?
-                );
             }
             // A share stands until its consent ends: asking again is for a new version, or
             // after that. (Replacing a standing share would change the basis its copy is read
             // under, and the transaction the holder's vault answers to.)
-            if let Some(standing) = state
+            let standing = state
                 .get_typed::<Grant>(&grant_key(record, &signer.agency))
-                .await?
+                .await?;
+            if let Some(standing) = &standing
                 && standing.version == entry.version
-                && lapsed(ctx, state, &standing).await?.is_none()
+                && lapsed(ctx, state, standing).await?.is_none()
             {
                 fail!(
                     "already_shared",
@@ -255,7 +242,8 @@ pub async fn apply<S: StateView>(
                     tx = standing.tx
                 );
             }
-            if !entry.copies.contains(&signer.agency) {
+            // Shares are never deleted: an agency without one is not among the copies yet.
+            if standing.is_none() {
                 if entry.copies.len() >= COPIES_MAX {
                     fail!("too_many_copies", record = record, copies_max = COPIES_MAX);
                 }
@@ -291,16 +279,18 @@ pub async fn apply<S: StateView>(
             purpose,
             basis,
         } => {
-            let entry = civitas_kit::tri!(live(state, record).await?);
+            let entry = civitas_kit::tri!(live_record(state, record).await?);
             // A vault has only what it holds or was given: a read of anything else would be a
-            // log entry for a read that cannot happen. A copy's reader reads the version it
-            // was given.
+            // log entry for a read that cannot happen (reachable only under a policy that lets
+            // an agency without a copy read). A copy's reader reads the version it was given;
+            // whether the copy may be read now, the question checked.
             let version = if entry.holder == signer.agency {
                 entry.version
             } else {
-                match civitas_kit::tri!(
-                    readable_grant(ctx, state, record, &signer.agency, purpose).await?
-                ) {
+                match state
+                    .get_typed::<Grant>(&grant_key(record, &signer.agency))
+                    .await?
+                {
                     Some(grant) => grant.version,
                     None => fail!("no_copy", agency = signer.agency, record = record),
                 }

@@ -140,7 +140,7 @@ fn push(
             Value::text(basis),
             Value::int(version.map(u64::from)),
             Value::int(consent),
-            (&ctx.tx.hash()).into(),
+            ctx.tx_hash.into(),
             ctx.timestamp.0.into(),
         ],
     );

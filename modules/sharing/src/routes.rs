@@ -135,6 +135,7 @@ async fn consent(
     ),
     responses(
         (status = 200, description = "The vault at the latest finalized height.", body = StateValue),
+        (status = 400, description = "Not an agency id.", body = ErrorBody),
         (status = 404, description = "The agency has named no vault.", body = ErrorBody),
     )
 )]
@@ -202,7 +203,7 @@ async fn bases(State(ledger): State<Ledger>) -> Result<Json<LegalBases>, ApiErro
         .into_iter()
         .filter_map(|entry| {
             let summary = civitas_kit::authz::summarize(&entry.text);
-            let basis = summary.basis.filter(|_| summary.effect == "permit")?;
+            let basis = summary.basis?;
             Some(LegalBasis {
                 id: entry.id,
                 basis,

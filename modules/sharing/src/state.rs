@@ -305,6 +305,23 @@ pub async fn load_record<S: StateView>(
     state.get_typed(&record_key(id)).await
 }
 
+/// The registered, not erased, record `id`, or why there is none to act on (`unknown_record`,
+/// `record_erased`).
+pub async fn live_record<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &Hash32,
+) -> civitas_kit::Outcome<Record> {
+    match load_record(state, id).await? {
+        None => civitas_kit::fail!("unknown_record", record = id),
+        Some(record) => match &record.erasure {
+            Some(erasure) => {
+                civitas_kit::fail!("record_erased", record = id, height = erasure.height)
+            }
+            None => Ok(Ok(record)),
+        },
+    }
+}
+
 /// What a proof of a record shows.
 fn describe_record(id: &[u8], record: Option<&serde_json::Value>, at: &str) -> Option<String> {
     let id = Hash32(id.try_into().ok()?);

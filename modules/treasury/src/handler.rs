@@ -456,7 +456,7 @@ pub async fn apply<S: StateView>(
             }
             // From protocol 3 the vendor signs its own registration: a sole trader's name and
             // registration number are personal data, published only by the person.
-            if ctx.env.protocol.version >= civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE
+            if ctx.env.protocol.version >= civitas_core::treasury::VENDOR_SIGNS_SINCE
                 && !cosigners.iter().any(|c| c.id == *account)
             {
                 fail!("vendor_must_sign", account = account);

@@ -80,7 +80,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             (*decrease).into(),
             ctx.height.into(),
             ctx.timestamp.0.into(),
-            (&ctx.tx.hash()).into(),
+            ctx.tx_hash.into(),
         ],
     );
 }

@@ -487,10 +487,7 @@ pub fn decide(compiled: &Compiled, env: &BlockEnv, question: &Question<'_>) -> R
             permitted_by = permitting.join(",")
         ));
     }
-    if compiled
-        .annotation(basis, "basis")
-        .is_none_or(|text| text.trim().is_empty())
-    {
+    if compiled.legal_basis(basis).is_none() {
         return Err(failure!(
             "not_a_legal_basis",
             action = question.action,

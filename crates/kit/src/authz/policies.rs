@@ -376,7 +376,8 @@ pub struct PolicySummary {
     pub effect: &'static str,
     /// Its `@description` annotation, if any.
     pub description: Option<String>,
-    /// Its `@basis` annotation, if it is a legal basis: the law or consent it stands for.
+    /// Its `@basis` annotation, if it is a legal basis (a `permit` with a non-blank `@basis`):
+    /// the law or consent it stands for.
     pub basis: Option<String>,
 }
 
@@ -393,7 +394,7 @@ pub fn summarize(text: &str) -> PolicySummary {
                 Effect::Forbid => "forbid",
             },
             description: policy.annotation("description").map(str::to_string),
-            basis: policy.annotation("basis").map(str::to_string),
+            basis: basis_of(&policy).map(str::to_string),
         },
         None => PolicySummary {
             effect: "unknown",
@@ -432,6 +433,23 @@ impl Compiled {
     pub fn annotation(&self, id: &str, key: &str) -> Option<&str> {
         self.set.annotation(&PolicyId::new(id), key)
     }
+
+    /// The law or consent policy `id` stands for, if it is a legal basis (see [`basis_of`]).
+    pub fn legal_basis(&self, id: &str) -> Option<&str> {
+        basis_of(self.set.policy(&PolicyId::new(id))?)
+    }
+}
+
+/// What a policy's `@basis` says, if the policy is a legal basis: a `permit` whose `@basis`
+/// is not blank. The one rule the ledger (`decide`), the sharing module and the list of bases
+/// in force all apply.
+pub fn basis_of(policy: &Policy) -> Option<&str> {
+    if policy.effect() != Effect::Permit {
+        return None;
+    }
+    policy
+        .annotation("basis")
+        .filter(|basis| !basis.trim().is_empty())
 }
 
 /// Compiles `entries` against `schema`, validating strictly.

@@ -235,19 +235,6 @@ impl SharingInstruction {
             Self::Consent { .. } | Self::RevokeConsent { .. } | Self::SetVault { .. } => None,
         }
     }
-
-    /// The record the instruction is about, if it names one.
-    pub fn record(&self) -> Option<&Hash32> {
-        match self {
-            Self::Register { record, .. }
-            | Self::Rectify { record, .. }
-            | Self::Erase { record, .. }
-            | Self::Consent { record, .. }
-            | Self::Request { record, .. }
-            | Self::Access { record, .. } => Some(record),
-            Self::RevokeConsent { .. } | Self::SetVault { .. } => None,
-        }
-    }
 }
 
 impl Operations for SharingInstruction {

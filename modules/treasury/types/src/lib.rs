@@ -154,6 +154,10 @@ codec_enum!(TreasuryInstruction {
     9 => ReversePayment { payment: (), reason: REASON_MAX_BYTES },
 });
 
+/// The protocol version from which a vendor co-signs its own registration
+/// (`vendor_must_sign`): a sole trader's name and registration are published only by them.
+pub const VENDOR_SIGNS_SINCE: u16 = 3;
+
 fn check_year(year: u32) -> Result<(), DecodeError> {
     if !(1900..=9999).contains(&year) {
         return Err(DecodeError::Invalid {
