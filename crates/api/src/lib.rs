@@ -716,21 +716,16 @@ async fn prepare(
         instructions.push(instruction);
     }
     // What the ledger would refuse for personal data is refused before anything is signed.
-    if node.tip().next_protocol >= civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE {
-        let memo = civitas_core::personal::PublicText::prose("memo", &request.memo);
-        let texts = instructions
-            .iter()
-            .flat_map(|i| i.public_text())
-            .chain(std::iter::once(memo));
-        for text in texts {
-            if let Some(found) = civitas_core::personal::find(text.text, text.kind) {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "personal_data",
-                    civitas_core::tx::personal_data_message(text.field, found),
-                ));
-            }
-        }
+    if let Some(message) = civitas_core::tx::personal_data_refusal(
+        node.tip().next_protocol,
+        &request.memo,
+        &instructions,
+    ) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "personal_data",
+            message,
+        ));
     }
     let key = StateKey::new(spaces::NONCE, signer.0.to_vec());
     let finalized_next = node

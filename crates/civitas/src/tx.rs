@@ -190,23 +190,22 @@ impl Console for NodeConsole {
 /// Refuses, before anything is signed or sent, public text that has the shape of personal
 /// data (what the ledger refuses from protocol 3: the text never leaves this machine), and
 /// reminds that the rest is public and permanent.
-fn check_public_text(instruction: &Instruction, memo: &str) -> Result<()> {
-    use civitas_core::personal::{PublicText, find, warn};
-    let mut texts = instruction.public_text();
-    if !memo.is_empty() {
-        texts.push(PublicText::prose("memo", memo));
+pub(crate) fn check_public_text(instruction: &Instruction, memo: &str) -> Result<()> {
+    let instructions = std::slice::from_ref(instruction);
+    // Refused from protocol 3; refused here whatever the chain's version.
+    if let Some(message) = civitas_core::tx::personal_data_refusal(
+        civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE,
+        memo,
+        instructions,
+    ) {
+        anyhow::bail!("{message}; nothing was signed or sent");
     }
+    let texts = civitas_core::tx::public_texts(memo, instructions);
     for text in &texts {
-        if let Some(found) = find(text.text, text.kind) {
-            anyhow::bail!(
-                "{}; nothing was signed or sent",
-                civitas_core::tx::personal_data_message(text.field, found)
-            );
-        }
-        if let Some(found) = warn(text.text, text.kind) {
+        if let Some(found) = civitas_core::personal::warn(text.text, text.kind) {
             eprintln!(
-                "warning: the {} holds {}: if it identifies a person, stop now (Ctrl-C) and \
-                 write a reference to the vault record instead",
+                "warning: the {} holds {}; it is published as written (if it identifies a \
+                 person, it belongs in a vault record, with a reference here)",
                 text.field,
                 found.describe()
             );
@@ -246,6 +245,39 @@ pub fn send(common: &Common, instruction: Instruction) -> Result<Sent> {
 
 /// Like [`send`] with an already loaded key.
 pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Result<Sent> {
+    match submit(common, key, instruction)? {
+        Submitted::Written => Ok(Sent::Written),
+        Submitted::Pending(hash) => {
+            print_pending(&hash, common.json)?;
+            Ok(Sent::Pending)
+        }
+        Submitted::Ended(finality) => {
+            outcome(&finality.hash, &finality, common.json)?;
+            Ok(Sent::Final)
+        }
+    }
+}
+
+/// Where [`submit`] left a transaction.
+pub(crate) enum Submitted {
+    /// Written to the `--out` file.
+    Written,
+    /// Submitted, not waited for (`--no-wait`).
+    Pending(civitas_core::tx::TxHash),
+    /// Final, failed or dropped: where it ended.
+    Ended(civitas_client::Finality),
+}
+
+/// Checks `instruction` (its stateless rules and its public text), signs it as `key`'s account
+/// with `common`'s co-signers, nonce, memo and expiry, and writes it to `--out`, or submits it
+/// and (unless `--no-wait`) waits until it ends, signing again with the account's next nonce
+/// when the node's was stale. Prints its progress on standard error, unless `--json`; prints
+/// nothing of its outcome.
+pub(crate) fn submit(
+    common: &Common,
+    key: &KeyFile,
+    instruction: Instruction,
+) -> Result<Submitted> {
     instruction.validate()?;
     check_public_text(&instruction, &common.memo)?;
     let cosigners = common
@@ -286,7 +318,7 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
             out.display(),
             common.expires_in
         );
-        return Ok(Sent::Written);
+        return Ok(Submitted::Written);
     }
     let mut attempt = 0;
     let hash = loop {
@@ -306,8 +338,7 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
         }
     };
     if common.no_wait {
-        print_pending(&hash, common.json)?;
-        return Ok(Sent::Pending);
+        return Ok(Submitted::Pending(hash));
     }
     if !common.json {
         eprintln!("submitted {hash}; waiting for finality...");
@@ -330,8 +361,7 @@ pub fn send_with(common: &Common, key: &KeyFile, instruction: Instruction) -> Re
         }
         finality = client.wait(&hash, Duration::from_secs(common.timeout))?;
     }
-    outcome(&hash, &finality, common.json)?;
-    Ok(Sent::Final)
+    Ok(Submitted::Ended(finality))
 }
 
 fn print_pending(hash: &civitas_core::tx::TxHash, json: bool) -> Result<()> {

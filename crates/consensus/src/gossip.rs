@@ -269,13 +269,8 @@ fn check_envelope(
             ),
         );
     }
-    if version >= civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE
-        && let Some((field, found)) = tx.personal_data()
-    {
-        return refuse(
-            "personal_data",
-            civitas_core::tx::personal_data_message(field, found),
-        );
+    if let Some(message) = tx.personal_data_refusal(version) {
+        return refuse("personal_data", message);
     }
     Ok(())
 }

@@ -123,6 +123,38 @@ pub fn personal_data_message(field: &str, found: crate::personal::Found) -> Stri
     )
 }
 
+/// The public text of a transaction: its memo, then each instruction's public fields
+/// ([`Operations::public_text`](crate::kit::Operations::public_text)), in that order.
+pub fn public_texts<'a>(
+    memo: &'a str,
+    instructions: &'a [Instruction],
+) -> Vec<crate::personal::PublicText<'a>> {
+    std::iter::once(crate::personal::PublicText::prose("memo", memo))
+        .chain(instructions.iter().flat_map(Instruction::public_text))
+        .collect()
+}
+
+/// Why a transaction with `memo` and `instructions` is refused for personal data in a block
+/// of protocol `version`, if it is (rule `personal_data`, from [`PUBLIC_TEXT_GUARD_SINCE`]):
+/// the message names the first field whose text has the shape of personal data
+/// ([`crate::personal::find`]). The node's admission, block execution and the preparation of
+/// a transaction all ask this one function.
+pub fn personal_data_refusal(
+    version: u16,
+    memo: &str,
+    instructions: &[Instruction],
+) -> Option<String> {
+    if version < PUBLIC_TEXT_GUARD_SINCE {
+        return None;
+    }
+    public_texts(memo, instructions)
+        .into_iter()
+        .find_map(|text| {
+            crate::personal::find(text.text, text.kind)
+                .map(|found| personal_data_message(text.field, found))
+        })
+}
+
 impl SignedTx {
     /// The transaction hash (of the body).
     pub fn hash(&self) -> TxHash {
@@ -193,20 +225,10 @@ impl SignedTx {
         self.verify_signatures()
     }
 
-    /// The first public text field (the memo, or one of an instruction's) that holds what has
-    /// the shape of personal data, and what it holds ([`crate::personal`]). From protocol
-    /// [`PUBLIC_TEXT_GUARD_SINCE`] such a transaction is refused (`personal_data`).
-    pub fn personal_data(&self) -> Option<(&'static str, crate::personal::Found)> {
-        use crate::personal::{TextKind, find};
-        if let Some(found) = find(&self.body.memo, TextKind::Prose) {
-            return Some(("memo", found));
-        }
-        self.body.instructions.iter().find_map(|instruction| {
-            instruction
-                .public_text()
-                .into_iter()
-                .find_map(|text| find(text.text, text.kind).map(|found| (text.field, found)))
-        })
+    /// Why the transaction is refused for personal data under protocol `version`, if it is
+    /// ([`personal_data_refusal`]).
+    pub fn personal_data_refusal(&self, version: u16) -> Option<String> {
+        personal_data_refusal(version, &self.body.memo, &self.body.instructions)
     }
 
     /// Checks size, instruction fields and signer list, but not the signatures themselves.

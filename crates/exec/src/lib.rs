@@ -369,13 +369,8 @@ fn check_envelope(
     if mode != Mode::Replay {
         tx.check_shape()
             .map_err(|e| Rejection::new("bad_transaction", e.to_string()))?;
-        if env.protocol.version >= civitas_core::tx::PUBLIC_TEXT_GUARD_SINCE
-            && let Some((field, found)) = tx.personal_data()
-        {
-            return Err(Rejection::new(
-                "personal_data",
-                civitas_core::tx::personal_data_message(field, found),
-            ));
+        if let Some(message) = tx.personal_data_refusal(env.protocol.version) {
+            return Err(Rejection::new("personal_data", message));
         }
         if !verified.is_verified(tx) {
             tx.verify_signatures()
