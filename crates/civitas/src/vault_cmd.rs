@@ -42,23 +42,32 @@ struct Session {
     client: Client,
     chain_id: String,
     key: KeyFile,
-    timeout: Duration,
+    /// How `civitas tx` would send, for this account: this node, this timeout, quietly.
+    sending: crate::tx::Common,
 }
 
 impl Signed {
     fn open(&self) -> Result<Session> {
         let key = read_key(&self.key)?;
         let client = Client::new(&self.node);
-        let status = client.status()?;
-        let chain_id = status["chain_id"]
-            .as_str()
-            .context("the node did not report its chain id")?
-            .to_string();
+        let chain_id = client.chain_id()?;
+        let sending = crate::tx::Common {
+            key: self.key.clone(),
+            cosign: Vec::new(),
+            node: self.node.clone(),
+            nonce: None,
+            memo: String::new(),
+            no_wait: false,
+            timeout: self.timeout,
+            json: true,
+            out: None,
+            expires_in: 10,
+        };
         Ok(Session {
             client,
             chain_id,
             key,
-            timeout: Duration::from_secs(self.timeout),
+            sending,
         })
     }
 }
@@ -66,12 +75,7 @@ impl Signed {
 impl Session {
     /// A state value, decoded; `None` if absent.
     fn state<T: commonware_codec::Decode<Cfg = ()>>(&self, path: &str) -> Result<Option<T>> {
-        let value = self.client.get_json(&format!("/v1/state/{path}"))?;
-        if value["found"].as_bool() != Some(true) {
-            return Ok(None);
-        }
-        let bytes = hex::decode(value["value_hex"].as_str().unwrap_or_default())?;
-        Ok(Some(civitas_core::codec::from_slice(&bytes, &())?))
+        Ok(self.client.state(path)?)
     }
 
     /// The address of `agency`'s vault, as the ledger names it.
@@ -98,14 +102,15 @@ impl Session {
         Ok(Client::new(&self.vault_of(&me.agency)?))
     }
 
-    /// Signs and submits `instruction`, waits until it is final and successful; gives its hash.
+    /// Signs and submits `instruction` as `civitas tx` does (its checks, its retry of a stale
+    /// nonce), waits until it is final and successful; gives its hash.
     fn record(&self, instruction: SharingInstruction) -> Result<Hash32> {
-        let instruction = Instruction::Sharing(instruction);
-        instruction.validate()?;
-        let nonce = self.client.next_nonce(&self.key.account())?;
-        let tx = civitas_client::build_tx(&self.chain_id, &self.key, nonce, vec![instruction], "")?;
-        let hash = self.client.submit(&tx)?;
-        let finality = self.client.wait(&hash, self.timeout)?;
+        let crate::tx::Submitted::Ended(finality) =
+            crate::tx::submit(&self.sending, &self.key, Instruction::Sharing(instruction))?
+        else {
+            bail!("the transaction was not submitted");
+        };
+        let hash = finality.hash;
         if finality.status != "finalized" {
             let document = &finality.document;
             let code = document["receipt"]["outcome"]["code"]
@@ -250,7 +255,7 @@ pub fn run(command: Command) -> Result<()> {
                     vault.agency(),
                     listener.local_addr()?
                 );
-                serve(vault, listener, config.follow_every, stop).await?;
+                serve(vault, listener, stop).await?;
                 Ok(())
             })
         }
@@ -264,25 +269,22 @@ pub fn run(command: Command) -> Result<()> {
             let session = signed.open()?;
             let data = read_json(&data)?;
             let vault = session.my_vault()?;
-            let sealed = vault.signed_post_json(
+            let sealed = sealed(vault.signed_post_json(
                 "/v1/vault/records",
                 &session.chain_id,
                 &session.key,
                 &json!({"subject": subject, "schema": schema, "data": data}),
-            )?;
-            let hash = |field: &str| -> Result<Hash32> {
-                sealed[field]
-                    .as_str()
-                    .and_then(|h| Hash32::from_hex(h).ok())
-                    .ok_or_else(|| anyhow!("the vault's answer has no {field}: {sealed}"))
+            )?)?;
+            let (Some(nonce), Some(tag)) = (sealed.nonce, sealed.subject) else {
+                bail!("the vault's answer has no nonce or subject tag");
             };
-            let record = hash("record")?;
+            let record = sealed.record;
             let tx = session.record(SharingInstruction::Register {
                 record,
-                nonce: hash("nonce")?,
+                nonce,
                 schema: schema.clone(),
-                commitment: hash("commitment")?,
-                subject: hash("subject")?,
+                commitment: sealed.commitment,
+                subject: tag,
                 basis,
             })?;
             report(
@@ -301,24 +303,17 @@ pub fn run(command: Command) -> Result<()> {
             let session = signed.open()?;
             let data = read_json(&data)?;
             let vault = session.my_vault()?;
-            let sealed = vault.signed_post_json(
+            let sealed = sealed(vault.signed_post_json(
                 &format!("/v1/vault/records/{record}/versions"),
                 &session.chain_id,
                 &session.key,
                 &json!({"data": data}),
-            )?;
-            let version = sealed["version"]
-                .as_u64()
-                .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| anyhow!("the vault's answer has no version: {sealed}"))?;
-            let commitment = sealed["commitment"]
-                .as_str()
-                .and_then(|h| Hash32::from_hex(h).ok())
-                .ok_or_else(|| anyhow!("the vault's answer has no commitment: {sealed}"))?;
+            )?)?;
+            let version = sealed.version;
             let tx = session.record(SharingInstruction::Rectify {
                 record,
                 version,
-                commitment,
+                commitment: sealed.commitment,
                 basis,
             })?;
             report(
@@ -437,8 +432,7 @@ fn open_mine(
             "schema": copy.row.schema,
             "status": copy.row.status,
             "held_by": copy.row.origin.clone().unwrap_or_else(|| agency.to_string()),
-            "data": serde_json::from_slice::<Value>(&opened.body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&opened.body).into_owned())),
+            "data": civitas_vault::service::data_of(&opened.body),
             "checked": checked,
             "subject_salt": (copy.row.version == 1).then_some(opened.subject_salt),
             "log": format!("/v1/sharing/records/{id}/log"),
@@ -452,6 +446,12 @@ fn open_mine(
             "error": error.to_string(),
         }),
     }
+}
+
+/// The vault's answer to a submitted record or version.
+fn sealed(answer: Value) -> Result<civitas_vault::service::Sealed> {
+    serde_json::from_value(answer.clone())
+        .with_context(|| format!("the vault's answer is not what it should be: {answer}"))
 }
 
 fn read_json(path: &PathBuf) -> Result<Value> {

@@ -181,6 +181,35 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// The signed-read headers for `path` by `key`'s account, with `cosigners`' keys too
+    /// (`docs/API.md`, "Signed reads").
+    fn read_headers(
+        path: &str,
+        chain_id: &str,
+        key: &KeyFile,
+        cosigners: &[KeyFile],
+    ) -> Result<[(&'static str, String); 3], ClientError> {
+        let keys =
+            private_keys(key, cosigners).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let refs: Vec<&PrivateKey> = keys.iter().collect();
+        Ok(civitas_core::read::SignedRead::sign(
+            chain_id,
+            path,
+            key.account(),
+            TimestampMs(now_ms()),
+            &refs,
+        )
+        .headers())
+    }
+
+    /// An answer as JSON (`null` for an empty one).
+    fn json_of(bytes: &[u8]) -> Result<Value, ClientError> {
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// GET `path` as JSON, signed as a read by `key`'s account (with `cosigners`' keys too), for
     /// records that are not public.
     pub fn get_signed_json(
@@ -190,18 +219,8 @@ impl Client {
         key: &KeyFile,
         cosigners: &[KeyFile],
     ) -> Result<Value, ClientError> {
-        let keys =
-            private_keys(key, cosigners).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let refs: Vec<&PrivateKey> = keys.iter().collect();
-        let read = civitas_core::read::SignedRead::sign(
-            chain_id,
-            path,
-            key.account(),
-            TimestampMs(now_ms()),
-            &refs,
-        );
         let mut request = self.agent.get(&self.url(path));
-        for (name, value) in read.headers() {
+        for (name, value) in Self::read_headers(path, chain_id, key, cosigners)? {
             request = request.header(name, value);
         }
         let response = request.call().map_err(|e| self.unreachable(e))?;
@@ -219,46 +238,33 @@ impl Client {
         chain_id: &str,
         key: &KeyFile,
     ) -> Result<Value, ClientError> {
-        let keys = private_keys(key, &[]).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let refs: Vec<&PrivateKey> = keys.iter().collect();
-        let read = civitas_core::read::SignedRead::sign(
-            chain_id,
-            path,
-            key.account(),
-            TimestampMs(now_ms()),
-            &refs,
-        );
-        let headers = read.headers();
+        let headers = Self::read_headers(path, chain_id, key, &[])?;
         let url = self.url(path);
         let response = match method {
             "POST" => {
                 let mut request = self.agent.post(&url);
-                for (name, value) in &headers {
-                    request = request.header(*name, value);
+                for (name, value) in headers {
+                    request = request.header(name, value);
                 }
                 request.send_empty()
             }
             "DELETE" => {
                 let mut request = self.agent.delete(&url);
-                for (name, value) in &headers {
-                    request = request.header(*name, value);
+                for (name, value) in headers {
+                    request = request.header(name, value);
                 }
                 request.call()
             }
             _ => {
                 let mut request = self.agent.get(&url);
-                for (name, value) in &headers {
-                    request = request.header(*name, value);
+                for (name, value) in headers {
+                    request = request.header(name, value);
                 }
                 request.call()
             }
         }
         .map_err(|e| self.unreachable(e))?;
-        let bytes = self.read(response)?;
-        if bytes.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+        Self::json_of(&self.read(response)?)
     }
 
     /// POSTs the JSON `body` to `path` signed as a read by `key`'s account. The signature
@@ -274,25 +280,43 @@ impl Client {
         let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
         let separator = if path.contains('?') { '&' } else { '?' };
         let path = format!("{path}{separator}sha256={}", Hash32::sha256(&bytes));
-        let keys = private_keys(key, &[]).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let refs: Vec<&PrivateKey> = keys.iter().collect();
-        let read = civitas_core::read::SignedRead::sign(
-            chain_id,
-            &path,
-            key.account(),
-            TimestampMs(now_ms()),
-            &refs,
-        );
         let mut request = self
             .agent
             .post(&self.url(&path))
             .header("content-type", "application/json");
-        for (name, value) in read.headers() {
+        for (name, value) in Self::read_headers(&path, chain_id, key, &[])? {
             request = request.header(name, value);
         }
         let response = request.send(&bytes[..]).map_err(|e| self.unreachable(e))?;
         let answer = self.read(response)?;
         serde_json::from_slice(&answer).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// The chain id the node reports.
+    pub fn chain_id(&self) -> Result<String, ClientError> {
+        self.status()?["chain_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ClientError::Protocol("the node did not report its chain id".into()))
+    }
+
+    /// The state value at `path` (`identity/account/<hex>`: a key space and an id, as
+    /// `/v1/state/` takes them), decoded from its canonical bytes; `None` if absent.
+    pub fn state<T: commonware_codec::Decode<Cfg = ()>>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, ClientError> {
+        let value = self.get_json(&format!("/v1/state/{path}"))?;
+        if value["found"].as_bool() != Some(true) {
+            return Ok(None);
+        }
+        let bytes = value["value_hex"]
+            .as_str()
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| ClientError::Protocol(format!("{path}: the value is not hex")))?;
+        civitas_core::codec::from_slice(&bytes, &())
+            .map(Some)
+            .map_err(|e| ClientError::Protocol(format!("{path}: {e}")))
     }
 
     /// GET `path` as bytes.

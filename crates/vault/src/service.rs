@@ -25,8 +25,7 @@
 use crate::envelope::RecordId;
 use crate::store::{SharedCopy, Status, Store, VaultError};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use civitas_client::{Client, ClientError};
@@ -40,6 +39,7 @@ use civitas_core::receipt::{Receipt, TxOutcome};
 use civitas_core::seal::{DecryptionKey, EncryptionKey};
 use civitas_core::sharing::SharingEvent;
 use civitas_core::time::TimestampMs;
+use civitas_kit::http::{ApiError, parse_hash};
 use civitas_sharing::state::{Consent, Grant, Record, Vault as VaultEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -59,6 +59,9 @@ pub const PENDING_MAX_MS: u64 = 60 * 60 * 1000;
 pub const PER_ACCOUNT_AT_ONCE: usize = 4;
 /// Every how many readings of the ledger the vault checks that its copies' shares still stand.
 pub const SWEEP_EVERY_CYCLES: u64 = 60;
+/// Every how many readings of the ledger the vault rebuilds its record file
+/// ([`Store::compact`]): once a day at the default pace of one reading a second.
+pub const COMPACT_EVERY_CYCLES: u64 = 86_400;
 /// Roles that submit records to their agency's vault.
 pub const RECORDS_ROLES: &[&str] = &["records", "admin"];
 
@@ -75,76 +78,33 @@ pub struct Config {
     pub follow_every: Duration,
 }
 
-/// Why a request was refused, as JSON `{"error": {"code", "message"}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(message)
 }
 
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
+fn forbidden(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, code, message)
+}
 
-    fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-
-    fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
-    }
-
-    fn node(error: ClientError) -> Self {
-        Self::new(
-            StatusCode::BAD_GATEWAY,
-            "node_unavailable",
-            format!("the vault could not read the ledger from its node: {error}"),
-        )
-    }
+fn node_error(error: ClientError) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "node_unavailable",
+        format!("the vault could not read the ledger from its node: {error}"),
+    )
 }
 
 impl From<VaultError> for ApiError {
     fn from(error: VaultError) -> Self {
-        match error {
-            VaultError::NotFound(_) => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", error.to_string())
+        let (status, code) = match error {
+            VaultError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            VaultError::State { .. } => (StatusCode::CONFLICT, "wrong_state"),
+            VaultError::Envelope(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_record"),
+            VaultError::Storage(_) | VaultError::Corrupt(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "storage")
             }
-            VaultError::State { .. } => {
-                Self::new(StatusCode::CONFLICT, "wrong_state", error.to_string())
-            }
-            VaultError::Envelope(_) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_record",
-                error.to_string(),
-            ),
-            VaultError::Storage(_) | VaultError::Corrupt(_) => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "storage",
-                error.to_string(),
-            ),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        response
+        };
+        ApiError::new(status, code, error.to_string())
     }
 }
 
@@ -161,24 +121,31 @@ impl Node {
     }
 
     /// The state value at `path` (`identity/account/<hex>`), decoded; `None` if absent.
-    async fn state<T: commonware_codec::Decode<Cfg = ()>>(
+    async fn state<T: commonware_codec::Decode<Cfg = ()> + Send + 'static>(
         &self,
         path: String,
     ) -> Result<Option<T>, ApiError> {
-        let value = self
-            .json(format!("/v1/state/{path}"))
+        let client = self.0.clone();
+        tokio::task::spawn_blocking(move || client.state(&path))
             .await
-            .map_err(ApiError::node)?;
-        if value["found"].as_bool() != Some(true) {
-            return Ok(None);
-        }
-        let bytes = value["value_hex"]
-            .as_str()
-            .and_then(|h| hex::decode(h).ok())
-            .ok_or_else(|| ApiError::node(ClientError::Protocol(format!("{path}: no value"))))?;
-        civitas_core::codec::from_slice(&bytes, &())
-            .map(Some)
-            .map_err(|e| ApiError::node(ClientError::Protocol(format!("{path}: {e}"))))
+            .unwrap_or_else(|e| Err(ClientError::Protocol(e.to_string())))
+            .map_err(node_error)
+    }
+
+    /// The ids of the legal bases in force (`GET /v1/sharing/bases`).
+    async fn bases(&self) -> Result<Vec<String>, ApiError> {
+        let bases = self
+            .json("/v1/sharing/bases".into())
+            .await
+            .map_err(node_error)?;
+        Ok(bases["bases"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|b| b["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// The receipt of final transaction `tx`, if it is final.
@@ -187,24 +154,21 @@ impl Node {
             Ok(value) => match value.get("receipt") {
                 Some(receipt) if !receipt.is_null() => serde_json::from_value(receipt.clone())
                     .map(Some)
-                    .map_err(|e| ApiError::node(ClientError::Protocol(e.to_string()))),
+                    .map_err(|e| node_error(ClientError::Protocol(e.to_string()))),
                 _ => Ok(None),
             },
             Err(ClientError::Api { status: 404, .. }) => Ok(None),
-            Err(e) => Err(ApiError::node(e)),
+            Err(e) => Err(node_error(e)),
         }
     }
 
     /// The latest final block's time.
     async fn time(&self) -> Result<TimestampMs, ApiError> {
-        let status = self
-            .json("/v1/status".into())
-            .await
-            .map_err(ApiError::node)?;
+        let status = self.json("/v1/status".into()).await.map_err(node_error)?;
         status["timestamp"]
             .as_u64()
             .map(TimestampMs)
-            .ok_or_else(|| ApiError::node(ClientError::Protocol("status without timestamp".into())))
+            .ok_or_else(|| node_error(ClientError::Protocol("status without timestamp".into())))
     }
 }
 
@@ -215,8 +179,8 @@ pub struct Vault {
     chain_id: String,
     agency: String,
     key: KeyFile,
-    account: AccountId,
     keys: Vec<DecryptionKey>,
+    follow_every: Duration,
     gate: Semaphore,
     inflight: std::sync::Mutex<std::collections::BTreeMap<AccountId, usize>>,
     cycles: std::sync::atomic::AtomicU64,
@@ -231,29 +195,24 @@ fn now_ms() -> u64 {
 
 fn parse_record(text: &str) -> Result<RecordId, ApiError> {
     RecordId::from_hex(text)
-        .map_err(|_| ApiError::bad(format!("{text:?} is not a record id (64 hex digits)")))
+        .map_err(|_| bad(format!("{text:?} is not a record id (64 hex digits)")))
 }
 
-fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiError> {
-    Hash32::from_hex(text)
-        .map_err(|_| ApiError::bad(format!("{what} {text:?} is not 64 hex digits")))
-}
-
-/// The answer the node keeps for a ledger transaction that the vault acts on: final, successful,
-/// signed by `signer`, with an event `matches` accepts.
-fn event_in<'a>(
+/// What `pick` takes from the first event it accepts of a ledger transaction the vault acts on:
+/// the transaction final and successful, signed by `signer` if one is named.
+fn event_in<'a, T>(
     receipt: &'a Receipt,
-    signer: &AccountId,
-    matches: impl Fn(&SharingEvent) -> bool,
-) -> Result<&'a SharingEvent, ApiError> {
+    signer: Option<&AccountId>,
+    pick: impl Fn(&'a SharingEvent) -> Option<T>,
+) -> Result<T, ApiError> {
     if receipt.outcome != TxOutcome::Success {
-        return Err(ApiError::forbidden(
+        return Err(forbidden(
             "entry_failed",
             format!("transaction {} failed on the ledger", receipt.tx),
         ));
     }
-    if receipt.signer != *signer {
-        return Err(ApiError::forbidden(
+    if signer.is_some_and(|signer| receipt.signer != *signer) {
+        return Err(forbidden(
             "entry_not_yours",
             format!("transaction {} was signed by another account", receipt.tx),
         ));
@@ -262,11 +221,11 @@ fn event_in<'a>(
         .events
         .iter()
         .find_map(|event| match event {
-            Event::Sharing(e) if matches(e) => Some(e),
+            Event::Sharing(e) => pick(e),
             _ => None,
         })
         .ok_or_else(|| {
-            ApiError::forbidden(
+            forbidden(
                 "entry_mismatch",
                 format!(
                     "transaction {} is not the entry this request needs",
@@ -276,14 +235,19 @@ fn event_in<'a>(
         })
 }
 
-/// A request let in: it holds one of the vault's slots and one of its account's.
+/// A request let in: it holds one of its account's slots and one of the vault's.
 pub struct Admitted<'a> {
-    vault: &'a Vault,
-    account: AccountId,
+    _account: AccountSlot<'a>,
     _slot: tokio::sync::SemaphorePermit<'a>,
 }
 
-impl Drop for Admitted<'_> {
+/// One of an account's [`PER_ACCOUNT_AT_ONCE`] slots, given back when dropped.
+struct AccountSlot<'a> {
+    vault: &'a Vault,
+    account: AccountId,
+}
+
+impl Drop for AccountSlot<'_> {
     fn drop(&mut self) {
         let mut inflight = self
             .vault
@@ -304,14 +268,11 @@ impl Vault {
     /// whose registered encryption key is the newest in its key file.
     pub async fn open(config: &Config) -> Result<Arc<Self>, String> {
         let node = Node(Arc::new(Client::new(&config.node)));
-        let status = node
-            .json("/v1/status".into())
+        let client = node.0.clone();
+        let chain_id = tokio::task::spawn_blocking(move || client.chain_id())
             .await
+            .map_err(|e| e.to_string())?
             .map_err(|e| format!("the node at {}: {e}", config.node))?;
-        let chain_id = status["chain_id"]
-            .as_str()
-            .ok_or("the node's status has no chain id")?
-            .to_string();
         let account_id = config.key.account();
         let account: Account = node
             .state(format!("identity/account/{account_id}"))
@@ -354,8 +315,8 @@ impl Vault {
             chain_id,
             agency: account.agency,
             key: config.key.clone(),
-            account: account_id,
             keys,
+            follow_every: config.follow_every,
             gate: Semaphore::new(REQUESTS_AT_ONCE),
             inflight: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             cycles: std::sync::atomic::AtomicU64::new(0),
@@ -415,23 +376,14 @@ impl Vault {
             }
             *count += 1;
         }
-        // From here the account's slot is released when `admitted` drops, whatever happens.
-        let slot = match self.gate.try_acquire() {
-            Ok(slot) => slot,
-            Err(_) => {
-                let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(count) = inflight.get_mut(&read.account) {
-                    *count -= 1;
-                    if *count == 0 {
-                        inflight.remove(&read.account);
-                    }
-                }
-                return Err(busy());
-            }
-        };
-        let admitted = Admitted {
+        // From here the account's slot is given back when it drops, whatever happens.
+        let account_slot = AccountSlot {
             vault: self,
             account: read.account,
+        };
+        let slot = self.gate.try_acquire().map_err(|_| busy())?;
+        let admitted = Admitted {
+            _account: account_slot,
             _slot: slot,
         };
         let account: Account = self
@@ -446,10 +398,7 @@ impl Vault {
                 )
             })?;
         if !account.active {
-            return Err(ApiError::forbidden(
-                "account_inactive",
-                "the account is deactivated",
-            ));
+            return Err(forbidden("account_inactive", "the account is deactivated"));
         }
         if account.keys_signed(keys.iter().copied()) < usize::from(account.threshold) {
             return Err(ApiError::new(
@@ -467,7 +416,7 @@ impl Vault {
     fn official_here(&self, account: &Account, roles: &[&str]) -> Result<(), ApiError> {
         let role_ok = roles.is_empty() || account.roles.iter().any(|r| roles.contains(&r.as_str()));
         if account.kind != AccountKind::Official || account.agency != self.agency || !role_ok {
-            return Err(ApiError::forbidden(
+            return Err(forbidden(
                 "not_authorized",
                 format!(
                     "this is {}'s vault: only its officials{} may do this",
@@ -508,26 +457,28 @@ impl Vault {
 
     /// Whether the share `grant` stands now: its legal basis still a policy in force, and the
     /// consent it relied on (if any) neither withdrawn nor expired at the latest block.
-    async fn grant_stands(&self, grant: &Grant) -> Result<(), ApiError> {
-        let bases = self
-            .node
-            .json("/v1/sharing/bases".into())
-            .await
-            .map_err(ApiError::node)?;
-        let in_force = bases["bases"]
-            .as_array()
-            .is_some_and(|list| list.iter().any(|b| b["id"] == grant.basis.as_str()));
-        if !in_force {
-            return Err(ApiError::forbidden(
+    /// `bases` are the legal bases in force; `now`, the latest block's time (read here if
+    /// `None` and a consent needs it).
+    async fn grant_stands(
+        &self,
+        grant: &Grant,
+        bases: &[String],
+        now: Option<TimestampMs>,
+    ) -> Result<(), ApiError> {
+        if !bases.contains(&grant.basis) {
+            return Err(forbidden(
                 "basis_repealed",
                 format!("{} is no longer a legal basis in force", grant.basis),
             ));
         }
         if let Some(id) = grant.consent {
             let consent: Option<Consent> = self.node.state(format!("sharing/consent/{id}")).await?;
-            let now = self.node.time().await?;
+            let now = match now {
+                Some(now) => now,
+                None => self.node.time().await?,
+            };
             if !consent.is_some_and(|c| c.revocation.is_none() && c.expires.0 > now.0) {
-                return Err(ApiError::forbidden(
+                return Err(forbidden(
                     "consent_lapsed",
                     format!("consent {id}, which the share relied on, is no longer in force"),
                 ));
@@ -536,16 +487,15 @@ impl Vault {
         Ok(())
     }
 
-    /// Fetches and files the copy of `record` the ledger says this agency was given: the
-    /// version it was given, checked against the ledger's commitment and schema.
-    async fn fetch_copy(&self, record: RecordId) -> Result<(), ApiError> {
-        let id = Hash32(record.0);
+    /// The share of the record of `entry` this agency was given, if it still stands.
+    async fn standing_share(&self, entry: &Record) -> Result<Grant, ApiError> {
+        let id = entry.record;
         let grant: Grant = self
             .node
             .state(format!("sharing/grant/{id}/{}", self.agency))
             .await?
             .ok_or_else(|| {
-                ApiError::forbidden(
+                forbidden(
                     "no_copy",
                     format!(
                         "{} was given no copy of record {id}; request it first",
@@ -553,9 +503,19 @@ impl Vault {
                     ),
                 )
             })?;
-        let entry = self.live_entry(&id).await?;
+        self.grant_stands(&grant, &self.node.bases().await?, None)
+            .await?;
+        Ok(grant)
+    }
+
+    /// Fetches and files the copy of the record of `entry` (live on the ledger) that `grant`
+    /// (standing) gave this agency: the version it was given, checked against the ledger's
+    /// commitment and schema.
+    async fn fetch_copy(&self, grant: &Grant, entry: &Record) -> Result<(), ApiError> {
+        let id = entry.record;
+        let record = RecordId(id.0);
         if grant.version != entry.version {
-            return Err(ApiError::forbidden(
+            return Err(forbidden(
                 "share_outdated",
                 format!(
                     "{} was given version {} of record {id}, which was rectified since (version \
@@ -564,7 +524,6 @@ impl Vault {
                 ),
             ));
         }
-        self.grant_stands(&grant).await?;
         let holder: VaultEntry = self
             .node
             .state(format!("sharing/vault/{}", entry.holder))
@@ -673,6 +632,9 @@ impl Vault {
         if cycle.is_multiple_of(SWEEP_EVERY_CYCLES) {
             self.sweep_copies().await?;
         }
+        if cycle > 0 && cycle.is_multiple_of(COMPACT_EVERY_CYCLES) {
+            self.store.compact().await.map_err(|e| e.to_string())?;
+        }
         Ok(read)
     }
 
@@ -709,7 +671,14 @@ impl Vault {
     /// or gone, no share to this agency any more, its basis repealed, its consent withdrawn or
     /// expired (an expiry emits no event, so this looks).
     async fn sweep_copies(&self) -> Result<(), String> {
-        for (id, _) in self.store.copies().await.map_err(|e| e.to_string())? {
+        let copies = self.store.copies().await.map_err(|e| e.to_string())?;
+        if copies.is_empty() {
+            return Ok(());
+        }
+        // Read once for the whole sweep.
+        let bases = self.node.bases().await.map_err(|e| e.message)?;
+        let now = self.node.time().await.map_err(|e| e.message)?;
+        for (id, _) in copies {
             let record = Hash32(id.0);
             let grant: Option<Grant> = self
                 .node
@@ -719,7 +688,7 @@ impl Vault {
             let stands = match grant {
                 None => Err(()),
                 Some(grant) => match self.live_entry(&record).await {
-                    Ok(_) => match self.grant_stands(&grant).await {
+                    Ok(_) => match self.grant_stands(&grant, &bases, Some(now)).await {
                         Ok(()) => Ok(()),
                         Err(e) if e.status == StatusCode::FORBIDDEN => Err(()),
                         Err(e) => return Err(e.message),
@@ -740,25 +709,13 @@ impl Vault {
     async fn apply_event(&self, item: &Value) -> Result<(), String> {
         let event = &item["event"];
         if event["type"] == "encryption_key_set" {
-            let (Some(account), Some(key)) = (event["account"].as_str(), event["key"].as_str())
-            else {
-                return Err(format!(
-                    "an encryption_key_set event without its fields: {event}"
-                ));
-            };
-            let (Ok(account), Ok(key)) =
-                (AccountId::from_hex(account), EncryptionKey::from_hex(key))
+            let Ok(civitas_core::event::IdentityEvent::EncryptionKeySet { account, key }) =
+                serde_json::from_value(event.clone())
             else {
                 return Err(format!("a malformed encryption_key_set event: {event}"));
             };
-            let held = self
-                .store
-                .of_subject(&account)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !held.is_empty()
-                && let Err(error) = self.store.rewrap_subject(&account, &key, &self.keys).await
-            {
+            // Nothing to do for a person this vault holds nothing about (none re-wrapped).
+            if let Err(error) = self.store.rewrap_subject(&account, &key, &self.keys).await {
                 // A version no key of this vault opens cannot be re-wrapped; the others are not
                 // held back by it.
                 eprintln!("vault: could not wrap {account}'s records for their new key: {error}");
@@ -819,7 +776,12 @@ impl Vault {
                 record, recipient, ..
             } if recipient == self.agency => {
                 // Fetched now so a read finds it; a failure here is retried at the read.
-                if let Err(error) = self.fetch_copy(RecordId(record.0)).await {
+                let fetched = async {
+                    let entry = self.live_entry(&record).await?;
+                    let grant = self.standing_share(&entry).await?;
+                    self.fetch_copy(&grant, &entry).await
+                };
+                if let Err(error) = fetched.await {
                     eprintln!(
                         "vault: could not fetch the copy of {record} yet: {}",
                         error.message
@@ -881,10 +843,10 @@ pub fn router(vault: Arc<Vault>) -> Router {
 pub async fn serve(
     vault: Arc<Vault>,
     listener: tokio::net::TcpListener,
-    follow_every: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let follower = vault.clone();
+    let follow_every = vault.follow_every;
     let follow = tokio::spawn(async move {
         loop {
             if let Err(error) = follower.follow_once().await {
@@ -907,11 +869,11 @@ fn signed_body<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, ApiError> {
     let named = parse_hash(&query.sha256, "sha256")?;
     if Hash32::sha256(body) != named {
-        return Err(ApiError::bad(
+        return Err(bad(
             "the body's SHA-256 is not the one the signed query names (sha256=...)",
         ));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("the body: {e}")))
+    serde_json::from_slice(body).map_err(|e| bad(format!("the body: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -922,7 +884,7 @@ struct BodyQuery {
 async fn status(State(vault): State<Arc<Vault>>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "agency": vault.agency,
-        "account": vault.account,
+        "account": vault.key.account(),
         "encryption_key": vault.newest_key()?.public(),
     })))
 }
@@ -935,19 +897,34 @@ struct NewRecord {
     data: Value,
 }
 
-/// What a records officer signs next.
-#[derive(Serialize)]
-struct Sealed {
-    record: Hash32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<Hash32>,
-    version: u32,
-    schema: String,
-    commitment: Hash32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<Hash32>,
-    status: Status,
-    next: String,
+/// What the vault answers a records officer who submitted a record or a new version: what to
+/// sign next (`sharing.register` or `sharing.rectify`).
+#[derive(Serialize, Deserialize)]
+pub struct Sealed {
+    /// The record's id.
+    pub record: Hash32,
+    /// The nonce the id was derived from (a new record only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<Hash32>,
+    /// The version sealed.
+    pub version: u32,
+    /// Its schema.
+    pub schema: String,
+    /// Its commitment, for the ledger.
+    pub commitment: Hash32,
+    /// The record's subject tag, for the ledger (a new record only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Hash32>,
+    /// `pending` until the ledger's entry is final.
+    pub status: Status,
+    /// What to do next, for a person.
+    pub next: String,
+}
+
+/// A record's body as the vault gives it: its JSON, or its text if it is not JSON.
+pub fn data_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 async fn create(
@@ -967,7 +944,7 @@ async fn create(
         .await?
         .filter(|a: &Account| a.kind == AccountKind::Citizen && a.active)
         .ok_or_else(|| {
-            ApiError::bad(format!(
+            bad(format!(
                 "{} is not an active citizen's account",
                 new.subject
             ))
@@ -976,7 +953,7 @@ async fn create(
         .node
         .state(format!("identity/encryption_key/{}", subject.id))
         .await?;
-    let data = serde_json::to_vec(&new.data).map_err(|e| ApiError::bad(e.to_string()))?;
+    let data = serde_json::to_vec(&new.data).map_err(|e| bad(e.to_string()))?;
     let holder = vault.newest_key()?.public();
     // The id is derived from the agency and a random nonce, as the ledger derives it again.
     let nonce = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
@@ -1047,7 +1024,7 @@ async fn rectify(
         .node
         .state(format!("identity/encryption_key/{subject}"))
         .await?;
-    let data = serde_json::to_vec(&new.data).map_err(|e| ApiError::bad(e.to_string()))?;
+    let data = serde_json::to_vec(&new.data).map_err(|e| bad(e.to_string()))?;
     let holder = vault.newest_key()?.public();
     let row = vault
         .store
@@ -1100,19 +1077,20 @@ async fn read(
     let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;
     vault.official_here(&official, &[])?;
     let receipt = vault.node.receipt(&access).await?.ok_or_else(|| {
-        ApiError::forbidden(
+        forbidden(
             "entry_not_final",
             format!("access entry {access} is not final on the ledger yet; wait for it"),
         )
     })?;
     let agency = vault.agency.clone();
-    event_in(&receipt, &official.id, |e| {
+    event_in(&receipt, Some(&official.id), |e| {
         matches!(e, SharingEvent::RecordAccessed { record: r, agency: a, .. }
             if r.0 == record.0 && *a == agency)
+        .then_some(())
     })?;
     let now = vault.node.time().await?;
     if receipt.timestamp.0.saturating_add(ACCESS_WINDOW_MS) < now.0 {
-        return Err(ApiError::forbidden(
+        return Err(forbidden(
             "entry_expired",
             "the access entry is more than ten minutes old (block time): record a new one",
         ));
@@ -1121,14 +1099,17 @@ async fn read(
     // copy, its share still standing.
     let id = Hash32(record.0);
     let entry = vault.live_entry(&id).await?;
-    if entry.holder != vault.agency {
-        let grant: Grant = vault
-            .node
-            .state(format!("sharing/grant/{id}/{}", vault.agency))
-            .await?
-            .ok_or_else(|| ApiError::forbidden("no_copy", "the ledger records no share"))?;
-        vault.grant_stands(&grant).await?;
-    }
+    let share = if entry.holder == vault.agency {
+        None
+    } else {
+        Some(vault.standing_share(&entry).await?)
+    };
+    let fetch = || async {
+        match &share {
+            Some(grant) => vault.fetch_copy(grant, &entry).await,
+            None => Err(forbidden("no_copy", "the ledger records no share")),
+        }
+    };
     match vault.store.latest(record).await {
         // Its registration is final (the access entry names it) but the vault's reading of the
         // ledger has not reached it yet: settled now, from the ledger's record.
@@ -1146,24 +1127,21 @@ async fn read(
             }
         }
         // A copy erased here (its consent was withdrawn) and given again since.
-        Ok(row) if row.status == Status::Erased && row.origin.is_some() => {
-            vault.fetch_copy(record).await?
-        }
+        Ok(row) if row.status == Status::Erased && row.origin.is_some() => fetch().await?,
         Ok(_) => {}
         // A copy this agency was given and does not have yet.
-        Err(VaultError::NotFound(_)) => vault.fetch_copy(record).await?,
+        Err(VaultError::NotFound(_)) => fetch().await?,
         Err(e) => return Err(e.into()),
     }
     // Claimed only once the record is here to read: a failure before leaves the entry usable.
     if !vault.store.claim(&access, now_ms()).await? {
-        return Err(ApiError::forbidden(
+        return Err(forbidden(
             "entry_used",
             format!("access entry {access} was already used for a read: record a new one"),
         ));
     }
     let (row, body) = vault.store.read(record, &vault.keys).await?;
-    let data = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let data = data_of(&body);
     Ok(Json(Opened {
         record: Hash32(row.id.0),
         version: row.version,
@@ -1192,42 +1170,29 @@ async fn share(
     let wanted = parse_hash(&query.record, "record")?;
     let (asker, _admitted) = vault.admit(&method, &uri, &headers).await?;
     let receipt = vault.node.receipt(&tx).await?.ok_or_else(|| {
-        ApiError::forbidden(
+        forbidden(
             "entry_not_final",
             format!("share {tx} is not final on the ledger"),
         )
     })?;
-    if receipt.outcome != TxOutcome::Success {
-        return Err(ApiError::forbidden(
-            "entry_failed",
-            format!("share {tx} failed"),
-        ));
-    }
     let me = vault.agency.clone();
-    let Some(recipient) = receipt.events.iter().find_map(|e| match e {
-        Event::Sharing(SharingEvent::RecordShared {
+    let recipient = event_in(&receipt, None, |e| match e {
+        SharingEvent::RecordShared {
             record,
             holder,
             recipient,
             ..
-        }) if *holder == me && *record == wanted => Some(recipient.clone()),
+        } if *holder == me && *record == wanted => Some(recipient.clone()),
         _ => None,
-    }) else {
-        return Err(ApiError::forbidden(
-            "entry_mismatch",
-            format!("transaction {tx} shares no record {wanted} of {me}"),
-        ));
-    };
+    })?;
     // The asker must be the receiving agency's vault, as the ledger names it.
     let theirs: VaultEntry = vault
         .node
         .state(format!("sharing/vault/{recipient}"))
         .await?
-        .ok_or_else(|| {
-            ApiError::forbidden("no_vault", format!("{recipient} has named no vault"))
-        })?;
+        .ok_or_else(|| forbidden("no_vault", format!("{recipient} has named no vault")))?;
     if theirs.account != asker.id {
-        return Err(ApiError::forbidden(
+        return Err(forbidden(
             "not_their_vault",
             format!("only the vault {recipient} named on the ledger receives its copies"),
         ));
@@ -1238,9 +1203,9 @@ async fn share(
         .node
         .state(format!("sharing/grant/{wanted}/{recipient}"))
         .await?
-        .ok_or_else(|| ApiError::forbidden("no_copy", "the ledger records no such share"))?;
+        .ok_or_else(|| forbidden("no_copy", "the ledger records no such share"))?;
     if grant.tx != tx {
-        return Err(ApiError::forbidden(
+        return Err(forbidden(
             "share_superseded",
             format!(
                 "a later share to {recipient} replaced {tx}; cite {}",
@@ -1250,7 +1215,7 @@ async fn share(
     }
     let entry = vault.live_entry(&wanted).await?;
     if grant.version != entry.version {
-        return Err(ApiError::forbidden(
+        return Err(forbidden(
             "share_outdated",
             format!(
                 "{recipient} was given version {} of record {wanted}, which was rectified \
@@ -1259,13 +1224,15 @@ async fn share(
             ),
         ));
     }
-    vault.grant_stands(&grant).await?;
+    vault
+        .grant_stands(&grant, &vault.node.bases().await?, None)
+        .await?;
     let to: EncryptionKey = vault
         .node
         .state(format!("identity/encryption_key/{}", theirs.account))
         .await?
         .ok_or_else(|| {
-            ApiError::forbidden(
+            forbidden(
                 "no_encryption_key",
                 "the receiving vault has no encryption key",
             )
@@ -1299,7 +1266,7 @@ async fn mine(
     // The signed query names the vault it is for: a request signed for one agency's vault is
     // no key to another's.
     if query.vault != vault.agency {
-        return Err(ApiError::bad(format!(
+        return Err(bad(format!(
             "this is the vault of {}, not of {}: sign the request for this one (?vault={})",
             vault.agency, query.vault, vault.agency
         )));

@@ -21,7 +21,7 @@ use civitas_core::seal::{DecryptionKey, EncryptionKey};
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use zeroize::Zeroizing;
 
 /// The columns [`decode_row`] reads, to which a query adds its condition.
@@ -70,7 +70,7 @@ pub enum VaultError {
 }
 
 /// The state of one version of a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Sealed here, waiting for its commitment to be final on the ledger.
@@ -192,7 +192,6 @@ pub struct RecordRowJson {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    dir: PathBuf,
 }
 
 const RECORDS_TABLE: &str = "CREATE TABLE IF NOT EXISTS records (
@@ -277,10 +276,7 @@ impl Store {
         ] {
             sqlx::query(statement).execute(&pool).await?;
         }
-        Ok(Self {
-            pool,
-            dir: dir.to_path_buf(),
-        })
+        Ok(Self { pool })
     }
 
     /// Claims ledger transaction `tx` for one use: false if it was used before.
@@ -341,11 +337,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// The vault's folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Closes the files.
@@ -697,7 +688,8 @@ impl Store {
 
     /// Rebuilds the record file (`VACUUM`): what erasures left of ciphertexts and subjects in
     /// pages SQLite reorganised goes. Its cost grows with the file, so the vault service runs
-    /// it on a schedule (the key file is rebuilt at every erasure).
+    /// it once a day (`service::COMPACT_EVERY_CYCLES`; the key file is rebuilt at every
+    /// erasure).
     pub async fn compact(&self) -> Result<(), VaultError> {
         sqlx::query("VACUUM main").execute(&self.pool).await?;
         Ok(())
@@ -1080,18 +1072,10 @@ pub fn open_subject_copy_with_salt(
         schema: &copy.row.schema,
     };
     label.check()?;
-    let mut last = EnvelopeError::Open;
-    for key in keys {
-        match envelope::unwrap(&label, &wrapped, key) {
-            Ok(data_key) => {
-                return Ok(envelope::open_record_with_salt(
-                    &label, &sealed, &data_key, on_ledger,
-                )?);
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last.into())
+    let data_key = unwrap_any(&label, &wrapped, keys)?;
+    Ok(envelope::open_record_with_salt(
+        &label, &sealed, &data_key, on_ledger,
+    )?)
 }
 
 /// Stores one version and its wraps inside `tx`.
