@@ -6,7 +6,7 @@ use civitas_core::crypto::AccountId;
 use civitas_core::hash::Hash32;
 use civitas_core::seal::DecryptionKey;
 use civitas_vault::store::open_subject_copy;
-use civitas_vault::{RecordId, Status, Store, VaultError};
+use civitas_vault::{EnvelopeError, RecordId, Status, Store, VaultError};
 use std::path::{Path, PathBuf};
 
 fn scratch(name: &str) -> PathBuf {
@@ -83,7 +83,10 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
     assert_eq!(&opened[..], &body[..]);
     assert_eq!(read.commitment, row.commitment);
     // Another agency's key does not open it.
-    assert!(store.read(row.id, &other_agency).await.is_err());
+    assert!(matches!(
+        store.read(row.id, &other_agency).await,
+        Err(VaultError::Envelope(_))
+    ));
 
     // Shared: the other agency's vault checks the copy against the ledger's commitment.
     let copy = store
@@ -91,7 +94,7 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
         .await
         .unwrap();
     let theirs = Store::open(&dir.join("other")).await.unwrap();
-    assert!(
+    assert!(matches!(
         theirs
             .receive(
                 &copy,
@@ -102,13 +105,13 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
                 false,
                 11
             )
-            .await
-            .is_err()
-    );
+            .await,
+        Err(VaultError::Envelope(EnvelopeError::Commitment))
+    ));
     // Filed under another citizen, it does not open: the subject is bound.
     let mut misfiled = copy.clone();
     misfiled.subject = AccountId([6; 32]);
-    assert!(
+    assert!(matches!(
         theirs
             .receive(
                 &misfiled,
@@ -119,9 +122,9 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
                 false,
                 11
             )
-            .await
-            .is_err()
-    );
+            .await,
+        Err(VaultError::Envelope(EnvelopeError::Open))
+    ));
     let received = theirs
         .receive(
             &copy,
@@ -160,13 +163,16 @@ async fn a_record_is_sealed_read_shared_rectified_and_exported() {
         .unwrap();
     assert_eq!(v2.version, 2);
     // Not rectified twice while a version is pending; version 1 is not activated again.
-    assert!(
+    assert!(matches!(
         store
             .rectify(row.id, &agency.public(), None, fixed, 12)
-            .await
-            .is_err()
-    );
-    assert!(store.activate(row.id, 1).await.is_err());
+            .await,
+        Err(VaultError::State { .. })
+    ));
+    assert!(matches!(
+        store.activate(row.id, 1).await,
+        Err(VaultError::State { .. })
+    ));
     store.activate(row.id, 2).await.unwrap();
     assert_eq!(
         &store.read(row.id, &agency).await.unwrap().1[..],

@@ -49,8 +49,13 @@ impl World {
     /// officer, caseworker, registrar), `health` asks for them (caseworker, records officer),
     /// and two citizens.
     fn new() -> Self {
+        Self::with_chain(Chain::at_with_policies(3, PERMITS_ACT))
+    }
+
+    /// The same people on `chain` (at protocol 3).
+    fn with_chain(chain: Chain) -> Self {
         let mut world = Self {
-            chain: Chain::at_with_policies(3, PERMITS_ACT),
+            chain,
             keys: BTreeMap::new(),
             nonces: BTreeMap::new(),
         };
@@ -951,5 +956,35 @@ fn the_on_chain_footprint_is_as_documented() {
         sizes.map(|(_, n)| n),
         [337, 212, 221, 110],
         "update docs/PERSONAL-DATA.md: {sizes:?}"
+    );
+}
+
+/// Whatever the policies allow, an agency reads only what its vault holds or was given: under
+/// a (careless) policy that lets any caseworker read any record, a read by an agency without a
+/// copy is still refused by the ledger (`no_copy`), so no log entry stands for a read that
+/// cannot happen.
+#[test]
+fn no_policy_makes_a_read_of_a_record_an_agency_was_not_given() {
+    let careless = r#"
+@id("anyone-reads")
+@description("any caseworker reads any record")
+@basis("a careless law of this test network")
+permit (principal, action == Action::"sharing.access", resource)
+when { principal.roles.contains("caseworker") };
+"#;
+    let mut w = World::with_chain(Chain::at_with_policies(
+        3,
+        &format!("{PERMITS_ACT}\n{careless}"),
+    ));
+    let salt = Hash32::sha256(b"salt");
+    let birth = w.register(b"birth", "civil.birth-certificate", "ana", &salt);
+    w.fails(
+        "health-caseworker",
+        access(&birth, "case-handling", "anyone-reads"),
+        "no_copy",
+    );
+    w.ok(
+        "land-caseworker",
+        access(&birth, "case-handling", "anyone-reads"),
     );
 }
