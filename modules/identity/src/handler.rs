@@ -317,18 +317,10 @@ pub async fn apply<S: StateView>(
             )]))
         }
         IdentityInstruction::CancelRecovery { account } => {
-            let Some(pending) = state.get_typed::<Recovery>(&recovery_key(account)).await? else {
-                return Ok(Err(failure!("no_recovery", account = account)));
-            };
-            state.delete(&recovery_key(account));
-            state.delete(&reserved_key_key(&pending.new_key));
-            Ok(Ok(vec![Event::Identity(
-                civitas_core::event::IdentityEvent::RecoveryCancelled {
-                    account: *account,
-                    new_key: pending.new_key,
-                    by: signer.id,
-                },
-            )]))
+            match cancel_recovery(account, &signer.id, state).await? {
+                Some(cancelled) => Ok(Ok(vec![cancelled])),
+                None => Ok(Err(failure!("no_recovery", account = account))),
+            }
         }
         IdentityInstruction::CompleteRecovery { account } => {
             let Some(pending) = state.get_typed::<Recovery>(&recovery_key(account)).await? else {
@@ -459,6 +451,16 @@ async fn holder_cancels_recovery<S: StateView>(
     account: &AccountId,
     state: &mut Overlay<'_, S>,
 ) -> Result<Option<Event>, BlockError> {
+    cancel_recovery(account, account, state).await
+}
+
+/// Cancels the recovery under way of `account`, by `by`: its record and the reservation of
+/// its new key go; gives the event, or `None` if none was under way.
+async fn cancel_recovery<S: StateView>(
+    account: &AccountId,
+    by: &AccountId,
+    state: &mut Overlay<'_, S>,
+) -> Result<Option<Event>, BlockError> {
     let Some(pending) = state.get_typed::<Recovery>(&recovery_key(account)).await? else {
         return Ok(None);
     };
@@ -468,7 +470,7 @@ async fn holder_cancels_recovery<S: StateView>(
         civitas_core::event::IdentityEvent::RecoveryCancelled {
             account: *account,
             new_key: pending.new_key,
-            by: *account,
+            by: *by,
         },
     )))
 }
