@@ -98,6 +98,7 @@ const MAIN_PAGES = () => [
   ["notices", "/notices"],
   ["notice-3", "/notices/3"],
   ["sign-in", "/sign-in"],
+  ["my-data", "/my-data"],
 ];
 
 test("every main page meets WCAG 2.1 AA (axe-core) and renders on a desktop and a phone", async () => {
@@ -395,8 +396,122 @@ test("a key created in the browser is offered once as a file the CLI reads, then
   });
   assert.equal(kept.extractable, false);
   assert.equal(kept.publicKey, file.public_key);
+  // It has an encryption key too, as `civitas keys new` makes, kept unreadable as well.
+  assert.equal(file.encryption_keys.length, 1);
+  assert.match(file.encryption_keys[0], /^[0-9a-f]{64}$/);
+  const decryption = await page.evaluate(async () => (await Civitas.loadKey()).decryptionKeys[0].privateKey.extractable);
+  assert.equal(decryption, false);
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test("a citizen opens what two agencies' vaults hold about her, sees who read it, consents, withdraws and asks for erasure", async () => {
+  const page = await newPage();
+  const sent = [];
+  page.on("request", (request) => sent.push({ url: request.url(), headers: request.headers(), body: request.postData() || "" }));
+  await signIn(page, "citizen-ana.json");
+  const response = await page.goto("/my-data");
+  assert.equal(response.status(), 200);
+  // The page may reach this node and the vaults the ledger names, nothing else.
+  const vaults = await page.locator("#vaults li").evaluateAll((items) => items.map((li) => li.dataset.url));
+  assert.equal(vaults.length, 2, "the devnet names a vault for finance and for land");
+  const connect = /connect-src ([^;]*)/.exec(response.headers()["content-security-policy"])[1].split(" ");
+  assert.deepEqual(connect, ["'self'", ...vaults]);
+
+  await page.getByRole("button", { name: "Open my records" }).click();
+  await page.getByText(/3 records from 2 of 2 vaults/).waitFor({ timeout: 30000 });
+  const main = await page.locator("main").innerText();
+  // Opened in the browser: the birth certificate (land's original and finance's copy) and
+  // the income statement, each checked against the ledger.
+  assert.equal((main.match(/Ana Example/g) || []).length, 3, main);
+  assert.equal((main.match(/matches the commitment on the ledger/g) || []).length, 3, main);
+  // The log names who read it, for what and on which basis.
+  assert.match(main, /read by\s+finance/);
+  assert.match(main, /read by\s+land/);
+  assert.match(main, /shared with\s+finance/);
+  assert.match(main, /permit-application/);
+  assert.match(main, /recipient-uses-shared-copy/);
+  // Nothing sent anywhere carried the data: the vaults sent it sealed, to this browser only,
+  // each request signed by her key.
+  assert.ok(sent.every((r) => !r.body.includes("Ana Example") && !r.url.includes("Ana")));
+  const toVaults = sent.filter((r) => vaults.some((v) => r.url.startsWith(v)));
+  assert.ok(toVaults.length >= 2 && toVaults.every((r) => r.headers["civitas-signature"]), "signed reads");
+  assert.ok(sent.every((r) => !r.url.startsWith(BASE + "/v1/vault")), "the node relays nothing");
+
+  // Everything, as JSON (portability).
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download all of it (JSON)" }).click();
+  const exported = JSON.parse(readFileSync(await (await download).path(), "utf8"));
+  assert.equal(exported.records.length, 3);
+  const birth = exported.records.find((r) => r.schema === "civil.birth-certificate" && r.agency === "land");
+  assert.equal(birth.data.born, "1990-04-01");
+  const income = exported.records.find((r) => r.schema === "tax.income-statement");
+  assert.equal(income.held_by, "finance");
+
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], JSON.stringify(violations));
+  await shot(page, "my-data-opened");
+  // On a phone, the opened records and their logs do not push the page sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, "my data scrolls sideways on a phone by " + overflow + " px");
+  await page.setViewportSize({ width: 1280, height: 720 });
+
+  // She consents to health receiving the birth certificate for a benefit claim, for 10 days.
+  await page.selectOption("#consent-record", birth.record);
+  await page.selectOption("#consent-recipient", "health");
+  await page.fill("#consent-purpose", "benefit-claim");
+  await page.fill("#consent-days", "10");
+  await page.getByRole("button", { name: "Sign and give consent" }).click();
+  await page.getByText(/Consent given in block \d+/).waitFor({ timeout: 30000 });
+  // Reopened, the log shows it with its number (once the node's read model has its block),
+  // which she uses to withdraw it.
+  let given = null;
+  for (let i = 0; i < 20 && !given; i++) {
+    await page.getByRole("button", { name: "Open my records" }).click();
+    await page.getByText(/3 records from 2 of 2 vaults/).waitFor({ timeout: 30000 });
+    given = /consent given to\s+health\s+\(consent (\d+)\)/.exec(await page.locator("main").innerText());
+    if (!given) await page.waitForTimeout(500);
+  }
+  assert.ok(given, "the consent is in the log");
+  await page.fill("#revoke-consent", given[1]);
+  await page.getByRole("button", { name: "Sign and withdraw" }).click();
+  await page.getByText(new RegExp("Consent " + given[1] + " withdrawn in block")).waitFor({ timeout: 30000 });
+  // A purpose must be a code: a sentence is refused in the form, before anything is signed.
+  await page.fill("#consent-purpose", "because Ana asked");
+  await page.getByRole("button", { name: "Sign and give consent" }).click();
+  await page.getByText(/Enter the purpose's code/).waitFor();
+
+  // She asks finance to erase the income statement; finance's vault keeps the request.
+  // (Against a devnet where she asked before, the record says so already.)
+  const card = () => page.locator("section.record", { hasText: "tax.income-statement" });
+  const ask = card().getByRole("button", { name: "Ask finance to erase it" });
+  if (await ask.count() > 0) {
+    await ask.click();
+    await card().getByText(/Asked on .* records officers see your request/).waitFor({ timeout: 15000 });
+  }
+  // Reopened, the record says she asked, and offers no second request.
+  await page.getByRole("button", { name: "Open my records" }).click();
+  await card().getByText(/You asked finance to erase it on/).waitFor({ timeout: 30000 });
+  assert.equal(await card().getByRole("button", { name: "Ask finance to erase it" }).count(), 0);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+
+  // Finance's caseworker sees in the console the record land gave finance on her consent.
+  const official = await newPage();
+  await signIn(official, "finance-caseworker.json");
+  await official.goto("/console");
+  const gave = official.locator("table", { hasText: "Records other agencies gave yours" });
+  await gave.waitFor();
+  const row = await gave.locator("tbody tr").first().innerText();
+  assert.match(row, /land/);
+  assert.match(row, /permit-application/);
+  assert.match(row, /data-subject-consent/);
+  await official.getByText("Ask another agency for a person's record").waitFor();
+  const consoleViolations = await axe(official);
+  assert.deepEqual(consoleViolations, [], JSON.stringify(consoleViolations));
+  assert.deepEqual(official.errors, []);
+  await official.context().close();
 });
 
 test("a business sees its bids and the money paid to it, down to the records", async () => {

@@ -274,10 +274,31 @@ pub fn run(args: Args) -> Result<()> {
         stop(&mut children);
         return Err(e);
     }
-    if !args.no_sample_data
-        && let Err(e) = crate::samples::seed(&dir, &clients[0], &genesis)
+    let ports = (0..count)
+        .map(|i| api_port(&dir, i))
+        .collect::<Result<Vec<u16>>>()?;
+    let vaults = crate::devnet_vaults::Vaults::new(
+        &dir,
+        clients.iter().map(|c| c.base().to_string()).collect(),
+    );
+    let mut vault_children = Vec::new();
+    // A network seeded by an earlier release (the marker is there) gets no vaults: its
+    // protocol may predate them.
+    let seeding = !args.no_sample_data && !dir.join(crate::samples::ALL_SEEDED).exists();
+    if seeding
+        && let Err(e) =
+            crate::samples::seed(&dir, &clients[0], &genesis).and_then(|()| vaults.name(&ports))
     {
         eprintln!("warning: could not seed sample data: {e:#}");
+    }
+    if let Err(e) = vaults.start(&ports, &mut vault_children) {
+        eprintln!("warning: could not start the vaults: {e:#}");
+    }
+    if seeding {
+        match vaults.seed() {
+            Ok(()) => crate::samples::mark_seeded(&dir)?,
+            Err(e) => eprintln!("warning: could not seed the vaults' sample data: {e:#}"),
+        }
     }
     println!();
     println!(
@@ -297,6 +318,16 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     println!();
+    if !vault_children.is_empty() {
+        println!();
+        for (agency, url) in crate::devnet_vaults::urls(&ports) {
+            println!(
+                "vault of {agency:<10} {url}   (data and log in {})",
+                dir.join(format!("vault-{agency}")).display()
+            );
+        }
+    }
+    println!();
     println!(
         "logs: {}/node<i>/node.log   genesis: {}",
         dir.display(),
@@ -308,6 +339,15 @@ pub fn run(args: Args) -> Result<()> {
         dir.join("keys").display(),
         genesis.agencies[0].id
     );
+    if !vault_children.is_empty() {
+        println!(
+            "my data: {}/my-data, signed in with {} (a citizen with records in two vaults)",
+            clients[0].base(),
+            dir.join("keys")
+                .join(format!("{}.json", crate::devnet_vaults::CITIZEN))
+                .display()
+        );
+    }
     println!("try:  curl {}/v1/status", clients[0].base());
     println!("Press Ctrl-C to stop all nodes; run the same command again to resume.");
 
@@ -359,6 +399,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     })?;
     println!("stopping {count} nodes...");
+    stop(&mut vault_children);
     stop(&mut children);
     println!("stopped; data kept in {}", dir.display());
     Ok(())

@@ -4,6 +4,7 @@
 mod attack;
 mod bench;
 mod devnet;
+mod devnet_vaults;
 mod disk;
 mod genesis_cmd;
 mod index_cmd;

@@ -91,15 +91,21 @@ impl Session {
         Ok(vault.url)
     }
 
-    /// The vault of the signing official's agency.
-    fn my_vault(&self) -> Result<Client> {
+    /// The signing official's agency and its vault.
+    fn my_agency_vault(&self) -> Result<(String, Client)> {
         let me: Account = self
             .state(&format!("identity/account/{}", self.key.account()))?
             .ok_or_else(|| anyhow!("account {} is not registered", self.key.account()))?;
         if me.agency.is_empty() {
             bail!("only an official works through an agency's vault");
         }
-        Ok(Client::new(&self.vault_of(&me.agency)?))
+        let vault = Client::new(&self.vault_of(&me.agency)?);
+        Ok((me.agency, vault))
+    }
+
+    /// The vault of the signing official's agency.
+    fn my_vault(&self) -> Result<Client> {
+        self.my_agency_vault().map(|(_, vault)| vault)
     }
 
     /// Signs and submits `instruction` as `civitas tx` does (its checks, its retry of a stale
@@ -206,6 +212,28 @@ pub enum Command {
         /// The legal basis: a policy id.
         #[arg(long)]
         basis: String,
+        #[command(flatten)]
+        signed: Signed,
+    },
+    /// Ask the agency that holds a record about you to erase it. The request stays with its
+    /// vault (not on the ledger) until a records officer erases the record or answers you.
+    ///
+    /// Example: civitas vault request-erasure 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
+    ///   --agency land --key ana.json
+    RequestErasure {
+        /// The record's id.
+        record: Hash32,
+        /// The agency holding it.
+        #[arg(long)]
+        agency: String,
+        #[command(flatten)]
+        signed: Signed,
+    },
+    /// The erasure requests people made to your agency's vault, oldest first (records
+    /// officers and admins). Erase with `civitas tx sharing erase`.
+    ///
+    /// Example: civitas vault erasure-requests --key registry.json
+    ErasureRequests {
         #[command(flatten)]
         signed: Signed,
     },
@@ -350,6 +378,62 @@ pub fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::RequestErasure {
+            record,
+            agency,
+            signed,
+        } => {
+            let session = signed.open()?;
+            let url = session.vault_of(&agency)?;
+            let answer = Client::new(&url)
+                .signed_json(
+                    "POST",
+                    &format!("/v1/vault/erasure-requests?vault={agency}&record={record}"),
+                    &session.chain_id,
+                    &session.key,
+                )
+                .with_context(|| format!("the vault of {agency} at {url}"))?;
+            let when = answer["requested_ms"]
+                .as_u64()
+                .map(|ms| civitas_core::time::TimestampMs(ms).rfc3339())
+                .unwrap_or_default();
+            report(
+                signed.json,
+                answer,
+                &format!("asked {agency} to erase {record} (request made {when})"),
+            );
+            Ok(())
+        }
+        Command::ErasureRequests { signed } => {
+            let session = signed.open()?;
+            let (agency, vault) = session.my_agency_vault()?;
+            let answer = vault.signed_json(
+                "GET",
+                &format!("/v1/vault/erasure-requests?vault={agency}"),
+                &session.chain_id,
+                &session.key,
+            )?;
+            if signed.json {
+                print_json(&answer);
+                return Ok(());
+            }
+            let requests = answer["requests"].as_array().cloned().unwrap_or_default();
+            if requests.is_empty() {
+                println!("no erasure request is waiting in the vault of {agency}");
+            }
+            for request in requests {
+                let when = request["requested_ms"]
+                    .as_u64()
+                    .map(|ms| civitas_core::time::TimestampMs(ms).rfc3339())
+                    .unwrap_or_default();
+                println!(
+                    "{}  {}  asked {when}",
+                    request["record"].as_str().unwrap_or(""),
+                    request["schema"].as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
         Command::Mine { agency, signed } => {
             let session = signed.open()?;
             let agencies = match agency {
@@ -436,6 +520,7 @@ fn open_mine(
             "checked": checked,
             "subject_salt": (copy.row.version == 1).then_some(opened.subject_salt),
             "log": format!("/v1/sharing/records/{id}/log"),
+            "erasure_requested_ms": copy.erasure_requested_ms,
         }),
         Err(error) => json!({
             "agency": agency,

@@ -478,6 +478,93 @@ fn a_record_is_sealed_shared_on_consent_read_under_the_log_and_erased() {
         Some("consent_lapsed")
     );
 
+    // Ana asks land to erase the record. Only she can ask (an official of another agency is
+    // told there is no such record of theirs), and only land's records officers see it.
+    let asked = civitas(&[
+        "vault",
+        "request-erasure",
+        &record,
+        "--agency",
+        "land",
+        "--key",
+        &k("ana"),
+        "--node",
+        &api,
+    ]);
+    assert!(asked.contains("asked land to erase"), "{asked}");
+    let erasure = format!("/v1/vault/erasure-requests?vault=land&record={record}");
+    assert_eq!(
+        code(land_vault.signed_json("POST", &erasure, &chain_id, &as_("finance-caseworker")))
+            .as_deref(),
+        Some("not_found")
+    );
+    let waiting = json(&civitas(&[
+        "vault",
+        "erasure-requests",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    assert_eq!(
+        waiting["requests"][0]["record"],
+        record.as_str(),
+        "{waiting}"
+    );
+    assert_eq!(waiting["requests"][0]["schema"], "civil.birth-certificate");
+    assert_eq!(
+        code(land_vault.signed_json(
+            "GET",
+            "/v1/vault/erasure-requests?vault=land",
+            &chain_id,
+            &as_("ana")
+        ))
+        .as_deref(),
+        Some("not_authorized")
+    );
+    // Her download says she asked.
+    let mine = json(&civitas(&[
+        "vault",
+        "mine",
+        "--agency",
+        "land",
+        "--key",
+        &k("ana"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    assert_eq!(mine[0]["record"], record.as_str(), "{mine}");
+    assert!(mine[0]["erasure_requested_ms"].is_u64(), "{mine}");
+    // A browser on any portal may ask (the signature is the only credential): the vault
+    // answers a preflight for the signed-read headers.
+    let preflight = agent
+        .options(&format!(
+            "http://127.0.0.1:{land_port}/v1/vault/mine?vault=land"
+        ))
+        .header("origin", "http://127.0.0.1:8080")
+        .header(
+            "access-control-request-headers",
+            "civitas-account, civitas-time, civitas-signature",
+        )
+        .call()
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "*"
+    );
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("civitas-signature")
+    );
+
     // Land erases the record: its vault destroys every key and the ciphertext (byte by byte,
     // `crates/vault/tests/erasure.rs` checks no key is left on disk).
     civitas(&[
@@ -512,6 +599,17 @@ fn a_record_is_sealed_shared_on_consent_read_under_the_log_and_erased() {
             mine.as_array().unwrap().is_empty()
         },
     );
+    // The request went with the record.
+    let waiting = json(&civitas(&[
+        "vault",
+        "erasure-requests",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    assert_eq!(waiting["requests"], serde_json::json!([]), "{waiting}");
     // No file of the network (blocks, state, read model, logs) nor of either vault ever held
     // the data in the clear.
     for dir in [&net.dir, &land_dir, &finance_dir] {

@@ -149,6 +149,12 @@ pub trait Module {
         async { String::new() }
     }
 
+    /// What the module shows an official of `agency` in the agency console, below the forms,
+    /// as HTML (empty: nothing).
+    fn console_page(_site: &portal::Site, _agency: &str) -> impl Future<Output = String> + Send {
+        async { String::new() }
+    }
+
     /// The module's tables in the read model (emptied when the index is rebuilt).
     const INDEX_TABLES: &'static [&'static str] = &[];
 

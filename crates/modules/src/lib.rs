@@ -219,6 +219,14 @@ macro_rules! runtime {
             html
         }
 
+        /// What every module shows an official of `agency` in the console, in registration
+        /// order.
+        pub async fn console_pages(site: &civitas_kit::portal::Site, agency: &str) -> String {
+            let mut html = String::new();
+            $( html.push_str(&<$module as Module>::console_page(site, agency).await); )*
+            html
+        }
+
         /// Every module's devnet samples, by module name, in registration order.
         pub fn samples() -> Vec<(&'static str, civitas_kit::samples::Seed)> {
             vec![ $( ($name, <$module as Module>::samples as civitas_kit::samples::Seed), )* ]

@@ -413,6 +413,18 @@ impl Vault {
         Ok((account, admitted))
     }
 
+    /// Checks that a signed query names this vault (`?vault=AGENCY`): a request signed for
+    /// one agency's vault is no key to another's.
+    fn for_this_vault(&self, named: &str) -> Result<(), ApiError> {
+        if named == self.agency {
+            return Ok(());
+        }
+        Err(bad(format!(
+            "this is the vault of {}, not of {named}: sign the request for this one (?vault={})",
+            self.agency, self.agency
+        )))
+    }
+
     fn official_here(&self, account: &Account, roles: &[&str]) -> Result<(), ApiError> {
         let role_ok = roles.is_empty() || account.roles.iter().any(|r| roles.contains(&r.as_str()));
         if account.kind != AccountKind::Official || account.agency != self.agency || !role_ok {
@@ -793,6 +805,23 @@ impl Vault {
         Ok(())
     }
 
+    /// Settles a version of a record this agency holds that is still pending here while the
+    /// ledger already registered it (`entry`, read from the ledger): the vault's reading of the
+    /// ledger has not reached that block yet, and a read or share must not wait for it.
+    async fn settle_from_ledger(&self, record: RecordId, entry: &Record) -> Result<(), ApiError> {
+        if entry.holder != self.agency {
+            return Ok(());
+        }
+        self.settle(
+            record,
+            entry.version,
+            &entry.commitment,
+            Some(&entry.schema),
+        )
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e))
+    }
+
     /// Activates the pending `version` of `record` if it is what the ledger registered (its
     /// commitment, and for a first version its schema); discards it otherwise.
     async fn settle(
@@ -835,8 +864,57 @@ pub fn router(vault: Arc<Vault>) -> Router {
         .route("/v1/vault/records/{id}/versions", post(rectify))
         .route("/v1/vault/shares", post(share))
         .route("/v1/vault/mine", get(mine))
+        .route(
+            "/v1/vault/erasure-requests",
+            post(request_erasure).get(erasure_requests),
+        )
         .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
+        .layer(axum::middleware::from_fn(cross_origin))
         .with_state(vault)
+}
+
+/// Lets the portal of any node read from the vault in the person's browser (the person's
+/// records, opened there with their key, and their erasure requests). Every request is
+/// authenticated by its signature, never by a cookie or anything else a browser adds on its
+/// own, so any origin may send one: a page can only send what the person's key signed.
+/// Preflight requests are answered here, before routing.
+async fn cross_origin(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let mut response = if request.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        let headers = preflight.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(
+                "civitas-account, civitas-time, civitas-signature, content-type",
+            ),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        preflight
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("retry-after"),
+    );
+    response
 }
 
 /// Runs the vault: its routes on `listener`, and its reading of the ledger, until `shutdown`.
@@ -1114,17 +1192,7 @@ async fn read(
         // Its registration is final (the access entry names it) but the vault's reading of the
         // ledger has not reached it yet: settled now, from the ledger's record.
         Ok(row) if row.status == Status::Pending && row.origin.is_none() => {
-            if entry.holder == vault.agency {
-                vault
-                    .settle(
-                        record,
-                        entry.version,
-                        &entry.commitment,
-                        Some(&entry.schema),
-                    )
-                    .await
-                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e))?;
-            }
+            vault.settle_from_ledger(record, &entry).await?;
         }
         // A copy erased here (its consent was withdrawn) and given again since.
         Ok(row) if row.status == Status::Erased && row.origin.is_some() => fetch().await?,
@@ -1237,6 +1305,12 @@ async fn share(
                 "the receiving vault has no encryption key",
             )
         })?;
+    if let Ok(row) = vault.store.latest(RecordId(wanted.0)).await
+        && row.status == Status::Pending
+        && row.origin.is_none()
+    {
+        vault.settle_from_ledger(RecordId(wanted.0), &entry).await?;
+    }
     let copy = vault
         .store
         .share(RecordId(wanted.0), &recipient, &to, &vault.keys)
@@ -1252,7 +1326,7 @@ async fn share(
 }
 
 #[derive(Deserialize)]
-struct MineQuery {
+struct VaultQuery {
     vault: String,
 }
 
@@ -1261,16 +1335,9 @@ async fn mine(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Query(query): Query<MineQuery>,
+    Query(query): Query<VaultQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    // The signed query names the vault it is for: a request signed for one agency's vault is
-    // no key to another's.
-    if query.vault != vault.agency {
-        return Err(bad(format!(
-            "this is the vault of {}, not of {}: sign the request for this one (?vault={})",
-            vault.agency, query.vault, vault.agency
-        )));
-    }
+    vault.for_this_vault(&query.vault)?;
     let (person, _admitted) = vault.admit(&method, &uri, &headers).await?;
     let copies = vault.store.export(&person.id).await?;
     Ok(Json(json!({
@@ -1278,4 +1345,69 @@ async fn mine(
         "subject": person.id,
         "records": copies,
     })))
+}
+
+#[derive(Deserialize)]
+struct ErasureQuery {
+    vault: String,
+    record: String,
+}
+
+/// Most erasure requests listed at once.
+pub const ERASURE_REQUESTS_LISTED_MAX: u32 = 500;
+
+/// The person a record is about asks the holding agency to erase it. The request stays with
+/// the vault (not on the ledger, which would link the person to the record for everyone) and
+/// is listed to the agency's records officers until the record's erasure is final.
+async fn request_erasure(
+    State(vault): State<Arc<Vault>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<ErasureQuery>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    vault.for_this_vault(&query.vault)?;
+    let record = parse_record(&query.record)?;
+    let (person, _admitted) = vault.admit(&method, &uri, &headers).await?;
+    let requested_ms = vault
+        .store
+        .request_erasure(record, &person.id, now_ms())
+        .await
+        .map_err(|e| match e {
+            VaultError::NotFound(_) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "this vault holds no record {record} about you that can be erased \
+                     (a copy another agency gave it is erased by the holder)"
+                ),
+            ),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "record": record, "requested_ms": requested_ms })),
+    ))
+}
+
+/// The erasure requests waiting, for the agency's records officers and admins.
+async fn erasure_requests(
+    State(vault): State<Arc<Vault>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<VaultQuery>,
+) -> Result<Json<Value>, ApiError> {
+    vault.for_this_vault(&query.vault)?;
+    let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;
+    vault.official_here(&official, RECORDS_ROLES)?;
+    let requests = vault
+        .store
+        .erasure_requests(ERASURE_REQUESTS_LISTED_MAX)
+        .await?;
+    let items: Vec<Value> = requests
+        .into_iter()
+        .map(|(record, schema, at)| json!({ "record": record, "schema": schema, "requested_ms": at }))
+        .collect();
+    Ok(Json(json!({ "agency": vault.agency, "requests": items })))
 }

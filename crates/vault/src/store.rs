@@ -169,6 +169,9 @@ pub struct SubjectCopy {
     /// The data key wrapped for the citizen's encryption key, hex; absent when the citizen had
     /// no encryption key when it was sealed.
     pub wrapped: Option<String>,
+    /// When the citizen asked the holding agency to erase the record, while that waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure_requested_ms: Option<u64>,
 }
 
 /// [`RecordRow`] as JSON (for [`SubjectCopy`], which is read back by the citizen's tools).
@@ -220,6 +223,12 @@ const USES_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger_uses (
 const FOLLOWER_TABLE: &str = "CREATE TABLE IF NOT EXISTS follower (
     name TEXT PRIMARY KEY,
     cursor TEXT NOT NULL
+) WITHOUT ROWID";
+/// Erasure requests the people records are about made, until the record is erased (which
+/// deletes the request with the record's link to its subject).
+const ERASURE_REQUESTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS erasure_requests (
+    id BLOB PRIMARY KEY,
+    requested_ms INTEGER NOT NULL
 ) WITHOUT ROWID";
 const WRAPS_TABLE: &str = "CREATE TABLE IF NOT EXISTS keys.wraps (
     id BLOB NOT NULL,
@@ -273,6 +282,7 @@ impl Store {
             WRAPS_TABLE,
             USES_TABLE,
             FOLLOWER_TABLE,
+            ERASURE_REQUESTS_TABLE,
         ] {
             sqlx::query(statement).execute(&pool).await?;
         }
@@ -668,6 +678,10 @@ impl Store {
             .bind(&id.0[..])
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM erasure_requests WHERE id = ?")
+            .bind(&id.0[..])
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query(
             "UPDATE records SET status = 'erased', nonce = NULL, ciphertext = NULL, \
              subject = NULL, erased_ms = ? WHERE id = ? AND status <> 'erased'",
@@ -695,6 +709,80 @@ impl Store {
         Ok(())
     }
 
+    /// Records that `subject` asks this agency to erase: a record it holds (not a copy it
+    /// received) about `subject`, not yet erased. Returns when it was asked (the first time,
+    /// if asked again). A record that is not there and one about someone else are the same
+    /// answer, [`VaultError::NotFound`].
+    pub async fn request_erasure(
+        &self,
+        id: RecordId,
+        subject: &AccountId,
+        now_ms: u64,
+    ) -> Result<u64, VaultError> {
+        let mut tx = self.pool.begin().await?;
+        let held: Option<(i64,)> = sqlx::query_as(
+            "SELECT 1 FROM records WHERE id = ? AND subject = ? AND origin IS NULL \
+             AND status IN ('active', 'superseded') LIMIT 1",
+        )
+        .bind(&id.0[..])
+        .bind(&subject.0[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        if held.is_none() {
+            return Err(VaultError::NotFound(id.to_hex()));
+        }
+        sqlx::query(
+            "INSERT INTO erasure_requests (id, requested_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&id.0[..])
+        .bind(i64::try_from(now_ms).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        let (at,): (i64,) =
+            sqlx::query_as("SELECT requested_ms FROM erasure_requests WHERE id = ?")
+                .bind(&id.0[..])
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(u64::try_from(at).unwrap_or(0))
+    }
+
+    /// The erasure requests waiting, oldest first (at most `limit`): each record, its schema
+    /// and when it was asked.
+    pub async fn erasure_requests(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(RecordId, String, u64)>, VaultError> {
+        let rows: Vec<(Vec<u8>, String, i64)> = sqlx::query_as(
+            "SELECT e.id, (SELECT schema FROM records r WHERE r.id = e.id LIMIT 1), \
+             e.requested_ms FROM erasure_requests e ORDER BY e.requested_ms, e.id LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, schema, at)| {
+                let id: [u8; 32] = id
+                    .try_into()
+                    .map_err(|_| VaultError::Corrupt("an erasure request's id".into()))?;
+                Ok((RecordId(id), schema, u64::try_from(at).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    /// When `subject`'s erasure of record `id` was asked, if it was and is still waiting.
+    async fn erasure_requested_in(
+        conn: &mut SqliteConnection,
+        id: RecordId,
+    ) -> Result<Option<u64>, VaultError> {
+        let at: Option<(i64,)> =
+            sqlx::query_as("SELECT requested_ms FROM erasure_requests WHERE id = ?")
+                .bind(&id.0[..])
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(at.map(|(at,)| u64::try_from(at).unwrap_or(0)))
+    }
+
     /// Every version of every record about `subject`, oldest first.
     pub async fn of_subject(&self, subject: &AccountId) -> Result<Vec<RecordRow>, VaultError> {
         let rows = sqlx::query(select_rows!("WHERE subject = ? ORDER BY id, version"))
@@ -717,6 +805,11 @@ impl Store {
             let row = row?;
             let sealed = sealed_in(&mut tx, &row).await?;
             let wrapped = wrap_in(&mut tx, row.id, row.version, SUBJECT).await?;
+            let erasure_requested_ms = if row.origin.is_none() {
+                Self::erasure_requested_in(&mut tx, row.id).await?
+            } else {
+                None
+            };
             out.push(SubjectCopy {
                 row: RecordRowJson {
                     id: row.id,
@@ -729,6 +822,7 @@ impl Store {
                 nonce: hex::encode(sealed.nonce),
                 ciphertext: hex::encode(&sealed.ciphertext),
                 wrapped: wrapped.map(hex::encode),
+                erasure_requested_ms,
             });
         }
         tx.commit().await?;

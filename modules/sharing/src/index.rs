@@ -32,6 +32,10 @@ pub const MIGRATIONS: &[&str] = &[
         timestamp_ms BIGINT NOT NULL,
         PRIMARY KEY (record, height, position, seq)
     );",
+    // A share names the holding agency too, so an agency's shares in and out are listed.
+    "ALTER TABLE sharing_log ADD COLUMN holder TEXT;
+     CREATE INDEX sharing_log_by_agency ON sharing_log (kind, agency, height, position, seq);
+     CREATE INDEX sharing_log_by_holder ON sharing_log (kind, holder, height, position, seq);",
 ];
 
 /// What a sharing event writes: one log row for each event about a record.
@@ -82,6 +86,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             (None, None, None, Some(*consent)),
         ),
         SharingEvent::RecordShared {
+            holder,
             recipient,
             version,
             official,
@@ -89,10 +94,18 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             basis,
             consent,
             ..
-        } => (
-            ("shared", recipient, official),
-            (Some(purpose), Some(basis), Some(*version), *consent),
-        ),
+        } => {
+            let what = (Some(purpose), Some(basis), Some(*version), *consent);
+            push(
+                rows,
+                ctx,
+                record,
+                ("shared", recipient, official),
+                what,
+                Some(holder.as_str()),
+            );
+            return;
+        }
         SharingEvent::RecordAccessed {
             agency,
             version,
@@ -106,7 +119,9 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
         ),
         SharingEvent::VaultSet { .. } => return,
     };
-    push(rows, ctx, record, who, what);
+    // The holder, where the entry is the holder's own act.
+    let holder = matches!(who.0, "registered" | "rectified" | "erased").then_some(who.1);
+    push(rows, ctx, record, who, what, holder);
 }
 
 type Who<'a> = (&'static str, &'a str, &'a civitas_core::crypto::AccountId);
@@ -123,11 +138,13 @@ fn push(
     record: &civitas_core::hash::Hash32,
     (kind, agency, official): Who<'_>,
     (purpose, basis, version, consent): What<'_>,
+    holder: Option<&str>,
 ) {
     rows.push(
         "INSERT INTO sharing_log (record, height, position, seq, kind, agency, official, \
-         purpose, basis, version, consent, tx, timestamp_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+         purpose, basis, version, consent, tx, timestamp_ms, holder) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT DO NOTHING",
         [
             record.into(),
             ctx.height.into(),
@@ -142,6 +159,7 @@ fn push(
             Value::int(consent),
             ctx.tx_hash.into(),
             ctx.timestamp.0.into(),
+            Value::text(holder),
         ],
     );
 }
@@ -149,6 +167,10 @@ fn push(
 /// One entry of a record's log.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LogEntry {
+    /// The record.
+    pub record: String,
+    /// The holding agency, on entries that are its own acts or its shares.
+    pub holder: Option<String>,
     /// `registered`, `rectified`, `shared`, `accessed`, `consent_given`, `consent_revoked` or
     /// `erased`.
     pub kind: String,
@@ -180,6 +202,8 @@ impl Keyed for LogEntry {
     fn read(row: &AnyRow) -> Result<Self, IndexError> {
         let tx = text(row, "tx")?;
         Ok(Self {
+            record: text(row, "record")?,
+            holder: optional_text(row, "holder")?,
             kind: text(row, "kind")?,
             agency: text(row, "agency")?,
             official: text(row, "official")?,
@@ -208,16 +232,49 @@ pub async fn log(
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<Page<LogEntry>, IndexError> {
-    let mut listing = Listing {
+    let mut listing = log_listing();
+    listing.and("l.record = {}", Value::from(record));
+    snapshot.page(&listing, order, cursor, limit).await
+}
+
+/// The log's columns, every entry (narrowed by the caller).
+fn log_listing() -> Listing<'static> {
+    Listing {
         from: "sharing_log l",
         filter: "1 = 1".into(),
         values: Vec::new(),
-        columns: "l.kind AS kind, l.agency AS agency, l.official AS official, \
+        columns: "l.record AS record, l.holder AS holder, l.kind AS kind, l.agency AS agency, l.official AS official, \
                   l.purpose AS purpose, l.basis AS basis, l.version AS version, \
                   l.consent AS consent, l.tx AS tx, l.height AS height, \
                   l.position AS position, l.seq AS seq, l.timestamp_ms AS timestamp_ms",
         key: &["l.height", "l.position", "l.seq"],
-    };
-    listing.and("l.record = {}", Value::from(record));
+    }
+}
+
+/// Which of an agency's shares: those it received, or those of records it holds.
+#[derive(Clone, Copy, Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Records other agencies shared with it (its requests out, granted).
+    In,
+    /// Its records shared with other agencies (requests to it, granted).
+    Out,
+}
+
+/// A page of the shares an agency received (`In`) or made of its records (`Out`).
+pub async fn shares(
+    snapshot: &mut Snapshot,
+    agency: &str,
+    direction: Direction,
+    order: Order,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<LogEntry>, IndexError> {
+    let mut listing = log_listing();
+    listing.and("l.kind = {}", Value::from("shared"));
+    match direction {
+        Direction::In => listing.and("l.agency = {}", Value::from(agency)),
+        Direction::Out => listing.and("l.holder = {}", Value::from(agency)),
+    }
     snapshot.page(&listing, order, cursor, limit).await
 }

@@ -14,6 +14,7 @@ pub mod authz;
 pub mod cli;
 pub mod handler;
 pub mod index;
+pub mod portal;
 pub mod routes;
 pub mod samples;
 pub mod state;
@@ -43,6 +44,16 @@ impl Module for Sharing {
     const INDEX_TABLES: &'static [&'static str] = index::TABLES;
     const INDEX_MIGRATIONS: &'static [&'static str] = index::MIGRATIONS;
     const WORKLOADS: &'static [civitas_kit::samples::Workload] = samples::WORKLOADS;
+    const SECTIONS: &'static [civitas_kit::portal::Section] = portal::SECTIONS;
+    const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    fn pages() -> axum::Router<civitas_kit::portal::Site> {
+        portal::pages()
+    }
+
+    async fn console_page(site: &civitas_kit::portal::Site, agency: &str) -> String {
+        portal::console_page(site, agency).await
+    }
 
     fn project(
         ctx: &civitas_kit::index::Context<'_>,

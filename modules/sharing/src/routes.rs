@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<Ledger> {
     )
     .routes(routes!(record))
     .routes(routes!(record_log))
+    .routes(routes!(agency_shares))
     .routes(routes!(consent))
     .routes(routes!(vault))
     .routes(routes!(bases))
@@ -92,6 +93,78 @@ async fn record_log(
     .await
 }
 
+/// Which of an agency's shares to list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SharesQuery {
+    /// `in`: records other agencies shared with it; `out`: its records shared with others.
+    pub direction: crate::index::Direction,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/sharing/agencies/{agency}/shares",
+    operation_id = "getAgencyShares",
+    tag = "sharing",
+    summary = "An agency's shares: records it received (in) or gave (out), with who asked, why and on what basis",
+    description = "Newest first by default. Each share is also in its record's log. Names no person: records are opaque ids.",
+    params(
+        ("agency" = String, Path, description = "The agency's id."),
+        SharesQuery,
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of the agency's shares.", body = Page<crate::index::LogEntry>),
+        (status = 400, description = "Not an agency id or direction, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+async fn agency_shares(
+    State(ledger): State<Ledger>,
+    Path(agency): Path<String>,
+    Query(which): Query<SharesQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::LogEntry>>, ApiError> {
+    shares_of(&ledger, &agency, which.direction, &page).await
+}
+
+/// A page of `agency`'s shares in `direction` (the route's, and the console's).
+pub async fn shares_of(
+    ledger: &Ledger,
+    agency: &str,
+    direction: crate::index::Direction,
+    page: &PageQuery,
+) -> Result<Json<Page<crate::index::LogEntry>>, ApiError> {
+    check_agency(agency)?;
+    listed(
+        ledger,
+        async |s| {
+            crate::index::shares(
+                s,
+                agency,
+                direction,
+                page.order(),
+                page.cursor(),
+                page.limit(),
+            )
+            .await
+        },
+        |e| e,
+    )
+    .await
+}
+
+fn check_agency(agency: &str) -> Result<(), ApiError> {
+    if agency.is_empty() || agency.len() > civitas_core::limits::AGENCY_ID_MAX_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "an agency id is 1 to {} bytes",
+            civitas_core::limits::AGENCY_ID_MAX_BYTES
+        )));
+    }
+    Ok(())
+}
+
 #[utoipa::path(
     get,
     path = "/v1/sharing/consents/{id}",
@@ -144,12 +217,7 @@ async fn vault(
     Path(agency): Path<String>,
     Query(query): Query<ProofQuery>,
 ) -> Result<Json<StateValue>, ApiError> {
-    if agency.is_empty() || agency.len() > civitas_core::limits::AGENCY_ID_MAX_BYTES {
-        return Err(ApiError::bad_request(format!(
-            "an agency id is 1 to {} bytes",
-            civitas_core::limits::AGENCY_ID_MAX_BYTES
-        )));
-    }
+    check_agency(&agency)?;
     found_or_404(
         &ledger,
         vault_key(&agency),

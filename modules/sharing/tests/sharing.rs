@@ -471,6 +471,27 @@ fn a_record_is_registered_read_shared_by_law_rectified_and_erased() {
         .map(|line| names(&w, line))
         .collect::<Vec<_>>()
     );
+    // The console's lists: health received both versions from land, newest first; land gave
+    // them; neither list of the other direction has them.
+    use civitas_sharing::index::Direction;
+    let given = vec![
+        (
+            birth.to_hex(),
+            Some("land".to_string()),
+            "health".to_string(),
+            Some(2),
+        ),
+        (
+            birth.to_hex(),
+            Some("land".to_string()),
+            "health".to_string(),
+            Some(1),
+        ),
+    ];
+    assert_eq!(read_shares(&w.chain, "health", Direction::In), given);
+    assert_eq!(read_shares(&w.chain, "land", Direction::Out), given);
+    assert!(read_shares(&w.chain, "land", Direction::In).is_empty());
+    assert!(read_shares(&w.chain, "health", Direction::Out).is_empty());
 }
 
 fn receipt_tx(grant: &Grant) -> String {
@@ -827,9 +848,11 @@ fn names(w: &World, line: &str) -> String {
         .join(" ")
 }
 
-/// The record's log, as the read model lists it (projected from the chain's blocks into
-/// SQLite), one line per entry.
-fn read_log(chain: &Chain, record: &Hash32) -> Vec<String> {
+/// What `read` lists from the read model, projected from the chain's blocks into SQLite.
+fn read_index<T>(
+    chain: &Chain,
+    read: impl AsyncFnOnce(&mut civitas_index::query::Snapshot) -> T,
+) -> T {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -847,36 +870,72 @@ fn read_log(chain: &Chain, record: &Hash32) -> Vec<String> {
             .await
             .unwrap();
         let mut snapshot = index.snapshot().await.unwrap();
-        let page = civitas_sharing::index::log(
-            &mut snapshot,
+        let found = read(&mut snapshot).await;
+        drop(snapshot);
+        index.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        found
+    })
+}
+
+/// An agency's shares in `direction`, newest first: (record, holder, recipient, version).
+fn read_shares(
+    chain: &Chain,
+    agency: &str,
+    direction: civitas_sharing::index::Direction,
+) -> Vec<(String, Option<String>, String, Option<u64>)> {
+    read_index(chain, async |snapshot| {
+        civitas_sharing::index::shares(
+            snapshot,
+            agency,
+            direction,
+            civitas_index::query::Order::Newest,
+            None,
+            50,
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.kind, "shared");
+            (e.record, e.holder, e.agency, e.version)
+        })
+        .collect()
+    })
+}
+
+/// The record's log, as the read model lists it, one line per entry.
+fn read_log(chain: &Chain, record: &Hash32) -> Vec<String> {
+    let page = read_index(chain, async |snapshot| {
+        civitas_sharing::index::log(
+            snapshot,
             &record.to_hex(),
             civitas_index::query::Order::Oldest,
             None,
             50,
         )
         .await
-        .unwrap();
-        drop(snapshot);
-        index.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
-        page.items
-            .iter()
-            .map(|e| {
-                let mut line = format!("{} {} {}", e.kind, e.agency, e.official);
-                if let Some(purpose) = &e.purpose {
-                    line.push_str(&format!(" purpose={purpose}"));
-                }
-                if let Some(basis) = &e.basis {
-                    line.push_str(&format!(" basis={basis}"));
-                }
-                if let Some(version) = e.version {
-                    line.push_str(&format!(" v{version}"));
-                }
-                assert_eq!(e.proof_bundle, format!("/v1/proofs/transactions/{}", e.tx));
-                line
-            })
-            .collect()
-    })
+        .unwrap()
+    });
+    page.items
+        .iter()
+        .map(|e| {
+            let mut line = format!("{} {} {}", e.kind, e.agency, e.official);
+            if let Some(purpose) = &e.purpose {
+                line.push_str(&format!(" purpose={purpose}"));
+            }
+            if let Some(basis) = &e.basis {
+                line.push_str(&format!(" basis={basis}"));
+            }
+            if let Some(version) = e.version {
+                line.push_str(&format!(" v{version}"));
+            }
+            assert_eq!(e.proof_bundle, format!("/v1/proofs/transactions/{}", e.tx));
+            assert_eq!(e.record, record.to_hex());
+            line
+        })
+        .collect()
 }
 
 /// The bytes of a sharing instruction and event are those `docs/PROOFS.md` (B.5b, B.6, C.5)

@@ -99,14 +99,15 @@ async fn security_headers(mut response: Response) -> Response {
 }
 
 fn add_security_headers(headers: &mut axum::http::HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    // A page that reaches more than this node (the citizen's "My data" reaches the vaults the
+    // ledger names) sets its own, stricter-than-nothing policy; every other page gets this one.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
              connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
              frame-ancestors 'none'",
-        ),
-    );
+        ));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -159,6 +160,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "console.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/console.js"),
+    ),
+    (
+        "mydata.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/mydata.js"),
     ),
 ];
 

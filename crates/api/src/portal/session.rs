@@ -774,6 +774,7 @@ pub async fn console(State(state): State<PortalState>, headers: HeaderMap) -> Ht
     for action in civitas_modules::actions().filter(|a| !yours(a)) {
         forms.push_str(&action_form(action, agency, false));
     }
+    let module_parts = civitas_modules::console_pages(&state.site, agency).await;
     let body = format!(
         "<h1>Agency console</h1>\
          <p class=\"lead\">Signed in as {name}, {roles} of {agency}. Each action is a transaction \
@@ -795,7 +796,8 @@ pub async fn console(State(state): State<PortalState>, headers: HeaderMap) -> Ht
          <ul id=\"cosigners\" class=\"events\" aria-live=\"polite\"></ul></details>\
          {forms}\
          <h2>Submitted from this page</h2>\
-         <ul id=\"submitted\" class=\"events\" aria-live=\"polite\"><li class=\"empty\">Nothing yet.</li></ul>",
+         <ul id=\"submitted\" class=\"events\" aria-live=\"polite\"><li class=\"empty\">Nothing yet.</li></ul>\
+         {module_parts}",
         name = esc(record["name"].as_str().unwrap_or("")),
         roles = esc(&if roles.is_empty() {
             "official".to_string()

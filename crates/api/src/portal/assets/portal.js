@@ -166,14 +166,31 @@ const Civitas = (() => {
     if (!(await crypto.subtle.verify("Ed25519", publicKey, signature, probe))) {
       throw new Error("the key file's secret_key does not match its public_key");
     }
+    const encryption = file.encryption_keys || [];
+    if (!Array.isArray(encryption) || encryption.some((k) => !/^[0-9a-f]{64}$/i.test(k))) {
+      throw new Error("the key file's encryption_keys must each be 64 hexadecimal characters");
+    }
     const entry = {
       publicKey: file.public_key.toLowerCase(),
       account: (file.account || file.public_key).toLowerCase(),
       label: file.label || "",
       privateKey,
+      // The X25519 keys what is sealed to this person opens with, the newest last.
+      decryptionKeys: await Promise.all(encryption.map((k) => importDecryptionKey(fromHex(k)))),
     };
     if (keep) await saveKey(entry);
     return entry;
+  }
+
+  // An X25519 secret (32 bytes, as in a key file) as a WebCrypto key that derives but cannot be
+  // read back out, with its public half in hex (HPKE binds it into every key it derives).
+  async function importDecryptionKey(secret) {
+    // PKCS#8 of an X25519 private key (RFC 8410): a fixed 16-byte header, then the secret.
+    const header = fromHex("302e020100300506032b656e04220420");
+    const probe = await subtle().importKey("pkcs8", concat([header, secret]), { name: "X25519" }, true, ["deriveBits"]);
+    const jwk = await crypto.subtle.exportKey("jwk", probe);
+    const privateKey = await subtle().importKey("jwk", jwk, { name: "X25519" }, false, ["deriveBits"]);
+    return { privateKey, publicKey: toHex(fromBase64url(jwk.x)) };
   }
 
   // A new key. Its `civitas-key` file is made once, now, for the person to download; the key
@@ -182,15 +199,20 @@ const Civitas = (() => {
     const pair = await subtle().generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
     const publicKey = toHex(await crypto.subtle.exportKey("raw", pair.publicKey));
     const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+    // An encryption key too, as `civitas keys new` makes: what agencies seal to this person.
+    const exchange = await subtle().generateKey({ name: "X25519" }, true, ["deriveBits"]);
+    const exchangeSecret = fromBase64url((await crypto.subtle.exportKey("jwk", exchange.privateKey)).d);
     const file = JSON.stringify({
       kind: "civitas-key",
       version: 1,
       label: label || "",
       public_key: publicKey,
       secret_key: toHex(fromBase64url(jwk.d)),
+      encryption_keys: [toHex(exchangeSecret)],
     }, null, 2);
     const privateKey = await subtle().importKey("jwk", jwk, { name: "Ed25519" }, false, ["sign"]);
-    const entry = { publicKey, account: publicKey, label: label || "", privateKey };
+    const decryptionKeys = [await importDecryptionKey(exchangeSecret)];
+    const entry = { publicKey, account: publicKey, label: label || "", privateKey, decryptionKeys };
     await saveKey(entry);
     return { entry, file };
   }
