@@ -53,7 +53,8 @@ fn agency(i: usize) -> (String, String) {
     }
 }
 
-fn now_ms() -> u64 {
+/// The wall clock in milliseconds (what tools put in a genesis time or an expiry).
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

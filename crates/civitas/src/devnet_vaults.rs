@@ -275,40 +275,18 @@ impl<'a> Vaults<'a> {
             );
         }
         let birth = &records[0];
-        // The citizen opens her records to get the birth certificate's subject salt, and
-        // consents to finance receiving it for a permit application.
-        let mine: serde_json::Value = serde_json::from_str(&civitas(&[
-            "vault",
-            "mine",
-            "--agency",
-            "land",
-            "--key",
-            &self.key(CITIZEN),
-            "--node",
-            self.api(0),
-            "--json",
-        ])?)?;
-        let salt = mine
-            .as_array()
-            .and_then(|all| all.iter().find(|r| r["record"] == birth.as_str()))
-            .and_then(|r| r["subject_salt"].as_str())
-            .context("the citizen could not open her birth certificate")?
-            .to_string();
-        let expires = civitas_core::time::TimestampMs(now_ms() + 30 * 86_400_000).rfc3339();
+        // The citizen consents to finance receiving her birth certificate for a permit
+        // application (her tools open it from land's vault for the proof it is about her).
         civitas(&[
-            "tx",
-            "sharing",
+            "vault",
             "consent",
-            "--record",
             birth,
-            "--salt",
-            &salt,
             "--recipient",
             "finance",
             "--purpose",
             "permit-application",
-            "--expires",
-            &expires,
+            "--days",
+            "30",
             "--key",
             &self.key(CITIZEN),
             "--node",
@@ -419,11 +397,4 @@ impl<'a> Vaults<'a> {
             }
         }
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -1,5 +1,6 @@
 //! `civitas genesis`: assemble a genesis from the agencies' public keys, names and addresses.
 
+use crate::devnet::now_ms;
 use crate::output::{print_json, read_genesis_checked};
 use anyhow::{Context, Result, bail};
 use civitas_core::crypto::PublicKey;
@@ -7,7 +8,6 @@ use civitas_core::genesis::{Genesis, GenesisAgency, genesis_version};
 use civitas_core::time::TimestampMs;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -80,13 +80,6 @@ pub fn public_key_arg(arg: &str) -> Result<PublicKey> {
 fn write_genesis(path: &Path, genesis: &Genesis) -> Result<()> {
     std::fs::write(path, genesis.to_json() + "\n")
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 pub fn run(command: Command) -> Result<()> {

@@ -4,6 +4,7 @@
 //! Each module's samples leave a marker, `sample-<module>.done`, so a restarted devnet seeds
 //! only what it has not; `sample-data.done` says every module's are.
 
+use crate::devnet::now_ms;
 use crate::keys::write_new_key;
 use crate::output::read_key;
 use anyhow::{Result, anyhow};
@@ -15,7 +16,7 @@ use civitas_core::keyfile::KeyFile;
 use civitas_kit::samples::{Folder, SampleError, Seeder};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long one sample transaction may take to finalize.
 const FINALITY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -131,13 +132,6 @@ impl Seeder for Devnet<'_> {
         }
         Ok(())
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Seeds every module's samples not seeded yet, through `client`.

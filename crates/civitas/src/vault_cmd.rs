@@ -215,6 +215,27 @@ pub enum Command {
         #[command(flatten)]
         signed: Signed,
     },
+    /// Consent, as the person a record is about, to an agency receiving it for a purpose, for
+    /// a number of days: opens the record from its holder's vault with your key for the proof
+    /// that it is about you (its subject salt), then signs `sharing.consent`.
+    ///
+    /// Example: civitas vault consent 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
+    ///   --recipient finance --purpose permit-application --days 30 --key ana.json
+    Consent {
+        /// The record's id.
+        record: Hash32,
+        /// The agency that may receive it.
+        #[arg(long)]
+        recipient: String,
+        /// What for: a code governance adopted, such as permit-application.
+        #[arg(long)]
+        purpose: String,
+        /// For how many days (1 to 366).
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        #[command(flatten)]
+        signed: Signed,
+    },
     /// Ask the agency that holds a record about you to erase it. The request stays with its
     /// vault (not on the ledger) until a records officer erases the record or answers you.
     ///
@@ -376,6 +397,78 @@ pub fn run(command: Command) -> Result<()> {
                 eprintln!("access recorded by {access}");
                 println!("{}", serde_json::to_string_pretty(&opened)?);
             }
+            Ok(())
+        }
+        Command::Consent {
+            record,
+            recipient,
+            purpose,
+            days,
+            signed,
+        } => {
+            if !(1..=366).contains(&days) {
+                bail!("--days is 1 to 366");
+            }
+            let session = signed.open()?;
+            let entry: civitas_sharing::state::Record = session
+                .state(&format!("sharing/record/{record}"))?
+                .ok_or_else(|| anyhow!("no record {record} is registered on the ledger"))?;
+            let keys = session.key.decryption_keys()?;
+            if keys.is_empty() {
+                bail!("your key file has no encryption key, so no record opens with it");
+            }
+            let url = session.vault_of(&entry.holder)?;
+            let answer = Client::new(&url)
+                .signed_json(
+                    "GET",
+                    &format!("/v1/vault/mine?vault={}", entry.holder),
+                    &session.chain_id,
+                    &session.key,
+                )
+                .with_context(|| format!("the vault of {} at {url}", entry.holder))?;
+            let copies: Vec<SubjectCopy> =
+                serde_json::from_value(answer["records"].clone()).unwrap_or_default();
+            // The subject salt comes from the first version, checked against the vault's
+            // commitment to it (the ledger keeps only the version in force).
+            let first = copies
+                .iter()
+                .find(|c| c.row.id.0 == record.0 && c.row.version == 1)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "the vault of {} gives you no record {record}: it is not about you, or                          was erased",
+                        entry.holder
+                    )
+                })?;
+            let opened = open_subject_copy_with_salt(
+                first,
+                &session.key.account(),
+                &keys,
+                &first.row.commitment,
+            )?;
+            // From the latest block's time, as the ledger counts the days.
+            let now = session.client.status()?["timestamp"]
+                .as_u64()
+                .unwrap_or_else(crate::devnet::now_ms);
+            let expires = civitas_core::time::TimestampMs(
+                now.saturating_add(days.saturating_mul(86_400_000)),
+            );
+            let hash = session.record(SharingInstruction::Consent {
+                record,
+                salt: opened.subject_salt,
+                recipient: recipient.clone(),
+                purpose: purpose.clone(),
+                expires,
+            })?;
+            report(
+                signed.json,
+                json!({ "tx": hash, "record": record, "recipient": recipient, "purpose": purpose, "expires": expires.rfc3339() }),
+                &format!(
+                    "consented in {hash}: {recipient} may ask for {record} for {purpose} until {}; \
+                     the record's log shows the consent's number, which withdraws it \
+                     (civitas tx sharing revoke-consent N)",
+                    expires.rfc3339()
+                ),
+            );
             Ok(())
         }
         Command::RequestErasure {
