@@ -297,7 +297,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if seeding {
         match vaults.seed() {
-            Ok(()) => crate::samples::mark_seeded(&dir)?,
+            // Marked only once everything is: a devnet started again retries what failed.
+            Ok(()) if vaults.seeded() => crate::samples::mark_seeded(&dir)?,
+            Ok(()) => {}
             Err(e) => eprintln!("warning: could not seed the vaults' sample data: {e:#}"),
         }
     }

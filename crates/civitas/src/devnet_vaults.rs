@@ -109,7 +109,17 @@ impl<'a> Vaults<'a> {
             self.new_key(name)?;
         }
         self.new_key(CITIZEN)?;
+        // What a run that stopped half way registered is not registered again.
+        let registered = |name: &str| -> Result<bool> {
+            let account = self.account(name)?;
+            Ok(civitas_client::Client::new(&api)
+                .get_json(&format!("/v1/accounts/{account}"))
+                .is_ok())
+        };
         for (agency, name, roles) in officials {
+            if registered(name)? {
+                continue;
+            }
             civitas(&[
                 "tx",
                 "identity",
@@ -128,17 +138,19 @@ impl<'a> Vaults<'a> {
                 roles,
             ])?;
         }
-        civitas(&[
-            "tx",
-            "identity",
-            "register-citizen",
-            "--key",
-            &self.key("land"),
-            "--node",
-            &api,
-            "--citizen-key",
-            &self.key(CITIZEN),
-        ])?;
+        if !registered(CITIZEN)? {
+            civitas(&[
+                "tx",
+                "identity",
+                "register-citizen",
+                "--key",
+                &self.key("land"),
+                "--node",
+                &api,
+                "--citizen-key",
+                &self.key(CITIZEN),
+            ])?;
+        }
         for name in ["land-vault", "finance-vault", CITIZEN] {
             civitas(&[
                 "tx",
@@ -208,7 +220,21 @@ impl<'a> Vaults<'a> {
             children.push(child);
             let status = civitas_client::Client::new(&url);
             let started = Instant::now();
-            while status.get_json("/v1/vault").is_err() {
+            // Ready when this vault answers for its agency (another process on the port would
+            // not, and this one may have exited instead: its log says why).
+            loop {
+                if let Some(child) = children.last_mut()
+                    && let Ok(Some(exit)) = child.try_wait()
+                {
+                    bail!(
+                        "the vault of {agency} exited ({exit}); see {}",
+                        folder.join("vault.log").display()
+                    );
+                }
+                let answered = status.get_json("/v1/vault").ok();
+                if answered.is_some_and(|a| a["agency"] == *agency) {
+                    break;
+                }
                 if started.elapsed() > Duration::from_secs(30) {
                     bail!(
                         "the vault of {agency} did not answer at {url} within 30 s; see {}",
@@ -219,6 +245,11 @@ impl<'a> Vaults<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the vaults are named and their sample data seeded.
+    pub(crate) fn seeded(&self) -> bool {
+        self.dir.join(NAMED).exists() && self.dir.join(SEEDED).exists()
     }
 
     /// Seals the sample records, shares one on consent and reads both (once per network).

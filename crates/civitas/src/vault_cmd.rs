@@ -237,7 +237,7 @@ pub enum Command {
         signed: Signed,
     },
     /// Ask the agency that holds a record about you to erase it. The request stays with its
-    /// vault (not on the ledger) until a records officer erases the record or answers you.
+    /// vault (not on the ledger) until a records officer erases the record.
     ///
     /// Example: civitas vault request-erasure 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
     ///   --agency land --key ana.json
@@ -247,6 +247,21 @@ pub enum Command {
         /// The agency holding it.
         #[arg(long)]
         agency: String,
+        #[command(flatten)]
+        signed: Signed,
+    },
+    /// Decline a person's request to erase a record your agency holds, on a ground the law
+    /// gives (records officers and admins): legal-obligation, public-task, public-health,
+    /// archiving or legal-claims. The person sees when and why, and may ask again.
+    ///
+    /// Example: civitas vault decline-erasure 4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c4b1c
+    ///   --reason legal-obligation --key registry.json
+    DeclineErasure {
+        /// The record's id.
+        record: Hash32,
+        /// The ground: a code.
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         signed: Signed,
     },
@@ -497,6 +512,38 @@ pub fn run(command: Command) -> Result<()> {
             );
             Ok(())
         }
+        Command::DeclineErasure {
+            record,
+            reason,
+            signed,
+        } => {
+            if civitas_vault::store::refusal_text(&reason).is_none() {
+                let codes: Vec<&str> = civitas_vault::store::ERASURE_REFUSALS
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .collect();
+                bail!("--reason is one of: {}", codes.join(", "));
+            }
+            let session = signed.open()?;
+            let (agency, vault) = session.my_agency_vault()?;
+            let answer = vault.signed_json(
+                "POST",
+                &format!(
+                    "/v1/vault/erasure-requests/decline?vault={agency}&record={record}&reason={reason}"
+                ),
+                &session.chain_id,
+                &session.key,
+            )?;
+            report(
+                signed.json,
+                answer.clone(),
+                &format!(
+                    "declined the request to erase {record}: {}",
+                    answer["reason_text"].as_str().unwrap_or(&reason)
+                ),
+            );
+            Ok(())
+        }
         Command::ErasureRequests { signed } => {
             let session = signed.open()?;
             let (agency, vault) = session.my_agency_vault()?;
@@ -613,7 +660,7 @@ fn open_mine(
             "checked": checked,
             "subject_salt": (copy.row.version == 1).then_some(opened.subject_salt),
             "log": format!("/v1/sharing/records/{id}/log"),
-            "erasure_requested_ms": copy.erasure_requested_ms,
+            "erasure_request": copy.erasure_request,
         }),
         Err(error) => json!({
             "agency": agency,

@@ -524,19 +524,94 @@ fn a_record_is_sealed_shared_on_consent_read_under_the_log_and_erased() {
         Some("not_authorized")
     );
     // Her download says she asked.
-    let mine = json(&civitas(&[
+    let mine_at_land = || {
+        json(&civitas(&[
+            "vault",
+            "mine",
+            "--agency",
+            "land",
+            "--key",
+            &k("ana"),
+            "--node",
+            &api,
+            "--json",
+        ]))
+    };
+    let mine = mine_at_land();
+    assert_eq!(mine[0]["record"], record.as_str(), "{mine}");
+    assert!(
+        mine[0]["erasure_request"]["requested_ms"].is_u64(),
+        "{mine}"
+    );
+    // Land's records officer declines it, on a ground the law gives (a code, never free
+    // text); she cannot decline for them; she sees why, and asks again.
+    let refused = civitas_fails(&[
         "vault",
-        "mine",
+        "decline-erasure",
+        &record,
+        "--reason",
+        "we prefer not to",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+    ]);
+    assert!(refused.contains("legal-obligation"), "{refused}");
+    let decline = format!(
+        "/v1/vault/erasure-requests/decline?vault=land&record={record}&reason=legal-obligation"
+    );
+    assert_eq!(
+        code(land_vault.signed_json("POST", &decline, &chain_id, &as_("ana"))).as_deref(),
+        Some("not_authorized")
+    );
+    civitas(&[
+        "vault",
+        "decline-erasure",
+        &record,
+        "--reason",
+        "legal-obligation",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+    ]);
+    let mine = mine_at_land();
+    assert_eq!(
+        mine[0]["erasure_request"]["reason"], "legal-obligation",
+        "{mine}"
+    );
+    assert!(
+        mine[0]["erasure_request"]["reason_text"]
+            .as_str()
+            .unwrap()
+            .contains("17(3)(b)")
+    );
+    let waiting = json(&civitas(&[
+        "vault",
+        "erasure-requests",
+        "--key",
+        &k("land-records"),
+        "--node",
+        &api,
+        "--json",
+    ]));
+    assert_eq!(waiting["requests"], serde_json::json!([]), "{waiting}");
+    civitas(&[
+        "vault",
+        "request-erasure",
+        &record,
         "--agency",
         "land",
         "--key",
         &k("ana"),
         "--node",
         &api,
-        "--json",
-    ]));
-    assert_eq!(mine[0]["record"], record.as_str(), "{mine}");
-    assert!(mine[0]["erasure_requested_ms"].is_u64(), "{mine}");
+    ]);
+    let mine = mine_at_land();
+    assert!(
+        mine[0]["erasure_request"]["declined_ms"].is_null(),
+        "{mine}"
+    );
     // A browser on any portal may ask (the signature is the only credential): the vault
     // answers a preflight for the signed-read headers.
     let preflight = agent

@@ -868,6 +868,7 @@ pub fn router(vault: Arc<Vault>) -> Router {
             "/v1/vault/erasure-requests",
             post(request_erasure).get(erasure_requests),
         )
+        .route("/v1/vault/erasure-requests/decline", post(decline_erasure))
         .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
         .layer(axum::middleware::from_fn(cross_origin))
         .with_state(vault)
@@ -1325,7 +1326,10 @@ async fn share(
     Ok(Json(copy))
 }
 
+/// `?vault=AGENCY`, and nothing else: a signed `GET` of the erasure requests can never be the
+/// signed path of a person's `POST` (signed reads do not cover the method), nor the reverse.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct VaultQuery {
     vault: String,
 }
@@ -1348,6 +1352,7 @@ async fn mine(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ErasureQuery {
     vault: String,
     record: String,
@@ -1410,4 +1415,57 @@ async fn erasure_requests(
         .map(|(record, schema, at)| json!({ "record": record, "schema": schema, "requested_ms": at }))
         .collect();
     Ok(Json(json!({ "agency": vault.agency, "requests": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclineQuery {
+    vault: String,
+    record: String,
+    reason: String,
+}
+
+/// A records officer declines a person's request to erase a record, on one of the grounds
+/// the law gives (a code); the person sees when and why in their download, and may ask again.
+async fn decline_erasure(
+    State(vault): State<Arc<Vault>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<DeclineQuery>,
+) -> Result<Json<Value>, ApiError> {
+    vault.for_this_vault(&query.vault)?;
+    let record = parse_record(&query.record)?;
+    let Some(text) = crate::store::refusal_text(&query.reason) else {
+        let codes: Vec<&str> = crate::store::ERASURE_REFUSALS
+            .iter()
+            .map(|(c, _)| *c)
+            .collect();
+        return Err(bad(format!(
+            "reason {:?} is not a ground for declining; one of: {}",
+            query.reason,
+            codes.join(", ")
+        )));
+    };
+    let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;
+    vault.official_here(&official, RECORDS_ROLES)?;
+    let now = now_ms();
+    vault
+        .store
+        .decline_erasure(record, &query.reason, now)
+        .await
+        .map_err(|e| match e {
+            VaultError::NotFound(_) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no request to erase {record} is waiting in this vault"),
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(json!({
+        "record": record,
+        "declined_ms": now,
+        "reason": query.reason,
+        "reason_text": text,
+    })))
 }

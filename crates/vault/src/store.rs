@@ -169,9 +169,60 @@ pub struct SubjectCopy {
     /// The data key wrapped for the citizen's encryption key, hex; absent when the citizen had
     /// no encryption key when it was sealed.
     pub wrapped: Option<String>,
-    /// When the citizen asked the holding agency to erase the record, while that waits.
+    /// The citizen's request that the holding agency erase the record, until it is erased.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub erasure_requested_ms: Option<u64>,
+    pub erasure_request: Option<ErasureRequest>,
+}
+
+/// A person's request to erase a record, as the holding vault keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ErasureRequest {
+    /// When it was asked (the vault's clock, milliseconds).
+    pub requested_ms: u64,
+    /// When a records officer declined it, if they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_ms: Option<u64>,
+    /// Why: one of [`ERASURE_REFUSALS`]' codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The reason in words, with the law it stands on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
+}
+
+/// The grounds on which an agency may decline to erase (GDPR art. 17(3)), by code: a refusal
+/// names one, never free text about the person.
+pub const ERASURE_REFUSALS: &[(&str, &str)] = &[
+    (
+        "legal-obligation",
+        "a law requires the agency to keep it (GDPR art. 17(3)(b))",
+    ),
+    (
+        "public-task",
+        "the agency needs it for a task carried out in the public interest or in the exercise \
+         of official authority (GDPR art. 17(3)(b))",
+    ),
+    (
+        "public-health",
+        "reasons of public interest in public health (GDPR art. 17(3)(c))",
+    ),
+    (
+        "archiving",
+        "archiving in the public interest, scientific or historical research, or statistics \
+         (GDPR art. 17(3)(d))",
+    ),
+    (
+        "legal-claims",
+        "the establishment, exercise or defence of legal claims (GDPR art. 17(3)(e))",
+    ),
+];
+
+/// The words of refusal code `code`, if it is one.
+pub fn refusal_text(code: &str) -> Option<&'static str> {
+    ERASURE_REFUSALS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, text)| *text)
 }
 
 /// [`RecordRow`] as JSON (for [`SubjectCopy`], which is read back by the citizen's tools).
@@ -225,10 +276,13 @@ const FOLLOWER_TABLE: &str = "CREATE TABLE IF NOT EXISTS follower (
     cursor TEXT NOT NULL
 ) WITHOUT ROWID";
 /// Erasure requests the people records are about made, until the record is erased (which
-/// deletes the request with the record's link to its subject).
+/// deletes the request with the record's link to its subject); a declined one keeps when and
+/// why, until the person asks again.
 const ERASURE_REQUESTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS erasure_requests (
     id BLOB PRIMARY KEY,
-    requested_ms INTEGER NOT NULL
+    requested_ms INTEGER NOT NULL,
+    declined_ms INTEGER,
+    reason TEXT
 ) WITHOUT ROWID";
 const WRAPS_TABLE: &str = "CREATE TABLE IF NOT EXISTS keys.wraps (
     id BLOB NOT NULL,
@@ -711,8 +765,9 @@ impl Store {
 
     /// Records that `subject` asks this agency to erase: a record it holds (not a copy it
     /// received) about `subject`, not yet erased. Returns when it was asked (the first time,
-    /// if asked again). A record that is not there and one about someone else are the same
-    /// answer, [`VaultError::NotFound`].
+    /// if asked again while it waits; now, if asked again after it was declined). A record
+    /// that is not there and one about someone else are the same answer,
+    /// [`VaultError::NotFound`].
     pub async fn request_erasure(
         &self,
         id: RecordId,
@@ -732,7 +787,9 @@ impl Store {
             return Err(VaultError::NotFound(id.to_hex()));
         }
         sqlx::query(
-            "INSERT INTO erasure_requests (id, requested_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO erasure_requests (id, requested_ms) VALUES (?, ?) ON CONFLICT (id) \
+             DO UPDATE SET requested_ms = excluded.requested_ms, declined_ms = NULL, \
+             reason = NULL WHERE erasure_requests.declined_ms IS NOT NULL",
         )
         .bind(&id.0[..])
         .bind(i64::try_from(now_ms).unwrap_or(i64::MAX))
@@ -747,15 +804,40 @@ impl Store {
         Ok(u64::try_from(at).unwrap_or(0))
     }
 
-    /// The erasure requests waiting, oldest first (at most `limit`): each record, its schema
-    /// and when it was asked.
+    /// Declines the waiting request to erase record `id`, for `reason` (one of
+    /// [`ERASURE_REFUSALS`]' codes, checked by the caller); [`VaultError::NotFound`] if none
+    /// waits.
+    pub async fn decline_erasure(
+        &self,
+        id: RecordId,
+        reason: &str,
+        now_ms: u64,
+    ) -> Result<(), VaultError> {
+        let done = sqlx::query(
+            "UPDATE erasure_requests SET declined_ms = ?, reason = ? \
+             WHERE id = ? AND declined_ms IS NULL",
+        )
+        .bind(i64::try_from(now_ms).unwrap_or(i64::MAX))
+        .bind(reason)
+        .bind(&id.0[..])
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(VaultError::NotFound(id.to_hex()));
+        }
+        Ok(())
+    }
+
+    /// The erasure requests waiting (not declined), oldest first (at most `limit`): each
+    /// record, its schema and when it was asked.
     pub async fn erasure_requests(
         &self,
         limit: u32,
     ) -> Result<Vec<(RecordId, String, u64)>, VaultError> {
-        let rows: Vec<(Vec<u8>, String, i64)> = sqlx::query_as(
+        let rows: Vec<(Vec<u8>, Option<String>, i64)> = sqlx::query_as(
             "SELECT e.id, (SELECT schema FROM records r WHERE r.id = e.id LIMIT 1), \
-             e.requested_ms FROM erasure_requests e ORDER BY e.requested_ms, e.id LIMIT ?",
+             e.requested_ms FROM erasure_requests e WHERE e.declined_ms IS NULL \
+             ORDER BY e.requested_ms, e.id LIMIT ?",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -765,22 +847,32 @@ impl Store {
                 let id: [u8; 32] = id
                     .try_into()
                     .map_err(|_| VaultError::Corrupt("an erasure request's id".into()))?;
-                Ok((RecordId(id), schema, u64::try_from(at).unwrap_or(0)))
+                Ok((
+                    RecordId(id),
+                    schema.unwrap_or_default(),
+                    u64::try_from(at).unwrap_or(0),
+                ))
             })
             .collect()
     }
 
-    /// When `subject`'s erasure of record `id` was asked, if it was and is still waiting.
-    async fn erasure_requested_in(
+    /// The request to erase record `id`, if one was made.
+    async fn erasure_request_in(
         conn: &mut SqliteConnection,
         id: RecordId,
-    ) -> Result<Option<u64>, VaultError> {
-        let at: Option<(i64,)> =
-            sqlx::query_as("SELECT requested_ms FROM erasure_requests WHERE id = ?")
-                .bind(&id.0[..])
-                .fetch_optional(&mut *conn)
-                .await?;
-        Ok(at.map(|(at,)| u64::try_from(at).unwrap_or(0)))
+    ) -> Result<Option<ErasureRequest>, VaultError> {
+        let found: Option<(i64, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT requested_ms, declined_ms, reason FROM erasure_requests WHERE id = ?",
+        )
+        .bind(&id.0[..])
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(found.map(|(requested, declined, reason)| ErasureRequest {
+            requested_ms: u64::try_from(requested).unwrap_or(0),
+            declined_ms: declined.map(|d| u64::try_from(d).unwrap_or(0)),
+            reason_text: reason.as_deref().and_then(refusal_text).map(str::to_string),
+            reason,
+        }))
     }
 
     /// Every version of every record about `subject`, oldest first.
@@ -805,8 +897,8 @@ impl Store {
             let row = row?;
             let sealed = sealed_in(&mut tx, &row).await?;
             let wrapped = wrap_in(&mut tx, row.id, row.version, SUBJECT).await?;
-            let erasure_requested_ms = if row.origin.is_none() {
-                Self::erasure_requested_in(&mut tx, row.id).await?
+            let erasure_request = if row.origin.is_none() {
+                Self::erasure_request_in(&mut tx, row.id).await?
             } else {
                 None
             };
@@ -822,7 +914,7 @@ impl Store {
                 nonce: hex::encode(sealed.nonce),
                 ciphertext: hex::encode(&sealed.ciphertext),
                 wrapped: wrapped.map(hex::encode),
-                erasure_requested_ms,
+                erasure_request,
             });
         }
         tx.commit().await?;

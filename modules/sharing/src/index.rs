@@ -33,7 +33,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (record, height, position, seq)
     );",
     // A share names the holding agency too, so an agency's shares in and out are listed.
+    // Entries projected before it get their holder from the record's registration.
     "ALTER TABLE sharing_log ADD COLUMN holder TEXT;
+     UPDATE sharing_log SET holder = agency WHERE kind = 'registered';
+     UPDATE sharing_log SET holder = (SELECT r.agency FROM sharing_log r
+         WHERE r.record = sharing_log.record AND r.kind = 'registered')
+       WHERE holder IS NULL AND kind IN ('shared', 'rectified', 'erased');
      CREATE INDEX sharing_log_by_agency ON sharing_log (kind, agency, height, position, seq);
      CREATE INDEX sharing_log_by_holder ON sharing_log (kind, holder, height, position, seq);",
 ];

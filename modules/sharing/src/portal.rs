@@ -186,7 +186,8 @@ async fn vaults(site: &Site) -> Result<Vec<(String, String, Vault)>, PageError> 
 /// page then does not reach).
 fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
+    // The page appends paths to the address: one with a query or fragment is not reached.
+    if (scheme != "http" && scheme != "https") || rest.contains(['?', '#']) {
         return None;
     }
     let authority = rest.split(['/', '?', '#']).next()?;
@@ -326,5 +327,7 @@ mod tests {
         assert_eq!(origin("ftp://a.example"), None);
         assert_eq!(origin("https://"), None);
         assert_eq!(origin("https://user@host"), None);
+        assert_eq!(origin("https://a.example/v?x=1"), None);
+        assert_eq!(origin("https://a.example#top"), None);
     }
 }

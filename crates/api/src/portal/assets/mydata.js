@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { el, toHex, fromHex, loadKey, signedRead, getJSON, submit, waitFor, setFieldError } = Civitas;
+  const { el, toHex, fromHex, loadKey, signedRead, submit, waitFor, setFieldError } = Civitas;
   const vaultList = document.getElementById("vaults");
   const openButton = document.getElementById("open-records");
   const output = document.getElementById("records");
@@ -15,6 +15,13 @@
   if (!vaultList || !openButton || !output) return;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder("utf-8", { fatal: true });
+  const HEX64 = /^[0-9a-f]{64}$/;
+  // The ledger's rule for a schema name (docs/PERSONAL-DATA.md): what a vault sends is checked
+  // against it before its length is written in a single byte.
+  const SCHEMA = /^[a-z][a-z0-9._\/-]{0,63}$/;
+  // How long a vault may take to answer, and the most records one may give.
+  const VAULT_TIMEOUT_MS = 20000;
+  const RECORDS_MAX = 500;
 
   function concat(parts) {
     const bytes = parts.map((p) => (typeof p === "string" ? encoder.encode(p) : Uint8Array.from(p)));
@@ -105,6 +112,9 @@
 
   // ---- one record, as the vault gave it (docs/PERSONAL-DATA.md, "The vault's formats") ----
   async function openCopy(copy, subject, keys) {
+    if (!SCHEMA.test(copy.schema) || !Number.isInteger(copy.version) || copy.version < 1 || copy.version > 0xffffffff) {
+      throw new Error("the vault sent a record whose schema or version is not valid");
+    }
     const id = fromHex(copy.id);
     const schema = encoder.encode(copy.schema);
     const version = be(copy.version, 4);
@@ -132,13 +142,51 @@
     return { commitment, subjectSalt, data };
   }
 
-  // The ledger's entry of a record (404: not registered, or not yet final).
+  // A public read of this node, without the session cookie: the node is not told which
+  // signed-in account asks about which record (it still sees the browser's address).
+  async function publicJSON(path) {
+    const response = await fetch(path, { credentials: "omit", headers: { accept: "application/json" } });
+    const body = await response.json().catch(() => null);
+    return { status: response.status, body };
+  }
+
+  // The ledger's entry of a record: { entry } (null when no such record is registered), or
+  // { error } when it cannot be read now.
   async function ledgerEntry(id) {
     try {
-      return (await getJSON("/v1/sharing/records/" + id)).value || null;
-    } catch (_) {
-      return null;
+      const { status, body } = await publicJSON("/v1/sharing/records/" + id);
+      if (status === 404) return { entry: null };
+      if (status !== 200 || !body) return { error: "the node answered " + status };
+      return { entry: body.value || null };
+    } catch (error) {
+      return { error: error.message || String(error) };
     }
+  }
+
+  // Checks an opened record against the ledger's entry: { ok, words }. Only a record whose
+  // commitment, schema, holder (and, for a first version, subject tag) are the ledger's is ok.
+  async function verify(copy, agency, opened, subject) {
+    const found = await ledgerEntry(copy.id);
+    if (found.error) return { ok: false, words: "Not checked: the ledger cannot be read now (" + found.error + "). Open your records again later." };
+    const entry = found.entry;
+    if (!entry) return { ok: false, words: "Not on the ledger: no record " + copy.id.slice(0, 12) + "… is registered. Do not rely on it, and tell the agency." };
+    if (entry.schema !== copy.schema || entry.holder !== (copy.origin || agency)) {
+      return { ok: false, words: "Does not match the ledger: it says this record is a " + entry.schema + " held by " + entry.holder + ". Do not rely on it, and tell the agency." };
+    }
+    if (entry.erasure) return { ok: false, words: "The ledger says this record was erased; a vault still gave it. Tell the agency." };
+    if (copy.version === 1) {
+      const tag = await tagged("civitas/sharing/subject/v1", [fromHex(copy.id), fromHex(opened.subjectSalt), fromHex(subject)]);
+      if (tag !== entry.subject) return { ok: false, words: "The ledger did not register this record about you. Do not rely on it, and tell the agency." };
+    }
+    if (entry.version === copy.version) {
+      return opened.commitment === entry.commitment
+        ? { ok: true, words: "Opened in this browser; matches the commitment on the ledger." }
+        : { ok: false, words: "Does not match its commitment on the ledger. Do not rely on it, and tell the agency." };
+    }
+    if (copy.version < entry.version && opened.commitment === copy.commitment) {
+      return { ok: false, words: "Version " + copy.version + ", since corrected (the ledger's is version " + entry.version + "): the ledger keeps only the current version's commitment, so this one is checked only against the vault's." };
+    }
+    return { ok: false, words: "The ledger's version of this record is " + entry.version + ", not " + copy.version + ". Do not rely on it." };
   }
 
   const LOG_WORDS = {
@@ -156,7 +204,8 @@
 
   // The record's log, entries newer than this browser last showed marked new.
   async function logTable(id, onConsent) {
-    const log = await getJSON("/v1/sharing/records/" + id + "/log?order=newest&limit=100");
+    const { status, body: log } = await publicJSON("/v1/sharing/records/" + id + "/log?order=newest&limit=100");
+    if (status !== 200 || !log || !Array.isArray(log.items)) throw new Error("the node answered " + status);
     const seen = Number(localStorage.getItem(seenKey(id)) || "0");
     let fresh = 0;
     const rows = log.items.map((e) => {
@@ -203,21 +252,37 @@
     let asked = 0;
     let failed = 0;
     let fresh = 0;
-    for (const vault of vaultList.querySelectorAll("li[data-agency]")) {
+    // Every vault at once, each with a time limit: one slow vault holds up no other.
+    const vaults = Array.from(vaultList.querySelectorAll("li[data-agency]"));
+    const answers = await Promise.all(vaults.map(async (vault) => {
       const agency = vault.dataset.agency;
       const path = "/v1/vault/mine?vault=" + encodeURIComponent(agency);
-      asked++;
-      let answer;
       try {
-        const response = await fetch(vault.dataset.url.replace(/\/$/, "") + path, { headers: await signedRead(entry, path) });
-        answer = await response.json();
-        if (!response.ok) throw new Error(answer.error ? answer.error.message : "the vault answered " + response.status);
+        const url = vault.dataset.url.replace(/\/$/, "") + path;
+        const response = await fetch(url, { headers: await signedRead(entry, path), credentials: "omit", signal: AbortSignal.timeout(VAULT_TIMEOUT_MS) });
+        const answer = await response.json();
+        if (!response.ok) throw new Error(answer && answer.error ? answer.error.message : "the vault answered " + response.status);
+        if (!answer || !Array.isArray(answer.records)) throw new Error("the vault's answer has no list of records");
+        return { vault, agency, answer };
       } catch (error) {
+        return { vault, agency, error: error.name === "TimeoutError" ? "it did not answer within " + VAULT_TIMEOUT_MS / 1000 + " s" : (error.message || String(error)) };
+      }
+    }));
+    for (const { vault, agency, answer, error } of answers) {
+      asked++;
+      if (error) {
         failed++;
-        output.append(el("p", { class: "verdict-bad", text: "The vault of " + agency + " could not be read: " + (error.message || error) }));
+        output.append(el("p", { class: "verdict-bad", text: "The vault of " + agency + " could not be read: " + error }));
         continue;
       }
-      for (const copy of answer.records || []) {
+      if (answer.records.length > RECORDS_MAX) {
+        output.append(el("p", { class: "verdict-bad", text: "The vault of " + agency + " sent " + answer.records.length + " records; the first " + RECORDS_MAX + " are shown." }));
+      }
+      for (const copy of answer.records.slice(0, RECORDS_MAX)) {
+        if (!copy || typeof copy.id !== "string" || !HEX64.test(copy.id) || typeof copy.schema !== "string") {
+          output.append(el("p", { class: "verdict-bad", text: "The vault of " + agency + " sent a record that is not well formed; it is left out." }));
+          continue;
+        }
         const card = el("section", { class: "record", "data-record": copy.id });
         const heading = el("h3", {}, copy.schema + " · version " + copy.version + " · held by " + (copy.origin || agency) +
           (copy.origin ? " · the copy " + agency + " was given" : ""));
@@ -226,18 +291,12 @@
         try {
           if (copy.status === "erased") throw new Error("erased: its key was destroyed, so no one can open it any more");
           const result = await openCopy(copy, entry.account, keys);
-          const onLedger = await ledgerEntry(copy.id);
-          let check;
-          if (onLedger && onLedger.version === copy.version) {
-            check = result.commitment === onLedger.commitment ? "matches the commitment on the ledger" : null;
-          } else {
-            check = result.commitment === copy.commitment ? "matches the vault's commitment (an older version, or not yet final)" : null;
-          }
-          if (!check) throw new Error("it opened but does not match its commitment: do not rely on it, and tell the agency");
+          const check = await verify(copy, agency, result, entry.account);
           item.data = result.data;
-          item.checked = check;
-          if (copy.version === 1) item.subject_salt = result.subjectSalt;
-          card.append(el("p", { class: "verdict-ok", text: "Opened in this browser; " + check + "." }),
+          item.checked = check.ok ? "against the ledger" : check.words;
+          // Only a record the ledger vouches for is offered for a consent.
+          if (copy.version === 1 && check.ok) item.subject_salt = result.subjectSalt;
+          card.append(el("p", { class: check.ok ? "verdict-ok" : "verdict-bad", text: check.words }),
             el("pre", { class: "record-data", text: JSON.stringify(result.data, null, 2) }));
         } catch (error) {
           item.error = error.message || String(error);
@@ -251,11 +310,18 @@
           } catch (error) {
             card.append(el("p", { text: "Its log cannot be shown now: " + (error.message || error) }));
           }
-          if (copy.erasure_requested_ms) {
-            item.erasure_requested_ms = copy.erasure_requested_ms;
-            card.append(el("p", { text: "You asked " + agency + " to erase it on " + when(copy.erasure_requested_ms) + "; its records officers decide on it." }));
-          } else if (copy.status !== "erased" && item.subject_salt) {
-            const erase = el("button", { type: "button", class: "secondary erase-request", text: "Ask " + agency + " to erase it" });
+          const asked = copy.erasure_request;
+          const time = (ms) => (Number.isSafeInteger(ms) && ms > 0 ? when(ms) : "an unknown date");
+          const waiting = asked && !asked.declined_ms;
+          if (asked) {
+            item.erasure_request = asked;
+            card.append(el("p", { text: waiting
+              ? "You asked " + agency + " to erase it on " + time(asked.requested_ms) + "; its records officers decide on it."
+              : "You asked " + agency + " to erase it on " + time(asked.requested_ms) + "; it declined on " + time(asked.declined_ms) +
+                ": " + String(asked.reason_text || asked.reason || "no reason given") + ". You may ask again, or complain to the data protection authority." }));
+          }
+          if (!waiting && copy.status !== "erased" && item.subject_salt) {
+            const erase = el("button", { type: "button", class: "secondary erase-request", text: (asked ? "Ask " + agency + " again to erase it" : "Ask " + agency + " to erase it") });
             const said = el("span", { class: "result", role: "status" });
             erase.addEventListener("click", () => requestErasure(entry, vault.dataset.url, agency, copy.id, said));
             card.append(el("p", {}, erase, " ", said));
@@ -287,7 +353,7 @@
     const path = "/v1/vault/erasure-requests?vault=" + encodeURIComponent(agency) + "&record=" + record;
     said.textContent = "Sending…";
     try {
-      const response = await fetch(url.replace(/\/$/, "") + path, { method: "POST", headers: await signedRead(entry, path) });
+      const response = await fetch(url.replace(/\/$/, "") + path, { method: "POST", headers: await signedRead(entry, path), credentials: "omit", signal: AbortSignal.timeout(VAULT_TIMEOUT_MS) });
       const body = await response.json();
       if (!response.ok) throw new Error(body.error ? body.error.message : "the vault answered " + response.status);
       said.textContent = "Asked on " + when(body.requested_ms) + ". The agency's records officers see your request; its erasure will appear in the log above.";

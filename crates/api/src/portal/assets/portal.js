@@ -133,7 +133,14 @@ const Civitas = (() => {
     return entry;
   }
   const saveKey = (entry) => store("readwrite", (s) => s.put(entry, "current"));
-  const forgetKey = () => store("readwrite", (s) => s.delete("current"));
+  // Forgetting the key forgets what "My data" kept of the person's records too (which log
+  // entries it showed: their ids).
+  async function forgetKey() {
+    for (const name of Object.keys(localStorage)) {
+      if (name.startsWith("civitas-seen-")) localStorage.removeItem(name);
+    }
+    return store("readwrite", (s) => s.delete("current"));
+  }
 
   // A key from a `civitas-key` file: { kind, version, public_key, secret_key, account? }.
   // Kept as this browser's key unless `keep` is false (a co-signer held for one page only).
