@@ -457,6 +457,10 @@ test("a citizen opens what two agencies' vaults hold about her, sees who read it
   assert.ok(overflow <= 1, "my data scrolls sideways on a phone by " + overflow + " px");
   await page.setViewportSize({ width: 1280, height: 720 });
 
+  // She asks this node to notify her of what happens to her records from now on.
+  await page.getByRole("button", { name: "Notify me of every new read, share or erasure" }).click();
+  await page.getByText(/new entries of these records' logs will be in/).waitFor({ timeout: 15000 });
+
   // She consents to health receiving the birth certificate for a benefit claim, for 10 days.
   await page.selectOption("#consent-record", birth.record);
   await page.selectOption("#consent-recipient", "health");
@@ -494,6 +498,11 @@ test("a citizen opens what two agencies' vaults hold about her, sees who read it
   await page.getByRole("button", { name: "Open my records" }).click();
   await card().getByText(/You asked finance to erase it on/).waitFor({ timeout: 30000 });
   assert.equal(await card().getByRole("button", { name: "Ask finance to erase it" }).count(), 0);
+  // Her notifications: the reads before she asked (read), and her consent since (unread).
+  await page.goto("/account");
+  const inbox = page.locator("#notifications");
+  await inbox.getByText(/sharing record accessed: land, for case-handling/).first().waitFor();
+  await inbox.locator("li.unread", { hasText: "sharing consent given: health, for benefit-claim" }).first().waitFor({ timeout: 15000 });
   assert.deepEqual(page.errors, []);
   await page.context().close();
 

@@ -68,7 +68,40 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_due ON webhook_deliveries (status, next_attempt_ms);
     CREATE INDEX deliveries_of_webhook ON webhook_deliveries (webhook, height, position, seq);
     CREATE INDEX deliveries_by_status ON webhook_deliveries (webhook, status);",
+    // 2: topics people watch (`event_topics`): the events filed under one are in their inbox.
+    "CREATE TABLE watches (
+        account TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        PRIMARY KEY (account, topic)
+    );
+    CREATE INDEX watches_by_topic ON watches (topic, account);",
 ];
+
+/// Most topics one account watches.
+pub const WATCHES_PER_ACCOUNT_MAX: u64 = 500;
+/// Most watches a node keeps.
+pub const WATCHES_MAX: u64 = 200_000;
+/// Longest topic, in bytes.
+pub const TOPIC_MAX_BYTES: usize = 128;
+
+/// Checks a topic: 1 to [`TOPIC_MAX_BYTES`] of lowercase letters, digits, `/`, `-`, `_`
+/// (such as `sharing/record/<id>`).
+pub fn check_topic(topic: &str) -> Result<(), String> {
+    let fine = !topic.is_empty()
+        && topic.len() <= TOPIC_MAX_BYTES
+        && topic.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'/' | b'-' | b'_')
+        });
+    if fine {
+        Ok(())
+    } else {
+        Err(format!(
+            "a topic is 1 to {TOPIC_MAX_BYTES} bytes of lowercase letters, digits, '/', '-' and \
+             '_', such as sharing/record/<record id>"
+        ))
+    }
+}
 
 /// Most webhook subscriptions one account may hold.
 pub const WEBHOOKS_PER_OWNER_MAX: u64 = 16;
@@ -520,6 +553,82 @@ fn bound<'q>(
 }
 
 impl Index {
+    /// Has `account` watch `topics`: the events filed under each, from now on, are in its inbox
+    /// (and go to its webhooks that filter on the account); those filed before are added read.
+    /// Returns how many of the topics are newly watched. Topics are checked by the caller
+    /// ([`check_topic`]).
+    pub async fn watch(
+        &self,
+        account: &AccountId,
+        topics: &[String],
+        now_ms: u64,
+    ) -> Result<u64, IndexError> {
+        let _permit = self.user_write()?;
+        let mut tx = self.writer().begin().await?;
+        let counts: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM watches WHERE account = $1), (SELECT COUNT(*) FROM watches)",
+        )
+        .bind(account.to_hex())
+        .fetch_one(&mut *tx)
+        .await?;
+        let (mut mine, mut all) = (from_sql(counts.0), from_sql(counts.1));
+        let mut added = 0;
+        for topic in topics {
+            let done = bound(
+                "INSERT INTO watches (account, topic, created_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[account.into(), topic.as_str().into(), now_ms.into()],
+            )
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            (mine, all, added) = (mine + 1, all + 1, added + 1);
+            if mine > WATCHES_PER_ACCOUNT_MAX {
+                return Err(IndexError::Limit(format!(
+                    "this account watches {WATCHES_PER_ACCOUNT_MAX} topics, the most one account may"
+                )));
+            }
+            if all > WATCHES_MAX {
+                return Err(IndexError::Limit(format!(
+                    "this node keeps {WATCHES_MAX} watches, the most it keeps; ask the operator or use another node"
+                )));
+            }
+            // What was filed before is history: in the inbox, read (unless it was there).
+            bound(
+                "INSERT INTO inbox_read (account, height, position, seq) \
+                 SELECT $1, t.height, t.position, t.seq FROM event_topics t WHERE t.topic = $2 \
+                 AND NOT EXISTS (SELECT 1 FROM account_events a WHERE a.account = $1 \
+                 AND a.height = t.height AND a.position = t.position AND a.seq = t.seq) \
+                 ON CONFLICT DO NOTHING",
+                &[account.into(), topic.as_str().into()],
+            )
+            .execute(&mut *tx)
+            .await?;
+            bound(
+                "INSERT INTO account_events (account, height, position, seq, kind) \
+                 SELECT $1, t.height, t.position, t.seq, t.kind FROM event_topics t \
+                 WHERE t.topic = $2 ON CONFLICT DO NOTHING",
+                &[account.into(), topic.as_str().into()],
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// The topics `account` watches, in order.
+    pub async fn watches_of(&self, account: &AccountId) -> Result<Vec<String>, IndexError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT topic FROM watches WHERE account = $1 ORDER BY topic")
+                .bind(account.to_hex())
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(topic,)| topic).collect())
+    }
+
     /// Marks `account`'s notifications at `places` read. Refused (naming the first) when one
     /// is not a notification of the account.
     pub async fn mark_read(&self, account: &AccountId, places: &[Place]) -> Result<(), IndexError> {

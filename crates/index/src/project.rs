@@ -135,6 +135,32 @@ impl Rows {
         self.statements.push((sql, values.into_iter().collect()));
     }
 
+    /// Files the event at `ctx` (of kind `kind`, as its JSON `type` says) under `topic`: the
+    /// accounts that watch the topic get it in their inbox.
+    pub fn topic(&mut self, ctx: &Context<'_>, topic: &str, kind: &str) {
+        let place = [
+            Value::from(ctx.height),
+            Value::from(ctx.position),
+            Value::from(ctx.seq),
+            Value::from(kind),
+        ];
+        let mut filed = vec![Value::from(topic)];
+        filed.extend(place.iter().cloned());
+        self.push(
+            "INSERT INTO event_topics (topic, height, position, seq, kind) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            filed,
+        );
+        let mut watched = place.to_vec();
+        watched.push(Value::from(topic));
+        self.push(
+            "INSERT INTO account_events (account, height, position, seq, kind) \
+             SELECT w.account, $1, $2, $3, $4 FROM watches w WHERE w.topic = $5 \
+             ON CONFLICT DO NOTHING",
+            watched,
+        );
+    }
+
     /// The statements added so far.
     pub fn statements(&self) -> &[(&'static str, Vec<Value>)] {
         &self.statements
@@ -492,9 +518,11 @@ impl Index {
             named.sort();
             named.dedup();
             for account in &named {
+                // A module may have filed the event for this account already (a topic the
+                // account watches: `Rows::topic`), and its rows go first.
                 pending.core.push(
                     "INSERT INTO account_events (account, height, position, seq, kind) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                     [
                         account.into(),
                         height.into(),
@@ -833,7 +861,7 @@ mod statements {
         for sql in [
             "INSERT INTO transaction_actions (action, height, position) VALUES ($1, $2, $3)",
             "INSERT INTO account_events (account, height, position, seq, kind) \
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         ] {
             assert!(multi_row(sql).is_some(), "{sql}");
         }

@@ -22,6 +22,7 @@ pub const LEDGER_TABLES: &[&str] = &[
     "account_keys",
     "events",
     "account_events",
+    "event_topics",
 ];
 
 /// The ledger's migrations, in order.
@@ -144,6 +145,16 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
     DROP TABLE account_events;
     ALTER TABLE account_events_2 RENAME TO account_events;
     CREATE INDEX account_events_by_kind ON account_events (account, kind, height, position, seq);",
+    // 3: topics a module files its events under (a record's id, say), which people watch to
+    // have those events in their inbox (`watches`, a notification table).
+    "CREATE TABLE event_topics (
+        topic TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (topic, height, position, seq)
+    );",
 ];
 
 /// Brings `index` up to date: the ledger's first `ledger` migrations (all but in tests), then

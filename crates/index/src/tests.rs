@@ -810,6 +810,44 @@ async fn notifications(url: String) {
     assert!(index.due(9_000, 10).await.unwrap().is_empty());
     assert!(Place::parse("1.2").is_err() && Place::parse("1.2.99999999999999999999").is_err());
     assert!(Place::parse("9223372036854775808.0.0").is_err());
+
+    // A topic watched: what a module filed under it before is in the watcher's inbox, read
+    // (here the events of the first block that has any). Watching it again adds nothing.
+    sqlx::query(
+        "INSERT INTO event_topics (topic, height, position, seq, kind) \
+         SELECT 'test/topic', height, position, seq, kind FROM events \
+         WHERE height = (SELECT MIN(height) FROM events)",
+    )
+    .execute(index.writer())
+    .await
+    .unwrap();
+    let first: (i64,) = sqlx::query_as("SELECT MIN(height) FROM events")
+        .fetch_one(index.pool())
+        .await
+        .unwrap();
+    let watcher = civitas_core::crypto::AccountId([0x77; 32]);
+    let topics = ["test/topic".to_string()];
+    assert_eq!(index.watch(&watcher, &topics, 1).await.unwrap(), 1);
+    assert_eq!(index.watch(&watcher, &topics, 2).await.unwrap(), 0);
+    assert_eq!(index.watches_of(&watcher).await.unwrap(), topics);
+    let mut snapshot = index.snapshot().await.unwrap();
+    let watched = snapshot
+        .inbox(&watcher, false, Order::Oldest, None, 100)
+        .await
+        .unwrap();
+    assert!(!watched.items.is_empty());
+    assert!(
+        watched
+            .items
+            .iter()
+            .all(|n| n.height == crate::from_sql(first.0) && n.read)
+    );
+    assert_eq!(snapshot.unread(&watcher).await.unwrap(), 0);
+    snapshot.finish().await.unwrap();
+    assert!(crate::notify::check_topic("sharing/record/00ff").is_ok());
+    assert!(crate::notify::check_topic("Sharing/x").is_err());
+    assert!(crate::notify::check_topic("").is_err());
+    assert!(crate::notify::check_topic(&"a".repeat(129)).is_err());
     index.close().await;
 }
 

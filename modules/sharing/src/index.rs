@@ -109,6 +109,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
                 what,
                 Some(holder.as_str()),
             );
+            file(rows, ctx, record, "shared");
             return;
         }
         SharingEvent::RecordAccessed {
@@ -127,6 +128,22 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
     // The holder, where the entry is the holder's own act.
     let holder = matches!(who.0, "registered" | "rectified" | "erased").then_some(who.1);
     push(rows, ctx, record, who, what, holder);
+    file(rows, ctx, record, who.0);
+}
+
+/// The topic a record's events are filed under: whoever watches it (the person it is about,
+/// from "My data") has every entry of its log in their inbox.
+pub fn topic(record: &civitas_core::hash::Hash32) -> String {
+    format!("sharing/record/{record}")
+}
+
+/// Files the entry of kind `kind` (the log's) under its record's topic, with the event's type.
+fn file(rows: &mut Rows, ctx: &Context<'_>, record: &civitas_core::hash::Hash32, kind: &str) {
+    let event_type = match kind {
+        "consent_given" | "consent_revoked" => kind.to_string(),
+        other => format!("record_{other}"),
+    };
+    rows.topic(ctx, &topic(record), &event_type);
 }
 
 type Who<'a> = (&'static str, &'a str, &'a civitas_core::crypto::AccountId);

@@ -247,7 +247,7 @@ async fn my_data(State(site): State<Site>) -> Result<Response, PageError> {
          <p><button type=\"button\" id=\"open-records\">Open my records</button> \
          <span id=\"download\"></span></p>\
          <div id=\"records-status\" role=\"status\" aria-live=\"polite\"></div>\
-         <div id=\"records\"></div>\
+         <div id=\"records\"></div><div id=\"watch\"></div>\
          <h2>Consents</h2>\
          <p>An agency that needs one of your records for a service can ask its holder for it on \
          your consent: for one purpose, for a number of days, until you withdraw it. Giving a \

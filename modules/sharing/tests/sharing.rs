@@ -938,6 +938,109 @@ fn read_log(chain: &Chain, record: &Hash32) -> Vec<String> {
         .collect()
 }
 
+/// A person who watches their record's topic (from "My data") has every new entry of its log
+/// in their inbox, unread; what was logged before they watched is there too, read.
+#[test]
+fn whoever_watches_a_record_has_its_new_log_entries_in_their_inbox() {
+    let mut w = World::new();
+    let salt = Hash32::sha256(b"subject salt");
+    let birth = w.register(b"birth", "civil.birth-certificate", "ana", &salt);
+    w.ok(
+        "land-caseworker",
+        access(&birth, "case-handling", "holder-case-handling"),
+    );
+    let before = w.chain.blocks.len();
+    w.ok(
+        "land-caseworker",
+        access(&birth, "identity-verification", "holder-case-handling"),
+    );
+    // Her own consent names her too: one notification, not two.
+    let expires = w.chain.time() + DAY_MS;
+    w.ok("ana", consent(&birth, &salt, "health", expires));
+    let ana = w.id("ana");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("civitas-sharing-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Both backends of the read model (PostgreSQL from Debian's package, started here).
+    let postgres = civitas_index::testing::Postgres::start().expect("a PostgreSQL server");
+    let urls = [
+        format!("sqlite:{}", dir.join("index.sqlite").display()),
+        postgres.database("watch").unwrap(),
+    ];
+    for url in urls {
+        let inbox = runtime.block_on(async {
+            let index = civitas_index::Index::open(&url, civitas_modules::INDEX_TABLES)
+                .await
+                .unwrap();
+            let genesis = w.chain.genesis.hash();
+            index
+                .apply(&genesis, &w.chain.blocks[..before])
+                .await
+                .unwrap();
+            let topic = civitas_sharing::index::topic(&birth);
+            assert_eq!(
+                index
+                    .watch(&ana, std::slice::from_ref(&topic), 1)
+                    .await
+                    .unwrap(),
+                1
+            );
+            // Watching again adds nothing.
+            assert_eq!(
+                index
+                    .watch(&ana, std::slice::from_ref(&topic), 2)
+                    .await
+                    .unwrap(),
+                0
+            );
+            assert_eq!(index.watches_of(&ana).await.unwrap(), vec![topic]);
+            index
+                .apply(&genesis, &w.chain.blocks[before..])
+                .await
+                .unwrap();
+            let mut snapshot = index.snapshot().await.unwrap();
+            let page = snapshot
+                .inbox(&ana, false, civitas_index::query::Order::Newest, None, 50)
+                .await
+                .unwrap();
+            let unread = snapshot.unread(&ana).await.unwrap();
+            drop(snapshot);
+            index.close().await;
+            (page.items, unread)
+        });
+        let (items, unread) = inbox;
+        let line = |n: &civitas_index::notify::Notification| {
+            format!(
+                "{} {} read={}",
+                n.event["type"].as_str().unwrap_or(""),
+                n.event["purpose"].as_str().unwrap_or("-"),
+                n.read
+            )
+        };
+        let lines: Vec<String> = items
+            .iter()
+            .filter(|n| n.event["record"] == birth.to_hex().as_str())
+            .map(line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "consent_given permit-application read=false",
+                "record_accessed identity-verification read=false",
+                "record_accessed case-handling read=true",
+                "record_registered - read=true",
+            ]
+        );
+        // Unread: the consent, the new read, and her registration as a citizen (which names her).
+        assert_eq!(unread, 3);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The bytes of a sharing instruction and event are those `docs/PROOFS.md` (B.5b, B.6, C.5)
 /// gives, so a verifier written from it reads them.
 #[test]

@@ -511,11 +511,16 @@ pub fn event_words(event: &civitas_core::event::Event) -> String {
         .as_str()
         .map(|t| t.replace('_', " "))
         .unwrap_or_else(|| event.module().to_string());
-    let detail = ["title", "name", "reason", "note"]
-        .iter()
-        .find_map(|field| json[*field].as_str().filter(|s| !s.is_empty()))
-        .map(|s| format!(": {s}"))
-        .unwrap_or_default();
+    let text = |field: &str| json[field].as_str().filter(|s| !s.is_empty());
+    let detail = match (text("purpose"), text("agency").or(text("recipient"))) {
+        // A use of personal data: who, and what for.
+        (Some(purpose), Some(agency)) => format!(": {agency}, for {purpose}"),
+        _ => ["title", "name", "reason", "note"]
+            .iter()
+            .find_map(|field| text(field))
+            .map(|s| format!(": {s}"))
+            .unwrap_or_default(),
+    };
     format!("{} {kind}{detail}", event.module())
 }
 

@@ -353,6 +353,44 @@ pub async fn create(
     Ok((status, Json(webhook)).into_response())
 }
 
+/// Most topics one request watches.
+pub const WATCH_REQUEST_MAX: usize = 100;
+
+/// `POST /portal/watches` with `{"topics": [...]}`: the signed-in account watches these topics
+/// (such as `sharing/record/<id>`, from "My data"): the events filed under them are in its
+/// inbox from now on, and those filed before are added read. The node then knows the account
+/// cares about them, which the page says before the person asks.
+pub async fn watch(
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    same_origin(&headers)?;
+    let reader = reader(&state, &headers).await?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Watch {
+        topics: Vec<String>,
+    }
+    let wanted: Watch = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("the body is {{\"topics\": [\"...\"]}}: {e}"))
+    })?;
+    if wanted.topics.is_empty() || wanted.topics.len() > WATCH_REQUEST_MAX {
+        return Err(ApiError::bad_request(format!(
+            "watch 1 to {WATCH_REQUEST_MAX} topics at a time"
+        )));
+    }
+    for topic in &wanted.topics {
+        civitas_kit::index::notify::check_topic(topic).map_err(ApiError::bad_request)?;
+    }
+    let index = &state.site.ledger.reads()?.index;
+    let added = index
+        .watch(&reader.account, &wanted.topics, crate::now_ms())
+        .await?;
+    let watching = index.watches_of(&reader.account).await?.len();
+    Ok(Json(json!({ "added": added, "watching": watching })).into_response())
+}
+
 /// `POST /portal/webhooks/{id}/delete`.
 pub async fn delete(
     State(state): State<PortalState>,

@@ -61,6 +61,7 @@ pub fn router(node: NodeHandle, site: Site, config: &crate::ApiConfig) -> Router
         .route("/portal/session/end", post(session::end))
         .route("/portal/inbox/stream", get(inbox::stream))
         .route("/portal/inbox/read", post(inbox::mark))
+        .route("/portal/watches", post(inbox::watch))
         .route("/console/webhooks", get(inbox::webhooks_page))
         .route("/portal/webhooks", post(inbox::create))
         .route("/portal/webhooks/{id}/delete", post(inbox::delete))

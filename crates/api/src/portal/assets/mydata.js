@@ -337,7 +337,43 @@
       (fresh ? "; " + fresh + " new log entries since your last visit" : "") + "."));
     if (count === 0 && !failed) output.append(el("p", { text: "No vault holds a record about you." }));
     offerDownload();
+    offerWatch();
     fillConsentForm(entry);
+  }
+
+  // Notifications: watching the records' topics puts every new entry of their logs in the
+  // person's inbox on this node (account page, live stream, webhooks). It tells this node the
+  // records are theirs, which the page says first.
+  function offerWatch() {
+    const place = document.getElementById("watch");
+    if (!place) return;
+    const topics = opened.filter((r) => !r.error).map((r) => "sharing/record/" + r.record);
+    if (topics.length === 0) {
+      place.replaceChildren();
+      return;
+    }
+    const button = el("button", { type: "button", class: "secondary", id: "watch-records", text: "Notify me of every new read, share or erasure" });
+    const said = el("span", { class: "result", role: "status" });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      said.textContent = "Asking this node…";
+      try {
+        const response = await fetch("/portal/watches", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ topics: topics.slice(0, 100) }),
+        });
+        const body = await response.json();
+        if (response.status === 401) throw new Error("sign in on this node first (the notifications are kept for your account)");
+        if (!response.ok) throw new Error(body.error ? body.error.message : "the node answered " + response.status);
+        said.replaceChildren("Done: new entries of these records' logs will be in ", el("a", { href: "/account", text: "your notifications" }), ".");
+      } catch (error) {
+        said.textContent = "Not done: " + (error.message || error);
+        button.disabled = false;
+      }
+    });
+    place.replaceChildren(el("p", { text: "This node can notify you when one of these records is read, shared or erased. It then knows that these records are yours (the agencies that hold them know already)." }),
+      el("p", {}, button, " ", said));
   }
 
   function offerDownload() {
