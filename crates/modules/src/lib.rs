@@ -337,6 +337,10 @@ mod tests {
                 2,
                 "211134576523bb90098255ba17554d0f6465b9207fff172309f9e8ddf2b189b7",
             ),
+            (
+                3,
+                "918e1807a308b7d8b1cd2936d8337aa173838af02b2256b434876d568d7ddc49",
+            ),
         ];
         for (version, digest) in pinned {
             let protocol = civitas_core::protocol::PROTOCOLS.get(*version).unwrap();
