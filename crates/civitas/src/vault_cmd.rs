@@ -450,7 +450,8 @@ pub fn run(command: Command) -> Result<()> {
                 .find(|c| c.row.id.0 == record.0 && c.row.version == 1)
                 .ok_or_else(|| {
                     anyhow!(
-                        "the vault of {} gives you no record {record}: it is not about you, or                          was erased",
+                        "the vault of {} gives you no record {record}: it is not about you, or \
+                         was erased",
                         entry.holder
                     )
                 })?;
@@ -460,12 +461,32 @@ pub fn run(command: Command) -> Result<()> {
                 &keys,
                 &first.row.commitment,
             )?;
-            // From the latest block's time, as the ledger counts the days.
-            let now = session.client.status()?["timestamp"]
+            // The ledger's own proof that the record is about you, checked before anything
+            // is signed: a consent refused on the ledger would still publish your account, the
+            // record and the salt.
+            let tag = civitas_core::sharing::subject_tag(
+                &record,
+                &opened.subject_salt,
+                &session.key.account(),
+            );
+            if tag != entry.subject {
+                bail!(
+                    "record {record} opens with your key, but the ledger did not register it \
+                     about you; nothing was signed. Tell the agency {}",
+                    entry.holder
+                );
+            }
+            // Counted from the later of the latest block's time and this machine's clock, as
+            // the ledger counts from the block that takes the consent.
+            let tip = session.client.status()?["timestamp"]
                 .as_u64()
-                .unwrap_or_else(crate::devnet::now_ms);
+                .context("the node's status gives no block time")?;
+            // Never past what the ledger allows from the latest block, which the block that
+            // takes the consent follows.
+            let now = tip.max(crate::devnet::now_ms());
             let expires = civitas_core::time::TimestampMs(
-                now.saturating_add(days.saturating_mul(86_400_000)),
+                now.saturating_add(days.saturating_mul(86_400_000))
+                    .min(tip.saturating_add(civitas_core::sharing::CONSENT_DAYS_MAX * 86_400_000)),
             );
             let hash = session.record(SharingInstruction::Consent {
                 record,

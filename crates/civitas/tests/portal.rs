@@ -326,6 +326,7 @@ fn the_portal_works_in_a_real_browser() {
         .current_dir(&suite)
         .env("CIVITAS_PORTAL_URL", &devnet.api)
         .env("CIVITAS_DEVNET_DIR", &devnet.dir)
+        .env("CIVITAS_BIN", BIN)
         .env("CIVITAS_SCREENSHOTS", &screenshots)
         .env("CHROMIUM", &browser)
         .output()

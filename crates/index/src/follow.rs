@@ -178,7 +178,10 @@ pub async fn step(
     index.apply(chain, &batch).await?;
     progress.applied.store(height - 1, Ordering::Relaxed);
     progress.rows.fetch_add(txs as u64, Ordering::Relaxed);
-    let mut accounts = Some(std::collections::BTreeSet::new());
+    // An event filed under a topic may be news to whoever watches it: any account may have
+    // some (the follower does not read who watches what).
+    let filed = index.filed_between(applied + 1, height - 1).await?;
+    let mut accounts = (!filed).then(std::collections::BTreeSet::new);
     for event in batch
         .iter()
         .flat_map(|b| b.receipts.iter())

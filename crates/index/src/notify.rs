@@ -68,14 +68,17 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_due ON webhook_deliveries (status, next_attempt_ms);
     CREATE INDEX deliveries_of_webhook ON webhook_deliveries (webhook, height, position, seq);
     CREATE INDEX deliveries_by_status ON webhook_deliveries (webhook, status);",
-    // 2: topics people watch (`event_topics`): the events filed under one are in their inbox.
+    // 2: topics people watch (`event_topics`): the events filed under one after the place the
+    // watch began (the end of the block applied then) are in the watcher's inbox.
     "CREATE TABLE watches (
         account TEXT NOT NULL,
         topic TEXT NOT NULL,
         created_ms BIGINT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
         PRIMARY KEY (account, topic)
-    );
-    CREATE INDEX watches_by_topic ON watches (topic, account);",
+    );",
 ];
 
 /// Most topics one account watches.
@@ -211,13 +214,30 @@ impl Keyed for Notification {
     }
 }
 
-/// The inbox's rows, with whether each is read (`a` is `account_events`).
-const INBOX_FROM: &str = "account_events a \
-    JOIN events e ON e.height = a.height AND e.position = a.position AND e.seq = a.seq \
-    JOIN transactions t ON t.height = a.height AND t.position = a.position \
-    LEFT JOIN inbox_read r ON r.account = a.account AND r.height = a.height \
-        AND r.position = a.position AND r.seq = a.seq \
-    LEFT JOIN inbox_marks m ON m.account = a.account";
+/// One account's notifications, for the account in parameter `$1`, as rows `a` of (account,
+/// height, position, seq): the events that name it (`account_events`), and the events filed
+/// under a topic it watches (`event_topics`) after the place its watch began, unless they name
+/// it too. Watched events stay out of `account_events`, which the public lists read: what an
+/// account watches is its own business.
+const NOTIFIED: &str = "(SELECT n.account AS account, n.height AS height, \
+    n.position AS position, n.seq AS seq FROM account_events n WHERE n.account = $1 \
+    UNION ALL SELECT w.account, t.height, t.position, t.seq FROM watches w \
+    JOIN event_topics t ON t.topic = w.topic \
+    WHERE w.account = $1 AND (t.height, t.position, t.seq) > (w.height, w.position, w.seq) \
+    AND NOT EXISTS (SELECT 1 FROM account_events x WHERE x.account = w.account \
+    AND x.height = t.height AND x.position = t.position AND x.seq = t.seq)) a";
+
+/// The inbox's rows (`a`, [`NOTIFIED`]), with whether each is read.
+fn inbox_from() -> String {
+    format!(
+        "{NOTIFIED} \
+         JOIN events e ON e.height = a.height AND e.position = a.position AND e.seq = a.seq \
+         JOIN transactions t ON t.height = a.height AND t.position = a.position \
+         LEFT JOIN inbox_read r ON r.account = a.account AND r.height = a.height \
+             AND r.position = a.position AND r.seq = a.seq \
+         LEFT JOIN inbox_marks m ON m.account = a.account"
+    )
+}
 const INBOX_READ: &str = "(r.account IS NOT NULL OR (m.account IS NOT NULL \
     AND (a.height, a.position, a.seq) <= (m.height, m.position, m.seq)))";
 
@@ -241,14 +261,15 @@ impl Snapshot {
         } else {
             None
         };
+        let from = inbox_from();
         let mut listing = Listing {
-            from: INBOX_FROM,
+            from: &from,
             filter: "1 = 1".into(),
-            values: Vec::new(),
+            // `$1`, in [`NOTIFIED`].
+            values: vec![account.into()],
             columns: &columns,
             key: &["a.height", "a.position", "a.seq"],
         };
-        listing.and("a.account = {}", account.into());
         if unread_only {
             // Everything up to the mark is read: start after it.
             if let Some(mark) = mark {
@@ -288,8 +309,8 @@ impl Snapshot {
         let rows = self
             .fetch(
                 &format!(
-                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM account_events a \
-                     WHERE a.account = $1 AND (a.height, a.position, a.seq) > ($2, $3, $4) \
+                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {NOTIFIED} \
+                     WHERE (a.height, a.position, a.seq) > ($2, $3, $4) \
                      AND NOT EXISTS (SELECT 1 FROM inbox_read r WHERE r.account = a.account \
                      AND r.height = a.height AND r.position = a.position AND r.seq = a.seq) \
                      LIMIT {UNREAD_COUNTED_MAX}) u"
@@ -530,13 +551,12 @@ async fn one_of(
     place: Place,
 ) -> Result<(), IndexError> {
     let [h, p, s] = place.values();
-    let found = bound(
-        "SELECT height FROM account_events \
-         WHERE account = $1 AND height = $2 AND position = $3 AND seq = $4",
-        &[account.into(), h, p, s],
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
+    let sql = format!(
+        "SELECT a.height FROM {NOTIFIED} WHERE a.height = $2 AND a.position = $3 AND a.seq = $4"
+    );
+    let found = bound(&sql, &[account.into(), h, p, s])
+        .fetch_optional(&mut **tx)
+        .await?;
     if found.is_none() {
         return Err(IndexError::NotFound(format!(
             "no notification {place} in this account's inbox"
@@ -553,10 +573,10 @@ fn bound<'q>(
 }
 
 impl Index {
-    /// Has `account` watch `topics`: the events filed under each, from now on, are in its inbox
-    /// (and go to its webhooks that filter on the account); those filed before are added read.
-    /// Returns how many of the topics are newly watched. Topics are checked by the caller
-    /// ([`check_topic`]).
+    /// Has `account` watch `topics`: the events filed under each after the last block applied
+    /// now are in its inbox (and its live stream), never in the public lists of what names it.
+    /// Returns how many of the topics are newly watched (watching again changes nothing).
+    /// Topics are checked by the caller ([`check_topic`]); over a limit, none is added.
     pub async fn watch(
         &self,
         account: &AccountId,
@@ -565,58 +585,69 @@ impl Index {
     ) -> Result<u64, IndexError> {
         let _permit = self.user_write()?;
         let mut tx = self.writer().begin().await?;
+        // The projection runs on this same connection: no block is half in as this is read.
+        let applied: Option<(i64,)> = sqlx::query_as("SELECT height FROM index_applied")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let start = Place::end_of(applied.map_or(0, |(h,)| from_sql(h)));
         let counts: (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM watches WHERE account = $1), (SELECT COUNT(*) FROM watches)",
         )
         .bind(account.to_hex())
         .fetch_one(&mut *tx)
         .await?;
-        let (mut mine, mut all) = (from_sql(counts.0), from_sql(counts.1));
+        let (mine, all) = (from_sql(counts.0), from_sql(counts.1));
         let mut added = 0;
         for topic in topics {
+            let [h, p, s] = start.values();
             let done = bound(
-                "INSERT INTO watches (account, topic, created_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-                &[account.into(), topic.as_str().into(), now_ms.into()],
+                "INSERT INTO watches (account, topic, created_ms, height, position, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[
+                    account.into(),
+                    topic.as_str().into(),
+                    now_ms.into(),
+                    h,
+                    p,
+                    s,
+                ],
             )
             .execute(&mut *tx)
             .await?;
-            if done.rows_affected() == 0 {
-                continue;
-            }
-            (mine, all, added) = (mine + 1, all + 1, added + 1);
-            if mine > WATCHES_PER_ACCOUNT_MAX {
-                return Err(IndexError::Limit(format!(
-                    "this account watches {WATCHES_PER_ACCOUNT_MAX} topics, the most one account may"
-                )));
-            }
-            if all > WATCHES_MAX {
-                return Err(IndexError::Limit(format!(
-                    "this node keeps {WATCHES_MAX} watches, the most it keeps; ask the operator or use another node"
-                )));
-            }
-            // What was filed before is history: in the inbox, read (unless it was there).
-            bound(
-                "INSERT INTO inbox_read (account, height, position, seq) \
-                 SELECT $1, t.height, t.position, t.seq FROM event_topics t WHERE t.topic = $2 \
-                 AND NOT EXISTS (SELECT 1 FROM account_events a WHERE a.account = $1 \
-                 AND a.height = t.height AND a.position = t.position AND a.seq = t.seq) \
-                 ON CONFLICT DO NOTHING",
-                &[account.into(), topic.as_str().into()],
-            )
-            .execute(&mut *tx)
-            .await?;
-            bound(
-                "INSERT INTO account_events (account, height, position, seq, kind) \
-                 SELECT $1, t.height, t.position, t.seq, t.kind FROM event_topics t \
-                 WHERE t.topic = $2 ON CONFLICT DO NOTHING",
-                &[account.into(), topic.as_str().into()],
-            )
-            .execute(&mut *tx)
-            .await?;
+            added += done.rows_affected();
+        }
+        if mine + added > WATCHES_PER_ACCOUNT_MAX {
+            return Err(IndexError::Limit(format!(
+                "this account watches {mine} topics and may watch at most \
+                 {WATCHES_PER_ACCOUNT_MAX}: stop watching some first"
+            )));
+        }
+        if all + added > WATCHES_MAX {
+            return Err(IndexError::Limit(format!(
+                "this node keeps at most {WATCHES_MAX} watches; ask the operator or use another node"
+            )));
         }
         tx.commit().await?;
         Ok(added)
+    }
+
+    /// Stops `account` watching `topics`; returns how many it watched. The events they
+    /// brought leave its inbox too (it is computed from the watches).
+    pub async fn unwatch(&self, account: &AccountId, topics: &[String]) -> Result<u64, IndexError> {
+        let _permit = self.user_write()?;
+        let mut tx = self.writer().begin().await?;
+        let mut removed = 0;
+        for topic in topics {
+            let done = bound(
+                "DELETE FROM watches WHERE account = $1 AND topic = $2",
+                &[account.into(), topic.as_str().into()],
+            )
+            .execute(&mut *tx)
+            .await?;
+            removed += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(removed)
     }
 
     /// The topics `account` watches, in order.
@@ -627,6 +658,17 @@ impl Index {
                 .fetch_all(self.pool())
                 .await?;
         Ok(rows.into_iter().map(|(topic,)| topic).collect())
+    }
+
+    /// Whether any event of blocks `from` to `to` was filed under a topic (someone may watch it).
+    pub async fn filed_between(&self, from: u64, to: u64) -> Result<bool, IndexError> {
+        let found = bound(
+            "SELECT 1 FROM event_topics WHERE height >= $1 AND height <= $2 LIMIT 1",
+            &[from.into(), to.into()],
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
     }
 
     /// Marks `account`'s notifications at `places` read. Refused (naming the first) when one

@@ -136,28 +136,19 @@ impl Rows {
     }
 
     /// Files the event at `ctx` (of kind `kind`, as its JSON `type` says) under `topic`: the
-    /// accounts that watch the topic get it in their inbox.
+    /// accounts that watch the topic have it in their inbox (`watches`, read at query time, so
+    /// nothing here depends on who watches).
     pub fn topic(&mut self, ctx: &Context<'_>, topic: &str, kind: &str) {
-        let place = [
-            Value::from(ctx.height),
-            Value::from(ctx.position),
-            Value::from(ctx.seq),
-            Value::from(kind),
-        ];
-        let mut filed = vec![Value::from(topic)];
-        filed.extend(place.iter().cloned());
         self.push(
             "INSERT INTO event_topics (topic, height, position, seq, kind) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            filed,
-        );
-        let mut watched = place.to_vec();
-        watched.push(Value::from(topic));
-        self.push(
-            "INSERT INTO account_events (account, height, position, seq, kind) \
-             SELECT w.account, $1, $2, $3, $4 FROM watches w WHERE w.topic = $5 \
-             ON CONFLICT DO NOTHING",
-            watched,
+            [
+                Value::from(topic),
+                Value::from(ctx.height),
+                Value::from(ctx.position),
+                Value::from(ctx.seq),
+                Value::from(kind),
+            ],
         );
     }
 
@@ -518,11 +509,9 @@ impl Index {
             named.sort();
             named.dedup();
             for account in &named {
-                // A module may have filed the event for this account already (a topic the
-                // account watches: `Rows::topic`), and its rows go first.
                 pending.core.push(
                     "INSERT INTO account_events (account, height, position, seq, kind) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5)",
                     [
                         account.into(),
                         height.into(),
@@ -861,7 +850,7 @@ mod statements {
         for sql in [
             "INSERT INTO transaction_actions (action, height, position) VALUES ($1, $2, $3)",
             "INSERT INTO account_events (account, height, position, seq, kind) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5)",
         ] {
             assert!(multi_row(sql).is_some(), "{sql}");
         }

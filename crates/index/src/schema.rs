@@ -154,7 +154,8 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
         seq BIGINT NOT NULL,
         kind TEXT NOT NULL,
         PRIMARY KEY (topic, height, position, seq)
-    );",
+    );
+    CREATE INDEX event_topics_by_height ON event_topics (height);",
 ];
 
 /// Brings `index` up to date: the ledger's first `ledger` migrations (all but in tests), then

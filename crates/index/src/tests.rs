@@ -811,37 +811,56 @@ async fn notifications(url: String) {
     assert!(Place::parse("1.2").is_err() && Place::parse("1.2.99999999999999999999").is_err());
     assert!(Place::parse("9223372036854775808.0.0").is_err());
 
-    // A topic watched: what a module filed under it before is in the watcher's inbox, read
-    // (here the events of the first block that has any). Watching it again adds nothing.
-    sqlx::query(
-        "INSERT INTO event_topics (topic, height, position, seq, kind) \
-         SELECT 'test/topic', height, position, seq, kind FROM events \
-         WHERE height = (SELECT MIN(height) FROM events)",
-    )
-    .execute(index.writer())
-    .await
-    .unwrap();
-    let first: (i64,) = sqlx::query_as("SELECT MIN(height) FROM events")
-        .fetch_one(index.pool())
-        .await
-        .unwrap();
+    // A topic watched: what a module files under it after the watch began is in the watcher's
+    // inbox (here the events of the first block that has any, filed by hand, with the watch's
+    // start moved before them), never in the public list of what names the watcher.
     let watcher = civitas_core::crypto::AccountId([0x77; 32]);
     let topics = ["test/topic".to_string()];
     assert_eq!(index.watch(&watcher, &topics, 1).await.unwrap(), 1);
     assert_eq!(index.watch(&watcher, &topics, 2).await.unwrap(), 0);
     assert_eq!(index.watches_of(&watcher).await.unwrap(), topics);
+    for sql in [
+        "UPDATE watches SET height = 0, position = 0, seq = 0",
+        "INSERT INTO event_topics (topic, height, position, seq, kind) \
+         SELECT 'test/topic', height, position, seq, kind FROM events \
+         WHERE height = (SELECT MIN(height) FROM events)",
+    ] {
+        sqlx::query(sql).execute(index.writer()).await.unwrap();
+    }
+    let first: (i64,) = sqlx::query_as("SELECT MIN(height) FROM events")
+        .fetch_one(index.pool())
+        .await
+        .unwrap();
+    let first = crate::from_sql(first.0);
+    assert!(index.filed_between(first, first).await.unwrap());
+    assert!(
+        !index
+            .filed_between(first + 1_000, first + 2_000)
+            .await
+            .unwrap()
+    );
     let mut snapshot = index.snapshot().await.unwrap();
     let watched = snapshot
         .inbox(&watcher, false, Order::Oldest, None, 100)
         .await
         .unwrap();
     assert!(!watched.items.is_empty());
-    assert!(
-        watched
-            .items
-            .iter()
-            .all(|n| n.height == crate::from_sql(first.0) && n.read)
-    );
+    assert!(watched.items.iter().all(|n| n.height == first && !n.read));
+    let unread = snapshot.unread(&watcher).await.unwrap();
+    assert_eq!(unread, watched.items.len() as u64);
+    let filter = crate::query::EventFilter {
+        account: Some(watcher),
+        kind: None,
+        module: None,
+    };
+    let public = snapshot
+        .events(&filter, Order::Oldest, None, 100)
+        .await
+        .unwrap();
+    assert!(public.items.is_empty(), "a watch is not public");
+    snapshot.finish().await.unwrap();
+    assert_eq!(index.unwatch(&watcher, &topics).await.unwrap(), 1);
+    let mut snapshot = index.snapshot().await.unwrap();
     assert_eq!(snapshot.unread(&watcher).await.unwrap(), 0);
     snapshot.finish().await.unwrap();
     assert!(crate::notify::check_topic("sharing/record/00ff").is_ok());

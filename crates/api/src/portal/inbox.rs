@@ -356,10 +356,31 @@ pub async fn create(
 /// Most topics one request watches.
 pub const WATCH_REQUEST_MAX: usize = 100;
 
+/// The topics of a watch request, checked: 1 to [`WATCH_REQUEST_MAX`], each a topic.
+fn topics_of(body: &[u8]) -> Result<Vec<String>, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Topics {
+        topics: Vec<String>,
+    }
+    let wanted: Topics = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the body is {{\"topics\": [\"...\"]}}: {e}"))
+    })?;
+    if wanted.topics.is_empty() || wanted.topics.len() > WATCH_REQUEST_MAX {
+        return Err(ApiError::bad_request(format!(
+            "1 to {WATCH_REQUEST_MAX} topics at a time"
+        )));
+    }
+    for topic in &wanted.topics {
+        civitas_kit::index::notify::check_topic(topic).map_err(ApiError::bad_request)?;
+    }
+    Ok(wanted.topics)
+}
+
 /// `POST /portal/watches` with `{"topics": [...]}`: the signed-in account watches these topics
-/// (such as `sharing/record/<id>`, from "My data"): the events filed under them are in its
-/// inbox from now on, and those filed before are added read. The node then knows the account
-/// cares about them, which the page says before the person asks.
+/// (such as `sharing/record/<id>`, from "My data"): the events filed under them from now on
+/// are in its inbox and live stream, never in the public lists of what names it. The node (its
+/// operator) then knows the account cares about them, which the page says first.
 pub async fn watch(
     State(state): State<PortalState>,
     headers: HeaderMap,
@@ -367,28 +388,45 @@ pub async fn watch(
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
     let reader = reader(&state, &headers).await?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Watch {
-        topics: Vec<String>,
-    }
-    let wanted: Watch = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!("the body is {{\"topics\": [\"...\"]}}: {e}"))
-    })?;
-    if wanted.topics.is_empty() || wanted.topics.len() > WATCH_REQUEST_MAX {
-        return Err(ApiError::bad_request(format!(
-            "watch 1 to {WATCH_REQUEST_MAX} topics at a time"
-        )));
-    }
-    for topic in &wanted.topics {
-        civitas_kit::index::notify::check_topic(topic).map_err(ApiError::bad_request)?;
-    }
+    let topics = topics_of(&body)?;
     let index = &state.site.ledger.reads()?.index;
     let added = index
-        .watch(&reader.account, &wanted.topics, crate::now_ms())
+        .watch(&reader.account, &topics, crate::now_ms())
         .await?;
-    let watching = index.watches_of(&reader.account).await?.len();
-    Ok(Json(json!({ "added": added, "watching": watching })).into_response())
+    let watching = index.watches_of(&reader.account).await?;
+    Ok(Json(json!({ "added": added, "topics": watching })).into_response())
+}
+
+/// `POST /portal/watches/remove` with `{"topics": [...]}`: stops watching them; what they
+/// brought leaves the inbox.
+pub async fn unwatch(
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    same_origin(&headers)?;
+    let reader = reader(&state, &headers).await?;
+    let topics = topics_of(&body)?;
+    let index = &state.site.ledger.reads()?.index;
+    let removed = index.unwatch(&reader.account, &topics).await?;
+    let watching = index.watches_of(&reader.account).await?;
+    Ok(Json(json!({ "removed": removed, "topics": watching })).into_response())
+}
+
+/// `GET /portal/watches`: the topics the signed-in account watches.
+pub async fn watches(
+    State(state): State<PortalState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let reader = reader(&state, &headers).await?;
+    let watching = state
+        .site
+        .ledger
+        .reads()?
+        .index
+        .watches_of(&reader.account)
+        .await?;
+    Ok(Json(json!({ "topics": watching })).into_response())
 }
 
 /// `POST /portal/webhooks/{id}/delete`.

@@ -56,8 +56,11 @@
     });
   }
 
+  // As the page words them on the server: a use of personal data says who and what for.
   function words(event, module) {
     const kind = (event.type || module || "event").replace(/_/g, " ");
+    const who = event.agency || event.recipient;
+    if (event.purpose && who) return kind + ": " + who + ", for " + event.purpose;
     const detail = event.title || event.name || event.reason || event.note || "";
     return kind + (detail ? ": " + detail : "");
   }

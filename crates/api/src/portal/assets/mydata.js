@@ -337,42 +337,69 @@
       (fresh ? "; " + fresh + " new log entries since your last visit" : "") + "."));
     if (count === 0 && !failed) output.append(el("p", { text: "No vault holds a record about you." }));
     offerDownload();
-    offerWatch();
+    await offerWatch();
     fillConsentForm(entry);
   }
 
   // Notifications: watching the records' topics puts every new entry of their logs in the
-  // person's inbox on this node (account page, live stream, webhooks). It tells this node the
-  // records are theirs, which the page says first.
-  function offerWatch() {
+  // person's inbox on this node (account page, live stream), never in the public lists of what
+  // names the account. It tells this node's operator that the records are the person's, which
+  // the page says first. Only records the ledger vouched for are offered.
+  async function answerOf(response) {
+    if (response.status === 401) throw new Error("sign in on this node first (notifications are kept for your account)");
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new Error(body && body.error ? body.error.message : "the node answered " + response.status);
+    return body;
+  }
+
+  // Sends `topics` to `path` (watch or remove), at most 100 a request.
+  async function postTopics(path, topics) {
+    for (let i = 0; i < topics.length; i += 100) {
+      await answerOf(await fetch(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ topics: topics.slice(i, i + 100) }),
+      }));
+    }
+  }
+
+  async function offerWatch() {
     const place = document.getElementById("watch");
     if (!place) return;
-    const topics = opened.filter((r) => !r.error).map((r) => "sharing/record/" + r.record);
+    const topics = opened.filter((r) => r.checked === "against the ledger").map((r) => "sharing/record/" + r.record);
     if (topics.length === 0) {
       place.replaceChildren();
       return;
     }
-    const button = el("button", { type: "button", class: "secondary", id: "watch-records", text: "Notify me of every new read, share or erasure" });
     const said = el("span", { class: "result", role: "status" });
+    let watched = [];
+    try {
+      watched = (await answerOf(await fetch("/portal/watches", { headers: { accept: "application/json" } }))).topics || [];
+    } catch (_) {
+      /* not signed in: the button says so when pressed */
+    }
+    const all = topics.every((t) => watched.includes(t));
+    const button = el("button", { type: "button", class: "secondary", id: "watch-records",
+      text: all ? "Stop notifying me about these records" : "Notify me of every new read, share or erasure" });
     button.addEventListener("click", async () => {
       button.disabled = true;
       said.textContent = "Asking this node…";
       try {
-        const response = await fetch("/portal/watches", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ topics: topics.slice(0, 100) }),
-        });
-        const body = await response.json();
-        if (response.status === 401) throw new Error("sign in on this node first (the notifications are kept for your account)");
-        if (!response.ok) throw new Error(body.error ? body.error.message : "the node answered " + response.status);
-        said.replaceChildren("Done: new entries of these records' logs will be in ", el("a", { href: "/account", text: "your notifications" }), ".");
+        if (all) {
+          await postTopics("/portal/watches/remove", topics);
+          said.textContent = "Done: this node no longer notifies you about these records.";
+        } else {
+          await postTopics("/portal/watches", topics);
+          said.replaceChildren("Done: new entries of these records' logs will be in ", el("a", { href: "/account", text: "your notifications" }), ".");
+        }
       } catch (error) {
         said.textContent = "Not done: " + (error.message || error);
         button.disabled = false;
       }
     });
-    place.replaceChildren(el("p", { text: "This node can notify you when one of these records is read, shared or erased. It then knows that these records are yours (the agencies that hold them know already)." }),
+    place.replaceChildren(el("p", { text: all
+      ? "This node notifies you of every new read, share or erasure of these records."
+      : "This node can notify you when one of these records is read, shared or erased. Its operator then knows that these records are yours (the agencies that hold them know already); no one else is shown it." }),
       el("p", {}, button, " ", said));
   }
 
