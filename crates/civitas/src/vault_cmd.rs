@@ -275,7 +275,7 @@ pub enum Command {
     },
     /// Everything every agency's vault holds about you, opened on this machine with your key
     /// file and checked against the ledger; with each record's subject salt, which a consent
-    /// needs (`civitas tx sharing consent`).
+    /// needs (`civitas vault consent` finds it itself).
     ///
     /// Example: civitas vault mine --key ana.json
     Mine {
@@ -539,11 +539,10 @@ pub fn run(command: Command) -> Result<()> {
             signed,
         } => {
             if civitas_vault::store::refusal_text(&reason).is_none() {
-                let codes: Vec<&str> = civitas_vault::store::ERASURE_REFUSALS
-                    .iter()
-                    .map(|(c, _)| *c)
-                    .collect();
-                bail!("--reason is one of: {}", codes.join(", "));
+                bail!(
+                    "--reason is one of: {}",
+                    civitas_vault::store::refusal_codes()
+                );
             }
             let session = signed.open()?;
             let (agency, vault) = session.my_agency_vault()?;

@@ -1437,14 +1437,10 @@ async fn decline_erasure(
     vault.for_this_vault(&query.vault)?;
     let record = parse_record(&query.record)?;
     let Some(text) = crate::store::refusal_text(&query.reason) else {
-        let codes: Vec<&str> = crate::store::ERASURE_REFUSALS
-            .iter()
-            .map(|(c, _)| *c)
-            .collect();
         return Err(bad(format!(
             "reason {:?} is not a ground for declining; one of: {}",
             query.reason,
-            codes.join(", ")
+            crate::store::refusal_codes()
         )));
     };
     let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;

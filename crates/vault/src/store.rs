@@ -217,6 +217,15 @@ pub const ERASURE_REFUSALS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The refusal codes, for a message: `legal-obligation, public-task, ...`.
+pub fn refusal_codes() -> String {
+    ERASURE_REFUSALS
+        .iter()
+        .map(|(code, _)| *code)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The words of refusal code `code`, if it is one.
 pub fn refusal_text(code: &str) -> Option<&'static str> {
     ERASURE_REFUSALS

@@ -170,12 +170,14 @@ pub async fn console_page(site: &Site, agency: &str) -> String {
 }
 
 /// The vaults the ledger names, with their agency's name, in the agencies' order.
-async fn vaults(site: &Site) -> Result<Vec<(String, String, Vault)>, PageError> {
-    let agencies = civitas_governance::routes::agencies_in_force(&site.ledger).await?;
+async fn vaults(
+    site: &Site,
+    agencies: &[civitas_identity::state::Agency],
+) -> Result<Vec<(String, String, Vault)>, PageError> {
     let mut out = Vec::new();
     for agency in agencies {
         if let Some(vault) = site.ledger.value::<Vault>(vault_key(&agency.id)).await? {
-            out.push((agency.id, agency.name, vault));
+            out.push((agency.id.clone(), agency.name.clone(), vault));
         }
     }
     Ok(out)
@@ -199,8 +201,8 @@ fn origin(url: &str) -> Option<String> {
 }
 
 async fn my_data(State(site): State<Site>) -> Result<Response, PageError> {
-    let vaults = vaults(&site).await?;
     let agencies = civitas_governance::routes::agencies_in_force(&site.ledger).await?;
+    let vaults = vaults(&site, &agencies).await?;
     let mut list = String::new();
     let mut origins = Vec::new();
     for (id, name, vault) in &vaults {
@@ -294,11 +296,7 @@ async fn my_data(State(site): State<Site>) -> Result<Response, PageError> {
         .chain(origins)
         .collect::<Vec<_>>()
         .join(" ");
-    let policy = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'"
-    );
+    let policy = civitas_kit::portal::content_security_policy(&connect);
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response
             .headers_mut()

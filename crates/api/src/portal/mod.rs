@@ -102,14 +102,14 @@ async fn security_headers(mut response: Response) -> Response {
 
 fn add_security_headers(headers: &mut axum::http::HeaderMap) {
     // A page that reaches more than this node (the citizen's "My data" reaches the vaults the
-    // ledger names) sets its own, stricter-than-nothing policy; every other page gets this one.
+    // ledger names) sets the policy with those; every other page gets it with this node alone.
+    static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+        HeaderValue::from_str(&civitas_kit::portal::content_security_policy("'self'"))
+            .unwrap_or(HeaderValue::from_static("default-src 'self'"))
+    });
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-             frame-ancestors 'none'",
-        ));
+        .or_insert_with(|| POLICY.clone());
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

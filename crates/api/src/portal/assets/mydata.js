@@ -203,7 +203,7 @@
   }
 
   // The record's log, entries newer than this browser last showed marked new.
-  async function logTable(id, onConsent) {
+  async function logTable(id) {
     const { status, body: log } = await publicJSON("/v1/sharing/records/" + id + "/log?order=newest&limit=100");
     if (status !== 200 || !log || !Array.isArray(log.items)) throw new Error("the node answered " + status);
     const seen = Number(localStorage.getItem(seenKey(id)) || "0");
@@ -211,7 +211,6 @@
     const rows = log.items.map((e) => {
       const isNew = seen > 0 && e.height > seen;
       if (isNew) fresh++;
-      if (e.kind === "consent_given" && onConsent) onConsent(e);
       return el("tr", { class: isNew ? "new" : "" },
         el("td", { text: when(e.timestamp_ms) }),
         el("td", {}, (isNew ? "New: " : "") + (LOG_WORDS[e.kind] || e.kind) + " ", el("strong", { text: e.agency }),
@@ -304,24 +303,24 @@
         }
         if (!copy.origin) {
           try {
-            const { table, fresh: n } = await logTable(copy.id, null);
+            const { table, fresh: n } = await logTable(copy.id);
             fresh += n;
             card.append(table);
           } catch (error) {
             card.append(el("p", { text: "Its log cannot be shown now: " + (error.message || error) }));
           }
-          const asked = copy.erasure_request;
+          const request = copy.erasure_request;
           const time = (ms) => (Number.isSafeInteger(ms) && ms > 0 ? when(ms) : "an unknown date");
-          const waiting = asked && !asked.declined_ms;
-          if (asked) {
-            item.erasure_request = asked;
+          const waiting = request && !request.declined_ms;
+          if (request) {
+            item.erasure_request = request;
             card.append(el("p", { text: waiting
-              ? "You asked " + agency + " to erase it on " + time(asked.requested_ms) + "; its records officers decide on it."
-              : "You asked " + agency + " to erase it on " + time(asked.requested_ms) + "; it declined on " + time(asked.declined_ms) +
-                ": " + String(asked.reason_text || asked.reason || "no reason given") + ". You may ask again, or complain to the data protection authority." }));
+              ? "You asked " + agency + " to erase it on " + time(request.requested_ms) + "; its records officers decide on it."
+              : "You asked " + agency + " to erase it on " + time(request.requested_ms) + "; it declined on " + time(request.declined_ms) +
+                ": " + String(request.reason_text || request.reason || "no reason given") + ". You may ask again, or complain to the data protection authority." }));
           }
           if (!waiting && copy.status !== "erased" && item.subject_salt) {
-            const erase = el("button", { type: "button", class: "secondary erase-request", text: (asked ? "Ask " + agency + " again to erase it" : "Ask " + agency + " to erase it") });
+            const erase = el("button", { type: "button", class: "secondary erase-request", text: (request ? "Ask " + agency + " again to erase it" : "Ask " + agency + " to erase it") });
             const said = el("span", { class: "result", role: "status" });
             erase.addEventListener("click", () => requestErasure(entry, vault.dataset.url, agency, copy.id, said));
             card.append(el("p", {}, erase, " ", said));
@@ -338,7 +337,7 @@
     if (count === 0 && !failed) output.append(el("p", { text: "No vault holds a record about you." }));
     offerDownload();
     await offerWatch();
-    fillConsentForm(entry);
+    fillConsentForm();
   }
 
   // Notifications: watching the records' topics puts every new entry of their logs in the
