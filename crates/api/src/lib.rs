@@ -1071,7 +1071,8 @@ async fn latest_block(State(node): State<NodeHandle>) -> Result<Json<views::Bloc
         .block(None)
         .await?
         .ok_or_else(|| ApiError::not_found("no block has been finalized yet"))?;
-    Ok(Json(views::block(&info)))
+    let end = end_receipt(&node, info.block.header.height).await;
+    Ok(Json(views::block(&info, end)))
 }
 
 #[utoipa::path(
@@ -1102,7 +1103,22 @@ async fn block(
             node.tip().height
         ))
     })?;
-    Ok(Json(views::block(&info)))
+    let end = end_receipt(&node, height).await;
+    Ok(Json(views::block(&info, end)))
+}
+
+/// The end receipt of the block at `height`, if it has one.
+pub(crate) async fn end_receipt(
+    node: &NodeHandle,
+    height: u64,
+) -> Option<civitas_core::receipt::Receipt> {
+    match node
+        .tx_status(civitas_core::receipt::block_end_id(height))
+        .await
+    {
+        Ok(TxStatus::Finalized(receipt)) => Some(receipt),
+        _ => None,
+    }
 }
 
 fn split_path(path: &str) -> Result<(String, String), ApiError> {

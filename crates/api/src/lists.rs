@@ -50,6 +50,7 @@ impl Source for NodeSource {
                 block: b.block,
                 digest: b.digest,
                 receipts: b.receipts,
+                end: b.end,
             }))
         })
     }

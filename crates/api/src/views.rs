@@ -30,6 +30,11 @@ pub struct BlockView {
     /// Its own finalization certificate; absent when the block is final because a descendant
     /// was finalized.
     pub finalization: Option<FinalizationView>,
+    /// What the ledger did on its own at the end of the block (deadlines that passed, and
+    /// what they caused), if anything: its end receipt, which no one signed; every validator
+    /// computes it, and the records it changed are in the state the header proves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<civitas_core::receipt::Receipt>,
 }
 
 /// One transaction of a block.
@@ -62,8 +67,9 @@ pub struct FinalizationView {
 }
 
 /// A block with its transactions and certificate.
-pub fn block(info: &BlockInfo) -> BlockView {
+pub fn block(info: &BlockInfo, end: Option<civitas_core::receipt::Receipt>) -> BlockView {
     BlockView {
+        end,
         height: info.block.header.height,
         digest: info.digest,
         header: info.block.header.clone(),

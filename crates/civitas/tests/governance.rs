@@ -389,7 +389,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
             "--height",
             &at.to_string(),
             "--release",
-            "0.4.0",
+            "0.5.0",
             "--reason",
             "the register of official notices",
             "--node",
@@ -397,24 +397,24 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         ])
     };
     let now = height(&apis[0]);
-    let behind = refused(schedule("4", now));
+    let behind = refused(schedule("5", now));
     assert!(behind.contains("is not ahead of the chain"), "{behind}");
     let same = refused(schedule("1", now + 100_000));
     assert!(
         same.contains("an upgrade names version 2 or later"),
         "{same}"
     );
-    // The devnet starts at the newest version this release runs, 3.
-    let skipping = refused(schedule("5", now + 100_000));
+    // The devnet starts at the newest version this release runs, 4.
+    let skipping = refused(schedule("6", now + 100_000));
     assert!(
-        skipping.contains("protocol version 3 is active, so an upgrade names version 4, not 5"),
+        skipping.contains("protocol version 4 is active, so an upgrade names version 5, not 6"),
         "{skipping}"
     );
-    // This release knows versions 1 to 3: the command line refuses to schedule a version the
+    // This release knows versions 1 to 4: the command line refuses to schedule a version the
     // node it asks does not run (operators install the release first).
-    let unknown = refused(schedule("4", now + 100_000));
+    let unknown = refused(schedule("5", now + 100_000));
     assert!(
-        unknown.contains("which does not know protocol version 4"),
+        unknown.contains("which does not know protocol version 5"),
         "{unknown}"
     );
     // A script can still propose it (tx send checks nothing before signing); it is recorded.
@@ -430,9 +430,9 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
                 "op": "propose",
                 "action": {
                     "action": "schedule_upgrade",
-                    "version": 4,
+                    "version": 5,
                     "height": at,
-                    "release": "0.4.0",
+                    "release": "0.5.0",
                 },
                 "reason": "the register of official notices",
             })
@@ -453,7 +453,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     ]));
     assert!(
         open.contains(&format!(
-            "activate protocol version 4 at block {} (nodes need civitas 0.4.0 or later",
+            "activate protocol version 5 at block {} (nodes need civitas 0.5.0 or later",
             now + 100_000
         )),
         "{open}"
@@ -463,19 +463,19 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
     assert!(out.contains("proposal_executed #3"), "{out}");
     settle(&running);
     let protocol = &governance(&api)["protocol"];
-    assert_eq!(protocol["active"], 3, "{protocol}");
-    assert_eq!(protocol["next"]["version"], 4, "{protocol}");
+    assert_eq!(protocol["active"], 4, "{protocol}");
+    assert_eq!(protocol["next"]["version"], 5, "{protocol}");
     assert_eq!(protocol["next"]["height"], now + 100_000, "{protocol}");
-    assert_eq!(protocol["next"]["release"], "0.4.0", "{protocol}");
+    assert_eq!(protocol["next"]["release"], "0.5.0", "{protocol}");
     let status = status(&api);
-    assert_eq!(status["protocol"]["next_block"], 3, "{status}");
+    assert_eq!(status["protocol"]["next_block"], 4, "{status}");
     assert_eq!(
         status["protocol"]["known"],
-        serde_json::json!([1, 2, 3]),
+        serde_json::json!([1, 2, 3, 4]),
         "{status}"
     );
 
-    // The upgrade moved a few blocks ahead: this release does not know version 4, so every node
+    // The upgrade moved a few blocks ahead: this release does not know version 5, so every node
     // stops after the block before it, applies nothing more, and exits with status 78 naming
     // the release to install; started again, it stops at once, touching nothing.
     let soon = height(&apis[0]) + 40;
@@ -498,7 +498,7 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
             .max()
             .unwrap_or(0)
     };
-    let expected = format!("protocol version 4 is active from block {soon}");
+    let expected = format!("protocol version 5 is active from block {soon}");
     for i in [0, 2, 4] {
         let mut exited = None;
         wait_for(
@@ -514,13 +514,13 @@ fn an_agency_joins_with_its_validator_and_another_retires_by_vote() {
         network.nodes.children[i] = None;
         let log = log_of(i);
         assert!(
-            log.contains(&expected) && log.contains("install civitas 0.4.0 or later"),
+            log.contains(&expected) && log.contains("install civitas 0.5.0 or later"),
             "node {i}: {log}"
         );
         // The operator was warned when the upgrade was scheduled, before the stop.
         assert!(
             log.contains(&format!(
-                "protocol version 4 activates at block {soon} (proposal 4)"
+                "protocol version 5 activates at block {soon} (proposal 4)"
             )),
             "node {i}: {log}"
         );

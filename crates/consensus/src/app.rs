@@ -85,6 +85,9 @@ pub struct FinalizedBlock {
     pub digest: Hash32,
     /// One receipt per transaction, in block order.
     pub receipts: Vec<Receipt>,
+    /// The block's end receipt, when its end-of-block step emitted events
+    /// ([`Receipt::block_end`]).
+    pub end: Option<Receipt>,
 }
 
 /// What the node knows about the finalized chain's tip.
@@ -747,8 +750,11 @@ where
         let mut block = block;
         block.header.tx_root = block.compute_tx_root();
         commit_state::<E>(&mut block.header, &merkleized);
-        self.executed
-            .insert(block.digest(), block.header.height, result.receipts);
+        self.executed.insert(
+            block.digest(),
+            block.header.height,
+            stored(result.receipts, result.end),
+        );
         debug!(
             height = block.header.height,
             txs = block.txs.len(),
@@ -845,7 +851,13 @@ where
     ) {
         let header = block.header();
         let digest = header.digest();
-        let receipts = Arc::unwrap_or_clone(captured);
+        let mut receipts = Arc::unwrap_or_clone(captured);
+        // The block's end receipt, stored after its transactions' (see `stored`).
+        let end = if receipts.len() > block.0.txs.len() {
+            receipts.pop()
+        } else {
+            None
+        };
         self.update_pool(block, &receipts, &readers, now_ms(&runtime))
             .await;
         *self.shared.tip.lock().unwrap_or_else(|p| p.into_inner()) = Tip {
@@ -872,8 +884,16 @@ where
             block: block.0.clone(),
             digest,
             receipts,
+            end,
         }));
     }
+}
+
+/// What a block's execution stores in the receipt store: its transactions' receipts, then its
+/// end receipt if it has one.
+fn stored(mut receipts: Vec<Receipt>, end: Option<Receipt>) -> Vec<Receipt> {
+    receipts.extend(end);
+    receipts
 }
 
 impl<E> LedgerApp<E>
@@ -948,8 +968,11 @@ where
                 ),
             ));
         }
-        self.executed
-            .insert(header.digest(), header.height, result.receipts);
+        self.executed.insert(
+            header.digest(),
+            header.height,
+            stored(result.receipts, result.end),
+        );
         Ok(merkleized)
     }
 
@@ -974,7 +997,9 @@ where
         ))
         .await;
         match result {
-            Ok(result) if result.receipts_root == header.receipts_root => result.receipts,
+            Ok(result) if result.receipts_root == header.receipts_root => {
+                stored(result.receipts, result.end)
+            }
             Ok(_) => panic!(
                 "finalized block {} does not give the receipts its header commits to",
                 header.height

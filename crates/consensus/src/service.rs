@@ -479,10 +479,15 @@ where
             Err(e) => return Err(QueryError::Internal(e.to_string())),
         }
     }
+    let end = receipts
+        .get(&civitas_core::receipt::block_end_id(height))
+        .await
+        .map_err(|e| QueryError::Internal(e.to_string()))?;
     Ok(Some(FinalizedBlock {
         block: info.block,
         digest: info.digest,
         receipts: found,
+        end,
     }))
 }
 

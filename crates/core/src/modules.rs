@@ -19,6 +19,7 @@ pub mod vocabularies {
     pub use civitas_identity_types as identity;
     pub use civitas_notary_types as notary;
     pub use civitas_notices_types as notices;
+    pub use civitas_permits_types as permits;
     pub use civitas_procurement_types as procurement;
     pub use civitas_sharing_types as sharing;
     pub use civitas_treasury_types as treasury;
@@ -57,6 +58,11 @@ macro_rules! for_each_module {
             Sharing = 7, "sharing":
                 $crate::sharing::SharingInstruction, $crate::sharing::SharingEvent
                 => civitas_sharing::Sharing;
+            /// Permit types, applications, decisions, deadlines and licences (protocol
+            /// version 4).
+            Permits = 8, "permits":
+                $crate::permits::PermitsInstruction, $crate::permits::PermitsEvent
+                => civitas_permits::Permits;
         }
     };
 }

@@ -122,8 +122,26 @@ pub const ADDED_IN_3: &[&str] = &[
     "sharing.set_vault",
 ];
 
-/// The versions this release knows. The next module or instruction adds version 4: an
-/// `ADDED_IN_4` list, and version 4's features are version 3's lists and that one.
+/// Added by version 4: the permits module (permit types, applications, decisions, deadlines
+/// acted on at the end of each block, licences).
+pub const ADDED_IN_4: &[&str] = &[
+    "permits.define_type",
+    "permits.retire_type",
+    "permits.apply",
+    "permits.record_fee",
+    "permits.complete_step",
+    "permits.request_information",
+    "permits.provide_information",
+    "permits.decide",
+    "permits.withdraw",
+    "permits.appeal",
+    "permits.decide_appeal",
+    "permits.amend",
+    "permits.change_licence",
+];
+
+/// The versions this release knows. The next module or instruction adds version 5: an
+/// `ADDED_IN_5` list, and version 5's features are version 4's lists and that one.
 pub const PROTOCOLS: Protocols = Protocols(&[
     Protocol {
         version: 1,
@@ -139,6 +157,11 @@ pub const PROTOCOLS: Protocols = Protocols(&[
         version: 3,
         release: "0.3.0",
         features: &[VERSION_1, ADDED_IN_2, ADDED_IN_3],
+    },
+    Protocol {
+        version: 4,
+        release: "0.4.0",
+        features: &[VERSION_1, ADDED_IN_2, ADDED_IN_3, ADDED_IN_4],
     },
 ]);
 
@@ -281,15 +304,16 @@ mod tests {
         assert_eq!(PROTOCOLS.cannot_follow(1, 9, Some("0.1.0")), None);
         assert_eq!(PROTOCOLS.cannot_follow(2, 9, Some("0.2.0")), None);
         assert_eq!(PROTOCOLS.cannot_follow(3, 9, Some("0.3.0")), None);
-        let message = PROTOCOLS.cannot_follow(4, 120, Some("0.4.0")).unwrap();
-        assert!(message.contains("protocol version 4 is active from block 120"));
-        assert!(message.contains("install civitas 0.4.0 or later"));
-        assert!(message.contains("runs protocol versions 1 to 3:"));
+        assert_eq!(PROTOCOLS.cannot_follow(4, 9, Some("0.4.0")), None);
+        let message = PROTOCOLS.cannot_follow(5, 120, Some("0.5.0")).unwrap();
+        assert!(message.contains("protocol version 5 is active from block 120"));
+        assert!(message.contains("install civitas 0.5.0 or later"));
+        assert!(message.contains("runs protocol versions 1 to 4:"));
         assert!(message.contains("stopped before applying block 120"));
         // A chain whose genesis starts at a version this release does not run.
-        let message = PROTOCOLS.cannot_follow(4, 0, None).unwrap();
-        assert!(message.contains("protocol version 4 is this chain's from its genesis"));
-        assert!(message.contains("install a release that runs protocol version 4"));
+        let message = PROTOCOLS.cannot_follow(5, 0, None).unwrap();
+        assert!(message.contains("protocol version 5 is this chain's from its genesis"));
+        assert!(message.contains("install a release that runs protocol version 5"));
         assert!(message.contains("stopped before applying any block"));
     }
 }

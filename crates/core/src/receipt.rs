@@ -174,7 +174,43 @@ pub struct Receipt {
     pub events: Vec<Event>,
 }
 
+/// The id of the end receipt of the block at `height`: where a receipt's `tx` would name a
+/// transaction, this names the block's end-of-block step (see [`Receipt::block_end`]).
+pub fn block_end_id(height: u64) -> Hash32 {
+    Hash32::tagged(crate::hash::tag::BLOCK_END, &[&height.to_be_bytes()])
+}
+
 impl Receipt {
+    /// The receipt of what the modules' end-of-block step did in the block at `height` with
+    /// `tx_count` transactions: deadlines that passed, and what they caused. It follows the
+    /// block's transaction receipts (`index` is `tx_count`), runs for no account (the zero
+    /// id) and consumes no nonce. A block has one only when that step emitted events. It is
+    /// not a leaf of `receipts_root`: it is what every validator computes from the block and
+    /// the state before it, and what it changed is in the state the header's `state_root`
+    /// proves.
+    pub fn block_end(
+        height: u64,
+        tx_count: u32,
+        timestamp: TimestampMs,
+        events: Vec<Event>,
+    ) -> Self {
+        Self {
+            tx: block_end_id(height),
+            height,
+            index: tx_count,
+            timestamp,
+            signer: AccountId(Hash32::ZERO.0),
+            nonce: 0,
+            outcome: TxOutcome::Success,
+            events,
+        }
+    }
+
+    /// Whether this is a block's end receipt rather than a transaction's.
+    pub fn is_block_end(&self) -> bool {
+        self.tx == block_end_id(self.height)
+    }
+
     /// Whether the transaction succeeded.
     pub fn succeeded(&self) -> bool {
         matches!(self.outcome, TxOutcome::Success)

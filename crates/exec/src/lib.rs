@@ -262,12 +262,16 @@ pub trait Modules: Clone + Send + Sync + 'static {
         async { Ok(()) }
     }
 
-    /// Runs after the block's transactions (for example, to close an epoch).
+    /// Runs after the block's transactions (for example, to close an epoch, or to act on
+    /// deadlines that passed), returning the events it emitted: at most
+    /// [`END_EVENTS_MAX`]; what it could not do within
+    /// that bound it leaves for the next block. They make the block's end receipt
+    /// ([`Receipt::block_end`]).
     fn end_block<S: StateView>(
         &self,
         env: &BlockEnv,
         state: &mut Overlay<'_, S>,
-    ) -> impl Future<Output = Result<(), BlockError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Event>, BlockError>> + Send;
 
     /// Checks that the transaction may act for its signer: the account exists, is active, and
     /// its current key signed.
@@ -301,7 +305,13 @@ pub struct BlockResult {
     pub history_root: Hash32,
     /// Merkle root over the receipts (the header's `receipts_root`).
     pub receipts_root: Hash32,
+    /// The block's end receipt, when its end-of-block step emitted events
+    /// ([`Receipt::block_end`]; not a leaf of `receipts_root`).
+    pub end: Option<Receipt>,
 }
+
+/// Most events a block's end-of-block step emits (the bound of a receipt's events).
+pub const END_EVENTS_MAX: usize = civitas_core::limits::TX_EVENTS_MAX;
 
 /// Key of the next nonce of `account`.
 pub fn nonce_key(account: &AccountId) -> StateKey {
@@ -477,9 +487,28 @@ pub async fn execute_block_until<S: StateView, M: Modules>(
             },
         }
     }
-    modules.end_block(env, &mut state).await?;
+    let ended = modules.end_block(env, &mut state).await?;
+    if ended.len() > END_EVENTS_MAX {
+        // The modules keep within the bound; a block that could not be recorded must not be
+        // made.
+        return Err(BlockError::invalid(
+            "too_many_end_events",
+            format!(
+                "the end-of-block step emitted {} events, more than {END_EVENTS_MAX}",
+                ended.len()
+            ),
+        ));
+    }
     result.writes = state.into_writes();
     result.receipts_root = civitas_core::block::receipts_root(&result.receipts);
+    if !ended.is_empty() {
+        result.end = Some(Receipt::block_end(
+            env.height,
+            result.included.len() as u32,
+            env.timestamp,
+            ended,
+        ));
+    }
     Ok(result)
 }
 

@@ -184,7 +184,7 @@ pub async fn step(
     let mut accounts = (!filed).then(std::collections::BTreeSet::new);
     for event in batch
         .iter()
-        .flat_map(|b| b.receipts.iter())
+        .flat_map(|b| b.receipts.iter().chain(&b.end))
         .flat_map(|r| &r.events)
     {
         if let Some(set) = &mut accounts {

@@ -29,6 +29,9 @@ pub struct Finalized {
     pub digest: Hash32,
     /// One receipt per transaction, in block order.
     pub receipts: Vec<Receipt>,
+    /// The block's end receipt, when its end-of-block step emitted events
+    /// ([`Receipt::block_end`]).
+    pub end: Option<Receipt>,
 }
 
 /// A value of a statement's parameter.
@@ -168,8 +171,9 @@ pub struct Context<'a> {
     pub position: u32,
     /// The event's position among its transaction's events.
     pub seq: u32,
-    /// The transaction.
-    pub tx: &'a SignedTx,
+    /// The transaction (`None` for the events of a block's end receipt, which no transaction
+    /// caused).
+    pub tx: Option<&'a SignedTx>,
     /// Its hash (the receipt's: not computed again per event).
     pub tx_hash: &'a civitas_core::tx::TxHash,
     /// All the events of the transaction, in order (`seq` is the position of this one).
@@ -388,6 +392,9 @@ impl Index {
             )
             .await?;
         }
+        if let Some(end) = &finalized.end {
+            self.project_end(pending, header.timestamp, height, header.tx_count, end)?;
+        }
         Ok(())
     }
 
@@ -480,6 +487,56 @@ impl Index {
                 ],
             );
         }
+        self.project_events(pending, timestamp, height, position, Some(signed), receipt);
+        Ok(())
+    }
+
+    /// The end receipt of the block at `height` with `tx_count` transactions: a row in
+    /// `transactions` (no signer: the zero account; the action `block.end`) so that its events
+    /// list, notify and stream as a transaction's do, and its events.
+    fn project_end(
+        &self,
+        pending: &mut Pending,
+        timestamp: TimestampMs,
+        height: u64,
+        tx_count: u32,
+        end: &Receipt,
+    ) -> Result<(), IndexError> {
+        if !end.is_block_end() || end.height != height || end.index != tx_count {
+            return Err(IndexError::Inconsistent {
+                height,
+                problem: format!("receipt {} is not the block's end receipt", end.tx),
+            });
+        }
+        pending.core.push(
+            "INSERT INTO transactions \
+             (height, position, hash, signer, nonce, actions, outcome, timestamp_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                height.into(),
+                tx_count.into(),
+                (&end.tx).into(),
+                (&end.signer).into(),
+                0u64.into(),
+                BLOCK_END_ACTION.into(),
+                "success".into(),
+                timestamp.0.into(),
+            ],
+        );
+        self.project_events(pending, timestamp, height, tx_count, None, end);
+        Ok(())
+    }
+
+    /// The rows of a receipt's events: `events`, `account_events`, and each module's tables.
+    fn project_events(
+        &self,
+        pending: &mut Pending,
+        timestamp: TimestampMs,
+        height: u64,
+        position: u32,
+        signed: Option<&SignedTx>,
+        receipt: &Receipt,
+    ) {
         let context = |seq| Context {
             height,
             timestamp,
@@ -526,9 +583,12 @@ impl Index {
                 (tables.project)(&context(seq), event, &mut pending.ordered);
             }
         }
-        Ok(())
     }
 }
+
+/// The action the read model lists for a block's end receipt (see
+/// [`Receipt::block_end`](civitas_core::receipt::Receipt::block_end)).
+pub const BLOCK_END_ACTION: &str = "block.end";
 
 /// The signing keys an identity event gives an account, kept so that later transactions signed
 /// with them are listed as co-signed by it. An account's id is its first key's bytes; a key

@@ -104,6 +104,7 @@ fn block(height: u64, parent: Hash32, txs: Vec<(SignedTx, Option<Vec<Event>>)>) 
         digest: block.header.digest(),
         block: Arc::new(block),
         receipts,
+        end: None,
     }
 }
 
@@ -445,6 +446,7 @@ async fn correct_by_construction(url: String) {
         digest: fork.header.digest(),
         block: Arc::new(fork),
         receipts: blocks[5].receipts.clone(),
+        end: None,
     };
     let refused = index.apply(&chain(), std::slice::from_ref(&fork)).await;
     assert!(

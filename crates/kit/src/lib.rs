@@ -14,6 +14,7 @@ pub mod http;
 pub mod ledger;
 pub mod portal;
 pub mod samples;
+pub mod schedule;
 pub mod space;
 
 /// The read model a module's tables are part of.
@@ -114,12 +115,15 @@ pub trait Module {
         async { Ok(()) }
     }
 
-    /// Runs after each block's transactions.
+    /// Runs after each block's transactions, returning the events it emitted (they make the
+    /// block's end receipt): at most `budget` of them, whatever else is due is left for the
+    /// next block. Deadlines the module keeps with [`schedule`] are acted on here.
     fn end_block<S: StateView>(
         _env: &BlockEnv,
         _state: &mut Overlay<'_, S>,
-    ) -> impl Future<Output = Result<(), BlockError>> + Send {
-        async { Ok(()) }
+        _budget: usize,
+    ) -> impl Future<Output = Result<Vec<Event>, BlockError>> + Send {
+        async { Ok(Vec::new()) }
     }
 
     /// The module's HTTP routes under `/v1`, each with its OpenAPI declaration; start from

@@ -179,6 +179,7 @@ fn block(height: u64, parent: Hash32, first: u64, count: u64, key: &TxSignature)
         digest: block.header.digest(),
         block: Arc::new(block),
         receipts,
+        end: None,
     }
 }
 

@@ -115,12 +115,25 @@ macro_rules! runtime {
             Ok(())
         }
 
+        /// Every module's end-of-block step in list order, each within what the ones before
+        /// it left of the block's bound of end events.
         async fn modules_end_block<S: StateView>(
             env: &BlockEnv,
             state: &mut Overlay<'_, S>,
-        ) -> Result<(), BlockError> {
-            $( <$module as Module>::end_block(env, state).await?; )*
-            Ok(())
+        ) -> Result<Vec<Event>, BlockError> {
+            let mut events = Vec::new();
+            $(
+                let budget = civitas_exec::END_EVENTS_MAX.saturating_sub(events.len());
+                let mut emitted = <$module as Module>::end_block(env, state, budget).await?;
+                if emitted.len() > budget {
+                    return Err(BlockError::invalid(
+                        "too_many_end_events",
+                        format!("module {} emitted {} end-of-block events, more than {budget}", $name, emitted.len()),
+                    ));
+                }
+                events.append(&mut emitted);
+            )*
+            Ok(events)
         }
 
         /// The key spaces module `name` declares.
@@ -288,7 +301,7 @@ impl Modules for CivitasModules {
         &self,
         env: &BlockEnv,
         state: &mut Overlay<'_, S>,
-    ) -> Result<(), BlockError> {
+    ) -> Result<Vec<Event>, BlockError> {
         civitas_kit::authz::end_block(env, state).await?;
         modules_end_block(env, state).await
     }

@@ -203,6 +203,7 @@ impl Chain {
             digest: block.header.digest(),
             block: Arc::new(block),
             receipts: result.receipts.clone(),
+            end: result.end.clone(),
         });
     }
 
@@ -267,4 +268,120 @@ pub fn official(key: &PrivateKey, agency: &str, roles: &[&str]) -> Instruction {
         name: "A. Official".into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
     })
+}
+
+/// People of a test chain by name, each with a key and the next nonce: what a module's tests
+/// send transactions as (`people.ok("clerk", op)`).
+#[derive(Clone)]
+pub struct People {
+    /// The chain.
+    pub chain: Chain,
+    keys: std::collections::BTreeMap<&'static str, PrivateKey>,
+    nonces: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl People {
+    /// `chain`'s people: the founding agencies' admins, named `finance-admin`, `land-admin`
+    /// and `health-admin`, to start with.
+    pub fn on(chain: Chain) -> Self {
+        let mut people = Self {
+            chain,
+            keys: std::collections::BTreeMap::new(),
+            nonces: std::collections::BTreeMap::new(),
+        };
+        for (name, seed) in [
+            ("finance-admin", 101),
+            ("land-admin", 102),
+            ("health-admin", 103),
+        ] {
+            people.keys.insert(name, PrivateKey::from_test_seed(seed));
+        }
+        people
+    }
+
+    /// Adds `name` with the key of test seed `seed` (not registered: register them with
+    /// [`official`] or a citizen's registration).
+    pub fn add(&mut self, name: &'static str, seed: u64) -> &mut Self {
+        self.keys.insert(name, PrivateKey::from_test_seed(seed));
+        self
+    }
+
+    /// Registers `name` (test seed `seed`) as an official of `agency` with `roles`, signed by
+    /// the agency's admin (`<agency>-admin`).
+    pub fn official(&mut self, name: &'static str, seed: u64, agency: &str, roles: &[&str]) {
+        self.add(name, seed);
+        let admin = match agency {
+            "finance" => "finance-admin",
+            "land" => "land-admin",
+            "health" => "health-admin",
+            other => panic!("{other} is not a founding agency of the test chain"),
+        };
+        let op = official(&self.keys[name], agency, roles);
+        self.ok(admin, op);
+    }
+
+    /// Registers `name` (test seed `seed`) as a citizen, signed by `registrar` (an official
+    /// allowed to).
+    pub fn citizen(&mut self, name: &'static str, seed: u64, registrar: &'static str) {
+        self.add(name, seed);
+        let key = self.keys[name].public_key();
+        self.ok(
+            registrar,
+            Instruction::Identity(IdentityInstruction::RegisterCitizen { key }),
+        );
+    }
+
+    /// `name`'s key.
+    pub fn key(&self, name: &str) -> &PrivateKey {
+        self.keys
+            .get(name)
+            .unwrap_or_else(|| panic!("nobody is named {name}"))
+    }
+
+    /// `name`'s account id.
+    pub fn id(&self, name: &str) -> civitas_core::crypto::AccountId {
+        self.key(name).public_key().account_id()
+    }
+
+    /// A transaction of `op` signed by `name` with their next nonce, alone in a block.
+    pub fn send(&mut self, name: &'static str, op: Instruction) -> Receipt {
+        let nonce = self.nonces.entry(name).or_insert(0);
+        let signed = tx(&self.keys[name], None, *nonce, op);
+        *nonce += 1;
+        self.chain.one(signed)
+    }
+
+    /// [`send`](Self::send), which must succeed.
+    pub fn ok(&mut self, name: &'static str, op: Instruction) -> Receipt {
+        let receipt = self.send(name, op);
+        assert_eq!(failed_code(&receipt), None, "{receipt:?}");
+        receipt
+    }
+
+    /// [`send`](Self::send), which must fail with `code`.
+    pub fn fails(&mut self, name: &'static str, op: Instruction, code: &str) -> Receipt {
+        let receipt = self.send(name, op);
+        assert_eq!(failed_code(&receipt), Some(code), "{receipt:?}");
+        receipt
+    }
+
+    /// Time passes with nothing sent: an empty block `ms` milliseconds after the previous
+    /// one would be, then, a second apart, as many empty blocks as the kit's deadline queue
+    /// takes to walk that pause (a real chain's blocks are at most ten minutes apart, so one
+    /// block always does); returns the events of their end receipts.
+    pub fn wait(&mut self, ms: u64) -> Vec<civitas_core::event::Event> {
+        self.chain.skip_ms += ms;
+        let minutes = ms / civitas_kit::schedule::MINUTE_MS;
+        let blocks = 1 + minutes / civitas_kit::schedule::MINUTES_PER_BLOCK;
+        let mut events = Vec::new();
+        for _ in 0..blocks {
+            if let Err(e) = self.chain.block(Vec::new(), Mode::Verify) {
+                panic!("an empty block failed: {e}");
+            }
+            if let Some(end) = self.chain.blocks.last().and_then(|b| b.end.clone()) {
+                events.extend(end.events);
+            }
+        }
+        events
+    }
 }

@@ -46,6 +46,9 @@ pub mod tag {
     pub const STATE_KEY: &[u8] = b"civitas/state-key";
     /// The checksum that ends a proof bundle.
     pub const BUNDLE: &[u8] = b"civitas/bundle";
+    /// The id of a block's end receipt (what the modules' end-of-block step did), in place of
+    /// a transaction hash: `H("civitas/block-end", be64 height)`.
+    pub const BLOCK_END: &[u8] = b"civitas/block-end";
 }
 
 impl Hash32 {

@@ -79,7 +79,9 @@ impl Module for Governance {
     async fn end_block<S: StateView>(
         env: &BlockEnv,
         state: &mut Overlay<'_, S>,
-    ) -> Result<(), BlockError> {
-        handler::end_block(env, state).await
+        _budget: usize,
+    ) -> Result<Vec<Event>, BlockError> {
+        handler::end_block(env, state).await?;
+        Ok(Vec::new())
     }
 }

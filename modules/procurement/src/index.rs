@@ -65,9 +65,8 @@ fn method_of(ctx: &Context<'_>) -> &'static str {
         })
         .count();
     ctx.tx
-        .body
-        .instructions
-        .iter()
+        .into_iter()
+        .flat_map(|tx| &tx.body.instructions)
         .filter_map(|instruction| match instruction {
             Instruction::Procurement(ProcurementInstruction::Plan { method, .. }) => {
                 Some(method.ocds())

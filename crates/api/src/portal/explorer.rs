@@ -307,8 +307,17 @@ pub async fn block(
         );
     }
     nav.push_str("</p>");
+    let end = match crate::end_receipt(node, height).await {
+        Some(end) => format!(
+            "<h2>End of the block</h2><p>The ledger acted on its own at the end of this \
+             block ({} events: deadlines that passed, and what they caused): {}.</p>",
+            end.events.len(),
+            tx_link(&end.tx.to_string())
+        ),
+        None => String::new(),
+    };
     let body = format!(
-        "<h1>Block {height}</h1>{facts}<h2>Transactions</h2>{txs}{nav}\
+        "<h1>Block {height}</h1>{facts}<h2>Transactions</h2>{txs}{end}{nav}\
          <p><a href=\"/v1/blocks/{height}\">This block as JSON</a></p>",
         facts = facts(&[
             ("Digest", format!("<code>{}</code>", info.digest)),
@@ -393,6 +402,29 @@ pub async fn transaction(
             }
             if events.is_empty() {
                 events.push_str("<li>No events.</li>");
+            }
+            if receipt.is_block_end() {
+                // What the modules did at the end of the block on their own (deadlines that
+                // passed): no transaction, no signer; the records it changed have proofs.
+                return Ok(render(
+                    &state,
+                    Page {
+                        title: "End of block",
+                        section: "/explorer",
+                        body: format!(
+                            "<h1>End of block {h}</h1><p><code>{hash}</code></p>\
+                             <p>What the ledger did on its own at the end of \
+                             <a href=\"/explorer/blocks/{h}\">block {h}</a>, at {time}: \
+                             deadlines that passed, and what they caused. No one signed it; \
+                             every validator computes it from the block, and the records it \
+                             changed have their proofs.</p>\
+                             <h2>Events</h2><ul class=\"events\">{events}</ul>",
+                            h = receipt.height,
+                            time = time(receipt.timestamp.0),
+                        ),
+                        scripts: &["explorer.js"],
+                    },
+                ));
             }
             let instructions = tx
                 .as_ref()

@@ -1,0 +1,898 @@
+//! Permits executed block by block in memory, through the whole ledger (authentication, the
+//! protocol version, the policies, the handler, the end of each block), as validators execute
+//! them: every transition, every refusal, and deadlines that pass with nobody sending anything.
+
+use civitas_core::event::Event;
+use civitas_core::hash::Hash32;
+use civitas_core::instruction::Instruction;
+use civitas_core::notary::NotaryInstruction;
+use civitas_core::permits::examples::business_licence;
+use civitas_core::permits::{
+    LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef, PermitsEvent,
+    PermitsInstruction as Op,
+};
+use civitas_modules::testing::{Chain, People};
+use civitas_permits::state::{
+    Application, Licence, LicenceStatus, TypeStats, application_key, licence_key, stats_key,
+};
+
+const DAY: u64 = 86_400_000;
+
+fn permits(op: Op) -> Instruction {
+    Instruction::Permits(op)
+}
+
+/// The health agency's permits office and two citizens, on a chain at protocol 4, with the
+/// business licence defined by health's admin and a floor plan notarised.
+fn office() -> People {
+    let mut people = People::on(Chain::at(4));
+    people.official("registrar", 700, "health", &["registrar"]);
+    people.official("notary", 701, "health", &["notary"]);
+    people.official("clerk", 702, "health", &["clerk"]);
+    people.official("inspector", 703, "health", &["inspector"]);
+    people.official("licensing", 704, "health", &["licensing"]);
+    people.official("head", 705, "health", &["licensing-head"]);
+    people.official("cashier", 706, "health", &["cashier"]);
+    people.official("land-clerk", 707, "land", &["clerk"]);
+    people.citizen("ana", 800, "registrar");
+    people.citizen("ben", 801, "registrar");
+    define(&mut people, "business-licence", business_licence());
+    notarise(&mut people, b"floor plan");
+    people
+}
+
+fn define(people: &mut People, id: &str, definition: PermitTypeDef) {
+    people.ok(
+        "health-admin",
+        permits(Op::DefineType {
+            permit_type: id.into(),
+            definition,
+        }),
+    );
+}
+
+fn notarise(people: &mut People, document: &[u8]) -> Hash32 {
+    let hash = Hash32::sha256(document);
+    people.ok(
+        "notary",
+        Instruction::Notary(NotaryInstruction::Anchor {
+            document: hash,
+            title: "Floor plan".into(),
+            metadata: Vec::new(),
+        }),
+    );
+    hash
+}
+
+fn apply(permit_type: &str, documents: Vec<Hash32>, renews: Option<u64>) -> Instruction {
+    permits(Op::Apply {
+        permit_type: permit_type.into(),
+        content: Hash32::sha256(b"the form's answers, salted, in the vault"),
+        documents,
+        records: Vec::new(),
+        renews,
+    })
+}
+
+fn plan() -> Vec<Hash32> {
+    vec![Hash32::sha256(b"floor plan")]
+}
+
+fn fee(application: u64) -> Instruction {
+    permits(Op::RecordFee {
+        application,
+        reference: "PSP-2026-000123".into(),
+    })
+}
+
+fn complete(application: u64, step: &str) -> Instruction {
+    permits(Op::CompleteStep {
+        application,
+        step: step.into(),
+        reason: format!("{step} done"),
+    })
+}
+
+fn decide(application: u64, approve: bool) -> Instruction {
+    permits(Op::Decide {
+        application,
+        step: "decision".into(),
+        approve,
+        scope: if approve {
+            "Café, 40 m², 12 Market Street".into()
+        } else {
+            String::new()
+        },
+        reason: if approve {
+            "inspection passed".into()
+        } else {
+            "the premises have no fire exit".into()
+        },
+    })
+}
+
+fn application(people: &People, id: u64) -> Application {
+    people.chain.read(&application_key(id)).expect("filed")
+}
+
+fn licence(people: &People, id: u64) -> Licence {
+    people.chain.read(&licence_key(id)).expect("issued")
+}
+
+fn stats(people: &People) -> TypeStats {
+    people
+        .chain
+        .read(&stats_key("business-licence"))
+        .expect("counted")
+}
+
+fn events(receipt: &civitas_core::receipt::Receipt) -> Vec<PermitsEvent> {
+    receipt
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Permits(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn permit_events(events: Vec<Event>) -> Vec<PermitsEvent> {
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Permits(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Files Ana's application (number 1) and has its fee paid; the completeness step's clock
+/// runs from then.
+fn filed_and_paid(people: &mut People) {
+    people.ok("ana", apply("business-licence", plan(), None));
+    people.ok("cashier", fee(1));
+}
+
+#[test]
+fn a_citizen_applies_pays_is_asked_for_more_answers_and_is_granted_a_licence() {
+    let mut people = office();
+    let receipt = people.ok("ana", apply("business-licence", plan(), None));
+    let filed = events(&receipt);
+    assert!(
+        matches!(&filed[..], [PermitsEvent::ApplicationFiled { application: 1, version: 1, step, deadline: None, applicant, .. }]
+            if step == "completeness" && *applicant == people.id("ana")),
+        "{filed:?}"
+    );
+    // Nothing moves before the fee is paid; then the first step's clock starts.
+    people.fails("clerk", complete(1, "completeness"), "fee_unpaid");
+    people.ok("cashier", fee(1));
+    let paid = application(&people, 1);
+    assert_eq!(paid.paid.as_ref().map(|p| p.amount.amount), Some(12_000));
+    let deadline = paid
+        .deadline
+        .expect("the completeness check has a deadline");
+    assert!(deadline.0 >= people.chain.time() - 1_000 + 10 * DAY);
+    people.fails("cashier", fee(1), "fee_already_paid");
+
+    let receipt = people.ok("clerk", complete(1, "completeness"));
+    assert!(
+        matches!(&events(&receipt)[..], [PermitsEvent::StepCompleted { next, deadline: Some(_), .. }] if next == "inspection")
+    );
+    // The inspector asks for more: the clock stops, and nothing is decided meanwhile.
+    people.ok(
+        "inspector",
+        permits(Op::RequestInformation {
+            application: 1,
+            step: "inspection".into(),
+            request: "a floor plan at 1:100".into(),
+        }),
+    );
+    let waiting = application(&people, 1);
+    assert_eq!(waiting.awaiting.as_deref(), Some("a floor plan at 1:100"));
+    assert_eq!(waiting.deadline, None);
+    people.fails("inspector", complete(1, "inspection"), "awaiting_applicant");
+    // Only Ana answers, with a notarised document.
+    let answer = |documents: Vec<Hash32>| {
+        permits(Op::ProvideInformation {
+            application: 1,
+            content: Hash32::sha256(b"answers, second version"),
+            documents,
+        })
+    };
+    people.fails("ben", answer(Vec::new()), "not_the_applicant");
+    people.fails(
+        "ana",
+        answer(vec![Hash32::sha256(b"never notarised")]),
+        "document_not_anchored",
+    );
+    let better = notarise(&mut people, b"floor plan at 1:100");
+    people.ok("ana", answer(vec![better]));
+    let answered = application(&people, 1);
+    assert_eq!(answered.documents, vec![plan()[0], better]);
+    assert!(answered.deadline.is_some());
+    people.fails("ana", answer(Vec::new()), "nothing_requested");
+
+    people.ok("inspector", complete(1, "inspection"));
+    let receipt = people.ok("licensing", decide(1, true));
+    let decided = events(&receipt);
+    assert!(
+        matches!(
+            &decided[..],
+            [
+                PermitsEvent::ApplicationDecided {
+                    outcome: Outcome::Approved,
+                    licence: Some(1),
+                    ..
+                },
+                PermitsEvent::LicenceIssued {
+                    licence: 1,
+                    public: true,
+                    ..
+                },
+            ]
+        ),
+        "{decided:?}"
+    );
+    let issued = licence(&people, 1);
+    assert_eq!(issued.holder, people.id("ana"));
+    assert_eq!(issued.scope, "Café, 40 m², 12 Market Street");
+    assert_eq!(
+        issued.status(civitas_core::time::TimestampMs(people.chain.time())),
+        LicenceStatus::Valid
+    );
+    let counted = stats(&people);
+    assert_eq!(
+        (counted.applications, counted.approved, counted.refused),
+        (1, 1, 0)
+    );
+    let steps: Vec<(&str, u64)> = counted
+        .steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.completed))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![("completeness", 1), ("inspection", 1), ("decision", 1)]
+    );
+    assert_eq!(counted.steps[0].percentile_hours(50), Some(1));
+    // Decided once.
+    people.fails("licensing", decide(1, false), "already_decided");
+    people.fails(
+        "ana",
+        permits(Op::Withdraw { application: 1 }),
+        "already_decided",
+    );
+}
+
+#[test]
+fn the_wrong_role_agency_step_or_applicant_is_refused() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    // The inspector's role is not the completeness check's; another agency's clerk has the
+    // role but not the agency; a citizen has neither.
+    people.fails("inspector", complete(1, "completeness"), "not_authorized");
+    people.fails("land-clerk", complete(1, "completeness"), "not_authorized");
+    people.fails("ben", complete(1, "completeness"), "not_authorized");
+    people.fails("ana", fee(1), "not_authorized");
+    // The right official at the wrong step, or deciding before the last step.
+    people.fails("clerk", complete(1, "inspection"), "wrong_step");
+    people.fails(
+        "clerk",
+        permits(Op::Decide {
+            application: 1,
+            step: "completeness".into(),
+            approve: true,
+            scope: "x".into(),
+            reason: "y".into(),
+        }),
+        "not_the_last_step",
+    );
+    people.ok("clerk", complete(1, "completeness"));
+    people.ok("inspector", complete(1, "inspection"));
+    people.fails("licensing", complete(1, "decision"), "last_step");
+    // Only admins define types, and only their agency's: another agency cannot take over a
+    // type's id.
+    people.fails(
+        "clerk",
+        permits(Op::DefineType {
+            permit_type: "business-licence".into(),
+            definition: business_licence(),
+        }),
+        "not_authorized",
+    );
+    people.fails(
+        "land-admin",
+        permits(Op::DefineType {
+            permit_type: "business-licence".into(),
+            definition: business_licence(),
+        }),
+        "not_authorized",
+    );
+    // Unknown records are named.
+    people.fails("clerk", complete(99, "completeness"), "unknown_application");
+    people.fails(
+        "ana",
+        apply("fishing-licence", plan(), None),
+        "unknown_permit_type",
+    );
+    people.fails(
+        "ana",
+        apply("business-licence", Vec::new(), None),
+        "wrong_documents",
+    );
+    people.fails(
+        "ana",
+        apply(
+            "business-licence",
+            vec![Hash32::sha256(b"not notarised")],
+            None,
+        ),
+        "document_not_anchored",
+    );
+    // A withdrawn application is decided: nothing more happens to it.
+    people.fails(
+        "ben",
+        permits(Op::Withdraw { application: 1 }),
+        "not_the_applicant",
+    );
+    let receipt = people.ok("ana", permits(Op::Withdraw { application: 1 }));
+    assert!(matches!(
+        &events(&receipt)[..],
+        [PermitsEvent::ApplicationDecided {
+            outcome: Outcome::Withdrawn,
+            by: None,
+            licence: None,
+            ..
+        }]
+    ));
+    people.fails("licensing", decide(1, true), "already_decided");
+    assert_eq!(stats(&people).withdrawn, 1);
+}
+
+#[test]
+fn deadlines_enforce_themselves_at_the_end_of_a_block() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    // Nine days: nothing. Past ten: the completeness check escalates to the head of
+    // licensing, in the end receipt of the first block after the deadline.
+    assert!(people.wait(9 * DAY).is_empty());
+    let ended = permit_events(people.wait(DAY + 60_000));
+    assert!(
+        matches!(&ended[..], [PermitsEvent::ApplicationOverdue { application: 1, consequence: OnOverdue::Escalate, step, supervisor_role, applicant, .. }]
+            if step == "completeness" && supervisor_role == "licensing-head" && *applicant == people.id("ana")),
+        "{ended:?}"
+    );
+    let late = application(&people, 1);
+    assert!(late.escalated);
+    assert_eq!(
+        late.overdue.as_ref().map(|o| o.step.as_str()),
+        Some("completeness")
+    );
+    // The step is now the head's: the clerk may no longer act on it.
+    people.fails("clerk", complete(1, "completeness"), "not_authorized");
+    people.ok("head", complete(1, "completeness"));
+    // The inspection's deadline passing is only reported; the inspector still acts.
+    let ended = permit_events(people.wait(31 * DAY));
+    assert!(
+        matches!(
+            &ended[..],
+            [PermitsEvent::ApplicationOverdue {
+                consequence: OnOverdue::Notify,
+                ..
+            }]
+        ),
+        "{ended:?}"
+    );
+    people.ok("inspector", complete(1, "inspection"));
+    // The decision's deadline passing grants the licence: silence is consent.
+    let ended = permit_events(people.wait(21 * DAY));
+    assert!(
+        matches!(
+            &ended[..],
+            [
+                PermitsEvent::ApplicationOverdue {
+                    consequence: OnOverdue::Approve,
+                    ..
+                },
+                PermitsEvent::ApplicationDecided {
+                    outcome: Outcome::ApprovedTacitly,
+                    by: None,
+                    licence: Some(1),
+                    ..
+                },
+                PermitsEvent::LicenceIssued { licence: 1, .. },
+            ]
+        ),
+        "{ended:?}"
+    );
+    assert!(
+        licence(&people, 1)
+            .scope
+            .starts_with("as applied for: Business licence")
+    );
+    people.fails("licensing", decide(1, false), "already_decided");
+    let counted = stats(&people);
+    assert_eq!(
+        (counted.overdue, counted.approved, counted.approved_tacitly),
+        (1, 1, 1)
+    );
+    let overdue: Vec<u64> = counted.steps.iter().map(|s| s.overdue).collect();
+    assert_eq!(overdue, vec![1, 1, 1]);
+    // Nothing is left in the queue to fire again.
+    assert!(people.wait(400 * DAY).is_empty());
+}
+
+#[test]
+fn a_request_for_information_stops_the_clock_and_an_answer_restarts_it_in_full() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    people.ok(
+        "clerk",
+        permits(Op::RequestInformation {
+            application: 1,
+            step: "completeness".into(),
+            request: "the floor plan is unreadable".into(),
+        }),
+    );
+    // Long past the deadline the first clock set: nothing, the clock is stopped.
+    assert!(people.wait(40 * DAY).is_empty());
+    people.ok(
+        "ana",
+        permits(Op::ProvideInformation {
+            application: 1,
+            content: Hash32::sha256(b"answers v2"),
+            documents: Vec::new(),
+        }),
+    );
+    assert!(people.wait(9 * DAY).is_empty());
+    let ended = permit_events(people.wait(DAY + 60_000));
+    assert!(
+        matches!(
+            &ended[..],
+            [PermitsEvent::ApplicationOverdue { application: 1, .. }]
+        ),
+        "{ended:?}"
+    );
+}
+
+#[test]
+fn a_refusal_is_appealed_in_time_and_the_supervisor_decides_the_appeal() {
+    let mut people = office();
+    for application in [1, 2] {
+        people.ok("ana", apply("business-licence", plan(), None));
+        people.ok("cashier", fee(application));
+        people.ok("clerk", complete(application, "completeness"));
+        people.ok("inspector", complete(application, "inspection"));
+    }
+    let appeal = |application: u64| {
+        permits(Op::Appeal {
+            application,
+            grounds: Hash32::sha256(b"a fire exit was added"),
+        })
+    };
+    // An application not refused cannot be appealed.
+    people.fails("ana", appeal(1), "not_refused");
+    people.ok("licensing", decide(1, false));
+    people.ok("licensing", decide(2, false));
+    people.fails("ben", appeal(1), "not_the_applicant");
+    let receipt = people.ok("ana", appeal(1));
+    assert!(matches!(
+        &events(&receipt)[..],
+        [PermitsEvent::ApplicationAppealed { application: 1, .. }]
+    ));
+    people.fails("ana", appeal(1), "already_appealed");
+    // The licensing official may not decide the appeal; the head does.
+    let uphold = permits(Op::DecideAppeal {
+        application: 1,
+        upheld: true,
+        scope: "Café, 40 m², 12 Market Street".into(),
+        reason: "the fire exit was added".into(),
+    });
+    people.fails("licensing", uphold.clone(), "not_authorized");
+    let receipt = people.ok("head", uphold.clone());
+    assert!(matches!(
+        &events(&receipt)[..],
+        [
+            PermitsEvent::ApplicationDecided {
+                outcome: Outcome::ApprovedOnAppeal,
+                licence: Some(1),
+                ..
+            },
+            PermitsEvent::LicenceIssued { .. },
+        ]
+    ));
+    people.fails("head", uphold, "not_appealed");
+    // Thirty days after the refusal the time to appeal has ended.
+    people.wait(31 * DAY);
+    people.fails("ana", appeal(2), "appeal_too_late");
+    let counted = stats(&people);
+    assert_eq!(
+        (counted.refused, counted.appealed, counted.approved),
+        (2, 1, 1)
+    );
+}
+
+/// A licence valid ten days, renewable in its last five, with no fee and one step.
+fn short_licence() -> PermitTypeDef {
+    let mut definition = business_licence();
+    definition.steps.drain(..2);
+    definition.documents.clear();
+    definition.fee = None;
+    definition.validity_secs = 10 * 86_400;
+    definition.renewal_window_secs = 5 * 86_400;
+    definition
+}
+
+#[test]
+fn a_licence_is_renewed_amended_suspended_reinstated_revoked_and_expires() {
+    let mut people = office();
+    define(&mut people, "market-stall", short_licence());
+    people.ok("ana", apply("market-stall", Vec::new(), None));
+    people.ok("licensing", decide(1, true));
+    let issued = licence(&people, 1);
+    let until = issued.valid_until.expect("it expires");
+    // Too early to renew; only the holder renews.
+    people.fails(
+        "ana",
+        apply("market-stall", Vec::new(), Some(1)),
+        "not_renewable",
+    );
+    people.wait(6 * DAY);
+    people.fails(
+        "ben",
+        apply("market-stall", Vec::new(), Some(1)),
+        "not_the_holder",
+    );
+    people.ok("ana", apply("market-stall", Vec::new(), Some(1)));
+    let receipt = people.ok("licensing", decide(2, true));
+    assert!(
+        matches!(
+            &events(&receipt)[..],
+            [
+                PermitsEvent::ApplicationDecided {
+                    licence: Some(1),
+                    ..
+                },
+                PermitsEvent::LicenceChanged {
+                    licence: 1,
+                    change: LicenceChange::Renewed,
+                    ..
+                },
+            ]
+        ),
+        "{:?}",
+        events(&receipt)
+    );
+    let renewed = licence(&people, 1);
+    assert_eq!(renewed.valid_until.map(|u| u.0), Some(until.0 + 10 * DAY));
+    assert_eq!(renewed.renewals, 1);
+    // The old expiry passes without a word: the licence was renewed.
+    assert!(permit_events(people.wait(5 * DAY)).is_empty());
+
+    let change = |action: LicenceAction| {
+        permits(Op::ChangeLicence {
+            licence: 1,
+            action,
+            reason: "hygiene inspection failed".into(),
+        })
+    };
+    people.fails(
+        "licensing",
+        change(LicenceAction::Suspend),
+        "not_authorized",
+    );
+    people.fails(
+        "head",
+        change(LicenceAction::Reinstate),
+        "licence_not_suspended",
+    );
+    people.ok("head", change(LicenceAction::Suspend));
+    assert_eq!(
+        licence(&people, 1).status(civitas_core::time::TimestampMs(people.chain.time())),
+        LicenceStatus::Suspended
+    );
+    people.fails("head", change(LicenceAction::Suspend), "licence_suspended");
+    people.ok("head", change(LicenceAction::Reinstate));
+    people.ok(
+        "head",
+        permits(Op::Amend {
+            licence: 1,
+            scope: "Market stall, 6 m²".into(),
+            reason: "a smaller pitch".into(),
+        }),
+    );
+    assert_eq!(licence(&people, 1).scope, "Market stall, 6 m²");
+    // Its expiry is reported in the end receipt of the block after it.
+    let ended = permit_events(people.wait(10 * DAY));
+    assert!(
+        matches!(
+            &ended[..],
+            [PermitsEvent::LicenceChanged {
+                licence: 1,
+                change: LicenceChange::Expired,
+                by: None,
+                ..
+            }]
+        ),
+        "{ended:?}"
+    );
+    assert_eq!(
+        licence(&people, 1).status(civitas_core::time::TimestampMs(people.chain.time())),
+        LicenceStatus::Expired
+    );
+    people.fails("head", change(LicenceAction::Suspend), "licence_expired");
+    people.fails(
+        "ana",
+        apply("market-stall", Vec::new(), Some(1)),
+        "licence_expired",
+    );
+
+    // Revoked for good.
+    people.ok("ana", apply("market-stall", Vec::new(), None));
+    people.ok("licensing", decide(3, true));
+    let second = application(&people, 3)
+        .decision
+        .and_then(|d| d.licence)
+        .expect("licence 2");
+    let revoke = permits(Op::ChangeLicence {
+        licence: second,
+        action: LicenceAction::Revoke,
+        reason: "obtained on false statements".into(),
+    });
+    people.ok("head", revoke.clone());
+    people.fails("head", revoke, "licence_revoked");
+    people.fails(
+        "head",
+        permits(Op::ChangeLicence {
+            licence: second,
+            action: LicenceAction::Reinstate,
+            reason: "r".into(),
+        }),
+        "licence_revoked",
+    );
+    // A revoked licence's expiry says nothing.
+    assert!(permit_events(people.wait(11 * DAY)).is_empty());
+}
+
+#[test]
+fn a_new_version_applies_to_new_applications_only_and_a_retired_type_takes_none() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    let mut second = business_licence();
+    second.steps.remove(1);
+    second.fee = None;
+    define(&mut people, "business-licence", second);
+    // Application 1 keeps version 1's three steps and fee; application 2 has version 2's.
+    people.ok("ana", apply("business-licence", plan(), None));
+    assert_eq!(
+        (
+            application(&people, 1).version,
+            application(&people, 2).version
+        ),
+        (1, 2)
+    );
+    assert!(application(&people, 2).fee.is_none());
+    people.ok("clerk", complete(1, "completeness"));
+    assert_eq!(application(&people, 1).step, 1);
+    people.ok("clerk", complete(2, "completeness"));
+    people.ok("licensing", decide(2, true));
+    people.fails("inspector", decide(1, true), "wrong_step");
+    people.ok(
+        "health-admin",
+        permits(Op::RetireType {
+            permit_type: "business-licence".into(),
+        }),
+    );
+    people.fails(
+        "ana",
+        apply("business-licence", plan(), None),
+        "permit_type_retired",
+    );
+    // Filed applications go on.
+    people.ok("inspector", complete(1, "inspection"));
+    people.ok("licensing", decide(1, true));
+}
+
+#[test]
+fn permits_are_not_active_before_protocol_4() {
+    let chain = Chain::at(3);
+    let define = permits(Op::DefineType {
+        permit_type: "business-licence".into(),
+        definition: business_licence(),
+    });
+    let built = chain.build(vec![civitas_modules::testing::tx(
+        &civitas_core::crypto::PrivateKey::from_test_seed(103),
+        None,
+        0,
+        define,
+    )]);
+    assert!(built.included.is_empty());
+    assert_eq!(built.rejected[0].1.code, "not_active");
+}
+
+/// Every permits action by every kind of actor, each on its own copy of one office where
+/// every action has something to act on: application 1 filed (fee unpaid), 2 at its
+/// completeness check, 3 waiting for the applicant, 4 at its decision, 5 refused, 6 appealed;
+/// licence 1 issued.
+#[test]
+fn authorization_matrix_over_roles_and_permits_actions() {
+    let mut people = office();
+    for _ in 1..=6 {
+        people.ok("ana", apply("business-licence", plan(), None));
+    }
+    for application in 2..=6 {
+        people.ok("cashier", fee(application));
+    }
+    people.ok(
+        "clerk",
+        permits(Op::RequestInformation {
+            application: 3,
+            step: "completeness".into(),
+            request: "a legible plan".into(),
+        }),
+    );
+    for application in 4..=6 {
+        people.ok("clerk", complete(application, "completeness"));
+        people.ok("inspector", complete(application, "inspection"));
+    }
+    people.ok("licensing", decide(4, true));
+    // Application 4 granted licence 1; file another at the decision for `decide`.
+    people.ok("ana", apply("business-licence", plan(), None));
+    people.ok("cashier", fee(7));
+    people.ok("clerk", complete(7, "completeness"));
+    people.ok("inspector", complete(7, "inspection"));
+    people.ok("licensing", decide(5, false));
+    people.ok("licensing", decide(6, false));
+    let grounds = Hash32::sha256(b"grounds");
+    people.ok(
+        "ana",
+        permits(Op::Appeal {
+            application: 6,
+            grounds,
+        }),
+    );
+
+    let actions: Vec<(&str, Op)> = vec![
+        (
+            "define_type",
+            Op::DefineType {
+                permit_type: "business-licence".into(),
+                definition: business_licence(),
+            },
+        ),
+        (
+            "retire_type",
+            Op::RetireType {
+                permit_type: "business-licence".into(),
+            },
+        ),
+        (
+            "apply",
+            Op::Apply {
+                permit_type: "business-licence".into(),
+                content: Hash32::sha256(b"c"),
+                documents: plan(),
+                records: Vec::new(),
+                renews: None,
+            },
+        ),
+        (
+            "record_fee",
+            Op::RecordFee {
+                application: 1,
+                reference: "PSP-1".into(),
+            },
+        ),
+        (
+            "complete_step",
+            Op::CompleteStep {
+                application: 2,
+                step: "completeness".into(),
+                reason: "complete".into(),
+            },
+        ),
+        (
+            "request_information",
+            Op::RequestInformation {
+                application: 2,
+                step: "completeness".into(),
+                request: "a plan".into(),
+            },
+        ),
+        (
+            "provide_information",
+            Op::ProvideInformation {
+                application: 3,
+                content: Hash32::sha256(b"c2"),
+                documents: Vec::new(),
+            },
+        ),
+        (
+            "decide",
+            Op::Decide {
+                application: 7,
+                step: "decision".into(),
+                approve: false,
+                scope: String::new(),
+                reason: "no fire exit".into(),
+            },
+        ),
+        ("withdraw", Op::Withdraw { application: 2 }),
+        (
+            "appeal",
+            Op::Appeal {
+                application: 5,
+                grounds,
+            },
+        ),
+        (
+            "decide_appeal",
+            Op::DecideAppeal {
+                application: 6,
+                upheld: false,
+                scope: String::new(),
+                reason: "the refusal stands".into(),
+            },
+        ),
+        (
+            "amend",
+            Op::Amend {
+                licence: 1,
+                scope: "Café, 60 m²".into(),
+                reason: "extension".into(),
+            },
+        ),
+        (
+            "change_licence",
+            Op::ChangeLicence {
+                licence: 1,
+                action: LicenceAction::Suspend,
+                reason: "hygiene".into(),
+            },
+        ),
+    ];
+    let actors = [
+        "health-admin",
+        "clerk",
+        "inspector",
+        "licensing",
+        "head",
+        "cashier",
+        "land-admin",
+        "land-clerk",
+        "ana",
+        "ben",
+    ];
+    // Who may, by the default policies; an applicant's action by anyone else reaches the
+    // handler, which refuses it.
+    let expected = |actor: &str, action: &str| -> Option<&'static str> {
+        let allowed = match action {
+            "define_type" | "retire_type" => actor == "health-admin",
+            "apply" => true,
+            "record_fee" => actor == "cashier",
+            "complete_step" | "request_information" => actor == "clerk",
+            "decide" => actor == "licensing",
+            "provide_information" | "withdraw" | "appeal" => {
+                return (actor != "ana").then_some("not_the_applicant");
+            }
+            "decide_appeal" | "amend" | "change_licence" => actor == "head",
+            other => panic!("no expectation for {other}"),
+        };
+        (!allowed).then_some("not_authorized")
+    };
+    let mut checked = 0;
+    for actor in actors {
+        for (action, op) in &actions {
+            let mut cell = people.clone();
+            let receipt = cell.send(actor, permits(op.clone()));
+            assert_eq!(
+                civitas_modules::testing::failed_code(&receipt),
+                expected(actor, action),
+                "{actor} {action}: {receipt:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 130);
+}
