@@ -223,7 +223,7 @@ pub fn sse_events(
             .event("block")
             .data(data.to_string())));
     }
-    for receipt in &finalized.receipts {
+    for receipt in finalized.receipts.iter().chain(&finalized.end) {
         if module.is_none() {
             let data =
                 json!({ "tx": receipt.tx, "height": receipt.height, "outcome": receipt.outcome });

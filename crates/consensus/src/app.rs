@@ -853,7 +853,9 @@ where
         let digest = header.digest();
         let mut receipts = Arc::unwrap_or_clone(captured);
         // The block's end receipt, stored after its transactions' (see `stored`).
-        let end = if receipts.len() > block.0.txs.len() {
+        let end = if receipts.len() > block.0.txs.len()
+            && receipts.last().is_some_and(Receipt::is_block_end)
+        {
             receipts.pop()
         } else {
             None

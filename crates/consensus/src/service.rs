@@ -724,6 +724,13 @@ where
         .ok_or_else(|| {
             QueryError::NotFound(format!("transaction {hash} is not in a finalized block"))
         })?;
+    if receipt.is_block_end() {
+        return Err(QueryError::NotFound(format!(
+            "{hash} is the end receipt of block {}, which no transaction caused and no bundle \
+             proves: the records it changed have their own proofs (/v1/proofs/state/...)",
+            receipt.height
+        )));
+    }
     let info = block_info(sources.marshal, receipt.height)
         .await
         .ok_or_else(|| {

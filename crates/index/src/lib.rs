@@ -369,7 +369,7 @@ impl Index {
         let mut counts = [0; 3];
         for (count, query) in counts.iter_mut().zip([
             "SELECT COUNT(*) FROM blocks",
-            "SELECT COUNT(*) FROM transactions",
+            "SELECT COUNT(*) FROM transactions WHERE actions <> 'block.end'",
             "SELECT COUNT(*) FROM events",
         ]) {
             let (n,): (i64,) = sqlx::query_as(query).fetch_one(&self.pool).await?;

@@ -492,8 +492,9 @@ impl Index {
     }
 
     /// The end receipt of the block at `height` with `tx_count` transactions: a row in
-    /// `transactions` (no signer: the zero account; the action `block.end`) so that its events
-    /// list, notify and stream as a transaction's do, and its events.
+    /// `transactions` (no signer: the zero account; the action `block.end`, listed under that
+    /// action and under the accounts its events name) so that its events list, notify and
+    /// stream as a transaction's do, and its events.
     fn project_end(
         &self,
         pending: &mut Pending,
@@ -523,6 +524,28 @@ impl Index {
                 timestamp.0.into(),
             ],
         );
+        pending.core.push(
+            "INSERT INTO transaction_actions (action, height, position) VALUES ($1, $2, $3)",
+            [BLOCK_END_ACTION.into(), height.into(), tx_count.into()],
+        );
+        let mut named: Vec<AccountId> = end.events.iter().flat_map(|e| e.accounts()).collect();
+        named.sort();
+        named.dedup();
+        for account in &named {
+            pending.core.push(
+                "INSERT INTO account_transactions \
+                 (account, height, position, sent, cosigned, named) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                [
+                    account.into(),
+                    height.into(),
+                    tx_count.into(),
+                    false.into(),
+                    false.into(),
+                    true.into(),
+                ],
+            );
+        }
         self.project_events(pending, timestamp, height, tx_count, None, end);
         Ok(())
     }

@@ -883,6 +883,105 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// A block's end receipt (what the ledger did on its own): listed under the action
+/// `block.end` and the accounts its events name, its events in their lists with the end
+/// receipt's id, never counted as a transaction; one that is not the block's is refused.
+async fn end_receipts(url: String) {
+    let index = open(&url).await;
+    let first = block(
+        1,
+        Hash32::default(),
+        vec![(
+            tx(9, 0, anchor("a deed"), &[]),
+            Some(vec![anchored(9, "a deed")]),
+        )],
+    );
+    let mut second = block(2, first.digest, Vec::new());
+    let overdue = Event::Permits(civitas_core::permits::PermitsEvent::ApplicationOverdue {
+        application: 7,
+        applicant: account(1),
+        agency: "health".into(),
+        step: "completeness".into(),
+        deadline: TimestampMs(1_700_000_000_000),
+        consequence: civitas_core::permits::OnOverdue::Notify,
+        supervisor_role: "licensing-head".into(),
+    });
+    let end = Receipt::block_end(2, 0, second.block.header.timestamp, vec![overdue]);
+    // Not this block's (another height's id): refused, nothing written.
+    let mut wrong = second.clone();
+    wrong.end = Some(Receipt::block_end(
+        3,
+        0,
+        second.block.header.timestamp,
+        Vec::new(),
+    ));
+    index
+        .apply(&chain(), std::slice::from_ref(&first))
+        .await
+        .unwrap();
+    let refused = index.apply(&chain(), std::slice::from_ref(&wrong)).await;
+    assert!(
+        matches!(refused, Err(IndexError::Inconsistent { height: 2, .. })),
+        "{refused:?}"
+    );
+    second.end = Some(end.clone());
+    index
+        .apply(&chain(), std::slice::from_ref(&second))
+        .await
+        .unwrap();
+
+    let mut snapshot = index.snapshot().await.unwrap();
+    let hers = snapshot
+        .events(
+            &EventFilter {
+                account: Some(account(1)),
+                ..EventFilter::default()
+            },
+            Order::Newest,
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let found: Vec<(u64, u64, String)> = hers
+        .items
+        .iter()
+        .map(|e| (e.height, e.position, e.tx.clone()))
+        .collect();
+    assert_eq!(found, vec![(2, 0, end.tx.to_string())]);
+    assert_eq!(hers.items[0].event["type"], "application_overdue");
+    for filter in [
+        TxFilter {
+            action: Some("block.end".into()),
+            ..TxFilter::default()
+        },
+        TxFilter {
+            account: Some(account(1)),
+            ..TxFilter::default()
+        },
+    ] {
+        let listed = snapshot
+            .transactions(&filter, Order::Newest, None, 10)
+            .await
+            .unwrap();
+        let keys: Vec<(u64, u64, &str)> = listed
+            .items
+            .iter()
+            .map(|t| (t.height, t.position, t.hash.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![(2, 0, end.tx.to_string().as_str())],
+            "{filter:?}"
+        );
+        assert_eq!(listed.items[0].actions, vec!["block.end"]);
+    }
+    drop(snapshot);
+    let (blocks, transactions, events) = index.counts().await.unwrap();
+    assert_eq!((blocks, transactions, events), (2, 1, 2));
+    index.close().await;
+}
+
 #[tokio::test]
 async fn sqlite_backend() {
     let dir = temp_dir("sqlite");
@@ -895,6 +994,7 @@ async fn sqlite_backend() {
     )
     .await;
     notifications(sqlite_url(&dir, "notifications.sqlite")).await;
+    end_receipts(sqlite_url(&dir, "end.sqlite")).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -910,6 +1010,7 @@ async fn postgres_backend() {
     )
     .await;
     notifications(server.database("notifications").unwrap()).await;
+    end_receipts(server.database("end").unwrap()).await;
 }
 
 #[tokio::test]

@@ -1,20 +1,26 @@
 //! Deadlines a module keeps on the ledger: entries due at a block time, taken in the
-//! end-of-block step of the first block whose time has reached them ([`crate::Module::end_block`]).
+//! end-of-block step of the blocks whose time has reached them ([`crate::Module::end_block`]).
 //!
 //! A queue lives in one key space of the module's (`permits/due`). Entries are kept by the
 //! minute they fall due: a deadline is rounded up to the next whole minute ([`fires_at`]), so
 //! every entry of a minute is due at once and a block takes them without looking at the rest.
-//! Each minute holds a count (key `be64 minute`) and chunks of at most [`CHUNK_ENTRIES`] entries
-//! (key `be64 minute | be32 chunk`), filled in order and emptied from the last. The cursor (the
-//! empty key) holds the first minute not yet emptied and how many entries wait in all.
+//! Each minute holds a head (key `be64 minute`: how many entries were pushed to it and how many
+//! taken) and chunks of at most [`CHUNK_ENTRIES`] entries (key `be64 minute | be32 chunk`),
+//! filled in order and read in the same order, so the entries of a minute are taken first in,
+//! first out; a chunk is deleted once its last entry is taken. Each day and each hour that
+//! holds entries has a count of them (keys `"d" | be64 day` and `"h" | be64 hour`), so that a
+//! walk over time skips an empty day or hour in one read. The cursor (the empty key) holds the
+//! first minute that may still hold entries and how many entries wait in all.
 //!
-//! What a block costs: one read of the cursor when nothing waits; otherwise also one read of
-//! each minute that has passed since the previous block (usually none or one), at most
-//! [`MINUTES_PER_BLOCK`] of them, and the chunks of the minutes it takes entries from. A block
-//! takes at most the number of entries its caller asks for; what remains is taken by the next
-//! blocks, in the same order on every validator. Entries are never cancelled: a module that
-//! moved on before the deadline recognises a stale entry when it is taken (it names the step
-//! it was for) and ignores it.
+//! What a block costs: one read of the cursor when nothing waits or nothing is due; otherwise
+//! also the reads of the walk from the cursor to the block's minute (one per empty day, empty
+//! hour or minute it passes: usually none or one, blocks being at most ten minutes apart, and
+//! at most [`READS_PER_BLOCK`]), and the chunks it takes entries from. It writes only what
+//! changed. A block takes at most the number of entries its caller asks for; what remains
+//! is taken by the next blocks, in the same order on every validator: a module bounds how many
+//! it takes per block, and so how late an entry can be when many fall due at once. Entries
+//! are never cancelled: a module that moved on before the deadline recognises a stale entry
+//! when it is taken (it names the occasion it was for) and ignores it.
 
 use crate::{BlockError, Overlay, StateView};
 use civitas_core::bundle::StateKey;
@@ -24,13 +30,15 @@ use civitas_core::time::TimestampMs;
 /// The length of a minute, the queue's unit of time.
 pub const MINUTE_MS: u64 = 60_000;
 /// Most entries in one chunk.
-pub const CHUNK_ENTRIES: usize = 64;
+pub const CHUNK_ENTRIES: u64 = 64;
 /// Most bytes of one entry.
 pub const ENTRY_MAX_BYTES: usize = 48;
-/// Most minutes one block looks at. A block is at most ten minutes after its parent
-/// (`BLOCK_TIME_STEP_MAX_MS`), so on a chain this bound is never reached; it bounds the work
-/// of a block whatever the state holds.
-pub const MINUTES_PER_BLOCK: u64 = 1_024;
+/// Most days, hours and minutes one block's walk reads. A block is at most ten minutes after
+/// its parent (`BLOCK_TIME_STEP_MAX_MS`), so on a chain this bound is hardly reached; it
+/// bounds the work of a block whatever the state holds.
+pub const READS_PER_BLOCK: u64 = 1_024;
+/// Minutes in an hour and in a day, the spans counted to skip empty time.
+const SPANS: [(u8, u64); 2] = [(b'd', 1_440), (b'h', 60)];
 
 /// When an entry due at `at` is taken: the first whole minute at or after it.
 pub fn fires_at(at: TimestampMs) -> TimestampMs {
@@ -56,13 +64,24 @@ codec_struct!(Cursor {
     pending: ()
 });
 
+/// A minute's entries: how many were pushed and how many taken.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Head {
+    pushed: u64,
+    taken: u64,
+}
+codec_struct!(Head {
+    pushed: (),
+    taken: ()
+});
+
 /// One chunk of a minute's entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Chunk {
     entries: Vec<Vec<u8>>,
 }
 codec_struct!(Chunk {
-    entries: (CHUNK_ENTRIES, (ENTRY_MAX_BYTES, ()))
+    entries: (CHUNK_ENTRIES as usize, (ENTRY_MAX_BYTES, ()))
 });
 
 /// A module's queue of deadlines, in the key space it names.
@@ -74,7 +93,38 @@ impl Queue {
         StateKey::new(self.0, Vec::new())
     }
 
-    fn count_key(&self, minute: u64) -> StateKey {
+    fn span_key(&self, tag: u8, span: u64) -> StateKey {
+        let mut id = vec![tag];
+        id.extend_from_slice(&span.to_be_bytes());
+        StateKey::new(self.0, id)
+    }
+
+    /// Adds `delta` (+1 or -1) to the counts of the day and hour of `minute`.
+    async fn count<S: StateView>(
+        &self,
+        state: &mut Overlay<'_, S>,
+        minute: u64,
+        added: bool,
+        times: u64,
+    ) -> Result<(), BlockError> {
+        for (tag, minutes) in SPANS {
+            let key = self.span_key(tag, minute / minutes);
+            let count: u64 = state.get_typed(&key).await?.unwrap_or(0);
+            let count = if added {
+                count + times
+            } else {
+                count.saturating_sub(times)
+            };
+            if count == 0 {
+                state.delete(&key);
+            } else {
+                state.put_typed(&key, &count);
+            }
+        }
+        Ok(())
+    }
+
+    fn head_key(&self, minute: u64) -> StateKey {
         StateKey::new(self.0, minute.to_be_bytes().to_vec())
     }
 
@@ -84,7 +134,7 @@ impl Queue {
         StateKey::new(self.0, id)
     }
 
-    /// Adds `entry` (at most [`ENTRY_MAX_BYTES`]), due at `at`; returns when it will be taken
+    /// Adds `entry` (at most [`ENTRY_MAX_BYTES`]), due at `at`; returns when it will be due
     /// ([`fires_at`]). Returns an error only for an entry longer than the bound, which is the
     /// module's bug: its entries have a fixed shape.
     pub async fn push<S: StateView>(
@@ -110,17 +160,22 @@ impl Queue {
         }
         cursor.pending += 1;
         state.put_typed(&self.cursor_key(), &cursor);
-        let count: u64 = state.get_typed(&self.count_key(minute)).await?.unwrap_or(0);
-        let chunk_key = self.chunk_key(minute, count / CHUNK_ENTRIES as u64);
+        let mut head: Head = state
+            .get_typed(&self.head_key(minute))
+            .await?
+            .unwrap_or_default();
+        let chunk_key = self.chunk_key(minute, head.pushed / CHUNK_ENTRIES);
         let mut chunk: Chunk = state.get_typed(&chunk_key).await?.unwrap_or_default();
         chunk.entries.push(entry.to_vec());
         state.put_typed(&chunk_key, &chunk);
-        state.put_typed(&self.count_key(minute), &(count + 1));
+        head.pushed += 1;
+        state.put_typed(&self.head_key(minute), &head);
+        self.count(state, minute, true, 1).await?;
         Ok(fires)
     }
 
-    /// Takes at most `max` entries due at `now` or before (those of the earliest minutes
-    /// first), and removes them.
+    /// Takes at most `max` entries due at `now` or before, those of the earliest minutes first
+    /// and each minute's in the order they were pushed, and removes them.
     pub async fn take<S: StateView>(
         &self,
         state: &mut Overlay<'_, S>,
@@ -132,40 +187,63 @@ impl Queue {
             return Ok(taken);
         };
         let due = now.0 / MINUTE_MS;
-        let mut looked = 0;
-        while cursor.pending > 0 && cursor.next <= due && looked < MINUTES_PER_BLOCK {
+        let before = cursor.clone();
+        let mut reads = 0;
+        'walk: while cursor.pending > 0
+            && cursor.next <= due
+            && reads < READS_PER_BLOCK
+            && taken.len() < max
+        {
             let minute = cursor.next;
-            looked += 1;
-            let mut count: u64 = state.get_typed(&self.count_key(minute)).await?.unwrap_or(0);
-            while count > 0 && taken.len() < max {
-                let index = (count - 1) / CHUNK_ENTRIES as u64;
-                let key = self.chunk_key(minute, index);
-                let mut chunk: Chunk = state.get_typed(&key).await?.unwrap_or_default();
-                while count > index * CHUNK_ENTRIES as u64 && taken.len() < max {
-                    let Some(entry) = chunk.entries.pop() else {
-                        break;
-                    };
-                    taken.push(entry);
-                    count -= 1;
-                    cursor.pending = cursor.pending.saturating_sub(1);
-                }
-                if chunk.entries.is_empty() {
-                    state.delete(&key);
-                    count = index * CHUNK_ENTRIES as u64;
-                } else {
-                    state.put_typed(&key, &chunk);
+            // Skip a day or an hour with nothing in it in one read.
+            for (tag, minutes) in SPANS {
+                reads += 1;
+                let span = minute / minutes;
+                let count: Option<u64> = state.get_typed(&self.span_key(tag, span)).await?;
+                if count.unwrap_or(0) == 0 {
+                    cursor.next = (span + 1).saturating_mul(minutes);
+                    continue 'walk;
                 }
             }
-            if count > 0 {
-                state.put_typed(&self.count_key(minute), &count);
+            reads += 1;
+            let key = self.head_key(minute);
+            let Some(mut head) = state.get_typed::<Head>(&key).await? else {
+                cursor.next = minute + 1;
+                continue;
+            };
+            let mut chunk: Option<(u64, Chunk)> = None;
+            let from = head.taken;
+            while head.taken < head.pushed && taken.len() < max {
+                let index = head.taken / CHUNK_ENTRIES;
+                let chunk_key = self.chunk_key(minute, index);
+                if chunk.as_ref().is_none_or(|(i, _)| *i != index) {
+                    let loaded: Chunk = state.get_typed(&chunk_key).await?.unwrap_or_default();
+                    chunk = Some((index, loaded));
+                }
+                let position = (head.taken % CHUNK_ENTRIES) as usize;
+                let entry = chunk
+                    .as_ref()
+                    .and_then(|(_, c)| c.entries.get(position))
+                    .cloned()
+                    .unwrap_or_default();
+                taken.push(entry);
+                head.taken += 1;
+                cursor.pending = cursor.pending.saturating_sub(1);
+                if head.taken % CHUNK_ENTRIES == 0 || head.taken == head.pushed {
+                    state.delete(&chunk_key);
+                }
+            }
+            self.count(state, minute, false, head.taken - from).await?;
+            if head.taken < head.pushed {
+                state.put_typed(&key, &head);
                 break;
             }
-            state.delete(&self.count_key(minute));
+            state.delete(&key);
             cursor.next = minute + 1;
         }
         if cursor.pending == 0 {
             state.delete(&self.cursor_key());
-        } else {
+        } else if cursor != before {
             state.put_typed(&self.cursor_key(), &cursor);
         }
         Ok(taken)
@@ -215,16 +293,12 @@ mod tests {
         for _ in 0..3 {
             first.extend(QUEUE.take(&mut state, minutes(10), 20).await.unwrap());
         }
-        assert_eq!(first.len(), 50);
-        let mut sorted = first.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 50, "each entry once");
-        assert!(
-            first
-                .iter()
-                .all(|e| u32::from_be_bytes(e[..4].try_into().unwrap()) % 3 == 0)
-        );
+        // Each once, in the order they were pushed.
+        let expected: Vec<Vec<u8>> = (0..150u32)
+            .filter(|i| i % 3 == 0)
+            .map(|i| i.to_be_bytes().to_vec())
+            .collect();
+        assert_eq!(first, expected);
         assert!(
             QUEUE
                 .take(&mut state, minutes(10), 20)
@@ -245,24 +319,84 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_long_pause_is_walked_a_bounded_number_of_minutes_per_block() {
+    async fn a_long_pause_is_walked_skipping_empty_days_and_hours() {
         let base = MemoryState::default();
         let mut state = Overlay::new(&base);
+        let year = 365 * 1_440;
         QUEUE.push(&mut state, minutes(1), b"a").await.unwrap();
         QUEUE
-            .push(&mut state, minutes(1 + MINUTES_PER_BLOCK + 10), b"b")
+            .push(&mut state, minutes(1 + year + 10), b"b")
             .await
             .unwrap();
-        let now = minutes(1 + 3 * MINUTES_PER_BLOCK);
+        QUEUE
+            .push(&mut state, minutes(1 + 6 * year), b"c")
+            .await
+            .unwrap();
+        let now = minutes(2 + 6 * year);
+        // A year of empty days is a few hundred reads: one walk reaches it.
         assert_eq!(
             QUEUE.take(&mut state, now, 10).await.unwrap(),
-            vec![b"a".to_vec()]
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+        // Five more years are more than one walk reads: the next ones go on.
+        assert_eq!(
+            QUEUE.take(&mut state, now, 10).await.unwrap(),
+            Vec::<Vec<u8>>::new()
         );
         assert_eq!(
             QUEUE.take(&mut state, now, 10).await.unwrap(),
-            vec![b"b".to_vec()]
+            vec![b"c".to_vec()]
         );
-        assert!(QUEUE.take(&mut state, now, 10).await.unwrap().is_empty());
+        assert!(state.into_writes().values().all(Option::is_none));
+    }
+
+    #[tokio::test]
+    async fn an_entry_pushed_to_a_minute_being_taken_is_taken_after_the_others() {
+        let base = MemoryState::default();
+        let mut state = Overlay::new(&base);
+        for i in 0..70u32 {
+            QUEUE
+                .push(&mut state, minutes(3), &i.to_be_bytes())
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            QUEUE.take(&mut state, minutes(3), 65).await.unwrap().len(),
+            65
+        );
+        // Pushed late into the same minute (a deadline already passed): after the rest.
+        QUEUE.push(&mut state, minutes(3), b"late").await.unwrap();
+        let rest = QUEUE.take(&mut state, minutes(3), 100).await.unwrap();
+        let expected: Vec<Vec<u8>> = (65..70u32)
+            .map(|i| i.to_be_bytes().to_vec())
+            .chain([b"late".to_vec()])
+            .collect();
+        assert_eq!(rest, expected);
+        // And into a minute already emptied.
+        QUEUE.push(&mut state, minutes(3), b"again").await.unwrap();
+        assert_eq!(
+            QUEUE.take(&mut state, minutes(4), 100).await.unwrap(),
+            vec![b"again".to_vec()]
+        );
+        assert!(state.into_writes().values().all(Option::is_none));
+    }
+
+    #[tokio::test]
+    async fn a_block_with_nothing_due_writes_nothing() {
+        let base = MemoryState::default();
+        let mut state = Overlay::new(&base);
+        QUEUE.push(&mut state, minutes(100), b"far").await.unwrap();
+        let mut base = MemoryState::default();
+        base.apply(&state.into_writes());
+        let mut state = Overlay::new(&base);
+        assert!(
+            QUEUE
+                .take(&mut state, minutes(50), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(state.into_writes().is_empty());
     }
 
     #[tokio::test]

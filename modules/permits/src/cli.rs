@@ -14,11 +14,12 @@ use clap::{Args, Subcommand, ValueEnum};
 /// A permit type's definition, read from a JSON file and checked.
 fn definition(path: &str) -> Result<PermitTypeDef, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    if bytes.len() > civitas_core::limits::STATE_VALUE_MAX_BYTES {
+    // A definition travels in one transaction.
+    if bytes.len() > civitas_core::limits::TX_ENCODED_MAX_BYTES {
         return Err(format!(
-            "{path} is {} bytes; a definition is at most {}",
+            "{path} is {} bytes; a definition is at most {} (one transaction)",
             bytes.len(),
-            civitas_core::limits::STATE_VALUE_MAX_BYTES
+            civitas_core::limits::TX_ENCODED_MAX_BYTES
         ));
     }
     let definition: PermitTypeDef = serde_json::from_slice(&bytes)

@@ -10,7 +10,7 @@
 use crate::state::{
     AppealRecord, Application, DUE, Decision, FeePayment, Licence, LicenceStop, Overdue,
     PermitType, PermitsConfig, TypeStats, TypeVersion, application_key, config_key, licence_key,
-    stats_key, type_key, type_version_key,
+    open_key, stats_key, type_key, type_version_key,
 };
 use civitas_core::event::Event;
 use civitas_core::hash::Hash32;
@@ -27,6 +27,12 @@ use civitas_kit::{fail, failure, tri};
 
 /// Events a deadline that passes may emit: overdue, decided, licence issued.
 const EVENTS_PER_DEADLINE: usize = 3;
+/// Most deadlines one block reads from the queue (stale ones included).
+pub const DEADLINES_PER_BLOCK: usize = 256;
+/// Most applications one account has undecided under one permit type.
+pub const OPEN_PER_APPLICANT_MAX: u32 = 8;
+/// Most requests for information at one step.
+pub const REQUESTS_PER_STEP_MAX: u8 = 3;
 
 /// What a queued deadline is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,6 +215,7 @@ async fn grant<S: StateView>(
         let from = licence.valid_until.map_or(now, |until| until.max(now));
         licence.valid_until = validity.map(|secs| after(from, secs));
         licence.renewals += 1;
+        licence.renewing = None;
         licence.application = application.id;
         schedule_expiry(state, &licence).await?;
         state.put_typed(&licence_key(id), &licence);
@@ -239,6 +246,7 @@ async fn grant<S: StateView>(
         public: definition.register == Register::Public,
         valid_until: validity.map(|secs| after(now, secs)),
         renewals: 0,
+        renewing: None,
         stopped: None,
         height: env.height,
         time: now,
@@ -297,7 +305,12 @@ async fn decide<S: StateView>(
     };
     let mut stats = load_stats(state, &application.permit_type).await?;
     match outcome {
-        Outcome::Approved | Outcome::ApprovedOnAppeal => stats.approved += 1,
+        Outcome::Approved => stats.approved += 1,
+        Outcome::ApprovedOnAppeal => {
+            stats.approved += 1;
+            stats.refused = stats.refused.saturating_sub(1);
+            stats.overturned += 1;
+        }
         Outcome::ApprovedTacitly => {
             stats.approved += 1;
             stats.approved_tacitly += 1;
@@ -305,6 +318,27 @@ async fn decide<S: StateView>(
         Outcome::Refused => stats.refused += 1,
         Outcome::Withdrawn => stats.withdrawn += 1,
         Outcome::AppealDismissed => {}
+    }
+    if matches!(
+        outcome,
+        Outcome::Approved | Outcome::Refused | Outcome::ApprovedTacitly | Outcome::Withdrawn
+    ) {
+        // The first decision: the applicant may file another of the type.
+        let key = open_key(&application.permit_type, &application.applicant);
+        let open: u32 = state.get_typed(&key).await?.unwrap_or(0);
+        match open.saturating_sub(1) {
+            0 => state.delete(&key),
+            left => state.put_typed(&key, &left),
+        }
+        // A renewal decided other than by a grant frees the licence for another.
+        if !outcome.grants()
+            && let Some(id) = application.renews
+            && let Some(mut licence) = state.get_typed::<Licence>(&licence_key(id)).await?
+            && licence.renewing == Some(application.id)
+        {
+            licence.renewing = None;
+            state.put_typed(&licence_key(id), &licence);
+        }
     }
     if matches!(
         outcome,
@@ -340,13 +374,16 @@ async fn decide<S: StateView>(
     Ok(events)
 }
 
-/// The checks every official's action on an application's current step makes: not decided,
-/// the fee paid, not waiting for the applicant, and at the step named.
+/// The checks every official's action on an application's current step makes: not their own
+/// application, not decided, the fee paid, not waiting for the applicant, and at the step
+/// named.
 fn check_step(
     application: &Application,
     definition: &PermitTypeDef,
     step: &str,
+    signer: &Account,
 ) -> Result<(), Failure> {
+    check_not_own(application, signer)?;
     check_undecided(application)?;
     if let Some(fee) = &application.fee
         && application.paid.is_none()
@@ -385,6 +422,14 @@ fn check_undecided(application: &Application) -> Result<(), Failure> {
         )),
         None => Ok(()),
     }
+}
+
+/// Refuses an official acting on their own application.
+fn check_not_own(application: &Application, signer: &Account) -> Result<(), Failure> {
+    if application.applicant == signer.id {
+        return Err(failure!("own_application", application = application.id));
+    }
+    Ok(())
 }
 
 fn check_applicant(application: &Application, signer: &Account) -> Result<(), Failure> {
@@ -516,8 +561,23 @@ pub async fn apply<S: StateView>(
                     _ => fail!("record_not_usable", record = id, schema = schema),
                 }
             }
+            let open_key = open_key(permit_type, &signer.id);
+            let open: u32 = state.get_typed(&open_key).await?.unwrap_or(0);
+            if open >= OPEN_PER_APPLICANT_MAX {
+                fail!(
+                    "too_many_open_applications",
+                    permit_type = permit_type,
+                    open = u64::from(open)
+                );
+            }
+            state.put_typed(&open_key, &(open + 1));
+            let mut config: PermitsConfig =
+                state.get_typed(&config_key()).await?.unwrap_or_default();
+            let id = config.next_application;
+            config.next_application += 1;
+            state.put_typed(&config_key(), &config);
             if let Some(licence_id) = renews {
-                let licence = tri!(load_licence(state, *licence_id).await?);
+                let mut licence = tri!(load_licence(state, *licence_id).await?);
                 tri!(check_renewal(
                     &licence,
                     signer,
@@ -525,12 +585,16 @@ pub async fn apply<S: StateView>(
                     &definition,
                     now
                 ));
+                if let Some(pending) = licence.renewing {
+                    fail!(
+                        "renewal_pending",
+                        licence = licence_id,
+                        application = pending
+                    );
+                }
+                licence.renewing = Some(id);
+                state.put_typed(&licence_key(*licence_id), &licence);
             }
-            let mut config: PermitsConfig =
-                state.get_typed(&config_key()).await?.unwrap_or_default();
-            let id = config.next_application;
-            config.next_application += 1;
-            state.put_typed(&config_key(), &config);
             let mut application = Application {
                 id,
                 permit_type: permit_type.clone(),
@@ -549,6 +613,7 @@ pub async fn apply<S: StateView>(
                 started: None,
                 deadline: None,
                 awaiting: None,
+                requests: 0,
                 escalated: false,
                 overdue: None,
                 decision: None,
@@ -580,6 +645,7 @@ pub async fn apply<S: StateView>(
             reference,
         } => {
             let mut application = tri!(load_application(state, *id).await?);
+            tri!(check_not_own(&application, signer));
             tri!(check_undecided(&application));
             let Some(fee) = application.fee else {
                 fail!("no_fee", application = id);
@@ -611,7 +677,9 @@ pub async fn apply<S: StateView>(
             reason,
         } => {
             let (mut application, definition) = tri!(load_filed(state, *id).await?);
-            tri!(check_step(&application, &definition, step));
+            tri!(check_step(&application, &definition, step, signer));
+            let mut events =
+                tri!(settle_deadline(env, state, &mut application, &definition).await?);
             let next = usize::from(application.step) + 1;
             let Some(next_step) = definition.steps.get(next) else {
                 fail!("last_step", application = id, step = step);
@@ -622,9 +690,10 @@ pub async fn apply<S: StateView>(
             application.step = next as u8;
             application.escalated = false;
             application.entered = None;
+            application.requests = 0;
             start_clock(state, &mut application, &definition, now).await?;
             state.put_typed(&application_key(*id), &application);
-            Ok(Ok(vec![permits(PermitsEvent::StepCompleted {
+            events.push(permits(PermitsEvent::StepCompleted {
                 application: *id,
                 applicant: application.applicant,
                 step: step.clone(),
@@ -632,7 +701,8 @@ pub async fn apply<S: StateView>(
                 reason: reason.clone(),
                 next: next_step.name.clone(),
                 deadline: application.deadline,
-            })]))
+            }));
+            Ok(Ok(events))
         }
         PermitsInstruction::RequestInformation {
             application: id,
@@ -640,19 +710,31 @@ pub async fn apply<S: StateView>(
             request,
         } => {
             let (mut application, definition) = tri!(load_filed(state, *id).await?);
-            tri!(check_step(&application, &definition, step));
+            tri!(check_step(&application, &definition, step, signer));
+            let mut events =
+                tri!(settle_deadline(env, state, &mut application, &definition).await?);
+            if application.requests >= REQUESTS_PER_STEP_MAX {
+                fail!(
+                    "too_many_requests",
+                    application = id,
+                    step = step,
+                    requests = u64::from(application.requests)
+                );
+            }
+            application.requests += 1;
             // The clock stops: the deadline in the queue no longer matches it.
             application.awaiting = Some(request.clone());
             application.started = None;
             application.deadline = None;
             state.put_typed(&application_key(*id), &application);
-            Ok(Ok(vec![permits(PermitsEvent::InformationRequested {
+            events.push(permits(PermitsEvent::InformationRequested {
                 application: *id,
                 applicant: application.applicant,
                 step: step.clone(),
                 by: signer.id,
                 request: request.clone(),
-            })]))
+            }));
+            Ok(Ok(events))
         }
         PermitsInstruction::ProvideInformation {
             application: id,
@@ -703,26 +785,31 @@ pub async fn apply<S: StateView>(
             reason,
         } => {
             let (mut application, definition) = tri!(load_filed(state, *id).await?);
-            tri!(check_step(&application, &definition, step));
+            tri!(check_step(&application, &definition, step, signer));
+            let mut events =
+                tri!(settle_deadline(env, state, &mut application, &definition).await?);
             if usize::from(application.step) + 1 != definition.steps.len() {
                 fail!("not_the_last_step", application = id, step = step);
             }
             let outcome = if *approve {
+                tri!(check_renewable(state, &application, now).await?);
                 Outcome::Approved
             } else {
                 Outcome::Refused
             };
-            let events = decide(
-                env,
-                state,
-                &mut application,
-                &definition,
-                outcome,
-                Some(signer.id),
-                scope,
-                reason,
-            )
-            .await?;
+            events.extend(
+                decide(
+                    env,
+                    state,
+                    &mut application,
+                    &definition,
+                    outcome,
+                    Some(signer.id),
+                    scope,
+                    reason,
+                )
+                .await?,
+            );
             Ok(Ok(events))
         }
         PermitsInstruction::Withdraw { application: id } => {
@@ -794,6 +881,10 @@ pub async fn apply<S: StateView>(
             if application.appeal.is_none() || !refused {
                 fail!("not_appealed", application = id);
             }
+            tri!(check_not_own(&application, signer));
+            if *upheld {
+                tri!(check_renewable(state, &application, now).await?);
+            }
             let definition =
                 load_definition(state, &application.permit_type, application.version).await?;
             let outcome = if *upheld {
@@ -820,6 +911,7 @@ pub async fn apply<S: StateView>(
             reason,
         } => {
             let mut licence = tri!(load_licence(state, *id).await?);
+            tri!(check_not_holder(&licence, signer));
             tri!(check_standing(&licence, now));
             licence.scope = scope.clone();
             state.put_typed(&licence_key(*id), &licence);
@@ -838,6 +930,7 @@ pub async fn apply<S: StateView>(
             reason,
         } => {
             let mut licence = tri!(load_licence(state, *id).await?);
+            tri!(check_not_holder(&licence, signer));
             let change = match action {
                 LicenceAction::Suspend => {
                     tri!(check_standing(&licence, now));
@@ -909,6 +1002,32 @@ fn check_standing(licence: &Licence, now: TimestampMs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Refuses an official acting on a licence they hold.
+fn check_not_holder(licence: &Licence, signer: &Account) -> Result<(), Failure> {
+    if licence.holder == signer.id {
+        return Err(failure!("own_licence", licence = licence.id));
+    }
+    Ok(())
+}
+
+/// For a renewal about to be granted: the licence it renews still stands (not revoked,
+/// suspended or expired).
+async fn check_renewable<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    application: &Application,
+    now: TimestampMs,
+) -> Handled<()> {
+    let Some(id) = application.renews else {
+        return Ok(Ok(()));
+    };
+    let licence = tri!(load_licence(state, id).await?);
+    tri!(check_standing(&licence, now));
+    if licence.stopped.is_some() {
+        fail!("not_renewable", licence = id, reason = "it is suspended");
+    }
+    Ok(Ok(()))
+}
+
 /// Whether `signer` may apply to renew `licence` now under `definition`.
 fn check_renewal(
     licence: &Licence,
@@ -964,46 +1083,167 @@ fn check_renewal(
     Ok(())
 }
 
-/// At the end of each block: acts on the deadlines that passed (at most as many as `budget`
-/// events allow; the rest in the next blocks).
+/// At the end of each block: acts on the deadlines that passed, in the order they fell due,
+/// as many as `budget` events allow (a deadline that is acted on emits at most
+/// [`EVENTS_PER_DEADLINE`]; a stale one, whose clock moved on, emits none and costs only its
+/// reading), and at most [`DEADLINES_PER_BLOCK`] in all; the rest wait for the next blocks.
 pub async fn end_block<S: StateView>(
     env: &BlockEnv,
     state: &mut Overlay<'_, S>,
     budget: usize,
 ) -> Result<Vec<Event>, BlockError> {
-    let max = budget / EVENTS_PER_DEADLINE;
-    if max == 0 {
-        return Ok(Vec::new());
-    }
     let mut events = Vec::new();
-    for entry in DUE.take(state, env.timestamp, max).await? {
-        match Due::decode(&entry) {
-            Some(Due::Step { id, clock }) => {
-                step_overdue(env, state, id, clock, &mut events).await?;
-            }
-            Some(Due::Expiry { id, renewals }) => {
-                if let Some(licence) = state.get_typed::<Licence>(&licence_key(id)).await?
-                    && licence.renewals == renewals
-                    && licence.valid_until.is_some_and(|u| u.0 <= env.timestamp.0)
-                    && licence
-                        .stopped
-                        .as_ref()
-                        .is_none_or(|s| s.action != LicenceAction::Revoke)
-                {
-                    events.push(permits(PermitsEvent::LicenceChanged {
-                        licence: id,
-                        holder: licence.holder,
-                        change: LicenceChange::Expired,
-                        by: None,
-                        reason: String::new(),
-                        valid_until: licence.valid_until,
-                    }));
+    let mut looked = 0;
+    loop {
+        let room = budget.saturating_sub(events.len()) / EVENTS_PER_DEADLINE;
+        let max = room.min(DEADLINES_PER_BLOCK - looked);
+        if max == 0 {
+            break;
+        }
+        let due = DUE.take(state, env.timestamp, max).await?;
+        if due.is_empty() {
+            break;
+        }
+        looked += due.len();
+        for entry in due {
+            match Due::decode(&entry) {
+                Some(Due::Step { id, clock }) => {
+                    step_overdue(env, state, id, clock, &mut events).await?;
                 }
+                Some(Due::Expiry { id, renewals }) => {
+                    if let Some(licence) = state.get_typed::<Licence>(&licence_key(id)).await?
+                        && licence.renewals == renewals
+                        && licence.valid_until.is_some_and(|u| u.0 <= env.timestamp.0)
+                        && licence
+                            .stopped
+                            .as_ref()
+                            .is_none_or(|s| s.action != LicenceAction::Revoke)
+                    {
+                        events.push(permits(PermitsEvent::LicenceChanged {
+                            licence: id,
+                            holder: licence.holder,
+                            change: LicenceChange::Expired,
+                            by: None,
+                            reason: String::new(),
+                            valid_until: licence.valid_until,
+                        }));
+                    }
+                }
+                None => {}
             }
-            None => {}
         }
     }
     Ok(events)
+}
+
+/// What follows when the running deadline of `application`'s current step has passed at
+/// `now`, if it has (`None`: no deadline, the clock stopped, or not yet): an escalated step
+/// late again is only reported, and a renewal whose licence no longer stands is not granted
+/// by silence.
+async fn passed_deadline<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    application: &Application,
+    definition: &PermitTypeDef,
+    now: TimestampMs,
+) -> Result<Option<(TimestampMs, OnOverdue)>, BlockError> {
+    let Some(deadline) = application.deadline else {
+        return Ok(None);
+    };
+    if application.decision.is_some() || application.awaiting.is_some() || deadline.0 > now.0 {
+        return Ok(None);
+    }
+    let Some(step) = definition.steps.get(usize::from(application.step)) else {
+        return Ok(None);
+    };
+    let mut consequence = if application.escalated {
+        OnOverdue::Notify
+    } else {
+        step.on_overdue
+    };
+    if consequence == OnOverdue::Approve
+        && let Some(id) = application.renews
+    {
+        let stands = match state.get_typed::<Licence>(&licence_key(id)).await? {
+            Some(licence) => check_standing(&licence, now).is_ok() && licence.stopped.is_none(),
+            None => false,
+        };
+        if !stands {
+            consequence = OnOverdue::Notify;
+        }
+    }
+    Ok(Some((deadline, consequence)))
+}
+
+/// Marks `application` overdue at its current step's `deadline` and counts it; returns the
+/// event. The caller applies the consequence and stores the application.
+async fn mark_overdue<S: StateView>(
+    env: &BlockEnv,
+    state: &mut Overlay<'_, S>,
+    application: &mut Application,
+    definition: &PermitTypeDef,
+    deadline: TimestampMs,
+    consequence: OnOverdue,
+) -> Result<Event, BlockError> {
+    let step = definition
+        .steps
+        .get(usize::from(application.step))
+        .map_or(String::new(), |s| s.name.clone());
+    let mut stats = load_stats(state, &application.permit_type).await?;
+    if application.overdue.is_none() {
+        stats.overdue += 1;
+    }
+    if let Some(figures) = stats.step_mut(&step) {
+        figures.overdue += 1;
+    }
+    state.put_typed(&stats_key(&application.permit_type), &stats);
+    application.overdue = Some(Overdue {
+        step: step.clone(),
+        deadline,
+        height: env.height,
+    });
+    application.deadline = None;
+    Ok(permits(PermitsEvent::ApplicationOverdue {
+        application: application.id,
+        applicant: application.applicant,
+        agency: application.agency.clone(),
+        step,
+        deadline,
+        consequence,
+        supervisor_role: definition.supervisor_role.clone(),
+    }))
+}
+
+/// Before an official acts on an application's current step: if its deadline has passed
+/// and the queue has not yet acted on it, a deadline that is only reported is marked now (its
+/// event goes first in the transaction's receipt); one that grants or escalates the step
+/// refuses the action (`deadline_passed`): the ledger applies it at the end of the block.
+async fn settle_deadline<S: StateView>(
+    env: &BlockEnv,
+    state: &mut Overlay<'_, S>,
+    application: &mut Application,
+    definition: &PermitTypeDef,
+) -> Handled<Vec<Event>> {
+    match passed_deadline(state, application, definition, env.timestamp).await? {
+        None => Ok(Ok(Vec::new())),
+        Some((deadline, OnOverdue::Notify)) => {
+            let event = mark_overdue(
+                env,
+                state,
+                application,
+                definition,
+                deadline,
+                OnOverdue::Notify,
+            )
+            .await?;
+            Ok(Ok(vec![event]))
+        }
+        Some((deadline, consequence)) => fail!(
+            "deadline_passed",
+            application = application.id,
+            deadline = deadline,
+            consequence = consequence.as_str()
+        ),
+    }
 }
 
 /// Application `id`'s step deadline under clock `clock` passed: if the clock still runs, the
@@ -1018,49 +1258,26 @@ async fn step_overdue<S: StateView>(
     let Some(mut application) = state.get_typed::<Application>(&application_key(id)).await? else {
         return Ok(());
     };
-    let Some(deadline) = application.deadline else {
-        return Ok(());
-    };
-    if application.clock != clock
-        || application.decision.is_some()
-        || application.awaiting.is_some()
-        || deadline.0 > env.timestamp.0
-    {
+    if application.clock != clock {
         return Ok(());
     }
     let definition = load_definition(state, &application.permit_type, application.version).await?;
-    let Some(step) = definition.steps.get(usize::from(application.step)).cloned() else {
+    let Some((deadline, consequence)) =
+        passed_deadline(state, &application, &definition, env.timestamp).await?
+    else {
         return Ok(());
     };
-    // An escalated step that is late again is only reported.
-    let consequence = if application.escalated {
-        OnOverdue::Notify
-    } else {
-        step.on_overdue
-    };
-    let mut stats = load_stats(state, &application.permit_type).await?;
-    if application.overdue.is_none() {
-        stats.overdue += 1;
-    }
-    if let Some(figures) = stats.step_mut(&step.name) {
-        figures.overdue += 1;
-    }
-    state.put_typed(&stats_key(&application.permit_type), &stats);
-    application.overdue = Some(Overdue {
-        step: step.name.clone(),
-        deadline,
-        height: env.height,
-    });
-    application.deadline = None;
-    events.push(permits(PermitsEvent::ApplicationOverdue {
-        application: id,
-        applicant: application.applicant,
-        agency: application.agency.clone(),
-        step: step.name.clone(),
-        deadline,
-        consequence,
-        supervisor_role: definition.supervisor_role.clone(),
-    }));
+    events.push(
+        mark_overdue(
+            env,
+            state,
+            &mut application,
+            &definition,
+            deadline,
+            consequence,
+        )
+        .await?,
+    );
     match consequence {
         OnOverdue::Notify => {}
         OnOverdue::Approve => {
@@ -1072,7 +1289,7 @@ async fn step_overdue<S: StateView>(
                 .collect();
             let reason = format!(
                 "the deadline of step {} passed with no decision: silence is consent",
-                step.name
+                application.overdue.as_ref().map_or("", |o| o.step.as_str())
             );
             events.extend(
                 decide(

@@ -34,6 +34,8 @@ pub mod spaces {
     pub const CONFIG: &str = "permits/config";
     /// Deadlines (see `civitas_kit::schedule`).
     pub const DUE: &str = "permits/due";
+    /// How many applications an applicant has undecided under a type, by `type/account`.
+    pub const OPEN: &str = "permits/open";
 
     use super::*;
     use civitas_kit::space::{Id, Space, view};
@@ -251,6 +253,8 @@ pub struct Application {
     pub deadline: Option<TimestampMs>,
     /// What the applicant is asked for, while the step waits for them.
     pub awaiting: Option<String>,
+    /// How many times the applicant was asked at the current step.
+    pub requests: u8,
     /// Whether the current step passed to the supervisor role when its deadline passed.
     pub escalated: bool,
     /// The last deadline that passed, if one did.
@@ -282,6 +286,7 @@ codec_struct!(Application {
     started: (),
     deadline: (),
     awaiting: REASON_MAX_BYTES,
+    requests: (),
     escalated: (),
     overdue: (),
     decision: (),
@@ -335,6 +340,8 @@ pub struct Licence {
     pub valid_until: Option<TimestampMs>,
     /// How many times it was renewed (identifies the expiry in force).
     pub renewals: u32,
+    /// The renewal application filed and not yet decided, if there is one.
+    pub renewing: Option<u64>,
     /// Its suspension or revocation, while it stands.
     pub stopped: Option<LicenceStop>,
     /// Block height of issue.
@@ -353,6 +360,7 @@ codec_struct!(Licence {
     public: (),
     valid_until: (),
     renewals: (),
+    renewing: (),
     stopped: (),
     height: (),
     time: ()
@@ -470,12 +478,15 @@ pub struct TypeStats {
     pub approved: u64,
     /// Of those, granted because a deadline passed.
     pub approved_tacitly: u64,
-    /// Applications refused (appeals dismissed included).
+    /// Applications refused and not granted on appeal (approved, refused and withdrawn add up
+    /// to the applications decided).
     pub refused: u64,
     /// Applications withdrawn.
     pub withdrawn: u64,
     /// Refusals appealed.
     pub appealed: u64,
+    /// Of those, granted on appeal.
+    pub overturned: u64,
     /// Applications that missed at least one deadline.
     pub overdue: u64,
     /// Each step's figures, by name, in the order they first ran.
@@ -489,6 +500,7 @@ codec_struct!(TypeStats {
     refused: (),
     withdrawn: (),
     appealed: (),
+    overturned: (),
     overdue: (),
     steps: (4 * civitas_core::permits::STEPS_MAX, ())
 });
@@ -557,6 +569,14 @@ pub fn licence_key(id: u64) -> StateKey {
 /// Key of a permit type's figures.
 pub fn stats_key(id: &str) -> StateKey {
     StateKey::new(spaces::STATS, id.as_bytes().to_vec())
+}
+
+/// Key of how many applications `applicant` has undecided under permit type `id`.
+pub fn open_key(id: &str, applicant: &AccountId) -> StateKey {
+    let mut key = id.as_bytes().to_vec();
+    key.push(b'/');
+    key.extend_from_slice(&applicant.0);
+    StateKey::new(spaces::OPEN, key)
 }
 
 /// Key of the next numbers.

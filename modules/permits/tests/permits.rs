@@ -506,10 +506,16 @@ fn a_refusal_is_appealed_in_time_and_the_supervisor_decides_the_appeal() {
     // Thirty days after the refusal the time to appeal has ended.
     people.wait(31 * DAY);
     people.fails("ana", appeal(2), "appeal_too_late");
+    // Refused twice, one overturned: refused, approved and withdrawn add up to the decided.
     let counted = stats(&people);
     assert_eq!(
-        (counted.refused, counted.appealed, counted.approved),
-        (2, 1, 1)
+        (
+            counted.refused,
+            counted.appealed,
+            counted.overturned,
+            counted.approved
+        ),
+        (1, 1, 1, 1)
     );
 }
 
@@ -895,4 +901,177 @@ fn authorization_matrix_over_roles_and_permits_actions() {
         }
     }
     assert_eq!(checked, 130);
+}
+
+#[test]
+fn an_official_never_decides_their_own_application_or_licence() {
+    let mut people = office();
+    // The clerk applies for a business licence of their own agency.
+    people.ok("clerk", apply("business-licence", plan(), None));
+    people.official("cashier-2", 708, "health", &["cashier", "clerk"]);
+    people.ok("cashier-2", fee(1));
+    people.fails("clerk", complete(1, "completeness"), "own_application");
+    people.ok("cashier-2", complete(1, "completeness"));
+    people.ok("inspector", complete(1, "inspection"));
+    people.ok("licensing", decide(1, true));
+    // The head of licensing holds a licence; they may not suspend it themselves.
+    people.ok("head", apply("business-licence", plan(), None));
+    people.ok("cashier-2", fee(2));
+    people.ok("cashier-2", complete(2, "completeness"));
+    people.ok("inspector", complete(2, "inspection"));
+    people.ok("licensing", decide(2, true));
+    let own = permits(Op::ChangeLicence {
+        licence: 2,
+        action: LicenceAction::Suspend,
+        reason: "hygiene".into(),
+    });
+    people.fails("head", own, "own_licence");
+}
+
+#[test]
+fn an_official_acting_after_a_deadline_meets_what_the_deadline_caused() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    people.ok("clerk", complete(1, "completeness"));
+    // The inspection is late (only reported): an inspector acting in the block that passes
+    // the deadline finds it marked first, in the same receipt.
+    people.chain.skip_ms += 31 * DAY;
+    let receipt = people.ok("inspector", complete(1, "inspection"));
+    assert!(
+        matches!(
+            &events(&receipt)[..],
+            [
+                PermitsEvent::ApplicationOverdue {
+                    consequence: OnOverdue::Notify,
+                    ..
+                },
+                PermitsEvent::StepCompleted { .. },
+            ]
+        ),
+        "{:?}",
+        events(&receipt)
+    );
+    // The decision is late (silence is consent): a refusal sent after the deadline is too
+    // late; the ledger grants it at the end of that very block.
+    // (Blocks are at most ten minutes apart: time passes up to a few minutes before the
+    // deadline, then the next block crosses it.)
+    assert!(people.wait(20 * DAY - 5 * 60_000).is_empty());
+    people.chain.skip_ms += 10 * 60_000;
+    people.fails("licensing", decide(1, false), "deadline_passed");
+    let end = people
+        .chain
+        .blocks
+        .last()
+        .and_then(|b| b.end.clone())
+        .expect("an end receipt");
+    assert!(matches!(
+        &permit_events(end.events)[..],
+        [
+            PermitsEvent::ApplicationOverdue {
+                consequence: OnOverdue::Approve,
+                ..
+            },
+            PermitsEvent::ApplicationDecided {
+                outcome: Outcome::ApprovedTacitly,
+                ..
+            },
+            PermitsEvent::LicenceIssued { .. },
+        ]
+    ));
+}
+
+#[test]
+fn flooding_is_bounded_per_applicant_and_deadlines_are_met_in_order() {
+    let mut people = office();
+    let mut quick = business_licence();
+    quick.fee = None;
+    quick.documents.clear();
+    quick.steps.truncate(1);
+    quick.steps[0].on_overdue = OnOverdue::Notify;
+    define(&mut people, "quick", quick);
+    // Eight open applications per applicant and type.
+    for _ in 0..8 {
+        people.ok("ana", apply("quick", Vec::new(), None));
+    }
+    people.fails(
+        "ana",
+        apply("quick", Vec::new(), None),
+        "too_many_open_applications",
+    );
+    people.ok("ana", permits(Op::Withdraw { application: 1 }));
+    people.ok("ana", apply("quick", Vec::new(), None));
+    // Many citizens, many deadlines in the same minutes: each block acts on as many as its
+    // bound allows (64 events; a deadline that is only reported emits one), first filed first.
+    const CITIZENS: [&str; 12] = [
+        "c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11",
+    ];
+    for (i, name) in CITIZENS.iter().enumerate() {
+        people.citizen(name, 900 + i as u64, "registrar");
+        for _ in 0..8 {
+            people.ok(name, apply("quick", Vec::new(), None));
+        }
+    }
+    people.chain.skip_ms += 11 * DAY;
+    let mut overdue = Vec::new();
+    for _ in 0..10 {
+        let ended = permit_events(people.wait(1_000));
+        assert!(ended.len() <= 64, "{}", ended.len());
+        overdue.extend(ended.into_iter().filter_map(|e| match e {
+            PermitsEvent::ApplicationOverdue { application, .. } => Some(application),
+            _ => None,
+        }));
+    }
+    // Every open application (the withdrawn one's deadline is stale): 8 of Ana's and 96.
+    assert_eq!(overdue.len(), 104);
+    let mut sorted = overdue.clone();
+    sorted.sort();
+    assert_eq!(overdue, sorted, "first filed, first acted on");
+}
+
+#[test]
+fn a_renewal_is_one_at_a_time_and_never_of_a_licence_that_no_longer_stands() {
+    let mut people = office();
+    define(&mut people, "market-stall", short_licence());
+    people.ok("ana", apply("market-stall", Vec::new(), None));
+    people.ok("licensing", decide(1, true));
+    people.wait(6 * DAY);
+    people.ok("ana", apply("market-stall", Vec::new(), Some(1)));
+    people.fails(
+        "ana",
+        apply("market-stall", Vec::new(), Some(1)),
+        "renewal_pending",
+    );
+    // Revoked meanwhile: the renewal cannot be granted.
+    people.ok(
+        "head",
+        permits(Op::ChangeLicence {
+            licence: 1,
+            action: LicenceAction::Revoke,
+            reason: "obtained on false statements".into(),
+        }),
+    );
+    people.fails("licensing", decide(2, true), "licence_revoked");
+    people.ok("licensing", decide(2, false));
+    assert_eq!(licence(&people, 1).renewing, None);
+}
+
+#[test]
+fn an_official_asks_at_most_three_times_per_step() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    let ask = permits(Op::RequestInformation {
+        application: 1,
+        step: "completeness".into(),
+        request: "a legible plan".into(),
+    });
+    let answer = permits(Op::ProvideInformation {
+        application: 1,
+        content: Hash32::sha256(b"again"),
+        documents: Vec::new(),
+    });
+    for _ in 0..3 {
+        people.ok("clerk", ask.clone());
+        people.ok("ana", answer.clone());
+    }
+    people.fails("clerk", ask, "too_many_requests");
 }

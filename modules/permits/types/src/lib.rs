@@ -194,8 +194,7 @@ pub struct PermitTypeDef {
     /// The schemas of the vault records an application names, in this order
     /// (`civil.birth-certificate`).
     pub records: Vec<String>,
-    /// The fee, if any: paid to the agency before any step is decided, and recorded in the
-    /// treasury as revenue.
+    /// The fee, if any: paid to the agency before any step is decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee: Option<Money>,
     /// How long a licence is valid, in seconds (`0`: until revoked).
@@ -274,7 +273,8 @@ impl PermitTypeDef {
             return Err(invalid("steps", "a permit type has at least one step"));
         }
         let mut names = std::collections::BTreeSet::new();
-        for step in &self.steps {
+        let last = self.steps.len() - 1;
+        for (position, step) in self.steps.iter().enumerate() {
             check_ident("steps.name", &step.name, NAME_ID_MAX_BYTES)?;
             check_text("steps.title", &step.title, NAME_MAX_BYTES)?;
             check_ident("steps.role", &step.role, ROLE_MAX_BYTES)?;
@@ -290,6 +290,16 @@ impl PermitTypeDef {
                     "steps.on_overdue",
                     format!(
                         "step {:?} has no deadline, so nothing can follow one",
+                        step.name
+                    ),
+                ));
+            }
+            if step.on_overdue == OnOverdue::Approve && position != last {
+                return Err(invalid(
+                    "steps.on_overdue",
+                    format!(
+                        "silence is consent only at the last step, the decision: step {:?} \
+                         would grant a licence before the steps after it",
                         step.name
                     ),
                 ));
@@ -389,7 +399,23 @@ impl PermitTypeDef {
             PublicText::prose("title", &self.title),
             PublicText::prose("description", &self.description),
             PublicText::prose("appeal_route", &self.appeal_route),
+            PublicText::code("supervisor_role", &self.supervisor_role),
         ];
+        for step in &self.steps {
+            texts.push(PublicText::code("steps.name", &step.name));
+            texts.push(PublicText::code("steps.role", &step.role));
+        }
+        texts.extend(
+            self.fields
+                .iter()
+                .map(|f| PublicText::code("fields.name", &f.name)),
+        );
+        texts.extend(
+            self.documents
+                .iter()
+                .map(|d| PublicText::code("documents.name", &d.name)),
+        );
+        texts.extend(self.records.iter().map(|r| PublicText::code("records", r)));
         texts.extend(
             self.steps
                 .iter()
@@ -475,7 +501,7 @@ pub enum PermitsInstruction {
         renews: Option<u64>,
     },
     /// An official of the agency records the fee paid (to the agency's account; the
-    /// reference is the payment's), which the treasury records as revenue.
+    /// reference is the payment's).
     RecordFee {
         /// The application.
         application: u64,
@@ -602,7 +628,14 @@ impl Operations for PermitsInstruction {
 
     fn public_text(&self) -> Vec<PublicText<'_>> {
         match self {
-            Self::DefineType { definition, .. } => definition.public_text(),
+            Self::DefineType {
+                permit_type,
+                definition,
+            } => {
+                let mut texts = definition.public_text();
+                texts.push(PublicText::code("permit_type", permit_type));
+                texts
+            }
             Self::RecordFee { reference, .. } => vec![PublicText::code("reference", reference)],
             Self::CompleteStep { reason, .. } => vec![PublicText::prose("reason", reason)],
             Self::RequestInformation { request, .. } => vec![PublicText::prose("request", request)],
@@ -1159,8 +1192,31 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "only the holder of licence {licence} may renew it",
     ),
     (
-        "fiscal_year_not_open",
-        "the agency {agency} has no open fiscal year {year} in {currency} to record the fee in",
+        "deadline_passed",
+        "the deadline of application {application}'s step passed at {deadline}: the ledger \
+         applies what follows ({consequence}) at the end of this block",
+    ),
+    (
+        "too_many_open_applications",
+        "you have {open} applications of type {permit_type} not yet decided: wait for one, or \
+         withdraw one",
+    ),
+    (
+        "renewal_pending",
+        "licence {licence} is already being renewed by application {application}",
+    ),
+    (
+        "own_application",
+        "application {application} is your own: another official decides it",
+    ),
+    (
+        "own_licence",
+        "licence {licence} is your own: another official acts on it",
+    ),
+    (
+        "too_many_requests",
+        "the applicant of application {application} was asked {requests} times at step {step}: \
+         decide on what is there",
     ),
 ];
 

@@ -118,6 +118,10 @@ fn bad_definitions_are_refused_with_the_field_named() {
             Box::new(|d| d.steps[0].deadline_secs = 0),
         ),
         (
+            "steps.on_overdue",
+            Box::new(|d| d.steps[1].on_overdue = OnOverdue::Approve),
+        ),
+        (
             "fields.name",
             Box::new(|d| d.fields[1].name = "trade".into()),
         ),
