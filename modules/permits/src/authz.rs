@@ -85,8 +85,14 @@ pub async fn question<'a, S: StateView>(
             }
         }
     };
+    // The form is kept in the agency's vault under the module's legal basis.
+    let basis = matches!(
+        op,
+        PermitsInstruction::Apply { .. } | PermitsInstruction::ProvideInformation { .. }
+    )
+    .then(|| civitas_core::permits::FORM_BASIS.to_string());
     Ok(Ok(Question {
-        basis: None,
+        basis,
         principal,
         cosigners,
         action: op.name(),

@@ -7,7 +7,7 @@
 
 use civitas_core::hash::Hash32;
 use civitas_core::kit::args::document;
-use civitas_core::permits::{LicenceAction, PermitTypeDef, PermitsInstruction};
+use civitas_core::permits::{FormRecord, LicenceAction, PermitTypeDef, PermitsInstruction};
 use civitas_primitives::kit::cli::{Console, ModuleCommand, Prepared};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -31,6 +31,44 @@ fn definition(path: &str) -> Result<PermitTypeDef, String> {
 /// A 32-byte id in hex (a vault record's).
 fn hex32(text: &str) -> Result<Hash32, String> {
     Hash32::from_hex(text).map_err(|_| format!("{text:?} is not 64 hexadecimal characters"))
+}
+
+/// What the agency's vault answered when it sealed a form (a JSON file with `record`,
+/// `nonce`, `commitment` and `subject`).
+fn sealed(path: &str) -> Result<serde_json::Value, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() > 64 * 1024 {
+        return Err(format!("{path} is not what a vault answers: too long"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| format!("{path} is not JSON: {e}"))
+}
+
+fn sealed_field(path: &str, value: &serde_json::Value, field: &str) -> Result<Hash32, String> {
+    value[field]
+        .as_str()
+        .and_then(|text| Hash32::from_hex(text).ok())
+        .ok_or_else(|| format!("{path} has no {field} (64 hexadecimal characters)"))
+}
+
+/// A form sealed in the agency's vault for a new application: the vault's answer, a JSON file.
+fn form_record(path: &str) -> Result<FormRecord, String> {
+    let value = sealed(path)?;
+    Ok(FormRecord {
+        record: sealed_field(path, &value, "record")?,
+        nonce: sealed_field(path, &value, "nonce")?,
+        commitment: sealed_field(path, &value, "commitment")?,
+        subject: sealed_field(path, &value, "subject")?,
+    })
+}
+
+/// The commitment to a form's next version: 64 hexadecimal characters, or the vault's answer
+/// (a JSON file with `commitment`).
+fn form_version(arg: &str) -> Result<Hash32, String> {
+    if let Ok(hash) = Hash32::from_hex(arg) {
+        return Ok(hash);
+    }
+    let value = sealed(arg)?;
+    sealed_field(arg, &value, "commitment")
 }
 
 /// What to do to a licence.
@@ -71,18 +109,18 @@ pub enum PermitsCommand<C: Args> {
         #[command(flatten)]
         common: C,
     },
-    /// Apply for a permit, signing for yourself. The application's content stays in the
-    /// agency's vault; name the commitment the vault gave you.
+    /// Apply for a permit, signing for yourself. The form's answers stay in the agency's
+    /// vault, which sealed them; name the vault's answer.
     ///
-    /// Example: civitas tx permits apply business-licence --content
-    ///   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --document plan.pdf
+    /// Example: civitas tx permits apply business-licence --form sealed.json --document plan.pdf
     ///   --key ana.json
     Apply {
         /// The permit type.
         permit_type: String,
-        /// The vault's commitment to the application's content (64 hex characters).
-        #[arg(long, value_parser = hex32)]
-        content: Hash32,
+        /// What the agency's vault answered when it sealed the form (a JSON file with record,
+        /// nonce, commitment and subject).
+        #[arg(long, value_parser = form_record)]
+        form: FormRecord,
         /// Each required document, notarised, in the type's order: a file or its SHA-256.
         #[arg(long = "document", value_parser = document)]
         documents: Vec<Hash32>,
@@ -139,17 +177,18 @@ pub enum PermitsCommand<C: Args> {
         #[command(flatten)]
         common: C,
     },
-    /// Answer a request on your application: the content's new commitment, and documents.
+    /// Answer a request on your application: the form's next version, sealed in the agency's
+    /// vault, and documents.
     ///
-    /// Example: civitas tx permits provide-information 7 --content
-    ///   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --document plan.pdf
+    /// Example: civitas tx permits provide-information 7 --form resealed.json --document plan.pdf
     ///   --key ana.json
     ProvideInformation {
         /// The application.
         application: u64,
-        /// The vault's commitment to the application's content as it now stands.
-        #[arg(long, value_parser = hex32)]
-        content: Hash32,
+        /// The vault's answer when it sealed the form's next version (a JSON file), or its
+        /// commitment (64 hexadecimal characters).
+        #[arg(long, value_parser = form_version)]
+        form: Hash32,
         /// Further notarised documents: files or their SHA-256.
         #[arg(long = "document", value_parser = document)]
         documents: Vec<Hash32>,
@@ -275,7 +314,7 @@ impl<C: Args> PermitsCommand<C> {
             } => (PermitsInstruction::RetireType { permit_type }, common),
             Self::Apply {
                 permit_type,
-                content,
+                form,
                 documents,
                 records,
                 renews,
@@ -283,7 +322,7 @@ impl<C: Args> PermitsCommand<C> {
             } => (
                 PermitsInstruction::Apply {
                     permit_type,
-                    content,
+                    form,
                     documents,
                     records,
                     renews,
@@ -329,13 +368,13 @@ impl<C: Args> PermitsCommand<C> {
             ),
             Self::ProvideInformation {
                 application,
-                content,
+                form,
                 documents,
                 common,
             } => (
                 PermitsInstruction::ProvideInformation {
                     application,
-                    content,
+                    form,
                     documents,
                 },
                 common,
@@ -466,6 +505,15 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("plan.pdf"), b"a floor plan").unwrap();
         std::fs::write(dir.join("grounds.pdf"), b"grounds").unwrap();
+        let hex = |s: &[u8]| Hash32::sha256(s).to_hex();
+        let sealed = serde_json::json!({
+            "record": hex(b"record"), "nonce": hex(b"nonce"), "version": 1,
+            "schema": "permit.application", "commitment": hex(b"answers"),
+            "subject": hex(b"subject"), "status": "pending", "next": "sign",
+        });
+        std::fs::write(dir.join("sealed.json"), sealed.to_string()).unwrap();
+        let resealed = serde_json::json!({"record": hex(b"record"), "version": 2, "commitment": hex(b"answers 2")});
+        std::fs::write(dir.join("resealed.json"), resealed.to_string()).unwrap();
         std::fs::write(
             dir.join("business-licence.json"),
             serde_json::to_vec(&civitas_core::permits::examples::business_licence()).unwrap(),
@@ -478,7 +526,13 @@ mod tests {
             let argv = in_dir(
                 argv,
                 &dir,
-                &["plan.pdf", "grounds.pdf", "business-licence.json"],
+                &[
+                    "plan.pdf",
+                    "grounds.pdf",
+                    "business-licence.json",
+                    "sealed.json",
+                    "resealed.json",
+                ],
             );
             let cli = Cli::try_parse_from(&argv)
                 .unwrap_or_else(|e| panic!("the example of {name} does not parse: {e}"));
@@ -491,8 +545,18 @@ mod tests {
             instruction
                 .validate()
                 .unwrap_or_else(|e| panic!("the example of {name} is not valid: {e}"));
-            if let PermitsInstruction::Apply { documents, .. } = instruction {
-                assert_eq!(documents, vec![Hash32::sha256(b"a floor plan")]);
+            match instruction {
+                PermitsInstruction::Apply {
+                    documents, form, ..
+                } => {
+                    assert_eq!(documents, vec![Hash32::sha256(b"a floor plan")]);
+                    assert_eq!(form.commitment, Hash32::sha256(b"answers"));
+                    assert_eq!(form.subject, Hash32::sha256(b"subject"));
+                }
+                PermitsInstruction::ProvideInformation { form, .. } => {
+                    assert_eq!(form, Hash32::sha256(b"answers 2"));
+                }
+                _ => {}
             }
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -16,8 +16,8 @@ use civitas_core::event::Event;
 use civitas_core::hash::Hash32;
 use civitas_core::identity::Account;
 use civitas_core::permits::{
-    LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef, PermitsEvent,
-    PermitsInstruction, Register,
+    FORM_BASIS, FORM_SCHEMA, LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef,
+    PermitsEvent, PermitsInstruction, Register,
 };
 use civitas_core::time::TimestampMs;
 use civitas_kit::{
@@ -525,7 +525,7 @@ pub async fn apply<S: StateView>(
         }
         PermitsInstruction::Apply {
             permit_type,
-            content,
+            form,
             documents,
             records,
             renews,
@@ -601,7 +601,7 @@ pub async fn apply<S: StateView>(
                 version: record.version,
                 agency: record.agency.clone(),
                 applicant: signer.id,
-                content: *content,
+                form: form.record,
                 documents: documents.clone(),
                 records: records.clone(),
                 renews: *renews,
@@ -625,6 +625,23 @@ pub async fn apply<S: StateView>(
             if definition.fee.is_none() {
                 start_clock(state, &mut application, &definition, now).await?;
             }
+            // The form is a record of the agency's vault, registered here: every read of it
+            // is in its access log, and its subject sees it.
+            let registered = tri!(
+                civitas_sharing::handler::register(
+                    ctx,
+                    state,
+                    &record.agency,
+                    signer.id,
+                    form.record,
+                    &form.nonce,
+                    FORM_SCHEMA,
+                    form.commitment,
+                    form.subject,
+                    FORM_BASIS,
+                )
+                .await?
+            );
             let mut stats = load_stats(state, permit_type).await?;
             stats.applications += 1;
             state.put_typed(&stats_key(permit_type), &stats);
@@ -638,7 +655,7 @@ pub async fn apply<S: StateView>(
                 deadline: application.deadline,
             };
             state.put_typed(&application_key(id), &application);
-            Ok(Ok(vec![permits(event)]))
+            Ok(Ok(vec![registered, permits(event)]))
         }
         PermitsInstruction::RecordFee {
             application: id,
@@ -738,7 +755,7 @@ pub async fn apply<S: StateView>(
         }
         PermitsInstruction::ProvideInformation {
             application: id,
-            content,
+            form,
             documents,
         } => {
             let mut application = tri!(load_application(state, *id).await?);
@@ -761,7 +778,23 @@ pub async fn apply<S: StateView>(
             tri!(check_documents(state, documents).await?);
             let definition =
                 load_definition(state, &application.permit_type, application.version).await?;
-            application.content = *content;
+            // The form's next version in the vault.
+            let version =
+                match civitas_sharing::state::load_record(state, &application.form).await? {
+                    Some(record) => record.version.saturating_add(1),
+                    None => 1,
+                };
+            let rectified = tri!(
+                civitas_sharing::handler::rectify(
+                    state,
+                    &application.form,
+                    version,
+                    *form,
+                    FORM_BASIS,
+                    signer.id
+                )
+                .await?
+            );
             application.documents.extend(documents.iter().copied());
             application.awaiting = None;
             start_clock(state, &mut application, &definition, now).await?;
@@ -770,12 +803,15 @@ pub async fn apply<S: StateView>(
                 .get(usize::from(application.step))
                 .map_or(String::new(), |s| s.name.clone());
             state.put_typed(&application_key(*id), &application);
-            Ok(Ok(vec![permits(PermitsEvent::InformationProvided {
-                application: *id,
-                applicant: application.applicant,
-                step,
-                deadline: application.deadline,
-            })]))
+            Ok(Ok(vec![
+                rectified,
+                permits(PermitsEvent::InformationProvided {
+                    application: *id,
+                    applicant: application.applicant,
+                    step,
+                    deadline: application.deadline,
+                }),
+            ]))
         }
         PermitsInstruction::Decide {
             application: id,

@@ -213,7 +213,8 @@ codec_struct!(AppealRecord {
     time: ()
 });
 
-/// An application, as the ledger keeps it: never its content, only the vault's commitment.
+/// An application, as the ledger keeps it: never its form, only the vault record that holds
+/// it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Application {
     /// Its number.
@@ -226,8 +227,9 @@ pub struct Application {
     pub agency: String,
     /// The applicant.
     pub applicant: AccountId,
-    /// The vault's commitment to its content as it now stands.
-    pub content: Hash32,
+    /// The vault record holding its form (its versions and access log are the sharing
+    /// module's: `sharing/record/<id>`).
+    pub form: Hash32,
     /// Notarised documents, the required ones first in the type's order, then any given in
     /// answer to requests.
     pub documents: Vec<Hash32>,
@@ -274,7 +276,7 @@ codec_struct!(Application {
     version: (),
     agency: AGENCY_ID_MAX_BYTES,
     applicant: (),
-    content: (),
+    form: (),
     documents: (2 * DOCUMENTS_MAX, ()),
     records: (RECORDS_MAX, ()),
     renews: (),

@@ -8,7 +8,7 @@ use civitas_core::instruction::Instruction;
 use civitas_core::notary::NotaryInstruction;
 use civitas_core::permits::examples::business_licence;
 use civitas_core::permits::{
-    LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef, PermitsEvent,
+    FormRecord, LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef, PermitsEvent,
     PermitsInstruction as Op,
 };
 use civitas_modules::testing::{Chain, People};
@@ -64,10 +64,24 @@ fn notarise(people: &mut People, document: &[u8]) -> Hash32 {
     hash
 }
 
+/// A form as health's vault would seal it: a record id derived from the agency and a fresh
+/// nonce, the commitment to the answers and the applicant's subject tag.
+fn form() -> FormRecord {
+    static SEALED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEALED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nonce = Hash32::sha256(format!("nonce {n}").as_bytes());
+    FormRecord {
+        record: civitas_core::sharing::record_id("health", &nonce),
+        nonce,
+        commitment: Hash32::sha256(format!("the answers, salted, {n}").as_bytes()),
+        subject: Hash32::sha256(b"the applicant's subject tag"),
+    }
+}
+
 fn apply(permit_type: &str, documents: Vec<Hash32>, renews: Option<u64>) -> Instruction {
     permits(Op::Apply {
         permit_type: permit_type.into(),
-        content: Hash32::sha256(b"the form's answers, salted, in the vault"),
+        form: form(),
         documents,
         records: Vec::new(),
         renews,
@@ -196,7 +210,7 @@ fn a_citizen_applies_pays_is_asked_for_more_answers_and_is_granted_a_licence() {
     let answer = |documents: Vec<Hash32>| {
         permits(Op::ProvideInformation {
             application: 1,
-            content: Hash32::sha256(b"answers, second version"),
+            form: Hash32::sha256(b"answers, second version"),
             documents,
         })
     };
@@ -212,6 +226,54 @@ fn a_citizen_applies_pays_is_asked_for_more_answers_and_is_granted_a_licence() {
     assert_eq!(answered.documents, vec![plan()[0], better]);
     assert!(answered.deadline.is_some());
     people.fails("ana", answer(Vec::new()), "nothing_requested");
+    // The form is a record of health's vault, registered by the application and at its
+    // second version since the answer; the inspector reads it, and the read is logged.
+    let record: civitas_sharing::state::Record = people
+        .chain
+        .read(&civitas_sharing::state::record_key(&answered.form))
+        .expect("the form is registered");
+    assert_eq!(
+        (
+            record.schema.as_str(),
+            record.holder.as_str(),
+            record.version,
+            record.basis.as_str()
+        ),
+        (
+            "permit.application",
+            "health",
+            2,
+            civitas_core::permits::FORM_BASIS
+        )
+    );
+    assert_eq!(
+        record.commitment,
+        Hash32::sha256(b"answers, second version")
+    );
+    let read = |basis: &str| {
+        Instruction::Sharing(civitas_core::sharing::SharingInstruction::Access {
+            record: answered.form,
+            purpose: "permit-application".into(),
+            basis: basis.into(),
+        })
+    };
+    people.fails(
+        "inspector",
+        read("holder-case-handling"),
+        "basis_not_applicable",
+    );
+    let receipt = people.ok("inspector", read("permit-officials-read-applications"));
+    assert!(matches!(
+        &receipt.events[..],
+        [Event::Sharing(
+            civitas_core::sharing::SharingEvent::RecordAccessed { .. }
+        )]
+    ));
+    people.fails(
+        "land-clerk",
+        read("permit-officials-read-applications"),
+        "not_authorized",
+    );
 
     people.ok("inspector", complete(1, "inspection"));
     let receipt = people.ok("licensing", decide(1, true));
@@ -441,7 +503,7 @@ fn a_request_for_information_stops_the_clock_and_an_answer_restarts_it_in_full()
         "ana",
         permits(Op::ProvideInformation {
             application: 1,
-            content: Hash32::sha256(b"answers v2"),
+            form: Hash32::sha256(b"answers v2"),
             documents: Vec::new(),
         }),
     );
@@ -777,7 +839,7 @@ fn authorization_matrix_over_roles_and_permits_actions() {
             "apply",
             Op::Apply {
                 permit_type: "business-licence".into(),
-                content: Hash32::sha256(b"c"),
+                form: form(),
                 documents: plan(),
                 records: Vec::new(),
                 renews: None,
@@ -810,7 +872,7 @@ fn authorization_matrix_over_roles_and_permits_actions() {
             "provide_information",
             Op::ProvideInformation {
                 application: 3,
-                content: Hash32::sha256(b"c2"),
+                form: Hash32::sha256(b"c2"),
                 documents: Vec::new(),
             },
         ),
@@ -1066,7 +1128,7 @@ fn an_official_asks_at_most_three_times_per_step() {
     });
     let answer = permits(Op::ProvideInformation {
         application: 1,
-        content: Hash32::sha256(b"again"),
+        form: Hash32::sha256(b"again"),
         documents: Vec::new(),
     });
     for _ in 0..3 {

@@ -27,6 +27,89 @@ fn event(event: SharingEvent) -> Outcome<Vec<Event>> {
     Ok(Ok(vec![Event::Sharing(event)]))
 }
 
+/// Records that `holder`'s vault holds a record (version 1): `record` must be derived from
+/// `holder` and `nonce` and unused. `by` registered it, citing `basis`. Another module whose
+/// instruction puts a record in a vault (a permit application's form) registers it here, in
+/// the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn register<S: StateView>(
+    ctx: &TxContext<'_>,
+    state: &mut Overlay<'_, S>,
+    holder: &str,
+    by: civitas_core::crypto::AccountId,
+    record: civitas_core::hash::Hash32,
+    nonce: &civitas_core::hash::Hash32,
+    schema: &str,
+    commitment: civitas_core::hash::Hash32,
+    subject: civitas_core::hash::Hash32,
+    basis: &str,
+) -> Outcome<Event> {
+    if record != record_id(holder, nonce) {
+        fail!("record_id_not_derived", record = record, agency = holder);
+    }
+    if let Some(existing) = load_record(state, &record).await? {
+        fail!("record_exists", record = existing.record);
+    }
+    let entry = Record {
+        record,
+        schema: schema.to_string(),
+        holder: holder.to_string(),
+        version: 1,
+        commitment,
+        subject,
+        basis: basis.to_string(),
+        registered_by: by,
+        height: ctx.env.height,
+        time: ctx.env.timestamp,
+        copies: Vec::new(),
+        consents: 0,
+        erasure: None,
+    };
+    state.put_typed(&record_key(&record), &entry);
+    Ok(Ok(Event::Sharing(SharingEvent::RecordRegistered {
+        record,
+        schema: entry.schema,
+        holder: entry.holder,
+        commitment,
+        basis: basis.to_string(),
+        by,
+    })))
+}
+
+/// Records a record's next version (`version`, the current one plus one) with `commitment`;
+/// `by` rectified it, citing `basis`.
+pub async fn rectify<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    record: &civitas_core::hash::Hash32,
+    version: u32,
+    commitment: civitas_core::hash::Hash32,
+    basis: &str,
+    by: civitas_core::crypto::AccountId,
+) -> Outcome<Event> {
+    let mut entry = civitas_kit::tri!(live_record(state, record).await?);
+    let expected = entry.version.saturating_add(1);
+    if version != expected {
+        fail!(
+            "wrong_version",
+            record = record,
+            current = entry.version,
+            expected = expected,
+            version = version
+        );
+    }
+    entry.version = version;
+    entry.commitment = commitment;
+    state.put_typed(&record_key(record), &entry);
+    Ok(Ok(Event::Sharing(SharingEvent::RecordRectified {
+        record: *record,
+        holder: entry.holder,
+        version,
+        commitment,
+        basis: basis.to_string(),
+        by,
+    })))
+}
+
 /// Applies a sharing instruction (already authorized).
 pub async fn apply<S: StateView>(
     ctx: &TxContext<'_>,
@@ -43,40 +126,22 @@ pub async fn apply<S: StateView>(
             subject,
             basis,
         } => {
-            if *record != record_id(&signer.agency, nonce) {
-                fail!(
-                    "record_id_not_derived",
-                    record = record,
-                    agency = signer.agency
-                );
-            }
-            if let Some(existing) = load_record(state, record).await? {
-                fail!("record_exists", record = existing.record);
-            }
-            let entry = Record {
-                record: *record,
-                schema: schema.clone(),
-                holder: signer.agency.clone(),
-                version: 1,
-                commitment: *commitment,
-                subject: *subject,
-                basis: basis.clone(),
-                registered_by: signer.id,
-                height: ctx.env.height,
-                time: ctx.env.timestamp,
-                copies: Vec::new(),
-                consents: 0,
-                erasure: None,
-            };
-            state.put_typed(&record_key(record), &entry);
-            event(SharingEvent::RecordRegistered {
-                record: *record,
-                schema: entry.schema,
-                holder: entry.holder,
-                commitment: *commitment,
-                basis: basis.clone(),
-                by: signer.id,
-            })
+            let registered = civitas_kit::tri!(
+                register(
+                    ctx,
+                    state,
+                    &signer.agency,
+                    signer.id,
+                    *record,
+                    nonce,
+                    schema,
+                    *commitment,
+                    *subject,
+                    basis
+                )
+                .await?
+            );
+            Ok(Ok(vec![registered]))
         }
         SharingInstruction::Rectify {
             record,
@@ -84,28 +149,10 @@ pub async fn apply<S: StateView>(
             commitment,
             basis,
         } => {
-            let mut entry = civitas_kit::tri!(live_record(state, record).await?);
-            let expected = entry.version.saturating_add(1);
-            if *version != expected {
-                fail!(
-                    "wrong_version",
-                    record = record,
-                    current = entry.version,
-                    expected = expected,
-                    version = version
-                );
-            }
-            entry.version = *version;
-            entry.commitment = *commitment;
-            state.put_typed(&record_key(record), &entry);
-            event(SharingEvent::RecordRectified {
-                record: *record,
-                holder: entry.holder,
-                version: *version,
-                commitment: *commitment,
-                basis: basis.clone(),
-                by: signer.id,
-            })
+            let rectified = civitas_kit::tri!(
+                rectify(state, record, *version, *commitment, basis, signer.id).await?
+            );
+            Ok(Ok(vec![rectified]))
         }
         SharingInstruction::Erase { record, basis } => {
             let mut entry = civitas_kit::tri!(live_record(state, record).await?);

@@ -444,6 +444,33 @@ impl PermitTypeDef {
     }
 }
 
+/// The schema of the vault record that holds an application's form.
+pub const FORM_SCHEMA: &str = "permit.application";
+
+/// The legal basis (a policy id of the permits module) under which an agency's vault keeps
+/// the forms applicants send it.
+pub const FORM_BASIS: &str = "applications-kept-in-the-agency-vault";
+
+/// The vault record holding an application's form, as the agency's vault sealed it: the
+/// application registers it on the ledger, so that every read of it is in its access log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FormRecord {
+    /// The record's id, derived by the vault from the agency and `nonce`.
+    pub record: Hash32,
+    /// The 32 random bytes the vault chose the id from.
+    pub nonce: Hash32,
+    /// The vault's salted commitment to the form's answers.
+    pub commitment: Hash32,
+    /// The record's subject tag (the applicant, provable only with their subject salt).
+    pub subject: Hash32,
+}
+codec_struct!(FormRecord {
+    record: (),
+    nonce: (),
+    commitment: (),
+    subject: ()
+});
+
 /// A change to a licence an agency makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -489,9 +516,9 @@ pub enum PermitsInstruction {
     Apply {
         /// The type's id (its version in force applies).
         permit_type: String,
-        /// The agency vault's salted commitment to the application's content (the form's
-        /// answers), which stays in the vault.
-        content: Hash32,
+        /// The form's answers, sealed in the agency's vault (which keeps them): the record
+        /// this registers.
+        form: FormRecord,
         /// The SHA-256 of each required document, notarised, in the type's order.
         documents: Vec<Hash32>,
         /// The id of each required vault record, in the type's order.
@@ -528,12 +555,12 @@ pub enum PermitsInstruction {
         /// What is needed (public: name documents, never a person's details).
         request: String,
     },
-    /// The applicant answers a request: new content in the vault, and documents.
+    /// The applicant answers a request: the form's next version in the vault, and documents.
     ProvideInformation {
         /// The application.
         application: u64,
-        /// The vault's commitment to the application's content as it now stands.
-        content: Hash32,
+        /// The vault's commitment to the form's next version (the record's version plus one).
+        form: Hash32,
         /// Further notarised documents.
         documents: Vec<Hash32>,
     },
@@ -600,7 +627,7 @@ codec_enum!(PermitsInstruction {
     1 => RetireType { permit_type: TYPE_ID_MAX_BYTES },
     2 => Apply {
         permit_type: TYPE_ID_MAX_BYTES,
-        content: (),
+        form: (),
         documents: (DOCUMENTS_MAX, ()),
         records: (RECORDS_MAX, ()),
         renews: (),
@@ -608,7 +635,7 @@ codec_enum!(PermitsInstruction {
     3 => RecordFee { application: (), reference: REFERENCE_MAX_BYTES },
     4 => CompleteStep { application: (), step: NAME_ID_MAX_BYTES, reason: REASON_MAX_BYTES },
     5 => RequestInformation { application: (), step: NAME_ID_MAX_BYTES, request: REASON_MAX_BYTES },
-    6 => ProvideInformation { application: (), content: (), documents: (DOCUMENTS_MAX, ()) },
+    6 => ProvideInformation { application: (), form: (), documents: (DOCUMENTS_MAX, ()) },
     7 => Decide {
         application: (),
         step: NAME_ID_MAX_BYTES,

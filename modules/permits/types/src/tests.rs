@@ -21,7 +21,12 @@ fn every_operation() -> Vec<PermitsInstruction> {
         },
         PermitsInstruction::Apply {
             permit_type: "business-licence".into(),
-            content: Hash32::sha256(b"content"),
+            form: FormRecord {
+                record: Hash32::sha256(b"record"),
+                nonce: Hash32::sha256(b"nonce"),
+                commitment: Hash32::sha256(b"content"),
+                subject: Hash32::sha256(b"subject"),
+            },
             documents: vec![Hash32::sha256(b"plan")],
             records: Vec::new(),
             renews: Some(3),
@@ -42,7 +47,7 @@ fn every_operation() -> Vec<PermitsInstruction> {
         },
         PermitsInstruction::ProvideInformation {
             application: 1,
-            content: Hash32::sha256(b"content 2"),
+            form: Hash32::sha256(b"content 2"),
             documents: vec![Hash32::sha256(b"plan 2")],
         },
         PermitsInstruction::Decide {
