@@ -860,6 +860,8 @@ pub fn router(vault: Arc<Vault>) -> Router {
     Router::new()
         .route("/v1/vault", get(status))
         .route("/v1/vault/records", post(create))
+        .route("/v1/vault/forms", post(create_form))
+        .route("/v1/vault/forms/{id}/versions", post(revise_form))
         .route("/v1/vault/records/{id}", get(read))
         .route("/v1/vault/records/{id}/versions", post(rectify))
         .route("/v1/vault/shares", post(share))
@@ -1006,6 +1008,90 @@ pub fn data_of(body: &[u8]) -> Value {
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
+/// Seals `data`, a new record of `schema` about `subject`, for this agency and for the
+/// subject's encryption key (if they registered one): its id derived from the agency and a
+/// random nonce, pending until the ledger registers it. `next` says what to sign.
+async fn seal_new(
+    vault: &Vault,
+    subject: AccountId,
+    schema: &str,
+    data: &[u8],
+    next: String,
+) -> Result<(StatusCode, Json<Sealed>), ApiError> {
+    let subject_key: Option<EncryptionKey> = vault
+        .node
+        .state(format!("identity/encryption_key/{subject}"))
+        .await?;
+    let holder = vault.newest_key()?.public();
+    // The id is derived from the agency and a random nonce, as the ledger derives it again.
+    let nonce = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "randomness",
+            e.to_string(),
+        )
+    })?;
+    let id = civitas_core::sharing::record_id(&vault.agency, &nonce);
+    let (row, tag) = vault
+        .store
+        .create(
+            RecordId(id.0),
+            &holder,
+            subject,
+            subject_key.as_ref(),
+            schema,
+            data,
+            now_ms(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Sealed {
+            record: Hash32(row.id.0),
+            nonce: Some(nonce),
+            version: row.version,
+            schema: row.schema,
+            commitment: row.commitment,
+            subject: Some(tag),
+            status: row.status,
+            next,
+        }),
+    ))
+}
+
+/// Seals `data` as the next version of `record`, about `subject`, pending until the ledger
+/// registers it. `next` says what to sign.
+async fn seal_version(
+    vault: &Vault,
+    record: RecordId,
+    subject: AccountId,
+    data: &[u8],
+    next: String,
+) -> Result<(StatusCode, Json<Sealed>), ApiError> {
+    let subject_key: Option<EncryptionKey> = vault
+        .node
+        .state(format!("identity/encryption_key/{subject}"))
+        .await?;
+    let holder = vault.newest_key()?.public();
+    let row = vault
+        .store
+        .rectify(record, &holder, subject_key.as_ref(), data, now_ms())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Sealed {
+            record: Hash32(row.id.0),
+            nonce: None,
+            version: row.version,
+            schema: row.schema,
+            commitment: row.commitment,
+            subject: None,
+            status: row.status,
+            next,
+        }),
+    ))
+}
+
 async fn create(
     State(vault): State<Arc<Vault>>,
     method: Method,
@@ -1028,49 +1114,186 @@ async fn create(
                 new.subject
             ))
         })?;
-    let subject_key: Option<EncryptionKey> = vault
-        .node
-        .state(format!("identity/encryption_key/{}", subject.id))
-        .await?;
     let data = serde_json::to_vec(&new.data).map_err(|e| bad(e.to_string()))?;
-    let holder = vault.newest_key()?.public();
-    // The id is derived from the agency and a random nonce, as the ledger derives it again.
-    let nonce = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "randomness",
-            e.to_string(),
-        )
-    })?;
-    let id = civitas_core::sharing::record_id(&vault.agency, &nonce);
-    let (row, tag) = vault
-        .store
-        .create(
-            RecordId(id.0),
-            &holder,
-            subject.id,
-            subject_key.as_ref(),
-            &new.schema,
-            &data,
-            now_ms(),
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Sealed {
-            record: Hash32(row.id.0),
-            nonce: Some(nonce),
-            version: row.version,
-            schema: row.schema,
-            commitment: row.commitment,
-            subject: Some(tag),
-            status: row.status,
-            next: "sign sharing.register with this record, nonce, schema, commitment and \
-                   subject, \
-                   citing a legal basis; the vault keeps it once that is final (within an hour)"
-                .into(),
-        }),
-    ))
+    seal_new(
+        &vault,
+        subject.id,
+        &new.schema,
+        &data,
+        "sign sharing.register with this record, nonce, schema, commitment and subject, \
+         citing a legal basis; the vault keeps it once that is final (within an hour)"
+            .into(),
+    )
+    .await
+}
+
+/// A permit application's form, as its applicant sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewForm {
+    /// The permit type.
+    permit_type: String,
+    /// The answers, one member per field filled in.
+    answers: serde_json::Map<String, Value>,
+}
+
+/// The answers to a form's fields, checked against the permit type's version in force (or, for
+/// a revision, the version the form was first sent under): what is sealed.
+async fn checked_form(
+    vault: &Vault,
+    permit_type: &str,
+    version: Option<u32>,
+    answers: serde_json::Map<String, Value>,
+) -> Result<Vec<u8>, ApiError> {
+    use civitas_permits::state::{PermitType, TypeVersion};
+    let found: PermitType = vault
+        .node
+        .state(format!("permits/type/{permit_type}"))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_permit_type",
+                format!("permit type {permit_type} does not exist"),
+            )
+        })?;
+    if found.agency != vault.agency {
+        return Err(bad(format!(
+            "permit type {permit_type} is {}'s: send its form to that agency's vault",
+            found.agency
+        )));
+    }
+    if version.is_none() && found.retired.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "permit_type_retired",
+            format!("permit type {permit_type} takes no more applications"),
+        ));
+    }
+    let version = version.unwrap_or(found.version);
+    let definition: TypeVersion = vault
+        .node
+        .state(format!("permits/type-version/{permit_type}/{version}"))
+        .await?
+        .ok_or_else(|| {
+            bad(format!(
+                "permit type {permit_type} has no version {version}"
+            ))
+        })?;
+    let problems = civitas_permits::form::check(&definition.definition, &answers);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.problem))
+            .collect();
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "form_incomplete",
+            format!("the form cannot be sent as it is: {}", listed.join("; ")),
+        ));
+    }
+    serde_json::to_vec(&json!({
+        "permit_type": permit_type,
+        "version": version,
+        "answers": answers,
+    }))
+    .map_err(|e| bad(e.to_string()))
+}
+
+/// An applicant sends a permit application's form: checked against the permit type, sealed
+/// for this agency and for the applicant, and kept pending until the applicant's
+/// `permits.apply` registers it (within an hour).
+async fn create_form(
+    State(vault): State<Arc<Vault>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<BodyQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Sealed>), ApiError> {
+    let (applicant, _admitted) = vault.admit(&method, &uri, &headers).await?;
+    let form: NewForm = signed_body(&query, &body)?;
+    let data = checked_form(&vault, &form.permit_type, None, form.answers).await?;
+    let next = format!(
+        "sign permits.apply for {} with this form (civitas tx permits apply {} --form FILE); \
+         the vault keeps it once that is final (within an hour)",
+        form.permit_type, form.permit_type
+    );
+    seal_new(
+        &vault,
+        applicant.id,
+        civitas_core::permits::FORM_SCHEMA,
+        &data,
+        next,
+    )
+    .await
+}
+
+/// A form's next version, as its applicant answers a request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevisedForm {
+    /// The application the form belongs to.
+    application: u64,
+    /// The answers, one member per field filled in.
+    answers: serde_json::Map<String, Value>,
+}
+
+/// The applicant of a form revises it (to answer a request): checked against the permit type's
+/// version it was first sent under, sealed, pending until their `permits.provide_information`
+/// registers it.
+async fn revise_form(
+    State(vault): State<Arc<Vault>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<BodyQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Sealed>), ApiError> {
+    let record = parse_record(&id)?;
+    let (applicant, _admitted) = vault.admit(&method, &uri, &headers).await?;
+    let revised: RevisedForm = signed_body(&query, &body)?;
+    // The application, as the ledger has it: its form is this record, its applicant the
+    // signer; its type's version is the one the answers are checked against.
+    let filed: civitas_permits::state::Application = vault
+        .node
+        .state(format!("permits/application/{}", revised.application))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_application",
+                format!("application {} does not exist", revised.application),
+            )
+        })?;
+    if filed.form.0 != record.0 || filed.applicant != applicant.id {
+        return Err(forbidden(
+            "not_your_form",
+            format!(
+                "record {id} is not the form of an application of yours numbered {}",
+                revised.application
+            ),
+        ));
+    }
+    let data = checked_form(
+        &vault,
+        &filed.permit_type,
+        Some(filed.version),
+        revised.answers,
+    )
+    .await?;
+    seal_version(
+        &vault,
+        record,
+        applicant.id,
+        &data,
+        "sign permits.provide_information with this commitment (civitas tx permits \
+         provide-information APPLICATION --form FILE); the vault serves this version once \
+         that is final"
+            .into(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -1099,31 +1322,17 @@ async fn rectify(
             "the record was erased",
         )
     })?;
-    let subject_key: Option<EncryptionKey> = vault
-        .node
-        .state(format!("identity/encryption_key/{subject}"))
-        .await?;
     let data = serde_json::to_vec(&new.data).map_err(|e| bad(e.to_string()))?;
-    let holder = vault.newest_key()?.public();
-    let row = vault
-        .store
-        .rectify(record, &holder, subject_key.as_ref(), &data, now_ms())
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Sealed {
-            record: Hash32(row.id.0),
-            nonce: None,
-            version: row.version,
-            schema: row.schema,
-            commitment: row.commitment,
-            subject: None,
-            status: row.status,
-            next: "sign sharing.rectify with this record, version and commitment, citing a \
-                   legal basis; the vault serves this version once that is final"
-                .into(),
-        }),
-    ))
+    seal_version(
+        &vault,
+        record,
+        subject,
+        &data,
+        "sign sharing.rectify with this record, version and commitment, citing a legal basis; \
+         the vault serves this version once that is final"
+            .into(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@
 
 pub mod authz;
 pub mod cli;
+pub mod form;
 pub mod handler;
 pub mod state;
 

@@ -78,6 +78,13 @@ pub mod spaces {
             view: view::<TypeStats>,
         },
         Space {
+            name: OPEN,
+            id: Id::Text,
+            about: "permit type id/account id",
+            describe: None,
+            view: view::<u32>,
+        },
+        Space {
             name: CONFIG,
             id: Id::Empty,
             about: "empty",
@@ -575,10 +582,10 @@ pub fn stats_key(id: &str) -> StateKey {
 
 /// Key of how many applications `applicant` has undecided under permit type `id`.
 pub fn open_key(id: &str, applicant: &AccountId) -> StateKey {
-    let mut key = id.as_bytes().to_vec();
-    key.push(b'/');
-    key.extend_from_slice(&applicant.0);
-    StateKey::new(spaces::OPEN, key)
+    StateKey::new(
+        spaces::OPEN,
+        format!("{id}/{}", applicant.to_hex()).into_bytes(),
+    )
 }
 
 /// Key of the next numbers.
