@@ -55,6 +55,9 @@ pub const BODY_MAX_BYTES: usize = 300 * 1024;
 pub const ACCESS_WINDOW_MS: u64 = 10 * 60 * 1000;
 /// How long a sealed record waits for its registration to be final (the vault's clock).
 pub const PENDING_MAX_MS: u64 = 60 * 60 * 1000;
+/// Most permit application forms one account has pending here (sealed, waiting for its
+/// application); beyond, `429`.
+pub const PENDING_FORMS_MAX: u64 = 4;
 /// Most requests of one account served at once; beyond, `429`.
 pub const PER_ACCOUNT_AT_ONCE: usize = 4;
 /// Every how many readings of the ledger the vault checks that its copies' shares still stand.
@@ -666,7 +669,8 @@ impl Vault {
                 .map_err(|e| e.message)?;
             match entry.filter(|e| e.holder == self.agency && e.version == version) {
                 Some(entry) => {
-                    self.settle(id, version, &entry.commitment, Some(&entry.schema))
+                    let by = (entry.version == 1).then_some(entry.registered_by);
+                    self.settle(id, version, &entry.commitment, Some(&entry.schema), by)
                         .await?
                 }
                 None => self
@@ -745,9 +749,10 @@ impl Vault {
                 holder,
                 schema,
                 commitment,
+                by,
                 ..
             } if holder == self.agency => {
-                self.settle(RecordId(record.0), 1, &commitment, Some(&schema))
+                self.settle(RecordId(record.0), 1, &commitment, Some(&schema), Some(by))
                     .await?;
             }
             SharingEvent::RecordRectified {
@@ -757,7 +762,7 @@ impl Vault {
                 commitment,
                 ..
             } if holder == self.agency => {
-                self.settle(RecordId(record.0), version, &commitment, None)
+                self.settle(RecordId(record.0), version, &commitment, None, None)
                     .await?;
             }
             SharingEvent::RecordErased {
@@ -812,24 +817,29 @@ impl Vault {
         if entry.holder != self.agency {
             return Ok(());
         }
+        // Who registered it is the ledger's for a first version only.
+        let by = (entry.version == 1).then_some(entry.registered_by);
         self.settle(
             record,
             entry.version,
             &entry.commitment,
             Some(&entry.schema),
+            by,
         )
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e))
     }
 
     /// Activates the pending `version` of `record` if it is what the ledger registered (its
-    /// commitment, and for a first version its schema); discards it otherwise.
+    /// commitment, and for a first version its schema; for a permit application's form, its
+    /// applicant registered it: `by`); discards it otherwise.
     async fn settle(
         &self,
         record: RecordId,
         version: u32,
         commitment: &Hash32,
         schema: Option<&str>,
+        by: Option<AccountId>,
     ) -> Result<(), String> {
         let Ok(row) = self.store.version(record, version).await else {
             return Ok(());
@@ -837,7 +847,10 @@ impl Vault {
         if row.status != Status::Pending || row.origin.is_some() {
             return Ok(());
         }
-        let same = row.commitment == *commitment && schema.is_none_or(|s| s == row.schema);
+        let applicant = row.schema != civitas_core::permits::FORM_SCHEMA
+            || by.is_none_or(|by| row.subject == Some(by));
+        let same =
+            applicant && row.commitment == *commitment && schema.is_none_or(|s| s == row.schema);
         let result = if same {
             self.store.activate(record, version).await
         } else {
@@ -984,9 +997,13 @@ struct NewRecord {
 pub struct Sealed {
     /// The record's id.
     pub record: Hash32,
-    /// The nonce the id was derived from (a new record only).
+    /// The nonce the id was derived from (a new record an official sends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<Hash32>,
+    /// The seed a permit application's form's id is derived from, with its applicant (a new
+    /// form): what `permits.apply` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<Hash32>,
     /// The version sealed.
     pub version: u32,
     /// Its schema.
@@ -1009,13 +1026,16 @@ pub fn data_of(body: &[u8]) -> Value {
 }
 
 /// Seals `data`, a new record of `schema` about `subject`, for this agency and for the
-/// subject's encryption key (if they registered one): its id derived from the agency and a
-/// random nonce, pending until the ledger registers it. `next` says what to sign.
+/// subject's encryption key (if they registered one), pending until the ledger registers it.
+/// Its id is derived from the agency and a random nonce; for a permit application's form
+/// (`form`), from the agency and a nonce bound to its applicant, the subject (see
+/// `civitas_core::permits::FormRecord`). `next` says what to sign.
 async fn seal_new(
     vault: &Vault,
     subject: AccountId,
     schema: &str,
     data: &[u8],
+    form: bool,
     next: String,
 ) -> Result<(StatusCode, Json<Sealed>), ApiError> {
     let subject_key: Option<EncryptionKey> = vault
@@ -1023,14 +1043,22 @@ async fn seal_new(
         .state(format!("identity/encryption_key/{subject}"))
         .await?;
     let holder = vault.newest_key()?.public();
-    // The id is derived from the agency and a random nonce, as the ledger derives it again.
-    let nonce = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
+    // The id is derived as the ledger derives it again.
+    let random = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "randomness",
             e.to_string(),
         )
     })?;
+    let (nonce, seed) = if form {
+        (
+            civitas_core::permits::form_nonce(&subject, &random),
+            Some(random),
+        )
+    } else {
+        (random, None)
+    };
     let id = civitas_core::sharing::record_id(&vault.agency, &nonce);
     let (row, tag) = vault
         .store
@@ -1048,7 +1076,8 @@ async fn seal_new(
         StatusCode::CREATED,
         Json(Sealed {
             record: Hash32(row.id.0),
-            nonce: Some(nonce),
+            nonce: seed.is_none().then_some(nonce),
+            seed,
             version: row.version,
             schema: row.schema,
             commitment: row.commitment,
@@ -1082,6 +1111,7 @@ async fn seal_version(
         Json(Sealed {
             record: Hash32(row.id.0),
             nonce: None,
+            seed: None,
             version: row.version,
             schema: row.schema,
             commitment: row.commitment,
@@ -1103,6 +1133,12 @@ async fn create(
     let (official, _admitted) = vault.admit(&method, &uri, &headers).await?;
     vault.official_here(&official, RECORDS_ROLES)?;
     let new: NewRecord = signed_body(&query, &body)?;
+    if new.schema == civitas_core::permits::FORM_SCHEMA {
+        return Err(bad(
+            "a permit application's form is sent by its applicant (POST /v1/vault/forms) and \
+             registered by their application",
+        ));
+    }
     let subject: Account = vault
         .node
         .state(format!("identity/account/{}", new.subject))
@@ -1120,6 +1156,7 @@ async fn create(
         subject.id,
         &new.schema,
         &data,
+        false,
         "sign sharing.register with this record, nonce, schema, commitment and subject, \
          citing a legal basis; the vault keeps it once that is final (within an hour)"
             .into(),
@@ -1213,6 +1250,21 @@ async fn create_form(
 ) -> Result<(StatusCode, Json<Sealed>), ApiError> {
     let (applicant, _admitted) = vault.admit(&method, &uri, &headers).await?;
     let form: NewForm = signed_body(&query, &body)?;
+    // Forms wait an hour for their application: a bounded number per applicant.
+    let pending = vault
+        .store
+        .pending_of(&applicant.id, civitas_core::permits::FORM_SCHEMA)
+        .await?;
+    if pending >= PENDING_FORMS_MAX {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_pending_forms",
+            format!(
+                "you have {pending} forms here waiting for their application: file them \
+                 (permits.apply) or wait an hour for the vault to discard them"
+            ),
+        ));
+    }
     let data = checked_form(&vault, &form.permit_type, None, form.answers).await?;
     let next = format!(
         "sign permits.apply for {} with this form (civitas tx permits apply {} --form FILE); \
@@ -1224,6 +1276,7 @@ async fn create_form(
         applicant.id,
         civitas_core::permits::FORM_SCHEMA,
         &data,
+        true,
         next,
     )
     .await
@@ -1273,6 +1326,40 @@ async fn revise_form(
             format!(
                 "record {id} is not the form of an application of yours numbered {}",
                 revised.application
+            ),
+        ));
+    }
+    // Only while the agency waits for an answer, and only in step with the ledger: the vault's
+    // version in force is the ledger's, so the next is numbered as the ledger will number it.
+    if filed.decision.is_some() || filed.awaiting.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "nothing_requested",
+            format!(
+                "application {} waits for no answer: a form is revised only to answer a request",
+                revised.application
+            ),
+        ));
+    }
+    let entry = vault.live_entry(&filed.form).await?;
+    let latest = vault.store.latest(record).await?;
+    if latest.subject != Some(applicant.id) {
+        return Err(forbidden(
+            "not_your_form",
+            format!("record {id} is not about you"),
+        ));
+    }
+    if latest.version != entry.version || latest.status != Status::Active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "form_out_of_step",
+            format!(
+                "the vault holds version {} ({}) of this form and the ledger version {}: a \
+                 revision is pending or not yet registered; retry once it is final, or after \
+                 an hour",
+                latest.version,
+                latest.status.as_str(),
+                entry.version
             ),
         ));
     }

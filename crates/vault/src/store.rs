@@ -84,7 +84,8 @@ pub enum Status {
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    /// The name the store and the answers use.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Active => "active",
@@ -438,6 +439,18 @@ impl Store {
         insert_in(&mut tx, &row, &sealed, &wraps).await?;
         tx.commit().await?;
         Ok((row, subject_tag))
+    }
+
+    /// How many of `subject`'s records of `schema` are pending (sealed, not yet registered).
+    pub async fn pending_of(&self, subject: &AccountId, schema: &str) -> Result<u64, VaultError> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM records WHERE subject = ? AND schema = ? AND status = 'pending'",
+        )
+        .bind(&subject.0[..])
+        .bind(schema)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Seals a new version of record `id` (a rectification), pending until activated; the

@@ -53,22 +53,45 @@ fn sealed_field(path: &str, value: &serde_json::Value, field: &str) -> Result<Ha
 /// A form sealed in the agency's vault for a new application: the vault's answer, a JSON file.
 fn form_record(path: &str) -> Result<FormRecord, String> {
     let value = sealed(path)?;
+    check_sealed_form(path, &value, Some(1))?;
     Ok(FormRecord {
-        record: sealed_field(path, &value, "record")?,
-        nonce: sealed_field(path, &value, "nonce")?,
+        seed: sealed_field(path, &value, "seed")?,
         commitment: sealed_field(path, &value, "commitment")?,
         subject: sealed_field(path, &value, "subject")?,
     })
 }
 
-/// The commitment to a form's next version: 64 hexadecimal characters, or the vault's answer
-/// (a JSON file with `commitment`).
-fn form_version(arg: &str) -> Result<Hash32, String> {
-    if let Ok(hash) = Hash32::from_hex(arg) {
-        return Ok(hash);
+/// The vault's answer is for a permit application's form (at `version`, if given).
+fn check_sealed_form(
+    path: &str,
+    value: &serde_json::Value,
+    version: Option<u64>,
+) -> Result<(), String> {
+    if value["schema"].as_str() != Some(civitas_core::permits::FORM_SCHEMA) {
+        return Err(format!(
+            "{path} is not a vault's answer for a permit application's form (its schema is not {})",
+            civitas_core::permits::FORM_SCHEMA
+        ));
     }
-    let value = sealed(arg)?;
-    sealed_field(arg, &value, "commitment")
+    if let Some(version) = version
+        && value["version"].as_u64() != Some(version)
+    {
+        return Err(format!(
+            "{path} is not a form's first version: it answers a revision"
+        ));
+    }
+    Ok(())
+}
+
+/// The commitment to a form's next version: the vault's answer when it sealed it (a JSON
+/// file), so that the version the ledger records is the one the vault holds.
+fn form_version(path: &str) -> Result<Hash32, String> {
+    let value = sealed(path)?;
+    check_sealed_form(path, &value, None)?;
+    if value["version"].as_u64().is_none_or(|v| v < 2) {
+        return Err(format!("{path} is a form's first version, not a revision"));
+    }
+    sealed_field(path, &value, "commitment")
 }
 
 /// What to do to a licence.
@@ -185,10 +208,10 @@ pub enum PermitsCommand<C: Args> {
     ProvideInformation {
         /// The application.
         application: u64,
-        /// The vault's answer when it sealed the form's next version (a JSON file), or its
-        /// commitment (64 hexadecimal characters).
+        /// If your answers changed: the vault's answer when it sealed the form's next version
+        /// (a JSON file).
         #[arg(long, value_parser = form_version)]
-        form: Hash32,
+        form: Option<Hash32>,
         /// Further notarised documents: files or their SHA-256.
         #[arg(long = "document", value_parser = document)]
         documents: Vec<Hash32>,
@@ -507,12 +530,12 @@ mod tests {
         std::fs::write(dir.join("grounds.pdf"), b"grounds").unwrap();
         let hex = |s: &[u8]| Hash32::sha256(s).to_hex();
         let sealed = serde_json::json!({
-            "record": hex(b"record"), "nonce": hex(b"nonce"), "version": 1,
+            "record": hex(b"record"), "seed": hex(b"seed"), "version": 1,
             "schema": "permit.application", "commitment": hex(b"answers"),
             "subject": hex(b"subject"), "status": "pending", "next": "sign",
         });
         std::fs::write(dir.join("sealed.json"), sealed.to_string()).unwrap();
-        let resealed = serde_json::json!({"record": hex(b"record"), "version": 2, "commitment": hex(b"answers 2")});
+        let resealed = serde_json::json!({"record": hex(b"record"), "version": 2, "schema": "permit.application", "commitment": hex(b"answers 2")});
         std::fs::write(dir.join("resealed.json"), resealed.to_string()).unwrap();
         std::fs::write(
             dir.join("business-licence.json"),
@@ -554,7 +577,7 @@ mod tests {
                     assert_eq!(form.subject, Hash32::sha256(b"subject"));
                 }
                 PermitsInstruction::ProvideInformation { form, .. } => {
-                    assert_eq!(form, Hash32::sha256(b"answers 2"));
+                    assert_eq!(form, Some(Hash32::sha256(b"answers 2")));
                 }
                 _ => {}
             }

@@ -25,6 +25,20 @@ fn problem(field: &str, text: impl Into<String>) -> Problem {
     }
 }
 
+/// Most problems listed: a form with more is refused on those.
+pub const PROBLEMS_MAX: usize = 32;
+
+/// A character a text answer may not hold: controls (but line breaks and tabs), and the
+/// marks that reorder or hide text (bidirectional overrides and isolates, line and paragraph
+/// separators).
+fn forbidden_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
 /// Whether `text` is a date of the Gregorian calendar written `YYYY-MM-DD`.
 pub fn is_date(text: &str) -> bool {
     let bytes = text.as_bytes();
@@ -74,12 +88,11 @@ pub fn check(definition: &PermitTypeDef, answers: &Map<String, Value>) -> Vec<Pr
                     name,
                     format!("at most {max_bytes} bytes; this is {}", text.len()),
                 )),
-                Some(text)
-                    if text
-                        .chars()
-                        .any(|c| c.is_control() && c != '\n' && c != '\t') =>
-                {
-                    problems.push(problem(name, "control characters are not allowed"));
+                Some(text) if text.chars().any(forbidden_char) => {
+                    problems.push(problem(
+                        name,
+                        "control characters and direction overrides are not allowed",
+                    ));
                 }
                 Some(_) => {}
                 None => problems.push(problem(name, "a text is expected")),
@@ -111,9 +124,11 @@ pub fn check(definition: &PermitTypeDef, answers: &Map<String, Value>) -> Vec<Pr
     }
     for name in answers.keys() {
         if !definition.fields.iter().any(|f| &f.name == name) {
-            problems.push(problem(name, "this permit type's form has no such field"));
+            let shown: String = name.chars().take(64).collect();
+            problems.push(problem(&shown, "this permit type's form has no such field"));
         }
     }
+    problems.truncate(PROBLEMS_MAX);
     problems
 }
 
@@ -135,6 +150,19 @@ mod tests {
             "notes": "Kitchen at the back.\nTwo exits."
         }));
         assert_eq!(check(&licence, &good), Vec::new());
+        // Line breaks from a browser's text area are kept; a direction override is not.
+        let crlf = answers(json!({"trade": "food", "floor_area": 4, "notes": "one\r\ntwo"}));
+        assert_eq!(check(&licence, &crlf), Vec::new());
+        let hidden = answers(json!({"trade": "food", "floor_area": 4, "notes": "abc\u{202E}fed"}));
+        assert_eq!(check(&licence, &hidden)[0].field, "notes");
+        // A flood of unknown members is answered with a bounded list.
+        let mut flood = good.clone();
+        for i in 0..1_000 {
+            flood.insert(format!("{}{i}", "x".repeat(500)), json!(1));
+        }
+        let found = check(&licence, &flood);
+        assert_eq!(found.len(), PROBLEMS_MAX);
+        assert!(found.iter().all(|p| p.field.len() <= 64));
         // Optional fields may be left out.
         assert_eq!(
             check(

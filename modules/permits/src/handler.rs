@@ -17,7 +17,7 @@ use civitas_core::hash::Hash32;
 use civitas_core::identity::Account;
 use civitas_core::permits::{
     FORM_BASIS, FORM_SCHEMA, LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef,
-    PermitsEvent, PermitsInstruction, Register,
+    PermitsEvent, PermitsInstruction, Register, form_nonce,
 };
 use civitas_core::time::TimestampMs;
 use civitas_kit::{
@@ -535,6 +535,9 @@ pub async fn apply<S: StateView>(
                 fail!("permit_type_retired", permit_type = permit_type);
             }
             let definition = load_definition(state, permit_type, record.version).await?;
+            // The form's record id is bound to the signer (see `FormRecord`).
+            let nonce = form_nonce(&signer.id, &form.seed);
+            let form_id = civitas_core::sharing::record_id(&record.agency, &nonce);
             if documents.len() != definition.documents.len() {
                 fail!(
                     "wrong_documents",
@@ -601,7 +604,7 @@ pub async fn apply<S: StateView>(
                 version: record.version,
                 agency: record.agency.clone(),
                 applicant: signer.id,
-                form: form.record,
+                form: form_id,
                 documents: documents.clone(),
                 records: records.clone(),
                 renews: *renews,
@@ -633,8 +636,8 @@ pub async fn apply<S: StateView>(
                     state,
                     &record.agency,
                     signer.id,
-                    form.record,
-                    &form.nonce,
+                    form_id,
+                    &nonce,
                     FORM_SCHEMA,
                     form.commitment,
                     form.subject,
@@ -778,23 +781,23 @@ pub async fn apply<S: StateView>(
             tri!(check_documents(state, documents).await?);
             let definition =
                 load_definition(state, &application.permit_type, application.version).await?;
-            // The form's next version in the vault.
-            let version =
-                match civitas_sharing::state::load_record(state, &application.form).await? {
-                    Some(record) => record.version.saturating_add(1),
-                    None => 1,
-                };
-            let rectified = tri!(
-                civitas_sharing::handler::rectify(
-                    state,
-                    &application.form,
-                    version,
-                    *form,
-                    FORM_BASIS,
-                    signer.id
-                )
-                .await?
-            );
+            // The form's next version in the vault, if the answers changed.
+            let mut events = Vec::new();
+            if let Some(commitment) = form {
+                let current =
+                    tri!(civitas_sharing::state::live_record(state, &application.form).await?);
+                events.push(tri!(
+                    civitas_sharing::handler::rectify(
+                        state,
+                        &application.form,
+                        current.version.saturating_add(1),
+                        *commitment,
+                        FORM_BASIS,
+                        signer.id
+                    )
+                    .await?
+                ));
+            }
             application.documents.extend(documents.iter().copied());
             application.awaiting = None;
             start_clock(state, &mut application, &definition, now).await?;
@@ -803,15 +806,13 @@ pub async fn apply<S: StateView>(
                 .get(usize::from(application.step))
                 .map_or(String::new(), |s| s.name.clone());
             state.put_typed(&application_key(*id), &application);
-            Ok(Ok(vec![
-                rectified,
-                permits(PermitsEvent::InformationProvided {
-                    application: *id,
-                    applicant: application.applicant,
-                    step,
-                    deadline: application.deadline,
-                }),
-            ]))
+            events.push(permits(PermitsEvent::InformationProvided {
+                application: *id,
+                applicant: application.applicant,
+                step,
+                deadline: application.deadline,
+            }));
+            Ok(Ok(events))
         }
         PermitsInstruction::Decide {
             application: id,

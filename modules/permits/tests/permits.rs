@@ -64,15 +64,14 @@ fn notarise(people: &mut People, document: &[u8]) -> Hash32 {
     hash
 }
 
-/// A form as health's vault would seal it: a record id derived from the agency and a fresh
-/// nonce, the commitment to the answers and the applicant's subject tag.
+/// A form as health's vault would seal it: a fresh seed (the ledger derives the record's id
+/// from the agency, the applicant and it), the commitment to the answers and the applicant's
+/// subject tag.
 fn form() -> FormRecord {
     static SEALED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = SEALED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nonce = Hash32::sha256(format!("nonce {n}").as_bytes());
     FormRecord {
-        record: civitas_core::sharing::record_id("health", &nonce),
-        nonce,
+        seed: Hash32::sha256(format!("seed {n}").as_bytes()),
         commitment: Hash32::sha256(format!("the answers, salted, {n}").as_bytes()),
         subject: Hash32::sha256(b"the applicant's subject tag"),
     }
@@ -210,7 +209,7 @@ fn a_citizen_applies_pays_is_asked_for_more_answers_and_is_granted_a_licence() {
     let answer = |documents: Vec<Hash32>| {
         permits(Op::ProvideInformation {
             application: 1,
-            form: Hash32::sha256(b"answers, second version"),
+            form: Some(Hash32::sha256(b"answers, second version")),
             documents,
         })
     };
@@ -503,7 +502,7 @@ fn a_request_for_information_stops_the_clock_and_an_answer_restarts_it_in_full()
         "ana",
         permits(Op::ProvideInformation {
             application: 1,
-            form: Hash32::sha256(b"answers v2"),
+            form: Some(Hash32::sha256(b"answers v2")),
             documents: Vec::new(),
         }),
     );
@@ -872,7 +871,7 @@ fn authorization_matrix_over_roles_and_permits_actions() {
             "provide_information",
             Op::ProvideInformation {
                 application: 3,
-                form: Hash32::sha256(b"c2"),
+                form: Some(Hash32::sha256(b"c2")),
                 documents: Vec::new(),
             },
         ),
@@ -1128,7 +1127,7 @@ fn an_official_asks_at_most_three_times_per_step() {
     });
     let answer = permits(Op::ProvideInformation {
         application: 1,
-        form: Hash32::sha256(b"again"),
+        form: Some(Hash32::sha256(b"again")),
         documents: Vec::new(),
     });
     for _ in 0..3 {
@@ -1136,4 +1135,46 @@ fn an_official_asks_at_most_three_times_per_step() {
         people.ok("ana", answer.clone());
     }
     people.fails("clerk", ask, "too_many_requests");
+}
+
+#[test]
+fn a_form_is_bound_to_its_applicant() {
+    let mut people = office();
+    // Ana's application fails (no document), which shows her form's seed to everyone.
+    let sealed = form();
+    let ana_apply = |documents: Vec<Hash32>| {
+        permits(Op::Apply {
+            permit_type: "business-licence".into(),
+            form: sealed.clone(),
+            documents,
+            records: Vec::new(),
+            renews: None,
+        })
+    };
+    people.fails("ana", ana_apply(Vec::new()), "wrong_documents");
+    // Ben files with her seed and commitment: his form is another record, derived from him.
+    people.ok("ben", ana_apply(plan()));
+    let hers = civitas_core::sharing::record_id(
+        "health",
+        &civitas_core::permits::form_nonce(&people.id("ana"), &sealed.seed),
+    );
+    assert_ne!(application(&people, 1).form, hers);
+    // Her own application still registers hers.
+    people.ok("ana", ana_apply(plan()));
+    assert_eq!(application(&people, 2).form, hers);
+    // Nobody registers a form on its own, not even the agency's records officer.
+    people.official("records", 709, "health", &["records"]);
+    let nonce = Hash32::sha256(b"a records officer's nonce");
+    people.fails(
+        "records",
+        Instruction::Sharing(civitas_core::sharing::SharingInstruction::Register {
+            record: civitas_core::sharing::record_id("health", &nonce),
+            nonce,
+            schema: "permit.application".into(),
+            commitment: Hash32::sha256(b"c"),
+            subject: Hash32::sha256(b"s"),
+            basis: "records-held-for-a-public-task".into(),
+        }),
+        "not_authorized",
+    );
 }

@@ -5,7 +5,9 @@
 //! holds or was given, and nothing is done with an erased record. What the question already
 //! checked on this same state (a consent covers a request; a copy may be read for this purpose,
 //! on a basis in force) is not checked again here: `authz::question` runs first and stops the
-//! instruction there.
+//! instruction there. [`register`] and [`rectify`] are also called by other modules' handlers
+//! (a permit application registers its form): the caller's own question has then been asked
+//! and names the legal basis it passes.
 
 use crate::authz::lapsed;
 use crate::state::{

@@ -453,23 +453,30 @@ pub const FORM_BASIS: &str = "applications-kept-in-the-agency-vault";
 
 /// The vault record holding an application's form, as the agency's vault sealed it: the
 /// application registers it on the ledger, so that every read of it is in its access log.
+///
+/// The record's id is bound to the applicant: it is the sharing record id of the agency and
+/// the nonce [`form_nonce`]`(applicant, seed)`, which the ledger derives again from the signer
+/// of the application. So nobody but the applicant the vault sealed it for can register it,
+/// even knowing the seed (a failed application shows it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FormRecord {
-    /// The record's id, derived by the vault from the agency and `nonce`.
-    pub record: Hash32,
-    /// The 32 random bytes the vault chose the id from.
-    pub nonce: Hash32,
+    /// The 32 random bytes the vault chose the record's id from.
+    pub seed: Hash32,
     /// The vault's salted commitment to the form's answers.
     pub commitment: Hash32,
     /// The record's subject tag (the applicant, provable only with their subject salt).
     pub subject: Hash32,
 }
 codec_struct!(FormRecord {
-    record: (),
-    nonce: (),
+    seed: (),
     commitment: (),
     subject: ()
 });
+
+/// The nonce a form record's id is derived from: `H("civitas/permit-form", applicant, seed)`.
+pub fn form_nonce(applicant: &AccountId, seed: &Hash32) -> Hash32 {
+    Hash32::tagged(b"civitas/permit-form", &[&applicant.0, &seed.0])
+}
 
 /// A change to a licence an agency makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -555,12 +562,15 @@ pub enum PermitsInstruction {
         /// What is needed (public: name documents, never a person's details).
         request: String,
     },
-    /// The applicant answers a request: the form's next version in the vault, and documents.
+    /// The applicant answers a request: the form's next version in the vault (if the answers
+    /// changed), and documents.
     ProvideInformation {
         /// The application.
         application: u64,
-        /// The vault's commitment to the form's next version (the record's version plus one).
-        form: Hash32,
+        /// The vault's commitment to the form's next version (the record's version plus one),
+        /// if the answers changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        form: Option<Hash32>,
         /// Further notarised documents.
         documents: Vec<Hash32>,
     },

@@ -22,8 +22,7 @@ fn every_operation() -> Vec<PermitsInstruction> {
         PermitsInstruction::Apply {
             permit_type: "business-licence".into(),
             form: FormRecord {
-                record: Hash32::sha256(b"record"),
-                nonce: Hash32::sha256(b"nonce"),
+                seed: Hash32::sha256(b"seed"),
                 commitment: Hash32::sha256(b"content"),
                 subject: Hash32::sha256(b"subject"),
             },
@@ -47,7 +46,7 @@ fn every_operation() -> Vec<PermitsInstruction> {
         },
         PermitsInstruction::ProvideInformation {
             application: 1,
-            form: Hash32::sha256(b"content 2"),
+            form: Some(Hash32::sha256(b"content 2")),
             documents: vec![Hash32::sha256(b"plan 2")],
         },
         PermitsInstruction::Decide {
