@@ -10,6 +10,7 @@ pub mod authz;
 pub mod cli;
 pub mod form;
 pub mod handler;
+pub mod routes;
 pub mod state;
 
 use civitas_core::event::Event;
@@ -53,6 +54,10 @@ impl Module for Permits {
         state: &mut Overlay<'_, S>,
     ) -> Outcome<Vec<Event>> {
         handler::apply(ctx, signer, op, state).await
+    }
+
+    fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
+        routes::routes()
     }
 
     async fn end_block<S: StateView>(

@@ -1,0 +1,282 @@
+//! The permits' routes: a permit type with its definition in force, any version of it, an
+//! application, a licence with where it stands now, and a type's figures; each with the
+//! address of the proof bundle that checks it offline against the genesis.
+
+use crate::state::{
+    Application, Licence, LicenceStatus, PermitType, TypeStats, TypeVersion, application_key,
+    licence_key, stats_key, type_key, type_version_key,
+};
+use axum::Json;
+use axum::extract::{Path, State};
+use civitas_core::permits::{PermitTypeDef, TYPE_ID_MAX_BYTES};
+use civitas_core::time::TimestampMs;
+use civitas_kit::http::{ApiError, ErrorBody, WithProof, must, parse_number, proof_url, record};
+use civitas_kit::ledger::Ledger;
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The permits' routes.
+pub fn routes() -> OpenApiRouter<Ledger> {
+    civitas_kit::http::router(
+        "permits",
+        "Permits and licences: permit types agencies define, applications and their steps, \
+         licences and where they stand, each type's figures.",
+    )
+    .routes(routes!(permit_type))
+    .routes(routes!(type_version))
+    .routes(routes!(statistics))
+    .routes(routes!(application))
+    .routes(routes!(licence))
+}
+
+fn type_id(text: &str) -> Result<String, ApiError> {
+    civitas_core::codec::check_ident("permit type", text, TYPE_ID_MAX_BYTES)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(text.to_string())
+}
+
+/// A permit type with its definition in force.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PermitTypeView {
+    /// The type: its agency, version in force and whether it is retired.
+    #[serde(flatten)]
+    pub permit_type: PermitType,
+    /// The definition new applications are filed under.
+    pub definition: PermitTypeDef,
+    /// The address of the type's proof bundle.
+    pub proof_bundle: String,
+    /// The address of the proof bundle of the version in force.
+    pub definition_proof_bundle: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/types/{id}",
+    operation_id = "getPermitType",
+    tag = "permits",
+    summary = "A permit type and its definition in force",
+    params(("id" = String, Path, description = "The type's id, such as `business-licence`.")),
+    responses(
+        (status = 200, description = "The type, its definition in force, and their proof bundles' addresses.", body = PermitTypeView),
+        (status = 400, description = "Not a permit type id.", body = ErrorBody),
+        (status = 404, description = "No such type.", body = ErrorBody),
+    )
+)]
+pub async fn permit_type(
+    State(ledger): State<Ledger>,
+    Path(id): Path<String>,
+) -> Result<Json<PermitTypeView>, ApiError> {
+    let id = type_id(&id)?;
+    let found: PermitType = must(
+        &ledger,
+        type_key(&id),
+        format!("permit type {id} does not exist"),
+    )
+    .await?;
+    let version_key = type_version_key(&id, found.version);
+    let version: TypeVersion = must(
+        &ledger,
+        version_key.clone(),
+        format!("permit type {id} names a version that is not stored"),
+    )
+    .await?;
+    Ok(Json(PermitTypeView {
+        proof_bundle: proof_url(&ledger, &type_key(&id)),
+        definition_proof_bundle: proof_url(&ledger, &version_key),
+        definition: version.definition,
+        permit_type: found,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/types/{id}/versions/{version}",
+    operation_id = "getPermitTypeVersion",
+    tag = "permits",
+    summary = "One version of a permit type's definition",
+    params(
+        ("id" = String, Path, description = "The type's id."),
+        ("version" = u32, Path, description = "The version, from 1."),
+    ),
+    responses(
+        (status = 200, description = "The version, who published it and when, with its proof bundle's address.", body = WithProof<TypeVersion>),
+        (status = 400, description = "Not a permit type id or version.", body = ErrorBody),
+        (status = 404, description = "No such version.", body = ErrorBody),
+    )
+)]
+pub async fn type_version(
+    State(ledger): State<Ledger>,
+    Path((id, version)): Path<(String, String)>,
+) -> Result<Json<WithProof<TypeVersion>>, ApiError> {
+    let id = type_id(&id)?;
+    let version = u32::try_from(parse_number(&version, "the version")?)
+        .map_err(|_| ApiError::bad_request("the version is too large"))?;
+    record(
+        &ledger,
+        type_version_key(&id, version),
+        format!("permit type {id} has no version {version}"),
+    )
+    .await
+}
+
+/// One step's figures, read from its counts.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StepFigures {
+    /// The step.
+    pub step: String,
+    /// How many times it was completed (or decided, for the last).
+    pub completed: u64,
+    /// How many times its deadline passed.
+    pub overdue: u64,
+    /// Half of the completions took at most this many hours (the bound of the bucket the
+    /// median falls in); absent when nothing was counted or it falls beyond the last bound.
+    pub median_hours_at_most: Option<u64>,
+    /// Nine in ten took at most this many hours; absent likewise.
+    pub p90_hours_at_most: Option<u64>,
+}
+
+/// A permit type's figures, computed from the ledger, with their proof.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Statistics {
+    /// The counts as the ledger keeps them.
+    #[serde(flatten)]
+    pub counts: TypeStats,
+    /// Refusals per thousand applications decided (approved, refused or withdrawn).
+    pub refused_per_mille: Option<u64>,
+    /// Applications that missed a deadline, per thousand filed.
+    pub overdue_per_mille: Option<u64>,
+    /// Each step's figures.
+    pub step_figures: Vec<StepFigures>,
+    /// The address of the counts' proof bundle.
+    pub proof_bundle: String,
+}
+
+fn per_mille(part: u64, whole: u64) -> Option<u64> {
+    (whole > 0).then(|| part.saturating_mul(1_000) / whole)
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/types/{id}/statistics",
+    operation_id = "getPermitStatistics",
+    tag = "permits",
+    summary = "A permit type's figures: applications, decisions, deadlines missed, time per step",
+    params(("id" = String, Path, description = "The type's id.")),
+    responses(
+        (status = 200, description = "The figures the ledger keeps, what is read from them, and their proof bundle's address.", body = Statistics),
+        (status = 400, description = "Not a permit type id.", body = ErrorBody),
+        (status = 404, description = "No such type.", body = ErrorBody),
+    )
+)]
+pub async fn statistics(
+    State(ledger): State<Ledger>,
+    Path(id): Path<String>,
+) -> Result<Json<Statistics>, ApiError> {
+    let id = type_id(&id)?;
+    let _: PermitType = must(
+        &ledger,
+        type_key(&id),
+        format!("permit type {id} does not exist"),
+    )
+    .await?;
+    let counts: TypeStats = ledger.value(stats_key(&id)).await?.unwrap_or(TypeStats {
+        permit_type: id.clone(),
+        ..TypeStats::default()
+    });
+    let decided = counts.approved + counts.refused + counts.withdrawn;
+    Ok(Json(Statistics {
+        refused_per_mille: per_mille(counts.refused, decided),
+        overdue_per_mille: per_mille(counts.overdue, counts.applications),
+        step_figures: counts
+            .steps
+            .iter()
+            .map(|s| StepFigures {
+                step: s.step.clone(),
+                completed: s.completed,
+                overdue: s.overdue,
+                median_hours_at_most: s.percentile_hours(50),
+                p90_hours_at_most: s.percentile_hours(90),
+            })
+            .collect(),
+        proof_bundle: proof_url(&ledger, &stats_key(&id)),
+        counts,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/applications/{id}",
+    operation_id = "getPermitApplication",
+    tag = "permits",
+    summary = "An application: its step, deadline, decision and appeal",
+    params(("id" = u64, Path, description = "The application's number.")),
+    responses(
+        (status = 200, description = "The application (never its form, which stays in the agency's vault), with its proof bundle's address.", body = WithProof<Application>),
+        (status = 400, description = "Not a number.", body = ErrorBody),
+        (status = 404, description = "No such application.", body = ErrorBody),
+    )
+)]
+pub async fn application(
+    State(ledger): State<Ledger>,
+    Path(id): Path<String>,
+) -> Result<Json<WithProof<Application>>, ApiError> {
+    let id = parse_number(&id, "the application number")?;
+    record(
+        &ledger,
+        application_key(id),
+        format!("application {id} does not exist"),
+    )
+    .await
+}
+
+/// A licence and where it stands.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LicenceView {
+    /// The licence.
+    #[serde(flatten)]
+    pub licence: Licence,
+    /// Where it stands at `at_time`: `valid`, `suspended`, `revoked` or `expired`.
+    pub status: LicenceStatus,
+    /// The finalized height the status is read at.
+    pub at_height: u64,
+    /// That block's time.
+    pub at_time: TimestampMs,
+    /// The address of its proof bundle, which says "valid until …, not suspended or revoked
+    /// at height H" (or what holds instead).
+    pub proof_bundle: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/licences/{id}",
+    operation_id = "getLicence",
+    tag = "permits",
+    summary = "A licence and where it stands: valid, suspended, revoked or expired",
+    params(("id" = u64, Path, description = "The licence's number.")),
+    responses(
+        (status = 200, description = "The licence, its status at the latest finalized block, and its proof bundle's address.", body = LicenceView),
+        (status = 400, description = "Not a number.", body = ErrorBody),
+        (status = 404, description = "No such licence.", body = ErrorBody),
+    )
+)]
+pub async fn licence(
+    State(ledger): State<Ledger>,
+    Path(id): Path<String>,
+) -> Result<Json<LicenceView>, ApiError> {
+    let id = parse_number(&id, "the licence number")?;
+    let (at_height, at_time) = (ledger.height(), ledger.time());
+    let licence: Licence = must(
+        &ledger,
+        licence_key(id),
+        format!("licence {id} does not exist"),
+    )
+    .await?;
+    Ok(Json(LicenceView {
+        status: licence.status(at_time),
+        at_height,
+        at_time,
+        proof_bundle: proof_url(&ledger, &licence_key(id)),
+        licence,
+    }))
+}
