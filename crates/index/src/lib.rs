@@ -369,6 +369,8 @@ impl Index {
         let mut counts = [0; 3];
         for (count, query) in counts.iter_mut().zip([
             "SELECT COUNT(*) FROM blocks",
+            // A block's end receipt has a row of its own (`project::BLOCK_END_ACTION`), but is
+            // no transaction.
             "SELECT COUNT(*) FROM transactions WHERE actions <> 'block.end'",
             "SELECT COUNT(*) FROM events",
         ]) {

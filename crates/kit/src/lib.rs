@@ -115,9 +115,9 @@ pub trait Module {
         async { Ok(()) }
     }
 
-    /// Runs after each block's transactions, returning the events it emitted (they make the
-    /// block's end receipt): at most `budget` of them, whatever else is due is left for the
-    /// next block. Deadlines the module keeps with [`schedule`] are acted on here.
+    /// Runs after each block's transactions (from the protocol version [`Module::SINCE`]),
+    /// returning the events it emitted (they make the block's end receipt): at most `budget`
+    /// of them, whatever else is due is left for the next block. Deadlines the module keeps with [`schedule`] are acted on here.
     fn end_block<S: StateView>(
         _env: &BlockEnv,
         _state: &mut Overlay<'_, S>,

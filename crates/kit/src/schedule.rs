@@ -13,9 +13,10 @@
 //! first minute that may still hold entries and how many entries wait in all.
 //!
 //! What a block costs: one read of the cursor when nothing waits or nothing is due; otherwise
-//! also the reads of the walk from the cursor to the block's minute (one per empty day, empty
-//! hour or minute it passes: usually none or one, blocks being at most ten minutes apart, and
-//! at most [`READS_PER_BLOCK`]), and the chunks it takes entries from. It writes only what
+//! also the reads of the walk from the cursor to the block's minute (one for an empty day, two
+//! for an empty hour of a day with entries, three for a minute of an hour with entries:
+//! usually a few, blocks being at most ten minutes apart, and at most [`READS_PER_BLOCK`]),
+//! and the chunks it takes entries from. It writes only what
 //! changed. A block takes at most the number of entries its caller asks for; what remains
 //! is taken by the next blocks, in the same order on every validator: a module bounds how many
 //! it takes per block, and so how late an entry can be when many fall due at once. Entries
@@ -99,7 +100,7 @@ impl Queue {
         StateKey::new(self.0, id)
     }
 
-    /// Adds `delta` (+1 or -1) to the counts of the day and hour of `minute`.
+    /// Adds `times` to (`added`) or takes them from the counts of the day and hour of `minute`.
     async fn count<S: StateView>(
         &self,
         state: &mut Overlay<'_, S>,

@@ -116,13 +116,15 @@ macro_rules! runtime {
         }
 
         /// Every module's end-of-block step in list order, each within what the ones before
-        /// it left of the block's bound of end events.
+        /// it left of the block's bound of end events; a module's from the protocol version
+        /// that introduced it (before, it has nothing to act on: not even its state is read).
         async fn modules_end_block<S: StateView>(
             env: &BlockEnv,
             state: &mut Overlay<'_, S>,
         ) -> Result<Vec<Event>, BlockError> {
             let mut events = Vec::new();
             $(
+                if env.protocol.version >= <$module as Module>::SINCE {
                 let budget = civitas_exec::END_EVENTS_MAX.saturating_sub(events.len());
                 let mut emitted = <$module as Module>::end_block(env, state, budget).await?;
                 if emitted.len() > budget {
@@ -132,6 +134,7 @@ macro_rules! runtime {
                     ));
                 }
                 events.append(&mut emitted);
+                }
             )*
             Ok(events)
         }

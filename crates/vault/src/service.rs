@@ -428,6 +428,19 @@ impl Vault {
         )))
     }
 
+    /// The keys a new version is wrapped to: this vault's newest, and the subject's encryption
+    /// key if they registered one.
+    async fn wrap_keys(
+        &self,
+        subject: &AccountId,
+    ) -> Result<(EncryptionKey, Option<EncryptionKey>), ApiError> {
+        let subject_key: Option<EncryptionKey> = self
+            .node
+            .state(format!("identity/encryption_key/{subject}"))
+            .await?;
+        Ok((self.newest_key()?.public(), subject_key))
+    }
+
     fn official_here(&self, account: &Account, roles: &[&str]) -> Result<(), ApiError> {
         let role_ok = roles.is_empty() || account.roles.iter().any(|r| roles.contains(&r.as_str()));
         if account.kind != AccountKind::Official || account.agency != self.agency || !role_ok {
@@ -1038,11 +1051,7 @@ async fn seal_new(
     form: bool,
     next: String,
 ) -> Result<(StatusCode, Json<Sealed>), ApiError> {
-    let subject_key: Option<EncryptionKey> = vault
-        .node
-        .state(format!("identity/encryption_key/{subject}"))
-        .await?;
-    let holder = vault.newest_key()?.public();
+    let (holder, subject_key) = vault.wrap_keys(&subject).await?;
     // The id is derived as the ledger derives it again.
     let random = civitas_core::crypto::random_32().map(Hash32).map_err(|e| {
         ApiError::new(
@@ -1097,11 +1106,7 @@ async fn seal_version(
     data: &[u8],
     next: String,
 ) -> Result<(StatusCode, Json<Sealed>), ApiError> {
-    let subject_key: Option<EncryptionKey> = vault
-        .node
-        .state(format!("identity/encryption_key/{subject}"))
-        .await?;
-    let holder = vault.newest_key()?.public();
+    let (holder, subject_key) = vault.wrap_keys(&subject).await?;
     let row = vault
         .store
         .rectify(record, &holder, subject_key.as_ref(), data, now_ms())

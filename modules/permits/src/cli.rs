@@ -28,13 +28,8 @@ fn definition(path: &str) -> Result<PermitTypeDef, String> {
     Ok(definition)
 }
 
-/// A 32-byte id in hex (a vault record's).
-fn hex32(text: &str) -> Result<Hash32, String> {
-    Hash32::from_hex(text).map_err(|_| format!("{text:?} is not 64 hexadecimal characters"))
-}
-
 /// What the agency's vault answered when it sealed a form (a JSON file with `record`,
-/// `nonce`, `commitment` and `subject`).
+/// `seed`, `commitment` and `subject`).
 fn sealed(path: &str) -> Result<serde_json::Value, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     if bytes.len() > 64 * 1024 {
@@ -86,6 +81,14 @@ fn check_sealed_form(
 /// The commitment to a form's next version: the vault's answer when it sealed it (a JSON
 /// file), so that the version the ledger records is the one the vault holds.
 fn form_version(path: &str) -> Result<Hash32, String> {
+    if Hash32::from_hex(path).is_ok() {
+        return Err(
+            "give the vault's answer (the JSON file it returned when it sealed the revision), \
+             not a bare commitment: the version the ledger records must be the one the vault \
+             holds"
+                .into(),
+        );
+    }
     let value = sealed(path)?;
     check_sealed_form(path, &value, None)?;
     if value["version"].as_u64().is_none_or(|v| v < 2) {
@@ -141,14 +144,14 @@ pub enum PermitsCommand<C: Args> {
         /// The permit type.
         permit_type: String,
         /// What the agency's vault answered when it sealed the form (a JSON file with record,
-        /// nonce, commitment and subject).
+        /// seed, commitment and subject).
         #[arg(long, value_parser = form_record)]
         form: FormRecord,
         /// Each required document, notarised, in the type's order: a file or its SHA-256.
         #[arg(long = "document", value_parser = document)]
         documents: Vec<Hash32>,
         /// Each required vault record, in the type's order: its id in hex.
-        #[arg(long = "record", value_parser = hex32)]
+        #[arg(long = "record")]
         records: Vec<Hash32>,
         /// The licence this application renews (you hold it, within its renewal window).
         #[arg(long)]
@@ -223,13 +226,14 @@ pub enum PermitsCommand<C: Args> {
     ///
     /// Example: civitas tx permits decide 7 decision --grant "Café, 40 m², 12 Market Street"
     ///   --reason "inspection passed" --key licensing.json
+    #[command(group(clap::ArgGroup::new("verdict").required(true).args(["grant", "refuse"])))]
     Decide {
         /// The application.
         application: u64,
         /// The last step, by name.
         step: String,
         /// Grant the licence, with what it permits (public).
-        #[arg(long, conflicts_with = "refuse", required_unless_present = "refuse")]
+        #[arg(long)]
         grant: Option<String>,
         /// Refuse it (the type's appeal route is given with the refusal).
         #[arg(long)]
@@ -267,11 +271,12 @@ pub enum PermitsCommand<C: Args> {
     ///
     /// Example: civitas tx permits decide-appeal 7 --uphold "Café, 40 m², 12 Market Street"
     ///   --reason "the fire exit was added" --key head.json
+    #[command(group(clap::ArgGroup::new("verdict").required(true).args(["uphold", "dismiss"])))]
     DecideAppeal {
         /// The application.
         application: u64,
         /// Uphold the appeal and grant the licence, with what it permits (public).
-        #[arg(long, conflicts_with = "dismiss", required_unless_present = "dismiss")]
+        #[arg(long)]
         uphold: Option<String>,
         /// Dismiss the appeal: the refusal stands.
         #[arg(long)]

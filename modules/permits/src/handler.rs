@@ -17,13 +17,13 @@ use civitas_core::hash::Hash32;
 use civitas_core::identity::Account;
 use civitas_core::permits::{
     FORM_BASIS, FORM_SCHEMA, LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef,
-    PermitsEvent, PermitsInstruction, Register, form_nonce,
+    PermitsEvent, PermitsInstruction, Register, StepDef, form_nonce,
 };
 use civitas_core::time::TimestampMs;
 use civitas_kit::{
     BlockEnv, BlockError, Failure, Outcome as Handled, Overlay, StateView, TxContext,
 };
-use civitas_kit::{fail, failure, tri};
+use civitas_kit::{fail, failure, load_required, tri};
 
 /// Events a deadline that passes may emit: overdue, decided, licence issued.
 const EVENTS_PER_DEADLINE: usize = 3;
@@ -78,10 +78,10 @@ fn after(now: TimestampMs, secs: u64) -> TimestampMs {
 
 /// Loads a permit type, or fails `unknown_permit_type`.
 pub async fn load_type<S: StateView>(state: &mut Overlay<'_, S>, id: &str) -> Handled<PermitType> {
-    match state.get_typed::<PermitType>(&type_key(id)).await? {
-        Some(record) => Ok(Ok(record)),
-        None => Ok(Err(failure!("unknown_permit_type", permit_type = id))),
-    }
+    load_required(state, &type_key(id), || {
+        failure!("unknown_permit_type", permit_type = id)
+    })
+    .await
 }
 
 /// Loads a version of a permit type's definition (it exists once the type names it).
@@ -105,10 +105,10 @@ pub async fn load_application<S: StateView>(
     state: &mut Overlay<'_, S>,
     id: u64,
 ) -> Handled<Application> {
-    match state.get_typed::<Application>(&application_key(id)).await? {
-        Some(record) => Ok(Ok(record)),
-        None => Ok(Err(failure!("unknown_application", application = id))),
-    }
+    load_required(state, &application_key(id), || {
+        failure!("unknown_application", application = id)
+    })
+    .await
 }
 
 /// Loads an application and the version of its type's definition it was filed under.
@@ -123,10 +123,10 @@ pub async fn load_filed<S: StateView>(
 
 /// Loads a licence, or fails `unknown_licence`.
 pub async fn load_licence<S: StateView>(state: &mut Overlay<'_, S>, id: u64) -> Handled<Licence> {
-    match state.get_typed::<Licence>(&licence_key(id)).await? {
-        Some(record) => Ok(Ok(record)),
-        None => Ok(Err(failure!("unknown_licence", licence = id))),
-    }
+    load_required(state, &licence_key(id), || {
+        failure!("unknown_licence", licence = id)
+    })
+    .await
 }
 
 async fn load_stats<S: StateView>(
@@ -142,15 +142,33 @@ async fn load_stats<S: StateView>(
         }))
 }
 
+/// Changes permit type `id`'s figures.
+async fn update_stats<S: StateView>(
+    state: &mut Overlay<'_, S>,
+    id: &str,
+    change: impl FnOnce(&mut TypeStats),
+) -> Result<(), BlockError> {
+    let mut stats = load_stats(state, id).await?;
+    change(&mut stats);
+    state.put_typed(&stats_key(id), &stats);
+    Ok(())
+}
+
+/// The application's current step in the version of its type it was filed under (always
+/// there: a step number never passes the last step).
+pub fn current_step<'a>(
+    application: &Application,
+    definition: &'a PermitTypeDef,
+) -> Option<&'a StepDef> {
+    definition.steps.get(usize::from(application.step))
+}
+
 /// The role that acts at the application's current step now.
 pub fn acting_role<'a>(application: &Application, definition: &'a PermitTypeDef) -> &'a str {
-    if application.escalated {
-        return &definition.supervisor_role;
+    match current_step(application, definition) {
+        Some(step) if !application.escalated => &step.role,
+        _ => &definition.supervisor_role,
     }
-    definition
-        .steps
-        .get(usize::from(application.step))
-        .map_or(definition.supervisor_role.as_str(), |s| s.role.as_str())
 }
 
 /// Starts the current step's clock at `now`: its deadline (if it has one) goes in the queue.
@@ -164,10 +182,7 @@ async fn start_clock<S: StateView>(
     application.started = Some(now);
     application.entered.get_or_insert(now);
     application.deadline = None;
-    let secs = definition
-        .steps
-        .get(usize::from(application.step))
-        .map_or(0, |s| s.deadline_secs);
+    let secs = current_step(application, definition).map_or(0, |s| s.deadline_secs);
     if secs > 0 {
         let due = Due::Step {
             id: application.id,
@@ -185,7 +200,7 @@ fn count_step(
     definition: &PermitTypeDef,
     now: TimestampMs,
 ) {
-    let Some(step) = definition.steps.get(usize::from(application.step)) else {
+    let Some(step) = current_step(application, definition) else {
         return;
     };
     let Some(entered) = application.entered else {
@@ -303,6 +318,8 @@ async fn decide<S: StateView>(
     } else {
         None
     };
+    // The first decision (an appeal's comes after it).
+    let first = application.decision.is_none();
     let mut stats = load_stats(state, &application.permit_type).await?;
     match outcome {
         Outcome::Approved => stats.approved += 1,
@@ -319,11 +336,8 @@ async fn decide<S: StateView>(
         Outcome::Withdrawn => stats.withdrawn += 1,
         Outcome::AppealDismissed => {}
     }
-    if matches!(
-        outcome,
-        Outcome::Approved | Outcome::Refused | Outcome::ApprovedTacitly | Outcome::Withdrawn
-    ) {
-        // The first decision: the applicant may file another of the type.
+    if first {
+        // The applicant may file another of the type.
         let key = open_key(&application.permit_type, &application.applicant);
         let open: u32 = state.get_typed(&key).await?.unwrap_or(0);
         match open.saturating_sub(1) {
@@ -340,10 +354,7 @@ async fn decide<S: StateView>(
             state.put_typed(&licence_key(id), &licence);
         }
     }
-    if matches!(
-        outcome,
-        Outcome::Approved | Outcome::Refused | Outcome::ApprovedTacitly
-    ) {
+    if first && outcome != Outcome::Withdrawn {
         count_step(&mut stats, application, definition, env.timestamp);
     }
     state.put_typed(&stats_key(&application.permit_type), &stats);
@@ -394,10 +405,7 @@ fn check_step(
             fee = fee
         ));
     }
-    let current = definition
-        .steps
-        .get(usize::from(application.step))
-        .map_or("", |s| s.name.as_str());
+    let current = current_step(application, definition).map_or("", |s| s.name.as_str());
     if current != step {
         return Err(failure!(
             "wrong_step",
@@ -410,6 +418,22 @@ fn check_step(
         return Err(failure!("awaiting_applicant", application = application.id));
     }
     Ok(())
+}
+
+/// What every official's action on an application's current step starts with: the
+/// application and its type's version, the checks of [`check_step`], and a deadline that
+/// passed settled ([`settle_deadline`], whose events go first in the receipt).
+async fn open_step<S: StateView>(
+    env: &BlockEnv,
+    state: &mut Overlay<'_, S>,
+    id: u64,
+    step: &str,
+    signer: &Account,
+) -> Handled<(Application, PermitTypeDef, Vec<Event>)> {
+    let (mut application, definition) = tri!(load_filed(state, id).await?);
+    tri!(check_step(&application, &definition, step, signer));
+    let events = tri!(settle_deadline(env, state, &mut application, &definition).await?);
+    Ok(Ok((application, definition, events)))
 }
 
 /// Refuses an application already decided or withdrawn.
@@ -645,9 +669,7 @@ pub async fn apply<S: StateView>(
                 )
                 .await?
             );
-            let mut stats = load_stats(state, permit_type).await?;
-            stats.applications += 1;
-            state.put_typed(&stats_key(permit_type), &stats);
+            update_stats(state, permit_type, |s| s.applications += 1).await?;
             let event = PermitsEvent::ApplicationFiled {
                 application: id,
                 permit_type: permit_type.clone(),
@@ -696,17 +718,16 @@ pub async fn apply<S: StateView>(
             step,
             reason,
         } => {
-            let (mut application, definition) = tri!(load_filed(state, *id).await?);
-            tri!(check_step(&application, &definition, step, signer));
-            let mut events =
-                tri!(settle_deadline(env, state, &mut application, &definition).await?);
+            let (mut application, definition, mut events) =
+                tri!(open_step(env, state, *id, step, signer).await?);
             let next = usize::from(application.step) + 1;
             let Some(next_step) = definition.steps.get(next) else {
                 fail!("last_step", application = id, step = step);
             };
-            let mut stats = load_stats(state, &application.permit_type).await?;
-            count_step(&mut stats, &application, &definition, now);
-            state.put_typed(&stats_key(&application.permit_type), &stats);
+            update_stats(state, &application.permit_type, |s| {
+                count_step(s, &application, &definition, now)
+            })
+            .await?;
             application.step = next as u8;
             application.escalated = false;
             application.entered = None;
@@ -729,10 +750,8 @@ pub async fn apply<S: StateView>(
             step,
             request,
         } => {
-            let (mut application, definition) = tri!(load_filed(state, *id).await?);
-            tri!(check_step(&application, &definition, step, signer));
-            let mut events =
-                tri!(settle_deadline(env, state, &mut application, &definition).await?);
+            let (mut application, _, mut events) =
+                tri!(open_step(env, state, *id, step, signer).await?);
             if application.requests >= REQUESTS_PER_STEP_MAX {
                 fail!(
                     "too_many_requests",
@@ -801,10 +820,8 @@ pub async fn apply<S: StateView>(
             application.documents.extend(documents.iter().copied());
             application.awaiting = None;
             start_clock(state, &mut application, &definition, now).await?;
-            let step = definition
-                .steps
-                .get(usize::from(application.step))
-                .map_or(String::new(), |s| s.name.clone());
+            let step =
+                current_step(&application, &definition).map_or(String::new(), |s| s.name.clone());
             state.put_typed(&application_key(*id), &application);
             events.push(permits(PermitsEvent::InformationProvided {
                 application: *id,
@@ -821,10 +838,8 @@ pub async fn apply<S: StateView>(
             scope,
             reason,
         } => {
-            let (mut application, definition) = tri!(load_filed(state, *id).await?);
-            tri!(check_step(&application, &definition, step, signer));
-            let mut events =
-                tri!(settle_deadline(env, state, &mut application, &definition).await?);
+            let (mut application, definition, mut events) =
+                tri!(open_step(env, state, *id, step, signer).await?);
             if usize::from(application.step) + 1 != definition.steps.len() {
                 fail!("not_the_last_step", application = id, step = step);
             }
@@ -894,9 +909,7 @@ pub async fn apply<S: StateView>(
                 height: env.height,
                 time: now,
             });
-            let mut stats = load_stats(state, &application.permit_type).await?;
-            stats.appealed += 1;
-            state.put_typed(&stats_key(&application.permit_type), &stats);
+            update_stats(state, &application.permit_type, |s| s.appealed += 1).await?;
             state.put_typed(&application_key(*id), &application);
             Ok(Ok(vec![permits(PermitsEvent::ApplicationAppealed {
                 application: *id,
@@ -1189,7 +1202,7 @@ async fn passed_deadline<S: StateView>(
     if application.decision.is_some() || application.awaiting.is_some() || deadline.0 > now.0 {
         return Ok(None);
     }
-    let Some(step) = definition.steps.get(usize::from(application.step)) else {
+    let Some(step) = current_step(application, definition) else {
         return Ok(None);
     };
     let mut consequence = if application.escalated {
@@ -1221,18 +1234,17 @@ async fn mark_overdue<S: StateView>(
     deadline: TimestampMs,
     consequence: OnOverdue,
 ) -> Result<Event, BlockError> {
-    let step = definition
-        .steps
-        .get(usize::from(application.step))
-        .map_or(String::new(), |s| s.name.clone());
-    let mut stats = load_stats(state, &application.permit_type).await?;
-    if application.overdue.is_none() {
-        stats.overdue += 1;
-    }
-    if let Some(figures) = stats.step_mut(&step) {
-        figures.overdue += 1;
-    }
-    state.put_typed(&stats_key(&application.permit_type), &stats);
+    let step = current_step(application, definition).map_or(String::new(), |s| s.name.clone());
+    let first_miss = application.overdue.is_none();
+    update_stats(state, &application.permit_type, |stats| {
+        if first_miss {
+            stats.overdue += 1;
+        }
+        if let Some(figures) = stats.step_mut(&step) {
+            figures.overdue += 1;
+        }
+    })
+    .await?;
     application.overdue = Some(Overdue {
         step: step.clone(),
         deadline,

@@ -65,10 +65,6 @@ impl Module for Permits {
         state: &mut Overlay<'_, S>,
         budget: usize,
     ) -> Result<Vec<Event>, BlockError> {
-        // Nothing is queued before the module's version: not even the queue is read.
-        if env.protocol.version < Self::SINCE {
-            return Ok(Vec::new());
-        }
         handler::end_block(env, state, budget).await
     }
 }
