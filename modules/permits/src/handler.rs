@@ -230,7 +230,9 @@ async fn grant<S: StateView>(
         let from = licence.valid_until.map_or(now, |until| until.max(now));
         licence.valid_until = validity.map(|secs| after(from, secs));
         licence.renewals += 1;
-        licence.renewing = None;
+        if licence.renewing == Some(application.id) {
+            licence.renewing = None;
+        }
         licence.application = application.id;
         schedule_expiry(state, &licence).await?;
         state.put_typed(&licence_key(id), &licence);
@@ -790,11 +792,11 @@ pub async fn apply<S: StateView>(
                 > 2 * civitas_core::permits::DOCUMENTS_MAX
             {
                 fail!(
-                    "wrong_documents",
-                    permit_type = application.permit_type,
-                    expected = (2 * civitas_core::permits::DOCUMENTS_MAX
-                        - application.documents.len()) as u64,
-                    given = documents.len() as u64
+                    "too_many_documents",
+                    application = id,
+                    held = application.documents.len() as u64,
+                    given = documents.len() as u64,
+                    max = (2 * civitas_core::permits::DOCUMENTS_MAX) as u64
                 );
             }
             tri!(check_documents(state, documents).await?);
@@ -1075,6 +1077,20 @@ async fn check_renewable<S: StateView>(
     if licence.stopped.is_some() {
         fail!("not_renewable", licence = id, reason = "it is suspended");
     }
+    // Another renewal filed since (this one was refused, and is granted on appeal): one at a
+    // time, or the licence would be extended twice.
+    if let Some(other) = licence.renewing
+        && other != application.id
+    {
+        fail!("renewal_pending", licence = id, application = other);
+    }
+    if licence.application > application.id {
+        fail!(
+            "not_renewable",
+            licence = id,
+            reason = "a later application renewed it"
+        );
+    }
     Ok(Ok(()))
 }
 
@@ -1214,7 +1230,12 @@ async fn passed_deadline<S: StateView>(
         && let Some(id) = application.renews
     {
         let stands = match state.get_typed::<Licence>(&licence_key(id)).await? {
-            Some(licence) => check_standing(&licence, now).is_ok() && licence.stopped.is_none(),
+            Some(licence) => {
+                check_standing(&licence, now).is_ok()
+                    && licence.stopped.is_none()
+                    && licence.renewing.is_none_or(|r| r == application.id)
+                    && licence.application < application.id
+            }
             None => false,
         };
         if !stands {

@@ -1178,3 +1178,39 @@ fn a_form_is_bound_to_its_applicant() {
         "not_authorized",
     );
 }
+
+#[test]
+fn a_renewal_granted_on_appeal_waits_for_one_filed_since() {
+    let mut people = office();
+    define(&mut people, "market-stall", short_licence());
+    people.ok("ana", apply("market-stall", Vec::new(), None));
+    people.ok("licensing", decide(1, true));
+    let until = licence(&people, 1).valid_until.expect("it expires");
+    people.wait(6 * DAY);
+    // A first renewal is refused and appealed; a second is filed meanwhile.
+    people.ok("ana", apply("market-stall", Vec::new(), Some(1)));
+    people.ok("licensing", decide(2, false));
+    people.ok(
+        "ana",
+        permits(Op::Appeal {
+            application: 2,
+            grounds: Hash32::sha256(b"grounds"),
+        }),
+    );
+    people.ok("ana", apply("market-stall", Vec::new(), Some(1)));
+    let uphold = permits(Op::DecideAppeal {
+        application: 2,
+        upheld: true,
+        scope: "Market stall".into(),
+        reason: "the refusal was wrong".into(),
+    });
+    people.fails("head", uphold.clone(), "renewal_pending");
+    // The second is granted: the licence is renewed once.
+    people.ok("licensing", decide(3, true));
+    let renewed = licence(&people, 1);
+    assert_eq!(renewed.valid_until.map(|u| u.0), Some(until.0 + 10 * DAY));
+    assert_eq!((renewed.renewals, renewed.renewing), (1, None));
+    // Nor does the first renew it again afterwards.
+    people.fails("head", uphold, "not_renewable");
+    assert_eq!(licence(&people, 1).renewals, 1);
+}

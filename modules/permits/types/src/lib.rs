@@ -1139,6 +1139,11 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "permit type {permit_type} requires {expected} documents; {given} were given",
     ),
     (
+        "too_many_documents",
+        "application {application} holds {held} documents and {given} more were given: at most \
+         {max}",
+    ),
+    (
         "document_not_anchored",
         "document {document} is not notarised, or its notarisation was revoked: a notary \
          anchors it first",
