@@ -11,7 +11,8 @@ use civitas_core::hash::Hash32;
 use civitas_core::identity::Account;
 use civitas_core::instruction::Instruction;
 use civitas_core::keyfile::KeyFile;
-use civitas_core::kit::args::account;
+use civitas_core::kit::args::{account, document};
+use civitas_core::permits::{FormRecord, PermitsInstruction};
 use civitas_core::sharing::SharingInstruction;
 use civitas_vault::service::{Config, Vault, serve};
 use civitas_vault::store::{SubjectCopy, open_subject_copy_with_salt};
@@ -111,8 +112,15 @@ impl Session {
     /// Signs and submits `instruction` as `civitas tx` does (its checks, its retry of a stale
     /// nonce), waits until it is final and successful; gives its hash.
     fn record(&self, instruction: SharingInstruction) -> Result<Hash32> {
+        self.send(Instruction::Sharing(instruction))
+            .map(|(hash, _)| hash)
+    }
+
+    /// Signs and submits `instruction` as [`record`](Self::record) does; gives its hash and
+    /// its receipt's events.
+    fn send(&self, instruction: Instruction) -> Result<(Hash32, Vec<Value>)> {
         let crate::tx::Submitted::Ended(finality) =
-            crate::tx::submit(&self.sending, &self.key, Instruction::Sharing(instruction))?
+            crate::tx::submit(&self.sending, &self.key, instruction)?
         else {
             bail!("the transaction was not submitted");
         };
@@ -129,8 +137,20 @@ impl Session {
                 .unwrap_or("no reason given");
             bail!("the ledger refused {hash} ({code}): {message}");
         }
-        Ok(hash)
+        let events = finality.document["receipt"]["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok((hash, events))
     }
+}
+
+/// The permits event of type `kind` among a receipt's `events`, as JSON.
+fn permits_event<'a>(events: &'a [Value], kind: &str) -> Option<&'a Value> {
+    events
+        .iter()
+        .map(|e| e.get("permits").unwrap_or(e))
+        .find(|e| e["type"] == kind)
 }
 
 #[derive(Subcommand, Debug)]
@@ -273,6 +293,55 @@ pub enum Command {
         #[command(flatten)]
         signed: Signed,
     },
+    /// Apply for a permit: your answers go to the form of the permit type's agency's vault
+    /// (checked against the type, sealed for the agency and for you), then `permits.apply`
+    /// files the application on the ledger with the form's commitment. Your answers never go on
+    /// the ledger. The fee, if the type has one, is paid to the agency and recorded by its
+    /// cashier.
+    ///
+    /// The answers file is a JSON object with one member per field of the type's form
+    /// (`GET /v1/permits/types/{id}` lists them).
+    ///
+    /// Example: civitas vault apply business-licence --answers cafe.json --document plan.pdf
+    ///   --key ana.json
+    Apply {
+        /// The permit type's id.
+        permit_type: String,
+        /// A JSON file with your answers.
+        #[arg(long)]
+        answers: PathBuf,
+        /// A notarised document the type requires, in the type's order: a file or its
+        /// SHA-256; once per document.
+        #[arg(long = "document", value_parser = document)]
+        documents: Vec<Hash32>,
+        /// A vault record the type requires (its id), once per record.
+        #[arg(long = "record")]
+        records: Vec<Hash32>,
+        /// The number of the licence this application renews.
+        #[arg(long)]
+        renews: Option<u64>,
+        #[command(flatten)]
+        signed: Signed,
+    },
+    /// Answer an official's request for information on your application: your corrected
+    /// answers, if any, become the form's next version in the agency's vault, and
+    /// `permits.provide_information` records the answer (and any further documents) on the
+    /// ledger; the step's clock starts again.
+    ///
+    /// Example: civitas vault answer 12 --answers cafe-corrected.json --key ana.json
+    Answer {
+        /// The application's number.
+        application: u64,
+        /// A JSON file with your whole form's answers, corrected; leave it out when the
+        /// answer is only documents.
+        #[arg(long)]
+        answers: Option<PathBuf>,
+        /// A further notarised document: a file or its SHA-256; once per document.
+        #[arg(long = "document", value_parser = document)]
+        documents: Vec<Hash32>,
+        #[command(flatten)]
+        signed: Signed,
+    },
     /// Everything every agency's vault holds about you, opened on this machine with your key
     /// file and checked against the ledger; with each record's subject salt, which a consent
     /// needs (`civitas vault consent` finds it itself).
@@ -355,6 +424,118 @@ pub fn run(command: Command) -> Result<()> {
                 signed.json,
                 json!({"record": record, "schema": schema, "registered": tx}),
                 &format!("record {record} ({schema}) sealed in the vault and registered by {tx}"),
+            );
+            Ok(())
+        }
+        Command::Apply {
+            permit_type,
+            answers,
+            documents,
+            records,
+            renews,
+            signed,
+        } => {
+            let session = signed.open()?;
+            let answers = read_json(&answers)?;
+            let found: civitas_permits::state::PermitType = session
+                .state(&format!("permits/type/{permit_type}"))?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "permit type {permit_type} does not exist (GET /v1/permits/types lists \
+                         them)"
+                    )
+                })?;
+            let vault = Client::new(&session.vault_of(&found.agency)?);
+            let sealed = sealed(vault.signed_post_json(
+                "/v1/vault/forms",
+                &session.chain_id,
+                &session.key,
+                &json!({"permit_type": permit_type, "answers": answers}),
+            )?)?;
+            let (Some(seed), Some(subject)) = (sealed.seed, sealed.subject) else {
+                bail!("the vault's answer has no seed or subject tag");
+            };
+            let (tx, events) = session.send(Instruction::Permits(PermitsInstruction::Apply {
+                permit_type: permit_type.clone(),
+                form: FormRecord {
+                    seed,
+                    commitment: sealed.commitment,
+                    subject,
+                },
+                documents,
+                records,
+                renews,
+            }))?;
+            let filed = permits_event(&events, "application_filed")
+                .ok_or_else(|| anyhow!("{tx} filed no application"))?;
+            let application = filed["application"].as_u64().unwrap_or(0);
+            let fee = filed["fee"].clone();
+            let mut line = format!(
+                "application {application} for {permit_type} filed by {tx}; its form is record \
+                 {} in {}'s vault",
+                sealed.record, found.agency
+            );
+            if !fee.is_null() {
+                line.push_str(&format!(
+                    "; the fee of {} {} is to be paid to {} (its first step starts once it is \
+                     recorded)",
+                    fee["amount"], fee["currency"], found.agency
+                ));
+            }
+            report(
+                signed.json,
+                json!({
+                    "application": application,
+                    "permit_type": permit_type,
+                    "agency": found.agency,
+                    "form": sealed.record,
+                    "filed": tx,
+                    "fee": fee,
+                }),
+                &line,
+            );
+            Ok(())
+        }
+        Command::Answer {
+            application,
+            answers,
+            documents,
+            signed,
+        } => {
+            let session = signed.open()?;
+            let filed: civitas_permits::state::Application = session
+                .state(&format!("permits/application/{application}"))?
+                .ok_or_else(|| anyhow!("application {application} does not exist"))?;
+            let form = match answers {
+                Some(path) => {
+                    let answers = read_json(&path)?;
+                    let vault = Client::new(&session.vault_of(&filed.agency)?);
+                    let sealed = sealed(vault.signed_post_json(
+                        &format!("/v1/vault/forms/{}/versions", filed.form),
+                        &session.chain_id,
+                        &session.key,
+                        &json!({"application": application, "answers": answers}),
+                    )?)?;
+                    Some(sealed.commitment)
+                }
+                None => None,
+            };
+            if form.is_none() && documents.is_empty() {
+                bail!(
+                    "an answer gives corrected answers (--answers), documents (--document), or both"
+                );
+            }
+            let (tx, _) = session.send(Instruction::Permits(
+                PermitsInstruction::ProvideInformation {
+                    application,
+                    form,
+                    documents,
+                },
+            ))?;
+            report(
+                signed.json,
+                json!({"application": application, "answered": tx, "form_revised": form.is_some()}),
+                &format!("application {application} answered by {tx}"),
             );
             Ok(())
         }

@@ -7,63 +7,16 @@
 
 mod common;
 
-use common::{BIN, TestNetwork, ok, wait_for};
+use common::{
+    TestNetwork, json, run_fails as civitas_fails, run_ok as civitas, start_vault, wait_for,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A person's data, with words found nowhere else, so a scan finds them if they are left.
 const BIRTH: &str =
     r#"{"name":"Zelda Quintessa Marlowe","born":"1990-04-01","place":"Northfield"}"#;
-
-fn civitas(args: &[&str]) -> String {
-    ok(Command::new(BIN).args(args).output().unwrap())
-}
-
-fn civitas_fails(args: &[&str]) -> String {
-    let output = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        !output.status.success(),
-        "expected a failure: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// A vault process, killed when dropped.
-struct VaultProcess(Child);
-
-impl Drop for VaultProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_vault(dir: &Path, key: &Path, node: &str, port: u16) -> VaultProcess {
-    let log = std::fs::File::create(dir.with_extension("log")).unwrap();
-    let child = Command::new(BIN)
-        .args(["vault", "serve", "--dir"])
-        .arg(dir)
-        .arg("--key")
-        .arg(key)
-        .args(["--node", node, "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--follow-ms", "300"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/v1/vault");
-    wait_for("the vault to listen", Duration::from_secs(30), || {
-        common::get(&url).is_some()
-    });
-    VaultProcess(child)
-}
 
 /// Every file under `dir`, with its bytes.
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {

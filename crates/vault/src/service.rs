@@ -1272,9 +1272,9 @@ async fn create_form(
     }
     let data = checked_form(&vault, &form.permit_type, None, form.answers).await?;
     let next = format!(
-        "sign permits.apply for {} with this form (civitas tx permits apply {} --form FILE); \
-         the vault keeps it once that is final (within an hour)",
-        form.permit_type, form.permit_type
+        "sign permits.apply for {} with this form's seed, commitment and subject (civitas \
+         vault apply does both steps); the vault keeps it once that is final (within an hour)",
+        form.permit_type
     );
     seal_new(
         &vault,

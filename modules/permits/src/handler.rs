@@ -680,6 +680,7 @@ pub async fn apply<S: StateView>(
                 applicant: signer.id,
                 step: definition.steps[0].name.clone(),
                 deadline: application.deadline,
+                fee: application.fee,
             };
             state.put_typed(&application_key(id), &application);
             Ok(Ok(vec![registered, permits(event)]))
@@ -697,23 +698,44 @@ pub async fn apply<S: StateView>(
             if application.paid.is_some() {
                 fail!("fee_already_paid", application = id);
             }
+            // The fee is the agency's revenue, in the treasury's public ledger of money.
+            let (revenue_year, revenue_entry, revenue) = tri!(
+                civitas_treasury::handler::receive(
+                    ctx,
+                    state,
+                    civitas_treasury::handler::Receipt {
+                        agency: &application.agency,
+                        source: format!("permit.{}", application.permit_type),
+                        record: format!("permits/application/{id}"),
+                        reference,
+                        amount: fee,
+                    },
+                )
+                .await?
+            );
             application.paid = Some(FeePayment {
                 amount: fee,
                 reference: reference.clone(),
                 by: signer.id,
                 height: env.height,
                 time: now,
+                revenue_year,
+                revenue_entry,
             });
             let definition =
                 load_definition(state, &application.permit_type, application.version).await?;
             start_clock(state, &mut application, &definition, now).await?;
             state.put_typed(&application_key(*id), &application);
-            Ok(Ok(vec![permits(PermitsEvent::FeePaid {
-                application: *id,
-                applicant: application.applicant,
-                amount: fee,
-                reference: reference.clone(),
-            })]))
+            Ok(Ok(vec![
+                permits(PermitsEvent::FeePaid {
+                    application: *id,
+                    applicant: application.applicant,
+                    amount: fee,
+                    reference: reference.clone(),
+                    deadline: application.deadline,
+                }),
+                revenue,
+            ]))
         }
         PermitsInstruction::CompleteStep {
             application: id,

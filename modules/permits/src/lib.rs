@@ -10,6 +10,7 @@ pub mod authz;
 pub mod cli;
 pub mod form;
 pub mod handler;
+pub mod index;
 pub mod routes;
 pub mod state;
 
@@ -58,6 +59,17 @@ impl Module for Permits {
 
     fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
         routes::routes()
+    }
+
+    const INDEX_TABLES: &'static [&'static str] = index::TABLES;
+    const INDEX_MIGRATIONS: &'static [&'static str] = index::MIGRATIONS;
+
+    fn project(
+        ctx: &civitas_kit::index::Context<'_>,
+        event: &Event,
+        rows: &mut civitas_kit::index::Rows,
+    ) {
+        index::project(ctx, event, rows)
     }
 
     async fn end_block<S: StateView>(

@@ -7,10 +7,13 @@ use crate::state::{
     licence_key, stats_key, type_key, type_version_key,
 };
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use civitas_core::permits::{PermitTypeDef, TYPE_ID_MAX_BYTES};
 use civitas_core::time::TimestampMs;
-use civitas_kit::http::{ApiError, ErrorBody, WithProof, must, parse_number, proof_url, record};
+use civitas_kit::http::{
+    ApiError, ErrorBody, Page, PageQuery, WithProof, account_query, listed, must, name_query,
+    parse_number, proof_url, record, snapshot,
+};
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,6 +26,9 @@ pub fn routes() -> OpenApiRouter<Ledger> {
         "Permits and licences: permit types agencies define, applications and their steps, \
          licences and where they stand, each type's figures.",
     )
+    .routes(routes!(types))
+    .routes(routes!(applications))
+    .routes(routes!(licences))
     .routes(routes!(permit_type))
     .routes(routes!(type_version))
     .routes(routes!(statistics))
@@ -34,6 +40,220 @@ fn type_id(text: &str) -> Result<String, ApiError> {
     civitas_core::codec::check_ident("permit type", text, TYPE_ID_MAX_BYTES)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(text.to_string())
+}
+
+/// A permit type in the list: what a citizen choosing one needs.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TypeSummary {
+    /// Its id.
+    pub permit_type: String,
+    /// The agency that defined it.
+    pub agency: String,
+    /// The version in force.
+    pub version: u32,
+    /// Its name, as the public sees it.
+    pub title: String,
+    /// What it permits and who needs it.
+    pub description: String,
+    /// The fee, if any.
+    pub fee: Option<civitas_core::money::Money>,
+    /// Whether its licences are on the public register.
+    pub public_register: bool,
+    /// The address of the type's proof bundle.
+    pub proof_bundle: String,
+}
+
+/// The permit types that take applications.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TypeList {
+    /// The types, by id.
+    pub types: Vec<TypeSummary>,
+}
+
+/// `?agency=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TypesQuery {
+    /// Only this agency's types.
+    pub agency: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/types",
+    operation_id = "listPermitTypes",
+    tag = "permits",
+    summary = "The permit types that take applications, with their titles and fees",
+    params(TypesQuery),
+    responses(
+        (status = 200, description = "The types in force (not retired), by id; each read from the ledger, with its proof bundle's address.", body = TypeList),
+        (status = 400, description = "An agency id too long.", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+pub async fn types(
+    State(ledger): State<Ledger>,
+    Query(query): Query<TypesQuery>,
+) -> Result<Json<TypeList>, ApiError> {
+    let agency = name_query(query.agency, "agency")?;
+    let mut snapshot = snapshot(&ledger).await?;
+    let listed = crate::index::types(&mut snapshot, agency.as_deref()).await?;
+    snapshot.finish().await?;
+    let mut types = Vec::new();
+    for item in listed.into_iter().filter(|t| !t.retired) {
+        // The ledger says what is in force; the read model only found the ids.
+        let Some(found) = ledger
+            .value::<PermitType>(type_key(&item.permit_type))
+            .await?
+        else {
+            continue;
+        };
+        if found.retired.is_some() {
+            continue;
+        }
+        let Some(version) = ledger
+            .value::<TypeVersion>(type_version_key(&found.id, found.version))
+            .await?
+        else {
+            continue;
+        };
+        let definition = version.definition;
+        types.push(TypeSummary {
+            proof_bundle: proof_url(&ledger, &type_key(&found.id)),
+            permit_type: found.id,
+            agency: found.agency,
+            version: found.version,
+            title: definition.title,
+            description: definition.description,
+            fee: definition.fee,
+            public_register: definition.register == civitas_core::permits::Register::Public,
+        });
+    }
+    Ok(Json(TypeList { types }))
+}
+
+/// `?agency=&step=&status=&permit_type=&applicant=&overdue=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationsQuery {
+    /// Only this agency's applications.
+    pub agency: Option<String>,
+    /// Only those at this step.
+    pub step: Option<String>,
+    /// Only those standing so.
+    #[param(pattern = "^(awaiting_fee|in_progress|awaiting_applicant|decided|appealed)$")]
+    pub status: Option<String>,
+    /// Only those of this type.
+    pub permit_type: Option<String>,
+    /// Only those of this applicant (account id, 64 hex digits).
+    pub applicant: Option<String>,
+    /// Only those whose current step's deadline passed (`true`), or not (`false`).
+    pub overdue: Option<bool>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/applications",
+    operation_id = "listApplications",
+    tag = "permits",
+    summary = "Applications where they stand: an agency's queue per step (order=oldest: the longest waiting first), an applicant's own, a type's",
+    params(ApplicationsQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of applications, by when they entered where they stand, each with its deadline and its proof bundle's address.", body = Page<crate::index::ApplicationItem>),
+        (status = 400, description = "An unknown status, a malformed applicant, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+pub async fn applications(
+    State(ledger): State<Ledger>,
+    Query(query): Query<ApplicationsQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::ApplicationItem>>, ApiError> {
+    if let Some(status) = &query.status
+        && !crate::index::status::ALL.contains(&status.as_str())
+    {
+        return Err(ApiError::bad_request(format!(
+            "status is one of {}",
+            crate::index::status::ALL.join(", ")
+        )));
+    }
+    let filter = crate::index::ApplicationFilter {
+        agency: name_query(query.agency, "agency")?,
+        step: name_query(query.step, "step")?,
+        status: query.status,
+        permit_type: name_query(query.permit_type, "permit_type")?,
+        applicant: account_query(query.applicant.as_deref(), "applicant")?.map(|a| a.to_hex()),
+        overdue: query.overdue,
+    };
+    listed(
+        &ledger,
+        async |s| {
+            crate::index::applications(s, &filter, page.order(), page.cursor(), page.limit()).await
+        },
+        |a| a,
+    )
+    .await
+}
+
+/// `?permit_type=&agency=&holder=&status=`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LicencesQuery {
+    /// Only licences of this type.
+    pub permit_type: Option<String>,
+    /// Only licences this agency issued.
+    pub agency: Option<String>,
+    /// Only licences this account holds (64 hex digits).
+    pub holder: Option<String>,
+    /// Only licences standing so, as of the read model's latest block.
+    #[param(pattern = "^(valid|suspended|revoked|expired)$")]
+    pub status: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/licences",
+    operation_id = "listLicences",
+    tag = "permits",
+    summary = "The public register: licences of types whose register is public",
+    params(LicencesQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of licences, newest first, each with its proof bundle's address. A private licence is never listed; its holder finds it from their application.", body = Page<crate::index::LicenceItem>),
+        (status = 400, description = "An unknown status, a malformed holder, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+pub async fn licences(
+    State(ledger): State<Ledger>,
+    Query(query): Query<LicencesQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::LicenceItem>>, ApiError> {
+    const STATUSES: &[&str] = &["valid", "suspended", "revoked", "expired"];
+    if let Some(status) = &query.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::bad_request(format!(
+            "status is one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    let filter = crate::index::RegisterFilter {
+        permit_type: name_query(query.permit_type, "permit_type")?,
+        agency: name_query(query.agency, "agency")?,
+        holder: account_query(query.holder.as_deref(), "holder")?.map(|a| a.to_hex()),
+        status: query.status,
+    };
+    listed(
+        &ledger,
+        async |s| {
+            crate::index::register(s, &filter, page.order(), page.cursor(), page.limit()).await
+        },
+        |l| l,
+    )
+    .await
 }
 
 /// A permit type with its definition in force.

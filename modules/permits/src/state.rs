@@ -154,13 +154,19 @@ pub struct FeePayment {
     pub height: u64,
     /// Block time.
     pub time: TimestampMs,
+    /// The fiscal year of the treasury's revenue entry that records it.
+    pub revenue_year: u32,
+    /// That entry's number within the year (`treasury/revenue/<year>/<number>`).
+    pub revenue_entry: u64,
 }
 codec_struct!(FeePayment {
     amount: (),
     reference: REFERENCE_MAX_BYTES,
     by: (),
     height: (),
-    time: ()
+    time: (),
+    revenue_year: (),
+    revenue_entry: ()
 });
 
 /// A step's deadline that passed.

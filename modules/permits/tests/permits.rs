@@ -5,15 +5,20 @@
 use civitas_core::event::Event;
 use civitas_core::hash::Hash32;
 use civitas_core::instruction::Instruction;
+use civitas_core::money::Currency;
 use civitas_core::notary::NotaryInstruction;
 use civitas_core::permits::examples::business_licence;
 use civitas_core::permits::{
     FormRecord, LicenceAction, LicenceChange, OnOverdue, Outcome, PermitTypeDef, PermitsEvent,
     PermitsInstruction as Op,
 };
+use civitas_core::treasury::TreasuryInstruction;
 use civitas_modules::testing::{Chain, People};
 use civitas_permits::state::{
     Application, Licence, LicenceStatus, TypeStats, application_key, licence_key, stats_key,
+};
+use civitas_treasury::state::{
+    Revenue, RevenueDimension, RevenueTotal, revenue_key, revenue_total_key,
 };
 
 const DAY: u64 = 86_400_000;
@@ -38,7 +43,22 @@ fn office() -> People {
     people.citizen("ben", 801, "registrar");
     define(&mut people, "business-licence", business_licence());
     notarise(&mut people, b"floor plan");
+    open_fiscal_year(&mut people);
     people
+}
+
+/// The finance authority opens the fiscal year fees are received in: the test chain's clock
+/// starts in 1970.
+fn open_fiscal_year(people: &mut People) {
+    people.official("budget", 719, "finance", &["budget"]);
+    people.ok(
+        "budget",
+        Instruction::Treasury(TreasuryInstruction::OpenYear {
+            year: 1970,
+            currency: Currency::parse("EUR").expect("a currency"),
+            procurement_threshold: 10_000_000,
+        }),
+    );
 }
 
 fn define(people: &mut People, id: &str, definition: PermitTypeDef) {
@@ -179,9 +199,47 @@ fn a_citizen_applies_pays_is_asked_for_more_answers_and_is_granted_a_licence() {
     );
     // Nothing moves before the fee is paid; then the first step's clock starts.
     people.fails("clerk", complete(1, "completeness"), "fee_unpaid");
-    people.ok("cashier", fee(1));
+    let receipt = people.ok("cashier", fee(1));
     let paid = application(&people, 1);
-    assert_eq!(paid.paid.as_ref().map(|p| p.amount.amount), Some(12_000));
+    let payment = paid.paid.clone().expect("paid");
+    assert_eq!(payment.amount.amount, 12_000);
+    // The fee is health's revenue in the treasury's public ledger of money, with its totals.
+    assert_eq!((payment.revenue_year, payment.revenue_entry), (1970, 1));
+    let revenue: Revenue = people.chain.read(&revenue_key(1970, 1)).expect("recorded");
+    assert_eq!(
+        (
+            revenue.agency.as_str(),
+            revenue.source.as_str(),
+            revenue.record.as_str(),
+            revenue.amount,
+            revenue.by
+        ),
+        (
+            "health",
+            "permit.business-licence",
+            "permits/application/1",
+            payment.amount,
+            people.id("cashier")
+        )
+    );
+    assert!(receipt.events.iter().any(|e| matches!(e,
+        Event::Treasury(civitas_core::treasury::TreasuryEvent::RevenueReceived { year: 1970, entry: 1, agency, .. })
+            if agency == "health")));
+    for (dimension, value) in [
+        (RevenueDimension::All, ""),
+        (RevenueDimension::Agency, "health"),
+        (RevenueDimension::Source, "permit.business-licence"),
+        (RevenueDimension::Month, "1970-01"),
+    ] {
+        let total: RevenueTotal = people
+            .chain
+            .read(&revenue_total_key(1970, dimension, value))
+            .expect("a total");
+        assert_eq!(
+            (total.received, total.entries, total.last_entry),
+            (12_000, 1, 1)
+        );
+    }
     let deadline = paid
         .deadline
         .expect("the completeness check has a deadline");
@@ -1213,4 +1271,23 @@ fn a_renewal_granted_on_appeal_waits_for_one_filed_since() {
     // Nor does the first renew it again afterwards.
     people.fails("head", uphold, "not_renewable");
     assert_eq!(licence(&people, 1).renewals, 1);
+}
+
+#[test]
+fn a_fee_is_recorded_only_in_an_open_fiscal_year_of_its_currency() {
+    let mut people = office();
+    people.ok("ana", apply("business-licence", plan(), None));
+    people.ok(
+        "budget",
+        Instruction::Treasury(TreasuryInstruction::CloseYear { year: 1970 }),
+    );
+    // Money received in a closed year has nowhere to be counted: nothing changes.
+    people.fails("cashier", fee(1), "year_closed");
+    assert_eq!(application(&people, 1).paid, None);
+    assert_eq!(
+        people
+            .chain
+            .read::<RevenueTotal>(&revenue_total_key(1970, RevenueDimension::All, "")),
+        None
+    );
 }

@@ -220,6 +220,95 @@ pub async fn post_entry<S: StateView>(
     })))
 }
 
+/// Where money received comes from and what it was for: a module's part of a revenue entry.
+pub struct Receipt<'a> {
+    /// The receiving agency.
+    pub agency: &'a str,
+    /// The source code, such as `permit.business-licence`.
+    pub source: String,
+    /// The record it was received for, as `<space>/<id>`.
+    pub record: String,
+    /// The receipt or payment reference.
+    pub reference: &'a str,
+    /// How much.
+    pub amount: Money,
+}
+
+/// Records money an agency received (a permit's fee): a revenue entry of the fiscal year of
+/// the block's calendar year (UTC), counted in that year's totals overall and by agency,
+/// source and month, each linked to its previous entry. The year must be open, in the
+/// amount's currency. Returns the entry's number within the year and its event.
+pub async fn receive<S: StateView>(
+    ctx: &TxContext<'_>,
+    state: &mut Overlay<'_, S>,
+    receipt: Receipt<'_>,
+) -> Result<Result<(u32, u64, Event), Failure>, BlockError> {
+    let (year, ..) = ctx.env.timestamp.civil();
+    let year = u32::try_from(year).unwrap_or(0);
+    let fiscal = tri!(open_year(state, year, Some(&receipt.amount)).await?);
+    if receipt.amount.amount == 0 {
+        return Ok(Err(failure!("zero_amount", amount = receipt.amount)));
+    }
+    let mut entry = Revenue {
+        year,
+        seq: 0,
+        agency: receipt.agency.to_string(),
+        source: receipt.source,
+        record: receipt.record,
+        reference: receipt.reference.to_string(),
+        amount: receipt.amount,
+        month: month_of(ctx.env.timestamp),
+        by: ctx.signer,
+        time: ctx.env.timestamp,
+        height: ctx.env.height,
+        tx: ctx.tx_hash,
+        links: Vec::new(),
+    };
+    let mut totals = Vec::new();
+    for dimension in RevenueDimension::ALL {
+        let value = entry.value_in(dimension);
+        let key = revenue_total_key(year, dimension, &value);
+        let mut total = state
+            .get_typed::<RevenueTotal>(&key)
+            .await?
+            .unwrap_or(RevenueTotal {
+                year,
+                dimension,
+                value,
+                currency: fiscal.currency,
+                received: 0,
+                entries: 0,
+                last_entry: 0,
+            });
+        let Some(received) = total.received.checked_add(entry.amount.amount) else {
+            fail!("total_overflow", amount = entry.amount);
+        };
+        total.received = received;
+        totals.push((key, total));
+    }
+    // The year's overall total counts every entry of the year: the next number is its count.
+    let seq = totals[0].1.entries + 1;
+    entry.seq = seq;
+    for (key, total) in &mut totals {
+        entry.links.push(RevenueLink {
+            dimension: total.dimension,
+            previous: total.last_entry,
+        });
+        total.entries += 1;
+        total.last_entry = seq;
+        state.put_typed(key, &*total);
+    }
+    state.put_typed(&revenue_key(year, seq), &entry);
+    let event = Event::Treasury(TreasuryEvent::RevenueReceived {
+        year,
+        entry: seq,
+        agency: entry.agency,
+        source: entry.source,
+        amount: entry.amount,
+    });
+    Ok(Ok((year, seq, event)))
+}
+
 /// The record a limit is about, as a failure argument: its kind (`appropriation`,
 /// `commitment`) and number.
 type Subject = (&'static str, u64);

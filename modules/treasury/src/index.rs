@@ -14,7 +14,7 @@ use civitas_kit::index::{Context, IndexError, Rows, Value};
 use serde::Serialize;
 
 /// Treasury's tables.
-pub const TABLES: &[&str] = &["treasury_entries"];
+pub const TABLES: &[&str] = &["treasury_entries", "treasury_revenue"];
 
 /// Their migrations.
 pub const MIGRATIONS: &[&str] = &[
@@ -42,10 +42,51 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX treasury_entries_by_time ON treasury_entries (timestamp_ms, entry);
     CREATE INDEX treasury_entries_year_vendors ON treasury_entries (year, vendor);
     CREATE INDEX treasury_entries_year_appropriations ON treasury_entries (year, appropriation);",
+    // 2: money received.
+    "CREATE TABLE treasury_revenue (
+        year BIGINT NOT NULL,
+        entry BIGINT NOT NULL,
+        agency TEXT NOT NULL,
+        source TEXT NOT NULL,
+        amount BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        timestamp_ms BIGINT NOT NULL,
+        tx TEXT NOT NULL,
+        PRIMARY KEY (year, entry)
+    );
+    CREATE INDEX treasury_revenue_by_agency ON treasury_revenue (agency, year, entry);
+    CREATE INDEX treasury_revenue_by_source ON treasury_revenue (source, year, entry);",
 ];
 
 /// What a treasury event writes.
 pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
+    if let Event::Treasury(TreasuryEvent::RevenueReceived {
+        year,
+        entry,
+        agency,
+        source,
+        amount,
+    }) = event
+    {
+        rows.push(
+            "INSERT INTO treasury_revenue (year, entry, agency, source, amount, currency, \
+             height, timestamp_ms, tx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (year, entry) DO NOTHING",
+            [
+                (*year).into(),
+                (*entry).into(),
+                agency.into(),
+                source.into(),
+                amount.amount.into(),
+                amount.currency.as_str().into(),
+                ctx.height.into(),
+                ctx.timestamp.0.into(),
+                ctx.tx_hash.into(),
+            ],
+        );
+        return;
+    }
     let Event::Treasury(TreasuryEvent::TreasuryEntry {
         entry,
         kind,
@@ -243,4 +284,119 @@ pub async fn appropriations_of(snapshot: &mut Snapshot, year: u32) -> Result<Vec
         )
         .await?;
     rows.iter().map(|row| int(row, "appropriation")).collect()
+}
+
+/// Money received, in a list.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RevenueItem {
+    /// The fiscal year.
+    pub year: u64,
+    /// The entry's number within the year.
+    pub entry: u64,
+    /// The receiving agency.
+    pub agency: String,
+    /// Where the money comes from, such as `permit.business-licence`.
+    pub source: String,
+    /// Minor units.
+    pub amount: u64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// The amount written out, such as `120.00 EUR`.
+    pub amount_text: String,
+    /// The block that recorded it.
+    pub height: u64,
+    /// That block's time (milliseconds since 1970).
+    pub timestamp_ms: u64,
+    /// The transaction that recorded it.
+    pub tx: String,
+    /// The proof bundle of the entry's record.
+    pub proof_bundle: String,
+}
+
+impl Keyed for RevenueItem {
+    fn read(row: &AnyRow) -> Result<Self, IndexError> {
+        let year = int(row, "year")?;
+        let entry = int(row, "entry")?;
+        let amount = int(row, "amount")?;
+        let currency = text(row, "currency")?;
+        let amount_text = Currency::parse(&currency)
+            .map(|c| civitas_core::money::format_amount(amount, c))
+            .map_err(|_| IndexError::Database(format!("a revenue currency {currency:?}")))?;
+        Ok(Self {
+            year,
+            entry,
+            agency: text(row, "agency")?,
+            source: text(row, "source")?,
+            amount,
+            currency,
+            amount_text,
+            height: int(row, "height")?,
+            timestamp_ms: int(row, "timestamp_ms")?,
+            tx: text(row, "tx")?,
+            proof_bundle: format!("/v1/proofs/state/treasury/revenue/{year}/{entry}"),
+        })
+    }
+
+    fn key(&self) -> Vec<u64> {
+        vec![self.entry]
+    }
+}
+
+/// A page of one year's money received, by number, of one agency or source if given.
+pub async fn revenue(
+    snapshot: &mut Snapshot,
+    year: u32,
+    agency: Option<&str>,
+    source: Option<&str>,
+    order: Order,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<RevenueItem>, IndexError> {
+    let mut listing = Listing {
+        from: "treasury_revenue",
+        filter: "1 = 1".into(),
+        values: Vec::new(),
+        columns: "year, entry, agency, source, amount, currency, height, timestamp_ms, tx",
+        key: &["entry"],
+    };
+    listing.and("year = {}", year.into());
+    if let Some(agency) = agency {
+        listing.and("agency = {}", agency.into());
+    }
+    if let Some(source) = source {
+        listing.and("source = {}", source.into());
+    }
+    snapshot.page(&listing, order, cursor, limit).await
+}
+
+/// The agencies (`column` `agency`) or sources (`source`) that received money in a fiscal
+/// year (the first [`YEAR_VALUES_MAX`] by name).
+pub async fn revenue_values(
+    snapshot: &mut Snapshot,
+    year: u32,
+    column: RevenueColumn,
+) -> Result<Vec<String>, IndexError> {
+    let sql = match column {
+        RevenueColumn::Agency => {
+            "SELECT DISTINCT agency AS value FROM treasury_revenue WHERE year = $1 \
+             ORDER BY value LIMIT $2"
+        }
+        RevenueColumn::Source => {
+            "SELECT DISTINCT source AS value FROM treasury_revenue WHERE year = $1 \
+             ORDER BY value LIMIT $2"
+        }
+    };
+    let rows = snapshot
+        .fetch(sql, &[year.into(), YEAR_VALUES_MAX.into()])
+        .await?;
+    rows.iter().map(|row| text(row, "value")).collect()
+}
+
+/// A column of money received that totals are kept by.
+#[derive(Clone, Copy)]
+pub enum RevenueColumn {
+    /// The receiving agency.
+    Agency,
+    /// The source.
+    Source,
 }

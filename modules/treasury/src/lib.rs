@@ -12,6 +12,7 @@ pub mod cli;
 pub mod handler;
 pub mod index;
 pub mod portal;
+pub mod revenue;
 pub mod routes;
 pub mod samples;
 pub mod state;

@@ -215,6 +215,7 @@ pub async fn spending(
     let by_agency = breakdown(&site, &year, "agency").await;
     let by_programme = breakdown(&site, &year, "programme").await;
     let by_month = breakdown(&site, &year, "month").await;
+    let received = revenue_section(&site, &year, &agency_name).await;
     let status = if fiscal["open"].as_bool().unwrap_or(false) {
         "open"
     } else {
@@ -227,11 +228,12 @@ pub async fn spending(
          that checks offline.</p>\
          {facts}{cards}\
          <p>{proof} · <a href=\"/spending/{y}/all\">All {entries} records of the year</a></p>\
-         {agency}{programme}{month}\
+         {agency}{programme}{month}{received}\
          <h2>Open data</h2><ul>\
          <li><a href=\"/v1/treasury/export/{y}/datapackage.json\">Fiscal Data Package descriptor</a></li>\
          <li><a href=\"/v1/treasury/export/{y}/budget.csv\">Budget lines (CSV)</a></li>\
          <li><a href=\"/v1/treasury/export/{y}/entries.csv\">Every entry (CSV)</a></li>\
+         <li><a href=\"/v1/treasury/export/{y}/revenue.csv\">Money received (CSV)</a></li>\
          <li><a href=\"/v1/ocds/records\">Procurement as OCDS records</a></li></ul>{pager}",
         y = esc(&year),
         facts = facts(&[
@@ -254,6 +256,109 @@ pub async fn spending(
         body,
         scripts: &[],
     }))
+}
+
+/// Money received in `year`: the total, tables by agency and by source with their proofs, and
+/// the latest entries with theirs.
+async fn revenue_section(
+    site: &Site,
+    year: &str,
+    agency_name: &(dyn Fn(&str) -> String + Sync),
+) -> String {
+    let heading = "<h2 id=\"received\">Money received</h2>";
+    let Ok(Json(view)) = as_json(
+        crate::revenue::revenue_year(State(site.ledger.clone()), Path(year.to_string())).await,
+    ) else {
+        return format!("{heading}<p>The figures of money received could not be read.</p>");
+    };
+    if view["total"].is_null() {
+        return format!("{heading}<p>Nothing received yet.</p>");
+    }
+    let source_name = |source: &str| match source.strip_prefix("permit.") {
+        Some(permit_type) => format!("Fees: {permit_type} permits"),
+        None => source.to_string(),
+    };
+    let rows = |totals: &Value, names: &dyn Fn(&str) -> String| -> Vec<Vec<String>> {
+        totals
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|t| {
+                        let label = names(t["value"].as_str().unwrap_or(""));
+                        vec![
+                            esc(&label),
+                            money(&t["received"]),
+                            t["entries"].to_string(),
+                            proof_link(t["proof_bundle"].as_str().unwrap_or(""), &label),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let headers = ["", "Received", "Records", "Proof"];
+    let mut latest = Vec::new();
+    if let Ok(Json(page)) = as_json(
+        crate::revenue::revenue_entries(
+            State(site.ledger.clone()),
+            Path(year.to_string()),
+            Query(crate::revenue::RevenueQuery {
+                agency: None,
+                source: None,
+            }),
+            Query(civitas_kit::http::PageQuery {
+                order: None,
+                cursor: None,
+                limit: Some(20),
+            }),
+        )
+        .await,
+    ) {
+        for item in page["items"].as_array().into_iter().flatten() {
+            let what = format!("revenue entry {}", item["entry"]);
+            latest.push(vec![
+                item["entry"].to_string(),
+                esc(&agency_name(item["agency"].as_str().unwrap_or(""))),
+                esc(&source_name(item["source"].as_str().unwrap_or(""))),
+                esc(&grouped(item["amount_text"].as_str().unwrap_or(""))),
+                tx_link(item["tx"].as_str().unwrap_or("")),
+                proof_link(item["proof_bundle"].as_str().unwrap_or(""), &what),
+            ]);
+        }
+    }
+    let total = &view["total"];
+    format!(
+        "{heading}<p>Fees and other money the agencies received: {amount} in {n} records. \
+         {proof}</p>{agency}{source}{latest}",
+        amount = money(&total["received"]),
+        n = total["entries"],
+        proof = proof_link(
+            total["proof_bundle"].as_str().unwrap_or(""),
+            "the year's money received"
+        ),
+        agency = table(
+            "Received by agency",
+            &headers,
+            &rows(&view["by_agency"], agency_name)
+        ),
+        source = table(
+            "Received by source",
+            &headers,
+            &rows(&view["by_source"], &source_name)
+        ),
+        latest = table(
+            "Latest money received",
+            &[
+                "Entry",
+                "Agency",
+                "Source",
+                "Amount",
+                "Transaction",
+                "Proof"
+            ],
+            &latest
+        ),
+    )
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -50,6 +50,9 @@ pub fn routes() -> OpenApiRouter<Ledger> {
     .routes(routes!(entry))
     .routes(routes!(vendor))
     .routes(routes!(export))
+    .routes(routes!(crate::revenue::revenue_year))
+    .routes(routes!(crate::revenue::revenue_entries))
+    .routes(routes!(crate::revenue::revenue_entry))
 }
 
 fn parse_year(text: &str) -> Result<u32, ApiError> {
@@ -667,7 +670,7 @@ pub async fn vendor(
     Ok(Json(WithProof::new(&ledger, record, &key)))
 }
 
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -675,7 +678,7 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn decimal(amount: u64, currency: Currency) -> String {
+pub(crate) fn decimal(amount: u64, currency: Currency) -> String {
     let text = format_amount(amount, currency);
     text.split(' ').next().unwrap_or("").to_string()
 }
@@ -695,17 +698,46 @@ const ENTRIES_CSV_HEADER: &str = "entry,date,kind,fiscal_year,agency,programme,c
 /// Entries of `entries.csv` read at once.
 const ENTRIES_CSV_PAGE: u32 = 100;
 
-/// `entries.csv` of `year`, a page at a time: the year's entries are numbered in the read model
-/// and read from the ledger, so the file streams however many there are. `permit` is held until
+/// A file of lines, one per record of a year, that streams.
+#[derive(Clone, Copy)]
+enum LinesFile {
+    /// `entries.csv`: money moved.
+    Entries,
+    /// `revenue.csv`: money received.
+    Revenue,
+}
+
+/// The lines of `file`'s next records in `year` after `cursor`, and the cursor after them.
+async fn lines_page(
+    ledger: &Ledger,
+    file: LinesFile,
+    year: u32,
+    cursor: Option<&str>,
+) -> Result<(String, Option<String>), ApiError> {
+    match file {
+        LinesFile::Entries => entries_csv_page(ledger, year, cursor).await,
+        LinesFile::Revenue => {
+            crate::revenue::revenue_csv_page(ledger, year, cursor, ENTRIES_CSV_PAGE).await
+        }
+    }
+}
+
+/// `file` of `year`, a page at a time: the year's records are numbered in the read model and
+/// read from the ledger, so the file streams however many there are. `permit` is held until
 /// the file ends.
-fn entries_csv(
+fn lines_csv(
     ledger: Ledger,
+    file: LinesFile,
     year: u32,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> impl futures::Stream<Item = Result<String, std::io::Error>> {
+    let header = match file {
+        LinesFile::Entries => ENTRIES_CSV_HEADER,
+        LinesFile::Revenue => crate::revenue::REVENUE_CSV_HEADER,
+    };
     let start = (
         ledger,
-        Some(ENTRIES_CSV_HEADER.to_string()),
+        Some(header.to_string()),
         None::<String>,
         false,
         permit,
@@ -719,13 +751,13 @@ fn entries_csv(
             if done {
                 return None;
             }
-            let mut page = entries_csv_page(&ledger, year, cursor.as_deref()).await;
+            let mut page = lines_page(&ledger, file, year, cursor.as_deref()).await;
             // Lists busy for a moment: wait for a reading slot rather than cut the file short.
             for _ in 0..25 {
                 match &page {
                     Err(e) if e.status == axum::http::StatusCode::TOO_MANY_REQUESTS => {
                         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                        page = entries_csv_page(&ledger, year, cursor.as_deref()).await;
+                        page = lines_page(&ledger, file, year, cursor.as_deref()).await;
                     }
                     _ => break,
                 }
@@ -736,7 +768,7 @@ fn entries_csv(
                     Some((Ok(chunk), (ledger, None, next, done, permit)))
                 }
                 Err(e) => {
-                    tracing::error!(error = %e.message, "entries.csv stopped");
+                    tracing::error!(error = %e.message, year, "a CSV export stopped");
                     Some((
                         Err(std::io::Error::other(e.message)),
                         (ledger, None, None, true, permit),
@@ -803,8 +835,8 @@ async fn entries_csv_page(
 }
 
 /// `GET /v1/treasury/export/{year}/{file}`: `datapackage.json` (the descriptor),
-/// `budget.csv` (one line per appropriation with its four figures) or `entries.csv` (every
-/// money movement of the year).
+/// `budget.csv` (one line per appropriation with its four figures), `entries.csv` (every
+/// money movement of the year) or `revenue.csv` (money received).
 #[utoipa::path(
     get,
     path = "/v1/treasury/export/{year}/{file}",
@@ -813,7 +845,7 @@ async fn entries_csv_page(
     summary = "Spending export in a Fiscal Data Package layout",
     params(
         ("year" = u64, Path, description = "The year."),
-        ("file" = String, Path, pattern = "^(datapackage\\.json|budget\\.csv|entries\\.csv)$", description = "datapackage.json (the descriptor), budget.csv (one line per appropriation) or entries.csv (every money movement)."),
+        ("file" = String, Path, pattern = "^(datapackage\\.json|budget\\.csv|entries\\.csv|revenue\\.csv)$", description = "datapackage.json (the descriptor), budget.csv (one line per appropriation), entries.csv (every money movement) or revenue.csv (money received, such as fees)."),
     ),
     responses(
         (status = 200, description = "The descriptor (JSON) or the CSV.", content(
@@ -863,18 +895,24 @@ pub async fn export(
             }
             Ok(csv(out))
         }
-        "entries.csv" => {
+        "entries.csv" | "revenue.csv" => {
+            let file = if file == "entries.csv" {
+                LinesFile::Entries
+            } else {
+                LinesFile::Revenue
+            };
             // A download counts as an event stream while it lasts (the node serves a bounded
             // number at once).
             let permit = budgets.stream()?;
             Ok((
                 [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-                axum::body::Body::from_stream(entries_csv(ledger, year, permit)),
+                axum::body::Body::from_stream(lines_csv(ledger, file, year, permit)),
             )
                 .into_response())
         }
         other => Err(ApiError::not_found(format!(
-            "no export named {other:?}: use datapackage.json, budget.csv or entries.csv"
+            "no export named {other:?}: use datapackage.json, budget.csv, entries.csv or \
+             revenue.csv"
         ))),
     }
 }
@@ -899,7 +937,7 @@ impl utoipa::PartialSchema for FiscalDataPackage {
             .schema_type(Type::Object)
             .description(Some(
                 "A Fiscal Data Package descriptor (https://specs.frictionlessdata.io/fiscal-data-package/) \
-                 of the year's two CSV files: budget.csv and entries.csv.",
+                 of the year's three CSV files: budget.csv, entries.csv and revenue.csv.",
             ))
             .property("profile", text("Always `fiscal-data-package`."))
             .property("name", text("`<chain id>-spending-<year>`."))
@@ -944,7 +982,7 @@ fn fiscal_descriptor(ledger: &Ledger, fiscal: &FiscalYear) -> Value {
         "profile": "fiscal-data-package",
         "name": format!("{chain}-spending-{year}"),
         "title": format!("Public spending, fiscal year {year} ({chain})"),
-        "description": "Appropriations, allotments, commitments and payments as recorded on the ledger. Every line has a proof bundle at /v1/proofs/state/treasury/appropriation/<n> or /v1/proofs/state/treasury/entry/<n>.",
+        "description": "Appropriations, allotments, commitments and payments, and the money the agencies received (fees), as recorded on the ledger. Every line has a proof bundle at /v1/proofs/state/treasury/appropriation/<n>, /v1/proofs/state/treasury/entry/<n> or /v1/proofs/state/treasury/revenue/<year>/<n>. The model describes spending (budget.csv); revenue.csv is a table of its own.",
         "fiscalPeriod": { "start": format!("{year}-01-01"), "end": format!("{year}-12-31") },
         "licenses": [{ "name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/" }],
         "resources": [
@@ -995,6 +1033,29 @@ fn fiscal_descriptor(ledger: &Ledger, fiscal: &FiscalYear) -> Value {
                         field("amount", "number", "Amount moved (major units)"),
                         field("signed_amount", "number", "Negative for decreases and reversals"),
                         field("note", "string", "Purpose, reason or invoice reference"),
+                        field("transaction", "string", "Hash of the ledger transaction"),
+                        field("height", "integer", "Block height"),
+                    ],
+                },
+            },
+            {
+                "name": "revenue",
+                "path": "revenue.csv",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": {
+                    "primaryKey": ["fiscal_year", "entry"],
+                    "fields": [
+                        field("fiscal_year", "year", "Fiscal year (the calendar year of the block)"),
+                        field("entry", "integer", "Entry number within the year"),
+                        field("date", "datetime", "Block time of the entry (UTC)"),
+                        field("agency", "string", "Receiving agency"),
+                        field("source", "string", "Where the money comes from: permit.<type> for a permit type's fees"),
+                        field("record", "string", "The ledger record it was received for, such as permits/application/12"),
+                        field("reference", "string", "Receipt or payment reference"),
+                        field("currency", "string", "ISO 4217 code"),
+                        field("amount", "number", "Amount received (major units)"),
                         field("transaction", "string", "Hash of the ledger transaction"),
                         field("height", "integer", "Block height"),
                     ],

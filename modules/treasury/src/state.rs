@@ -37,6 +37,11 @@ pub mod spaces {
     /// A running total, by UTF-8 `<year>/all` or `<year>/<dimension>/<value>` (dimension
     /// `agency`, `programme`, `classification`, `vendor` (account hex) or `month` (`YYYY-MM`)).
     pub const TOTAL: &str = "treasury/total";
+    /// Money received (a fee), by big-endian u32 fiscal year and u64 number within it.
+    pub const REVENUE: &str = "treasury/revenue";
+    /// A running total of money received, by UTF-8 `<year>/all` or
+    /// `<year>/<dimension>/<value>` (dimension `agency`, `source` or `month`).
+    pub const REVENUE_TOTAL: &str = "treasury/revenue-total";
 
     use super::*;
     use civitas_kit::space::{Id, Space, view};
@@ -109,6 +114,43 @@ pub mod spaces {
             about: "2026/all, or 2026/<agency|programme|classification|vendor|month>/<value>",
             describe: Some(describe_total),
             view: view::<Total>,
+        },
+        Space {
+            name: REVENUE,
+            id: Id::Custom {
+                parse: |id| {
+                    let (year, seq) = parse_revenue_id(id).ok_or_else(|| {
+                        format!("a year and a number, such as 2026/17; got {id:?}")
+                    })?;
+                    Ok(revenue_key(year, seq).id)
+                },
+                show: |id| {
+                    let year = u32::from_be_bytes(id.get(..4)?.try_into().ok()?);
+                    let seq = u64::from_be_bytes(id.get(4..)?.try_into().ok()?);
+                    Some(format!("{year}/{seq}"))
+                },
+            },
+            about: "year/number, such as 2026/17",
+            describe: None,
+            view: view::<Revenue>,
+        },
+        Space {
+            name: REVENUE_TOTAL,
+            id: Id::Custom {
+                parse: |id| {
+                    if parse_revenue_total_id(id).is_none() {
+                        return Err(format!(
+                            "2026/all or 2026/<dimension>/<value>, with dimension agency, \
+                             source or month; got {id:?}"
+                        ));
+                    }
+                    Ok(id.as_bytes().to_vec())
+                },
+                show: |id| std::str::from_utf8(id).ok().map(str::to_string),
+            },
+            about: "2026/all, or 2026/<agency|source|month>/<value>",
+            describe: Some(describe_revenue_total),
+            view: view::<RevenueTotal>,
         },
     ];
 }
@@ -574,6 +616,202 @@ codec_struct!(Total {
     last_entry: (),
 });
 
+/// The totals money received counts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevenueDimension {
+    /// The whole year.
+    All,
+    /// Per receiving agency.
+    Agency,
+    /// Per source, such as `permit.business-licence` (the fees of one permit type).
+    Source,
+    /// Per calendar month of the block time (`YYYY-MM`, UTC).
+    Month,
+}
+codec_enum!(RevenueDimension {
+    0 => All {},
+    1 => Agency {},
+    2 => Source {},
+    3 => Month {},
+});
+
+impl RevenueDimension {
+    /// Every dimension, in the order an entry's links list them.
+    pub const ALL: [RevenueDimension; 4] = [Self::All, Self::Agency, Self::Source, Self::Month];
+
+    /// Its name in keys and URLs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Agency => "agency",
+            Self::Source => "source",
+            Self::Month => "month",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+/// One link of a revenue entry: the previous entry of one total it counts in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RevenueLink {
+    /// The total.
+    pub dimension: RevenueDimension,
+    /// The number, within the year, of the previous entry counted in it (0: none).
+    pub previous: u64,
+}
+codec_struct!(RevenueLink {
+    dimension: (),
+    previous: ()
+});
+
+/// Longest address of the record money was received for (`permits/application/12`).
+pub const REVENUE_RECORD_MAX_BYTES: usize = 96;
+
+/// Money an agency received, such as a permit's fee: one entry of the public ledger of
+/// revenue. Numbered within its fiscal year, the calendar year (UTC) of the block that
+/// recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Revenue {
+    /// Fiscal year.
+    pub year: u32,
+    /// Number within the year, from 1.
+    pub seq: u64,
+    /// The receiving agency.
+    pub agency: String,
+    /// Where the money comes from, such as `permit.business-licence`.
+    pub source: String,
+    /// The record it was received for, as `<space>/<id>` (`permits/application/12`).
+    pub record: String,
+    /// The receipt or payment reference.
+    pub reference: String,
+    /// How much, in the year's currency.
+    pub amount: Money,
+    /// Calendar month of the block time, `YYYY-MM`.
+    pub month: String,
+    /// The official who recorded it.
+    pub by: AccountId,
+    /// Block time.
+    pub time: TimestampMs,
+    /// Height.
+    pub height: u64,
+    /// The transaction.
+    pub tx: Hash32,
+    /// Previous entry of each total it counts in, in the order of [`RevenueDimension::ALL`].
+    pub links: Vec<RevenueLink>,
+}
+codec_struct!(Revenue {
+    year: (),
+    seq: (),
+    agency: AGENCY_ID_MAX_BYTES,
+    source: REVENUE_SOURCE_MAX_BYTES,
+    record: REVENUE_RECORD_MAX_BYTES,
+    reference: REFERENCE_MAX_BYTES,
+    amount: (),
+    month: 7,
+    by: (),
+    time: (),
+    height: (),
+    tx: (),
+    links: (4, ()),
+});
+
+/// Longest revenue source code.
+pub const REVENUE_SOURCE_MAX_BYTES: usize = 48;
+
+impl Revenue {
+    /// The value this entry has in `dimension`.
+    pub fn value_in(&self, dimension: RevenueDimension) -> String {
+        match dimension {
+            RevenueDimension::All => String::new(),
+            RevenueDimension::Agency => self.agency.clone(),
+            RevenueDimension::Source => self.source.clone(),
+            RevenueDimension::Month => self.month.clone(),
+        }
+    }
+
+    /// The previous entry of the total in `dimension` (0 when this is its first).
+    pub fn previous_in(&self, dimension: RevenueDimension) -> Option<u64> {
+        self.links
+            .iter()
+            .find(|l| l.dimension == dimension)
+            .map(|l| l.previous)
+    }
+}
+
+/// A running total of money received in a year: overall, or for one agency, source or month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RevenueTotal {
+    /// Fiscal year.
+    pub year: u32,
+    /// The dimension.
+    pub dimension: RevenueDimension,
+    /// Its value (agency id, source code, `YYYY-MM`; empty for the whole year).
+    pub value: String,
+    /// Currency of the amount.
+    pub currency: Currency,
+    /// Received, in minor units.
+    pub received: u64,
+    /// How many entries count in it.
+    pub entries: u64,
+    /// The number of the latest of them (0: none).
+    pub last_entry: u64,
+}
+codec_struct!(RevenueTotal {
+    year: (),
+    dimension: (),
+    value: 64,
+    currency: (),
+    received: (),
+    entries: (),
+    last_entry: (),
+});
+
+/// Key of a revenue entry.
+pub fn revenue_key(year: u32, seq: u64) -> StateKey {
+    let mut id = year.to_be_bytes().to_vec();
+    id.extend_from_slice(&seq.to_be_bytes());
+    StateKey::new(spaces::REVENUE, id)
+}
+
+/// Parses a revenue entry's text id, `2026/17`.
+pub fn parse_revenue_id(id: &str) -> Option<(u32, u64)> {
+    let (year, seq) = id.split_once('/')?;
+    Some((year.parse().ok()?, seq.parse().ok()?))
+}
+
+/// The text id of a revenue total: `2026/all`, `2026/source/permit.business-licence`.
+pub fn revenue_total_id(year: u32, dimension: RevenueDimension, value: &str) -> String {
+    match dimension {
+        RevenueDimension::All => format!("{year}/all"),
+        other => format!("{year}/{}/{value}", other.as_str()),
+    }
+}
+
+/// Key of a revenue total.
+pub fn revenue_total_key(year: u32, dimension: RevenueDimension, value: &str) -> StateKey {
+    StateKey::new(
+        spaces::REVENUE_TOTAL,
+        revenue_total_id(year, dimension, value).into_bytes(),
+    )
+}
+
+/// Parses a revenue total's text id back into year, dimension and value.
+pub fn parse_revenue_total_id(id: &str) -> Option<(u32, RevenueDimension, String)> {
+    let mut parts = id.splitn(3, '/');
+    let year = parts.next()?.parse().ok()?;
+    let dimension = RevenueDimension::parse(parts.next()?)?;
+    let value = parts.next().unwrap_or("").to_string();
+    if (dimension == RevenueDimension::All) != value.is_empty() || value.len() > 64 {
+        return None;
+    }
+    Some((year, dimension, value))
+}
+
 /// Key of the counters.
 pub fn config_key() -> StateKey {
     StateKey::new(spaces::TREASURY_CONFIG, Vec::new())
@@ -672,6 +910,29 @@ fn describe_total(_id: &[u8], total: Option<&serde_json::Value>, at: &str) -> Op
         money("paid"),
         total["entries"],
         total["last_entry"],
+    ))
+}
+
+/// What a proof of a revenue total shows.
+fn describe_revenue_total(
+    _id: &[u8],
+    total: Option<&serde_json::Value>,
+    at: &str,
+) -> Option<String> {
+    let total = total?;
+    let amount = total["received"].as_u64().unwrap_or(0);
+    let received = match Currency::parse(total["currency"].as_str().unwrap_or("")) {
+        Ok(c) => civitas_core::money::format_amount(amount, c),
+        Err(_) => format!("{amount} (minor units)"),
+    };
+    let scope = match total["dimension"].as_str() {
+        Some("all") | None => "the whole fiscal year".to_string(),
+        Some(dimension) => format!("{dimension} {}", total["value"].as_str().unwrap_or("")),
+    };
+    Some(format!(
+        "fiscal year {} money received for {scope}: {received}, over {} entries (the latest \
+         is entry {}; each is provable) ({at})",
+        total["year"], total["entries"], total["last_entry"],
     ))
 }
 

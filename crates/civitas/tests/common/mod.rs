@@ -329,3 +329,62 @@ pub fn node_suite() -> PathBuf {
     }
     suite
 }
+
+/// Runs the CLI with `args` and gives its standard output; panics, showing both streams, if it
+/// fails.
+pub fn run_ok(args: &[&str]) -> String {
+    ok(civitas(args))
+}
+
+/// Runs the CLI with `args`, which must fail, and gives its standard error.
+pub fn run_fails(args: &[&str]) -> String {
+    let output = civitas(args);
+    assert!(
+        !output.status.success(),
+        "expected a failure: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `text` as JSON; panics, showing it, if it is not.
+pub fn json(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A vault process, killed when dropped.
+pub struct VaultProcess(Child);
+
+impl Drop for VaultProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `civitas vault serve` on `port` for the vault account `key`, following `node`; waits
+/// until it answers. Its log is `dir` with the extension `log`.
+pub fn start_vault(
+    dir: &std::path::Path,
+    key: &std::path::Path,
+    node: &str,
+    port: u16,
+) -> VaultProcess {
+    let log = std::fs::File::create(dir.with_extension("log")).unwrap();
+    let child = Command::new(BIN)
+        .args(["vault", "serve", "--dir"])
+        .arg(dir)
+        .arg("--key")
+        .arg(key)
+        .args(["--node", node, "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--follow-ms", "300"])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/v1/vault");
+    wait_for("the vault to listen", Duration::from_secs(30), || {
+        get(&url).is_some()
+    });
+    VaultProcess(child)
+}

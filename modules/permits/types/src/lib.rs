@@ -890,8 +890,10 @@ pub enum PermitsEvent {
         step: String,
         /// Its statutory deadline, if it has one (and the fee is paid, or there is none).
         deadline: Option<TimestampMs>,
+        /// The fee to pay before the first step starts, if the type has one.
+        fee: Option<Money>,
     },
-    /// The fee was recorded as paid.
+    /// The fee was recorded as paid; the first step's clock started.
     FeePaid {
         /// The application.
         application: u64,
@@ -901,6 +903,8 @@ pub enum PermitsEvent {
         amount: Money,
         /// The payment's reference.
         reference: String,
+        /// The first step's statutory deadline, if it has one.
+        deadline: Option<TimestampMs>,
     },
     /// A step was completed and the next started.
     StepCompleted {
@@ -1033,8 +1037,15 @@ codec_enum!(PermitsEvent {
         applicant: (),
         step: NAME_ID_MAX_BYTES,
         deadline: (),
+        fee: (),
     },
-    3 => FeePaid { application: (), applicant: (), amount: (), reference: REFERENCE_MAX_BYTES },
+    3 => FeePaid {
+        application: (),
+        applicant: (),
+        amount: (),
+        reference: REFERENCE_MAX_BYTES,
+        deadline: (),
+    },
     4 => StepCompleted {
         application: (),
         applicant: (),
@@ -1090,6 +1101,37 @@ codec_enum!(PermitsEvent {
         valid_until: (),
     },
 });
+
+impl PermitsEvent {
+    /// The application the event is about, if any.
+    pub fn application(&self) -> Option<u64> {
+        match self {
+            Self::ApplicationFiled { application, .. }
+            | Self::FeePaid { application, .. }
+            | Self::StepCompleted { application, .. }
+            | Self::InformationRequested { application, .. }
+            | Self::InformationProvided { application, .. }
+            | Self::ApplicationOverdue { application, .. }
+            | Self::ApplicationDecided { application, .. }
+            | Self::ApplicationAppealed { application, .. }
+            | Self::LicenceIssued { application, .. } => Some(*application),
+            Self::PermitTypeDefined { .. }
+            | Self::PermitTypeRetired { .. }
+            | Self::LicenceChanged { .. } => None,
+        }
+    }
+
+    /// The licence the event is about, if any.
+    pub fn licence(&self) -> Option<u64> {
+        match self {
+            Self::LicenceIssued { licence, .. } | Self::LicenceChanged { licence, .. } => {
+                Some(*licence)
+            }
+            Self::ApplicationDecided { licence, .. } => *licence,
+            _ => None,
+        }
+    }
+}
 
 impl Events for PermitsEvent {
     const TAGS: EventTags = EventTags::Own(19);

@@ -354,6 +354,20 @@ pub enum TreasuryEvent {
         /// Whether the entry lowers the figure it changes.
         decrease: bool,
     },
+    /// An agency received money (such as a permit's fee): one entry of the public ledger of
+    /// revenue.
+    RevenueReceived {
+        /// Fiscal year (the calendar year of the block).
+        year: u32,
+        /// The entry's number within the year.
+        entry: u64,
+        /// The receiving agency.
+        agency: String,
+        /// Where the money comes from, such as `permit.business-licence`.
+        source: String,
+        /// How much.
+        amount: Money,
+    },
 }
 codec_enum!(TreasuryEvent {
     0 => YearOpened { year: (), currency: (), procurement_threshold: () },
@@ -371,6 +385,7 @@ codec_enum!(TreasuryEvent {
         amount: (),
         decrease: (),
     },
+    4 => RevenueReceived { year: (), entry: (), agency: AGENCY_ID_MAX_BYTES, source: 48, amount: () },
 });
 
 impl civitas_primitives::kit::Operations for TreasuryInstruction {
@@ -444,7 +459,9 @@ impl civitas_primitives::kit::Events for TreasuryEvent {
         match self {
             Self::VendorRegistered { account, .. } => vec![*account],
             Self::TreasuryEntry { vendor, .. } => vendor.iter().copied().collect(),
-            Self::YearOpened { .. } | Self::YearClosed { .. } => Vec::new(),
+            Self::YearOpened { .. } | Self::YearClosed { .. } | Self::RevenueReceived { .. } => {
+                Vec::new()
+            }
         }
     }
 }
@@ -457,6 +474,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("unknown_year", "fiscal year {year} has not been opened"),
     ("year_closed", "fiscal year {year} is closed"),
     ("year_exists", "fiscal year {year} was already opened"),
+    (
+        "zero_amount",
+        "money received is recorded only when there is some; the amount is {amount:money}",
+    ),
     (
         "currency_mismatch",
         "fiscal year {year} is kept in {expected}; the amount is in {currency}",
