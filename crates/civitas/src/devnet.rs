@@ -296,9 +296,14 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("warning: could not start the vaults: {e:#}");
     }
     if seeding {
-        match vaults.seed() {
+        match vaults
+            .seed()
+            .and_then(|()| crate::devnet_permits::seed(&vaults))
+        {
             // Marked only once everything is: a devnet started again retries what failed.
-            Ok(()) if vaults.seeded() => crate::samples::mark_seeded(&dir)?,
+            Ok(()) if vaults.seeded() && crate::devnet_permits::seeded(&vaults) => {
+                crate::samples::mark_seeded(&dir)?
+            }
             Ok(()) => {}
             Err(e) => eprintln!("warning: could not seed the vaults' sample data: {e:#}"),
         }

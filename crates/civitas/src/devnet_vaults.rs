@@ -41,7 +41,7 @@ pub(crate) fn urls(base_ports: &[u16]) -> Vec<(String, String)> {
 }
 
 /// Runs this executable with `args`, and its standard output if it succeeded.
-fn civitas(args: &[&str]) -> Result<String> {
+pub(crate) fn civitas(args: &[&str]) -> Result<String> {
     let exe = std::env::current_exe().context("cannot find the civitas executable")?;
     let output = Command::new(exe)
         .args(args)
@@ -60,7 +60,7 @@ fn civitas(args: &[&str]) -> Result<String> {
 
 /// The devnet's vaults: what names them, starts them and seeds them.
 pub(crate) struct Vaults<'a> {
-    dir: &'a Path,
+    pub(crate) dir: &'a Path,
     /// Each node's API, by node index.
     apis: Vec<String>,
 }
@@ -70,7 +70,7 @@ impl<'a> Vaults<'a> {
         Self { dir, apis }
     }
 
-    fn key(&self, name: &str) -> String {
+    pub(crate) fn key(&self, name: &str) -> String {
         self.dir
             .join("keys")
             .join(format!("{name}.json"))
@@ -78,7 +78,7 @@ impl<'a> Vaults<'a> {
             .into_owned()
     }
 
-    fn account(&self, name: &str) -> Result<String> {
+    pub(crate) fn account(&self, name: &str) -> Result<String> {
         let shown: serde_json::Value =
             serde_json::from_str(&civitas(&["keys", "show", &self.key(name), "--json"])?)?;
         shown["account"]
@@ -87,7 +87,7 @@ impl<'a> Vaults<'a> {
             .context("keys show gave no account")
     }
 
-    fn api(&self, node: usize) -> &str {
+    pub(crate) fn api(&self, node: usize) -> &str {
         &self.apis[node.min(self.apis.len() - 1)]
     }
 
@@ -183,7 +183,7 @@ impl<'a> Vaults<'a> {
         Ok(())
     }
 
-    fn new_key(&self, name: &str) -> Result<()> {
+    pub(crate) fn new_key(&self, name: &str) -> Result<()> {
         if Path::new(&self.key(name)).exists() {
             return Ok(());
         }

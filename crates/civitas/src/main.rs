@@ -4,6 +4,7 @@
 mod attack;
 mod bench;
 mod devnet;
+mod devnet_permits;
 mod devnet_vaults;
 mod disk;
 mod genesis_cmd;

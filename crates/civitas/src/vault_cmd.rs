@@ -510,13 +510,25 @@ pub fn run(command: Command) -> Result<()> {
                 Some(path) => {
                     let answers = read_json(&path)?;
                     let vault = Client::new(&session.vault_of(&filed.agency)?);
-                    let sealed = sealed(vault.signed_post_json(
-                        &format!("/v1/vault/forms/{}/versions", filed.form),
-                        &session.chain_id,
-                        &session.key,
-                        &json!({"application": application, "answers": answers}),
-                    )?)?;
-                    Some(sealed.commitment)
+                    let path = format!("/v1/vault/forms/{}/versions", filed.form);
+                    let body = json!({"application": application, "answers": answers});
+                    // The vault follows the ledger a moment behind it: a form whose
+                    // registration or last revision it has not yet seen is out of step for
+                    // that moment.
+                    let started = std::time::Instant::now();
+                    let answer = loop {
+                        match vault.signed_post_json(&path, &session.chain_id, &session.key, &body)
+                        {
+                            Err(civitas_client::ClientError::Api { code, .. })
+                                if code == "form_out_of_step"
+                                    && started.elapsed() < Duration::from_secs(20) =>
+                            {
+                                std::thread::sleep(Duration::from_millis(500));
+                            }
+                            other => break other?,
+                        }
+                    };
+                    Some(sealed(answer)?.commitment)
                 }
                 None => None,
             };

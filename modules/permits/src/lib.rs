@@ -12,6 +12,7 @@ pub mod form;
 pub mod handler;
 pub mod index;
 pub mod routes;
+pub mod samples;
 pub mod state;
 
 use civitas_core::event::Event;
@@ -59,6 +60,12 @@ impl Module for Permits {
 
     fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
         routes::routes()
+    }
+
+    fn samples(
+        seeder: &mut dyn civitas_kit::samples::Seeder,
+    ) -> Result<(), civitas_kit::samples::SampleError> {
+        samples::seed(seeder)
     }
 
     const INDEX_TABLES: &'static [&'static str] = index::TABLES;
