@@ -101,6 +101,13 @@ const MAIN_PAGES = () => [
   ["notice-3", "/notices/3"],
   ["sign-in", "/sign-in"],
   ["my-data", "/my-data"],
+  ["permits", "/permits"],
+  ["permit-type", "/permits/types/business-licence"],
+  ["application-1", "/permits/applications/1"],
+  ["application-3", "/permits/applications/3"],
+  ["licence-1", "/permits/licences/1"],
+  ["register", "/permits/register"],
+  ["permit-statistics", "/permits/statistics"],
 ];
 
 test("every main page meets WCAG 2.1 AA (axe-core) and renders on a desktop and a phone", async () => {
@@ -421,12 +428,15 @@ test("a citizen opens what two agencies' vaults hold about her, sees who read it
   assert.deepEqual(connect, ["'self'", ...vaults]);
 
   await page.getByRole("button", { name: "Open my records" }).click();
-  await page.getByText(/3 records from 2 of 2 vaults/).waitFor({ timeout: 30000 });
+  await page.getByText(/7 records from 2 of 2 vaults/).waitFor({ timeout: 30000 });
   const main = await page.locator("main").innerText();
-  // Opened in the browser: the birth certificate (land's original and finance's copy) and
-  // the income statement, each checked against the ledger.
+  // Opened in the browser: the birth certificate (land's original and finance's copy), the
+  // income statement, and the forms of her three sample permit applications, one in both its
+  // versions (she corrected it to answer a request). Each current version is checked against
+  // the ledger; the earlier one against the vault's word only, which the page says.
   assert.equal((main.match(/Ana Example/g) || []).length, 3, main);
-  assert.equal((main.match(/matches the commitment on the ledger/g) || []).length, 3, main);
+  assert.equal((main.match(/matches the commitment on the ledger/g) || []).length, 6, main);
+  assert.match(main, /Version 1, since corrected \(the ledger's is version 2\)/);
   // The log names who read it, for what and on which basis.
   assert.match(main, /read by\s+finance/);
   assert.match(main, /read by\s+land/);
@@ -444,7 +454,10 @@ test("a citizen opens what two agencies' vaults hold about her, sees who read it
   const download = page.waitForEvent("download");
   await page.getByRole("link", { name: "Download all of it (JSON)" }).click();
   const exported = JSON.parse(readFileSync(await (await download).path(), "utf8"));
-  assert.equal(exported.records.length, 3);
+  assert.equal(exported.records.length, 7);
+  const forms = exported.records.filter((r) => r.schema === "permit.application");
+  assert.deepEqual(forms.map((f) => f.data.permit_type).sort(), ["building-permit", "business-licence", "business-licence", "business-licence"]);
+  assert.equal(forms.find((f) => f.version === 2).data.answers.floor_area, 55, "the café's form, as she corrected it");
   const birth = exported.records.find((r) => r.schema === "civil.birth-certificate" && r.agency === "land");
   assert.equal(birth.data.born, "1990-04-01");
   const income = exported.records.find((r) => r.schema === "tax.income-statement");
@@ -483,7 +496,7 @@ test("a citizen opens what two agencies' vaults hold about her, sees who read it
   let given = null;
   for (let i = 0; i < 20 && !given; i++) {
     await page.getByRole("button", { name: "Open my records" }).click();
-    await page.getByText(/3 records from 2 of 2 vaults/).waitFor({ timeout: 30000 });
+    await page.getByText(/7 records from 2 of 2 vaults/).waitFor({ timeout: 30000 });
     given = (await consentsIn()).find((n) => n > before) || null;
     if (!given) await page.waitForTimeout(500);
   }
@@ -631,6 +644,117 @@ test("the main pages work with the keyboard alone", async () => {
   assert.equal(await page.evaluate(() => document.activeElement.id), "notary-anchor-document");
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test("a citizen applies for a permit with the keyboard alone and follows it; the cashier and the clerk see it in their queues", async () => {
+  const page = await newPage();
+  await signIn(page, "citizen-ana.json");
+  await page.goto("/permits");
+  await page.getByRole("link", { name: "Street-market stall" }).focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/permits\/types\/street-market-stall$/);
+  const form = page.locator("#apply-form");
+  // Checked here first: nothing is sent while a required answer is missing.
+  await form.getByRole("button", { name: "Sign and apply" }).focus();
+  await page.keyboard.press("Enter");
+  await form.getByText("Some answers need attention").waitFor();
+  assert.equal(await page.locator("#apply-trade").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "apply-trade");
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], JSON.stringify(violations));
+  // By keyboard: a choice, a number, then the button.
+  // Tab moves on until `id` has the focus (a date field takes a stop per part).
+  const tabTo = async (id) => {
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press("Tab");
+      if ((await page.evaluate(() => document.activeElement.id)) === id) return;
+    }
+    assert.fail("Tab never reached #" + id);
+  };
+  await page.keyboard.press("f");
+  await tabTo("apply-floor_area");
+  await page.keyboard.type("6");
+  await tabTo("apply-notes");
+  await page.keyboard.type("Fruit and vegetables, one stall");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Sign and apply");
+  await page.keyboard.press("Enter");
+  await form.getByText(/Filed as application \d+/).waitFor({ timeout: 60000 });
+  const filed = await form.locator(".result").innerText();
+  const number = /application (\d+)/.exec(filed)[1];
+  assert.match(filed, /APPLICATION-/, "the fee's reference is given");
+  await shot(page, "permit-filed");
+  await page.locator("#filed-link").focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL(new RegExp("/permits/applications/" + number + "$"));
+  assert.match(await page.locator("#application-status").innerText(), /waiting for the fee/);
+  assert.match(await page.locator("main").innerText(), /Filed; the first step is completeness/);
+  // The applicant's own actions show for her key only: she may withdraw.
+  await page.locator("#withdraw-form").waitFor();
+
+  // The cashier sees it waiting for its fee, and records it in the console.
+  const cashier = await newPage();
+  await signIn(cashier, "land-cashier.json");
+  await cashier.goto("/console");
+  const waiting = cashier.getByRole("table", { name: "Waiting for the fee (cashiers), oldest first" });
+  await waiting.getByRole("link", { name: number, exact: true }).waitFor();
+  const fee = cashier.locator("#permits-record_fee");
+  await fee.locator("summary").click();
+  await fee.getByLabel("Application number").fill(number);
+  await fee.getByLabel("Payment reference").fill("APPLICATION-" + number);
+  await fee.getByRole("button", { name: "Sign and submit" }).click();
+  await fee.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
+  // The clerk's queue for the stall's completeness check has it, with its deadline.
+  const clerk = await newPage();
+  await signIn(clerk, "land-clerk.json");
+  let row;
+  for (let i = 0; i < 20; i++) {
+    await clerk.goto("/console");
+    row = clerk.getByRole("table", { name: /Street-market stall: Completeness check/ }).getByRole("row")
+      .filter({ has: clerk.getByRole("link", { name: number, exact: true }) });
+    if (await row.count()) break;
+    await clerk.waitForTimeout(500);
+  }
+  assert.match(await row.innerText(), /UTC/);
+  await shot(clerk, "permit-queue");
+  await page.reload();
+  assert.match(await page.locator("#application-status").innerText(), /with the agency/);
+  assert.match(await page.locator("ol.steps").innerText(), /Completeness check \(current, deadline/);
+  for (const p of [page, cashier, clerk]) {
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});
+
+test("an applicant answers a request with a corrected form, sealed in the agency's vault", async () => {
+  const page = await newPage();
+  await signIn(page, "citizen-ben.json");
+  await page.goto("/permits/applications/2");
+  assert.match(await page.locator("#application-status").innerText(), /ventilation plan/);
+  const form = page.locator("#answer-form");
+  await form.waitFor();
+  await form.getByLabel("What the business does").selectOption("workshop");
+  await form.getByLabel("Floor area in square metres").fill("82");
+  await form.getByLabel("Anything the inspector should know (optional)").fill("ventilation: two extractors, plan attached to the file");
+  await form.getByRole("button", { name: "Sign and answer" }).click();
+  await form.getByText("Answered; the step's clock has started again.").waitFor({ timeout: 60000 });
+  await page.waitForURL(/\/permits\/applications\/2$/);
+  await page.getByText(/The applicant answered/).waitFor({ timeout: 30000 });
+  assert.match(await page.locator("#application-status").innerText(), /with the agency/);
+  // Someone else's key shows no applicant actions.
+  const other = await newPage();
+  await signIn(other, "citizen-ana.json");
+  await other.goto("/permits/applications/2");
+  assert.equal(await other.locator("#applicant-actions").isHidden(), true);
+  // The public register lists the café's licence, whose page says where it stands.
+  await other.goto("/permits/register");
+  await other.getByRole("cell", { name: "Café, 55 m², 12 Market Street" }).waitFor();
+  await other.getByRole("link", { name: "1", exact: true }).click();
+  assert.match(await other.locator("#licence-status").innerText(), /Valid until .*not suspended or revoked/);
+  for (const p of [page, other]) {
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
 });
 
 // Last: it pays the sample contract's second milestone, which the tests above do not expect.

@@ -72,10 +72,79 @@ fn devnet_seeds_a_budget_payments_and_tenders_on_first_start() {
         verdict.contains("valid OCDS 1.1 release package"),
         "{verdict}"
     );
+    the_sample_permits_stand_at_every_stage(api);
     the_served_document_describes_the_seeded_chain(api, tmp);
     the_read_model_rebuilt_answers_as_before(api, dir);
     notifications_reach_the_inbox_the_stream_and_a_webhook(api, dir, tmp);
     flooded_lists_are_refused_and_the_read_model_keeps_up(api);
+    the_sample_stall_goes_overdue(api);
+}
+
+/// The sample applications stand where the samples leave them: granted, waiting for the
+/// applicant, refused and appealed, waiting for the fee, a private permit granted, in a queue;
+/// and their fees are revenue.
+fn the_sample_permits_stand_at_every_stage(api: &str) {
+    let list = get(&format!(
+        "{api}/v1/permits/applications?order=oldest&limit=20"
+    ))
+    .unwrap();
+    let standing: Vec<(String, String)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["status"].as_str().unwrap().to_string(),
+                a["outcome"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("decided", "approved"),
+        ("awaiting_applicant", ""),
+        ("appealed", "refused"),
+        ("awaiting_fee", ""),
+        ("in_progress", ""),
+    ] {
+        assert!(
+            standing
+                .iter()
+                .any(|(s, o)| (s.as_str(), o.as_str()) == expected),
+            "no sample application is {expected:?}: {standing:?}"
+        );
+    }
+    let register = get(&format!("{api}/v1/permits/licences")).unwrap();
+    let public: Vec<u64> = register["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["licence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        public,
+        [1],
+        "the building permit is private, the café's licence public"
+    );
+    let revenue = get(&format!("{api}/v1/treasury/revenue/{}", this_year())).unwrap();
+    assert_eq!(
+        revenue["total"]["received"]["text"], "955.00 EUR",
+        "{revenue}"
+    );
+}
+
+/// The stall's one-minute deadline passes with nobody acting: the ledger marks it overdue and
+/// escalates it at the end of a block (checked last, while the other checks take their time).
+fn the_sample_stall_goes_overdue(api: &str) {
+    wait_for(
+        "the stall's deadline to pass",
+        Duration::from_secs(180),
+        || {
+            get(&format!(
+                "{api}/v1/permits/applications?permit_type=street-market-stall&overdue=true"
+            ))
+            .is_some_and(|page| page["items"][0]["escalated"] == true)
+        },
+    );
 }
 
 /// Lists asked for far faster than the read model's connections answer: every answer is a page
@@ -606,6 +675,18 @@ fn the_served_document_describes_the_seeded_chain(api: &str, tmp: &std::path::Pa
         "/v1/notary/documents?q=tender".to_string(),
         format!("/v1/treasury/entries?kind=paid&vendor={vendor}"),
         "/v1/governance/proposals".to_string(),
+        format!("/v1/treasury/revenue/{year}"),
+        format!("/v1/treasury/revenue/{year}/entries"),
+        format!("/v1/treasury/revenue/{year}/entries/1"),
+        "/v1/permits/types".to_string(),
+        "/v1/permits/types/business-licence".to_string(),
+        "/v1/permits/types/business-licence/versions/1".to_string(),
+        "/v1/permits/types/business-licence/statistics".to_string(),
+        "/v1/permits/applications?agency=finance&status=in_progress&order=oldest".to_string(),
+        "/v1/permits/applications/1".to_string(),
+        "/v1/permits/applications/1/timeline".to_string(),
+        "/v1/permits/licences".to_string(),
+        "/v1/permits/licences/1".to_string(),
     ] {
         let schema = answer_schema(&document, &path);
         let validator = jsonschema::draft202012::new(&serde_json::json!({

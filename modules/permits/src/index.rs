@@ -16,11 +16,17 @@ use civitas_kit::index::{Context, IndexError, Rows, Value};
 use serde::Serialize;
 
 /// The permits' tables.
-pub const TABLES: &[&str] = &["permits_types", "permits_applications", "permits_licences"];
+pub const TABLES: &[&str] = &[
+    "permits_types",
+    "permits_applications",
+    "permits_licences",
+    "permits_timeline",
+];
 
 /// Their migrations.
 pub const MIGRATIONS: &[&str] = &[
-    // 1: types, applications and licences.
+    // 1: types, applications, licences, and each application's timeline (every event about
+    // it, in order).
     "CREATE TABLE permits_types (
         permit_type TEXT PRIMARY KEY,
         agency TEXT NOT NULL,
@@ -64,7 +70,18 @@ pub const MIGRATIONS: &[&str] = &[
         application BIGINT NOT NULL
     );
     CREATE INDEX permits_licences_register ON permits_licences (public, permit_type, licence);
-    CREATE INDEX permits_licences_by_holder ON permits_licences (holder, licence);",
+    CREATE INDEX permits_licences_by_holder ON permits_licences (holder, licence);
+    CREATE TABLE permits_timeline (
+        application BIGINT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        tx TEXT NOT NULL,
+        timestamp_ms BIGINT NOT NULL,
+        PRIMARY KEY (application, height, position, seq)
+    );",
 ];
 
 /// Where an application stands, as the read model lists it.
@@ -290,6 +307,21 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
     }
     if let Some(application) = event.application() {
         rows.topic(ctx, &format!("permits/application/{application}"), &kind);
+        let body = serde_json::to_string(event).unwrap_or_default();
+        rows.push(
+            "INSERT INTO permits_timeline (application, height, position, seq, kind, body, tx, \
+             timestamp_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            [
+                application.into(),
+                ctx.height.into(),
+                ctx.position.into(),
+                ctx.seq.into(),
+                kind.as_str().into(),
+                body.into(),
+                ctx.tx_hash.into(),
+                now.into(),
+            ],
+        );
     }
     if let Some(licence) = event.licence() {
         rows.topic(ctx, &format!("permits/licence/{licence}"), &kind);
@@ -561,4 +593,63 @@ pub async fn types(
             })
         })
         .collect()
+}
+
+/// One step of an application's timeline: an event about it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TimelineItem {
+    /// The block.
+    pub height: u64,
+    /// The transaction's position in it (the block's transaction count for its end receipt).
+    pub position: u64,
+    /// The event's position in the transaction.
+    pub seq: u64,
+    /// The event's type, such as `step_completed`.
+    pub kind: String,
+    /// The event, as the ledger recorded it.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+    /// The transaction (or the block's end receipt) that recorded it.
+    pub tx: String,
+    /// The block's time (milliseconds since 1970).
+    pub timestamp_ms: u64,
+}
+
+impl Keyed for TimelineItem {
+    fn read(row: &AnyRow) -> Result<Self, IndexError> {
+        let body = text(row, "body")?;
+        Ok(Self {
+            height: int(row, "height")?,
+            position: int(row, "position")?,
+            seq: int(row, "seq")?,
+            kind: text(row, "kind")?,
+            event: serde_json::from_str(&body)
+                .map_err(|e| IndexError::Database(format!("a timeline event: {e}")))?,
+            tx: text(row, "tx")?,
+            timestamp_ms: int(row, "timestamp_ms")?,
+        })
+    }
+
+    fn key(&self) -> Vec<u64> {
+        vec![self.height, self.position, self.seq]
+    }
+}
+
+/// A page of `application`'s timeline.
+pub async fn timeline(
+    snapshot: &mut Snapshot,
+    application: u64,
+    order: Order,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<TimelineItem>, IndexError> {
+    let mut listing = Listing {
+        from: "permits_timeline",
+        filter: "1 = 1".into(),
+        values: Vec::new(),
+        columns: "height, position, seq, kind, body, tx, timestamp_ms",
+        key: &["height", "position", "seq"],
+    };
+    listing.and("application = {}", application.into());
+    snapshot.page(&listing, order, cursor, limit).await
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod form;
 pub mod handler;
 pub mod index;
+pub mod portal;
 pub mod routes;
 pub mod samples;
 pub mod state;
@@ -60,6 +61,25 @@ impl Module for Permits {
 
     fn routes() -> utoipa_axum::router::OpenApiRouter<civitas_kit::ledger::Ledger> {
         routes::routes()
+    }
+
+    const SECTIONS: &'static [civitas_kit::portal::Section] = portal::SECTIONS;
+
+    fn pages() -> axum::Router<civitas_kit::portal::Site> {
+        portal::pages()
+    }
+
+    const ACTIONS: &'static [civitas_kit::portal::Action] = portal::ACTIONS;
+
+    async fn account_page(
+        site: &civitas_kit::portal::Site,
+        account: &civitas_core::crypto::AccountId,
+    ) -> String {
+        portal::account_page(site, account).await
+    }
+
+    async fn console_page(site: &civitas_kit::portal::Site, agency: &str) -> String {
+        portal::console_page(site, agency).await
     }
 
     fn samples(

@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<Ledger> {
     .routes(routes!(type_version))
     .routes(routes!(statistics))
     .routes(routes!(application))
+    .routes(routes!(timeline))
     .routes(routes!(licence))
 }
 
@@ -499,4 +500,39 @@ pub async fn licence(
         proof_bundle: proof_url(&ledger, &licence_key(id)),
         licence,
     }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/permits/applications/{id}/timeline",
+    operation_id = "getApplicationTimeline",
+    tag = "permits",
+    summary = "An application's timeline: every event about it (filed, fee paid, each step, requests and answers, deadlines passed, the decision, an appeal), oldest first by default",
+    params(
+        ("id" = u64, Path, description = "The application's number."),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of events, each with its block, time and transaction (whose proof bundle proves it).", body = Page<crate::index::TimelineItem>),
+        (status = 400, description = "Not a number, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
+        (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "This node keeps no read model.", body = ErrorBody),
+    )
+)]
+pub async fn timeline(
+    State(ledger): State<Ledger>,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<crate::index::TimelineItem>>, ApiError> {
+    let id = parse_number(&id, "the application number")?;
+    // Oldest first unless asked otherwise: a timeline reads forwards.
+    let order = page
+        .order
+        .unwrap_or(civitas_kit::index::query::Order::Oldest);
+    listed(
+        &ledger,
+        async |s| crate::index::timeline(s, id, order, page.cursor(), page.limit()).await,
+        |t| t,
+    )
+    .await
 }

@@ -186,7 +186,7 @@ async fn vaults(
 /// The origin (`scheme://host[:port]`) of a vault's address, for the page's content security
 /// policy; `None` for an address that is not plain `http(s)://host[:port][/path]` (which the
 /// page then does not reach).
-fn origin(url: &str) -> Option<String> {
+pub fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     // The page appends paths to the address: one with a query or fragment is not reached.
     if (scheme != "http" && scheme != "https") || rest.contains(['?', '#']) {

@@ -168,6 +168,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("assets/mydata.js"),
     ),
+    (
+        "permits.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/permits.js"),
+    ),
 ];
 
 async fn asset(Path(file): Path<String>) -> Response {

@@ -676,6 +676,13 @@ fn action_form(action: &civitas_kit::portal::Action, agency: &str, yours: bool) 
                  aria-describedby=\"{input_id}-hint {input_id}-error\">",
                 field.path
             ),
+            "yesno" => format!(
+                "<select id=\"{input_id}\" data-path=\"{}\" data-kind=\"yesno\"{optional} \
+                 aria-describedby=\"{input_id}-hint {input_id}-error\">\
+                 <option value=\"\">Choose…</option><option value=\"true\">Yes</option>\
+                 <option value=\"false\">No</option></select>",
+                field.path
+            ),
             "datetime" => format!(
                 "<input type=\"datetime-local\" id=\"{input_id}\" data-path=\"{}\" data-kind=\"datetime\"{optional} \
                  aria-describedby=\"{input_id}-hint {input_id}-error\">",

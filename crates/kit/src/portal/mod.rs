@@ -181,7 +181,8 @@ pub struct Field {
     /// Its label.
     pub label: &'static str,
     /// How the browser reads and checks it: `text`, `hex32`, `u64`, `amount`, `currency`,
-    /// `list`, `hexlist`, `bytes`, `criteria`, `datetime`, `filehash`, `json`.
+    /// `list`, `hexlist`, `bytes`, `criteria`, `datetime`, `filehash`, `json`, `yesno` (a
+    /// choice of yes or no: `true` or `false`).
     pub kind: &'static str,
     /// A hint under the field.
     pub hint: &'static str,

@@ -584,6 +584,7 @@ pub enum PermitsInstruction {
         /// Whether the licence is granted.
         approve: bool,
         /// The licence's scope when granted (public: what it permits, where).
+        #[serde(default)]
         scope: String,
         /// The reason (public).
         reason: String,
@@ -608,6 +609,7 @@ pub enum PermitsInstruction {
         /// Whether the appeal succeeds.
         upheld: bool,
         /// The scope of the licence, when upheld.
+        #[serde(default)]
         scope: String,
         /// The reason (public).
         reason: String,

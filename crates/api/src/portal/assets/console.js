@@ -106,6 +106,8 @@
     switch (kind) {
       case "text":
         return text;
+      case "yesno":
+        return text === "true";
       case "hex32":
         if (!HEX32.test(text)) throw new FieldError("Enter 64 hexadecimal characters (0-9, a-f).");
         return text.toLowerCase();
