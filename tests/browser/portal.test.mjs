@@ -103,6 +103,7 @@ const MAIN_PAGES = () => [
   ["my-data", "/my-data"],
   ["permits", "/permits"],
   ["permit-type", "/permits/types/business-licence"],
+  ["building-permit", "/permits/types/building-permit"],
   ["application-1", "/permits/applications/1"],
   ["application-3", "/permits/applications/3"],
   ["licence-1", "/permits/licences/1"],
@@ -658,8 +659,8 @@ test("a citizen applies for a permit with the keyboard alone and follows it; the
   await form.getByRole("button", { name: "Sign and apply" }).focus();
   await page.keyboard.press("Enter");
   await form.getByText("Some answers need attention").waitFor();
-  assert.equal(await page.locator("#apply-trade").getAttribute("aria-invalid"), "true");
-  assert.equal(await page.evaluate(() => document.activeElement.id), "apply-trade");
+  assert.equal(await page.locator("#apply-field-trade").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "apply-field-trade");
   const violations = await axe(page);
   assert.deepEqual(violations, [], JSON.stringify(violations));
   // By keyboard: a choice, a number, then the button.
@@ -672,9 +673,9 @@ test("a citizen applies for a permit with the keyboard alone and follows it; the
     assert.fail("Tab never reached #" + id);
   };
   await page.keyboard.press("f");
-  await tabTo("apply-floor_area");
+  await tabTo("apply-field-floor_area");
   await page.keyboard.type("6");
-  await tabTo("apply-notes");
+  await tabTo("apply-field-notes");
   await page.keyboard.type("Fruit and vegetables, one stall");
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement.textContent), "Sign and apply");

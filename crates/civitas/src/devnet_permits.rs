@@ -185,7 +185,8 @@ pub(crate) fn seed(vaults: &Vaults<'_>) -> Result<()> {
     {
         return skip();
     }
-    // A run that stopped half way filed some: what it filed stays, nothing is filed twice.
+    // A run that stopped half way filed some: what it filed stays and nothing is filed twice
+    // (the samples are for a newcomer to look at; a fresh devnet has them all).
     if client.get_json("/v1/permits/applications/1").is_ok() {
         return skip();
     }

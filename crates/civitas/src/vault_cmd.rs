@@ -468,18 +468,20 @@ pub fn run(command: Command) -> Result<()> {
             }))?;
             let filed = permits_event(&events, "application_filed")
                 .ok_or_else(|| anyhow!("{tx} filed no application"))?;
-            let application = filed["application"].as_u64().unwrap_or(0);
+            let application = filed["application"]
+                .as_u64()
+                .ok_or_else(|| anyhow!("{tx}'s receipt names no application number"))?;
             let fee = filed["fee"].clone();
             let mut line = format!(
                 "application {application} for {permit_type} filed by {tx}; its form is record \
                  {} in {}'s vault",
                 sealed.record, found.agency
             );
-            if !fee.is_null() {
+            if let Ok(fee) = serde_json::from_value::<civitas_core::money::Money>(fee.clone()) {
                 line.push_str(&format!(
-                    "; the fee of {} {} is to be paid to {} (its first step starts once it is \
-                     recorded)",
-                    fee["amount"], fee["currency"], found.agency
+                    "; the fee of {fee} is to be paid to {} with the reference \
+                     APPLICATION-{application} (its first step starts once it is recorded)",
+                    found.agency
                 ));
             }
             report(
@@ -502,6 +504,11 @@ pub fn run(command: Command) -> Result<()> {
             documents,
             signed,
         } => {
+            if answers.is_none() && documents.is_empty() {
+                bail!(
+                    "an answer gives corrected answers (--answers), documents (--document), or both"
+                );
+            }
             let session = signed.open()?;
             let filed: civitas_permits::state::Application = session
                 .state(&format!("permits/application/{application}"))?
@@ -532,11 +539,6 @@ pub fn run(command: Command) -> Result<()> {
                 }
                 None => None,
             };
-            if form.is_none() && documents.is_empty() {
-                bail!(
-                    "an answer gives corrected answers (--answers), documents (--document), or both"
-                );
-            }
             let (tx, _) = session.send(Instruction::Permits(
                 PermitsInstruction::ProvideInformation {
                     application,

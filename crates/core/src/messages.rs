@@ -387,7 +387,7 @@ mod tests {
             ),
             "two policies have the id \"p1\"; each id must be unique"
         );
-        let eur = |minor| format_amount(minor, Currency::parse("EUR").unwrap());
+        let eur = |minor: u64| format_amount(minor, Currency::parse("EUR").unwrap());
         assert_eq!(
             render(
                 "exceeds_commitment",

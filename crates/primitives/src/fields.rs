@@ -47,6 +47,7 @@ plain_fields!(
     u16,
     u32,
     u64,
+    u128,
     crate::hash::Hash32,
     crate::crypto::AccountId,
     crate::crypto::PublicKey,

@@ -161,12 +161,13 @@ impl Money {
 }
 
 /// Writes `amount` minor units of `currency` in major units: `1234.50 EUR`, `125 XOF`.
-pub fn format_amount(amount: u64, currency: Currency) -> String {
+pub fn format_amount(amount: impl Into<u128>, currency: Currency) -> String {
+    let amount: u128 = amount.into();
     let digits = currency.minor_digits();
     if digits == 0 {
         return format!("{amount} {currency}");
     }
-    let scale = 10u64.pow(digits);
+    let scale = 10u128.pow(digits);
     format!(
         "{}.{:0width$} {currency}",
         amount / scale,
@@ -261,7 +262,7 @@ mod tests {
         let eur = Currency::parse("EUR").unwrap();
         assert_eq!(Money::new(123_405, eur).to_string(), "1234.05 EUR");
         assert_eq!(
-            format_amount(7, Currency::parse("KWD").unwrap()),
+            format_amount(7u64, Currency::parse("KWD").unwrap()),
             "0.007 KWD"
         );
         assert!(serde_json::from_str::<Money>(r#"{"amount":1,"currency":"x"}"#).is_err());

@@ -245,6 +245,7 @@ async fn grant<S: StateView>(
                 by,
                 reason: reason.to_string(),
                 valid_until: licence.valid_until,
+                scope: licence.scope.clone(),
             }),
         ));
     }
@@ -510,6 +511,25 @@ pub async fn apply<S: StateView>(
                     retired: None,
                 },
             };
+            // A fee is received in the fiscal year of the block's calendar year: one in another
+            // currency than that year's could never be recorded.
+            if let Some(fee) = &definition.fee {
+                let year = u32::try_from(now.civil().0).unwrap_or(0);
+                if let Some(fiscal) = state
+                    .get_typed::<civitas_treasury::state::FiscalYear>(
+                        &civitas_treasury::state::year_key(year),
+                    )
+                    .await?
+                    && fiscal.currency != fee.currency
+                {
+                    fail!(
+                        "currency_mismatch",
+                        year = year,
+                        expected = fiscal.currency,
+                        currency = fee.currency
+                    );
+                }
+            }
             record.version += 1;
             record.retired = None;
             state.put_typed(
@@ -996,6 +1016,7 @@ pub async fn apply<S: StateView>(
                 by: Some(signer.id),
                 reason: reason.clone(),
                 valid_until: licence.valid_until,
+                scope: licence.scope.clone(),
             })]))
         }
         PermitsInstruction::ChangeLicence {
@@ -1047,6 +1068,7 @@ pub async fn apply<S: StateView>(
                 by: Some(signer.id),
                 reason: reason.clone(),
                 valid_until: licence.valid_until,
+                scope: licence.scope.clone(),
             })]))
         }
     }
@@ -1214,6 +1236,7 @@ pub async fn end_block<S: StateView>(
                             by: None,
                             reason: String::new(),
                             valid_until: licence.valid_until,
+                            scope: licence.scope.clone(),
                         }));
                     }
                 }

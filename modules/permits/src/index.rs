@@ -128,7 +128,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
         } => rows.push(
             "INSERT INTO permits_types (permit_type, agency, version, retired, defined_ms) \
              VALUES ($1, $2, $3, 0, $4) ON CONFLICT (permit_type) DO UPDATE SET \
-             version = excluded.version",
+             version = excluded.version, retired = 0",
             [
                 permit_type.into(),
                 agency.into(),
@@ -179,13 +179,23 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             application,
             deadline,
             ..
-        }
-        | PermitsEvent::InformationProvided {
+        } => rows.push(
+            SET_STATUS,
+            [
+                (*application).into(),
+                status::IN_PROGRESS.into(),
+                ms(deadline),
+                now.into(),
+            ],
+        ),
+        // The step's clock starts again in full: its deadline has not passed.
+        PermitsEvent::InformationProvided {
             application,
             deadline,
             ..
         } => rows.push(
-            SET_STATUS,
+            "UPDATE permits_applications SET status = $2, deadline_ms = $3, since_ms = $4, \
+             overdue = 0 WHERE application = $1",
             [
                 (*application).into(),
                 status::IN_PROGRESS.into(),
@@ -278,7 +288,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
                 agency.into(),
                 holder.into(),
                 (*public).into(),
-                // A private licence's scope is its holder's to show, not the register's.
+                // A private licence is not on the register: its row keeps no scope to list.
                 Value::text(public.then_some(scope.as_str())),
                 ms(valid_until),
                 now.into(),
@@ -289,6 +299,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             licence,
             change,
             valid_until,
+            scope,
             ..
         } => {
             let status = match change {
@@ -300,8 +311,14 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             };
             rows.push(
                 "UPDATE permits_licences SET status = COALESCE($2, status), \
-                 valid_until_ms = $3 WHERE licence = $1",
-                [(*licence).into(), Value::text(status), ms(valid_until)],
+                 valid_until_ms = $3, scope = (CASE WHEN public = 1 THEN $4 ELSE scope END) \
+                 WHERE licence = $1",
+                [
+                    (*licence).into(),
+                    Value::text(status),
+                    ms(valid_until),
+                    scope.into(),
+                ],
             );
         }
     }
@@ -555,8 +572,8 @@ pub struct TypeItem {
     pub retired: bool,
 }
 
-/// Most permit types listed at once.
-pub const TYPES_MAX: u32 = 500;
+/// Most permit types listed at once (each is read from the ledger).
+pub const TYPES_MAX: u32 = 200;
 
 /// The permit types (the first [`TYPES_MAX`] by id), of one agency if given.
 pub async fn types(

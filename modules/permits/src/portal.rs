@@ -123,7 +123,8 @@ fn with_vault(site: &Site, page: Page<'_>, vault: Option<&str>) -> Response {
     response
 }
 
-/// The address of `agency`'s vault, as the ledger names it.
+/// The address of `agency`'s vault, as the ledger names it, if the page may reach it (a plain
+/// `http(s)://host[:port][/path]`; the page's policy admits its origin and no other).
 async fn vault_of(site: &Site, agency: &str) -> Option<String> {
     let key = civitas_sharing::state::vault_key(agency);
     site.ledger
@@ -132,6 +133,7 @@ async fn vault_of(site: &Site, agency: &str) -> Option<String> {
         .ok()
         .flatten()
         .map(|v| v.url)
+        .filter(|url| civitas_sharing::portal::origin(url).is_some())
 }
 
 /// `/permits`: the types that take applications.
@@ -165,7 +167,7 @@ async fn index(State(site): State<Site>) -> Result<Html<String>, PageError> {
                 if t["public_register"] == true {
                     "public register".into()
                 } else {
-                    "private to the holder".into()
+                    "not on the register".into()
                 },
             ]
         })
@@ -203,7 +205,8 @@ fn form_field(prefix: &str, field: &Value) -> String {
     let name = field["name"].as_str().unwrap_or("");
     let label = field["label"].as_str().unwrap_or(name);
     let required = field["required"] == true;
-    let id = format!("{prefix}-{name}");
+    // Namespaced: a field named `form` or `document-0` takes no id the page uses.
+    let id = format!("{prefix}-field-{name}");
     let kind = field["kind"]["kind"].as_str().unwrap_or("text");
     let optional = if required { "" } else { " (optional)" };
     let data = format!(
@@ -248,7 +251,7 @@ fn form_field(prefix: &str, field: &Value) -> String {
         }
         "yes_no" => {
             return format!(
-                "<fieldset class=\"field\" id=\"{id}\" {data}><legend>{l}{optional}</legend>\
+                "<fieldset class=\"field\" role=\"radiogroup\" id=\"{id}\" {data}><legend>{l}{optional}</legend>\
                  <label><input type=\"radio\" name=\"{id}\" value=\"true\"> Yes</label> \
                  <label><input type=\"radio\" name=\"{id}\" value=\"false\"> No</label>\
                  <p class=\"hint\" id=\"{id}-hint\">Yes or no.</p>\
@@ -346,15 +349,14 @@ async fn type_page(
         "none".to_string()
     } else {
         format!(
-            "{}, paid to {} before the first step starts",
+            "{}, paid to {agency} before the first step starts",
             amount(&definition["fee"]),
-            agency
         )
     };
     let register = if definition["register"] == "public" {
         "on the public register"
     } else {
-        "private to its holder (never listed)"
+        "not on the public register (its record is read by its number)"
     };
     let figures = figures_section(&site, &id).await;
     let vault = vault_of(&site, agency).await;
@@ -380,8 +382,8 @@ async fn type_page(
                 notice(
                     "warn",
                     &format!(
-                        "{} has named no vault on the ledger, so it cannot take applications \
-                         online yet.",
+                        "{} has named no vault on the ledger that this page may reach, so it \
+                         cannot take applications online here yet.",
                         esc(agency)
                     )
                 )
@@ -640,9 +642,10 @@ async fn application_page(
     let fee = match (&found["fee"], &found["paid"]) {
         (Value::Null, _) => "none".to_string(),
         (fee, Value::Null) => format!(
-            "{} to pay to {agency}, with the reference APPLICATION-{number}; the first step \
-             starts once its cashier records it",
-            amount(fee)
+            "{} to pay to {}, with the reference APPLICATION-{number}; the first step starts \
+             once its cashier records it",
+            amount(fee),
+            esc(&agency)
         ),
         (fee, paid) => format!(
             "{} paid (reference {}; <a href=\"/spending/{y}#received\">in the public ledger of \
@@ -687,6 +690,9 @@ async fn application_page(
                 }
                 (None, "fee_paid") => "the agency's cashier".to_string(),
                 (None, "application_overdue") => "the ledger, at the deadline".to_string(),
+                (None, "application_decided") if event["outcome"] == "withdrawn" => {
+                    "the applicant".to_string()
+                }
                 (None, "application_decided") => {
                     "the ledger, at the deadline (silence is consent)".to_string()
                 }
@@ -855,7 +861,7 @@ async fn licence_page(
                 if found["public"] == true {
                     "public".into()
                 } else {
-                    "private to the holder (not listed)".into()
+                    "not on the public register".into()
                 }
             ),
         ]),
@@ -979,7 +985,7 @@ async fn register_page(
         "<h1>Public register of licences</h1>\
          <p class=\"lead\">Licences of the permit types whose register is public, newest first. \
          Each has a proof bundle that checks offline; a licence's page says where it stands at \
-         the latest block. Personal permits are private to their holders and never listed.</p>\
+         the latest block. Personal permits are not on this register.</p>\
          <form method=\"get\" action=\"/permits/register\" class=\"filters\">\
          <div class=\"field\"><label for=\"register-type\">Permit</label>\
          <select id=\"register-type\" name=\"permit_type\">{type_options}</select></div>\
@@ -1049,40 +1055,39 @@ async fn statistics_page(State(site): State<Site>) -> Result<Html<String>, PageE
     }))
 }
 
-/// Applications of `agency` standing so (of `permit_type` at `step`, if given), oldest first,
-/// as a table; `None` when there are none.
-async fn queue(
-    site: &Site,
-    agency: &str,
-    permit_type: Option<&str>,
-    step: Option<&str>,
-    status: &str,
-    caption: &str,
-) -> Option<String> {
+/// The agency's applications standing so (of `permit_type` at `step`, if given), the longest
+/// waiting first (the first [`QUEUE_MAX`]); `None` if the read model could not be read.
+async fn waiting(site: &Site, agency: &str, status: &str) -> Option<Vec<Value>> {
     let page = view(
         crate::routes::applications(
             State(site.ledger.clone()),
             Query(crate::routes::ApplicationsQuery {
                 agency: Some(agency.into()),
-                step: step.map(str::to_string),
+                step: None,
                 status: Some(status.into()),
-                permit_type: permit_type.map(str::to_string),
+                permit_type: None,
                 applicant: None,
                 overdue: None,
             }),
             Query(PageQuery {
                 order: Some(civitas_kit::index::query::Order::Oldest),
                 cursor: None,
-                limit: Some(50),
+                limit: Some(QUEUE_MAX),
             }),
         )
         .await,
     )
     .ok()?;
-    let rows: Vec<Vec<String>> = page["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    Some(page["items"].as_array().cloned().unwrap_or_default())
+}
+
+/// Most applications the console reads per status (the longest waiting).
+const QUEUE_MAX: u32 = 100;
+
+/// `items` as a queue's table.
+fn queue_table(caption: &str, items: &[&Value]) -> String {
+    let rows: Vec<Vec<String>> = items
+        .iter()
         .map(|a| {
             let n = a["application"].as_u64().unwrap_or(0);
             let mut flags = Vec::new();
@@ -1109,24 +1114,23 @@ async fn queue(
             ]
         })
         .collect();
-    (!rows.is_empty()).then(|| {
-        table(
-            caption,
-            &[
-                "Application",
-                "Permit",
-                "Step",
-                "Waiting since",
-                "Deadline",
-                "Standing",
-            ],
-            &rows,
-        )
-    })
+    table(
+        caption,
+        &[
+            "Application",
+            "Permit",
+            "Step",
+            "Waiting since",
+            "Deadline",
+            "Standing",
+        ],
+        &rows,
+    )
 }
 
 /// The agency console's part: the applications waiting at each step of the agency's types,
-/// oldest first, then those waiting for a fee, for an applicant's answer, and appeals.
+/// the longest waiting first, then those waiting for a fee, for an applicant's answer, and
+/// appeals. Read as one list per status; a list the read model cannot give now says so.
 pub async fn console_page(site: &Site, agency: &str) -> String {
     let Ok(list) = view(
         crate::routes::types(
@@ -1143,11 +1147,21 @@ pub async fn console_page(site: &Site, agency: &str) -> String {
     if types.is_empty() {
         return String::new();
     }
-    let mut out = String::from(
+    let unreadable = |caption: &str| {
+        notice(
+            "warn",
+            &format!(
+                "{}: the node's read model could not be read just now; reload the page.",
+                esc(caption)
+            ),
+        )
+    };
+    let mut out = format!(
         "<h2 id=\"permit-queue\">Permit applications</h2><p>Each step's queue, the longest \
-         waiting first; an application's page has its timeline. Act on one with the forms \
-         above, by its number.</p>",
+         waiting first (the first {QUEUE_MAX} of each kind); an application's page has its \
+         timeline. Act on one with the forms above, by its number.</p>"
     );
+    let in_progress = waiting(site, agency, "in_progress").await;
     for t in &types {
         let id = t["permit_type"].as_str().unwrap_or("");
         let Ok(found) =
@@ -1167,11 +1181,18 @@ pub async fn console_page(site: &Site, agency: &str) -> String {
                 step["title"].as_str().unwrap_or(name),
                 step["role"].as_str().unwrap_or("")
             );
-            match queue(site, agency, Some(id), Some(name), "in_progress", &caption).await {
-                Some(table) => out.push_str(&table),
-                None => {
-                    let _ = write!(out, "<p>{}: none waiting.</p>", esc(&caption));
-                }
+            let Some(all) = &in_progress else {
+                out.push_str(&unreadable(&caption));
+                continue;
+            };
+            let here: Vec<&Value> = all
+                .iter()
+                .filter(|a| a["permit_type"] == id && a["step"] == name)
+                .collect();
+            if here.is_empty() {
+                let _ = write!(out, "<p>{}: none waiting.</p>", esc(&caption));
+            } else {
+                out.push_str(&queue_table(&caption, &here));
             }
         }
     }
@@ -1186,8 +1207,10 @@ pub async fn console_page(site: &Site, agency: &str) -> String {
         ),
         ("appealed", "Appeals to decide (supervisors), oldest first"),
     ] {
-        if let Some(table) = queue(site, agency, None, None, status, caption).await {
-            out.push_str(&table);
+        match waiting(site, agency, status).await {
+            Some(items) if items.is_empty() => {}
+            Some(items) => out.push_str(&queue_table(caption, &items.iter().collect::<Vec<_>>())),
+            None => out.push_str(&unreadable(caption)),
         }
     }
     out

@@ -221,7 +221,7 @@ pub struct LicencesQuery {
     summary = "The public register: licences of types whose register is public",
     params(LicencesQuery, PageQuery),
     responses(
-        (status = 200, description = "A page of licences, newest first, each with its proof bundle's address. A private licence is never listed; its holder finds it from their application.", body = Page<crate::index::LicenceItem>),
+        (status = 200, description = "A page of licences, newest first, each with its proof bundle's address. A licence of a type whose register is private is not listed; its record is read by its number.", body = Page<crate::index::LicenceItem>),
         (status = 400, description = "An unknown status, a malformed holder, or a cursor this list did not hand out (`bad_cursor`).", body = ErrorBody),
         (status = 429, description = "Too many lists at once; retry after `Retry-After`.", body = ErrorBody),
         (status = 503, description = "This node keeps no read model.", body = ErrorBody),

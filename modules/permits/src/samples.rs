@@ -77,7 +77,7 @@ pub const DOCUMENTS: &[(&str, &str, &str)] = &[
 ];
 
 /// A street-market stall permit of land's: a completeness check whose deadline is a minute
-/// (passed, the step goes to the head of markets), and a decision in ten days (silence is
+/// (passed, the step goes to the head of planning), and a decision in ten days (silence is
 /// consent). A fee of 25.00 EUR, a year's validity, on the public register.
 pub fn market_stall() -> PermitTypeDef {
     let mut definition = business_licence();
@@ -103,7 +103,7 @@ pub fn market_stall() -> PermitTypeDef {
     definition.validity_secs = 365 * 86_400;
     definition.renewal_window_secs = 30 * 86_400;
     definition.register = Register::Public;
-    definition.appeal_route = "Appeal to the head of markets within 14 days".into();
+    definition.appeal_route = "Appeal to the head of planning within 14 days".into();
     definition.appeal_secs = 14 * 86_400;
     definition.supervisor_role = "planning-head".into();
     definition

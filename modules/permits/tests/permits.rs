@@ -1291,3 +1291,209 @@ fn a_fee_is_recorded_only_in_an_open_fiscal_year_of_its_currency() {
         None
     );
 }
+
+#[test]
+fn fees_are_linked_revenue_and_a_type_in_another_currency_is_refused() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    people.ok("ana", apply("business-licence", plan(), None));
+    people.ok("cashier", fee(2));
+    // The second entry links to the first in every total it counts in.
+    let second: Revenue = people.chain.read(&revenue_key(1970, 2)).expect("recorded");
+    for dimension in RevenueDimension::ALL {
+        assert_eq!(second.previous_in(dimension), Some(1), "{dimension:?}");
+    }
+    let all: RevenueTotal = people
+        .chain
+        .read(&revenue_total_key(1970, RevenueDimension::All, ""))
+        .expect("a total");
+    assert_eq!((all.received, all.entries, all.last_entry), (24_000, 2, 2));
+    // A fee the open year could never count is refused when the type is defined.
+    let mut dollars = business_licence();
+    dollars.fee = Some(civitas_core::money::Money::new(
+        5_000,
+        Currency::parse("USD").expect("a currency"),
+    ));
+    people.fails(
+        "health-admin",
+        permits(Op::DefineType {
+            permit_type: "dollar-licence".into(),
+            definition: dollars,
+        }),
+        "currency_mismatch",
+    );
+    // A fee beyond what one instruction may move is no fee.
+    let mut huge = business_licence();
+    huge.fee = Some(civitas_core::money::Money::new(
+        u64::MAX,
+        Currency::parse("EUR").expect("a currency"),
+    ));
+    assert!(huge.validate().is_err());
+}
+
+/// The read model, on SQLite and on PostgreSQL, as a node's lists show it: the types (one
+/// retired and defined again takes applications), an agency's queue at a step the longest
+/// waiting first, an applicant's applications, the timeline, the public register with a scope
+/// amended, and the fees as revenue.
+#[test]
+fn the_read_model_lists_queues_timelines_the_register_and_revenue() {
+    let mut people = office();
+    filed_and_paid(&mut people);
+    people.ok("ben", apply("business-licence", plan(), None));
+    people.ok("cashier", fee(2));
+    people.ok(
+        "clerk",
+        permits(Op::RequestInformation {
+            application: 1,
+            step: "completeness".into(),
+            request: "a legible plan".into(),
+        }),
+    );
+    people.ok(
+        "ana",
+        permits(Op::ProvideInformation {
+            application: 1,
+            form: None,
+            documents: plan(),
+        }),
+    );
+    people.ok("clerk", complete(1, "completeness"));
+    people.ok("inspector", complete(1, "inspection"));
+    people.ok("licensing", decide(1, true));
+    people.ok(
+        "head",
+        permits(Op::Amend {
+            licence: 1,
+            scope: "Café, 60 m², 12 Market Street".into(),
+            reason: "the storeroom joined the café".into(),
+        }),
+    );
+    people.ok(
+        "health-admin",
+        permits(Op::RetireType {
+            permit_type: "business-licence".into(),
+        }),
+    );
+    define(&mut people, "business-licence", business_licence());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let dir = std::env::temp_dir().join(format!("civitas-permits-index-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let postgres = civitas_index::testing::Postgres::start().expect("a PostgreSQL server");
+    for url in [
+        format!("sqlite:{}", dir.join("index.sqlite").display()),
+        postgres.database("permits").expect("a database"),
+    ] {
+        runtime.block_on(listed(&people, &url));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn listed(people: &People, url: &str) {
+    use civitas_index::query::Order;
+    use civitas_permits::index::{
+        ApplicationFilter, RegisterFilter, applications, register, timeline, types,
+    };
+    let index = civitas_index::Index::open(url, civitas_modules::INDEX_TABLES)
+        .await
+        .expect("opened");
+    index
+        .apply(&people.chain.genesis.hash(), &people.chain.blocks)
+        .await
+        .expect("applied");
+    let mut snapshot = index.snapshot().await.expect("a snapshot");
+    let listed = types(&mut snapshot, Some("health")).await.expect("types");
+    assert_eq!(listed.len(), 1, "{url}");
+    assert!(!listed[0].retired, "defined again: {url}");
+    assert_eq!(listed[0].version, 2);
+    // Ben's application waits at the completeness check; Ana's is decided.
+    let queue = applications(
+        &mut snapshot,
+        &ApplicationFilter {
+            agency: Some("health".into()),
+            step: Some("completeness".into()),
+            status: Some("in_progress".into()),
+            ..ApplicationFilter::default()
+        },
+        Order::Oldest,
+        None,
+        10,
+    )
+    .await
+    .expect("a queue");
+    let numbers: Vec<u64> = queue.items.iter().map(|a| a.application).collect();
+    assert_eq!(numbers, [2], "{url}");
+    assert!(queue.items[0].deadline_ms.is_some());
+    let hers = applications(
+        &mut snapshot,
+        &ApplicationFilter {
+            applicant: Some(people.id("ana").to_hex()),
+            ..ApplicationFilter::default()
+        },
+        Order::Newest,
+        None,
+        10,
+    )
+    .await
+    .expect("hers");
+    assert_eq!(
+        (
+            hers.items[0].status.as_str(),
+            hers.items[0].outcome.as_deref(),
+            hers.items[0].licence
+        ),
+        ("decided", Some("approved"), Some(1)),
+        "{url}"
+    );
+    let steps = timeline(&mut snapshot, 1, Order::Oldest, None, 50)
+        .await
+        .expect("a timeline");
+    let kinds: Vec<&str> = steps.items.iter().map(|t| t.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "application_filed",
+            "fee_paid",
+            "information_requested",
+            "information_provided",
+            "step_completed",
+            "step_completed",
+            "application_decided",
+            "licence_issued",
+        ],
+        "{url}"
+    );
+    let public = register(
+        &mut snapshot,
+        &RegisterFilter::default(),
+        Order::Newest,
+        None,
+        10,
+    )
+    .await
+    .expect("the register");
+    assert_eq!(public.items.len(), 1);
+    assert_eq!(
+        public.items[0].scope, "Café, 60 m², 12 Market Street",
+        "{url}"
+    );
+    assert_eq!(public.items[0].status, "valid");
+    let received = civitas_treasury::index::revenue(
+        &mut snapshot,
+        1970,
+        Some("health"),
+        None,
+        Order::Oldest,
+        None,
+        10,
+    )
+    .await
+    .expect("revenue");
+    let entries: Vec<(u64, u64)> = received.items.iter().map(|r| (r.entry, r.amount)).collect();
+    assert_eq!(entries, [(1, 12_000), (2, 12_000)], "{url}");
+    drop(snapshot);
+    index.close().await;
+}

@@ -7,6 +7,7 @@
 use crate::state::*;
 use civitas_core::crypto::AccountId;
 use civitas_core::event::Event;
+use civitas_core::limits::{AGENCY_ID_MAX_BYTES, REFERENCE_MAX_BYTES};
 use civitas_core::money::Money;
 use civitas_core::treasury::{Direction, EntryKind, TreasuryEvent, TreasuryInstruction};
 use civitas_identity::handler::agency_in_force;
@@ -249,6 +250,18 @@ pub async fn receive<S: StateView>(
     if receipt.amount.amount == 0 {
         return Ok(Err(failure!("zero_amount", amount = receipt.amount)));
     }
+    // What the calling module names must fit the record's bounds: a value written longer than
+    // its bound would not read back.
+    for (field, text, max) in [
+        ("agency", receipt.agency, AGENCY_ID_MAX_BYTES),
+        ("source", receipt.source.as_str(), REVENUE_SOURCE_MAX_BYTES),
+        ("record", receipt.record.as_str(), REVENUE_RECORD_MAX_BYTES),
+        ("reference", receipt.reference, REFERENCE_MAX_BYTES),
+    ] {
+        if text.len() > max {
+            fail!("receipt_too_long", field = field, max = max);
+        }
+    }
     let mut entry = Revenue {
         year,
         seq: 0,
@@ -280,13 +293,14 @@ pub async fn receive<S: StateView>(
                 entries: 0,
                 last_entry: 0,
             });
-        let Some(received) = total.received.checked_add(entry.amount.amount) else {
+        let Some(received) = total.received.checked_add(u128::from(entry.amount.amount)) else {
             fail!("total_overflow", amount = entry.amount);
         };
         total.received = received;
         totals.push((key, total));
     }
-    // The year's overall total counts every entry of the year: the next number is its count.
+    // The year's overall total (the first of `RevenueDimension::ALL`) counts every entry of the
+    // year: the next number is its count.
     let seq = totals[0].1.entries + 1;
     entry.seq = seq;
     for (key, total) in &mut totals {

@@ -369,8 +369,12 @@ pub async fn revenue(
     snapshot.page(&listing, order, cursor, limit).await
 }
 
+/// Most agencies or sources a year's money received is broken down by (each total is read
+/// from the ledger).
+pub const REVENUE_VALUES_MAX: u32 = 500;
+
 /// The agencies (`column` `agency`) or sources (`source`) that received money in a fiscal
-/// year (the first [`YEAR_VALUES_MAX`] by name).
+/// year (the first [`REVENUE_VALUES_MAX`] by name).
 pub async fn revenue_values(
     snapshot: &mut Snapshot,
     year: u32,
@@ -387,7 +391,7 @@ pub async fn revenue_values(
         }
     };
     let rows = snapshot
-        .fetch(sql, &[year.into(), YEAR_VALUES_MAX.into()])
+        .fetch(sql, &[year.into(), REVENUE_VALUES_MAX.into()])
         .await?;
     rows.iter().map(|row| text(row, "value")).collect()
 }

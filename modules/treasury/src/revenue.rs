@@ -6,7 +6,6 @@
 //! recorded it: `treasury/revenue/<year>/<n>`.
 
 use crate::index::{RevenueColumn, RevenueItem};
-use crate::routes::{MoneyView, money_view};
 use crate::state::{Revenue, RevenueDimension, RevenueTotal, revenue_key, revenue_total_key};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -18,6 +17,18 @@ use civitas_kit::http::{
 };
 use civitas_kit::ledger::Ledger;
 use serde::Serialize;
+
+/// An amount received, in minor units (up to 128 bits), with its currency and written out.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ReceivedView {
+    /// Minor units.
+    #[schema(value_type = u64)]
+    pub amount: u128,
+    /// ISO 4217 code.
+    pub currency: Currency,
+    /// The amount written out, such as `955.00 EUR`.
+    pub text: String,
+}
 
 /// A revenue total as shown.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -31,7 +42,7 @@ pub struct RevenueTotalView {
     /// Currency of the amount.
     pub currency: Currency,
     /// Received.
-    pub received: MoneyView,
+    pub received: ReceivedView,
     /// How many entries count in it.
     pub entries: u64,
     /// The number of the latest of them (0: none).
@@ -40,7 +51,11 @@ pub struct RevenueTotalView {
 
 fn total_view(ledger: &Ledger, total: RevenueTotal, key: &StateKey) -> WithProof<RevenueTotalView> {
     let view = RevenueTotalView {
-        received: money_view(total.received, total.currency),
+        received: ReceivedView {
+            amount: total.received,
+            currency: total.currency,
+            text: civitas_core::money::format_amount(total.received, total.currency),
+        },
         year: total.year,
         dimension: total.dimension,
         value: total.value,

@@ -671,10 +671,17 @@ pub async fn vendor(
 }
 
 pub(crate) fn csv_field(text: &str) -> String {
+    // A spreadsheet reads a cell starting with one of these as a formula: typed text (a
+    // reference, a note) is kept text.
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_string()
+        text
     }
 }
 

@@ -656,6 +656,9 @@ impl RevenueDimension {
     }
 }
 
+// `receive` numbers an entry by the first total of `ALL`, the year's.
+const _: () = assert!(matches!(RevenueDimension::ALL[0], RevenueDimension::All));
+
 /// One link of a revenue entry: the previous entry of one total it counts in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RevenueLink {
@@ -754,8 +757,9 @@ pub struct RevenueTotal {
     pub value: String,
     /// Currency of the amount.
     pub currency: Currency,
-    /// Received, in minor units.
-    pub received: u64,
+    /// Received, in minor units (128 bits: however many fees of whatever size the year's
+    /// agencies record, the shared totals never overflow).
+    pub received: u128,
     /// How many entries count in it.
     pub entries: u64,
     /// The number of the latest of them (0: none).
@@ -809,7 +813,8 @@ pub fn parse_revenue_total_id(id: &str) -> Option<(u32, RevenueDimension, String
     if (dimension == RevenueDimension::All) != value.is_empty() || value.len() > 64 {
         return None;
     }
-    Some((year, dimension, value))
+    // One text per total: `02026/all` or `2026/all/` would prove the absence of another key.
+    (revenue_total_id(year, dimension, &value) == id).then_some((year, dimension, value))
 }
 
 /// Key of the counters.
@@ -920,7 +925,7 @@ fn describe_revenue_total(
     at: &str,
 ) -> Option<String> {
     let total = total?;
-    let amount = total["received"].as_u64().unwrap_or(0);
+    let amount = total["received"].as_u64().map(u128::from).unwrap_or(0);
     let received = match Currency::parse(total["currency"].as_str().unwrap_or("")) {
         Ok(c) => civitas_core::money::format_amount(amount, c),
         Err(_) => format!("{amount} (minor units)"),

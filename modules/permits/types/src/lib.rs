@@ -172,8 +172,9 @@ codec_struct!(DocumentDef {
 pub enum Register {
     /// On the public register (a business licence): listed, searchable.
     Public,
-    /// Private to the holder (a personal permit): never listed; its status is read by its
-    /// number. The ledger still records that the holder's account holds a licence of the type.
+    /// Not on the public register (a personal permit): not listed there. Its record, like
+    /// every record on the ledger, is read by its number, and the events of its issue name its
+    /// holder: its scope is public text, as the decision's is.
     Private,
 }
 codec_enum!(Register { 0 => Public {}, 1 => Private {} });
@@ -364,13 +365,14 @@ impl PermitTypeDef {
         for schema in &self.records {
             check_schema("records", schema)?;
         }
-        if let Some(fee) = &self.fee
-            && fee.amount == 0
-        {
-            return Err(invalid(
-                "fee",
-                "a fee is more than zero (leave it out for none)",
-            ));
+        if let Some(fee) = &self.fee {
+            if fee.amount == 0 {
+                return Err(invalid(
+                    "fee",
+                    "a fee is more than zero (leave it out for none)",
+                ));
+            }
+            fee.check("fee", false)?;
         }
         check_duration("validity_secs", self.validity_secs)?;
         check_duration("renewal_window_secs", self.renewal_window_secs)?;
@@ -1026,6 +1028,8 @@ pub enum PermitsEvent {
         reason: String,
         /// Until when it is valid now.
         valid_until: Option<TimestampMs>,
+        /// What it permits now (public, as when issued).
+        scope: String,
     },
 }
 codec_enum!(PermitsEvent {
@@ -1101,6 +1105,7 @@ codec_enum!(PermitsEvent {
         by: (),
         reason: REASON_MAX_BYTES,
         valid_until: (),
+        scope: NAME_MAX_BYTES,
     },
 });
 

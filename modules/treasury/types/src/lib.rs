@@ -475,6 +475,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("year_closed", "fiscal year {year} is closed"),
     ("year_exists", "fiscal year {year} was already opened"),
     (
+        "receipt_too_long",
+        "the {field} of money received is longer than its {max} bytes",
+    ),
+    (
         "zero_amount",
         "money received is recorded only when there is some; the amount is {amount:money}",
     ),

@@ -139,8 +139,25 @@
     return entry;
   }
 
+  // A vault POST, tried again for a few seconds while the vault is a block behind the ledger
+  // (`form_out_of_step`).
+  async function vaultPostPatiently(entry, vault, path, body) {
+    const until = Date.now() + VAULT_TIMEOUT_MS;
+    for (;;) {
+      try {
+        return await vaultPost(entry, vault, path, body);
+      } catch (error) {
+        if (error.code !== "form_out_of_step" || Date.now() > until) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
   // ---- applying ----
   const applyForm = document.getElementById("apply-form");
+  // The form the vault sealed for these answers, kept while the ledger has not filed it: a
+  // second try files the same form rather than sealing another.
+  let sealedFor = null;
   if (applyForm) {
     applyForm.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -154,11 +171,16 @@
       const button = applyForm.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        say(result, "ok", "Sending your answers to the agency's vault…");
-        const sealed = await vaultPost(entry, applyForm.dataset.vault, "/v1/vault/forms", {
-          permit_type: applyForm.dataset.type,
-          answers,
-        });
+        const key = entry.account + " " + JSON.stringify(answers);
+        if (!sealedFor || sealedFor.key !== key) {
+          say(result, "ok", "Sending your answers to the agency's vault…");
+          const sealed = await vaultPost(entry, applyForm.dataset.vault, "/v1/vault/forms", {
+            permit_type: applyForm.dataset.type,
+            answers,
+          });
+          sealedFor = { key, sealed };
+        }
+        const sealed = sealedFor.sealed;
         const status = await send(entry, {
           module: "permits",
           op: "apply",
@@ -170,6 +192,7 @@
         const events = (status.receipt && status.receipt.events) || [];
         const filed = events.find((e) => e.type === "application_filed");
         if (!filed) throw new Error("the ledger filed no application");
+        sealedFor = null;
         const link = "/permits/applications/" + filed.application;
         say(result, "ok", "Filed as application " + filed.application + ". ",
           el("a", { href: link, id: "filed-link", text: "Follow it" }),
@@ -202,6 +225,8 @@
   }).catch(() => {});
 
   const answerForm = document.getElementById("answer-form");
+  // The revision the vault sealed, kept while the ledger has not recorded it (as for applying).
+  let revisedFor = null;
   answerForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const result = answerForm.querySelector(".result");
@@ -218,12 +243,18 @@
     try {
       let form;
       if (answers) {
-        say(result, "ok", "Sending your corrected answers to the agency's vault…");
-        form = (await vaultPost(entry, data.vault, "/v1/vault/forms/" + data.form + "/versions", { application, answers })).commitment;
+        const key = entry.account + " " + JSON.stringify(answers);
+        if (!revisedFor || revisedFor.key !== key) {
+          say(result, "ok", "Sending your corrected answers to the agency's vault…");
+          const sealed = await vaultPostPatiently(entry, data.vault, "/v1/vault/forms/" + data.form + "/versions", { application, answers });
+          revisedFor = { key, commitment: sealed.commitment };
+        }
+        form = revisedFor.commitment;
       }
       const instruction = { module: "permits", op: "provide_information", application, documents };
       if (form) instruction.form = form;
       await send(entry, instruction, result);
+      revisedFor = null;
       say(result, "ok", "Answered; the step's clock has started again.");
       reloadSoon();
     } catch (error) {
