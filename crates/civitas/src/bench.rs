@@ -424,15 +424,20 @@ fn measure(
         }
     }
 
+    let per_client = args.txs / args.clients;
+    let size = civitas_kit::samples::Size {
+        run,
+        clients: args.clients,
+        per_client,
+    };
     if let Some(setup) = workload.setup {
         let mut seeder = crate::samples::Devnet::new(dir, &apis[0], genesis);
-        setup(&mut seeder, &genesis.agencies[0].id).map_err(|e| {
+        setup(&mut seeder, &genesis.agencies[0].id, &size).map_err(|e| {
             anyhow::anyhow!("setting up the {} workload failed: {e}", workload.name)
         })?;
     }
 
     // Pre-sign the workload before timing.
-    let per_client = args.txs / args.clients;
     let total = per_client * args.clients;
     let signing_start = Instant::now();
     let workloads: Vec<Vec<SignedTx>> = officials
@@ -445,7 +450,7 @@ fn measure(
                         &chain,
                         key,
                         n as u64,
-                        vec![(workload.instruction)(run, c, n)],
+                        vec![(workload.instruction)(&size, c, n)],
                         "",
                     )
                 })

@@ -103,6 +103,55 @@ impl Seeder for Devnet<'_> {
         Ok(())
     }
 
+    fn batch(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
+        let chain = &self.genesis.chain_id;
+        let mut nonces: BTreeMap<AccountId, u64> = BTreeMap::new();
+        let mut signed = Vec::with_capacity(txs.len());
+        for (key, instruction) in txs {
+            let account = key.account();
+            let nonce = match nonces.get(&account) {
+                Some(n) => *n,
+                None => self.client.next_nonce(&account)?,
+            };
+            nonces.insert(account, nonce + 1);
+            signed.push(build_cosigned_tx(
+                chain,
+                &key,
+                &[],
+                nonce,
+                vec![instruction],
+                "benchmark setup",
+                DEFAULT_EXPIRY_MS,
+            )?);
+        }
+        // Submitted 256 to a request; each chunk's last is waited for (one request per
+        // transaction would meet the API's per-client rate).
+        let mut last = Vec::new();
+        for chunk in signed.chunks(256) {
+            for verdict in self.client.submit_batch(chunk)? {
+                if let Some((code, message)) = verdict.error {
+                    return Err(
+                        format!("a setup transaction was refused: {message} ({code})").into(),
+                    );
+                }
+            }
+            if let Some(tx) = chunk.last() {
+                last.push(tx.hash());
+            }
+        }
+        for hash in last {
+            let finality = self.client.wait(&hash, FINALITY_TIMEOUT)?;
+            if finality.status != "finalized" {
+                return Err(format!(
+                    "setup transaction {hash} ended {}: {}",
+                    finality.status, finality.document
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
     fn write(&mut self, folder: Folder, name: &str, content: &[u8]) -> Result<(), SampleError> {
         let folder = self.dir.join(match folder {
             Folder::Samples => "samples",

@@ -53,6 +53,12 @@ pub trait Seeder {
         txs: Vec<(KeyFile, Vec<KeyFile>, Instruction)>,
     ) -> Result<(), SampleError>;
 
+    /// [`phase`](Seeder::phase) for many transactions at once (a benchmark's setup): submitted
+    /// in batches; an error if any fails, naming it.
+    fn batch(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
+        self.phase(txs)
+    }
+
     /// Writes a file into `folder`.
     fn write(&mut self, folder: Folder, name: &str, content: &[u8]) -> Result<(), SampleError>;
 
@@ -72,8 +78,19 @@ pub fn has_agency(seeder: &dyn Seeder, id: &str) -> bool {
     seeder.genesis().agencies.iter().any(|a| a.id == id)
 }
 
-/// What a workload needs first, seeded for the officials' agency.
-pub type Setup = fn(&mut dyn Seeder, agency: &str) -> Result<(), SampleError>;
+/// How large a benchmark run is: what a workload's setup and instructions are built for.
+#[derive(Clone, Copy, Debug)]
+pub struct Size {
+    /// The run (distinct per run on one network).
+    pub run: u32,
+    /// How many clients sign, each with its own official.
+    pub clients: usize,
+    /// How many transactions each client signs.
+    pub per_client: usize,
+}
+
+/// What a workload needs first, seeded for the officials' agency, for a run of `size`.
+pub type Setup = fn(&mut dyn Seeder, agency: &str, size: &Size) -> Result<(), SampleError>;
 
 /// A benchmark workload (`civitas bench --workload <name>`): officials with `roles` sign
 /// pre-built instructions as fast as the network takes them.
@@ -87,9 +104,9 @@ pub struct Workload {
     /// What the network needs before the workload runs (officials, a budget), seeded for
     /// `agency`, the officials' agency.
     pub setup: Option<Setup>,
-    /// The `n`th instruction of client `client` in run `run`: distinct across runs, clients
-    /// and positions, and valid in that order.
-    pub instruction: fn(run: u32, client: usize, n: usize) -> Instruction,
+    /// The `n`th instruction of client `client` in a run of `size`: distinct across runs,
+    /// clients and positions, and valid in that order.
+    pub instruction: fn(size: &Size, client: usize, n: usize) -> Instruction,
 }
 
 /// The agencies of a devnet, in the order its validators are created: `(id, name)`.

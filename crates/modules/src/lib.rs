@@ -357,6 +357,10 @@ mod tests {
                 3,
                 "918e1807a308b7d8b1cd2936d8337aa173838af02b2256b434876d568d7ddc49",
             ),
+            (
+                4,
+                "cbc25712ff0f704f15b631b8379a7e4776523522faaff18be3c060a33797e0ab",
+            ),
         ];
         for (version, digest) in pinned {
             let protocol = civitas_core::protocol::PROTOCOLS.get(*version).unwrap();

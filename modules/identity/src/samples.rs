@@ -32,7 +32,8 @@ pub fn seed(seeder: &mut dyn Seeder) -> Result<(), SampleError> {
 
 /// A citizen registration for the benchmarks: a fresh key per run, client and position
 /// (deterministic, so a run can be repeated).
-pub fn bench_citizen(run: u32, client: usize, n: usize) -> Instruction {
+pub fn bench_citizen(size: &civitas_kit::samples::Size, client: usize, n: usize) -> Instruction {
+    let run = size.run;
     let seed = (u64::from(run) << 40) ^ ((client as u64) << 24) ^ n as u64;
     Instruction::Identity(IdentityInstruction::RegisterCitizen {
         key: civitas_core::crypto::PrivateKey::from_test_seed(seed).public_key(),

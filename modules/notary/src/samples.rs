@@ -82,7 +82,8 @@ fn bench_document(run: u32, client: usize, n: usize) -> Hash32 {
     Hash32::sha256(format!("bench {run} {client} {n}").as_bytes())
 }
 
-fn bench_anchor(run: u32, client: usize, n: usize) -> Instruction {
+fn bench_anchor(size: &civitas_kit::samples::Size, client: usize, n: usize) -> Instruction {
+    let run = size.run;
     Instruction::Notary(NotaryInstruction::Anchor {
         document: bench_document(run, client, n),
         title: format!("Benchmark document {client}-{n}"),
@@ -92,14 +93,15 @@ fn bench_anchor(run: u32, client: usize, n: usize) -> Instruction {
 
 /// Of every 10: 7 anchors, 2 citizen registrations, and the revocation of the document
 /// anchored five transactions earlier.
-fn bench_mix(run: u32, client: usize, n: usize) -> Instruction {
+fn bench_mix(size: &civitas_kit::samples::Size, client: usize, n: usize) -> Instruction {
+    let run = size.run;
     match n % 10 {
-        7 | 8 => civitas_identity::samples::bench_citizen(run, client, n),
+        7 | 8 => civitas_identity::samples::bench_citizen(size, client, n),
         9 => Instruction::Notary(NotaryInstruction::Revoke {
             document: bench_document(run, client, n - 5),
             reason: "superseded".into(),
         }),
-        _ => bench_anchor(run, client, n),
+        _ => bench_anchor(size, client, n),
     }
 }
 

@@ -82,6 +82,8 @@ impl Module for Permits {
         portal::console_page(site, agency).await
     }
 
+    const WORKLOADS: &'static [civitas_kit::samples::Workload] = samples::WORKLOADS;
+
     fn samples(
         seeder: &mut dyn civitas_kit::samples::Seeder,
     ) -> Result<(), civitas_kit::samples::SampleError> {

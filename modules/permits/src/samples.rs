@@ -9,12 +9,14 @@
 //! apply` and `civitas tx permits ...` as applicants and officials would.
 
 use civitas_core::hash::Hash32;
-use civitas_core::instruction::{Instruction, MetadataEntry, NotaryInstruction};
+use civitas_core::instruction::{
+    IdentityInstruction, Instruction, MetadataEntry, NotaryInstruction,
+};
 use civitas_core::money::{Currency, Money};
 use civitas_core::permits::examples::{building_permit, business_licence};
-use civitas_core::permits::{OnOverdue, PermitTypeDef, PermitsInstruction, Register};
+use civitas_core::permits::{FormRecord, OnOverdue, PermitTypeDef, PermitsInstruction, Register};
 use civitas_identity::samples::official;
-use civitas_kit::samples::{Folder, SampleError, Seeder, has_agency};
+use civitas_kit::samples::{Folder, SampleError, Seeder, Size, Workload, has_agency};
 
 /// The officials of the samples: key name, agency, name and roles.
 pub const OFFICIALS: &[(&str, &str, &str, &[&str])] = &[
@@ -152,3 +154,113 @@ pub fn seed(seeder: &mut dyn Seeder) -> Result<(), SampleError> {
     }
     seeder.phase(txs)
 }
+
+/// The permit type of the benchmark: one step, decided by the `licensing` role, with no
+/// deadline, fee or documents.
+const BENCH_TYPE: &str = "bench-permit";
+
+fn bench_type() -> PermitTypeDef {
+    let mut definition = business_licence();
+    definition.title = "Benchmark permit".into();
+    definition.steps = vec![civitas_core::permits::StepDef {
+        name: "decision".into(),
+        title: "Decision".into(),
+        role: "licensing".into(),
+        deadline_secs: 0,
+        on_overdue: OnOverdue::Notify,
+    }];
+    definition.documents.clear();
+    definition.fee = None;
+    definition
+}
+
+/// Most registrations one batch of the setup carries (one admin signs them all, and a signer
+/// has at most 1,024 transactions waiting).
+const REGISTRATIONS_PER_BATCH: usize = 1_000;
+
+/// For the `permits` workload: the benchmark's permit type, and as many applications as the
+/// run decides, filed by citizens (eight each, the most one may have undecided), numbered 1 to
+/// `clients × per_client`. The filing is timed and reported: it is the apply rate.
+fn bench_setup(seeder: &mut dyn Seeder, agency: &str, size: &Size) -> Result<(), SampleError> {
+    let admin = seeder.key(agency, &format!("{agency} admin"))?;
+    seeder.phase(vec![(
+        admin.clone(),
+        Instruction::Permits(PermitsInstruction::DefineType {
+            permit_type: BENCH_TYPE.into(),
+            definition: bench_type(),
+        }),
+    )])?;
+    let total = size.clients * size.per_client;
+    let per_applicant = crate::handler::OPEN_PER_APPLICANT_MAX as usize;
+    let mut applicants = Vec::new();
+    for i in 0..total.div_ceil(per_applicant) {
+        applicants.push(seeder.key(&format!("bench-applicant-{i}"), "bench")?);
+    }
+    for chunk in applicants.chunks(REGISTRATIONS_PER_BATCH) {
+        seeder.batch(
+            chunk
+                .iter()
+                .map(|key| {
+                    (
+                        admin.clone(),
+                        Instruction::Identity(IdentityInstruction::RegisterCitizen {
+                            key: key.public_key.clone(),
+                        }),
+                    )
+                })
+                .collect(),
+        )?;
+    }
+    let applications = (0..total)
+        .map(|i| {
+            let tag =
+                |what: &str| Hash32::sha256(format!("bench {what} {} {i}", size.run).as_bytes());
+            (
+                applicants[i / per_applicant].clone(),
+                Instruction::Permits(PermitsInstruction::Apply {
+                    permit_type: BENCH_TYPE.into(),
+                    form: FormRecord {
+                        seed: tag("seed"),
+                        commitment: tag("commitment"),
+                        subject: tag("subject"),
+                    },
+                    documents: Vec::new(),
+                    records: Vec::new(),
+                    renews: None,
+                }),
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    seeder.batch(applications)?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "setup: {total} applications filed (permits.apply, each registering its form) in \
+         {seconds:.1} s: {:.0} a second, submitted 256 to a request",
+        total as f64 / seconds.max(f64::MIN_POSITIVE)
+    );
+    Ok(())
+}
+
+/// Client `client`'s `n`th decision: granting application `1 + n·clients + client`, one the
+/// setup filed, so the clients share them out without overlap.
+fn bench_decide(size: &Size, client: usize, n: usize) -> Instruction {
+    let application = 1 + (n * size.clients + client) as u64;
+    Instruction::Permits(PermitsInstruction::Decide {
+        application,
+        step: "decision".into(),
+        approve: true,
+        scope: format!("Benchmark stall {application}"),
+        reason: "benchmark".into(),
+    })
+}
+
+/// The permits' benchmark workload.
+pub const WORKLOADS: &[Workload] = &[Workload {
+    name: "permits",
+    about: "applications filed by citizens (the setup, timed) and granted by officials (a \
+            licence issued per decision)",
+    roles: &["licensing"],
+    setup: Some(bench_setup),
+    instruction: bench_decide,
+}];

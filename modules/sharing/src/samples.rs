@@ -23,7 +23,11 @@ fn bench_nonce() -> Hash32 {
 }
 
 /// A records officer of `agency` registers the record the clients read.
-fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError> {
+fn bench_setup(
+    seeder: &mut dyn Seeder,
+    agency: &str,
+    _size: &civitas_kit::samples::Size,
+) -> Result<(), SampleError> {
     let admin = seeder.key(agency, &format!("{agency} admin"))?;
     let records = seeder.key("bench-records", "bench")?;
     seeder.phase(vec![(
@@ -46,7 +50,7 @@ fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError>
 }
 
 /// A read of the benchmark's record (the bench's officials are of the first agency).
-fn bench_access(_run: u32, _client: usize, _n: usize) -> Instruction {
+fn bench_access(_size: &civitas_kit::samples::Size, _client: usize, _n: usize) -> Instruction {
     Instruction::Sharing(SharingInstruction::Access {
         record: record_id(AGENCIES[0].0, &bench_nonce()),
         purpose: "case-handling".into(),

@@ -202,7 +202,11 @@ pub fn seed(seeder: &mut dyn Seeder) -> Result<(), SampleError> {
 
 /// For the treasury workload: a budget official, a year, an appropriation and allotment as
 /// large as allowed, a vendor, and commitment 1 that the clients pay against.
-fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError> {
+fn bench_setup(
+    seeder: &mut dyn Seeder,
+    agency: &str,
+    _size: &civitas_kit::samples::Size,
+) -> Result<(), SampleError> {
     let admin = seeder.key(agency, &format!("{agency} admin"))?;
     let budget = seeder.key("bench-budget", "bench")?;
     let treasurer = seeder.key("bench-treasurer", "bench")?;
@@ -279,7 +283,8 @@ fn bench_setup(seeder: &mut dyn Seeder, agency: &str) -> Result<(), SampleError>
 }
 
 /// A payment below the two-treasurer threshold, against the commitment the setup made.
-fn bench_payment(run: u32, client: usize, n: usize) -> Instruction {
+fn bench_payment(size: &civitas_kit::samples::Size, client: usize, n: usize) -> Instruction {
+    let run = size.run;
     treasury(TreasuryInstruction::Pay {
         commitment: 1,
         amount: Money::new(100 + (n % 100) as u64, euro()),
