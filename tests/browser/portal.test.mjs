@@ -727,6 +727,40 @@ test("a citizen applies for a permit with the keyboard alone and follows it; the
   }
 });
 
+test("an official works the queue with the keyboard alone: the clerk completes a step from the console", async () => {
+  const page = await newPage();
+  await signIn(page, "finance-clerk.json");
+  await page.goto("/console");
+  // Ana's second shop (sample application 6) waits at the business licence's completeness check.
+  const queue = (step) => page.getByRole("table", { name: new RegExp("^Business licence: " + step) });
+  await queue("Completeness check").getByRole("link", { name: "6", exact: true }).waitFor();
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], JSON.stringify(violations));
+  await page.locator("#permits-complete_step summary").focus();
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "permits-complete_step-application");
+  await page.keyboard.type("6");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("completeness");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("all documents present");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Sign and submit");
+  await page.keyboard.press("Enter");
+  await page.locator("#permits-complete_step").getByText(/Finalized in block/).waitFor({ timeout: 60000 });
+  // It moves to the inspection's queue.
+  let moved = 0;
+  for (let i = 0; i < 20 && !moved; i++) {
+    await page.goto("/console");
+    moved = await queue("Inspection of the premises").getByRole("link", { name: "6", exact: true }).count();
+    if (!moved) await page.waitForTimeout(500);
+  }
+  assert.equal(moved, 1, "application 6 is in the inspection's queue");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test("an applicant answers a request with a corrected form, sealed in the agency's vault", async () => {
   const page = await newPage();
   await signIn(page, "citizen-ben.json");

@@ -508,13 +508,10 @@ async fn figures_section(site: &Site, id: &str) -> String {
             ("Applications", stats["applications"].to_string()),
             (
                 "Granted",
+                // `approved` counts every grant: those by silence and on appeal among them.
                 format!(
                     "{} ({} by silence, {} on appeal)",
-                    stats["approved"].as_u64().unwrap_or(0)
-                        + stats["approved_tacitly"].as_u64().unwrap_or(0)
-                        + stats["overturned"].as_u64().unwrap_or(0),
-                    stats["approved_tacitly"],
-                    stats["overturned"]
+                    stats["approved"], stats["approved_tacitly"], stats["overturned"]
                 )
             ),
             ("Refused", stats["refused"].to_string()),
@@ -1057,15 +1054,20 @@ async fn statistics_page(State(site): State<Site>) -> Result<Html<String>, PageE
 
 /// The agency's applications standing so (of `permit_type` at `step`, if given), the longest
 /// waiting first (the first [`QUEUE_MAX`]); `None` if the read model could not be read.
-async fn waiting(site: &Site, agency: &str, status: &str) -> Option<Vec<Value>> {
+async fn waiting(
+    site: &Site,
+    agency: &str,
+    status: &str,
+    at: Option<(&str, &str)>,
+) -> Option<Vec<Value>> {
     let page = view(
         crate::routes::applications(
             State(site.ledger.clone()),
             Query(crate::routes::ApplicationsQuery {
                 agency: Some(agency.into()),
-                step: None,
+                step: at.map(|(_, step)| step.to_string()),
                 status: Some(status.into()),
-                permit_type: None,
+                permit_type: at.map(|(permit_type, _)| permit_type.to_string()),
                 applicant: None,
                 overdue: None,
             }),
@@ -1081,8 +1083,8 @@ async fn waiting(site: &Site, agency: &str, status: &str) -> Option<Vec<Value>> 
     Some(page["items"].as_array().cloned().unwrap_or_default())
 }
 
-/// Most applications the console reads per status (the longest waiting).
-const QUEUE_MAX: u32 = 100;
+/// Most applications the console lists per queue (the longest waiting).
+const QUEUE_MAX: u32 = 50;
 
 /// `items` as a queue's table.
 fn queue_table(caption: &str, items: &[&Value]) -> String {
@@ -1130,7 +1132,8 @@ fn queue_table(caption: &str, items: &[&Value]) -> String {
 
 /// The agency console's part: the applications waiting at each step of the agency's types,
 /// the longest waiting first, then those waiting for a fee, for an applicant's answer, and
-/// appeals. Read as one list per status; a list the read model cannot give now says so.
+/// appeals. One list per step (an agency has at most [`crate::index::TYPES_MAX`] types listed);
+/// a list the read model cannot give now says so.
 pub async fn console_page(site: &Site, agency: &str) -> String {
     let Ok(list) = view(
         crate::routes::types(
@@ -1158,10 +1161,9 @@ pub async fn console_page(site: &Site, agency: &str) -> String {
     };
     let mut out = format!(
         "<h2 id=\"permit-queue\">Permit applications</h2><p>Each step's queue, the longest \
-         waiting first (the first {QUEUE_MAX} of each kind); an application's page has its \
+         waiting first (the first {QUEUE_MAX} of each); an application's page has its \
          timeline. Act on one with the forms above, by its number.</p>"
     );
-    let in_progress = waiting(site, agency, "in_progress").await;
     for t in &types {
         let id = t["permit_type"].as_str().unwrap_or("");
         let Ok(found) =
@@ -1181,14 +1183,11 @@ pub async fn console_page(site: &Site, agency: &str) -> String {
                 step["title"].as_str().unwrap_or(name),
                 step["role"].as_str().unwrap_or("")
             );
-            let Some(all) = &in_progress else {
+            let Some(items) = waiting(site, agency, "in_progress", Some((id, name))).await else {
                 out.push_str(&unreadable(&caption));
                 continue;
             };
-            let here: Vec<&Value> = all
-                .iter()
-                .filter(|a| a["permit_type"] == id && a["step"] == name)
-                .collect();
+            let here: Vec<&Value> = items.iter().collect();
             if here.is_empty() {
                 let _ = write!(out, "<p>{}: none waiting.</p>", esc(&caption));
             } else {
@@ -1207,7 +1206,7 @@ pub async fn console_page(site: &Site, agency: &str) -> String {
         ),
         ("appealed", "Appeals to decide (supervisors), oldest first"),
     ] {
-        match waiting(site, agency, status).await {
+        match waiting(site, agency, status, None).await {
             Some(items) if items.is_empty() => {}
             Some(items) => out.push_str(&queue_table(caption, &items.iter().collect::<Vec<_>>())),
             None => out.push_str(&unreadable(caption)),
