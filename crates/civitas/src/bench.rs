@@ -34,9 +34,8 @@ pub struct Args {
     /// Concurrent clients (each signs as its own official).
     #[arg(long, default_value_t = 8)]
     clients: usize,
-    /// What the transactions do: one of the modules' workloads (`notary`: notaries anchor
-    /// documents; `identity`: registrars register citizens; `mix`: of every 10, 7 anchors, 2
-    /// citizen registrations and 1 revocation; `treasury`: payments against a commitment).
+    /// What the transactions do: one of the modules' workloads, each listed below with what it
+    /// does.
     #[arg(long, default_value = "notary", value_parser = workload_names())]
     workload: String,
     /// Transactions per HTTP request (1 submits each alone; at most 256).

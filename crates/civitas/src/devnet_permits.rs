@@ -303,7 +303,7 @@ pub(crate) fn seed(vaults: &Vaults<'_>) -> Result<()> {
         "finance-licensing",
         shop,
         None,
-        "3 Mill Lane is zoned for workshops; retail is not permitted there",
+        "the zoning plan permits workshops at this site, not retail",
     )?;
     let grounds = civitas_core::hash::Hash32::sha256(
         b"Grounds of appeal: the zoning plan of 2019 allows retail on ground floors of Mill Lane.",
@@ -339,7 +339,7 @@ pub(crate) fn seed(vaults: &Vaults<'_>) -> Result<()> {
     office.decide(
         "land-planner",
         alteration,
-        Some("Alteration of the ground floor, 4 River Road"),
+        Some("Ground-floor alteration as in the approved site plan"),
         "conforms to the local plan",
     )?;
 

@@ -13,6 +13,7 @@ use civitas_core::crypto::AccountId;
 use civitas_core::genesis::Genesis;
 use civitas_core::instruction::Instruction;
 use civitas_core::keyfile::KeyFile;
+use civitas_core::tx::SignedTx;
 use civitas_kit::samples::{Folder, SampleError, Seeder};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,6 +36,35 @@ pub(crate) struct Devnet<'a> {
 }
 
 impl<'a> Devnet<'a> {
+    /// Signs each transaction (with its co-signers) with its signer's next nonces, in order.
+    fn sign_all(
+        &self,
+        txs: Vec<(KeyFile, Vec<KeyFile>, Instruction)>,
+        memo: &str,
+    ) -> Result<Vec<SignedTx>, SampleError> {
+        let chain = &self.genesis.chain_id;
+        let mut nonces: BTreeMap<AccountId, u64> = BTreeMap::new();
+        let mut signed = Vec::with_capacity(txs.len());
+        for (key, cosigners, instruction) in txs {
+            let account = key.account();
+            let nonce = match nonces.get(&account) {
+                Some(n) => *n,
+                None => self.client.next_nonce(&account)?,
+            };
+            nonces.insert(account, nonce + 1);
+            signed.push(build_cosigned_tx(
+                chain,
+                &key,
+                &cosigners,
+                nonce,
+                vec![instruction],
+                memo,
+                DEFAULT_EXPIRY_MS,
+            )?);
+        }
+        Ok(signed)
+    }
+
     /// The devnet in `dir`, reached through `client`.
     pub(crate) fn new(dir: &'a Path, client: &'a Client, genesis: &'a Genesis) -> Self {
         Self {
@@ -68,26 +98,12 @@ impl Seeder for Devnet<'_> {
         &mut self,
         txs: Vec<(KeyFile, Vec<KeyFile>, Instruction)>,
     ) -> Result<(), SampleError> {
-        let chain = &self.genesis.chain_id;
-        let mut nonces: BTreeMap<AccountId, u64> = BTreeMap::new();
+        let names: Vec<&'static str> = txs.iter().map(|(_, _, i)| i.name()).collect();
         let mut hashes = Vec::new();
-        for (key, cosigners, instruction) in txs {
-            let account = key.account();
-            let nonce = match nonces.get(&account) {
-                Some(n) => *n,
-                None => self.client.next_nonce(&account)?,
-            };
-            nonces.insert(account, nonce + 1);
-            let name = instruction.name();
-            let tx = build_cosigned_tx(
-                chain,
-                &key,
-                &cosigners,
-                nonce,
-                vec![instruction],
-                "devnet sample data",
-                DEFAULT_EXPIRY_MS,
-            )?;
+        for (name, tx) in names
+            .into_iter()
+            .zip(self.sign_all(txs, "devnet sample data")?)
+        {
             hashes.push((name, self.client.submit(&tx)?));
         }
         for (name, hash) in hashes {
@@ -104,26 +120,12 @@ impl Seeder for Devnet<'_> {
     }
 
     fn batch(&mut self, txs: Vec<(KeyFile, Instruction)>) -> Result<(), SampleError> {
-        let chain = &self.genesis.chain_id;
-        let mut nonces: BTreeMap<AccountId, u64> = BTreeMap::new();
-        let mut signed = Vec::with_capacity(txs.len());
-        for (key, instruction) in txs {
-            let account = key.account();
-            let nonce = match nonces.get(&account) {
-                Some(n) => *n,
-                None => self.client.next_nonce(&account)?,
-            };
-            nonces.insert(account, nonce + 1);
-            signed.push(build_cosigned_tx(
-                chain,
-                &key,
-                &[],
-                nonce,
-                vec![instruction],
-                "benchmark setup",
-                DEFAULT_EXPIRY_MS,
-            )?);
-        }
+        let signed = self.sign_all(
+            txs.into_iter()
+                .map(|(key, instruction)| (key, Vec::new(), instruction))
+                .collect(),
+            "benchmark setup",
+        )?;
         // Submitted 256 to a request; each chunk's last is waited for (one request per
         // transaction would meet the API's per-client rate).
         let mut last = Vec::new();

@@ -17,7 +17,7 @@ use civitas_core::crypto::AccountId;
 use civitas_core::money::Currency;
 use civitas_kit::http::{ApiError, PageQuery, as_json};
 use civitas_kit::portal::html::{
-    Page, esc, facts, notice, proof_link, short_hex, table, time, tx_link, url_segment,
+    Page, esc, facts, grouped, notice, proof_link, short_hex, table, time, tx_link, url_segment,
 };
 use civitas_kit::portal::{Action, PageError, Section, Site, field};
 use serde_json::Value;
@@ -48,17 +48,18 @@ fn view<T: serde::Serialize>(answer: Result<Json<T>, ApiError>) -> Result<Value,
     as_json(answer).map(|Json(v)| v).map_err(PageError::from)
 }
 
-/// An amount `{amount, currency}` written out, such as `120.00 EUR`.
-pub fn amount(money: &Value) -> String {
+/// An amount `{amount, currency}` written out as the portal's other pages write money, such
+/// as `12,000.00 EUR` (what `html::money` does for a view that carries its text).
+fn amount(money: &Value) -> String {
     let minor = money["amount"].as_u64().unwrap_or(0);
     match Currency::parse(money["currency"].as_str().unwrap_or("")) {
-        Ok(currency) => civitas_core::money::format_amount(minor, currency),
+        Ok(currency) => grouped(&civitas_core::money::format_amount(minor, currency)),
         Err(_) => format!("{minor} (minor units)"),
     }
 }
 
 /// A span of seconds in words: `10 days`, `1 minute`; `none` for 0.
-pub fn span(secs: u64) -> String {
+fn span(secs: u64) -> String {
     let (n, unit) = match secs {
         0 => return "none".into(),
         s if s % 86_400 == 0 => (s / 86_400, "day"),
@@ -1068,8 +1069,7 @@ async fn waiting(
                 step: at.map(|(_, step)| step.to_string()),
                 status: Some(status.into()),
                 permit_type: at.map(|(permit_type, _)| permit_type.to_string()),
-                applicant: None,
-                overdue: None,
+                ..Default::default()
             }),
             Query(PageQuery {
                 order: Some(civitas_kit::index::query::Order::Oldest),
@@ -1221,12 +1221,8 @@ pub async fn account_page(site: &Site, account: &AccountId) -> String {
         crate::routes::applications(
             State(site.ledger.clone()),
             Query(crate::routes::ApplicationsQuery {
-                agency: None,
-                step: None,
-                status: None,
-                permit_type: None,
                 applicant: Some(account.to_hex()),
-                overdue: None,
+                ..Default::default()
             }),
             Query(PageQuery {
                 order: None,

@@ -135,7 +135,7 @@ pub async fn types(
 }
 
 /// `?agency=&step=&status=&permit_type=&applicant=&overdue=`.
-#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[derive(serde::Deserialize, utoipa::IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicationsQuery {
     /// Only this agency's applications.

@@ -52,7 +52,8 @@ pub const OFFICIALS: &[(&str, &str, &str, &[&str])] = &[
     ("land-market", "land", "Mary Anning", &["market-officer"]),
 ];
 
-/// The documents applicants attach: file, title, content. Plans of premises, not of people.
+/// The documents applicants attach: file, title (public, on the ledger: it names no sole
+/// trader's address), content (stays in the file).
 pub const DOCUMENTS: &[(&str, &str, &str)] = &[
     (
         "floor-plan-12-market-street.txt",
@@ -62,17 +63,17 @@ pub const DOCUMENTS: &[(&str, &str, &str)] = &[
     ),
     (
         "floor-plan-3-mill-lane.txt",
-        "Floor plan, 3 Mill Lane",
+        "Floor plan of a workshop",
         "Floor plan at 1:100 of the workshop at 3 Mill Lane: 80 m², one entrance.\n",
     ),
     (
         "site-plan-4-river-road.txt",
-        "Site plan, 4 River Road",
+        "Site plan of an extension",
         "Site plan at 1:500 of plot 4 River Road with the planned extension to the north.\n",
     ),
     (
         "structural-drawings-4-river-road.txt",
-        "Structural drawings, 4 River Road",
+        "Structural drawings of an extension",
         "Structural drawings of the extension at 4 River Road, signed by the engineer of \
          record.\n",
     ),
@@ -243,7 +244,8 @@ fn bench_setup(seeder: &mut dyn Seeder, agency: &str, size: &Size) -> Result<(),
 }
 
 /// Client `client`'s `n`th decision: granting application `1 + n·clients + client`, one the
-/// setup filed, so the clients share them out without overlap.
+/// setup filed, so the clients share them out without overlap. `civitas bench` starts a fresh
+/// network for every run, so the setup's applications are numbered from 1.
 fn bench_decide(size: &Size, client: usize, n: usize) -> Instruction {
     let application = 1 + (n * size.clients + client) as u64;
     Instruction::Permits(PermitsInstruction::Decide {

@@ -95,13 +95,6 @@ pub struct RevenueYear {
     pub by_month: Vec<WithProof<RevenueTotalView>>,
 }
 
-fn parse_year(text: &str) -> Result<u32, ApiError> {
-    text.parse()
-        .ok()
-        .filter(|y| (1900..=9999).contains(y))
-        .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a year, such as 2026")))
-}
-
 /// `GET /v1/treasury/revenue/{year}`.
 #[utoipa::path(
     get,
@@ -123,7 +116,7 @@ pub async fn revenue_year(
     State(ledger): State<Ledger>,
     Path(year): Path<String>,
 ) -> Result<Json<RevenueYear>, ApiError> {
-    let year = parse_year(&year)?;
+    let year = crate::routes::parse_year(&year)?;
     let mut snapshot = snapshot(&ledger).await?;
     let agencies = crate::index::revenue_values(&mut snapshot, year, RevenueColumn::Agency).await?;
     let sources = crate::index::revenue_values(&mut snapshot, year, RevenueColumn::Source).await?;
@@ -185,7 +178,7 @@ pub async fn revenue_entries(
     Query(query): Query<RevenueQuery>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<RevenueItem>>, ApiError> {
-    let year = parse_year(&year)?;
+    let year = crate::routes::parse_year(&year)?;
     let agency = name_query(query.agency, "agency")?;
     let source = name_query(query.source, "source")?;
     listed(
@@ -240,7 +233,7 @@ pub async fn revenue_entry(
     State(ledger): State<Ledger>,
     Path((year, n)): Path<(String, String)>,
 ) -> Result<Json<WithProof<RevenueView>>, ApiError> {
-    let year = parse_year(&year)?;
+    let year = crate::routes::parse_year(&year)?;
     let n = parse_number(&n, "the entry's number")?;
     let key = revenue_key(year, n);
     let entry: Revenue = must(

@@ -55,7 +55,7 @@ pub fn routes() -> OpenApiRouter<Ledger> {
     .routes(routes!(crate::revenue::revenue_entry))
 }
 
-fn parse_year(text: &str) -> Result<u32, ApiError> {
+pub(crate) fn parse_year(text: &str) -> Result<u32, ApiError> {
     text.parse().map_err(|_| {
         ApiError::bad_request(format!(
             "the year must be a number such as 2026; got {text:?}"
