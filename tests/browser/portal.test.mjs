@@ -792,6 +792,132 @@ test("an applicant answers a request with a corrected form, sealed in the agency
   }
 });
 
+// An official's transaction from the command line (what a test does not exercise in the browser).
+function officialTx(keyFile, args) {
+  execFileSync(process.env.CIVITAS_BIN || "civitas", ["tx", ...args, "--key", join(DEVNET, "keys", keyFile), "--node", BASE]);
+}
+
+// Submits a console form whose fields are filled by `fill`, and waits until it is final.
+async function consoleSubmit(page, op, fill) {
+  const form = page.locator("#permits-" + op);
+  await form.locator("summary").click();
+  await fill(form);
+  await form.getByRole("button", { name: "Sign and submit" }).click();
+  await form.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
+}
+
+// Reloads `page` until `locator`'s text matches `pattern` (the read model follows the chain).
+async function reloadUntil(page, locator, pattern) {
+  for (let i = 0; i < 30; i++) {
+    await page.reload();
+    if (pattern.test(await locator.innerText())) return;
+    await page.waitForTimeout(500);
+  }
+  assert.match(await locator.innerText(), pattern);
+}
+
+test("an official refuses in the console and the applicant appeals; another is withdrawn", async () => {
+  // Ana's second shop (sample application 6) is brought to its decision.
+  const six = await (await fetch(BASE + "/v1/permits/applications/6")).json();
+  if (six.step === 0) officialTx("finance-clerk.json", ["permits", "complete-step", "6", "completeness", "--reason", "all documents present"]);
+  officialTx("finance-inspector.json", ["permits", "complete-step", "6", "inspection", "--reason", "premises inspected"]);
+  const licensing = await newPage();
+  await signIn(licensing, "finance-licensing.json");
+  await licensing.goto("/console");
+  await licensing.getByRole("table", { name: /^Business licence: Decision/ }).getByRole("link", { name: "6", exact: true }).waitFor();
+  await consoleSubmit(licensing, "decide", async (form) => {
+    await form.getByLabel("Application number").fill("6");
+    await form.getByLabel("Grant the licence").selectOption("false");
+    await form.getByLabel("Reason").fill("the premises have no second fire exit");
+  });
+  // The refusal's reason, its appeal route and last day are on the application's public page.
+  const ana = await newPage();
+  await signIn(ana, "citizen-ana.json");
+  await ana.goto("/permits/applications/6");
+  await reloadUntil(ana, ana.locator("#application-status"), /refused/);
+  const facts = await ana.locator("dl.facts").innerText();
+  assert.match(facts, /no second fire exit/);
+  assert.match(facts, /may appeal until .*UTC/);
+  const violations = await axe(ana);
+  assert.deepEqual(violations, [], JSON.stringify(violations));
+  const appeal = ana.locator("#appeal-form");
+  await appeal.waitFor();
+  await appeal.getByRole("button", { name: "Sign and appeal" }).click();
+  assert.equal(await ana.locator("#appeal-grounds").getAttribute("aria-invalid"), "true");
+  await ana.setInputFiles("#appeal-grounds", {
+    name: "grounds.txt", mimeType: "text/plain",
+    buffer: Buffer.from("Grounds of appeal: a second exit opens onto the courtyard."),
+  });
+  await appeal.getByRole("button", { name: "Sign and appeal" }).click();
+  await appeal.getByText("Appealed; the supervisor decides.").waitFor({ timeout: 60000 });
+  await reloadUntil(ana, ana.locator("#application-status"), /appealed, waiting for the supervisor/);
+  assert.match(await ana.locator("dl.facts").innerText(), /appealed on/);
+  // Her building permit, its fee unpaid (sample application 4): she withdraws it.
+  await ana.goto("/permits/applications/4");
+  const withdraw = ana.locator("#withdraw-form");
+  await withdraw.waitFor();
+  await withdraw.getByRole("button", { name: "Sign and withdraw" }).click();
+  await withdraw.getByText("Withdrawn.").waitFor({ timeout: 60000 });
+  await reloadUntil(ana, ana.locator("#application-status"), /withdrawn by the applicant/);
+  assert.equal(await ana.locator("#withdraw-form").isHidden(), true);
+  // The supervisor has the appeal in the console's queue.
+  const head = await newPage();
+  await signIn(head, "finance-licensing-head.json");
+  await head.goto("/console");
+  await head.getByRole("table", { name: /^Appeals to decide/ }).getByRole("link", { name: "6", exact: true }).waitFor();
+  for (const p of [licensing, ana, head]) {
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});
+
+test("the supervisor suspends and reinstates a licence in the console; its proof downloads and verifies", async () => {
+  const head = await newPage();
+  await signIn(head, "finance-licensing-head.json");
+  await head.goto("/console");
+  await consoleSubmit(head, "change_licence", async (form) => {
+    await form.getByLabel("Licence number").fill("1");
+    await form.getByLabel("Action").fill("suspend");
+    await form.getByLabel("Reason").fill("inspection found the fire exit blocked");
+  });
+  const page = await newPage();
+  await page.goto("/permits/licences/1");
+  await reloadUntil(page, page.locator("#licence-status"), /Suspended: inspection found the fire exit blocked/);
+  await head.reload();
+  await consoleSubmit(head, "change_licence", async (form) => {
+    await form.getByLabel("Licence number").fill("1");
+    await form.getByLabel("Action").fill("reinstate");
+    await form.getByLabel("Reason").fill("the fire exit is clear again");
+  });
+  await reloadUntil(page, page.locator("#licence-status"), /Valid until .*not suspended or revoked/);
+  // Its proof bundle, downloaded, checks offline against the genesis.
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Proof bundle for licence 1" }).click();
+  const bundle = await (await download).path();
+  const verdict = execFileSync(process.env.CIVITAS_BIN || "civitas",
+    ["verify", bundle, "--genesis", join(DEVNET, "genesis.json")]).toString();
+  assert.match(verdict, /^VALID/);
+  assert.match(verdict, /licence 1 \(business-licence: .*\) of finance: valid until .*, not suspended or revoked at height/);
+  // Five years' validity, renewable in the last ninety days: the page says from when.
+  assert.match(await page.locator("main").innerText(), /Its holder may apply to renew it from .*UTC/);
+  // Its holder's renewal form names the licence; the ledger says its window has not opened.
+  const ana = await newPage();
+  await signIn(ana, "citizen-ana.json");
+  await ana.goto("/permits/types/business-licence?renews=1");
+  const form = ana.locator("#apply-form");
+  assert.equal(await form.getAttribute("data-renews"), "1");
+  await ana.getByText(/You are applying to renew licence 1/).waitFor();
+  await form.getByLabel("What the business does").selectOption("food");
+  await form.getByLabel("Floor area in square metres").fill("55");
+  await ana.setInputFiles("#apply-document-0", join(DEVNET, "samples", "floor-plan-12-market-street.txt"));
+  await form.getByRole("button", { name: "Sign and apply" }).click();
+  await form.getByText(/Not filed: .*\(not_renewable\)/).waitFor({ timeout: 60000 });
+  for (const p of [head, page, ana]) {
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});
+
 // Last: it pays the sample contract's second milestone, which the tests above do not expect.
 test("a large milestone acceptance is refused alone and finalized with a treasurer co-signing", async () => {
   const page = await newPage();

@@ -77,7 +77,7 @@ fn devnet_seeds_a_budget_payments_and_tenders_on_first_start() {
     the_read_model_rebuilt_answers_as_before(api, dir);
     notifications_reach_the_inbox_the_stream_and_a_webhook(api, dir, tmp);
     flooded_lists_are_refused_and_the_read_model_keeps_up(api);
-    the_sample_stall_goes_overdue(api);
+    the_sample_stall_goes_overdue(api, dir);
 }
 
 /// The sample applications stand where the samples leave them: granted, waiting for the
@@ -133,8 +133,9 @@ fn the_sample_permits_stand_at_every_stage(api: &str) {
 }
 
 /// The stall's one-minute deadline passes with nobody acting: the ledger marks it overdue and
-/// escalates it at the end of a block (checked last, while the other checks take their time).
-fn the_sample_stall_goes_overdue(api: &str) {
+/// escalates it at the end of a block (checked last, while the other checks take their time),
+/// and land's head of planning, the type's supervisor, has it in their inbox.
+fn the_sample_stall_goes_overdue(api: &str, dir: &std::path::Path) {
     wait_for(
         "the stall's deadline to pass",
         Duration::from_secs(180),
@@ -144,6 +145,19 @@ fn the_sample_stall_goes_overdue(api: &str) {
             ))
             .is_some_and(|page| page["items"][0]["escalated"] == true)
         },
+    );
+    let key = dir.join("keys/land-planning-head.json");
+    let inbox = ok(civitas(&[
+        "inbox",
+        "--key",
+        key.to_str().unwrap(),
+        "--node",
+        api,
+        "--json",
+    ]));
+    assert!(
+        inbox.contains("application_overdue") && inbox.contains("planning-head"),
+        "{inbox}"
     );
 }
 

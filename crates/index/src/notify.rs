@@ -88,9 +88,17 @@ pub const WATCHES_MAX: u64 = 200_000;
 /// Longest topic, in bytes.
 pub const TOPIC_MAX_BYTES: usize = 128;
 
-/// Checks a topic: 1 to [`TOPIC_MAX_BYTES`] of lowercase letters, digits, `/`, `-`, `_`
-/// (such as `sharing/record/<id>`).
+/// Checks a topic one watches: 1 to [`TOPIC_MAX_BYTES`] of lowercase letters, digits, `/`,
+/// `-`, `_` (such as `sharing/record/<id>`), not under `role/` (those are in the inbox of the
+/// officials holding the role, by the ledger's record of roles).
 pub fn check_topic(topic: &str) -> Result<(), String> {
+    if topic.starts_with("role/") {
+        return Err(
+            "topics under role/ are not watched: the officials holding the role have their \
+             events in their inbox"
+                .into(),
+        );
+    }
     let fine = !topic.is_empty()
         && topic.len() <= TOPIC_MAX_BYTES
         && topic.bytes().all(|b| {
@@ -215,16 +223,25 @@ impl Keyed for Notification {
 }
 
 /// One account's notifications, for the account in parameter `$1`, as rows `a` of (account,
-/// height, position, seq): the events that name it (`account_events`), and the events filed
-/// under a topic it watches (`event_topics`) after the place its watch began, unless they name
-/// it too. Watched events stay out of `account_events`, which the public lists read: what an
-/// account watches is its own business.
+/// height, position, seq): the events that name it (`account_events`); the events filed under
+/// a topic it watches (`event_topics`) after the place its watch began; and, for an official,
+/// the events filed under `role/<agency>/<role>` for a role it holds, after the place it gained
+/// the role (`official_roles`: a supervisor is told of a missed deadline without watching
+/// anything). An event that names the account is listed once, as naming it; the watched and the
+/// role topics never meet ([`check_topic`] refuses `role/` topics). Watched events stay out of
+/// `account_events`, which the public lists read: what an account watches is its own business.
 const NOTIFIED: &str = "(SELECT n.account AS account, n.height AS height, \
     n.position AS position, n.seq AS seq FROM account_events n WHERE n.account = $1 \
     UNION ALL SELECT w.account, t.height, t.position, t.seq FROM watches w \
     JOIN event_topics t ON t.topic = w.topic \
     WHERE w.account = $1 AND (t.height, t.position, t.seq) > (w.height, w.position, w.seq) \
     AND NOT EXISTS (SELECT 1 FROM account_events x WHERE x.account = w.account \
+    AND x.height = t.height AND x.position = t.position AND x.seq = t.seq) \
+    UNION ALL SELECT r.account, t.height, t.position, t.seq FROM official_roles r \
+    JOIN official_agencies g ON g.account = r.account \
+    JOIN event_topics t ON t.topic = 'role/' || g.agency || '/' || r.role \
+    WHERE r.account = $1 AND (t.height, t.position, t.seq) > (r.height, r.position, r.seq) \
+    AND NOT EXISTS (SELECT 1 FROM account_events x WHERE x.account = r.account \
     AND x.height = t.height AND x.position = t.position AND x.seq = t.seq)) a";
 
 /// The inbox's rows (`a`, [`NOTIFIED`]), with whether each is read.

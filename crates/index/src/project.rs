@@ -602,6 +602,7 @@ impl Index {
                 );
             }
             keys_of(event, height, &mut pending.ordered);
+            roles_of(event, &context(seq), &mut pending.ordered);
             for tables in self.tables() {
                 (tables.project)(&context(seq), event, &mut pending.ordered);
             }
@@ -650,6 +651,67 @@ fn keys_of(event: &Event, height: u64, rows: &mut Rows) {
              since = excluded.since",
             [key.into(), account.into(), height.into()],
         );
+    }
+}
+
+/// The topic whose events the officials of `agency` holding `role` have in their inbox.
+pub fn role_topic(agency: &str, role: &str) -> String {
+    format!("role/{agency}/{role}")
+}
+
+/// The roles an identity event gives an official (`official_agencies`, `official_roles`): a
+/// role kept across a change keeps the place it was gained, so its events stay in the inbox.
+fn roles_of(event: &Event, ctx: &Context<'_>, rows: &mut Rows) {
+    let Event::Identity(event) = event else {
+        return;
+    };
+    const GAIN: &str = "INSERT INTO official_roles (account, role, height, position, seq, stale) \
+                        VALUES ($1, $2, $3, $4, $5, 0) \
+                        ON CONFLICT (account, role) DO UPDATE SET stale = 0";
+    let gain = |rows: &mut Rows, account: &AccountId, roles: &[String]| {
+        for role in roles {
+            rows.push(
+                GAIN,
+                [
+                    account.into(),
+                    role.into(),
+                    ctx.height.into(),
+                    ctx.position.into(),
+                    ctx.seq.into(),
+                ],
+            );
+        }
+    };
+    match event {
+        IdentityEvent::AccountRegistered {
+            account,
+            agency,
+            roles,
+            ..
+        } if !agency.is_empty() => {
+            rows.push(
+                "INSERT INTO official_agencies (account, agency) VALUES ($1, $2) \
+                 ON CONFLICT (account) DO UPDATE SET agency = excluded.agency",
+                [account.into(), agency.into()],
+            );
+            gain(rows, account, roles);
+        }
+        IdentityEvent::RolesChanged { account, roles, .. } => {
+            rows.push(
+                "UPDATE official_roles SET stale = 1 WHERE account = $1",
+                [account.into()],
+            );
+            gain(rows, account, roles);
+            rows.push(
+                "DELETE FROM official_roles WHERE account = $1 AND stale = 1",
+                [account.into()],
+            );
+        }
+        IdentityEvent::AccountDeactivated { account, .. } => rows.push(
+            "DELETE FROM official_roles WHERE account = $1",
+            [account.into()],
+        ),
+        _ => {}
     }
 }
 

@@ -23,6 +23,8 @@ pub const LEDGER_TABLES: &[&str] = &[
     "events",
     "account_events",
     "event_topics",
+    "official_agencies",
+    "official_roles",
 ];
 
 /// The ledger's migrations, in order.
@@ -156,6 +158,23 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
         PRIMARY KEY (topic, height, position, seq)
     );
     CREATE INDEX event_topics_by_height ON event_topics (height);",
+    // 4: officials' agencies and roles, from the identity module's events: an official has in
+    // the inbox the events filed under `role/<agency>/<role>` for each role it holds, from the
+    // place it gained the role (`stale` marks, while a change of roles is applied, the roles
+    // the new list may drop).
+    "CREATE TABLE official_agencies (
+        account TEXT PRIMARY KEY,
+        agency TEXT NOT NULL
+    );
+    CREATE TABLE official_roles (
+        account TEXT NOT NULL,
+        role TEXT NOT NULL,
+        height BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        stale BIGINT NOT NULL,
+        PRIMARY KEY (account, role)
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings `index` up to date: the ledger's first `ledger` migrations (all but in tests), then

@@ -868,6 +868,7 @@ async fn notifications(url: String) {
     assert!(crate::notify::check_topic("sharing/record/00ff").is_ok());
     assert!(crate::notify::check_topic("Sharing/x").is_err());
     assert!(crate::notify::check_topic("").is_err());
+    assert!(crate::notify::check_topic("role/finance/licensing-head").is_err());
     assert!(crate::notify::check_topic(&"a".repeat(129)).is_err());
     index.close().await;
 }

@@ -26,14 +26,30 @@ pub struct Space {
     /// The JSON view of a stored value, or `None` if the bytes do not decode.
     pub view: fn(&[u8]) -> Option<serde_json::Value>,
     /// What a proof of a key in this space shows, in a sentence: from the key's id, the
-    /// value's view (`None`: the key is absent) and where (`"at height 9 of chain x"`).
+    /// value's view (`None`: the key is absent) and where ([`At`]: `"at height 9 of chain x"`,
+    /// and the block's time, for what a record's standing depends on, such as an expiry).
     /// Without one, or when it returns `None`, the proof is described as "`<key>` holds
     /// `<value>`" or "`<key>` is absent".
     pub describe: Option<Describe>,
 }
 
 /// See [`Space::describe`].
-pub type Describe = fn(id: &[u8], value: Option<&serde_json::Value>, at: &str) -> Option<String>;
+pub type Describe = fn(id: &[u8], value: Option<&serde_json::Value>, at: &At) -> Option<String>;
+
+/// Where a proof stands: its words, as a sentence ends (`"at height 9 of chain x"`, what
+/// `Display` writes), and the time of the proven block.
+pub struct At {
+    /// `"at height <h> of chain <genesis>"`.
+    pub words: String,
+    /// The proven block's time.
+    pub time: civitas_core::time::TimestampMs,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.words)
+    }
+}
 
 /// How the id of a key is written as text, and becomes the key's bytes.
 #[derive(Clone, Copy)]

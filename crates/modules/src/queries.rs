@@ -34,7 +34,10 @@ pub fn describe_bundle(bundle: &civitas_core::bundle::ProofBundle, genesis_chain
     use civitas_core::bundle::Claim;
     use civitas_core::receipt::TxOutcome;
     let height = bundle.header.height;
-    let at = format!("at height {height} of chain {genesis_chain}");
+    let at = civitas_kit::space::At {
+        words: format!("at height {height} of chain {genesis_chain}"),
+        time: bundle.header.timestamp,
+    };
     let transaction = match &bundle.claim {
         Claim::State(_) => None,
         Claim::Transaction(claim) => Some((&**claim, String::new())),

@@ -155,7 +155,11 @@ impl Read for Document {
 }
 
 /// What a proof of a document's record shows.
-fn describe_document(id: &[u8], document: Option<&serde_json::Value>, at: &str) -> Option<String> {
+fn describe_document(
+    id: &[u8],
+    document: Option<&serde_json::Value>,
+    at: &civitas_kit::space::At,
+) -> Option<String> {
     let hash: String = id.iter().map(|b| format!("{b:02x}")).collect();
     let Some(doc) = document else {
         return Some(format!(

@@ -124,7 +124,11 @@ pub fn config_key() -> StateKey {
 }
 
 /// What a proof of a notice's record shows.
-fn describe_notice(id: &[u8], notice: Option<&serde_json::Value>, at: &str) -> Option<String> {
+fn describe_notice(
+    id: &[u8],
+    notice: Option<&serde_json::Value>,
+    at: &civitas_kit::space::At,
+) -> Option<String> {
     let number = u64::from_be_bytes(id.try_into().ok()?);
     let Some(notice) = notice else {
         return Some(format!("there is no notice {number} ({at})"));

@@ -5,7 +5,9 @@
 //!
 //! Each application event is also filed under the topic `permits/application/<n>`, each
 //! licence event under `permits/licence/<n>`, and each missed deadline under
-//! `permits/overdue/<agency>` (what a supervisor watches).
+//! `permits/overdue/<agency>` (anyone may watch it) and under `role/<agency>/<supervisor role>`,
+//! which puts it in the inbox of every official of the agency holding the type's supervisor
+//! role.
 
 use civitas_core::event::Event;
 use civitas_core::permits::{LicenceChange, PermitsEvent};
@@ -232,6 +234,7 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
             application,
             consequence,
             agency,
+            supervisor_role,
             ..
         } => {
             rows.push(
@@ -243,6 +246,12 @@ pub fn project(ctx: &Context<'_>, event: &Event, rows: &mut Rows) {
                 ],
             );
             rows.topic(ctx, &format!("permits/overdue/{agency}"), &kind);
+            // In the inbox of the agency's officials holding the type's supervisor role.
+            rows.topic(
+                ctx,
+                &civitas_kit::index::project::role_topic(agency, supervisor_role),
+                &kind,
+            );
         }
         PermitsEvent::ApplicationDecided {
             application,

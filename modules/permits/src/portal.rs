@@ -321,10 +321,42 @@ fn form_fields(prefix: &str, definition: &Value, documents_optional: bool) -> St
     out
 }
 
+/// An input per vault record the type requires: the record's id, as "My data" shows it. The
+/// ledger checks that it is a record of the schema asked for, not erased.
+fn record_fields(definition: &Value) -> String {
+    let mut out = String::new();
+    for (i, schema) in definition["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let id = format!("apply-record-{i}");
+        let _ = write!(
+            out,
+            "<div class=\"field\"><label for=\"{id}\">Record: {s}</label>\
+             <input type=\"text\" id=\"{id}\" data-record=\"{i}\" spellcheck=\"false\" \
+             autocomplete=\"off\" aria-describedby=\"{id}-hint {id}-error\">\
+             <p class=\"hint\" id=\"{id}-hint\">The id of your {s} record in an agency's vault \
+             (64 hexadecimal characters), as <a href=\"/my-data\">My data</a> shows it. Only \
+             its id goes on the ledger.</p><p class=\"field-error\" id=\"{id}-error\"></p></div>",
+            s = esc(schema.as_str().unwrap_or("")),
+        );
+    }
+    out
+}
+
 /// `/permits/types/{id}`: a type's steps, deadlines, fee and figures, and the form to apply.
+/// `?renews=<licence>`: the form applies to renew the holder's licence.
+#[derive(serde::Deserialize, Default)]
+pub struct ApplyQuery {
+    renews: Option<u64>,
+}
+
 async fn type_page(
     State(site): State<Site>,
     Path(id): Path<String>,
+    Query(query): Query<ApplyQuery>,
 ) -> Result<Response, PageError> {
     let found =
         view(crate::routes::permit_type(State(site.ledger.clone()), Path(id.clone())).await)?;
@@ -369,14 +401,30 @@ async fn type_page(
                  are checked here, then sent to the vault of {a}, sealed for the agency and for \
                  you; your browser signs the application, which the ledger records with a \
                  commitment to your answers, never the answers.</p>\
-                 <form id=\"apply-form\" class=\"action\" novalidate data-type=\"{t}\" \
-                 data-agency=\"{a}\" data-vault=\"{v}\">{fields}\
-                 <button type=\"submit\">Sign and apply</button>\
+                 {renewing}<form id=\"apply-form\" class=\"action\" novalidate \
+                 data-type=\"{t}\" data-agency=\"{a}\" data-vault=\"{v}\"{renews}>{fields}\
+                 {records}<button type=\"submit\">Sign and apply</button>\
                  <div class=\"result\" role=\"status\" aria-live=\"polite\"></div></form>",
                 a = esc(agency),
                 t = esc(&id),
                 v = esc(url),
                 fields = form_fields("apply", definition, false),
+                records = record_fields(definition),
+                renewing = match query.renews {
+                    Some(n) => notice(
+                        "ok",
+                        &format!(
+                            "You are applying to renew <a href=\"/permits/licences/{n}\">\
+                             licence {n}</a>: granted, it keeps its number and its validity \
+                             starts again. Only its holder may, in its renewal window."
+                        ),
+                    ),
+                    None => String::new(),
+                },
+                renews = match query.renews {
+                    Some(n) => format!(" data-renews=\"{n}\""),
+                    None => String::new(),
+                },
             ),
             None => format!(
                 "<h2 id=\"apply\">Apply</h2>{}",
@@ -744,28 +792,34 @@ async fn application_page(
                 "Decided"
             }
         )),
-        facts = facts(&[
-            (
-                "Permit",
-                format!(
-                    "<a href=\"/permits/types/{}\">{}</a> (version {})",
-                    url_segment(&permit_type),
-                    esc(&permit_type),
-                    found["version"]
-                )
-            ),
-            ("Agency", esc(&agency)),
-            ("Applicant", account_link(&applicant)),
-            ("Filed", time(found["time"].as_u64().unwrap_or(0))),
-            ("Fee", fee),
-            (
-                "Licence",
-                match decision["licence"].as_u64() {
-                    Some(n) => format!("<a href=\"/permits/licences/{n}\">licence {n}</a>"),
-                    None => "none".into(),
-                }
-            ),
-        ]),
+        facts = facts(
+            &[
+                vec![
+                    (
+                        "Permit",
+                        format!(
+                            "<a href=\"/permits/types/{}\">{}</a> (version {})",
+                            url_segment(&permit_type),
+                            esc(&permit_type),
+                            found["version"]
+                        )
+                    ),
+                    ("Agency", esc(&agency)),
+                    ("Applicant", account_link(&applicant)),
+                    ("Filed", time(found["time"].as_u64().unwrap_or(0))),
+                    ("Fee", fee),
+                    (
+                        "Licence",
+                        match decision["licence"].as_u64() {
+                            Some(n) => format!("<a href=\"/permits/licences/{n}\">licence {n}</a>"),
+                            None => "none".into(),
+                        }
+                    ),
+                ],
+                appeal_facts(&found, &definition)
+            ]
+            .concat()
+        ),
         timeline = table(
             "What happened, oldest first",
             &["When", "What", "By", "Transaction"],
@@ -795,6 +849,33 @@ async fn application_page(
     ))
 }
 
+/// For a refused application, everyone reading its page is told why, where an appeal goes and
+/// by when (the decision's time and the type version's appeal period, as the ledger checks
+/// it), or that it was appealed.
+fn appeal_facts(found: &Value, definition: &Value) -> Vec<(&'static str, String)> {
+    let decision = &found["decision"];
+    if decision["outcome"] != "refused" {
+        return Vec::new();
+    }
+    let route = esc(definition["appeal_route"].as_str().unwrap_or(""));
+    let appeal = match found["appeal"]["time"].as_u64() {
+        Some(ms) => format!("{route}; appealed on {}", time(ms)),
+        None => {
+            let decided = decision["time"].as_u64().unwrap_or(0);
+            let secs = definition["appeal_secs"].as_u64().unwrap_or(0);
+            let until = decided.saturating_add(secs.saturating_mul(1_000));
+            format!("{route}; the applicant may appeal until {}", time(until))
+        }
+    };
+    vec![
+        (
+            "Reason for the refusal",
+            esc(decision["reason"].as_str().unwrap_or("")),
+        ),
+        ("Appeal", appeal),
+    ]
+}
+
 /// `/permits/licences/{id}`: a licence, where it stands now, and its proof.
 async fn licence_page(
     State(site): State<Site>,
@@ -819,9 +900,11 @@ async fn licence_page(
         other => esc(other),
     };
     let permit_type = found["permit_type"].as_str().unwrap_or("");
+    let renewal = renewal(&site, &found, status).await;
     let body = format!(
         "<h1>Licence {number}</h1>\
          <p class=\"lead\" id=\"licence-status\">{standing}, at block {h} ({at}).</p>{facts}\
+         {renewal}\
          <h2>Check it yourself</h2>\
          <p>The proof bundle proves this licence's record against the agencies' signatures; \
          check it offline against the network's genesis with <code>civitas verify \
@@ -872,8 +955,49 @@ async fn licence_page(
         title: &format!("Licence {number}"),
         section: "/permits",
         body,
-        scripts: &[],
+        scripts: &["permits.js"],
     }))
+}
+
+/// A licence's renewal, as its type in force and the ledger's rules say at the page's block:
+/// when its window opens, or (for its holder, signed in) the link to apply for renewal.
+async fn renewal(site: &Site, found: &Value, status: &str) -> String {
+    let number = found["id"].as_u64().unwrap_or(0);
+    let permit_type = found["permit_type"].as_str().unwrap_or("");
+    let window = view(
+        crate::routes::permit_type(State(site.ledger.clone()), Path(permit_type.to_string())).await,
+    )
+    .ok()
+    .filter(|t| t["retired"].is_null())
+    .and_then(|t| t["definition"]["renewal_window_secs"].as_u64())
+    .unwrap_or(0);
+    let words = match (status, found["valid_until"].as_u64()) {
+        ("valid", Some(until)) if window > 0 => {
+            let opens = until.saturating_sub(window.saturating_mul(1_000));
+            if let Some(pending) = found["renewing"].as_u64() {
+                format!(
+                    "Its renewal is applied for: <a href=\"/permits/applications/{pending}\">\
+                     application {pending}</a>."
+                )
+            } else if found["at_time"].as_u64().unwrap_or(0) < opens {
+                format!("Its holder may apply to renew it from {}.", time(opens))
+            } else {
+                return format!(
+                    "<h2>Renewal</h2><p>Its holder may apply to renew it until {u}.</p>\
+                     <p id=\"licence-renew\" hidden data-holder=\"{holder}\">\
+                     <a href=\"/permits/types/{t}?renews={number}#apply\">\
+                     Apply to renew licence {number}</a></p>",
+                    u = time(until),
+                    holder = esc(found["holder"].as_str().unwrap_or("")),
+                    t = url_segment(permit_type),
+                );
+            }
+        }
+        ("valid", Some(_)) => "Its permit type has no renewal: a new application is needed.".into(),
+        ("valid", None) => "It does not expire.".into(),
+        _ => "It cannot be renewed now.".into(),
+    };
+    format!("<h2>Renewal</h2><p>{words}</p>")
 }
 
 /// `?permit_type=&status=&cursor=`.
@@ -1416,5 +1540,37 @@ pub const ACTIONS: &[Action] = &[
             ),
             field("reason", "Reason", "text", "public and permanent", ""),
         ],
+    },
+    Action {
+        module: "permits",
+        op: "amend",
+        title: "Amend what a licence permits",
+        who: "an official with the type's supervisor role",
+        roles: &["licensing-head", "planning-head"],
+        fields: &[
+            field("licence", "Licence number", "u64", "", ""),
+            field(
+                "scope",
+                "New scope",
+                "text",
+                "what it permits and where; public on a public licence",
+                "",
+            ),
+            field("reason", "Reason", "text", "public and permanent", ""),
+        ],
+    },
+    Action {
+        module: "permits",
+        op: "retire_type",
+        title: "Retire a permit type",
+        who: "an admin of the agency; applications already filed go on, no new ones are taken",
+        roles: &["admin"],
+        fields: &[field(
+            "permit_type",
+            "Permit type",
+            "text",
+            "its id, such as business-licence",
+            "",
+        )],
     },
 ];

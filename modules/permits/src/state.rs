@@ -601,12 +601,20 @@ pub fn config_key() -> StateKey {
 
 /// What a proof of a licence shows: "licence 7 (business-licence: a café at ...) of city:
 /// valid until …, not suspended or revoked at height H".
-fn describe_licence(id: &[u8], licence: Option<&serde_json::Value>, at: &str) -> Option<String> {
+fn describe_licence(
+    id: &[u8],
+    licence: Option<&serde_json::Value>,
+    at: &civitas_kit::space::At,
+) -> Option<String> {
     let number = u64::from_be_bytes(id.try_into().ok()?);
     let Some(licence) = licence else {
         return Some(format!("there is no licence {number} ({at})"));
     };
+    // Expired is a matter of the proven block's time: the record keeps its end date.
     let until = match licence["valid_until"].as_u64() {
+        Some(until) if until <= at.time.0 => {
+            format!("EXPIRED on {}", TimestampMs(until).rfc3339())
+        }
         Some(until) => format!("valid until {}", TimestampMs(until).rfc3339()),
         None => "valid until revoked".to_string(),
     };
@@ -629,4 +637,53 @@ fn describe_licence(id: &[u8], licence: Option<&serde_json::Value>, at: &str) ->
         licence["scope"].as_str().unwrap_or(""),
         licence["agency"].as_str().unwrap_or(""),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_kit::space::At;
+
+    /// A proof of a licence says it expired once the proven block's time reached its end date,
+    /// and that it is valid before.
+    #[test]
+    fn a_licence_proof_reads_expired_from_the_blocks_time() {
+        let licence = Licence {
+            id: 7,
+            permit_type: "street-market-stall".into(),
+            version: 1,
+            agency: "land".into(),
+            holder: AccountId([1; 32]),
+            scope: "Stall 4".into(),
+            application: 3,
+            public: true,
+            valid_until: Some(TimestampMs(86_400_000)),
+            renewals: 0,
+            renewing: None,
+            stopped: None,
+            height: 5,
+            time: TimestampMs(1_000),
+        };
+        let view = serde_json::to_value(&licence).expect("a view");
+        let at = |time| At {
+            words: "at height 9 of chain c".into(),
+            time: TimestampMs(time),
+        };
+        let before = describe_licence(&7u64.to_be_bytes(), Some(&view), &at(86_399_999));
+        assert_eq!(
+            before.as_deref(),
+            Some(
+                "licence 7 (street-market-stall: Stall 4) of land: valid until \
+                 1970-01-02T00:00:00Z, not suspended or revoked at height 9 of chain c"
+            )
+        );
+        let after = describe_licence(&7u64.to_be_bytes(), Some(&view), &at(86_400_000));
+        assert_eq!(
+            after.as_deref(),
+            Some(
+                "licence 7 (street-market-stall: Stall 4) of land: EXPIRED on \
+                 1970-01-02T00:00:00Z, not suspended or revoked at height 9 of chain c"
+            )
+        );
+    }
 }

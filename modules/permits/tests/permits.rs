@@ -1375,19 +1375,24 @@ fn the_read_model_lists_queues_timelines_the_register_and_revenue() {
         }),
     );
     define(&mut people, "business-licence", business_licence());
+    on_both_databases("permits", async |url| listed(&people, url).await);
+}
+
+/// Runs `check` on a read model in SQLite and one in PostgreSQL.
+fn on_both_databases(name: &str, check: impl AsyncFn(&str)) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    let dir = std::env::temp_dir().join(format!("civitas-permits-index-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("civitas-{name}-index-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a folder");
     let postgres = civitas_index::testing::Postgres::start().expect("a PostgreSQL server");
     for url in [
         format!("sqlite:{}", dir.join("index.sqlite").display()),
-        postgres.database("permits").expect("a database"),
+        postgres.database(name).expect("a database"),
     ] {
-        runtime.block_on(listed(&people, &url));
+        runtime.block_on(check(&url));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1494,6 +1499,85 @@ async fn listed(people: &People, url: &str) {
     .expect("revenue");
     let entries: Vec<(u64, u64)> = received.items.iter().map(|r| (r.entry, r.amount)).collect();
     assert_eq!(entries, [(1, 12_000), (2, 12_000)], "{url}");
+    drop(snapshot);
+    index.close().await;
+}
+
+#[test]
+fn a_missed_deadline_reaches_the_supervisors_inbox() {
+    use civitas_core::identity::IdentityInstruction;
+    let mut people = office();
+    // The head of licensing of another agency, and one of health who loses the role.
+    people.official("land-head", 720, "land", &["licensing-head"]);
+    people.official("former-head", 721, "health", &["licensing-head"]);
+    filed_and_paid(&mut people);
+    // The head gains a role before the deadline passes, and keeps the one that tells them.
+    let head = people.id("head");
+    people.ok(
+        "health-admin",
+        Instruction::Identity(IdentityInstruction::SetRoles {
+            account: head,
+            roles: vec!["clerk".into(), "licensing-head".into()],
+        }),
+    );
+    let former = people.id("former-head");
+    people.ok(
+        "health-admin",
+        Instruction::Identity(IdentityInstruction::SetRoles {
+            account: former,
+            roles: vec!["clerk".into()],
+        }),
+    );
+    let ended = permit_events(people.wait(10 * DAY + 60_000));
+    assert!(
+        matches!(&ended[..], [PermitsEvent::ApplicationOverdue { .. }]),
+        "{ended:?}"
+    );
+    // A head appointed after the deadline passed is not told of it.
+    people.official("new-head", 722, "health", &["licensing-head"]);
+    on_both_databases("permits_inbox", async |url| told(&people, url).await);
+}
+
+/// Who has the missed deadline in their inbox: the applicant (named by it) and the head of
+/// health's licensing, nobody else.
+async fn told(people: &People, url: &str) {
+    use civitas_index::query::Order;
+    let index = civitas_index::Index::open(url, civitas_modules::INDEX_TABLES)
+        .await
+        .expect("opened");
+    index
+        .apply(&people.chain.genesis.hash(), &people.chain.blocks)
+        .await
+        .expect("applied");
+    let mut snapshot = index.snapshot().await.expect("a snapshot");
+    for (name, told) in [
+        ("ana", true),
+        ("head", true),
+        ("former-head", false),
+        ("land-head", false),
+        ("new-head", false),
+        ("clerk", false),
+    ] {
+        let inbox = snapshot
+            .inbox(&people.id(name), false, Order::Newest, None, 50)
+            .await
+            .expect("an inbox");
+        let overdue: Vec<&serde_json::Value> = inbox
+            .items
+            .iter()
+            .map(|n| &n.event)
+            .filter(|e| e["type"] == "application_overdue")
+            .collect();
+        assert_eq!(
+            overdue.len(),
+            usize::from(told),
+            "{name} on {url}: {overdue:?}"
+        );
+        if told {
+            assert_eq!(overdue[0]["supervisor_role"], "licensing-head");
+            assert!(snapshot.unread(&people.id(name)).await.expect("unread") >= 1);
+        }
+    }
     drop(snapshot);
     index.close().await;
 }

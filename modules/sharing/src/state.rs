@@ -323,7 +323,11 @@ pub async fn live_record<S: StateView>(
 }
 
 /// What a proof of a record shows.
-fn describe_record(id: &[u8], record: Option<&serde_json::Value>, at: &str) -> Option<String> {
+fn describe_record(
+    id: &[u8],
+    record: Option<&serde_json::Value>,
+    at: &civitas_kit::space::At,
+) -> Option<String> {
     let id = Hash32(id.try_into().ok()?);
     let Some(record) = record else {
         return Some(format!("no record {id} is registered ({at})"));

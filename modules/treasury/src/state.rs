@@ -891,7 +891,11 @@ pub fn month_of(time: TimestampMs) -> String {
 }
 
 /// What a proof of a running total shows; an absent total is described generically.
-fn describe_total(_id: &[u8], total: Option<&serde_json::Value>, at: &str) -> Option<String> {
+fn describe_total(
+    _id: &[u8],
+    total: Option<&serde_json::Value>,
+    at: &civitas_kit::space::At,
+) -> Option<String> {
     let total = total?;
     let currency = total["currency"].as_str().unwrap_or("");
     let money = |figure: &str| {
@@ -922,7 +926,7 @@ fn describe_total(_id: &[u8], total: Option<&serde_json::Value>, at: &str) -> Op
 fn describe_revenue_total(
     _id: &[u8],
     total: Option<&serde_json::Value>,
-    at: &str,
+    at: &civitas_kit::space::At,
 ) -> Option<String> {
     let total = total?;
     let amount = total["received"].as_u64().map(u128::from).unwrap_or(0);

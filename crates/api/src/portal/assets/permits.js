@@ -84,6 +84,25 @@
     return hashes;
   }
 
+  // The id of each vault record the type requires, in order; null (each problem shown by its
+  // field) if one is missing or not an id.
+  function readRecords(form) {
+    const ids = [];
+    let first = null;
+    for (const input of form.querySelectorAll("input[data-record]")) {
+      const text = input.value.trim().toLowerCase();
+      const error = text === "" ? "This is required." : /^[0-9a-f]{64}$/.test(text) ? "" : "Enter the record's id: 64 hexadecimal characters (0-9, a-f).";
+      setFieldError(input, error);
+      if (error && !first) first = input;
+      ids.push(text);
+    }
+    if (first) {
+      first.focus();
+      return null;
+    }
+    return ids;
+  }
+
   // A POST to an agency's vault, signed by this browser's key (the signed path names the
   // body's SHA-256); its answer, or an error with the vault's reason.
   async function vaultPost(entry, vault, path, body) {
@@ -166,6 +185,8 @@
       if (!answers) return say(result, "bad", "Some answers need attention; each says what.");
       const documents = await readDocuments(applyForm);
       if (!documents) return say(result, "bad", "A document is missing.");
+      const records = readRecords(applyForm);
+      if (!records) return say(result, "bad", "A record is missing or its id is wrong.");
       const entry = await signedInKey(result);
       if (!entry) return;
       const button = applyForm.querySelector("button[type=submit]");
@@ -181,14 +202,16 @@
           sealedFor = { key, sealed };
         }
         const sealed = sealedFor.sealed;
-        const status = await send(entry, {
+        const instruction = {
           module: "permits",
           op: "apply",
           permit_type: applyForm.dataset.type,
           form: { seed: sealed.seed, commitment: sealed.commitment, subject: sealed.subject },
           documents,
-          records: [],
-        }, result);
+          records,
+        };
+        if (applyForm.dataset.renews) instruction.renews = Number(applyForm.dataset.renews);
+        const status = await send(entry, instruction, result);
         const events = (status.receipt && status.receipt.events) || [];
         const filed = events.find((e) => e.type === "application_filed");
         if (!filed) throw new Error("the ledger filed no application");
@@ -204,6 +227,14 @@
         button.disabled = false;
       }
     });
+  }
+
+  // ---- the holder, on a licence's page: the way to renew it ----
+  const renew = document.getElementById("licence-renew");
+  if (renew) {
+    loadKey().then((entry) => {
+      if (entry && entry.account === renew.dataset.holder) renew.hidden = false;
+    }).catch(() => {});
   }
 
   // ---- the applicant, on an application's page ----
