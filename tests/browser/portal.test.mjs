@@ -806,6 +806,17 @@ async function consoleSubmit(page, op, fill) {
   await form.getByText(/Finalized in block/).waitFor({ timeout: 60000 });
 }
 
+// Opens the console until its table named by `table` links to application `number` (the read
+// model follows the chain).
+async function inConsoleQueue(page, table, number) {
+  for (let i = 0; i < 30; i++) {
+    await page.goto("/console");
+    if (await page.getByRole("table", { name: table }).getByRole("link", { name: number, exact: true }).count()) return;
+    await page.waitForTimeout(500);
+  }
+  assert.fail("application " + number + " is not in the console's table " + table);
+}
+
 // Reloads `page` until `locator`'s text matches `pattern` (the read model follows the chain).
 async function reloadUntil(page, locator, pattern) {
   for (let i = 0; i < 30; i++) {
@@ -823,8 +834,7 @@ test("an official refuses in the console and the applicant appeals; another is w
   officialTx("finance-inspector.json", ["permits", "complete-step", "6", "inspection", "--reason", "premises inspected"]);
   const licensing = await newPage();
   await signIn(licensing, "finance-licensing.json");
-  await licensing.goto("/console");
-  await licensing.getByRole("table", { name: /^Business licence: Decision/ }).getByRole("link", { name: "6", exact: true }).waitFor();
+  await inConsoleQueue(licensing, /^Business licence: Decision/, "6");
   await consoleSubmit(licensing, "decide", async (form) => {
     await form.getByLabel("Application number").fill("6");
     await form.getByLabel("Grant the licence").selectOption("false");
@@ -863,8 +873,7 @@ test("an official refuses in the console and the applicant appeals; another is w
   // The supervisor has the appeal in the console's queue.
   const head = await newPage();
   await signIn(head, "finance-licensing-head.json");
-  await head.goto("/console");
-  await head.getByRole("table", { name: /^Appeals to decide/ }).getByRole("link", { name: "6", exact: true }).waitFor();
+  await inConsoleQueue(head, /^Appeals to decide/, "6");
   for (const p of [licensing, ana, head]) {
     assert.deepEqual(p.errors, []);
     await p.context().close();

@@ -65,15 +65,25 @@ impl Source for NodeSource {
 
 /// Starts following `node` into `index` on the current runtime; the read model for the API.
 pub fn follow(node: NodeHandle, index: Index) -> Reads {
-    // The founding agencies' admins hold their keys from genesis, with no event to say so.
-    let keys = node
+    // The founding agencies' admins hold their keys and role from genesis, with no event to
+    // say so.
+    let admins = node
         .genesis()
         .agencies
         .iter()
-        .flat_map(|agency| agency.admin_keys.iter())
-        .map(|key| (key.clone(), key.account_id()))
+        .flat_map(|agency| {
+            agency
+                .admin_keys
+                .iter()
+                .map(|key| civitas_kit::index::GenesisAdmin {
+                    key: key.clone(),
+                    account: key.account_id(),
+                    agency: agency.id.clone(),
+                    role: civitas_modules::roles::ADMIN.into(),
+                })
+        })
         .collect();
-    let index = index.with_genesis_keys(keys);
+    let index = index.with_genesis_keys(admins);
     let progress = Arc::new(Progress::default());
     let source = NodeSource {
         finalized: tokio::sync::Mutex::new(node.subscribe()),

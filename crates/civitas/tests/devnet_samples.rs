@@ -155,8 +155,12 @@ fn the_sample_stall_goes_overdue(api: &str, dir: &std::path::Path) {
         api,
         "--json",
     ]));
+    let told: Value = serde_json::from_str(&inbox).unwrap();
     assert!(
-        inbox.contains("application_overdue") && inbox.contains("planning-head"),
+        told["items"].as_array().unwrap().iter().any(|n| {
+            n["event"]["type"] == "application_overdue"
+                && n["event"]["supervisor_role"] == "planning-head"
+        }),
         "{inbox}"
     );
 }

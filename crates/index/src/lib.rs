@@ -37,6 +37,19 @@ use tokio::sync::Semaphore;
 
 pub use project::{Context, Finalized, Rows, Tables, Value};
 
+/// An agency's admin as genesis lists it (see [`Index::with_genesis_keys`]).
+#[derive(Clone, Debug)]
+pub struct GenesisAdmin {
+    /// Its signing key.
+    pub key: civitas_core::crypto::PublicKey,
+    /// Its account (the key's id).
+    pub account: AccountId,
+    /// Its agency.
+    pub agency: String,
+    /// The role genesis gives it.
+    pub role: String,
+}
+
 /// Connections a SQLite index keeps (one writer at a time; readers run beside it in WAL mode).
 pub const SQLITE_CONNECTIONS: u32 = 4;
 /// Pages each SQLite reading connection caches, in KiB.
@@ -179,7 +192,7 @@ pub struct Index {
     backend: Backend,
     tables: &'static [Tables],
     location: String,
-    genesis_keys: Arc<Vec<(String, AccountId)>>,
+    genesis_keys: Arc<Vec<GenesisAdmin>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -285,19 +298,17 @@ impl Index {
             .map_err(|_| IndexError::Busy)
     }
 
-    /// The same index, told the signing keys accounts hold from genesis (each agency's first
-    /// admins), which no event registers: written with block 1, so that a transaction they
-    /// co-sign is listed under them.
-    pub fn with_genesis_keys(
-        mut self,
-        keys: Vec<(civitas_core::crypto::PublicKey, AccountId)>,
-    ) -> Self {
-        self.genesis_keys = Arc::new(keys.into_iter().map(|(k, a)| (k.to_hex(), a)).collect());
+    /// The same index, told the accounts genesis makes (each agency's first admins), which
+    /// no event registers: written with block 1, their keys so that a transaction they
+    /// co-sign is listed under them, their agency and `admin` role so that the events filed
+    /// for the role reach them.
+    pub fn with_genesis_keys(mut self, admins: Vec<GenesisAdmin>) -> Self {
+        self.genesis_keys = Arc::new(admins);
         self
     }
 
     /// See [`Index::with_genesis_keys`].
-    pub(crate) fn genesis_keys(&self) -> &[(String, AccountId)] {
+    pub(crate) fn genesis_keys(&self) -> &[GenesisAdmin] {
         &self.genesis_keys
     }
 

@@ -79,6 +79,8 @@ pub const MIGRATIONS: &[&str] = &[
         seq BIGINT NOT NULL,
         PRIMARY KEY (account, topic)
     );",
+    // 3: `role/` topics are an official's by their roles (`official_roles`), not watched.
+    "DELETE FROM watches WHERE topic LIKE 'role/%';",
 ];
 
 /// Most topics one account watches.
@@ -227,22 +229,18 @@ impl Keyed for Notification {
 /// a topic it watches (`event_topics`) after the place its watch began; and, for an official,
 /// the events filed under `role/<agency>/<role>` for a role it holds, after the place it gained
 /// the role (`official_roles`: a supervisor is told of a missed deadline without watching
-/// anything). An event that names the account is listed once, as naming it; the watched and the
-/// role topics never meet ([`check_topic`] refuses `role/` topics). Watched events stay out of
-/// `account_events`, which the public lists read: what an account watches is its own business.
+/// anything). Each event is listed once however many ways it reaches the account (`UNION`).
+/// Watched events stay out of `account_events`, which the public lists read: what an account
+/// watches is its own business.
 const NOTIFIED: &str = "(SELECT n.account AS account, n.height AS height, \
     n.position AS position, n.seq AS seq FROM account_events n WHERE n.account = $1 \
-    UNION ALL SELECT w.account, t.height, t.position, t.seq FROM watches w \
+    UNION SELECT w.account, t.height, t.position, t.seq FROM watches w \
     JOIN event_topics t ON t.topic = w.topic \
     WHERE w.account = $1 AND (t.height, t.position, t.seq) > (w.height, w.position, w.seq) \
-    AND NOT EXISTS (SELECT 1 FROM account_events x WHERE x.account = w.account \
-    AND x.height = t.height AND x.position = t.position AND x.seq = t.seq) \
-    UNION ALL SELECT r.account, t.height, t.position, t.seq FROM official_roles r \
+    UNION SELECT r.account, t.height, t.position, t.seq FROM official_roles r \
     JOIN official_agencies g ON g.account = r.account \
     JOIN event_topics t ON t.topic = 'role/' || g.agency || '/' || r.role \
-    WHERE r.account = $1 AND (t.height, t.position, t.seq) > (r.height, r.position, r.seq) \
-    AND NOT EXISTS (SELECT 1 FROM account_events x WHERE x.account = r.account \
-    AND x.height = t.height AND x.position = t.position AND x.seq = t.seq)) a";
+    WHERE r.account = $1 AND (t.height, t.position, t.seq) > (r.height, r.position, r.seq)) a";
 
 /// The inbox's rows (`a`, [`NOTIFIED`]), with whether each is read.
 fn inbox_from() -> String {

@@ -262,13 +262,29 @@ impl Index {
             ordered: Rows::default(),
         };
         if started == 0 {
-            for (key, account) in self.genesis_keys() {
+            for admin in self.genesis_keys() {
                 sqlx::query(
                     "INSERT INTO account_keys (signing_key, account, since) VALUES ($1, $2, 0) \
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(key.as_str())
-                .bind(account.to_hex())
+                .bind(admin.key.to_hex())
+                .bind(admin.account.to_hex())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO official_agencies (account, agency) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(admin.account.to_hex())
+                .bind(admin.agency.as_str())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO official_roles (account, role, height, position, seq, stale) \
+                     VALUES ($1, $2, 0, 0, 0, 0) ON CONFLICT DO NOTHING",
+                )
+                .bind(admin.account.to_hex())
+                .bind(admin.role.as_str())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -660,7 +676,8 @@ pub fn role_topic(agency: &str, role: &str) -> String {
 }
 
 /// The roles an identity event gives an official (`official_agencies`, `official_roles`): a
-/// role kept across a change keeps the place it was gained, so its events stay in the inbox.
+/// role kept across a change keeps the place it was gained, so its events stay in the inbox;
+/// a role dropped takes its events out of the inbox (they were the role's, not the person's).
 fn roles_of(event: &Event, ctx: &Context<'_>, rows: &mut Rows) {
     let Event::Identity(event) = event else {
         return;
@@ -707,10 +724,18 @@ fn roles_of(event: &Event, ctx: &Context<'_>, rows: &mut Rows) {
                 [account.into()],
             );
         }
-        IdentityEvent::AccountDeactivated { account, .. } => rows.push(
-            "DELETE FROM official_roles WHERE account = $1",
-            [account.into()],
-        ),
+        // A deactivated account is no one's official: whatever roles a later change lists
+        // (the ledger keeps them), nothing reaches it.
+        IdentityEvent::AccountDeactivated { account, .. } => {
+            rows.push(
+                "DELETE FROM official_agencies WHERE account = $1",
+                [account.into()],
+            );
+            rows.push(
+                "DELETE FROM official_roles WHERE account = $1",
+                [account.into()],
+            );
+        }
         _ => {}
     }
 }

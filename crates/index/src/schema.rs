@@ -161,8 +161,10 @@ pub const LEDGER_MIGRATIONS: &[&str] = &[
     // 4: officials' agencies and roles, from the identity module's events: an official has in
     // the inbox the events filed under `role/<agency>/<role>` for each role it holds, from the
     // place it gained the role (`stale` marks, while a change of roles is applied, the roles
-    // the new list may drop).
-    "CREATE TABLE official_agencies (
+    // the new list may drop). An index of earlier blocks is built again from block 1 to fill
+    // them (`index_rebuilds`).
+    "INSERT INTO index_rebuilds (reason) VALUES ('ledger migration 4: the roles of officials');
+    CREATE TABLE official_agencies (
         account TEXT PRIMARY KEY,
         agency TEXT NOT NULL
     );
@@ -186,7 +188,8 @@ pub(crate) async fn migrate(index: &Index, ledger: usize) -> Result<(), IndexErr
             version BIGINT NOT NULL,
             checksum TEXT NOT NULL,
             PRIMARY KEY (module, version)
-        )",
+        );
+        CREATE TABLE IF NOT EXISTS index_rebuilds (reason TEXT NOT NULL)",
     )
     .execute(index.writer())
     .await?;
@@ -255,6 +258,24 @@ pub(crate) async fn migrate(index: &Index, ledger: usize) -> Result<(), IndexErr
             tx.commit().await?;
             tracing::info!(module, version, "index migration applied");
         }
+    }
+    // A migration whose new tables only the chain can fill asks for the index to be built
+    // again from block 1 (the follower does it as it does after `civitas index rebuild`).
+    let wanted: Vec<(String,)> = sqlx::query_as("SELECT reason FROM index_rebuilds")
+        .fetch_all(index.writer())
+        .await?;
+    if !wanted.is_empty() {
+        if index.applied().await?.is_some() {
+            let reasons: Vec<&str> = wanted.iter().map(|(r,)| r.as_str()).collect();
+            tracing::warn!(
+                ?reasons,
+                "building the read model again from block 1 (the lists are incomplete meanwhile)"
+            );
+            index.reset().await?;
+        }
+        sqlx::query("DELETE FROM index_rebuilds")
+            .execute(index.writer())
+            .await?;
     }
     Ok(())
 }

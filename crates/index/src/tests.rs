@@ -494,7 +494,8 @@ async fn correct_by_construction(url: String) {
 }
 
 /// An index the first release made (the ledger's first migration) keeps every row through the
-/// later migrations, which reshape its tables, and goes on following the chain.
+/// migrations that reshape its tables, and goes on following the chain; the migration that adds
+/// officials' roles, which only the chain can fill, has it built again from block 1.
 async fn upgrade(url: String, fresh_url: String) {
     let index = Index::open_at(&url, &[], 1).await.unwrap();
     sqlx::query("SELECT COUNT(*) FROM transaction_keys")
@@ -511,13 +512,22 @@ async fn upgrade(url: String, fresh_url: String) {
     );
     index.close().await;
 
-    let index = open(&url).await;
+    let index = Index::open_at(&url, &[], 3).await.unwrap();
     assert_eq!(everything(&index).await, before, "every row kept");
     let gone = sqlx::query("SELECT COUNT(*) FROM transaction_keys")
         .execute(index.pool())
         .await;
     assert!(gone.is_err(), "transaction_keys is dropped");
     index.apply(&chain(), &blocks[9..]).await.unwrap();
+    index.close().await;
+
+    // Officials' roles: emptied, to be built again from block 1, once.
+    let index = open(&url).await;
+    assert!(index.applied().await.unwrap().is_none(), "built again");
+    index.apply(&chain(), &blocks).await.unwrap();
+    index.close().await;
+    let index = open(&url).await;
+    assert!(index.applied().await.unwrap().is_some(), "only once");
     let upgraded = everything(&index).await;
     index.close().await;
 

@@ -337,27 +337,38 @@ fn record_fields(definition: &Value) -> String {
             "<div class=\"field\"><label for=\"{id}\">Record: {s}</label>\
              <input type=\"text\" id=\"{id}\" data-record=\"{i}\" spellcheck=\"false\" \
              autocomplete=\"off\" aria-describedby=\"{id}-hint {id}-error\">\
-             <p class=\"hint\" id=\"{id}-hint\">The id of your {s} record in an agency's vault \
-             (64 hexadecimal characters), as <a href=\"/my-data\">My data</a> shows it. Only \
-             its id goes on the ledger.</p><p class=\"field-error\" id=\"{id}-error\"></p></div>",
+             <p class=\"hint\" id=\"{id}-hint\">The id of the {s} record in an agency's vault \
+             that the application rests on (64 hexadecimal characters), as \
+             <a href=\"/my-data\">My data</a> shows your records. Only its id goes on the \
+             ledger.</p><p class=\"field-error\" id=\"{id}-error\"></p></div>",
             s = esc(schema.as_str().unwrap_or("")),
         );
     }
     out
 }
 
-/// `/permits/types/{id}`: a type's steps, deadlines, fee and figures, and the form to apply.
 /// `?renews=<licence>`: the form applies to renew the holder's licence.
 #[derive(serde::Deserialize, Default)]
 pub struct ApplyQuery {
-    renews: Option<u64>,
+    renews: Option<String>,
 }
 
+/// `/permits/types/{id}`: a type's steps, deadlines, fee and figures, and the form to apply
+/// (`?renews=<licence>`: to renew the holder's licence).
 async fn type_page(
     State(site): State<Site>,
     Path(id): Path<String>,
     Query(query): Query<ApplyQuery>,
 ) -> Result<Response, PageError> {
+    let renews = match query.renews.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            return Err(PageError::from(ApiError::bad_request(
+                "renews= takes a licence number, such as renews=12",
+            )));
+        }
+    };
     let found =
         view(crate::routes::permit_type(State(site.ledger.clone()), Path(id.clone())).await)?;
     let definition = &found["definition"];
@@ -410,18 +421,19 @@ async fn type_page(
                 v = esc(url),
                 fields = form_fields("apply", definition, false),
                 records = record_fields(definition),
-                renewing = match query.renews {
+                renewing = match renews {
                     Some(n) => notice(
                         "ok",
                         &format!(
                             "You are applying to renew <a href=\"/permits/licences/{n}\">\
                              licence {n}</a>: granted, it keeps its number and its validity \
-                             starts again. Only its holder may, in its renewal window."
+                             is extended by the type's period from its current end date. Only \
+                             its holder may, in its renewal window."
                         ),
                     ),
                     None => String::new(),
                 },
-                renews = match query.renews {
+                renews = match renews {
                     Some(n) => format!(" data-renews=\"{n}\""),
                     None => String::new(),
                 },
@@ -964,14 +976,18 @@ async fn licence_page(
 async fn renewal(site: &Site, found: &Value, status: &str) -> String {
     let number = found["id"].as_u64().unwrap_or(0);
     let permit_type = found["permit_type"].as_str().unwrap_or("");
-    let window = view(
+    let found_type = view(
         crate::routes::permit_type(State(site.ledger.clone()), Path(permit_type.to_string())).await,
     )
-    .ok()
-    .filter(|t| t["retired"].is_null())
-    .and_then(|t| t["definition"]["renewal_window_secs"].as_u64())
-    .unwrap_or(0);
+    .unwrap_or_default();
+    let retired = !found_type["retired"].is_null();
+    let window = found_type["definition"]["renewal_window_secs"]
+        .as_u64()
+        .unwrap_or(0);
     let words = match (status, found["valid_until"].as_u64()) {
+        ("valid", Some(_)) if retired => {
+            "Its permit type is retired: it cannot be renewed.".to_string()
+        }
         ("valid", Some(until)) if window > 0 => {
             let opens = until.saturating_sub(window.saturating_mul(1_000));
             if let Some(pending) = found["renewing"].as_u64() {

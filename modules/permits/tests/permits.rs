@@ -1507,9 +1507,12 @@ async fn listed(people: &People, url: &str) {
 fn a_missed_deadline_reaches_the_supervisors_inbox() {
     use civitas_core::identity::IdentityInstruction;
     let mut people = office();
-    // The head of licensing of another agency, and one of health who loses the role.
+    // The head of licensing of another agency, and heads of health who lose the role, by a
+    // change of roles, by an empty list, by deactivation.
     people.official("land-head", 720, "land", &["licensing-head"]);
     people.official("former-head", 721, "health", &["licensing-head"]);
+    people.official("no-roles-head", 723, "health", &["licensing-head"]);
+    people.official("gone-head", 724, "health", &["licensing-head"]);
     filed_and_paid(&mut people);
     // The head gains a role before the deadline passes, and keeps the one that tells them.
     let head = people.id("head");
@@ -1520,14 +1523,26 @@ fn a_missed_deadline_reaches_the_supervisors_inbox() {
             roles: vec!["clerk".into(), "licensing-head".into()],
         }),
     );
-    let former = people.id("former-head");
+    for (name, roles) in [
+        ("former-head", vec!["clerk".to_string()]),
+        ("no-roles-head", vec![]),
+    ] {
+        let account = people.id(name);
+        people.ok(
+            "health-admin",
+            Instruction::Identity(IdentityInstruction::SetRoles { account, roles }),
+        );
+    }
+    let gone = people.id("gone-head");
     people.ok(
         "health-admin",
-        Instruction::Identity(IdentityInstruction::SetRoles {
-            account: former,
-            roles: vec!["clerk".into()],
+        Instruction::Identity(IdentityInstruction::Deactivate {
+            account: gone,
+            reason: "left the agency".into(),
         }),
     );
+    // Applied up to here before the head also watches the agency's overdue topic.
+    let before = people.chain.blocks.len();
     let ended = permit_events(people.wait(10 * DAY + 60_000));
     assert!(
         matches!(&ended[..], [PermitsEvent::ApplicationOverdue { .. }]),
@@ -1535,18 +1550,32 @@ fn a_missed_deadline_reaches_the_supervisors_inbox() {
     );
     // A head appointed after the deadline passed is not told of it.
     people.official("new-head", 722, "health", &["licensing-head"]);
-    on_both_databases("permits_inbox", async |url| told(&people, url).await);
+    on_both_databases("permits_inbox", async |url| {
+        told(&people, before, url).await
+    });
 }
 
-/// Who has the missed deadline in their inbox: the applicant (named by it) and the head of
-/// health's licensing, nobody else.
-async fn told(people: &People, url: &str) {
+/// Who has the missed deadline in their inbox, once: the applicant (named by it) and the head
+/// of health's licensing (who also watches the agency's overdue topic), nobody else.
+async fn told(people: &People, before: usize, url: &str) {
     use civitas_index::query::Order;
     let index = civitas_index::Index::open(url, civitas_modules::INDEX_TABLES)
         .await
         .expect("opened");
+    let genesis = people.chain.genesis.hash();
+    let blocks = &people.chain.blocks;
     index
-        .apply(&people.chain.genesis.hash(), &people.chain.blocks)
+        .apply(&genesis, &blocks[..before])
+        .await
+        .expect("applied");
+    let head = people.id("head");
+    let watched = index
+        .watch(&head, &["permits/overdue/health".to_string()], 0)
+        .await
+        .expect("watched");
+    assert_eq!(watched, 1);
+    index
+        .apply(&genesis, &blocks[before..])
         .await
         .expect("applied");
     let mut snapshot = index.snapshot().await.expect("a snapshot");
@@ -1554,6 +1583,8 @@ async fn told(people: &People, url: &str) {
         ("ana", true),
         ("head", true),
         ("former-head", false),
+        ("no-roles-head", false),
+        ("gone-head", false),
         ("land-head", false),
         ("new-head", false),
         ("clerk", false),
