@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         "y": "Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}))
     .expect("RFC 9901's example issuer key");
     let policy = Policy {
+        typ: None,
         now: 1_800_000_000,
         leeway_secs: 60,
         key_binding: Some(KeyBinding {

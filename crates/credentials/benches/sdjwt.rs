@@ -46,6 +46,7 @@ fn claims(holder: &SigningKey) -> Map<String, Value> {
 fn benches(c: &mut Criterion) {
     let holder = SigningKey::generate_p256().expect("a key");
     let policy = Policy {
+        typ: Some(sdjwt::VC_TYPS),
         now: NOW,
         leeway_secs: 60,
         key_binding: Some(KeyBinding {

@@ -77,9 +77,13 @@ impl PublicKey {
                 let x: [u8; 32] = coordinate(jwk, "x", 32)?
                     .try_into()
                     .map_err(|_| malformed("the JWK's x is not 32 bytes"))?;
-                ed25519_dalek::VerifyingKey::from_bytes(&x)
-                    .map(Self::Ed25519)
-                    .map_err(|_| malformed("the JWK's x is not an Ed25519 public key"))
+                match ed25519_dalek::VerifyingKey::from_bytes(&x) {
+                    Ok(key) if !key.is_weak() => Ok(Self::Ed25519(key)),
+                    Ok(_) => Err(malformed(
+                        "the JWK's x is a small-order Ed25519 point, which verifies nothing",
+                    )),
+                    Err(_) => Err(malformed("the JWK's x is not an Ed25519 public key")),
+                }
             }
             _ => Err(Error::Unsupported(format!(
                 "keys of type {kty:?} on curve {crv:?}: use EC P-256 (ES256) or OKP Ed25519 (EdDSA)"
@@ -103,11 +107,20 @@ impl PublicKey {
     }
 
     /// The JWK thumbprint (RFC 7638): the SHA-256 of the required members, in lexical order,
-    /// without whitespace, in base64url.
+    /// without whitespace, in base64url. Written out here rather than through a JSON map,
+    /// whose key order depends on how serde_json is built (`preserve_order`).
     pub fn thumbprint(&self) -> String {
         let jwk = self.to_jwk();
-        // serde_json's map keeps keys sorted, and writes no whitespace.
-        b64::sha256(&jwk.to_string())
+        let member = |name: &str| jwk[name].as_str().unwrap_or("").to_string();
+        let canonical = match self {
+            Self::P256(_) => format!(
+                r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                member("x"),
+                member("y")
+            ),
+            Self::Ed25519(_) => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, member("x")),
+        };
+        b64::sha256(&canonical)
     }
 
     /// The JWS algorithm the key verifies.

@@ -58,6 +58,10 @@ pub enum Error {
     /// A disclosed claim whose name the object already has, or a reserved name.
     #[error("the claim {0} is disclosed where the object already has it, or is reserved")]
     ClaimCollision(String),
+    /// A claim an SD-JWT VC always shows (`iss`, `exp`, `cnf`, `status`, …) made
+    /// selectively disclosable.
+    #[error("the claim {0} of an SD-JWT VC must not be selectively disclosable")]
+    NotDisclosable(String),
     /// Past its `exp`.
     #[error("the credential expired at {0} (seconds since 1970)")]
     Expired(u64),
@@ -88,6 +92,7 @@ impl Error {
             Self::DisclosureUnused(_) => "disclosure_unused",
             Self::DisclosureMisplaced(_) => "disclosure_misplaced",
             Self::ClaimCollision(_) => "claim_collision",
+            Self::NotDisclosable(_) => "not_disclosable",
             Self::Expired(_) => "expired",
             Self::NotYetValid(_) => "not_yet_valid",
             Self::KeyBindingMissing => "key_binding_missing",

@@ -16,6 +16,25 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SD_ALG: &str = "sha-256";
 /// The key-binding JWT's `typ`.
 pub const KB_TYP: &str = "kb+jwt";
+/// The `typ` of an SD-JWT VC (and the one earlier drafts used).
+pub const VC_TYPS: &[&str] = &["dc+sd-jwt", "vc+sd-jwt"];
+/// The claims an SD-JWT VC never makes selectively disclosable: a holder must not be able to
+/// hide who issued it, its type, its validity, its holder key or its status.
+pub const VC_ALWAYS_SHOWN: &[&str] =
+    &["iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"];
+
+/// An array element that stands for a disclosure: an object with exactly the key `...`,
+/// whose value must then be a digest (text).
+fn placeholder(item: &Value) -> Result<Option<&str>, Error> {
+    match item {
+        Value::Object(map) if map.len() == 1 => match map.get("...") {
+            None => Ok(None),
+            Some(Value::String(digest)) => Ok(Some(digest)),
+            Some(_) => Err(malformed("an array element's digest (...) is not text")),
+        },
+        _ => Ok(None),
+    }
+}
 
 /// One disclosure.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,7 +82,7 @@ impl Disclosure {
                     Some(Value::String(name)) => name,
                     _ => return Err(malformed("a disclosure's claim name is not a string")),
                 };
-                if name == "_sd" || name == "..." || name == "_sd_alg" {
+                if name == "_sd" || name == "..." {
                     return Err(Error::ClaimCollision(name));
                 }
                 (items.pop(), Some(name), value)
@@ -93,6 +112,18 @@ impl Disclosure {
     pub fn digest(&self) -> String {
         b64::sha256(&self.encoded)
     }
+}
+
+/// A uniform random number below `n` (`n` small).
+fn random_below(n: usize) -> Result<usize, Error> {
+    if n <= 1 {
+        return Ok(0);
+    }
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Unsupported(format!("no random source: {e}")))?;
+    // The modulo bias over 2^64 is negligible for a handful of decoys.
+    Ok((u64::from_le_bytes(bytes) % n as u64) as usize)
 }
 
 fn random_b64(len: usize) -> Result<String, Error> {
@@ -136,8 +167,9 @@ pub struct Issue<'a> {
     /// (an array element). A path inside a disclosable claim makes a disclosure inside a
     /// disclosure (RFC 9901 §4.2.6).
     pub disclosable: &'a [&'a str],
-    /// Decoy digests added to each object that has disclosable claims (§4.2.5), hiding how
-    /// many there are.
+    /// At most this many decoy digests added to each object that has disclosable claims (a
+    /// random number each time, §4.2.5), hiding how many claims it has. Arrays get none: an
+    /// array's length is shown.
     pub decoys: usize,
 }
 
@@ -146,6 +178,9 @@ pub fn issue(key: &SigningKey, spec: &Issue<'_>) -> Result<Issued, Error> {
     for path in spec.disclosable {
         if path.is_empty() || path.split('.').any(str::is_empty) {
             return Err(malformed(format!("{path:?} is not a claim's path")));
+        }
+        if VC_TYPS.contains(&spec.typ) && VC_ALWAYS_SHOWN.contains(path) {
+            return Err(Error::NotDisclosable((*path).to_string()));
         }
     }
     let mut disclosures = Vec::new();
@@ -200,6 +235,12 @@ fn conceal(
                     "{path}: _sd, ... and _sd_alg are reserved"
                 )));
             }
+            if let Some(name) = map.keys().find(|n| n.contains('.')) {
+                return Err(malformed(format!(
+                    "{}: a claim issued here has no '.' in its name (paths name claims by it)",
+                    join(path, name)
+                )));
+            }
             let names: Vec<String> = map.keys().cloned().collect();
             let mut digests = Vec::new();
             for name in names {
@@ -216,7 +257,9 @@ fn conceal(
                 }
             }
             if !digests.is_empty() {
-                for _ in 0..spec.decoys {
+                // A random number of decoys, up to the spec's, so that their count tells
+                // nothing of the claims' (§4.2.5).
+                for _ in 0..random_below(spec.decoys + 1)? {
                     digests.push(b64::sha256(&random_b64(16)?));
                 }
                 // Sorted, so the order says nothing of the claims' (§4.2.4.1).
@@ -304,6 +347,9 @@ pub struct KeyBinding<'a> {
 /// How a presentation is checked.
 #[derive(Clone, Debug)]
 pub struct Policy<'a> {
+    /// The issuer JWT's `typ` accepted (`None`: any; SD-JWT VC: [`VC_TYPS`]), so that another
+    /// JWT the issuer's key signed (a status list, a token) is not taken for a credential.
+    pub typ: Option<&'a [&'a str]>,
     /// Now, in seconds since 1970.
     pub now: u64,
     /// Clock difference tolerated, in seconds (for `nbf`, `exp` and the binding's `iat`).
@@ -325,7 +371,9 @@ pub struct Verified {
     pub undisclosed: usize,
     /// The holder's key (`cnf.jwk`), if the credential names one.
     pub holder: Option<PublicKey>,
-    /// Whether a key binding was verified (nonce, audience, time, `sd_hash`, signature).
+    /// Whether a key binding was verified for this verifier (the policy's nonce, audience
+    /// and age, and its `sd_hash` and signature). A key-binding JWT sent where the policy asks
+    /// for none is still checked (signature, `sd_hash`, not in the future) but does not count.
     pub key_bound: bool,
 }
 
@@ -334,6 +382,24 @@ pub fn verify(text: &str, issuer: &PublicKey, policy: &Policy<'_>) -> Result<Ver
     let parts = split(text)?;
     let signed = jws::parse(parts.jwt, "the issuer's JWT")?;
     signed.verify(issuer, || Error::BadSignature)?;
+    let typ = signed
+        .header
+        .get("typ")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if let Some(accepted) = policy.typ
+        && !accepted.contains(&typ)
+    {
+        return Err(Error::Unsupported(format!(
+            "a JWT of typ {typ:?} is not a credential here (accepted: {})",
+            accepted.join(", ")
+        )));
+    }
+    let always_shown: &[&str] = if VC_TYPS.contains(&typ) {
+        VC_ALWAYS_SHOWN
+    } else {
+        &[]
+    };
     let mut payload = signed.payload;
     match payload.remove("_sd_alg") {
         None => {}
@@ -353,6 +419,7 @@ pub fn verify(text: &str, issuer: &PublicKey, policy: &Policy<'_>) -> Result<Ver
         }
     }
     let mut walk = Walk {
+        always_shown,
         disclosures: &by_digest,
         seen: BTreeSet::new(),
         used: BTreeSet::new(),
@@ -396,7 +463,7 @@ pub fn verify(text: &str, issuer: &PublicKey, policy: &Policy<'_>) -> Result<Ver
         (Some(kb), expected) => {
             let holder = holder.as_ref().ok_or(Error::NoHolderKey)?;
             check_binding(kb, parts.without_kb, holder, expected.as_ref(), policy)?;
-            true
+            expected.is_some()
         }
     };
     Ok(Verified {
@@ -421,13 +488,20 @@ fn check_binding(
     if kb.len() > limits::JWS_MAX_BYTES {
         return Err(Error::TooLarge("the key-binding JWT is too long".into()));
     }
-    let parsed = jws::parse(kb, "the key-binding JWT")?;
+    // Every failure of the binding is `key_binding`, whatever its cause.
+    let as_binding = |e: Error| match e {
+        Error::KeyBinding(_) => e,
+        other => Error::KeyBinding(other.to_string()),
+    };
+    let parsed = jws::parse(kb, "the key-binding JWT").map_err(as_binding)?;
     if parsed.header.get("typ").and_then(Value::as_str) != Some(KB_TYP) {
         return Err(bad("its typ is not kb+jwt"));
     }
-    parsed.verify(holder, || {
-        bad("it is not signed by the credential's holder key")
-    })?;
+    parsed
+        .verify(holder, || {
+            bad("it is not signed by the credential's holder key")
+        })
+        .map_err(as_binding)?;
     let claims = &parsed.payload;
     if claims.get("sd_hash").and_then(Value::as_str) != Some(&b64::sha256(without_kb)) {
         return Err(bad(
@@ -456,6 +530,8 @@ fn check_binding(
 
 /// The walk over a payload that puts disclosed claims back (§7.1, step 3).
 struct Walk<'a> {
+    /// Top-level claims that must not come from a disclosure (SD-JWT VC's).
+    always_shown: &'a [&'a str],
     disclosures: &'a BTreeMap<String, Disclosure>,
     /// Every digest met, to refuse one met twice.
     seen: BTreeSet<String>,
@@ -508,8 +584,11 @@ impl Walk<'_> {
                     let Some(name) = disclosure.name else {
                         return Err(Error::DisclosureMisplaced(digest));
                     };
-                    if map.contains_key(&name) {
+                    if map.contains_key(&name) || (depth == 0 && name == "_sd_alg") {
                         return Err(Error::ClaimCollision(join(path, &name)));
+                    }
+                    if depth == 0 && self.always_shown.contains(&name.as_str()) {
+                        return Err(Error::NotDisclosable(name));
                     }
                     let here = join(path, &name);
                     let mut child = disclosure.value;
@@ -524,12 +603,7 @@ impl Walk<'_> {
                 let mut kept = Vec::with_capacity(items.len());
                 for (i, item) in std::mem::take(items).into_iter().enumerate() {
                     let here = join(path, &i.to_string());
-                    let digest = match &item {
-                        Value::Object(map) if map.len() == 1 => {
-                            map.get("...").and_then(Value::as_str).map(str::to_string)
-                        }
-                        _ => None,
-                    };
+                    let digest = placeholder(&item)?.map(str::to_string);
                     let Some(digest) = digest else {
                         let mut item = item;
                         self.reveal(&mut item, &here, depth + 1)?;
@@ -591,11 +665,15 @@ pub fn present(
         0,
     )?;
     let mut out = format!("{}~", parts.jwt);
+    let mut sent = BTreeSet::new();
     for encoded in &parts.disclosures {
         let digest = b64::sha256(encoded);
         let Some(path) = where_.get(&digest) else {
             continue;
         };
+        if !sent.insert(digest.clone()) {
+            continue;
+        }
         let needed = paths.iter().any(|wanted| {
             *wanted == path.as_str()
                 || wanted
@@ -622,7 +700,8 @@ pub fn present(
 }
 
 /// The path of each disclosure's claim, by digest (as the verifier's walk would find it,
-/// array elements numbered as they stand in the issued credential).
+/// array elements numbered as they stand in the issued credential). A digest met twice is
+/// refused, as the verifier refuses it: it would also make the walk exponential.
 fn locate(
     value: &Value,
     path: &str,
@@ -645,7 +724,9 @@ fn locate(
                             && let Some(name) = &d.name
                         {
                             let here = join(path, name);
-                            found.insert(digest.to_string(), here.clone());
+                            if found.insert(digest.to_string(), here.clone()).is_some() {
+                                return Err(Error::DigestReused(digest.to_string()));
+                            }
                             locate(&d.value, &here, disclosures, found, depth + 1)?;
                         }
                     }
@@ -657,10 +738,14 @@ fn locate(
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let here = join(path, &i.to_string());
-                match item.get("...").and_then(Value::as_str) {
+                match placeholder(item)? {
                     Some(digest) => {
-                        if let Some(d) = disclosures.get(digest) {
-                            found.insert(digest.to_string(), here.clone());
+                        if let Some(d) = disclosures.get(digest)
+                            && d.name.is_none()
+                        {
+                            if found.insert(digest.to_string(), here.clone()).is_some() {
+                                return Err(Error::DigestReused(digest.to_string()));
+                            }
                             locate(&d.value, &here, disclosures, found, depth + 1)?;
                         }
                     }

@@ -97,6 +97,7 @@ fn sd_jwt_vcs_verify_both_ways_with_the_openwallet_foundation_library() {
     // 2. Its credential, presented by the holder, verifies here.
     let theirs = PublicKey::from_jwk(&answer["issuer"]).expect("its issuer key");
     let policy = Policy {
+        typ: Some(sdjwt::VC_TYPS),
         now,
         leeway_secs: 60,
         key_binding: Some(KeyBinding {

@@ -16,6 +16,7 @@ const NOW: u64 = 1_800_000_000;
 
 fn policy() -> Policy<'static> {
     Policy {
+        typ: None,
         now: NOW,
         leeway_secs: 60,
         key_binding: None,
@@ -101,4 +102,42 @@ fn a_presentation_of_the_rfc_s_sd_jwt_vc_shows_only_what_is_chosen() {
         );
     }
     assert!(verified.claims["address"].get("locality").is_none());
+}
+
+/// The RFC's SD-JWT+KB (Appendix A.4): its key binding, made by the examples' holder key for
+/// their verifier and nonce, verifies here, which checks `sd_hash` against an independent
+/// computation; for another nonce it is refused.
+#[test]
+fn the_rfc_s_key_bound_presentation_verifies() {
+    let vectors = vectors();
+    let issuer = PublicKey::from_jwk(&vectors["issuer_key"]).expect("the issuer's key");
+    for case in vectors["presentations"].as_array().expect("presentations") {
+        let name = case["name"].as_str().unwrap_or("");
+        let text = case["presentation"].as_str().expect("a presentation");
+        let iat = case["iat"].as_u64().expect("iat");
+        let audience = case["audience"].as_str().expect("audience");
+        let nonce = case["nonce"].as_str().expect("nonce");
+        let policy = |nonce| Policy {
+            typ: None,
+            now: iat + 10,
+            leeway_secs: 60,
+            key_binding: Some(KeyBinding {
+                audience,
+                nonce,
+                max_age_secs: 300,
+            }),
+        };
+        let verified = sdjwt::verify(text, &issuer, &policy(nonce)).expect(name);
+        assert!(verified.key_bound, "{name}");
+        assert_eq!(Value::Object(verified.claims), case["claims"], "{name}");
+        assert_eq!(
+            verified.disclosed.len() as u64,
+            case["disclosed"].as_u64().unwrap_or(0)
+        );
+        assert_eq!(
+            sdjwt::verify(text, &issuer, &policy("another")).map_err(|e| e.code()),
+            Err("key_binding"),
+            "{name}"
+        );
+    }
 }
