@@ -1,5 +1,6 @@
 //! Reads untrusted text as an SD-JWT presentation (what a verifier receives from anyone): it
-//! is refused or verified, never a panic, and a holder's presentation of it never panics.
+//! is refused or verified, never a panic, and a holder's presentation of it never panics; and
+//! as a status list's `lst`, a did:key and a did:web.
 #![no_main]
 
 use civitas_credentials::keys::PublicKey;
@@ -29,4 +30,11 @@ fuzz_target!(|data: &[u8]| {
     for part in text.split('~') {
         let _ = sdjwt::Disclosure::parse(part);
     }
+    // A status list's lst, bounded as a verifier reads it, and identifiers.
+    let _ = civitas_credentials::status::StatusList::from_json(
+        &serde_json::json!({"bits": 1, "lst": text}),
+        1 << 20,
+    );
+    let _ = civitas_credentials::did::from_did_key(text);
+    let _ = civitas_credentials::did::did_web_url(text);
 });

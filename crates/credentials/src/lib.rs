@@ -11,9 +11,11 @@
 //! input makes it panic.
 
 pub mod b64;
+pub mod did;
 pub mod jws;
 pub mod keys;
 pub mod sdjwt;
+pub mod status;
 
 /// Bounds on what is read.
 pub mod limits {
