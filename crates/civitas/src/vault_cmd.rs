@@ -435,8 +435,9 @@ pub fn run(command: Command) -> Result<()> {
             renews,
             signed,
         } => {
-            let session = signed.open()?;
+            // The local file is read before the network is asked anything.
             let answers = read_json(&answers)?;
+            let session = signed.open()?;
             let found: civitas_permits::state::PermitType = session
                 .state(&format!("permits/type/{permit_type}"))?
                 .ok_or_else(|| {
@@ -509,13 +510,14 @@ pub fn run(command: Command) -> Result<()> {
                     "an answer gives corrected answers (--answers), documents (--document), or both"
                 );
             }
+            // The local file is read before the network is asked anything.
+            let answers = answers.map(|path| read_json(&path)).transpose()?;
             let session = signed.open()?;
             let filed: civitas_permits::state::Application = session
                 .state(&format!("permits/application/{application}"))?
                 .ok_or_else(|| anyhow!("application {application} does not exist"))?;
             let form = match answers {
-                Some(path) => {
-                    let answers = read_json(&path)?;
+                Some(answers) => {
                     let vault = Client::new(&session.vault_of(&filed.agency)?);
                     let path = format!("/v1/vault/forms/{}/versions", filed.form);
                     let body = json!({"application": application, "answers": answers});

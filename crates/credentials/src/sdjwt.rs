@@ -395,45 +395,8 @@ pub fn verify(text: &str, issuer: &PublicKey, policy: &Policy<'_>) -> Result<Ver
             accepted.join(", ")
         )));
     }
-    let always_shown: &[&str] = if VC_TYPS.contains(&typ) {
-        VC_ALWAYS_SHOWN
-    } else {
-        &[]
-    };
-    let mut payload = signed.payload;
-    match payload.remove("_sd_alg") {
-        None => {}
-        Some(Value::String(alg)) if alg == SD_ALG => {}
-        Some(other) => {
-            return Err(Error::Unsupported(format!(
-                "digests by {other}: only sha-256 is accepted"
-            )));
-        }
-    }
-    let mut by_digest = BTreeMap::new();
-    for encoded in &parts.disclosures {
-        let disclosure = Disclosure::parse(encoded)?;
-        let digest = disclosure.digest();
-        if by_digest.insert(digest.clone(), disclosure).is_some() {
-            return Err(Error::DisclosureRepeated(digest));
-        }
-    }
-    let mut walk = Walk {
-        always_shown,
-        disclosures: &by_digest,
-        seen: BTreeSet::new(),
-        used: BTreeSet::new(),
-        disclosed: Vec::new(),
-        undisclosed: 0,
-    };
-    let mut claims = Value::Object(payload);
-    walk.reveal(&mut claims, "", 0)?;
-    if let Some(unused) = by_digest.keys().find(|d| !walk.used.contains(*d)) {
-        return Err(Error::DisclosureUnused(unused.clone()));
-    }
-    let Value::Object(claims) = claims else {
-        return Err(malformed("the payload is not an object"));
-    };
+    let revealed = reveal_all(signed.payload, typ, &parts.disclosures)?;
+    let claims = revealed.claims;
     let time = |name: &str| -> Result<Option<u64>, Error> {
         match claims.get(name) {
             None => Ok(None),
@@ -469,8 +432,8 @@ pub fn verify(text: &str, issuer: &PublicKey, policy: &Policy<'_>) -> Result<Ver
     Ok(Verified {
         header: signed.header,
         claims,
-        disclosed: walk.disclosed,
-        undisclosed: walk.undisclosed,
+        disclosed: revealed.placed.into_iter().map(|(_, path)| path).collect(),
+        undisclosed: revealed.undisclosed,
         holder,
         key_bound,
     })
@@ -535,10 +498,69 @@ struct Walk<'a> {
     disclosures: &'a BTreeMap<String, Disclosure>,
     /// Every digest met, to refuse one met twice.
     seen: BTreeSet<String>,
-    /// The disclosures put back.
-    used: BTreeSet<String>,
-    disclosed: Vec<String>,
+    /// Each disclosure put back, by digest, with the path of its claim, in walk order.
+    placed: Vec<(String, String)>,
     undisclosed: usize,
+}
+
+/// A payload with its disclosures put back.
+struct Revealed {
+    claims: Map<String, Value>,
+    /// Each disclosure's digest and the path of its claim, in walk order.
+    placed: Vec<(String, String)>,
+    undisclosed: usize,
+}
+
+/// Puts the disclosures back into an issuer-signed `payload` whose header says `typ` (RFC
+/// 9901 §7.1 steps 3–5), refusing what breaks the rules. The verifier and the holder both walk
+/// a credential this one way.
+fn reveal_all(
+    mut payload: Map<String, Value>,
+    typ: &str,
+    disclosures: &[&str],
+) -> Result<Revealed, Error> {
+    match payload.remove("_sd_alg") {
+        None => {}
+        Some(Value::String(alg)) if alg == SD_ALG => {}
+        Some(other) => {
+            return Err(Error::Unsupported(format!(
+                "digests by {other}: only sha-256 is accepted"
+            )));
+        }
+    }
+    let mut by_digest = BTreeMap::new();
+    for encoded in disclosures {
+        let disclosure = Disclosure::parse(encoded)?;
+        let digest = disclosure.digest();
+        if by_digest.insert(digest.clone(), disclosure).is_some() {
+            return Err(Error::DisclosureRepeated(digest));
+        }
+    }
+    let mut walk = Walk {
+        always_shown: if VC_TYPS.contains(&typ) {
+            VC_ALWAYS_SHOWN
+        } else {
+            &[]
+        },
+        disclosures: &by_digest,
+        seen: BTreeSet::new(),
+        placed: Vec::new(),
+        undisclosed: 0,
+    };
+    let mut claims = Value::Object(payload);
+    walk.reveal(&mut claims, "", 0)?;
+    let used: BTreeSet<&String> = walk.placed.iter().map(|(digest, _)| digest).collect();
+    if let Some(unused) = by_digest.keys().find(|d| !used.contains(d)) {
+        return Err(Error::DisclosureUnused(unused.clone()));
+    }
+    let Value::Object(claims) = claims else {
+        return Err(malformed("the payload is not an object"));
+    };
+    Ok(Revealed {
+        claims,
+        placed: walk.placed,
+        undisclosed: walk.undisclosed,
+    })
 }
 
 impl Walk<'_> {
@@ -547,11 +569,8 @@ impl Walk<'_> {
             return Err(Error::DigestReused(digest.to_string()));
         }
         let found = self.disclosures.get(digest);
-        match found {
-            Some(_) => {
-                self.used.insert(digest.to_string());
-            }
-            None => self.undisclosed += 1,
+        if found.is_none() {
+            self.undisclosed += 1;
         }
         Ok(found)
     }
@@ -593,7 +612,7 @@ impl Walk<'_> {
                     let here = join(path, &name);
                     let mut child = disclosure.value;
                     self.reveal(&mut child, &here, depth + 1)?;
-                    self.disclosed.push(here);
+                    self.placed.push((digest, here));
                     map.insert(name, child);
                 }
             }
@@ -618,7 +637,7 @@ impl Walk<'_> {
                     }
                     let mut element = disclosure.value;
                     self.reveal(&mut element, &here, depth + 1)?;
-                    self.disclosed.push(here);
+                    self.placed.push((digest, here));
                     kept.push(element);
                 }
                 *items = kept;
@@ -643,7 +662,8 @@ pub struct Binding<'a> {
 
 /// A presentation of `issued` (an SD-JWT as the issuer handed it over) disclosing the claims
 /// at `paths` (with the disclosures of the claims that contain them) and nothing else, bound
-/// to `binding` if given.
+/// to `binding` if given. The credential is walked as a verifier walks it, so what a verifier
+/// would refuse (a repeated digest or disclosure, an unused one) is refused here.
 pub fn present(
     issued: &str,
     paths: &[&str],
@@ -651,29 +671,21 @@ pub fn present(
 ) -> Result<String, Error> {
     let parts = split(issued)?;
     let signed = jws::parse(parts.jwt, "the issuer's JWT")?;
-    let mut where_ = BTreeMap::new();
-    let mut disclosures = BTreeMap::new();
-    for encoded in &parts.disclosures {
-        let disclosure = Disclosure::parse(encoded)?;
-        disclosures.insert(disclosure.digest(), disclosure);
-    }
-    locate(
-        &Value::Object(signed.payload),
-        "",
-        &disclosures,
-        &mut where_,
-        0,
-    )?;
+    let typ = signed
+        .header
+        .get("typ")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    // Walked as its verifier will walk it, so a credential it would refuse is refused here.
+    let placed: BTreeMap<String, String> = reveal_all(signed.payload, typ, &parts.disclosures)?
+        .placed
+        .into_iter()
+        .collect();
     let mut out = format!("{}~", parts.jwt);
-    let mut sent = BTreeSet::new();
     for encoded in &parts.disclosures {
-        let digest = b64::sha256(encoded);
-        let Some(path) = where_.get(&digest) else {
+        let Some(path) = placed.get(&b64::sha256(encoded)) else {
             continue;
         };
-        if !sent.insert(digest.clone()) {
-            continue;
-        }
         let needed = paths.iter().any(|wanted| {
             *wanted == path.as_str()
                 || wanted
@@ -697,63 +709,4 @@ pub fn present(
         out.push_str(&jws::sign(binding.key, header, &claims));
     }
     Ok(out)
-}
-
-/// The path of each disclosure's claim, by digest (as the verifier's walk would find it,
-/// array elements numbered as they stand in the issued credential). A digest met twice is
-/// refused, as the verifier refuses it: it would also make the walk exponential.
-fn locate(
-    value: &Value,
-    path: &str,
-    disclosures: &BTreeMap<String, Disclosure>,
-    found: &mut BTreeMap<String, String>,
-    depth: usize,
-) -> Result<(), Error> {
-    if depth > limits::DEPTH_MAX {
-        return Err(Error::TooLarge("claims nest too deep".into()));
-    }
-    match value {
-        Value::Object(map) => {
-            for (name, child) in map {
-                if name == "_sd" {
-                    for digest in child.as_array().into_iter().flatten() {
-                        let Some(digest) = digest.as_str() else {
-                            continue;
-                        };
-                        if let Some(d) = disclosures.get(digest)
-                            && let Some(name) = &d.name
-                        {
-                            let here = join(path, name);
-                            if found.insert(digest.to_string(), here.clone()).is_some() {
-                                return Err(Error::DigestReused(digest.to_string()));
-                            }
-                            locate(&d.value, &here, disclosures, found, depth + 1)?;
-                        }
-                    }
-                } else {
-                    locate(child, &join(path, name), disclosures, found, depth + 1)?;
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let here = join(path, &i.to_string());
-                match placeholder(item)? {
-                    Some(digest) => {
-                        if let Some(d) = disclosures.get(digest)
-                            && d.name.is_none()
-                        {
-                            if found.insert(digest.to_string(), here.clone()).is_some() {
-                                return Err(Error::DigestReused(digest.to_string()));
-                            }
-                            locate(&d.value, &here, disclosures, found, depth + 1)?;
-                        }
-                    }
-                    None => locate(item, &here, disclosures, found, depth + 1)?,
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }

@@ -19,7 +19,7 @@ use civitas_kit::http::{ApiError, PageQuery, as_json};
 use civitas_kit::portal::html::{
     Page, esc, facts, grouped, notice, proof_link, short_hex, table, time, tx_link, url_segment,
 };
-use civitas_kit::portal::{Action, PageError, Section, Site, field};
+use civitas_kit::portal::{Action, Field, PageError, Section, Site, field};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -1420,6 +1420,20 @@ pub async fn account_page(site: &Site, account: &AccountId) -> String {
 }
 
 /// The permits' forms in the agency console.
+/// The fields and roles the console's forms share.
+const APPLICATION: Field = field("application", "Application number", "u64", "", "");
+const LICENCE: Field = field("licence", "Licence number", "u64", "", "");
+/// A decision's reason is on the public ledger for good: the hint says so every time.
+const REASON: Field = field(
+    "reason",
+    "Reason",
+    "text",
+    "public and permanent: never a person's name or details",
+    "",
+);
+/// The sample types' supervisor roles (who decides appeals and changes licences).
+const SUPERVISORS: &[&str] = &["licensing-head", "planning-head"];
+
 pub const ACTIONS: &[Action] = &[
     Action {
         module: "permits",
@@ -1428,7 +1442,7 @@ pub const ACTIONS: &[Action] = &[
         who: "a cashier of the agency",
         roles: &["cashier"],
         fields: &[
-            field("application", "Application number", "u64", "", ""),
+            APPLICATION,
             field(
                 "reference",
                 "Payment reference",
@@ -1445,15 +1459,9 @@ pub const ACTIONS: &[Action] = &[
         who: "an official with the step's role",
         roles: &["clerk", "inspector"],
         fields: &[
-            field("application", "Application number", "u64", "", ""),
+            APPLICATION,
             field("step", "Step", "text", "its name, such as completeness", ""),
-            field(
-                "reason",
-                "Reason",
-                "text",
-                "public and permanent: never a person's name or details",
-                "",
-            ),
+            REASON,
         ],
     },
     Action {
@@ -1463,7 +1471,7 @@ pub const ACTIONS: &[Action] = &[
         who: "an official with the step's role; the step's clock stops until they answer",
         roles: &["clerk", "inspector"],
         fields: &[
-            field("application", "Application number", "u64", "", ""),
+            APPLICATION,
             field("step", "Step", "text", "the current step's name", ""),
             field(
                 "request",
@@ -1481,7 +1489,7 @@ pub const ACTIONS: &[Action] = &[
         who: "an official with the last step's role",
         roles: &["licensing", "planner"],
         fields: &[
-            field("application", "Application number", "u64", "", ""),
+            APPLICATION,
             field(
                 "step",
                 "Last step",
@@ -1504,13 +1512,7 @@ pub const ACTIONS: &[Action] = &[
                 "",
             )
             .optional(),
-            field(
-                "reason",
-                "Reason",
-                "text",
-                "public and permanent: never a person's name or details",
-                "",
-            ),
+            REASON,
         ],
     },
     Action {
@@ -1518,9 +1520,9 @@ pub const ACTIONS: &[Action] = &[
         op: "decide_appeal",
         title: "Decide an appeal",
         who: "an official with the type's supervisor role",
-        roles: &["licensing-head", "planning-head"],
+        roles: SUPERVISORS,
         fields: &[
-            field("application", "Application number", "u64", "", ""),
+            APPLICATION,
             field(
                 "upheld",
                 "Uphold the appeal (grant the licence)",
@@ -1536,7 +1538,7 @@ pub const ACTIONS: &[Action] = &[
                 "",
             )
             .optional(),
-            field("reason", "Reason", "text", "public and permanent", ""),
+            REASON,
         ],
     },
     Action {
@@ -1544,9 +1546,9 @@ pub const ACTIONS: &[Action] = &[
         op: "change_licence",
         title: "Suspend, reinstate or revoke a licence",
         who: "an official with the type's supervisor role",
-        roles: &["licensing-head", "planning-head"],
+        roles: SUPERVISORS,
         fields: &[
-            field("licence", "Licence number", "u64", "", ""),
+            LICENCE,
             field(
                 "action",
                 "Action",
@@ -1554,7 +1556,7 @@ pub const ACTIONS: &[Action] = &[
                 "suspend, reinstate or revoke",
                 "",
             ),
-            field("reason", "Reason", "text", "public and permanent", ""),
+            REASON,
         ],
     },
     Action {
@@ -1562,9 +1564,9 @@ pub const ACTIONS: &[Action] = &[
         op: "amend",
         title: "Amend what a licence permits",
         who: "an official with the type's supervisor role",
-        roles: &["licensing-head", "planning-head"],
+        roles: SUPERVISORS,
         fields: &[
-            field("licence", "Licence number", "u64", "", ""),
+            LICENCE,
             field(
                 "scope",
                 "New scope",
@@ -1572,7 +1574,7 @@ pub const ACTIONS: &[Action] = &[
                 "what it permits and where; public on a public licence",
                 "",
             ),
-            field("reason", "Reason", "text", "public and permanent", ""),
+            REASON,
         ],
     },
     Action {
